@@ -1,0 +1,316 @@
+/* smbwire — an SMB2/SMB3 client library.
+ *
+ * Object model: smbw_conn (one TCP connection, negotiated dialect, credits)
+ *   -> smbw_session (one authenticated user, keys, signing state)
+ *   -> smbw_tree (one share) -> smbw_file (one open).
+ *
+ * Conventions
+ *  - Functions return 0 on success or a negative SMBW_E* code (errors.h).
+ *    When the server answered with an error NTSTATUS, smbw_last_status(conn)
+ *    returns it and smbw_status_name() names it. smbw_conn_errmsg(conn) holds
+ *    a one-line description of the last failure on that connection.
+ *  - Constructors (`smbw_X_new`, `smbw_X_connect`, `smbw_file_open`) give the
+ *    caller ownership of *out; release it with the matching free/close. *out is
+ *    set to NULL on failure.
+ *  - Getters returning pointers return borrowed memory owned by the object and
+ *    valid until it is freed.
+ *  - Freeing a parent before its children is allowed: children are detached
+ *    (every later call on them fails with SMBW_EDEAD) but still need their own
+ *    free. Freeing a connection completes its pending async requests with
+ *    SMBW_ECANCELED first.
+ *  - Threads: a connection and everything under it is used by one thread at a
+ *    time. Different connections may be used concurrently from different
+ *    threads. There is no global mutable state.
+ *  - Paths are UTF-8 with '/' or '\\' separators, relative to the share root.
+ *  - Every wait is bounded by the connection timeout (smbw_conn_set_timeout).
+ *  - After a fatal protocol or crypto error the connection is dead: every
+ *    later call fails with SMBW_EDEAD and smbw_conn_errmsg() says why.
+ */
+#ifndef SMBWIRE_SMBWIRE_H
+#define SMBWIRE_SMBWIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SMBW_VERSION "0.1.0"
+
+typedef struct smbw_conn smbw_conn;
+typedef struct smbw_session smbw_session;
+typedef struct smbw_tree smbw_tree;
+typedef struct smbw_file smbw_file;
+typedef struct smbw_dir smbw_dir;
+
+/* ---- errors ---------------------------------------------------------- */
+
+/* Static message for an SMBW_E* code ("unknown error" for others). */
+const char *smbw_strerror(int err);
+/* Symbolic name of an SMBW_E* code, e.g. "SMBW_EAUTH". */
+const char *smbw_error_name(int err);
+/* Category of an SMBW_E* code. */
+int smbw_error_category(int err);
+/* "STATUS_OBJECT_NAME_NOT_FOUND" for 0xC0000034; "STATUS_0x%08X" style for
+ * unknown codes (written into a static per-value-independent buffer is NOT
+ * used: unknown codes give "STATUS_UNKNOWN"). */
+const char *smbw_status_name(uint32_t status);
+
+/* ---- dialects -------------------------------------------------------- */
+
+#define SMBW_SMB2_02 0x0202
+#define SMBW_SMB2_10 0x0210
+#define SMBW_SMB3_00 0x0300
+#define SMBW_SMB3_02 0x0302
+#define SMBW_SMB3_11 0x0311
+
+/* "SMB2_02" etc. to a dialect; 0 when unknown. Accepts "2.0.2", "3.1.1" too. */
+uint16_t smbw_dialect_parse(const char *name);
+/* Dialect to "SMB2_02" .. "SMB3_11" (static string). */
+const char *smbw_dialect_name(uint16_t dialect);
+
+/* ---- connection ------------------------------------------------------ */
+
+/* Signing policy (smbw_conn_set_signing). */
+enum smbw_sign_policy {
+    SMBW_SIGN_AUTO = 0,     /* sign when the server offers or requires it */
+    SMBW_SIGN_REQUIRED = 1, /* fail unless the session is signed */
+};
+/* Encryption policy (smbw_conn_set_encryption). */
+enum smbw_encrypt_policy {
+    SMBW_ENCRYPT_AUTO = 0,     /* encrypt when the server/share demands it */
+    SMBW_ENCRYPT_REQUIRED = 1, /* fail unless the session is encrypted */
+};
+
+/* A new, unconnected connection object with default settings:
+ * dialects 2.0.2 .. 3.1.1, timeout 30 s, signing auto. */
+int smbw_conn_new(smbw_conn **out);
+/* Allowed dialect range; both inclusive; 0 keeps the current bound. */
+int smbw_conn_set_dialects(smbw_conn *c, uint16_t min, uint16_t max);
+/* Timeout for every wait (connect, each request) in milliseconds (> 0). */
+int smbw_conn_set_timeout(smbw_conn *c, int timeout_ms);
+int smbw_conn_set_signing(smbw_conn *c, enum smbw_sign_policy p);
+int smbw_conn_set_encryption(smbw_conn *c, enum smbw_encrypt_policy p);
+/* Connects over TCP (IPv4 or IPv6; host is a name or a literal address,
+ * without brackets) and negotiates. port 0 means 445. */
+int smbw_conn_connect(smbw_conn *c, const char *host, uint16_t port);
+/* Negotiated dialect (0 before negotiate). */
+uint16_t smbw_conn_dialect(const smbw_conn *c);
+/* Negotiated maximum sizes. */
+uint32_t smbw_conn_max_read(const smbw_conn *c);
+uint32_t smbw_conn_max_write(const smbw_conn *c);
+uint32_t smbw_conn_max_transact(const smbw_conn *c);
+/* Last failure message (never NULL; "" when none). */
+const char *smbw_conn_errmsg(const smbw_conn *c);
+/* NTSTATUS of the last server error answer (0 when the last failure had none). */
+uint32_t smbw_last_status(const smbw_conn *c);
+/* True once a fatal error has killed the connection. */
+bool smbw_conn_is_dead(const smbw_conn *c);
+/* Sends an ECHO and waits for its answer. */
+int smbw_conn_echo(smbw_conn *c);
+/* Closes the socket, cancels pending requests, frees. NULL is fine. */
+void smbw_conn_free(smbw_conn *c);
+
+/* Traffic counters since connect (bytes of SMB2 messages, excluding the
+ * 4-byte transport header). */
+typedef struct smbw_conn_stats {
+    uint64_t bytes_sent;
+    uint64_t bytes_received;
+    uint64_t requests;
+} smbw_conn_stats;
+void smbw_conn_get_stats(const smbw_conn *c, smbw_conn_stats *st);
+
+/* ---- sessions -------------------------------------------------------- */
+
+enum smbw_auth_kind {
+    SMBW_AUTH_NTLM = 0,      /* NTLMv2 with user/password */
+    SMBW_AUTH_ANONYMOUS = 1, /* explicit anonymous (null session) */
+    SMBW_AUTH_GUEST = 2,     /* explicit guest */
+    SMBW_AUTH_KERBEROS = 3,  /* Kerberos from the credential cache (KRB5CCNAME) */
+};
+
+typedef struct smbw_creds {
+    enum smbw_auth_kind kind;
+    const char *user;     /* UTF-8 */
+    const char *domain;   /* NULL or "" for none */
+    const char *password; /* UTF-8; read during the call only, never kept */
+    /* Kerberos: the host part of the service principal (cifs/HOST). NULL means
+     * the host given to smbw_conn_connect. */
+    const char *target_host;
+} smbw_creds;
+
+/* Authenticates a new session on c (SESSION_SETUP). A server that answers a
+ * user login as guest or anonymous is refused unless that kind was asked. */
+int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds);
+/* True when messages of this session are signed. */
+bool smbw_session_signed(const smbw_session *s);
+/* True when messages of this session are encrypted. */
+bool smbw_session_encrypted(const smbw_session *s);
+/* Signing algorithm name ("HMAC-SHA256", "AES-128-CMAC", "AES-128-GMAC") or "none". */
+const char *smbw_session_signing_alg(const smbw_session *s);
+/* Cipher name ("AES-128-CCM" ...) or "none". */
+const char *smbw_session_cipher(const smbw_session *s);
+/* Logs off (best effort) and frees. NULL is fine. */
+void smbw_session_free(smbw_session *s);
+
+/* ---- trees ----------------------------------------------------------- */
+
+/* TREE_CONNECT to \\host\share (share is just the share name). */
+int smbw_tree_connect(smbw_tree **out, smbw_session *s, const char *share);
+/* Share flags and capabilities as the server sent them. */
+uint32_t smbw_tree_share_flags(const smbw_tree *t);
+uint32_t smbw_tree_capabilities(const smbw_tree *t);
+/* TREE_DISCONNECT (best effort) and free. NULL is fine. */
+void smbw_tree_disconnect(smbw_tree *t);
+
+/* ---- files ----------------------------------------------------------- */
+
+/* smbw_file_open flags */
+#define SMBW_O_RDONLY 0x0001
+#define SMBW_O_WRONLY 0x0002
+#define SMBW_O_RDWR 0x0003
+#define SMBW_O_CREAT 0x0010
+#define SMBW_O_EXCL 0x0020
+#define SMBW_O_TRUNC 0x0040
+#define SMBW_O_DIRECTORY 0x0080 /* open must be a directory */
+#define SMBW_O_DELETE 0x0100    /* also ask for DELETE access */
+
+/* Opens path with POSIX-like flags. */
+int smbw_file_open(smbw_file **out, smbw_tree *t, const char *path, int flags);
+
+/* Full control over CREATE (MS-SMB2 2.2.13). create_contexts is the raw,
+ * already-chained SMB2_CREATE_CONTEXT list (8-byte aligned) or NULL. */
+typedef struct smbw_create_params {
+    uint32_t desired_access;
+    uint32_t file_attributes;
+    uint32_t share_access;
+    uint32_t create_disposition;
+    uint32_t create_options;
+    uint8_t oplock_level;
+    uint32_t impersonation_level;
+    const void *create_contexts;
+    size_t create_contexts_len;
+} smbw_create_params;
+int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path,
+                     const smbw_create_params *p);
+/* Create action from the response (FILE_OPENED=1, FILE_CREATED=2, ...). */
+uint32_t smbw_file_create_action(const smbw_file *f);
+/* Raw create contexts of the CREATE response (borrowed; may be empty). */
+const void *smbw_file_create_contexts(const smbw_file *f, size_t *len);
+/* The 16-byte SMB2 FileId (persistent then volatile). */
+void smbw_file_id(const smbw_file *f, uint8_t out[16]);
+
+typedef struct smbw_stat {
+    uint64_t size;            /* EndOfFile */
+    uint64_t alloc_size;      /* AllocationSize */
+    uint64_t creation_time;   /* FILETIME (100 ns since 1601) */
+    uint64_t last_access_time;
+    uint64_t last_write_time;
+    uint64_t change_time;
+    uint32_t attributes;      /* FILE_ATTRIBUTE_* */
+    bool is_dir;
+} smbw_stat;
+
+int smbw_file_stat(smbw_file *f, smbw_stat *st);
+/* Reads up to len bytes at off; *nread < len only at end of file. Large reads
+ * are split into pipelined READ requests. */
+int smbw_file_pread(smbw_file *f, void *buf, size_t len, uint64_t off, size_t *nread);
+/* Writes len bytes at off (pipelined WRITE requests); all or an error. */
+int smbw_file_pwrite(smbw_file *f, const void *buf, size_t len, uint64_t off);
+/* Sequential read/write from the file's own position (starts at 0). */
+int smbw_file_read(smbw_file *f, void *buf, size_t len, size_t *nread);
+int smbw_file_write(smbw_file *f, const void *buf, size_t len);
+int smbw_file_truncate(smbw_file *f, uint64_t size);
+int smbw_file_flush(smbw_file *f);
+/* Sets times (FILETIME; 0 leaves one unchanged) and attributes (0 unchanged). */
+int smbw_file_set_basic(smbw_file *f, uint64_t creation, uint64_t access, uint64_t write,
+                        uint64_t change, uint32_t attributes);
+/* Renames the open file (FileRenameInformation); new_path relative to the share root. */
+int smbw_file_rename(smbw_file *f, const char *new_path, bool replace);
+/* Marks the open file for deletion on close (FileDispositionInformation). */
+int smbw_file_delete_on_close(smbw_file *f);
+
+/* Generic IOCTL/FSCTL on the open (MS-SMB2 2.2.31): the DeviceIoControl of
+ * this library. *out is malloc'd (caller frees) with *outlen bytes; out may be
+ * NULL to discard. When the server answers an error status but still sends a
+ * body (e.g. copychunk limits), the body is returned too and the function
+ * returns SMBW_ESTATUS with smbw_last_status set. */
+int smbw_file_ioctl(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen,
+                    uint32_t max_out, void **out, size_t *outlen);
+/* Raw QUERY_INFO / SET_INFO (MS-SMB2 2.2.37 / 2.2.39). *out malloc'd. */
+int smbw_file_query_info(smbw_file *f, uint8_t info_type, uint8_t info_class,
+                         uint32_t additional, uint32_t max_out, void **out, size_t *outlen);
+int smbw_file_set_info(smbw_file *f, uint8_t info_type, uint8_t info_class, uint32_t additional,
+                       const void *in, size_t inlen);
+/* CLOSE and free. Returns the CLOSE result. NULL is fine (returns 0). */
+int smbw_file_close(smbw_file *f);
+
+/* ---- path operations ------------------------------------------------- */
+
+int smbw_stat_path(smbw_tree *t, const char *path, smbw_stat *st);
+int smbw_mkdir(smbw_tree *t, const char *path);
+int smbw_rmdir(smbw_tree *t, const char *path);
+int smbw_unlink(smbw_tree *t, const char *path);
+int smbw_rename(smbw_tree *t, const char *from, const char *to, bool replace);
+
+/* ---- directories ----------------------------------------------------- */
+
+typedef struct smbw_dirent {
+    const char *name; /* UTF-8, borrowed until the next smbw_dir_next/close */
+    smbw_stat st;
+} smbw_dirent;
+
+int smbw_dir_open(smbw_dir **out, smbw_tree *t, const char *path);
+/* Next entry ("." and ".." are skipped). Returns 0 with *ent set, or
+ * 1 at the end of the listing, or a negative error. */
+int smbw_dir_next(smbw_dir *d, smbw_dirent *ent);
+void smbw_dir_close(smbw_dir *d);
+
+/* ---- event-loop API ---------------------------------------------------
+ * For programs with their own poll/epoll loop. After smbw_conn_connect (and
+ * session/tree setup, which are synchronous), requests may be started
+ * asynchronously; each completes through its callback from inside
+ * smbw_conn_service() (or from a synchronous call on the same connection).
+ *
+ *   fd = smbw_conn_fd(c);
+ *   poll for smbw_conn_events(c) (POLLIN/POLLOUT bits) with a timeout of
+ *   smbw_conn_next_timeout(c) ms (-1: none pending);
+ *   smbw_conn_service(c, revents) — revents 0 after a poll timeout.
+ *
+ * Callback: err is 0 or a negative SMBW_E*; status is the NTSTATUS (0 on
+ * success); for reads, data/len is the data (borrowed for the call only);
+ * for IOCTL, data/len is the output buffer (borrowed, may be present with an
+ * error status). The callback must not free the connection. */
+typedef void (*smbw_cb)(void *userdata, int err, uint32_t status, const void *data, size_t len);
+
+int smbw_conn_fd(const smbw_conn *c);
+/* POLLIN / POLLOUT bits wanted now. */
+short smbw_conn_events(const smbw_conn *c);
+/* Milliseconds until the earliest request deadline, or -1. */
+int smbw_conn_next_timeout(const smbw_conn *c);
+/* Performs pending I/O and dispatches completed requests. Returns 0 or a
+ * fatal error (the connection is then dead and all requests completed). */
+int smbw_conn_service(smbw_conn *c, short revents);
+/* Number of requests in flight on the connection. */
+size_t smbw_conn_pending(const smbw_conn *c);
+/* Runs the loop until no request is pending (or timeout/error). */
+int smbw_conn_drain(smbw_conn *c);
+
+/* One READ of at most smbw_conn_max_read bytes. */
+int smbw_file_pread_async(smbw_file *f, size_t len, uint64_t off, smbw_cb cb, void *ud);
+/* One WRITE of at most smbw_conn_max_write bytes; buf is copied at once. */
+int smbw_file_pwrite_async(smbw_file *f, const void *buf, size_t len, uint64_t off, smbw_cb cb,
+                           void *ud);
+/* One IOCTL; in is copied at once. */
+int smbw_file_ioctl_async(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen,
+                          uint32_t max_out, smbw_cb cb, void *ud);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,51 @@
+/* Helpers shared by the public API implementation (lib/api/). */
+#ifndef SMBW_API_H
+#define SMBW_API_H
+
+#include "../core/core.h"
+#include "../io/io.h"
+#include "../util/status.h"
+
+/* A synchronous call's result: the whole response message copied. */
+typedef struct api_rsp {
+    int done;
+    int err;
+    smb2_hdr h;
+    smbw_buf msg;
+} api_rsp;
+
+void api_rsp_init(api_rsp *r);
+void api_rsp_free(api_rsp *r);
+/* core_done_fn that fills an api_rsp (ud) */
+int api_rsp_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len);
+
+/* Submits n messages (their done/ud are set to fill rsps[i]) and waits for
+ * all answers. Returns 0 when every message got a response (statuses are
+ * in rsps[i].h.status) or the transport/core error. */
+SMBW_WUR int api_call(smbw_conn *c, core_msg *msgs, int n, bool related, api_rsp *rsps);
+
+/* Sets errmsg/last_status for a server error status on `what` and returns
+ * the mapped SMBW_E* code. */
+int api_status_error(smbw_conn *c, uint32_t status, const char *what);
+
+/* Connection of a tree/file, or NULL (and error) when detached/dead. */
+SMBW_WUR int api_tree_conn(smbw_tree *t, smbw_conn **c);
+SMBW_WUR int api_file_conn(smbw_file *f, smbw_conn **c);
+
+/* A core_msg for a tree (session, tree id, encryption flag). */
+void api_msg_for_tree(core_msg *m, smbw_tree *t, uint16_t command);
+
+/* UTF-8 path -> SMB path ('/' -> '\\', no leading separator, no empty
+ * components). *out malloc'd. */
+SMBW_WUR int api_path(const char *in, char **out);
+
+/* CREATE request body for path with the given parameters. */
+SMBW_WUR int api_encode_create(smbw_buf *b, const char *smbpath, const smbw_create_params *p);
+
+/* Registers/unregisters children (detaching support). */
+void api_file_link(smbw_tree *t, smbw_file *f);
+void api_file_unlink(smbw_file *f);
+
+#define FILE_ID_RELATED "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+
+#endif

@@ -1,0 +1,1006 @@
+/* Public API: opens, reads/writes (pipelined), info, path operations, IOCTL. */
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/unicode.h"
+
+/* Requests kept in flight by the synchronous pread/pwrite. */
+#define IO_DEPTH 16
+/* Size of one READ/WRITE issued by the synchronous calls. */
+#define IO_CHUNK (1u << 20)
+
+void api_file_link(smbw_tree *t, smbw_file *f)
+{
+    f->tree = t;
+    f->prev = NULL;
+    f->next = t->files;
+    if (t->files)
+        t->files->prev = f;
+    t->files = f;
+}
+
+void api_file_unlink(smbw_file *f)
+{
+    smbw_tree *t = f->tree;
+    if (!t)
+        return;
+    if (f->prev)
+        f->prev->next = f->next;
+    else if (t->files == f)
+        t->files = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    f->next = f->prev = NULL;
+}
+
+int api_encode_create(smbw_buf *b, const char *smbpath, const smbw_create_params *p)
+{
+    smb2_create_req cr;
+    memset(&cr, 0, sizeof cr);
+    cr.oplock_level = p->oplock_level;
+    cr.impersonation_level =
+        p->impersonation_level ? p->impersonation_level : SMB2_IMPERSONATION_IMPERSONATION;
+    cr.desired_access = p->desired_access;
+    cr.file_attributes = p->file_attributes;
+    cr.share_access = p->share_access;
+    cr.create_disposition = p->create_disposition;
+    cr.create_options = p->create_options;
+    cr.name = smbpath;
+    cr.contexts = p->create_contexts;
+    cr.contexts_len = p->create_contexts_len;
+    return wire_encode_create(b, &cr);
+}
+
+static int file_from_create(smbw_tree *t, const uint8_t *msg, size_t len, smbw_file **out)
+{
+    smb2_create_rsp cr;
+    if (wire_decode_create(msg, len, &cr) != 0)
+        return SMBW_EPROTO;
+    smbw_file *f = calloc(1, sizeof *f);
+    if (!f)
+        return SMBW_ENOMEM;
+    memcpy(f->id, cr.file_id, 16);
+    f->create_action = cr.create_action;
+    f->times = cr.t;
+    f->is_dir = (cr.t.file_attributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+    if (cr.contexts_len) {
+        f->ctx = malloc(cr.contexts_len);
+        if (!f->ctx) {
+            free(f);
+            return SMBW_ENOMEM;
+        }
+        memcpy(f->ctx, cr.contexts, cr.contexts_len);
+        f->ctx_len = cr.contexts_len;
+    }
+    api_file_link(t, f);
+    *out = f;
+    return 0;
+}
+
+int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path,
+                     const smbw_create_params *p)
+{
+    if (!out)
+        return SMBW_EINVAL;
+    *out = NULL;
+    smbw_conn *c;
+    int rc = api_tree_conn(t, &c);
+    if (rc)
+        return rc;
+    if (!p)
+        return SMBW_EINVAL;
+    char *sp;
+    if ((rc = api_path(path, &sp)) != 0)
+        return rc;
+    core_msg m;
+    api_msg_for_tree(&m, t, SMB2_CREATE);
+    rc = api_encode_create(&m.body, sp, p);
+    if (rc) {
+        buf_free(&m.body);
+        core_set_error(c, rc, 0, "open %s: invalid path", path);
+        free(sp);
+        return rc;
+    }
+    api_rsp rsp;
+    rc = api_call(c, &m, 1, false, &rsp);
+    if (!rc && rsp.h.status != STATUS_SUCCESS) {
+        char what[600];
+        snprintf(what, sizeof what, "open %s", path);
+        rc = api_status_error(c, rsp.h.status, what);
+    } else if (!rc) {
+        rc = file_from_create(t, rsp.msg.p, rsp.msg.len, out);
+        if (rc == SMBW_EPROTO)
+            core_kill(c, SMBW_EPROTO, "malformed CREATE response");
+    }
+    api_rsp_free(&rsp);
+    free(sp);
+    return rc;
+}
+
+static void params_from_flags(int flags, smbw_create_params *p)
+{
+    memset(p, 0, sizeof *p);
+    int acc = flags & SMBW_O_RDWR;
+    bool dir = flags & SMBW_O_DIRECTORY;
+    p->desired_access = FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+    if (acc == SMBW_O_RDONLY || acc == SMBW_O_RDWR || acc == 0)
+        p->desired_access |= dir ? (FILE_READ_DATA | FILE_READ_ATTRIBUTES) : GENERIC_READ;
+    if (acc == SMBW_O_WRONLY || acc == SMBW_O_RDWR)
+        p->desired_access |= dir ? (FILE_WRITE_ATTRIBUTES) : GENERIC_WRITE;
+    if (flags & SMBW_O_DELETE)
+        p->desired_access |= DELETE_ACCESS;
+    p->share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+    p->file_attributes = dir ? FILE_ATTRIBUTE_DIRECTORY : FILE_ATTRIBUTE_NORMAL;
+    if ((flags & SMBW_O_CREAT) && (flags & SMBW_O_EXCL))
+        p->create_disposition = FILE_CREATE;
+    else if ((flags & SMBW_O_CREAT) && (flags & SMBW_O_TRUNC))
+        p->create_disposition = FILE_OVERWRITE_IF;
+    else if (flags & SMBW_O_CREAT)
+        p->create_disposition = FILE_OPEN_IF;
+    else if (flags & SMBW_O_TRUNC)
+        p->create_disposition = FILE_OVERWRITE;
+    else
+        p->create_disposition = FILE_OPEN;
+    p->create_options = dir ? FILE_DIRECTORY_FILE : 0;
+}
+
+int smbw_file_open(smbw_file **out, smbw_tree *t, const char *path, int flags)
+{
+    smbw_create_params p;
+    params_from_flags(flags, &p);
+    return smbw_file_create(out, t, path, &p);
+}
+
+uint32_t smbw_file_create_action(const smbw_file *f)
+{
+    return f ? f->create_action : 0;
+}
+
+const void *smbw_file_create_contexts(const smbw_file *f, size_t *len)
+{
+    if (len)
+        *len = f ? f->ctx_len : 0;
+    return f ? f->ctx : NULL;
+}
+
+void smbw_file_id(const smbw_file *f, uint8_t out[16])
+{
+    if (f)
+        memcpy(out, f->id, 16);
+    else
+        memset(out, 0, 16);
+}
+
+int smbw_file_close(smbw_file *f)
+{
+    if (!f)
+        return 0;
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (!rc) {
+        core_msg m;
+        api_msg_for_tree(&m, f->tree, SMB2_CLOSE);
+        if (wire_encode_close(&m.body, 0, f->id) != 0) {
+            buf_free(&m.body);
+            rc = SMBW_ENOMEM;
+        } else {
+            api_rsp rsp;
+            rc = api_call(c, &m, 1, false, &rsp);
+            if (!rc && rsp.h.status != STATUS_SUCCESS)
+                rc = api_status_error(c, rsp.h.status, "close");
+            api_rsp_free(&rsp);
+        }
+    }
+    api_file_unlink(f);
+    free(f->ctx);
+    free(f);
+    return rc;
+}
+
+/* ---- info ---------------------------------------------------------------- */
+
+static void stat_from_times(const smb2_file_times *t, smbw_stat *st)
+{
+    memset(st, 0, sizeof *st);
+    st->size = t->end_of_file;
+    st->alloc_size = t->allocation_size;
+    st->creation_time = t->creation_time;
+    st->last_access_time = t->last_access_time;
+    st->last_write_time = t->last_write_time;
+    st->change_time = t->change_time;
+    st->attributes = t->file_attributes;
+    st->is_dir = (t->file_attributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+}
+
+static void query_info_msg(core_msg *m, smbw_tree *t, const uint8_t *fid, uint8_t type,
+                           uint8_t cls, uint32_t add, uint32_t max_out)
+{
+    api_msg_for_tree(m, t, SMB2_QUERY_INFO);
+    smb2_query_info_req q;
+    memset(&q, 0, sizeof q);
+    q.info_type = type;
+    q.file_info_class = cls;
+    q.output_buffer_length = max_out;
+    q.additional_information = add;
+    memcpy(q.file_id, fid, 16);
+    m->payload = max_out;
+    if (wire_encode_query_info(&m->body, &q) != 0)
+        m->body.failed = true;
+}
+
+int smbw_file_query_info(smbw_file *f, uint8_t info_type, uint8_t info_class,
+                         uint32_t additional, uint32_t max_out, void **out, size_t *outlen)
+{
+    if (out)
+        *out = NULL;
+    if (outlen)
+        *outlen = 0;
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (rc)
+        return rc;
+    if (max_out == 0 || max_out > c->max_transact)
+        max_out = c->max_transact;
+    core_msg m;
+    query_info_msg(&m, f->tree, f->id, info_type, info_class, additional, max_out);
+    api_rsp rsp;
+    rc = api_call(c, &m, 1, false, &rsp);
+    if (!rc && rsp.h.status != STATUS_SUCCESS && rsp.h.status != STATUS_BUFFER_OVERFLOW)
+        rc = api_status_error(c, rsp.h.status, "QUERY_INFO");
+    else if (!rc) {
+        smb2_query_info_rsp qr;
+        if (wire_decode_query_info(rsp.msg.p, rsp.msg.len, &qr) != 0 || qr.data_len > max_out) {
+            core_kill(c, SMBW_EPROTO, "malformed QUERY_INFO response");
+            rc = SMBW_EPROTO;
+        } else if (out) {
+            *out = malloc(qr.data_len ? qr.data_len : 1);
+            if (!*out)
+                rc = SMBW_ENOMEM;
+            else {
+                memcpy(*out, qr.data, qr.data_len);
+                if (outlen)
+                    *outlen = qr.data_len;
+            }
+        }
+        if (!rc && rsp.h.status == STATUS_BUFFER_OVERFLOW)
+            rc = api_status_error(c, rsp.h.status, "QUERY_INFO (output truncated)");
+    }
+    api_rsp_free(&rsp);
+    return rc;
+}
+
+int smbw_file_stat(smbw_file *f, smbw_stat *st)
+{
+    if (!st)
+        return SMBW_EINVAL;
+    void *d = NULL;
+    size_t n = 0;
+    int rc = smbw_file_query_info(f, SMB2_0_INFO_FILE, FileNetworkOpenInformation, 0, 56, &d,
+                                  &n);
+    if (rc)
+        return rc;
+    smb2_file_times t;
+    rc = wire_decode_network_open_info(d, n, &t);
+    free(d);
+    if (rc) {
+        smbw_conn *c;
+        if (api_file_conn(f, &c) == 0)
+            core_set_error(c, SMBW_EPROTO, 0, "malformed FileNetworkOpenInformation");
+        return SMBW_EPROTO;
+    }
+    stat_from_times(&t, st);
+    return 0;
+}
+
+int smbw_file_set_info(smbw_file *f, uint8_t info_type, uint8_t info_class, uint32_t additional,
+                       const void *in, size_t inlen)
+{
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (rc)
+        return rc;
+    if (inlen > c->max_transact)
+        return core_set_error(c, SMBW_EINVAL, 0, "SET_INFO buffer larger than MaxTransactSize");
+    core_msg m;
+    api_msg_for_tree(&m, f->tree, SMB2_SET_INFO);
+    smb2_set_info_req s;
+    memset(&s, 0, sizeof s);
+    s.info_type = info_type;
+    s.file_info_class = info_class;
+    s.data = in;
+    s.data_len = (uint32_t)inlen;
+    s.additional_information = additional;
+    memcpy(s.file_id, f->id, 16);
+    m.payload = (uint32_t)inlen;
+    if (wire_encode_set_info(&m.body, &s) != 0) {
+        buf_free(&m.body);
+        return SMBW_ENOMEM;
+    }
+    api_rsp rsp;
+    rc = api_call(c, &m, 1, false, &rsp);
+    if (!rc && rsp.h.status != STATUS_SUCCESS)
+        rc = api_status_error(c, rsp.h.status, "SET_INFO");
+    api_rsp_free(&rsp);
+    return rc;
+}
+
+int smbw_file_truncate(smbw_file *f, uint64_t size)
+{
+    uint8_t b[8];
+    put_u64(b, size);
+    return smbw_file_set_info(f, SMB2_0_INFO_FILE, FileEndOfFileInformation, 0, b, 8);
+}
+
+int smbw_file_set_basic(smbw_file *f, uint64_t creation, uint64_t access, uint64_t write,
+                        uint64_t change, uint32_t attributes)
+{
+    smbw_buf b;
+    buf_init(&b);
+    wire_encode_basic_info(&b, creation, access, write, change, attributes);
+    int rc = b.failed ? SMBW_ENOMEM
+                      : smbw_file_set_info(f, SMB2_0_INFO_FILE, FileBasicInformation, 0, b.p, b.len);
+    buf_free(&b);
+    return rc;
+}
+
+int smbw_file_rename(smbw_file *f, const char *new_path, bool replace)
+{
+    char *sp;
+    int rc = api_path(new_path, &sp);
+    if (rc)
+        return rc;
+    smbw_buf b;
+    buf_init(&b);
+    rc = wire_encode_rename_info(&b, replace, sp);
+    free(sp);
+    if (!rc)
+        rc = smbw_file_set_info(f, SMB2_0_INFO_FILE, FileRenameInformation, 0, b.p, b.len);
+    buf_free(&b);
+    return rc;
+}
+
+int smbw_file_delete_on_close(smbw_file *f)
+{
+    uint8_t one = 1;
+    return smbw_file_set_info(f, SMB2_0_INFO_FILE, FileDispositionInformation, 0, &one, 1);
+}
+
+int smbw_file_flush(smbw_file *f)
+{
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (rc)
+        return rc;
+    core_msg m;
+    api_msg_for_tree(&m, f->tree, SMB2_FLUSH);
+    if (wire_encode_flush(&m.body, f->id) != 0) {
+        buf_free(&m.body);
+        return SMBW_ENOMEM;
+    }
+    api_rsp rsp;
+    rc = api_call(c, &m, 1, false, &rsp);
+    if (!rc && rsp.h.status != STATUS_SUCCESS)
+        rc = api_status_error(c, rsp.h.status, "FLUSH");
+    api_rsp_free(&rsp);
+    return rc;
+}
+
+/* ---- IOCTL --------------------------------------------------------------- */
+
+static int ioctl_msg(core_msg *m, smbw_file *f, smbw_conn *c, uint32_t ctl, const void *in,
+                     size_t inlen, uint32_t max_out)
+{
+    if (inlen > c->max_transact || max_out > c->max_transact)
+        return core_set_error(c, SMBW_EINVAL, 0, "IOCTL buffers exceed MaxTransactSize (%u)",
+                              c->max_transact);
+    api_msg_for_tree(m, f->tree, SMB2_IOCTL);
+    smb2_ioctl_req r;
+    memset(&r, 0, sizeof r);
+    r.ctl_code = ctl;
+    memcpy(r.file_id, f->id, 16);
+    r.input = in;
+    r.input_len = (uint32_t)inlen;
+    r.max_output_response = max_out;
+    r.flags = SMB2_0_IOCTL_IS_FSCTL;
+    m->payload = (uint32_t)(inlen > max_out ? inlen : max_out);
+    if (wire_encode_ioctl(&m->body, &r) != 0) {
+        buf_free(&m->body);
+        return SMBW_ENOMEM;
+    }
+    return 0;
+}
+
+/* Decodes an IOCTL response that may carry a body with an error status
+ * (e.g. STATUS_INVALID_PARAMETER with copychunk limits). Returns 0 with
+ * out/outlen set (possibly empty) or SMBW_EPROTO. */
+static int ioctl_output(const smb2_hdr *h, const uint8_t *msg, size_t len, uint32_t max_out,
+                        const uint8_t **out, uint32_t *outlen)
+{
+    *out = NULL;
+    *outlen = 0;
+    uint16_t ss = len >= 66 ? get_u16(msg + 64) : 0;
+    if (h->status != STATUS_SUCCESS && ss == 9)
+        return 0; /* plain error response */
+    smb2_ioctl_rsp r;
+    if (wire_decode_ioctl(msg, len, &r) != 0)
+        return SMBW_EPROTO;
+    if (r.output_len > max_out)
+        return SMBW_EPROTO;
+    *out = r.output;
+    *outlen = r.output_len;
+    return 0;
+}
+
+int smbw_file_ioctl(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen,
+                    uint32_t max_out, void **out, size_t *outlen)
+{
+    if (out)
+        *out = NULL;
+    if (outlen)
+        *outlen = 0;
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (rc)
+        return rc;
+    core_msg m;
+    if ((rc = ioctl_msg(&m, f, c, ctl_code, in, inlen, max_out)) != 0)
+        return rc;
+    api_rsp rsp;
+    rc = api_call(c, &m, 1, false, &rsp);
+    if (!rc) {
+        const uint8_t *o;
+        uint32_t olen;
+        if (ioctl_output(&rsp.h, rsp.msg.p, rsp.msg.len, max_out, &o, &olen) != 0) {
+            core_kill(c, SMBW_EPROTO, "malformed IOCTL response");
+            rc = SMBW_EPROTO;
+        } else {
+            if (out && olen) {
+                *out = malloc(olen);
+                if (!*out)
+                    rc = SMBW_ENOMEM;
+                else
+                    memcpy(*out, o, olen);
+            }
+            if (!rc && outlen)
+                *outlen = olen;
+            if (!rc && rsp.h.status != STATUS_SUCCESS) {
+                char what[64];
+                snprintf(what, sizeof what, "IOCTL 0x%08x", ctl_code);
+                rc = api_status_error(c, rsp.h.status, what);
+                if (rc != SMBW_ENOTSUP)
+                    rc = SMBW_ESTATUS;
+            }
+        }
+    }
+    api_rsp_free(&rsp);
+    return rc;
+}
+
+/* ---- async READ/WRITE/IOCTL ----------------------------------------------- */
+
+typedef struct async_ctx {
+    smbw_cb cb;
+    void *ud;
+    uint32_t max_out;
+    smbw_conn *c;
+} async_ctx;
+
+static int async_read_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len)
+{
+    async_ctx *a = ud;
+    int rc = 0;
+    if (err) {
+        a->cb(a->ud, err, 0, NULL, 0);
+    } else if (h->status == STATUS_SUCCESS) {
+        smb2_read_rsp r;
+        if (wire_decode_read(msg, len, &r) != 0 || r.data_len > a->max_out) {
+            rc = SMBW_EPROTO;
+            a->cb(a->ud, SMBW_EPROTO, 0, NULL, 0);
+        } else {
+            a->cb(a->ud, 0, 0, r.data, r.data_len);
+        }
+    } else if (h->status == STATUS_END_OF_FILE) {
+        a->cb(a->ud, 0, 0, NULL, 0);
+    } else {
+        int e = smbw_status_to_error(h->status);
+        core_set_error(a->c, e ? e : SMBW_ESTATUS, h->status, "READ: %s",
+                       smbw_status_name(h->status));
+        a->cb(a->ud, e ? e : SMBW_ESTATUS, h->status, NULL, 0);
+    }
+    free(a);
+    return rc;
+}
+
+static int async_write_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len)
+{
+    async_ctx *a = ud;
+    int rc = 0;
+    if (err) {
+        a->cb(a->ud, err, 0, NULL, 0);
+    } else if (h->status == STATUS_SUCCESS) {
+        smb2_write_rsp w;
+        if (wire_decode_write(msg, len, &w) != 0 || w.count > a->max_out) {
+            rc = SMBW_EPROTO;
+            a->cb(a->ud, SMBW_EPROTO, 0, NULL, 0);
+        } else {
+            /* data NULL, len = bytes written */
+            a->cb(a->ud, 0, 0, NULL, w.count);
+        }
+    } else {
+        int e = smbw_status_to_error(h->status);
+        core_set_error(a->c, e ? e : SMBW_ESTATUS, h->status, "WRITE: %s",
+                       smbw_status_name(h->status));
+        a->cb(a->ud, e ? e : SMBW_ESTATUS, h->status, NULL, 0);
+    }
+    free(a);
+    return rc;
+}
+
+static int async_ioctl_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len)
+{
+    async_ctx *a = ud;
+    int rc = 0;
+    if (err) {
+        a->cb(a->ud, err, 0, NULL, 0);
+    } else {
+        const uint8_t *o;
+        uint32_t olen;
+        if (ioctl_output(h, msg, len, a->max_out, &o, &olen) != 0) {
+            rc = SMBW_EPROTO;
+            a->cb(a->ud, SMBW_EPROTO, 0, NULL, 0);
+        } else {
+            int e = 0;
+            if (h->status != STATUS_SUCCESS) {
+                e = smbw_status_to_error(h->status);
+                if (e != SMBW_ENOTSUP)
+                    e = SMBW_ESTATUS;
+                core_set_error(a->c, e, h->status, "IOCTL: %s", smbw_status_name(h->status));
+            }
+            a->cb(a->ud, e, h->status, o, olen);
+        }
+    }
+    free(a);
+    return rc;
+}
+
+static async_ctx *async_new(smbw_conn *c, smbw_cb cb, void *ud, uint32_t max_out)
+{
+    async_ctx *a = malloc(sizeof *a);
+    if (a) {
+        a->cb = cb;
+        a->ud = ud;
+        a->max_out = max_out;
+        a->c = c;
+    }
+    return a;
+}
+
+int smbw_file_pread_async(smbw_file *f, size_t len, uint64_t off, smbw_cb cb, void *ud)
+{
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (rc)
+        return rc;
+    if (!cb || len == 0 || len > c->max_read || off > INT64_MAX - len)
+        return core_set_error(c, SMBW_EINVAL, 0, "bad READ size or offset");
+    async_ctx *a = async_new(c, cb, ud, (uint32_t)len);
+    if (!a)
+        return SMBW_ENOMEM;
+    core_msg m;
+    api_msg_for_tree(&m, f->tree, SMB2_READ);
+    smb2_read_req r;
+    memset(&r, 0, sizeof r);
+    r.length = (uint32_t)len;
+    r.offset = off;
+    memcpy(r.file_id, f->id, 16);
+    m.payload = (uint32_t)len;
+    m.done = async_read_done;
+    m.ud = a;
+    if (wire_encode_read(&m.body, &r) != 0) {
+        buf_free(&m.body);
+        free(a);
+        return SMBW_ENOMEM;
+    }
+    rc = core_submit(c, &m, 1, false);
+    if (rc)
+        free(a);
+    return rc;
+}
+
+int smbw_file_pwrite_async(smbw_file *f, const void *buf, size_t len, uint64_t off, smbw_cb cb,
+                           void *ud)
+{
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (rc)
+        return rc;
+    if (!cb || (!buf && len) || len > c->max_write || off > INT64_MAX - len)
+        return core_set_error(c, SMBW_EINVAL, 0, "bad WRITE size or offset");
+    async_ctx *a = async_new(c, cb, ud, (uint32_t)len);
+    if (!a)
+        return SMBW_ENOMEM;
+    core_msg m;
+    api_msg_for_tree(&m, f->tree, SMB2_WRITE);
+    smb2_write_req w;
+    memset(&w, 0, sizeof w);
+    w.offset = off;
+    memcpy(w.file_id, f->id, 16);
+    w.data = buf;
+    w.length = (uint32_t)len;
+    m.payload = (uint32_t)len;
+    m.done = async_write_done;
+    m.ud = a;
+    if (wire_encode_write(&m.body, &w) != 0) {
+        buf_free(&m.body);
+        free(a);
+        return SMBW_ENOMEM;
+    }
+    rc = core_submit(c, &m, 1, false);
+    if (rc)
+        free(a);
+    return rc;
+}
+
+int smbw_file_ioctl_async(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen,
+                          uint32_t max_out, smbw_cb cb, void *ud)
+{
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (rc)
+        return rc;
+    if (!cb)
+        return SMBW_EINVAL;
+    async_ctx *a = async_new(c, cb, ud, max_out);
+    if (!a)
+        return SMBW_ENOMEM;
+    core_msg m;
+    if ((rc = ioctl_msg(&m, f, c, ctl_code, in, inlen, max_out)) != 0) {
+        free(a);
+        return rc;
+    }
+    m.done = async_ioctl_done;
+    m.ud = a;
+    rc = core_submit(c, &m, 1, false);
+    if (rc)
+        free(a);
+    return rc;
+}
+
+/* ---- synchronous pipelined pread/pwrite ----------------------------------- */
+
+typedef struct piece {
+    struct xfer *x;
+    uint64_t off; /* relative to the transfer start */
+    uint32_t len;
+} piece;
+
+typedef struct xfer {
+    uint8_t *rbuf;       /* read destination */
+    const uint8_t *wbuf; /* write source */
+    size_t len;
+    uint64_t base;
+    size_t next;      /* next byte to request */
+    size_t eof_at;    /* smallest known end (reads) */
+    int inflight;
+    int err;
+    uint32_t status;
+    piece pieces[IO_DEPTH];
+    int free_idx[IO_DEPTH];
+    int nfree;
+    piece *cur; /* piece of the callback being run */
+} xfer;
+
+static void read_piece_cb(void *ud, int err, uint32_t status, const void *data, size_t len)
+{
+    piece *p = ud;
+    xfer *x = p->x;
+    x->inflight--;
+    x->free_idx[x->nfree++] = (int)(p - x->pieces);
+    if (err) {
+        if (!x->err) {
+            x->err = err;
+            x->status = status;
+        }
+        return;
+    }
+    if (len > p->len) {
+        if (!x->err)
+            x->err = SMBW_EPROTO;
+        return;
+    }
+    if (len)
+        memcpy(x->rbuf + p->off, data, len);
+    if (len < p->len && p->off + len < x->eof_at)
+        x->eof_at = (size_t)(p->off + len);
+}
+
+static void write_piece_cb(void *ud, int err, uint32_t status, const void *data, size_t len)
+{
+    piece *p = ud;
+    xfer *x = p->x;
+    x->inflight--;
+    x->free_idx[x->nfree++] = (int)(p - x->pieces);
+    if (err) {
+        if (!x->err) {
+            x->err = err;
+            x->status = status;
+        }
+        return;
+    }
+    if (len != p->len && !x->err) {
+        /* A short write without an error status: report it, never loop. */
+        x->err = SMBW_ENOSPC;
+    }
+}
+
+static int xfer_run(smbw_file *f, smbw_conn *c, xfer *x, bool is_read)
+{
+    uint32_t chunk = is_read ? c->max_read : c->max_write;
+    if (chunk > IO_CHUNK)
+        chunk = IO_CHUNK;
+    x->nfree = IO_DEPTH;
+    for (int i = 0; i < IO_DEPTH; i++) {
+        x->free_idx[i] = IO_DEPTH - 1 - i;
+        x->pieces[i].x = x;
+    }
+    while (!x->err) {
+        while (!x->err && x->nfree > 0 && x->next < x->len && x->next < x->eof_at) {
+            piece *p = &x->pieces[x->free_idx[--x->nfree]];
+            size_t n = x->len - x->next;
+            p->off = x->next;
+            p->len = (uint32_t)(n > chunk ? chunk : n);
+            int rc = is_read ? smbw_file_pread_async(f, p->len, x->base + p->off, read_piece_cb, p)
+                             : smbw_file_pwrite_async(f, x->wbuf + p->off, p->len,
+                                                      x->base + p->off, write_piece_cb, p);
+            if (rc) {
+                x->free_idx[x->nfree++] = (int)(p - x->pieces);
+                x->err = rc;
+                break;
+            }
+            x->inflight++;
+            x->next += p->len;
+        }
+        if (x->inflight == 0)
+            break;
+        /* Wait for at least one completion. */
+        int before = x->inflight;
+        while (x->inflight == before) {
+            int rc = io_wait_some(c);
+            if (rc)
+                return rc;
+        }
+    }
+    /* Drain what is still in flight after an error. */
+    while (x->inflight > 0) {
+        int rc = io_wait_some(c);
+        if (rc)
+            return rc;
+    }
+    return x->err;
+}
+
+int smbw_file_pread(smbw_file *f, void *buf, size_t len, uint64_t off, size_t *nread)
+{
+    if (nread)
+        *nread = 0;
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (rc)
+        return rc;
+    if (!buf && len)
+        return SMBW_EINVAL;
+    if (len == 0)
+        return 0;
+    xfer x;
+    memset(&x, 0, sizeof x);
+    x.rbuf = buf;
+    x.len = len;
+    x.base = off;
+    x.eof_at = len;
+    rc = xfer_run(f, c, &x, true);
+    if (rc)
+        return rc;
+    if (nread)
+        *nread = x.eof_at < len ? x.eof_at : len;
+    return 0;
+}
+
+int smbw_file_pwrite(smbw_file *f, const void *buf, size_t len, uint64_t off)
+{
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (rc)
+        return rc;
+    if (!buf && len)
+        return SMBW_EINVAL;
+    if (len == 0)
+        return 0;
+    xfer x;
+    memset(&x, 0, sizeof x);
+    x.wbuf = buf;
+    x.len = len;
+    x.base = off;
+    x.eof_at = len;
+    return xfer_run(f, c, &x, false);
+}
+
+int smbw_file_read(smbw_file *f, void *buf, size_t len, size_t *nread)
+{
+    size_t n = 0;
+    if (!f)
+        return SMBW_EINVAL;
+    int rc = smbw_file_pread(f, buf, len, f->pos, &n);
+    if (!rc)
+        f->pos += n;
+    if (nread)
+        *nread = n;
+    return rc;
+}
+
+int smbw_file_write(smbw_file *f, const void *buf, size_t len)
+{
+    if (!f)
+        return SMBW_EINVAL;
+    int rc = smbw_file_pwrite(f, buf, len, f->pos);
+    if (!rc)
+        f->pos += len;
+    return rc;
+}
+
+/* ---- path operations (compounded: CREATE + op + CLOSE in one round trip) -- */
+
+static int path_compound(smbw_tree *t, const char *path, const smbw_create_params *p,
+                         core_msg *mid_msg, const char *what, smbw_stat *st)
+{
+    smbw_conn *c;
+    int rc = api_tree_conn(t, &c);
+    if (rc) {
+        if (mid_msg)
+            buf_free(&mid_msg->body);
+        return rc;
+    }
+    char *sp;
+    if ((rc = api_path(path, &sp)) != 0) {
+        if (mid_msg)
+            buf_free(&mid_msg->body);
+        return rc;
+    }
+    core_msg m[3];
+    int n = 0;
+    api_msg_for_tree(&m[n], t, SMB2_CREATE);
+    rc = api_encode_create(&m[n].body, sp, p);
+    free(sp);
+    n++;
+    if (mid_msg)
+        m[n++] = *mid_msg;
+    api_msg_for_tree(&m[n], t, SMB2_CLOSE);
+    if (wire_encode_close(&m[n].body, st ? SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB : 0,
+                          (const uint8_t *)FILE_ID_RELATED) != 0)
+        rc = SMBW_ENOMEM;
+    n++;
+    if (rc) {
+        for (int i = 0; i < n; i++)
+            buf_free(&m[i].body);
+        return core_set_error(c, rc, 0, "%s %s: cannot build request", what, path);
+    }
+    api_rsp rsp[3];
+    rc = api_call(c, m, n, true, rsp);
+    char desc[600];
+    snprintf(desc, sizeof desc, "%s %s", what, path);
+    if (!rc) {
+        if (rsp[0].h.status != STATUS_SUCCESS)
+            rc = api_status_error(c, rsp[0].h.status, desc);
+        else if (mid_msg && rsp[1].h.status != STATUS_SUCCESS)
+            rc = api_status_error(c, rsp[1].h.status, desc);
+        else if (rsp[n - 1].h.status != STATUS_SUCCESS)
+            rc = api_status_error(c, rsp[n - 1].h.status, desc);
+        else if (st) {
+            smb2_close_rsp cr;
+            if (wire_decode_close(rsp[n - 1].msg.p, rsp[n - 1].msg.len, &cr) != 0) {
+                core_kill(c, SMBW_EPROTO, "malformed CLOSE response");
+                rc = SMBW_EPROTO;
+            } else {
+                stat_from_times(&cr.t, st);
+            }
+        }
+    }
+    for (int i = 0; i < n; i++)
+        api_rsp_free(&rsp[i]);
+    return rc;
+}
+
+int smbw_stat_path(smbw_tree *t, const char *path, smbw_stat *st)
+{
+    if (!st)
+        return SMBW_EINVAL;
+    smbw_create_params p;
+    memset(&p, 0, sizeof p);
+    p.desired_access = FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+    p.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+    p.create_disposition = FILE_OPEN;
+    return path_compound(t, path, &p, NULL, "stat", st);
+}
+
+int smbw_mkdir(smbw_tree *t, const char *path)
+{
+    smbw_create_params p;
+    memset(&p, 0, sizeof p);
+    p.desired_access = FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+    p.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+    p.file_attributes = FILE_ATTRIBUTE_DIRECTORY;
+    p.create_disposition = FILE_CREATE;
+    p.create_options = FILE_DIRECTORY_FILE;
+    return path_compound(t, path, &p, NULL, "mkdir", NULL);
+}
+
+static int delete_path(smbw_tree *t, const char *path, bool dir)
+{
+    smbw_create_params p;
+    memset(&p, 0, sizeof p);
+    p.desired_access = DELETE_ACCESS | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+    p.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+    p.create_disposition = FILE_OPEN;
+    p.create_options = (dir ? FILE_DIRECTORY_FILE : FILE_NON_DIRECTORY_FILE);
+    /* Set delete-on-close through SET_INFO (not the create option) so a
+     * non-empty directory reports STATUS_DIRECTORY_NOT_EMPTY. */
+    core_msg si;
+    api_msg_for_tree(&si, t, SMB2_SET_INFO);
+    smb2_set_info_req s;
+    memset(&s, 0, sizeof s);
+    uint8_t one = 1;
+    s.info_type = SMB2_0_INFO_FILE;
+    s.file_info_class = FileDispositionInformation;
+    s.data = &one;
+    s.data_len = 1;
+    memcpy(s.file_id, FILE_ID_RELATED, 16);
+    if (wire_encode_set_info(&si.body, &s) != 0)
+        si.body.failed = true;
+    return path_compound(t, path, &p, &si, dir ? "rmdir" : "unlink", NULL);
+}
+
+int smbw_unlink(smbw_tree *t, const char *path)
+{
+    return delete_path(t, path, false);
+}
+
+int smbw_rmdir(smbw_tree *t, const char *path)
+{
+    return delete_path(t, path, true);
+}
+
+int smbw_rename(smbw_tree *t, const char *from, const char *to, bool replace)
+{
+    smbw_create_params p;
+    memset(&p, 0, sizeof p);
+    p.desired_access = DELETE_ACCESS | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+    p.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+    p.create_disposition = FILE_OPEN;
+    char *sp;
+    int rc = api_path(to, &sp);
+    if (rc)
+        return rc;
+    smbw_buf b;
+    buf_init(&b);
+    rc = wire_encode_rename_info(&b, replace, sp);
+    free(sp);
+    if (rc) {
+        buf_free(&b);
+        return rc;
+    }
+    core_msg si;
+    api_msg_for_tree(&si, t, SMB2_SET_INFO);
+    smb2_set_info_req s;
+    memset(&s, 0, sizeof s);
+    s.info_type = SMB2_0_INFO_FILE;
+    s.file_info_class = FileRenameInformation;
+    s.data = b.p;
+    s.data_len = (uint32_t)b.len;
+    memcpy(s.file_id, FILE_ID_RELATED, 16);
+    if (wire_encode_set_info(&si.body, &s) != 0)
+        si.body.failed = true;
+    buf_free(&b);
+    return path_compound(t, from, &p, &si, "rename", NULL);
+}

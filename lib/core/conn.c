@@ -1,0 +1,682 @@
+/* The sans-IO engine: message ids, credits, pending requests, compounding,
+ * signing/encryption, response matching, deadlines. See core.h. */
+#include "core.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../crypto/crypto.h"
+#include "../util/status.h"
+#include "smbw_config.h"
+
+struct core_req {
+    core_req *next, *prev; /* pending list or wait list */
+    uint64_t mid;
+    uint16_t command;
+    uint16_t charge;
+    uint64_t sid;
+    struct smbw_session *sess;
+    bool async;
+    uint64_t async_id;
+    uint64_t deadline;
+    core_done_fn done;
+    void *ud;
+    /* unsent state */
+    smbw_buf body;
+    uint32_t tree_id;
+    uint8_t *preauth;
+    bool encrypt;
+    core_req *batch_next; /* members of one compound, in order */
+    int batch_n;          /* on the batch head */
+    bool related;         /* on the batch head */
+};
+
+/* Desired credit balance; we ask for more until we have about this many. */
+#define CREDIT_TARGET 512
+#define MAX_CREDITS 65535u
+
+uint64_t core_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void core_init(smbw_conn *c)
+{
+    buf_init(&c->out);
+    buf_init(&c->in);
+    c->out_off = 0;
+    c->pending = NULL;
+    c->npending = 0;
+    c->wait_head = c->wait_tail = NULL;
+    c->next_mid = 0;
+    c->credits = 1;
+    c->dead = false;
+    c->dead_err = 0;
+    c->max_frame = 1u << 20; /* until negotiate tells the sizes */
+    memset(c->preauth, 0, sizeof c->preauth);
+}
+
+int core_set_error(smbw_conn *c, int err, uint32_t status, const char *fmt, ...)
+{
+    if (!c)
+        return err;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
+    va_end(ap);
+    c->last_status = status;
+    return err;
+}
+
+static void req_free(core_req *r)
+{
+    buf_free(&r->body);
+    free(r);
+}
+
+static void complete(core_req *r, int err)
+{
+    if (r->done)
+        (void)r->done(r->ud, err, NULL, NULL, 0);
+    req_free(r);
+}
+
+void core_fail_all(smbw_conn *c, int err)
+{
+    /* Detach both lists first: callbacks may submit or inspect. */
+    core_req *p = c->pending;
+    core_req *w = c->wait_head;
+    c->pending = NULL;
+    c->npending = 0;
+    c->wait_head = c->wait_tail = NULL;
+    while (p) {
+        core_req *n = p->next;
+        complete(p, err);
+        p = n;
+    }
+    while (w) {
+        core_req *n = w->next;
+        core_req *m = w;
+        while (m) {
+            core_req *bn = m->batch_next;
+            complete(m, err);
+            m = bn;
+        }
+        w = n;
+    }
+}
+
+void core_kill(smbw_conn *c, int err, const char *fmt, ...)
+{
+    if (c->dead)
+        return;
+    c->dead = true;
+    c->dead_err = err;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
+    va_end(ap);
+    core_fail_all(c, err);
+}
+
+void core_reset(smbw_conn *c)
+{
+    core_fail_all(c, SMBW_ECANCELED);
+    buf_free(&c->out);
+    buf_free(&c->in);
+    c->out_off = 0;
+}
+
+static uint16_t charge_for(const smbw_conn *c, uint32_t payload)
+{
+    if (c->dialect < SMBW_SMB2_10 || !(c->server_caps & SMB2_GLOBAL_CAP_LARGE_MTU))
+        return 1;
+    if (payload == 0)
+        return 1;
+    return (uint16_t)(1 + (payload - 1) / 65536);
+}
+
+int core_submit(smbw_conn *c, core_msg *msgs, int n, bool related)
+{
+    int err = 0;
+    if (c->dead)
+        err = SMBW_EDEAD;
+    else if (c->fd < 0)
+        err = SMBW_EINVAL;
+    for (int i = 0; i < n && !err; i++)
+        if (msgs[i].body.failed)
+            err = SMBW_ENOMEM;
+    if (err) {
+        for (int i = 0; i < n; i++)
+            buf_free(&msgs[i].body);
+        return err;
+    }
+    core_req *head = NULL, *tail = NULL;
+    uint64_t deadline = core_now_ms() + (uint64_t)c->timeout_ms;
+    for (int i = 0; i < n; i++) {
+        core_req *r = calloc(1, sizeof *r);
+        if (!r) {
+            for (int j = i; j < n; j++)
+                buf_free(&msgs[j].body);
+            while (head) {
+                core_req *x = head->batch_next;
+                req_free(head);
+                head = x;
+            }
+            return SMBW_ENOMEM;
+        }
+        r->command = msgs[i].command;
+        r->sess = msgs[i].sess;
+        r->sid = msgs[i].sess ? msgs[i].sess->id : 0;
+        if (msgs[i].session_id_override)
+            r->sid = msgs[i].session_id_override;
+        r->tree_id = msgs[i].tree_id;
+        r->charge = charge_for(c, msgs[i].payload);
+        r->body = msgs[i].body;
+        buf_init(&msgs[i].body);
+        r->done = msgs[i].done;
+        r->ud = msgs[i].ud;
+        r->preauth = msgs[i].preauth_hash;
+        r->encrypt = msgs[i].encrypt;
+        r->deadline = deadline;
+        if (!head)
+            head = r;
+        else
+            tail->batch_next = r;
+        tail = r;
+    }
+    head->batch_n = n;
+    head->related = related;
+    if (c->wait_tail)
+        c->wait_tail->next = head;
+    else
+        c->wait_head = head;
+    c->wait_tail = head;
+    head->next = NULL;
+    return core_flush(c);
+}
+
+static void pending_add(smbw_conn *c, core_req *r)
+{
+    r->prev = NULL;
+    r->next = c->pending;
+    if (c->pending)
+        c->pending->prev = r;
+    c->pending = r;
+    c->npending++;
+}
+
+static void pending_remove(smbw_conn *c, core_req *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        c->pending = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->next = r->prev = NULL;
+    c->npending--;
+}
+
+static struct smbw_session *find_session(smbw_conn *c, uint64_t sid)
+{
+    for (struct smbw_session *s = c->sessions; s; s = s->next)
+        if (s->id == sid && sid != 0)
+            return s;
+    return NULL;
+}
+
+static int preauth_update(uint8_t hash[64], const uint8_t *msg, size_t len)
+{
+    crypto_iov iov[2] = {{hash, 64}, {msg, len}};
+    return crypto_sha512(iov, 2, hash);
+}
+
+/* Builds the frame of one batch into c->out. */
+static int send_batch(smbw_conn *c, core_req *head)
+{
+    smbw_buf plain;
+    buf_init(&plain);
+    int err = 0;
+    struct smbw_session *enc_sess = NULL;
+    size_t total_credits = 0;
+    for (core_req *r = head; r; r = r->batch_next)
+        total_credits += r->charge;
+
+    uint16_t want = 0;
+    if (c->credits - total_credits < CREDIT_TARGET)
+        want = 64;
+
+    size_t idx = 0;
+    for (core_req *r = head; r; r = r->batch_next, idx++) {
+        size_t start = plain.len;
+        smb2_hdr h;
+        memset(&h, 0, sizeof h);
+        h.credit_charge = c->dialect >= SMBW_SMB2_10 ? r->charge : 0;
+        h.command = r->command;
+        h.credits = (uint16_t)(r->charge + (r->batch_next ? 0 : want));
+        if (idx > 0 && head->related)
+            h.flags |= SMB2_FLAGS_RELATED_OPERATIONS;
+        r->mid = c->next_mid;
+        c->next_mid += r->charge;
+        h.message_id = r->mid;
+        h.tree_id = r->tree_id;
+        h.session_id = r->sid;
+        struct smbw_session *s = r->sess;
+        bool encrypt = s && s->valid && (s->encrypt || r->encrypt) && s->keys.enc_len;
+        if (encrypt)
+            enc_sess = s;
+        bool sign = s && s->signing && s->valid && !encrypt && r->command != SMB2_SESSION_SETUP;
+        if (sign)
+            h.flags |= SMB2_FLAGS_SIGNED;
+        wire_encode_hdr(&plain, &h);
+        buf_put(&plain, r->body.p, r->body.len);
+        buf_free(&r->body);
+        if (r->batch_next) {
+            buf_align(&plain, 8);
+            buf_set_u32(&plain, start + 20, (uint32_t)(plain.len - start));
+        }
+        if (plain.failed) {
+            err = SMBW_ENOMEM;
+            break;
+        }
+        if (sign) {
+            err = smb2_sign_msg(s->sign_alg, s->keys.signing, 16, plain.p + start,
+                                plain.len - start);
+            if (err)
+                break;
+        }
+        if (r->preauth) {
+            err = preauth_update(r->preauth, plain.p + start, plain.len - start);
+            if (err)
+                break;
+        }
+    }
+    if (!err) {
+        size_t frame_start = c->out.len;
+        buf_u32be(&c->out, 0);
+        if (enc_sess) {
+            smbw_buf enc;
+            buf_init(&enc);
+            err = smb2_encrypt(c->cipher, enc_sess->keys.enc, enc_sess->keys.enc_len, enc_sess->id,
+                               plain.p, plain.len, &enc);
+            if (!err)
+                buf_put(&c->out, enc.p, enc.len);
+            buf_free(&enc);
+        } else {
+            buf_put(&c->out, plain.p, plain.len);
+        }
+        if (!err && c->out.failed)
+            err = SMBW_ENOMEM;
+        if (!err) {
+            size_t flen = c->out.len - frame_start - 4;
+            if (flen > 0xFFFFFF)
+                err = SMBW_EINVAL;
+            else {
+                c->out.p[frame_start] = 0;
+                c->out.p[frame_start + 1] = (uint8_t)(flen >> 16);
+                c->out.p[frame_start + 2] = (uint8_t)(flen >> 8);
+                c->out.p[frame_start + 3] = (uint8_t)flen;
+            }
+        }
+        if (err)
+            c->out.len = frame_start;
+        else {
+            c->stats.bytes_sent += plain.len;
+            c->stats.requests += (uint64_t)head->batch_n;
+        }
+    }
+    buf_free(&plain);
+    return err;
+}
+
+/* Sends what the credit window allows, in submission order. */
+int core_flush(smbw_conn *c)
+{
+    while (c->wait_head && !c->dead) {
+        core_req *head = c->wait_head;
+        uint32_t need = 0;
+        for (core_req *r = head; r; r = r->batch_next)
+            need += r->charge;
+        if (need > c->credits) {
+            if (c->npending == 0) {
+                core_kill(c, SMBW_EPROTO,
+                          "server granted too few credits (%u available, %u needed, none in "
+                          "flight)",
+                          c->credits, need);
+                return SMBW_EPROTO;
+            }
+            return 0;
+        }
+        c->wait_head = head->next;
+        if (!c->wait_head)
+            c->wait_tail = NULL;
+        int err = send_batch(c, head);
+        if (err) {
+            core_req *m = head;
+            while (m) {
+                core_req *bn = m->batch_next;
+                complete(m, err);
+                m = bn;
+            }
+            continue;
+        }
+        c->credits -= need;
+        uint64_t now = core_now_ms();
+        for (core_req *r = head, *bn; r; r = bn) {
+            bn = r->batch_next;
+            r->batch_next = NULL;
+            r->deadline = now + (uint64_t)c->timeout_ms;
+            pending_add(c, r);
+        }
+    }
+    return c->dead ? c->dead_err : 0;
+}
+
+const uint8_t *core_output(smbw_conn *c, size_t *len)
+{
+    *len = c->out.len - c->out_off;
+    return c->out.p + c->out_off;
+}
+
+void core_consumed(smbw_conn *c, size_t n)
+{
+    c->out_off += n;
+    if (c->out_off >= c->out.len) {
+        c->out.len = 0;
+        c->out_off = 0;
+    } else if (c->out_off > (1u << 20) && c->out_off > c->out.len / 2) {
+        memmove(c->out.p, c->out.p + c->out_off, c->out.len - c->out_off);
+        c->out.len -= c->out_off;
+        c->out_off = 0;
+    }
+}
+
+int core_next_timeout(const smbw_conn *c)
+{
+    uint64_t best = UINT64_MAX;
+    for (core_req *r = c->pending; r; r = r->next)
+        if (r->deadline < best)
+            best = r->deadline;
+    for (core_req *r = c->wait_head; r; r = r->next)
+        if (r->deadline < best)
+            best = r->deadline;
+    if (best == UINT64_MAX)
+        return -1;
+    uint64_t now = core_now_ms();
+    if (best <= now)
+        return 0;
+    uint64_t d = best - now;
+    return d > 60000 ? 60000 : (int)d;
+}
+
+int core_check_timeouts(smbw_conn *c)
+{
+    if (c->dead)
+        return c->dead_err;
+    uint64_t now = core_now_ms();
+    for (core_req *r = c->pending; r; r = r->next)
+        if (r->deadline <= now) {
+            core_kill(c, SMBW_ETIMEDOUT, "no answer from the server within %d ms (command %u)",
+                      c->timeout_ms, r->command);
+            return SMBW_ETIMEDOUT;
+        }
+    for (core_req *r = c->wait_head; r; r = r->next)
+        if (r->deadline <= now) {
+            core_kill(c, SMBW_ETIMEDOUT, "no credits from the server within %d ms",
+                      c->timeout_ms);
+            return SMBW_ETIMEDOUT;
+        }
+    return 0;
+}
+
+static core_req *find_pending(smbw_conn *c, uint64_t mid)
+{
+    for (core_req *r = c->pending; r; r = r->next)
+        if (r->mid == mid)
+            return r;
+    return NULL;
+}
+
+/* One message of a (possibly compounded) plaintext frame. */
+static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encrypted)
+{
+    smb2_hdr h;
+    if (wire_decode_hdr(msg, len, &h) != 0) {
+        core_kill(c, SMBW_EPROTO, "malformed SMB2 header from the server");
+        return SMBW_EPROTO;
+    }
+    if (!(h.flags & SMB2_FLAGS_SERVER_TO_REDIR)) {
+        core_kill(c, SMBW_EPROTO, "server sent a request, not a response");
+        return SMBW_EPROTO;
+    }
+    if (h.command == SMB2_OPLOCK_BREAK && h.message_id == UINT64_MAX) {
+        /* Unsolicited break notification: we ask for no oplocks or leases,
+         * so there is nothing to acknowledge; ignore it. */
+        return 0;
+    }
+    core_req *r = find_pending(c, h.message_id);
+    if (!r) {
+        core_kill(c, SMBW_EPROTO, "response with unknown message id %llu",
+                  (unsigned long long)h.message_id);
+        return SMBW_EPROTO;
+    }
+    if (r->command != h.command) {
+        core_kill(c, SMBW_EPROTO, "response command %u does not match request command %u",
+                  h.command, r->command);
+        return SMBW_EPROTO;
+    }
+    c->credits += h.credits;
+    if (c->credits > MAX_CREDITS)
+        c->credits = MAX_CREDITS;
+
+    bool interim = h.status == STATUS_PENDING && (h.flags & SMB2_FLAGS_ASYNC_COMMAND);
+    struct smbw_session *s = find_session(c, h.session_id);
+    if (s && s->valid && !SMBW_FUZZING) {
+        if (s->encrypt && !encrypted) {
+            core_kill(c, SMBW_ECRYPTO, "unencrypted response on an encrypted session");
+            return SMBW_ECRYPTO;
+        }
+        if (s->signing && !encrypted && !interim) {
+            if (!(h.flags & SMB2_FLAGS_SIGNED)) {
+                core_kill(c, SMBW_ECRYPTO, "unsigned response on a signed session");
+                return SMBW_ECRYPTO;
+            }
+            if (smb2_sign_verify(s->sign_alg, s->keys.signing, 16, msg, len) != 0) {
+                core_kill(c, SMBW_ECRYPTO, "response signature check failed (command %u)",
+                          h.command);
+                return SMBW_ECRYPTO;
+            }
+        }
+    }
+    if (interim) {
+        r->async = true;
+        r->async_id = h.async_id;
+        r->deadline = core_now_ms() + (uint64_t)c->timeout_ms;
+        return 0;
+    }
+    if (wire_check_response(msg, len, &h) != 0) {
+        core_kill(c, SMBW_EPROTO, "malformed response to command %u", h.command);
+        return SMBW_EPROTO;
+    }
+    pending_remove(c, r);
+    int rc = 0;
+    if (r->done)
+        rc = r->done(r->ud, 0, &h, msg, len);
+    req_free(r);
+    if (rc < 0) {
+        if (!c->dead)
+            core_kill(c, rc, "bad response to command %u: %s", h.command, smbw_strerror(rc));
+        return rc;
+    }
+    return 0;
+}
+
+static int dispatch_plain(smbw_conn *c, const uint8_t *p, size_t len, bool encrypted)
+{
+    size_t off = 0;
+    for (;;) {
+        size_t rest = len - off;
+        if (rest < SMB2_HDR_SIZE) {
+            core_kill(c, SMBW_EPROTO, "truncated SMB2 message (%zu bytes)", rest);
+            return SMBW_EPROTO;
+        }
+        uint32_t next = get_u32(p + off + 20);
+        size_t mlen = rest;
+        if (next) {
+            if (next % 8 || next < SMB2_HDR_SIZE || next >= rest) {
+                core_kill(c, SMBW_EPROTO, "bad NextCommand offset %u in a compound response",
+                          next);
+                return SMBW_EPROTO;
+            }
+            mlen = next;
+        }
+        int rc = dispatch_msg(c, p + off, mlen, encrypted);
+        if (rc)
+            return rc;
+        if (!next)
+            return 0;
+        off += next;
+    }
+}
+
+static int dispatch_frame(smbw_conn *c, const uint8_t *p, size_t len)
+{
+    if (len < 4) {
+        core_kill(c, SMBW_EPROTO, "frame too short (%zu bytes)", len);
+        return SMBW_EPROTO;
+    }
+    uint32_t proto = get_u32(p);
+    c->stats.bytes_received += len;
+    if (proto == SMB2_PROTO_ID)
+        return dispatch_plain(c, p, len, false);
+    if (proto == SMB2_TRANSFORM_ID) {
+        uint64_t sid;
+        if (smb2_transform_session_id(p, len, &sid) != 0) {
+            core_kill(c, SMBW_EPROTO, "malformed transform header");
+            return SMBW_EPROTO;
+        }
+        struct smbw_session *s = find_session(c, sid);
+        if (!s || !s->keys.enc_len) {
+            core_kill(c, SMBW_EPROTO, "encrypted message for an unknown session");
+            return SMBW_EPROTO;
+        }
+        smbw_buf plain;
+        buf_init(&plain);
+        int rc = smb2_decrypt(c->cipher, s->keys.dec, s->keys.enc_len, p, len, &plain);
+        if (rc) {
+            buf_free(&plain);
+            core_kill(c, rc == SMBW_ECRYPTO ? SMBW_ECRYPTO : SMBW_EPROTO,
+                      "decryption of a server message failed");
+            return c->dead_err;
+        }
+        rc = dispatch_plain(c, plain.p, plain.len, true);
+        buf_free(&plain);
+        return rc;
+    }
+    if (proto == SMB2_COMPRESSION_ID) {
+        core_kill(c, SMBW_EPROTO, "compressed message, but compression was not negotiated");
+        return SMBW_EPROTO;
+    }
+    core_kill(c, SMBW_EPROTO, "unknown protocol id 0x%08x", proto);
+    return SMBW_EPROTO;
+}
+
+/* Processes every complete frame in c->in. */
+static int process_input(smbw_conn *c)
+{
+    size_t off = 0;
+    int rc = 0;
+    while (!c->dead && c->in.len - off >= 4) {
+        const uint8_t *p = c->in.p + off;
+        if (p[0] != 0) {
+            core_kill(c, SMBW_EPROTO, "bad transport frame type 0x%02x", p[0]);
+            rc = SMBW_EPROTO;
+            break;
+        }
+        size_t flen = ((size_t)p[1] << 16) | ((size_t)p[2] << 8) | p[3];
+        if (flen > c->max_frame) {
+            core_kill(c, SMBW_EPROTO, "frame of %zu bytes exceeds the negotiated maximum", flen);
+            rc = SMBW_EPROTO;
+            break;
+        }
+        if (c->in.len - off - 4 < flen)
+            break;
+        off += 4 + flen;
+        rc = dispatch_frame(c, p + 4, flen);
+        if (rc)
+            break;
+    }
+    if (c->dead) {
+        c->in.len = 0;
+        return c->dead_err;
+    }
+    if (off) {
+        memmove(c->in.p, c->in.p + off, c->in.len - off);
+        c->in.len -= off;
+    }
+    /* Responses bring credits: send what waited. */
+    return core_flush(c);
+}
+
+int core_recv_space(smbw_conn *c, uint8_t **p, size_t *space)
+{
+    size_t want = 256 * 1024;
+    if (c->in.len >= 4) {
+        const uint8_t *h = c->in.p;
+        size_t flen = ((size_t)h[1] << 16) | ((size_t)h[2] << 8) | h[3];
+        if (h[0] == 0 && flen <= c->max_frame && flen + 4 > c->in.len &&
+            flen + 4 - c->in.len > want)
+            want = flen + 4 - c->in.len;
+    }
+    if (!buf_reserve(&c->in, want)) {
+        c->in.failed = false;
+        return SMBW_ENOMEM;
+    }
+    *p = c->in.p + c->in.len;
+    *space = c->in.cap - c->in.len;
+    return 0;
+}
+
+int core_recv_commit(smbw_conn *c, size_t n)
+{
+    c->in.len += n;
+    return process_input(c);
+}
+
+int core_feed(smbw_conn *c, const uint8_t *p, size_t len)
+{
+    if (c->dead)
+        return c->dead_err;
+    buf_put(&c->in, p, len);
+    if (c->in.failed) {
+        core_kill(c, SMBW_ENOMEM, "out of memory buffering input");
+        return SMBW_ENOMEM;
+    }
+    return process_input(c);
+}
+
+size_t core_pending_count(const smbw_conn *c)
+{
+    size_t n = c->npending;
+    for (core_req *r = c->wait_head; r; r = r->next)
+        n += (size_t)r->batch_n;
+    return n;
+}
+
+/* Detach a session from requests that are waiting to be sent. */
+void core_forget_session(smbw_conn *c, struct smbw_session *s)
+{
+    for (core_req *r = c->pending; r; r = r->next)
+        if (r->sess == s)
+            r->sess = NULL;
+    for (core_req *h = c->wait_head; h; h = h->next)
+        for (core_req *r = h; r; r = r->batch_next)
+            if (r->sess == s)
+                r->sess = NULL;
+}

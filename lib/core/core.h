@@ -1,0 +1,173 @@
+/* The sans-IO connection engine.
+ *
+ * The core never touches a socket: core_feed() gives it received bytes,
+ * core_output() shows bytes waiting to be sent and core_consumed() says how
+ * many went out. It assigns message ids, keeps the credit window, holds
+ * requests that wait for credits, matches responses (compounded or not,
+ * interim STATUS_PENDING included) to requests, signs/verifies and
+ * encrypts/decrypts, keeps the pre-authentication hash, and enforces
+ * per-request deadlines (core_check_timeouts()).
+ *
+ * lib/io drives it (sockets, poll); lib/api builds the public calls on it. */
+#ifndef SMBW_CORE_H
+#define SMBW_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smbwire/smbwire.h"
+#include "../util/bytes.h"
+#include "../wire/wire.h"
+#include "sign.h"
+
+struct smbw_auth;
+typedef struct core_req core_req;
+
+/* Called once per request: err 0 with the response (header decoded, whole
+ * message msg/len, already validated by wire_check_response and signature
+ * checks), or err < 0 (then h/msg are NULL) when the request failed locally,
+ * timed out, or the connection died/was freed. A negative return (e.g.
+ * SMBW_EPROTO from a decoder) kills the connection with that error. */
+typedef int (*core_done_fn)(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len);
+
+struct smbw_session {
+    smbw_conn *conn; /* NULL once the connection is gone */
+    struct smbw_session *next, *prev;
+    struct smbw_tree *trees;
+    uint64_t id;
+    bool valid;          /* setup completed */
+    bool signing;        /* sign requests / verify responses */
+    bool encrypt;        /* encrypt everything of this session */
+    bool is_guest, is_anonymous;
+    uint16_t sign_alg;   /* SMB2_SIGN_ALG_* */
+    smb2_keys keys;
+    uint8_t preauth[64]; /* session pre-auth hash (3.1.1) */
+};
+
+struct smbw_tree {
+    struct smbw_session *sess; /* NULL once detached */
+    struct smbw_tree *next, *prev;
+    struct smbw_file *files;
+    uint32_t id;
+    uint8_t share_type;
+    uint32_t share_flags;
+    uint32_t capabilities;
+    uint32_t maximal_access;
+    bool encrypt;
+    char *share;
+};
+
+struct smbw_file {
+    struct smbw_tree *tree; /* NULL once detached */
+    struct smbw_file *next, *prev;
+    uint8_t id[16];
+    uint32_t create_action;
+    smb2_file_times times;
+    uint8_t *ctx; /* create response contexts */
+    size_t ctx_len;
+    uint64_t pos; /* for smbw_file_read/write */
+    bool is_dir;
+};
+
+struct smbw_conn {
+    /* settings */
+    uint16_t dialect_min, dialect_max;
+    int timeout_ms;
+    int sign_policy, encrypt_policy;
+    uint16_t ciphers[4];
+    int ncipher;
+    char *host;
+    uint16_t port;
+    uint8_t client_guid[16];
+
+    /* socket (owned by lib/io) */
+    int fd;
+
+    /* negotiated */
+    uint16_t dialect;
+    uint16_t server_security_mode;
+    uint32_t server_caps;
+    uint8_t server_guid[16];
+    uint32_t max_read, max_write, max_transact;
+    uint16_t cipher;   /* 3.1.1 negotiated cipher, or CCM for 3.0/3.0.2 with encryption cap */
+    uint16_t sign_alg; /* SMB2_SIGN_ALG_* used by sessions */
+    uint8_t preauth[64];
+    uint8_t *neg_token; /* server's SPNEGO hint */
+    size_t neg_token_len;
+    uint16_t client_security_mode;
+    uint32_t client_caps;
+
+    /* engine state */
+    uint64_t next_mid;
+    uint32_t credits;
+    smbw_buf out;     /* frames ready to send */
+    size_t out_off;   /* bytes of out already sent */
+    smbw_buf in;      /* received, not yet processed */
+    core_req *pending; /* sent, waiting for a response (doubly linked) */
+    size_t npending;
+    core_req *wait_head, *wait_tail; /* built, waiting for credits */
+    size_t max_frame;
+    bool dead;
+    int dead_err;
+
+    struct smbw_session *sessions;
+
+    /* errors */
+    char errmsg[512];
+    uint32_t last_status;
+
+    smbw_conn_stats stats;
+};
+
+/* One message to submit. body is the command body (after the 64-byte header);
+ * ownership passes to the core on core_submit (even on failure). */
+typedef struct core_msg {
+    uint16_t command;
+    struct smbw_session *sess; /* NULL: session id 0, unsigned */
+    uint32_t tree_id;
+    uint32_t payload; /* bytes of READ/WRITE/IOCTL payload, for CreditCharge */
+    smbw_buf body;
+    core_done_fn done;
+    void *ud;
+    /* When set, the message as sent is folded into this pre-auth hash:
+     * H = SHA-512(H || message) (NEGOTIATE and SESSION_SETUP, 3.1.1). */
+    uint8_t *preauth_hash;
+    uint64_t session_id_override; /* session setup before the session has an id */
+    bool encrypt;                 /* encrypt even if the session does not (share demands it) */
+} core_msg;
+
+/* Submits n messages; n > 1 makes a compound (related when `related`).
+ * Returns 0 (callbacks will run) or an error (no callback runs). */
+SMBW_WUR int core_submit(smbw_conn *c, core_msg *msgs, int n, bool related);
+/* Sends what the credit window allows (called after submit and after input). */
+SMBW_WUR int core_flush(smbw_conn *c);
+/* Zero-copy receive: space to read into, then how many bytes arrived. */
+SMBW_WUR int core_recv_space(smbw_conn *c, uint8_t **p, size_t *space);
+SMBW_WUR int core_recv_commit(smbw_conn *c, size_t n);
+/* Requests in flight or waiting for credits. */
+size_t core_pending_count(const smbw_conn *c);
+void core_forget_session(smbw_conn *c, struct smbw_session *s);
+/* Feed received bytes. Returns 0 or the fatal error that killed the connection. */
+SMBW_WUR int core_feed(smbw_conn *c, const uint8_t *p, size_t len);
+/* Bytes waiting to be sent. */
+const uint8_t *core_output(smbw_conn *c, size_t *len);
+void core_consumed(smbw_conn *c, size_t n);
+/* Monotonic milliseconds. */
+uint64_t core_now_ms(void);
+/* ms until the earliest deadline, -1 when nothing is pending. */
+int core_next_timeout(const smbw_conn *c);
+/* Kills the connection with SMBW_ETIMEDOUT when a deadline passed. */
+SMBW_WUR int core_check_timeouts(smbw_conn *c);
+/* Marks the connection dead with err and completes every request with it. */
+void core_kill(smbw_conn *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Completes every request with err without killing (used by free). */
+void core_fail_all(smbw_conn *c, int err);
+/* Sets the connection's error message / status (returns err for chaining). */
+int core_set_error(smbw_conn *c, int err, uint32_t status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void core_init(smbw_conn *c);
+void core_reset(smbw_conn *c);
+
+
+#endif

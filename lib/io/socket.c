@@ -1,0 +1,111 @@
+/* TCP connection setup: resolution, non-blocking connect with a deadline. */
+#include "io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int connect_one(const struct addrinfo *ai, uint64_t deadline, int *out_fd, int *sys_err)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                    ai->ai_protocol);
+    if (fd < 0) {
+        *sys_err = errno;
+        return SMBW_EIO;
+    }
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int bufsz = 4 << 20;
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+        *out_fd = fd;
+        return 0;
+    }
+    if (errno != EINPROGRESS) {
+        *sys_err = errno;
+        close(fd);
+        return errno == ECONNREFUSED ? SMBW_ECONNREFUSED : SMBW_EIO;
+    }
+    for (;;) {
+        uint64_t now = core_now_ms();
+        if (now >= deadline) {
+            close(fd);
+            *sys_err = ETIMEDOUT;
+            return SMBW_ETIMEDOUT;
+        }
+        struct pollfd pfd = {fd, POLLOUT, 0};
+        int n = poll(&pfd, 1, (int)(deadline - now));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            *sys_err = errno;
+            close(fd);
+            return SMBW_EIO;
+        }
+        if (n == 0)
+            continue;
+        int soerr = 0;
+        socklen_t sl = sizeof soerr;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+            soerr = errno;
+        if (soerr) {
+            *sys_err = soerr;
+            close(fd);
+            return soerr == ECONNREFUSED ? SMBW_ECONNREFUSED : SMBW_EIO;
+        }
+        *out_fd = fd;
+        return 0;
+    }
+}
+
+int io_connect(smbw_conn *c, const char *host, uint16_t port)
+{
+    char portstr[8];
+    snprintf(portstr, sizeof portstr, "%u", port ? port : 445u);
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+    int gerr = getaddrinfo(host, portstr, &hints, &res);
+    if (gerr == EAI_ADDRFAMILY || gerr == EAI_NONAME) {
+        /* AI_ADDRCONFIG hides ::1 on hosts with only loopback IPv6. */
+        hints.ai_flags = AI_NUMERICSERV;
+        gerr = getaddrinfo(host, portstr, &hints, &res);
+    }
+    if (gerr != 0)
+        return core_set_error(c, SMBW_ERESOLVE, 0, "cannot resolve %s: %s", host,
+                              gai_strerror(gerr));
+    uint64_t deadline = core_now_ms() + (uint64_t)c->timeout_ms;
+    int rc = SMBW_EIO, sys_err = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = -1;
+        rc = connect_one(ai, deadline, &fd, &sys_err);
+        if (rc == 0) {
+            c->fd = fd;
+            break;
+        }
+        if (rc == SMBW_ETIMEDOUT)
+            break;
+    }
+    freeaddrinfo(res);
+    if (rc)
+        return core_set_error(c, rc, 0, "connect to %s port %u: %s", host, port ? port : 445u,
+                              strerror(sys_err));
+    return 0;
+}
+
+void io_close(smbw_conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}

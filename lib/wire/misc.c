@@ -1,0 +1,93 @@
+/* TRANSFORM_HEADER (MS-SMB2 2.2.41) and VALIDATE_NEGOTIATE_INFO
+ * (2.2.31.4, 2.2.32.6). */
+#include "wire.h"
+
+#include <string.h>
+
+#include "smbwire/errors.h"
+
+#define TRANSFORM_FLAG_ENCRYPTED 0x0001
+#define VNEG_RSP_SIZE 24
+
+static int enc_end(smbw_buf *b, size_t start, int rc)
+{
+    if (rc == 0 && b->failed)
+        rc = SMBW_ENOMEM;
+    if (rc != 0 && !b->failed)
+        b->len = start;
+    return rc;
+}
+
+void wire_encode_transform_hdr(smbw_buf *b, const smb2_transform_hdr *h)
+{
+    buf_u32(b, SMB2_TRANSFORM_ID);
+    buf_put(b, h->signature, 16);
+    buf_put(b, h->nonce, 16);
+    buf_u32(b, h->original_size);
+    buf_u16(b, 0); /* Reserved */
+    buf_u16(b, h->flags);
+    buf_u64(b, h->session_id);
+}
+
+/* p/len is the whole transformed message: the 52-byte header followed by
+ * the encrypted SMB2 message. Per 3.2.5.1.1.1 the message must be longer than
+ * the header and Flags/EncryptionAlgorithm must be 0x0001 (both dialect
+ * families use that value); OriginalMessageSize must equal the size of what
+ * follows the header (with compression the encrypted payload is the
+ * compressed message and OriginalMessageSize is its size). */
+int wire_decode_transform_hdr(const uint8_t *p, size_t len, smb2_transform_hdr *h)
+{
+    smbw_cur c = cur_make(p, len);
+    uint32_t proto;
+    uint16_t reserved;
+    smb2_transform_hdr o;
+
+    memset(&o, 0, sizeof o);
+    if (!p || len <= SMB2_TRANSFORM_HDR_SIZE)
+        return SMBW_EPROTO;
+    if (!cur_u32(&c, &proto) || proto != SMB2_TRANSFORM_ID)
+        return SMBW_EPROTO;
+    if (!cur_copy(&c, o.signature, 16) || !cur_copy(&c, o.nonce, 16) ||
+        !cur_u32(&c, &o.original_size) || !cur_u16(&c, &reserved) || !cur_u16(&c, &o.flags) ||
+        !cur_u64(&c, &o.session_id))
+        return SMBW_EPROTO;
+    if (o.flags != TRANSFORM_FLAG_ENCRYPTED)
+        return SMBW_EPROTO;
+    if (o.original_size != len - SMB2_TRANSFORM_HDR_SIZE)
+        return SMBW_EPROTO;
+    *h = o;
+    return 0;
+}
+
+/* VALIDATE_NEGOTIATE_INFO request: Capabilities u32, Guid[16], SecurityMode
+ * u16, DialectCount u16, Dialects[]. */
+int wire_encode_validate_negotiate(smbw_buf *b, const validate_negotiate_info *v)
+{
+    size_t start = b->len;
+    if (!v || v->dialect_count == 0 || !v->dialects)
+        return SMBW_EINVAL;
+    buf_u32(b, v->capabilities);
+    buf_put(b, v->guid, 16);
+    buf_u16(b, v->security_mode);
+    buf_u16(b, v->dialect_count);
+    for (uint16_t i = 0; i < v->dialect_count; i++)
+        buf_u16(b, v->dialects[i]);
+    return enc_end(b, start, 0);
+}
+
+/* VALIDATE_NEGOTIATE_INFO response: Capabilities u32, Guid[16],
+ * SecurityMode u16, Dialect u16 (24 bytes). */
+int wire_decode_validate_negotiate(const uint8_t *p, size_t len, validate_negotiate_info *v)
+{
+    smbw_cur c = cur_make(p, len);
+    validate_negotiate_info o;
+
+    memset(&o, 0, sizeof o);
+    if (!p || len < VNEG_RSP_SIZE)
+        return SMBW_EPROTO;
+    if (!cur_u32(&c, &o.capabilities) || !cur_copy(&c, o.guid, 16) ||
+        !cur_u16(&c, &o.security_mode) || !cur_u16(&c, &o.dialect))
+        return SMBW_EPROTO;
+    *v = o;
+    return 0;
+}

@@ -1,0 +1,559 @@
+/* SMB2/SMB3 message encoding and decoding (MS-SMB2 section 2.2).
+ *
+ * Encoders append one request body (without the 64-byte header) to a smbw_buf
+ * and return 0 or SMBW_ENOMEM/SMBW_EINVAL. Decoders take the whole message
+ * (header included, as received, so offsets "from the beginning of the SMB2
+ * header" can be checked) and fill an out-struct whose pointers borrow from
+ * that message; they return 0 or SMBW_EPROTO, having checked every length and
+ * offset against the message. wire_check_response() must pass before a
+ * command decoder runs. */
+#ifndef SMBW_WIRE_H
+#define SMBW_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/bytes.h"
+
+/* ---- constants ----------------------------------------------------------- */
+
+#define SMB2_HDR_SIZE 64
+#define SMB2_PROTO_ID 0x424D53FEu       /* 0xFE 'S' 'M' 'B' read as LE u32 */
+#define SMB2_TRANSFORM_ID 0x424D53FDu   /* 0xFD 'S' 'M' 'B' */
+#define SMB2_COMPRESSION_ID 0x424D53FCu /* 0xFC 'S' 'M' 'B' */
+
+enum smb2_command {
+    SMB2_NEGOTIATE = 0,
+    SMB2_SESSION_SETUP = 1,
+    SMB2_LOGOFF = 2,
+    SMB2_TREE_CONNECT = 3,
+    SMB2_TREE_DISCONNECT = 4,
+    SMB2_CREATE = 5,
+    SMB2_CLOSE = 6,
+    SMB2_FLUSH = 7,
+    SMB2_READ = 8,
+    SMB2_WRITE = 9,
+    SMB2_LOCK = 10,
+    SMB2_IOCTL = 11,
+    SMB2_CANCEL = 12,
+    SMB2_ECHO = 13,
+    SMB2_QUERY_DIRECTORY = 14,
+    SMB2_CHANGE_NOTIFY = 15,
+    SMB2_QUERY_INFO = 16,
+    SMB2_SET_INFO = 17,
+    SMB2_OPLOCK_BREAK = 18,
+    SMB2_NCOMMANDS = 19,
+};
+
+/* Header flags */
+#define SMB2_FLAGS_SERVER_TO_REDIR 0x00000001u
+#define SMB2_FLAGS_ASYNC_COMMAND 0x00000002u
+#define SMB2_FLAGS_RELATED_OPERATIONS 0x00000004u
+#define SMB2_FLAGS_SIGNED 0x00000008u
+#define SMB2_FLAGS_PRIORITY_MASK 0x00000070u
+#define SMB2_FLAGS_DFS_OPERATIONS 0x10000000u
+#define SMB2_FLAGS_REPLAY_OPERATION 0x20000000u
+
+/* NEGOTIATE */
+#define SMB2_NEGOTIATE_SIGNING_ENABLED 0x0001
+#define SMB2_NEGOTIATE_SIGNING_REQUIRED 0x0002
+#define SMB2_GLOBAL_CAP_DFS 0x00000001u
+#define SMB2_GLOBAL_CAP_LEASING 0x00000002u
+#define SMB2_GLOBAL_CAP_LARGE_MTU 0x00000004u
+#define SMB2_GLOBAL_CAP_MULTI_CHANNEL 0x00000008u
+#define SMB2_GLOBAL_CAP_PERSISTENT_HANDLES 0x00000010u
+#define SMB2_GLOBAL_CAP_DIRECTORY_LEASING 0x00000020u
+#define SMB2_GLOBAL_CAP_ENCRYPTION 0x00000040u
+#define SMB2_PREAUTH_INTEGRITY_CAPABILITIES 0x0001
+#define SMB2_ENCRYPTION_CAPABILITIES 0x0002
+#define SMB2_COMPRESSION_CAPABILITIES 0x0003
+#define SMB2_NETNAME_NEGOTIATE_CONTEXT_ID 0x0005
+#define SMB2_TRANSPORT_CAPABILITIES 0x0006
+#define SMB2_RDMA_TRANSFORM_CAPABILITIES 0x0007
+#define SMB2_SIGNING_CAPABILITIES 0x0008
+#define SMB2_PREAUTH_SHA512 0x0001
+#define SMB2_SIGNING_HMAC_SHA256 0x0000
+#define SMB2_SIGNING_AES_CMAC 0x0001
+#define SMB2_SIGNING_AES_GMAC 0x0002
+/* cipher ids equal CRYPTO_AES_* in crypto.h */
+#define SMB2_ENCRYPTION_AES128_CCM 0x0001
+#define SMB2_ENCRYPTION_AES128_GCM 0x0002
+#define SMB2_ENCRYPTION_AES256_CCM 0x0003
+#define SMB2_ENCRYPTION_AES256_GCM 0x0004
+
+/* SESSION_SETUP */
+#define SMB2_SESSION_FLAG_BINDING 0x01
+#define SMB2_SESSION_FLAG_IS_GUEST 0x0001
+#define SMB2_SESSION_FLAG_IS_NULL 0x0002
+#define SMB2_SESSION_FLAG_ENCRYPT_DATA 0x0004
+
+/* TREE_CONNECT */
+#define SMB2_SHARE_TYPE_DISK 0x01
+#define SMB2_SHARE_TYPE_PIPE 0x02
+#define SMB2_SHARE_TYPE_PRINT 0x03
+#define SMB2_SHAREFLAG_ENCRYPT_DATA 0x00008000u
+#define SMB2_SHARE_CAP_DFS 0x00000008u
+
+/* CREATE */
+#define SMB2_OPLOCK_LEVEL_NONE 0x00
+#define SMB2_IMPERSONATION_IMPERSONATION 0x00000002u
+#define FILE_READ_DATA 0x00000001u
+#define FILE_WRITE_DATA 0x00000002u
+#define FILE_APPEND_DATA 0x00000004u
+#define FILE_READ_EA 0x00000008u
+#define FILE_WRITE_EA 0x00000010u
+#define FILE_EXECUTE 0x00000020u
+#define FILE_READ_ATTRIBUTES 0x00000080u
+#define FILE_WRITE_ATTRIBUTES 0x00000100u
+#define DELETE_ACCESS 0x00010000u
+#define READ_CONTROL 0x00020000u
+#define SYNCHRONIZE 0x00100000u
+#define MAXIMUM_ALLOWED 0x02000000u
+#define GENERIC_ALL 0x10000000u
+#define GENERIC_WRITE 0x40000000u
+#define GENERIC_READ 0x80000000u
+#define FILE_SHARE_READ 0x00000001u
+#define FILE_SHARE_WRITE 0x00000002u
+#define FILE_SHARE_DELETE 0x00000004u
+#define FILE_SUPERSEDE 0u
+#define FILE_OPEN 1u
+#define FILE_CREATE 2u
+#define FILE_OPEN_IF 3u
+#define FILE_OVERWRITE 4u
+#define FILE_OVERWRITE_IF 5u
+#define FILE_DIRECTORY_FILE 0x00000001u
+#define FILE_WRITE_THROUGH 0x00000002u
+#define FILE_SEQUENTIAL_ONLY 0x00000004u
+#define FILE_NON_DIRECTORY_FILE 0x00000040u
+#define FILE_DELETE_ON_CLOSE 0x00001000u
+#define FILE_OPEN_REPARSE_POINT 0x00200000u
+#define FILE_ATTRIBUTE_READONLY 0x00000001u
+#define FILE_ATTRIBUTE_HIDDEN 0x00000002u
+#define FILE_ATTRIBUTE_SYSTEM 0x00000004u
+#define FILE_ATTRIBUTE_DIRECTORY 0x00000010u
+#define FILE_ATTRIBUTE_ARCHIVE 0x00000020u
+#define FILE_ATTRIBUTE_NORMAL 0x00000080u
+#define FILE_ATTRIBUTE_SPARSE_FILE 0x00000200u
+
+/* CLOSE */
+#define SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB 0x0001
+
+/* IOCTL */
+#define SMB2_0_IOCTL_IS_FSCTL 0x00000001u
+#define FSCTL_DFS_GET_REFERRALS 0x00060194u
+#define FSCTL_SET_SPARSE 0x000900C4u
+#define FSCTL_SET_ZERO_DATA 0x000980C8u
+#define FSCTL_QUERY_ALLOCATED_RANGES 0x000940CFu
+#define FSCTL_DUPLICATE_EXTENTS_TO_FILE 0x00098344u
+#define FSCTL_SRV_REQUEST_RESUME_KEY 0x00140078u
+#define FSCTL_SRV_COPYCHUNK 0x001440F2u
+#define FSCTL_SRV_COPYCHUNK_WRITE 0x001480F2u
+#define FSCTL_VALIDATE_NEGOTIATE_INFO 0x00140204u
+
+/* QUERY_INFO / SET_INFO */
+#define SMB2_0_INFO_FILE 0x01
+#define SMB2_0_INFO_FILESYSTEM 0x02
+#define SMB2_0_INFO_SECURITY 0x03
+#define SMB2_0_INFO_QUOTA 0x04
+#define FileBasicInformation 4
+#define FileStandardInformation 5
+#define FileInternalInformation 6
+#define FileRenameInformation 10
+#define FileDispositionInformation 13
+#define FileAllInformation 18
+#define FileAllocationInformation 19
+#define FileEndOfFileInformation 20
+#define FileNetworkOpenInformation 34
+#define FileFsSizeInformation 3
+#define FileFsAttributeInformation 5
+#define FileFsFullSizeInformation 7
+#define FILE_SUPPORTS_SPARSE_FILES 0x00000040u
+#define FILE_SUPPORTS_BLOCK_REFCOUNTING 0x08000000u
+
+/* QUERY_DIRECTORY */
+#define FileIdBothDirectoryInformation 37
+#define FileDirectoryInformation 1
+#define FileFullDirectoryInformation 2
+#define FileBothDirectoryInformation 3
+#define FileNamesInformation 12
+#define FileIdFullDirectoryInformation 38
+#define SMB2_RESTART_SCANS 0x01
+#define SMB2_RETURN_SINGLE_ENTRY 0x02
+#define SMB2_INDEX_SPECIFIED 0x04
+#define SMB2_REOPEN 0x10
+
+/* READ/WRITE */
+#define SMB2_CHANNEL_NONE 0x00000000u
+
+/* ---- header -------------------------------------------------------------- */
+
+typedef struct smb2_hdr {
+    uint16_t credit_charge;
+    uint32_t status;   /* NTSTATUS in responses; ChannelSequence/Reserved in requests */
+    uint16_t command;
+    uint16_t credits;  /* CreditRequest / CreditResponse */
+    uint32_t flags;
+    uint32_t next_command;
+    uint64_t message_id;
+    uint64_t async_id; /* when SMB2_FLAGS_ASYNC_COMMAND */
+    uint32_t tree_id;  /* when not async */
+    uint64_t session_id;
+    uint8_t signature[16];
+} smb2_hdr;
+
+/* Appends a 64-byte header. */
+void wire_encode_hdr(smbw_buf *b, const smb2_hdr *h);
+/* Decodes the 64-byte header at the start of msg (msg->len >= 64 is checked).
+ * Checks ProtocolId and StructureSize 64. */
+SMBW_WUR int wire_decode_hdr(const uint8_t *msg, size_t len, smb2_hdr *h);
+
+/* The response validation table (as Linux's smb2_check_message): checks that
+ * msg (one message of a possibly compounded frame, len bytes, NextCommand
+ * already used to cut it) is a server response, that its StructureSize matches
+ * the command (or is the 9-byte error response when status is an error), and
+ * that the fixed part fits. Returns 0 or SMBW_EPROTO. */
+SMBW_WUR int wire_check_response(const uint8_t *msg, size_t len, const smb2_hdr *h);
+/* True when status is an error for this command (not SUCCESS, and not one of
+ * the statuses that carry a normal body: STATUS_MORE_PROCESSING_REQUIRED for
+ * SESSION_SETUP, STATUS_BUFFER_OVERFLOW for READ/IOCTL/QUERY_INFO,
+ * STATUS_INVALID_PARAMETER for copychunk IOCTL is the caller's business). */
+bool wire_status_is_error_response(uint16_t command, uint32_t status);
+
+/* SMB2 ERROR response body (2.2.2): ErrorData borrowed. */
+typedef struct smb2_error_rsp {
+    uint8_t error_context_count;
+    const uint8_t *data;
+    uint32_t data_len;
+} smb2_error_rsp;
+SMBW_WUR int wire_decode_error(const uint8_t *msg, size_t len, smb2_error_rsp *r);
+
+/* ---- NEGOTIATE (2.2.3 / 2.2.4) ------------------------------------------- */
+
+typedef struct smb2_negotiate_req {
+    uint16_t security_mode;
+    uint32_t capabilities;
+    uint8_t client_guid[16];
+    const uint16_t *dialects;
+    uint16_t dialect_count;
+    /* 3.1.1 contexts, only encoded when 0x0311 is in dialects */
+    uint8_t salt[32];
+    const uint16_t *ciphers; /* preference order */
+    uint16_t cipher_count;
+    const uint16_t *sign_algs; /* preference order */
+    uint16_t sign_alg_count;
+    const char *netname; /* server name for NETNAME context (UTF-8), may be NULL */
+} smb2_negotiate_req;
+SMBW_WUR int wire_encode_negotiate(smbw_buf *b, const smb2_negotiate_req *r);
+
+typedef struct smb2_negotiate_rsp {
+    uint16_t security_mode;
+    uint16_t dialect;
+    uint8_t server_guid[16];
+    uint32_t capabilities;
+    uint32_t max_transact;
+    uint32_t max_read;
+    uint32_t max_write;
+    uint64_t system_time;
+    uint64_t server_start_time;
+    const uint8_t *security_buffer; /* borrowed */
+    uint16_t security_buffer_len;
+    /* 3.1.1 contexts (0 when absent) */
+    bool have_preauth;
+    uint16_t preauth_hash_alg;
+    bool have_cipher;
+    uint16_t cipher;   /* 0 = none chosen */
+    bool have_signing;
+    uint16_t signing_alg;
+} smb2_negotiate_rsp;
+/* Decodes and validates; for 3.1.1 walks the context list (each context
+ * 8-byte aligned, lengths in range), requiring exactly one preauth context. */
+SMBW_WUR int wire_decode_negotiate(const uint8_t *msg, size_t len, smb2_negotiate_rsp *r);
+
+/* ---- SESSION_SETUP (2.2.5 / 2.2.6), LOGOFF --------------------------------- */
+
+typedef struct smb2_session_setup_req {
+    uint8_t flags;
+    uint8_t security_mode;
+    uint32_t capabilities;
+    uint64_t previous_session_id;
+    const uint8_t *token;
+    size_t token_len; /* <= 65535 - header - fixed */
+} smb2_session_setup_req;
+SMBW_WUR int wire_encode_session_setup(smbw_buf *b, const smb2_session_setup_req *r);
+
+typedef struct smb2_session_setup_rsp {
+    uint16_t session_flags;
+    const uint8_t *token;
+    uint16_t token_len;
+} smb2_session_setup_rsp;
+SMBW_WUR int wire_decode_session_setup(const uint8_t *msg, size_t len, smb2_session_setup_rsp *r);
+
+/* LOGOFF, TREE_DISCONNECT, ECHO, CANCEL requests all have a 4-byte body
+ * (StructureSize 4, Reserved). */
+SMBW_WUR int wire_encode_empty4(smbw_buf *b);
+
+/* ---- TREE_CONNECT (2.2.9 / 2.2.10) ---------------------------------------- */
+
+/* path is "\\\\server\\share" in UTF-8. */
+SMBW_WUR int wire_encode_tree_connect(smbw_buf *b, uint16_t flags, const char *path);
+typedef struct smb2_tree_connect_rsp {
+    uint8_t share_type;
+    uint32_t share_flags;
+    uint32_t capabilities;
+    uint32_t maximal_access;
+} smb2_tree_connect_rsp;
+SMBW_WUR int wire_decode_tree_connect(const uint8_t *msg, size_t len, smb2_tree_connect_rsp *r);
+
+/* ---- CREATE / CLOSE / FLUSH (2.2.13 - 2.2.18) ----------------------------- */
+
+typedef struct smb2_create_req {
+    uint8_t oplock_level;
+    uint32_t impersonation_level;
+    uint32_t desired_access;
+    uint32_t file_attributes;
+    uint32_t share_access;
+    uint32_t create_disposition;
+    uint32_t create_options;
+    const char *name; /* UTF-8, already relative ('\\' separators); "" for the root */
+    const uint8_t *contexts; /* raw chained create contexts or NULL */
+    size_t contexts_len;
+} smb2_create_req;
+SMBW_WUR int wire_encode_create(smbw_buf *b, const smb2_create_req *r);
+
+typedef struct smb2_file_times {
+    uint64_t creation_time;
+    uint64_t last_access_time;
+    uint64_t last_write_time;
+    uint64_t change_time;
+    uint64_t allocation_size;
+    uint64_t end_of_file;
+    uint32_t file_attributes;
+} smb2_file_times;
+
+typedef struct smb2_create_rsp {
+    uint8_t oplock_level;
+    uint8_t flags;
+    uint32_t create_action;
+    smb2_file_times t;
+    uint8_t file_id[16];
+    const uint8_t *contexts; /* borrowed raw list, each context validated */
+    uint32_t contexts_len;
+} smb2_create_rsp;
+SMBW_WUR int wire_decode_create(const uint8_t *msg, size_t len, smb2_create_rsp *r);
+
+/* Walk a create context chain: calls cb for each (name, data) after checking
+ * Next/NameOffset/NameLength/DataOffset/DataLength. Returns 0 or SMBW_EPROTO,
+ * or cb's negative return. */
+typedef int (*wire_ctx_cb)(void *ud, const uint8_t *name, size_t namelen, const uint8_t *data,
+                           size_t datalen);
+SMBW_WUR int wire_walk_create_contexts(const uint8_t *p, size_t len, wire_ctx_cb cb, void *ud);
+
+SMBW_WUR int wire_encode_close(smbw_buf *b, uint16_t flags, const uint8_t file_id[16]);
+typedef struct smb2_close_rsp {
+    uint16_t flags;
+    smb2_file_times t;
+} smb2_close_rsp;
+SMBW_WUR int wire_decode_close(const uint8_t *msg, size_t len, smb2_close_rsp *r);
+
+SMBW_WUR int wire_encode_flush(smbw_buf *b, const uint8_t file_id[16]);
+
+/* ---- READ / WRITE (2.2.19 - 2.2.22) ---------------------------------------- */
+
+typedef struct smb2_read_req {
+    uint8_t flags;
+    uint32_t length;
+    uint64_t offset;
+    uint8_t file_id[16];
+    uint32_t minimum_count;
+} smb2_read_req;
+SMBW_WUR int wire_encode_read(smbw_buf *b, const smb2_read_req *r);
+typedef struct smb2_read_rsp {
+    const uint8_t *data; /* borrowed */
+    uint32_t data_len;
+    uint32_t data_remaining;
+} smb2_read_rsp;
+SMBW_WUR int wire_decode_read(const uint8_t *msg, size_t len, smb2_read_rsp *r);
+
+typedef struct smb2_write_req {
+    uint64_t offset;
+    uint8_t file_id[16];
+    uint32_t flags;
+    const uint8_t *data;
+    uint32_t length;
+} smb2_write_req;
+SMBW_WUR int wire_encode_write(smbw_buf *b, const smb2_write_req *r);
+typedef struct smb2_write_rsp {
+    uint32_t count;
+    uint32_t remaining;
+} smb2_write_rsp;
+SMBW_WUR int wire_decode_write(const uint8_t *msg, size_t len, smb2_write_rsp *r);
+
+/* ---- IOCTL (2.2.31 / 2.2.32) ---------------------------------------------- */
+
+typedef struct smb2_ioctl_req {
+    uint32_t ctl_code;
+    uint8_t file_id[16];
+    const uint8_t *input;
+    uint32_t input_len;
+    uint32_t max_input_response;
+    uint32_t max_output_response;
+    uint32_t flags; /* SMB2_0_IOCTL_IS_FSCTL */
+} smb2_ioctl_req;
+SMBW_WUR int wire_encode_ioctl(smbw_buf *b, const smb2_ioctl_req *r);
+typedef struct smb2_ioctl_rsp {
+    uint32_t ctl_code;
+    uint8_t file_id[16];
+    const uint8_t *input; /* borrowed */
+    uint32_t input_len;
+    const uint8_t *output; /* borrowed */
+    uint32_t output_len;
+    uint32_t flags;
+} smb2_ioctl_rsp;
+SMBW_WUR int wire_decode_ioctl(const uint8_t *msg, size_t len, smb2_ioctl_rsp *r);
+
+/* ---- QUERY_DIRECTORY (2.2.33 / 2.2.34) ------------------------------------- */
+
+typedef struct smb2_query_dir_req {
+    uint8_t info_class;
+    uint8_t flags;
+    uint32_t file_index;
+    uint8_t file_id[16];
+    const char *pattern; /* UTF-8, e.g. "*" */
+    uint32_t output_buffer_length;
+} smb2_query_dir_req;
+SMBW_WUR int wire_encode_query_dir(smbw_buf *b, const smb2_query_dir_req *r);
+typedef struct smb2_query_dir_rsp {
+    const uint8_t *data; /* borrowed */
+    uint32_t data_len;
+} smb2_query_dir_rsp;
+SMBW_WUR int wire_decode_query_dir(const uint8_t *msg, size_t len, smb2_query_dir_rsp *r);
+
+/* One FileIdBothDirectoryInformation (or FileDirectoryInformation family)
+ * entry as decoded by wire_next_dirent. */
+typedef struct smb2_dirent {
+    smb2_file_times t;
+    const uint8_t *name_utf16; /* borrowed */
+    uint32_t name_len;         /* bytes */
+} smb2_dirent;
+/* Iterates entries of a FileIdBothDirectoryInformation buffer: *pos is the
+ * offset of the next entry (start at 0; set to SIZE_MAX after the last).
+ * Checks NextEntryOffset (8-byte aligned, forward, in range) and
+ * FileNameLength. Returns 0 with *e filled, 1 at the end, or SMBW_EPROTO. */
+SMBW_WUR int wire_next_dirent(const uint8_t *buf, size_t len, size_t *pos, smb2_dirent *e);
+
+/* ---- QUERY_INFO / SET_INFO (2.2.37 - 2.2.40) -------------------------------- */
+
+typedef struct smb2_query_info_req {
+    uint8_t info_type;
+    uint8_t file_info_class;
+    uint32_t output_buffer_length;
+    const uint8_t *input;
+    uint32_t input_len;
+    uint32_t additional_information;
+    uint32_t flags;
+    uint8_t file_id[16];
+} smb2_query_info_req;
+SMBW_WUR int wire_encode_query_info(smbw_buf *b, const smb2_query_info_req *r);
+typedef struct smb2_query_info_rsp {
+    const uint8_t *data; /* borrowed */
+    uint32_t data_len;
+} smb2_query_info_rsp;
+SMBW_WUR int wire_decode_query_info(const uint8_t *msg, size_t len, smb2_query_info_rsp *r);
+
+typedef struct smb2_set_info_req {
+    uint8_t info_type;
+    uint8_t file_info_class;
+    const uint8_t *data;
+    uint32_t data_len;
+    uint32_t additional_information;
+    uint8_t file_id[16];
+} smb2_set_info_req;
+SMBW_WUR int wire_encode_set_info(smbw_buf *b, const smb2_set_info_req *r);
+
+/* Responses whose body is just StructureSize (+reserved): LOGOFF, TREE_DISCONNECT,
+ * FLUSH, ECHO, SET_INFO: validated by wire_check_response alone. */
+
+/* ---- information classes (MS-FSCC) ----------------------------------------- */
+
+/* FileAllInformation -> times, size, attributes, directory flag. */
+SMBW_WUR int wire_decode_file_all_info(const uint8_t *p, size_t len, smb2_file_times *t,
+                                       bool *is_dir);
+/* FileNetworkOpenInformation (56 bytes). */
+SMBW_WUR int wire_decode_network_open_info(const uint8_t *p, size_t len, smb2_file_times *t);
+/* FileFsAttributeInformation: attributes, max name length. */
+SMBW_WUR int wire_decode_fs_attribute_info(const uint8_t *p, size_t len, uint32_t *attributes,
+                                           uint32_t *max_name_len);
+/* FileBasicInformation (40 bytes) for SET_INFO. */
+void wire_encode_basic_info(smbw_buf *b, uint64_t creation, uint64_t access, uint64_t write,
+                            uint64_t change, uint32_t attributes);
+/* FileRenameInformation (SMB2 form: ReplaceIfExists, 7 reserved, RootDirectory 0,
+ * FileNameLength, FileName UTF-16). */
+SMBW_WUR int wire_encode_rename_info(smbw_buf *b, bool replace, const char *new_name);
+
+/* ---- FSCTL structures (MS-SMB2 2.2.31.1, 2.2.32.3, MS-FSCC 2.3) ------------ */
+
+#define SMB2_RESUME_KEY_SIZE 24
+
+typedef struct srv_resume_key {
+    uint8_t key[SMB2_RESUME_KEY_SIZE];
+    uint32_t context_len;
+} srv_resume_key;
+/* Whole SRV_REQUEST_RESUME_KEY: key + ContextLength + Context (ContextLength
+ * must fit in the buffer). */
+SMBW_WUR int wire_decode_resume_key(const uint8_t *p, size_t len, srv_resume_key *k);
+
+typedef struct srv_copychunk {
+    uint64_t source_offset;
+    uint64_t target_offset;
+    uint32_t length;
+} srv_copychunk;
+SMBW_WUR int wire_encode_copychunk(smbw_buf *b, const uint8_t key[SMB2_RESUME_KEY_SIZE],
+                                   const srv_copychunk *chunks, uint32_t count);
+typedef struct srv_copychunk_rsp {
+    uint32_t chunks_written;
+    uint32_t chunk_bytes_written;
+    uint32_t total_bytes_written;
+} srv_copychunk_rsp;
+SMBW_WUR int wire_decode_copychunk_rsp(const uint8_t *p, size_t len, srv_copychunk_rsp *r);
+
+/* FSCTL_DUPLICATE_EXTENTS_TO_FILE input (MS-FSCC 2.3.8). */
+void wire_encode_duplicate_extents(smbw_buf *b, const uint8_t src_file_id[16], uint64_t src_off,
+                                   uint64_t dst_off, uint64_t len);
+/* FSCTL_QUERY_ALLOCATED_RANGES: FILE_ALLOCATED_RANGE_BUFFER pairs. */
+void wire_encode_allocated_range(smbw_buf *b, uint64_t off, uint64_t len);
+typedef struct alloc_range {
+    uint64_t off;
+    uint64_t len;
+} alloc_range;
+/* Checks each range (len > 0? allowed 0; off+len no overflow, ascending). *n set. */
+SMBW_WUR int wire_decode_allocated_ranges(const uint8_t *p, size_t len, alloc_range *out,
+                                          size_t max, size_t *n);
+
+/* VALIDATE_NEGOTIATE_INFO request/response (2.2.31.4 / 2.2.32.6). */
+typedef struct validate_negotiate_info {
+    uint32_t capabilities;
+    uint8_t guid[16];
+    uint16_t security_mode;
+    uint16_t dialect; /* response only */
+    const uint16_t *dialects; /* request only */
+    uint16_t dialect_count;
+} validate_negotiate_info;
+SMBW_WUR int wire_encode_validate_negotiate(smbw_buf *b, const validate_negotiate_info *v);
+SMBW_WUR int wire_decode_validate_negotiate(const uint8_t *p, size_t len,
+                                            validate_negotiate_info *v);
+
+/* ---- transform header (2.2.41) ------------------------------------------- */
+
+typedef struct smb2_transform_hdr {
+    uint8_t signature[16];
+    uint8_t nonce[16];
+    uint32_t original_size;
+    uint16_t flags; /* 0x0001 Encrypted (3.1.1) / EncryptionAlgorithm (3.0) */
+    uint64_t session_id;
+} smb2_transform_hdr;
+#define SMB2_TRANSFORM_HDR_SIZE 52
+void wire_encode_transform_hdr(smbw_buf *b, const smb2_transform_hdr *h);
+SMBW_WUR int wire_decode_transform_hdr(const uint8_t *p, size_t len, smb2_transform_hdr *h);
+
+#endif

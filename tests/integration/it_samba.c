@@ -1,0 +1,565 @@
+/* Integration tests against a private Samba (tests/testbed/samba.sh), run
+ * once per configuration by meson: the client's dialect range comes from
+ * SMBW_TEST_CLIENT_MIN/MAX, the dialect the server must end up with from
+ * SMBW_TEST_EXPECT_DIALECT, and SMBW_TEST_EXPECT_SIGNED=1 requires signing. */
+#include "itest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+static uint16_t expected_dialect(void)
+{
+    uint16_t client_max = it_env_dialect("SMBW_TEST_CLIENT_MAX", SMBW_SMB3_11);
+    return it_env_dialect("SMBW_TEST_EXPECT_DIALECT", client_max);
+}
+
+static bool expect_signed(void)
+{
+    const char *v = it_env_opt("SMBW_TEST_EXPECT_SIGNED");
+    return v && strcmp(v, "1") == 0;
+}
+
+/* Writes data to path through the API (created, must not exist). */
+static void api_put(it_ctx *ctx, const char *path, const void *data, size_t len)
+{
+    smbw_file *f = NULL;
+    IT_OK(ctx->conn, smbw_file_open(&f, ctx->tree, path, SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_EXCL));
+    if (len > 0)
+        IT_OK(ctx->conn, smbw_file_pwrite(f, data, len, 0));
+    IT_OK(ctx->conn, smbw_file_close(f));
+}
+
+/* Asserts that the server-side file rel holds exactly data/len. */
+static void server_has(const char *rel, const void *data, size_t len)
+{
+    size_t n = 0;
+    void *got = it_server_read(rel, &n);
+    ck_assert_msg(n == len, "%s: server-side size %zu, expected %zu", rel, n, len);
+    ck_assert_msg(len == 0 || memcmp(got, data, len) == 0, "%s: server-side content differs",
+                  rel);
+    free(got);
+}
+
+/* ---- login ------------------------------------------------------------ */
+
+START_TEST(test_login)
+{
+    it_ctx ctx;
+    it_open(&ctx);
+    uint16_t want = expected_dialect();
+    ck_assert_msg(smbw_conn_dialect(ctx.conn) == want, "negotiated %s, expected %s",
+                  smbw_dialect_name(smbw_conn_dialect(ctx.conn)), smbw_dialect_name(want));
+    ck_assert_uint_ge(smbw_conn_max_read(ctx.conn), 65536);
+    ck_assert_uint_ge(smbw_conn_max_write(ctx.conn), 65536);
+    ck_assert_uint_ge(smbw_conn_max_transact(ctx.conn), 65536);
+    ck_assert(!smbw_conn_is_dead(ctx.conn));
+    if (expect_signed()) {
+        ck_assert_msg(smbw_session_signed(ctx.sess), "server requires signing but session is not signed");
+        ck_assert_str_ne(smbw_session_signing_alg(ctx.sess), "none");
+    }
+    if (smbw_session_signed(ctx.sess) && want == SMBW_SMB2_02)
+        ck_assert_str_eq(smbw_session_signing_alg(ctx.sess), "HMAC-SHA256");
+    if (smbw_session_signed(ctx.sess) && (want == SMBW_SMB3_00 || want == SMBW_SMB3_02))
+        ck_assert_str_eq(smbw_session_signing_alg(ctx.sess), "AES-128-CMAC");
+    IT_OK(ctx.conn, smbw_conn_echo(ctx.conn));
+
+    /* A second tree on the same session. */
+    const char *share2 = it_env("SMBW_TEST_SHARE2");
+    smbw_tree *t2 = NULL;
+    IT_OK(ctx.conn, smbw_tree_connect(&t2, ctx.sess, share2));
+    smbw_stat st;
+    IT_OK(ctx.conn, smbw_stat_path(t2, "", &st));
+    ck_assert(st.is_dir);
+    smbw_tree_disconnect(t2);
+
+    smbw_conn_stats stats;
+    smbw_conn_get_stats(ctx.conn, &stats);
+    ck_assert_uint_gt(stats.bytes_sent, 0);
+    ck_assert_uint_gt(stats.bytes_received, 0);
+    ck_assert_uint_ge(stats.requests, 4);
+    it_close(&ctx);
+}
+END_TEST
+
+START_TEST(test_wrong_password)
+{
+    char *before = it_server_listing("");
+    smbw_conn *c = it_connect();
+    smbw_session *s = NULL;
+    IT_ERR(c, it_login_as(c, it_env("SMBW_TEST_USER"), "definitely-not-the-password", &s),
+           SMBW_EAUTH);
+    ck_assert_ptr_null(s);
+    ck_assert_msg(smbw_last_status(c) == IT_STATUS_LOGON_FAILURE, "status %s",
+                  smbw_status_name(smbw_last_status(c)));
+    ck_assert_str_ne(smbw_conn_errmsg(c), "");
+    smbw_conn_free(c);
+
+    /* An unknown user is refused the same way (no silent guest fallback). */
+    c = it_connect();
+    IT_ERR(c, it_login_as(c, "no-such-user-smbw", "x", &s), SMBW_EAUTH);
+    ck_assert_ptr_null(s);
+    smbw_conn_free(c);
+
+    char *after = it_server_listing("");
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+}
+END_TEST
+
+/* Explicit anonymous and guest logins must not give access to a share of a
+ * `map to guest = never` server. */
+START_TEST(test_anonymous_and_guest_refused)
+{
+    char *before = it_server_listing("");
+    const enum smbw_auth_kind kinds[] = {SMBW_AUTH_ANONYMOUS, SMBW_AUTH_GUEST};
+    for (size_t i = 0; i < 2; i++) {
+        smbw_conn *c = it_connect();
+        smbw_creds cr;
+        memset(&cr, 0, sizeof cr);
+        cr.kind = kinds[i];
+        if (kinds[i] == SMBW_AUTH_GUEST)
+            cr.user = "guest";
+        smbw_session *s = NULL;
+        int rc = smbw_session_new(&s, c, &cr);
+        if (rc == 0) {
+            /* Samba accepts a null session for IPC$ but not for a share. */
+            smbw_tree *t = NULL;
+            int trc = smbw_tree_connect(&t, s, it_env("SMBW_TEST_SHARE"));
+            ck_assert_msg(trc < 0, "%s session could connect to the share",
+                          i == 0 ? "anonymous" : "guest");
+            ck_assert_ptr_null(t);
+            ck_assert_uint_ne(smbw_last_status(c), 0);
+            smbw_session_free(s);
+        } else {
+            ck_assert_msg(rc < 0, "bad return %d", rc);
+            ck_assert_ptr_null(s);
+        }
+        smbw_conn_free(c);
+    }
+    char *after = it_server_listing("");
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+}
+END_TEST
+
+/* ---- trees -------------------------------------------------------------- */
+
+START_TEST(test_bad_share)
+{
+    smbw_conn *c = it_connect();
+    smbw_session *s = NULL;
+    IT_OK(c, it_login_as(c, it_env("SMBW_TEST_USER"), it_env("SMBW_TEST_PASS"), &s));
+    smbw_tree *t = NULL;
+    int rc = smbw_tree_connect(&t, s, "no-such-share-smbw");
+    ck_assert_msg(rc < 0, "tree connect to a missing share succeeded");
+    ck_assert_ptr_null(t);
+    ck_assert_msg(smbw_last_status(c) == IT_STATUS_BAD_NETWORK_NAME, "status %s",
+                  smbw_status_name(smbw_last_status(c)));
+    ck_assert_str_eq(smbw_status_name(smbw_last_status(c)), "STATUS_BAD_NETWORK_NAME");
+    /* The session is still usable afterwards. */
+    IT_OK(c, smbw_tree_connect(&t, s, it_env("SMBW_TEST_SHARE")));
+    smbw_tree_disconnect(t);
+    smbw_session_free(s);
+    smbw_conn_free(c);
+}
+END_TEST
+
+/* ---- file operations ---------------------------------------------------- */
+
+START_TEST(test_file_ops)
+{
+    it_ctx ctx;
+    it_open(&ctx);
+    smbw_conn *c = ctx.conn;
+    smbw_tree *t = ctx.tree;
+    struct stat sst;
+
+    IT_OK(c, smbw_mkdir(t, "ops"));
+    ck_assert(it_server_stat("ops", &sst) == 0 && S_ISDIR(sst.st_mode));
+    IT_ERR(c, smbw_mkdir(t, "ops"), SMBW_EEXIST);
+
+    /* create + pwrite with a gap + pread */
+    smbw_file *f = NULL;
+    IT_OK(c, smbw_file_open(&f, t, "ops/a.txt", SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_EXCL));
+    ck_assert_uint_eq(smbw_file_create_action(f), 2); /* FILE_CREATED */
+    IT_OK(c, smbw_file_pwrite(f, "hello world", 11, 0));
+    IT_OK(c, smbw_file_pwrite(f, "tail", 4, 100));
+    IT_OK(c, smbw_file_flush(f));
+    char buf[256];
+    size_t n = 0;
+    IT_OK(c, smbw_file_pread(f, buf, sizeof buf, 0, &n));
+    ck_assert_uint_eq(n, 104);
+    ck_assert(memcmp(buf, "hello world", 11) == 0);
+    for (size_t i = 11; i < 100; i++)
+        ck_assert_msg(buf[i] == 0, "gap byte %zu is %d", i, buf[i]);
+    ck_assert(memcmp(buf + 100, "tail", 4) == 0);
+    IT_OK(c, smbw_file_pread(f, buf, 10, 1000, &n));
+    ck_assert_uint_eq(n, 0);
+    smbw_stat st;
+    IT_OK(c, smbw_file_stat(f, &st));
+    ck_assert_uint_eq(st.size, 104);
+    ck_assert(!st.is_dir);
+    ck_assert(it_server_stat("ops/a.txt", &sst) == 0);
+    ck_assert_int_eq(sst.st_size, 104);
+
+    /* truncate */
+    IT_OK(c, smbw_file_truncate(f, 5));
+    IT_OK(c, smbw_file_stat(f, &st));
+    ck_assert_uint_eq(st.size, 5);
+    IT_OK(c, smbw_file_truncate(f, 0));
+    IT_OK(c, smbw_file_stat(f, &st));
+    ck_assert_uint_eq(st.size, 0);
+    /* sequential writes continue from the file position */
+    IT_OK(c, smbw_file_write(f, "abc", 3));
+    IT_OK(c, smbw_file_write(f, "def", 3));
+    IT_OK(c, smbw_file_close(f));
+    server_has("ops/a.txt", "abcdef", 6);
+
+    /* sequential reads */
+    IT_OK(c, smbw_file_open(&f, t, "ops/a.txt", SMBW_O_RDONLY));
+    ck_assert_uint_eq(smbw_file_create_action(f), 1); /* FILE_OPENED */
+    IT_OK(c, smbw_file_read(f, buf, 4, &n));
+    ck_assert_uint_eq(n, 4);
+    IT_OK(c, smbw_file_read(f, buf + 4, 100, &n));
+    ck_assert_uint_eq(n, 2);
+    ck_assert(memcmp(buf, "abcdef", 6) == 0);
+    IT_OK(c, smbw_file_read(f, buf, 100, &n));
+    ck_assert_uint_eq(n, 0);
+    IT_OK(c, smbw_file_close(f));
+
+    /* O_EXCL on an existing file, O_RDONLY on a missing one */
+    f = NULL;
+    IT_ERR(c, smbw_file_open(&f, t, "ops/a.txt", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_EXCL),
+           SMBW_EEXIST);
+    ck_assert_ptr_null(f);
+    ck_assert_uint_eq(smbw_last_status(c), IT_STATUS_OBJECT_NAME_COLLISION);
+    IT_ERR(c, smbw_file_open(&f, t, "ops/missing.txt", SMBW_O_RDONLY), SMBW_ENOENT);
+    ck_assert_ptr_null(f);
+    ck_assert_uint_eq(smbw_last_status(c), IT_STATUS_OBJECT_NAME_NOT_FOUND);
+    ck_assert_str_eq(smbw_status_name(smbw_last_status(c)), "STATUS_OBJECT_NAME_NOT_FOUND");
+    IT_ERR(c, smbw_stat_path(t, "ops/missing.txt", &st), SMBW_ENOENT);
+
+    /* O_TRUNC */
+    IT_OK(c, smbw_file_open(&f, t, "ops/a.txt", SMBW_O_WRONLY | SMBW_O_TRUNC));
+    IT_OK(c, smbw_file_pwrite(f, "xy", 2, 0));
+    IT_OK(c, smbw_file_close(f));
+    server_has("ops/a.txt", "xy", 2);
+
+    /* set times on a fresh open (no writes on it, so the time sticks) */
+    const int64_t mtime = 1000000000, atime = 1000000100;
+    IT_OK(c, smbw_file_open(&f, t, "ops/a.txt", SMBW_O_RDWR));
+    IT_OK(c, smbw_file_set_basic(f, 0, it_filetime(atime), it_filetime(mtime), 0, 0));
+    IT_OK(c, smbw_file_close(f));
+    IT_OK(c, smbw_stat_path(t, "ops/a.txt", &st));
+    ck_assert_uint_eq(st.last_write_time, it_filetime(mtime));
+    ck_assert_uint_eq(st.last_access_time, it_filetime(atime));
+    ck_assert(it_server_stat("ops/a.txt", &sst) == 0);
+    ck_assert_int_eq(sst.st_mtime, mtime);
+    ck_assert_int_eq(sst.st_atime, atime);
+
+    /* rename by path, then by handle */
+    IT_OK(c, smbw_rename(t, "ops/a.txt", "ops/b.txt", false));
+    ck_assert(it_server_stat("ops/a.txt", &sst) != 0);
+    server_has("ops/b.txt", "xy", 2);
+    api_put(&ctx, "ops/other.txt", "other", 5);
+    IT_ERR(c, smbw_rename(t, "ops/b.txt", "ops/other.txt", false), SMBW_EEXIST);
+    IT_OK(c, smbw_rename(t, "ops/b.txt", "ops/other.txt", true));
+    server_has("ops/other.txt", "xy", 2);
+    IT_OK(c, smbw_file_open(&f, t, "ops/other.txt", SMBW_O_RDWR | SMBW_O_DELETE));
+    IT_OK(c, smbw_file_rename(f, "ops/c.txt", false));
+    IT_OK(c, smbw_file_close(f));
+    ck_assert(it_server_stat("ops/other.txt", &sst) != 0);
+    server_has("ops/c.txt", "xy", 2);
+
+    /* subdirectory, stat of a directory, listing with sizes */
+    IT_OK(c, smbw_mkdir(t, "ops/sub"));
+    IT_OK(c, smbw_stat_path(t, "ops/sub", &st));
+    ck_assert(st.is_dir);
+    api_put(&ctx, "ops/sub/d.bin", "0123456789", 10);
+    smbw_dir *d = NULL;
+    IT_OK(c, smbw_dir_open(&d, t, "ops"));
+    smbw_dirent e;
+    int seen_c = 0, seen_sub = 0, others = 0, rc;
+    while ((rc = smbw_dir_next(d, &e)) == 0) {
+        if (!strcmp(e.name, "c.txt")) {
+            seen_c++;
+            ck_assert_uint_eq(e.st.size, 2);
+            ck_assert(!e.st.is_dir);
+        } else if (!strcmp(e.name, "sub")) {
+            seen_sub++;
+            ck_assert(e.st.is_dir);
+        } else {
+            others++;
+        }
+    }
+    ck_assert_int_eq(rc, 1);
+    smbw_dir_close(d);
+    ck_assert_int_eq(seen_c, 1);
+    ck_assert_int_eq(seen_sub, 1);
+    ck_assert_int_eq(others, 0);
+
+    /* rmdir of a non-empty directory fails; unlink; rmdir */
+    IT_ERR(c, smbw_rmdir(t, "ops/sub"), SMBW_ENOTEMPTY);
+    IT_OK(c, smbw_unlink(t, "ops/sub/d.bin"));
+    ck_assert(it_server_stat("ops/sub/d.bin", &sst) != 0);
+    IT_ERR(c, smbw_unlink(t, "ops/sub/d.bin"), SMBW_ENOENT);
+    IT_OK(c, smbw_rmdir(t, "ops/sub"));
+    ck_assert(it_server_stat("ops/sub", &sst) != 0);
+
+    /* delete on close */
+    IT_OK(c, smbw_file_open(&f, t, "ops/c.txt", SMBW_O_RDWR | SMBW_O_DELETE));
+    IT_OK(c, smbw_file_delete_on_close(f));
+    IT_OK(c, smbw_file_close(f));
+    ck_assert(it_server_stat("ops/c.txt", &sst) != 0);
+    IT_OK(c, smbw_rmdir(t, "ops"));
+    ck_assert(it_server_stat("ops", &sst) != 0);
+    ck_assert(!smbw_conn_is_dead(c));
+    it_close(&ctx);
+}
+END_TEST
+
+/* A few MiB, not a multiple of anything, through pipelined multi-credit
+ * writes and reads; also on signed sessions. */
+START_TEST(test_io_roundtrip)
+{
+    it_ctx ctx;
+    it_open(&ctx);
+    const size_t len = 3 * 1024 * 1024 + 7;
+    unsigned char *data = malloc(len), *back = malloc(len);
+    ck_assert(data && back);
+    it_random(data, len);
+    api_put(&ctx, "io.bin", data, len);
+    server_has("io.bin", data, len);
+    smbw_file *f = NULL;
+    IT_OK(ctx.conn, smbw_file_open(&f, ctx.tree, "io.bin", SMBW_O_RDONLY));
+    size_t n = 0;
+    IT_OK(ctx.conn, smbw_file_pread(f, back, len, 0, &n));
+    ck_assert_uint_eq(n, len);
+    ck_assert(memcmp(data, back, len) == 0);
+    /* an unaligned range in the middle */
+    IT_OK(ctx.conn, smbw_file_pread(f, back, 100000, 1234567, &n));
+    ck_assert_uint_eq(n, 100000);
+    ck_assert(memcmp(data + 1234567, back, 100000) == 0);
+    IT_OK(ctx.conn, smbw_file_close(f));
+    if (expect_signed())
+        ck_assert(smbw_session_signed(ctx.sess));
+    IT_OK(ctx.conn, smbw_unlink(ctx.tree, "io.bin"));
+    free(data);
+    free(back);
+    it_close(&ctx);
+}
+END_TEST
+
+/* ---- names ---------------------------------------------------------------- */
+
+static const char *const unicode_names[] = {
+    "héllo wörld €.txt",
+    "日本語のファイル名.txt",
+    "한국어 파일.txt",
+    "emoji-😀🎉.txt",
+    "Ωmega ∑ ß ﬁ.txt",
+};
+
+START_TEST(test_unicode_names)
+{
+    it_ctx ctx;
+    it_open(&ctx);
+    smbw_conn *c = ctx.conn;
+    const char *dir = "dïr-中文-🗂";
+    IT_OK(c, smbw_mkdir(ctx.tree, dir));
+    struct stat sst;
+    ck_assert_msg(it_server_stat(dir, &sst) == 0 && S_ISDIR(sst.st_mode),
+                  "directory %s not found on the server with that UTF-8 name", dir);
+    const size_t count = sizeof unicode_names / sizeof unicode_names[0];
+    char path[512];
+    for (size_t i = 0; i < count; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, unicode_names[i]);
+        api_put(&ctx, path, unicode_names[i], strlen(unicode_names[i]));
+        ck_assert_msg(it_server_stat(path, &sst) == 0, "%s not on the server file system", path);
+        server_has(path, unicode_names[i], strlen(unicode_names[i]));
+        smbw_stat st;
+        IT_OK(c, smbw_stat_path(ctx.tree, path, &st));
+        ck_assert_uint_eq(st.size, strlen(unicode_names[i]));
+    }
+    /* A name made on the server side is found through the API. */
+    const char *server_made = "серверная-сторона-名前.dat";
+    snprintf(path, sizeof path, "%s/%s", dir, server_made);
+    char *sp = it_server_path(path);
+    int fd = open(sp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "srv", 3), 3);
+    close(fd);
+    free(sp);
+    smbw_stat st;
+    IT_OK(c, smbw_stat_path(ctx.tree, path, &st));
+    ck_assert_uint_eq(st.size, 3);
+
+    /* The listing gives back exactly the same UTF-8 names. */
+    bool seen[8] = {false};
+    bool seen_server = false;
+    smbw_dir *d = NULL;
+    IT_OK(c, smbw_dir_open(&d, ctx.tree, dir));
+    smbw_dirent e;
+    int rc;
+    while ((rc = smbw_dir_next(d, &e)) == 0) {
+        bool known = false;
+        for (size_t i = 0; i < count; i++) {
+            if (!strcmp(e.name, unicode_names[i])) {
+                ck_assert_msg(!seen[i], "%s listed twice", e.name);
+                seen[i] = known = true;
+            }
+        }
+        if (!strcmp(e.name, server_made)) {
+            ck_assert(!seen_server);
+            seen_server = known = true;
+        }
+        ck_assert_msg(known, "unexpected name in listing: %s", e.name);
+    }
+    ck_assert_int_eq(rc, 1);
+    smbw_dir_close(d);
+    for (size_t i = 0; i < count; i++)
+        ck_assert_msg(seen[i], "%s missing from the listing", unicode_names[i]);
+    ck_assert(seen_server);
+
+    /* Rename to a unicode name and remove everything again. */
+    char to[512];
+    snprintf(path, sizeof path, "%s/%s", dir, unicode_names[0]);
+    snprintf(to, sizeof to, "%s/renamed-ñandú-🚀.txt", dir);
+    IT_OK(c, smbw_rename(ctx.tree, path, to, false));
+    ck_assert(it_server_stat(to, &sst) == 0);
+    ck_assert(it_server_stat(path, &sst) != 0);
+    IT_OK(c, smbw_unlink(ctx.tree, to));
+    for (size_t i = 1; i < count; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, unicode_names[i]);
+        IT_OK(c, smbw_unlink(ctx.tree, path));
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, server_made);
+    IT_OK(c, smbw_unlink(ctx.tree, path));
+    IT_OK(c, smbw_rmdir(ctx.tree, dir));
+    ck_assert(it_server_stat(dir, &sst) != 0);
+    it_close(&ctx);
+}
+END_TEST
+
+START_TEST(test_zero_byte_file)
+{
+    it_ctx ctx;
+    it_open(&ctx);
+    api_put(&ctx, "empty.bin", "", 0);
+    struct stat sst;
+    ck_assert(it_server_stat("empty.bin", &sst) == 0);
+    ck_assert_int_eq(sst.st_size, 0);
+    smbw_stat st;
+    IT_OK(ctx.conn, smbw_stat_path(ctx.tree, "empty.bin", &st));
+    ck_assert_uint_eq(st.size, 0);
+    smbw_file *f = NULL;
+    IT_OK(ctx.conn, smbw_file_open(&f, ctx.tree, "empty.bin", SMBW_O_RDONLY));
+    char buf[16];
+    size_t n = 99;
+    IT_OK(ctx.conn, smbw_file_pread(f, buf, sizeof buf, 0, &n));
+    ck_assert_uint_eq(n, 0);
+    IT_OK(ctx.conn, smbw_file_stat(f, &st));
+    ck_assert_uint_eq(st.size, 0);
+    IT_OK(ctx.conn, smbw_file_close(f));
+    IT_OK(ctx.conn, smbw_unlink(ctx.tree, "empty.bin"));
+    it_close(&ctx);
+}
+END_TEST
+
+/* ---- a large directory ------------------------------------------------------ */
+
+#define DIR_ENTRIES 5000
+
+START_TEST(test_dir_5000)
+{
+    /* Made directly on the server's file system (fast); names of varied
+     * length so entries straddle QUERY_DIRECTORY response boundaries. */
+    char *base = it_server_path("many");
+    ck_assert_int_eq(mkdir(base, 0755), 0);
+    char name[128], path[4096];
+    for (int i = 0; i < DIR_ENTRIES; i++) {
+        int pad = i % 37;
+        snprintf(name, sizeof name, "entry-%05d-%.*s.dat", i, pad,
+                 "ppppppppppppppppppppppppppppppppppppppppp");
+        snprintf(path, sizeof path, "%s/%s", base, name);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        ck_assert_msg(fd >= 0, "creating %s", path);
+        close(fd);
+    }
+    free(base);
+
+    it_ctx ctx;
+    it_open(&ctx);
+    static bool seen[DIR_ENTRIES];
+    memset(seen, 0, sizeof seen);
+    int count = 0, rc;
+    smbw_dir *d = NULL;
+    IT_OK(ctx.conn, smbw_dir_open(&d, ctx.tree, "many"));
+    smbw_dirent e;
+    while ((rc = smbw_dir_next(d, &e)) == 0) {
+        int idx = -1, consumed = 0;
+        ck_assert_msg(sscanf(e.name, "entry-%5d-%n", &idx, &consumed) == 1 && consumed == 12,
+                      "unexpected name %s", e.name);
+        ck_assert_msg(idx >= 0 && idx < DIR_ENTRIES, "unexpected name %s", e.name);
+        snprintf(name, sizeof name, "entry-%05d-%.*s.dat", idx, idx % 37,
+                 "ppppppppppppppppppppppppppppppppppppppppp");
+        ck_assert_str_eq(e.name, name);
+        ck_assert_msg(!seen[idx], "%s listed twice", e.name);
+        seen[idx] = true;
+        ck_assert(!e.st.is_dir);
+        ck_assert_uint_eq(e.st.size, 0);
+        count++;
+    }
+    ck_assert_msg(rc == 1, "smbw_dir_next -> %d %s [%s] %s", rc, smbw_error_name(rc),
+                  smbw_status_name(smbw_last_status(ctx.conn)), smbw_conn_errmsg(ctx.conn));
+    /* Past the end it stays at the end. */
+    ck_assert_int_eq(smbw_dir_next(d, &e), 1);
+    smbw_dir_close(d);
+    ck_assert_int_eq(count, DIR_ENTRIES);
+    for (int i = 0; i < DIR_ENTRIES; i++)
+        ck_assert_msg(seen[i], "entry %d missing from the listing", i);
+
+    /* Listing a file or a missing directory fails cleanly. */
+    d = NULL;
+    ck_assert_int_lt(smbw_dir_open(&d, ctx.tree, "no-such-dir"), 0);
+    ck_assert_ptr_null(d);
+    it_close(&ctx);
+}
+END_TEST
+
+static Suite *samba_suite(void)
+{
+    Suite *s = suite_create("samba");
+    struct {
+        const char *name;
+        const TTest *fn;
+        int timeout;
+    } cases[] = {
+        {"login", test_login, 60},
+        {"wrong_password", test_wrong_password, 60},
+        {"anonymous_guest", test_anonymous_and_guest_refused, 60},
+        {"bad_share", test_bad_share, 60},
+        {"file_ops", test_file_ops, 90},
+        {"io_roundtrip", test_io_roundtrip, 90},
+        {"unicode", test_unicode_names, 60},
+        {"zero_byte", test_zero_byte_file, 60},
+        {"dir_5000", test_dir_5000, 150},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_set_timeout(tc, cases[i].timeout);
+        tcase_add_test(tc, cases[i].fn);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+int main(void)
+{
+    return it_run(samba_suite());
+}

@@ -1,0 +1,331 @@
+/* Pipelined streaming copy through the async API (local ends use
+ * pread/pwrite). Each slot owns one chunk-sized buffer and one range; a
+ * slot's range is read, written, and read again for the rest after a short
+ * read. New ranges are handed out in increasing order and only within a
+ * window above the lowest range not yet written (see SC_RESUME_BACKOFF). */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stream.h"
+
+#define STATUS_END_OF_FILE_ 0xC0000011u
+
+enum slot_state { S_FREE, S_NEEDREAD, S_READING, S_READY, S_WRITING };
+
+struct stream;
+
+typedef struct slot {
+    struct stream *st;
+    enum slot_state state;
+    uint64_t off; /* start of the range still to copy */
+    size_t len;   /* bytes of the range still to copy */
+    size_t got;   /* bytes in buf (READY / WRITING) */
+    uint8_t *buf;
+} slot;
+
+typedef struct stream {
+    const sc_end *src, *dst;
+    slot *slots;
+    int n;
+    size_t chunk;
+    uint64_t next, end;
+    uint64_t copied;
+    sc_xerr *e;
+    int err;
+} stream;
+
+static void set_err(stream *st, int err, uint32_t status, int os_errno, enum sc_side side,
+                    const char *op, const char *msg)
+{
+    if (st->err != 0)
+        return;
+    st->err = err;
+    st->e->err = err;
+    st->e->status = status;
+    st->e->os_errno = os_errno;
+    st->e->side = side;
+    st->e->op = op;
+    st->e->msg = msg;
+}
+
+static void after_write(slot *s)
+{
+    s->st->copied += s->got;
+    s->off += s->got;
+    s->len -= s->got;
+    s->got = 0;
+    s->state = s->len > 0 ? S_NEEDREAD : S_FREE;
+}
+
+static void got_data(slot *s, size_t n)
+{
+    if (n == 0) {
+        set_err(s->st, SMBW_EIO, 0, 0, SC_SIDE_SRC, "read",
+                "the source file became shorter during the copy");
+        s->state = S_FREE;
+        return;
+    }
+    s->got = n;
+    s->state = S_READY;
+}
+
+static void read_cb(void *ud, int err, uint32_t status, const void *data, size_t len)
+{
+    slot *s = ud;
+    if (err == 0 && len > s->len) {
+        set_err(s->st, SMBW_EPROTO, 0, 0, SC_SIDE_SRC, "read",
+                "the server returned more data than asked for");
+        s->state = S_FREE;
+        return;
+    }
+    if (err != 0 && status == STATUS_END_OF_FILE_) {
+        err = 0;
+        len = 0;
+    }
+    if (err != 0) {
+        set_err(s->st, err, status, 0, SC_SIDE_SRC, "read", NULL);
+        s->state = S_FREE;
+        return;
+    }
+    if (len > 0)
+        memcpy(s->buf, data, len);
+    got_data(s, len);
+}
+
+static void write_cb(void *ud, int err, uint32_t status, const void *data, size_t len)
+{
+    slot *s = ud;
+    if (err != 0) {
+        set_err(s->st, err, status, 0, SC_SIDE_DST, "write", NULL);
+        s->state = S_FREE;
+        return;
+    }
+    after_write(s);
+}
+
+static void local_read(stream *st, slot *s)
+{
+    size_t want = s->len < st->chunk ? s->len : st->chunk;
+    for (;;) {
+        ssize_t n = pread(st->src->fd, s->buf, want, (off_t)s->off);
+        if (n < 0 && errno == EINTR && !sc_interrupted)
+            continue;
+        if (n < 0) {
+            set_err(st, SMBW_ELOCAL, 0, errno, SC_SIDE_SRC, "read", NULL);
+            s->state = S_FREE;
+            return;
+        }
+        got_data(s, (size_t)n);
+        return;
+    }
+}
+
+static void local_write(stream *st, slot *s)
+{
+    size_t done = 0;
+    while (done < s->got) {
+        ssize_t n = pwrite(st->dst->fd, s->buf + done, s->got - done, (off_t)(s->off + done));
+        if (n < 0 && errno == EINTR && !sc_interrupted)
+            continue;
+        if (n <= 0) {
+            set_err(st, SMBW_ELOCAL, 0, n < 0 ? errno : EIO, SC_SIDE_DST, "write", NULL);
+            s->state = S_FREE;
+            return;
+        }
+        done += (size_t)n;
+    }
+    after_write(s);
+}
+
+static bool any_async(const stream *st)
+{
+    for (int i = 0; i < st->n; i++)
+        if (st->slots[i].state == S_READING || st->slots[i].state == S_WRITING)
+            return true;
+    return false;
+}
+
+/* Waits for and dispatches completions on the (one or two) connections. */
+static void service(stream *st)
+{
+    smbw_conn *cs[2];
+    int nc = 0;
+    if (st->src->f != NULL)
+        cs[nc++] = st->src->c;
+    if (st->dst->f != NULL && (nc == 0 || st->dst->c != cs[0]))
+        cs[nc++] = st->dst->c;
+    struct pollfd pfd[2];
+    int timeout = -1;
+    for (int i = 0; i < nc; i++) {
+        pfd[i].fd = smbw_conn_fd(cs[i]);
+        pfd[i].events = smbw_conn_events(cs[i]);
+        pfd[i].revents = 0;
+        int t = smbw_conn_next_timeout(cs[i]);
+        if (t >= 0 && (timeout < 0 || t < timeout))
+            timeout = t;
+    }
+    /* Wake up now and then to notice an interrupt even if nothing arrives. */
+    if (timeout < 0 || timeout > 500)
+        timeout = 500;
+    int rc = poll(pfd, (nfds_t)nc, timeout);
+    if (rc < 0) {
+        if (errno == EINTR)
+            return;
+        set_err(st, SMBW_ELOCAL, 0, errno, SC_SIDE_NONE, "poll", NULL);
+        for (int i = 0; i < nc; i++)
+            pfd[i].revents = 0;
+    }
+    for (int i = 0; i < nc; i++) {
+        int err = smbw_conn_service(cs[i], pfd[i].revents);
+        if (err != 0) {
+            enum sc_side side = cs[i] == st->src->c && st->src->f != NULL ? SC_SIDE_SRC
+                                                                          : SC_SIDE_DST;
+            set_err(st, err, smbw_last_status(cs[i]), 0, side, "transfer", NULL);
+        }
+    }
+}
+
+/* Gives up on the requests that can still be in flight when service()
+ * cannot make progress (fatal poll failure): drain each connection. */
+static void drain_all(stream *st)
+{
+    if (st->src->f != NULL)
+        smbw_conn_drain(st->src->c);
+    if (st->dst->f != NULL && st->dst->c != st->src->c)
+        smbw_conn_drain(st->dst->c);
+}
+
+int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_t end, int depth,
+                   sc_progress *prog, uint64_t *copied, sc_xerr *e)
+{
+    memset(e, 0, sizeof(*e));
+    *copied = 0;
+    if (start >= end)
+        return 0;
+    stream st = {.src = src, .dst = dst, .next = start, .end = end, .e = e};
+    size_t chunk = SC_MAX_CHUNK;
+    if (src->f != NULL) {
+        uint32_t m = smbw_conn_max_read(src->c);
+        if (m > 0 && m < chunk)
+            chunk = m;
+    }
+    if (dst->f != NULL) {
+        uint32_t m = smbw_conn_max_write(dst->c);
+        if (m > 0 && m < chunk)
+            chunk = m;
+    }
+    if (chunk < 4096)
+        chunk = 4096;
+    if (depth < 1)
+        depth = 1;
+    if (depth > SC_MAX_DEPTH)
+        depth = SC_MAX_DEPTH;
+    /* Local to local needs no pipeline. */
+    if (src->f == NULL && dst->f == NULL)
+        depth = 1;
+    uint64_t need = end - start;
+    if ((uint64_t)depth * chunk > need) {
+        uint64_t d = (need + chunk - 1) / chunk;
+        depth = (int)(d < 1 ? 1 : d);
+    }
+    st.chunk = chunk;
+    st.n = depth;
+    st.slots = calloc((size_t)depth, sizeof(slot));
+    uint8_t *mem = malloc((size_t)depth * chunk);
+    if (st.slots == NULL || mem == NULL) {
+        free(st.slots);
+        free(mem);
+        e->err = SMBW_ENOMEM;
+        e->op = "allocate buffers";
+        return SMBW_ENOMEM;
+    }
+    for (int i = 0; i < depth; i++) {
+        st.slots[i].st = &st;
+        st.slots[i].buf = mem + (size_t)i * chunk;
+    }
+    const uint64_t window = (uint64_t)depth * chunk;
+
+    for (;;) {
+        if (sc_interrupted)
+            set_err(&st, SMBW_ECANCELED, 0, 0, SC_SIDE_NONE, "copy", "interrupted");
+        if (st.err != 0) {
+            if (!any_async(&st))
+                break;
+            service(&st);
+            if (e->err == SMBW_ELOCAL && e->side == SC_SIDE_NONE) {
+                drain_all(&st);
+                break;
+            }
+            continue;
+        }
+        /* Hand out new ranges within the window. */
+        uint64_t low = st.next;
+        for (int i = 0; i < st.n; i++)
+            if (st.slots[i].state != S_FREE && st.slots[i].off < low)
+                low = st.slots[i].off;
+        for (int i = 0; i < st.n && st.next < st.end; i++) {
+            slot *s = &st.slots[i];
+            if (s->state != S_FREE)
+                continue;
+            uint64_t len = st.end - st.next < chunk ? st.end - st.next : chunk;
+            if (st.next + len - low > window)
+                break;
+            s->off = st.next;
+            s->len = (size_t)len;
+            s->got = 0;
+            s->state = S_NEEDREAD;
+            st.next += len;
+        }
+        /* Start reads, then writes. */
+        for (int i = 0; i < st.n && st.err == 0; i++) {
+            slot *s = &st.slots[i];
+            if (s->state != S_NEEDREAD)
+                continue;
+            if (src->f == NULL) {
+                local_read(&st, s);
+                continue;
+            }
+            size_t want = s->len < chunk ? s->len : chunk;
+            s->state = S_READING;
+            int rc = smbw_file_pread_async(src->f, want, s->off, read_cb, s);
+            if (rc != 0) {
+                set_err(&st, rc, smbw_last_status(src->c), 0, SC_SIDE_SRC, "read", NULL);
+                s->state = S_FREE;
+            }
+        }
+        for (int i = 0; i < st.n && st.err == 0; i++) {
+            slot *s = &st.slots[i];
+            if (s->state != S_READY)
+                continue;
+            if (dst->f == NULL) {
+                local_write(&st, s);
+                continue;
+            }
+            s->state = S_WRITING;
+            int rc = smbw_file_pwrite_async(dst->f, s->buf, s->got, s->off, write_cb, s);
+            if (rc != 0) {
+                set_err(&st, rc, smbw_last_status(dst->c), 0, SC_SIDE_DST, "write", NULL);
+                s->state = S_FREE;
+            }
+        }
+        if (prog != NULL)
+            sc_progress_update(prog, start + st.copied);
+        if (st.err != 0)
+            continue;
+        bool idle = true;
+        for (int i = 0; i < st.n; i++)
+            if (st.slots[i].state != S_FREE)
+                idle = false;
+        if (idle && st.next >= st.end)
+            break;
+        if (any_async(&st))
+            service(&st);
+    }
+    *copied = st.copied;
+    free(mem);
+    free(st.slots);
+    return st.err;
+}

@@ -1,0 +1,331 @@
+/* smbcopy's option table and the parser and --help driven by it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smbcopy.h"
+
+const sc_optdef sc_optdefs[] = {
+    {SC_OPT_USER, 'U', "user", "[DOMAIN\\]USER[%PASSWORD]", "user name, domain and password",
+     "Log in as USER, optionally in DOMAIN (DOMAIN/USER works too) and with PASSWORD after a "
+     "'%'. A password here is visible to other users of the machine; prefer -A, SMB_PASSWORD or "
+     "the prompt."},
+    {SC_OPT_AUTHFILE, 'A', "authentication-file", "FILE",
+     "read username, password, domain from FILE",
+     "Read credentials from FILE in smbclient's format: lines 'username = NAME', 'password = "
+     "SECRET' and 'domain = NAME'; blank lines and lines starting with '#' or ';' are ignored. "
+     "The file should be readable by its owner only."},
+    {SC_OPT_KERBEROS, 'k', "kerberos", NULL, "authenticate with Kerberos (credential cache)",
+     "Authenticate with Kerberos using the credential cache (KRB5CCNAME, see kinit(1)) instead "
+     "of NTLM; no password is needed."},
+    {SC_OPT_MINPROTO, 0, "min-protocol", "DIALECT", "lowest dialect to offer (default SMB2_02)",
+     "Lowest SMB dialect to negotiate: SMB2_02, SMB2_10, SMB3_00, SMB3_02 or SMB3_11."},
+    {SC_OPT_MAXPROTO, 0, "max-protocol", "DIALECT", "highest dialect to offer (default SMB3_11)",
+     "Highest SMB dialect to negotiate (same names as --min-protocol)."},
+    {SC_OPT_SIGN, 0, "sign", NULL, "require signed sessions",
+     "Fail unless every session is signed."},
+    {SC_OPT_ENCRYPT, 0, "encrypt", NULL, "require encrypted sessions (SMB 3)",
+     "Fail unless every session is encrypted (needs SMB 3.0 or later)."},
+    {SC_OPT_TIMEOUT, 0, "timeout", "SECONDS", "time limit for every network wait (default 30)",
+     "Give up on any single network wait (connecting, each request) after SECONDS (a positive "
+     "number, fractions allowed). The default is 30."},
+    {SC_OPT_METHOD, 0, "method", "auto|clone|copychunk|stream", "copy strategy (default auto)",
+     "How to copy. 'stream' reads the data and writes it back through smbcopy with many "
+     "requests in flight. 'copychunk' asks the server to copy (both ends on one server), "
+     "'clone' asks the server to share blocks (block-refcounting file systems). 'auto' picks "
+     "the best one available per file and falls back to 'stream'. A forced method that cannot "
+     "be used fails. The method actually used is reported by --json."},
+    {SC_OPT_DEPTH, 0, "depth", "N", "requests in flight per file (1-32, default 16)",
+     "Keep up to N read or write requests in flight per file (1 to 32; default 16)."},
+    {SC_OPT_RECURSIVE, 'r', "recursive", NULL, "copy directories recursively",
+     "Copy a directory and everything below it. Regular files and directories are copied; other "
+     "kinds of entries are skipped with a warning. A failure on one file is reported and the "
+     "copy goes on; the exit status is then 7."},
+    {SC_OPT_RESUME, 0, "resume", NULL, "continue a partial copy; keep partials on failure",
+     "Continue a copy that an earlier run left in the temporary file .NAME.smbcopy.part, "
+     "instead of starting over, and keep that file when this run fails or is interrupted so a "
+     "later --resume can continue it. The last up to 32 MiB of the partial file are copied "
+     "again, since they may not have been written completely. The source must not have changed "
+     "in between. With -r, files whose destination already has the source's size and "
+     "modification time are skipped."},
+    {SC_OPT_NOPRESERVE, 0, "no-preserve", NULL, "do not copy times and attributes",
+     "Do not copy modification and access times (and, between SMB shares, creation time and "
+     "attributes); by default they are copied."},
+    {SC_OPT_JSON, 0, "json", NULL, "print a JSON summary on stdout",
+     "When done, print one JSON object on standard output with the members ok, method, src, "
+     "dst, bytes, files, failed, skipped, seconds, dialect, exit_code and, on failure, error."},
+    {SC_OPT_QUIET, 'q', "quiet", NULL, "no progress bar and no warnings",
+     "Print nothing on standard error except the one line describing a failure."},
+    {SC_OPT_PROGRESS, 0, "progress", NULL, "show a progress bar on stderr",
+     "Show a progress bar with rate and time left on standard error. This is the default when "
+     "standard error is a terminal."},
+    {SC_OPT_NOPROGRESS, 0, "no-progress", NULL, "no progress bar", "Do not show a progress bar."},
+    {SC_OPT_HELP, 'h', "help", NULL, "show this help and exit", "Show a summary of the options."},
+    {SC_OPT_VERSION, 0, "version", NULL, "show the version and exit",
+     "Show the versions of smbcopy and of the smbwire library."},
+};
+const size_t sc_noptdefs = sizeof(sc_optdefs) / sizeof(sc_optdefs[0]);
+
+const sc_exitdoc sc_exitdocs[] = {
+    {SC_EXIT_OK, "success"},
+    {SC_EXIT_USAGE, "usage error (bad option, bad URL, nothing to do)"},
+    {SC_EXIT_LOCAL, "local file error"},
+    {SC_EXIT_NET, "connection, network or timeout error"},
+    {SC_EXIT_AUTH, "authentication failed"},
+    {SC_EXIT_STATUS, "the server refused an operation (not found, access denied, ...)"},
+    {SC_EXIT_PROTO, "protocol, signing or encryption error"},
+    {SC_EXIT_PARTIAL, "some files of a recursive copy failed"},
+    {SC_EXIT_INTR, "interrupted (SIGINT or SIGTERM)"},
+};
+const size_t sc_nexitdocs = sizeof(sc_exitdocs) / sizeof(sc_exitdocs[0]);
+
+const char *sc_method_name(enum sc_method m)
+{
+    switch (m) {
+    case SC_METHOD_CLONE:
+        return "clone";
+    case SC_METHOD_COPYCHUNK:
+        return "copychunk";
+    case SC_METHOD_STREAM:
+        return "stream";
+    default:
+        return "auto";
+    }
+}
+
+void sc_opts_init(sc_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->method = SC_METHOD_AUTO;
+    o->depth = SC_DEFAULT_DEPTH;
+    o->preserve = true;
+    o->progress = -1;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+{
+    snprintf(err, errlen, fmt, a, b);
+    return -1;
+}
+
+static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *shown, char *err,
+                 size_t errlen)
+{
+    char *end;
+    switch (d->id) {
+    case SC_OPT_USER:
+        if (val[0] == '\0' || val[0] == '%')
+            return fail(err, errlen, "option %s: empty user name%s", shown, "");
+        o->user_arg = val;
+        break;
+    case SC_OPT_AUTHFILE:
+        if (val[0] == '\0')
+            return fail(err, errlen, "option %s: empty file name%s", shown, "");
+        o->authfile = val;
+        break;
+    case SC_OPT_KERBEROS:
+        o->kerberos = true;
+        break;
+    case SC_OPT_MINPROTO:
+    case SC_OPT_MAXPROTO: {
+        uint16_t dl = smbw_dialect_parse(val);
+        if (dl == 0)
+            return fail(err, errlen,
+                        "option %s: unknown dialect '%s' (SMB2_02 SMB2_10 SMB3_00 SMB3_02 SMB3_11)",
+                        shown, val);
+        if (d->id == SC_OPT_MINPROTO)
+            o->min_proto = dl;
+        else
+            o->max_proto = dl;
+        break;
+    }
+    case SC_OPT_SIGN:
+        o->sign = true;
+        break;
+    case SC_OPT_ENCRYPT:
+        o->encrypt = true;
+        break;
+    case SC_OPT_TIMEOUT: {
+        errno = 0;
+        double s = strtod(val, &end);
+        if (errno != 0 || end == val || *end != '\0' || !(s > 0) || s > 2000000.0)
+            return fail(err, errlen, "option %s: '%s' is not a positive number of seconds",
+                        shown, val);
+        int ms = (int)(s * 1000.0 + 0.5);
+        o->timeout_ms = ms < 1 ? 1 : ms;
+        break;
+    }
+    case SC_OPT_METHOD:
+        if (strcmp(val, "auto") == 0)
+            o->method = SC_METHOD_AUTO;
+        else if (strcmp(val, "clone") == 0)
+            o->method = SC_METHOD_CLONE;
+        else if (strcmp(val, "copychunk") == 0)
+            o->method = SC_METHOD_COPYCHUNK;
+        else if (strcmp(val, "stream") == 0)
+            o->method = SC_METHOD_STREAM;
+        else
+            return fail(err, errlen,
+                        "option %s: unknown method '%s' (auto, clone, copychunk, stream)", shown,
+                        val);
+        break;
+    case SC_OPT_DEPTH: {
+        errno = 0;
+        long n = strtol(val, &end, 10);
+        if (errno != 0 || end == val || *end != '\0' || n < 1 || n > SC_MAX_DEPTH)
+            return fail(err, errlen, "option %s: '%s' is not a number from 1 to 32", shown, val);
+        o->depth = (int)n;
+        break;
+    }
+    case SC_OPT_RECURSIVE:
+        o->recursive = true;
+        break;
+    case SC_OPT_RESUME:
+        o->resume = true;
+        break;
+    case SC_OPT_NOPRESERVE:
+        o->preserve = false;
+        break;
+    case SC_OPT_JSON:
+        o->json = true;
+        break;
+    case SC_OPT_QUIET:
+        o->quiet = true;
+        break;
+    case SC_OPT_PROGRESS:
+        o->progress = 1;
+        break;
+    case SC_OPT_NOPROGRESS:
+        o->progress = 0;
+        break;
+    case SC_OPT_HELP:
+        o->help = true;
+        break;
+    case SC_OPT_VERSION:
+        o->version = true;
+        break;
+    }
+    return 0;
+}
+
+static const sc_optdef *find_long(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sc_noptdefs; i++)
+        if (strlen(sc_optdefs[i].longopt) == len &&
+            strncmp(sc_optdefs[i].longopt, name, len) == 0)
+            return &sc_optdefs[i];
+    return NULL;
+}
+
+static const sc_optdef *find_short(char c)
+{
+    for (size_t i = 0; i < sc_noptdefs; i++)
+        if (sc_optdefs[i].shortopt != 0 && sc_optdefs[i].shortopt == c)
+            return &sc_optdefs[i];
+    return NULL;
+}
+
+int sc_opts_parse(sc_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+    const char *pos[2] = {NULL, NULL};
+    int npos = 0;
+    bool only_pos = false;
+    char shown[64];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_pos || a[0] != '-' || a[1] == '\0') {
+            if (npos >= 2)
+                return fail(err, errlen, "too many arguments ('%s'); expected SRC DST%s", a, "");
+            pos[npos++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_pos = true;
+            continue;
+        }
+        if (a[1] == '-') {
+            const char *name = a + 2;
+            const char *eq = strchr(name, '=');
+            size_t nlen = eq != NULL ? (size_t)(eq - name) : strlen(name);
+            const sc_optdef *d = find_long(name, nlen);
+            snprintf(shown, sizeof(shown), "--%.*s", (int)(nlen > 40 ? 40 : nlen), name);
+            if (d == NULL)
+                return fail(err, errlen, "unknown option '%s'%s", shown, "");
+            const char *val = NULL;
+            if (d->argname != NULL) {
+                if (eq != NULL)
+                    val = eq + 1;
+                else if (i + 1 < argc)
+                    val = argv[++i];
+                else
+                    return fail(err, errlen, "option %s needs an argument (%s)", shown,
+                                d->argname);
+            } else if (eq != NULL) {
+                return fail(err, errlen, "option %s takes no argument%s", shown, "");
+            }
+            if (apply(o, d, val, shown, err, errlen) != 0)
+                return -1;
+            continue;
+        }
+        for (const char *p = a + 1; *p != '\0'; p++) {
+            const sc_optdef *d = find_short(*p);
+            snprintf(shown, sizeof(shown), "-%c", *p);
+            if (d == NULL)
+                return fail(err, errlen, "unknown option '%s'%s", shown, "");
+            if (d->argname == NULL) {
+                if (apply(o, d, NULL, shown, err, errlen) != 0)
+                    return -1;
+                continue;
+            }
+            const char *val;
+            if (p[1] != '\0')
+                val = p + 1;
+            else if (i + 1 < argc)
+                val = argv[++i];
+            else
+                return fail(err, errlen, "option %s needs an argument (%s)", shown, d->argname);
+            if (apply(o, d, val, shown, err, errlen) != 0)
+                return -1;
+            break;
+        }
+    }
+    if (o->help || o->version)
+        return 0;
+    if (npos < 2)
+        return fail(err, errlen, "%s (try --help)",
+                    npos == 0 ? "missing SRC and DST" : "missing DST", "");
+    if (o->min_proto != 0 && o->max_proto != 0 && o->min_proto > o->max_proto)
+        return fail(err, errlen, "--min-protocol is above --max-protocol%s%s", "", "");
+    o->src = pos[0];
+    o->dst = pos[1];
+    return 0;
+}
+
+void sc_opts_help(FILE *f)
+{
+    fprintf(f, "Usage: smbcopy [OPTIONS] SRC DST\n"
+               "Copy files between local paths and SMB shares (server-side when possible).\n"
+               "SRC and DST are local paths or URLs "
+               "smb://[DOMAIN;][USER@]HOST[:PORT]/SHARE[/PATH].\n"
+               "When DST is an existing directory, SRC is copied into it.\n\nOptions:\n");
+    for (size_t i = 0; i < sc_noptdefs; i++) {
+        const sc_optdef *d = &sc_optdefs[i];
+        char left[80];
+        int n;
+        if (d->shortopt != 0)
+            n = snprintf(left, sizeof(left), "  -%c, --%s", d->shortopt, d->longopt);
+        else
+            n = snprintf(left, sizeof(left), "      --%s", d->longopt);
+        if (d->argname != NULL && n > 0 && (size_t)n < sizeof(left))
+            snprintf(left + n, sizeof(left) - (size_t)n, "=%s", d->argname);
+        if (strlen(left) > 32)
+            fprintf(f, "%s\n%34s%s\n", left, "", d->help);
+        else
+            fprintf(f, "%-34s%s\n", left, d->help);
+    }
+    fprintf(f, "\nCredentials: user from -U, the URL, -A, $USER; password from -U, the URL,\n"
+               "-A, $SMB_PASSWORD, else a prompt when stdin is a terminal.\n\nExit status:\n");
+    for (size_t i = 0; i < sc_nexitdocs; i++)
+        fprintf(f, "  %3d  %s\n", sc_exitdocs[i].code, sc_exitdocs[i].text);
+    fprintf(f, "\nSee smbcopy(1) for details.\n");
+}

@@ -1,0 +1,191 @@
+/* smbcopy internals shared between its source files. smbcopy uses only the
+ * public smbwire API. */
+#ifndef SMBCOPY_H
+#define SMBCOPY_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "smbwire/smbwire.h"
+#include "smbwire/url.h"
+
+/* Exit codes (documented in --help and smbcopy(1)). */
+enum sc_exit {
+    SC_EXIT_OK = 0,
+    SC_EXIT_USAGE = 1,
+    SC_EXIT_LOCAL = 2,
+    SC_EXIT_NET = 3,
+    SC_EXIT_AUTH = 4,
+    SC_EXIT_STATUS = 5,
+    SC_EXIT_PROTO = 6,
+    SC_EXIT_PARTIAL = 7,
+    SC_EXIT_INTR = 130,
+};
+
+enum sc_method {
+    SC_METHOD_AUTO = 0,
+    SC_METHOD_CLONE,
+    SC_METHOD_COPYCHUNK,
+    SC_METHOD_STREAM,
+};
+const char *sc_method_name(enum sc_method m);
+
+/* ---- options (opts.c) ------------------------------------------------- */
+
+enum sc_optid {
+    SC_OPT_USER = 1,
+    SC_OPT_AUTHFILE,
+    SC_OPT_KERBEROS,
+    SC_OPT_MINPROTO,
+    SC_OPT_MAXPROTO,
+    SC_OPT_SIGN,
+    SC_OPT_ENCRYPT,
+    SC_OPT_TIMEOUT,
+    SC_OPT_METHOD,
+    SC_OPT_DEPTH,
+    SC_OPT_RECURSIVE,
+    SC_OPT_RESUME,
+    SC_OPT_NOPRESERVE,
+    SC_OPT_JSON,
+    SC_OPT_QUIET,
+    SC_OPT_PROGRESS,
+    SC_OPT_NOPROGRESS,
+    SC_OPT_HELP,
+    SC_OPT_VERSION,
+};
+
+/* One row of the declarative option table: it drives the parser, --help and
+ * the man page (docs/mkman.c). */
+typedef struct sc_optdef {
+    enum sc_optid id;
+    char shortopt;       /* 0 when none */
+    const char *longopt; /* without the leading "--" */
+    const char *argname; /* NULL: the option takes no argument */
+    const char *help;    /* one line for --help */
+    const char *doc;     /* paragraph for the man page */
+} sc_optdef;
+
+extern const sc_optdef sc_optdefs[];
+extern const size_t sc_noptdefs;
+
+#define SC_MAX_DEPTH 32
+#define SC_DEFAULT_DEPTH 16
+
+typedef struct sc_opts {
+    const char *user_arg; /* -U as given */
+    const char *authfile;
+    bool kerberos;
+    uint16_t min_proto, max_proto; /* 0: library default */
+    bool sign, encrypt;
+    int timeout_ms; /* 0: library default */
+    enum sc_method method;
+    int depth;
+    bool recursive, resume, preserve;
+    bool json, quiet;
+    int progress; /* -1 auto (terminal), 0 off, 1 on */
+    bool help, version;
+    const char *src, *dst;
+} sc_opts;
+
+void sc_opts_init(sc_opts *o);
+/* Parses argv. Returns 0, or -1 with a message in err (usage error). */
+int sc_opts_parse(sc_opts *o, int argc, char **argv, char *err, size_t errlen);
+void sc_opts_help(FILE *f);
+
+/* ---- exit code / prose tables shared with the man page ------------------ */
+
+typedef struct sc_exitdoc {
+    int code;
+    const char *text;
+} sc_exitdoc;
+extern const sc_exitdoc sc_exitdocs[];
+extern const size_t sc_nexitdocs;
+
+/* ---- credentials (creds.c) ------------------------------------------- */
+
+typedef struct sc_creds {
+    char *domain;
+    char *user;
+    char *password;
+} sc_creds;
+
+/* Wipes and frees the members (not c itself). */
+void sc_creds_clear(sc_creds *c);
+/* "[DOMAIN\]USER[%PASSWORD]" ('/' also separates the domain). Returns 0 or
+ * -1 for an empty user. */
+int sc_parse_user_arg(const char *arg, sc_creds *out);
+/* smbclient's authentication file format. Returns 0, or -1 with a message in
+ * err ("line N: ..." or the OS error). */
+int sc_parse_auth_file(const char *path, sc_creds *out, char *err, size_t errlen);
+int sc_parse_auth_text(const char *text, size_t len, sc_creds *out, char *err, size_t errlen);
+
+/* Resolves the credentials for one server from the sources in their order of
+ * precedence (see smbcopy(1)). password_env is $SMB_PASSWORD, user_env $USER
+ * (both may be NULL). Fields of out are malloc'd; password stays NULL when no
+ * source has one (the caller may then prompt). Returns 0 or SMBW_ENOMEM. */
+int sc_resolve_creds(const sc_creds *cli, const smbw_url *url, const sc_creds *file,
+                     const char *password_env, const char *user_env, sc_creds *out);
+
+/* Reads a password from the terminal on stdin without echo. Returns 0 with a
+ * malloc'd *out, 1 when stdin is not a terminal, -1 on error/interrupt. */
+int sc_prompt_password(const char *prompt, char **out);
+
+void sc_wipe(void *p, size_t n);
+
+/* ---- JSON (json.c) ---------------------------------------------------- */
+
+typedef struct sc_buf {
+    char *p;
+    size_t len, cap;
+    bool failed;
+} sc_buf;
+void sc_buf_free(sc_buf *b);
+void sc_buf_putc(sc_buf *b, char c);
+void sc_buf_puts(sc_buf *b, const char *s);
+void sc_buf_printf(sc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal (quotes included); invalid UTF-8 bytes
+ * become U+FFFD. NULL gives null. */
+void sc_json_str(sc_buf *b, const char *s);
+
+typedef struct sc_summary {
+    bool ok;
+    const char *method;
+    const char *src, *dst;
+    uint64_t bytes;
+    uint64_t files;
+    uint64_t failed;
+    uint64_t skipped;
+    double seconds;
+    const char *dialect; /* NULL when no SMB connection */
+    const char *error;   /* NULL on success */
+    int exit_code;
+} sc_summary;
+/* One JSON object and a newline. Returns a malloc'd string or NULL. */
+char *sc_summary_json(const sc_summary *s);
+
+/* ---- progress (progress.c) ------------------------------------------- */
+
+typedef struct sc_progress {
+    bool enabled;
+    FILE *out;
+    double start, last_draw;
+    uint64_t total, done; /* bytes */
+    const char *name;
+    bool drawn;
+} sc_progress;
+double sc_now(void);
+void sc_progress_start(sc_progress *p, const char *name, uint64_t total, uint64_t done);
+void sc_progress_update(sc_progress *p, uint64_t done);
+/* Erases the bar line. */
+void sc_progress_end(sc_progress *p);
+/* Formats "12.3 MiB" into buf. */
+void sc_fmt_bytes(char *buf, size_t n, double bytes);
+
+/* ---- runtime --------------------------------------------------------- */
+
+extern volatile sig_atomic_t sc_interrupted;
+
+#endif
