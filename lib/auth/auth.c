@@ -16,11 +16,11 @@
 #endif
 
 enum {
-    ST_START = 0,   /* nothing sent */
-    ST_INIT_SENT,   /* NegTokenInit sent, waiting for the server's reply */
-    ST_FINAL_SENT,  /* our last token sent, waiting for accept-completed */
-    ST_DONE,        /* finished */
-    ST_FAILED,      /* an earlier step failed: no more steps */
+    ST_START = 0,  /* nothing sent */
+    ST_INIT_SENT,  /* NegTokenInit sent, waiting for the server's reply */
+    ST_FINAL_SENT, /* our last token sent, waiting for accept-completed */
+    ST_DONE,       /* finished */
+    ST_FAILED,     /* an earlier step failed: no more steps */
 };
 
 struct smbw_auth {
@@ -29,7 +29,7 @@ struct smbw_auth {
     int state;
     bool kerberos; /* current mechanism is Kerberos */
     bool fallback_ok;
-    bool sent_mic;   /* we sent a mechListMIC: the server must answer with one */
+    bool sent_mic; /* we sent a mechListMIC: the server must answer with one */
     bool key_ready;
     ntlm_ctx *ntlm;
 #if SMBW_HAVE_GSSAPI
@@ -257,8 +257,8 @@ static int step_ntlm_challenge(smbw_auth *a, const spnego_resp *r, smbw_buf *out
     }
     /* mechListMIC (MS-SPNG 3.2.5.1): sent when NTLM put a MIC in the
      * AUTHENTICATE message, or when the server asks for one. */
-    bool mic = ntlm_can_sign(a->ntlm) &&
-               (ntlm_mic_sent(a->ntlm) || r->neg_state == SPNEGO_REQUEST_MIC);
+    bool mic =
+        ntlm_can_sign(a->ntlm) && (ntlm_mic_sent(a->ntlm) || r->neg_state == SPNEGO_REQUEST_MIC);
     if (mic) {
         rc = ntlm_sign(a->ntlm, a->mech_types.p, a->mech_types.len, sig);
         if (rc) {
@@ -308,8 +308,7 @@ static int step_final(smbw_auth *a, const uint8_t *in, size_t inlen, smbw_buf *o
             rc = ntlm_verify(a->ntlm, a->mech_types.p, a->mech_types.len, r.mic, r.mic_len);
 #if SMBW_HAVE_GSSAPI
         else if (a->kerberos && a->gss)
-            rc = smbw_gss_verify_mic(a->gss, a->mech_types.p, a->mech_types.len, r.mic,
-                                     r.mic_len);
+            rc = smbw_gss_verify_mic(a->gss, a->mech_types.p, a->mech_types.len, r.mic, r.mic_len);
 #endif
         if (rc)
             return fail(a, SMBW_EAUTH, "the server's SPNEGO mechListMIC does not verify");
@@ -337,8 +336,9 @@ static int step_krb5_reply(smbw_auth *a, const spnego_resp *r, smbw_buf *out)
         char err[sizeof a->errmsg];
         err[0] = 0;
         if (!r->have_token)
-            return fail(a, SMBW_EAUTH, "the server sent no Kerberos reply (no mutual "
-                                       "authentication)");
+            return fail(a, SMBW_EAUTH,
+                        "the server sent no Kerberos reply (no mutual "
+                        "authentication)");
         buf_init(&tok);
         rc = smbw_gss_step(a->gss, r->token, r->token_len, &tok, &done, err, sizeof err);
         if (rc) {

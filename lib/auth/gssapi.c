@@ -51,8 +51,9 @@ static void set_err(char *err, size_t errlen, const char *what, OM_uint32 major,
     snprintf(err, errlen, "%s", what);
     if (GSS_ROUTINE_ERROR(major) == GSS_S_NO_CRED) {
         size_t used = strlen(err);
-        snprintf(err + used, errlen - used, ": no Kerberos credentials (run kinit or set "
-                                            "KRB5CCNAME)");
+        snprintf(err + used, errlen - used,
+                 ": no Kerberos credentials (run kinit or set "
+                 "KRB5CCNAME)");
     }
     if (GSS_ROUTINE_ERROR(major) || GSS_CALLING_ERROR(major))
         append_status(err, errlen, major, GSS_C_GSS_CODE);
@@ -127,8 +128,7 @@ int smbw_gss_step(smbw_gss *g, const uint8_t *in, size_t inlen, smbw_buf *out, b
     if (major == GSS_S_COMPLETE) {
         if (!(ret_flags & GSS_C_MUTUAL_FLAG) || !(ret_flags & GSS_C_INTEG_FLAG)) {
             if (err && errlen)
-                snprintf(err, errlen, "Kerberos: %s did not provide mutual authentication",
-                         g->spn);
+                snprintf(err, errlen, "Kerberos: %s did not provide mutual authentication", g->spn);
             rc = SMBW_EAUTH;
             goto done;
         }

@@ -485,8 +485,8 @@ int ntlm_authenticate(ntlm_ctx *c, const uint8_t *chmsg, size_t chlen, smbw_buf 
             memcpy(client_challenge, c->test_client_challenge, 8);
         else if ((rc = crypto_random(client_challenge, 8)) != 0)
             goto out;
-        uint64_t t = ch.have_timestamp ? ch.timestamp
-                                       : (c->test_time ? c->test_time_val : filetime_now());
+        uint64_t t =
+            ch.have_timestamp ? ch.timestamp : (c->test_time ? c->test_time_val : filetime_now());
         rc = client_av_pairs(c, &ch, c->mic_sent, &avp);
         if (!rc)
             rc = ntlm_v2_response(c->response_key, ch.server_challenge, client_challenge, t, avp.p,

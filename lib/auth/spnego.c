@@ -142,8 +142,8 @@ done:
     return rc;
 }
 
-int spnego_encode_resp(int neg_state, enum spnego_mech supported, const uint8_t *tok,
-                       size_t toklen, const uint8_t *mic, size_t miclen, smbw_buf *out)
+int spnego_encode_resp(int neg_state, enum spnego_mech supported, const uint8_t *tok, size_t toklen,
+                       const uint8_t *mic, size_t miclen, smbw_buf *out)
 {
     smbw_buf a, b;
     buf_init(&a);
@@ -265,9 +265,8 @@ static int parse_mech_types(smbw_cur field, spnego_init *out)
     return 0;
 }
 
-int spnego_decode_init(const uint8_t *p, size_t len, spnego_init *out)
+static int decode_init(const uint8_t *p, size_t len, spnego_init *out)
 {
-    memset(out, 0, sizeof *out);
     smbw_cur c = cur_make(p, p ? len : 0), app, oid, choice, seq;
 
     if (!der_expect(&c, DER_APP0, &app) || c.len != 0)
@@ -339,11 +338,16 @@ int spnego_decode_init(const uint8_t *p, size_t len, spnego_init *out)
             break;
         }
     }
-    if (!have_types) {
+    return have_types ? 0 : SMBW_EPROTO;
+}
+
+int spnego_decode_init(const uint8_t *p, size_t len, spnego_init *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = decode_init(p, len, out);
+    if (rc)
         memset(out, 0, sizeof *out);
-        return SMBW_EPROTO;
-    }
-    return 0;
+    return rc;
 }
 
 int spnego_decode_resp(const uint8_t *p, size_t len, spnego_resp *out)

@@ -59,8 +59,8 @@ int spnego_encode_init(const enum spnego_mech *mechs, int n, const uint8_t *tok,
                        smbw_buf *out);
 /* [1] NegTokenResp; neg_state SPNEGO_NO_STATE, supported SPNEGO_MECH_OTHER,
  * tok NULL and mic NULL leave the field out. Appended to out. */
-int spnego_encode_resp(int neg_state, enum spnego_mech supported, const uint8_t *tok,
-                       size_t toklen, const uint8_t *mic, size_t miclen, smbw_buf *out);
+int spnego_encode_resp(int neg_state, enum spnego_mech supported, const uint8_t *tok, size_t toklen,
+                       const uint8_t *mic, size_t miclen, smbw_buf *out);
 
 /* Decodes an InitialContextToken holding a NegTokenInit or the server's
  * NegTokenInit2 (reqFlags, negHints and mechListMIC are checked for form

@@ -56,6 +56,11 @@ struct smbw_tree {
     uint32_t maximal_access;
     bool encrypt;
     char *share;
+    /* Server-side copy limits learnt from the server (0 = not known yet). */
+    uint32_t cc_max_chunks, cc_max_chunk_size, cc_max_total;
+    /* FileFsAttributeInformation attributes (0 = not queried yet). */
+    uint32_t fs_attributes;
+    bool fs_attributes_known;
 };
 
 struct smbw_file {

@@ -9,8 +9,8 @@
 
 enum {
     HDR_LEN = 64,
-    HDR_FLAGS = 16,     /* u32 Flags */
-    HDR_COMMAND = 12,   /* u16 Command */
+    HDR_FLAGS = 16,   /* u32 Flags */
+    HDR_COMMAND = 12, /* u16 Command */
     HDR_MESSAGE_ID = 24,
     HDR_SIGNATURE = 48, /* 16 bytes */
     FLAG_SERVER_TO_REDIR = 0x00000001,
@@ -99,8 +99,8 @@ int smb2_sign_verify(int alg, const uint8_t *key, size_t keylen, const uint8_t *
 /* Key derivation, MS-SMB2 3.1.4.2 and 3.2.5.3.1 */
 
 /* Labels and contexts are used with their terminating NUL (sizeof). */
-static int kdf(const uint8_t *ki, size_t kilen, const char *label, size_t labellen,
-               const void *ctx, size_t ctxlen, uint8_t *out, size_t outlen)
+static int kdf(const uint8_t *ki, size_t kilen, const char *label, size_t labellen, const void *ctx,
+               size_t ctxlen, uint8_t *out, size_t outlen)
 {
     return crypto_kdf_ctr_hmac_sha256(ki, kilen, label, labellen, ctx, ctxlen, out, outlen);
 }

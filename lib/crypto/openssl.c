@@ -252,9 +252,8 @@ int crypto_md4(const void *p, size_t len, uint8_t out[16])
 
 /* Either duplicates tmpl, or makes a fresh context of mac initialised with
  * params. */
-static int mac_iov(const EVP_MAC_CTX *tmpl, EVP_MAC *mac, const OSSL_PARAM *params,
-                   const void *key, size_t keylen, const crypto_iov *iov, int n, uint8_t *out,
-                   size_t outlen)
+static int mac_iov(const EVP_MAC_CTX *tmpl, EVP_MAC *mac, const OSSL_PARAM *params, const void *key,
+                   size_t keylen, const crypto_iov *iov, int n, uint8_t *out, size_t outlen)
 {
     static const uint8_t empty_key[1];
     int rc = check_iov(iov, n);

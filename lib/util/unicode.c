@@ -78,8 +78,7 @@ static uint32_t upcase(uint32_t c)
     if (c == 0xFF)
         return 0x178;
     if (c >= 0x100 && c <= 0x17F) {
-        if ((c >= 0x100 && c <= 0x12F) || (c >= 0x132 && c <= 0x137) ||
-            (c >= 0x14A && c <= 0x177))
+        if ((c >= 0x100 && c <= 0x12F) || (c >= 0x132 && c <= 0x137) || (c >= 0x14A && c <= 0x177))
             return (c & 1) ? c - 1 : c;
         if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
             return (c & 1) ? c : c - 1;

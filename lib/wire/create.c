@@ -81,8 +81,8 @@ int wire_encode_create(smbw_buf *b, const smb2_create_req *r)
     if (!r || (r->contexts_len && !r->contexts) || r->contexts_len > UINT32_MAX)
         return SMBW_EINVAL;
     /* Passed through as given, but only if well formed. */
-    if (r->contexts_len && wire_walk_create_contexts(r->contexts, r->contexts_len, ctx_ok_cb,
-                                                     NULL) != 0)
+    if (r->contexts_len &&
+        wire_walk_create_contexts(r->contexts, r->contexts_len, ctx_ok_cb, NULL) != 0)
         return SMBW_EINVAL;
 
     buf_u16(b, CREATE_REQ_FIXED + 1); /* StructureSize */
@@ -150,8 +150,8 @@ int wire_decode_create(const uint8_t *msg, size_t len, smb2_create_rsp *r)
     if (!cur_skip(&c, SMB2_HDR_SIZE) || !cur_u16(&c, &ss) || ss != CREATE_RSP_FIXED + 1)
         return SMBW_EPROTO;
     if (!cur_u8(&c, &o.oplock_level) || !cur_u8(&c, &o.flags) || !cur_u32(&c, &o.create_action) ||
-        !read_times(&c, &o.t, true) || !cur_u32(&c, &reserved2) ||
-        !cur_copy(&c, o.file_id, 16) || !cur_u32(&c, &ctx_off) || !cur_u32(&c, &ctx_len))
+        !read_times(&c, &o.t, true) || !cur_u32(&c, &reserved2) || !cur_copy(&c, o.file_id, 16) ||
+        !cur_u32(&c, &ctx_off) || !cur_u32(&c, &ctx_len))
         return SMBW_EPROTO;
     if (ctx_len) {
         if (ctx_off < SMB2_HDR_SIZE + CREATE_RSP_FIXED || ctx_off % 8 != 0 ||

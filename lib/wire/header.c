@@ -63,12 +63,24 @@ int wire_decode_hdr(const uint8_t *msg, size_t len, smb2_hdr *h)
  * command has no response (CANCEL). OPLOCK_BREAK has several forms and is
  * handled separately. */
 static const uint16_t rsp_struct_size[SMB2_NCOMMANDS] = {
-    [SMB2_NEGOTIATE] = 65,       [SMB2_SESSION_SETUP] = 9, [SMB2_LOGOFF] = 4,
-    [SMB2_TREE_CONNECT] = 16,    [SMB2_TREE_DISCONNECT] = 4, [SMB2_CREATE] = 89,
-    [SMB2_CLOSE] = 60,           [SMB2_FLUSH] = 4,         [SMB2_READ] = 17,
-    [SMB2_WRITE] = 17,           [SMB2_LOCK] = 4,          [SMB2_IOCTL] = 49,
-    [SMB2_CANCEL] = 0,           [SMB2_ECHO] = 4,          [SMB2_QUERY_DIRECTORY] = 9,
-    [SMB2_CHANGE_NOTIFY] = 9,    [SMB2_QUERY_INFO] = 9,    [SMB2_SET_INFO] = 2,
+    [SMB2_NEGOTIATE] = 65,
+    [SMB2_SESSION_SETUP] = 9,
+    [SMB2_LOGOFF] = 4,
+    [SMB2_TREE_CONNECT] = 16,
+    [SMB2_TREE_DISCONNECT] = 4,
+    [SMB2_CREATE] = 89,
+    [SMB2_CLOSE] = 60,
+    [SMB2_FLUSH] = 4,
+    [SMB2_READ] = 17,
+    [SMB2_WRITE] = 17,
+    [SMB2_LOCK] = 4,
+    [SMB2_IOCTL] = 49,
+    [SMB2_CANCEL] = 0,
+    [SMB2_ECHO] = 4,
+    [SMB2_QUERY_DIRECTORY] = 9,
+    [SMB2_CHANGE_NOTIFY] = 9,
+    [SMB2_QUERY_INFO] = 9,
+    [SMB2_SET_INFO] = 2,
     [SMB2_OPLOCK_BREAK] = 24,
 };
 
@@ -161,11 +173,9 @@ int wire_decode_error(const uint8_t *msg, size_t len, smb2_error_rsp *r)
     smb2_error_rsp o;
 
     memset(&o, 0, sizeof o);
-    if (!msg || !cur_skip(&c, SMB2_HDR_SIZE) || !cur_u16(&c, &ss) ||
-        ss != SMB2_ERROR_STRUCT_SIZE)
+    if (!msg || !cur_skip(&c, SMB2_HDR_SIZE) || !cur_u16(&c, &ss) || ss != SMB2_ERROR_STRUCT_SIZE)
         return SMBW_EPROTO;
-    if (!cur_u8(&c, &o.error_context_count) || !cur_u8(&c, &reserved) ||
-        !cur_u32(&c, &o.data_len))
+    if (!cur_u8(&c, &o.error_context_count) || !cur_u8(&c, &reserved) || !cur_u32(&c, &o.data_len))
         return SMBW_EPROTO;
     if (!cur_sub(&c, o.data_len, &data))
         return SMBW_EPROTO;

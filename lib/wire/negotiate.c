@@ -251,10 +251,9 @@ int wire_decode_negotiate(const uint8_t *msg, size_t len, smb2_negotiate_rsp *r)
         return SMBW_EPROTO;
     if (!cur_skip(&c, SMB2_HDR_SIZE) || !cur_u16(&c, &ss) || ss != NEG_RSP_FIXED + 1)
         return SMBW_EPROTO;
-    if (!cur_u16(&c, &o.security_mode) || !cur_u16(&c, &o.dialect) ||
-        !cur_u16(&c, &ctx_count) || !cur_copy(&c, o.server_guid, 16) ||
-        !cur_u32(&c, &o.capabilities) || !cur_u32(&c, &o.max_transact) ||
-        !cur_u32(&c, &o.max_read) || !cur_u32(&c, &o.max_write) ||
+    if (!cur_u16(&c, &o.security_mode) || !cur_u16(&c, &o.dialect) || !cur_u16(&c, &ctx_count) ||
+        !cur_copy(&c, o.server_guid, 16) || !cur_u32(&c, &o.capabilities) ||
+        !cur_u32(&c, &o.max_transact) || !cur_u32(&c, &o.max_read) || !cur_u32(&c, &o.max_write) ||
         !cur_u64(&c, &o.system_time) || !cur_u64(&c, &o.server_start_time) ||
         !cur_u16(&c, &sec_off) || !cur_u16(&c, &sec_len) || !cur_u32(&c, &ctx_off))
         return SMBW_EPROTO;

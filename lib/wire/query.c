@@ -110,13 +110,11 @@ int wire_decode_file_all_info(const uint8_t *p, size_t len, smb2_file_times *t, 
         !cur_u64(&c, &o.last_write_time) || !cur_u64(&c, &o.change_time) ||
         !cur_u32(&c, &o.file_attributes) || !cur_u32(&c, &reserved))
         return SMBW_EPROTO;
-    if (!cur_u64(&c, &o.allocation_size) || !cur_u64(&c, &o.end_of_file) ||
-        !cur_u32(&c, &nlinks) || !cur_u8(&c, &delete_pending) || !cur_u8(&c, &directory) ||
-        !cur_skip(&c, 2))
+    if (!cur_u64(&c, &o.allocation_size) || !cur_u64(&c, &o.end_of_file) || !cur_u32(&c, &nlinks) ||
+        !cur_u8(&c, &delete_pending) || !cur_u8(&c, &directory) || !cur_skip(&c, 2))
         return SMBW_EPROTO;
     /* Internal 8, EA 4, Access 4, Position 8, Mode 4, Alignment 4 */
-    if (!cur_skip(&c, 8 + 4 + 4 + 8 + 4 + 4) || !cur_u32(&c, &name_len) ||
-        !cur_skip(&c, name_len))
+    if (!cur_skip(&c, 8 + 4 + 4 + 8 + 4 + 4) || !cur_u32(&c, &name_len) || !cur_skip(&c, name_len))
         return SMBW_EPROTO;
     if (t)
         *t = o;
@@ -192,9 +190,9 @@ int wire_encode_rename_info(smbw_buf *b, bool replace, const char *new_name)
     if (!new_name || !new_name[0])
         return SMBW_EINVAL;
     buf_u8(b, replace ? 1 : 0);
-    buf_zero(b, 7);  /* Reserved */
-    buf_u64(b, 0);   /* RootDirectory */
-    buf_u32(b, 0);   /* FileNameLength, patched */
+    buf_zero(b, 7); /* Reserved */
+    buf_u64(b, 0);  /* RootDirectory */
+    buf_u32(b, 0);  /* FileNameLength, patched */
     name_start = b->len;
     rc = utf8_to_utf16le(new_name, strlen(new_name), b);
     if (rc == 0 && !b->failed) {

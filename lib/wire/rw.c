@@ -73,8 +73,8 @@ int wire_encode_write(smbw_buf *b, const smb2_write_req *r)
     size_t start = b->len;
     if (!r || (r->length && !r->data))
         return SMBW_EINVAL;
-    buf_u16(b, WRITE_REQ_FIXED + 1);               /* StructureSize */
-    buf_u16(b, SMB2_HDR_SIZE + WRITE_REQ_FIXED);   /* DataOffset */
+    buf_u16(b, WRITE_REQ_FIXED + 1);             /* StructureSize */
+    buf_u16(b, SMB2_HDR_SIZE + WRITE_REQ_FIXED); /* DataOffset */
     buf_u32(b, r->length);
     buf_u64(b, r->offset);
     buf_put(b, r->file_id, 16);

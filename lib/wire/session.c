@@ -30,7 +30,7 @@ int wire_encode_session_setup(smbw_buf *b, const smb2_session_setup_req *r)
     buf_u8(b, r->flags);
     buf_u8(b, r->security_mode);
     buf_u32(b, r->capabilities);
-    buf_u32(b, 0); /* Channel */
+    buf_u32(b, 0);                            /* Channel */
     buf_u16(b, SMB2_HDR_SIZE + SS_REQ_FIXED); /* SecurityBufferOffset */
     buf_u16(b, (uint16_t)r->token_len);
     buf_u64(b, r->previous_session_id);

@@ -25,8 +25,8 @@ int wire_encode_tree_connect(smbw_buf *b, uint16_t flags, const char *path)
 
     if (!path || !path[0])
         return SMBW_EINVAL;
-    buf_u16(b, TC_REQ_FIXED + 1); /* StructureSize */
-    buf_u16(b, flags);            /* Flags (3.1.1) / Reserved */
+    buf_u16(b, TC_REQ_FIXED + 1);             /* StructureSize */
+    buf_u16(b, flags);                        /* Flags (3.1.1) / Reserved */
     buf_u16(b, SMB2_HDR_SIZE + TC_REQ_FIXED); /* PathOffset */
     buf_u16(b, 0);                            /* PathLength, patched */
     name_start = b->len;

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 static const char *const required_vars[] = {
-    "SMBW_TEST_HOST", "SMBW_TEST_PORT",       "SMBW_TEST_USER",   "SMBW_TEST_PASS",
+    "SMBW_TEST_HOST",  "SMBW_TEST_PORT",       "SMBW_TEST_USER",   "SMBW_TEST_PASS",
     "SMBW_TEST_SHARE", "SMBW_TEST_SHARE_PATH", "SMBW_TEST_SERVER",
 };
 
@@ -85,8 +85,8 @@ void it_open(it_ctx *ctx)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->conn = it_connect();
-    IT_OK(ctx->conn, it_login_as(ctx->conn, it_env("SMBW_TEST_USER"), it_env("SMBW_TEST_PASS"),
-                                 &ctx->sess));
+    IT_OK(ctx->conn,
+          it_login_as(ctx->conn, it_env("SMBW_TEST_USER"), it_env("SMBW_TEST_PASS"), &ctx->sess));
     IT_OK(ctx->conn, smbw_tree_connect(&ctx->tree, ctx->sess, it_env("SMBW_TEST_SHARE")));
 }
 

@@ -26,9 +26,8 @@
 #define IT_OK(conn, expr)                                                                          \
     do {                                                                                           \
         int it_rc_ = (expr);                                                                       \
-        ck_assert_msg(it_rc_ == 0, "%s -> %d %s [%s] %s", #expr, it_rc_,                           \
-                      smbw_error_name(it_rc_), smbw_status_name(smbw_last_status(conn)),           \
-                      smbw_conn_errmsg(conn));                                                     \
+        ck_assert_msg(it_rc_ == 0, "%s -> %d %s [%s] %s", #expr, it_rc_, smbw_error_name(it_rc_),  \
+                      smbw_status_name(smbw_last_status(conn)), smbw_conn_errmsg(conn));           \
     } while (0)
 
 /* Asserts that expr returned exactly the negative code err. */

@@ -18,11 +18,8 @@ summary_fail() {
 
 bash tests/testbed/install-deps.sh || summary_fail "installing dependencies failed"
 
-if [[ -d "$build" ]]; then
-    meson setup --wipe "$build" || summary_fail "meson setup failed"
-else
-    meson setup "$build" || summary_fail "meson setup failed"
-fi
+rm -rf "$build" # always a fresh configuration
+meson setup "$build" || summary_fail "meson setup failed"
 ninja -C "$build" || summary_fail "build failed"
 
 set +e
@@ -57,7 +54,7 @@ if rc != 0 and not bad:
     failed += 1  # meson failed for a reason the log does not show
     bad.append("meson test exited with status %d" % rc)
 for b in bad:
-    print("ci: not passed: %s" % b, file=sys.stderr)
+    print("ci: not passed: %s" % b)
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
 PY

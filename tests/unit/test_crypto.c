@@ -307,8 +307,7 @@ START_TEST(test_aes_gcm_reject)
                      SMBW_ECRYPTO);
     /* And the untouched one still passes. */
     memcpy(b2, buf, 60);
-    ck_assert_int_eq(crypto_aead_decrypt(CRYPTO_AES_128_GCM, key, 16, iv, aad, 20, b2, 60, tag),
-                     0);
+    ck_assert_int_eq(crypto_aead_decrypt(CRYPTO_AES_128_GCM, key, 16, iv, aad, 20, b2, 60, tag), 0);
 }
 END_TEST
 
@@ -545,8 +544,8 @@ START_TEST(test_kdf)
 
     /* L is part of the PRF input: a 32-byte output does not start with the
      * 16-byte one, and equals HMAC(i=1 || label || 0 || context || L=256). */
-    ck_assert_int_eq(
-        crypto_kdf_ctr_hmac_sha256(ki, 16, "SMB2AESCMAC", 12, "SmbSign", 8, out32, 32), 0);
+    ck_assert_int_eq(crypto_kdf_ctr_hmac_sha256(ki, 16, "SMB2AESCMAC", 12, "SmbSign", 8, out32, 32),
+                     0);
     ck_assert(memcmp(out32, out, 16) != 0);
     static const uint8_t one[4] = {0, 0, 0, 1}, l256[4] = {0, 0, 1, 0}, zero[1] = {0};
     crypto_iov v[5] = {{one, 4}, {"SMB2AESCMAC", 12}, {zero, 1}, {"SmbSign", 8}, {l256, 4}};

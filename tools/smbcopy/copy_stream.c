@@ -181,8 +181,8 @@ static void service(stream *st)
     for (int i = 0; i < nc; i++) {
         int err = smbw_conn_service(cs[i], pfd[i].revents);
         if (err != 0) {
-            enum sc_side side = cs[i] == st->src->c && st->src->f != NULL ? SC_SIDE_SRC
-                                                                          : SC_SIDE_DST;
+            enum sc_side side =
+                cs[i] == st->src->c && st->src->f != NULL ? SC_SIDE_SRC : SC_SIDE_DST;
             set_err(st, err, smbw_last_status(cs[i]), 0, side, "transfer", NULL);
         }
     }

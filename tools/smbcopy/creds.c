@@ -242,9 +242,8 @@ int sc_resolve_creds(const sc_creds *cli, const smbw_url *url, const sc_creds *f
         dup_first(&out->password, cli != NULL ? cli->password : NULL,
                   url != NULL ? url->password : NULL, file != NULL ? file->password : NULL,
                   password_env) != 0 ||
-        dup_first(&out->domain, cli != NULL ? cli->domain : NULL,
-                  url != NULL ? url->domain : NULL, file != NULL ? file->domain : NULL,
-                  NULL) != 0) {
+        dup_first(&out->domain, cli != NULL ? cli->domain : NULL, url != NULL ? url->domain : NULL,
+                  file != NULL ? file->domain : NULL, NULL) != 0) {
         sc_creds_clear(out);
         return SMBW_ENOMEM;
     }

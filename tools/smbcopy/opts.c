@@ -149,8 +149,8 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
         errno = 0;
         double s = strtod(val, &end);
         if (errno != 0 || end == val || *end != '\0' || !(s > 0) || s > 2000000.0)
-            return fail(err, errlen, "option %s: '%s' is not a positive number of seconds",
-                        shown, val);
+            return fail(err, errlen, "option %s: '%s' is not a positive number of seconds", shown,
+                        val);
         int ms = (int)(s * 1000.0 + 0.5);
         o->timeout_ms = ms < 1 ? 1 : ms;
         break;
@@ -211,8 +211,7 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
 static const sc_optdef *find_long(const char *name, size_t len)
 {
     for (size_t i = 0; i < sc_noptdefs; i++)
-        if (strlen(sc_optdefs[i].longopt) == len &&
-            strncmp(sc_optdefs[i].longopt, name, len) == 0)
+        if (strlen(sc_optdefs[i].longopt) == len && strncmp(sc_optdefs[i].longopt, name, len) == 0)
             return &sc_optdefs[i];
     return NULL;
 }
@@ -258,8 +257,7 @@ int sc_opts_parse(sc_opts *o, int argc, char **argv, char *err, size_t errlen)
                 else if (i + 1 < argc)
                     val = argv[++i];
                 else
-                    return fail(err, errlen, "option %s needs an argument (%s)", shown,
-                                d->argname);
+                    return fail(err, errlen, "option %s needs an argument (%s)", shown, d->argname);
             } else if (eq != NULL) {
                 return fail(err, errlen, "option %s takes no argument%s", shown, "");
             }

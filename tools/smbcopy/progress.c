@@ -30,7 +30,8 @@ void sc_fmt_bytes(char *buf, size_t n, double bytes)
 static void draw(sc_progress *p, double now)
 {
     double el = now - p->start;
-    double rate = el > 0.05 ? (double)p->done / el : 0;
+    uint64_t moved = p->done > p->base ? p->done - p->base : 0;
+    double rate = el > 0.05 ? (double)moved / el : 0;
     char done[32], total[32], rs[32], eta[32];
     sc_fmt_bytes(done, sizeof(done), (double)p->done);
     sc_fmt_bytes(total, sizeof(total), (double)p->total);
@@ -70,6 +71,7 @@ void sc_progress_start(sc_progress *p, const char *name, uint64_t total, uint64_
     p->name = name;
     p->total = total;
     p->done = done;
+    p->base = done;
     p->start = sc_now();
     p->last_draw = 0;
     if (p->out == NULL)

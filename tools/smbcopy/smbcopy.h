@@ -173,6 +173,7 @@ typedef struct sc_progress {
     FILE *out;
     double start, last_draw;
     uint64_t total, done; /* bytes */
+    uint64_t base;        /* done at start (resumed bytes) */
     const char *name;
     bool drawn;
 } sc_progress;

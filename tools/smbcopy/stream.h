@@ -12,21 +12,21 @@
 #define SC_RESUME_BACKOFF ((uint64_t)SC_MAX_DEPTH * SC_MAX_CHUNK)
 
 typedef struct sc_end {
-    int fd;         /* local: the descriptor; remote: -1 */
-    smbw_file *f;   /* remote: the open file */
-    smbw_conn *c;   /* remote: its connection */
+    int fd;       /* local: the descriptor; remote: -1 */
+    smbw_file *f; /* remote: the open file */
+    smbw_conn *c; /* remote: its connection */
 } sc_end;
 
 enum sc_side { SC_SIDE_NONE = 0, SC_SIDE_SRC, SC_SIDE_DST };
 
 /* What failed, for the one-line message. */
 typedef struct sc_xerr {
-    int err;          /* SMBW_E*; SMBW_ELOCAL for a local error */
-    uint32_t status;  /* NTSTATUS when the server answered one */
-    int os_errno;     /* local errors */
+    int err;         /* SMBW_E*; SMBW_ELOCAL for a local error */
+    uint32_t status; /* NTSTATUS when the server answered one */
+    int os_errno;    /* local errors */
     enum sc_side side;
-    const char *op;   /* "read", "write", ... */
-    const char *msg;  /* replaces the generic message when set */
+    const char *op;  /* "read", "write", ... */
+    const char *msg; /* replaces the generic message when set */
 } sc_xerr;
 
 /* Copies [start, end) from src to dst at the same offsets with up to depth

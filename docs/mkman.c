@@ -1,0 +1,320 @@
+/* Generates docs/smbcopy.1 (roff) and docs/smbcopy.1.md from smbcopy's option
+ * table (tools/smbcopy/opts.c) and the prose below, so the man page and
+ * --help cannot drift apart.
+ *
+ *   smbcopy-mkman roff | md          print one format
+ *   smbcopy-mkman --write DOCSDIR    (re)write both files
+ *   smbcopy-mkman --check DOCSDIR    fail when the files are out of date
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../tools/smbcopy/smbcopy.h"
+
+volatile sig_atomic_t sc_interrupted = 0;
+
+enum kind { PARA, TAG, CODE };
+typedef struct item {
+    enum kind kind;
+    const char *tag; /* TAG: the term */
+    const char *text;
+} item;
+typedef struct section {
+    const char *title;
+    const item *items;
+    size_t n;
+    bool options; /* insert the option table */
+    bool exits;   /* insert the exit code table */
+} section;
+
+static const item description[] = {
+    {PARA, NULL,
+     "smbcopy copies a file or, with -r, a directory tree from SRC to DST. Either may be a local "
+     "path or an smb:// URL, so it copies from a share, to a share, between two shares (on one "
+     "server or on two) and between local paths."},
+    {PARA, NULL,
+     "When both ends are on one server, smbcopy can ask the server to copy the data itself "
+     "(server-side copy: block clone or FSCTL_SRV_COPYCHUNK) so it never crosses the network. "
+     "Otherwise it streams the data, keeping many read and write requests in flight."},
+    {PARA, NULL,
+     "When DST is an existing directory (or ends with '/', or is a share root), the copy is "
+     "made inside it under the base name of SRC. Otherwise DST is the name of the copy; an "
+     "existing file of that name is replaced."},
+};
+
+static const item urls[] = {
+    {CODE, NULL, "smb://[DOMAIN;][USER[:PASSWORD]@]HOST[:PORT]/SHARE[/PATH]"},
+    {PARA, NULL,
+     "HOST is a name, an IPv4 address or an IPv6 address in brackets (smb://[::1]:4455/share). "
+     "PORT defaults to 445. SHARE is required; PATH may be empty (the share root). Components "
+     "are percent-decoded (%20 is a space, %40 is '@'); a malformed escape, %00 and '..' path "
+     "components are refused. '/' and '\\' both separate path components. A password in a URL "
+     "is accepted but discouraged: other users can see command lines."},
+};
+
+static const item credentials[] = {
+    {PARA, NULL,
+     "Each server is logged in to once; SRC and DST on the same server, port and user share "
+     "one connection and session. The user name comes from, in this order: -U, the URL, the "
+     "file given with -A, the USER environment variable. The password: -U (after '%'), the "
+     "URL, the -A file, the SMB_PASSWORD environment variable, and finally a prompt without "
+     "echo when standard input is a terminal (otherwise an empty password is tried). The "
+     "domain: -U, the URL, the -A file. With -k, Kerberos tickets from the credential cache "
+     "are used instead and no password is read."},
+};
+
+static const item safety[] = {
+    {PARA, NULL,
+     "smbcopy never writes to the final name directly. It writes .NAME.smbcopy.part in the "
+     "destination directory, makes it durable (fsync locally, FLUSH on a share), copies the "
+     "times and attributes, and only then renames it over NAME. When the copy fails or is "
+     "interrupted (SIGINT, SIGTERM), the temporary file is removed, so no destination that "
+     "looks complete is left behind. With --resume it is kept instead, and the next run with "
+     "--resume continues it."},
+    {PARA, NULL,
+     "Every failure is reported as one line 'smbcopy: WHAT: REASON (STATUS)' on standard "
+     "error, naming the operation, the path or URL, the reason and, when the server gave one, "
+     "its NTSTATUS name."},
+};
+
+static const item environment[] = {
+    {TAG, "SMB_PASSWORD", "Password, when none was given with -U, in the URL or in the -A file."},
+    {TAG, "USER", "User name, when none was given otherwise."},
+    {TAG, "KRB5CCNAME", "Kerberos credential cache used with -k."},
+};
+
+static const item examples[] = {
+    {PARA, NULL, "Upload a file, reading the password from a protected file:"},
+    {CODE, NULL, "smbcopy -A ~/.smbcred big.iso smb://fileserver/public/isos/"},
+    {PARA, NULL, "Download from a server on another port, with a JSON summary:"},
+    {CODE, NULL, "SMB_PASSWORD=secret smbcopy --json smb://alice@127.0.0.1:4455/data/report.pdf ."},
+    {PARA, NULL, "Copy between two shares of one server (server-side when possible):"},
+    {CODE, NULL, "smbcopy -U 'WORK\\alice' smb://nas/projects/a.vmdk smb://nas/backup/a.vmdk"},
+    {PARA, NULL, "Copy a directory tree from an IPv6 host, continuing an interrupted run:"},
+    {CODE, NULL, "smbcopy -r --resume smb://[fd00::5]/media/photos /srv/photos"},
+};
+
+static const item seealso[] = {
+    {PARA, NULL, "smbclient(1), kinit(1), mount.cifs(8)"},
+};
+
+#define SEC(t, a)                                                                                  \
+    {                                                                                              \
+        t, a, sizeof(a) / sizeof(a[0]), false, false                                               \
+    }
+static const section sections[] = {
+    SEC("DESCRIPTION", description),   SEC("URLS", urls),
+    {"OPTIONS", NULL, 0, true, false}, SEC("CREDENTIALS", credentials),
+    SEC("SAFETY AND ERRORS", safety),  {"EXIT STATUS", NULL, 0, false, true},
+    SEC("ENVIRONMENT", environment),   SEC("EXAMPLES", examples),
+    SEC("SEE ALSO", seealso),
+};
+
+/* ---- roff ------------------------------------------------------------ */
+
+static void roff_text(sc_buf *b, const char *s)
+{
+    bool bol = true;
+    for (; *s != '\0'; s++) {
+        if (bol && (*s == '.' || *s == '\''))
+            sc_buf_puts(b, "\\&");
+        bol = false;
+        if (*s == '\\')
+            sc_buf_puts(b, "\\e");
+        else if (*s == '-')
+            sc_buf_puts(b, "\\-");
+        else
+            sc_buf_putc(b, *s);
+        if (*s == '\n')
+            bol = true;
+    }
+}
+
+static void roff_opt_tag(sc_buf *b, const sc_optdef *d)
+{
+    if (d->shortopt != 0) {
+        sc_buf_printf(b, "\\fB\\-%c\\fR, ", d->shortopt);
+    }
+    sc_buf_puts(b, "\\fB\\-\\-");
+    roff_text(b, d->longopt);
+    sc_buf_puts(b, "\\fR");
+    if (d->argname != NULL) {
+        sc_buf_puts(b, "=\\fI");
+        roff_text(b, d->argname);
+        sc_buf_puts(b, "\\fR");
+    }
+    sc_buf_putc(b, '\n');
+}
+
+static void gen_roff(sc_buf *b)
+{
+    sc_buf_puts(b, ".\\\" Generated by docs/mkman.c from tools/smbcopy/opts.c; do not edit.\n");
+    sc_buf_printf(b, ".TH SMBCOPY 1 \"\" \"smbwire %s\" \"User Commands\"\n", SMBW_VERSION);
+    sc_buf_puts(b, ".SH NAME\nsmbcopy \\- copy files to, from and between SMB shares\n");
+    sc_buf_puts(b, ".SH SYNOPSIS\n\\fBsmbcopy\\fR [\\fIOPTIONS\\fR] \\fISRC\\fR \\fIDST\\fR\n");
+    for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+        const section *s = &sections[i];
+        sc_buf_printf(b, ".SH %s\n", s->title);
+        if (s->options) {
+            for (size_t k = 0; k < sc_noptdefs; k++) {
+                sc_buf_puts(b, ".TP\n");
+                roff_opt_tag(b, &sc_optdefs[k]);
+                roff_text(b, sc_optdefs[k].doc);
+                sc_buf_putc(b, '\n');
+            }
+        }
+        if (s->exits) {
+            for (size_t k = 0; k < sc_nexitdocs; k++) {
+                sc_buf_printf(b, ".TP\n.B %d\n", sc_exitdocs[k].code);
+                roff_text(b, sc_exitdocs[k].text);
+                sc_buf_putc(b, '\n');
+            }
+        }
+        for (size_t k = 0; k < s->n; k++) {
+            const item *it = &s->items[k];
+            if (it->kind == PARA) {
+                sc_buf_puts(b, ".PP\n");
+                roff_text(b, it->text);
+                sc_buf_putc(b, '\n');
+            } else if (it->kind == TAG) {
+                sc_buf_puts(b, ".TP\n.B ");
+                roff_text(b, it->tag);
+                sc_buf_putc(b, '\n');
+                roff_text(b, it->text);
+                sc_buf_putc(b, '\n');
+            } else {
+                sc_buf_puts(b, ".PP\n.RS 4\n.nf\n");
+                roff_text(b, it->text);
+                sc_buf_puts(b, "\n.fi\n.RE\n");
+            }
+        }
+    }
+}
+
+/* ---- markdown -------------------------------------------------------- */
+
+static void md_text(sc_buf *b, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (strchr("\\*_`<>[]", *s) != NULL)
+            sc_buf_putc(b, '\\');
+        sc_buf_putc(b, *s);
+    }
+}
+
+static void gen_md(sc_buf *b)
+{
+    sc_buf_puts(b, "<!-- Generated by docs/mkman.c from tools/smbcopy/opts.c; do not edit. -->\n");
+    sc_buf_printf(b, "# smbcopy(1) — smbwire %s\n\n", SMBW_VERSION);
+    sc_buf_puts(b, "## NAME\n\nsmbcopy - copy files to, from and between SMB shares\n\n");
+    sc_buf_puts(b, "## SYNOPSIS\n\n`smbcopy [OPTIONS] SRC DST`\n\n");
+    for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+        const section *s = &sections[i];
+        sc_buf_printf(b, "## %s\n\n", s->title);
+        if (s->options) {
+            for (size_t k = 0; k < sc_noptdefs; k++) {
+                const sc_optdef *d = &sc_optdefs[k];
+                sc_buf_puts(b, "- `");
+                if (d->shortopt != 0)
+                    sc_buf_printf(b, "-%c`, `", d->shortopt);
+                sc_buf_printf(b, "--%s%s%s`  \n  ", d->longopt, d->argname ? "=" : "",
+                              d->argname ? d->argname : "");
+                md_text(b, d->doc);
+                sc_buf_puts(b, "\n");
+            }
+            sc_buf_puts(b, "\n");
+        }
+        if (s->exits) {
+            sc_buf_puts(b, "| code | meaning |\n|---|---|\n");
+            for (size_t k = 0; k < sc_nexitdocs; k++) {
+                sc_buf_printf(b, "| %d | ", sc_exitdocs[k].code);
+                md_text(b, sc_exitdocs[k].text);
+                sc_buf_puts(b, " |\n");
+            }
+            sc_buf_puts(b, "\n");
+        }
+        for (size_t k = 0; k < s->n; k++) {
+            const item *it = &s->items[k];
+            if (it->kind == PARA) {
+                md_text(b, it->text);
+                sc_buf_puts(b, "\n\n");
+            } else if (it->kind == TAG) {
+                sc_buf_printf(b, "- `%s`  \n  ", it->tag);
+                md_text(b, it->text);
+                sc_buf_puts(b, "\n");
+                if (k + 1 == s->n || s->items[k + 1].kind != TAG)
+                    sc_buf_puts(b, "\n");
+            } else {
+                sc_buf_printf(b, "```\n%s\n```\n\n", it->text);
+            }
+        }
+    }
+}
+
+/* ---- driver ---------------------------------------------------------- */
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    sc_buf b = {0};
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof(tmp) - 1, f)) > 0) {
+        tmp[n] = '\0';
+        if (memchr(tmp, '\0', n) != NULL)
+            break;
+        sc_buf_puts(&b, tmp);
+    }
+    fclose(f);
+    if (b.p == NULL)
+        sc_buf_puts(&b, "");
+    return b.p;
+}
+
+int main(int argc, char **argv)
+{
+    sc_buf roff = {0}, md = {0};
+    gen_roff(&roff);
+    gen_md(&md);
+    if (roff.failed || md.failed)
+        return 2;
+    int rc = 0;
+    if (argc == 2 && strcmp(argv[1], "roff") == 0) {
+        fputs(roff.p, stdout);
+    } else if (argc == 2 && strcmp(argv[1], "md") == 0) {
+        fputs(md.p, stdout);
+    } else if (argc == 3 && (strcmp(argv[1], "--write") == 0 || strcmp(argv[1], "--check") == 0)) {
+        bool write = strcmp(argv[1], "--write") == 0;
+        const char *names[2] = {"smbcopy.1", "smbcopy.1.md"};
+        const char *bodies[2] = {roff.p, md.p};
+        for (int i = 0; i < 2; i++) {
+            char path[4096];
+            snprintf(path, sizeof(path), "%s/%s", argv[2], names[i]);
+            if (write) {
+                FILE *f = fopen(path, "wb");
+                if (f == NULL || fputs(bodies[i], f) < 0 || fclose(f) != 0) {
+                    fprintf(stderr, "mkman: cannot write %s\n", path);
+                    rc = 1;
+                }
+            } else {
+                char *have = slurp(path);
+                if (have == NULL || strcmp(have, bodies[i]) != 0) {
+                    fprintf(stderr,
+                            "mkman: %s is out of date; run `ninja smbcopy-man` (or "
+                            "smbcopy-mkman --write docs)\n",
+                            path);
+                    rc = 1;
+                }
+                free(have);
+            }
+        }
+    } else {
+        fprintf(stderr, "usage: smbcopy-mkman roff|md|--write DOCSDIR|--check DOCSDIR\n");
+        rc = 2;
+    }
+    sc_buf_free(&roff);
+    sc_buf_free(&md);
+    return rc;
+}

@@ -1,0 +1,96 @@
+/* smbwire copy engine: server-side copy (block clone, pipelined copychunk)
+ * with a pipelined streaming fallback.
+ *
+ * Strategies, in the order SMBW_COPY_AUTO tries them for a range:
+ *  1. clone      FSCTL_DUPLICATE_EXTENTS_TO_FILE, when the destination's volume
+ *                reports FILE_SUPPORTS_BLOCK_REFCOUNTING and both files are on
+ *                one connection; ranges are aligned to the cluster size, the
+ *                unaligned tail goes to the next strategy; any refusal falls
+ *                back to copychunk.
+ *  2. copychunk  FSCTL_SRV_REQUEST_RESUME_KEY on the source, then several
+ *                FSCTL_SRV_COPYCHUNK_WRITE (or _COPYCHUNK) requests in flight at
+ *                once; needs both files on one connection (any tree of it).
+ *                The server's limits (STATUS_INVALID_PARAMETER answer) are
+ *                adopted and remembered on the destination tree; partial
+ *                answers are continued.
+ *  3. stream     pipelined READ + WRITE through this process, between any two
+ *                connections.
+ * Copychunk falls back to stream on STATUS_INVALID_DEVICE_REQUEST,
+ * STATUS_NOT_SUPPORTED or STATUS_NOT_IMPLEMENTED when the method is AUTO. A
+ * forced method that cannot be had fails with SMBW_ENOTSUP.
+ *
+ * Threads: the files (and their connections) are used by the calling thread
+ * for the whole call.
+ */
+#ifndef SMBWIRE_COPY_H
+#define SMBWIRE_COPY_H
+
+#include "smbwire.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum smbw_copy_method {
+    SMBW_COPY_AUTO = 0,
+    SMBW_COPY_CLONE = 1,
+    SMBW_COPY_COPYCHUNK = 2,
+    SMBW_COPY_STREAM = 3,
+} smbw_copy_method;
+
+/* "auto", "clone", "copychunk", "stream". */
+const char *smbw_copy_method_name(smbw_copy_method m);
+
+/* Progress: done = bytes copied so far (holes not counted); contiguous = every
+ * byte of the range before range start + contiguous is copied (useful to
+ * record a resume point); total = bytes to copy. Return non-zero to cancel. */
+typedef int (*smbw_copy_progress_fn)(void *ud, uint64_t done, uint64_t contiguous,
+                                     uint64_t total);
+
+typedef struct smbw_copy_opts {
+    smbw_copy_method method;   /* AUTO by default (zeroed struct) */
+    int depth;                 /* requests in flight; 0 = default (SMBW_COPY_DEFAULT_DEPTH) */
+    uint32_t chunk_size;       /* bytes per copychunk chunk; 0 = 1 MiB */
+    uint32_t chunks_per_request; /* 0 = 16 */
+    bool copychunk_read;       /* use FSCTL_SRV_COPYCHUNK (destination needs read access) */
+    bool no_sparse;            /* copy holes as data */
+    bool no_preserve;          /* smbw_copy_file: do not copy times and attributes */
+    smbw_copy_progress_fn progress;
+    void *progress_ud;
+    /* When non-NULL and *cancel becomes non-zero, the copy stops with
+     * SMBW_ECANCELED at the next completion. */
+    volatile int *cancel;
+} smbw_copy_opts;
+
+#define SMBW_COPY_DEFAULT_DEPTH 4
+
+typedef struct smbw_copy_stats {
+    smbw_copy_method method; /* the strategy that copied most of the data */
+    bool used_clone, used_copychunk, used_stream;
+    uint64_t bytes;          /* bytes copied (data ranges) */
+    uint64_t requests;       /* FSCTL / READ / WRITE requests sent by the copy */
+    uint64_t retries;        /* limit adaptations and partial-result continuations */
+    uint64_t wire_bytes;     /* SMB2 bytes sent + received on the connections during the copy */
+    uint32_t chunk_size, chunks_per_request; /* limits in effect at the end */
+} smbw_copy_stats;
+
+/* Copies len bytes from src at src_off to dst at dst_off. The destination is
+ * not truncated; it is extended when the range ends past its end. stats may
+ * be NULL. Errors: SMBW_ENOTSUP (forced method impossible), SMBW_ECANCELED,
+ * SMBW_EPROTO (a server answer that claims more than was asked, or unusable
+ * limits), or the server's error. */
+int smbw_copy_range(smbw_file *src, smbw_file *dst, uint64_t src_off, uint64_t dst_off,
+                    uint64_t len, const smbw_copy_opts *opts, smbw_copy_stats *stats);
+
+/* Copies a whole file: opens src_path on src_tree for reading, creates or
+ * overwrites dst_path on dst_tree, copies (sparse-aware), sets the size, and
+ * unless opts->no_preserve copies times and attributes. On failure the
+ * destination file is deleted when this call created it. */
+int smbw_copy_file(smbw_tree *src_tree, const char *src_path, smbw_tree *dst_tree,
+                   const char *dst_path, const smbw_copy_opts *opts, smbw_copy_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

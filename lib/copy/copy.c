@@ -1,0 +1,1008 @@
+/* The copy engine: block clone, pipelined copychunk, pipelined streaming.
+ * See include/smbwire/copy.h for the contract. */
+#include "smbwire/copy.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../api/api.h"
+
+#define MAX_DEPTH 64
+#define DEFAULT_CHUNK (1u << 20)
+#define DEFAULT_NCHUNKS 16u
+/* Windows' own limits, the ceiling we ask for unless told otherwise. */
+#define MAX_NCHUNKS 256u
+#define MAX_LIMIT_RETRIES 4
+#define MAX_STALLS 3
+#define CLONE_PIECE (1ull << 30)
+#define STREAM_CHUNK (1u << 20)
+#define STREAM_DEPTH 8
+
+const char *smbw_copy_method_name(smbw_copy_method m)
+{
+    switch (m) {
+    case SMBW_COPY_AUTO:
+        return "auto";
+    case SMBW_COPY_CLONE:
+        return "clone";
+    case SMBW_COPY_COPYCHUNK:
+        return "copychunk";
+    case SMBW_COPY_STREAM:
+        return "stream";
+    default:
+        return "unknown";
+    }
+}
+
+/* ---- segment queue: ranges still to copy, kept in source order ----------- */
+
+typedef struct seg {
+    uint64_t src, dst, len;
+} seg;
+
+typedef struct segq {
+    seg *v;
+    size_t head, n, cap; /* live entries are v[head .. head+n) */
+} segq;
+
+static void segq_free(segq *q)
+{
+    free(q->v);
+    memset(q, 0, sizeof *q);
+}
+
+static int segq_push_back(segq *q, seg s)
+{
+    if (!s.len)
+        return 0;
+    if (q->head + q->n == q->cap) {
+        if (q->head > 0) {
+            memmove(q->v, q->v + q->head, q->n * sizeof *q->v);
+            q->head = 0;
+        } else {
+            size_t cap = q->cap ? q->cap * 2 : 16;
+            seg *v = realloc(q->v, cap * sizeof *v);
+            if (!v)
+                return SMBW_ENOMEM;
+            q->v = v;
+            q->cap = cap;
+        }
+    }
+    q->v[q->head + q->n++] = s;
+    return 0;
+}
+
+static int segq_push_front(segq *q, seg s)
+{
+    if (!s.len)
+        return 0;
+    if (q->head == 0) {
+        if (q->n == q->cap) {
+            size_t cap = q->cap ? q->cap * 2 : 16;
+            seg *v = realloc(q->v, cap * sizeof *v);
+            if (!v)
+                return SMBW_ENOMEM;
+            q->v = v;
+            q->cap = cap;
+        }
+        memmove(q->v + 1, q->v, q->n * sizeof *q->v);
+        q->head = 1;
+    }
+    q->v[--q->head] = s;
+    q->n++;
+    return 0;
+}
+
+static seg *segq_front(segq *q)
+{
+    return q->n ? &q->v[q->head] : NULL;
+}
+
+static void segq_pop(segq *q)
+{
+    q->head++;
+    q->n--;
+    if (!q->n)
+        q->head = 0;
+}
+
+static uint64_t segq_bytes(const segq *q)
+{
+    uint64_t t = 0;
+    for (size_t i = 0; i < q->n; i++)
+        t += q->v[q->head + i].len;
+    return t;
+}
+
+/* ---- shared engine state -------------------------------------------------- */
+
+typedef struct engine {
+    smbw_file *src, *dst;
+    smbw_conn *sc, *dc;
+    const smbw_copy_opts *o;
+    smbw_copy_stats *st;
+    segq q;
+    uint64_t range_src; /* start of the whole range, for `contiguous` */
+    uint64_t total;     /* bytes to copy */
+    uint64_t done;
+    uint64_t by_clone, by_cc, by_stream;
+    int err;
+    bool fallback; /* copychunk refused: stream the rest (AUTO) */
+} engine;
+
+/* Lowest source offset of work not yet done, for the contiguous mark. */
+static uint64_t outstanding_min(const engine *e, const seg *extra, size_t nextra)
+{
+    uint64_t m = UINT64_MAX;
+    for (size_t i = 0; i < e->q.n; i++)
+        if (e->q.v[e->q.head + i].src < m)
+            m = e->q.v[e->q.head + i].src;
+    for (size_t i = 0; i < nextra; i++)
+        if (extra[i].len && extra[i].src < m)
+            m = extra[i].src;
+    return m;
+}
+
+static int report(engine *e, uint64_t lowest)
+{
+    if (e->o->cancel && *e->o->cancel)
+        return SMBW_ECANCELED;
+    if (!e->o->progress)
+        return 0;
+    uint64_t contiguous = lowest == UINT64_MAX ? UINT64_MAX : lowest - e->range_src;
+    if (contiguous == UINT64_MAX)
+        contiguous = e->total == 0 ? 0 : UINT64_MAX; /* everything */
+    if (e->o->progress(e->o->progress_ud, e->done, contiguous, e->total))
+        return SMBW_ECANCELED;
+    return 0;
+}
+
+/* Waits on one or two connections until something happened. */
+static int wait_conns(smbw_conn *a, smbw_conn *b)
+{
+    smbw_conn *cs[2] = {a, b};
+    int n = (b && b != a) ? 2 : 1;
+    struct pollfd pfd[2];
+    int to = -1;
+    for (int i = 0; i < n; i++) {
+        int rc = io_service(cs[i], 0);
+        if (rc)
+            return rc;
+        pfd[i].fd = cs[i]->fd;
+        pfd[i].events = io_events(cs[i]);
+        pfd[i].revents = 0;
+        int t = core_next_timeout(cs[i]);
+        if (t >= 0 && (to < 0 || t < to))
+            to = t;
+    }
+    if (to < 0)
+        return 0;
+    int r = poll(pfd, (nfds_t)n, to);
+    if (r < 0)
+        return 0; /* EINTR: let the caller look at its cancel flag */
+    for (int i = 0; i < n; i++) {
+        int rc = io_service(cs[i], r > 0 ? pfd[i].revents : 0);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- copychunk ------------------------------------------------------------ */
+
+typedef struct cc_slot {
+    struct cc_engine *ce;
+    bool busy;
+    seg ch[MAX_NCHUNKS];
+    uint32_t n;
+    uint64_t bytes;
+    uint32_t built_chunk, built_n; /* limits the request was built with */
+    uint64_t built_total;
+} cc_slot;
+
+typedef struct cc_engine {
+    engine *e;
+    uint8_t key[SMB2_RESUME_KEY_SIZE];
+    uint32_t ctl;
+    uint32_t chunk, nchunks;
+    uint64_t maxtotal;
+    int inflight;
+    int limit_retries;
+    int stalls;
+    cc_slot *slots;
+    int depth;
+} cc_engine;
+
+static bool is_unsupported(uint32_t status)
+{
+    return status == STATUS_INVALID_DEVICE_REQUEST || status == STATUS_NOT_SUPPORTED ||
+           status == STATUS_NOT_IMPLEMENTED;
+}
+
+/* Puts a slot's unfinished chunks back in front of the queue, skipping the
+ * first `skip` bytes (already written). */
+static int requeue(engine *e, cc_slot *s, uint64_t skip)
+{
+    for (uint32_t i = s->n; i-- > 0;) {
+        seg c = s->ch[i];
+        uint64_t before = 0;
+        for (uint32_t j = 0; j < i; j++)
+            before += s->ch[j].len;
+        if (skip >= before + c.len)
+            continue;
+        if (skip > before) {
+            uint64_t d = skip - before;
+            c.src += d;
+            c.dst += d;
+            c.len -= d;
+        }
+        int rc = segq_push_front(&e->q, c);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void cc_fail(engine *e, int err)
+{
+    if (!e->err)
+        e->err = err;
+}
+
+static void cc_done(void *ud, int err, uint32_t status, const void *data, size_t len)
+{
+    cc_slot *s = ud;
+    cc_engine *ce = s->ce;
+    engine *e = ce->e;
+    s->busy = false;
+    ce->inflight--;
+    if (err && !status) {
+        cc_fail(e, err); /* transport / local failure */
+        return;
+    }
+    srv_copychunk_rsp r;
+    bool have_body = len > 0 && wire_decode_copychunk_rsp(data, len, &r) == 0;
+    if (status == STATUS_SUCCESS) {
+        if (!have_body) {
+            core_set_error(e->dc, SMBW_EPROTO, 0, "copychunk response without a body");
+            cc_fail(e, SMBW_EPROTO);
+            return;
+        }
+        if (r.total_bytes_written > s->bytes || r.chunks_written > s->n) {
+            core_set_error(e->dc, SMBW_EPROTO, 0,
+                           "copychunk response claims %u bytes in %u chunks, but %llu bytes in "
+                           "%u chunks were asked",
+                           r.total_bytes_written, r.chunks_written,
+                           (unsigned long long)s->bytes, s->n);
+            cc_fail(e, SMBW_EPROTO);
+            return;
+        }
+        e->done += r.total_bytes_written;
+        e->by_cc += r.total_bytes_written;
+        if (r.total_bytes_written < s->bytes) {
+            e->st->retries++;
+            if (r.total_bytes_written == 0 && ++ce->stalls > MAX_STALLS) {
+                core_set_error(e->dc, SMBW_EIO, 0, "server-side copy makes no progress");
+                cc_fail(e, SMBW_EIO);
+                return;
+            }
+            int rc = requeue(e, s, r.total_bytes_written);
+            if (rc)
+                cc_fail(e, rc);
+        } else {
+            ce->stalls = 0;
+        }
+        return;
+    }
+    if (status == STATUS_INVALID_PARAMETER && have_body) {
+        /* The server's limits: max chunks, max chunk size, max total. */
+        if (r.chunks_written == 0 || r.chunk_bytes_written == 0 || r.total_bytes_written == 0) {
+            core_set_error(e->dc, SMBW_EPROTO, status,
+                           "server announced unusable copychunk limits (%u chunks, %u bytes per "
+                           "chunk, %u bytes per request)",
+                           r.chunks_written, r.chunk_bytes_written, r.total_bytes_written);
+            cc_fail(e, SMBW_EPROTO);
+            return;
+        }
+        bool exceeded = s->built_n > r.chunks_written || s->built_chunk > r.chunk_bytes_written ||
+                        s->built_total > r.total_bytes_written;
+        if (!exceeded || ++ce->limit_retries > MAX_LIMIT_RETRIES) {
+            core_set_error(e->dc, SMBW_ESTATUS, status,
+                           "copychunk rejected: STATUS_INVALID_PARAMETER within the server's "
+                           "limits (%u chunks, %u bytes per chunk, %u per request)",
+                           r.chunks_written, r.chunk_bytes_written, r.total_bytes_written);
+            cc_fail(e, SMBW_ESTATUS);
+            return;
+        }
+        e->st->retries++;
+        if (r.chunks_written < ce->nchunks)
+            ce->nchunks = r.chunks_written;
+        if (r.chunk_bytes_written < ce->chunk)
+            ce->chunk = r.chunk_bytes_written;
+        if (r.total_bytes_written < ce->maxtotal)
+            ce->maxtotal = r.total_bytes_written;
+        smbw_tree *dt = e->dst->tree;
+        dt->cc_max_chunks = ce->nchunks;
+        dt->cc_max_chunk_size = ce->chunk;
+        dt->cc_max_total = (uint32_t)ce->maxtotal;
+        int rc = requeue(e, s, 0);
+        if (rc)
+            cc_fail(e, rc);
+        return;
+    }
+    if (is_unsupported(status) && e->o->method == SMBW_COPY_AUTO) {
+        e->fallback = true;
+        int rc = requeue(e, s, 0);
+        if (rc)
+            cc_fail(e, rc);
+        return;
+    }
+    if (status == STATUS_INVALID_VIEW_SIZE) {
+        core_set_error(e->dc, SMBW_EIO, status,
+                       "the source is shorter than the range being copied (it changed during "
+                       "the copy?)");
+        cc_fail(e, SMBW_EIO);
+        return;
+    }
+    cc_fail(e, err ? err : SMBW_ESTATUS);
+}
+
+static int cc_send(cc_engine *ce, cc_slot *s)
+{
+    engine *e = ce->e;
+    s->n = 0;
+    s->bytes = 0;
+    s->built_chunk = 0;
+    while (s->n < ce->nchunks && s->bytes < ce->maxtotal) {
+        seg *f = segq_front(&e->q);
+        if (!f)
+            break;
+        uint64_t take = f->len;
+        if (take > ce->chunk)
+            take = ce->chunk;
+        if (take > ce->maxtotal - s->bytes)
+            take = ce->maxtotal - s->bytes;
+        s->ch[s->n].src = f->src;
+        s->ch[s->n].dst = f->dst;
+        s->ch[s->n].len = take;
+        if (take > s->built_chunk)
+            s->built_chunk = (uint32_t)take;
+        s->n++;
+        s->bytes += take;
+        f->src += take;
+        f->dst += take;
+        f->len -= take;
+        if (!f->len)
+            segq_pop(&e->q);
+    }
+    s->built_n = s->n;
+    s->built_total = s->bytes;
+    srv_copychunk cc[MAX_NCHUNKS];
+    for (uint32_t i = 0; i < s->n; i++) {
+        cc[i].source_offset = s->ch[i].src;
+        cc[i].target_offset = s->ch[i].dst;
+        cc[i].length = (uint32_t)s->ch[i].len;
+    }
+    smbw_buf b;
+    buf_init(&b);
+    int rc = wire_encode_copychunk(&b, ce->key, cc, s->n);
+    if (!rc)
+        rc = smbw_file_ioctl_async(e->dst, ce->ctl, b.p, b.len, 12, cc_done, s);
+    buf_free(&b);
+    if (rc) {
+        int r2 = requeue(e, s, 0);
+        (void)r2;
+        return rc;
+    }
+    s->busy = true;
+    ce->inflight++;
+    e->st->requests++;
+    return 0;
+}
+
+static int get_resume_key(engine *e, uint8_t key[SMB2_RESUME_KEY_SIZE])
+{
+    void *out = NULL;
+    size_t outlen = 0;
+    int rc = smbw_file_ioctl(e->src, FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 4096, &out, &outlen);
+    e->st->requests++;
+    if (rc) {
+        free(out);
+        return rc;
+    }
+    srv_resume_key k;
+    if (wire_decode_resume_key(out, outlen, &k) != 0) {
+        free(out);
+        return core_set_error(e->sc, SMBW_EPROTO, 0,
+                              "malformed SRV_REQUEST_RESUME_KEY (%zu bytes)", outlen);
+    }
+    memcpy(key, k.key, SMB2_RESUME_KEY_SIZE);
+    free(out);
+    return 0;
+}
+
+static int run_copychunk(engine *e)
+{
+    cc_engine ce;
+    memset(&ce, 0, sizeof ce);
+    ce.e = e;
+    ce.ctl = e->o->copychunk_read ? FSCTL_SRV_COPYCHUNK : FSCTL_SRV_COPYCHUNK_WRITE;
+    int rc = get_resume_key(e, ce.key);
+    if (rc) {
+        uint32_t st = smbw_last_status(e->sc);
+        if (e->o->method == SMBW_COPY_AUTO && (rc == SMBW_ENOTSUP || is_unsupported(st))) {
+            e->fallback = true;
+            return 0;
+        }
+        if (rc == SMBW_ENOTSUP)
+            core_set_error(e->sc, SMBW_ENOTSUP, st,
+                           "the server does not support server-side copy (%s)",
+                           smbw_status_name(st));
+        return rc;
+    }
+    smbw_tree *dt = e->dst->tree;
+    ce.chunk = e->o->chunk_size ? e->o->chunk_size : DEFAULT_CHUNK;
+    ce.nchunks = e->o->chunks_per_request ? e->o->chunks_per_request : DEFAULT_NCHUNKS;
+    if (ce.nchunks > MAX_NCHUNKS)
+        ce.nchunks = MAX_NCHUNKS;
+    ce.maxtotal = (uint64_t)ce.chunk * ce.nchunks;
+    if (dt->cc_max_chunks) {
+        if (ce.nchunks > dt->cc_max_chunks)
+            ce.nchunks = dt->cc_max_chunks;
+        if (ce.chunk > dt->cc_max_chunk_size)
+            ce.chunk = dt->cc_max_chunk_size;
+        if (ce.maxtotal > dt->cc_max_total)
+            ce.maxtotal = dt->cc_max_total;
+    }
+    /* A request must fit the connection's MaxTransactSize. */
+    uint64_t fit = (e->dc->max_transact - 32) / 24;
+    if (ce.nchunks > fit)
+        ce.nchunks = (uint32_t)fit;
+    ce.depth = e->o->depth > 0 ? e->o->depth : SMBW_COPY_DEFAULT_DEPTH;
+    if (ce.depth > MAX_DEPTH)
+        ce.depth = MAX_DEPTH;
+    ce.slots = calloc((size_t)ce.depth, sizeof *ce.slots);
+    if (!ce.slots)
+        return SMBW_ENOMEM;
+    for (int i = 0; i < ce.depth; i++)
+        ce.slots[i].ce = &ce;
+    for (;;) {
+        if (!e->err && !e->fallback) {
+            for (int i = 0; i < ce.depth && e->q.n && !e->err; i++) {
+                if (ce.slots[i].busy)
+                    continue;
+                rc = cc_send(&ce, &ce.slots[i]);
+                if (rc)
+                    cc_fail(e, rc);
+            }
+        }
+        if (ce.inflight == 0)
+            break;
+        int before = ce.inflight;
+        while (ce.inflight == before && !e->err) {
+            rc = wait_conns(e->dc, NULL);
+            if (rc) {
+                cc_fail(e, rc);
+                break;
+            }
+        }
+        if (e->err && e->dc->dead)
+            break;
+        if (!e->err) {
+            seg extra[MAX_DEPTH];
+            size_t nx = 0;
+            for (int i = 0; i < ce.depth; i++)
+                if (ce.slots[i].busy && ce.slots[i].n)
+                    extra[nx++] = ce.slots[i].ch[0];
+            rc = report(e, outstanding_min(e, extra, nx));
+            if (rc)
+                cc_fail(e, rc);
+        }
+    }
+    e->st->chunk_size = ce.chunk;
+    e->st->chunks_per_request = ce.nchunks;
+    free(ce.slots);
+    return e->err;
+}
+
+/* ---- block clone ----------------------------------------------------------- */
+
+static int fs_info(smbw_file *f, uint8_t cls, void **out, size_t *len)
+{
+    return smbw_file_query_info(f, SMB2_0_INFO_FILESYSTEM, cls, 0, 1024, out, len);
+}
+
+static bool clone_supported(engine *e)
+{
+    smbw_tree *t = e->dst->tree;
+    if (!t->fs_attributes_known) {
+        void *d = NULL;
+        size_t n = 0;
+        uint32_t attrs = 0, maxname = 0;
+        if (fs_info(e->dst, FileFsAttributeInformation, &d, &n) == 0 &&
+            wire_decode_fs_attribute_info(d, n, &attrs, &maxname) == 0)
+            t->fs_attributes = attrs;
+        free(d);
+        t->fs_attributes_known = true;
+    }
+    return (t->fs_attributes & FILE_SUPPORTS_BLOCK_REFCOUNTING) != 0;
+}
+
+static uint32_t cluster_size(engine *e)
+{
+    void *d = NULL;
+    size_t n = 0;
+    uint32_t cl = 4096;
+    if (fs_info(e->dst, FileFsSizeInformation, &d, &n) == 0 && n >= 24) {
+        uint64_t c = (uint64_t)get_u32((uint8_t *)d + 16) * get_u32((uint8_t *)d + 20);
+        if (c >= 512 && c <= (1u << 20) && (c & (c - 1)) == 0)
+            cl = (uint32_t)c;
+    }
+    free(d);
+    return cl;
+}
+
+static int run_clone(engine *e, uint64_t src_size, uint64_t dst_end)
+{
+    uint32_t cl = cluster_size(e);
+    smbw_stat dst_st;
+    int rc = smbw_file_stat(e->dst, &dst_st);
+    if (rc)
+        return rc;
+    /* The target range must lie inside the destination: size it first. */
+    if (dst_st.size < dst_end) {
+        rc = smbw_file_truncate(e->dst, dst_end);
+        if (rc)
+            return rc;
+    }
+    segq rest;
+    memset(&rest, 0, sizeof rest);
+    bool refused = false;
+    while (e->q.n && !rc) {
+        seg s = *segq_front(&e->q);
+        segq_pop(&e->q);
+        if (refused || s.src % cl || s.dst % cl) {
+            rc = segq_push_back(&rest, s);
+            continue;
+        }
+        uint64_t n = s.len - s.len % cl;
+        if (s.src + s.len == src_size)
+            n = s.len; /* the tail up to the source's end may be unaligned */
+        uint64_t off = 0;
+        while (off < n && !refused) {
+            uint64_t piece = n - off > CLONE_PIECE ? CLONE_PIECE : n - off;
+            smbw_buf b;
+            buf_init(&b);
+            wire_encode_duplicate_extents(&b, e->src->id, s.src + off, s.dst + off, piece);
+            int r = b.failed ? SMBW_ENOMEM
+                             : smbw_file_ioctl(e->dst, FSCTL_DUPLICATE_EXTENTS_TO_FILE, b.p, b.len,
+                                               0, NULL, NULL);
+            buf_free(&b);
+            e->st->requests++;
+            if (r == SMBW_ENOMEM || r == SMBW_EDEAD || smbw_conn_is_dead(e->dc)) {
+                rc = r;
+                break;
+            }
+            if (r) {
+                if (e->o->method == SMBW_COPY_CLONE) {
+                    rc = core_set_error(e->dc, SMBW_ENOTSUP, smbw_last_status(e->dc),
+                                        "block clone refused by the server (%s)",
+                                        smbw_status_name(smbw_last_status(e->dc)));
+                    break;
+                }
+                refused = true;
+                break;
+            }
+            off += piece;
+            e->done += piece;
+            e->by_clone += piece;
+            rc = report(e, s.src + off);
+        }
+        if (!rc && off < s.len) {
+            seg r = {s.src + off, s.dst + off, s.len - off};
+            rc = segq_push_back(&rest, r);
+        }
+    }
+    /* What clone did not take goes back for the next strategy. */
+    for (size_t i = 0; !rc && i < rest.n; i++)
+        rc = segq_push_back(&e->q, rest.v[rest.head + i]);
+    segq_free(&rest);
+    if (!rc && e->q.n && e->o->method == SMBW_COPY_CLONE)
+        rc = core_set_error(e->dc, SMBW_ENOTSUP, 0,
+                            "block clone cannot copy unaligned ranges (cluster %u bytes)", cl);
+    return rc;
+}
+
+/* ---- streaming ----------------------------------------------------------- */
+
+typedef struct st_slot {
+    struct st_engine *se;
+    int state; /* 0 free, 1 reading, 2 writing */
+    seg s;
+    uint8_t *buf;
+} st_slot;
+
+typedef struct st_engine {
+    engine *e;
+    st_slot slots[STREAM_DEPTH];
+    int busy;
+    uint32_t chunk;
+} st_engine;
+
+static void st_write_done(void *ud, int err, uint32_t status, const void *data, size_t len)
+{
+    st_slot *sl = ud;
+    engine *e = sl->se->e;
+    sl->state = 0;
+    sl->se->busy--;
+    if (err) {
+        cc_fail(e, err);
+        return;
+    }
+    if (len != sl->s.len) {
+        core_set_error(e->dc, SMBW_ENOSPC, 0, "short write (%zu of %llu bytes)", len,
+                       (unsigned long long)sl->s.len);
+        cc_fail(e, SMBW_ENOSPC);
+        return;
+    }
+    e->done += len;
+    e->by_stream += len;
+    sl->s.len = 0;
+}
+
+static void st_read_done(void *ud, int err, uint32_t status, const void *data, size_t len)
+{
+    st_slot *sl = ud;
+    engine *e = sl->se->e;
+    if (err || len != sl->s.len) {
+        sl->state = 0;
+        sl->se->busy--;
+        if (!err)
+            core_set_error(e->sc, SMBW_EIO, 0,
+                           "the source ended early (read %zu of %llu bytes at %llu)", len,
+                           (unsigned long long)sl->s.len, (unsigned long long)sl->s.src);
+        cc_fail(e, err ? err : SMBW_EIO);
+        return;
+    }
+    memcpy(sl->buf, data, len);
+    int rc = smbw_file_pwrite_async(e->dst, sl->buf, len, sl->s.dst, st_write_done, sl);
+    e->st->requests++;
+    if (rc) {
+        sl->state = 0;
+        sl->se->busy--;
+        cc_fail(e, rc);
+        return;
+    }
+    sl->state = 2;
+}
+
+static int run_stream(engine *e)
+{
+    st_engine se;
+    memset(&se, 0, sizeof se);
+    se.e = e;
+    uint32_t chunk = STREAM_CHUNK;
+    if (e->sc->max_read < chunk)
+        chunk = e->sc->max_read;
+    if (e->dc->max_write < chunk)
+        chunk = e->dc->max_write;
+    se.chunk = chunk;
+    int rc = 0;
+    for (int i = 0; i < STREAM_DEPTH; i++) {
+        se.slots[i].se = &se;
+        se.slots[i].buf = malloc(chunk);
+        if (!se.slots[i].buf)
+            rc = SMBW_ENOMEM;
+    }
+    if (rc)
+        cc_fail(e, rc);
+    for (;;) {
+        for (int i = 0; i < STREAM_DEPTH && !e->err && e->q.n; i++) {
+            st_slot *sl = &se.slots[i];
+            if (sl->state)
+                continue;
+            seg *f = segq_front(&e->q);
+            uint64_t take = f->len > chunk ? chunk : f->len;
+            sl->s.src = f->src;
+            sl->s.dst = f->dst;
+            sl->s.len = take;
+            rc = smbw_file_pread_async(e->src, (size_t)take, f->src, st_read_done, sl);
+            if (rc) {
+                cc_fail(e, rc);
+                break;
+            }
+            e->st->requests++;
+            sl->state = 1;
+            se.busy++;
+            f->src += take;
+            f->dst += take;
+            f->len -= take;
+            if (!f->len)
+                segq_pop(&e->q);
+        }
+        if (se.busy == 0)
+            break;
+        int before = se.busy;
+        while (se.busy == before && !e->err) {
+            /* A slot moving from reading to writing does not change busy: wait
+             * on both connections until a write finishes. */
+            rc = wait_conns(e->sc, e->dc);
+            if (rc) {
+                cc_fail(e, rc);
+                break;
+            }
+        }
+        if (e->err && (e->sc->dead || e->dc->dead))
+            break;
+        if (!e->err) {
+            seg extra[STREAM_DEPTH];
+            size_t nx = 0;
+            for (int i = 0; i < STREAM_DEPTH; i++)
+                if (se.slots[i].state)
+                    extra[nx++] = se.slots[i].s;
+            rc = report(e, outstanding_min(e, extra, nx));
+            if (rc)
+                cc_fail(e, rc);
+        }
+    }
+    for (int i = 0; i < STREAM_DEPTH; i++)
+        free(se.slots[i].buf);
+    return e->err;
+}
+
+/* ---- planning ------------------------------------------------------------- */
+
+/* Source ranges that hold data (FSCTL_QUERY_ALLOCATED_RANGES), or the whole
+ * range when the server cannot tell. */
+static int plan_ranges(engine *e, uint64_t src_off, uint64_t dst_off, uint64_t len, bool sparse)
+{
+    if (!sparse)
+        return segq_push_back(&e->q, (seg){src_off, dst_off, len});
+    uint64_t pos = src_off, end = src_off + len;
+    while (pos < end) {
+        smbw_buf in;
+        buf_init(&in);
+        wire_encode_allocated_range(&in, pos, end - pos);
+        void *out = NULL;
+        size_t outlen = 0;
+        int rc = in.failed ? SMBW_ENOMEM
+                           : smbw_file_ioctl(e->src, FSCTL_QUERY_ALLOCATED_RANGES, in.p, in.len,
+                                             64 * 1024, &out, &outlen);
+        buf_free(&in);
+        e->st->requests++;
+        bool more = rc == SMBW_ESTATUS && smbw_last_status(e->sc) == STATUS_BUFFER_OVERFLOW;
+        if (rc && !more) {
+            free(out);
+            if (rc == SMBW_ENOMEM || smbw_conn_is_dead(e->sc))
+                return rc;
+            /* Not supported: copy everything that is left. */
+            return segq_push_back(&e->q, (seg){pos, dst_off + (pos - src_off), end - pos});
+        }
+        alloc_range r[4096];
+        size_t n = 0;
+        rc = wire_decode_allocated_ranges(out, outlen, r, 4096, &n);
+        free(out);
+        if (rc)
+            return core_set_error(e->sc, SMBW_EPROTO, 0, "malformed allocated ranges");
+        uint64_t last = pos;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t a = r[i].off, b = r[i].off + r[i].len;
+            if (a < pos)
+                a = pos;
+            if (b > end)
+                b = end;
+            if (a >= b)
+                continue;
+            rc = segq_push_back(&e->q, (seg){a, dst_off + (a - src_off), b - a});
+            if (rc)
+                return rc;
+            last = b;
+        }
+        if (!more || n == 0 || last <= pos)
+            break;
+        pos = last;
+    }
+    return 0;
+}
+
+static void conn_traffic(smbw_conn *a, smbw_conn *b, uint64_t *out)
+{
+    smbw_conn_stats s1, s2;
+    smbw_conn_get_stats(a, &s1);
+    *out = s1.bytes_sent + s1.bytes_received;
+    if (b && b != a) {
+        smbw_conn_get_stats(b, &s2);
+        *out += s2.bytes_sent + s2.bytes_received;
+    }
+}
+
+int smbw_copy_range(smbw_file *src, smbw_file *dst, uint64_t src_off, uint64_t dst_off,
+                    uint64_t len, const smbw_copy_opts *opts, smbw_copy_stats *stats)
+{
+    smbw_copy_opts defo;
+    smbw_copy_stats dummy;
+    memset(&defo, 0, sizeof defo);
+    if (!opts)
+        opts = &defo;
+    if (!stats)
+        stats = &dummy;
+    memset(stats, 0, sizeof *stats);
+    smbw_conn *sc, *dc;
+    int rc = api_file_conn(src, &sc);
+    if (!rc)
+        rc = api_file_conn(dst, &dc);
+    if (rc)
+        return rc;
+    if (src_off > INT64_MAX - len || dst_off > INT64_MAX - len)
+        return core_set_error(dc, SMBW_EINVAL, 0, "copy range overflows");
+    if (opts->method < SMBW_COPY_AUTO || opts->method > SMBW_COPY_STREAM)
+        return core_set_error(dc, SMBW_EINVAL, 0, "unknown copy method");
+    engine e;
+    memset(&e, 0, sizeof e);
+    e.src = src;
+    e.dst = dst;
+    e.sc = sc;
+    e.dc = dc;
+    e.o = opts;
+    e.st = stats;
+    e.range_src = src_off;
+    uint64_t wire0;
+    conn_traffic(sc, dc, &wire0);
+
+    bool same_conn = sc == dc;
+    smbw_copy_method m = opts->method;
+    if ((m == SMBW_COPY_CLONE || m == SMBW_COPY_COPYCHUNK) && !same_conn) {
+        return core_set_error(dc, SMBW_ENOTSUP, 0,
+                              "%s needs both files on one connection to one server",
+                              smbw_copy_method_name(m));
+    }
+    smbw_stat sst;
+    rc = smbw_file_stat(src, &sst);
+    if (rc)
+        return rc;
+    bool sparse = !opts->no_sparse && (sst.attributes & FILE_ATTRIBUTE_SPARSE_FILE);
+    if (sparse) {
+        /* Holes are not copied: make the destination range a hole first
+         * (FSCTL_SET_ZERO_DATA) so old data there cannot show through. */
+        int r = smbw_file_ioctl(dst, FSCTL_SET_SPARSE, NULL, 0, 0, NULL, NULL);
+        (void)r;
+        smbw_stat dst_st;
+        if (smbw_file_stat(dst, &dst_st) == 0 && dst_st.size > dst_off) {
+            smbw_buf z;
+            buf_init(&z);
+            buf_u64(&z, dst_off);
+            buf_u64(&z, dst_st.size < dst_off + len ? dst_st.size : dst_off + len);
+            r = z.failed ? SMBW_ENOMEM
+                         : smbw_file_ioctl(dst, FSCTL_SET_ZERO_DATA, z.p, z.len, 0, NULL, NULL);
+            buf_free(&z);
+            if (r)
+                sparse = false; /* copy holes as zeros instead */
+        }
+    }
+    rc = plan_ranges(&e, src_off, dst_off, len, sparse);
+    if (rc)
+        goto out;
+    e.total = segq_bytes(&e.q);
+
+    if (same_conn && (m == SMBW_COPY_AUTO || m == SMBW_COPY_CLONE) && e.q.n) {
+        if (clone_supported(&e)) {
+            rc = run_clone(&e, sst.size, dst_off + len);
+            if (rc)
+                goto out;
+        } else if (m == SMBW_COPY_CLONE) {
+            rc = core_set_error(dc, SMBW_ENOTSUP, 0,
+                                "the destination share does not support block cloning "
+                                "(no FILE_SUPPORTS_BLOCK_REFCOUNTING)");
+            goto out;
+        }
+    }
+    if (same_conn && m != SMBW_COPY_STREAM && e.q.n) {
+        rc = run_copychunk(&e);
+        if (rc)
+            goto out;
+    }
+    if (e.q.n) {
+        if (m == SMBW_COPY_COPYCHUNK || m == SMBW_COPY_CLONE) {
+            rc = core_set_error(dc, SMBW_ENOTSUP, smbw_last_status(dc),
+                                "the server refused server-side copy");
+            goto out;
+        }
+        rc = run_stream(&e);
+        if (rc)
+            goto out;
+    }
+    /* The destination must reach the end of the range even when it ends in
+     * a hole. */
+    if (sparse || e.total < len) {
+        smbw_stat dst_st;
+        rc = smbw_file_stat(dst, &dst_st);
+        if (!rc && dst_st.size < dst_off + len)
+            rc = smbw_file_truncate(dst, dst_off + len);
+    }
+out:
+    if (!rc)
+        rc = e.err;
+    stats->bytes = e.done;
+    stats->used_clone = e.by_clone > 0;
+    stats->used_copychunk = e.by_cc > 0;
+    stats->used_stream = e.by_stream > 0;
+    if (e.by_clone >= e.by_cc && e.by_clone >= e.by_stream && e.by_clone)
+        stats->method = SMBW_COPY_CLONE;
+    else if (e.by_cc >= e.by_stream && e.by_cc)
+        stats->method = SMBW_COPY_COPYCHUNK;
+    else if (e.by_stream)
+        stats->method = SMBW_COPY_STREAM;
+    else
+        stats->method = m == SMBW_COPY_AUTO ? (same_conn ? SMBW_COPY_COPYCHUNK : SMBW_COPY_STREAM)
+                                            : m;
+    uint64_t wire1;
+    conn_traffic(sc, dc, &wire1);
+    stats->wire_bytes = wire1 - wire0;
+    segq_free(&e.q);
+    if (!rc && e.total == 0)
+        (void)report(&e, UINT64_MAX);
+    return rc;
+}
+
+int smbw_copy_file(smbw_tree *src_tree, const char *src_path, smbw_tree *dst_tree,
+                   const char *dst_path, const smbw_copy_opts *opts, smbw_copy_stats *stats)
+{
+    smbw_copy_opts defo;
+    memset(&defo, 0, sizeof defo);
+    if (!opts)
+        opts = &defo;
+    smbw_file *src = NULL, *dst = NULL;
+    int rc = smbw_file_open(&src, src_tree, src_path, SMBW_O_RDONLY);
+    if (rc)
+        return rc;
+    smbw_stat st;
+    rc = smbw_file_stat(src, &st);
+    if (!rc && st.is_dir) {
+        smbw_conn *c;
+        if (api_tree_conn(src_tree, &c) == 0)
+            core_set_error(c, SMBW_EISDIR, 0, "%s is a directory", src_path);
+        rc = SMBW_EISDIR;
+    }
+    if (rc) {
+        (void)smbw_file_close(src);
+        return rc;
+    }
+    smbw_create_params p;
+    memset(&p, 0, sizeof p);
+    p.desired_access = GENERIC_WRITE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | DELETE_ACCESS |
+                       SYNCHRONIZE | (opts->copychunk_read ? GENERIC_READ : 0);
+    p.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+    p.file_attributes = FILE_ATTRIBUTE_NORMAL;
+    p.create_disposition = FILE_OVERWRITE_IF;
+    p.create_options = FILE_NON_DIRECTORY_FILE;
+    rc = smbw_file_create(&dst, dst_tree, dst_path, &p);
+    if (rc) {
+        (void)smbw_file_close(src);
+        return rc;
+    }
+    bool created = dst->create_action == 2; /* FILE_CREATED */
+    rc = smbw_copy_range(src, dst, 0, 0, st.size, opts, stats);
+    if (!rc) {
+        smbw_stat dst_st;
+        rc = smbw_file_stat(dst, &dst_st);
+        if (!rc && dst_st.size != st.size)
+            rc = smbw_file_truncate(dst, st.size);
+    }
+    if (!rc && !opts->no_preserve) {
+        uint32_t attrs = st.attributes & (FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN |
+                                          FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE);
+        rc = smbw_file_set_basic(dst, st.creation_time, st.last_access_time, st.last_write_time,
+                                 0, attrs ? attrs : FILE_ATTRIBUTE_NORMAL);
+    }
+    if (rc && created && !smbw_conn_is_dead(dst_tree->sess ? dst_tree->sess->conn : NULL)) {
+        int r = smbw_file_delete_on_close(dst);
+        (void)r;
+    }
+    int r1 = smbw_file_close(dst);
+    int r2 = smbw_file_close(src);
+    if (!rc)
+        rc = r1 ? r1 : r2;
+    return rc;
+}

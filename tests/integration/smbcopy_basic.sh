@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# smbcopy end to end against the server described by SMBW_TEST_* (run through
+# tests/testbed/with-server.sh): local->smb, smb->local, smb->smb (same share
+# and across shares) with identical checksums, --json fields, credentials from
+# SMB_PASSWORD, -U and -A, and clean failures (wrong password, missing source)
+# that leave no destination behind.
+#
+#   smbcopy_basic.sh PATH/TO/smbcopy
+set -euo pipefail
+
+smbcopy=${1:?usage: smbcopy_basic.sh PATH/TO/smbcopy}
+[[ -x "$smbcopy" ]] || {
+    echo "FAIL: $smbcopy is not an executable" >&2
+    exit 1
+}
+for v in SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
+    SMBW_TEST_SHARE_PATH; do
+    [[ -n "${!v:-}" ]] || {
+        echo "FAIL: $v is not set (run through tests/testbed/with-server.sh)" >&2
+        exit 1
+    }
+done
+
+py=python3
+[[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/smbcopy-test.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+failures=0
+checks=0
+pass() {
+    checks=$((checks + 1))
+    echo "ok   $*"
+}
+fail() {
+    checks=$((checks + 1))
+    failures=$((failures + 1))
+    echo "FAIL $*" >&2
+}
+sha() {
+    sha256sum <"$1" | cut -d' ' -f1
+}
+same_file() { # what a b
+    if [[ -f "$2" && -f "$3" && "$(sha "$2")" == "$(sha "$3")" ]]; then
+        pass "$1: checksums identical"
+    else
+        fail "$1: $2 and $3 differ or are missing"
+    fi
+}
+listing() {
+    (cd "$1" && find . -mindepth 1 | LC_ALL=C sort)
+}
+
+share=${SMBW_TEST_SHARE_PATH:?}
+url=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/${SMBW_TEST_SHARE:?}
+export SMB_PASSWORD=$SMBW_TEST_PASS
+
+# --help / --version
+if "$smbcopy" --help >"$work/help.out" 2>&1 && grep -q -- '--json' "$work/help.out"; then
+    pass "--help"
+else
+    fail "--help did not exit 0 or does not mention --json"
+fi
+if "$smbcopy" --version >"$work/version.out" 2>&1 && [[ -s "$work/version.out" ]]; then
+    pass "--version"
+else
+    fail "--version"
+fi
+
+# 1. local -> smb (odd size, several MiB)
+head -c $((5 * 1024 * 1024 + 4321)) /dev/urandom >"$work/src.bin"
+if "$smbcopy" -q "$work/src.bin" "$url/up.bin"; then
+    pass "local->smb exit 0"
+else
+    fail "local->smb exited $?"
+fi
+same_file "local->smb" "$work/src.bin" "$share/up.bin"
+
+# 2. smb -> local
+if "$smbcopy" -q "$url/up.bin" "$work/down.bin"; then
+    pass "smb->local exit 0"
+else
+    fail "smb->local exited $?"
+fi
+same_file "smb->local" "$work/src.bin" "$work/down.bin"
+
+# 3. smb -> smb, same share, with --json
+if "$smbcopy" --json "$url/up.bin" "$url/copy.bin" >"$work/json.out" 2>"$work/json.err"; then
+    pass "smb->smb exit 0"
+else
+    fail "smb->smb exited $?: $(cat "$work/json.err")"
+fi
+same_file "smb->smb" "$work/src.bin" "$share/copy.bin"
+size=$(stat -c %s "$work/src.bin")
+if "$py" - "$work/json.out" "$size" <<'PY'; then
+import json, sys
+text = open(sys.argv[1], encoding="utf-8").read().strip()
+obj = json.loads(text.splitlines()[-1]) if text else None
+assert isinstance(obj, dict), "no JSON object on stdout: %r" % text
+for key in ("method", "bytes", "files", "seconds", "dialect"):
+    assert key in obj, "missing %s in %s" % (key, obj)
+assert isinstance(obj["method"], str) and obj["method"], obj
+assert obj["bytes"] == int(sys.argv[2]), obj
+assert obj["files"] == 1, obj
+assert isinstance(obj["seconds"], (int, float)) and obj["seconds"] >= 0, obj
+assert obj["dialect"] in ("SMB2_02", "SMB2_10", "SMB3_00", "SMB3_02", "SMB3_11"), obj
+print("json:", obj)
+PY
+    pass "--json has method/bytes/files/seconds/dialect"
+else
+    fail "--json output: $(cat "$work/json.out")"
+fi
+
+# 4. smb -> smb across shares of one server
+if [[ -n "${SMBW_TEST_SHARE2:-}" && -n "${SMBW_TEST_SHARE2_PATH:-}" ]]; then
+    url2=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE2
+    if "$smbcopy" -q "$url/up.bin" "$url2/other.bin"; then
+        pass "smb->smb across shares exit 0"
+    else
+        fail "smb->smb across shares exited $?"
+    fi
+    same_file "smb->smb across shares" "$work/src.bin" "$SMBW_TEST_SHARE2_PATH/other.bin"
+fi
+
+# 5. a 0-byte file, credentials through -U instead of SMB_PASSWORD
+: >"$work/empty.bin"
+if env -u SMB_PASSWORD "$smbcopy" -q -U "$SMBW_TEST_USER%$SMBW_TEST_PASS" \
+    "$work/empty.bin" "smb://$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE/empty.bin" \
+    </dev/null; then
+    pass "0-byte local->smb with -U"
+else
+    fail "0-byte local->smb with -U exited $?"
+fi
+if [[ -f "$share/empty.bin" && ! -s "$share/empty.bin" ]]; then
+    pass "0-byte file on the server"
+else
+    fail "0-byte file missing or not empty on the server"
+fi
+
+# 6. credentials from an authentication file (smbclient's format)
+printf 'username = %s\npassword = %s\n' "$SMBW_TEST_USER" "$SMBW_TEST_PASS" >"$work/auth"
+chmod 600 "$work/auth"
+if env -u SMB_PASSWORD "$smbcopy" -q -A "$work/auth" \
+    "smb://$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE/up.bin" "$work/down-a.bin" \
+    </dev/null; then
+    pass "smb->local with -A"
+else
+    fail "smb->local with -A exited $?"
+fi
+same_file "smb->local with -A" "$work/src.bin" "$work/down-a.bin"
+
+# expect_clean_failure WHAT LOCAL_DIR_TO_WATCH CMD...: non-zero exit, exactly
+# one "smbcopy: ..." line on stderr, and the watched directory unchanged.
+expect_clean_failure() {
+    local what=$1 watch=$2 before after rc
+    shift 2
+    before=$(listing "$watch")
+    set +e
+    "$@" >"$work/fail.out" 2>"$work/fail.err" </dev/null
+    rc=$?
+    set -e
+    after=$(listing "$watch")
+    if ((rc != 0)); then
+        pass "$what: exit status $rc"
+    else
+        fail "$what: exit status 0"
+    fi
+    if [[ "$(wc -l <"$work/fail.err")" -eq 1 ]] && grep -q '^smbcopy: ' "$work/fail.err"; then
+        pass "$what: one line on stderr: $(cat "$work/fail.err")"
+    else
+        fail "$what: stderr is not one 'smbcopy: ...' line: $(cat "$work/fail.err")"
+    fi
+    if [[ "$before" == "$after" ]]; then
+        pass "$what: nothing left behind"
+    else
+        fail "$what: destination directory changed: $(diff <(echo "$before") <(echo "$after") || true)"
+    fi
+}
+
+# 7. wrong password: nothing is created on the share
+expect_clean_failure "wrong password" "$share" \
+    env SMB_PASSWORD=not-the-password "$smbcopy" -q "$work/src.bin" "$url/nope.bin"
+if [[ -e "$share/nope.bin" ]]; then
+    fail "wrong password: nope.bin exists"
+else
+    pass "wrong password: no nope.bin"
+fi
+
+# 8. missing sources, both directions
+mkdir "$work/dst"
+expect_clean_failure "missing smb source" "$work/dst" \
+    "$smbcopy" -q "$url/does-not-exist.bin" "$work/dst/out.bin"
+expect_clean_failure "missing local source" "$share" \
+    "$smbcopy" -q "$work/does-not-exist.bin" "$url/out.bin"
+
+# 9. unreachable port fails cleanly too
+expect_clean_failure "connection refused" "$work/dst" \
+    "$smbcopy" -q "smb://$SMBW_TEST_USER@127.0.0.1:1/$SMBW_TEST_SHARE/up.bin" "$work/dst/x.bin"
+
+echo "$((checks - failures)) of $checks checks passed"
+((failures == 0))

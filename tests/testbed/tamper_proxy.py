@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""Loopback TCP proxy for the security tests (stdlib only).
+
+Forwards bytes between a client and TARGET in both directions. Server-to-client
+traffic is split into NetBIOS session frames (4-byte header: 0x00 + 24-bit
+big-endian length) so that one byte of one chosen SMB2 frame can be altered:
+
+  * only frames that are protected are candidates: signed SMB2 messages
+    (ProtocolId FE 'S' 'M' 'B' with SMB2_FLAGS_SIGNED 0x00000008) and
+    encrypted ones (TRANSFORM_HEADER, ProtocolId FD 'S' 'M' 'B');
+  * --tamper-command / --tamper-min-size narrow the candidates (the command is
+    only visible in signed plaintext frames, never in encrypted ones);
+  * --tamper-after-frames N lets N candidates through untouched and alters the
+    next one; only one frame per run is ever altered.
+
+Where the byte is flipped (--tamper-where):
+  body       the last byte of the frame: message body (past the 64-byte SMB2
+             header) or ciphertext (past the 52-byte TRANSFORM_HEADER)
+  signature  the first byte of the Signature field (header offset 48) or of
+             the TRANSFORM_HEADER Signature (offset 4)
+
+Without any --tamper-* option the proxy is passive. --log FILE appends every
+byte it forwards (both directions) to FILE, for "is this visible on the wire"
+checks. --report FILE gets one line per altered frame.
+
+Lifetime is bounded: the proxy exits when the first client connection has
+closed (unless --keep-listening) or after --timeout seconds, whichever comes
+first. The listening port is written to --port-file once it accepts.
+"""
+
+import argparse
+import os
+import select
+import socket
+import sys
+import threading
+import time
+
+SMB2_MAGIC = b"\xfeSMB"
+TRANSFORM_MAGIC = b"\xfdSMB"
+SMB2_HDR_LEN = 64
+TRANSFORM_HDR_LEN = 52
+SMB2_FLAGS_SIGNED = 0x00000008
+
+COMMANDS = {
+    "NEGOTIATE": 0x00, "SESSION_SETUP": 0x01, "LOGOFF": 0x02, "TREE_CONNECT": 0x03,
+    "TREE_DISCONNECT": 0x04, "CREATE": 0x05, "CLOSE": 0x06, "FLUSH": 0x07, "READ": 0x08,
+    "WRITE": 0x09, "LOCK": 0x0A, "IOCTL": 0x0B, "CANCEL": 0x0C, "ECHO": 0x0D,
+    "QUERY_DIRECTORY": 0x0E, "CHANGE_NOTIFY": 0x0F, "QUERY_INFO": 0x10, "SET_INFO": 0x11,
+    "OPLOCK_BREAK": 0x12,
+}
+COMMAND_NAMES = {v: k for k, v in COMMANDS.items()}
+
+
+def parse_command(text):
+    key = text.upper()
+    if key in COMMANDS:
+        return COMMANDS[key]
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError("unknown SMB2 command %r" % text) from None
+    if not 0 <= value <= 0xFFFF:
+        raise argparse.ArgumentTypeError("command out of range: %r" % text)
+    return value
+
+
+def parse_target(text):
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError("target must be HOST:PORT, got %r" % text)
+    return host, int(port)
+
+
+class Tamperer:
+    """Decides which server-to-client frame to alter (at most one per run)."""
+
+    def __init__(self, args):
+        self.enabled = (args.tamper_after_frames is not None or args.tamper_command is not None
+                        or args.tamper_min_size is not None)
+        self.skip = args.tamper_after_frames or 0
+        self.command = args.tamper_command
+        self.min_size = args.tamper_min_size or 0
+        self.where = args.tamper_where
+        self.report_path = args.report
+        self.lock = threading.Lock()
+        self.seen = 0  # server-to-client frames seen
+        self.done = False
+
+    def _describe(self, frame):
+        """(kind, command) of a frame, or (None, None) when not protected."""
+        if len(frame) >= TRANSFORM_HDR_LEN + 1 and frame[:4] == TRANSFORM_MAGIC:
+            return "encrypted", None
+        if len(frame) >= SMB2_HDR_LEN and frame[:4] == SMB2_MAGIC:
+            flags = int.from_bytes(frame[16:20], "little")
+            if flags & SMB2_FLAGS_SIGNED:
+                return "signed", int.from_bytes(frame[12:14], "little")
+        return None, None
+
+    def process(self, frame):
+        """Returns the frame to forward (possibly altered)."""
+        with self.lock:
+            self.seen += 1
+            index = self.seen
+            if not self.enabled or self.done:
+                return frame
+            kind, command = self._describe(frame)
+            if kind is None:
+                return frame
+            if self.command is not None and command != self.command:
+                return frame
+            if len(frame) < self.min_size:
+                return frame
+            if self.skip > 0:
+                self.skip -= 1
+                return frame
+            if self.where == "signature":
+                pos = 4 if kind == "encrypted" else 48
+            else:
+                pos = len(frame) - 1
+                floor = TRANSFORM_HDR_LEN if kind == "encrypted" else SMB2_HDR_LEN
+                if pos < floor:
+                    return frame  # no body to alter: not a candidate
+            altered = bytearray(frame)
+            altered[pos] ^= 0x5A
+            self.done = True
+            if self.report_path:
+                name = COMMAND_NAMES.get(command, "?") if command is not None else "-"
+                with open(self.report_path, "a", encoding="ascii") as rep:
+                    rep.write("tampered frame=%d kind=%s command=%s size=%d offset=%d\n"
+                              % (index, kind, name, len(frame), pos))
+            return bytes(altered)
+
+
+class Logger:
+    def __init__(self, path):
+        self.lock = threading.Lock()
+        self.fh = open(path, "ab") if path else None
+
+    def write(self, data):
+        if self.fh is not None:
+            with self.lock:
+                self.fh.write(data)
+                self.fh.flush()
+
+    def close(self):
+        if self.fh is not None:
+            self.fh.close()
+
+
+def send_all(sock, data, deadline):
+    view = memoryview(data)
+    while view:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("send timed out")
+        _, writable, _ = select.select([], [sock], [], min(remaining, 1.0))
+        if writable:
+            sent = sock.send(view)
+            view = view[sent:]
+
+
+def pump(src, dst, deadline, logger, tamperer, stop):
+    """Copies src to dst until EOF, an error, the deadline or stop is set.
+    With a tamperer, the stream is cut into NetBIOS frames first."""
+    buf = bytearray()
+    try:
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            readable, _, _ = select.select([src], [], [], min(remaining, 0.5))
+            if not readable:
+                continue
+            data = src.recv(65536)
+            if not data:
+                break
+            if tamperer is None:
+                logger.write(data)
+                send_all(dst, data, deadline)
+                continue
+            buf += data
+            while len(buf) >= 4:
+                flen = int.from_bytes(buf[1:4], "big")
+                if buf[0] != 0 or len(buf) < 4 + flen:
+                    if buf[0] != 0:  # not a session message: pass through as is
+                        out = bytes(buf)
+                        buf.clear()
+                        logger.write(out)
+                        send_all(dst, out, deadline)
+                    break
+                frame = bytes(buf[4:4 + flen])
+                del buf[:4 + flen]
+                out = bytes([0]) + flen.to_bytes(3, "big")
+                out += tamperer.process(frame)
+                logger.write(out)
+                send_all(dst, out, deadline)
+    except (OSError, TimeoutError):
+        pass
+    finally:
+        stop.set()
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def serve_one(client, args, deadline, logger, tamperer):
+    try:
+        server = socket.create_connection(args.target, timeout=max(1.0, deadline - time.monotonic()))
+    except OSError as exc:
+        print("tamper_proxy: cannot reach %s:%d: %s" % (args.target[0], args.target[1], exc),
+              file=sys.stderr)
+        client.close()
+        return
+    for s in (client, server):
+        s.setblocking(True)
+        s.settimeout(None)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    stop = threading.Event()
+    up = threading.Thread(target=pump, args=(client, server, deadline, logger, None, stop),
+                          daemon=True)
+    down = threading.Thread(target=pump, args=(server, client, deadline, logger, tamperer, stop),
+                            daemon=True)
+    up.start()
+    down.start()
+    up.join(max(0.0, deadline - time.monotonic()) + 1)
+    down.join(max(0.0, deadline - time.monotonic()) + 1)
+    client.close()
+    server.close()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--listen-port", type=int, default=0, help="port on 127.0.0.1 (0: any)")
+    ap.add_argument("--port-file", help="write the listening port here once ready")
+    ap.add_argument("--target", type=parse_target, required=True, help="HOST:PORT of the server")
+    ap.add_argument("--tamper-after-frames", type=int, metavar="N",
+                    help="let N protected server frames through, alter the next one")
+    ap.add_argument("--tamper-command", type=parse_command, metavar="CMD",
+                    help="only signed frames of this SMB2 command (name or number)")
+    ap.add_argument("--tamper-min-size", type=int, metavar="BYTES",
+                    help="only frames of at least this many bytes")
+    ap.add_argument("--tamper-where", choices=("body", "signature"), default="body")
+    ap.add_argument("--log", help="append every forwarded byte to this file")
+    ap.add_argument("--report", help="append a line per altered frame to this file")
+    ap.add_argument("--timeout", type=float, default=120.0, help="maximum lifetime in seconds")
+    ap.add_argument("--keep-listening", action="store_true",
+                    help="serve further connections (until --timeout)")
+    args = ap.parse_args()
+    if args.tamper_after_frames is not None and args.tamper_after_frames < 0:
+        ap.error("--tamper-after-frames must be >= 0")
+
+    deadline = time.monotonic() + args.timeout
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", args.listen_port))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w", encoding="ascii") as fh:
+            fh.write("%d\n" % port)
+        os.replace(tmp, args.port_file)
+
+    logger = Logger(args.log)
+    tamperer = Tamperer(args)
+    workers = []
+    try:
+        while time.monotonic() < deadline:
+            readable, _, _ = select.select([listener], [], [], min(0.5, deadline - time.monotonic()))
+            if not readable:
+                continue
+            client, _ = listener.accept()
+            if not args.keep_listening:
+                listener.close()
+                serve_one(client, args, deadline, logger, tamperer)
+                break
+            t = threading.Thread(target=serve_one, args=(client, args, deadline, logger, tamperer),
+                                 daemon=True)
+            t.start()
+            workers.append(t)
+    finally:
+        for t in workers:
+            t.join(max(0.0, deadline - time.monotonic()) + 1)
+        listener.close()
+        logger.close()
+    if time.monotonic() >= deadline:
+        print("tamper_proxy: lifetime of %.0f s reached" % args.timeout, file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

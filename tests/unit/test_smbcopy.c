@@ -1,0 +1,324 @@
+/* Unit tests for smbcopy's pure parts: option parsing, credentials, JSON. */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../tools/smbcopy/smbcopy.h"
+
+volatile sig_atomic_t sc_interrupted = 0;
+
+static int parse(sc_opts *o, char *err, size_t errlen, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = (char *)"smbcopy";
+    va_list ap;
+    va_start(ap, errlen);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && argc < 31)
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+    sc_opts_init(o);
+    err[0] = '\0';
+    return sc_opts_parse(o, argc, argv, err, errlen);
+}
+
+START_TEST(test_opts_basic)
+{
+    sc_opts o;
+    char err[256];
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "a", "smb://h/s/b", NULL), 0);
+    ck_assert_str_eq(o.src, "a");
+    ck_assert_str_eq(o.dst, "smb://h/s/b");
+    ck_assert(o.preserve);
+    ck_assert_int_eq(o.progress, -1);
+    ck_assert_int_eq(o.depth, SC_DEFAULT_DEPTH);
+    ck_assert_int_eq(o.method, SC_METHOD_AUTO);
+
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "-rq", "--json", "-U", "DOM\\bob%pw",
+                           "--min-protocol=SMB2_10", "--max-protocol", "SMB3_11", "x", "y",
+                           "--timeout=2.5", "--method=stream", "--depth=4", "--resume",
+                           "--no-preserve", "--no-progress", "-Afile", NULL),
+                     0);
+    ck_assert(o.recursive && o.quiet && o.json && o.resume && !o.preserve);
+    ck_assert_str_eq(o.user_arg, "DOM\\bob%pw");
+    ck_assert_str_eq(o.authfile, "file");
+    ck_assert_uint_eq(o.min_proto, SMBW_SMB2_10);
+    ck_assert_uint_eq(o.max_proto, SMBW_SMB3_11);
+    ck_assert_int_eq(o.timeout_ms, 2500);
+    ck_assert_int_eq(o.method, SC_METHOD_STREAM);
+    ck_assert_int_eq(o.depth, 4);
+    ck_assert_int_eq(o.progress, 0);
+    ck_assert_str_eq(o.src, "x");
+    ck_assert_str_eq(o.dst, "y");
+
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--", "-x", "--y", NULL), 0);
+    ck_assert_str_eq(o.src, "-x");
+    ck_assert_str_eq(o.dst, "--y");
+
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--help", NULL), 0);
+    ck_assert(o.help);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--version", NULL), 0);
+    ck_assert(o.version);
+}
+END_TEST
+
+START_TEST(test_opts_errors)
+{
+    sc_opts o;
+    char err[256];
+    ck_assert_int_eq(parse(&o, err, sizeof(err), NULL), -1);
+    ck_assert_ptr_nonnull(strstr(err, "missing"));
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "a", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "a", "b", "c", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--bogus", "a", "b", NULL), -1);
+    ck_assert_ptr_nonnull(strstr(err, "--bogus"));
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "-Z", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "a", "b", "-U", NULL), -1);
+    ck_assert_ptr_nonnull(strstr(err, "needs an argument"));
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--json=1", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--min-protocol=SMB4", "a", "b", NULL), -1);
+    ck_assert_ptr_nonnull(strstr(err, "SMB4"));
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--min-protocol=SMB3_11", "--max-protocol=SMB2_02",
+                           "a", "b", NULL),
+                     -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--timeout=0", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--timeout=-3", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--timeout=abc", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--timeout=nan", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--timeout=1e99", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--method=fast", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--depth=0", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--depth=33", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--depth=4x", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "-U", "", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "-U%pw", "a", "b", NULL), -1);
+}
+END_TEST
+
+START_TEST(test_help_covers_table)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_ptr_nonnull(f);
+    sc_opts_help(f);
+    fclose(f);
+    for (size_t i = 0; i < sc_noptdefs; i++) {
+        char want[64];
+        snprintf(want, sizeof(want), "--%s", sc_optdefs[i].longopt);
+        ck_assert_msg(strstr(buf, want) != NULL, "help lacks %s", want);
+        ck_assert_ptr_nonnull(sc_optdefs[i].doc);
+    }
+    ck_assert_ptr_nonnull(strstr(buf, "130"));
+    free(buf);
+}
+END_TEST
+
+START_TEST(test_user_arg)
+{
+    sc_creds c;
+    ck_assert_int_eq(sc_parse_user_arg("bob", &c), 0);
+    ck_assert_str_eq(c.user, "bob");
+    ck_assert_ptr_null(c.domain);
+    ck_assert_ptr_null(c.password);
+    sc_creds_clear(&c);
+
+    ck_assert_int_eq(sc_parse_user_arg("DOM\\bob%p%w\\x", &c), 0);
+    ck_assert_str_eq(c.domain, "DOM");
+    ck_assert_str_eq(c.user, "bob");
+    ck_assert_str_eq(c.password, "p%w\\x");
+    sc_creds_clear(&c);
+
+    ck_assert_int_eq(sc_parse_user_arg("DOM/bob%", &c), 0);
+    ck_assert_str_eq(c.domain, "DOM");
+    ck_assert_str_eq(c.password, "");
+    sc_creds_clear(&c);
+
+    ck_assert_int_eq(sc_parse_user_arg("\\bob", &c), 0);
+    ck_assert_ptr_null(c.domain);
+    ck_assert_str_eq(c.user, "bob");
+    sc_creds_clear(&c);
+
+    ck_assert_int_eq(sc_parse_user_arg("DOM\\", &c), -1);
+    ck_assert_int_eq(sc_parse_user_arg("%pw", &c), -1);
+}
+END_TEST
+
+static int auth(const char *text, sc_creds *c, char *err)
+{
+    return sc_parse_auth_text(text, strlen(text), c, err, 128);
+}
+
+START_TEST(test_auth_file)
+{
+    sc_creds c;
+    char err[128];
+    ck_assert_int_eq(auth("# comment\n; other\n\nusername = alice\npassword=  s e=cret  \r\n"
+                          "domain\t=\tWORK\n",
+                          &c, err),
+                     0);
+    ck_assert_str_eq(c.user, "alice");
+    ck_assert_str_eq(c.password, "s e=cret");
+    ck_assert_str_eq(c.domain, "WORK");
+    sc_creds_clear(&c);
+
+    ck_assert_int_eq(auth("username=D\\u\npassword=", &c, err), 0);
+    ck_assert_str_eq(c.user, "u");
+    ck_assert_str_eq(c.domain, "D");
+    ck_assert_str_eq(c.password, "");
+    sc_creds_clear(&c);
+
+    ck_assert_int_eq(auth("", &c, err), 0);
+    ck_assert_ptr_null(c.user);
+    ck_assert_int_eq(auth("username alice\n", &c, err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "line 1"));
+    ck_assert_int_eq(auth("username=a\nfoo=bar\n", &c, err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "line 2"));
+    ck_assert_ptr_null(c.user);
+    ck_assert_int_eq(sc_parse_auth_text("username=a\0b", 12, &c, err, sizeof(err)), -1);
+
+    char path[] = "/tmp/smbcopy-auth-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    const char *body = "username = bob\npassword = pw\n";
+    ck_assert_int_eq(write(fd, body, strlen(body)), (ssize_t)strlen(body));
+    close(fd);
+    ck_assert_int_eq(sc_parse_auth_file(path, &c, err, sizeof(err)), 0);
+    ck_assert_str_eq(c.user, "bob");
+    ck_assert_str_eq(c.password, "pw");
+    sc_creds_clear(&c);
+    unlink(path);
+    ck_assert_int_eq(sc_parse_auth_file(path, &c, err, sizeof(err)), -1);
+    ck_assert_int_eq(sc_parse_auth_file("/", &c, err, sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(test_resolve_order)
+{
+    sc_creds cli = {.user = (char *)"cli", .password = (char *)"clipw", .domain = (char *)"CD"};
+    sc_creds file = {.user = (char *)"file", .password = (char *)"filepw", .domain = (char *)"FD"};
+    smbw_url url = {.user = (char *)"url", .password = (char *)"urlpw", .domain = (char *)"UD"};
+    sc_creds out;
+    ck_assert_int_eq(sc_resolve_creds(&cli, &url, &file, "envpw", "envuser", &out), 0);
+    ck_assert_str_eq(out.user, "cli");
+    ck_assert_str_eq(out.password, "clipw");
+    ck_assert_str_eq(out.domain, "CD");
+    sc_creds_clear(&out);
+
+    sc_creds none = {0};
+    ck_assert_int_eq(sc_resolve_creds(&none, &url, &file, "envpw", "envuser", &out), 0);
+    ck_assert_str_eq(out.user, "url");
+    ck_assert_str_eq(out.password, "urlpw");
+    ck_assert_str_eq(out.domain, "UD");
+    sc_creds_clear(&out);
+
+    smbw_url bare = {0};
+    ck_assert_int_eq(sc_resolve_creds(&none, &bare, &file, "envpw", "envuser", &out), 0);
+    ck_assert_str_eq(out.user, "file");
+    ck_assert_str_eq(out.password, "filepw");
+    ck_assert_str_eq(out.domain, "FD");
+    sc_creds_clear(&out);
+
+    ck_assert_int_eq(sc_resolve_creds(&none, &bare, &none, "envpw", "envuser", &out), 0);
+    ck_assert_str_eq(out.user, "envuser");
+    ck_assert_str_eq(out.password, "envpw");
+    ck_assert_ptr_null(out.domain);
+    sc_creds_clear(&out);
+
+    ck_assert_int_eq(sc_resolve_creds(&none, &bare, &none, NULL, "", &out), 0);
+    ck_assert_ptr_null(out.user);
+    ck_assert_ptr_null(out.password);
+    sc_creds_clear(&out);
+}
+END_TEST
+
+static char *json_of(const char *s)
+{
+    sc_buf b = {0};
+    sc_json_str(&b, s);
+    ck_assert(!b.failed);
+    return b.p;
+}
+
+START_TEST(test_json_escape)
+{
+    char *j = json_of("a\"b\\c\n\t\x01\x7f/\xc3\xa9\xe6\x97\xa5");
+    ck_assert_str_eq(j, "\"a\\\"b\\\\c\\n\\t\\u0001\\u007f/\xc3\xa9\xe6\x97\xa5\"");
+    free(j);
+    j = json_of("x\xff\xc3y\xed\xa0\x80z");
+    ck_assert_str_eq(j, "\"x\\ufffd\\ufffdy\\ufffd\\ufffd\\ufffdz\"");
+    free(j);
+    j = json_of("\xc3");
+    ck_assert_str_eq(j, "\"\\ufffd\"");
+    free(j);
+    sc_buf b = {0};
+    sc_json_str(&b, NULL);
+    ck_assert_str_eq(b.p, "null");
+    sc_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_summary)
+{
+    sc_summary s = {.ok = true,
+                    .method = "stream",
+                    .src = "a\"b",
+                    .dst = "smb://h/s/x",
+                    .bytes = 5000000000ull,
+                    .files = 1,
+                    .seconds = 1.5,
+                    .dialect = "SMB3_11"};
+    char *j = sc_summary_json(&s);
+    ck_assert_str_eq(j, "{\"ok\":true,\"method\":\"stream\",\"src\":\"a\\\"b\",\"dst\":\"smb://h/s/"
+                        "x\",\"bytes\":5000000000,\"files\":1,\"failed\":0,\"skipped\":0,"
+                        "\"seconds\":1.500,\"dialect\":\"SMB3_11\",\"exit_code\":0}\n");
+    free(j);
+    s.ok = false;
+    s.dialect = NULL;
+    s.error = "open x: no such file";
+    s.exit_code = 5;
+    j = sc_summary_json(&s);
+    ck_assert_ptr_nonnull(strstr(j, "\"dialect\":null"));
+    ck_assert_ptr_nonnull(strstr(j, "\"error\":\"open x: no such file\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"ok\":false"));
+    free(j);
+}
+END_TEST
+
+START_TEST(test_fmt_bytes)
+{
+    char b[32];
+    sc_fmt_bytes(b, sizeof(b), 512);
+    ck_assert_str_eq(b, "512 B");
+    sc_fmt_bytes(b, sizeof(b), 1536);
+    ck_assert_str_eq(b, "1.5 KiB");
+    sc_fmt_bytes(b, sizeof(b), 3.0 * 1024 * 1024 * 1024);
+    ck_assert_str_eq(b, "3.0 GiB");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("smbcopy");
+    TCase *tc = tcase_create("pure");
+    tcase_add_test(tc, test_opts_basic);
+    tcase_add_test(tc, test_opts_errors);
+    tcase_add_test(tc, test_help_covers_table);
+    tcase_add_test(tc, test_user_arg);
+    tcase_add_test(tc, test_auth_file);
+    tcase_add_test(tc, test_resolve_order);
+    tcase_add_test(tc, test_json_escape);
+    tcase_add_test(tc, test_summary);
+    tcase_add_test(tc, test_fmt_bytes);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

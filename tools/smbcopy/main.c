@@ -1,0 +1,131 @@
+/* smbcopy: copy files between local paths and SMB shares. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "transfer.h"
+
+volatile sig_atomic_t sc_interrupted = 0;
+
+static void on_signal(int sig)
+{
+    sc_interrupted = 1;
+    /* A second signal ends the process at once. */
+    signal(sig, SIG_DFL);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: blocking calls return EINTR */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static bool wants_json(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strcmp(argv[i], "--json") == 0)
+            return true;
+    }
+    return false;
+}
+
+static void print_json(const sc_ctx *ctx, const sc_opts *o, bool ok, int code, double secs)
+{
+    char *src = o->src != NULL ? sc_redact_arg(o->src) : NULL;
+    char *dst = o->dst != NULL ? sc_redact_arg(o->dst) : NULL;
+    sc_summary s = {
+        .ok = ok,
+        .method = ctx->method_used != NULL
+                      ? ctx->method_used
+                      : (o->method == SC_METHOD_AUTO ? "stream" : sc_method_name(o->method)),
+        .src = src,
+        .dst = dst,
+        .bytes = ctx->bytes,
+        .files = ctx->files,
+        .failed = ctx->failed,
+        .skipped = ctx->skipped,
+        .seconds = secs,
+        .dialect = sc_ctx_dialect(ctx),
+        .error = ok ? NULL : (ctx->error[0] != '\0' ? ctx->error : "failed"),
+        .exit_code = code,
+    };
+    char *j = sc_summary_json(&s);
+    if (j != NULL) {
+        fputs(j, stdout);
+        fflush(stdout);
+    }
+    free(j);
+    free(src);
+    free(dst);
+}
+
+int main(int argc, char **argv)
+{
+    double t0 = sc_now();
+    sc_opts o;
+    sc_opts_init(&o);
+    sc_ctx ctx;
+    sc_ctx_init(&ctx, &o);
+    char err[512];
+    if (sc_opts_parse(&o, argc, argv, err, sizeof(err)) != 0) {
+        sc_report(&ctx, SC_EXIT_USAGE, "%s", err);
+        if (wants_json(argc, argv)) {
+            o.json = true;
+            print_json(&ctx, &o, false, SC_EXIT_USAGE, sc_now() - t0);
+        }
+        return SC_EXIT_USAGE;
+    }
+    if (o.help) {
+        sc_opts_help(stdout);
+        return SC_EXIT_OK;
+    }
+    if (o.version) {
+        printf("smbcopy %s (smbwire %s)\n", SMBW_VERSION, SMBW_VERSION);
+        return SC_EXIT_OK;
+    }
+    install_signals();
+    ctx.prog.enabled = !o.quiet && (o.progress == 1 || (o.progress < 0 && isatty(STDERR_FILENO)));
+    ctx.prog.out = stderr;
+    ctx.env_password = getenv("SMB_PASSWORD");
+    ctx.env_user = getenv("USER");
+
+    int code = SC_EXIT_OK;
+    if (o.user_arg != NULL && sc_parse_user_arg(o.user_arg, &ctx.cli) != 0) {
+        code = SC_EXIT_USAGE;
+        sc_report(&ctx, code, "option -U: expected [DOMAIN\\]USER[%%PASSWORD]");
+    }
+    if (code == 0 && o.authfile != NULL) {
+        char why[256];
+        if (sc_parse_auth_file(o.authfile, &ctx.file, why, sizeof(why)) != 0) {
+            code = SC_EXIT_LOCAL;
+            sc_report(&ctx, code, "authentication file %s: %s", o.authfile, why);
+        }
+    }
+    if (code == 0)
+        code = sc_run(&ctx, o.src, o.dst);
+    if (code == 0 && sc_interrupted) {
+        code = SC_EXIT_INTR;
+        sc_report(&ctx, code, "interrupted");
+    }
+    double secs = sc_now() - t0;
+    if (code == 0 && ctx.prog.enabled && !o.json) {
+        char b[32], r[32];
+        sc_fmt_bytes(b, sizeof(b), (double)ctx.bytes);
+        sc_fmt_bytes(r, sizeof(r), secs > 0 ? (double)ctx.bytes / secs : 0);
+        fprintf(stderr, "copied %llu file%s, %s in %.2f s (%s/s)\n", (unsigned long long)ctx.files,
+                ctx.files == 1 ? "" : "s", b, secs, r);
+    }
+    if (o.json)
+        print_json(&ctx, &o, code == 0, code, secs);
+    sc_ctx_free(&ctx);
+    return code;
+}

@@ -1,0 +1,1206 @@
+/* Copy orchestration: connections and sessions per server, locations, the
+ * temporary-name-then-rename rule, directories, metadata. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "transfer.h"
+
+#define FILE_ATTRIBUTE_READONLY_ 0x00000001u
+#define FILE_ATTRIBUTE_COPY_MASK_ 0x00000027u /* readonly hidden system archive */
+#define FILETIME_UNIX_EPOCH_ 116444736000000000ull
+#define MAX_TREE_DEPTH 64
+#define PART_SUFFIX ".smbcopy.part"
+
+/* ---- context and messages -------------------------------------------- */
+
+void sc_ctx_init(sc_ctx *ctx, const sc_opts *o)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->o = o;
+    ctx->method_used = NULL;
+    mode_t m = umask(0);
+    umask(m);
+    ctx->umask = m;
+}
+
+void sc_ctx_free(sc_ctx *ctx)
+{
+    for (int i = 0; i < ctx->nservers; i++) {
+        sc_server *s = &ctx->servers[i];
+        for (int t = 0; t < s->ntrees; t++) {
+            smbw_tree_disconnect(s->trees[t]);
+            free(s->share_names[t]);
+        }
+        smbw_session_free(s->sess);
+        smbw_conn_free(s->conn);
+        free(s->host);
+        sc_creds_clear(&s->creds);
+    }
+    ctx->nservers = 0;
+    sc_creds_clear(&ctx->cli);
+    sc_creds_clear(&ctx->file);
+}
+
+void sc_report(sc_ctx *ctx, int exit_code, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    sc_progress_end(&ctx->prog);
+    fprintf(stderr, "smbcopy: %s\n", line);
+    fflush(stderr);
+    if (ctx->error[0] == '\0') {
+        snprintf(ctx->error, sizeof(ctx->error), "%s", line);
+        ctx->exit_code = exit_code;
+    }
+}
+
+void sc_warn(sc_ctx *ctx, const char *fmt, ...)
+{
+    if (ctx->o->quiet)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    sc_progress_end(&ctx->prog);
+    fprintf(stderr, "smbcopy: warning: %s\n", line);
+}
+
+int sc_exit_for(int err)
+{
+    if (err == SMBW_ECANCELED)
+        return sc_interrupted ? SC_EXIT_INTR : SC_EXIT_NET;
+    if (err == SMBW_ELOCAL || err == SMBW_ENOMEM)
+        return SC_EXIT_LOCAL;
+    if (err == SMBW_EPOLICY || err == SMBW_EBUSY)
+        return SC_EXIT_PROTO;
+    switch (smbw_error_category(err)) {
+    case SMBW_CAT_USAGE:
+        return SC_EXIT_USAGE;
+    case SMBW_CAT_IO:
+    case SMBW_CAT_TIMEOUT:
+        return SC_EXIT_NET;
+    case SMBW_CAT_AUTH:
+        return SC_EXIT_AUTH;
+    case SMBW_CAT_STATUS:
+        return SC_EXIT_STATUS;
+    case SMBW_CAT_NOMEM:
+        return SC_EXIT_LOCAL;
+    default:
+        return SC_EXIT_PROTO;
+    }
+}
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    return s;
+}
+
+static char *server_display(const char *host, uint16_t port)
+{
+    bool v6 = strchr(host, ':') != NULL;
+    if (port == 445)
+        return xasprintf(v6 ? "smb://[%s]" : "smb://%s", host);
+    return xasprintf(v6 ? "smb://[%s]:%u" : "smb://%s:%u", host, (unsigned)port);
+}
+
+static char *remote_display(const sc_server *srv, const char *share, const char *path)
+{
+    char *s = server_display(srv->host, srv->port);
+    if (s == NULL)
+        return NULL;
+    char *r = xasprintf("%s/%s%s%s", s, share, path[0] != '\0' ? "/" : "", path);
+    free(s);
+    return r;
+}
+
+char *sc_display_url(const smbw_url *u)
+{
+    sc_server tmp = {.host = u->host, .port = u->port};
+    return remote_display(&tmp, u->share, u->path);
+}
+
+char *sc_redact_arg(const char *arg)
+{
+    char *s = strdup(arg);
+    if (s == NULL || !smbw_is_url(s))
+        return s;
+    char *auth = s + 6;
+    size_t alen = strcspn(auth, "/\\");
+    char *at = NULL;
+    for (size_t i = 0; i < alen; i++)
+        if (auth[i] == '@')
+            at = auth + i;
+    if (at == NULL)
+        return s;
+    char *colon = memchr(auth, ':', (size_t)(at - auth));
+    if (colon == NULL)
+        return s;
+    char *r = xasprintf("%.*s:***%s", (int)(colon - s), s, at);
+    sc_wipe(s, strlen(s));
+    free(s);
+    return r;
+}
+
+static const char *loc_disp_or(const char *d, const char *fallback)
+{
+    return d != NULL ? d : fallback;
+}
+
+/* Reports an smbwire failure of op on what. */
+static int fail_smb(sc_ctx *ctx, int err, smbw_conn *c, uint32_t status, const char *op,
+                    const char *what)
+{
+    if (status == 0 && c != NULL && smbw_error_category(err) == SMBW_CAT_STATUS)
+        status = smbw_last_status(c);
+    const char *detail = NULL;
+    if (status != 0)
+        detail = smbw_status_name(status);
+    else if (c != NULL && smbw_error_category(err) != SMBW_CAT_STATUS && err != SMBW_ECANCELED &&
+             smbw_conn_errmsg(c)[0] != '\0')
+        detail = smbw_conn_errmsg(c);
+    int code = sc_exit_for(err);
+    if (err == SMBW_ECANCELED && sc_interrupted)
+        sc_report(ctx, code, "%s %s: interrupted", op, what);
+    else if (detail != NULL)
+        sc_report(ctx, code, "%s %s: %s (%s)", op, what, smbw_strerror(err), detail);
+    else
+        sc_report(ctx, code, "%s %s: %s", op, what, smbw_strerror(err));
+    return code;
+}
+
+static int fail_local(sc_ctx *ctx, int os_errno, const char *op, const char *what)
+{
+    if (os_errno == EINTR && sc_interrupted) {
+        sc_report(ctx, SC_EXIT_INTR, "%s %s: interrupted", op, what);
+        return SC_EXIT_INTR;
+    }
+    sc_report(ctx, SC_EXIT_LOCAL, "%s %s: %s", op, what, strerror(os_errno));
+    return SC_EXIT_LOCAL;
+}
+
+static int fail_nomem(sc_ctx *ctx)
+{
+    sc_report(ctx, SC_EXIT_LOCAL, "out of memory");
+    return SC_EXIT_LOCAL;
+}
+
+const char *sc_ctx_dialect(const sc_ctx *ctx)
+{
+    for (int i = 0; i < ctx->nservers; i++)
+        if (ctx->servers[i].conn != NULL && smbw_conn_dialect(ctx->servers[i].conn) != 0)
+            return smbw_dialect_name(smbw_conn_dialect(ctx->servers[i].conn));
+    return NULL;
+}
+
+/* ---- servers and locations ------------------------------------------- */
+
+static bool str_eq_ci(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcasecmp(a, b) == 0;
+}
+
+static int server_login(sc_ctx *ctx, sc_server *s)
+{
+    const sc_opts *o = ctx->o;
+    char *disp = server_display(s->host, s->port);
+    if (disp == NULL)
+        return fail_nomem(ctx);
+    int rc = 0;
+    if (!o->kerberos && s->creds.password == NULL) {
+        char *prompt =
+            xasprintf("Password for %s%s%s@%s: ", s->creds.domain != NULL ? s->creds.domain : "",
+                      s->creds.domain != NULL ? "\\" : "", s->creds.user, disp + 6);
+        int pr = prompt != NULL ? sc_prompt_password(prompt, &s->creds.password) : -1;
+        free(prompt);
+        if (pr < 0) {
+            rc = sc_interrupted ? SC_EXIT_INTR : SC_EXIT_AUTH;
+            sc_report(ctx, rc, "reading the password for %s: %s", disp,
+                      sc_interrupted ? "interrupted" : "failed");
+            goto out;
+        }
+        if (pr == 1) {
+            /* Not a terminal and no password from anywhere: try an empty one. */
+            s->creds.password = strdup("");
+            if (s->creds.password == NULL) {
+                rc = fail_nomem(ctx);
+                goto out;
+            }
+        }
+    }
+    int err = smbw_conn_new(&s->conn);
+    if (err != 0) {
+        rc = fail_smb(ctx, err, NULL, 0, "create connection for", disp);
+        goto out;
+    }
+    if ((o->min_proto != 0 || o->max_proto != 0) &&
+        (err = smbw_conn_set_dialects(s->conn, o->min_proto, o->max_proto)) != 0) {
+        rc = fail_smb(ctx, err, s->conn, 0, "set dialects for", disp);
+        goto out;
+    }
+    if (o->timeout_ms > 0 && (err = smbw_conn_set_timeout(s->conn, o->timeout_ms)) != 0) {
+        rc = fail_smb(ctx, err, s->conn, 0, "set timeout for", disp);
+        goto out;
+    }
+    if (o->sign)
+        smbw_conn_set_signing(s->conn, SMBW_SIGN_REQUIRED);
+    if (o->encrypt)
+        smbw_conn_set_encryption(s->conn, SMBW_ENCRYPT_REQUIRED);
+    err = smbw_conn_connect(s->conn, s->host, s->port);
+    if (err != 0) {
+        rc = fail_smb(ctx, err, s->conn, 0, "connect to", disp);
+        goto out;
+    }
+    smbw_creds cr = {
+        .kind = o->kerberos ? SMBW_AUTH_KERBEROS : SMBW_AUTH_NTLM,
+        .user = s->creds.user != NULL ? s->creds.user : "",
+        .domain = s->creds.domain,
+        .password = s->creds.password != NULL ? s->creds.password : "",
+    };
+    err = smbw_session_new(&s->sess, s->conn, &cr);
+    if (err != 0) {
+        char *what = xasprintf("%s as %s%s%s", disp, s->creds.domain ? s->creds.domain : "",
+                               s->creds.domain ? "\\" : "",
+                               s->creds.user ? s->creds.user : "(Kerberos principal)");
+        rc = fail_smb(ctx, err, s->conn, 0, "log in to", loc_disp_or(what, disp));
+        free(what);
+        goto out;
+    }
+out:
+    /* The password is not needed once logged in. */
+    if (s->creds.password != NULL) {
+        sc_wipe(s->creds.password, strlen(s->creds.password));
+        free(s->creds.password);
+        s->creds.password = NULL;
+    }
+    free(disp);
+    return rc;
+}
+
+static int get_server(sc_ctx *ctx, const smbw_url *u, sc_server **out)
+{
+    sc_creds cr;
+    if (sc_resolve_creds(&ctx->cli, u, &ctx->file, ctx->env_password, ctx->env_user, &cr) != 0)
+        return fail_nomem(ctx);
+    if (cr.user == NULL && !ctx->o->kerberos) {
+        sc_creds_clear(&cr);
+        sc_report(ctx, SC_EXIT_USAGE, "no user name for %s: use -U, the URL or -A", u->host);
+        return SC_EXIT_USAGE;
+    }
+    for (int i = 0; i < ctx->nservers; i++) {
+        sc_server *s = &ctx->servers[i];
+        if (strcasecmp(s->host, u->host) == 0 && s->port == u->port &&
+            str_eq_ci(s->creds.user, cr.user) && str_eq_ci(s->creds.domain, cr.domain)) {
+            sc_creds_clear(&cr);
+            *out = s;
+            return 0;
+        }
+    }
+    if (ctx->nservers >= SC_MAX_SERVERS) {
+        sc_creds_clear(&cr);
+        return fail_nomem(ctx);
+    }
+    sc_server *s = &ctx->servers[ctx->nservers++];
+    memset(s, 0, sizeof(*s));
+    s->creds = cr;
+    s->port = u->port;
+    s->host = strdup(u->host);
+    if (s->host == NULL)
+        return fail_nomem(ctx);
+    int rc = server_login(ctx, s);
+    if (rc != 0)
+        return rc;
+    *out = s;
+    return 0;
+}
+
+static int get_tree(sc_ctx *ctx, sc_server *s, const char *share, smbw_tree **out)
+{
+    for (int i = 0; i < s->ntrees; i++)
+        if (strcasecmp(s->share_names[i], share) == 0) {
+            *out = s->trees[i];
+            return 0;
+        }
+    if (s->ntrees >= SC_MAX_TREES)
+        return fail_nomem(ctx);
+    int err = smbw_tree_connect(&s->trees[s->ntrees], s->sess, share);
+    if (err != 0) {
+        char *d = remote_display(s, share, "");
+        int rc = fail_smb(ctx, err, s->conn, 0, "connect to share", loc_disp_or(d, share));
+        free(d);
+        return rc;
+    }
+    s->share_names[s->ntrees] = strdup(share);
+    if (s->share_names[s->ntrees] == NULL) {
+        smbw_tree_disconnect(s->trees[s->ntrees]);
+        return fail_nomem(ctx);
+    }
+    *out = s->trees[s->ntrees++];
+    return 0;
+}
+
+int sc_loc_open(sc_ctx *ctx, const char *arg, sc_loc *loc)
+{
+    memset(loc, 0, sizeof(*loc));
+    if (!smbw_is_url(arg)) {
+        if (arg[0] == '\0') {
+            sc_report(ctx, SC_EXIT_USAGE, "empty path");
+            return SC_EXIT_USAGE;
+        }
+        loc->path = strdup(arg);
+        return loc->path != NULL ? 0 : fail_nomem(ctx);
+    }
+    smbw_url *u = NULL;
+    int err = smbw_url_parse(arg, &u);
+    if (err != 0) {
+        char *r = sc_redact_arg(arg);
+        sc_report(ctx, SC_EXIT_USAGE,
+                  "invalid URL '%s' (expected "
+                  "smb://[DOMAIN;][USER@]HOST[:PORT]/SHARE[/PATH]; no '..', %%XX escapes only)",
+                  r != NULL ? r : "?");
+        free(r);
+        return err == SMBW_ENOMEM ? SC_EXIT_LOCAL : SC_EXIT_USAGE;
+    }
+    loc->remote = true;
+    int rc = get_server(ctx, u, &loc->srv);
+    if (rc == 0)
+        rc = get_tree(ctx, loc->srv, u->share, &loc->tree);
+    if (rc == 0) {
+        loc->share = loc->srv->share_names[0];
+        for (int i = 0; i < loc->srv->ntrees; i++)
+            if (loc->srv->trees[i] == loc->tree)
+                loc->share = loc->srv->share_names[i];
+        loc->path = strdup(u->path);
+        if (loc->path == NULL)
+            rc = fail_nomem(ctx);
+    }
+    smbw_url_free(u);
+    return rc;
+}
+
+void sc_loc_free(sc_loc *loc)
+{
+    free(loc->path);
+    loc->path = NULL;
+}
+
+static char *loc_display(const sc_loc *loc, const char *path)
+{
+    if (!loc->remote)
+        return strdup(path);
+    return remote_display(loc->srv, loc->share, path);
+}
+
+/* ---- paths and metadata ---------------------------------------------- */
+
+static char *path_join(const char *dir, const char *name, bool remote)
+{
+    if (dir[0] == '\0')
+        return strdup(name);
+    size_t n = strlen(dir);
+    bool slash = dir[n - 1] == '/' || (remote && dir[n - 1] == '\\');
+    return xasprintf("%s%s%s", dir, slash ? "" : "/", name);
+}
+
+/* Last component (trailing slashes ignored); "" when there is none. */
+static char *base_name(const char *path)
+{
+    size_t n = strlen(path);
+    while (n > 0 && path[n - 1] == '/')
+        n--;
+    size_t b = n;
+    while (b > 0 && path[b - 1] != '/' && path[b - 1] != '\\')
+        b--;
+    char *r = strndup(path + b, n - b);
+    if (r != NULL && (strcmp(r, ".") == 0 || strcmp(r, "..") == 0))
+        r[0] = '\0';
+    return r;
+}
+
+/* "dir/.NAME.smbcopy.part" for "dir/NAME". */
+static char *temp_name(const char *final)
+{
+    const char *slash = strrchr(final, '/');
+    const char *base = slash != NULL ? slash + 1 : final;
+    int dlen = (int)(base - final);
+    return xasprintf("%.*s.%s%s", dlen, final, base, PART_SUFFIX);
+}
+
+typedef struct finfo {
+    bool exists, is_dir, is_reg;
+    uint64_t size;
+    uint64_t creation, access, write, change; /* FILETIME, 0 unknown */
+    uint32_t attrs;
+    mode_t mode;
+} finfo;
+
+static uint64_t ft_from_ts(struct timespec ts)
+{
+    if (ts.tv_sec < -11644473600LL)
+        return 0;
+    return (uint64_t)(ts.tv_sec + 11644473600LL) * 10000000u + (uint64_t)ts.tv_nsec / 100u;
+}
+
+static struct timespec ts_from_ft(uint64_t ft)
+{
+    struct timespec ts;
+    if (ft == 0) {
+        ts.tv_sec = 0;
+        ts.tv_nsec = UTIME_OMIT;
+        return ts;
+    }
+    if (ft < FILETIME_UNIX_EPOCH_) {
+        ts.tv_sec = 0;
+        ts.tv_nsec = 0;
+        return ts;
+    }
+    ft -= FILETIME_UNIX_EPOCH_;
+    ts.tv_sec = (time_t)(ft / 10000000u);
+    ts.tv_nsec = (long)(ft % 10000000u) * 100;
+    return ts;
+}
+
+static void finfo_from_stat(finfo *fi, const struct stat *st)
+{
+    memset(fi, 0, sizeof(*fi));
+    fi->exists = true;
+    fi->is_dir = S_ISDIR(st->st_mode);
+    fi->is_reg = S_ISREG(st->st_mode);
+    fi->size = (uint64_t)st->st_size;
+    fi->access = ft_from_ts(st->st_atim);
+    fi->write = ft_from_ts(st->st_mtim);
+    fi->mode = st->st_mode;
+}
+
+static void finfo_from_smb(finfo *fi, const smbw_stat *st)
+{
+    memset(fi, 0, sizeof(*fi));
+    fi->exists = true;
+    fi->is_dir = st->is_dir;
+    fi->is_reg = !st->is_dir;
+    fi->size = st->size;
+    fi->creation = st->creation_time;
+    fi->access = st->last_access_time;
+    fi->write = st->last_write_time;
+    fi->change = st->change_time;
+    fi->attrs = st->attributes;
+}
+
+/* Fills fi (exists false when absent). Returns 0 or the reported exit code. */
+static int loc_stat(sc_ctx *ctx, const sc_loc *loc, const char *path, finfo *fi)
+{
+    memset(fi, 0, sizeof(*fi));
+    if (!loc->remote) {
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            if (errno == ENOENT)
+                return 0;
+            return fail_local(ctx, errno, "stat", path);
+        }
+        finfo_from_stat(fi, &st);
+        return 0;
+    }
+    if (path[0] == '\0') {
+        fi->exists = true;
+        fi->is_dir = true;
+        return 0;
+    }
+    smbw_stat st;
+    int err = smbw_stat_path(loc->tree, path, &st);
+    if (err == SMBW_ENOENT)
+        return 0;
+    if (err != 0) {
+        char *d = loc_display(loc, path);
+        int rc = fail_smb(ctx, err, loc->srv->conn, 0, "stat", loc_disp_or(d, path));
+        free(d);
+        return rc;
+    }
+    finfo_from_smb(fi, &st);
+    return 0;
+}
+
+static bool conn_dead(const sc_loc *a, const sc_loc *b)
+{
+    return (a->remote && smbw_conn_is_dead(a->srv->conn)) ||
+           (b->remote && smbw_conn_is_dead(b->srv->conn));
+}
+
+/* ---- server-side copy hook ------------------------------------------- */
+
+/* Where the server-side engine (clone, copychunk) plugs in. Returns
+ * SMBW_ENOTSUP when it cannot be used for this pair of files; auto then
+ * streams. */
+static int try_server_side(sc_ctx *ctx, const sc_loc *src, smbw_file *sf, const sc_loc *dst,
+                           smbw_file *df, uint64_t start, uint64_t size, const char **method)
+{
+    (void)ctx;
+    (void)sf;
+    (void)df;
+    (void)start;
+    (void)size;
+    (void)method;
+    if (!src->remote || !dst->remote || src->srv != dst->srv)
+        return SMBW_ENOTSUP;
+    return SMBW_ENOTSUP; /* engine not wired yet */
+}
+
+/* ---- one file -------------------------------------------------------- */
+
+static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
+                     const char *dpath)
+{
+    const sc_opts *o = ctx->o;
+    int rc = 0;
+    char *sdisp = loc_display(src, spath);
+    char *ddisp = loc_display(dst, dpath);
+    char *tmp = temp_name(dpath);
+    char *tdisp = tmp != NULL ? loc_display(dst, tmp) : NULL;
+    char *name = base_name(spath[0] != '\0' ? spath : src->share);
+    int sfd = -1, dfd = -1;
+    smbw_file *sf = NULL, *df = NULL;
+    bool tmp_exists = false;
+    finfo sfi;
+    int err;
+
+    if (sdisp == NULL || ddisp == NULL || tmp == NULL || tdisp == NULL || name == NULL) {
+        rc = fail_nomem(ctx);
+        goto out;
+    }
+
+    /* Source. */
+    if (src->remote) {
+        err = smbw_file_open(&sf, src->tree, spath, SMBW_O_RDONLY);
+        if (err != 0) {
+            rc = fail_smb(ctx, err, src->srv->conn, 0, "open", sdisp);
+            goto out;
+        }
+        smbw_stat st;
+        err = smbw_file_stat(sf, &st);
+        if (err != 0) {
+            rc = fail_smb(ctx, err, src->srv->conn, 0, "stat", sdisp);
+            goto out;
+        }
+        finfo_from_smb(&sfi, &st);
+        if (sfi.is_dir) {
+            rc = fail_smb(ctx, SMBW_EISDIR, NULL, 0, "read", sdisp);
+            goto out;
+        }
+    } else {
+        sfd = open(spath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        struct stat st;
+        if (sfd < 0 || fstat(sfd, &st) != 0) {
+            rc = fail_local(ctx, errno, "open", sdisp);
+            goto out;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            rc = fail_local(ctx, S_ISDIR(st.st_mode) ? EISDIR : EINVAL, "read", sdisp);
+            goto out;
+        }
+        finfo_from_stat(&sfi, &st);
+    }
+    uint64_t size = sfi.size;
+
+    /* --resume: a destination that already matches is left alone. */
+    if (o->resume && o->preserve) {
+        finfo dfi;
+        if ((rc = loc_stat(ctx, dst, dpath, &dfi)) != 0)
+            goto out;
+        uint64_t dt = dfi.write > sfi.write ? dfi.write - sfi.write : sfi.write - dfi.write;
+        if (dfi.exists && dfi.is_reg && dfi.size == size && dt <= 20000000u) {
+            ctx->skipped++;
+            goto out;
+        }
+    }
+
+    /* Temporary destination. */
+    uint64_t start = 0;
+    if (!dst->remote) {
+        for (int attempt = 0;; attempt++) {
+            if (o->resume) {
+                dfd = open(tmp, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+                if (dfd >= 0 || errno != ENOENT)
+                    break;
+            }
+            dfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+            if (dfd >= 0 || errno != EEXIST || o->resume || attempt > 0)
+                break;
+            if (unlink(tmp) != 0 && errno != ENOENT)
+                break;
+        }
+        if (dfd < 0) {
+            rc = fail_local(ctx, errno, "create", tdisp);
+            goto out;
+        }
+        tmp_exists = true;
+        struct stat st;
+        if (fstat(dfd, &st) != 0) {
+            rc = fail_local(ctx, errno, "stat", tdisp);
+            goto out;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            tmp_exists = false; /* not ours to remove */
+            rc = fail_local(ctx, EINVAL, "open", tdisp);
+            goto out;
+        }
+        uint64_t have = (uint64_t)st.st_size;
+        if (have <= size)
+            start = have > SC_RESUME_BACKOFF ? have - SC_RESUME_BACKOFF : 0;
+        if (have != start && ftruncate(dfd, (off_t)start) != 0) {
+            rc = fail_local(ctx, errno, "truncate", tdisp);
+            goto out;
+        }
+    } else {
+        smbw_conn *dc = dst->srv->conn;
+        for (int attempt = 0;; attempt++) {
+            if (o->resume) {
+                err = smbw_file_open(&df, dst->tree, tmp, SMBW_O_WRONLY | SMBW_O_DELETE);
+                if (err != SMBW_ENOENT)
+                    break;
+            }
+            err = smbw_file_open(&df, dst->tree, tmp,
+                                 SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_EXCL | SMBW_O_DELETE);
+            if (err != SMBW_EEXIST || o->resume || attempt > 0)
+                break;
+            int uerr = smbw_unlink(dst->tree, tmp);
+            if (uerr != 0 && uerr != SMBW_ENOENT)
+                break;
+        }
+        if (err != 0) {
+            rc = fail_smb(ctx, err, dc, 0, "create", tdisp);
+            goto out;
+        }
+        tmp_exists = true;
+        smbw_stat st;
+        if (o->resume) {
+            err = smbw_file_stat(df, &st);
+            if (err != 0) {
+                rc = fail_smb(ctx, err, dc, 0, "stat", tdisp);
+                goto out;
+            }
+            if (st.size <= size)
+                start = st.size > SC_RESUME_BACKOFF ? st.size - SC_RESUME_BACKOFF : 0;
+            if (st.size != start && (err = smbw_file_truncate(df, start)) != 0) {
+                rc = fail_smb(ctx, err, dc, 0, "truncate", tdisp);
+                goto out;
+            }
+        }
+    }
+    if (start > 0 && !o->quiet && !o->json)
+        sc_warn(ctx, "resuming %s at byte %llu", ddisp, (unsigned long long)start);
+
+    /* Data. */
+    const char *method = "stream";
+    err = SMBW_ENOTSUP;
+    if (o->method != SC_METHOD_STREAM)
+        err = try_server_side(ctx, src, sf, dst, df, start, size, &method);
+    if (err == SMBW_ENOTSUP && (o->method == SC_METHOD_CLONE || o->method == SC_METHOD_COPYCHUNK)) {
+        rc = SC_EXIT_USAGE;
+        if (src->remote && dst->remote && src->srv == dst->srv)
+            sc_report(ctx, rc, "copy %s: --method=%s is not available for this copy", sdisp,
+                      sc_method_name(o->method));
+        else
+            sc_report(ctx, rc,
+                      "copy %s: --method=%s needs SRC and DST on one SMB server "
+                      "(same host, port and user)",
+                      sdisp, sc_method_name(o->method));
+        goto out;
+    }
+    if (err == SMBW_ENOTSUP) {
+        method = "stream";
+        sc_end se = {.fd = sfd, .f = sf, .c = src->remote ? src->srv->conn : NULL};
+        sc_end de = {.fd = dfd, .f = df, .c = dst->remote ? dst->srv->conn : NULL};
+        sc_xerr xe;
+        uint64_t copied = 0;
+        sc_progress_start(&ctx->prog, name, size, start);
+        err = sc_stream_copy(&se, &de, start, size, o->depth, &ctx->prog, &copied, &xe);
+        sc_progress_end(&ctx->prog);
+        if (err != 0) {
+            const char *what = xe.side == SC_SIDE_DST ? tdisp : sdisp;
+            smbw_conn *c = xe.side == SC_SIDE_DST ? de.c : se.c;
+            if (err == SMBW_ECANCELED && sc_interrupted) {
+                rc = SC_EXIT_INTR;
+                sc_report(ctx, rc, "copy %s: interrupted", sdisp);
+            } else if (err == SMBW_ELOCAL) {
+                rc = fail_local(ctx, xe.os_errno, xe.op, what);
+            } else if (xe.msg != NULL) {
+                rc = sc_exit_for(err);
+                sc_report(ctx, rc, "%s %s: %s", xe.op, what, xe.msg);
+            } else {
+                rc = fail_smb(ctx, err, c, xe.status, xe.op, what);
+            }
+            goto out;
+        }
+    } else if (err != 0) {
+        rc = fail_smb(ctx, err, dst->srv->conn, 0, "copy", sdisp);
+        goto out;
+    }
+    if (ctx->method_used == NULL)
+        ctx->method_used = method;
+    else if (strcmp(ctx->method_used, method) != 0)
+        ctx->method_used = "mixed";
+
+    /* Done with the source (it may be the file being replaced). */
+    if (sf != NULL) {
+        smbw_file_close(sf);
+        sf = NULL;
+    }
+    if (sfd >= 0) {
+        close(sfd);
+        sfd = -1;
+    }
+    if (sc_interrupted) {
+        rc = SC_EXIT_INTR;
+        sc_report(ctx, rc, "copy %s: interrupted", sdisp);
+        goto out;
+    }
+
+    /* Finish: metadata, flush, rename over the final name. */
+    if (!dst->remote) {
+        mode_t mode = 0666 & ~ctx->umask;
+        if (o->preserve && !src->remote)
+            mode = sfi.mode & 0777;
+        if (o->preserve && src->remote && (sfi.attrs & FILE_ATTRIBUTE_READONLY_))
+            mode &= ~(mode_t)0222;
+        if (o->preserve) {
+            struct timespec ts[2] = {ts_from_ft(sfi.access), ts_from_ft(sfi.write)};
+            if (futimens(dfd, ts) != 0)
+                sc_warn(ctx, "set times of %s: %s", tdisp, strerror(errno));
+        }
+        if (fchmod(dfd, mode) != 0) {
+            rc = fail_local(ctx, errno, "chmod", tdisp);
+            goto out;
+        }
+        if (fsync(dfd) != 0) {
+            rc = fail_local(ctx, errno, "fsync", tdisp);
+            goto out;
+        }
+        int cr = close(dfd);
+        dfd = -1;
+        if (cr != 0) {
+            rc = fail_local(ctx, errno, "close", tdisp);
+            goto out;
+        }
+        if (rename(tmp, dpath) != 0) {
+            rc = fail_local(ctx, errno, "rename to", ddisp);
+            goto out;
+        }
+        tmp_exists = false;
+        /* Make the rename durable (best effort). */
+        const char *slash = strrchr(dpath, '/');
+        char *dir = slash != NULL ? strndup(dpath, (size_t)(slash - dpath) + 1) : strdup(".");
+        if (dir != NULL) {
+            int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dirfd >= 0) {
+                fsync(dirfd);
+                close(dirfd);
+            }
+            free(dir);
+        }
+    } else {
+        smbw_conn *dc = dst->srv->conn;
+        err = smbw_file_flush(df);
+        if (err != 0) {
+            rc = fail_smb(ctx, err, dc, 0, "flush", tdisp);
+            goto out;
+        }
+        uint32_t attrs = src->remote ? (sfi.attrs & FILE_ATTRIBUTE_COPY_MASK_) : 0;
+        if (o->preserve) {
+            err = smbw_file_set_basic(df, src->remote ? sfi.creation : 0, sfi.access, sfi.write, 0,
+                                      attrs & ~FILE_ATTRIBUTE_READONLY_);
+            if (err != 0)
+                sc_warn(ctx, "set times of %s: %s", tdisp, smbw_strerror(err));
+        }
+        err = smbw_file_rename(df, dpath, true);
+        if (err != 0) {
+            rc = fail_smb(ctx, err, dc, 0, "rename to", ddisp);
+            goto out;
+        }
+        tmp_exists = false;
+        if (o->preserve && (attrs & FILE_ATTRIBUTE_READONLY_)) {
+            err = smbw_file_set_basic(df, 0, 0, 0, 0, attrs);
+            if (err != 0)
+                sc_warn(ctx, "set attributes of %s: %s", ddisp, smbw_strerror(err));
+        }
+        err = smbw_file_close(df);
+        df = NULL;
+        if (err != 0)
+            sc_warn(ctx, "close %s: %s", ddisp, smbw_strerror(err));
+    }
+    ctx->files++;
+    ctx->bytes += size;
+
+out:
+    if (sf != NULL)
+        smbw_file_close(sf);
+    if (sfd >= 0)
+        close(sfd);
+    if (dfd >= 0)
+        close(dfd);
+    if (tmp_exists && !dst->remote && !o->resume)
+        unlink(tmp);
+    if (df != NULL) {
+        if (tmp_exists && !o->resume && !smbw_conn_is_dead(dst->srv->conn))
+            smbw_file_delete_on_close(df);
+        smbw_file_close(df);
+    }
+    free(sdisp);
+    free(ddisp);
+    free(tmp);
+    free(tdisp);
+    free(name);
+    return rc;
+}
+
+/* ---- directories ----------------------------------------------------- */
+
+typedef struct entry {
+    char *name;
+    bool is_dir, is_reg;
+} entry;
+
+static int entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
+}
+
+static void free_entries(entry *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(e[i].name);
+    free(e);
+}
+
+static bool push_entry(entry **v, size_t *n, size_t *cap, const char *name, bool is_dir,
+                       bool is_reg)
+{
+    if (*n == *cap) {
+        size_t nc = *cap != 0 ? *cap * 2 : 64;
+        entry *p = realloc(*v, nc * sizeof(entry));
+        if (p == NULL)
+            return false;
+        *v = p;
+        *cap = nc;
+    }
+    (*v)[*n].name = strdup(name);
+    if ((*v)[*n].name == NULL)
+        return false;
+    (*v)[*n].is_dir = is_dir;
+    (*v)[*n].is_reg = is_reg;
+    (*n)++;
+    return true;
+}
+
+/* Lists path into a sorted array. Returns 0 or the reported exit code. */
+static int list_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, entry **out, size_t *nout)
+{
+    entry *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    *out = NULL;
+    *nout = 0;
+    if (!loc->remote) {
+        DIR *d = opendir(path);
+        if (d == NULL)
+            return fail_local(ctx, errno, "open directory", path);
+        for (;;) {
+            errno = 0;
+            struct dirent *de = readdir(d);
+            if (de == NULL) {
+                if (errno != 0)
+                    rc = fail_local(ctx, errno, "read directory", path);
+                break;
+            }
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                continue;
+            char *child = path_join(path, de->d_name, false);
+            struct stat st;
+            bool ok = child != NULL;
+            bool is_dir = false, is_reg = false;
+            if (ok && lstat(child, &st) == 0) {
+                is_dir = S_ISDIR(st.st_mode);
+                is_reg = S_ISREG(st.st_mode);
+                /* Follow links to files, not to directories (no loops). */
+                if (S_ISLNK(st.st_mode) && stat(child, &st) == 0 && S_ISREG(st.st_mode))
+                    is_reg = true;
+            }
+            free(child);
+            if (!ok || !push_entry(&v, &n, &cap, de->d_name, is_dir, is_reg)) {
+                rc = fail_nomem(ctx);
+                break;
+            }
+        }
+        closedir(d);
+    } else {
+        smbw_dir *d = NULL;
+        int err = smbw_dir_open(&d, loc->tree, path);
+        if (err != 0) {
+            char *disp = loc_display(loc, path);
+            rc = fail_smb(ctx, err, loc->srv->conn, 0, "open directory", loc_disp_or(disp, path));
+            free(disp);
+            return rc;
+        }
+        for (;;) {
+            smbw_dirent ent;
+            err = smbw_dir_next(d, &ent);
+            if (err == 1)
+                break;
+            if (err != 0) {
+                char *disp = loc_display(loc, path);
+                rc = fail_smb(ctx, err, loc->srv->conn, 0, "read directory",
+                              loc_disp_or(disp, path));
+                free(disp);
+                break;
+            }
+            if (sc_interrupted)
+                break;
+            if (!push_entry(&v, &n, &cap, ent.name, ent.st.is_dir, !ent.st.is_dir)) {
+                rc = fail_nomem(ctx);
+                break;
+            }
+        }
+        smbw_dir_close(d);
+    }
+    if (rc != 0) {
+        free_entries(v, n);
+        return rc;
+    }
+    if (n > 1)
+        qsort(v, n, sizeof(entry), entry_cmp);
+    *out = v;
+    *nout = n;
+    return 0;
+}
+
+static int make_dir(sc_ctx *ctx, const sc_loc *loc, const char *path)
+{
+    finfo fi;
+    int rc;
+    if (!loc->remote) {
+        if (mkdir(path, 0777) == 0)
+            return 0;
+        int e = errno;
+        if (e == EEXIST && (rc = loc_stat(ctx, loc, path, &fi)) == 0 && fi.is_dir)
+            return 0;
+        return fail_local(ctx, e == EEXIST ? ENOTDIR : e, "create directory", path);
+    }
+    if (path[0] == '\0')
+        return 0;
+    int err = smbw_mkdir(loc->tree, path);
+    if (err == 0)
+        return 0;
+    if (err == SMBW_EEXIST && loc_stat(ctx, loc, path, &fi) == 0 && fi.is_dir)
+        return 0;
+    char *d = loc_display(loc, path);
+    rc = fail_smb(ctx, err == SMBW_EEXIST ? SMBW_ENOTDIR : err, loc->srv->conn, 0,
+                  "create directory", loc_disp_or(d, path));
+    free(d);
+    return rc;
+}
+
+static bool safe_name(const char *name, bool from_remote)
+{
+    if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return false;
+    /* A remote name must not become a local path with '/'; a local name with
+     * '\\' would be split by the server. */
+    (void)from_remote;
+    return strchr(name, '/') == NULL && strchr(name, '\\') == NULL;
+}
+
+static int copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
+                    const char *dpath, int depth)
+{
+    if (depth > MAX_TREE_DEPTH) {
+        char *d = loc_display(src, spath);
+        sc_report(ctx, SC_EXIT_LOCAL, "copy %s: directories nested too deeply (over %d)",
+                  loc_disp_or(d, spath), MAX_TREE_DEPTH);
+        free(d);
+        return SC_EXIT_LOCAL;
+    }
+    int rc = make_dir(ctx, dst, dpath);
+    entry *v = NULL;
+    size_t n = 0;
+    if (rc == 0)
+        rc = list_dir(ctx, src, spath, &v, &n);
+    if (rc != 0) {
+        if (depth > 0)
+            ctx->failed++;
+        return rc;
+    }
+    for (size_t i = 0; i < n && rc != SC_EXIT_INTR; i++) {
+        if (sc_interrupted) {
+            rc = SC_EXIT_INTR;
+            sc_report(ctx, rc, "interrupted");
+            break;
+        }
+        if (!safe_name(v[i].name, src->remote)) {
+            sc_warn(ctx, "skipping entry with unsafe name in %s", spath);
+            ctx->skipped++;
+            continue;
+        }
+        char *sc = path_join(spath, v[i].name, src->remote);
+        char *dc = path_join(dpath, v[i].name, dst->remote);
+        int r = 0;
+        if (sc == NULL || dc == NULL)
+            r = fail_nomem(ctx);
+        else if (v[i].is_dir)
+            r = copy_dir(ctx, src, sc, dst, dc, depth + 1);
+        else if (v[i].is_reg)
+            r = copy_file(ctx, src, sc, dst, dc);
+        else {
+            sc_warn(ctx, "skipping %s: not a regular file or directory", sc);
+            ctx->skipped++;
+        }
+        free(sc);
+        free(dc);
+        if (r != 0 && !v[i].is_dir)
+            ctx->failed++;
+        if (r == SC_EXIT_INTR || conn_dead(src, dst) || r == SC_EXIT_AUTH) {
+            rc = r != 0 ? r : SC_EXIT_NET;
+            break;
+        }
+        if (r != 0 && v[i].is_dir && rc == 0)
+            rc = r;
+    }
+    free_entries(v, n);
+    if (rc == 0 && ctx->o->preserve) {
+        finfo sfi;
+        if (!src->remote) {
+            struct stat st;
+            if (stat(spath, &st) == 0)
+                finfo_from_stat(&sfi, &st);
+            else
+                sfi.exists = false;
+        } else {
+            smbw_stat st;
+            if (spath[0] != '\0' && smbw_stat_path(src->tree, spath, &st) == 0)
+                finfo_from_smb(&sfi, &st);
+            else
+                sfi.exists = false;
+        }
+        if (sfi.exists && !dst->remote) {
+            struct timespec ts[2] = {ts_from_ft(sfi.access), ts_from_ft(sfi.write)};
+            utimensat(AT_FDCWD, dpath, ts, 0);
+        } else if (sfi.exists && dpath[0] != '\0') {
+            smbw_file *f = NULL;
+            if (smbw_file_open(&f, dst->tree, dpath, SMBW_O_RDWR | SMBW_O_DIRECTORY) == 0) {
+                smbw_file_set_basic(f, src->remote ? sfi.creation : 0, sfi.access, sfi.write, 0, 0);
+                smbw_file_close(f);
+            }
+        }
+    }
+    return rc;
+}
+
+/* ---- top level ------------------------------------------------------- */
+
+static bool ends_with_slash(const char *arg)
+{
+    size_t n = strlen(arg);
+    return n > 0 && (arg[n - 1] == '/' || (smbw_is_url(arg) && arg[n - 1] == '\\'));
+}
+
+int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg)
+{
+    sc_loc src, dst;
+    memset(&dst, 0, sizeof(dst));
+    int rc = sc_loc_open(ctx, src_arg, &src);
+    if (rc != 0) {
+        sc_loc_free(&src);
+        return rc;
+    }
+    char *target = NULL, *name = NULL;
+    rc = sc_loc_open(ctx, dst_arg, &dst);
+    if (rc != 0)
+        goto out;
+
+    finfo sfi, dfi;
+    if ((rc = loc_stat(ctx, &src, src.path, &sfi)) != 0)
+        goto out;
+    if (!sfi.exists) {
+        char *d = loc_display(&src, src.path);
+        if (src.remote)
+            rc = fail_smb(ctx, SMBW_ENOENT, src.srv->conn, 0, "open", loc_disp_or(d, src.path));
+        else
+            rc = fail_local(ctx, ENOENT, "open", loc_disp_or(d, src.path));
+        free(d);
+        goto out;
+    }
+    if ((rc = loc_stat(ctx, &dst, dst.path, &dfi)) != 0)
+        goto out;
+    bool dst_dir = dfi.exists && dfi.is_dir;
+    if (!dfi.exists && ends_with_slash(dst_arg)) {
+        char *d = loc_display(&dst, dst.path);
+        if (dst.remote)
+            rc = fail_smb(ctx, SMBW_ENOENT, dst.srv->conn, 0, "open directory",
+                          loc_disp_or(d, dst.path));
+        else
+            rc = fail_local(ctx, ENOENT, "open directory", loc_disp_or(d, dst.path));
+        free(d);
+        goto out;
+    }
+    if (sfi.is_dir && !ctx->o->recursive) {
+        char *r = sc_redact_arg(src_arg);
+        rc = SC_EXIT_USAGE;
+        sc_report(ctx, rc, "%s is a directory (use -r to copy it)", r != NULL ? r : "SRC");
+        free(r);
+        goto out;
+    }
+    if (dst_dir) {
+        name = base_name(src.path[0] != '\0' ? src.path : (src.remote ? src.share : ""));
+        if (name == NULL) {
+            rc = fail_nomem(ctx);
+            goto out;
+        }
+        if (name[0] == '\0') {
+            rc = SC_EXIT_USAGE;
+            sc_report(ctx, rc, "cannot tell a name for the copy of SRC; give DST in full");
+            goto out;
+        }
+        target = path_join(dst.path, name, dst.remote);
+    } else {
+        target = strdup(dst.path);
+    }
+    if (target == NULL) {
+        rc = fail_nomem(ctx);
+        goto out;
+    }
+    if (dst.remote && target[0] == '\0') {
+        rc = SC_EXIT_USAGE;
+        sc_report(ctx, rc, "DST names a share root; name a file or a directory in it");
+        goto out;
+    }
+    if (sfi.is_dir) {
+        rc = copy_dir(ctx, &src, src.path, &dst, target, 0);
+        if (rc != SC_EXIT_INTR && ctx->failed > 0)
+            rc = SC_EXIT_PARTIAL;
+    } else {
+        rc = copy_file(ctx, &src, src.path, &dst, target);
+    }
+out:
+    free(target);
+    free(name);
+    sc_loc_free(&src);
+    sc_loc_free(&dst);
+    return rc;
+}
