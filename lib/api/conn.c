@@ -292,6 +292,8 @@ static int negotiate(smbw_conn *c)
     memcpy(req.client_guid, c->client_guid, 16);
     req.dialects = dialects;
     req.dialect_count = nd;
+    memcpy(c->offered, dialects, sizeof dialects);
+    c->noffered = nd;
     req.ciphers = c->ciphers;
     req.cipher_count = (uint16_t)c->ncipher;
     req.sign_algs = sign_algs;
@@ -796,6 +798,70 @@ void smbw_session_free(smbw_session *s)
 
 /* ---- trees ---------------------------------------------------------------- */
 
+/* MS-SMB2 3.2.5.5 / 3.2.5.14.12: on 3.0 and 3.0.2 the client proves, over a
+ * signed IOCTL, that nobody tampered with NEGOTIATE. Any mismatch, or an
+ * error other than "not supported" (from a server without it), kills the
+ * connection. 3.1.1 is covered by the pre-auth hash instead. */
+static int validate_negotiate(smbw_conn *c, struct smbw_tree *t)
+{
+    validate_negotiate_info v;
+    memset(&v, 0, sizeof v);
+    v.capabilities = c->client_caps;
+    memcpy(v.guid, c->client_guid, 16);
+    v.security_mode = c->client_security_mode;
+    v.dialects = c->offered;
+    v.dialect_count = c->noffered;
+    core_msg m;
+    api_msg_for_tree(&m, t, SMB2_IOCTL);
+    smbw_buf in;
+    buf_init(&in);
+    int rc = wire_encode_validate_negotiate(&in, &v);
+    smb2_ioctl_req r;
+    memset(&r, 0, sizeof r);
+    r.ctl_code = FSCTL_VALIDATE_NEGOTIATE_INFO;
+    memset(r.file_id, 0xff, 16);
+    r.input = in.p;
+    r.input_len = (uint32_t)in.len;
+    r.max_output_response = 24;
+    r.flags = SMB2_0_IOCTL_IS_FSCTL;
+    if (!rc)
+        rc = wire_encode_ioctl(&m.body, &r);
+    buf_free(&in);
+    if (rc) {
+        buf_free(&m.body);
+        return SMBW_ENOMEM;
+    }
+    api_rsp rsp;
+    rc = api_call(c, &m, 1, false, &rsp);
+    if (rc) {
+        api_rsp_free(&rsp);
+        return rc;
+    }
+    uint32_t st = rsp.h.status;
+    if (st == STATUS_NOT_SUPPORTED || st == STATUS_INVALID_DEVICE_REQUEST) {
+        /* The answer was signed (the core checked it): an older server. */
+        api_rsp_free(&rsp);
+        c->negotiate_validated = true;
+        return 0;
+    }
+    smb2_ioctl_rsp ir;
+    validate_negotiate_info got;
+    memset(&got, 0, sizeof got);
+    if (st != STATUS_SUCCESS || wire_decode_ioctl(rsp.msg.p, rsp.msg.len, &ir) != 0 ||
+        wire_decode_validate_negotiate(ir.output, ir.output_len, &got) != 0 ||
+        got.capabilities != c->server_caps || memcmp(got.guid, c->server_guid, 16) != 0 ||
+        got.security_mode != c->server_security_mode || got.dialect != c->dialect) {
+        api_rsp_free(&rsp);
+        core_kill(c, SMBW_ECRYPTO,
+                  "VALIDATE_NEGOTIATE_INFO failed (%s): the negotiation was tampered with",
+                  smbw_status_name(st));
+        return SMBW_ECRYPTO;
+    }
+    api_rsp_free(&rsp);
+    c->negotiate_validated = true;
+    return 0;
+}
+
 int smbw_tree_connect(smbw_tree **out, smbw_session *s, const char *share)
 {
     if (!out)
@@ -864,6 +930,15 @@ int smbw_tree_connect(smbw_tree **out, smbw_session *s, const char *share)
                                   share);
         }
         t->encrypt = true;
+    }
+    if ((c->dialect == SMBW_SMB3_00 || c->dialect == SMBW_SMB3_02) && s->signing &&
+        !c->negotiate_validated && !SMBW_FUZZING) {
+        rc = validate_negotiate(c, t);
+        if (rc) {
+            free(t->share);
+            free(t);
+            return rc;
+        }
     }
     t->next = s->trees;
     if (s->trees)

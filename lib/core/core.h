@@ -102,6 +102,9 @@ struct smbw_conn {
     size_t neg_token_len;
     uint16_t client_security_mode;
     uint32_t client_caps;
+    uint16_t offered[5]; /* dialects offered in NEGOTIATE, for VALIDATE_NEGOTIATE_INFO */
+    uint16_t noffered;
+    bool negotiate_validated;
 
     /* engine state */
     uint64_t next_mid;

@@ -102,9 +102,10 @@ void wire_encode_allocated_range(smbw_buf *b, uint64_t off, uint64_t len)
  * FILE_ALLOCATED_RANGE_BUFFER. Every range is checked: both values are
  * non-negative LONGLONGs, FileOffset + Length does not overflow, and ranges
  * come in ascending order without overlap (a zero Length is allowed).
- * *n receives the number of ranges in the buffer; the first min(*n, max)
- * are stored in out (out may be NULL when max is 0), so *n > max tells the
- * caller its array was too small. */
+ * The ranges are stored in out and *n receives their number. More than max
+ * ranges is rejected too (SMBW_EPROTO): callers size max from the
+ * MaxOutputResponse they asked for, so a longer answer breaks the protocol
+ * (and *n never exceeds max, whatever the server sent). */
 int wire_decode_allocated_ranges(const uint8_t *p, size_t len, alloc_range *out, size_t max,
                                  size_t *n)
 {
@@ -125,10 +126,10 @@ int wire_decode_allocated_ranges(const uint8_t *p, size_t len, alloc_range *out,
         if (off < prev_end)
             return SMBW_EPROTO; /* out of order or overlapping */
         prev_end = off + rlen;
-        if (i < max) {
-            out[i].off = off;
-            out[i].len = rlen;
-        }
+        if (i >= max)
+            return SMBW_EPROTO;
+        out[i].off = off;
+        out[i].len = rlen;
         i++;
     }
     *n = i;

@@ -179,9 +179,9 @@ void wire_encode_basic_info(smbw_buf *b, uint64_t creation, uint64_t access, uin
 
 /* FileRenameInformation for SMB2 (MS-FSCC 2.4.42.2): ReplaceIfExists u8,
  * Reserved 7, RootDirectory u64 (0), FileNameLength u32, FileName. A UTF-16
- * NUL (not counted in FileNameLength) follows the name, and the structure is
- * padded to at least 24 bytes, the size Windows' FILE_RENAME_INFORMATION
- * has with a one-character name. */
+ * NUL (not counted in FileNameLength) follows the name, so the structure is
+ * never shorter than the 24 bytes Windows' FILE_RENAME_INFORMATION has with a
+ * one-character name (servers check that minimum). */
 int wire_encode_rename_info(smbw_buf *b, bool replace, const char *new_name)
 {
     size_t start = b->len, name_start;
@@ -202,8 +202,6 @@ int wire_encode_rename_info(smbw_buf *b, bool replace, const char *new_name)
         else
             buf_set_u32(b, name_start - 4, (uint32_t)n);
         buf_u16(b, 0); /* terminator */
-        if (b->len - start < 24)
-            buf_zero(b, 24 - (b->len - start));
     }
     return enc_end(b, start, rc);
 }

@@ -1702,14 +1702,15 @@ START_TEST(test_allocated_ranges)
     ck_assert_uint_eq(n, 3);
     ck_assert_uint_eq(out[2].off, 65536);
     ck_assert_uint_eq(out[2].len, 8192);
-    /* a small array gets the first ranges, *n tells the total */
+    /* more ranges than the caller's array: rejected, nothing written past max */
     memset(out, 0, sizeof out);
-    ck_assert_int_eq(wire_decode_allocated_ranges(b.p, b.len, out, 1, &n), 0);
+    n = 99;
+    ck_assert_int_eq(wire_decode_allocated_ranges(b.p, b.len, out, 2, &n), SMBW_EPROTO);
+    ck_assert_uint_eq(out[2].off, 0);
+    ck_assert_uint_eq(n, 99);
+    ck_assert_int_eq(wire_decode_allocated_ranges(b.p, b.len, out, 3, &n), 0);
     ck_assert_uint_eq(n, 3);
-    ck_assert_uint_eq(out[0].len, 4096);
-    ck_assert_uint_eq(out[1].len, 0);
-    ck_assert_int_eq(wire_decode_allocated_ranges(b.p, b.len, NULL, 0, &n), 0);
-    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(wire_decode_allocated_ranges(b.p, b.len, NULL, 0, &n), SMBW_EINVAL);
     ck_assert_int_eq(wire_decode_allocated_ranges(b.p, 0, out, 4, &n), 0);
     ck_assert_uint_eq(n, 0);
     for (size_t l = 1; l < b.len; l++) {
