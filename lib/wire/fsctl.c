@@ -113,7 +113,7 @@ int wire_decode_allocated_ranges(const uint8_t *p, size_t len, alloc_range *out,
     uint64_t prev_end = 0;
     size_t i = 0;
 
-    if (!n || (max && !out))
+    if (!n || !out)
         return SMBW_EINVAL;
     if ((!p && len) || len % ALLOC_RANGE_SIZE != 0)
         return SMBW_EPROTO;

@@ -169,7 +169,7 @@ static const char *loc_disp_or(const char *d, const char *fallback)
 static int fail_smb(sc_ctx *ctx, int err, smbw_conn *c, uint32_t status, const char *op,
                     const char *what)
 {
-    if (status == 0 && c != NULL && smbw_error_category(err) == SMBW_CAT_STATUS)
+    if (status == 0 && c != NULL)
         status = smbw_last_status(c);
     const char *detail = NULL;
     if (status != 0)
