@@ -160,12 +160,21 @@ def send_all(sock, data, deadline):
             view = view[sent:]
 
 
+PARENT = os.getppid()
+
+
+def orphaned():
+    """True once the process that started the proxy is gone (a test that
+    crashed must not leave the proxy behind until its timeout)."""
+    return os.getppid() != PARENT
+
+
 def pump(src, dst, deadline, logger, tamperer, stop):
     """Copies src to dst until EOF, an error, the deadline or stop is set.
     With a tamperer, the stream is cut into NetBIOS frames first."""
     buf = bytearray()
     try:
-        while not stop.is_set():
+        while not stop.is_set() and not orphaned():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -268,7 +277,7 @@ def main():
     tamperer = Tamperer(args)
     workers = []
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not orphaned():
             readable, _, _ = select.select([listener], [], [], min(0.5, deadline - time.monotonic()))
             if not readable:
                 continue

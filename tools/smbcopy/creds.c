@@ -263,7 +263,7 @@ int sc_prompt_password(const char *prompt, char **out)
     quiet.c_lflag |= ICANON;
     fprintf(stderr, "%s", prompt);
     fflush(stderr);
-    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
+    if (tcsetattr(STDIN_FILENO, TCSANOW, &quiet) != 0)
         return -1;
     char buf[512];
     size_t len = 0;
@@ -285,7 +285,7 @@ int sc_prompt_password(const char *prompt, char **out)
         }
         buf[len++] = ch;
     }
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    tcsetattr(STDIN_FILENO, TCSANOW, &old);
     fputc('\n', stderr);
     if (rc == 0) {
         buf[len] = '\0';

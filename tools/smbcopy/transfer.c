@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "smbwire/copy.h"
 #include "transfer.h"
 
 #define FILE_ATTRIBUTE_READONLY_ 0x00000001u
@@ -545,23 +546,60 @@ static bool conn_dead(const sc_loc *a, const sc_loc *b)
            (b->remote && smbw_conn_is_dead(b->srv->conn));
 }
 
-/* ---- server-side copy hook ------------------------------------------- */
+/* ---- server-side copy ------------------------------------------------ */
 
-/* Where the server-side engine (clone, copychunk) plugs in. Returns
- * SMBW_ENOTSUP when it cannot be used for this pair of files; auto then
- * streams. */
+typedef struct ss_progress {
+    sc_progress *prog;
+    uint64_t start;
+} ss_progress;
+
+static int ss_progress_cb(void *ud, uint64_t done, uint64_t contiguous, uint64_t total)
+{
+    ss_progress *p = ud;
+    (void)contiguous;
+    (void)total;
+    sc_progress_update(p->prog, p->start + done);
+    return sc_interrupted ? 1 : 0;
+}
+
+/* Copies [start, size) with the library's copy engine (clone, copychunk, or
+ * its own streaming fallback) when both files are on one connection.
+ * Returns SMBW_ENOTSUP when that is not the case (smbcopy then streams). */
 static int try_server_side(sc_ctx *ctx, const sc_loc *src, smbw_file *sf, const sc_loc *dst,
                            smbw_file *df, uint64_t start, uint64_t size, const char **method)
 {
-    (void)ctx;
-    (void)sf;
-    (void)df;
-    (void)start;
-    (void)size;
-    (void)method;
     if (!src->remote || !dst->remote || src->srv != dst->srv)
         return SMBW_ENOTSUP;
-    return SMBW_ENOTSUP; /* engine not wired yet */
+    smbw_copy_opts co;
+    memset(&co, 0, sizeof(co));
+    switch (ctx->o->method) {
+    case SC_METHOD_CLONE:
+        co.method = SMBW_COPY_CLONE;
+        break;
+    case SC_METHOD_COPYCHUNK:
+        co.method = SMBW_COPY_COPYCHUNK;
+        break;
+    case SC_METHOD_STREAM:
+        co.method = SMBW_COPY_STREAM;
+        break;
+    default:
+        co.method = SMBW_COPY_AUTO;
+        break;
+    }
+    co.no_preserve = true; /* smbcopy sets times and attributes itself */
+    ss_progress sp = {.prog = &ctx->prog, .start = start};
+    co.progress = ss_progress_cb;
+    co.progress_ud = &sp;
+    smbw_copy_stats stats;
+    memset(&stats, 0, sizeof(stats));
+    int err = 0;
+    if (size > start)
+        err = smbw_copy_range(sf, df, start, start, size - start, &co, &stats);
+    else
+        stats.method = co.method == SMBW_COPY_AUTO ? SMBW_COPY_STREAM : co.method;
+    if (err == 0)
+        *method = smbw_copy_method_name(stats.method);
+    return err;
 }
 
 /* ---- one file -------------------------------------------------------- */
@@ -706,32 +744,30 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         }
     }
     if (start > 0 && !o->quiet && !o->json)
-        sc_warn(ctx, "resuming %s at byte %llu", ddisp, (unsigned long long)start);
+        fprintf(stderr, "smbcopy: resuming %s at byte %llu\n", ddisp, (unsigned long long)start);
 
     /* Data. */
     const char *method = "stream";
     err = SMBW_ENOTSUP;
-    if (o->method != SC_METHOD_STREAM)
-        err = try_server_side(ctx, src, sf, dst, df, start, size, &method);
-    if (err == SMBW_ENOTSUP && (o->method == SC_METHOD_CLONE || o->method == SC_METHOD_COPYCHUNK)) {
+    bool same_server = src->remote && dst->remote && src->srv == dst->srv;
+    bool forced = o->method == SC_METHOD_CLONE || o->method == SC_METHOD_COPYCHUNK;
+    if (forced && !same_server) {
         rc = SC_EXIT_USAGE;
-        if (src->remote && dst->remote && src->srv == dst->srv)
-            sc_report(ctx, rc, "copy %s: --method=%s is not available for this copy", sdisp,
-                      sc_method_name(o->method));
-        else
-            sc_report(ctx, rc,
-                      "copy %s: --method=%s needs SRC and DST on one SMB server "
-                      "(same host, port and user)",
-                      sdisp, sc_method_name(o->method));
+        sc_report(ctx, rc,
+                  "copy %s: --method=%s needs SRC and DST on one SMB server "
+                  "(same host, port and user)",
+                  sdisp, sc_method_name(o->method));
         goto out;
     }
-    if (err == SMBW_ENOTSUP) {
+    sc_progress_start(&ctx->prog, name, size, start);
+    if (o->method != SC_METHOD_STREAM)
+        err = try_server_side(ctx, src, sf, dst, df, start, size, &method);
+    if (err == SMBW_ENOTSUP && !forced) {
         method = "stream";
         sc_end se = {.fd = sfd, .f = sf, .c = src->remote ? src->srv->conn : NULL};
         sc_end de = {.fd = dfd, .f = df, .c = dst->remote ? dst->srv->conn : NULL};
         sc_xerr xe;
         uint64_t copied = 0;
-        sc_progress_start(&ctx->prog, name, size, start);
         err = sc_stream_copy(&se, &de, start, size, o->depth, &ctx->prog, &copied, &xe);
         sc_progress_end(&ctx->prog);
         if (err != 0) {
@@ -751,9 +787,16 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
             goto out;
         }
     } else if (err != 0) {
-        rc = fail_smb(ctx, err, dst->srv->conn, 0, "copy", sdisp);
+        sc_progress_end(&ctx->prog);
+        if (err == SMBW_ECANCELED && sc_interrupted) {
+            rc = SC_EXIT_INTR;
+            sc_report(ctx, rc, "copy %s: interrupted", sdisp);
+        } else {
+            rc = fail_smb(ctx, err, dst->srv->conn, 0, "copy", sdisp);
+        }
         goto out;
     }
+    sc_progress_end(&ctx->prog);
     if (ctx->method_used == NULL)
         ctx->method_used = method;
     else if (strcmp(ctx->method_used, method) != 0)

@@ -1,0 +1,494 @@
+/* The sans-IO core fed scripted server bytes: no socket anywhere. Checks
+ * message ids, credit accounting and waiting, compound splitting, interim
+ * STATUS_PENDING, and that protocol violations kill the connection. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/core/core.h"
+#include "lib/util/status.h"
+
+typedef struct done_log {
+    int calls;
+    int err;
+    uint32_t status;
+    uint64_t mid;
+} done_log;
+
+static int on_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len)
+{
+    done_log *d = ud;
+    d->calls++;
+    d->err = err;
+    if (h) {
+        d->status = h->status;
+        d->mid = h->message_id;
+    }
+    return 0;
+}
+
+static smbw_conn *mkconn(uint16_t dialect, uint32_t credits)
+{
+    smbw_conn *c;
+    ck_assert_int_eq(smbw_conn_new(&c), 0);
+    c->fd = 1000; /* never used: the core does no I/O */
+    c->dialect = dialect;
+    c->server_caps = SMB2_GLOBAL_CAP_LARGE_MTU;
+    c->max_read = c->max_write = c->max_transact = 8 << 20;
+    c->max_frame = (8 << 20) + 65536;
+    c->credits = credits;
+    return c;
+}
+
+static void submit_echo(smbw_conn *c, done_log *d, uint32_t payload, uint16_t cmd)
+{
+    core_msg m;
+    memset(&m, 0, sizeof m);
+    m.command = cmd;
+    m.payload = payload;
+    buf_init(&m.body);
+    ck_assert_int_eq(wire_encode_empty4(&m.body), 0);
+    m.done = on_done;
+    m.ud = d;
+    ck_assert_int_eq(core_submit(c, &m, 1, false), 0);
+}
+
+/* Takes one frame from the core's output; returns its header. */
+static size_t take_frame(smbw_conn *c, uint8_t *out, size_t cap)
+{
+    size_t len;
+    const uint8_t *p = core_output(c, &len);
+    ck_assert_uint_ge(len, 4);
+    size_t flen = ((size_t)p[1] << 16) | ((size_t)p[2] << 8) | p[3];
+    ck_assert_uint_ge(len, 4 + flen);
+    ck_assert_uint_le(flen, cap);
+    memcpy(out, p + 4, flen);
+    core_consumed(c, 4 + flen);
+    return flen;
+}
+
+/* A response message (header + body) for command/mid. */
+static size_t rsp(uint8_t *m, uint16_t cmd, uint64_t mid, uint32_t status, uint16_t credits,
+                  uint32_t flags, const uint8_t *body, size_t blen)
+{
+    memset(m, 0, 64);
+    put_u32(m, SMB2_PROTO_ID);
+    put_u16(m + 4, 64);
+    put_u32(m + 8, status);
+    put_u16(m + 12, cmd);
+    put_u16(m + 14, credits);
+    put_u32(m + 16, SMB2_FLAGS_SERVER_TO_REDIR | flags);
+    put_u64(m + 24, mid);
+    memcpy(m + 64, body, blen);
+    return 64 + blen;
+}
+
+static const uint8_t echo_body[4] = {4, 0, 0, 0};
+
+static void feed_frame(smbw_conn *c, const uint8_t *msg, size_t len, int expect)
+{
+    uint8_t *f = malloc(len + 4);
+    f[0] = 0;
+    f[1] = (uint8_t)(len >> 16);
+    f[2] = (uint8_t)(len >> 8);
+    f[3] = (uint8_t)len;
+    memcpy(f + 4, msg, len);
+    ck_assert_int_eq(core_feed(c, f, len + 4), expect);
+    free(f);
+}
+
+START_TEST(test_mids_and_credits)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 1);
+    done_log a = {0}, b = {0};
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    submit_echo(c, &b, 0, SMB2_ECHO);
+    /* one credit: the second request waits */
+    uint8_t fr[256];
+    size_t n = take_frame(c, fr, sizeof fr);
+    ck_assert_uint_eq(n, 68);
+    ck_assert_uint_eq(get_u64(fr + 24), 0);
+    size_t left;
+    core_output(c, &left);
+    ck_assert_uint_eq(left, 0);
+    ck_assert_uint_eq(core_pending_count(c), 2);
+    /* the answer grants 10 credits: the second goes out with mid 1 */
+    uint8_t m[128];
+    size_t ml = rsp(m, SMB2_ECHO, 0, 0, 10, 0, echo_body, 4);
+    feed_frame(c, m, ml, 0);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.err, 0);
+    n = take_frame(c, fr, sizeof fr);
+    ck_assert_uint_eq(get_u64(fr + 24), 1);
+    ck_assert_uint_eq(c->credits, 9);
+    smbw_conn_free(c);
+    ck_assert_int_eq(b.calls, 1);
+    ck_assert_int_eq(b.err, SMBW_ECANCELED);
+}
+END_TEST
+
+START_TEST(test_credit_charge)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 100);
+    done_log a = {0}, b = {0};
+    submit_echo(c, &a, 1 << 20, SMB2_ECHO); /* 16 credits */
+    submit_echo(c, &b, 65537, SMB2_ECHO);   /* 2 credits */
+    uint8_t fr[256];
+    take_frame(c, fr, sizeof fr);
+    ck_assert_uint_eq(get_u16(fr + 6), 16); /* CreditCharge */
+    ck_assert_uint_eq(get_u64(fr + 24), 0);
+    take_frame(c, fr, sizeof fr);
+    ck_assert_uint_eq(get_u16(fr + 6), 2);
+    ck_assert_uint_eq(get_u64(fr + 24), 16); /* mids advance by the charge */
+    ck_assert_uint_eq(c->credits, 82);
+    smbw_conn_free(c);
+}
+END_TEST
+
+START_TEST(test_smb2_02_charge_zero)
+{
+    smbw_conn *c = mkconn(SMBW_SMB2_02, 5);
+    c->server_caps = 0;
+    done_log a = {0};
+    submit_echo(c, &a, 60000, SMB2_ECHO);
+    uint8_t fr[256];
+    take_frame(c, fr, sizeof fr);
+    ck_assert_uint_eq(get_u16(fr + 6), 0);
+    smbw_conn_free(c);
+}
+END_TEST
+
+START_TEST(test_too_few_credits_fatal)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 1);
+    done_log a = {0}, b = {0};
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    submit_echo(c, &b, 1 << 20, SMB2_ECHO); /* needs 16 */
+    uint8_t fr[256], m[128];
+    take_frame(c, fr, sizeof fr);
+    /* the server answers but grants nothing: nothing in flight, 16 needed */
+    size_t ml = rsp(m, SMB2_ECHO, 0, 0, 0, 0, echo_body, 4);
+    feed_frame(c, m, ml, SMBW_EPROTO);
+    ck_assert(c->dead);
+    ck_assert_int_eq(b.calls, 1);
+    ck_assert_int_eq(b.err, SMBW_EPROTO);
+    ck_assert_ptr_nonnull(strstr(c->errmsg, "credits"));
+    smbw_conn_free(c);
+}
+END_TEST
+
+START_TEST(test_interim_pending)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+    done_log a = {0};
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    uint8_t fr[256], m[128];
+    take_frame(c, fr, sizeof fr);
+    uint8_t err9[9] = {9, 0};
+    size_t ml = rsp(m, SMB2_ECHO, 0, STATUS_PENDING, 1, SMB2_FLAGS_ASYNC_COMMAND, err9, 9);
+    put_u64(m + 32, 0x55); /* AsyncId */
+    feed_frame(c, m, ml, 0);
+    ck_assert_int_eq(a.calls, 0); /* still waiting */
+    ck_assert_uint_eq(core_pending_count(c), 1);
+    ml = rsp(m, SMB2_ECHO, 0, 0, 0, SMB2_FLAGS_ASYNC_COMMAND, echo_body, 4);
+    feed_frame(c, m, ml, 0);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.err, 0);
+    smbw_conn_free(c);
+}
+END_TEST
+
+START_TEST(test_unknown_mid_fatal)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+    done_log a = {0};
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    uint8_t fr[256], m[128];
+    take_frame(c, fr, sizeof fr);
+    size_t ml = rsp(m, SMB2_ECHO, 7, 0, 1, 0, echo_body, 4);
+    feed_frame(c, m, ml, SMBW_EPROTO);
+    ck_assert(c->dead);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.err, SMBW_EPROTO);
+    /* everything after death fails at once */
+    core_msg mm;
+    memset(&mm, 0, sizeof mm);
+    buf_init(&mm.body);
+    buf_u32(&mm.body, 4);
+    ck_assert_int_eq(core_submit(c, &mm, 1, false), SMBW_EDEAD);
+    smbw_conn_free(c);
+}
+END_TEST
+
+START_TEST(test_duplicate_response_fatal)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+    done_log a = {0}, b = {0};
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    submit_echo(c, &b, 0, SMB2_ECHO);
+    uint8_t m[128];
+    size_t ml = rsp(m, SMB2_ECHO, 0, 0, 1, 0, echo_body, 4);
+    feed_frame(c, m, ml, 0);
+    ck_assert_int_eq(a.calls, 1);
+    feed_frame(c, m, ml, SMBW_EPROTO); /* mid 0 again */
+    ck_assert_int_eq(b.err, SMBW_EPROTO);
+    smbw_conn_free(c);
+}
+END_TEST
+
+START_TEST(test_command_mismatch_fatal)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+    done_log a = {0};
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    uint8_t m[128];
+    size_t ml = rsp(m, SMB2_LOGOFF, 0, 0, 1, 0, echo_body, 4);
+    feed_frame(c, m, ml, SMBW_EPROTO);
+    ck_assert_int_eq(a.err, SMBW_EPROTO);
+    smbw_conn_free(c);
+}
+END_TEST
+
+START_TEST(test_compound_request_and_response)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+    done_log d[3] = {{0}};
+    core_msg m[3];
+    for (int i = 0; i < 3; i++) {
+        memset(&m[i], 0, sizeof m[i]);
+        m[i].command = SMB2_ECHO;
+        buf_init(&m[i].body);
+        ck_assert_int_eq(wire_encode_empty4(&m[i].body), 0);
+        m[i].done = on_done;
+        m[i].ud = &d[i];
+    }
+    ck_assert_int_eq(core_submit(c, m, 3, true), 0);
+    uint8_t fr[1024];
+    size_t n = take_frame(c, fr, sizeof fr);
+    /* three messages: 68 bytes each, first two padded to 72 */
+    ck_assert_uint_eq(n, 72 + 72 + 68);
+    ck_assert_uint_eq(get_u32(fr + 20), 72);
+    ck_assert_uint_eq(get_u32(fr + 72 + 16) & SMB2_FLAGS_RELATED_OPERATIONS,
+                      SMB2_FLAGS_RELATED_OPERATIONS);
+    ck_assert_uint_eq(get_u32(fr + 144 + 20), 0);
+    /* a compounded answer, in one frame */
+    uint8_t r[512];
+    size_t off = 0;
+    for (int i = 0; i < 3; i++) {
+        size_t l = rsp(r + off, SMB2_ECHO, (uint64_t)i, 0, 1, 0, echo_body, 4);
+        if (i < 2) {
+            put_u32(r + off + 20, 72);
+            memset(r + off + l, 0, 72 - l);
+            l = 72;
+        }
+        off += l;
+    }
+    feed_frame(c, r, off, 0);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(d[i].calls, 1);
+        ck_assert_int_eq(d[i].err, 0);
+        ck_assert_uint_eq(d[i].mid, (uint64_t)i);
+    }
+    smbw_conn_free(c);
+}
+END_TEST
+
+START_TEST(test_bad_next_command_fatal)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+    done_log a = {0}, b = {0};
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    submit_echo(c, &b, 0, SMB2_ECHO);
+    uint8_t r[256];
+    size_t l = rsp(r, SMB2_ECHO, 0, 0, 1, 0, echo_body, 4);
+    memset(r + l, 0, 8);
+    put_u32(r + 20, 70); /* not 8-aligned */
+    feed_frame(c, r, 80, SMBW_EPROTO);
+    ck_assert(c->dead);
+    put_u32(r + 20, 4000); /* past the end */
+    smbw_conn_free(c);
+    c = mkconn(SMBW_SMB3_11, 10);
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    feed_frame(c, r, 80, SMBW_EPROTO);
+    smbw_conn_free(c);
+}
+END_TEST
+
+START_TEST(test_frame_limits)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+    done_log a = {0};
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    c->max_frame = 1000;
+    uint8_t big[4] = {0, 0x01, 0x00, 0x00}; /* 65536 > 1000 */
+    ck_assert_int_eq(core_feed(c, big, 4), SMBW_EPROTO);
+    ck_assert_int_eq(a.err, SMBW_EPROTO);
+    smbw_conn_free(c);
+
+    c = mkconn(SMBW_SMB3_11, 10);
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    uint8_t nbss[4] = {0x85, 0, 0, 0}; /* keepalive type: not SMB */
+    ck_assert_int_eq(core_feed(c, nbss, 4), SMBW_EPROTO);
+    smbw_conn_free(c);
+
+    c = mkconn(SMBW_SMB3_11, 10);
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    uint8_t shortf[8] = {0, 0, 0, 4, 0xfe, 'S', 'M', 'B'};
+    ck_assert_int_eq(core_feed(c, shortf, 8), SMBW_EPROTO);
+    smbw_conn_free(c);
+}
+END_TEST
+
+START_TEST(test_byte_at_a_time)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+    done_log a = {0};
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    uint8_t m[128], f[132];
+    size_t ml = rsp(m, SMB2_ECHO, 0, 0, 1, 0, echo_body, 4);
+    f[0] = 0;
+    f[1] = 0;
+    f[2] = 0;
+    f[3] = (uint8_t)ml;
+    memcpy(f + 4, m, ml);
+    for (size_t i = 0; i < ml + 4; i++) {
+        ck_assert_int_eq(a.calls, 0);
+        ck_assert_int_eq(core_feed(c, f + i, 1), 0);
+    }
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.err, 0);
+    smbw_conn_free(c);
+}
+END_TEST
+
+START_TEST(test_request_flag_fatal)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+    done_log a = {0};
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    uint8_t m[128];
+    size_t ml = rsp(m, SMB2_ECHO, 0, 0, 1, 0, echo_body, 4);
+    put_u32(m + 16, 0); /* no SERVER_TO_REDIR */
+    feed_frame(c, m, ml, SMBW_EPROTO);
+    smbw_conn_free(c);
+}
+END_TEST
+
+START_TEST(test_unsigned_on_signed_session_fatal)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+    struct smbw_session s;
+    memset(&s, 0, sizeof s);
+    s.conn = c;
+    s.id = 0x1234;
+    s.valid = true;
+    s.signing = true;
+    s.sign_alg = SMB2_SIGN_ALG_AES_CMAC;
+    c->sessions = &s;
+    done_log a = {0};
+    core_msg mm;
+    memset(&mm, 0, sizeof mm);
+    mm.command = SMB2_ECHO;
+    mm.sess = &s;
+    buf_init(&mm.body);
+    ck_assert_int_eq(wire_encode_empty4(&mm.body), 0);
+    mm.done = on_done;
+    mm.ud = &a;
+    ck_assert_int_eq(core_submit(c, &mm, 1, false), 0);
+    uint8_t fr[256];
+    take_frame(c, fr, sizeof fr);
+    /* our request is signed */
+    ck_assert_uint_eq(get_u32(fr + 16) & SMB2_FLAGS_SIGNED, SMB2_FLAGS_SIGNED);
+    ck_assert_int_eq(smb2_sign_verify(SMB2_SIGN_ALG_AES_CMAC, s.keys.signing, 16, fr, 68), 0);
+    uint8_t m[128];
+    size_t ml = rsp(m, SMB2_ECHO, 0, 0, 1, 0, echo_body, 4);
+    put_u64(m + 40, 0x1234);
+    /* a correctly signed answer passes... */
+    put_u32(m + 16, get_u32(m + 16) | SMB2_FLAGS_SIGNED);
+    ck_assert_int_eq(smb2_sign_msg(SMB2_SIGN_ALG_AES_CMAC, s.keys.signing, 16, m, ml), 0);
+    uint8_t good[128];
+    memcpy(good, m, ml);
+    m[66] ^= 1; /* ...one with a flipped byte does not */
+    feed_frame(c, m, ml, SMBW_ECRYPTO);
+    ck_assert_int_eq(a.err, SMBW_ECRYPTO);
+    c->sessions = NULL;
+    smbw_conn_free(c);
+
+    c = mkconn(SMBW_SMB3_11, 10);
+    s.conn = c;
+    c->sessions = &s;
+    memset(&a, 0, sizeof a);
+    memset(&mm, 0, sizeof mm);
+    mm.command = SMB2_ECHO;
+    mm.sess = &s;
+    buf_init(&mm.body);
+    ck_assert_int_eq(wire_encode_empty4(&mm.body), 0);
+    mm.done = on_done;
+    mm.ud = &a;
+    ck_assert_int_eq(core_submit(c, &mm, 1, false), 0);
+    feed_frame(c, good, ml, 0);
+    ck_assert_int_eq(a.err, 0);
+    ck_assert_int_eq(a.calls, 1);
+    /* an unsigned answer on a signing session is fatal */
+    memset(&mm, 0, sizeof mm);
+    mm.command = SMB2_ECHO;
+    mm.sess = &s;
+    buf_init(&mm.body);
+    ck_assert_int_eq(wire_encode_empty4(&mm.body), 0);
+    mm.done = on_done;
+    mm.ud = &a;
+    ck_assert_int_eq(core_submit(c, &mm, 1, false), 0);
+    ml = rsp(m, SMB2_ECHO, 1, 0, 1, 0, echo_body, 4);
+    put_u64(m + 40, 0x1234);
+    feed_frame(c, m, ml, SMBW_ECRYPTO);
+    c->sessions = NULL;
+    smbw_conn_free(c);
+}
+END_TEST
+
+START_TEST(test_timeout)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+    c->timeout_ms = 50;
+    done_log a = {0};
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    int to = core_next_timeout(c);
+    ck_assert_int_ge(to, 0);
+    ck_assert_int_le(to, 50);
+    ck_assert_int_eq(core_check_timeouts(c), 0);
+    struct timespec ts = {0, 80 * 1000000L};
+    nanosleep(&ts, NULL);
+    ck_assert_int_eq(core_check_timeouts(c), SMBW_ETIMEDOUT);
+    ck_assert_int_eq(a.err, SMBW_ETIMEDOUT);
+    ck_assert(c->dead);
+    smbw_conn_free(c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("core");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_mids_and_credits);
+    tcase_add_test(tc, test_credit_charge);
+    tcase_add_test(tc, test_smb2_02_charge_zero);
+    tcase_add_test(tc, test_too_few_credits_fatal);
+    tcase_add_test(tc, test_interim_pending);
+    tcase_add_test(tc, test_unknown_mid_fatal);
+    tcase_add_test(tc, test_duplicate_response_fatal);
+    tcase_add_test(tc, test_command_mismatch_fatal);
+    tcase_add_test(tc, test_compound_request_and_response);
+    tcase_add_test(tc, test_bad_next_command_fatal);
+    tcase_add_test(tc, test_frame_limits);
+    tcase_add_test(tc, test_byte_at_a_time);
+    tcase_add_test(tc, test_request_flag_fatal);
+    tcase_add_test(tc, test_unsigned_on_signed_session_fatal);
+    tcase_add_test(tc, test_timeout);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int nf = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+}
