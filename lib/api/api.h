@@ -24,6 +24,11 @@ int api_rsp_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_
  * in rsps[i].h.status) or the transport/core error. */
 SMBW_WUR int api_call(smbw_conn *c, core_msg *msgs, int n, bool related, api_rsp *rsps);
 
+/* NEGOTIATE on a connected c (c->fd set, c->host set): offers the configured
+ * dialects and records the result. smbw_conn_connect calls it after connecting;
+ * the fuzzers call it on a socket adopted with io_adopt_fd. */
+SMBW_WUR int api_negotiate(smbw_conn *c);
+
 /* Sets errmsg/last_status for a server error status on `what` and returns
  * the mapped SMBW_E* code. */
 int api_status_error(smbw_conn *c, uint32_t status, const char *what);

@@ -266,7 +266,7 @@ void smbw_conn_get_stats(const smbw_conn *c, smbw_conn_stats *st)
         *st = c->stats;
 }
 
-static int negotiate(smbw_conn *c)
+int api_negotiate(smbw_conn *c)
 {
     uint16_t dialects[5];
     uint16_t nd = 0;
@@ -440,7 +440,7 @@ int smbw_conn_connect(smbw_conn *c, const char *host, uint16_t port)
     int rc = io_connect(c, host, c->port);
     if (rc)
         return rc;
-    return negotiate(c);
+    return api_negotiate(c);
 }
 
 int smbw_conn_echo(smbw_conn *c)

@@ -145,6 +145,30 @@ START_TEST(test_encrypt_required_smb3)
 }
 END_TEST
 
+/* A failed login says why, but never repeats the password. */
+START_TEST(test_wrong_password_message)
+{
+    static const char secret[] = "Wr0ng-Secret-4711";
+    smbw_conn *c = NULL;
+    SEC_OK(c, sec_connect_to(&c, sec_env("SMBW_TEST_HOST"), sec_server_port(), NULL));
+    smbw_creds cr;
+    memset(&cr, 0, sizeof cr);
+    cr.kind = SMBW_AUTH_NTLM;
+    cr.user = sec_env("SMBW_TEST_USER");
+    cr.password = secret;
+    smbw_session *s = NULL;
+    int rc = smbw_session_new(&s, c, &cr);
+    const char *msg = smbw_conn_errmsg(c);
+    fprintf(stderr, "wrong password -> %s: %s\n", smbw_error_name(rc), msg);
+    ck_assert_msg(rc == SMBW_EAUTH, "-> %s (wanted SMBW_EAUTH)", smbw_error_name(rc));
+    ck_assert(s == NULL);
+    ck_assert_msg(msg[0] != '\0', "no error message");
+    ck_assert_msg(strstr(msg, secret) == NULL && strstr(msg, "4711") == NULL,
+                  "the password appears in the error message: %s", msg);
+    smbw_conn_free(c);
+}
+END_TEST
+
 /* An ordinary server, but the client itself offers only SMB 2. */
 START_TEST(test_encrypt_required_client_smb2)
 {
@@ -170,6 +194,7 @@ int main(void)
         tcase_add_test(tc, test_default_policy_signs);
         tcase_add_test(tc, test_encrypt_required_smb3);
         tcase_add_test(tc, test_encrypt_required_client_smb2);
+        tcase_add_test(tc, test_wrong_password_message);
     }
     suite_add_tcase(s, tc);
     return sec_run(s);

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 static const char *const required_vars[] = {
-    "SMBW_TEST_HOST", "SMBW_TEST_PORT",       "SMBW_TEST_USER",
-    "SMBW_TEST_PASS", "SMBW_TEST_SHARE",      "SMBW_TEST_SHARE_PATH",
+    "SMBW_TEST_HOST", "SMBW_TEST_PORT",  "SMBW_TEST_USER",
+    "SMBW_TEST_PASS", "SMBW_TEST_SHARE", "SMBW_TEST_SHARE_PATH",
 };
 
 const char *sec_env_opt(const char *name)

@@ -56,7 +56,6 @@ write_conf() {
     smbw.test = $REALM
 
 [logging]
-    kdc = FILE:$dir/log/kdc.log
     default = FILE:$dir/log/krb5lib.log
 EOF
     cat >"$dir/kdc.conf" <<EOF

@@ -19,7 +19,13 @@ Where the byte is flipped (--tamper-where):
   signature  the first byte of the Signature field (header offset 48) or of
              the TRANSFORM_HEADER Signature (offset 4)
 
-Without any --tamper-* option the proxy is passive. --log FILE appends every
+Downgrade attacks on the unprotected NEGOTIATE exchange (--alter-negotiate):
+  guid       flip a byte of ServerGuid in the server's NEGOTIATE response
+             (caught by the 3.1.1 pre-auth hash or 3.0.x VALIDATE_NEGOTIATE)
+  downgrade  rewrite dialect 0x0311 as 0x0302 in the client's NEGOTIATE
+             request, so the server picks 3.0.2 although both speak 3.1.1
+
+Without any --tamper-* or --alter-* option the proxy is passive. --log FILE appends every
 byte it forwards (both directions) to FILE, for "is this visible on the wire"
 checks. --report FILE gets one line per altered frame.
 
@@ -83,6 +89,7 @@ class Tamperer:
         self.min_size = args.tamper_min_size or 0
         self.where = args.tamper_where
         self.report_path = args.report
+        self.alter_negotiate = args.alter_negotiate
         self.lock = threading.Lock()
         self.seen = 0  # server-to-client frames seen
         self.done = False
@@ -97,8 +104,44 @@ class Tamperer:
                 return "signed", int.from_bytes(frame[12:14], "little")
         return None, None
 
+    def _report(self, text):
+        if self.report_path:
+            with open(self.report_path, "a", encoding="ascii") as rep:
+                rep.write(text + "\n")
+
+    def process_request(self, frame):
+        """Client-to-server frames: only --alter-negotiate downgrade."""
+        if self.alter_negotiate != "downgrade":
+            return frame
+        if len(frame) < SMB2_HDR_LEN + 36 or frame[:4] != SMB2_MAGIC:
+            return frame
+        if int.from_bytes(frame[12:14], "little") != COMMANDS["NEGOTIATE"]:
+            return frame
+        body = SMB2_HDR_LEN
+        count = int.from_bytes(frame[body + 2:body + 4], "little")
+        altered = bytearray(frame)
+        changed = False
+        for i in range(count):
+            pos = body + 36 + 2 * i
+            if pos + 2 <= len(frame) and frame[pos:pos + 2] == b"\x11\x03":
+                altered[pos:pos + 2] = b"\x02\x03"
+                changed = True
+        if changed:
+            with self.lock:
+                self._report("altered negotiate-request dialect 0x0311->0x0302")
+        return bytes(altered)
+
     def process(self, frame):
-        """Returns the frame to forward (possibly altered)."""
+        """Returns the server-to-client frame to forward (possibly altered)."""
+        if (self.alter_negotiate == "guid" and len(frame) >= SMB2_HDR_LEN + 24
+                and frame[:4] == SMB2_MAGIC
+                and int.from_bytes(frame[12:14], "little") == COMMANDS["NEGOTIATE"]):
+            altered = bytearray(frame)
+            altered[SMB2_HDR_LEN + 8] ^= 0x01  # ServerGuid[0]
+            with self.lock:
+                self.seen += 1
+                self._report("altered negotiate-response ServerGuid")
+            return bytes(altered)
         with self.lock:
             self.seen += 1
             index = self.seen
@@ -124,11 +167,9 @@ class Tamperer:
             altered = bytearray(frame)
             altered[pos] ^= 0x5A
             self.done = True
-            if self.report_path:
-                name = COMMAND_NAMES.get(command, "?") if command is not None else "-"
-                with open(self.report_path, "a", encoding="ascii") as rep:
-                    rep.write("tampered frame=%d kind=%s command=%s size=%d offset=%d\n"
-                              % (index, kind, name, len(frame), pos))
+            name = COMMAND_NAMES.get(command, "?") if command is not None else "-"
+            self._report("tampered frame=%d kind=%s command=%s size=%d offset=%d"
+                         % (index, kind, name, len(frame), pos))
             return bytes(altered)
 
 
@@ -169,9 +210,10 @@ def orphaned():
     return os.getppid() != PARENT
 
 
-def pump(src, dst, deadline, logger, tamperer, stop):
+def pump(src, dst, deadline, logger, hook, stop):
     """Copies src to dst until EOF, an error, the deadline or stop is set.
-    With a tamperer, the stream is cut into NetBIOS frames first."""
+    With a hook, the stream is cut into NetBIOS frames and each frame's
+    payload goes through hook(payload) -> payload first."""
     buf = bytearray()
     try:
         while not stop.is_set() and not orphaned():
@@ -184,7 +226,7 @@ def pump(src, dst, deadline, logger, tamperer, stop):
             data = src.recv(65536)
             if not data:
                 break
-            if tamperer is None:
+            if hook is None:
                 logger.write(data)
                 send_all(dst, data, deadline)
                 continue
@@ -201,7 +243,7 @@ def pump(src, dst, deadline, logger, tamperer, stop):
                 frame = bytes(buf[4:4 + flen])
                 del buf[:4 + flen]
                 out = bytes([0]) + flen.to_bytes(3, "big")
-                out += tamperer.process(frame)
+                out += hook(frame)
                 logger.write(out)
                 send_all(dst, out, deadline)
     except (OSError, TimeoutError):
@@ -228,9 +270,11 @@ def serve_one(client, args, deadline, logger, tamperer):
         s.settimeout(None)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     stop = threading.Event()
-    up = threading.Thread(target=pump, args=(client, server, deadline, logger, None, stop),
+    up_hook = tamperer.process_request if tamperer.alter_negotiate == "downgrade" else None
+    up = threading.Thread(target=pump, args=(client, server, deadline, logger, up_hook, stop),
                           daemon=True)
-    down = threading.Thread(target=pump, args=(server, client, deadline, logger, tamperer, stop),
+    down = threading.Thread(target=pump,
+                            args=(server, client, deadline, logger, tamperer.process, stop),
                             daemon=True)
     up.start()
     down.start()
@@ -252,6 +296,8 @@ def main():
     ap.add_argument("--tamper-min-size", type=int, metavar="BYTES",
                     help="only frames of at least this many bytes")
     ap.add_argument("--tamper-where", choices=("body", "signature"), default="body")
+    ap.add_argument("--alter-negotiate", choices=("guid", "downgrade"),
+                    help="attack the unprotected NEGOTIATE exchange (see above)")
     ap.add_argument("--log", help="append every forwarded byte to this file")
     ap.add_argument("--report", help="append a line per altered frame to this file")
     ap.add_argument("--timeout", type=float, default=120.0, help="maximum lifetime in seconds")

@@ -1,0 +1,23 @@
+/* Adopting an already-connected socket (see adopt.h). */
+#include "adopt.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+int io_adopt_fd(smbw_conn *c, int fd, const char *host)
+{
+    if (!c || fd < 0 || !host || !*host || c->fd >= 0 || c->dialect)
+        return SMBW_EINVAL;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return SMBW_EINVAL;
+    char *h = strdup(host);
+    if (!h)
+        return SMBW_ENOMEM;
+    free(c->host);
+    c->host = h;
+    c->port = 445;
+    c->fd = fd;
+    return 0;
+}

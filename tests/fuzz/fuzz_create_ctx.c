@@ -1,0 +1,51 @@
+/* Create contexts: the first input byte picks the form; the rest is
+ *   even: a raw SMB2_CREATE_CONTEXT chain for wire_walk_create_contexts
+ *   odd:  a CREATE response body (after a valid header) for
+ *         wire_decode_create, whose context list is then walked again. */
+#include "fuzz.h"
+
+struct range {
+    const uint8_t *p;
+    size_t len;
+    int n;
+};
+
+static int cb(void *ud, const uint8_t *name, size_t namelen, const uint8_t *data, size_t datalen)
+{
+    struct range *r = ud;
+    fz_inside(name, namelen, r->p, r->len, "context name");
+    fz_inside(data, datalen, r->p, r->len, "context data");
+    (void)fz_touch(name, namelen);
+    (void)fz_touch(data, datalen);
+    r->n++;
+    fz_check(r->n <= (int)(r->len / 16) + 1, "more contexts than could fit");
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    const uint8_t *p = data + 1;
+    size_t n = size - 1;
+    if (data[0] % 2 == 0) {
+        struct range r = {p, n, 0};
+        FZ_IGNORE(wire_walk_create_contexts(p, n, cb, &r));
+        return 0;
+    }
+    size_t len;
+    uint8_t *msg = fz_response(SMB2_CREATE, 0, p, n, &len);
+    if (!msg)
+        return 0;
+    smb2_hdr h;
+    smb2_create_rsp cr;
+    if (wire_decode_hdr(msg, len, &h) == 0 && wire_check_response(msg, len, &h) == 0 &&
+        wire_decode_create(msg, len, &cr) == 0) {
+        fz_inside(cr.contexts, cr.contexts_len, msg, len, "create contexts");
+        struct range r = {msg, len, 0};
+        fz_check(wire_walk_create_contexts(cr.contexts, cr.contexts_len, cb, &r) == 0,
+                 "accepted contexts fail a second walk");
+    }
+    free(msg);
+    return 0;
+}

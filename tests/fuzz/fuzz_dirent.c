@@ -1,0 +1,28 @@
+/* QUERY_DIRECTORY output: the input is a FileIdBothDirectoryInformation
+ * buffer walked with wire_next_dirent as smbw_dir_next does (names converted
+ * to UTF-8). The walk must end (progress is checked here) and every name must
+ * lie inside the buffer. */
+#include "fuzz.h"
+
+#include "lib/util/unicode.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    size_t pos = 0, last = 0;
+    smb2_dirent e;
+    for (size_t i = 0;; i++) {
+        fz_check(i <= size / 8 + 1, "wire_next_dirent does not advance");
+        int rc = wire_next_dirent(data, size, &pos, &e);
+        if (rc != 0)
+            break;
+        fz_inside(e.name_utf16, e.name_len, data, size, "dirent name");
+        fz_check(pos == SIZE_MAX || pos > last, "dirent position went backwards");
+        last = pos;
+        char *name = NULL;
+        if (utf16le_to_utf8(e.name_utf16, e.name_len, &name) == 0)
+            free(name);
+        if (pos == SIZE_MAX)
+            break;
+    }
+    return 0;
+}

@@ -1,0 +1,910 @@
+#!/usr/bin/env python3
+"""fakesmb.py: a scriptable, hostile SMB2 server for smbwire's tests.
+
+    fakesmb.py [--port-file FILE] [--timeout SECONDS] SCENARIO
+    fakesmb.py --list
+
+Listens on a free loopback port (printed on stdout and, with --port-file,
+written to FILE atomically), serves ONE client connection well enough for a
+real smbwire client to get through NEGOTIATE (SMB 2.0.2), a guest
+SESSION_SETUP (SPNEGO + NTLMSSP, no signing), TREE_CONNECT, CREATE, READ,
+WRITE, QUERY_INFO, SET_INFO, QUERY_DIRECTORY, IOCTL (resume key, copychunk),
+compounds and CLOSE on a small in-memory file system, and misbehaves in
+exactly ONE way, named by SCENARIO.
+
+Exit status: 0 when the client disconnected after the scenario's fault was
+delivered (or, for the positive scenarios, after a normal session); 3 when
+the client went away before the fault could be delivered; 4 on the overall
+timeout; 2 on usage errors; 1 on an internal error. It never outlives
+--timeout seconds (default 30).
+
+Python 3 standard library only.
+"""
+
+import argparse
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+# ---- protocol constants (MS-SMB2, MS-ERREF, MS-FSCC) ----------------------
+
+NEGOTIATE, SESSION_SETUP, LOGOFF, TREE_CONNECT, TREE_DISCONNECT = 0, 1, 2, 3, 4
+CREATE, CLOSE, FLUSH, READ, WRITE, LOCK, IOCTL, CANCEL, ECHO = 5, 6, 7, 8, 9, 10, 11, 12, 13
+QUERY_DIRECTORY, CHANGE_NOTIFY, QUERY_INFO, SET_INFO = 14, 15, 16, 17
+
+FLAGS_SERVER_TO_REDIR = 0x1
+FLAGS_ASYNC = 0x2
+FLAGS_RELATED = 0x4
+
+STATUS_SUCCESS = 0
+STATUS_PENDING = 0x00000103
+STATUS_NO_MORE_FILES = 0x80000006
+STATUS_INVALID_PARAMETER = 0xC000000D
+STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
+STATUS_END_OF_FILE = 0xC0000011
+STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016
+STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
+STATUS_OBJECT_NAME_COLLISION = 0xC0000035
+STATUS_NOT_SUPPORTED = 0xC00000BB
+STATUS_INVALID_HANDLE = 0xC0000008
+
+FSCTL_SRV_REQUEST_RESUME_KEY = 0x00140078
+FSCTL_SRV_COPYCHUNK = 0x001440F2
+FSCTL_SRV_COPYCHUNK_WRITE = 0x001480F2
+
+ATTR_DIRECTORY = 0x10
+ATTR_NORMAL = 0x80
+
+HDR = 64
+RELATED_FID = b"\xff" * 16
+SESSION_ID = 0x0000100000000021
+TREE_ID = 7
+FILETIME = 133000000000000000  # some day in 2022
+
+# ---- tiny DER / SPNEGO / NTLMSSP builders ---------------------------------
+
+
+def der(tag, content):
+    n = len(content)
+    if n < 0x80:
+        ln = bytes([n])
+    elif n <= 0xFF:
+        ln = bytes([0x81, n])
+    else:
+        ln = bytes([0x82]) + struct.pack(">H", n)
+    return bytes([tag]) + ln + content
+
+
+OID_NTLMSSP = bytes([0x2B, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0A])
+
+
+def neg_token_resp(state, token=None, mech=True):
+    """NegTokenResp (RFC 4178): [1] SEQUENCE { [0] negState, [1] mech, [2] token }."""
+    inner = der(0xA0, der(0x0A, bytes([state])))
+    if mech:
+        inner += der(0xA1, der(0x06, OID_NTLMSSP))
+    if token is not None:
+        inner += der(0xA2, der(0x04, token))
+    return der(0xA1, der(0x30, inner))
+
+
+def av(av_id, value):
+    return struct.pack("<HH", av_id, len(value)) + value
+
+
+def ntlm_challenge(variant=None):
+    """CHALLENGE_MESSAGE (MS-NLMP 2.2.1.2) with NTLMv2 target info."""
+    tname = "FAKE".encode("utf-16le")
+    tinfo = (
+        av(2, "FAKE".encode("utf-16le"))
+        + av(1, "FAKESRV".encode("utf-16le"))
+        + av(7, struct.pack("<Q", FILETIME))
+        + av(0, b"")
+    )
+    if variant == "avpair-overrun":
+        # the NetBIOS computer name claims 200 bytes, far past the target info
+        tinfo = av(2, "FAKE".encode("utf-16le")) + struct.pack("<HH", 1, 200) + b"AB" + av(0, b"")
+    elif variant == "no-eol":
+        tinfo = av(2, "FAKE".encode("utf-16le")) + av(7, struct.pack("<Q", FILETIME))
+    flags = (
+        0x00000001  # UNICODE
+        | 0x00000004  # REQUEST_TARGET
+        | 0x00000010  # SIGN
+        | 0x00000200  # NTLM
+        | 0x00008000  # ALWAYS_SIGN
+        | 0x00080000  # EXTENDED_SESSIONSECURITY
+        | 0x00800000  # TARGET_INFO
+        | 0x02000000  # VERSION
+        | 0x20000000  # 128
+        | 0x40000000  # KEY_EXCH
+        | 0x80000000  # 56
+    )
+    payload = 56
+    ti_off = payload + len(tname)
+    ti_len = len(tinfo)
+    sig = b"NTLMSSP\x00"
+    if variant == "bad-signature":
+        sig = b"NTLMSSQ\x00"
+    if variant == "targetinfo-outside":
+        ti_off = 60000
+    msg = (
+        sig
+        + struct.pack("<I", 2)
+        + struct.pack("<HHI", len(tname), len(tname), payload)
+        + struct.pack("<I", flags)
+        + b"\x11\x22\x33\x44\x55\x66\x77\x88"
+        + b"\x00" * 8
+        + struct.pack("<HHI", ti_len, ti_len, ti_off)
+        + b"\x06\x01\xb1\x1d\x00\x00\x00\x0f"
+        + tname
+        + tinfo
+    )
+    return msg
+
+
+# ---- SMB2 message builders ------------------------------------------------
+
+
+def smb2_hdr(cmd, mid, status=0, credits=1, flags=FLAGS_SERVER_TO_REDIR, sid=0, tid=0,
+             async_id=None, next_cmd=0):
+    if async_id is not None:
+        flags |= FLAGS_ASYNC
+        tail = struct.pack("<Q", async_id)
+    else:
+        tail = struct.pack("<II", 0xFEFF, tid)
+    return (
+        b"\xfeSMB"
+        + struct.pack("<HHIHHIIQ", HDR, 0, status, cmd, credits, flags, next_cmd, mid)
+        + tail
+        + struct.pack("<Q", sid)
+        + b"\x00" * 16
+    )
+
+
+def error_body():
+    # ERROR (2.2.2): StructureSize 9, ErrorContextCount, Reserved, ByteCount, ErrorData
+    return struct.pack("<HBBI", 9, 0, 0, 0) + b"\x00"
+
+
+def frame(msg):
+    return struct.pack(">I", len(msg)) + msg
+
+
+def times(size, attrs):
+    alloc = (size + 4095) // 4096 * 4096
+    return struct.pack("<QQQQQQI", FILETIME, FILETIME, FILETIME, FILETIME, alloc, size, attrs)
+
+
+class Request:
+    def __init__(self, msg):
+        self.msg = msg
+        (self.ss, self.charge, self.status, self.cmd, self.credits, self.flags, self.next_cmd,
+         self.mid) = struct.unpack_from("<HHIHHIIQ", msg, 4)
+        self.tid = struct.unpack_from("<I", msg, 36)[0]
+        self.sid = struct.unpack_from("<Q", msg, 40)[0]
+        self.body = msg[HDR:]
+
+    def u16(self, off):
+        return struct.unpack_from("<H", self.body, off)[0]
+
+    def u32(self, off):
+        return struct.unpack_from("<I", self.body, off)[0]
+
+    def u64(self, off):
+        return struct.unpack_from("<Q", self.body, off)[0]
+
+
+class Node:
+    def __init__(self, data=None, is_dir=False):
+        self.data = bytearray(data or b"")
+        self.is_dir = is_dir
+
+
+def pattern(n, seed):
+    return bytes(((i * 7 + seed + (i >> 8)) & 0xFF) for i in range(n))
+
+
+# ---- scenarios ---------------------------------------------------------------
+# name -> (command that triggers the fault, description). The mutation itself is
+# in Server.fault(). "normal", "slow-1byte" and "read-pending-then-ok" are
+# positive controls: the client must complete every step.
+
+SCENARIOS = {
+    "normal": (None, "well-behaved server (positive control)"),
+    "slow-1byte": (None, "every byte of every response sent on its own (must still work)"),
+    "read-pending-then-ok": (READ, "READ: interim STATUS_PENDING, then the answer (must work)"),
+    "neg-frame-too-long": (NEGOTIATE, "transport length 0xFFFFFF (16 MiB - 1)"),
+    "neg-frame-type": (NEGOTIATE, "transport frame type 0x85 instead of 0"),
+    "neg-frame-zero": (NEGOTIATE, "transport frame of length 0"),
+    "neg-truncated-header": (NEGOTIATE, "frame of 40 bytes: a cut SMB2 header"),
+    "neg-smb1-protocol": (NEGOTIATE, "protocol id 0xFF 'SMB' (SMB1)"),
+    "neg-compressed": (NEGOTIATE, "protocol id 0xFC 'SMB' (compression not negotiated)"),
+    "neg-transform": (NEGOTIATE, "protocol id 0xFD 'SMB' (transform, no session)"),
+    "neg-header-ss": (NEGOTIATE, "header StructureSize 65"),
+    "neg-body-ss": (NEGOTIATE, "NEGOTIATE response StructureSize 64"),
+    "neg-dialect-not-offered": (NEGOTIATE, "dialect 0x0222, never offered"),
+    "neg-dialect-wildcard": (NEGOTIATE, "dialect 0x02FF (the SMB1 wildcard)"),
+    "neg-zero-sizes": (NEGOTIATE, "MaxTransact/MaxRead/MaxWrite all 0"),
+    "neg-secbuf-outside": (NEGOTIATE, "security buffer length past the end of the packet"),
+    "neg-secbuf-overflow": (NEGOTIATE, "security buffer offset 0xFFFF, length 0xFFFF"),
+    "neg-spnego-malformed": (NEGOTIATE, "NegTokenInit2 hint that is not DER"),
+    "neg-unknown-mid": (NEGOTIATE, "response with a message id never sent"),
+    "neg-wrong-command": (NEGOTIATE, "response command SESSION_SETUP for a NEGOTIATE"),
+    "neg-request-flag": (NEGOTIATE, "response without SMB2_FLAGS_SERVER_TO_REDIR"),
+    "neg-silent": (NEGOTIATE, "never answers NEGOTIATE"),
+    "neg-close": (NEGOTIATE, "closes the connection instead of answering NEGOTIATE"),
+    "zero-credits": (NEGOTIATE, "grants 0 credits, and never more"),
+    "ss-spnego-malformed": (SESSION_SETUP, "SPNEGO reply with a DER length past its end"),
+    "ss-spnego-trailing": (SESSION_SETUP, "valid SPNEGO reply followed by a stray byte"),
+    "ss-ntlm-bad-signature": (SESSION_SETUP, "NTLMSSP CHALLENGE with a wrong signature"),
+    "ss-ntlm-targetinfo-outside": (SESSION_SETUP, "CHALLENGE TargetInfo offset past its end"),
+    "ss-ntlm-avpair-overrun": (SESSION_SETUP, "CHALLENGE AV pair longer than TargetInfo"),
+    "ss-ntlm-no-eol": (SESSION_SETUP, "CHALLENGE AV pairs without MsvAvEOL"),
+    "ss-token-outside": (SESSION_SETUP, "SESSION_SETUP security buffer past the packet"),
+    "ss-session-id-zero": (SESSION_SETUP, "SESSION_SETUP response with SessionId 0"),
+    "ss-duplicate-response": (SESSION_SETUP, "the same SESSION_SETUP response sent twice"),
+    "ss-garbage-after-frame": (SESSION_SETUP, "16 junk bytes after a valid frame"),
+    "ss-pending-forever": (SESSION_SETUP, "interim STATUS_PENDING, then silence"),
+    "tree-wrong-ss": (TREE_CONNECT, "TREE_CONNECT response StructureSize 17"),
+    "tree-short-body": (TREE_CONNECT, "TREE_CONNECT response body cut to 8 bytes"),
+    "create-ctx-outside": (CREATE, "create contexts length past the packet"),
+    "create-ctx-overflow": (CREATE, "create contexts offset 0xFFFFFFF8 (wraps)"),
+    "create-ctx-next-loop": (CREATE, "create context Next = 8 (inside itself: a loop)"),
+    "create-ctx-name-outside": (CREATE, "create context name past the context"),
+    "read-data-outside": (READ, "READ DataLength past the end of the packet"),
+    "read-offset-in-header": (READ, "READ DataOffset 16 (inside the SMB2 header)"),
+    "read-length-overflow": (READ, "READ DataLength 0xFFFFFFF0"),
+    "read-more-than-asked": (READ, "READ returns 4 KiB more data than asked"),
+    "read-close-mid-response": (READ, "half a READ response, then the connection closes"),
+    "read-pending-forever": (READ, "READ: interim STATUS_PENDING, then silence"),
+    "write-count-more": (WRITE, "WRITE Count larger than the data sent"),
+    "dir-next-loop": (QUERY_DIRECTORY, "FileIdBothDirectoryInformation NextEntryOffset 8"),
+    "dir-next-past-end": (QUERY_DIRECTORY, "NextEntryOffset past the output buffer"),
+    "dir-name-overrun": (QUERY_DIRECTORY, "FileNameLength past the entry"),
+    "dir-output-outside": (QUERY_DIRECTORY, "OutputBufferLength past the packet"),
+    "ioctl-output-outside": (IOCTL, "resume key IOCTL OutputCount past the packet"),
+    "ioctl-output-overflow": (IOCTL, "IOCTL OutputOffset 0xFFFFFFF0 (wraps)"),
+    "ioctl-output-more-than-max": (IOCTL, "IOCTL output larger than MaxOutputResponse"),
+    "resume-key-short": (IOCTL, "SRV_REQUEST_RESUME_KEY output of 8 bytes"),
+    "copychunk-claims-more": (IOCTL, "copychunk TotalBytesWritten larger than asked"),
+    "copychunk-too-many-chunks": (IOCTL, "copychunk ChunksWritten larger than sent"),
+    "copychunk-limits-zero": (IOCTL, "copychunk limits reply (0, 0, 0)"),
+    "copychunk-pending-forever": (IOCTL, "copychunk: interim STATUS_PENDING, then silence"),
+    "compound-next-misaligned": (CREATE, "compound response NextCommand not 8-byte aligned"),
+    "compound-next-past-end": (CREATE, "compound response NextCommand past the frame"),
+    "compound-next-tiny": (CREATE, "compound response NextCommand 8 (inside the header)"),
+}
+
+
+class Server:
+    def __init__(self, scenario, sock):
+        self.scenario = scenario
+        self.trigger = SCENARIOS[scenario][0]
+        self.sock = sock
+        self.fired = scenario in ("normal", "slow-1byte")
+        self.stalled = False
+        self.closed = False
+        self.fs = {
+            "": Node(is_dir=True),
+            "src.bin": Node(pattern(65536, 3)),
+            "small.txt": Node(b"hello from fakesmb\n"),
+            "sub": Node(is_dir=True),
+        }
+        self.opens = {}
+        self.next_fid = 1
+        self.last_fid = None
+        self.async_id = 0x51
+        self.session_legs = 0
+
+    # -- output -------------------------------------------------------------
+
+    def send(self, data):
+        if self.scenario == "slow-1byte":
+            for i in range(len(data)):
+                self.sock.sendall(data[i:i + 1])
+                if i % 64 == 63:
+                    time.sleep(0.0005)
+        else:
+            self.sock.sendall(data)
+
+    def grant(self, req):
+        if self.scenario == "zero-credits":
+            return 0
+        return max(1, req.credits)
+
+    def reply(self, req, body, status=0, sid=None, tid=None, credits=None, async_id=None):
+        return smb2_hdr(
+            req.cmd, req.mid, status=status,
+            credits=self.grant(req) if credits is None else credits,
+            sid=req.sid if sid is None else sid,
+            tid=req.tid if tid is None else tid,
+            async_id=async_id,
+        ) + body
+
+    def error(self, req, status):
+        return self.reply(req, error_body(), status=status)
+
+    # -- file system helpers -------------------------------------------------
+
+    def fid_of(self, raw):
+        if raw == RELATED_FID and self.last_fid is not None:
+            raw = self.last_fid
+        return self.opens.get(raw)
+
+    # -- command handlers (normal behaviour) ---------------------------------
+
+    def do_negotiate(self, req, secbuf=b""):
+        body = struct.pack(
+            "<HHHH16sIIIIQQHHI",
+            65, 1, 0x0202, 0, b"fakesmb-guid-016", 0,
+            65536, 65536, 65536, FILETIME, FILETIME,
+            HDR + 64, len(secbuf), 0,
+        ) + (secbuf or b"\x00")
+        return self.reply(req, body)
+
+    def do_session_setup(self, req, token=None, status=None, flags=0):
+        self.session_legs += 1
+        if self.session_legs == 1:
+            if token is None:
+                token = neg_token_resp(1, ntlm_challenge())
+            st = STATUS_MORE_PROCESSING_REQUIRED if status is None else status
+        else:
+            if token is None:
+                token = neg_token_resp(0, None, mech=False)
+            st = STATUS_SUCCESS if status is None else status
+            flags = 0x0001  # SMB2_SESSION_FLAG_IS_GUEST
+        body = struct.pack("<HHHH", 9, flags, HDR + 8, len(token)) + token
+        return self.reply(req, body, status=st, sid=SESSION_ID)
+
+    def do_tree_connect(self, req):
+        body = struct.pack("<HBBIII", 16, 1, 0, 0, 0, 0x001F01FF)
+        return self.reply(req, body, tid=TREE_ID)
+
+    def do_create(self, req, ctx=b""):
+        disp = req.u32(36)
+        name_off, name_len = req.u16(44), req.u16(46)
+        raw = req.msg[name_off:name_off + name_len] if name_len else b""
+        name = raw.decode("utf-16le").replace("\\", "/").strip("/")
+        node = self.fs.get(name)
+        action = 1  # FILE_OPENED
+        if node is None:
+            if disp in (1, 4):  # FILE_OPEN, FILE_OVERWRITE
+                return self.error(req, STATUS_OBJECT_NAME_NOT_FOUND)
+            node = Node(is_dir=bool(req.u32(40) & 1))
+            self.fs[name] = node
+            action = 2  # FILE_CREATED
+        else:
+            if disp == 2:  # FILE_CREATE
+                return self.error(req, STATUS_OBJECT_NAME_COLLISION)
+            if disp in (0, 4, 5):
+                node.data = bytearray()
+                action = 3 if disp != 0 else 0
+        raw_fid = struct.pack("<QQ", self.next_fid, 0xF00D0000 + self.next_fid)
+        self.next_fid += 1
+        self.opens[raw_fid] = {"name": name, "node": node, "listed": False, "doc": False}
+        self.last_fid = raw_fid
+        attrs = ATTR_DIRECTORY if node.is_dir else ATTR_NORMAL
+        body = struct.pack("<HBBI", 89, 0, 0, action) + times(len(node.data), attrs)
+        body += struct.pack("<I", 0) + raw_fid
+        if ctx:
+            body += struct.pack("<II", HDR + 88 + 0, len(ctx))
+            body += ctx
+        else:
+            body += struct.pack("<II", 0, 0)
+        return self.reply(req, body)
+
+    def do_close(self, req):
+        o = self.fid_of(req.body[8:24])
+        if o is None:
+            return self.error(req, STATUS_INVALID_HANDLE)
+        for k, v in list(self.opens.items()):
+            if v is o:
+                del self.opens[k]
+        if o["doc"]:
+            self.fs.pop(o["name"], None)
+        node = o["node"]
+        attrs = ATTR_DIRECTORY if node.is_dir else ATTR_NORMAL
+        body = struct.pack("<HHI", 60, req.u16(2), 0) + times(len(node.data), attrs)
+        return self.reply(req, body)
+
+    def do_read(self, req, extra=0):
+        length, off = req.u32(4), req.u64(8)
+        o = self.fid_of(req.body[16:32])
+        if o is None:
+            return self.error(req, STATUS_INVALID_HANDLE)
+        data = bytes(o["node"].data[off:off + length])
+        if not data:
+            return self.error(req, STATUS_END_OF_FILE)
+        data += b"\xaa" * extra
+        body = struct.pack("<HBBIII", 17, HDR + 16, 0, len(data), 0, 0) + data
+        return self.reply(req, body)
+
+    def do_write(self, req, count_extra=0):
+        data_off, length, off = req.u16(2), req.u32(4), req.u64(8)
+        o = self.fid_of(req.body[16:32])
+        if o is None:
+            return self.error(req, STATUS_INVALID_HANDLE)
+        data = req.msg[data_off:data_off + length]
+        buf = o["node"].data
+        if len(buf) < off:
+            buf.extend(b"\x00" * (off - len(buf)))
+        buf[off:off + len(data)] = data
+        body = struct.pack("<HHIIHH", 17, 0, len(data) + count_extra, 0, 0, 0)
+        return self.reply(req, body)
+
+    def do_query_info(self, req):
+        info_type, cls = req.body[2], req.body[3]
+        o = self.fid_of(req.body[24:40])
+        if o is None:
+            return self.error(req, STATUS_INVALID_HANDLE)
+        node = o["node"]
+        if info_type == 1 and cls == 34:  # FileNetworkOpenInformation
+            data = times(len(node.data), ATTR_DIRECTORY if node.is_dir else ATTR_NORMAL)
+            data += b"\x00" * 4
+        elif info_type == 2 and cls == 5:  # FileFsAttributeInformation
+            fsname = "FAKEFS".encode("utf-16le")
+            data = struct.pack("<III", 0x0000000F, 255, len(fsname)) + fsname
+        else:
+            return self.error(req, STATUS_NOT_SUPPORTED)
+        body = struct.pack("<HHI", 9, HDR + 8, len(data)) + data
+        return self.reply(req, body)
+
+    def do_set_info(self, req):
+        info_type, cls = req.body[2], req.body[3]
+        length, off = req.u32(4), req.u16(8)
+        data = req.msg[off:off + length]
+        o = self.fid_of(req.body[16:32])
+        if o is None:
+            return self.error(req, STATUS_INVALID_HANDLE)
+        if info_type == 1 and cls == 20 and len(data) >= 8:  # FileEndOfFileInformation
+            size = struct.unpack_from("<Q", data)[0]
+            buf = o["node"].data
+            if size < len(buf):
+                del buf[size:]
+            else:
+                buf.extend(b"\x00" * (size - len(buf)))
+        elif info_type == 1 and cls == 13 and data:  # FileDispositionInformation
+            o["doc"] = data[0] != 0
+        return self.reply(req, struct.pack("<H", 2))
+
+    def dir_entries(self, o):
+        prefix = o["name"] + "/" if o["name"] else ""
+        names = [".", ".."]
+        for n in sorted(self.fs):
+            if n and n.startswith(prefix) and "/" not in n[len(prefix):]:
+                names.append(n[len(prefix):])
+        out = []
+        for i, n in enumerate(names):
+            node = self.fs.get(prefix + n) if n not in (".", "..") else Node(is_dir=True)
+            raw = n.encode("utf-16le")
+            attrs = ATTR_DIRECTORY if node.is_dir else ATTR_NORMAL
+            e = struct.pack("<II", 0, i) + struct.pack(
+                "<QQQQQQ", FILETIME, FILETIME, FILETIME, FILETIME, len(node.data),
+                (len(node.data) + 4095) // 4096 * 4096)
+            e += struct.pack("<IIIBB", attrs, len(raw), 0, 0, 0) + b"\x00" * 24
+            e += struct.pack("<HQ", 0, i + 1) + raw
+            out.append(bytearray(e))
+        return out
+
+    def pack_dir(self, entries):
+        blob = bytearray()
+        for i, e in enumerate(entries):
+            if i + 1 < len(entries):
+                pad = (-len(e)) % 8
+                e = e + b"\x00" * pad
+                struct.pack_into("<I", e, 0, len(e))
+            blob += e
+        return blob
+
+    def do_query_directory(self, req, mutate=None):
+        flags = req.body[3]
+        o = self.fid_of(req.body[8:24])
+        if o is None:
+            return self.error(req, STATUS_INVALID_HANDLE)
+        if flags & 0x01:
+            o["listed"] = False
+        if o["listed"]:
+            return self.error(req, STATUS_NO_MORE_FILES)
+        o["listed"] = True
+        blob = self.pack_dir(self.dir_entries(o))
+        out_len = len(blob)
+        if mutate:
+            blob, out_len = mutate(blob)
+        body = struct.pack("<HHI", 9, HDR + 8, out_len) + bytes(blob)
+        return self.reply(req, body)
+
+    def ioctl_body(self, req, output, out_count=None, out_off=None):
+        body = struct.pack(
+            "<HHI16sIIIIII", 49, 0, req.u32(4), req.body[8:24],
+            0, 0, HDR + 48 if out_off is None else out_off,
+            len(output) if out_count is None else out_count, 0, 0,
+        ) + output
+        return body
+
+    def do_ioctl(self, req, fault=None):
+        ctl = req.u32(4)
+        in_off, in_count = req.u32(24), req.u32(28)
+        inp = req.msg[in_off:in_off + in_count]
+        o = self.fid_of(req.body[8:24])
+        if ctl == FSCTL_SRV_REQUEST_RESUME_KEY:
+            if o is None:
+                return self.error(req, STATUS_INVALID_HANDLE)
+            key = b"RK" + req.body[8:24] + b"\x00" * 6
+            out = key + struct.pack("<I", 0) + b"\x00" * 4
+            return self.reply(req, self.ioctl_body(req, out))
+        if ctl in (FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE):
+            if o is None or len(inp) < 32:
+                return self.error(req, STATUS_INVALID_PARAMETER)
+            src = self.opens.get(inp[2:18])
+            count = struct.unpack_from("<I", inp, 24)[0]
+            chunks = []
+            for i in range(count):
+                chunks.append(struct.unpack_from("<QQI", inp, 32 + 24 * i))
+            total = sum(c[2] for c in chunks)
+            if count > 256 or total > 16 << 20 or any(c[2] == 0 or c[2] > 1 << 20 for c in chunks):
+                out = struct.pack("<III", 256, 1 << 20, 16 << 20)
+                return self.reply(req, self.ioctl_body(req, out), status=STATUS_INVALID_PARAMETER)
+            if src is None:
+                return self.error(req, STATUS_OBJECT_NAME_NOT_FOUND)
+            for s_off, d_off, ln in chunks:
+                data = bytes(src["node"].data[s_off:s_off + ln])
+                buf = o["node"].data
+                if len(buf) < d_off:
+                    buf.extend(b"\x00" * (d_off - len(buf)))
+                buf[d_off:d_off + len(data)] = data
+            out = struct.pack("<III", count, 0, total)
+            return self.reply(req, self.ioctl_body(req, out))
+        return self.error(req, STATUS_INVALID_DEVICE_REQUEST)
+
+    def handle_normal(self, req):
+        cmd = req.cmd
+        if cmd == NEGOTIATE:
+            return self.do_negotiate(req)
+        if cmd == SESSION_SETUP:
+            return self.do_session_setup(req)
+        if cmd == TREE_CONNECT:
+            return self.do_tree_connect(req)
+        if cmd == CREATE:
+            return self.do_create(req)
+        if cmd == CLOSE:
+            return self.do_close(req)
+        if cmd == READ:
+            return self.do_read(req)
+        if cmd == WRITE:
+            return self.do_write(req)
+        if cmd == QUERY_INFO:
+            return self.do_query_info(req)
+        if cmd == SET_INFO:
+            return self.do_set_info(req)
+        if cmd == QUERY_DIRECTORY:
+            return self.do_query_directory(req)
+        if cmd == IOCTL:
+            return self.do_ioctl(req)
+        if cmd in (LOGOFF, TREE_DISCONNECT, ECHO, FLUSH):
+            return self.reply(req, struct.pack("<HH", 4, 0))
+        return self.error(req, STATUS_NOT_SUPPORTED)
+
+    # -- faults -------------------------------------------------------------
+    # Each returns a list of actions: bytes (send), "close", "stall".
+
+    def fault(self, req):
+        s = self.scenario
+        normal = self.handle_normal
+        if s == "read-pending-then-ok":
+            interim = self.reply(req, error_body(), status=STATUS_PENDING, credits=0,
+                                 async_id=self.async_id)
+            return [frame(interim), frame(normal(req))]
+        # negotiate-level
+        if s == "neg-frame-too-long":
+            return [b"\x00\xff\xff\xff" + normal(req)]
+        if s == "neg-frame-type":
+            m = normal(req)
+            return [b"\x85" + struct.pack(">I", len(m))[1:] + m]
+        if s == "neg-frame-zero":
+            return [b"\x00\x00\x00\x00"]
+        if s == "neg-truncated-header":
+            return [frame(normal(req)[:40])]
+        if s in ("neg-smb1-protocol", "neg-compressed", "neg-transform"):
+            m = bytearray(normal(req))
+            m[0] = {"neg-smb1-protocol": 0xFF, "neg-compressed": 0xFC, "neg-transform": 0xFD}[s]
+            return [frame(bytes(m))]
+        if s == "neg-header-ss":
+            m = bytearray(normal(req))
+            struct.pack_into("<H", m, 4, 65)
+            return [frame(bytes(m))]
+        if s == "neg-body-ss":
+            m = bytearray(normal(req))
+            struct.pack_into("<H", m, HDR, 64)
+            return [frame(bytes(m))]
+        if s in ("neg-dialect-not-offered", "neg-dialect-wildcard"):
+            m = bytearray(normal(req))
+            struct.pack_into("<H", m, HDR + 4, 0x0222 if s == "neg-dialect-not-offered" else 0x02FF)
+            return [frame(bytes(m))]
+        if s == "neg-zero-sizes":
+            m = bytearray(normal(req))
+            struct.pack_into("<III", m, HDR + 28, 0, 0, 0)
+            return [frame(bytes(m))]
+        if s == "neg-secbuf-outside":
+            m = bytearray(self.do_negotiate(req, b"\x60\x02\x05\x00"))
+            struct.pack_into("<H", m, HDR + 58, 4000)
+            return [frame(bytes(m))]
+        if s == "neg-secbuf-overflow":
+            m = bytearray(self.do_negotiate(req, b"\x60\x02\x05\x00"))
+            struct.pack_into("<HH", m, HDR + 56, 0xFFFF, 0xFFFF)
+            return [frame(bytes(m))]
+        if s == "neg-spnego-malformed":
+            return [frame(self.do_negotiate(req, b"\x60\x84\x7f\xff\xff\xff\x06\x06"))]
+        if s == "neg-unknown-mid":
+            m = bytearray(normal(req))
+            struct.pack_into("<Q", m, 24, req.mid + 7)
+            return [frame(bytes(m))]
+        if s == "neg-wrong-command":
+            m = bytearray(normal(req))
+            struct.pack_into("<H", m, 12, SESSION_SETUP)
+            return [frame(bytes(m))]
+        if s == "neg-request-flag":
+            m = bytearray(normal(req))
+            struct.pack_into("<I", m, 16, 0)
+            return [frame(bytes(m))]
+        if s in ("neg-silent", "ss-pending-forever", "read-pending-forever",
+                 "copychunk-pending-forever"):
+            if s == "neg-silent":
+                return ["stall"]
+            interim = self.reply(req, error_body(), status=STATUS_PENDING, credits=0,
+                                 async_id=self.async_id)
+            return [frame(interim), "stall"]
+        if s == "neg-close":
+            return ["close"]
+        if s == "zero-credits":
+            return [frame(normal(req))]
+        # session setup
+        if s.startswith("ss-"):
+            if s == "ss-spnego-malformed":
+                tok = b"\xa1\x82\x01\x00\x30\x03\x0a\x01\x01"
+                return [frame(self.do_session_setup(req, token=tok))]
+            if s == "ss-spnego-trailing":
+                tok = neg_token_resp(1, ntlm_challenge()) + b"\x00"
+                return [frame(self.do_session_setup(req, token=tok))]
+            if s.startswith("ss-ntlm-"):
+                variant = s[len("ss-ntlm-"):]
+                tok = neg_token_resp(1, ntlm_challenge(variant))
+                return [frame(self.do_session_setup(req, token=tok))]
+            if s == "ss-token-outside":
+                m = bytearray(normal(req))
+                struct.pack_into("<H", m, HDR + 6, len(m) - HDR + 100)
+                return [frame(bytes(m))]
+            if s == "ss-session-id-zero":
+                m = bytearray(normal(req))
+                struct.pack_into("<Q", m, 40, 0)
+                return [frame(bytes(m))]
+            if s == "ss-duplicate-response":
+                f = frame(normal(req))
+                return [f + f]
+            if s == "ss-garbage-after-frame":
+                return [frame(normal(req)) + b"\xde\xad\xbe\xef" * 4]
+        if s == "tree-wrong-ss":
+            m = bytearray(normal(req))
+            struct.pack_into("<H", m, HDR, 17)
+            return [frame(bytes(m)) + b"\x00"]
+        if s == "tree-short-body":
+            return [frame(normal(req)[:HDR + 8])]
+        if s.startswith("create-ctx-"):
+            # one valid-looking context: Next, NameOffset, NameLength, Reserved,
+            # DataOffset, DataLength, name "MxAc", padding, 8 bytes of data
+            ctx = bytearray(struct.pack("<IHHHHI", 0, 16, 4, 0, 24, 8) + b"MxAc" + b"\x00" * 4
+                            + b"\x00" * 8)
+            if s == "create-ctx-next-loop":
+                ctx = ctx + ctx
+                struct.pack_into("<I", ctx, 0, 8)
+            if s == "create-ctx-name-outside":
+                struct.pack_into("<HH", ctx, 4, 16, 200)
+            m = bytearray(self.do_create(req, bytes(ctx)))
+            if s == "create-ctx-outside":
+                struct.pack_into("<I", m, HDR + 84, 4096)
+            if s == "create-ctx-overflow":
+                struct.pack_into("<II", m, HDR + 80, 0xFFFFFFF8, 16)
+            return [frame(bytes(m))]
+        if s.startswith("compound-next-"):
+            return None  # a lone CREATE: the fault waits for a compound (handle_compound)
+        if s.startswith("read-"):
+            if s == "read-more-than-asked":
+                return [frame(self.do_read(req, extra=4096))]
+            m = bytearray(normal(req))
+            if s == "read-data-outside":
+                struct.pack_into("<I", m, HDR + 4, req.u32(4) + 64)
+            elif s == "read-offset-in-header":
+                m[HDR + 2] = 16
+            elif s == "read-length-overflow":
+                struct.pack_into("<I", m, HDR + 4, 0xFFFFFFF0)
+            elif s == "read-close-mid-response":
+                f = frame(bytes(m))
+                return [f[:len(f) // 2], "close"]
+            return [frame(bytes(m))]
+        if s == "write-count-more":
+            return [frame(self.do_write(req, count_extra=1))]
+        if s.startswith("dir-"):
+            def mut(blob):
+                if s == "dir-next-loop":
+                    struct.pack_into("<I", blob, 0, 8)
+                elif s == "dir-next-past-end":
+                    struct.pack_into("<I", blob, 0, (len(blob) + 8) & ~7)
+                elif s == "dir-name-overrun":
+                    struct.pack_into("<I", blob, 60, 4096)
+                elif s == "dir-output-outside":
+                    return blob, len(blob) + 512
+                return blob, len(blob)
+
+            return [frame(self.do_query_directory(req, mutate=mut))]
+        if s.startswith("ioctl-") or s == "resume-key-short":
+            ctl = req.u32(4)
+            if ctl != FSCTL_SRV_REQUEST_RESUME_KEY:
+                return None  # not yet: wait for the resume key request
+            m = bytearray(normal(req))
+            if s == "ioctl-output-outside":
+                struct.pack_into("<I", m, HDR + 36, 4000)
+            elif s == "ioctl-output-overflow":
+                struct.pack_into("<II", m, HDR + 32, 0xFFFFFFF0, 0x20)
+            elif s == "ioctl-output-more-than-max":
+                max_out = req.u32(44)
+                out = b"\x00" * (max_out + 64)
+                return [frame(self.reply(req, self.ioctl_body(req, out)))]
+            elif s == "resume-key-short":
+                return [frame(self.reply(req, self.ioctl_body(req, b"RK012345")))]
+            return [frame(bytes(m))]
+        if s.startswith("copychunk-"):
+            ctl = req.u32(4)
+            if ctl not in (FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE):
+                return None
+            m = bytearray(normal(req))
+            out = HDR + 48
+            if s == "copychunk-claims-more":
+                total = struct.unpack_from("<I", m, out + 8)[0]
+                struct.pack_into("<I", m, out + 8, total + 1)
+            elif s == "copychunk-too-many-chunks":
+                n = struct.unpack_from("<I", m, out)[0]
+                struct.pack_into("<I", m, out, n + 1)
+            elif s == "copychunk-limits-zero":
+                body = self.ioctl_body(req, struct.pack("<III", 0, 0, 0))
+                return [frame(self.reply(req, body, status=STATUS_INVALID_PARAMETER))]
+            return [frame(bytes(m))]
+        raise RuntimeError("scenario %s has no fault for command %d" % (s, req.cmd))
+
+    # -- dispatch -------------------------------------------------------------
+
+    def handle_compound(self, reqs):
+        msgs = []
+        for r in reqs:
+            msgs.append(bytearray(self.handle_normal(r)))
+        fault = None
+        if self.scenario.startswith("compound-next-") and not self.fired:
+            fault = self.scenario
+            self.fired = True
+        out = bytearray()
+        for i, m in enumerate(msgs):
+            if i + 1 < len(msgs):
+                m += b"\x00" * ((-len(m)) % 8)
+                nxt = len(m)
+                if i == 0 and fault == "compound-next-misaligned":
+                    nxt = len(m) + 4
+                elif i == 0 and fault == "compound-next-past-end":
+                    nxt = len(m) + 4096
+                elif i == 0 and fault == "compound-next-tiny":
+                    nxt = 8
+                struct.pack_into("<I", m, 20, nxt)
+            out += m
+        return [frame(bytes(out))]
+
+    def handle_frame(self, data):
+        reqs = []
+        off = 0
+        while True:
+            if len(data) - off < HDR or data[off:off + 4] != b"\xfeSMB":
+                raise RuntimeError("client sent a malformed request")
+            nxt = struct.unpack_from("<I", data, off + 20)[0]
+            end = off + nxt if nxt else len(data)
+            reqs.append(Request(bytes(data[off:end])))
+            if not nxt:
+                break
+            off = end
+        if len(reqs) > 1:
+            return self.handle_compound(reqs)
+        req = reqs[0]
+        if not self.fired and self.trigger is not None and req.cmd == self.trigger:
+            acts = self.fault(req)
+            if acts is not None:
+                self.fired = True
+                return acts
+        return [frame(self.handle_normal(req))]
+
+    def run(self, deadline):
+        buf = bytearray()
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return 4
+            r, _, _ = select.select([self.sock], [], [], min(left, 1.0))
+            if not r:
+                continue
+            try:
+                chunk = self.sock.recv(1 << 20)
+            except ConnectionError:
+                chunk = b""
+            if not chunk:
+                return 0 if self.fired else 3
+            try:
+                self.process(buf, chunk)
+            except ConnectionError:
+                return 0 if self.fired else 3
+            if self.closed:
+                return 0
+
+    def process(self, buf, chunk):
+        """Answers every complete request frame in buf + chunk."""
+        if self.stalled:
+            return  # swallow everything, answer nothing
+        buf += chunk
+        while len(buf) >= 4 and not self.stalled:
+            flen = struct.unpack_from(">I", buf, 0)[0] & 0xFFFFFF
+            if len(buf) < 4 + flen:
+                break
+            data = bytes(buf[4:4 + flen])
+            del buf[:4 + flen]
+            for act in self.handle_frame(data):
+                if act == "close":
+                    self.sock.close()
+                    self.closed = True
+                    return
+                if act == "stall":
+                    self.stalled = True
+                    buf.clear()
+                    break
+                self.send(act)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="hostile fake SMB2 server for smbwire tests")
+    ap.add_argument("scenario", nargs="?")
+    ap.add_argument("--port-file")
+    ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    args = ap.parse_args()
+    if args.list:
+        for name, (_, desc) in SCENARIOS.items():
+            print("%-28s %s" % (name, desc))
+        return 0
+    if args.scenario not in SCENARIOS:
+        print("fakesmb: unknown scenario %r (see --list)" % args.scenario, file=sys.stderr)
+        return 2
+    deadline = time.monotonic() + args.timeout
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    port = ls.getsockname()[1]
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w", encoding="ascii") as f:
+            f.write("%d\n" % port)
+        os.rename(tmp, args.port_file)
+    print(port, flush=True)
+    ls.settimeout(max(0.1, deadline - time.monotonic()))
+    try:
+        conn, _ = ls.accept()
+    except socket.timeout:
+        return 4
+    ls.close()
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    srv = Server(args.scenario, conn)
+    try:
+        rc = srv.run(deadline)
+    finally:
+        if not srv.closed:
+            conn.close()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

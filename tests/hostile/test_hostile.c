@@ -1,0 +1,540 @@
+/* Hostile-server suite: a real smbwire client against tests/hostile/fakesmb.py,
+ * a fake SMB2 server that behaves until one step and then misbehaves in one
+ * way per scenario.
+ *
+ *   test_hostile FAKESMB.PY [SCENARIO ...]   run the named scenarios (all without names)
+ *   test_hostile FAKESMB.PY --check-list     the C table and fakesmb.py --list agree
+ *
+ * For each scenario the client runs a fixed script (connect, guest session,
+ * tree, open, read, create, write, compound stat, directory listing,
+ * copychunk, read back, close) and the scenario says at which step the fault
+ * must surface, with which SMBW_E* code, whether the connection must then be
+ * dead (every later call SMBW_EDEAD) or still usable (an ECHO works), and the
+ * step must end within HOSTILE_MAX_SECONDS. The fake server must report that
+ * it delivered the fault (exit status 0), so a scenario that never reaches
+ * its fault fails too. Only the public API is used. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <smbwire/copy.h>
+#include <smbwire/smbwire.h>
+
+/* Every failing step must end within this many seconds. */
+#define HOSTILE_MAX_SECONDS 3.0
+/* Per-request timeout for scenarios that go silent. */
+#define SILENT_TIMEOUT_MS 1000
+/* Per-request timeout for everything else (the fake server answers in ms). */
+#define DEFAULT_TIMEOUT_MS 2500
+/* The 1-byte-at-a-time server needs longer per request; it must work. */
+#define SLOW_TIMEOUT_MS 15000
+
+#define SRC_SIZE 65536
+#define IO_SIZE 4096
+
+enum step {
+    S_CONNECT,
+    S_SESSION,
+    S_TREE,
+    S_OPEN,
+    S_READ,
+    S_CREATE_DST,
+    S_WRITE,
+    S_STAT,
+    S_DIR,
+    S_COPY,
+    S_VERIFY,
+    S_CLOSE,
+    S_DONE,
+};
+
+static const char *const step_names[] = {
+    "connect", "session", "tree",  "open",   "read",  "create-dst", "write",
+    "stat",    "dir",     "copy",  "verify", "close", "done",
+};
+
+enum dead_expect { ALIVE = 0, DEAD = 1 };
+
+typedef struct scenario {
+    const char *name;
+    enum step step; /* where the fault must surface (S_DONE: everything works) */
+    int err;        /* expected result of that step */
+    int dead;       /* DEAD: connection dead afterwards; ALIVE: still usable */
+    int timeout_ms;
+} scenario;
+
+#define T_DEF DEFAULT_TIMEOUT_MS
+#define T_SIL SILENT_TIMEOUT_MS
+
+static const scenario scenarios[] = {
+    /* positive controls: must complete every step */
+    {"normal", S_DONE, 0, ALIVE, T_DEF},
+    {"slow-1byte", S_DONE, 0, ALIVE, SLOW_TIMEOUT_MS},
+    {"read-pending-then-ok", S_DONE, 0, ALIVE, T_DEF},
+    /* transport and header */
+    {"neg-frame-too-long", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-frame-type", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-frame-zero", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-truncated-header", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-smb1-protocol", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-compressed", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-transform", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-header-ss", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-unknown-mid", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-wrong-command", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-request-flag", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-silent", S_CONNECT, SMBW_ETIMEDOUT, DEAD, T_SIL},
+    {"neg-close", S_CONNECT, SMBW_ECLOSED, DEAD, T_DEF},
+    /* NEGOTIATE body */
+    {"neg-body-ss", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-dialect-not-offered", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-dialect-wildcard", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-zero-sizes", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-secbuf-outside", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-secbuf-overflow", S_CONNECT, SMBW_EPROTO, DEAD, T_DEF},
+    {"neg-spnego-malformed", S_SESSION, SMBW_EPROTO, ALIVE, T_DEF},
+    {"zero-credits", S_SESSION, SMBW_EPROTO, DEAD, T_DEF},
+    /* SESSION_SETUP, SPNEGO, NTLMSSP */
+    {"ss-spnego-malformed", S_SESSION, SMBW_EPROTO, ALIVE, T_DEF},
+    {"ss-spnego-trailing", S_SESSION, SMBW_EPROTO, ALIVE, T_DEF},
+    {"ss-ntlm-bad-signature", S_SESSION, SMBW_EPROTO, ALIVE, T_DEF},
+    {"ss-ntlm-targetinfo-outside", S_SESSION, SMBW_EPROTO, ALIVE, T_DEF},
+    {"ss-ntlm-avpair-overrun", S_SESSION, SMBW_EPROTO, ALIVE, T_DEF},
+    {"ss-ntlm-no-eol", S_SESSION, SMBW_EPROTO, ALIVE, T_DEF},
+    {"ss-token-outside", S_SESSION, SMBW_EPROTO, DEAD, T_DEF},
+    {"ss-session-id-zero", S_SESSION, SMBW_EPROTO, DEAD, T_DEF},
+    {"ss-duplicate-response", S_SESSION, SMBW_EPROTO, DEAD, T_DEF},
+    {"ss-garbage-after-frame", S_SESSION, SMBW_EPROTO, DEAD, T_DEF},
+    {"ss-pending-forever", S_SESSION, SMBW_ETIMEDOUT, DEAD, T_SIL},
+    /* TREE_CONNECT, CREATE */
+    {"tree-wrong-ss", S_TREE, SMBW_EPROTO, DEAD, T_DEF},
+    {"tree-short-body", S_TREE, SMBW_EPROTO, DEAD, T_DEF},
+    {"create-ctx-outside", S_OPEN, SMBW_EPROTO, DEAD, T_DEF},
+    {"create-ctx-overflow", S_OPEN, SMBW_EPROTO, DEAD, T_DEF},
+    {"create-ctx-next-loop", S_OPEN, SMBW_EPROTO, DEAD, T_DEF},
+    {"create-ctx-name-outside", S_OPEN, SMBW_EPROTO, DEAD, T_DEF},
+    /* READ, WRITE */
+    {"read-data-outside", S_READ, SMBW_EPROTO, DEAD, T_DEF},
+    {"read-offset-in-header", S_READ, SMBW_EPROTO, DEAD, T_DEF},
+    {"read-length-overflow", S_READ, SMBW_EPROTO, DEAD, T_DEF},
+    {"read-more-than-asked", S_READ, SMBW_EPROTO, DEAD, T_DEF},
+    {"read-close-mid-response", S_READ, SMBW_ECLOSED, DEAD, T_DEF},
+    {"read-pending-forever", S_READ, SMBW_ETIMEDOUT, DEAD, T_SIL},
+    {"write-count-more", S_WRITE, SMBW_EPROTO, DEAD, T_DEF},
+    /* compounds (stat = CREATE + CLOSE in one frame) */
+    {"compound-next-misaligned", S_STAT, SMBW_EPROTO, DEAD, T_DEF},
+    {"compound-next-past-end", S_STAT, SMBW_EPROTO, DEAD, T_DEF},
+    {"compound-next-tiny", S_STAT, SMBW_EPROTO, DEAD, T_DEF},
+    /* QUERY_DIRECTORY */
+    {"dir-next-loop", S_DIR, SMBW_EPROTO, DEAD, T_DEF},
+    {"dir-next-past-end", S_DIR, SMBW_EPROTO, DEAD, T_DEF},
+    {"dir-name-overrun", S_DIR, SMBW_EPROTO, DEAD, T_DEF},
+    {"dir-output-outside", S_DIR, SMBW_EPROTO, DEAD, T_DEF},
+    /* IOCTL: resume key and copychunk */
+    {"ioctl-output-outside", S_COPY, SMBW_EPROTO, DEAD, T_DEF},
+    {"ioctl-output-overflow", S_COPY, SMBW_EPROTO, DEAD, T_DEF},
+    {"ioctl-output-more-than-max", S_COPY, SMBW_EPROTO, DEAD, T_DEF},
+    {"resume-key-short", S_COPY, SMBW_EPROTO, ALIVE, T_DEF},
+    {"copychunk-claims-more", S_COPY, SMBW_EPROTO, ALIVE, T_DEF},
+    {"copychunk-too-many-chunks", S_COPY, SMBW_EPROTO, ALIVE, T_DEF},
+    {"copychunk-limits-zero", S_COPY, SMBW_EPROTO, ALIVE, T_DEF},
+    {"copychunk-pending-forever", S_COPY, SMBW_ETIMEDOUT, DEAD, T_SIL},
+};
+
+#define NSCEN (sizeof scenarios / sizeof scenarios[0])
+
+static const char *fakesmb_path;
+static int selected[NSCEN];
+static int nselected;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint8_t src_byte(size_t i)
+{
+    /* fakesmb.py pattern(n, 3) */
+    return (uint8_t)((i * 7 + 3 + (i >> 8)) & 0xFF);
+}
+
+/* ---- the fake server process ------------------------------------------ */
+
+typedef struct fake {
+    pid_t pid;
+    char dir[64];
+    char port_file[96];
+    uint16_t port;
+} fake;
+
+static void fake_start(fake *f, const char *scenario)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/smbw-hostile.XXXXXX");
+    ck_assert_msg(mkdtemp(f->dir) != NULL, "mkdtemp: %s", strerror(errno));
+    snprintf(f->port_file, sizeof f->port_file, "%s/port", f->dir);
+    f->pid = fork();
+    ck_assert_msg(f->pid >= 0, "fork: %s", strerror(errno));
+    if (f->pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, STDOUT_FILENO);
+        execlp("python3", "python3", fakesmb_path, "--port-file", f->port_file, "--timeout",
+               "30", scenario, (char *)NULL);
+        _exit(127);
+    }
+    /* Python starts in well under a second; allow for a loaded machine. */
+    double deadline = now_s() + 15.0;
+    while (now_s() < deadline) {
+        FILE *pf = fopen(f->port_file, "r");
+        if (pf) {
+            unsigned p = 0;
+            int n = fscanf(pf, "%u", &p);
+            fclose(pf);
+            if (n == 1 && p > 0 && p < 65536) {
+                f->port = (uint16_t)p;
+                return;
+            }
+        }
+        int st;
+        if (waitpid(f->pid, &st, WNOHANG) == f->pid) {
+            f->pid = 0;
+            ck_abort_msg("fakesmb.py %s exited early (status 0x%x)", scenario, st);
+        }
+        usleep(10000);
+    }
+    kill(f->pid, SIGKILL);
+    waitpid(f->pid, NULL, 0);
+    f->pid = 0;
+    ck_abort_msg("fakesmb.py %s did not announce its port", scenario);
+}
+
+/* Waits (bounded) for the fake server to exit on its own; returns its exit
+ * status, or -1 when it had to be killed. */
+static int fake_finish(fake *f)
+{
+    int status = -1;
+    if (f->pid > 0) {
+        double deadline = now_s() + 5.0;
+        int st;
+        pid_t r = 0;
+        while ((r = waitpid(f->pid, &st, WNOHANG)) == 0 && now_s() < deadline)
+            usleep(10000);
+        if (r == f->pid) {
+            status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        } else {
+            kill(f->pid, SIGKILL);
+            waitpid(f->pid, NULL, 0);
+        }
+        f->pid = 0;
+    }
+    unlink(f->port_file);
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "%s.tmp", f->port_file);
+    unlink(tmp);
+    rmdir(f->dir);
+    return status;
+}
+
+/* ---- the client script ------------------------------------------------- */
+
+typedef struct client {
+    smbw_conn *conn;
+    smbw_session *sess;
+    smbw_tree *tree;
+    smbw_file *src, *dst;
+    uint8_t buf[SRC_SIZE];
+    char detail[256]; /* why a step "succeeded" wrongly */
+} client;
+
+static int run_step(client *c, enum step s, const fake *f, int timeout_ms)
+{
+    int rc = 0;
+    switch (s) {
+    case S_CONNECT:
+        rc = smbw_conn_new(&c->conn);
+        if (!rc)
+            rc = smbw_conn_set_timeout(c->conn, timeout_ms);
+        if (!rc)
+            rc = smbw_conn_connect(c->conn, "127.0.0.1", f->port);
+        break;
+    case S_SESSION: {
+        smbw_creds cr;
+        memset(&cr, 0, sizeof cr);
+        cr.kind = SMBW_AUTH_GUEST;
+        rc = smbw_session_new(&c->sess, c->conn, &cr);
+        break;
+    }
+    case S_TREE:
+        rc = smbw_tree_connect(&c->tree, c->sess, "share");
+        break;
+    case S_OPEN:
+        rc = smbw_file_open(&c->src, c->tree, "src.bin", SMBW_O_RDONLY);
+        break;
+    case S_READ: {
+        size_t n = 0;
+        rc = smbw_file_pread(c->src, c->buf, IO_SIZE, 0, &n);
+        if (!rc && n != IO_SIZE) {
+            snprintf(c->detail, sizeof c->detail, "read %zu bytes, wanted %d", n, IO_SIZE);
+            rc = 1;
+        }
+        for (size_t i = 0; !rc && i < n; i++)
+            if (c->buf[i] != src_byte(i)) {
+                snprintf(c->detail, sizeof c->detail, "read data differs at byte %zu", i);
+                rc = 1;
+            }
+        break;
+    }
+    case S_CREATE_DST:
+        rc = smbw_file_open(&c->dst, c->tree, "dst.bin",
+                            SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_TRUNC);
+        break;
+    case S_WRITE:
+        memset(c->buf, 0x5a, IO_SIZE);
+        rc = smbw_file_pwrite(c->dst, c->buf, IO_SIZE, 0);
+        break;
+    case S_STAT: {
+        smbw_stat st;
+        rc = smbw_stat_path(c->tree, "src.bin", &st);
+        if (!rc && st.size != SRC_SIZE) {
+            snprintf(c->detail, sizeof c->detail, "stat size %llu",
+                     (unsigned long long)st.size);
+            rc = 1;
+        }
+        break;
+    }
+    case S_DIR: {
+        smbw_dir *d = NULL;
+        rc = smbw_dir_open(&d, c->tree, "");
+        int found = 0, n = 0;
+        while (!rc) {
+            smbw_dirent e;
+            int r = smbw_dir_next(d, &e);
+            if (r == 1)
+                break;
+            if (r < 0) {
+                rc = r;
+                break;
+            }
+            n++;
+            if (!strcmp(e.name, "src.bin") && e.st.size == SRC_SIZE)
+                found = 1;
+            if (n > 1000) {
+                snprintf(c->detail, sizeof c->detail, "directory listing does not end");
+                rc = 1;
+            }
+        }
+        smbw_dir_close(d);
+        if (!rc && !found) {
+            snprintf(c->detail, sizeof c->detail, "src.bin missing from the listing");
+            rc = 1;
+        }
+        break;
+    }
+    case S_COPY: {
+        smbw_copy_opts o;
+        memset(&o, 0, sizeof o);
+        o.method = SMBW_COPY_COPYCHUNK;
+        smbw_copy_stats st;
+        rc = smbw_copy_range(c->src, c->dst, 0, 0, SRC_SIZE, &o, &st);
+        if (!rc && (!st.used_copychunk || st.bytes != SRC_SIZE)) {
+            snprintf(c->detail, sizeof c->detail, "copy stats: copychunk %d bytes %llu",
+                     st.used_copychunk, (unsigned long long)st.bytes);
+            rc = 1;
+        }
+        break;
+    }
+    case S_VERIFY: {
+        size_t n = 0;
+        memset(c->buf, 0, sizeof c->buf);
+        rc = smbw_file_pread(c->dst, c->buf, SRC_SIZE, 0, &n);
+        if (!rc && n != SRC_SIZE) {
+            snprintf(c->detail, sizeof c->detail, "read back %zu bytes", n);
+            rc = 1;
+        }
+        for (size_t i = 0; !rc && i < n; i++)
+            if (c->buf[i] != src_byte(i)) {
+                snprintf(c->detail, sizeof c->detail, "copied data differs at byte %zu", i);
+                rc = 1;
+            }
+        break;
+    }
+    case S_CLOSE: {
+        int r1 = smbw_file_close(c->dst);
+        int r2 = smbw_file_close(c->src);
+        c->dst = c->src = NULL;
+        rc = r1 ? r1 : r2;
+        break;
+    }
+    case S_DONE:
+        break;
+    }
+    return rc;
+}
+
+static void client_free(client *c)
+{
+    (void)smbw_file_close(c->dst);
+    (void)smbw_file_close(c->src);
+    smbw_tree_disconnect(c->tree);
+    smbw_session_free(c->sess);
+    smbw_conn_free(c->conn);
+    memset(c, 0, offsetof(client, buf));
+}
+
+START_TEST(t_scenario)
+{
+    const scenario *sc = &scenarios[selected[_i]];
+    fake f;
+    fake_start(&f, sc->name);
+
+    static client c; /* 64 KiB buffer: keep it off the stack */
+    memset(&c, 0, sizeof c);
+    enum step s;
+    int rc = 0;
+    double elapsed = 0;
+    for (s = S_CONNECT; s < S_DONE; s++) {
+        double t0 = now_s();
+        rc = run_step(&c, s, &f, sc->timeout_ms);
+        elapsed = now_s() - t0;
+        if (rc)
+            break;
+    }
+    const char *msg = c.conn ? smbw_conn_errmsg(c.conn) : "(no connection)";
+    char got[600];
+    snprintf(got, sizeof got, "%s: step %s -> %d %s (%.2f s) status %s errmsg \"%s\" %s",
+             sc->name, step_names[s], rc, rc < 0 ? smbw_error_name(rc) : "", elapsed,
+             c.conn ? smbw_status_name(smbw_last_status(c.conn)) : "-", msg, c.detail);
+    fprintf(stderr, "%s\n", got);
+
+    bool ok_step = s == sc->step && rc == sc->err;
+    bool ok_time = elapsed < HOSTILE_MAX_SECONDS || sc->step == S_DONE;
+    bool ok_msg = sc->step == S_DONE || (msg && msg[0]);
+    bool ok_dead = true;
+    int echo = 0;
+    bool was_dead = c.conn && smbw_conn_is_dead(c.conn);
+    if (sc->step != S_DONE && c.conn) {
+        if (sc->dead == DEAD) {
+            echo = smbw_conn_echo(c.conn);
+            ok_dead = smbw_conn_is_dead(c.conn) && echo == SMBW_EDEAD;
+        } else {
+            ok_dead = !smbw_conn_is_dead(c.conn);
+            if (ok_dead) {
+                echo = smbw_conn_echo(c.conn);
+                ok_dead = echo == 0;
+            }
+        }
+    }
+    client_free(&c);
+    int fstatus = fake_finish(&f);
+
+    ck_assert_msg(ok_step, "%s: wanted step %s -> %s; got %s", sc->name, step_names[sc->step],
+                  sc->err ? smbw_error_name(sc->err) : "0", got);
+    ck_assert_msg(ok_time, "%s: the failing step took %.2f s (limit %.1f s)", sc->name, elapsed,
+                  HOSTILE_MAX_SECONDS);
+    ck_assert_msg(ok_msg, "%s: empty smbw_conn_errmsg()", sc->name);
+    ck_assert_msg(ok_dead, "%s: connection should be %s afterwards (is_dead %d, echo %d %s)",
+                  sc->name, sc->dead == DEAD ? "dead" : "usable", was_dead, echo,
+                  smbw_error_name(echo));
+    ck_assert_msg(fstatus == 0,
+                  "%s: fakesmb.py exit status %d (3: fault never delivered, 4: its timeout, "
+                  "1: server error, -1: killed)",
+                  sc->name, fstatus);
+}
+END_TEST
+
+/* fakesmb.py --list and the table above name the same scenarios. */
+static int check_list(void)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "python3 '%s' --list", fakesmb_path);
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        perror("popen");
+        return 1;
+    }
+    int seen[NSCEN];
+    memset(seen, 0, sizeof seen);
+    int bad = 0, lines = 0;
+    char line[512];
+    while (fgets(line, sizeof line, p)) {
+        char name[128];
+        if (sscanf(line, "%127s", name) != 1)
+            continue;
+        lines++;
+        size_t i;
+        for (i = 0; i < NSCEN; i++)
+            if (!strcmp(scenarios[i].name, name))
+                break;
+        if (i == NSCEN) {
+            fprintf(stderr, "fakesmb.py scenario %s has no expectation in test_hostile.c\n",
+                    name);
+            bad = 1;
+        } else {
+            seen[i] = 1;
+        }
+    }
+    int st = pclose(p);
+    if (st != 0 || lines == 0) {
+        fprintf(stderr, "fakesmb.py --list failed (status %d, %d lines)\n", st, lines);
+        return 1;
+    }
+    for (size_t i = 0; i < NSCEN; i++)
+        if (!seen[i]) {
+            fprintf(stderr, "%s is not a fakesmb.py scenario\n", scenarios[i].name);
+            bad = 1;
+        }
+    printf("%d scenarios, %zu expectations: %s\n", lines, NSCEN, bad ? "MISMATCH" : "ok");
+    return bad;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s FAKESMB.PY [SCENARIO ...|--check-list]\n", argv[0]);
+        return 2;
+    }
+    fakesmb_path = argv[1];
+    signal(SIGPIPE, SIG_IGN);
+    if (argc == 3 && !strcmp(argv[2], "--check-list"))
+        return check_list();
+    if (argc == 2) {
+        for (size_t i = 0; i < NSCEN; i++)
+            selected[nselected++] = (int)i;
+    } else {
+        for (int a = 2; a < argc; a++) {
+            size_t i;
+            for (i = 0; i < NSCEN; i++)
+                if (!strcmp(scenarios[i].name, argv[a]))
+                    break;
+            if (i == NSCEN) {
+                fprintf(stderr, "unknown scenario %s\n", argv[a]);
+                return 2;
+            }
+            selected[nselected++] = (int)i;
+        }
+    }
+    Suite *s = suite_create("hostile");
+    TCase *tc = tcase_create("scenarios");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, t_scenario, 0, nselected);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_VERBOSE);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

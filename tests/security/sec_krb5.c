@@ -1,0 +1,178 @@
+/* Kerberos against a private MIT KDC and a Kerberos-accepting Samba, both
+ * started by tests/security/with-kdc.sh (KRB5_CONFIG, KRB5CCNAME with a
+ * ticket for SMBW_KRB5_USER, SMBW_KRB5_SERVICE_HOST = a made-up FQDN whose
+ * cifs/ principal is in Samba's keytab, as is cifs/localhost). The client
+ * always connects to 127.0.0.1 and names the service host separately. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sectest.h"
+
+static int krb_login(smbw_conn *c, const char *target_host, smbw_session **out)
+{
+    smbw_creds cr;
+    memset(&cr, 0, sizeof cr);
+    cr.kind = SMBW_AUTH_KERBEROS;
+    cr.target_host = target_host;
+    return smbw_session_new(out, c, &cr);
+}
+
+static void krb_round_trip(const char *target_host, uint16_t dialect, enum smbw_encrypt_policy enc)
+{
+    sec_opts o;
+    memset(&o, 0, sizeof o);
+    o.max_dialect = dialect;
+    o.sign = SMBW_SIGN_REQUIRED;
+    o.encrypt = enc;
+    smbw_conn *c = NULL;
+    SEC_OK(c, sec_connect_to(&c, sec_env("SMBW_TEST_HOST"), sec_server_port(), &o));
+    smbw_session *s = NULL;
+    SEC_OK(c, krb_login(c, target_host, &s));
+    fprintf(stderr, "kerberos to cifs/%s over %s: signed %d (%s), encrypted %d (%s)\n", target_host,
+            smbw_dialect_name(smbw_conn_dialect(c)), smbw_session_signed(s),
+            smbw_session_signing_alg(s), smbw_session_encrypted(s), smbw_session_cipher(s));
+    ck_assert_int_eq(smbw_conn_dialect(c), dialect);
+    /* A signed (or encrypted) session proves both sides derived the same
+     * keys from the GSS session key. */
+    ck_assert(smbw_session_signed(s) || smbw_session_encrypted(s));
+    if (enc == SMBW_ENCRYPT_REQUIRED)
+        ck_assert(smbw_session_encrypted(s));
+    smbw_tree *t = NULL;
+    SEC_OK(c, smbw_tree_connect(&t, s, sec_env("SMBW_TEST_SHARE")));
+    size_t len = 300 * 1024 + 3;
+    unsigned char *data = malloc(len);
+    ck_assert_ptr_nonnull(data);
+    sec_random(data, len);
+    char name[80];
+    snprintf(name, sizeof name, "krb5-%s-%s%s.bin", target_host, smbw_dialect_name(dialect),
+             enc == SMBW_ENCRYPT_REQUIRED ? "-enc" : "");
+    sec_round_trip(t, c, name, data, len);
+    free(data);
+
+    /* The file belongs to the Unix user the principal maps to. */
+    char *sp = sec_server_path(name);
+    ck_assert_msg(access(sp, F_OK) == 0, "%s missing", sp);
+    free(sp);
+    smbw_tree_disconnect(t);
+    smbw_session_free(s);
+    smbw_conn_free(c);
+}
+
+START_TEST(test_fqdn_every_dialect)
+{
+    const uint16_t dialects[] = {SMBW_SMB2_02, SMBW_SMB2_10, SMBW_SMB3_00, SMBW_SMB3_02,
+                                 SMBW_SMB3_11};
+    for (size_t i = 0; i < sizeof dialects / sizeof dialects[0]; i++)
+        krb_round_trip(sec_env("SMBW_KRB5_SERVICE_HOST"), dialects[i], SMBW_ENCRYPT_AUTO);
+}
+END_TEST
+
+START_TEST(test_localhost_spn)
+{
+    krb_round_trip("localhost", SMBW_SMB3_11, SMBW_ENCRYPT_AUTO);
+}
+END_TEST
+
+START_TEST(test_encrypted)
+{
+    krb_round_trip(sec_env("SMBW_KRB5_SERVICE_HOST"), SMBW_SMB3_11, SMBW_ENCRYPT_REQUIRED);
+    krb_round_trip(sec_env("SMBW_KRB5_SERVICE_HOST"), SMBW_SMB3_00, SMBW_ENCRYPT_REQUIRED);
+}
+END_TEST
+
+/* Expects a clean authentication failure: SMBW_EKRB5 or SMBW_EAUTH, no
+ * session, a readable message containing want_in_msg, and nothing created. */
+static void expect_krb_failure(const char *target_host, const char *want_in_msg)
+{
+    int before = sec_share_entries();
+    smbw_conn *c = NULL;
+    SEC_OK(c, sec_connect_to(&c, sec_env("SMBW_TEST_HOST"), sec_server_port(), NULL));
+    smbw_session *s = NULL;
+    int rc = krb_login(c, target_host, &s);
+    const char *msg = smbw_conn_errmsg(c);
+    fprintf(stderr, "kerberos to cifs/%s with KRB5CCNAME=%s -> %s: %s\n", target_host,
+            getenv("KRB5CCNAME"), smbw_error_name(rc), msg);
+    ck_assert_msg(rc == SMBW_EKRB5 || rc == SMBW_EAUTH, "-> %s (wanted SMBW_EKRB5/EAUTH): %s",
+                  smbw_error_name(rc), msg);
+    ck_assert(s == NULL);
+    ck_assert_msg(strlen(msg) > 10, "message not readable: '%s'", msg);
+    ck_assert_msg(strstr(msg, want_in_msg) != NULL, "message '%s' does not mention '%s'", msg,
+                  want_in_msg);
+    smbw_conn_free(c);
+    ck_assert_int_eq(sec_share_entries(), before);
+}
+
+START_TEST(test_no_ticket)
+{
+    char path[300];
+    snprintf(path, sizeof path, "FILE:%s/smbw-no-such-ccache-%ld",
+             sec_env_opt("TMPDIR") ? sec_env_opt("TMPDIR") : "/tmp", (long)getpid());
+    ck_assert_int_eq(setenv("KRB5CCNAME", path, 1), 0);
+    expect_krb_failure(sec_env("SMBW_KRB5_SERVICE_HOST"), "Kerberos");
+}
+END_TEST
+
+/* A cache whose only ticket has expired: the same clean failure. (A
+ * zero-byte cache file is not used here: MIT krb5 1.20 itself crashes on it
+ * inside gss_init_sec_context, see docs/security.md.) */
+START_TEST(test_expired_ticket)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/smbw-short-ccache-%ld",
+             sec_env_opt("TMPDIR") ? sec_env_opt("TMPDIR") : "/tmp", (long)getpid());
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "timeout 20 kinit -l 2s -c 'FILE:%s' '%s' >/dev/null", path,
+             sec_env("SMBW_KRB5_USER"));
+    FILE *k = popen(cmd, "w");
+    ck_assert_ptr_nonnull(k);
+    fprintf(k, "%s\n", sec_env("SMBW_KRB5_PASS"));
+    ck_assert_msg(pclose(k) == 0, "kinit -l 2s failed");
+    sleep(3); /* the 2 s ticket is now expired */
+    char name[320];
+    snprintf(name, sizeof name, "FILE:%s", path);
+    ck_assert_int_eq(setenv("KRB5CCNAME", name, 1), 0);
+    expect_krb_failure(sec_env("SMBW_KRB5_SERVICE_HOST"), "Kerberos");
+    unlink(path);
+}
+END_TEST
+
+START_TEST(test_unknown_spn)
+{
+    expect_krb_failure("no-such-host.smbw.test", "no-such-host.smbw.test");
+}
+END_TEST
+
+/* NTLM keeps working on the same server (Kerberos did not replace it), and
+ * the Kerberos failures above did not fall back to it silently: they had
+ * no password to fall back with, and failed. */
+START_TEST(test_ntlm_still_available)
+{
+    sec_ctx x;
+    sec_open(&x, sec_env("SMBW_TEST_HOST"), sec_server_port(), NULL);
+    ck_assert(smbw_session_signed(x.sess));
+    sec_close(&x);
+}
+END_TEST
+
+int main(void)
+{
+    if (!getenv("KRB5CCNAME") || !getenv("SMBW_KRB5_SERVICE_HOST")) {
+        fprintf(stderr, "KRB5CCNAME/SMBW_KRB5_SERVICE_HOST not set: run through "
+                        "tests/security/with-kdc.sh (a missing KDC is a failure)\n");
+        return 1;
+    }
+    Suite *s = suite_create("security-kerberos");
+    TCase *tc = tcase_create("kerberos");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_fqdn_every_dialect);
+    tcase_add_test(tc, test_localhost_spn);
+    tcase_add_test(tc, test_encrypted);
+    tcase_add_test(tc, test_no_ticket);
+    tcase_add_test(tc, test_expired_ticket);
+    tcase_add_test(tc, test_unknown_spn);
+    tcase_add_test(tc, test_ntlm_still_available);
+    suite_add_tcase(s, tc);
+    return sec_run(s);
+}
