@@ -95,6 +95,16 @@ int smbw_conn_set_dialects(smbw_conn *c, uint16_t min, uint16_t max);
 int smbw_conn_set_timeout(smbw_conn *c, int timeout_ms);
 int smbw_conn_set_signing(smbw_conn *c, enum smbw_sign_policy p);
 int smbw_conn_set_encryption(smbw_conn *c, enum smbw_encrypt_policy p);
+/* SMB 3.1.1 cipher preference, most preferred first: SMBW_CIPHER_* values
+ * (1..4), 1 to 4 distinct entries. SMB 3.0/3.0.2 always use AES-128-CCM.
+ * Call before smbw_conn_connect. */
+#define SMBW_CIPHER_AES_128_CCM 1
+#define SMBW_CIPHER_AES_128_GCM 2
+#define SMBW_CIPHER_AES_256_CCM 3
+#define SMBW_CIPHER_AES_256_GCM 4
+int smbw_conn_set_ciphers(smbw_conn *c, const uint16_t *ciphers, int n);
+/* "AES-128-GCM" etc. to SMBW_CIPHER_*; 0 when unknown. */
+uint16_t smbw_cipher_parse(const char *name);
 /* Connects over TCP (IPv4 or IPv6; host is a name or a literal address,
  * without brackets) and negotiates. port 0 means 445. */
 int smbw_conn_connect(smbw_conn *c, const char *host, uint16_t port);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../auth/auth.h"
 #include "../crypto/crypto.h"
@@ -228,6 +229,37 @@ int smbw_conn_set_encryption(smbw_conn *c, enum smbw_encrypt_policy p)
     if (!c || (p != SMBW_ENCRYPT_AUTO && p != SMBW_ENCRYPT_REQUIRED))
         return SMBW_EINVAL;
     c->encrypt_policy = p;
+    return 0;
+}
+
+int smbw_conn_set_ciphers(smbw_conn *c, const uint16_t *ciphers, int n)
+{
+    if (!c || !ciphers || n < 1 || n > 4)
+        return SMBW_EINVAL;
+    for (int i = 0; i < n; i++) {
+        if (ciphers[i] < SMBW_CIPHER_AES_128_CCM || ciphers[i] > SMBW_CIPHER_AES_256_GCM)
+            return core_set_error(c, SMBW_EINVAL, 0, "unknown cipher id %u", ciphers[i]);
+        for (int j = 0; j < i; j++)
+            if (ciphers[j] == ciphers[i])
+                return core_set_error(c, SMBW_EINVAL, 0, "cipher %u listed twice", ciphers[i]);
+    }
+    if (c->dialect)
+        return core_set_error(c, SMBW_EINVAL, 0, "ciphers must be set before connecting");
+    for (int i = 0; i < n; i++)
+        c->ciphers[i] = ciphers[i];
+    c->ncipher = n;
+    return 0;
+}
+
+uint16_t smbw_cipher_parse(const char *name)
+{
+    static const char *const names[] = {"AES-128-CCM", "AES-128-GCM", "AES-256-CCM",
+                                        "AES-256-GCM"};
+    if (!name)
+        return 0;
+    for (int i = 0; i < 4; i++)
+        if (!strcasecmp(name, names[i]))
+            return (uint16_t)(i + 1);
     return 0;
 }
 
@@ -736,8 +768,11 @@ int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds)
     buf_free_secret(&tok);
     auth_free(a);
     if (rc) {
-        if (rc == SMBW_ECRYPTO && !c->dead)
-            core_kill(c, SMBW_ECRYPTO, "%s", c->errmsg);
+        if (rc == SMBW_ECRYPTO && !c->dead) {
+            char why[sizeof c->errmsg];
+            snprintf(why, sizeof why, "%s", c->errmsg);
+            core_kill(c, SMBW_ECRYPTO, "%s", why);
+        }
         session_unlink(s);
         crypto_cleanse(s, sizeof *s);
         free(s);

@@ -11,7 +11,7 @@ import os
 import struct
 import sys
 
-MAX_PER_TARGET = 40
+MAX_PER_TARGET = 64
 MAX_BYTES_PER_TARGET = 90 * 1024
 
 NEGOTIATE, SESSION_SETUP, CREATE, IOCTL, QUERY_DIRECTORY = 0, 1, 5, 11, 14
@@ -42,9 +42,12 @@ class Out:
     def __init__(self, root):
         self.root = root
         self.seeds = {}
+        self.kinds = {}
 
-    def add(self, target, data):
-        self.seeds.setdefault(target, {})[hashlib.sha1(data).hexdigest()[:16]] = data
+    def add(self, target, data, kind=None):
+        h = hashlib.sha1(data).hexdigest()[:16]
+        self.seeds.setdefault(target, {})[h] = data
+        self.kinds.setdefault(target, {}).setdefault(h, kind)
 
     def write(self):
         for target, seeds in sorted(self.seeds.items()):
@@ -52,15 +55,22 @@ class Out:
             os.makedirs(d, exist_ok=True)
             for f in glob.glob(os.path.join(d, "seed-*")):
                 os.unlink(f)
-            total = 0
-            # smallest first, so the caps keep variety rather than bulk
-            for i, (h, data) in enumerate(sorted(seeds.items(), key=lambda kv: len(kv[1]))):
+            total = kept = 0
+            # one seed of each kind first (smallest), then the rest by size,
+            # so the caps keep variety rather than bulk
+            first = {}
+            for h, data in sorted(seeds.items(), key=lambda kv: (len(kv[1]), kv[0])):
+                first.setdefault(self.kinds[target][h], h)
+            firsts = set(first.values())
+            order = sorted(seeds.items(), key=lambda kv: (kv[0] not in firsts, len(kv[1]), kv[0]))
+            for i, (h, data) in enumerate(order):
                 if i >= MAX_PER_TARGET or total + len(data) > MAX_BYTES_PER_TARGET:
                     break
                 with open(os.path.join(d, "seed-" + h), "wb") as f:
                     f.write(data)
                 total += len(data)
-            print(f"extract_seeds: {target}: {min(len(seeds), i + 1)} seeds, {total} bytes")
+                kept += 1
+            print(f"extract_seeds: {target}: {kept} of {len(seeds)} seeds, {total} bytes")
 
 
 def buffer_at(msg, off_pos, len_pos, off_size=2, len_size=2):
@@ -95,7 +105,7 @@ def main():
                     continue
                 cmd = struct.unpack_from("<H", m, 12)[0]
                 status = struct.unpack_from("<I", m, 8)[0]
-                out.add("response", m)
+                out.add("response", m, (cmd, status))
                 body = m[64:]
                 if cmd == NEGOTIATE and status == 0:
                     out.add("negotiate", body)

@@ -260,15 +260,22 @@ SCENARIOS = {
     "read-more-than-asked": (READ, "READ returns 4 KiB more data than asked"),
     "read-close-mid-response": (READ, "half a READ response, then the connection closes"),
     "read-pending-forever": (READ, "READ: interim STATUS_PENDING, then silence"),
+    "read-pending-drip": (READ, "READ: a new interim STATUS_PENDING every 0.3 s (for 5 s)"),
+    "read-frame-partial-stall": (READ, "transport header promises more bytes than ever come"),
     "write-count-more": (WRITE, "WRITE Count larger than the data sent"),
+    "write-count-zero": (WRITE, "WRITE succeeds with Count 0 (no progress)"),
+    "ss-not-guest": (SESSION_SETUP, "guest login answered as a full user: no signatures follow"),
     "dir-next-loop": (QUERY_DIRECTORY, "FileIdBothDirectoryInformation NextEntryOffset 8"),
     "dir-next-past-end": (QUERY_DIRECTORY, "NextEntryOffset past the output buffer"),
     "dir-name-overrun": (QUERY_DIRECTORY, "FileNameLength past the entry"),
     "dir-output-outside": (QUERY_DIRECTORY, "OutputBufferLength past the packet"),
+    "dir-endless-dots": (QUERY_DIRECTORY, "every QUERY_DIRECTORY returns '.' and '..' (for 5 s)"),
     "ioctl-output-outside": (IOCTL, "resume key IOCTL OutputCount past the packet"),
     "ioctl-output-overflow": (IOCTL, "IOCTL OutputOffset 0xFFFFFFF0 (wraps)"),
     "ioctl-output-more-than-max": (IOCTL, "IOCTL output larger than MaxOutputResponse"),
     "resume-key-short": (IOCTL, "SRV_REQUEST_RESUME_KEY output of 8 bytes"),
+    "resume-key-context-overflow": (IOCTL, "resume key ContextLength 0xFFFFFFFF"),
+    "copychunk-no-progress": (IOCTL, "every copychunk succeeds with 0 bytes written"),
     "copychunk-claims-more": (IOCTL, "copychunk TotalBytesWritten larger than asked"),
     "copychunk-too-many-chunks": (IOCTL, "copychunk ChunksWritten larger than sent"),
     "copychunk-limits-zero": (IOCTL, "copychunk limits reply (0, 0, 0)"),
@@ -277,6 +284,13 @@ SCENARIOS = {
     "compound-next-past-end": (CREATE, "compound response NextCommand past the frame"),
     "compound-next-tiny": (CREATE, "compound response NextCommand 8 (inside the header)"),
 }
+
+
+# Faults that apply to every matching request, not only the first one.
+STICKY = ("dir-endless-dots", "copychunk-no-progress")
+# How long the endless scenarios keep it up before behaving (so a client
+# that does not bound its wait still ends, and fails on time instead).
+ENDLESS_SECONDS = 5.0
 
 
 class Server:
@@ -298,6 +312,8 @@ class Server:
         self.last_fid = None
         self.async_id = 0x51
         self.session_legs = 0
+        self.timer = None  # repeated output: dict(data, interval, next, end, final)
+        self.first_fault = None
 
     # -- output -------------------------------------------------------------
 
@@ -345,7 +361,7 @@ class Server:
         ) + (secbuf or b"\x00")
         return self.reply(req, body)
 
-    def do_session_setup(self, req, token=None, status=None, flags=0):
+    def do_session_setup(self, req, token=None, status=None, flags=0, guest=True):
         self.session_legs += 1
         if self.session_legs == 1:
             if token is None:
@@ -355,7 +371,7 @@ class Server:
             if token is None:
                 token = neg_token_resp(0, None, mech=False)
             st = STATUS_SUCCESS if status is None else status
-            flags = 0x0001  # SMB2_SESSION_FLAG_IS_GUEST
+            flags = 0x0001 if guest else 0  # SMB2_SESSION_FLAG_IS_GUEST
         body = struct.pack("<HHHH", 9, flags, HDR + 8, len(token)) + token
         return self.reply(req, body, status=st, sid=SESSION_ID)
 
@@ -597,6 +613,41 @@ class Server:
             interim = self.reply(req, error_body(), status=STATUS_PENDING, credits=0,
                                  async_id=self.async_id)
             return [frame(interim), frame(normal(req))]
+        if s == "read-pending-drip":
+            interim = self.reply(req, error_body(), status=STATUS_PENDING, credits=0,
+                                 async_id=self.async_id)
+            t = time.monotonic()
+            self.timer = {"data": frame(interim), "interval": 0.3, "next": t + 0.3,
+                          "end": t + ENDLESS_SECONDS, "final": frame(normal(req))}
+            return [frame(interim)]
+        if s == "read-frame-partial-stall":
+            f = frame(normal(req))
+            return [f[:len(f) // 2], "stall"]
+        if s == "write-count-zero":
+            return [frame(self.do_write(req, count_extra=-req.u32(4)))]
+        if s == "ss-not-guest":
+            if self.session_legs == 0:
+                return None  # the CHALLENGE leg is normal
+            return [frame(self.do_session_setup(req, guest=False))]
+        if s == "dir-endless-dots":
+            if self.first_fault is None:
+                self.first_fault = time.monotonic()
+            if time.monotonic() - self.first_fault > ENDLESS_SECONDS:
+                return [frame(self.error(req, STATUS_NO_MORE_FILES))]
+            o = self.fid_of(req.body[8:24])
+            blob = self.pack_dir(self.dir_entries(o)[:2])
+            body = struct.pack("<HHI", 9, HDR + 8, len(blob)) + bytes(blob)
+            return [frame(self.reply(req, body))]
+        if s == "copychunk-no-progress":
+            if req.u32(4) not in (FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE):
+                return None
+            body = self.ioctl_body(req, struct.pack("<III", 0, 0, 0))
+            return [frame(self.reply(req, body))]
+        if s == "resume-key-context-overflow":
+            if req.u32(4) != FSCTL_SRV_REQUEST_RESUME_KEY:
+                return None
+            out = b"RK" + b"\x00" * 22 + struct.pack("<I", 0xFFFFFFFF) + b"\x00" * 4
+            return [frame(self.reply(req, self.ioctl_body(req, out)))]
         # negotiate-level
         if s == "neg-frame-too-long":
             return [b"\x00\xff\xff\xff" + normal(req)]
@@ -812,7 +863,8 @@ class Server:
         if len(reqs) > 1:
             return self.handle_compound(reqs)
         req = reqs[0]
-        if not self.fired and self.trigger is not None and req.cmd == self.trigger:
+        sticky = self.scenario in STICKY
+        if (not self.fired or sticky) and self.trigger is not None and req.cmd == self.trigger:
             acts = self.fault(req)
             if acts is not None:
                 self.fired = True
@@ -825,7 +877,24 @@ class Server:
             left = deadline - time.monotonic()
             if left <= 0:
                 return 4
-            r, _, _ = select.select([self.sock], [], [], min(left, 1.0))
+            wait = min(left, 1.0)
+            if self.timer:
+                now = time.monotonic()
+                if now >= self.timer["end"]:
+                    try:
+                        self.send(self.timer["final"])
+                    except ConnectionError:
+                        return 0 if self.fired else 3
+                    self.timer = None
+                    continue
+                if now >= self.timer["next"]:
+                    try:
+                        self.send(self.timer["data"])
+                    except ConnectionError:
+                        return 0 if self.fired else 3
+                    self.timer["next"] = now + self.timer["interval"]
+                wait = max(0.0, min(wait, self.timer["next"] - now))
+            r, _, _ = select.select([self.sock], [], [], wait)
             if not r:
                 continue
             try:

@@ -59,8 +59,8 @@ enum step {
 };
 
 static const char *const step_names[] = {
-    "connect", "session", "tree",  "open",   "read",  "create-dst", "write",
-    "stat",    "dir",     "copy",  "verify", "close", "done",
+    "connect", "session", "tree", "open",   "read",  "create-dst", "write",
+    "stat",    "dir",     "copy", "verify", "close", "done",
 };
 
 enum dead_expect { ALIVE = 0, DEAD = 1 };
@@ -116,6 +116,7 @@ static const scenario scenarios[] = {
     {"ss-duplicate-response", S_SESSION, SMBW_EPROTO, DEAD, T_DEF},
     {"ss-garbage-after-frame", S_SESSION, SMBW_EPROTO, DEAD, T_DEF},
     {"ss-pending-forever", S_SESSION, SMBW_ETIMEDOUT, DEAD, T_SIL},
+    {"ss-not-guest", S_TREE, SMBW_ECRYPTO, DEAD, T_DEF},
     /* TREE_CONNECT, CREATE */
     {"tree-wrong-ss", S_TREE, SMBW_EPROTO, DEAD, T_DEF},
     {"tree-short-body", S_TREE, SMBW_EPROTO, DEAD, T_DEF},
@@ -130,7 +131,10 @@ static const scenario scenarios[] = {
     {"read-more-than-asked", S_READ, SMBW_EPROTO, DEAD, T_DEF},
     {"read-close-mid-response", S_READ, SMBW_ECLOSED, DEAD, T_DEF},
     {"read-pending-forever", S_READ, SMBW_ETIMEDOUT, DEAD, T_SIL},
+    {"read-pending-drip", S_READ, SMBW_ETIMEDOUT, DEAD, T_SIL},
+    {"read-frame-partial-stall", S_READ, SMBW_ETIMEDOUT, DEAD, T_SIL},
     {"write-count-more", S_WRITE, SMBW_EPROTO, DEAD, T_DEF},
+    {"write-count-zero", S_WRITE, SMBW_ENOSPC, ALIVE, T_DEF},
     /* compounds (stat = CREATE + CLOSE in one frame) */
     {"compound-next-misaligned", S_STAT, SMBW_EPROTO, DEAD, T_DEF},
     {"compound-next-past-end", S_STAT, SMBW_EPROTO, DEAD, T_DEF},
@@ -140,11 +144,14 @@ static const scenario scenarios[] = {
     {"dir-next-past-end", S_DIR, SMBW_EPROTO, DEAD, T_DEF},
     {"dir-name-overrun", S_DIR, SMBW_EPROTO, DEAD, T_DEF},
     {"dir-output-outside", S_DIR, SMBW_EPROTO, DEAD, T_DEF},
+    {"dir-endless-dots", S_DIR, SMBW_EPROTO, DEAD, T_DEF},
     /* IOCTL: resume key and copychunk */
     {"ioctl-output-outside", S_COPY, SMBW_EPROTO, DEAD, T_DEF},
     {"ioctl-output-overflow", S_COPY, SMBW_EPROTO, DEAD, T_DEF},
     {"ioctl-output-more-than-max", S_COPY, SMBW_EPROTO, DEAD, T_DEF},
     {"resume-key-short", S_COPY, SMBW_EPROTO, ALIVE, T_DEF},
+    {"resume-key-context-overflow", S_COPY, SMBW_EPROTO, ALIVE, T_DEF},
+    {"copychunk-no-progress", S_COPY, SMBW_EIO, ALIVE, T_DEF},
     {"copychunk-claims-more", S_COPY, SMBW_EPROTO, ALIVE, T_DEF},
     {"copychunk-too-many-chunks", S_COPY, SMBW_EPROTO, ALIVE, T_DEF},
     {"copychunk-limits-zero", S_COPY, SMBW_EPROTO, ALIVE, T_DEF},
@@ -191,8 +198,8 @@ static void fake_start(fake *f, const char *scenario)
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0)
             dup2(devnull, STDOUT_FILENO);
-        execlp("python3", "python3", fakesmb_path, "--port-file", f->port_file, "--timeout",
-               "30", scenario, (char *)NULL);
+        execlp("python3", "python3", fakesmb_path, "--port-file", f->port_file, "--timeout", "30",
+               scenario, (char *)NULL);
         _exit(127);
     }
     /* Python starts in well under a second; allow for a loaded machine. */
@@ -298,8 +305,7 @@ static int run_step(client *c, enum step s, const fake *f, int timeout_ms)
         break;
     }
     case S_CREATE_DST:
-        rc = smbw_file_open(&c->dst, c->tree, "dst.bin",
-                            SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_TRUNC);
+        rc = smbw_file_open(&c->dst, c->tree, "dst.bin", SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_TRUNC);
         break;
     case S_WRITE:
         memset(c->buf, 0x5a, IO_SIZE);
@@ -309,8 +315,7 @@ static int run_step(client *c, enum step s, const fake *f, int timeout_ms)
         smbw_stat st;
         rc = smbw_stat_path(c->tree, "src.bin", &st);
         if (!rc && st.size != SRC_SIZE) {
-            snprintf(c->detail, sizeof c->detail, "stat size %llu",
-                     (unsigned long long)st.size);
+            snprintf(c->detail, sizeof c->detail, "stat size %llu", (unsigned long long)st.size);
             rc = 1;
         }
         break;
@@ -404,18 +409,27 @@ START_TEST(t_scenario)
     memset(&c, 0, sizeof c);
     enum step s;
     int rc = 0;
-    double elapsed = 0;
+    double elapsed = 0, slowest = 0, start = now_s();
+    enum step slowest_step = S_CONNECT;
     for (s = S_CONNECT; s < S_DONE; s++) {
         double t0 = now_s();
         rc = run_step(&c, s, &f, sc->timeout_ms);
         elapsed = now_s() - t0;
+        if (elapsed > slowest) {
+            slowest = elapsed;
+            slowest_step = s;
+        }
         if (rc)
             break;
     }
+    double total = now_s() - start;
     const char *msg = c.conn ? smbw_conn_errmsg(c.conn) : "(no connection)";
     char got[600];
-    snprintf(got, sizeof got, "%s: step %s -> %d %s (%.2f s) status %s errmsg \"%s\" %s",
-             sc->name, step_names[s], rc, rc < 0 ? smbw_error_name(rc) : "", elapsed,
+    snprintf(got, sizeof got,
+             "%s: step %s -> %d %s (%.2f s; total %.2f s, slowest step %s %.2f s) status %s "
+             "errmsg \"%s\" %s",
+             sc->name, step_names[s], rc, rc < 0 ? smbw_error_name(rc) : "", elapsed, total,
+             step_names[slowest_step], slowest,
              c.conn ? smbw_status_name(smbw_last_status(c.conn)) : "-", msg, c.detail);
     fprintf(stderr, "%s\n", got);
 
@@ -479,8 +493,7 @@ static int check_list(void)
             if (!strcmp(scenarios[i].name, name))
                 break;
         if (i == NSCEN) {
-            fprintf(stderr, "fakesmb.py scenario %s has no expectation in test_hostile.c\n",
-                    name);
+            fprintf(stderr, "fakesmb.py scenario %s has no expectation in test_hostile.c\n", name);
             bad = 1;
         } else {
             seen[i] = 1;
@@ -528,7 +541,7 @@ int main(int argc, char **argv)
     }
     Suite *s = suite_create("hostile");
     TCase *tc = tcase_create("scenarios");
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, t_scenario, 0, nselected);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
