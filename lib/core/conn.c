@@ -237,24 +237,44 @@ static int preauth_update(uint8_t hash[64], const uint8_t *msg, size_t len)
     return crypto_sha512(iov, 2, hash);
 }
 
-/* Builds the frame of one batch into c->out. */
+static bool req_encrypts(const core_req *r)
+{
+    const struct smbw_session *s = r->sess;
+    return s && s->valid && (s->encrypt || r->encrypt) && s->keys.enc_len;
+}
+
+/* Builds the frame of one batch into c->out: in place when it is sent in
+ * the clear (one copy of the body), through a plaintext buffer when it is
+ * encrypted. Message ids are taken here, so a failure kills the connection
+ * (ids the server will never see would leave holes in its window). */
 static int send_batch(smbw_conn *c, core_req *head)
 {
-    smbw_buf plain;
-    buf_init(&plain);
-    int err = 0;
     struct smbw_session *enc_sess = NULL;
-    size_t total_credits = 0;
-    for (core_req *r = head; r; r = r->batch_next)
+    size_t total_credits = 0, total_body = 0;
+    for (core_req *r = head; r; r = r->batch_next) {
         total_credits += r->charge;
-
+        total_body += SMB2_HDR_SIZE + r->body.len + 8;
+        if (req_encrypts(r))
+            enc_sess = r->sess;
+    }
     uint16_t want = 0;
     if (c->credits - total_credits < CREDIT_TARGET)
         want = 64;
 
+    smbw_buf plain;
+    buf_init(&plain);
+    smbw_buf *dst = enc_sess ? &plain : &c->out;
+    size_t frame_start = c->out.len;
+    int err = 0;
+    if (!enc_sess)
+        buf_u32be(&c->out, 0);
+    size_t msgs_start = dst->len;
+    if (!buf_reserve(dst, total_body))
+        err = SMBW_ENOMEM;
+
     size_t idx = 0;
-    for (core_req *r = head; r; r = r->batch_next, idx++) {
-        size_t start = plain.len;
+    for (core_req *r = head; r && !err; r = r->batch_next, idx++) {
+        size_t start = dst->len;
         smb2_hdr h;
         memset(&h, 0, sizeof h);
         h.credit_charge = c->dialect >= SMBW_SMB2_10 ? r->charge : 0;
@@ -268,71 +288,52 @@ static int send_batch(smbw_conn *c, core_req *head)
         h.tree_id = r->tree_id;
         h.session_id = r->sid;
         struct smbw_session *s = r->sess;
-        bool encrypt = s && s->valid && (s->encrypt || r->encrypt) && s->keys.enc_len;
-        if (encrypt)
-            enc_sess = s;
-        bool sign = s && s->signing && s->valid && !encrypt && r->command != SMB2_SESSION_SETUP;
+        bool sign = s && s->signing && s->valid && !enc_sess && r->command != SMB2_SESSION_SETUP;
         if (sign)
             h.flags |= SMB2_FLAGS_SIGNED;
-        wire_encode_hdr(&plain, &h);
-        buf_put(&plain, r->body.p, r->body.len);
+        wire_encode_hdr(dst, &h);
+        buf_put(dst, r->body.p, r->body.len);
         buf_free(&r->body);
         if (r->batch_next) {
-            buf_align(&plain, 8);
-            buf_set_u32(&plain, start + 20, (uint32_t)(plain.len - start));
+            /* 8-byte alignment of the next message, counted from this one */
+            buf_zero(dst, (8 - (dst->len - start) % 8) % 8);
+            buf_set_u32(dst, start + 20, (uint32_t)(dst->len - start));
         }
-        if (plain.failed) {
+        if (dst->failed) {
             err = SMBW_ENOMEM;
             break;
         }
-        if (sign) {
-            err = smb2_sign_msg(s->sign_alg, s->keys.signing, 16, plain.p + start,
-                                plain.len - start);
-            if (err)
-                break;
-        }
-        if (r->preauth) {
-            err = preauth_update(r->preauth, plain.p + start, plain.len - start);
-            if (err)
-                break;
-        }
+        if (sign)
+            err = smb2_sign_msg(s->sign_alg, s->keys.signing, 16, dst->p + start,
+                                dst->len - start);
+        if (!err && r->preauth)
+            err = preauth_update(r->preauth, dst->p + start, dst->len - start);
     }
-    if (!err) {
-        size_t frame_start = c->out.len;
+    size_t msgs_len = dst->len - msgs_start;
+    if (!err && enc_sess) {
         buf_u32be(&c->out, 0);
-        if (enc_sess) {
-            smbw_buf enc;
-            buf_init(&enc);
-            err = smb2_encrypt(c->cipher, enc_sess->keys.enc, enc_sess->keys.enc_len, enc_sess->id,
-                               plain.p, plain.len, &enc);
-            if (!err)
-                buf_put(&c->out, enc.p, enc.len);
-            buf_free(&enc);
-        } else {
-            buf_put(&c->out, plain.p, plain.len);
-        }
+        err = smb2_encrypt(c->cipher, enc_sess->keys.enc, enc_sess->keys.enc_len, enc_sess->id,
+                           plain.p, plain.len, &c->out);
         if (!err && c->out.failed)
             err = SMBW_ENOMEM;
-        if (!err) {
-            size_t flen = c->out.len - frame_start - 4;
-            if (flen > 0xFFFFFF)
-                err = SMBW_EINVAL;
-            else {
-                c->out.p[frame_start] = 0;
-                c->out.p[frame_start + 1] = (uint8_t)(flen >> 16);
-                c->out.p[frame_start + 2] = (uint8_t)(flen >> 8);
-                c->out.p[frame_start + 3] = (uint8_t)flen;
-            }
-        }
-        if (err)
-            c->out.len = frame_start;
-        else {
-            c->stats.bytes_sent += plain.len;
-            c->stats.requests += (uint64_t)head->batch_n;
-        }
     }
     buf_free(&plain);
-    return err;
+    size_t flen = err ? 0 : c->out.len - frame_start - 4;
+    if (!err && flen > 0xFFFFFF)
+        err = SMBW_EINVAL;
+    if (err) {
+        c->out.failed = false;
+        c->out.len = frame_start;
+        core_kill(c, err, "cannot build a request: %s", smbw_strerror(err));
+        return err;
+    }
+    c->out.p[frame_start] = 0;
+    c->out.p[frame_start + 1] = (uint8_t)(flen >> 16);
+    c->out.p[frame_start + 2] = (uint8_t)(flen >> 8);
+    c->out.p[frame_start + 3] = (uint8_t)flen;
+    c->stats.bytes_sent += msgs_len;
+    c->stats.requests += (uint64_t)head->batch_n;
+    return 0;
 }
 
 /* Sends what the credit window allows, in submission order. */
