@@ -267,6 +267,14 @@ int smbw_rmdir(smbw_tree *t, const char *path);
 int smbw_unlink(smbw_tree *t, const char *path);
 int smbw_rename(smbw_tree *t, const char *from, const char *to, bool replace);
 
+/* Reads a whole file into a new buffer (*data malloc'd, caller frees; a
+ * NUL byte is appended after *len bytes for convenience). Files larger than
+ * max_size (0: 1 GiB) fail with SMBW_EINVAL rather than exhausting memory. */
+int smbw_read_file(smbw_tree *t, const char *path, void **data, size_t *len, size_t max_size);
+/* Creates or replaces path with len bytes (pipelined writes). On failure the
+ * file is removed when this call created it. */
+int smbw_write_file(smbw_tree *t, const char *path, const void *data, size_t len);
+
 /* ---- directories ----------------------------------------------------- */
 
 typedef struct smbw_dirent {
@@ -307,6 +315,12 @@ int smbw_conn_next_timeout(const smbw_conn *c);
 int smbw_conn_service(smbw_conn *c, short revents);
 /* Number of requests in flight on the connection. */
 size_t smbw_conn_pending(const smbw_conn *c);
+/* Asks the server to cancel every request in flight (SMB2 CANCEL). The
+ * requests still complete through their callbacks, normally with
+ * SMBW_ECANCELED / STATUS_CANCELLED, or with their result when the server
+ * finished them first. Requests waiting for credits are not affected.
+ * Returns the number of CANCELs queued (>= 0) or an error. */
+int smbw_conn_cancel(smbw_conn *c);
 /* Runs the loop until no request is pending (or timeout/error). */
 int smbw_conn_drain(smbw_conn *c);
 

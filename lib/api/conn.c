@@ -1,6 +1,7 @@
 /* Public API: connections, negotiate, sessions, trees, the event loop. */
 #include "api.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1055,6 +1056,17 @@ size_t smbw_conn_pending(const smbw_conn *c)
     return c ? core_pending_count(c) : 0;
 }
 
+int smbw_conn_cancel(smbw_conn *c)
+{
+    if (!c)
+        return SMBW_EINVAL;
+    int n = core_cancel_all(c);
+    if (n < 0)
+        return n;
+    int rc = io_service(c, 0);
+    return rc ? rc : n;
+}
+
 int smbw_conn_drain(smbw_conn *c)
 {
     if (!c)
@@ -1070,8 +1082,12 @@ int smbw_conn_drain(smbw_conn *c)
         struct pollfd pfd = {c->fd, io_events(c), 0};
         int to = core_next_timeout(c);
         int n = poll(&pfd, 1, to);
-        if (n < 0)
+        if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0) {
+            core_kill(c, SMBW_EIO, "poll failed: %s", strerror(errno));
+            return SMBW_EIO;
+        }
         rc = io_service(c, n > 0 ? pfd.revents : 0);
         if (rc)
             return rc;

@@ -1004,3 +1004,66 @@ int smbw_rename(smbw_tree *t, const char *from, const char *to, bool replace)
     buf_free(&b);
     return path_compound(t, from, &p, &si, "rename", NULL);
 }
+
+/* ---- whole files ----------------------------------------------------------- */
+
+int smbw_read_file(smbw_tree *t, const char *path, void **data, size_t *len, size_t max_size)
+{
+    if (!data || !len)
+        return SMBW_EINVAL;
+    *data = NULL;
+    *len = 0;
+    if (max_size == 0)
+        max_size = (size_t)1 << 30;
+    smbw_file *f;
+    int rc = smbw_file_open(&f, t, path, SMBW_O_RDONLY);
+    if (rc)
+        return rc;
+    smbw_stat st;
+    rc = smbw_file_stat(f, &st);
+    if (!rc && (st.is_dir || st.size > max_size || st.size >= SIZE_MAX)) {
+        smbw_conn *c;
+        rc = st.is_dir ? SMBW_EISDIR : SMBW_EINVAL;
+        if (api_tree_conn(t, &c) == 0)
+            core_set_error(c, rc, 0, "read %s: %s", path,
+                           st.is_dir ? "is a directory" : "larger than the size limit");
+    }
+    uint8_t *buf = NULL;
+    size_t got = 0;
+    if (!rc) {
+        buf = malloc((size_t)st.size + 1);
+        if (!buf)
+            rc = SMBW_ENOMEM;
+    }
+    if (!rc)
+        rc = smbw_file_pread(f, buf, (size_t)st.size, 0, &got);
+    int rc2 = smbw_file_close(f);
+    if (!rc)
+        rc = rc2;
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    buf[got] = 0;
+    *data = buf;
+    *len = got;
+    return 0;
+}
+
+int smbw_write_file(smbw_tree *t, const char *path, const void *data, size_t len)
+{
+    if (!data && len)
+        return SMBW_EINVAL;
+    smbw_file *f;
+    int rc = smbw_file_open(&f, t, path, SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC | SMBW_O_DELETE);
+    if (rc)
+        return rc;
+    bool created = f->create_action == 2; /* FILE_CREATED */
+    rc = smbw_file_pwrite(f, data, len, 0);
+    if (rc && created) {
+        int r = smbw_file_delete_on_close(f);
+        (void)r;
+    }
+    int rc2 = smbw_file_close(f);
+    return rc ? rc : rc2;
+}

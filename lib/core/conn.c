@@ -32,6 +32,10 @@ struct core_req {
     core_req *batch_next; /* members of one compound, in order */
     int batch_n;          /* on the batch head */
     bool related;         /* on the batch head */
+    /* Set while core_submit flushes its own batch: a failure then frees the
+     * request without its callback, since core_submit reports the error. */
+    bool quiet;
+    core_req *submit_next; /* core_submit's own list of the batch */
 };
 
 /* Desired credit balance; we ask for more until we have about this many. */
@@ -81,7 +85,7 @@ static void req_free(core_req *r)
 
 static void complete(core_req *r, int err)
 {
-    if (r->done)
+    if (r->done && !r->quiet)
         (void)r->done(r->ud, err, NULL, NULL, 0);
     req_free(r);
 }
@@ -198,7 +202,21 @@ int core_submit(smbw_conn *c, core_msg *msgs, int n, bool related)
         c->wait_head = head;
     c->wait_tail = head;
     head->next = NULL;
-    return core_flush(c);
+    /* The contract is "an error and no callback, or 0 and one callback per
+     * message". A flush that fails (no memory to build the frame, or a kill
+     * for lack of credits) completes every request, this batch included:
+     * keep this batch quiet meanwhile. Dead afterwards means this batch was
+     * freed too; alive means every member is still queued or pending. */
+    for (core_req *r = head; r; r = r->batch_next) {
+        r->quiet = true;
+        r->submit_next = r->batch_next;
+    }
+    int rc = core_flush(c);
+    if (c->dead)
+        return rc ? rc : c->dead_err;
+    for (core_req *r = head; r; r = r->submit_next)
+        r->quiet = false;
+    return rc;
 }
 
 static void pending_add(smbw_conn *c, core_req *r)
@@ -667,6 +685,65 @@ size_t core_pending_count(const smbw_conn *c)
     size_t n = c->npending;
     for (core_req *r = c->wait_head; r; r = r->next)
         n += (size_t)r->batch_n;
+    return n;
+}
+
+/* SMB2 CANCEL (MS-SMB2 3.2.4.24) for every request in flight: same
+ * MessageId (or AsyncId once an interim answer came), no credits, no answer
+ * of its own; the requests then complete with the server's answer
+ * (normally STATUS_CANCELLED). */
+int core_cancel_all(smbw_conn *c)
+{
+    if (c->dead)
+        return c->dead_err;
+    int n = 0;
+    for (core_req *r = c->pending; r; r = r->next) {
+        smb2_hdr h;
+        memset(&h, 0, sizeof h);
+        h.command = SMB2_CANCEL;
+        h.message_id = r->async ? 0 : r->mid;
+        if (r->async) {
+            h.flags |= SMB2_FLAGS_ASYNC_COMMAND;
+            h.async_id = r->async_id;
+        }
+        h.session_id = r->sid;
+        struct smbw_session *s = r->sess;
+        bool sign = s && s->signing && s->valid && !req_encrypts(r);
+        if (sign)
+            h.flags |= SMB2_FLAGS_SIGNED;
+        smbw_buf m;
+        buf_init(&m);
+        wire_encode_hdr(&m, &h);
+        int err = wire_encode_empty4(&m);
+        if (!err && m.failed)
+            err = SMBW_ENOMEM;
+        if (!err && sign)
+            err = smb2_sign_msg(s->sign_alg, s->keys.signing, 16, m.p, m.len);
+        if (!err) {
+            size_t fs = c->out.len;
+            buf_u32be(&c->out, (uint32_t)m.len);
+            if (req_encrypts(r))
+                err = smb2_encrypt(c->cipher, s->keys.enc, s->keys.enc_len, s->id, m.p, m.len,
+                                   &c->out);
+            else
+                buf_put(&c->out, m.p, m.len);
+            if (!err && c->out.failed)
+                err = SMBW_ENOMEM;
+            if (!err) {
+                size_t flen = c->out.len - fs - 4;
+                c->out.p[fs + 1] = (uint8_t)(flen >> 16);
+                c->out.p[fs + 2] = (uint8_t)(flen >> 8);
+                c->out.p[fs + 3] = (uint8_t)flen;
+            } else {
+                c->out.failed = false;
+                c->out.len = fs;
+            }
+        }
+        buf_free(&m);
+        if (err)
+            return err;
+        n++;
+    }
     return n;
 }
 

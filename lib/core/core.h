@@ -156,6 +156,8 @@ SMBW_WUR int core_recv_commit(smbw_conn *c, size_t n);
 /* Requests in flight or waiting for credits. */
 size_t core_pending_count(const smbw_conn *c);
 void core_forget_session(smbw_conn *c, struct smbw_session *s);
+/* Sends SMB2 CANCEL for every request in flight; returns how many or an error. */
+int core_cancel_all(smbw_conn *c);
 /* Feed received bytes. Returns 0 or the fatal error that killed the connection. */
 SMBW_WUR int core_feed(smbw_conn *c, const uint8_t *p, size_t len);
 /* Bytes waiting to be sent. */

@@ -469,6 +469,42 @@ START_TEST(test_zero_byte_file)
 }
 END_TEST
 
+START_TEST(test_whole_file)
+{
+    it_ctx ctx;
+    it_open(&ctx);
+    smbw_conn *c = ctx.conn;
+    size_t n = (3u << 20) + 11;
+    uint8_t *data = malloc(n);
+    it_random(data, n);
+    IT_OK(c, smbw_write_file(ctx.tree, "whole.bin", data, n));
+    size_t slen = 0;
+    void *srv = it_server_read("whole.bin", &slen);
+    ck_assert_uint_eq(slen, n);
+    ck_assert(memcmp(srv, data, n) == 0);
+    free(srv);
+    void *back = NULL;
+    size_t blen = 0;
+    IT_OK(c, smbw_read_file(ctx.tree, "whole.bin", &back, &blen, 0));
+    ck_assert_uint_eq(blen, n);
+    ck_assert(memcmp(back, data, n) == 0);
+    free(back);
+    /* the size limit is honoured, nothing allocated */
+    back = (void *)1;
+    IT_ERR(c, smbw_read_file(ctx.tree, "whole.bin", &back, &blen, 1000), SMBW_EINVAL);
+    ck_assert_ptr_null(back);
+    IT_ERR(c, smbw_read_file(ctx.tree, "no-such.bin", &back, &blen, 0), SMBW_ENOENT);
+    /* replacing shrinks */
+    IT_OK(c, smbw_write_file(ctx.tree, "whole.bin", "abc", 3));
+    struct stat sst;
+    ck_assert(it_server_stat("whole.bin", &sst) == 0);
+    ck_assert_int_eq(sst.st_size, 3);
+    IT_OK(c, smbw_unlink(ctx.tree, "whole.bin"));
+    free(data);
+    it_close(&ctx);
+}
+END_TEST
+
 /* ---- a large directory ------------------------------------------------------ */
 
 #define DIR_ENTRIES 5000
@@ -546,6 +582,7 @@ static Suite *samba_suite(void)
         {"io_roundtrip", test_io_roundtrip, 90},
         {"unicode", test_unicode_names, 60},
         {"zero_byte", test_zero_byte_file, 60},
+        {"whole_file", test_whole_file, 60},
         {"dir_5000", test_dir_5000, 150},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -199,6 +199,51 @@ START_TEST(test_interim_pending)
 }
 END_TEST
 
+START_TEST(test_cancel)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+    done_log a = {0}, b = {0};
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    submit_echo(c, &b, 0, SMB2_ECHO);
+    uint8_t fr[256], m[128];
+    take_frame(c, fr, sizeof fr);
+    take_frame(c, fr, sizeof fr);
+    uint32_t credits = c->credits;
+    uint64_t next = c->next_mid;
+    /* the first went async */
+    uint8_t err9[9] = {9, 0};
+    size_t ml = rsp(m, SMB2_ECHO, 0, STATUS_PENDING, 1, SMB2_FLAGS_ASYNC_COMMAND, err9, 9);
+    put_u64(m + 32, 0x77);
+    feed_frame(c, m, ml, 0);
+    credits += 1;
+    ck_assert_int_eq(core_cancel_all(c), 2);
+    /* CANCELs take neither credits nor message ids */
+    ck_assert_uint_eq(c->credits, credits);
+    ck_assert_uint_eq(c->next_mid, next);
+    int seen_async = 0, seen_sync = 0;
+    for (int i = 0; i < 2; i++) {
+        size_t n = take_frame(c, fr, sizeof fr);
+        ck_assert_uint_eq(n, 68);
+        ck_assert_uint_eq(get_u16(fr + 12), SMB2_CANCEL);
+        if (get_u32(fr + 16) & SMB2_FLAGS_ASYNC_COMMAND) {
+            ck_assert(get_u64(fr + 32) == 0x77);
+            seen_async++;
+        } else {
+            ck_assert_uint_eq(get_u64(fr + 24), 1);
+            seen_sync++;
+        }
+    }
+    ck_assert_int_eq(seen_async, 1);
+    ck_assert_int_eq(seen_sync, 1);
+    /* the requests complete with the server's answer */
+    ml = rsp(m, SMB2_ECHO, 0, STATUS_CANCELLED, 0, SMB2_FLAGS_ASYNC_COMMAND, err9, 9);
+    feed_frame(c, m, ml, 0);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_uint_eq(a.status, STATUS_CANCELLED);
+    smbw_conn_free(c);
+}
+END_TEST
+
 START_TEST(test_unknown_mid_fatal)
 {
     smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
@@ -475,6 +520,7 @@ int main(void)
     tcase_add_test(tc, test_smb2_02_charge_zero);
     tcase_add_test(tc, test_too_few_credits_fatal);
     tcase_add_test(tc, test_interim_pending);
+    tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_unknown_mid_fatal);
     tcase_add_test(tc, test_duplicate_response_fatal);
     tcase_add_test(tc, test_command_mismatch_fatal);
