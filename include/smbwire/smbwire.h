@@ -125,6 +125,20 @@ int smbw_conn_echo(smbw_conn *c);
 /* Closes the socket, cancels pending requests, frees. NULL is fine. */
 void smbw_conn_free(smbw_conn *c);
 
+/* Logging. Messages describe protocol events (connect, negotiate results,
+ * session/tree setup, each request and answer at TRACE); they never contain
+ * passwords, hashes, keys, tickets or file data, at any level. The callback
+ * runs on the thread using the connection. level 0 disables logging. */
+enum smbw_log_level {
+    SMBW_LOG_NONE = 0,
+    SMBW_LOG_ERROR = 1,
+    SMBW_LOG_INFO = 2,
+    SMBW_LOG_DEBUG = 3,
+    SMBW_LOG_TRACE = 4,
+};
+typedef void (*smbw_log_fn)(void *userdata, int level, const char *message);
+int smbw_conn_set_log(smbw_conn *c, int level, smbw_log_fn fn, void *userdata);
+
 /* Traffic counters since connect (bytes of SMB2 messages, excluding the
  * 4-byte transport header). */
 typedef struct smbw_conn_stats {

@@ -12,6 +12,9 @@
 #include "../crypto/crypto.h"
 #include "smbw_config.h"
 
+static const char *sign_alg_name(uint16_t a);
+static const char *cipher_name(uint16_t c);
+
 /* ---- helpers -------------------------------------------------------------- */
 
 void api_rsp_init(api_rsp *r)
@@ -206,6 +209,16 @@ int smbw_conn_set_dialects(smbw_conn *c, uint16_t min, uint16_t max)
                               nmax);
     c->dialect_min = nmin;
     c->dialect_max = nmax;
+    return 0;
+}
+
+int smbw_conn_set_log(smbw_conn *c, int level, smbw_log_fn fn, void *ud)
+{
+    if (!c || level < SMBW_LOG_NONE || level > SMBW_LOG_TRACE)
+        return SMBW_EINVAL;
+    c->log_level = fn ? level : 0;
+    c->log_fn = fn;
+    c->log_ud = ud;
     return 0;
 }
 
@@ -450,6 +463,11 @@ int api_negotiate(smbw_conn *c)
         c->neg_token_len = nr.security_buffer_len;
     }
     api_rsp_free(&rsp);
+    core_log(c, SMBW_LOG_INFO,
+             "negotiated %s: capabilities 0x%x, security mode 0x%x, max read/write/transact "
+             "%u/%u/%u, signing %s, cipher %s",
+             smbw_dialect_name(c->dialect), c->server_caps, c->server_security_mode, c->max_read,
+             c->max_write, c->max_transact, sign_alg_name(c->sign_alg), cipher_name(c->cipher));
     if (c->encrypt_policy == SMBW_ENCRYPT_REQUIRED && !c->cipher) {
         core_kill(c, SMBW_EPOLICY, "encryption required, but dialect %s with this server "
                                    "offers no encryption",
@@ -624,6 +642,10 @@ static int session_activate(smbw_conn *c, struct smbw_session *s, smbw_auth *a,
                                   "(tampering or pre-authentication mismatch)");
     }
     s->valid = true;
+    core_log(c, SMBW_LOG_INFO, "session 0x%llx established: %s%s%s%s",
+             (unsigned long long)s->id, s->signing ? "signed " : "unsigned ",
+             s->signing ? sign_alg_name(s->sign_alg) : "",
+             s->encrypt ? ", encrypted " : "", s->encrypt ? cipher_name(c->cipher) : "");
     return 0;
 }
 
@@ -662,6 +684,12 @@ int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds)
     ap.domain = creds->domain;
     ap.password = creds->password;
     ap.target_host = creds->target_host ? creds->target_host : c->host;
+    core_log(c, SMBW_LOG_INFO, "authenticating as %s%s%s (%s)", ap.domain && *ap.domain ? ap.domain : "",
+             ap.domain && *ap.domain ? "\\" : "", ap.user ? ap.user : "",
+             creds->kind == SMBW_AUTH_NTLM       ? "NTLMv2"
+             : creds->kind == SMBW_AUTH_KERBEROS ? "Kerberos"
+             : creds->kind == SMBW_AUTH_GUEST    ? "guest"
+                                                 : "anonymous");
     smbw_auth *a = NULL;
     int rc = auth_new(&a, &ap);
     if (rc)
@@ -980,6 +1008,8 @@ int smbw_tree_connect(smbw_tree **out, smbw_session *s, const char *share)
     if (s->trees)
         s->trees->prev = t;
     s->trees = t;
+    core_log(c, SMBW_LOG_INFO, "tree %s connected: id 0x%x, flags 0x%x, capabilities 0x%x%s",
+             share, t->id, t->share_flags, t->capabilities, t->encrypt ? ", encrypted" : "");
     *out = t;
     return 0;
 }

@@ -65,6 +65,28 @@ void core_init(smbw_conn *c)
     memset(c->preauth, 0, sizeof c->preauth);
 }
 
+const char *core_command_name(uint16_t cmd)
+{
+    static const char *const names[] = {
+        "NEGOTIATE", "SESSION_SETUP", "LOGOFF", "TREE_CONNECT", "TREE_DISCONNECT",
+        "CREATE",    "CLOSE",         "FLUSH",  "READ",         "WRITE",
+        "LOCK",      "IOCTL",         "CANCEL", "ECHO",         "QUERY_DIRECTORY",
+        "CHANGE_NOTIFY", "QUERY_INFO", "SET_INFO", "OPLOCK_BREAK"};
+    return cmd < sizeof names / sizeof names[0] ? names[cmd] : "UNKNOWN";
+}
+
+void core_log(const smbw_conn *c, int level, const char *fmt, ...)
+{
+    if (!c || !c->log_fn || level > c->log_level)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    c->log_fn(c->log_ud, level, msg);
+}
+
 int core_set_error(smbw_conn *c, int err, uint32_t status, const char *fmt, ...)
 {
     if (!c)
@@ -125,6 +147,7 @@ void core_kill(smbw_conn *c, int err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
     va_end(ap);
+    core_log(c, SMBW_LOG_ERROR, "connection dead (%s): %s", smbw_error_name(err), c->errmsg);
     core_fail_all(c, err);
 }
 
@@ -326,6 +349,10 @@ static int send_batch(smbw_conn *c, core_req *head)
                                 dst->len - start);
         if (!err && r->preauth)
             err = preauth_update(r->preauth, dst->p + start, dst->len - start);
+        core_log(c, SMBW_LOG_TRACE, "-> %s mid %llu charge %u len %zu%s%s%s",
+                 core_command_name(r->command), (unsigned long long)r->mid, r->charge,
+                 dst->len - start, sign ? " signed" : "", enc_sess ? " encrypted" : "",
+                 idx > 0 ? " compound" : "");
     }
     size_t msgs_len = dst->len - msgs_start;
     if (!err && enc_sess) {
@@ -513,6 +540,9 @@ static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encry
             }
         }
     }
+    core_log(c, SMBW_LOG_TRACE, "<- %s mid %llu status 0x%08x (%s) credits +%u len %zu",
+             core_command_name(h.command), (unsigned long long)h.message_id, h.status,
+             smbw_status_name(h.status), h.credits, len);
     if (interim) {
         r->async = true;
         r->async_id = h.async_id;

@@ -126,6 +126,11 @@ struct smbw_conn {
     uint32_t last_status;
 
     smbw_conn_stats stats;
+
+    /* logging */
+    int log_level;
+    smbw_log_fn log_fn;
+    void *log_ud;
 };
 
 /* One message to submit. body is the command body (after the 64-byte header);
@@ -177,6 +182,10 @@ void core_fail_all(smbw_conn *c, int err);
 int core_set_error(smbw_conn *c, int err, uint32_t status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void core_init(smbw_conn *c);
+/* Logs when level <= the connection's level. Never pass secrets. */
+void core_log(const smbw_conn *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const char *core_command_name(uint16_t cmd);
 void core_reset(smbw_conn *c);
 
 
