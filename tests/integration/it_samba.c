@@ -505,6 +505,51 @@ START_TEST(test_whole_file)
 }
 END_TEST
 
+typedef struct log_sink {
+    char *text;
+    size_t len;
+    int lines;
+} log_sink;
+
+static void log_collect(void *ud, int level, const char *msg)
+{
+    log_sink *ls = ud;
+    size_t n = strlen(msg);
+    ls->text = realloc(ls->text, ls->len + n + 2);
+    memcpy(ls->text + ls->len, msg, n);
+    ls->len += n;
+    ls->text[ls->len++] = '\n';
+    ls->text[ls->len] = 0;
+    ls->lines++;
+}
+
+/* The highest log level shows protocol events but never the password. */
+START_TEST(test_log_has_no_secrets)
+{
+    log_sink ls = {0};
+    smbw_conn *c = it_connect_logged(log_collect, &ls);
+    smbw_session *s = NULL;
+    IT_OK(c, it_login_as(c, it_env("SMBW_TEST_USER"), it_env("SMBW_TEST_PASS"), &s));
+    smbw_tree *t = NULL;
+    IT_OK(c, smbw_tree_connect(&t, s, it_env("SMBW_TEST_SHARE")));
+    IT_OK(c, smbw_write_file(t, "logged.txt", "secret-file-data", 16));
+    IT_OK(c, smbw_unlink(t, "logged.txt"));
+    smbw_tree_disconnect(t);
+    smbw_session_free(s);
+    /* a failed login is logged too */
+    smbw_session *bad = NULL;
+    IT_ERR(c, it_login_as(c, it_env("SMBW_TEST_USER"), "Wr0ng-Pa55word", &bad), SMBW_EAUTH);
+    smbw_conn_free(c);
+    ck_assert_int_gt(ls.lines, 10);
+    ck_assert_ptr_nonnull(strstr(ls.text, "SESSION_SETUP"));
+    ck_assert_ptr_nonnull(strstr(ls.text, it_env("SMBW_TEST_USER")));
+    ck_assert_ptr_null(strstr(ls.text, it_env("SMBW_TEST_PASS")));
+    ck_assert_ptr_null(strstr(ls.text, "Wr0ng-Pa55word"));
+    ck_assert_ptr_null(strstr(ls.text, "secret-file-data"));
+    free(ls.text);
+}
+END_TEST
+
 /* ---- a large directory ------------------------------------------------------ */
 
 #define DIR_ENTRIES 5000
@@ -583,6 +628,7 @@ static Suite *samba_suite(void)
         {"unicode", test_unicode_names, 60},
         {"zero_byte", test_zero_byte_file, 60},
         {"whole_file", test_whole_file, 60},
+        {"log_no_secrets", test_log_has_no_secrets, 60},
         {"dir_5000", test_dir_5000, 150},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -53,6 +53,11 @@ uint16_t it_env_dialect(const char *name, uint16_t dflt)
 
 smbw_conn *it_connect(void)
 {
+    return it_connect_logged(NULL, NULL);
+}
+
+smbw_conn *it_connect_logged(smbw_log_fn fn, void *ud)
+{
     const char *host = it_env("SMBW_TEST_HOST");
     const char *port_s = it_env("SMBW_TEST_PORT");
     char *end = NULL;
@@ -66,6 +71,8 @@ smbw_conn *it_connect(void)
     uint16_t lo = it_env_dialect("SMBW_TEST_CLIENT_MIN", SMBW_SMB2_02);
     uint16_t hi = it_env_dialect("SMBW_TEST_CLIENT_MAX", SMBW_SMB3_11);
     IT_OK(c, smbw_conn_set_dialects(c, lo, hi));
+    if (fn)
+        IT_OK(c, smbw_conn_set_log(c, SMBW_LOG_TRACE, fn, ud));
     IT_OK(c, smbw_conn_connect(c, host, (uint16_t)port));
     return c;
 }

@@ -57,6 +57,8 @@ uint16_t it_env_dialect(const char *name, uint16_t dflt);
 
 /* A connected conn with the dialect range from SMBW_TEST_CLIENT_MIN/MAX. */
 smbw_conn *it_connect(void);
+/* The same, logging everything at SMBW_LOG_TRACE to fn. */
+smbw_conn *it_connect_logged(smbw_log_fn fn, void *ud);
 /* Tries an NTLM login; returns the smbwire result. */
 int it_login_as(smbw_conn *c, const char *user, const char *password, smbw_session **out);
 /* connect + login as SMBW_TEST_USER + tree connect to SMBW_TEST_SHARE. */
