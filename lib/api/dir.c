@@ -13,7 +13,9 @@ struct smbw_dir {
     bool have_data;
     bool end;
     bool first;
-    char *name; /* current entry's UTF-8 name */
+    int fetches;
+    bool real_in_batch; /* the current answer had an entry other than . and .. */
+    char *name;         /* current entry's UTF-8 name */
 };
 
 int smbw_dir_open(smbw_dir **out, smbw_tree *t, const char *path)
@@ -78,6 +80,8 @@ static int fetch(smbw_dir *d)
                     rc = SMBW_ENOMEM;
                 d->pos = 0;
                 d->have_data = !rc;
+                d->fetches++;
+                d->real_in_batch = false;
             }
         }
     }
@@ -102,6 +106,14 @@ int smbw_dir_next(smbw_dir *d, smbw_dirent *ent)
         int rc = wire_next_dirent(d->data.p, d->data.len, &d->pos, &e);
         if (rc == 1) {
             d->have_data = false;
+            if (d->fetches > 1 && !d->real_in_batch) {
+                /* Only . and .. again: a server that would never end. */
+                smbw_conn *c;
+                if (api_file_conn(d->f, &c) == 0)
+                    core_kill(c, SMBW_EPROTO,
+                              "QUERY_DIRECTORY keeps answering with no new entries");
+                return SMBW_EPROTO;
+            }
             continue;
         }
         if (rc) {
@@ -120,6 +132,7 @@ int smbw_dir_next(smbw_dir *d, smbw_dirent *ent)
         }
         if (!strcmp(d->name, ".") || !strcmp(d->name, ".."))
             continue;
+        d->real_in_batch = true;
         if (!d->name[0] || strchr(d->name, '/') || strchr(d->name, '\\')) {
             smbw_conn *c;
             if (api_file_conn(d->f, &c) == 0)

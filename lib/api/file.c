@@ -678,6 +678,7 @@ typedef struct piece {
 } piece;
 
 typedef struct xfer {
+    smbw_conn *c;
     uint8_t *rbuf;       /* read destination */
     const uint8_t *wbuf; /* write source */
     size_t len;
@@ -733,6 +734,9 @@ static void write_piece_cb(void *ud, int err, uint32_t status, const void *data,
     if (len != p->len && !x->err) {
         /* A short write without an error status: report it, never loop. */
         x->err = SMBW_ENOSPC;
+        core_set_error(x->c, SMBW_ENOSPC, 0,
+                       "WRITE: the server wrote %zu of %u bytes at offset %llu (out of space?)",
+                       len, p->len, (unsigned long long)(x->base + p->off));
     }
 }
 
@@ -796,6 +800,7 @@ int smbw_file_pread(smbw_file *f, void *buf, size_t len, uint64_t off, size_t *n
         return 0;
     xfer x;
     memset(&x, 0, sizeof x);
+    x.c = c;
     x.rbuf = buf;
     x.len = len;
     x.base = off;
@@ -820,6 +825,7 @@ int smbw_file_pwrite(smbw_file *f, const void *buf, size_t len, uint64_t off)
         return 0;
     xfer x;
     memset(&x, 0, sizeof x);
+    x.c = c;
     x.wbuf = buf;
     x.len = len;
     x.base = off;

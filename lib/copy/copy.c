@@ -480,8 +480,10 @@ static int run_copychunk(engine *e)
         }
         if (ce.inflight == 0)
             break;
+        /* Wait for a completion, also after an error: requests still in
+         * flight must finish before the slots (and this frame) go away. */
         int before = ce.inflight;
-        while (ce.inflight == before && !e->err) {
+        while (ce.inflight == before) {
             rc = wait_conns(e->dc, NULL);
             if (rc) {
                 cc_fail(e, rc);
@@ -725,7 +727,7 @@ static int run_stream(engine *e)
         if (se.busy == 0)
             break;
         int before = se.busy;
-        while (se.busy == before && !e->err) {
+        while (se.busy == before) {
             /* A slot moving from reading to writing does not change busy: wait
              * on both connections until a write finishes. */
             rc = wait_conns(e->sc, e->dc);

@@ -143,6 +143,7 @@ void core_kill(smbw_conn *c, int err, const char *fmt, ...)
         return;
     c->dead = true;
     c->dead_err = err;
+    c->last_status = 0; /* a transport failure has no server status */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
@@ -544,9 +545,12 @@ static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encry
              core_command_name(h.command), (unsigned long long)h.message_id, h.status,
              smbw_status_name(h.status), h.credits, len);
     if (interim) {
+        /* The first interim answer restarts the clock once; later ones do
+         * not, so a server that drips STATUS_PENDING still times out. */
+        if (!r->async)
+            r->deadline = core_now_ms() + (uint64_t)c->timeout_ms;
         r->async = true;
         r->async_id = h.async_id;
-        r->deadline = core_now_ms() + (uint64_t)c->timeout_ms;
         return 0;
     }
     if (wire_check_response(msg, len, &h) != 0) {

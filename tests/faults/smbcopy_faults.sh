@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# smbcopy under faults, against the Samba that with-server.sh started:
+#  1. the serving smbd killed mid-download, mid-upload and mid-copychunk:
+#     smbcopy exits 3 (connection error) and the final name is absent;
+#  2. smbcopy itself SIGKILLed mid-download and mid-upload: the final name is
+#     absent; `smbcopy --resume` then completes it, identical (sha256).
+# The fault is placed deterministically: once the temporary
+# .NAME.smbcopy.part exists and has data, smbcopy is SIGSTOPped, the fault is
+# applied, and smbcopy continued. A copy that ends before that is a failure.
+#   smbcopy_faults.sh SMBCOPY
+set -euo pipefail
+
+smbcopy=$1
+: "${SMBW_TEST_HOST:?run under with-server.sh samba}"
+port=$SMBW_TEST_PORT
+share=$SMBW_TEST_SHARE
+sdir=$SMBW_TEST_SHARE_PATH
+export SMB_PASSWORD=$SMBW_TEST_PASS
+url="smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$port/$share"
+work=$(mktemp -d "${TMPDIR:-/tmp}/smbw-faults.XXXXXX")
+failures=0
+cpid=
+
+cleanup() {
+    if [[ -n "$cpid" ]]; then
+        kill -KILL "$cpid" 2>/dev/null || true
+        kill -CONT "$cpid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+size_mib=512
+echo "making a ${size_mib} MiB source"
+head -c "${size_mib}M" /dev/urandom >"$sdir/big.bin"
+chmod 0666 "$sdir/big.bin"
+cp "$sdir/big.bin" "$work/local.bin"
+want=$(sha256sum <"$work/local.bin" | cut -d' ' -f1)
+
+# Waits (bounded) until FILE exists with data; 0 when seen, 1 otherwise.
+wait_part() {
+    local file=$1 i
+    for ((i = 0; i < 1000; i++)); do
+        if [[ -s "$file" ]]; then
+            return 0
+        fi
+        if ! kill -0 "$cpid" 2>/dev/null; then
+            return 1
+        fi
+        sleep 0.01
+    done
+    return 1
+}
+
+# PIDs of the smbd processes serving established connections on our port.
+serving_smbds() {
+    ss -tnpH state established "( sport = :$port )" |
+        grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u
+}
+
+# Runs smbcopy ARGS in the background; stops it once PART has data; applies
+# FAULT (kill-smbd | kill-smbcopy); returns smbcopy's exit status via $rc.
+run_with_fault() {
+    local fault=$1 part=$2
+    shift 2
+    "$smbcopy" --quiet --timeout=10 "$@" &
+    cpid=$!
+    if ! wait_part "$part"; then
+        wait "$cpid" || true
+        cpid=
+        fail "$fault $*: the copy ended before the fault could be applied"
+        rc=255
+        return
+    fi
+    kill -STOP "$cpid"
+    if [[ "$fault" == kill-smbd ]]; then
+        local p n=0
+        for p in $(serving_smbds); do
+            kill -KILL "$p"
+            n=$((n + 1))
+        done
+        ((n > 0)) || fail "no smbd serves port $port"
+        kill -CONT "$cpid"
+    else
+        kill -KILL "$cpid"
+        kill -CONT "$cpid" 2>/dev/null || true
+    fi
+    rc=0
+    # bounded: smbcopy's own --timeout (10 s) covers every network wait
+    wait "$cpid" || rc=$?
+    cpid=
+}
+
+check_killed_smbd() {
+    local what=$1 final=$2
+    if ((rc != 3)); then
+        fail "$what: smbcopy exit $rc after its smbd was killed (wanted 3)"
+    fi
+    if [[ -e "$final" ]]; then
+        fail "$what: the final name $final exists after a failed copy"
+    fi
+    echo "ok: $what: exit $rc, $final absent"
+}
+
+# --- 1. smbd killed mid-copy ---------------------------------------------
+run_with_fault kill-smbd "$work/.dl.bin.smbcopy.part" --method=stream "$url/big.bin" "$work/dl.bin"
+check_killed_smbd "kill smbd mid-download" "$work/dl.bin"
+
+run_with_fault kill-smbd "$sdir/.ul.bin.smbcopy.part" "$work/local.bin" "$url/ul.bin"
+check_killed_smbd "kill smbd mid-upload" "$sdir/ul.bin"
+
+run_with_fault kill-smbd "$sdir/.cc.bin.smbcopy.part" --method=copychunk --depth=1 \
+    "$url/big.bin" "$url/cc.bin"
+check_killed_smbd "kill smbd mid-copychunk" "$sdir/cc.bin"
+
+# --- 2. smbcopy SIGKILLed, then --resume ------------------------------------
+resume_case() {
+    local what=$1 part=$2 final=$3 src=$4 dst=$5
+    rm -f "$part" "$final"
+    run_with_fault kill-smbcopy "$part" --method=stream "$src" "$dst"
+    if [[ -e "$final" ]]; then
+        fail "$what: the final name exists after SIGKILL"
+    fi
+    if [[ ! -e "$part" ]]; then
+        fail "$what: no partial file $part left to resume"
+    fi
+    local got
+    if ! timeout 120 "$smbcopy" --quiet --timeout=10 --resume --method=stream "$src" "$dst"; then
+        fail "$what: smbcopy --resume failed"
+        return
+    fi
+    got=$(sha256sum <"$final" | cut -d' ' -f1)
+    if [[ "$got" != "$want" ]]; then
+        fail "$what: resumed copy differs (sha256 $got, wanted $want)"
+    elif [[ -e "$part" ]]; then
+        fail "$what: the partial file is still there after --resume"
+    else
+        echo "ok: $what: final absent after SIGKILL; --resume completed it (sha256 equal)"
+    fi
+}
+
+resume_case "SIGKILL smbcopy mid-download" "$work/.rdl.bin.smbcopy.part" "$work/rdl.bin" \
+    "$url/big.bin" "$work/rdl.bin"
+resume_case "SIGKILL smbcopy mid-upload" "$sdir/.rul.bin.smbcopy.part" "$sdir/rul.bin" \
+    "$work/local.bin" "$url/rul.bin"
+
+rm -f "$sdir"/big.bin "$sdir"/rul.bin "$sdir"/.*.smbcopy.part
+if ((failures > 0)); then
+    echo "$failures smbcopy fault check(s) FAILED" >&2
+    exit 1
+fi
+echo "all smbcopy fault checks passed"
