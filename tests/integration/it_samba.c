@@ -505,6 +505,30 @@ START_TEST(test_whole_file)
 }
 END_TEST
 
+/* The same server over IPv6 loopback (the testbed's smbd listens on ::1). */
+START_TEST(test_ipv6)
+{
+    smbw_conn *c = NULL;
+    ck_assert_int_eq(smbw_conn_new(&c), 0);
+    IT_OK(c, smbw_conn_set_timeout(c, IT_TIMEOUT_MS));
+    IT_OK(c, smbw_conn_connect(c, "::1", (uint16_t)atoi(it_env("SMBW_TEST_PORT"))));
+    smbw_session *s = NULL;
+    IT_OK(c, it_login_as(c, it_env("SMBW_TEST_USER"), it_env("SMBW_TEST_PASS"), &s));
+    smbw_tree *t = NULL;
+    IT_OK(c, smbw_tree_connect(&t, s, it_env("SMBW_TEST_SHARE")));
+    IT_OK(c, smbw_write_file(t, "v6.txt", "over ipv6", 9));
+    size_t n = 0;
+    void *srv = it_server_read("v6.txt", &n);
+    ck_assert_uint_eq(n, 9);
+    ck_assert(memcmp(srv, "over ipv6", 9) == 0);
+    free(srv);
+    IT_OK(c, smbw_unlink(t, "v6.txt"));
+    smbw_tree_disconnect(t);
+    smbw_session_free(s);
+    smbw_conn_free(c);
+}
+END_TEST
+
 typedef struct log_sink {
     char *text;
     size_t len;
@@ -629,6 +653,7 @@ static Suite *samba_suite(void)
         {"zero_byte", test_zero_byte_file, 60},
         {"whole_file", test_whole_file, 60},
         {"log_no_secrets", test_log_has_no_secrets, 60},
+        {"ipv6", test_ipv6, 60},
         {"dir_5000", test_dir_5000, 150},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
