@@ -64,8 +64,8 @@ static inline uint8_t fz_touch(const uint8_t *p, size_t n)
 /* A heap message: a valid 64-byte response header for command (status,
  * flags SERVER_TO_REDIR) followed by body[0..n), allocated with the exact
  * size so ASan catches any read past its end. Caller frees. */
-static inline uint8_t *fz_response(uint16_t command, uint32_t status, const uint8_t *body,
-                                   size_t n, size_t *len)
+static inline uint8_t *fz_response(uint16_t command, uint32_t status, const uint8_t *body, size_t n,
+                                   size_t *len)
 {
     smbw_buf b;
     buf_init(&b);

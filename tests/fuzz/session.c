@@ -137,7 +137,6 @@ int fz_client_over_fd(int fd, int timeout_ms)
     return rc;
 }
 
-
 /* ---- the scripted server ---------------------------------------------------
  * Releases the recorded stream one transport frame at a time, as a server
  * would: one frame for each request frame the client sends, plus one more

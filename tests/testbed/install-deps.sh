@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-    build-essential gcc clang meson ninja-build pkg-config python3
+    build-essential gcc clang libclang-rt-14-dev meson ninja-build pkg-config python3
     check libssl-dev libkrb5-dev
     samba smbclient samba-vfs-modules libsmbclient-dev
     python3-impacket

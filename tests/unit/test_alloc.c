@@ -47,8 +47,8 @@ char *__wrap_strdup(const char *s);
 #define TOMB ((void *)1)
 static void *slots[SLOTS];
 static size_t live;
-static bool armed;        /* counting allocations for injection */
-static unsigned long seen; /* allocations since arming */
+static bool armed;            /* counting allocations for injection */
+static unsigned long seen;    /* allocations since arming */
 static unsigned long fail_at; /* 0: never */
 static bool injected;
 
@@ -179,8 +179,8 @@ static int run(const uint8_t *stream, size_t len, unsigned long n, unsigned long
     armed = false;
     *allocs = seen;
     if (live != before) {
-        fprintf(stderr, "test_alloc: N=%lu: %zu allocation(s) leaked (rc %s)\n", n,
-                live - before, smbw_error_name(rc));
+        fprintf(stderr, "test_alloc: N=%lu: %zu allocation(s) leaked (rc %s)\n", n, live - before,
+                smbw_error_name(rc));
         exit(1);
     }
     return rc;
@@ -201,8 +201,9 @@ int main(int argc, char **argv)
     unsigned long total = 0;
     int rc = run(stream, len, 0, &total);
     if (rc != 0) {
-        fprintf(stderr, "test_alloc: the baseline run failed (%s): the recording no longer "
-                        "matches the session script; re-record with tests/fuzz/record-seeds.sh\n",
+        fprintf(stderr,
+                "test_alloc: the baseline run failed (%s): the recording no longer "
+                "matches the session script; re-record with tests/fuzz/record-seeds.sh\n",
                 smbw_error_name(rc));
         return 1;
     }
