@@ -70,7 +70,10 @@ for t in "${targets[@]}"; do
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
     summary+=("$(printf '%-12s %10s execs %8s/s  rc %d' "$t" "${execs:-?}" "${rate:-?}" "$rc")")
-    if ((rc != 0)); then
+    if ((rc == 0)); then
+        echo "run-fuzzers: ok $t"
+    else
+        echo "run-fuzzers: FAIL $t"
         failed+=("$t")
         echo "run-fuzzers: fuzz_$t FAILED (exit $rc); last lines of its log:" >&2
         tail -n 40 "$log" >&2

@@ -1,14 +1,29 @@
 #!/usr/bin/env bash
 # The README's test command (and what .ci/run executes): install the
-# dependencies, build from scratch in build-ci/, run every test (unit and
-# integration against private servers started by the tests themselves) and end
-# with one line "N passed, N failed". Skipped tests count as failed: a missing
-# server or tool is a failure here, never a skip.
+# dependencies, then, each from a fresh build directory:
+#   1. build-ci     (gcc, debugoptimized): every test — unit, integration,
+#                   security, copy, hostile, faults, fuzz-corpus replays
+#   2. build-rel    (gcc, release, -Werror): build + unit tests
+#   3. build-asan   (gcc, ASan+UBSan): every test again under the sanitizers
+#   4. build-ci     valgrind memcheck setup: the unit suite
+#   5. build-fuzz   (clang, libFuzzer+ASan+UBSan): each fuzzer for
+#                   FUZZ_SECONDS (default 20) — any finding fails
+# and end with one line "N passed, N failed" summing meson's test counts over
+# every stage (the fuzz stage counts one test per target). Skipped tests count
+# as failed: a missing server or tool is a failure here, never a skip.
+#
+# SMBW_CI_STAGES (default "main release asan valgrind fuzz") selects stages.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-build="build-ci"
+stages=${SMBW_CI_STAGES:-main release asan valgrind fuzz}
+jobs=${SMBW_TEST_JOBS:-2}
+mult=${SMBW_TIMEOUT_MULTIPLIER:-1}
+logs=()
+extra_passed=0
+extra_failed=0
+notes=()
 
 summary_fail() {
     echo "ci: $1" >&2
@@ -16,45 +31,108 @@ summary_fail() {
     exit 1
 }
 
+has_stage() {
+    [[ " $stages " == *" $1 "* ]]
+}
+
+# meson test in $1 with extra arguments; its log is counted at the end.
+run_meson_tests() {
+    local build=$1 name=$2
+    shift 2
+    echo "ci: === stage $name: meson test $* ==="
+    set +e
+    meson test -C "$build" --print-errorlogs --num-processes "$jobs" \
+        --timeout-multiplier "$mult" --logbase "ci-$name" "$@"
+    local rc=$?
+    set -e
+    logs+=("$build/meson-logs/ci-$name.json:$rc:$name")
+}
+
+fresh_build() {
+    local dir=$1
+    shift
+    rm -rf "$dir"
+    meson setup "$dir" "$@" || summary_fail "meson setup $dir failed"
+    ninja -C "$dir" || summary_fail "build $dir failed"
+}
+
+start=$(date +%s)
 bash tests/testbed/install-deps.sh || summary_fail "installing dependencies failed"
 
-rm -rf "$build" # always a fresh configuration
-meson setup "$build" || summary_fail "meson setup failed"
-ninja -C "$build" || summary_fail "build failed"
+if has_stage main || has_stage valgrind; then
+    fresh_build build-ci
+fi
+if has_stage main; then
+    run_meson_tests build-ci main
+fi
+if has_stage release; then
+    fresh_build build-rel --buildtype=release
+    run_meson_tests build-rel release --suite unit
+fi
+if has_stage asan; then
+    fresh_build build-asan -Db_sanitize=address,undefined -Db_lundef=false
+    run_meson_tests build-asan asan --setup sanitize
+fi
+if has_stage valgrind; then
+    run_meson_tests build-ci valgrind --setup valgrind --suite unit
+fi
+if has_stage fuzz; then
+    echo "ci: === stage fuzz: ${FUZZ_SECONDS:-20} s per target ==="
+    rm -rf build-fuzz
+    set +e
+    FUZZ_SECONDS=${FUZZ_SECONDS:-20} FUZZ_BUILD="$root/build-fuzz" \
+        bash tests/fuzz/run-fuzzers.sh 2>&1 | tee build-fuzz.log
+    fuzz_rc=${PIPESTATUS[0]}
+    set -e
+    n_ok=$(grep -c '^run-fuzzers: ok ' build-fuzz.log || true)
+    n_bad=$(grep -c '^run-fuzzers: FAIL ' build-fuzz.log || true)
+    if ((fuzz_rc != 0 && n_bad == 0)); then
+        n_bad=1
+        notes+=("fuzz stage exited with status $fuzz_rc")
+    fi
+    extra_passed=$((extra_passed + n_ok))
+    extra_failed=$((extra_failed + n_bad))
+fi
 
-set +e
-meson test -C "$build" --print-errorlogs --num-processes "${SMBW_TEST_JOBS:-2}" \
-    --timeout-multiplier "${SMBW_TIMEOUT_MULTIPLIER:-1}"
-test_rc=$?
-set -e
-
-python3 - "$build/meson-logs/testlog.json" "$test_rc" <<'PY'
+python3 - "$extra_passed" "$extra_failed" "$(($(date +%s) - start))" "${logs[@]}" \
+    "${notes[@]+"${notes[@]}"}" <<'PY'
 import json, sys
-path, rc = sys.argv[1], int(sys.argv[2])
-passed = failed = 0
+passed, failed, secs = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 bad = []
-try:
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            t = json.loads(line)
-            if t.get("result") in ("OK", "EXPECTEDFAIL"):
-                passed += 1
-            else:
-                failed += 1
-                bad.append("%s (%s)" % (t.get("name"), t.get("result")))
-except OSError as e:
-    print("ci: no test log: %s" % e, file=sys.stderr)
-if passed + failed == 0:
-    failed = 1  # no tests ran at all: that is a failure
-    bad.append("no tests ran")
-if rc != 0 and not bad:
-    failed += 1  # meson failed for a reason the log does not show
-    bad.append("meson test exited with status %d" % rc)
+for arg in sys.argv[4:]:
+    if ":" not in arg or not arg.split(":")[0].endswith(".json"):
+        bad.append(arg)
+        failed += 1
+        continue
+    path, rc, name = arg.rsplit(":", 2)
+    rc = int(rc)
+    p = f = 0
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                line = line.strip()
+                if not line:
+                    continue
+                t = json.loads(line)
+                if t.get("result") in ("OK", "EXPECTEDFAIL"):
+                    p += 1
+                else:
+                    f += 1
+                    bad.append("%s: %s (%s)" % (name, t.get("name"), t.get("result")))
+    except OSError as e:
+        print("ci: no test log for stage %s: %s" % (name, e), file=sys.stderr)
+    if p + f == 0:
+        f = 1
+        bad.append("%s: no tests ran" % name)
+    if rc != 0 and f == 0:
+        f = 1
+        bad.append("%s: meson test exited with status %d" % (name, rc))
+    print("ci: stage %s: %d passed, %d failed" % (name, p, f))
+    passed += p
+    failed += f
 for b in bad:
     print("ci: not passed: %s" % b)
+print("ci: %d s in all" % secs)
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
 PY
