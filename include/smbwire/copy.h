@@ -44,17 +44,16 @@ const char *smbw_copy_method_name(smbw_copy_method m);
 /* Progress: done = bytes copied so far (holes not counted); contiguous = every
  * byte of the range before range start + contiguous is copied (useful to
  * record a resume point); total = bytes to copy. Return non-zero to cancel. */
-typedef int (*smbw_copy_progress_fn)(void *ud, uint64_t done, uint64_t contiguous,
-                                     uint64_t total);
+typedef int (*smbw_copy_progress_fn)(void *ud, uint64_t done, uint64_t contiguous, uint64_t total);
 
 typedef struct smbw_copy_opts {
-    smbw_copy_method method;   /* AUTO by default (zeroed struct) */
-    int depth;                 /* requests in flight; 0 = default (SMBW_COPY_DEFAULT_DEPTH) */
-    uint32_t chunk_size;       /* bytes per copychunk chunk; 0 = 1 MiB */
+    smbw_copy_method method;     /* AUTO by default (zeroed struct) */
+    int depth;                   /* requests in flight; 0 = default (SMBW_COPY_DEFAULT_DEPTH) */
+    uint32_t chunk_size;         /* bytes per copychunk chunk; 0 = 1 MiB */
     uint32_t chunks_per_request; /* 0 = 16 */
-    bool copychunk_read;       /* use FSCTL_SRV_COPYCHUNK (destination needs read access) */
-    bool no_sparse;            /* copy holes as data */
-    bool no_preserve;          /* smbw_copy_file: do not copy times and attributes */
+    bool copychunk_read;         /* use FSCTL_SRV_COPYCHUNK (destination needs read access) */
+    bool no_sparse;              /* copy holes as data */
+    bool no_preserve;            /* smbw_copy_file: do not copy times and attributes */
     smbw_copy_progress_fn progress;
     void *progress_ud;
     /* When non-NULL and *cancel becomes non-zero, the copy stops with
@@ -67,10 +66,10 @@ typedef struct smbw_copy_opts {
 typedef struct smbw_copy_stats {
     smbw_copy_method method; /* the strategy that copied most of the data */
     bool used_clone, used_copychunk, used_stream;
-    uint64_t bytes;          /* bytes copied (data ranges) */
-    uint64_t requests;       /* FSCTL / READ / WRITE requests sent by the copy */
-    uint64_t retries;        /* limit adaptations and partial-result continuations */
-    uint64_t wire_bytes;     /* SMB2 bytes sent + received on the connections during the copy */
+    uint64_t bytes;      /* bytes copied (data ranges) */
+    uint64_t requests;   /* FSCTL / READ / WRITE requests sent by the copy */
+    uint64_t retries;    /* limit adaptations and partial-result continuations */
+    uint64_t wire_bytes; /* SMB2 bytes sent + received on the connections during the copy */
     uint32_t chunk_size, chunks_per_request; /* limits in effect at the end */
 } smbw_copy_stats;
 
@@ -81,6 +80,23 @@ typedef struct smbw_copy_stats {
  * limits), or the server's error. */
 int smbw_copy_range(smbw_file *src, smbw_file *dst, uint64_t src_off, uint64_t dst_off,
                     uint64_t len, const smbw_copy_opts *opts, smbw_copy_stats *stats);
+
+/* One lane of a multi-connection copy: the same source file and the same
+ * destination file, each opened on one further connection (its own session
+ * and tree) to the same server. */
+typedef struct smbw_copy_lane {
+    smbw_file *src;
+    smbw_file *dst;
+} smbw_copy_lane;
+
+/* Like smbw_copy_range, with the copychunk work spread over 1..16 lanes.
+ * A server that serves each connection in its own process (Samba) then
+ * copies on several cores at once. Each lane gets its own resume key on its
+ * own connection. Clone and stream (when needed) use the first lane. All
+ * lanes' connections are driven by the calling thread. */
+int smbw_copy_range_multi(const smbw_copy_lane *lanes, int nlanes, uint64_t src_off,
+                          uint64_t dst_off, uint64_t len, const smbw_copy_opts *opts,
+                          smbw_copy_stats *stats);
 
 /* Copies a whole file: opens src_path on src_tree for reading, creates or
  * overwrites dst_path on dst_tree, copies (sparse-aware), sets the size, and

@@ -140,8 +140,10 @@ uint16_t smbw_dialect_parse(const char *name)
     static const struct {
         const char *a, *b, *c;
         uint16_t d;
-    } t[] = {{"SMB2_02", "2.0.2", "SMB2", SMBW_SMB2_02}, {"SMB2_10", "2.1", "2.1.0", SMBW_SMB2_10},
-             {"SMB3_00", "3.0", "SMB3", SMBW_SMB3_00},   {"SMB3_02", "3.0.2", "3.02", SMBW_SMB3_02},
+    } t[] = {{"SMB2_02", "2.0.2", "SMB2", SMBW_SMB2_02},
+             {"SMB2_10", "2.1", "2.1.0", SMBW_SMB2_10},
+             {"SMB3_00", "3.0", "SMB3", SMBW_SMB3_00},
+             {"SMB3_02", "3.0.2", "3.02", SMBW_SMB3_02},
              {"SMB3_11", "3.1.1", "3.11", SMBW_SMB3_11}};
     if (!name)
         return 0;
@@ -267,8 +269,7 @@ int smbw_conn_set_ciphers(smbw_conn *c, const uint16_t *ciphers, int n)
 
 uint16_t smbw_cipher_parse(const char *name)
 {
-    static const char *const names[] = {"AES-128-CCM", "AES-128-GCM", "AES-256-CCM",
-                                        "AES-256-GCM"};
+    static const char *const names[] = {"AES-128-CCM", "AES-128-GCM", "AES-256-CCM", "AES-256-GCM"};
     if (!name)
         return 0;
     for (int i = 0; i < 4; i++)
@@ -383,14 +384,13 @@ int api_negotiate(smbw_conn *c)
         offered |= dialects[i] == nr.dialect;
     if (!offered) {
         api_rsp_free(&rsp);
-        core_kill(c, SMBW_EPROTO, "server chose dialect 0x%04x which was not offered",
-                  nr.dialect);
+        core_kill(c, SMBW_EPROTO, "server chose dialect 0x%04x which was not offered", nr.dialect);
         return SMBW_EPROTO;
     }
     if (nr.max_read < 4096 || nr.max_write < 4096 || nr.max_transact < 4096) {
         api_rsp_free(&rsp);
-        core_kill(c, SMBW_EPROTO, "server announced unusable maximum sizes (%u/%u/%u)",
-                  nr.max_read, nr.max_write, nr.max_transact);
+        core_kill(c, SMBW_EPROTO, "server announced unusable maximum sizes (%u/%u/%u)", nr.max_read,
+                  nr.max_write, nr.max_transact);
         return SMBW_EPROTO;
     }
     c->dialect = nr.dialect;
@@ -469,8 +469,9 @@ int api_negotiate(smbw_conn *c)
              smbw_dialect_name(c->dialect), c->server_caps, c->server_security_mode, c->max_read,
              c->max_write, c->max_transact, sign_alg_name(c->sign_alg), cipher_name(c->cipher));
     if (c->encrypt_policy == SMBW_ENCRYPT_REQUIRED && !c->cipher) {
-        core_kill(c, SMBW_EPOLICY, "encryption required, but dialect %s with this server "
-                                   "offers no encryption",
+        core_kill(c, SMBW_EPOLICY,
+                  "encryption required, but dialect %s with this server "
+                  "offers no encryption",
                   smbw_dialect_name(c->dialect));
         return SMBW_EPOLICY;
     }
@@ -581,14 +582,13 @@ static const char *cipher_name(uint16_t c)
 
 /* Completes a successful session setup: keys, signing, encryption, and the
  * check of the final response's signature. */
-static int session_activate(smbw_conn *c, struct smbw_session *s, smbw_auth *a,
-                            const smb2_hdr *h, const uint8_t *msg, size_t len,
-                            uint16_t session_flags, enum smbw_auth_kind kind)
+static int session_activate(smbw_conn *c, struct smbw_session *s, smbw_auth *a, const smb2_hdr *h,
+                            const uint8_t *msg, size_t len, uint16_t session_flags,
+                            enum smbw_auth_kind kind)
 {
     s->is_guest = (session_flags & SMB2_SESSION_FLAG_IS_GUEST) != 0;
     s->is_anonymous = (session_flags & SMB2_SESSION_FLAG_IS_NULL) != 0;
-    if ((kind == SMBW_AUTH_NTLM || kind == SMBW_AUTH_KERBEROS) &&
-        (s->is_guest || s->is_anonymous))
+    if ((kind == SMBW_AUTH_NTLM || kind == SMBW_AUTH_KERBEROS) && (s->is_guest || s->is_anonymous))
         return core_set_error(c, SMBW_EAUTH, 0,
                               "the server logged the user in as %s; refused (ask for guest or "
                               "anonymous explicitly)",
@@ -632,8 +632,8 @@ static int session_activate(smbw_conn *c, struct smbw_session *s, smbw_auth *a,
      * for 3.1.1 with a key: it proves the pre-auth hash matched). */
     if (have_key && !SMBW_FUZZING) {
         bool is_signed = (h->flags & SMB2_FLAGS_SIGNED) != 0;
-        if (!is_signed && (c->dialect == SMBW_SMB3_11 || c->sign_policy == SMBW_SIGN_REQUIRED ||
-                           server_requires))
+        if (!is_signed &&
+            (c->dialect == SMBW_SMB3_11 || c->sign_policy == SMBW_SIGN_REQUIRED || server_requires))
             return core_set_error(c, SMBW_ECRYPTO, 0,
                                   "the final SESSION_SETUP response is not signed");
         if (is_signed && smb2_sign_verify(s->sign_alg, s->keys.signing, 16, msg, len) != 0)
@@ -642,9 +642,8 @@ static int session_activate(smbw_conn *c, struct smbw_session *s, smbw_auth *a,
                                   "(tampering or pre-authentication mismatch)");
     }
     s->valid = true;
-    core_log(c, SMBW_LOG_INFO, "session 0x%llx established: %s%s%s%s",
-             (unsigned long long)s->id, s->signing ? "signed " : "unsigned ",
-             s->signing ? sign_alg_name(s->sign_alg) : "",
+    core_log(c, SMBW_LOG_INFO, "session 0x%llx established: %s%s%s%s", (unsigned long long)s->id,
+             s->signing ? "signed " : "unsigned ", s->signing ? sign_alg_name(s->sign_alg) : "",
              s->encrypt ? ", encrypted " : "", s->encrypt ? cipher_name(c->cipher) : "");
     return 0;
 }
@@ -684,8 +683,9 @@ int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds)
     ap.domain = creds->domain;
     ap.password = creds->password;
     ap.target_host = creds->target_host ? creds->target_host : c->host;
-    core_log(c, SMBW_LOG_INFO, "authenticating as %s%s%s (%s)", ap.domain && *ap.domain ? ap.domain : "",
-             ap.domain && *ap.domain ? "\\" : "", ap.user ? ap.user : "",
+    core_log(c, SMBW_LOG_INFO, "authenticating as %s%s%s (%s)",
+             ap.domain && *ap.domain ? ap.domain : "", ap.domain && *ap.domain ? "\\" : "",
+             ap.user ? ap.user : "",
              creds->kind == SMBW_AUTH_NTLM       ? "NTLMv2"
              : creds->kind == SMBW_AUTH_KERBEROS ? "Kerberos"
              : creds->kind == SMBW_AUTH_GUEST    ? "guest"
@@ -785,8 +785,7 @@ int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds)
         st = auth_step(a, ssr.token, ssr.token_len, &tok);
         if (st != AUTH_DONE || tok.len) {
             rc = core_set_error(c, st < 0 ? st : SMBW_EAUTH, 0,
-                                "server's final authentication token rejected: %s",
-                                auth_errmsg(a));
+                                "server's final authentication token rejected: %s", auth_errmsg(a));
             break;
         }
         rc = session_activate(c, s, a, &rsp.h, rsp.msg.p, rsp.msg.len, ssr.session_flags,
@@ -1008,8 +1007,8 @@ int smbw_tree_connect(smbw_tree **out, smbw_session *s, const char *share)
     if (s->trees)
         s->trees->prev = t;
     s->trees = t;
-    core_log(c, SMBW_LOG_INFO, "tree %s connected: id 0x%x, flags 0x%x, capabilities 0x%x%s",
-             share, t->id, t->share_flags, t->capabilities, t->encrypt ? ", encrypted" : "");
+    core_log(c, SMBW_LOG_INFO, "tree %s connected: id 0x%x, flags 0x%x, capabilities 0x%x%s", share,
+             t->id, t->share_flags, t->capabilities, t->encrypt ? ", encrypted" : "");
     *out = t;
     return 0;
 }

@@ -80,8 +80,7 @@ static int file_from_create(smbw_tree *t, const uint8_t *msg, size_t len, smbw_f
     return 0;
 }
 
-int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path,
-                     const smbw_create_params *p)
+int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw_create_params *p)
 {
     if (!out)
         return SMBW_EINVAL;
@@ -215,8 +214,8 @@ static void stat_from_times(const smb2_file_times *t, smbw_stat *st)
     st->is_dir = (t->file_attributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
 }
 
-static void query_info_msg(core_msg *m, smbw_tree *t, const uint8_t *fid, uint8_t type,
-                           uint8_t cls, uint32_t add, uint32_t max_out)
+static void query_info_msg(core_msg *m, smbw_tree *t, const uint8_t *fid, uint8_t type, uint8_t cls,
+                           uint32_t add, uint32_t max_out)
 {
     api_msg_for_tree(m, t, SMB2_QUERY_INFO);
     smb2_query_info_req q;
@@ -231,8 +230,8 @@ static void query_info_msg(core_msg *m, smbw_tree *t, const uint8_t *fid, uint8_
         m->body.failed = true;
 }
 
-int smbw_file_query_info(smbw_file *f, uint8_t info_type, uint8_t info_class,
-                         uint32_t additional, uint32_t max_out, void **out, size_t *outlen)
+int smbw_file_query_info(smbw_file *f, uint8_t info_type, uint8_t info_class, uint32_t additional,
+                         uint32_t max_out, void **out, size_t *outlen)
 {
     if (out)
         *out = NULL;
@@ -278,8 +277,7 @@ int smbw_file_stat(smbw_file *f, smbw_stat *st)
         return SMBW_EINVAL;
     void *d = NULL;
     size_t n = 0;
-    int rc = smbw_file_query_info(f, SMB2_0_INFO_FILE, FileNetworkOpenInformation, 0, 56, &d,
-                                  &n);
+    int rc = smbw_file_query_info(f, SMB2_0_INFO_FILE, FileNetworkOpenInformation, 0, 56, &d, &n);
     if (rc)
         return rc;
     smb2_file_times t;
@@ -340,8 +338,9 @@ int smbw_file_set_basic(smbw_file *f, uint64_t creation, uint64_t access, uint64
     smbw_buf b;
     buf_init(&b);
     wire_encode_basic_info(&b, creation, access, write, change, attributes);
-    int rc = b.failed ? SMBW_ENOMEM
-                      : smbw_file_set_info(f, SMB2_0_INFO_FILE, FileBasicInformation, 0, b.p, b.len);
+    int rc = b.failed
+                 ? SMBW_ENOMEM
+                 : smbw_file_set_info(f, SMB2_0_INFO_FILE, FileBasicInformation, 0, b.p, b.len);
     buf_free(&b);
     return rc;
 }
@@ -434,8 +433,8 @@ static int ioctl_output(const smb2_hdr *h, const uint8_t *msg, size_t len, uint3
     return 0;
 }
 
-int smbw_file_ioctl(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen,
-                    uint32_t max_out, void **out, size_t *outlen)
+int smbw_file_ioctl(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen, uint32_t max_out,
+                    void **out, size_t *outlen)
 {
     if (out)
         *out = NULL;
@@ -683,8 +682,8 @@ typedef struct xfer {
     const uint8_t *wbuf; /* write source */
     size_t len;
     uint64_t base;
-    size_t next;      /* next byte to request */
-    size_t eof_at;    /* smallest known end (reads) */
+    size_t next;   /* next byte to request */
+    size_t eof_at; /* smallest known end (reads) */
     int inflight;
     int err;
     uint32_t status;
@@ -757,8 +756,8 @@ static int xfer_run(smbw_file *f, smbw_conn *c, xfer *x, bool is_read)
             p->off = x->next;
             p->len = (uint32_t)(n > chunk ? chunk : n);
             int rc = is_read ? smbw_file_pread_async(f, p->len, x->base + p->off, read_piece_cb, p)
-                             : smbw_file_pwrite_async(f, x->wbuf + p->off, p->len,
-                                                      x->base + p->off, write_piece_cb, p);
+                             : smbw_file_pwrite_async(f, x->wbuf + p->off, p->len, x->base + p->off,
+                                                      write_piece_cb, p);
             if (rc) {
                 x->free_idx[x->nfree++] = (int)(p - x->pieces);
                 x->err = rc;
@@ -1061,7 +1060,8 @@ int smbw_write_file(smbw_tree *t, const char *path, const void *data, size_t len
     if (!data && len)
         return SMBW_EINVAL;
     smbw_file *f;
-    int rc = smbw_file_open(&f, t, path, SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC | SMBW_O_DELETE);
+    int rc =
+        smbw_file_open(&f, t, path, SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC | SMBW_O_DELETE);
     if (rc)
         return rc;
     bool created = f->create_action == 2; /* FILE_CREATED */

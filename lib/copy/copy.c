@@ -159,23 +159,32 @@ static int report(engine *e, uint64_t lowest)
     return 0;
 }
 
-/* Waits on one or two connections until something happened. */
-static int wait_conns(smbw_conn *a, smbw_conn *b)
+#define MAX_LANES 16
+
+/* Waits on a set of connections (duplicates allowed) until something
+ * happened on one of them or the earliest deadline passed. */
+static int wait_conn_set(smbw_conn *const *conns, int nconns)
 {
-    smbw_conn *cs[2] = {a, b};
-    int n = (b && b != a) ? 2 : 1;
-    struct pollfd pfd[2];
-    int to = -1;
-    for (int i = 0; i < n; i++) {
-        int rc = io_service(cs[i], 0);
+    smbw_conn *cs[MAX_LANES * 2];
+    struct pollfd pfd[MAX_LANES * 2];
+    int n = 0, to = -1;
+    for (int i = 0; i < nconns; i++) {
+        bool dup = false;
+        for (int j = 0; j < n; j++)
+            dup |= cs[j] == conns[i];
+        if (dup)
+            continue;
+        cs[n] = conns[i];
+        int rc = io_service(cs[n], 0);
         if (rc)
             return rc;
-        pfd[i].fd = cs[i]->fd;
-        pfd[i].events = io_events(cs[i]);
-        pfd[i].revents = 0;
-        int t = core_next_timeout(cs[i]);
+        pfd[n].fd = cs[n]->fd;
+        pfd[n].events = io_events(cs[n]);
+        pfd[n].revents = 0;
+        int t = core_next_timeout(cs[n]);
         if (t >= 0 && (to < 0 || t < to))
             to = t;
+        n++;
     }
     if (to < 0)
         return 0;
@@ -190,6 +199,12 @@ static int wait_conns(smbw_conn *a, smbw_conn *b)
     return 0;
 }
 
+static int wait_conns(smbw_conn *a, smbw_conn *b)
+{
+    smbw_conn *cs[2] = {a, b ? b : a};
+    return wait_conn_set(cs, 2);
+}
+
 /* ---- copychunk ------------------------------------------------------------ */
 
 typedef struct cc_slot {
@@ -202,8 +217,12 @@ typedef struct cc_slot {
     uint64_t built_total;
 } cc_slot;
 
+/* One lane: a source and destination open on one connection, with its own
+ * resume key, limits and requests in flight. Lanes share the work queue. */
 typedef struct cc_engine {
     engine *e;
+    smbw_file *src, *dst;
+    smbw_conn *c;
     uint8_t key[SMB2_RESUME_KEY_SIZE];
     uint32_t ctl;
     uint32_t chunk, nchunks;
@@ -266,16 +285,16 @@ static void cc_done(void *ud, int err, uint32_t status, const void *data, size_t
     bool have_body = len > 0 && wire_decode_copychunk_rsp(data, len, &r) == 0;
     if (status == STATUS_SUCCESS) {
         if (!have_body) {
-            core_set_error(e->dc, SMBW_EPROTO, 0, "copychunk response without a body");
+            core_set_error(ce->c, SMBW_EPROTO, 0, "copychunk response without a body");
             cc_fail(e, SMBW_EPROTO);
             return;
         }
         if (r.total_bytes_written > s->bytes || r.chunks_written > s->n) {
-            core_set_error(e->dc, SMBW_EPROTO, 0,
+            core_set_error(ce->c, SMBW_EPROTO, 0,
                            "copychunk response claims %u bytes in %u chunks, but %llu bytes in "
                            "%u chunks were asked",
-                           r.total_bytes_written, r.chunks_written,
-                           (unsigned long long)s->bytes, s->n);
+                           r.total_bytes_written, r.chunks_written, (unsigned long long)s->bytes,
+                           s->n);
             cc_fail(e, SMBW_EPROTO);
             return;
         }
@@ -284,7 +303,7 @@ static void cc_done(void *ud, int err, uint32_t status, const void *data, size_t
         if (r.total_bytes_written < s->bytes) {
             e->st->retries++;
             if (r.total_bytes_written == 0 && ++ce->stalls > MAX_STALLS) {
-                core_set_error(e->dc, SMBW_EIO, 0, "server-side copy makes no progress");
+                core_set_error(ce->c, SMBW_EIO, 0, "server-side copy makes no progress");
                 cc_fail(e, SMBW_EIO);
                 return;
             }
@@ -299,7 +318,7 @@ static void cc_done(void *ud, int err, uint32_t status, const void *data, size_t
     if (status == STATUS_INVALID_PARAMETER && have_body) {
         /* The server's limits: max chunks, max chunk size, max total. */
         if (r.chunks_written == 0 || r.chunk_bytes_written == 0 || r.total_bytes_written == 0) {
-            core_set_error(e->dc, SMBW_EPROTO, status,
+            core_set_error(ce->c, SMBW_EPROTO, status,
                            "server announced unusable copychunk limits (%u chunks, %u bytes per "
                            "chunk, %u bytes per request)",
                            r.chunks_written, r.chunk_bytes_written, r.total_bytes_written);
@@ -309,7 +328,7 @@ static void cc_done(void *ud, int err, uint32_t status, const void *data, size_t
         bool exceeded = s->built_n > r.chunks_written || s->built_chunk > r.chunk_bytes_written ||
                         s->built_total > r.total_bytes_written;
         if (!exceeded || ++ce->limit_retries > MAX_LIMIT_RETRIES) {
-            core_set_error(e->dc, SMBW_ESTATUS, status,
+            core_set_error(ce->c, SMBW_ESTATUS, status,
                            "copychunk rejected: STATUS_INVALID_PARAMETER within the server's "
                            "limits (%u chunks, %u bytes per chunk, %u per request)",
                            r.chunks_written, r.chunk_bytes_written, r.total_bytes_written);
@@ -323,7 +342,7 @@ static void cc_done(void *ud, int err, uint32_t status, const void *data, size_t
             ce->chunk = r.chunk_bytes_written;
         if (r.total_bytes_written < ce->maxtotal)
             ce->maxtotal = r.total_bytes_written;
-        smbw_tree *dt = e->dst->tree;
+        smbw_tree *dt = ce->dst->tree;
         dt->cc_max_chunks = ce->nchunks;
         dt->cc_max_chunk_size = ce->chunk;
         dt->cc_max_total = (uint32_t)ce->maxtotal;
@@ -340,7 +359,7 @@ static void cc_done(void *ud, int err, uint32_t status, const void *data, size_t
         return;
     }
     if (status == STATUS_INVALID_VIEW_SIZE) {
-        core_set_error(e->dc, SMBW_EIO, status,
+        core_set_error(ce->c, SMBW_EIO, status,
                        "the source is shorter than the range being copied (it changed during "
                        "the copy?)");
         cc_fail(e, SMBW_EIO);
@@ -389,7 +408,7 @@ static int cc_send(cc_engine *ce, cc_slot *s)
     buf_init(&b);
     int rc = wire_encode_copychunk(&b, ce->key, cc, s->n);
     if (!rc)
-        rc = smbw_file_ioctl_async(e->dst, ce->ctl, b.p, b.len, 12, cc_done, s);
+        rc = smbw_file_ioctl_async(ce->dst, ce->ctl, b.p, b.len, 12, cc_done, s);
     buf_free(&b);
     if (rc) {
         int r2 = requeue(e, s, 0);
@@ -402,11 +421,12 @@ static int cc_send(cc_engine *ce, cc_slot *s)
     return 0;
 }
 
-static int get_resume_key(engine *e, uint8_t key[SMB2_RESUME_KEY_SIZE])
+static int get_resume_key(cc_engine *ce)
 {
+    engine *e = ce->e;
     void *out = NULL;
     size_t outlen = 0;
-    int rc = smbw_file_ioctl(e->src, FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 4096, &out, &outlen);
+    int rc = smbw_file_ioctl(ce->src, FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 4096, &out, &outlen);
     e->st->requests++;
     if (rc) {
         free(out);
@@ -415,98 +435,145 @@ static int get_resume_key(engine *e, uint8_t key[SMB2_RESUME_KEY_SIZE])
     srv_resume_key k;
     if (wire_decode_resume_key(out, outlen, &k) != 0) {
         free(out);
-        return core_set_error(e->sc, SMBW_EPROTO, 0,
-                              "malformed SRV_REQUEST_RESUME_KEY (%zu bytes)", outlen);
+        return core_set_error(ce->c, SMBW_EPROTO, 0, "malformed SRV_REQUEST_RESUME_KEY (%zu bytes)",
+                              outlen);
     }
-    memcpy(key, k.key, SMB2_RESUME_KEY_SIZE);
+    memcpy(ce->key, k.key, SMB2_RESUME_KEY_SIZE);
     free(out);
     return 0;
 }
 
-static int run_copychunk(engine *e)
+/* Prepares a lane: resume key (on the lane's own connection: the key is
+ * only known to the server process that serves it), limits, slots. */
+static int lane_init(engine *e, cc_engine *ce, smbw_file *src, smbw_file *dst)
 {
-    cc_engine ce;
-    memset(&ce, 0, sizeof ce);
-    ce.e = e;
-    ce.ctl = e->o->copychunk_read ? FSCTL_SRV_COPYCHUNK : FSCTL_SRV_COPYCHUNK_WRITE;
-    int rc = get_resume_key(e, ce.key);
+    memset(ce, 0, sizeof *ce);
+    ce->e = e;
+    ce->src = src;
+    ce->dst = dst;
+    ce->c = dst->tree->sess->conn;
+    ce->ctl = e->o->copychunk_read ? FSCTL_SRV_COPYCHUNK : FSCTL_SRV_COPYCHUNK_WRITE;
+    int rc = get_resume_key(ce);
     if (rc) {
-        uint32_t st = smbw_last_status(e->sc);
+        uint32_t st = smbw_last_status(ce->c);
         if (e->o->method == SMBW_COPY_AUTO && (rc == SMBW_ENOTSUP || is_unsupported(st))) {
             e->fallback = true;
             return 0;
         }
         if (rc == SMBW_ENOTSUP)
-            core_set_error(e->sc, SMBW_ENOTSUP, st,
+            core_set_error(ce->c, SMBW_ENOTSUP, st,
                            "the server does not support server-side copy (%s)",
                            smbw_status_name(st));
         return rc;
     }
-    smbw_tree *dt = e->dst->tree;
-    ce.chunk = e->o->chunk_size ? e->o->chunk_size : DEFAULT_CHUNK;
-    ce.nchunks = e->o->chunks_per_request ? e->o->chunks_per_request : DEFAULT_NCHUNKS;
-    if (ce.nchunks > MAX_NCHUNKS)
-        ce.nchunks = MAX_NCHUNKS;
-    ce.maxtotal = (uint64_t)ce.chunk * ce.nchunks;
+    smbw_tree *dt = dst->tree;
+    ce->chunk = e->o->chunk_size ? e->o->chunk_size : DEFAULT_CHUNK;
+    ce->nchunks = e->o->chunks_per_request ? e->o->chunks_per_request : DEFAULT_NCHUNKS;
+    if (ce->nchunks > MAX_NCHUNKS)
+        ce->nchunks = MAX_NCHUNKS;
+    ce->maxtotal = (uint64_t)ce->chunk * ce->nchunks;
     if (dt->cc_max_chunks) {
-        if (ce.nchunks > dt->cc_max_chunks)
-            ce.nchunks = dt->cc_max_chunks;
-        if (ce.chunk > dt->cc_max_chunk_size)
-            ce.chunk = dt->cc_max_chunk_size;
-        if (ce.maxtotal > dt->cc_max_total)
-            ce.maxtotal = dt->cc_max_total;
+        if (ce->nchunks > dt->cc_max_chunks)
+            ce->nchunks = dt->cc_max_chunks;
+        if (ce->chunk > dt->cc_max_chunk_size)
+            ce->chunk = dt->cc_max_chunk_size;
+        if (ce->maxtotal > dt->cc_max_total)
+            ce->maxtotal = dt->cc_max_total;
     }
     /* A request must fit the connection's MaxTransactSize. */
-    uint64_t fit = (e->dc->max_transact - 32) / 24;
-    if (ce.nchunks > fit)
-        ce.nchunks = (uint32_t)fit;
-    ce.depth = e->o->depth > 0 ? e->o->depth : SMBW_COPY_DEFAULT_DEPTH;
-    if (ce.depth > MAX_DEPTH)
-        ce.depth = MAX_DEPTH;
-    ce.slots = calloc((size_t)ce.depth, sizeof *ce.slots);
-    if (!ce.slots)
+    uint64_t fit = (ce->c->max_transact - 32) / 24;
+    if (ce->nchunks > fit)
+        ce->nchunks = (uint32_t)fit;
+    ce->depth = e->o->depth > 0 ? e->o->depth : SMBW_COPY_DEFAULT_DEPTH;
+    if (ce->depth > MAX_DEPTH)
+        ce->depth = MAX_DEPTH;
+    ce->slots = calloc((size_t)ce->depth, sizeof *ce->slots);
+    if (!ce->slots)
         return SMBW_ENOMEM;
-    for (int i = 0; i < ce.depth; i++)
-        ce.slots[i].ce = &ce;
+    for (int i = 0; i < ce->depth; i++)
+        ce->slots[i].ce = ce;
+    return 0;
+}
+
+/* The copychunk pipeline over one or more lanes sharing one work queue. */
+static int run_copychunk(engine *e, smbw_file *const *srcs, smbw_file *const *dsts, int nlanes)
+{
+    cc_engine lanes[MAX_LANES];
+    smbw_conn *conns[MAX_LANES];
+    int n = 0, rc = 0;
+    for (; n < nlanes; n++) {
+        rc = lane_init(e, &lanes[n], srcs[n], dsts[n]);
+        conns[n] = lanes[n].c;
+        if (rc || e->fallback) {
+            n++;
+            break;
+        }
+    }
+    if (rc || e->fallback)
+        goto out;
     for (;;) {
+        int inflight = 0;
         if (!e->err && !e->fallback) {
-            for (int i = 0; i < ce.depth && e->q.n && !e->err; i++) {
-                if (ce.slots[i].busy)
-                    continue;
-                rc = cc_send(&ce, &ce.slots[i]);
-                if (rc)
-                    cc_fail(e, rc);
+            /* Fill the lanes in turn, one request each round, so the work
+             * is spread over every connection. */
+            bool sent = true;
+            while (sent && e->q.n && !e->err) {
+                sent = false;
+                for (int l = 0; l < n && e->q.n && !e->err; l++) {
+                    cc_engine *ce = &lanes[l];
+                    for (int i = 0; i < ce->depth; i++) {
+                        if (ce->slots[i].busy)
+                            continue;
+                        rc = cc_send(ce, &ce->slots[i]);
+                        if (rc)
+                            cc_fail(e, rc);
+                        else
+                            sent = true;
+                        break;
+                    }
+                }
             }
         }
-        if (ce.inflight == 0)
+        for (int l = 0; l < n; l++)
+            inflight += lanes[l].inflight;
+        if (inflight == 0)
             break;
         /* Wait for a completion, also after an error: requests still in
          * flight must finish before the slots (and this frame) go away. */
-        int before = ce.inflight;
-        while (ce.inflight == before) {
-            rc = wait_conns(e->dc, NULL);
+        int before = inflight;
+        while (inflight == before) {
+            rc = wait_conn_set(conns, n);
             if (rc) {
                 cc_fail(e, rc);
                 break;
             }
+            inflight = 0;
+            for (int l = 0; l < n; l++)
+                inflight += lanes[l].inflight;
         }
-        if (e->err && e->dc->dead)
+        bool dead = false;
+        for (int l = 0; l < n; l++)
+            dead |= lanes[l].c->dead;
+        if (e->err && dead)
             break;
         if (!e->err) {
-            seg extra[MAX_DEPTH];
+            seg extra[MAX_DEPTH * MAX_LANES];
             size_t nx = 0;
-            for (int i = 0; i < ce.depth; i++)
-                if (ce.slots[i].busy && ce.slots[i].n)
-                    extra[nx++] = ce.slots[i].ch[0];
+            for (int l = 0; l < n; l++)
+                for (int i = 0; i < lanes[l].depth; i++)
+                    if (lanes[l].slots[i].busy && lanes[l].slots[i].n)
+                        extra[nx++] = lanes[l].slots[i].ch[0];
             rc = report(e, outstanding_min(e, extra, nx));
             if (rc)
                 cc_fail(e, rc);
         }
     }
-    e->st->chunk_size = ce.chunk;
-    e->st->chunks_per_request = ce.nchunks;
-    free(ce.slots);
-    return e->err;
+    e->st->chunk_size = lanes[0].chunk;
+    e->st->chunks_per_request = lanes[0].nchunks;
+out:
+    for (int l = 0; l < n; l++)
+        free(lanes[l].slots);
+    return rc && !e->err ? rc : e->err;
 }
 
 /* ---- block clone ----------------------------------------------------------- */
@@ -820,9 +887,45 @@ static void conn_traffic(smbw_conn *a, smbw_conn *b, uint64_t *out)
     }
 }
 
+static int copy_lanes(smbw_file *const *srcs, smbw_file *const *dsts, int nlanes, uint64_t src_off,
+                      uint64_t dst_off, uint64_t len, const smbw_copy_opts *opts,
+                      smbw_copy_stats *stats);
+
 int smbw_copy_range(smbw_file *src, smbw_file *dst, uint64_t src_off, uint64_t dst_off,
                     uint64_t len, const smbw_copy_opts *opts, smbw_copy_stats *stats)
 {
+    return copy_lanes(&src, &dst, 1, src_off, dst_off, len, opts, stats);
+}
+
+int smbw_copy_range_multi(const smbw_copy_lane *lanes, int nlanes, uint64_t src_off,
+                          uint64_t dst_off, uint64_t len, const smbw_copy_opts *opts,
+                          smbw_copy_stats *stats)
+{
+    if (!lanes || nlanes < 1 || nlanes > MAX_LANES)
+        return SMBW_EINVAL;
+    smbw_file *srcs[MAX_LANES], *dsts[MAX_LANES];
+    for (int i = 0; i < nlanes; i++) {
+        smbw_conn *a, *b;
+        int rc = api_file_conn(lanes[i].src, &a);
+        if (!rc)
+            rc = api_file_conn(lanes[i].dst, &b);
+        if (rc)
+            return rc;
+        if (a != b)
+            return core_set_error(b, SMBW_EINVAL, 0,
+                                  "copy lane %d: source and destination on different connections",
+                                  i);
+        srcs[i] = lanes[i].src;
+        dsts[i] = lanes[i].dst;
+    }
+    return copy_lanes(srcs, dsts, nlanes, src_off, dst_off, len, opts, stats);
+}
+
+static int copy_lanes(smbw_file *const *srcs, smbw_file *const *dsts, int nlanes, uint64_t src_off,
+                      uint64_t dst_off, uint64_t len, const smbw_copy_opts *opts,
+                      smbw_copy_stats *stats)
+{
+    smbw_file *src = srcs[0], *dst = dsts[0];
     smbw_copy_opts defo;
     smbw_copy_stats dummy;
     memset(&defo, 0, sizeof defo);
@@ -850,8 +953,12 @@ int smbw_copy_range(smbw_file *src, smbw_file *dst, uint64_t src_off, uint64_t d
     e.o = opts;
     e.st = stats;
     e.range_src = src_off;
-    uint64_t wire0;
-    conn_traffic(sc, dc, &wire0);
+    uint64_t wire0 = 0;
+    for (int i = 0; i < nlanes; i++) {
+        uint64_t w;
+        conn_traffic(srcs[i]->tree->sess->conn, i == 0 ? dc : NULL, &w);
+        wire0 += w;
+    }
 
     bool same_conn = sc == dc;
     smbw_copy_method m = opts->method;
@@ -901,7 +1008,7 @@ int smbw_copy_range(smbw_file *src, smbw_file *dst, uint64_t src_off, uint64_t d
         }
     }
     if (same_conn && m != SMBW_COPY_STREAM && e.q.n) {
-        rc = run_copychunk(&e);
+        rc = run_copychunk(&e, srcs, dsts, nlanes);
         if (rc)
             goto out;
     }
@@ -937,11 +1044,18 @@ out:
     else if (e.by_stream)
         stats->method = SMBW_COPY_STREAM;
     else
-        stats->method = m == SMBW_COPY_AUTO ? (same_conn ? SMBW_COPY_COPYCHUNK : SMBW_COPY_STREAM)
-                                            : m;
-    uint64_t wire1;
-    conn_traffic(sc, dc, &wire1);
-    stats->wire_bytes = wire1 - wire0;
+        stats->method =
+            m == SMBW_COPY_AUTO ? (same_conn ? SMBW_COPY_COPYCHUNK : SMBW_COPY_STREAM) : m;
+    uint64_t wire1 = 0;
+    for (int i = 0; i < nlanes; i++) {
+        uint64_t w;
+        smbw_conn *lc = srcs[i]->tree && srcs[i]->tree->sess ? srcs[i]->tree->sess->conn : NULL;
+        if (!lc)
+            continue;
+        conn_traffic(lc, i == 0 ? dc : NULL, &w);
+        wire1 += w;
+    }
+    stats->wire_bytes = wire1 > wire0 ? wire1 - wire0 : 0;
     segq_free(&e.q);
     if (!rc && e.total == 0)
         (void)report(&e, UINT64_MAX);
@@ -973,8 +1087,8 @@ int smbw_copy_file(smbw_tree *src_tree, const char *src_path, smbw_tree *dst_tre
     }
     smbw_create_params p;
     memset(&p, 0, sizeof p);
-    p.desired_access = GENERIC_WRITE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | DELETE_ACCESS |
-                       SYNCHRONIZE | (opts->copychunk_read ? GENERIC_READ : 0);
+    p.desired_access = GENERIC_WRITE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES |
+                       DELETE_ACCESS | SYNCHRONIZE | (opts->copychunk_read ? GENERIC_READ : 0);
     p.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
     p.file_attributes = FILE_ATTRIBUTE_NORMAL;
     p.create_disposition = FILE_OVERWRITE_IF;
@@ -995,8 +1109,8 @@ int smbw_copy_file(smbw_tree *src_tree, const char *src_path, smbw_tree *dst_tre
     if (!rc && !opts->no_preserve) {
         uint32_t attrs = st.attributes & (FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN |
                                           FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE);
-        rc = smbw_file_set_basic(dst, st.creation_time, st.last_access_time, st.last_write_time,
-                                 0, attrs ? attrs : FILE_ATTRIBUTE_NORMAL);
+        rc = smbw_file_set_basic(dst, st.creation_time, st.last_access_time, st.last_write_time, 0,
+                                 attrs ? attrs : FILE_ATTRIBUTE_NORMAL);
     }
     if (rc && created && !smbw_conn_is_dead(dst_tree->sess ? dst_tree->sess->conn : NULL)) {
         int r = smbw_file_delete_on_close(dst);

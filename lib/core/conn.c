@@ -68,10 +68,10 @@ void core_init(smbw_conn *c)
 const char *core_command_name(uint16_t cmd)
 {
     static const char *const names[] = {
-        "NEGOTIATE", "SESSION_SETUP", "LOGOFF", "TREE_CONNECT", "TREE_DISCONNECT",
-        "CREATE",    "CLOSE",         "FLUSH",  "READ",         "WRITE",
-        "LOCK",      "IOCTL",         "CANCEL", "ECHO",         "QUERY_DIRECTORY",
-        "CHANGE_NOTIFY", "QUERY_INFO", "SET_INFO", "OPLOCK_BREAK"};
+        "NEGOTIATE",     "SESSION_SETUP", "LOGOFF",   "TREE_CONNECT", "TREE_DISCONNECT",
+        "CREATE",        "CLOSE",         "FLUSH",    "READ",         "WRITE",
+        "LOCK",          "IOCTL",         "CANCEL",   "ECHO",         "QUERY_DIRECTORY",
+        "CHANGE_NOTIFY", "QUERY_INFO",    "SET_INFO", "OPLOCK_BREAK"};
     return cmd < sizeof names / sizeof names[0] ? names[cmd] : "UNKNOWN";
 }
 
@@ -346,8 +346,7 @@ static int send_batch(smbw_conn *c, core_req *head)
             break;
         }
         if (sign)
-            err = smb2_sign_msg(s->sign_alg, s->keys.signing, 16, dst->p + start,
-                                dst->len - start);
+            err = smb2_sign_msg(s->sign_alg, s->keys.signing, 16, dst->p + start, dst->len - start);
         if (!err && r->preauth)
             err = preauth_update(r->preauth, dst->p + start, dst->len - start);
         core_log(c, SMBW_LOG_TRACE, "-> %s mid %llu charge %u len %zu%s%s%s",
@@ -475,8 +474,7 @@ int core_check_timeouts(smbw_conn *c)
         }
     for (core_req *r = c->wait_head; r; r = r->next)
         if (r->deadline <= now) {
-            core_kill(c, SMBW_ETIMEDOUT, "no credits from the server within %d ms",
-                      c->timeout_ms);
+            core_kill(c, SMBW_ETIMEDOUT, "no credits from the server within %d ms", c->timeout_ms);
             return SMBW_ETIMEDOUT;
         }
     return 0;
@@ -583,8 +581,7 @@ static int dispatch_plain(smbw_conn *c, const uint8_t *p, size_t len, bool encry
         size_t mlen = rest;
         if (next) {
             if (next % 8 || next < SMB2_HDR_SIZE || next >= rest) {
-                core_kill(c, SMBW_EPROTO, "bad NextCommand offset %u in a compound response",
-                          next);
+                core_kill(c, SMBW_EPROTO, "bad NextCommand offset %u in a compound response", next);
                 return SMBW_EPROTO;
             }
             mlen = next;
