@@ -70,7 +70,9 @@ static const item safety[] = {
      "times and attributes, and only then renames it over NAME. When the copy fails or is "
      "interrupted (SIGINT, SIGTERM), the temporary file is removed, so no destination that "
      "looks complete is left behind. With --resume it is kept instead, and the next run with "
-     "--resume continues it."},
+     "--resume continues it. Next to it, .NAME.smbcopy.state records which source the partial "
+     "file belongs to and how much of it is known to be complete (see --resume); it is "
+     "removed with the temporary file, or after the rename."},
     {PARA, NULL,
      "Every failure is reported as one line 'smbcopy: WHAT: REASON (STATUS)' on standard "
      "error, naming the operation, the path or URL, the reason and, when the server gave one, "

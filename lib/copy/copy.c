@@ -632,6 +632,19 @@ static int run_clone(engine *e, uint64_t src_size, uint64_t dst_end)
     while (e->q.n && !rc) {
         seg s = *segq_front(&e->q);
         segq_pop(&e->q);
+        if (!refused && s.src % cl && s.src % cl == s.dst % cl) {
+            /* Same misalignment on both sides: the head up to the next
+             * cluster boundary goes to copychunk, the rest can be cloned. */
+            uint64_t head = cl - s.src % cl;
+            if (head > s.len)
+                head = s.len;
+            rc = segq_push_back(&rest, (seg){s.src, s.dst, head});
+            s.src += head;
+            s.dst += head;
+            s.len -= head;
+            if (rc || !s.len)
+                continue;
+        }
         if (refused || s.src % cl || s.dst % cl) {
             rc = segq_push_back(&rest, s);
             continue;
@@ -667,7 +680,12 @@ static int run_clone(engine *e, uint64_t src_size, uint64_t dst_end)
             off += piece;
             e->done += piece;
             e->by_clone += piece;
-            rc = report(e, s.src + off);
+            /* Everything before the lowest range not yet copied is done:
+             * set-aside ranges count too. */
+            uint64_t low = outstanding_min(e, rest.v + rest.head, rest.n);
+            if (s.src + off < low)
+                low = s.src + off;
+            rc = report(e, low);
         }
         if (!rc && off < s.len) {
             seg r = {s.src + off, s.dst + off, s.len - off};

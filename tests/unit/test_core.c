@@ -492,6 +492,54 @@ START_TEST(test_unsigned_on_signed_session_fatal)
 }
 END_TEST
 
+/* impacket signs a compounded message before setting NextCommand and
+ * padding: accepted, but only that exact form. */
+START_TEST(test_compound_signature_quirk)
+{
+    for (int tamper = 0; tamper < 2; tamper++) {
+        smbw_conn *c = mkconn(SMBW_SMB2_02, 10);
+        struct smbw_session s;
+        memset(&s, 0, sizeof s);
+        s.conn = c;
+        s.id = 0x99;
+        s.valid = true;
+        s.signing = true;
+        s.sign_alg = SMB2_SIGN_ALG_HMAC_SHA256;
+        memset(s.keys.signing, 0x42, 16);
+        c->sessions = &s;
+        done_log d[2] = {{0}};
+        core_msg m[2];
+        for (int i = 0; i < 2; i++) {
+            memset(&m[i], 0, sizeof m[i]);
+            m[i].command = SMB2_ECHO;
+            m[i].sess = &s;
+            buf_init(&m[i].body);
+            ck_assert_int_eq(wire_encode_empty4(&m[i].body), 0);
+            m[i].done = on_done;
+            m[i].ud = &d[i];
+        }
+        ck_assert_int_eq(core_submit(c, m, 2, true), 0);
+        uint8_t r[256];
+        memset(r, 0, sizeof r);
+        /* first: signed as 68 bytes with NextCommand 0, then padded to 72 */
+        size_t l = rsp(r, SMB2_ECHO, 0, 0, 1, SMB2_FLAGS_SIGNED, echo_body, 4);
+        put_u64(r + 40, 0x99);
+        ck_assert_int_eq(smb2_sign_msg(SMB2_SIGN_ALG_HMAC_SHA256, s.keys.signing, 16, r, l), 0);
+        put_u32(r + 20, 72);
+        if (tamper)
+            r[66] ^= 1;
+        size_t l2 = rsp(r + 72, SMB2_ECHO, 1, 0, 1, SMB2_FLAGS_SIGNED, echo_body, 4);
+        put_u64(r + 72 + 40, 0x99);
+        ck_assert_int_eq(smb2_sign_msg(SMB2_SIGN_ALG_HMAC_SHA256, s.keys.signing, 16, r + 72, l2),
+                         0);
+        feed_frame(c, r, 72 + l2, tamper ? SMBW_ECRYPTO : 0);
+        ck_assert_int_eq(d[0].err, tamper ? SMBW_ECRYPTO : 0);
+        c->sessions = NULL;
+        smbw_conn_free(c);
+    }
+}
+END_TEST
+
 START_TEST(test_timeout)
 {
     smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
@@ -530,6 +578,7 @@ int main(void)
     tcase_add_test(tc, test_byte_at_a_time);
     tcase_add_test(tc, test_request_flag_fatal);
     tcase_add_test(tc, test_unsigned_on_signed_session_fatal);
+    tcase_add_test(tc, test_compound_signature_quirk);
     tcase_add_test(tc, test_timeout);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

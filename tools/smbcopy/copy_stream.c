@@ -2,7 +2,9 @@
  * pread/pwrite). Each slot owns one chunk-sized buffer and one range; a
  * slot's range is read, written, and read again for the rest after a short
  * read. New ranges are handed out in increasing order and only within a
- * window above the lowest range not yet written (see SC_RESUME_BACKOFF). */
+ * window above the lowest range not yet written, so the lowest offset still
+ * held by a slot (or the next one to hand out) is the resume point: every
+ * byte below it is written. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -199,7 +201,7 @@ static void drain_all(stream *st)
 }
 
 int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_t end, int depth,
-                   sc_progress *prog, uint64_t *copied, sc_xerr *e)
+                   sc_progress *prog, sc_stream_hooks *hooks, uint64_t *copied, sc_xerr *e)
 {
     memset(e, 0, sizeof(*e));
     *copied = 0;
@@ -207,6 +209,8 @@ int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_
         return 0;
     stream st = {.src = src, .dst = dst, .next = start, .end = end, .e = e};
     size_t chunk = SC_MAX_CHUNK;
+    if (hooks != NULL && hooks->chunk > 0 && hooks->chunk < chunk)
+        chunk = hooks->chunk;
     if (src->f != NULL) {
         uint32_t m = smbw_conn_max_read(src->c);
         if (m > 0 && m < chunk)
@@ -247,6 +251,7 @@ int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_
         st.slots[i].buf = mem + (size_t)i * chunk;
     }
     const uint64_t window = (uint64_t)depth * chunk;
+    uint64_t marked = start;
 
     for (;;) {
         if (sc_interrupted)
@@ -261,11 +266,16 @@ int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_
             }
             continue;
         }
-        /* Hand out new ranges within the window. */
+        /* Hand out new ranges within the window. With no error so far, no
+         * slot has dropped its range: everything below low is written. */
         uint64_t low = st.next;
         for (int i = 0; i < st.n; i++)
             if (st.slots[i].state != S_FREE && st.slots[i].off < low)
                 low = st.slots[i].off;
+        if (hooks != NULL && hooks->mark != NULL && low > marked) {
+            marked = low;
+            hooks->mark(hooks->ud, low);
+        }
         for (int i = 0; i < st.n && st.next < st.end; i++) {
             slot *s = &st.slots[i];
             if (s->state != S_FREE)
@@ -290,6 +300,8 @@ int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_
             }
             size_t want = s->len < chunk ? s->len : chunk;
             s->state = S_READING;
+            if (hooks != NULL)
+                hooks->requests++;
             int rc = smbw_file_pread_async(src->f, want, s->off, read_cb, s);
             if (rc != 0) {
                 set_err(&st, rc, smbw_last_status(src->c), 0, SC_SIDE_SRC, "read", NULL);
@@ -305,6 +317,8 @@ int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_
                 continue;
             }
             s->state = S_WRITING;
+            if (hooks != NULL)
+                hooks->requests++;
             int rc = smbw_file_pwrite_async(dst->f, s->buf, s->got, s->off, write_cb, s);
             if (rc != 0) {
                 set_err(&st, rc, smbw_last_status(dst->c), 0, SC_SIDE_DST, "write", NULL);
@@ -319,8 +333,11 @@ int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_
         for (int i = 0; i < st.n; i++)
             if (st.slots[i].state != S_FREE)
                 idle = false;
-        if (idle && st.next >= st.end)
+        if (idle && st.next >= st.end) {
+            if (hooks != NULL && hooks->mark != NULL && st.end > marked)
+                hooks->mark(hooks->ud, st.end);
             break;
+        }
         if (any_async(&st))
             service(&st);
     }

@@ -168,6 +168,10 @@ char *sc_summary_json(const sc_summary *s)
                   "\"seconds\":%.3f",
                   (unsigned long long)s->bytes, (unsigned long long)s->files,
                   (unsigned long long)s->failed, (unsigned long long)s->skipped, secs);
+    if (s->counters)
+        sc_buf_printf(&b, ",\"requests\":%llu,\"wire_bytes\":%llu,\"resumed_bytes\":%llu",
+                      (unsigned long long)s->requests, (unsigned long long)s->wire_bytes,
+                      (unsigned long long)s->resumed_bytes);
     sc_buf_puts(&b, ",\"dialect\":");
     sc_json_str(&b, s->dialect);
     sc_buf_printf(&b, ",\"exit_code\":%d", s->exit_code);

@@ -46,7 +46,7 @@ static void print_json(const sc_ctx *ctx, const sc_opts *o, bool ok, int code, d
         .ok = ok,
         .method = ctx->method_used != NULL
                       ? ctx->method_used
-                      : (o->method == SC_METHOD_AUTO ? "stream" : sc_method_name(o->method)),
+                      : (o->method == SC_METHOD_AUTO ? NULL : sc_method_name(o->method)),
         .src = src,
         .dst = dst,
         .bytes = ctx->bytes,
@@ -55,6 +55,10 @@ static void print_json(const sc_ctx *ctx, const sc_opts *o, bool ok, int code, d
         .skipped = ctx->skipped,
         .seconds = secs,
         .dialect = sc_ctx_dialect(ctx),
+        .counters = true,
+        .requests = ctx->requests,
+        .wire_bytes = ctx->wire_bytes,
+        .resumed_bytes = ctx->resumed,
         .error = ok ? NULL : (ctx->error[0] != '\0' ? ctx->error : "failed"),
         .exit_code = code,
     };

@@ -31,12 +31,37 @@ const sc_optdef sc_optdefs[] = {
      "number, fractions allowed). The default is 30."},
     {SC_OPT_METHOD, 0, "method", "auto|clone|copychunk|stream", "copy strategy (default auto)",
      "How to copy. 'stream' reads the data and writes it back through smbcopy with many "
-     "requests in flight. 'copychunk' asks the server to copy (both ends on one server), "
-     "'clone' asks the server to share blocks (block-refcounting file systems). 'auto' picks "
-     "the best one available per file and falls back to 'stream'. A forced method that cannot "
-     "be used fails. The method actually used is reported by --json."},
-    {SC_OPT_DEPTH, 0, "depth", "N", "requests in flight per file (1-32, default 16)",
-     "Keep up to N read or write requests in flight per file (1 to 32; default 16)."},
+     "requests in flight. 'copychunk' asks the server to copy (FSCTL_SRV_COPYCHUNK_WRITE, see "
+     "--copychunk-ioctl); both ends must be on one server as one user, so that they share one "
+     "connection (any shares of it). 'clone' asks the server to share blocks "
+     "(FSCTL_DUPLICATE_EXTENTS_TO_FILE; the destination share must report block refcounting). "
+     "'auto' uses clone where the destination share supports it, else copychunk when both ends "
+     "share a connection, else stream, and falls back to stream when the server refuses "
+     "server-side copy. A forced method that cannot be used fails with one message and removes "
+     "the temporary file: exit status 1 when SRC and DST do not share a connection, 5 when the "
+     "server refuses. The method actually used is reported by --json."},
+    {SC_OPT_DEPTH, 0, "depth", "N", "requests in flight per file (1-32; default 16, server-side 4)",
+     "Keep up to N requests in flight per file (1 to 32): read and write requests when "
+     "streaming (default 16), FSCTL_SRV_COPYCHUNK requests in a server-side copy (default: the "
+     "library's, 4)."},
+    {SC_OPT_CHUNK_SIZE, 0, "chunk-size", "SIZE", "bytes per request or copychunk chunk",
+     "Bytes per read or write request when streaming, and per chunk of a server-side copy "
+     "(each copychunk request carries up to 16 chunks). SIZE is a number of bytes with an "
+     "optional K or M suffix (binary), from 4K to 1M; the default is 1M, lowered to what the "
+     "server allows. Small values make a copy slower; they are meant for testing."},
+    {SC_OPT_COPYCHUNK_IOCTL, 0, "copychunk-ioctl", "write|read",
+     "FSCTL for server-side copy (default write)",
+     "Which request a server-side copy uses: 'write' (the default) sends "
+     "FSCTL_SRV_COPYCHUNK_WRITE, which needs only write access to the destination; 'read' "
+     "sends FSCTL_SRV_COPYCHUNK, for which the temporary destination file is also opened "
+     "with read access, as that request requires."},
+    {SC_OPT_CONNECTIONS, 0, "connections", "N",
+     "spread a large server-side copy over N connections (1-8)",
+     "Spread each server-side copy of at least N x 64 MiB over N connections to the server "
+     "(1 to 8; default 1), each with its own session, opens and resume key. A server such as "
+     "Samba copies the requests of one connection one after the other on one core, so several "
+     "connections can finish sooner. The resume record still holds one offset below which "
+     "everything is written."},
     {SC_OPT_RECURSIVE, 'r', "recursive", NULL, "copy directories recursively",
      "Copy a directory and everything below it. Regular files and directories are copied; other "
      "kinds of entries are skipped with a warning. A failure on one file is reported and the "
@@ -44,16 +69,29 @@ const sc_optdef sc_optdefs[] = {
     {SC_OPT_RESUME, 0, "resume", NULL, "continue a partial copy; keep partials on failure",
      "Continue a copy that an earlier run left in the temporary file .NAME.smbcopy.part, "
      "instead of starting over, and keep that file when this run fails or is interrupted so a "
-     "later --resume can continue it. The last up to 32 MiB of the partial file are copied "
-     "again, since they may not have been written completely. The source must not have changed "
-     "in between. With -r, files whose destination already has the source's size and "
+     "later --resume can continue it. Every run keeps a resume record .NAME.smbcopy.state next "
+     "to the temporary file (locally or on the share): the source's URL or absolute path, its "
+     "size and modification time, and an offset below which every byte is known to be written. "
+     "It is updated as the copy goes on (about every 64 MiB or every second) and once more when "
+     "the run is interrupted (SIGINT, SIGTERM). --resume continues from that offset (at most "
+     "the temporary file's size; what lies past it is copied again) when the record is intact "
+     "and still describes the source; otherwise the copy starts over. The record guards "
+     "against interruptions and killed processes; after a crash of the machine holding the "
+     "destination, data the record counts as written may have been lost, so start over. The "
+     "record is removed after the final rename, and both files are removed when a run without "
+     "--resume fails. With -r, files whose destination already has the source's size and "
      "modification time are skipped."},
     {SC_OPT_NOPRESERVE, 0, "no-preserve", NULL, "do not copy times and attributes",
      "Do not copy modification and access times (and, between SMB shares, creation time and "
      "attributes); by default they are copied."},
     {SC_OPT_JSON, 0, "json", NULL, "print a JSON summary on stdout",
      "When done, print one JSON object on standard output with the members ok, method, src, "
-     "dst, bytes, files, failed, skipped, seconds, dialect, exit_code and, on failure, error."},
+     "dst, bytes, files, failed, skipped, seconds, requests, wire_bytes, resumed_bytes, "
+     "dialect, exit_code and, on failure, error. method is what actually copied the data: "
+     "clone, copychunk or stream ('mixed' when files of a tree differed). requests counts the "
+     "read, write and FSCTL requests of the copies and wire_bytes the SMB bytes sent and "
+     "received meanwhile, so a server-side copy shows that its data did not cross the network. "
+     "resumed_bytes counts bytes kept from an earlier run (--resume)."},
     {SC_OPT_QUIET, 'q', "quiet", NULL, "no progress bar and no warnings",
      "Print nothing on standard error except the one line describing a failure."},
     {SC_OPT_PROGRESS, 0, "progress", NULL, "show a progress bar on stderr",
@@ -98,6 +136,7 @@ void sc_opts_init(sc_opts *o)
     memset(o, 0, sizeof(*o));
     o->method = SC_METHOD_AUTO;
     o->depth = SC_DEFAULT_DEPTH;
+    o->connections = 1;
     o->preserve = true;
     o->progress = -1;
 }
@@ -175,8 +214,39 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
         if (errno != 0 || end == val || *end != '\0' || n < 1 || n > SC_MAX_DEPTH)
             return fail(err, errlen, "option %s: '%s' is not a number from 1 to 32", shown, val);
         o->depth = (int)n;
+        o->depth_set = true;
         break;
     }
+    case SC_OPT_CHUNK_SIZE: {
+        errno = 0;
+        unsigned long long n = strtoull(val, &end, 10);
+        unsigned long long mul = 1;
+        if (end != val && (*end == 'K' || *end == 'k'))
+            mul = 1024, end++;
+        else if (end != val && (*end == 'M' || *end == 'm'))
+            mul = 1024 * 1024, end++;
+        if (errno != 0 || end == val || *end != '\0' || val[0] == '-' || n > SC_MAX_CHUNK_SIZE ||
+            n * mul < SC_MIN_CHUNK_SIZE || n * mul > SC_MAX_CHUNK_SIZE)
+            return fail(err, errlen, "option %s: '%s' is not a size from 4K to 1M", shown, val);
+        o->chunk_size = (uint32_t)(n * mul);
+        break;
+    }
+    case SC_OPT_CONNECTIONS: {
+        errno = 0;
+        long n = strtol(val, &end, 10);
+        if (errno != 0 || end == val || *end != '\0' || n < 1 || n > SC_MAX_CONNECTIONS)
+            return fail(err, errlen, "option %s: '%s' is not a number from 1 to 8", shown, val);
+        o->connections = (int)n;
+        break;
+    }
+    case SC_OPT_COPYCHUNK_IOCTL:
+        if (strcmp(val, "write") == 0)
+            o->copychunk_read = false;
+        else if (strcmp(val, "read") == 0)
+            o->copychunk_read = true;
+        else
+            return fail(err, errlen, "option %s: unknown value '%s' (write, read)", shown, val);
+        break;
     case SC_OPT_RECURSIVE:
         o->recursive = true;
         break;

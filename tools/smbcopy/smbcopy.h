@@ -46,6 +46,9 @@ enum sc_optid {
     SC_OPT_TIMEOUT,
     SC_OPT_METHOD,
     SC_OPT_DEPTH,
+    SC_OPT_CHUNK_SIZE,
+    SC_OPT_COPYCHUNK_IOCTL,
+    SC_OPT_CONNECTIONS,
     SC_OPT_RECURSIVE,
     SC_OPT_RESUME,
     SC_OPT_NOPRESERVE,
@@ -73,6 +76,9 @@ extern const size_t sc_noptdefs;
 
 #define SC_MAX_DEPTH 32
 #define SC_DEFAULT_DEPTH 16
+#define SC_MAX_CONNECTIONS 8
+#define SC_MIN_CHUNK_SIZE 4096u
+#define SC_MAX_CHUNK_SIZE (1024u * 1024u)
 
 typedef struct sc_opts {
     const char *user_arg; /* -U as given */
@@ -83,6 +89,10 @@ typedef struct sc_opts {
     int timeout_ms; /* 0: library default */
     enum sc_method method;
     int depth;
+    bool depth_set;      /* --depth given (else the library's default for server-side copy) */
+    uint32_t chunk_size; /* --chunk-size; 0: default */
+    bool copychunk_read; /* --copychunk-ioctl=read: FSCTL_SRV_COPYCHUNK */
+    int connections;     /* --connections: connections for one server-side copy */
     bool recursive, resume, preserve;
     bool json, quiet;
     int progress; /* -1 auto (terminal), 0 off, 1 on */
@@ -159,8 +169,12 @@ typedef struct sc_summary {
     uint64_t failed;
     uint64_t skipped;
     double seconds;
-    const char *dialect; /* NULL when no SMB connection */
-    const char *error;   /* NULL on success */
+    const char *dialect;    /* NULL when no SMB connection */
+    bool counters;          /* print requests, wire_bytes and resumed_bytes */
+    uint64_t requests;      /* requests sent by the copies */
+    uint64_t wire_bytes;    /* SMB bytes sent and received during the copies */
+    uint64_t resumed_bytes; /* bytes kept from earlier runs (--resume) */
+    const char *error;      /* NULL on success */
     int exit_code;
 } sc_summary;
 /* One JSON object and a newline. Returns a malloc'd string or NULL. */

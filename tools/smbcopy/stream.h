@@ -5,11 +5,7 @@
 
 #include "smbcopy.h"
 
-/* At most this many bytes are ever in flight beyond the lowest offset not
- * yet written, so a partial destination is complete below
- * (its size - SC_RESUME_BACKOFF). --resume relies on this. */
 #define SC_MAX_CHUNK (1024u * 1024u)
-#define SC_RESUME_BACKOFF ((uint64_t)SC_MAX_DEPTH * SC_MAX_CHUNK)
 
 typedef struct sc_end {
     int fd;       /* local: the descriptor; remote: -1 */
@@ -29,12 +25,22 @@ typedef struct sc_xerr {
     const char *msg; /* replaces the generic message when set */
 } sc_xerr;
 
+/* Optional extras of a streaming copy. */
+typedef struct sc_stream_hooks {
+    /* Called as the copy goes on with an offset below which every byte of
+     * [start, end) is written (completions may come out of order). */
+    void (*mark)(void *ud, uint64_t upto);
+    void *ud;
+    size_t chunk;      /* bytes per request; 0: SC_MAX_CHUNK (lowered to the server's limits) */
+    uint64_t requests; /* out: READ and WRITE requests sent */
+} sc_stream_hooks;
+
 /* Copies [start, end) from src to dst at the same offsets with up to depth
- * requests in flight. *copied counts bytes written (from start).
- * Returns 0 or a negative SMBW_E* with e filled. Stops with SMBW_ECANCELED
- * when sc_interrupted is set; in every case it returns only once no request
- * of its own is in flight. */
+ * requests in flight. *copied counts bytes written (from start). hooks may
+ * be NULL. Returns 0 or a negative SMBW_E* with e filled. Stops with
+ * SMBW_ECANCELED when sc_interrupted is set; in every case it returns only
+ * once no request of its own is in flight. */
 int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_t end, int depth,
-                   sc_progress *prog, uint64_t *copied, sc_xerr *e);
+                   sc_progress *prog, sc_stream_hooks *hooks, uint64_t *copied, sc_xerr *e);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "smbwire/copy.h"
+#include "state.h"
 #include "transfer.h"
 
 #define FILE_ATTRIBUTE_READONLY_ 0x00000001u
@@ -18,6 +19,7 @@
 #define FILETIME_UNIX_EPOCH_ 116444736000000000ull
 #define MAX_TREE_DEPTH 64
 #define PART_SUFFIX ".smbcopy.part"
+#define STATE_SUFFIX ".smbcopy.state"
 
 /* ---- context and messages -------------------------------------------- */
 
@@ -288,8 +290,9 @@ static int server_login(sc_ctx *ctx, sc_server *s)
         goto out;
     }
 out:
-    /* The password is not needed once logged in. */
-    if (s->creds.password != NULL) {
+    /* The password is not needed once logged in (unless more connections
+     * are to be made for --connections; sc_ctx_free wipes it then). */
+    if (s->creds.password != NULL && (rc != 0 || o->connections <= 1)) {
         sc_wipe(s->creds.password, strlen(s->creds.password));
         free(s->creds.password);
         s->creds.password = NULL;
@@ -438,13 +441,13 @@ static char *base_name(const char *path)
     return r;
 }
 
-/* "dir/.NAME.smbcopy.part" for "dir/NAME". */
-static char *temp_name(const char *final)
+/* "dir/.NAME<suffix>" for "dir/NAME" (suffix: PART_SUFFIX, STATE_SUFFIX). */
+static char *temp_name(const char *final, const char *suffix)
 {
     const char *slash = strrchr(final, '/');
     const char *base = slash != NULL ? slash + 1 : final;
     int dlen = (int)(base - final);
-    return xasprintf("%.*s.%s%s", dlen, final, base, PART_SUFFIX);
+    return xasprintf("%.*s.%s%s", dlen, final, base, suffix);
 }
 
 typedef struct finfo {
@@ -550,29 +553,132 @@ static bool conn_dead(const sc_loc *a, const sc_loc *b)
 
 typedef struct ss_progress {
     sc_progress *prog;
-    uint64_t start;
+    sc_state *state;
+    uint64_t start, size;
 } ss_progress;
 
 static int ss_progress_cb(void *ud, uint64_t done, uint64_t contiguous, uint64_t total)
 {
     ss_progress *p = ud;
-    (void)contiguous;
     (void)total;
     sc_progress_update(p->prog, p->start + done);
+    uint64_t upto = contiguous >= p->size - p->start ? p->size : p->start + contiguous;
+    sc_state_note(p->state, upto);
     return sc_interrupted ? 1 : 0;
+}
+
+static void stream_mark(void *ud, uint64_t upto)
+{
+    sc_state_note(ud, upto);
+}
+
+/* SMB bytes sent and received so far on the connections of a and b. */
+static uint64_t traffic(const sc_loc *a, const sc_loc *b)
+{
+    smbw_conn_stats cs;
+    uint64_t sum = 0;
+    if (a->remote) {
+        smbw_conn_get_stats(a->srv->conn, &cs);
+        sum += cs.bytes_sent + cs.bytes_received;
+    }
+    if (b->remote && (!a->remote || b->srv != a->srv)) {
+        smbw_conn_get_stats(b->srv->conn, &cs);
+        sum += cs.bytes_sent + cs.bytes_received;
+    }
+    return sum;
+}
+
+/* ---- one server-side copy over several connections (--connections) ---- */
+
+#define LANE_MIN (64ull * 1024 * 1024) /* at least this much per connection */
+
+typedef struct lane_conn {
+    smbw_conn *c;
+    smbw_session *sess;
+    smbw_tree *st, *dt;
+    smbw_copy_lane lane;
+} lane_conn;
+
+static void lane_close(lane_conn *l)
+{
+    if (l->lane.dst != NULL)
+        smbw_file_close(l->lane.dst);
+    if (l->lane.src != NULL)
+        smbw_file_close(l->lane.src);
+    smbw_tree_disconnect(l->dt);
+    smbw_tree_disconnect(l->st);
+    smbw_session_free(l->sess);
+    smbw_conn_free(l->c);
+    memset(l, 0, sizeof(*l));
+}
+
+/* One further connection to src's server with its own session, trees and
+ * opens of the source and of the temporary destination. Returns 0, or an
+ * SMBW error with a message in why. */
+static int lane_open(const sc_opts *o, const sc_loc *src, const char *spath, const sc_loc *dst,
+                     const char *tmp, lane_conn *l, char *why, size_t whylen)
+{
+    const sc_server *srv = src->srv;
+    const char *op = "connect";
+    memset(l, 0, sizeof(*l));
+    int err = smbw_conn_new(&l->c);
+    if (err == 0 && (o->min_proto != 0 || o->max_proto != 0))
+        err = smbw_conn_set_dialects(l->c, o->min_proto, o->max_proto);
+    if (err == 0 && o->timeout_ms > 0)
+        err = smbw_conn_set_timeout(l->c, o->timeout_ms);
+    if (err == 0 && o->sign)
+        err = smbw_conn_set_signing(l->c, SMBW_SIGN_REQUIRED);
+    if (err == 0 && o->encrypt)
+        err = smbw_conn_set_encryption(l->c, SMBW_ENCRYPT_REQUIRED);
+    if (err == 0)
+        err = smbw_conn_connect(l->c, srv->host, srv->port);
+    if (err == 0) {
+        op = "log in";
+        smbw_creds cr = {
+            .kind = o->kerberos ? SMBW_AUTH_KERBEROS : SMBW_AUTH_NTLM,
+            .user = srv->creds.user != NULL ? srv->creds.user : "",
+            .domain = srv->creds.domain,
+            .password = srv->creds.password != NULL ? srv->creds.password : "",
+        };
+        err = smbw_session_new(&l->sess, l->c, &cr);
+    }
+    if (err == 0) {
+        op = "connect to share";
+        err = smbw_tree_connect(&l->st, l->sess, src->share);
+        if (err == 0 && strcasecmp(src->share, dst->share) != 0)
+            err = smbw_tree_connect(&l->dt, l->sess, dst->share);
+    }
+    if (err == 0) {
+        op = "open source";
+        err = smbw_file_open(&l->lane.src, l->st, spath, SMBW_O_RDONLY);
+    }
+    if (err == 0) {
+        op = "open destination";
+        err = smbw_file_open(&l->lane.dst, l->dt != NULL ? l->dt : l->st, tmp,
+                             o->copychunk_read ? SMBW_O_RDWR : SMBW_O_WRONLY);
+    }
+    if (err != 0) {
+        const char *m = l->c != NULL ? smbw_conn_errmsg(l->c) : "";
+        snprintf(why, whylen, "%s: %s%s%s%s", op, smbw_strerror(err), m[0] != '\0' ? " (" : "", m,
+                 m[0] != '\0' ? ")" : "");
+        lane_close(l);
+    }
+    return err;
 }
 
 /* Copies [start, size) with the library's copy engine (clone, copychunk, or
  * its own streaming fallback) when both files are on one connection.
  * Returns SMBW_ENOTSUP when that is not the case (smbcopy then streams). */
-static int try_server_side(sc_ctx *ctx, const sc_loc *src, smbw_file *sf, const sc_loc *dst,
-                           smbw_file *df, uint64_t start, uint64_t size, const char **method)
+static int try_server_side(sc_ctx *ctx, const sc_loc *src, const char *spath, smbw_file *sf,
+                           const sc_loc *dst, const char *tmp, smbw_file *df, uint64_t start,
+                           uint64_t size, sc_state *state, const char **method)
 {
     if (!src->remote || !dst->remote || src->srv != dst->srv)
         return SMBW_ENOTSUP;
+    const sc_opts *o = ctx->o;
     smbw_copy_opts co;
     memset(&co, 0, sizeof(co));
-    switch (ctx->o->method) {
+    switch (o->method) {
     case SC_METHOD_CLONE:
         co.method = SMBW_COPY_CLONE;
         break;
@@ -586,17 +692,49 @@ static int try_server_side(sc_ctx *ctx, const sc_loc *src, smbw_file *sf, const 
         co.method = SMBW_COPY_AUTO;
         break;
     }
+    co.depth = o->depth_set ? o->depth : 0;
+    co.chunk_size = o->chunk_size;
+    co.copychunk_read = o->copychunk_read;
     co.no_preserve = true; /* smbcopy sets times and attributes itself */
-    ss_progress sp = {.prog = &ctx->prog, .start = start};
+    ss_progress sp = {.prog = &ctx->prog, .state = state, .start = start, .size = size};
     co.progress = ss_progress_cb;
     co.progress_ud = &sp;
     smbw_copy_stats stats;
     memset(&stats, 0, sizeof(stats));
     int err = 0;
-    if (size > start)
+    int nconn = o->connections;
+    while (nconn > 1 && size - start < (uint64_t)nconn * LANE_MIN)
+        nconn--;
+    if (nconn > 1) {
+        /* The library spreads the copychunk work over the lanes (each its own
+         * connection, session, opens and resume key) from this thread. */
+        lane_conn extra[SC_MAX_CONNECTIONS];
+        smbw_copy_lane lanes[SC_MAX_CONNECTIONS];
+        int n = 1;
+        lanes[0].src = sf;
+        lanes[0].dst = df;
+        for (; n < nconn; n++) {
+            char why[512];
+            err = lane_open(o, src, spath, dst, tmp, &extra[n], why, sizeof(why));
+            if (err != 0) {
+                /* Go on with the connections there are. */
+                sc_warn(ctx, "copy %s: connection %d of %d: %s; copying over %d", spath, n + 1,
+                        nconn, why, n);
+                err = 0;
+                break;
+            }
+            lanes[n] = extra[n].lane;
+        }
+        if (err == 0)
+            err = smbw_copy_range_multi(lanes, n, start, start, size - start, &co, &stats);
+        for (int i = 1; i < n; i++)
+            lane_close(&extra[i]);
+    } else if (size > start)
         err = smbw_copy_range(sf, df, start, start, size - start, &co, &stats);
     else
-        stats.method = co.method == SMBW_COPY_AUTO ? SMBW_COPY_STREAM : co.method;
+        stats.method = co.method == SMBW_COPY_AUTO ? SMBW_COPY_COPYCHUNK : co.method;
+    ctx->requests += stats.requests;
+    ctx->wire_bytes += stats.wire_bytes;
     if (err == 0)
         *method = smbw_copy_method_name(stats.method);
     return err;
@@ -611,16 +749,26 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     int rc = 0;
     char *sdisp = loc_display(src, spath);
     char *ddisp = loc_display(dst, dpath);
-    char *tmp = temp_name(dpath);
+    char *tmp = temp_name(dpath, PART_SUFFIX);
+    char *spath_state = temp_name(dpath, STATE_SUFFIX);
     char *tdisp = tmp != NULL ? loc_display(dst, tmp) : NULL;
     char *name = base_name(spath[0] != '\0' ? spath : src->share);
+    /* The source's identity in the resume record: its URL without
+     * credentials, or its absolute path. */
+    char *ident = src->remote ? loc_display(src, spath) : realpath(spath, NULL);
+    if (ident == NULL && !src->remote)
+        ident = strdup(spath);
     int sfd = -1, dfd = -1;
     smbw_file *sf = NULL, *df = NULL;
     bool tmp_exists = false;
+    sc_state state;
+    memset(&state, 0, sizeof(state));
+    state.fd = -1;
     finfo sfi;
     int err;
 
-    if (sdisp == NULL || ddisp == NULL || tmp == NULL || tdisp == NULL || name == NULL) {
+    if (sdisp == NULL || ddisp == NULL || tmp == NULL || spath_state == NULL || tdisp == NULL ||
+        name == NULL || ident == NULL) {
         rc = fail_nomem(ctx);
         goto out;
     }
@@ -670,17 +818,35 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         }
     }
 
+    /* A forced server-side method needs both ends on one connection. */
+    bool same_server = src->remote && dst->remote && src->srv == dst->srv;
+    bool forced = o->method == SC_METHOD_CLONE || o->method == SC_METHOD_COPYCHUNK;
+    if (forced && !same_server) {
+        rc = SC_EXIT_USAGE;
+        sc_report(ctx, rc,
+                  "copy %s: --method=%s needs SRC and DST on one SMB server "
+                  "(same host, port and user)",
+                  sdisp, sc_method_name(o->method));
+        goto out;
+    }
+
+    /* --resume: continue from the record when it still describes the source. */
+    uint64_t rec_done = 0;
+    bool resumable =
+        o->resume && sc_state_load(dst, spath_state, ident, size, sfi.write, &rec_done);
+
     /* Temporary destination. */
     uint64_t start = 0;
     if (!dst->remote) {
         for (int attempt = 0;; attempt++) {
-            if (o->resume) {
+            if (resumable) {
                 dfd = open(tmp, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
                 if (dfd >= 0 || errno != ENOENT)
                     break;
+                resumable = false; /* no partial file: start over */
             }
             dfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-            if (dfd >= 0 || errno != EEXIST || o->resume || attempt > 0)
+            if (dfd >= 0 || errno != EEXIST || attempt > 0)
                 break;
             if (unlink(tmp) != 0 && errno != ENOENT)
                 break;
@@ -700,24 +866,27 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
             rc = fail_local(ctx, EINVAL, "open", tdisp);
             goto out;
         }
-        uint64_t have = (uint64_t)st.st_size;
-        if (have <= size)
-            start = have > SC_RESUME_BACKOFF ? have - SC_RESUME_BACKOFF : 0;
-        if (have != start && ftruncate(dfd, (off_t)start) != 0) {
-            rc = fail_local(ctx, errno, "truncate", tdisp);
-            goto out;
+        if (resumable) {
+            uint64_t have = (uint64_t)st.st_size;
+            start = rec_done < have ? rec_done : have;
+            if (have != start && ftruncate(dfd, (off_t)start) != 0) {
+                rc = fail_local(ctx, errno, "truncate", tdisp);
+                goto out;
+            }
         }
     } else {
         smbw_conn *dc = dst->srv->conn;
+        /* FSCTL_SRV_COPYCHUNK needs the destination open for reading too. */
+        int acc = (o->copychunk_read ? SMBW_O_RDWR : SMBW_O_WRONLY) | SMBW_O_DELETE;
         for (int attempt = 0;; attempt++) {
-            if (o->resume) {
-                err = smbw_file_open(&df, dst->tree, tmp, SMBW_O_WRONLY | SMBW_O_DELETE);
+            if (resumable) {
+                err = smbw_file_open(&df, dst->tree, tmp, acc);
                 if (err != SMBW_ENOENT)
                     break;
+                resumable = false;
             }
-            err = smbw_file_open(&df, dst->tree, tmp,
-                                 SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_EXCL | SMBW_O_DELETE);
-            if (err != SMBW_EEXIST || o->resume || attempt > 0)
+            err = smbw_file_open(&df, dst->tree, tmp, acc | SMBW_O_CREAT | SMBW_O_EXCL);
+            if (err != SMBW_EEXIST || attempt > 0)
                 break;
             int uerr = smbw_unlink(dst->tree, tmp);
             if (uerr != 0 && uerr != SMBW_ENOENT)
@@ -728,47 +897,53 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
             goto out;
         }
         tmp_exists = true;
-        smbw_stat st;
-        if (o->resume) {
+        if (resumable) {
+            smbw_stat st;
             err = smbw_file_stat(df, &st);
             if (err != 0) {
                 rc = fail_smb(ctx, err, dc, 0, "stat", tdisp);
                 goto out;
             }
-            if (st.size <= size)
-                start = st.size > SC_RESUME_BACKOFF ? st.size - SC_RESUME_BACKOFF : 0;
+            start = rec_done < st.size ? rec_done : st.size;
             if (st.size != start && (err = smbw_file_truncate(df, start)) != 0) {
                 rc = fail_smb(ctx, err, dc, 0, "truncate", tdisp);
                 goto out;
             }
         }
     }
-    if (start > 0 && !o->quiet && !o->json)
-        fprintf(stderr, "smbcopy: resuming %s at byte %llu\n", ddisp, (unsigned long long)start);
+    {
+        char why[256];
+        if (sc_state_open(&state, dst, spath_state, ident, size, sfi.write, start, why,
+                          sizeof(why)) != 0) {
+            char *sd = loc_display(dst, spath_state);
+            sc_warn(ctx, "cannot keep the resume record %s: %s", loc_disp_or(sd, spath_state), why);
+            free(sd);
+        }
+    }
+    if (start > 0) {
+        ctx->resumed += start;
+        if (!o->quiet)
+            fprintf(stderr, "smbcopy: resuming %s at byte %llu of %llu\n", ddisp,
+                    (unsigned long long)start, (unsigned long long)size);
+    }
 
     /* Data. */
     const char *method = "stream";
     err = SMBW_ENOTSUP;
-    bool same_server = src->remote && dst->remote && src->srv == dst->srv;
-    bool forced = o->method == SC_METHOD_CLONE || o->method == SC_METHOD_COPYCHUNK;
-    if (forced && !same_server) {
-        rc = SC_EXIT_USAGE;
-        sc_report(ctx, rc,
-                  "copy %s: --method=%s needs SRC and DST on one SMB server "
-                  "(same host, port and user)",
-                  sdisp, sc_method_name(o->method));
-        goto out;
-    }
     sc_progress_start(&ctx->prog, name, size, start);
     if (o->method != SC_METHOD_STREAM)
-        err = try_server_side(ctx, src, sf, dst, df, start, size, &method);
+        err = try_server_side(ctx, src, spath, sf, dst, tmp, df, start, size, &state, &method);
     if (err == SMBW_ENOTSUP && !forced) {
         method = "stream";
         sc_end se = {.fd = sfd, .f = sf, .c = src->remote ? src->srv->conn : NULL};
         sc_end de = {.fd = dfd, .f = df, .c = dst->remote ? dst->srv->conn : NULL};
         sc_xerr xe;
         uint64_t copied = 0;
-        err = sc_stream_copy(&se, &de, start, size, o->depth, &ctx->prog, &copied, &xe);
+        sc_stream_hooks hk = {.mark = stream_mark, .ud = &state, .chunk = o->chunk_size};
+        uint64_t w0 = traffic(src, dst);
+        err = sc_stream_copy(&se, &de, start, size, o->depth, &ctx->prog, &hk, &copied, &xe);
+        ctx->requests += hk.requests;
+        ctx->wire_bytes += traffic(src, dst) - w0;
         sc_progress_end(&ctx->prog);
         if (err != 0) {
             const char *what = xe.side == SC_SIDE_DST ? tdisp : sdisp;
@@ -786,6 +961,14 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
             }
             goto out;
         }
+    } else if (err == SMBW_ENOTSUP && forced) {
+        sc_progress_end(&ctx->prog);
+        rc = SC_EXIT_STATUS;
+        const char *why = smbw_conn_errmsg(dst->srv->conn);
+        sc_report(ctx, rc, "copy %s: --method=%s is not available: %s", sdisp,
+                  sc_method_name(o->method),
+                  why != NULL && why[0] != '\0' ? why : "the server refused it");
+        goto out;
     } else if (err != 0) {
         sc_progress_end(&ctx->prog);
         if (err == SMBW_ECANCELED && sc_interrupted) {
@@ -893,6 +1076,11 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     ctx->bytes += size;
 
 out:
+    /* The resume record: gone after success; on failure kept (brought up to
+     * date) with --resume, else removed with the temporary file. */
+    if (rc != 0 && o->resume)
+        sc_state_sync(&state);
+    sc_state_close(&state, dst, spath_state, rc == 0 || !o->resume);
     if (sf != NULL)
         smbw_file_close(sf);
     if (sfd >= 0)
@@ -909,6 +1097,8 @@ out:
     free(sdisp);
     free(ddisp);
     free(tmp);
+    free(spath_state);
+    free(ident);
     free(tdisp);
     free(name);
     return rc;

@@ -37,6 +37,7 @@ typedef struct sc_ctx {
     mode_t umask;
     sc_progress prog;
     uint64_t bytes, files, failed, skipped;
+    uint64_t requests, wire_bytes, resumed; /* --json counters */
     const char *method_used;
     char error[1024]; /* first failure, without the "smbcopy: " prefix */
     int exit_code;

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Server-side copy on a btrfs share with `vfs objects = btrfs` (Samba then
+# reports FILE_SUPPORTS_BLOCK_REFCOUNTING): smbcopy clones (or copychunks),
+# near instantly, and the copy is identical. Needs root (loop mount).
+#
+#   btrfs.sh PATH/TO/smbcopy PATH/TO/with-server.sh
+# makes a 1 GiB btrfs image, mounts it, runs itself through with-server.sh
+# with the mount as share1, and always unmounts and removes the image.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/copy/common.sh
+source "$here/common.sh"
+
+if [[ "${1:-}" == --inner ]]; then
+    need_smbcopy "${2:-}"
+    need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
+        SMBW_TEST_SHARE_PATH
+    work=$(mktemp -d "${TMPDIR:-/tmp}/copy-btrfs.XXXXXX")
+    trap 'rm -rf "$work"' EXIT
+    export SMB_PASSWORD=$SMBW_TEST_PASS
+    url=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE
+    share=$SMBW_TEST_SHARE_PATH
+    size=$((256 << 20 | 4321))
+    make_random "$share/src.bin" "$size"
+    sync # a clone or copychunk of data just written is slow until it is flushed
+    for m in auto clone; do
+        run_json --method=$m "$url/src.bin" "$url/copy-$m.bin"
+        echo "     $(cat "$work/last.json")"
+        if ((rc == 0)); then
+            pass "--method=$m: exit 0"
+        else
+            fail "--method=$m: exit $rc: $(cat "$work/last.err")"
+            continue
+        fi
+        same_file "--method=$m" "$share/src.bin" "$share/copy-$m.bin"
+        method=$(json_get "$work/last.json" method)
+        secs=$(json_get "$work/last.json" seconds)
+        wire=$(json_get "$work/last.json" wire_bytes)
+        if [[ "$method" == clone || ("$m" == auto && "$method" == copychunk) ]]; then
+            pass "--method=$m: method $method"
+        else
+            fail "--method=$m: method '$method'"
+        fi
+        if [[ "$wire" =~ ^[0-9]+$ ]] && ((wire * 100 < size)); then
+            pass "--method=$m: $wire bytes on the wire"
+        else
+            fail "--method=$m: wire_bytes '$wire'"
+        fi
+        # Near instant: well under what moving 256 MiB through smbcopy takes.
+        if awk -v s="$secs" 'BEGIN { exit !(s < 2.0) }'; then
+            pass "--method=$m: $secs s"
+        else
+            fail "--method=$m: $secs s (not near instant)"
+        fi
+    done
+    if [[ -z "$(leftovers "$share")" ]]; then
+        pass "no leftovers"
+    else
+        fail "leftovers: $(leftovers "$share")"
+    fi
+    finish
+    exit
+fi
+
+need_smbcopy "${1:-}"
+with_server=${2:?usage: $0 PATH/TO/smbcopy PATH/TO/with-server.sh}
+((EUID == 0)) || {
+    echo "FAIL: btrfs.sh must run as root (loop mount)" >&2
+    exit 1
+}
+command -v mkfs.btrfs >/dev/null || {
+    echo "FAIL: mkfs.btrfs not found (btrfs-progs; tests/testbed/install-deps.sh)" >&2
+    exit 1
+}
+top=$(mktemp -d "${TMPDIR:-/tmp}/copy-btrfs-img.XXXXXX")
+mnt=$top/mnt
+cleanup() {
+    local i
+    if mountpoint -q "$mnt"; then
+        for ((i = 0; i < 20; i++)); do
+            umount "$mnt" 2>/dev/null && break
+            sleep 0.5
+        done
+        mountpoint -q "$mnt" && umount -l "$mnt"
+    fi
+    rm -rf "$top"
+}
+trap cleanup EXIT
+chmod 0755 "$top" # smbd serves the share as the test user
+mkdir "$mnt"
+truncate -s 1G "$top/img"
+mkfs.btrfs -q "$top/img"
+mount -o loop "$top/img" "$mnt"
+bash "$with_server" samba "SAMBA_SHARE1_PATH=$mnt" 'SAMBA_EXTRA_SHARE1=vfs objects = btrfs' -- \
+    bash "$here/btrfs.sh" --inner "$smbcopy"
