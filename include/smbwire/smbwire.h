@@ -165,6 +165,10 @@ typedef struct smbw_creds {
     /* Kerberos: the host part of the service principal (cifs/HOST). NULL means
      * the host given to smbw_conn_connect. */
     const char *target_host;
+    /* Kerberos only: when no ticket can be had, fall back to NTLMv2 with
+     * user/password instead of failing. Off by default: never a silent
+     * downgrade. */
+    bool kerberos_fallback_ntlm;
 } smbw_creds;
 
 /* Authenticates a new session on c (SESSION_SETUP). A server that answers a

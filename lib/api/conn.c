@@ -683,6 +683,7 @@ int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds)
     ap.domain = creds->domain;
     ap.password = creds->password;
     ap.target_host = creds->target_host ? creds->target_host : c->host;
+    ap.krb5_allow_ntlm_fallback = creds->kind == SMBW_AUTH_KERBEROS && creds->kerberos_fallback_ntlm;
     core_log(c, SMBW_LOG_INFO, "authenticating as %s%s%s (%s)",
              ap.domain && *ap.domain ? ap.domain : "", ap.domain && *ap.domain ? "\\" : "",
              ap.user ? ap.user : "",

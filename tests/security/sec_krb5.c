@@ -156,6 +156,39 @@ START_TEST(test_ntlm_still_available)
 }
 END_TEST
 
+/* No ticket, but user and password given: Kerberos fails unless the
+ * caller explicitly allowed the NTLM fallback. */
+START_TEST(test_fallback_only_when_asked)
+{
+    char path[300];
+    snprintf(path, sizeof path, "FILE:%s/smbw-no-such-ccache-fb-%ld",
+             sec_env_opt("TMPDIR") ? sec_env_opt("TMPDIR") : "/tmp", (long)getpid());
+    ck_assert_int_eq(setenv("KRB5CCNAME", path, 1), 0);
+    for (int allow = 0; allow < 2; allow++) {
+        smbw_conn *c = NULL;
+        ck_assert_int_eq(smbw_conn_new(&c), 0);
+        SEC_OK(c, smbw_conn_connect(c, sec_env("SMBW_TEST_HOST"), sec_server_port()));
+        smbw_creds cr;
+        memset(&cr, 0, sizeof cr);
+        cr.kind = SMBW_AUTH_KERBEROS;
+        cr.target_host = sec_env("SMBW_KRB5_SERVICE_HOST");
+        cr.user = sec_env("SMBW_TEST_USER");
+        cr.password = sec_env("SMBW_TEST_PASS");
+        cr.kerberos_fallback_ntlm = allow;
+        smbw_session *s = NULL;
+        int rc = smbw_session_new(&s, c, &cr);
+        if (allow) {
+            SEC_OK(c, rc);
+            ck_assert(smbw_session_signed(s));
+        } else {
+            ck_assert_int_eq(rc, SMBW_EKRB5);
+        }
+        smbw_session_free(s);
+        smbw_conn_free(c);
+    }
+}
+END_TEST
+
 int main(void)
 {
     if (!getenv("KRB5CCNAME") || !getenv("SMBW_KRB5_SERVICE_HOST")) {
@@ -173,6 +206,7 @@ int main(void)
     tcase_add_test(tc, test_expired_ticket);
     tcase_add_test(tc, test_unknown_spn);
     tcase_add_test(tc, test_ntlm_still_available);
+    tcase_add_test(tc, test_fallback_only_when_asked);
     suite_add_tcase(s, tc);
     return sec_run(s);
 }
