@@ -320,7 +320,10 @@ void smbw_dir_close(smbw_dir *d);
  * Callback: err is 0 or a negative SMBW_E*; status is the NTSTATUS (0 on
  * success); for reads, data/len is the data (borrowed for the call only);
  * for IOCTL, data/len is the output buffer (borrowed, may be present with an
- * error status). The callback must not free the connection. */
+ * error status). A callback may start new asynchronous requests; it must
+ * not free the connection, and it must not call functions that wait on the
+ * same connection (synchronous calls, smbw_conn_service, smbw_conn_drain):
+ * those fail with SMBW_EBUSY. */
 typedef void (*smbw_cb)(void *userdata, int err, uint32_t status, const void *data, size_t len);
 
 int smbw_conn_fd(const smbw_conn *c);

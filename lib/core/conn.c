@@ -584,8 +584,10 @@ static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encry
     }
     pending_remove(c, r);
     int rc = 0;
+    c->dispatching++;
     if (r->done)
         rc = r->done(r->ud, 0, &h, msg, len);
+    c->dispatching--;
     req_free(r);
     if (rc < 0) {
         if (!c->dead)

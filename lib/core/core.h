@@ -118,6 +118,7 @@ struct smbw_conn {
     size_t max_frame;
     bool dead;
     int dead_err;
+    int dispatching; /* > 0 while response callbacks run (re-entrancy guard) */
 
     struct smbw_session *sessions;
 

@@ -74,6 +74,9 @@ int io_service(smbw_conn *c, short revents)
 {
     if (c->dead)
         return c->dead_err;
+    if (c->dispatching)
+        return core_set_error(c, SMBW_EBUSY, 0,
+                              "a callback called a waiting function on its own connection");
     if (c->fd < 0)
         return SMBW_EINVAL;
     int rc = 0;

@@ -540,6 +540,40 @@ START_TEST(test_compound_signature_quirk)
 }
 END_TEST
 
+static int reentrant_rc;
+static smbw_conn *reentrant_conn;
+static int on_done_reenter(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len)
+{
+    reentrant_rc = smbw_conn_service(reentrant_conn, 0);
+    return on_done(ud, err, h, msg, len);
+}
+
+/* A callback that waits on its own connection gets SMBW_EBUSY instead of
+ * re-entering the input loop. */
+START_TEST(test_reentrancy_guard)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+    reentrant_conn = c;
+    reentrant_rc = 0;
+    done_log a = {0};
+    core_msg m;
+    memset(&m, 0, sizeof m);
+    m.command = SMB2_ECHO;
+    buf_init(&m.body);
+    ck_assert_int_eq(wire_encode_empty4(&m.body), 0);
+    m.done = on_done_reenter;
+    m.ud = &a;
+    ck_assert_int_eq(core_submit(c, &m, 1, false), 0);
+    uint8_t r[128];
+    size_t l = rsp(r, SMB2_ECHO, 0, 0, 1, 0, echo_body, 4);
+    feed_frame(c, r, l, 0);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(reentrant_rc, SMBW_EBUSY);
+    ck_assert(!c->dead);
+    smbw_conn_free(c);
+}
+END_TEST
+
 START_TEST(test_timeout)
 {
     smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
@@ -579,6 +613,7 @@ int main(void)
     tcase_add_test(tc, test_request_flag_fatal);
     tcase_add_test(tc, test_unsigned_on_signed_session_fatal);
     tcase_add_test(tc, test_compound_signature_quirk);
+    tcase_add_test(tc, test_reentrancy_guard);
     tcase_add_test(tc, test_timeout);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
