@@ -487,6 +487,16 @@ typedef struct async_ctx {
     smbw_conn *c;
 } async_ctx;
 
+/* Completes an async request that the server answered with an error status. */
+static void async_status_fail(async_ctx *a, uint32_t status, const char *what)
+{
+    int e = smbw_status_to_error(status);
+    if (!e)
+        e = SMBW_ESTATUS;
+    core_set_error(a->c, e, status, "%s: %s", what, smbw_status_name(status));
+    a->cb(a->ud, e, status, NULL, 0);
+}
+
 static int async_read_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len)
 {
     async_ctx *a = ud;
@@ -504,10 +514,7 @@ static int async_read_done(void *ud, int err, const smb2_hdr *h, const uint8_t *
     } else if (h->status == STATUS_END_OF_FILE) {
         a->cb(a->ud, 0, 0, NULL, 0);
     } else {
-        int e = smbw_status_to_error(h->status);
-        core_set_error(a->c, e ? e : SMBW_ESTATUS, h->status, "READ: %s",
-                       smbw_status_name(h->status));
-        a->cb(a->ud, e ? e : SMBW_ESTATUS, h->status, NULL, 0);
+        async_status_fail(a, h->status, "READ");
     }
     free(a);
     return rc;
@@ -529,10 +536,7 @@ static int async_write_done(void *ud, int err, const smb2_hdr *h, const uint8_t 
             a->cb(a->ud, 0, 0, NULL, w.count);
         }
     } else {
-        int e = smbw_status_to_error(h->status);
-        core_set_error(a->c, e ? e : SMBW_ESTATUS, h->status, "WRITE: %s",
-                       smbw_status_name(h->status));
-        a->cb(a->ud, e ? e : SMBW_ESTATUS, h->status, NULL, 0);
+        async_status_fail(a, h->status, "WRITE");
     }
     free(a);
     return rc;
