@@ -83,6 +83,7 @@ static const item environment[] = {
     {TAG, "SMB_PASSWORD", "Password, when none was given with -U, in the URL or in the -A file."},
     {TAG, "USER", "User name, when none was given otherwise."},
     {TAG, "KRB5CCNAME", "Kerberos credential cache used with -k."},
+    {TAG, "KRB5_CONFIG", "Kerberos configuration (realms, KDCs) used with -k."},
 };
 
 static const item examples[] = {
@@ -94,6 +95,12 @@ static const item examples[] = {
     {CODE, NULL, "smbcopy -U 'WORK\\alice' smb://nas/projects/a.vmdk smb://nas/backup/a.vmdk"},
     {PARA, NULL, "Copy a directory tree from an IPv6 host, continuing an interrupted run:"},
     {CODE, NULL, "smbcopy -r --resume smb://[fd00::5]/media/photos /srv/photos"},
+    {PARA, NULL,
+     "Kerberos to a server reached by address, requiring AES-256-GCM encryption, and showing "
+     "what protected the copy:"},
+    {CODE, NULL,
+     "smbcopy -k --service-host=files.example.com --encrypt --cipher=AES-256-GCM --json "
+     "report.pdf smb://192.0.2.7/data/"},
 };
 
 static const item seealso[] = {

@@ -110,6 +110,10 @@ uint16_t smbw_cipher_parse(const char *name);
 int smbw_conn_connect(smbw_conn *c, const char *host, uint16_t port);
 /* Negotiated dialect (0 before negotiate). */
 uint16_t smbw_conn_dialect(const smbw_conn *c);
+/* The cipher the connection negotiated for encryption ("AES-128-GCM" ...,
+ * "none" when it has none); whether a session or tree uses it is told by
+ * smbw_session_encrypted / smbw_tree_encrypted. */
+const char *smbw_conn_cipher(const smbw_conn *c);
 /* Negotiated maximum sizes. */
 uint32_t smbw_conn_max_read(const smbw_conn *c);
 uint32_t smbw_conn_max_write(const smbw_conn *c);
@@ -182,6 +186,11 @@ bool smbw_session_encrypted(const smbw_session *s);
 const char *smbw_session_signing_alg(const smbw_session *s);
 /* Cipher name ("AES-128-CCM" ...) or "none". */
 const char *smbw_session_cipher(const smbw_session *s);
+/* How the session authenticated: "NTLMv2", "Kerberos", "guest",
+ * "anonymous" (static string; "none" for NULL). With
+ * smbw_creds.kerberos_fallback_ntlm this tells whether the fallback was
+ * taken; the reason is then logged at SMBW_LOG_INFO. */
+const char *smbw_session_auth_mech(const smbw_session *s);
 /* Logs off (best effort) and frees. NULL is fine. */
 void smbw_session_free(smbw_session *s);
 
@@ -192,6 +201,9 @@ int smbw_tree_connect(smbw_tree **out, smbw_session *s, const char *share);
 /* Share flags and capabilities as the server sent them. */
 uint32_t smbw_tree_share_flags(const smbw_tree *t);
 uint32_t smbw_tree_capabilities(const smbw_tree *t);
+/* True when messages on this tree are encrypted (the session encrypts, or
+ * the share demanded it with SMB2_SHAREFLAG_ENCRYPT_DATA). */
+bool smbw_tree_encrypted(const smbw_tree *t);
 /* TREE_DISCONNECT (best effort) and free. NULL is fine. */
 void smbw_tree_disconnect(smbw_tree *t);
 

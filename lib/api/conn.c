@@ -683,7 +683,8 @@ int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds)
     ap.domain = creds->domain;
     ap.password = creds->password;
     ap.target_host = creds->target_host ? creds->target_host : c->host;
-    ap.krb5_allow_ntlm_fallback = creds->kind == SMBW_AUTH_KERBEROS && creds->kerberos_fallback_ntlm;
+    ap.krb5_allow_ntlm_fallback =
+        creds->kind == SMBW_AUTH_KERBEROS && creds->kerberos_fallback_ntlm;
     core_log(c, SMBW_LOG_INFO, "authenticating as %s%s%s (%s)",
              ap.domain && *ap.domain ? ap.domain : "", ap.domain && *ap.domain ? "\\" : "",
              ap.user ? ap.user : "",
@@ -791,6 +792,22 @@ int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds)
         }
         rc = session_activate(c, s, a, &rsp.h, rsp.msg.p, rsp.msg.len, ssr.session_flags,
                               creds->kind);
+        switch (auth_mech_used(a)) {
+        case AUTH_KERBEROS:
+            s->auth_mech = "Kerberos";
+            break;
+        case AUTH_GUEST:
+            s->auth_mech = "guest";
+            break;
+        case AUTH_ANONYMOUS:
+            s->auth_mech = "anonymous";
+            break;
+        default:
+            s->auth_mech = "NTLMv2";
+            break;
+        }
+        if (creds->kind == SMBW_AUTH_KERBEROS && auth_mech_used(a) != AUTH_KERBEROS)
+            core_log(c, SMBW_LOG_INFO, "Kerberos was not used: %s", auth_errmsg(a));
         break;
     }
     api_rsp_free(&rsp);
@@ -823,6 +840,21 @@ const char *smbw_session_signing_alg(const smbw_session *s)
 {
     return s && s->signing ? sign_alg_name(s->sign_alg) : "none";
 }
+const char *smbw_session_auth_mech(const smbw_session *s)
+{
+    return s && s->auth_mech ? s->auth_mech : "none";
+}
+
+bool smbw_tree_encrypted(const smbw_tree *t)
+{
+    return t && (t->encrypt || (t->sess && t->sess->encrypt));
+}
+
+const char *smbw_conn_cipher(const smbw_conn *c)
+{
+    return c ? cipher_name(c->cipher) : "none";
+}
+
 const char *smbw_session_cipher(const smbw_session *s)
 {
     return s && s->encrypt && s->conn ? cipher_name(s->conn->cipher) : "none";

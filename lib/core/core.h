@@ -40,6 +40,7 @@ struct smbw_session {
     bool signing;        /* sign requests / verify responses */
     bool encrypt;        /* encrypt everything of this session */
     bool is_guest, is_anonymous;
+    const char *auth_mech; /* static name of the mechanism that authenticated */
     uint16_t sign_alg;   /* SMB2_SIGN_ALG_* */
     smb2_keys keys;
     uint8_t preauth[64]; /* session pre-auth hash (3.1.1) */

@@ -119,6 +119,43 @@ START_TEST(test_default_policy_signs)
 }
 END_TEST
 
+/* Only share1 demands encryption (smb encrypt = required on the share):
+ * the session is not encrypted, the tree is, and the data still round-trips.
+ * Over SMB 2.1 the tree connect is refused cleanly. */
+START_TEST(test_share_demands_encryption)
+{
+    sec_ctx x;
+    sec_open(&x, sec_env("SMBW_TEST_HOST"), sec_server_port(), NULL);
+    ck_assert(!smbw_session_encrypted(x.sess));
+    ck_assert(smbw_tree_encrypted(x.tree));
+    ck_assert_str_ne(smbw_conn_cipher(x.conn), "none");
+    unsigned char data[70000];
+    sec_random(data, sizeof data);
+    sec_round_trip(x.tree, x.conn, "share-enc.bin", data, sizeof data);
+    sec_close(&x);
+
+    sec_opts o;
+    memset(&o, 0, sizeof o);
+    o.max_dialect = SMBW_SMB2_10;
+    smbw_conn *c = NULL;
+    SEC_OK(c, sec_connect_to(&c, sec_env("SMBW_TEST_HOST"), sec_server_port(), &o));
+    smbw_session *s = NULL;
+    smbw_creds cr;
+    memset(&cr, 0, sizeof cr);
+    cr.kind = SMBW_AUTH_NTLM;
+    cr.user = sec_env("SMBW_TEST_USER");
+    cr.password = sec_env("SMBW_TEST_PASS");
+    SEC_OK(c, smbw_session_new(&s, c, &cr));
+    smbw_tree *t = NULL;
+    int rc = smbw_tree_connect(&t, s, sec_env("SMBW_TEST_SHARE"));
+    ck_assert_msg(rc == SMBW_EACCES || rc == SMBW_EPOLICY, "SMB 2.1 tree connect: %s: %s",
+                  smbw_error_name(rc), smbw_conn_errmsg(c));
+    ck_assert_ptr_null(t);
+    smbw_session_free(s);
+    smbw_conn_free(c);
+}
+END_TEST
+
 START_TEST(test_encrypt_required_smb3)
 {
     for (size_t i = 2; i < sizeof all_dialects / sizeof all_dialects[0]; i++) {
@@ -179,14 +216,17 @@ END_TEST
 int main(void)
 {
     const char *which = getenv("SMBW_SEC_POLICY");
-    if (!which || (strcmp(which, "downlevel") && strcmp(which, "default"))) {
-        fprintf(stderr, "SMBW_SEC_POLICY must be 'downlevel' or 'default'\n");
+    if (!which ||
+        (strcmp(which, "downlevel") && strcmp(which, "default") && strcmp(which, "share"))) {
+        fprintf(stderr, "SMBW_SEC_POLICY must be 'downlevel', 'default' or 'share'\n");
         return 1;
     }
     Suite *s = suite_create("security-policy");
     TCase *tc = tcase_create(which);
     tcase_set_timeout(tc, 120);
-    if (!strcmp(which, "downlevel")) {
+    if (!strcmp(which, "share")) {
+        tcase_add_test(tc, test_share_demands_encryption);
+    } else if (!strcmp(which, "downlevel")) {
         tcase_add_test(tc, test_encrypt_required_vs_smb21_server);
         tcase_add_test(tc, test_downlevel_server_still_serves_signed);
     } else {

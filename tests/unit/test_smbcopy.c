@@ -56,6 +56,29 @@ START_TEST(test_opts_basic)
     ck_assert_str_eq(o.src, "x");
     ck_assert_str_eq(o.dst, "y");
 
+    /* Security options (issue 4). */
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "a", "b", NULL), 0);
+    ck_assert(!o.kerberos && !o.kerberos_fallback && o.service_host == NULL);
+    ck_assert_int_eq(o.nciphers, 0);
+    ck_assert_int_eq(o.verbose, 0);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "-kv", "--kerberos-fallback",
+                           "--service-host=files.example.com", "--cipher=aes-256-gcm,AES-128-CCM",
+                           "-vv", "a", "b", NULL),
+                     0);
+    ck_assert(o.kerberos && o.kerberos_fallback);
+    ck_assert_str_eq(o.service_host, "files.example.com");
+    ck_assert_int_eq(o.nciphers, 2);
+    ck_assert_uint_eq(o.ciphers[0], SMBW_CIPHER_AES_256_GCM);
+    ck_assert_uint_eq(o.ciphers[1], SMBW_CIPHER_AES_128_CCM);
+    ck_assert_int_eq(o.verbose, 3);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "-vvvvv", "--verbose", "a", "b", NULL), 0);
+    ck_assert_int_eq(o.verbose, SC_MAX_VERBOSE);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--cipher",
+                           "AES-128-GCM,AES-128-CCM,AES-256-GCM,AES-256-CCM", "a", "b", NULL),
+                     0);
+    ck_assert_int_eq(o.nciphers, 4);
+    ck_assert_uint_eq(o.ciphers[3], SMBW_CIPHER_AES_256_CCM);
+
     ck_assert_int_eq(parse(&o, err, sizeof(err), "--", "-x", "--y", NULL), 0);
     ck_assert_str_eq(o.src, "-x");
     ck_assert_str_eq(o.dst, "--y");
@@ -97,6 +120,23 @@ START_TEST(test_opts_errors)
     ck_assert_int_eq(parse(&o, err, sizeof(err), "--depth=4x", "a", "b", NULL), -1);
     ck_assert_int_eq(parse(&o, err, sizeof(err), "-U", "", "a", "b", NULL), -1);
     ck_assert_int_eq(parse(&o, err, sizeof(err), "-U%pw", "a", "b", NULL), -1);
+    /* Security options. */
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--cipher=AES-512-GCM", "a", "b", NULL), -1);
+    ck_assert_ptr_nonnull(strstr(err, "AES-512-GCM"));
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--cipher=", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--cipher=AES-128-GCM,", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--cipher=,AES-128-GCM", "a", "b", NULL), -1);
+    ck_assert_int_eq(
+        parse(&o, err, sizeof(err), "--cipher=AES-128-GCM,aes-128-gcm", "a", "b", NULL), -1);
+    ck_assert_ptr_nonnull(strstr(err, "twice"));
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--kerberos-fallback", "a", "b", NULL), -1);
+    ck_assert_ptr_nonnull(strstr(err, "-k"));
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--service-host=h", "a", "b", NULL), -1);
+    ck_assert_ptr_nonnull(strstr(err, "-k"));
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "-k", "--service-host=", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "-k", "--service-host=cifs/h", "a", "b", NULL),
+                     -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--verbose=2", "a", "b", NULL), -1);
 }
 END_TEST
 
@@ -273,10 +313,26 @@ START_TEST(test_summary)
                     .files = 1,
                     .seconds = 1.5,
                     .dialect = "SMB3_11"};
+    sc_prot prot;
+    memset(&prot, 0, sizeof(prot));
+    sc_prot_note(&prot, true, "AES-128-GMAC", false, "none");
+    s.prot = &prot;
     char *j = sc_summary_json(&s);
     ck_assert_str_eq(j, "{\"ok\":true,\"method\":\"stream\",\"src\":\"a\\\"b\",\"dst\":\"smb://h/s/"
                         "x\",\"bytes\":5000000000,\"files\":1,\"failed\":0,\"skipped\":0,"
-                        "\"seconds\":1.500,\"dialect\":\"SMB3_11\",\"exit_code\":0}\n");
+                        "\"seconds\":1.500,\"dialect\":\"SMB3_11\",\"signing\":\"AES-128-GMAC\","
+                        "\"encryption\":false,\"cipher\":\"none\",\"exit_code\":0}\n");
+    free(j);
+    sc_prot_note(&prot, true, "AES-128-GMAC", true, "AES-256-GCM");
+    ck_assert_int_eq(prot.nsessions, 2);
+    j = sc_summary_json(&s);
+    ck_assert_ptr_nonnull(strstr(j, "\"signing\":\"AES-128-GMAC\",\"encryption\":false,"
+                                    "\"cipher\":\"none\","));
+    free(j);
+    /* No SMB session at all: null, like the dialect. */
+    s.prot = NULL;
+    j = sc_summary_json(&s);
+    ck_assert_ptr_nonnull(strstr(j, "\"signing\":null,\"encryption\":null,\"cipher\":null"));
     free(j);
     s.ok = false;
     s.dialect = NULL;
@@ -287,6 +343,59 @@ START_TEST(test_summary)
     ck_assert_ptr_nonnull(strstr(j, "\"error\":\"open x: no such file\""));
     ck_assert_ptr_nonnull(strstr(j, "\"ok\":false"));
     free(j);
+}
+END_TEST
+
+/* --json reports the weakest protection of all sessions. */
+START_TEST(test_prot_weakest)
+{
+    ck_assert_int_eq(sc_sign_rank("none"), 0);
+    ck_assert_int_lt(sc_sign_rank("HMAC-SHA256"), sc_sign_rank("AES-128-CMAC"));
+    ck_assert_int_lt(sc_sign_rank("AES-128-CMAC"), sc_sign_rank("AES-128-GMAC"));
+    ck_assert_int_eq(sc_sign_rank("SOMETHING-NEW"), 1);
+    ck_assert_int_eq(sc_cipher_rank("none"), 0);
+    ck_assert_int_eq(sc_cipher_rank(NULL), 0);
+    ck_assert_int_lt(sc_cipher_rank("AES-128-CCM"), sc_cipher_rank("AES-128-GCM"));
+    ck_assert_int_lt(sc_cipher_rank("AES-128-GCM"), sc_cipher_rank("AES-256-CCM"));
+    ck_assert_int_lt(sc_cipher_rank("AES-256-CCM"), sc_cipher_rank("AES-256-GCM"));
+
+    sc_prot p;
+    memset(&p, 0, sizeof(p));
+    sc_prot_note(&p, true, "AES-128-GMAC", true, "AES-256-GCM");
+    ck_assert_str_eq(p.sign_alg, "AES-128-GMAC");
+    ck_assert_str_eq(p.cipher, "AES-256-GCM");
+    /* A second, weaker session (e.g. DST on an SMB 3.0 server) wins... */
+    sc_prot_note(&p, true, "AES-128-CMAC", true, "AES-128-CCM");
+    ck_assert_str_eq(p.sign_alg, "AES-128-CMAC");
+    ck_assert_str_eq(p.cipher, "AES-128-CCM");
+    /* ...a stronger one does not. */
+    sc_prot_note(&p, true, "AES-128-GMAC", true, "AES-256-GCM");
+    ck_assert_str_eq(p.sign_alg, "AES-128-CMAC");
+    ck_assert_str_eq(p.cipher, "AES-128-CCM");
+    ck_assert_int_gt(p.cipher_rank, 0);
+    /* One unencrypted session: encryption false, cipher none. */
+    sc_prot_note(&p, true, "HMAC-SHA256", false, "none");
+    ck_assert_str_eq(p.sign_alg, "HMAC-SHA256");
+    ck_assert_str_eq(p.cipher, "none");
+    ck_assert_int_eq(p.cipher_rank, 0);
+    /* One unsigned session: signing none, and it stays so. */
+    sc_prot_note(&p, false, "none", false, "none");
+    sc_prot_note(&p, true, "AES-128-GMAC", true, "AES-128-GCM");
+    ck_assert_str_eq(p.sign_alg, "none");
+    ck_assert_int_eq(p.sign_rank, 0);
+    ck_assert_str_eq(p.cipher, "none");
+    ck_assert_int_eq(p.nsessions, 6);
+
+    /* The first session sets the values even when it is the weakest kind. */
+    memset(&p, 0, sizeof(p));
+    sc_prot_note(&p, false, "none", false, "none");
+    ck_assert_str_eq(p.sign_alg, "none");
+    ck_assert_str_eq(p.cipher, "none");
+    /* Encrypted without a cipher name: still reported as encrypted. */
+    memset(&p, 0, sizeof(p));
+    sc_prot_note(&p, true, "AES-128-CMAC", true, NULL);
+    ck_assert_int_gt(p.cipher_rank, 0);
+    ck_assert_str_eq(p.cipher, "unknown");
 }
 END_TEST
 
@@ -314,6 +423,7 @@ int main(void)
     tcase_add_test(tc, test_resolve_order);
     tcase_add_test(tc, test_json_escape);
     tcase_add_test(tc, test_summary);
+    tcase_add_test(tc, test_prot_weakest);
     tcase_add_test(tc, test_fmt_bytes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "smbcopy.h"
 
@@ -151,6 +152,53 @@ void sc_json_str(sc_buf *b, const char *s)
     sc_buf_putc(b, '"');
 }
 
+static int rank_in(const char *name, const char *const *names, size_t n)
+{
+    if (name == NULL || name[0] == '\0' || strcasecmp(name, "none") == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return (int)i + 2;
+    return 1;
+}
+
+int sc_sign_rank(const char *alg)
+{
+    static const char *const names[] = {"HMAC-SHA256", "AES-128-CMAC", "AES-128-GMAC"};
+    return rank_in(alg, names, sizeof(names) / sizeof(names[0]));
+}
+
+int sc_cipher_rank(const char *cipher)
+{
+    static const char *const names[] = {"AES-128-CCM", "AES-128-GCM", "AES-256-CCM", "AES-256-GCM"};
+    return rank_in(cipher, names, sizeof(names) / sizeof(names[0]));
+}
+
+void sc_prot_note(sc_prot *p, bool is_signed, const char *alg, bool encrypted, const char *cipher)
+{
+    int sr = is_signed ? sc_sign_rank(alg) : 0;
+    int cr = encrypted ? sc_cipher_rank(cipher) : 0;
+    /* Signed or encrypted without a name: still the weakest known kind. */
+    if (is_signed && sr == 0)
+        sr = 1;
+    if (encrypted && cr == 0)
+        cr = 1;
+    if (p->nsessions == 0 || sr < p->sign_rank) {
+        p->sign_rank = sr;
+        snprintf(p->sign_alg, sizeof(p->sign_alg), "%s",
+                 sr == 0 ? "none" : (alg != NULL && alg[0] != '\0' ? alg : "unknown"));
+    }
+    if (p->nsessions == 0 || cr < p->cipher_rank) {
+        p->cipher_rank = cr;
+        snprintf(p->cipher, sizeof(p->cipher), "%s",
+                 cr == 0 ? "none"
+                         : (cipher != NULL && cipher[0] != '\0' && strcasecmp(cipher, "none") != 0
+                                ? cipher
+                                : "unknown"));
+    }
+    p->nsessions++;
+}
+
 char *sc_summary_json(const sc_summary *s)
 {
     sc_buf b = {0};
@@ -174,6 +222,16 @@ char *sc_summary_json(const sc_summary *s)
                       (unsigned long long)s->resumed_bytes);
     sc_buf_puts(&b, ",\"dialect\":");
     sc_json_str(&b, s->dialect);
+    if (s->prot != NULL && s->prot->nsessions > 0) {
+        sc_buf_puts(&b, ",\"signing\":");
+        sc_json_str(&b, s->prot->sign_alg);
+        sc_buf_puts(&b,
+                    s->prot->cipher_rank > 0 ? ",\"encryption\":true" : ",\"encryption\":false");
+        sc_buf_puts(&b, ",\"cipher\":");
+        sc_json_str(&b, s->prot->cipher);
+    } else {
+        sc_buf_puts(&b, ",\"signing\":null,\"encryption\":null,\"cipher\":null");
+    }
     sc_buf_printf(&b, ",\"exit_code\":%d", s->exit_code);
     if (!s->ok || s->error != NULL) {
         sc_buf_puts(&b, ",\"error\":");

@@ -55,6 +55,7 @@ static void print_json(const sc_ctx *ctx, const sc_opts *o, bool ok, int code, d
         .skipped = ctx->skipped,
         .seconds = secs,
         .dialect = sc_ctx_dialect(ctx),
+        .prot = &ctx->prot,
         .counters = true,
         .requests = ctx->requests,
         .wire_bytes = ctx->wire_bytes,
@@ -97,7 +98,10 @@ int main(int argc, char **argv)
         return SC_EXIT_OK;
     }
     install_signals();
-    ctx.prog.enabled = !o.quiet && (o.progress == 1 || (o.progress < 0 && isatty(STDERR_FILENO)));
+    /* The bar and -v log lines would fight over the terminal: with -v the
+     * bar is shown only when asked for. */
+    ctx.prog.enabled = !o.quiet && (o.progress == 1 ||
+                                    (o.progress < 0 && o.verbose == 0 && isatty(STDERR_FILENO)));
     ctx.prog.out = stderr;
     ctx.env_password = getenv("SMB_PASSWORD");
     ctx.env_user = getenv("USER");

@@ -17,7 +17,22 @@ const sc_optdef sc_optdefs[] = {
      "The file should be readable by its owner only."},
     {SC_OPT_KERBEROS, 'k', "kerberos", NULL, "authenticate with Kerberos (credential cache)",
      "Authenticate with Kerberos using the credential cache (KRB5CCNAME, see kinit(1)) instead "
-     "of NTLM; no password is needed."},
+     "of NTLM; no password is needed. The service principal is cifs/HOST, HOST being the URL's "
+     "host unless --service-host names another. When no ticket can be had (no credential cache, "
+     "an expired ticket, an unknown service), the login fails with a message saying why; it "
+     "never falls back to NTLM unless --kerberos-fallback is given."},
+    {SC_OPT_KRB_FALLBACK, 0, "kerberos-fallback", NULL,
+     "with -k: use NTLM when Kerberos is not possible",
+     "With -k: when no Kerberos ticket can be had or the server does not offer Kerberos, log in "
+     "with NTLM using the user name and password found as for a login without -k (-U, the URL, "
+     "-A, SMB_PASSWORD; there is no prompt). Off by default, so that a missing ticket is never "
+     "silently replaced by a weaker password login. Only valid together with -k."},
+    {SC_OPT_SERVICE_HOST, 0, "service-host", "NAME", "with -k: Kerberos service host (cifs/NAME)",
+     "With -k: ask the KDC for a ticket to cifs/NAME instead of cifs/HOST, HOST being the host of "
+     "the URL. Use it when a server is reached by an address or a name other than the one its "
+     "service principal is registered under (e.g. smb://192.0.2.7/share with "
+     "--service-host=files.example.com). It applies to every server of the run. Only valid "
+     "together with -k."},
     {SC_OPT_MINPROTO, 0, "min-protocol", "DIALECT", "lowest dialect to offer (default SMB2_02)",
      "Lowest SMB dialect to negotiate: SMB2_02, SMB2_10, SMB3_00, SMB3_02 or SMB3_11."},
     {SC_OPT_MAXPROTO, 0, "max-protocol", "DIALECT", "highest dialect to offer (default SMB3_11)",
@@ -25,7 +40,16 @@ const sc_optdef sc_optdefs[] = {
     {SC_OPT_SIGN, 0, "sign", NULL, "require signed sessions",
      "Fail unless every session is signed."},
     {SC_OPT_ENCRYPT, 0, "encrypt", NULL, "require encrypted sessions (SMB 3)",
-     "Fail unless every session is encrypted (needs SMB 3.0 or later)."},
+     "Fail unless every session is encrypted (needs SMB 3.0 or later). The check happens when "
+     "logging in, before any file is opened or created, and the failure says why (for example a "
+     "server that only speaks SMB 2.1)."},
+    {SC_OPT_CIPHER, 0, "cipher", "LIST", "SMB 3.1.1 cipher preference (comma-separated)",
+     "Offer the SMB 3.1.1 encryption ciphers in LIST, most preferred first: a comma-separated "
+     "list of AES-128-GCM, AES-128-CCM, AES-256-GCM and AES-256-CCM (case does not matter, no "
+     "duplicates). The server picks one of them; a server that supports none of them cannot "
+     "encrypt the session (fatal with --encrypt or when the server demands encryption). SMB "
+     "3.0 and 3.0.2 always use AES-128-CCM. Ciphers are used only when the session is "
+     "encrypted (--encrypt, or the server or share demands it); --json reports the one used."},
     {SC_OPT_TIMEOUT, 0, "timeout", "SECONDS", "time limit for every network wait (default 30)",
      "Give up on any single network wait (connecting, each request) after SECONDS (a positive "
      "number, fractions allowed). The default is 30."},
@@ -87,13 +111,26 @@ const sc_optdef sc_optdefs[] = {
     {SC_OPT_JSON, 0, "json", NULL, "print a JSON summary on stdout",
      "When done, print one JSON object on standard output with the members ok, method, src, "
      "dst, bytes, files, failed, skipped, seconds, requests, wire_bytes, resumed_bytes, "
-     "dialect, exit_code and, on failure, error. method is what actually copied the data: "
+     "dialect, signing, encryption, cipher, exit_code and, on failure, error. method is what "
+     "actually copied the data: "
      "clone, copychunk or stream ('mixed' when files of a tree differed). requests counts the "
      "read, write and FSCTL requests of the copies and wire_bytes the SMB bytes sent and "
      "received meanwhile, so a server-side copy shows that its data did not cross the network. "
-     "resumed_bytes counts bytes kept from an earlier run (--resume)."},
+     "resumed_bytes counts bytes kept from an earlier run (--resume). signing (the signing "
+     "algorithm, e.g. AES-128-GMAC, or \"none\"), encryption (true or false) and cipher (e.g. "
+     "AES-128-GCM, or \"none\") describe what protected the copy; when several SMB sessions "
+     "were used (SRC and DST on different servers, --connections) they describe the weakest: "
+     "signing is \"none\" when any session was unsigned, encryption false when any was not "
+     "encrypted. An encrypted session is also integrity-protected by its cipher. All three are "
+     "null when no SMB session was made."},
     {SC_OPT_QUIET, 'q', "quiet", NULL, "no progress bar and no warnings",
      "Print nothing on standard error except the one line describing a failure."},
+    {SC_OPT_VERBOSE, 'v', "verbose", NULL, "log protocol events to stderr (-vv, -vvv: more)",
+     "Log what the SMB library does on every connection to standard error, one line 'smbcopy: "
+     "[LEVEL] MESSAGE' each: -v connections, negotiation results, logins and shares (info), "
+     "-vv more detail (debug), -vvv every request and answer (trace). Passwords, hashes, keys, "
+     "tickets and file data are never logged. -q turns it off. The progress bar is off with -v "
+     "unless --progress is given."},
     {SC_OPT_PROGRESS, 0, "progress", NULL, "show a progress bar on stderr",
      "Show a progress bar with rate and time left on standard error. This is the default when "
      "standard error is a terminal."},
@@ -147,6 +184,39 @@ static int fail(char *err, size_t errlen, const char *fmt, const char *a, const 
     return -1;
 }
 
+#define SC_CIPHERS "AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM"
+
+/* --cipher=LIST: comma-separated cipher names, most preferred first. */
+static int parse_ciphers(sc_opts *o, const char *val, const char *shown, char *err, size_t errlen)
+{
+    int n = 0;
+    const char *p = val;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        char name[32];
+        if (len == 0 || len >= sizeof(name))
+            return fail(err, errlen, "option %s: '%s' is not a comma-separated list of " SC_CIPHERS,
+                        shown, val);
+        memcpy(name, p, len);
+        name[len] = '\0';
+        uint16_t c = smbw_cipher_parse(name);
+        if (c == 0)
+            return fail(err, errlen, "option %s: unknown cipher '%s' (" SC_CIPHERS ")", shown,
+                        name);
+        for (int i = 0; i < n; i++)
+            if (o->ciphers[i] == c)
+                return fail(err, errlen, "option %s: cipher '%s' given twice", shown, name);
+        if (n >= SC_MAX_CIPHERS) /* unreachable with distinct known names */
+            return fail(err, errlen, "option %s: too many ciphers in '%s'", shown, val);
+        o->ciphers[n++] = c;
+        if (p[len] == '\0')
+            break;
+        p += len + 1;
+    }
+    o->nciphers = n;
+    return 0;
+}
+
 static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *shown, char *err,
                  size_t errlen)
 {
@@ -165,6 +235,16 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
     case SC_OPT_KERBEROS:
         o->kerberos = true;
         break;
+    case SC_OPT_KRB_FALLBACK:
+        o->kerberos_fallback = true;
+        break;
+    case SC_OPT_SERVICE_HOST:
+        if (val[0] == '\0' || strpbrk(val, "/@ \t\\") != NULL)
+            return fail(err, errlen, "option %s: '%s' is not a host name", shown, val);
+        o->service_host = val;
+        break;
+    case SC_OPT_CIPHER:
+        return parse_ciphers(o, val, shown, err, errlen);
     case SC_OPT_MINPROTO:
     case SC_OPT_MAXPROTO: {
         uint16_t dl = smbw_dialect_parse(val);
@@ -261,6 +341,10 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
         break;
     case SC_OPT_QUIET:
         o->quiet = true;
+        break;
+    case SC_OPT_VERBOSE:
+        if (o->verbose < SC_MAX_VERBOSE)
+            o->verbose++;
         break;
     case SC_OPT_PROGRESS:
         o->progress = 1;
@@ -364,6 +448,10 @@ int sc_opts_parse(sc_opts *o, int argc, char **argv, char *err, size_t errlen)
                     npos == 0 ? "missing SRC and DST" : "missing DST", "");
     if (o->min_proto != 0 && o->max_proto != 0 && o->min_proto > o->max_proto)
         return fail(err, errlen, "--min-protocol is above --max-protocol%s%s", "", "");
+    if (o->kerberos_fallback && !o->kerberos)
+        return fail(err, errlen, "--kerberos-fallback needs -k/--kerberos%s%s", "", "");
+    if (o->service_host != NULL && !o->kerberos)
+        return fail(err, errlen, "--service-host needs -k/--kerberos%s%s", "", "");
     o->src = pos[0];
     o->dst = pos[1];
     return 0;
@@ -392,7 +480,8 @@ void sc_opts_help(FILE *f)
             fprintf(f, "%-34s%s\n", left, d->help);
     }
     fprintf(f, "\nCredentials: user from -U, the URL, -A, $USER; password from -U, the URL,\n"
-               "-A, $SMB_PASSWORD, else a prompt when stdin is a terminal.\n\nExit status:\n");
+               "-A, $SMB_PASSWORD, else a prompt when stdin is a terminal. With -k, the\n"
+               "Kerberos credential cache ($KRB5CCNAME) instead.\n\nExit status:\n");
     for (size_t i = 0; i < sc_nexitdocs; i++)
         fprintf(f, "  %3d  %s\n", sc_exitdocs[i].code, sc_exitdocs[i].text);
     fprintf(f, "\nSee smbcopy(1) for details.\n");

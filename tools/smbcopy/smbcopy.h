@@ -39,10 +39,13 @@ enum sc_optid {
     SC_OPT_USER = 1,
     SC_OPT_AUTHFILE,
     SC_OPT_KERBEROS,
+    SC_OPT_KRB_FALLBACK,
+    SC_OPT_SERVICE_HOST,
     SC_OPT_MINPROTO,
     SC_OPT_MAXPROTO,
     SC_OPT_SIGN,
     SC_OPT_ENCRYPT,
+    SC_OPT_CIPHER,
     SC_OPT_TIMEOUT,
     SC_OPT_METHOD,
     SC_OPT_DEPTH,
@@ -54,6 +57,7 @@ enum sc_optid {
     SC_OPT_NOPRESERVE,
     SC_OPT_JSON,
     SC_OPT_QUIET,
+    SC_OPT_VERBOSE,
     SC_OPT_PROGRESS,
     SC_OPT_NOPROGRESS,
     SC_OPT_HELP,
@@ -79,14 +83,20 @@ extern const size_t sc_noptdefs;
 #define SC_MAX_CONNECTIONS 8
 #define SC_MIN_CHUNK_SIZE 4096u
 #define SC_MAX_CHUNK_SIZE (1024u * 1024u)
+#define SC_MAX_CIPHERS 4
+#define SC_MAX_VERBOSE 3 /* -vvv: SMBW_LOG_TRACE */
 
 typedef struct sc_opts {
     const char *user_arg; /* -U as given */
     const char *authfile;
     bool kerberos;
+    bool kerberos_fallback;        /* --kerberos-fallback: NTLM when Kerberos cannot be used */
+    const char *service_host;      /* --service-host: host part of cifs/HOST; NULL: the URL's */
     uint16_t min_proto, max_proto; /* 0: library default */
     bool sign, encrypt;
-    int timeout_ms; /* 0: library default */
+    uint16_t ciphers[SC_MAX_CIPHERS]; /* --cipher: SMBW_CIPHER_* preference */
+    int nciphers;                     /* 0: library default */
+    int timeout_ms;                   /* 0: library default */
     enum sc_method method;
     int depth;
     bool depth_set;      /* --depth given (else the library's default for server-side copy) */
@@ -95,6 +105,7 @@ typedef struct sc_opts {
     int connections;     /* --connections: connections for one server-side copy */
     bool recursive, resume, preserve;
     bool json, quiet;
+    int verbose;  /* -v count: 1 INFO, 2 DEBUG, 3 TRACE (capped) */
     int progress; /* -1 auto (terminal), 0 off, 1 on */
     bool help, version;
     const char *src, *dst;
@@ -160,6 +171,23 @@ void sc_buf_printf(sc_buf *b, const char *fmt, ...) __attribute__((format(printf
  * become U+FFFD. NULL gives null. */
 void sc_json_str(sc_buf *b, const char *s);
 
+/* What protected the SMB sessions of a run, the weakest of all seen:
+ * unsigned beats any signing algorithm, unencrypted beats any cipher, and
+ * among algorithms and ciphers the weaker one wins. */
+typedef struct sc_prot {
+    int nsessions;   /* 0: no SMB session (the JSON members are then null) */
+    int sign_rank;   /* 0 none (some session unsigned), else sc_sign_rank() */
+    int cipher_rank; /* 0 none (some session unencrypted), else sc_cipher_rank() */
+    char sign_alg[32];
+    char cipher[32];
+} sc_prot;
+/* Rank of a signing algorithm / cipher name: higher is stronger, 0 for
+ * "none", 1 for a name this smbcopy does not know (the weakest known). */
+int sc_sign_rank(const char *alg);
+int sc_cipher_rank(const char *cipher);
+/* Folds one session in (signed with alg, encrypted with cipher). */
+void sc_prot_note(sc_prot *p, bool is_signed, const char *alg, bool encrypted, const char *cipher);
+
 typedef struct sc_summary {
     bool ok;
     const char *method;
@@ -170,6 +198,7 @@ typedef struct sc_summary {
     uint64_t skipped;
     double seconds;
     const char *dialect;    /* NULL when no SMB connection */
+    const sc_prot *prot;    /* NULL or no sessions: signing/encryption/cipher null */
     bool counters;          /* print requests, wire_bytes and resumed_bytes */
     uint64_t requests;      /* requests sent by the copies */
     uint64_t wire_bytes;    /* SMB bytes sent and received during the copies */

@@ -214,6 +214,85 @@ const char *sc_ctx_dialect(const sc_ctx *ctx)
     return NULL;
 }
 
+/* ---- connections, logins, logging ----------------------------------- */
+
+static const char *log_level_name(int level)
+{
+    switch (level) {
+    case SMBW_LOG_ERROR:
+        return "error";
+    case SMBW_LOG_INFO:
+        return "info";
+    case SMBW_LOG_DEBUG:
+        return "debug";
+    default:
+        return "trace";
+    }
+}
+
+/* -v: one "smbcopy: [level] message" line per library message. Control
+ * characters (a name sent by the server could hold some) are shown as '?'
+ * so that every message stays one harmless line. */
+static void log_cb(void *ud, int level, const char *message)
+{
+    sc_ctx *ctx = ud;
+    char line[1024];
+    size_t n = 0;
+    for (const char *p = message != NULL ? message : ""; *p != '\0' && n < sizeof(line) - 1; p++)
+        line[n++] = ((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p;
+    line[n] = '\0';
+    sc_progress_end(&ctx->prog);
+    fprintf(stderr, "smbcopy: [%s] %s\n", log_level_name(level), line);
+}
+
+int sc_conn_setup(sc_ctx *ctx, smbw_conn *c)
+{
+    const sc_opts *o = ctx->o;
+    int err = 0;
+    if (o->verbose > 0 && !o->quiet) {
+        int level = SMBW_LOG_ERROR + o->verbose;
+        if (level > SMBW_LOG_TRACE)
+            level = SMBW_LOG_TRACE;
+        err = smbw_conn_set_log(c, level, log_cb, ctx);
+    }
+    if (err == 0 && (o->min_proto != 0 || o->max_proto != 0))
+        err = smbw_conn_set_dialects(c, o->min_proto, o->max_proto);
+    if (err == 0 && o->timeout_ms > 0)
+        err = smbw_conn_set_timeout(c, o->timeout_ms);
+    if (err == 0 && o->sign)
+        err = smbw_conn_set_signing(c, SMBW_SIGN_REQUIRED);
+    if (err == 0 && o->encrypt)
+        err = smbw_conn_set_encryption(c, SMBW_ENCRYPT_REQUIRED);
+    if (err == 0 && o->nciphers > 0)
+        err = smbw_conn_set_ciphers(c, o->ciphers, o->nciphers);
+    return err;
+}
+
+smbw_creds sc_login_creds(const sc_ctx *ctx, const sc_server *srv)
+{
+    const sc_opts *o = ctx->o;
+    /* With -k the password is handed over only for an allowed fallback. */
+    bool pw = !o->kerberos || o->kerberos_fallback;
+    smbw_creds cr = {
+        .kind = o->kerberos ? SMBW_AUTH_KERBEROS : SMBW_AUTH_NTLM,
+        .user = srv->creds.user != NULL ? srv->creds.user : "",
+        .domain = srv->creds.domain,
+        .password = pw && srv->creds.password != NULL ? srv->creds.password : "",
+        .target_host = o->kerberos ? o->service_host : NULL,
+        .kerberos_fallback_ntlm = o->kerberos && o->kerberos_fallback,
+    };
+    return cr;
+}
+
+void sc_note_protection(sc_ctx *ctx, const smbw_conn *c, const smbw_session *s, const smbw_tree *t)
+{
+    /* A tree may be encrypted because the share demands it even when the
+     * session is not: then it uses the connection's cipher. */
+    bool enc = t != NULL ? smbw_tree_encrypted(t) : smbw_session_encrypted(s);
+    const char *cipher = enc ? smbw_conn_cipher(c) : "none";
+    sc_prot_note(&ctx->prot, smbw_session_signed(s), smbw_session_signing_alg(s), enc, cipher);
+}
+
 /* ---- servers and locations ------------------------------------------- */
 
 static bool str_eq_ci(const char *a, const char *b)
@@ -256,35 +335,25 @@ static int server_login(sc_ctx *ctx, sc_server *s)
         rc = fail_smb(ctx, err, NULL, 0, "create connection for", disp);
         goto out;
     }
-    if ((o->min_proto != 0 || o->max_proto != 0) &&
-        (err = smbw_conn_set_dialects(s->conn, o->min_proto, o->max_proto)) != 0) {
-        rc = fail_smb(ctx, err, s->conn, 0, "set dialects for", disp);
+    if ((err = sc_conn_setup(ctx, s->conn)) != 0) {
+        rc = fail_smb(ctx, err, s->conn, 0, "set up the connection to", disp);
         goto out;
     }
-    if (o->timeout_ms > 0 && (err = smbw_conn_set_timeout(s->conn, o->timeout_ms)) != 0) {
-        rc = fail_smb(ctx, err, s->conn, 0, "set timeout for", disp);
-        goto out;
-    }
-    if (o->sign)
-        smbw_conn_set_signing(s->conn, SMBW_SIGN_REQUIRED);
-    if (o->encrypt)
-        smbw_conn_set_encryption(s->conn, SMBW_ENCRYPT_REQUIRED);
     err = smbw_conn_connect(s->conn, s->host, s->port);
     if (err != 0) {
         rc = fail_smb(ctx, err, s->conn, 0, "connect to", disp);
         goto out;
     }
-    smbw_creds cr = {
-        .kind = o->kerberos ? SMBW_AUTH_KERBEROS : SMBW_AUTH_NTLM,
-        .user = s->creds.user != NULL ? s->creds.user : "",
-        .domain = s->creds.domain,
-        .password = s->creds.password != NULL ? s->creds.password : "",
-    };
+    smbw_creds cr = sc_login_creds(ctx, s);
     err = smbw_session_new(&s->sess, s->conn, &cr);
     if (err != 0) {
-        char *what = xasprintf("%s as %s%s%s", disp, s->creds.domain ? s->creds.domain : "",
-                               s->creds.domain ? "\\" : "",
-                               s->creds.user ? s->creds.user : "(Kerberos principal)");
+        char *what = o->kerberos
+                         ? xasprintf("%s with Kerberos (service cifs/%s%s)", disp,
+                                     o->service_host != NULL ? o->service_host : s->host,
+                                     o->kerberos_fallback ? ", NTLM fallback allowed" : "")
+                         : xasprintf("%s as %s%s%s", disp, s->creds.domain ? s->creds.domain : "",
+                                     s->creds.domain ? "\\" : "",
+                                     s->creds.user ? s->creds.user : "(unknown user)");
         rc = fail_smb(ctx, err, s->conn, 0, "log in to", loc_disp_or(what, disp));
         free(what);
         goto out;
@@ -354,6 +423,7 @@ static int get_tree(sc_ctx *ctx, sc_server *s, const char *share, smbw_tree **ou
         free(d);
         return rc;
     }
+    sc_note_protection(ctx, s->conn, s->sess, s->trees[s->ntrees]);
     s->share_names[s->ntrees] = strdup(share);
     if (s->share_names[s->ntrees] == NULL) {
         smbw_tree_disconnect(s->trees[s->ntrees]);
@@ -615,31 +685,21 @@ static void lane_close(lane_conn *l)
 /* One further connection to src's server with its own session, trees and
  * opens of the source and of the temporary destination. Returns 0, or an
  * SMBW error with a message in why. */
-static int lane_open(const sc_opts *o, const sc_loc *src, const char *spath, const sc_loc *dst,
+static int lane_open(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
                      const char *tmp, lane_conn *l, char *why, size_t whylen)
 {
+    const sc_opts *o = ctx->o;
     const sc_server *srv = src->srv;
     const char *op = "connect";
     memset(l, 0, sizeof(*l));
     int err = smbw_conn_new(&l->c);
-    if (err == 0 && (o->min_proto != 0 || o->max_proto != 0))
-        err = smbw_conn_set_dialects(l->c, o->min_proto, o->max_proto);
-    if (err == 0 && o->timeout_ms > 0)
-        err = smbw_conn_set_timeout(l->c, o->timeout_ms);
-    if (err == 0 && o->sign)
-        err = smbw_conn_set_signing(l->c, SMBW_SIGN_REQUIRED);
-    if (err == 0 && o->encrypt)
-        err = smbw_conn_set_encryption(l->c, SMBW_ENCRYPT_REQUIRED);
+    if (err == 0)
+        err = sc_conn_setup(ctx, l->c);
     if (err == 0)
         err = smbw_conn_connect(l->c, srv->host, srv->port);
     if (err == 0) {
         op = "log in";
-        smbw_creds cr = {
-            .kind = o->kerberos ? SMBW_AUTH_KERBEROS : SMBW_AUTH_NTLM,
-            .user = srv->creds.user != NULL ? srv->creds.user : "",
-            .domain = srv->creds.domain,
-            .password = srv->creds.password != NULL ? srv->creds.password : "",
-        };
+        smbw_creds cr = sc_login_creds(ctx, srv);
         err = smbw_session_new(&l->sess, l->c, &cr);
     }
     if (err == 0) {
@@ -647,6 +707,11 @@ static int lane_open(const sc_opts *o, const sc_loc *src, const char *spath, con
         err = smbw_tree_connect(&l->st, l->sess, src->share);
         if (err == 0 && strcasecmp(src->share, dst->share) != 0)
             err = smbw_tree_connect(&l->dt, l->sess, dst->share);
+    }
+    if (err == 0) {
+        sc_note_protection(ctx, l->c, l->sess, l->st);
+        if (l->dt != NULL)
+            sc_note_protection(ctx, l->c, l->sess, l->dt);
     }
     if (err == 0) {
         op = "open source";
@@ -715,7 +780,7 @@ static int try_server_side(sc_ctx *ctx, const sc_loc *src, const char *spath, sm
         lanes[0].dst = df;
         for (; n < nconn; n++) {
             char why[512];
-            err = lane_open(o, src, spath, dst, tmp, &extra[n], why, sizeof(why));
+            err = lane_open(ctx, src, spath, dst, tmp, &extra[n], why, sizeof(why));
             if (err != 0) {
                 /* Go on with the connections there are. */
                 sc_warn(ctx, "copy %s: connection %d of %d: %s; copying over %d", spath, n + 1,

@@ -39,6 +39,7 @@ typedef struct sc_ctx {
     uint64_t bytes, files, failed, skipped;
     uint64_t requests, wire_bytes, resumed; /* --json counters */
     const char *method_used;
+    sc_prot prot;     /* --json: the weakest protection of the sessions used */
     char error[1024]; /* first failure, without the "smbcopy: " prefix */
     int exit_code;
 } sc_ctx;
@@ -64,6 +65,14 @@ void sc_loc_free(sc_loc *loc);
 
 /* Copies SRC to DST as smbcopy(1) describes. Returns the exit code. */
 int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg);
+
+/* Prepares a new connection as the options ask (dialects, timeout, signing,
+ * encryption, ciphers, logging). Returns 0 or an SMBW error. */
+int sc_conn_setup(sc_ctx *ctx, smbw_conn *c);
+/* Credentials for a login to srv as the options ask. */
+smbw_creds sc_login_creds(const sc_ctx *ctx, const sc_server *srv);
+/* Folds the protection of a session and one of its shares into ctx->prot. */
+void sc_note_protection(sc_ctx *ctx, const smbw_conn *c, const smbw_session *s, const smbw_tree *t);
 
 /* Dialect of the first connection, or NULL. */
 const char *sc_ctx_dialect(const sc_ctx *ctx);
