@@ -61,7 +61,9 @@ typedef struct smbw_copy_opts {
     volatile int *cancel;
 } smbw_copy_opts;
 
-#define SMBW_COPY_DEFAULT_DEPTH 4
+/* Chosen by bench/depth.sh (docs/performance.md): one 16 MiB request takes
+ * Samba about 5 ms, so 8 in flight keep it busy up to ~35 ms round trip. */
+#define SMBW_COPY_DEFAULT_DEPTH 8
 
 typedef struct smbw_copy_stats {
     smbw_copy_method method; /* the strategy that copied most of the data */
@@ -71,6 +73,7 @@ typedef struct smbw_copy_stats {
     uint64_t retries;    /* limit adaptations and partial-result continuations */
     uint64_t wire_bytes; /* SMB2 bytes sent + received on the connections during the copy */
     uint32_t chunk_size, chunks_per_request; /* limits in effect at the end */
+    uint64_t request_bytes;  /* most bytes one copychunk request may carry */
 } smbw_copy_stats;
 
 /* Copies len bytes from src at src_off to dst at dst_off. The destination is

@@ -627,6 +627,7 @@ int smbw_file_pwrite_async(smbw_file *f, const void *buf, size_t len, uint64_t o
         return SMBW_ENOMEM;
     core_msg m;
     api_msg_for_tree(&m, f->tree, SMB2_WRITE);
+    core_buf_take(c, &m.body, 64 + len);
     smb2_write_req w;
     memset(&w, 0, sizeof w);
     w.offset = off;

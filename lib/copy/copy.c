@@ -570,6 +570,7 @@ static int run_copychunk(engine *e, smbw_file *const *srcs, smbw_file *const *ds
     }
     e->st->chunk_size = lanes[0].chunk;
     e->st->chunks_per_request = lanes[0].nchunks;
+    e->st->request_bytes = lanes[0].maxtotal;
 out:
     for (int l = 0; l < n; l++)
         free(lanes[l].slots);

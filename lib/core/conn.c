@@ -158,6 +158,31 @@ void core_reset(smbw_conn *c)
     buf_free(&c->out);
     buf_free(&c->in);
     c->out_off = 0;
+    while (c->npool > 0)
+        buf_free_secret(&c->pool[--c->npool]);
+}
+
+void core_buf_take(smbw_conn *c, smbw_buf *b, size_t need)
+{
+    if (c->npool > 0) {
+        *b = c->pool[--c->npool];
+        buf_reset(b);
+    } else {
+        buf_init(b);
+    }
+    if (!buf_reserve(b, need))
+        b->failed = true;
+}
+
+void core_buf_give(smbw_conn *c, smbw_buf *b)
+{
+    if (b->p && !b->failed && b->cap <= (16u << 20) &&
+        c->npool < (int)(sizeof c->pool / sizeof c->pool[0])) {
+        c->pool[c->npool++] = *b;
+        buf_init(b);
+    } else {
+        buf_free(b);
+    }
 }
 
 static uint16_t charge_for(const smbw_conn *c, uint32_t payload)
@@ -304,7 +329,10 @@ static int send_batch(smbw_conn *c, core_req *head)
         want = 64;
 
     smbw_buf plain;
-    buf_init(&plain);
+    if (enc_sess)
+        core_buf_take(c, &plain, total_body);
+    else
+        buf_init(&plain);
     smbw_buf *dst = enc_sess ? &plain : &c->out;
     size_t frame_start = c->out.len;
     int err = 0;
@@ -335,7 +363,7 @@ static int send_batch(smbw_conn *c, core_req *head)
             h.flags |= SMB2_FLAGS_SIGNED;
         wire_encode_hdr(dst, &h);
         buf_put(dst, r->body.p, r->body.len);
-        buf_free(&r->body);
+        core_buf_give(c, &r->body);
         if (r->batch_next) {
             /* 8-byte alignment of the next message, counted from this one */
             buf_zero(dst, (8 - (dst->len - start) % 8) % 8);
@@ -362,7 +390,8 @@ static int send_batch(smbw_conn *c, core_req *head)
         if (!err && c->out.failed)
             err = SMBW_ENOMEM;
     }
-    buf_free(&plain);
+    if (enc_sess)
+        core_buf_give(c, &plain);
     size_t flen = err ? 0 : c->out.len - frame_start - 4;
     if (!err && flen > 0xFFFFFF)
         err = SMBW_EINVAL;
@@ -646,16 +675,16 @@ static int dispatch_frame(smbw_conn *c, const uint8_t *p, size_t len)
             return SMBW_EPROTO;
         }
         smbw_buf plain;
-        buf_init(&plain);
+        core_buf_take(c, &plain, len);
         int rc = smb2_decrypt(c->cipher, s->keys.dec, s->keys.enc_len, p, len, &plain);
         if (rc) {
-            buf_free(&plain);
+            buf_free_secret(&plain);
             core_kill(c, rc == SMBW_ECRYPTO ? SMBW_ECRYPTO : SMBW_EPROTO,
                       "decryption of a server message failed");
             return c->dead_err;
         }
         rc = dispatch_plain(c, plain.p, plain.len, true);
-        buf_free(&plain);
+        core_buf_give(c, &plain);
         return rc;
     }
     if (proto == SMB2_COMPRESSION_ID) {

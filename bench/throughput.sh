@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Download and upload throughput of smbcopy against smbclient get/put, same
+# run, page-cached, median of ROUNDS. Three client settings against one
+# private Samba 4.17:
+#   signed     SMB 3.1.1, signed (smbcopy's default; smbclient --client-protection=sign,
+#              and smbclient's own default, which does not sign)
+#   encrypted  SMB 3.1.1, encrypted (smbcopy --encrypt; smbclient --client-protection=encrypt)
+#   smb2_10    SMB 2.1, signed (--max-protocol=SMB2_10 / -m SMB2_10 --client-protection=sign)
+# smbcopy makes its result durable before renaming it into place (fsync of the
+# local file, SMB2 FLUSH of a remote one); smbclient does not. DURABLE=1 times
+# every command followed by `sync`, which compares them on equal terms.
+# Usage: [BUILD=build] [DURABLE=0] [ROUNDS=5] [SIZE_MIB=1024] [CONFIGS="signed encrypted smb2_10"] bench/throughput.sh
+set -euo pipefail
+
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+CONFIGS=${CONFIGS:-signed encrypted smb2_10}
+
+bench_init
+bench_samba_start
+share=$SMBW_TEST_SHARE_PATH
+bench_make_file "$share/big"
+cp "$share/big" "$bench_work/up.src"
+cat "$bench_work/up.src" >/dev/null
+dl=$bench_work/dl.out
+
+smbclient_run() {
+    smbclient "//$SMBW_TEST_HOST/$SMBW_TEST_SHARE" -p "$SMBW_TEST_PORT" \
+        -U "$SMBW_TEST_USER%$SMBW_TEST_PASS" "$@"
+}
+
+echo
+echo "Samba $(smbd --version | cut -d' ' -f2), smbclient $(smbclient --version | cut -d' ' -f2), file $SIZE_MIB MiB random"
+
+for cfg in $CONFIGS; do
+    sc_opts=()
+    cl_opts=()
+    cl_default=0
+    case $cfg in
+    signed)
+        cl_opts=(--client-protection=sign)
+        cl_default=1
+        ;;
+    encrypted)
+        sc_opts=(--encrypt)
+        cl_opts=(--client-protection=encrypt)
+        ;;
+    smb2_10)
+        sc_opts=(--max-protocol=SMB2_10)
+        cl_opts=(-m SMB2_10 --client-protection=sign)
+        ;;
+    *) bench_die "unknown config $cfg" ;;
+    esac
+    t_scdl=() t_clg=() t_cldg=() t_scup=() t_clp=() t_cldp=()
+    dialect='?'
+    for ((r = 1; r <= ROUNDS; r++)); do
+        bench_reset "$dl"
+        bench_time t "$SMBCOPY" --json -q "${sc_opts[@]}" "$SHARE_URL/big" "$dl"
+        t_scdl+=("$t")
+        dialect=$(sed -n 's/.*"dialect":"\([^"]*\)".*/\1/p' "$bench_work/last.out")
+        if ((r == 1)); then
+            cmp "$share/big" "$dl" || bench_die "smbcopy download differs"
+        fi
+        bench_reset "$dl"
+        bench_time t smbclient_run "${cl_opts[@]}" -c "get big $dl"
+        t_clg+=("$t")
+        if ((cl_default)); then
+            bench_reset "$dl"
+            bench_time t smbclient_run -c "get big $dl"
+            t_cldg+=("$t")
+        fi
+        bench_reset "$dl" "$share/up.dst"
+        bench_time t "$SMBCOPY" --json -q "${sc_opts[@]}" "$bench_work/up.src" "$SHARE_URL/up.dst"
+        t_scup+=("$t")
+        if ((r == 1)); then
+            cmp "$bench_work/up.src" "$share/up.dst" || bench_die "smbcopy upload differs"
+        fi
+        bench_reset "$share/up.dst"
+        bench_time t smbclient_run "${cl_opts[@]}" -c "put $bench_work/up.src up.dst"
+        t_clp+=("$t")
+        if ((cl_default)); then
+            bench_reset "$share/up.dst"
+            bench_time t smbclient_run -c "put $bench_work/up.src up.dst"
+            t_cldp+=("$t")
+        fi
+    done
+    bench_reset "$dl" "$share/up.dst"
+    echo
+    echo "## $cfg (smbcopy dialect $dialect; smbcopy ${sc_opts[*]:-(defaults)}; smbclient ${cl_opts[*]})"
+    echo
+    bench_table_head
+    bench_row "download smbcopy (fsyncs before its rename)" "${t_scdl[@]}"
+    bench_row "download smbclient get" "${t_clg[@]}"
+    if ((cl_default)); then
+        bench_row "download smbclient get (default: unsigned)" "${t_cldg[@]}"
+    fi
+    bench_row "upload smbcopy (sends FLUSH before its rename)" "${t_scup[@]}"
+    bench_row "upload smbclient put" "${t_clp[@]}"
+    if ((cl_default)); then
+        bench_row "upload smbclient put (default: unsigned)" "${t_cldp[@]}"
+    fi
+done
+echo
+bench_load_end
