@@ -45,7 +45,10 @@ run_meson_tests() {
         --timeout-multiplier "$mult" --logbase "ci-$name" "$@"
     local rc=$?
     set -e
-    logs+=("$build/meson-logs/ci-$name.json:$rc:$name")
+    # meson appends the setup's name to the log base (ci-asan-sanitize.json).
+    local log
+    log=$(find "$build/meson-logs" -maxdepth 1 -name "ci-$name*.json" | head -n 1)
+    logs+=("${log:-$build/meson-logs/ci-$name.json}:$rc:$name")
 }
 
 fresh_build() {
