@@ -198,5 +198,14 @@ expect_clean_failure "missing local source" "$share" \
 expect_clean_failure "connection refused" "$work/dst" \
     "$smbcopy" -q "smb://$SMBW_TEST_USER@127.0.0.1:1/$SMBW_TEST_SHARE/up.bin" "$work/dst/x.bin"
 
+# 10. --no-sync: the same result, in both directions
+if "$smbcopy" -q --no-sync "$work/src.bin" "$url/nosync.bin" &&
+    "$smbcopy" -q --no-sync "$url/nosync.bin" "$work/nosync-back.bin"; then
+    same_file "--no-sync upload" "$work/src.bin" "$share/nosync.bin"
+    same_file "--no-sync download" "$work/src.bin" "$work/nosync-back.bin"
+else
+    fail "--no-sync copies failed"
+fi
+
 echo "$((checks - failures)) of $checks checks passed"
 ((failures == 0))

@@ -108,6 +108,13 @@ const sc_optdef sc_optdefs[] = {
     {SC_OPT_NOPRESERVE, 0, "no-preserve", NULL, "do not copy times and attributes",
      "Do not copy modification and access times (and, between SMB shares, creation time and "
      "attributes); by default they are copied."},
+    {SC_OPT_NOSYNC, 0, "no-sync", NULL, "do not make the copy durable before renaming it",
+     "By default the temporary file is made durable before it is renamed over the final name "
+     "(fsync for a local destination, SMB2 FLUSH for a share, which makes the server write it "
+     "to disk), so that even a crash of the destination machine right after the rename "
+     "cannot leave a final name with missing data. --no-sync skips that step, as cp and "
+     "smbclient do: faster (see docs/performance.md), and still never a final name before "
+     "every byte was written, but a crash of the destination machine may lose recent data."},
     {SC_OPT_JSON, 0, "json", NULL, "print a JSON summary on stdout",
      "When done, print one JSON object on standard output with the members ok, method, src, "
      "dst, bytes, files, failed, skipped, seconds, requests, wire_bytes, resumed_bytes, "
@@ -335,6 +342,9 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
         break;
     case SC_OPT_NOPRESERVE:
         o->preserve = false;
+        break;
+    case SC_OPT_NOSYNC:
+        o->no_sync = true;
         break;
     case SC_OPT_JSON:
         o->json = true;

@@ -1081,7 +1081,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
             rc = fail_local(ctx, errno, "chmod", tdisp);
             goto out;
         }
-        if (fsync(dfd) != 0) {
+        if (!o->no_sync && fsync(dfd) != 0) {
             rc = fail_local(ctx, errno, "fsync", tdisp);
             goto out;
         }
@@ -1109,7 +1109,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         }
     } else {
         smbw_conn *dc = dst->srv->conn;
-        err = smbw_file_flush(df);
+        err = o->no_sync ? 0 : smbw_file_flush(df);
         if (err != 0) {
             rc = fail_smb(ctx, err, dc, 0, "flush", tdisp);
             goto out;
