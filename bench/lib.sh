@@ -48,7 +48,9 @@ bench_cleanup() {
 bench_init() {
     ((EUID == 0)) || bench_die "run as root (the testbed starts smbd)"
     [[ -x "$SMBCOPY" ]] || bench_die "no $SMBCOPY: meson setup $BUILD --buildtype=release && ninja -C $BUILD"
-    bench_work=$(mktemp -d /tmp/smbw-bench.XXXXXX)
+    # BENCH_TMP=/dev/shm keeps the share and the local files in memory, which
+    # takes the disk (and its writeback) out of the comparison.
+    bench_work=$(mktemp -d "${BENCH_TMP:-/tmp}/smbw-bench.XXXXXX")
     chmod 0755 "$bench_work"
     trap bench_cleanup EXIT
     trap 'exit 130' INT TERM

@@ -9,7 +9,8 @@
 # smbcopy makes its result durable before renaming it into place (fsync of the
 # local file, SMB2 FLUSH of a remote one); smbclient does not. DURABLE=1 times
 # every command followed by `sync`, which compares them on equal terms.
-# Usage: [BUILD=build] [DURABLE=0] [ROUNDS=5] [SIZE_MIB=1024] [CONFIGS="signed encrypted smb2_10"] bench/throughput.sh
+#   nosync     as signed, with smbcopy --no-sync (no fsync/FLUSH, like smbclient)
+# Usage: [BUILD=build] [DURABLE=0] [ROUNDS=5] [SIZE_MIB=1024] [CONFIGS="signed encrypted smb2_10 nosync"] bench/throughput.sh
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
@@ -49,6 +50,11 @@ for cfg in $CONFIGS; do
     smb2_10)
         sc_opts=(--max-protocol=SMB2_10)
         cl_opts=(-m SMB2_10 --client-protection=sign)
+        ;;
+    nosync)
+        # like signed, but smbcopy skips its fsync/FLUSH as smbclient does
+        sc_opts=(--no-sync)
+        cl_opts=(--client-protection=sign)
         ;;
     *) bench_die "unknown config $cfg" ;;
     esac
