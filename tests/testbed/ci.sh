@@ -3,7 +3,8 @@
 # dependencies, then, each from a fresh build directory:
 #   1. build-ci     (gcc, debugoptimized): every test — unit, integration,
 #                   security, copy, hostile, faults, fuzz-corpus replays
-#   2. build-rel    (gcc, release, -Werror): build + unit tests
+#   2. build-rel    (gcc, release, -Werror): build + unit tests;
+#      build-dbg    (gcc, debug -O0, -Werror): build + unit tests
 #   3. build-asan   (gcc, ASan+UBSan): every test again under the sanitizers
 #   4. build-ci     valgrind memcheck setup: the unit suite
 #   5. build-fuzz   (clang, libFuzzer+ASan+UBSan): each fuzzer for
@@ -12,12 +13,12 @@
 # every stage (the fuzz stage counts one test per target). Skipped tests count
 # as failed: a missing server or tool is a failure here, never a skip.
 #
-# SMBW_CI_STAGES (default "main release asan valgrind fuzz") selects stages.
+# SMBW_CI_STAGES (default "main release debug asan valgrind fuzz") selects stages.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-stages=${SMBW_CI_STAGES:-main release asan valgrind fuzz}
+stages=${SMBW_CI_STAGES:-main release debug asan valgrind fuzz}
 jobs=${SMBW_TEST_JOBS:-2}
 mult=${SMBW_TIMEOUT_MULTIPLIER:-1}
 logs=()
@@ -71,6 +72,10 @@ fi
 if has_stage release; then
     fresh_build build-rel --buildtype=release
     run_meson_tests build-rel release --suite unit
+fi
+if has_stage debug; then
+    fresh_build build-dbg --buildtype=debug
+    run_meson_tests build-dbg debug --suite unit
 fi
 if has_stage asan; then
     fresh_build build-asan -Db_sanitize=address,undefined -Db_lundef=false
