@@ -104,7 +104,9 @@ int smbw_copy_range_multi(const smbw_copy_lane *lanes, int nlanes, uint64_t src_
 /* Copies a whole file: opens src_path on src_tree for reading, creates or
  * overwrites dst_path on dst_tree, copies (sparse-aware), sets the size, and
  * unless opts->no_preserve copies times and attributes. On failure the
- * destination file is deleted when this call created it. */
+ * destination file is deleted when this call created it; an existing
+ * destination is overwritten in place, so for an atomic replacement copy to
+ * a temporary name and smbw_file_rename it (as smbcopy does). */
 int smbw_copy_file(smbw_tree *src_tree, const char *src_path, smbw_tree *dst_tree,
                    const char *dst_path, const smbw_copy_opts *opts, smbw_copy_stats *stats);
 
