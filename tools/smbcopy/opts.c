@@ -64,10 +64,10 @@ const sc_optdef sc_optdefs[] = {
      "server-side copy. A forced method that cannot be used fails with one message and removes "
      "the temporary file: exit status 1 when SRC and DST do not share a connection, 5 when the "
      "server refuses. The method actually used is reported by --json."},
-    {SC_OPT_DEPTH, 0, "depth", "N", "requests in flight per file (1-32; default 16, server-side 4)",
+    {SC_OPT_DEPTH, 0, "depth", "N", "requests in flight per file (1-32; default 16, server-side 8)",
      "Keep up to N requests in flight per file (1 to 32): read and write requests when "
      "streaming (default 16), FSCTL_SRV_COPYCHUNK requests in a server-side copy (default: the "
-     "library's, 4)."},
+     "library's, 8)."},
     {SC_OPT_CHUNK_SIZE, 0, "chunk-size", "SIZE", "bytes per request or copychunk chunk",
      "Bytes per read or write request when streaming, and per chunk of a server-side copy "
      "(each copychunk request carries up to 16 chunks). SIZE is a number of bytes with an "
