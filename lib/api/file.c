@@ -259,7 +259,8 @@ int smbw_file_query_info(smbw_file *f, uint8_t info_type, uint8_t info_class, ui
             if (!*out)
                 rc = SMBW_ENOMEM;
             else {
-                memcpy(*out, qr.data, qr.data_len);
+                if (qr.data_len) /* an empty answer may carry no buffer at all */
+                    memcpy(*out, qr.data, qr.data_len);
                 if (outlen)
                     *outlen = qr.data_len;
             }

@@ -6,6 +6,7 @@
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 30)
 #   FUZZ_BUILD     build directory (default build-fuzz in the source tree)
+#   FUZZ_SEED      libFuzzer seed (default 1; 0 = random)
 #
 # Each target starts from a copy of its committed corpus (tests/fuzz/corpus/
 # TARGET) so new inputs do not pollute the tree; run with FUZZ_KEEP=1 to keep
@@ -62,7 +63,9 @@ for t in "${targets[@]}"; do
     echo "run-fuzzers: fuzz_$t for ${seconds}s"
     set +e
     # -timeout: one input taking over 10 s is a hang; -rss_limit_mb bounds memory.
-    "$build/tests/fuzz/fuzz_$t" "$corpus" -max_total_time="$seconds" -timeout=10 \
+    # A fixed seed (FUZZ_SEED, default 1) makes a short CI run the prefix of a
+    # longer run with the same seed: what a longer run found clean stays clean.
+    "$build/tests/fuzz/fuzz_$t" "$corpus" -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -timeout=10 \
         -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
         -artifact_prefix="$work/art-$t/" >"$log" 2>&1
     rc=$?
