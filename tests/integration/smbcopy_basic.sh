@@ -207,5 +207,33 @@ else
     fail "--no-sync copies failed"
 fi
 
+# 11. times are preserved in every direction, and --no-preserve opts out
+mtime() { stat -c %Y "$1"; }
+old=978307200 # 2001-01-01
+head -c 70000 /dev/urandom >"$work/old.bin"
+touch -d @"$old" "$work/old.bin"
+if ! { "$smbcopy" -q "$work/old.bin" "$url/old-up.bin" &&
+    "$smbcopy" -q "$url/old-up.bin" "$url/old-ss.bin" &&
+    "$smbcopy" -q "$url/old-ss.bin" "$work/old-down.bin" &&
+    "$smbcopy" -q --no-preserve "$url/old-ss.bin" "$url/old-np.bin" &&
+    "$smbcopy" -q --no-preserve "$work/old.bin" "$work/old-np-local.bin"; }; then
+    fail "copies for the time checks failed"
+fi
+for f in "$share/old-up.bin" "$share/old-ss.bin" "$work/old-down.bin"; do
+    if [[ -f "$f" && "$(mtime "$f")" == "$old" ]]; then
+        pass "modification time preserved: ${f##*/}"
+    else
+        fail "modification time not preserved: ${f##*/} ($(mtime "$f" 2>/dev/null || echo missing))"
+    fi
+done
+for f in "$share/old-np.bin" "$work/old-np-local.bin"; do
+    if [[ -f "$f" && "$(mtime "$f")" != "$old" ]]; then
+        pass "--no-preserve leaves the time alone: ${f##*/}"
+    else
+        fail "--no-preserve still copied the time of ${f##*/}"
+    fi
+done
+same_file "--no-preserve contents" "$work/old.bin" "$share/old-np.bin"
+
 echo "$((checks - failures)) of $checks checks passed"
 ((failures == 0))
