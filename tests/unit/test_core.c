@@ -54,6 +54,20 @@ static void submit_echo(smbw_conn *c, done_log *d, uint32_t payload, uint16_t cm
     ck_assert_int_eq(core_submit(c, &m, 1, false), 0);
 }
 
+/* An ECHO on a session (signed when the session signs). */
+static void submit_echo_on(smbw_conn *c, done_log *d, struct smbw_session *sess)
+{
+    core_msg m;
+    memset(&m, 0, sizeof m);
+    m.command = SMB2_ECHO;
+    m.sess = sess;
+    buf_init(&m.body);
+    ck_assert_int_eq(wire_encode_empty4(&m.body), 0);
+    m.done = on_done;
+    m.ud = d;
+    ck_assert_int_eq(core_submit(c, &m, 1, false), 0);
+}
+
 /* Takes one frame from the core's output; returns its header. */
 static size_t take_frame(smbw_conn *c, uint8_t *out, size_t cap)
 {
@@ -432,15 +446,7 @@ START_TEST(test_unsigned_on_signed_session_fatal)
     s.sign_alg = SMB2_SIGN_ALG_AES_CMAC;
     c->sessions = &s;
     done_log a = {0};
-    core_msg mm;
-    memset(&mm, 0, sizeof mm);
-    mm.command = SMB2_ECHO;
-    mm.sess = &s;
-    buf_init(&mm.body);
-    ck_assert_int_eq(wire_encode_empty4(&mm.body), 0);
-    mm.done = on_done;
-    mm.ud = &a;
-    ck_assert_int_eq(core_submit(c, &mm, 1, false), 0);
+    submit_echo_on(c, &a, &s);
     uint8_t fr[256];
     take_frame(c, fr, sizeof fr);
     /* our request is signed */
@@ -464,26 +470,12 @@ START_TEST(test_unsigned_on_signed_session_fatal)
     s.conn = c;
     c->sessions = &s;
     memset(&a, 0, sizeof a);
-    memset(&mm, 0, sizeof mm);
-    mm.command = SMB2_ECHO;
-    mm.sess = &s;
-    buf_init(&mm.body);
-    ck_assert_int_eq(wire_encode_empty4(&mm.body), 0);
-    mm.done = on_done;
-    mm.ud = &a;
-    ck_assert_int_eq(core_submit(c, &mm, 1, false), 0);
+    submit_echo_on(c, &a, &s);
     feed_frame(c, good, ml, 0);
     ck_assert_int_eq(a.err, 0);
     ck_assert_int_eq(a.calls, 1);
     /* an unsigned answer on a signing session is fatal */
-    memset(&mm, 0, sizeof mm);
-    mm.command = SMB2_ECHO;
-    mm.sess = &s;
-    buf_init(&mm.body);
-    ck_assert_int_eq(wire_encode_empty4(&mm.body), 0);
-    mm.done = on_done;
-    mm.ud = &a;
-    ck_assert_int_eq(core_submit(c, &mm, 1, false), 0);
+    submit_echo_on(c, &a, &s);
     ml = rsp(m, SMB2_ECHO, 1, 0, 1, 0, echo_body, 4);
     put_u64(m + 40, 0x1234);
     feed_frame(c, m, ml, SMBW_ECRYPTO);
