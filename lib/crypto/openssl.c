@@ -557,8 +557,17 @@ int crypto_aead_encrypt(int alg, const uint8_t *key, size_t keylen, const uint8_
         goto out;
     if (aadlen && aad_update(ctx, aad, aadlen) < 0)
         goto out;
-    if (len && (EVP_EncryptUpdate(ctx, buf, &outl, buf, (int)len) != 1 || (size_t)outl != len))
-        goto out;
+    if (len) {
+        if (EVP_EncryptUpdate(ctx, buf, &outl, buf, (int)len) != 1 || (size_t)outl != len)
+            goto out;
+    } else if (ccm) {
+        /* CCM computes its tag inside the payload update, so an empty payload
+         * still needs one update call; both pointers must be non-NULL (a NULL
+         * input is taken as "final" and leaves the tag unset). */
+        static const uint8_t none_in[1];
+        if (EVP_EncryptUpdate(ctx, dummy, &outl, none_in, 0) != 1 || outl != 0)
+            goto out;
+    }
     if (EVP_EncryptFinal_ex(ctx, dummy, &outl) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag) != 1)
         goto out;

@@ -63,6 +63,19 @@ fresh_build() {
 start=$(date +%s)
 bash tests/testbed/install-deps.sh || summary_fail "installing dependencies failed"
 
+# The versions this run used: package versions move between machines.
+echo "ci: versions:"
+{
+    echo "  $(openssl version 2>/dev/null || echo 'openssl: not found')"
+    echo "  libssl-dev $(dpkg-query -W -f='${Version}' libssl-dev 2>/dev/null)," \
+        "libssl3 $(dpkg-query -W -f='${Version}' libssl3 2>/dev/null)"
+    echo "  samba $(dpkg-query -W -f='${Version}' samba 2>/dev/null)," \
+        "libkrb5-dev $(dpkg-query -W -f='${Version}' libkrb5-dev 2>/dev/null)," \
+        "check $(dpkg-query -W -f='${Version}' check 2>/dev/null)"
+    echo "  $(gcc --version | head -n 1); $(clang --version | head -n 1)"
+    echo "  meson $(meson --version), ninja $(ninja --version)"
+} || true
+
 if has_stage main || has_stage valgrind; then
     fresh_build build-ci
 fi

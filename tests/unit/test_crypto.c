@@ -416,11 +416,20 @@ START_TEST(test_aead_roundtrip_all)
         ck_assert_int_eq(crypto_aead_encrypt(alg, key, okl, nonce, aad, 32, buf, 64, tag),
                          SMBW_EINVAL);
     }
-    /* Nothing to encrypt: the tag still authenticates the AAD. */
+    /* Nothing to encrypt: the tag still authenticates the AAD. Expected tags
+     * computed independently (pycryptodomex 3.11, same key, nonce and AAD;
+     * CCM with an 11-byte nonce). OpenSSL 3.0.x releases differ in how an
+     * empty CCM payload must be fed, so this pins the value, not a round trip. */
+    static const char *const empty_tags[4] = {
+        "c6d059aaf5b49ead93af8d06ebb0fb5d", "bf228002e6a5754acccca748fd452cd4",
+        "76c6003d5ff4f3ee9f7ec7b5ef81fb8d", "c635863062ce9fc3ca861238b074eab2"};
     for (int a = 0; a < 4; a++) {
         int alg = algs[a];
         size_t kl = alg >= CRYPTO_AES_256_CCM ? 32 : 16;
+        uint8_t want[16];
+        unhex(empty_tags[a], want, sizeof want);
         ck_assert_int_eq(crypto_aead_encrypt(alg, key, kl, nonce, aad, 32, NULL, 0, tag), 0);
+        ck_assert_mem_eq(tag, want, 16);
         ck_assert_int_eq(crypto_aead_decrypt(alg, key, kl, nonce, aad, 32, NULL, 0, tag), 0);
         tag[3] ^= 1;
         ck_assert_int_eq(crypto_aead_decrypt(alg, key, kl, nonce, aad, 32, NULL, 0, tag),
