@@ -256,6 +256,12 @@ typedef struct smbw_stat {
 } smbw_stat;
 
 int smbw_file_stat(smbw_file *f, smbw_stat *st);
+/* The file system's identity of the open file: FileInternalInformation's
+ * IndexNumber (MS-FSCC 2.4.22), the same for every open of one file on one
+ * share (Samba: the inode). Servers whose file system has no such number may
+ * answer 0. Errors: SMBW_EINVAL (index NULL), SMBW_EPROTO (malformed answer,
+ * the connection stays usable), the QUERY_INFO errors. */
+int smbw_file_index(smbw_file *f, uint64_t *index);
 /* Reads up to len bytes at off; *nread < len only at end of file. Large reads
  * are split into pipelined READ requests. */
 int smbw_file_pread(smbw_file *f, void *buf, size_t len, uint64_t off, size_t *nread);

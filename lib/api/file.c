@@ -294,6 +294,26 @@ int smbw_file_stat(smbw_file *f, smbw_stat *st)
     return 0;
 }
 
+int smbw_file_index(smbw_file *f, uint64_t *index)
+{
+    if (!index)
+        return SMBW_EINVAL;
+    void *d = NULL;
+    size_t n = 0;
+    int rc = smbw_file_query_info(f, SMB2_0_INFO_FILE, FileInternalInformation, 0, 8, &d, &n);
+    if (rc)
+        return rc;
+    rc = wire_decode_internal_info(d, n, index);
+    free(d);
+    if (rc) {
+        smbw_conn *c;
+        if (api_file_conn(f, &c) == 0)
+            core_set_error(c, SMBW_EPROTO, 0, "malformed FileInternalInformation");
+        return SMBW_EPROTO;
+    }
+    return 0;
+}
+
 int smbw_file_set_info(smbw_file *f, uint8_t info_type, uint8_t info_class, uint32_t additional,
                        const void *in, size_t inlen)
 {

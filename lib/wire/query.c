@@ -144,6 +144,18 @@ int wire_decode_network_open_info(const uint8_t *p, size_t len, smb2_file_times 
     return 0;
 }
 
+int wire_decode_internal_info(const uint8_t *p, size_t len, uint64_t *index)
+{
+    smbw_cur c = cur_make(p, len);
+    uint64_t v;
+
+    if (!p || len < 8 || !cur_u64(&c, &v))
+        return SMBW_EPROTO;
+    if (index)
+        *index = v;
+    return 0;
+}
+
 /* FileFsAttributeInformation (MS-FSCC 2.5.1): FileSystemAttributes u32,
  * MaximumComponentNameLength i32, FileSystemNameLength u32, FileSystemName. */
 int wire_decode_fs_attribute_info(const uint8_t *p, size_t len, uint32_t *attributes,

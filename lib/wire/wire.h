@@ -479,6 +479,8 @@ SMBW_WUR int wire_encode_set_info(smbw_buf *b, const smb2_set_info_req *r);
 /* FileAllInformation -> times, size, attributes, directory flag. */
 SMBW_WUR int wire_decode_file_all_info(const uint8_t *p, size_t len, smb2_file_times *t,
                                        bool *is_dir);
+/* FileInternalInformation (MS-FSCC 2.4.22): IndexNumber, 8 bytes. */
+SMBW_WUR int wire_decode_internal_info(const uint8_t *p, size_t len, uint64_t *index);
 /* FileNetworkOpenInformation (56 bytes). */
 SMBW_WUR int wire_decode_network_open_info(const uint8_t *p, size_t len, smb2_file_times *t);
 /* FileFsAttributeInformation: attributes, max name length. */

@@ -25,6 +25,10 @@ static void info_decoders(const uint8_t *p, size_t n)
     uint32_t attrs, maxname;
     FZ_IGNORE(wire_decode_file_all_info(p, n, &t, &is_dir));
     FZ_IGNORE(wire_decode_network_open_info(p, n, &t));
+    {
+        uint64_t index;
+        FZ_IGNORE(wire_decode_internal_info(p, n, &index));
+    }
     FZ_IGNORE(wire_decode_fs_attribute_info(p, n, &attrs, &maxname));
 }
 

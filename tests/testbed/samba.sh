@@ -14,6 +14,7 @@
 #   SAMBA_EXTRA_GLOBAL   extra [global] lines ("\n" escapes allowed)
 #   SAMBA_SHARE1_PATH    directory to share as share1 (default DIR/share1)
 #   SAMBA_EXTRA_SHARE1   extra [share1] lines ("\n" escapes allowed)
+#   SAMBA_EXTRA_SHARE2   extra [share2] lines (e.g. "case sensitive = yes")
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -86,6 +87,9 @@ write_conf() {
         echo "    valid users = $SMBW_TB_USER"
         echo "    create mask = 0644"
         echo "    directory mask = 0755"
+        if [[ -n "${SAMBA_EXTRA_SHARE2:-}" ]]; then
+            printf '%b\n' "$SAMBA_EXTRA_SHARE2"
+        fi
     } >"$conf"
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../../tools/smbcopy/smbcopy.h"
+#include "../../tools/smbcopy/names.h"
 
 volatile sig_atomic_t sc_interrupted = 0;
 
@@ -321,7 +322,8 @@ START_TEST(test_summary)
     ck_assert_str_eq(j, "{\"ok\":true,\"method\":\"stream\",\"src\":\"a\\\"b\",\"dst\":\"smb://h/s/"
                         "x\",\"bytes\":5000000000,\"files\":1,\"failed\":0,\"skipped\":0,"
                         "\"seconds\":1.500,\"dialect\":\"SMB3_11\",\"signing\":\"AES-128-GMAC\","
-                        "\"encryption\":false,\"cipher\":\"none\",\"exit_code\":0}\n");
+                        "\"encryption\":false,\"cipher\":\"none\",\"collisions\":[],"
+                        "\"exit_code\":0}\n");
     free(j);
     sc_prot_note(&prot, true, "AES-128-GMAC", true, "AES-256-GCM");
     ck_assert_int_eq(prot.nsessions, 2);
@@ -343,6 +345,58 @@ START_TEST(test_summary)
     ck_assert_ptr_nonnull(strstr(j, "\"error\":\"open x: no such file\""));
     ck_assert_ptr_nonnull(strstr(j, "\"ok\":false"));
     free(j);
+    char *names[2] = {"smb://h/s/d/xt_connmark.h", "/src/d/A\"b"};
+    s.collisions = names;
+    s.ncollisions = 2;
+    j = sc_summary_json(&s);
+    ck_assert_ptr_nonnull(
+        strstr(j, "\"collisions\":[\"smb://h/s/d/xt_connmark.h\",\"/src/d/A\\\"b\"]"));
+    free(j);
+}
+END_TEST
+
+/* Destination names of one run, looked up case-insensitively. */
+START_TEST(test_nameset)
+{
+    char *f = sc_name_fold("dir/xt_connmark.h");
+    ck_assert_str_eq(f, "DIR/XT_CONNMARK.H");
+    free(f);
+    /* Beyond ASCII: the simple upper-case mapping (e-acute, sigma, Cyrillic). */
+    f = sc_name_fold("caf\xc3\xa9-\xcf\x83-\xd0\xb6");
+    ck_assert_str_eq(f, "CAF\xc3\x89-\xce\xa3-\xd0\x96");
+    free(f);
+    /* Bytes that are not UTF-8 are kept as they are. */
+    f = sc_name_fold("a\xff\xc3"
+                     "b");
+    ck_assert_str_eq(f, "A\xff\xc3"
+                        "B");
+    free(f);
+
+    sc_nameset s;
+    memset(&s, 0, sizeof(s));
+    ck_assert_ptr_null(sc_nameset_other(&s, "x"));
+    ck_assert(sc_nameset_add(&s, "inc/linux/netfilter/xt_CONNMARK.h"));
+    ck_assert(sc_nameset_add(&s, "inc/caf\xc3\xa9"));
+    ck_assert_ptr_null(sc_nameset_other(&s, "inc/linux/netfilter/xt_CONNMARK.h"));
+    ck_assert_str_eq(sc_nameset_other(&s, "inc/linux/netfilter/xt_connmark.h"),
+                     "inc/linux/netfilter/xt_CONNMARK.h");
+    ck_assert_str_eq(sc_nameset_other(&s, "INC/CAF\xc3\x89"), "inc/caf\xc3\xa9");
+    ck_assert_ptr_null(sc_nameset_other(&s, "inc/linux/netfilter/xt_connmark.c"));
+    /* Many names: growth keeps every one findable. */
+    char name[64];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(name, sizeof(name), "d/File%d", i);
+        ck_assert(sc_nameset_add(&s, name));
+    }
+    for (int i = 0; i < 5000; i += 7) {
+        snprintf(name, sizeof(name), "D/FILE%d", i);
+        const char *o = sc_nameset_other(&s, name);
+        ck_assert_ptr_nonnull(o);
+        snprintf(name, sizeof(name), "d/File%d", i);
+        ck_assert_str_eq(o, name);
+    }
+    ck_assert(!s.failed);
+    sc_nameset_free(&s);
 }
 END_TEST
 
@@ -423,6 +477,7 @@ int main(void)
     tcase_add_test(tc, test_resolve_order);
     tcase_add_test(tc, test_json_escape);
     tcase_add_test(tc, test_summary);
+    tcase_add_test(tc, test_nameset);
     tcase_add_test(tc, test_prot_weakest);
     tcase_add_test(tc, test_fmt_bytes);
     suite_add_tcase(s, tc);

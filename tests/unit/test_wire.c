@@ -1573,6 +1573,14 @@ START_TEST(test_info_classes)
     ck_assert_uint_eq(t.file_attributes, FILE_ATTRIBUTE_SPARSE_FILE);
     CHECK_TRUNC(wire_decode_network_open_info, smb2_file_times, b.p, b.len);
 
+    /* FileInternalInformation */
+    buf_reset(&b);
+    buf_u64(&b, 0x1122334455667788ull);
+    uint64_t index = 0;
+    ck_assert_int_eq(wire_decode_internal_info(b.p, b.len, &index), 0);
+    ck_assert_uint_eq(index, 0x1122334455667788ull);
+    CHECK_TRUNC(wire_decode_internal_info, uint64_t, b.p, b.len);
+
     /* FileFsAttributeInformation */
     buf_reset(&b);
     buf_u32(&b, FILE_SUPPORTS_BLOCK_REFCOUNTING | FILE_SUPPORTS_SPARSE_FILES);

@@ -232,6 +232,13 @@ char *sc_summary_json(const sc_summary *s)
     } else {
         sc_buf_puts(&b, ",\"signing\":null,\"encryption\":null,\"cipher\":null");
     }
+    sc_buf_puts(&b, ",\"collisions\":[");
+    for (size_t i = 0; i < s->ncollisions; i++) {
+        if (i > 0)
+            sc_buf_putc(&b, ',');
+        sc_json_str(&b, s->collisions[i]);
+    }
+    sc_buf_putc(&b, ']');
     sc_buf_printf(&b, ",\"exit_code\":%d", s->exit_code);
     if (!s->ok || s->error != NULL) {
         sc_buf_puts(&b, ",\"error\":");

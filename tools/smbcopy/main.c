@@ -62,6 +62,8 @@ static void print_json(const sc_ctx *ctx, const sc_opts *o, bool ok, int code, d
         .resumed_bytes = ctx->resumed,
         .error = ok ? NULL : (ctx->error[0] != '\0' ? ctx->error : "failed"),
         .exit_code = code,
+        .collisions = ctx->collisions,
+        .ncollisions = ctx->ncollisions,
     };
     char *j = sc_summary_json(&s);
     if (j != NULL) {

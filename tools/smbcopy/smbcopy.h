@@ -207,6 +207,8 @@ typedef struct sc_summary {
     uint64_t resumed_bytes; /* bytes kept from earlier runs (--resume) */
     const char *error;      /* NULL on success */
     int exit_code;
+    char *const *collisions; /* -r: sources not copied because their names collide */
+    size_t ncollisions;
 } sc_summary;
 /* One JSON object and a newline. Returns a malloc'd string or NULL. */
 char *sc_summary_json(const sc_summary *s);

@@ -47,6 +47,12 @@ void sc_ctx_free(sc_ctx *ctx)
         sc_creds_clear(&s->creds);
     }
     ctx->nservers = 0;
+    sc_nameset_free(&ctx->dst_names);
+    for (size_t i = 0; i < ctx->ncollisions; i++)
+        free(ctx->collisions[i]);
+    free(ctx->collisions);
+    ctx->collisions = NULL;
+    ctx->ncollisions = 0;
     sc_creds_clear(&ctx->cli);
     sc_creds_clear(&ctx->file);
 }
@@ -1325,6 +1331,83 @@ static bool safe_name(const char *name, bool from_remote)
     return strchr(name, '/') == NULL && strchr(name, '\\') == NULL;
 }
 
+/* The destination's identity of path: device and inode locally,
+ * FileInternalInformation's IndexNumber on a share. Returns 0, 1 when path does
+ * not exist, or -1 when it cannot be told. */
+static int dst_identity(const sc_loc *dst, const char *path, uint64_t id[2])
+{
+    if (!dst->remote) {
+        struct stat st;
+        if (lstat(path, &st) != 0)
+            return errno == ENOENT || errno == ENOTDIR ? 1 : -1;
+        id[0] = (uint64_t)st.st_dev;
+        id[1] = (uint64_t)st.st_ino;
+        return 0;
+    }
+    smbw_create_params p;
+    memset(&p, 0, sizeof(p));
+    p.desired_access = 0x00000080u; /* FILE_READ_ATTRIBUTES */
+    p.share_access = 0x00000007u;   /* read, write, delete */
+    p.create_disposition = 1u;      /* FILE_OPEN */
+    p.impersonation_level = 2u;     /* Impersonation */
+    smbw_file *f = NULL;
+    int err = smbw_file_create(&f, dst->tree, path, &p);
+    if (err == SMBW_ENOENT)
+        return 1;
+    if (err != 0)
+        return -1;
+    uint64_t index = 0;
+    err = smbw_file_index(f, &index);
+    smbw_file_close(f);
+    if (err != 0 || index == 0)
+        return -1;
+    id[0] = 0;
+    id[1] = index;
+    return 0;
+}
+
+/* -r: whether dpath, about to be written, is a name that the destination
+ * takes for another file or directory of this run (two source names that
+ * differ only in case, on a case-insensitive share or file system). Then the
+ * entry is reported and not copied: nothing this run wrote is overwritten.
+ * Returns true for a collision. */
+static bool name_collides(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
+                          const char *dpath)
+{
+    const char *other = sc_nameset_other(&ctx->dst_names, dpath);
+    if (other == NULL) {
+        if (!sc_nameset_add(&ctx->dst_names, dpath))
+            sc_warn(ctx, "out of memory: name collisions may go undetected");
+        return false;
+    }
+    /* A case-sensitive destination holds both names apart: then dpath does
+     * not exist, or it is a different file from the one this run wrote. */
+    uint64_t a[2], b[2];
+    int ra = dst_identity(dst, dpath, a);
+    if (ra == 1)
+        return false;
+    int rb = ra == 0 ? dst_identity(dst, other, b) : -1;
+    if (ra == 0 && rb == 0 && (a[0] != b[0] || a[1] != b[1]))
+        return false;
+    /* The same file, or no way to tell: never risk overwriting. */
+    char *sd = loc_display(src, spath);
+    char *od = loc_display(dst, other);
+    sc_report(ctx, SC_EXIT_PARTIAL, "%s: not copied: its name collides with %s on the destination",
+              loc_disp_or(sd, spath), loc_disp_or(od, other));
+    char **v = realloc(ctx->collisions, (ctx->ncollisions + 1) * sizeof(*v));
+    if (v != NULL) {
+        ctx->collisions = v;
+        v[ctx->ncollisions] = sd != NULL ? sd : strdup(spath);
+        if (v[ctx->ncollisions] != NULL)
+            ctx->ncollisions++;
+        sd = NULL;
+    }
+    free(sd);
+    free(od);
+    ctx->failed++;
+    return true;
+}
+
 static int copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
                     const char *dpath, int depth)
 {
@@ -1361,7 +1444,11 @@ static int copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_
         int r = 0;
         if (sc == NULL || dc == NULL)
             r = fail_nomem(ctx);
-        else if (v[i].is_dir)
+        else if ((v[i].is_dir || v[i].is_reg) && name_collides(ctx, src, sc, dst, dc)) {
+            free(sc);
+            free(dc);
+            continue;
+        } else if (v[i].is_dir)
             r = copy_dir(ctx, src, sc, dst, dc, depth + 1);
         else if (v[i].is_reg)
             r = copy_file(ctx, src, sc, dst, dc);

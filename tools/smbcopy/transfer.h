@@ -2,6 +2,7 @@
 #ifndef SMBCOPY_TRANSFER_H
 #define SMBCOPY_TRANSFER_H
 
+#include "names.h"
 #include "smbcopy.h"
 #include "stream.h"
 
@@ -42,6 +43,9 @@ typedef struct sc_ctx {
     sc_prot prot;     /* --json: the weakest protection of the sessions used */
     char error[1024]; /* first failure, without the "smbcopy: " prefix */
     int exit_code;
+    sc_nameset dst_names; /* -r: destination paths this run wrote or kept */
+    char **collisions;    /* -r: sources not copied because of a name collision */
+    size_t ncollisions;
 } sc_ctx;
 
 void sc_ctx_init(sc_ctx *ctx, const sc_opts *o);
