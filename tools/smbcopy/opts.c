@@ -89,7 +89,12 @@ const sc_optdef sc_optdefs[] = {
     {SC_OPT_RECURSIVE, 'r', "recursive", NULL, "copy directories recursively",
      "Copy a directory and everything below it. Regular files and directories are copied; other "
      "kinds of entries are skipped with a warning. A failure on one file is reported and the "
-     "copy goes on; the exit status is then 7."},
+     "copy goes on; the exit status is then 7. Names that the destination cannot hold apart "
+     "(two source names that differ only in case, e.g. xt_CONNMARK.h and xt_connmark.h, "
+     "copied to a case-insensitive share or file system) are never written over one another: "
+     "the first is copied, each later one is reported as 'not copied: its name collides with "
+     "...', counted as failed and listed in --json collisions (a colliding directory is not "
+     "copied at all). A case-sensitive destination gets both."},
     {SC_OPT_RESUME, 0, "resume", NULL, "continue a partial copy; keep partials on failure",
      "Continue a copy that an earlier run left in the temporary file .NAME.smbcopy.part, "
      "instead of starting over, and keep that file when this run fails or is interrupted so a "
@@ -118,7 +123,9 @@ const sc_optdef sc_optdefs[] = {
     {SC_OPT_JSON, 0, "json", NULL, "print a JSON summary on stdout",
      "When done, print one JSON object on standard output with the members ok, method, src, "
      "dst, bytes, files, failed, skipped, seconds, requests, wire_bytes, resumed_bytes, "
-     "dialect, signing, encryption, cipher, exit_code and, on failure, error. method is what "
+     "dialect, signing, encryption, cipher, collisions (the sources that -r did not copy "
+     "because their names collide on the destination), exit_code and, on failure, error. "
+     "method is what "
      "actually copied the data: "
      "clone, copychunk or stream ('mixed' when files of a tree differed). requests counts the "
      "read, write and FSCTL requests of the copies and wire_bytes the SMB bytes sent and "
