@@ -74,6 +74,14 @@ static const item safety[] = {
      "file belongs to and how much of it is known to be complete (see --resume); it is "
      "removed with the temporary file, or after the rename."},
     {PARA, NULL,
+     "Only a regular file is ever replaced. A local DST that is a symbolic link to a regular "
+     "file is written through, as cp(1) does: the file it points to gets the copy (by the same "
+     "temporary name and rename, in that file's directory) and the link stays. A dangling "
+     "link is refused. A FIFO or a character device (also through a link) is written into "
+     "directly, in order, as a stream, and stays what it is: there is no temporary name, no "
+     "--resume and no metadata then. A socket or block device is refused (exit 2). The same "
+     "holds for each file of a tree copied with -r into an existing directory."},
+    {PARA, NULL,
      "Every failure is reported as one line 'smbcopy: WHAT: REASON (STATUS)' on standard "
      "error, naming the operation, the path or URL, the reason and, when the server gave one, "
      "its NTSTATUS name."},

@@ -129,7 +129,9 @@ static void local_write(stream *st, slot *s)
 {
     size_t done = 0;
     while (done < s->got) {
-        ssize_t n = pwrite(st->dst->fd, s->buf + done, s->got - done, (off_t)(s->off + done));
+        ssize_t n = st->dst->seq
+                        ? write(st->dst->fd, s->buf + done, s->got - done)
+                        : pwrite(st->dst->fd, s->buf + done, s->got - done, (off_t)(s->off + done));
         if (n < 0 && errno == EINTR && !sc_interrupted)
             continue;
         if (n <= 0) {
@@ -227,8 +229,9 @@ int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_
         depth = 1;
     if (depth > SC_MAX_DEPTH)
         depth = SC_MAX_DEPTH;
-    /* Local to local needs no pipeline. */
-    if (src->f == NULL && dst->f == NULL)
+    /* Local to local needs no pipeline; a FIFO or device is written in
+     * order, one range at a time. */
+    if ((src->f == NULL && dst->f == NULL) || dst->seq)
         depth = 1;
     uint64_t need = end - start;
     if ((uint64_t)depth * chunk > need) {

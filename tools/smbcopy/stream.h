@@ -11,6 +11,7 @@ typedef struct sc_end {
     int fd;       /* local: the descriptor; remote: -1 */
     smbw_file *f; /* remote: the open file */
     smbw_conn *c; /* remote: its connection */
+    bool seq;     /* local: written in order with write() (a FIFO, a device) */
 } sc_end;
 
 enum sc_side { SC_SIDE_NONE = 0, SC_SIDE_SRC, SC_SIDE_DST };

@@ -813,6 +813,65 @@ static int try_server_side(sc_ctx *ctx, const sc_loc *src, const char *spath, sm
 
 /* ---- one file -------------------------------------------------------- */
 
+static const char *file_kind(mode_t m)
+{
+    if (S_ISDIR(m))
+        return "a directory";
+    if (S_ISFIFO(m))
+        return "a FIFO";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    if (S_ISLNK(m))
+        return "a symbolic link";
+    return "not a regular file";
+}
+
+/* Looks at an existing local destination before anything is written, so
+ * that nothing but a regular file is ever replaced (as cp(1) does): a
+ * symbolic link is written through (the file it points to is replaced, the
+ * link stays; a dangling link is refused), a FIFO or character device is
+ * written into as a stream, anything else that is not a regular file is
+ * refused. *final gets the path to replace (NULL: dpath itself). Returns 0 or
+ * the reported exit code. */
+static int local_dst_check(sc_ctx *ctx, const char *dpath, char **final, bool *stream)
+{
+    struct stat lst, st;
+    *final = NULL;
+    *stream = false;
+    if (lstat(dpath, &lst) != 0)
+        return errno == ENOENT ? 0 : fail_local(ctx, errno, "stat", dpath);
+    st = lst;
+    if (S_ISLNK(lst.st_mode)) {
+        if (stat(dpath, &st) != 0) {
+            if (errno != ENOENT)
+                return fail_local(ctx, errno, "stat", dpath);
+            sc_report(ctx, SC_EXIT_LOCAL,
+                      "not writing through dangling symbolic link %s (remove it or name "
+                      "another destination)",
+                      dpath);
+            return SC_EXIT_LOCAL;
+        }
+        if (S_ISREG(st.st_mode)) {
+            *final = realpath(dpath, NULL);
+            if (*final == NULL)
+                return fail_local(ctx, errno, "resolve symbolic link", dpath);
+            return 0;
+        }
+    }
+    if (S_ISREG(st.st_mode))
+        return 0;
+    if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+        *stream = true;
+        return 0;
+    }
+    sc_report(ctx, SC_EXIT_LOCAL, "%s is %s: not replacing it", dpath, file_kind(st.st_mode));
+    return SC_EXIT_LOCAL;
+}
+
 static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
                      const char *dpath)
 {
@@ -820,9 +879,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     int rc = 0;
     char *sdisp = loc_display(src, spath);
     char *ddisp = loc_display(dst, dpath);
-    char *tmp = temp_name(dpath, PART_SUFFIX);
-    char *spath_state = temp_name(dpath, STATE_SUFFIX);
-    char *tdisp = tmp != NULL ? loc_display(dst, tmp) : NULL;
+    char *tmp = NULL, *spath_state = NULL, *tdisp = NULL, *dfinal = NULL;
     char *name = base_name(spath[0] != '\0' ? spath : src->share);
     /* The source's identity in the resume record: its URL without
      * credentials, or its absolute path. */
@@ -832,14 +889,28 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     int sfd = -1, dfd = -1;
     smbw_file *sf = NULL, *df = NULL;
     bool tmp_exists = false;
+    /* A local FIFO or character device destination: written in place. */
+    bool dst_stream = false;
     sc_state state;
     memset(&state, 0, sizeof(state));
     state.fd = -1;
     finfo sfi;
     int err;
 
-    if (sdisp == NULL || ddisp == NULL || tmp == NULL || spath_state == NULL || tdisp == NULL ||
-        name == NULL || ident == NULL) {
+    if (sdisp == NULL || ddisp == NULL || name == NULL || ident == NULL) {
+        rc = fail_nomem(ctx);
+        goto out;
+    }
+    if (!dst->remote) {
+        if ((rc = local_dst_check(ctx, dpath, &dfinal, &dst_stream)) != 0)
+            goto out;
+        if (dfinal != NULL)
+            dpath = dfinal;
+    }
+    tmp = temp_name(dpath, PART_SUFFIX);
+    spath_state = temp_name(dpath, STATE_SUFFIX);
+    tdisp = tmp != NULL ? loc_display(dst, tmp) : NULL;
+    if (tmp == NULL || spath_state == NULL || tdisp == NULL) {
         rc = fail_nomem(ctx);
         goto out;
     }
@@ -903,12 +974,19 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
 
     /* --resume: continue from the record when it still describes the source. */
     uint64_t rec_done = 0;
-    bool resumable =
-        o->resume && sc_state_load(dst, spath_state, ident, size, sfi.write, &rec_done);
+    bool resumable = o->resume && !dst_stream &&
+                     sc_state_load(dst, spath_state, ident, size, sfi.write, &rec_done);
 
     /* Temporary destination. */
     uint64_t start = 0;
-    if (!dst->remote) {
+    if (dst_stream) {
+        /* Blocks until a FIFO has a reader (a signal ends the wait). */
+        dfd = open(dpath, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (dfd < 0) {
+            rc = fail_local(ctx, errno, "open", ddisp);
+            goto out;
+        }
+    } else if (!dst->remote) {
         for (int attempt = 0;; attempt++) {
             if (resumable) {
                 dfd = open(tmp, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
@@ -982,7 +1060,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
             }
         }
     }
-    {
+    if (!dst_stream) {
         char why[256];
         if (sc_state_open(&state, dst, spath_state, ident, size, sfi.write, start, why,
                           sizeof(why)) != 0) {
@@ -1007,7 +1085,8 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     if (err == SMBW_ENOTSUP && !forced) {
         method = "stream";
         sc_end se = {.fd = sfd, .f = sf, .c = src->remote ? src->srv->conn : NULL};
-        sc_end de = {.fd = dfd, .f = df, .c = dst->remote ? dst->srv->conn : NULL};
+        sc_end de = {
+            .fd = dfd, .f = df, .c = dst->remote ? dst->srv->conn : NULL, .seq = dst_stream};
         sc_xerr xe;
         uint64_t copied = 0;
         sc_stream_hooks hk = {.mark = stream_mark, .ud = &state, .chunk = o->chunk_size};
@@ -1072,7 +1151,14 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     }
 
     /* Finish: metadata, flush, rename over the final name. */
-    if (!dst->remote) {
+    if (dst_stream) {
+        int cr = close(dfd);
+        dfd = -1;
+        if (cr != 0) {
+            rc = fail_local(ctx, errno, "close", ddisp);
+            goto out;
+        }
+    } else if (!dst->remote) {
         mode_t mode = 0666 & ~ctx->umask;
         if (o->preserve && !src->remote)
             mode = sfi.mode & 0777;
@@ -1168,6 +1254,7 @@ out:
     free(sdisp);
     free(ddisp);
     free(tmp);
+    free(dfinal);
     free(spath_state);
     free(ident);
     free(tdisp);

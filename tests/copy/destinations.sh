@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Local destinations that are not regular files (run through with-server.sh
+# samba). smbcopy must never replace them: a symbolic link to a file is
+# written through (the link stays, its target gets the data, as cp does), a
+# dangling link is refused, a FIFO and a character device are written into
+# as streams and stay what they are, a socket is refused. smbcopy runs as
+# the unprivileged user "nobody" (when the test runs as root) in a private
+# directory; the device node is made there by the test and /dev is never
+# touched.
+#
+#   destinations.sh PATH/TO/smbcopy
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/copy/common.sh
+source "$here/common.sh"
+need_smbcopy "${1:-}"
+need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
+    SMBW_TEST_SHARE_PATH
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/copy-dest.XXXXXX")
+reader=
+cleanup() {
+    if [[ -n "$reader" ]]; then
+        kill "$reader" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+export SMB_PASSWORD=$SMBW_TEST_PASS
+url=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE
+share=$SMBW_TEST_SHARE_PATH
+make_random "$share/f.bin" $((3 << 20))
+printf 'new\n' >"$share/small.txt"
+mkdir -p "$share/tree/sub"
+printf 'tree a\n' >"$share/tree/a.txt"
+printf 'tree b\n' >"$share/tree/sub/b.txt"
+
+# Everything smbcopy writes lives in $dl, owned by the user it runs as.
+dl=$work/dl
+mkdir "$dl"
+as_user=()
+if (($(id -u) == 0)); then
+    chown nobody "$work" "$dl"
+    as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
+fi
+# run NAME ARGS...: smbcopy as the unprivileged user; sets rc, out in $work/NAME.err
+run() {
+    local name=$1
+    shift
+    if ((${#as_user[@]} > 0)); then
+        chown -R -h nobody "$dl"
+    fi
+    set +e
+    timeout 60 "${as_user[@]}" env SMB_PASSWORD="$SMB_PASSWORD" "$smbcopy" -q "$@" \
+        </dev/null >"$work/$name.out" 2>"$work/$name.err"
+    rc=$?
+    set -e
+}
+
+# 1. A symbolic link to a regular file: written through, the link stays.
+printf 'old target\n' >"$dl/target.txt"
+ln -s target.txt "$dl/link"
+run link "$url/f.bin" "$dl/link"
+if ((rc == 0)) && [[ -L "$dl/link" && "$(readlink "$dl/link")" == target.txt ]] &&
+    cmp -s "$share/f.bin" "$dl/target.txt"; then
+    pass "symlink to a file: written through, the link kept"
+else
+    fail "symlink to a file: exit $rc, $(ls -l "$dl" | tr '\n' ' ') $(cat "$work/link.err")"
+fi
+if [[ -z "$(leftovers "$dl")" ]]; then
+    pass "symlink to a file: nothing left over"
+else
+    fail "symlink to a file: left $(leftovers "$dl")"
+fi
+
+# 2. A dangling symbolic link: refused with exit 2, left as it is.
+ln -s nowhere.txt "$dl/dangling"
+run dangling "$url/small.txt" "$dl/dangling"
+if ((rc == 2)) && [[ -L "$dl/dangling" && ! -e "$dl/nowhere.txt" ]] &&
+    grep -q "dangling symbolic link" "$work/dangling.err"; then
+    pass "dangling symlink: refused: $(cat "$work/dangling.err")"
+else
+    fail "dangling symlink: exit $rc, $(ls -l "$dl" | tr '\n' ' ') $(cat "$work/dangling.err")"
+fi
+
+# 3. A FIFO: streamed into, stays a FIFO.
+mkfifo "$dl/fifo"
+timeout 30 cat "$dl/fifo" >"$work/fifo.data" &
+reader=$!
+run fifo "$url/f.bin" "$dl/fifo"
+wait "$reader" || true
+reader=
+if ((rc == 0)) && [[ -p "$dl/fifo" ]] && cmp -s "$share/f.bin" "$work/fifo.data"; then
+    pass "FIFO: streamed into, still a FIFO"
+else
+    fail "FIFO: exit $rc, $(ls -l "$dl/fifo") $(cat "$work/fifo.err")"
+fi
+
+# 4. A symbolic link to a FIFO: the same through the link.
+ln -s fifo "$dl/fifolink"
+timeout 30 cat "$dl/fifo" >"$work/fifolink.data" &
+reader=$!
+run fifolink "$url/small.txt" "$dl/fifolink"
+wait "$reader" || true
+reader=
+if ((rc == 0)) && [[ -L "$dl/fifolink" && -p "$dl/fifo" ]] &&
+    cmp -s "$share/small.txt" "$work/fifolink.data"; then
+    pass "symlink to a FIFO: streamed into, both kept"
+else
+    fail "symlink to a FIFO: exit $rc, $(ls -l "$dl" | tr '\n' ' ') $(cat "$work/fifolink.err")"
+fi
+
+# 5. A character device (a private null device made here): written into,
+# stays a device.
+if (($(id -u) == 0)); then
+    mknod -m 666 "$dl/null" c 1 3
+    run chr "$url/f.bin" "$dl/null"
+    if ((rc == 0)) && [[ -c "$dl/null" ]]; then
+        pass "character device: written into, still a device"
+    else
+        fail "character device: exit $rc, $(ls -l "$dl/null") $(cat "$work/chr.err")"
+    fi
+else
+    fail "character device: the test must run as root to make the device node"
+fi
+
+# 6. A socket: refused (exit 2), kept.
+"$py" -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$dl/sock"
+run sock "$url/small.txt" "$dl/sock"
+if ((rc == 2)) && [[ -S "$dl/sock" ]] && grep -q "socket" "$work/sock.err"; then
+    pass "socket: refused: $(cat "$work/sock.err")"
+else
+    fail "socket: exit $rc, $(ls -l "$dl/sock") $(cat "$work/sock.err")"
+fi
+
+# 7. A tree copied into an existing tree whose file is a link: written
+# through, as cp -r does.
+mkdir -p "$dl/tree/sub"
+printf 'old b\n' >"$dl/b-elsewhere.txt"
+ln -s ../../b-elsewhere.txt "$dl/tree/sub/b.txt"
+run tree -r "$url/tree" "$dl"
+if ((rc == 0)) && [[ -L "$dl/tree/sub/b.txt" ]] && cmp -s "$share/tree/sub/b.txt" \
+    "$dl/b-elsewhere.txt" && cmp -s "$share/tree/a.txt" "$dl/tree/a.txt"; then
+    pass "tree: a link in the destination tree is written through"
+else
+    fail "tree: exit $rc, $(ls -lR "$dl/tree" | tr '\n' ' ') $(cat "$work/tree.err")"
+fi
+
+# 8. Upload from a link source still works (the source side follows links).
+ln -s target.txt "$dl/srclink"
+run up "$dl/srclink" "$url/up.bin"
+if ((rc == 0)) && cmp -s "$dl/target.txt" "$share/up.bin"; then
+    pass "upload through a source link"
+else
+    fail "upload through a source link: exit $rc $(cat "$work/up.err")"
+fi
+
+finish
