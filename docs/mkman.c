@@ -82,6 +82,13 @@ static const item safety[] = {
      "--resume and no metadata then. A socket or block device is refused (exit 2). The same "
      "holds for each file of a tree copied with -r into an existing directory."},
     {PARA, NULL,
+     "A local name is never written to a share under another name. A local file whose name "
+     "holds a character an SMB share cannot store in a name ('\\', which the server would take "
+     "for a separator, ':', '*', '?', '\"', '<', '>', '|' or a control character) is not "
+     "copied: copied alone (into a directory DST) it is an error with exit 1 (give DST in full "
+     "to choose another name); in a tree it is reported on a line of its own, counted as "
+     "failed, and the rest is copied (exit 7). In a URL, '\\' stays a separator."},
+    {PARA, NULL,
      "Every failure is reported as one line 'smbcopy: WHAT: REASON (STATUS)' on standard "
      "error, naming the operation, the path or URL, the reason and, when the server gave one, "
      "its NTSTATUS name."},

@@ -503,13 +503,14 @@ static char *path_join(const char *dir, const char *name, bool remote)
 }
 
 /* Last component (trailing slashes ignored); "" when there is none. */
-static char *base_name(const char *path)
+static char *base_name(const char *path, bool remote)
 {
     size_t n = strlen(path);
-    while (n > 0 && path[n - 1] == '/')
+    while (n > 0 && (path[n - 1] == '/' || (remote && path[n - 1] == '\\')))
         n--;
     size_t b = n;
-    while (b > 0 && path[b - 1] != '/' && path[b - 1] != '\\')
+    /* '\\' separates components only on a share: locally it is part of a name. */
+    while (b > 0 && path[b - 1] != '/' && (!remote || path[b - 1] != '\\'))
         b--;
     char *r = strndup(path + b, n - b);
     if (r != NULL && (strcmp(r, ".") == 0 || strcmp(r, "..") == 0))
@@ -880,7 +881,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     char *sdisp = loc_display(src, spath);
     char *ddisp = loc_display(dst, dpath);
     char *tmp = NULL, *spath_state = NULL, *tdisp = NULL, *dfinal = NULL;
-    char *name = base_name(spath[0] != '\0' ? spath : src->share);
+    char *name = base_name(spath[0] != '\0' ? spath : src->share, src->remote);
     /* The source's identity in the resume record: its URL without
      * credentials, or its absolute path. */
     char *ident = src->remote ? loc_display(src, spath) : realpath(spath, NULL);
@@ -1408,14 +1409,60 @@ static int make_dir(sc_ctx *ctx, const sc_loc *loc, const char *path)
     return rc;
 }
 
-static bool safe_name(const char *name, bool from_remote)
+/* Why name cannot be the name of a copy on the destination side, or NULL
+ * when it can. A name on a share cannot hold '\\' (the server takes it for a
+ * separator: the data would go to another file), ':' (a stream name), the
+ * wildcards * ? " < > | or control characters; no name may hold '/' or be
+ * "." or "..". why gets the reason (for a message). */
+static bool name_ok(const char *name, bool to_remote, char *why, size_t whylen)
 {
-    if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+        snprintf(why, whylen, "not a usable file name");
         return false;
-    /* A remote name must not become a local path with '/'; a local name with
-     * '\\' would be split by the server. */
-    (void)from_remote;
-    return strchr(name, '/') == NULL && strchr(name, '\\') == NULL;
+    }
+    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+        if (*p == '/') {
+            snprintf(why, whylen, "the name holds '/'");
+            return false;
+        }
+        if (!to_remote)
+            continue;
+        if (*p < 0x20 || *p == 0x7f) {
+            snprintf(why, whylen,
+                     "the name holds the control character 0x%02x, which an SMB share cannot "
+                     "store in a name",
+                     *p);
+            return false;
+        }
+        if (strchr("\\:*?\"<>|", *p) != NULL) {
+            snprintf(why, whylen, "the name holds '%c', which an SMB share cannot store in a name",
+                     *p);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* name for a message: control characters shown as '?'. */
+static char *printable(const char *name)
+{
+    char *r = strdup(name);
+    if (r != NULL)
+        for (char *p = r; *p != '\0'; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+    return r;
+}
+
+/* Reports a name the destination cannot hold (see name_ok). */
+static int fail_name(sc_ctx *ctx, const sc_loc *src, const char *spath, int code, const char *why)
+{
+    char *d = loc_display(src, spath);
+    char *p = d != NULL ? printable(d) : NULL;
+    sc_report(ctx, code, "copy %s: %s; not copied", p != NULL ? p : "?", why);
+    free(p);
+    free(d);
+    return code;
 }
 
 /* The destination's identity of path: device and inode locally,
@@ -1521,9 +1568,16 @@ static int copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_
             sc_report(ctx, rc, "interrupted");
             break;
         }
-        if (!safe_name(v[i].name, src->remote)) {
-            sc_warn(ctx, "skipping entry with unsafe name in %s", spath);
-            ctx->skipped++;
+        char why[128];
+        if (!name_ok(v[i].name, dst->remote && !src->remote, why, sizeof(why))) {
+            /* Never written under another name: reported, counted as failed. */
+            char *sc = path_join(spath, v[i].name, src->remote);
+            if (sc == NULL)
+                fail_nomem(ctx);
+            else
+                fail_name(ctx, src, sc, SC_EXIT_PARTIAL, why);
+            free(sc);
+            ctx->failed++;
             continue;
         }
         char *sc = path_join(spath, v[i].name, src->remote);
@@ -1639,7 +1693,8 @@ int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg)
         goto out;
     }
     if (dst_dir) {
-        name = base_name(src.path[0] != '\0' ? src.path : (src.remote ? src.share : ""));
+        name =
+            base_name(src.path[0] != '\0' ? src.path : (src.remote ? src.share : ""), src.remote);
         if (name == NULL) {
             rc = fail_nomem(ctx);
             goto out;
@@ -1647,6 +1702,11 @@ int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg)
         if (name[0] == '\0') {
             rc = SC_EXIT_USAGE;
             sc_report(ctx, rc, "cannot tell a name for the copy of SRC; give DST in full");
+            goto out;
+        }
+        char why[128];
+        if (!name_ok(name, dst.remote && !src.remote, why, sizeof(why))) {
+            rc = fail_name(ctx, &src, src.path, SC_EXIT_USAGE, why);
             goto out;
         }
         target = path_join(dst.path, name, dst.remote);
