@@ -49,7 +49,9 @@ static const item urls[] = {
      "PORT defaults to 445. SHARE is required; PATH may be empty (the share root). Components "
      "are percent-decoded (%20 is a space, %40 is '@'); a malformed escape, %00 and '..' path "
      "components are refused. '/' and '\\' both separate path components. A password in a URL "
-     "is accepted but discouraged: other users can see command lines."},
+     "is accepted but discouraged: like one given with -U, it is overwritten in smbcopy's "
+     "command line right after the options are read (the URL then reads "
+     "smb://[DOMAIN;]USER@HOST...), but other users can see it until then."},
 };
 
 static const item credentials[] = {
@@ -61,6 +63,17 @@ static const item credentials[] = {
      "echo when standard input is a terminal (otherwise an empty password is tried). The "
      "domain: -U, the URL, the -A file. With -k, Kerberos tickets from the credential cache "
      "are used instead and no password is read."},
+    {PARA, NULL,
+     "The command line of every process is readable by every local user (ps, "
+     "/proc/PID/cmdline). A password given with -U or in a URL is overwritten in smbcopy's "
+     "command line right after the options are read, leaving the user name, but it is visible "
+     "for the instant before that. The safe forms are the -A file (readable by its owner "
+     "only: smbcopy warns otherwise), SMB_PASSWORD and the prompt."},
+    {PARA, NULL,
+     "While it runs, smbcopy holds the password in memory, so it disables core dumps and "
+     "keeps other processes of the same user from reading its memory (prctl "
+     "PR_SET_DUMPABLE 0, a core size limit of 0), unless SMBWIRE_ALLOW_CORE_DUMPS=1 is set. "
+     "Copies of the password are overwritten before they are freed."},
 };
 
 static const item safety[] = {
@@ -99,6 +112,9 @@ static const item environment[] = {
     {TAG, "USER", "User name, when none was given otherwise."},
     {TAG, "KRB5CCNAME", "Kerberos credential cache used with -k."},
     {TAG, "KRB5_CONFIG", "Kerberos configuration (realms, KDCs) used with -k."},
+    {TAG, "SMBWIRE_ALLOW_CORE_DUMPS",
+     "Set to 1 to leave core dumps and debugger access enabled (for debugging; a core dump may "
+     "then contain the password)."},
 };
 
 static const item examples[] = {

@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../tools/common/secrets.h"
 #include "../../tools/smbcopy/smbcopy.h"
 #include "../../tools/smbcopy/names.h"
 
@@ -229,13 +231,97 @@ START_TEST(test_auth_file)
     const char *body = "username = bob\npassword = pw\n";
     ck_assert_int_eq(write(fd, body, strlen(body)), (ssize_t)strlen(body));
     close(fd);
-    ck_assert_int_eq(sc_parse_auth_file(path, &c, err, sizeof(err)), 0);
+    unsigned mode = 1;
+    ck_assert_int_eq(sc_parse_auth_file(path, &c, &mode, err, sizeof(err)), 0);
     ck_assert_str_eq(c.user, "bob");
     ck_assert_str_eq(c.password, "pw");
+    ck_assert_uint_eq(mode, 0600); /* mkstemp's */
+    sc_creds_clear(&c);
+    ck_assert_int_eq(chmod(path, 0640), 0);
+    ck_assert_int_eq(sc_parse_auth_file(path, &c, &mode, err, sizeof(err)), 0);
+    ck_assert_uint_eq(mode, 0640);
     sc_creds_clear(&c);
     unlink(path);
-    ck_assert_int_eq(sc_parse_auth_file(path, &c, err, sizeof(err)), -1);
-    ck_assert_int_eq(sc_parse_auth_file("/", &c, err, sizeof(err)), -1);
+    ck_assert_int_eq(sc_parse_auth_file(path, &c, &mode, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "cannot open it"));
+    ck_assert_int_eq(sc_parse_auth_file("/", &c, &mode, err, sizeof(err)), -1);
+}
+END_TEST
+
+/* Burns a copy of arg with f and checks the bytes: want, then NULs up to
+ * the original length. */
+static void check_burn(bool (*f)(char *), const char *arg, const char *want, bool burnt)
+{
+    size_t n = strlen(arg);
+    char buf[256];
+    ck_assert_uint_lt(n, sizeof(buf));
+    memcpy(buf, arg, n + 1);
+    ck_assert_int_eq(f(buf), burnt);
+    ck_assert_str_eq(buf, want);
+    for (size_t i = strlen(want); i <= n; i++)
+        ck_assert_msg(buf[i] == '\0', "%s: byte %zu not wiped", arg, i);
+}
+
+START_TEST(test_burn_user_password)
+{
+    check_burn(tool_burn_user_password, "bob%secret", "bob", true);
+    check_burn(tool_burn_user_password, "DOM\\bob%p%w\\x", "DOM\\bob", true);
+    check_burn(tool_burn_user_password, "bob%", "bob", true);
+    check_burn(tool_burn_user_password, "bob", "bob", false);
+}
+END_TEST
+
+START_TEST(test_burn_url_password)
+{
+    check_burn(tool_burn_url_password, "smb://bob:secret@h:4455/s/p", "smb://bob@h:4455/s/p", true);
+    check_burn(tool_burn_url_password, "SMB://D;bob:se:c@r@t@[::1]/s", "SMB://D;bob@[::1]/s", true);
+    check_burn(tool_burn_url_password, "smb://bob:@h/s", "smb://bob@h/s", true);
+    check_burn(tool_burn_url_password, "smb://:pw@h/s", "smb://@h/s", true);
+    check_burn(tool_burn_url_password, "smb://bob@h/s/a:b@c", "smb://bob@h/s/a:b@c", false);
+    check_burn(tool_burn_url_password, "smb://h:445/s\\x:y@z", "smb://h:445/s\\x:y@z", false);
+    check_burn(tool_burn_url_password, "bob:pw@h/s", "bob:pw@h/s", false);
+    /* The burnt URL still parses to the same place, minus the password. */
+    smbw_url *u = NULL;
+    char buf[] = "smb://WORK;alice:pa%40ss@files:4455/share/dir/f";
+    ck_assert_int_eq(smbw_url_parse(buf, &u), 0);
+    ck_assert_str_eq(u->password, "pa@ss");
+    smbw_url_free(u);
+    ck_assert(tool_burn_url_password(buf));
+    ck_assert_int_eq(smbw_url_parse(buf, &u), 0);
+    ck_assert_ptr_null(u->password);
+    ck_assert_str_eq(u->domain, "WORK");
+    ck_assert_str_eq(u->user, "alice");
+    ck_assert_str_eq(u->host, "files");
+    ck_assert_int_eq(u->port, 4455);
+    ck_assert_str_eq(u->share, "share");
+    ck_assert_str_eq(u->path, "dir/f");
+    smbw_url_free(u);
+}
+END_TEST
+
+/* Every form of -U and every URL operand loses its password; nothing else
+ * changes (option values that merely look alike included). */
+START_TEST(test_burn_argv)
+{
+    char a1[] = "-U", a2[] = "bob%s1", a3[] = "--user=DOM\\al%s2", a4[] = "-qrUcy%s3",
+         a5[] = "--user", a6[] = "dee%s4", a7[] = "-A", a8[] = "x%y", a9[] = "smb://u:s5@h/s/f",
+         a10[] = "--", a11[] = "smb://D;v:s6@h/s/", a12[] = "-U", a13[] = "local%name";
+    char *argv[] = {
+        (char *)"smbcopy", a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, NULL};
+    int argc = 14;
+    sc_opts_burn_secrets(argc, argv);
+    ck_assert_str_eq(a2, "bob");
+    ck_assert_str_eq(a3, "--user=DOM\\al");
+    ck_assert_str_eq(a4, "-qrUcy");
+    ck_assert_str_eq(a6, "dee");
+    ck_assert_str_eq(a8, "x%y"); /* -A's value is a file name */
+    ck_assert_str_eq(a9, "smb://u@h/s/f");
+    ck_assert_str_eq(a11, "smb://D;v@h/s/");
+    ck_assert_str_eq(a12, "-U"); /* after "--": an operand, not an option */
+    ck_assert_str_eq(a13, "local%name");
+    ck_assert_str_eq(a1, "-U");
+    ck_assert_str_eq(a7, "-A");
+    ck_assert_str_eq(a10, "--");
 }
 END_TEST
 
@@ -474,6 +560,9 @@ int main(void)
     tcase_add_test(tc, test_help_covers_table);
     tcase_add_test(tc, test_user_arg);
     tcase_add_test(tc, test_auth_file);
+    tcase_add_test(tc, test_burn_user_password);
+    tcase_add_test(tc, test_burn_url_password);
+    tcase_add_test(tc, test_burn_argv);
     tcase_add_test(tc, test_resolve_order);
     tcase_add_test(tc, test_json_escape);
     tcase_add_test(tc, test_summary);

@@ -8,15 +8,14 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "secrets.h"
 #include "smbcopy.h"
 
 #define AUTH_FILE_MAX (64 * 1024)
 
 void sc_wipe(void *p, size_t n)
 {
-    volatile unsigned char *q = p;
-    while (n-- > 0)
-        *q++ = 0;
+    tool_wipe(p, n);
 }
 
 static void free_secret(char *s)
@@ -168,12 +167,13 @@ out:
     return rc;
 }
 
-int sc_parse_auth_file(const char *path, sc_creds *out, char *err, size_t errlen)
+int sc_parse_auth_file(const char *path, sc_creds *out, unsigned *mode, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
+    *mode = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        snprintf(err, errlen, "%s", strerror(errno));
+        snprintf(err, errlen, "cannot open it: %s", strerror(errno));
         return -1;
     }
     struct stat st;
@@ -182,6 +182,7 @@ int sc_parse_auth_file(const char *path, sc_creds *out, char *err, size_t errlen
         close(fd);
         return -1;
     }
+    *mode = (unsigned)(st.st_mode & 07777);
     if (st.st_size > AUTH_FILE_MAX) {
         snprintf(err, errlen, "too large (over %d bytes)", AUTH_FILE_MAX);
         close(fd);

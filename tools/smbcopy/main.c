@@ -1,9 +1,11 @@
 /* smbcopy: copy files between local paths and SMB shares. */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "secrets.h"
 #include "transfer.h"
 
 volatile sig_atomic_t sc_interrupted = 0;
@@ -36,6 +38,20 @@ static bool wants_json(int argc, char **argv)
             return true;
     }
     return false;
+}
+
+/* A copy of an argument that may hold a secret; freed with free_arg. */
+static char *dup_arg(const char *a)
+{
+    return a != NULL ? strdup(a) : NULL;
+}
+
+static void free_arg(char *a)
+{
+    if (a != NULL) {
+        sc_wipe(a, strlen(a));
+        free(a);
+    }
 }
 
 static void print_json(const sc_ctx *ctx, const sc_opts *o, bool ok, int code, double secs)
@@ -78,12 +94,17 @@ static void print_json(const sc_ctx *ctx, const sc_opts *o, bool ok, int code, d
 int main(int argc, char **argv)
 {
     double t0 = sc_now();
+    /* argv may hold a password: no core dumps from here on (unless asked
+     * for), and none while the copies below are alive. */
+    int dumps = tool_disable_core_dumps();
+    int dumps_errno = errno;
     sc_opts o;
     sc_opts_init(&o);
     sc_ctx ctx;
     sc_ctx_init(&ctx, &o);
     char err[512];
     if (sc_opts_parse(&o, argc, argv, err, sizeof(err)) != 0) {
+        sc_opts_burn_secrets(argc, argv);
         sc_report(&ctx, SC_EXIT_USAGE, "%s", err);
         if (wants_json(argc, argv)) {
             o.json = true;
@@ -91,13 +112,24 @@ int main(int argc, char **argv)
         }
         return SC_EXIT_USAGE;
     }
+    /* Take what is needed from the arguments that may hold passwords (-U
+     * and the URLs), then burn the passwords in argv so that other users do
+     * not see them in ps or /proc/PID/cmdline for the rest of the run. */
+    int code = SC_EXIT_OK;
+    bool bad_user = o.user_arg != NULL && sc_parse_user_arg(o.user_arg, &ctx.cli) != 0;
+    char *src = dup_arg(o.src), *dst = dup_arg(o.dst);
+    bool nomem = (o.src != NULL && src == NULL) || (o.dst != NULL && dst == NULL);
+    sc_opts_burn_secrets(argc, argv);
+    o.user_arg = NULL;
+    o.src = src;
+    o.dst = dst;
     if (o.help) {
         sc_opts_help(stdout);
-        return SC_EXIT_OK;
+        goto done;
     }
     if (o.version) {
         printf("smbcopy %s (smbwire %s)\n", SMBW_VERSION, SMBW_VERSION);
-        return SC_EXIT_OK;
+        goto done;
     }
     install_signals();
     /* The bar and -v log lines would fight over the terminal: with -v the
@@ -108,16 +140,27 @@ int main(int argc, char **argv)
     ctx.env_password = getenv("SMB_PASSWORD");
     ctx.env_user = getenv("USER");
 
-    int code = SC_EXIT_OK;
-    if (o.user_arg != NULL && sc_parse_user_arg(o.user_arg, &ctx.cli) != 0) {
+    if (dumps < 0)
+        sc_warn(&ctx, "cannot disable core dumps: %s", strerror(dumps_errno));
+    if (nomem) {
+        code = SC_EXIT_LOCAL;
+        sc_report(&ctx, code, "out of memory");
+    } else if (bad_user) {
         code = SC_EXIT_USAGE;
         sc_report(&ctx, code, "option -U: expected [DOMAIN\\]USER[%%PASSWORD]");
     }
     if (code == 0 && o.authfile != NULL) {
         char why[256];
-        if (sc_parse_auth_file(o.authfile, &ctx.file, why, sizeof(why)) != 0) {
+        unsigned mode = 0;
+        if (sc_parse_auth_file(o.authfile, &ctx.file, &mode, why, sizeof(why)) != 0) {
             code = SC_EXIT_LOCAL;
             sc_report(&ctx, code, "authentication file %s: %s", o.authfile, why);
+        } else if ((mode & 0044) != 0) {
+            /* As ssh does for key files: the secret is exposed on disk. */
+            sc_warn(&ctx,
+                    "authentication file %s is readable by %s (mode %04o); "
+                    "restrict it with chmod 600",
+                    o.authfile, (mode & 0004) != 0 ? "everyone" : "its group", mode);
         }
     }
     if (code == 0)
@@ -136,6 +179,9 @@ int main(int argc, char **argv)
     }
     if (o.json)
         print_json(&ctx, &o, code == 0, code, secs);
+done:
     sc_ctx_free(&ctx);
+    free_arg(src);
+    free_arg(dst);
     return code;
 }

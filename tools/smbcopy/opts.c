@@ -3,18 +3,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "secrets.h"
 #include "smbcopy.h"
 
 const sc_optdef sc_optdefs[] = {
     {SC_OPT_USER, 'U', "user", "[DOMAIN\\]USER[%PASSWORD]", "user name, domain and password",
      "Log in as USER, optionally in DOMAIN (DOMAIN/USER works too) and with PASSWORD after a "
-     "'%'. A password here is visible to other users of the machine; prefer -A, SMB_PASSWORD or "
-     "the prompt."},
+     "'%'. smbcopy overwrites the password in its command line right after reading its options, "
+     "so ps and /proc/PID/cmdline then show only [DOMAIN\\]USER; but every local user can "
+     "read it for the instant before that (and the shell may keep it in its history). On a "
+     "shared machine use -A, SMB_PASSWORD or the prompt instead."},
     {SC_OPT_AUTHFILE, 'A', "authentication-file", "FILE",
      "read username, password, domain from FILE",
      "Read credentials from FILE in smbclient's format: lines 'username = NAME', 'password = "
      "SECRET' and 'domain = NAME'; blank lines and lines starting with '#' or ';' are ignored. "
-     "The file should be readable by its owner only."},
+     "The file should be readable by its owner only: smbcopy warns when its group or others "
+     "may read it (chmod 600 it), and a file it cannot open is an error (exit status 2)."},
     {SC_OPT_KERBEROS, 'k', "kerberos", NULL, "authenticate with Kerberos (credential cache)",
      "Authenticate with Kerberos using the credential cache (KRB5CCNAME, see kinit(1)) instead "
      "of NTLM; no password is needed. The service principal is cifs/HOST, HOST being the URL's "
@@ -395,15 +399,23 @@ static const sc_optdef *find_short(char c)
     return NULL;
 }
 
-int sc_opts_parse(sc_opts *o, int argc, char **argv, char *err, size_t errlen)
+/* Walks argv with the option grammar. With o == NULL it parses nothing and
+ * instead burns the secrets in argv: the password of every -U value and of
+ * every smb:// URL among the operands (see tools/common/secrets.h). */
+static int walk(sc_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
+    const bool burn = o == NULL;
     const char *pos[2] = {NULL, NULL};
     int npos = 0;
     bool only_pos = false;
     char shown[64];
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        char *a = argv[i];
         if (only_pos || a[0] != '-' || a[1] == '\0') {
+            if (burn) {
+                tool_burn_url_password(a);
+                continue;
+            }
             if (npos >= 2)
                 return fail(err, errlen, "too many arguments ('%s'); expected SRC DST%s", a, "");
             pos[npos++] = a;
@@ -414,51 +426,72 @@ int sc_opts_parse(sc_opts *o, int argc, char **argv, char *err, size_t errlen)
             continue;
         }
         if (a[1] == '-') {
-            const char *name = a + 2;
-            const char *eq = strchr(name, '=');
+            char *name = a + 2;
+            char *eq = strchr(name, '=');
             size_t nlen = eq != NULL ? (size_t)(eq - name) : strlen(name);
             const sc_optdef *d = find_long(name, nlen);
             snprintf(shown, sizeof(shown), "--%.*s", (int)(nlen > 40 ? 40 : nlen), name);
-            if (d == NULL)
+            if (d == NULL) {
+                if (burn)
+                    continue;
                 return fail(err, errlen, "unknown option '%s'%s", shown, "");
-            const char *val = NULL;
+            }
+            char *val = NULL;
             if (d->argname != NULL) {
                 if (eq != NULL)
                     val = eq + 1;
                 else if (i + 1 < argc)
                     val = argv[++i];
+                else if (burn)
+                    continue;
                 else
                     return fail(err, errlen, "option %s needs an argument (%s)", shown, d->argname);
             } else if (eq != NULL) {
+                if (burn)
+                    continue;
                 return fail(err, errlen, "option %s takes no argument%s", shown, "");
+            }
+            if (burn) {
+                if (d->id == SC_OPT_USER)
+                    tool_burn_user_password(val);
+                continue;
             }
             if (apply(o, d, val, shown, err, errlen) != 0)
                 return -1;
             continue;
         }
-        for (const char *p = a + 1; *p != '\0'; p++) {
+        for (char *p = a + 1; *p != '\0'; p++) {
             const sc_optdef *d = find_short(*p);
             snprintf(shown, sizeof(shown), "-%c", *p);
-            if (d == NULL)
+            if (d == NULL) {
+                if (burn)
+                    continue;
                 return fail(err, errlen, "unknown option '%s'%s", shown, "");
+            }
             if (d->argname == NULL) {
-                if (apply(o, d, NULL, shown, err, errlen) != 0)
+                if (!burn && apply(o, d, NULL, shown, err, errlen) != 0)
                     return -1;
                 continue;
             }
-            const char *val;
+            char *val;
             if (p[1] != '\0')
                 val = p + 1;
             else if (i + 1 < argc)
                 val = argv[++i];
+            else if (burn)
+                break;
             else
                 return fail(err, errlen, "option %s needs an argument (%s)", shown, d->argname);
-            if (apply(o, d, val, shown, err, errlen) != 0)
+            if (burn) {
+                if (d->id == SC_OPT_USER)
+                    tool_burn_user_password(val);
+            } else if (apply(o, d, val, shown, err, errlen) != 0) {
                 return -1;
+            }
             break;
         }
     }
-    if (o->help || o->version)
+    if (burn || o->help || o->version)
         return 0;
     if (npos < 2)
         return fail(err, errlen, "%s (try --help)",
@@ -472,6 +505,17 @@ int sc_opts_parse(sc_opts *o, int argc, char **argv, char *err, size_t errlen)
     o->src = pos[0];
     o->dst = pos[1];
     return 0;
+}
+
+int sc_opts_parse(sc_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+    return walk(o, argc, argv, err, errlen);
+}
+
+void sc_opts_burn_secrets(int argc, char **argv)
+{
+    char err[8];
+    walk(NULL, argc, argv, err, sizeof(err));
 }
 
 void sc_opts_help(FILE *f)

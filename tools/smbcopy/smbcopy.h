@@ -116,6 +116,11 @@ typedef struct sc_opts {
 void sc_opts_init(sc_opts *o);
 /* Parses argv. Returns 0, or -1 with a message in err (usage error). */
 int sc_opts_parse(sc_opts *o, int argc, char **argv, char *err, size_t errlen);
+/* Burns, in place, the password of every -U value and of every smb:// URL
+ * operand in argv (the rest of each argument stays readable), using the same
+ * grammar as sc_opts_parse. Call it right after everything needed from those
+ * arguments was copied: the pointers in sc_opts then see the burnt text. */
+void sc_opts_burn_secrets(int argc, char **argv);
 void sc_opts_help(FILE *f);
 
 /* ---- exit code / prose tables shared with the man page ------------------ */
@@ -141,8 +146,10 @@ void sc_creds_clear(sc_creds *c);
  * -1 for an empty user. */
 int sc_parse_user_arg(const char *arg, sc_creds *out);
 /* smbclient's authentication file format. Returns 0, or -1 with a message in
- * err ("line N: ..." or the OS error). */
-int sc_parse_auth_file(const char *path, sc_creds *out, char *err, size_t errlen);
+ * err ("line N: ..." or the OS error). *mode gets the permission bits of the
+ * file that was read (st_mode & 07777), so the caller can warn when group or
+ * others may read it. */
+int sc_parse_auth_file(const char *path, sc_creds *out, unsigned *mode, char *err, size_t errlen);
 int sc_parse_auth_text(const char *text, size_t len, sc_creds *out, char *err, size_t errlen);
 
 /* Resolves the credentials for one server from the sources in their order of

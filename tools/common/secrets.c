@@ -1,0 +1,65 @@
+/* Burning secrets in argv and disabling core dumps: see secrets.h. */
+#include "secrets.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+void tool_wipe(void *p, size_t n)
+{
+    volatile unsigned char *q = p;
+    while (n-- > 0)
+        *q++ = 0;
+}
+
+bool tool_burn_user_password(char *arg)
+{
+    char *pct = strchr(arg, '%');
+    if (pct == NULL)
+        return false;
+    tool_wipe(pct, strlen(pct));
+    return true;
+}
+
+bool tool_burn_url_password(char *arg)
+{
+    if (strncasecmp(arg, "smb://", 6) != 0)
+        return false;
+    char *auth = arg + 6;
+    size_t alen = strcspn(auth, "/\\");
+    char *at = NULL;
+    for (size_t i = 0; i < alen; i++)
+        if (auth[i] == '@')
+            at = auth + i;
+    if (at == NULL)
+        return false;
+    char *ui = auth;
+    char *semi = memchr(ui, ';', (size_t)(at - ui));
+    if (semi != NULL)
+        ui = semi + 1;
+    char *colon = memchr(ui, ':', (size_t)(at - ui));
+    if (colon == NULL)
+        return false;
+    size_t total = strlen(arg);
+    size_t tail = strlen(at); /* "@HOST..." */
+    memmove(colon, at, tail);
+    size_t kept = (size_t)(colon - arg) + tail;
+    tool_wipe(arg + kept, total - kept);
+    return true;
+}
+
+int tool_disable_core_dumps(void)
+{
+    const char *allow = getenv(TOOL_CORE_DUMPS_ENV);
+    if (allow != NULL && strcmp(allow, "1") == 0)
+        return 1;
+    int rc = 0;
+    struct rlimit rl = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &rl) != 0)
+        rc = -1;
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        rc = -1;
+    return rc;
+}
