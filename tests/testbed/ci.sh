@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
 # The README's test command (and what .ci/run executes): install the
 # dependencies, then, each from a fresh build directory:
-#   1. build-ci     (gcc, debugoptimized): every test — unit, integration,
-#                   security, copy, hostile, faults, fuzz-corpus replays
+#   1. build-ci     (gcc, debugoptimized, gcov): every test — unit, integration,
+#                   security, copy, hostile, faults, fuzz-corpus replays — then
+#                   the line coverage of lib/ (gcovr), which must not fall
+#                   below the floor in tests/testbed/coverage-floor
 #   2. build-rel    (gcc, release, -Werror): build + unit tests;
 #      build-dbg    (gcc, debug -O0, -Werror): build + unit tests
 #   3. build-asan   (gcc, ASan+UBSan): every test again under the sanitizers
 #   4. build-ci     valgrind memcheck setup: the unit suite
 #   5. build-fuzz   (clang, libFuzzer+ASan+UBSan): each fuzzer for
-#                   FUZZ_SECONDS (default 20) — any finding fails
+#                   FUZZ_SECONDS (default 20) — any finding fails. The libFuzzer
+#                   seed (FUZZ_SEED) is derived from the commit unless given, so
+#                   each commit explores new ground; it is printed for replays.
 # and end with one line "N passed, N failed" summing meson's test counts over
-# every stage (the fuzz stage counts one test per target). Skipped tests count
-# as failed: a missing server or tool is a failure here, never a skip.
+# every stage (the fuzz stage counts one test per target, the coverage floor
+# one test). Skipped tests count as failed: a missing server or tool is a
+# failure here, never a skip; so is a run that counted no test at all.
 #
-# SMBW_CI_STAGES (default "main release debug asan valgrind fuzz") selects stages.
+# SMBW_CI_STAGES (default "main release debug asan valgrind fuzz") selects
+# stages; an unknown name is an error.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-stages=${SMBW_CI_STAGES:-main release debug asan valgrind fuzz}
+all_stages="main release debug asan valgrind fuzz"
+stages=${SMBW_CI_STAGES:-$all_stages}
 jobs=${SMBW_TEST_JOBS:-2}
 mult=${SMBW_TIMEOUT_MULTIPLIER:-1}
 logs=()
@@ -31,6 +38,15 @@ summary_fail() {
     echo "0 passed, 1 failed"
     exit 1
 }
+
+for st in $stages; do
+    if [[ " $all_stages " != *" $st "* ]]; then
+        summary_fail "unknown stage '$st' in SMBW_CI_STAGES (known: $all_stages)"
+    fi
+done
+if [[ -z "${stages//[[:space:]]/}" ]]; then
+    summary_fail "SMBW_CI_STAGES selects no stage (known: $all_stages)"
+fi
 
 has_stage() {
     [[ " $stages " == *" $1 "* ]]
@@ -77,10 +93,25 @@ echo "ci: versions:"
 } || true
 
 if has_stage main || has_stage valgrind; then
-    fresh_build build-ci
+    fresh_build build-ci -Db_coverage=true
 fi
 if has_stage main; then
+    find build-ci -name '*.gcda' -delete
     run_meson_tests build-ci main
+    # Line coverage of lib/ by everything the main stage ran; the floor is a
+    # number in the repository that only goes up.
+    floor=$(tr -d '[:space:]' <tests/testbed/coverage-floor)
+    echo "ci: === stage main: line coverage of lib/ (floor ${floor} %) ==="
+    set +e
+    python3 tests/testbed/coverage.py build-ci "$floor"
+    cov_rc=$?
+    set -e
+    # A note counts as one failed test in the summary below.
+    if ((cov_rc == 0)); then
+        extra_passed=$((extra_passed + 1))
+    else
+        notes+=("main: line coverage of lib/ below the floor of ${floor} % (or not measured)")
+    fi
 fi
 if has_stage release; then
     fresh_build build-rel --buildtype=release
@@ -98,18 +129,25 @@ if has_stage valgrind; then
     run_meson_tests build-ci valgrind --setup valgrind --suite unit
 fi
 if has_stage fuzz; then
-    echo "ci: === stage fuzz: ${FUZZ_SECONDS:-20} s per target ==="
+    # A seed per commit: every commit explores new ground, and the printed
+    # seed replays a run (same seed, same FUZZ_SECONDS, same corpus).
+    if [[ -z "${FUZZ_SEED:-}" ]]; then
+        commit=$(git -C "$root" rev-parse HEAD 2>/dev/null || echo 0)
+        FUZZ_SEED=$(((16#${commit:0:7} % 2147483646) + 1))
+    fi
+    echo "ci: === stage fuzz: ${FUZZ_SECONDS:-20} s per target, seed $FUZZ_SEED ==="
+    echo "ci: replay with: FUZZ_SEED=$FUZZ_SEED FUZZ_SECONDS=${FUZZ_SECONDS:-20}" \
+        "bash tests/fuzz/run-fuzzers.sh"
     rm -rf build-fuzz
     set +e
-    FUZZ_SECONDS=${FUZZ_SECONDS:-20} FUZZ_BUILD="$root/build-fuzz" \
+    FUZZ_SEED=$FUZZ_SEED FUZZ_SECONDS=${FUZZ_SECONDS:-20} FUZZ_BUILD="$root/build-fuzz" \
         bash tests/fuzz/run-fuzzers.sh 2>&1 | tee build-fuzz.log
     fuzz_rc=${PIPESTATUS[0]}
     set -e
     n_ok=$(grep -c '^run-fuzzers: ok ' build-fuzz.log || true)
     n_bad=$(grep -c '^run-fuzzers: FAIL ' build-fuzz.log || true)
     if ((fuzz_rc != 0 && n_bad == 0)); then
-        n_bad=1
-        notes+=("fuzz stage exited with status $fuzz_rc")
+        notes+=("fuzz stage exited with status $fuzz_rc") # counts as one failure
     fi
     extra_passed=$((extra_passed + n_ok))
     extra_failed=$((extra_failed + n_bad))
@@ -151,6 +189,9 @@ for arg in sys.argv[4:]:
     print("ci: stage %s: %d passed, %d failed" % (name, p, f))
     passed += p
     failed += f
+if passed + failed == 0:
+    failed = 1
+    bad.append("no test was counted at all")
 for b in bad:
     print("ci: not passed: %s" % b)
 print("ci: %d s in all" % secs)
