@@ -1,7 +1,9 @@
 /* Seed recorder's client: `record_client HOST PORT USER PASS SHARE` runs the
  * session script of session.c over TCP (through record_proxy.py, which keeps
- * the server's bytes). Built against the fuzzing library so it sends exactly
- * what the fuzz targets and test_alloc send. Exit status 0 when every step
+ * the server's bytes). Built against the library as shipped with the
+ * deterministic crypto_random of tests/unit/det_random.c, like test_alloc: it
+ * sends exactly what the fuzz targets and test_alloc send, and test_alloc's
+ * replay derives the same session keys. Exit status 0 when every step
  * succeeded. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -29,8 +29,8 @@ command -v clang >/dev/null || {
     exit 1
 }
 if [[ ! -f "$build/build.ninja" ]]; then
-    CC=clang meson setup "$build" "$src" -Dfuzzing=true -Db_sanitize=address,undefined \
-        -Db_lundef=false -Dbuildtype=debugoptimized
+    CC=clang meson setup "$build" "$src" -Dfuzzing=true -Dinstall=false -Dtools=false \
+        -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 fi
 ninja_targets=()
 for t in "${targets[@]}"; do

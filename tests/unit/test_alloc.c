@@ -4,11 +4,13 @@
  * server's bytes; tests/fuzz/corpus/client/) to the real client over a
  * socketpair, running the session script of tests/fuzz/session.c: negotiate,
  * NTLM session setup, tree connect, create, write, read, stat, copychunk,
- * FSCTL, directory listing, close, logoff. The library is the fuzzing build
- * (signature checks skipped, since the recorded signatures were made with
- * other keys), linked statically with --wrap=malloc,calloc,realloc,free,
- * strdup so every allocation of the library and of this test goes through
- * the wrappers below.
+ * FSCTL, directory listing, close, logoff. The library is the one that ships
+ * (every signature and MIC verified), linked statically with
+ * --wrap=malloc,calloc,realloc,free,strdup so every allocation of the library
+ * and of this test goes through the wrappers below, and with
+ * --wrap=crypto_random (det_random.c): the stream was recorded by
+ * record_client with the same deterministic random bytes, so replaying it
+ * derives the same session keys and the server's signatures verify.
  *
  * First a baseline run must succeed completely (proves the recording still
  * matches the script). Then for N = 1, 2, ...: the Nth allocation fails;
@@ -25,6 +27,7 @@
 
 #include "smbwire/smbwire.h"
 #include "tests/fuzz/session.h"
+#include "tests/unit/det_random.h"
 
 #define FZ_MAX_N 3000
 
@@ -174,6 +177,7 @@ static int run(const uint8_t *stream, size_t len, unsigned long n, unsigned long
     seen = 0;
     fail_at = n;
     injected = false;
+    det_random_reset();
     armed = true;
     int rc = fz_client_over_stream(stream, len, 2000);
     armed = false;
