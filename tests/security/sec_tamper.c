@@ -222,6 +222,42 @@ START_TEST(test_tampered_session_setup_body)
 }
 END_TEST
 
+/* Encryption stripped: the proxy answers the first encrypted request (TREE
+ * CONNECT) with a plaintext response for the right message id and session.
+ * docs/security.md: a plaintext response on an encrypted session is fatal. */
+START_TEST(test_stripped_transform)
+{
+    const char *args[] = {"--strip-transform", NULL};
+    sec_proxy p;
+    sec_proxy_start(&p, false, args);
+    sec_opts o = opts();
+    smbw_conn *c = NULL;
+    SEC_OK(c, sec_connect_to(&c, "127.0.0.1", p.port, &o));
+    smbw_session *s = NULL;
+    SEC_OK(c, sec_login(c, &s));
+    ck_assert_msg(smbw_session_encrypted(s), "session not encrypted");
+    smbw_tree *t = NULL;
+    int rc = smbw_tree_connect(&t, s, sec_env("SMBW_TEST_SHARE"));
+    const char *msg = smbw_conn_errmsg(c);
+    fprintf(stderr, "%s: plaintext TREE_CONNECT answer -> %s: %s\n",
+            smbw_dialect_name(smbw_conn_dialect(c)), smbw_error_name(rc), msg);
+    char *report = sec_proxy_report(&p);
+    ck_assert_msg(strstr(report, "stripped transform") != NULL,
+                  "the proxy stripped nothing (report '%s')", report);
+    ck_assert(t == NULL);
+    ck_assert_msg(rc == SMBW_ECRYPTO, "tree connect -> %s (wanted SMBW_ECRYPTO): %s",
+                  smbw_error_name(rc), msg);
+    ck_assert_msg(strstr(msg, "unencrypted response on an encrypted session") != NULL,
+                  "refused for another reason: %s", msg);
+    ck_assert(smbw_conn_is_dead(c));
+    smbw_session_free(s);
+    smbw_conn_free(c);
+    ck_assert_msg(sec_proxy_wait(&p, 20000), "proxy did not exit after the client left");
+    free(report);
+    sec_proxy_cleanup(&p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("security-tamper");
@@ -230,6 +266,9 @@ int main(void)
     tcase_add_test(tc, test_proxy_is_transparent);
     tcase_add_test(tc, test_tampered_read_body);
     tcase_add_test(tc, test_tampered_read_signature);
+    const char *mode = getenv("SMBW_SEC_TAMPER_MODE");
+    if (mode && !strcmp(mode, "encrypted"))
+        tcase_add_test(tc, test_stripped_transform);
     /* Below SMB 3 Samba signs the final SESSION_SETUP response only
      * sometimes; the SMB 3 runs cover it. */
     const char *max = getenv("SMBW_TEST_CLIENT_MAX");

@@ -25,7 +25,16 @@ Downgrade attacks on the unprotected NEGOTIATE exchange (--alter-negotiate):
   downgrade  rewrite dialect 0x0311 as 0x0302 in the client's NEGOTIATE
              request, so the server picks 3.0.2 although both speak 3.1.1
 
-Without any --tamper-* or --alter-* option the proxy is passive. --log FILE appends every
+Stripping encryption (--strip-transform): an attacker who cannot decrypt
+answers the client's first encrypted request itself, in plaintext. The first
+encrypted server frame (TRANSFORM_HEADER) is replaced by an unencrypted SMB2
+response: status SUCCESS, the frame's SessionId, the command named by
+--strip-command (default TREE_CONNECT, the first request a session that
+encrypts sends) and the MessageId the client used for it, predicted from the
+last plaintext request the proxy saw (its MessageId plus its CreditCharge).
+The client must refuse a plaintext response on an encrypted session.
+
+Without any --tamper-*, --alter-* or --strip-* option the proxy is passive. --log FILE appends every
 byte it forwards (both directions) to FILE, for "is this visible on the wire"
 checks. --report FILE gets one line per altered frame.
 
@@ -90,6 +99,9 @@ class Tamperer:
         self.where = args.tamper_where
         self.report_path = args.report
         self.alter_negotiate = args.alter_negotiate
+        self.strip = args.strip_transform
+        self.strip_command = args.strip_command
+        self.next_mid = None  # MessageId after the last plaintext request
         self.lock = threading.Lock()
         self.seen = 0  # server-to-client frames seen
         self.done = False
@@ -110,7 +122,13 @@ class Tamperer:
                 rep.write(text + "\n")
 
     def process_request(self, frame):
-        """Client-to-server frames: only --alter-negotiate downgrade."""
+        """Client-to-server frames: --strip-transform watches the message ids
+        of plaintext requests; --alter-negotiate downgrade rewrites one."""
+        if self.strip and len(frame) >= SMB2_HDR_LEN and frame[:4] == SMB2_MAGIC:
+            charge = max(1, int.from_bytes(frame[6:8], "little"))
+            mid = int.from_bytes(frame[24:32], "little")
+            with self.lock:
+                self.next_mid = mid + charge
         if self.alter_negotiate != "downgrade":
             return frame
         if len(frame) < SMB2_HDR_LEN + 36 or frame[:4] != SMB2_MAGIC:
@@ -131,8 +149,39 @@ class Tamperer:
                 self._report("altered negotiate-request dialect 0x0311->0x0302")
         return bytes(altered)
 
+    def _strip(self, frame):
+        """A plaintext response in place of the encrypted frame (see above)."""
+        session_id = frame[44:52]
+        hdr = bytearray(SMB2_HDR_LEN)
+        hdr[0:4] = SMB2_MAGIC
+        hdr[4:6] = SMB2_HDR_LEN.to_bytes(2, "little")
+        hdr[6:8] = (1).to_bytes(2, "little")  # CreditCharge
+        hdr[12:14] = self.strip_command.to_bytes(2, "little")
+        hdr[14:16] = (1).to_bytes(2, "little")  # CreditResponse
+        hdr[16:20] = (0x00000001).to_bytes(4, "little")  # SERVER_TO_REDIR
+        hdr[24:32] = self.next_mid.to_bytes(8, "little")
+        hdr[40:48] = session_id
+        if self.strip_command == COMMANDS["TREE_CONNECT"]:
+            # StructureSize 16, ShareType DISK, ShareFlags 0, Capabilities 0,
+            # MaximalAccess: full.
+            body = (16).to_bytes(2, "little") + b"\x01\x00" + bytes(8) + \
+                (0x001F01FF).to_bytes(4, "little")
+        else:
+            body = (4).to_bytes(2, "little") + bytes(2)  # an ECHO-sized body
+        self._report("stripped transform: plaintext command=%s mid=%d session=0x%s"
+                     % (COMMAND_NAMES.get(self.strip_command, "?"), self.next_mid,
+                        session_id[::-1].hex()))
+        return bytes(hdr) + body
+
     def process(self, frame):
         """Returns the server-to-client frame to forward (possibly altered)."""
+        if (self.strip and len(frame) >= TRANSFORM_HDR_LEN and frame[:4] == TRANSFORM_MAGIC):
+            with self.lock:
+                self.seen += 1
+                if not self.done and self.next_mid is not None:
+                    self.done = True
+                    return self._strip(frame)
+                return frame
         if (self.alter_negotiate == "guid" and len(frame) >= SMB2_HDR_LEN + 24
                 and frame[:4] == SMB2_MAGIC
                 and int.from_bytes(frame[12:14], "little") == COMMANDS["NEGOTIATE"]):
@@ -242,8 +291,8 @@ def pump(src, dst, deadline, logger, hook, stop):
                     break
                 frame = bytes(buf[4:4 + flen])
                 del buf[:4 + flen]
-                out = bytes([0]) + flen.to_bytes(3, "big")
-                out += hook(frame)
+                payload = hook(frame)
+                out = bytes([0]) + len(payload).to_bytes(3, "big") + payload
                 logger.write(out)
                 send_all(dst, out, deadline)
     except (OSError, TimeoutError):
@@ -270,7 +319,8 @@ def serve_one(client, args, deadline, logger, tamperer):
         s.settimeout(None)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     stop = threading.Event()
-    up_hook = tamperer.process_request if tamperer.alter_negotiate == "downgrade" else None
+    up_hook = (tamperer.process_request
+               if tamperer.alter_negotiate == "downgrade" or tamperer.strip else None)
     up = threading.Thread(target=pump, args=(client, server, deadline, logger, up_hook, stop),
                           daemon=True)
     down = threading.Thread(target=pump,
@@ -298,6 +348,10 @@ def main():
     ap.add_argument("--tamper-where", choices=("body", "signature"), default="body")
     ap.add_argument("--alter-negotiate", choices=("guid", "downgrade"),
                     help="attack the unprotected NEGOTIATE exchange (see above)")
+    ap.add_argument("--strip-transform", action="store_true",
+                    help="answer the first encrypted request in plaintext (see above)")
+    ap.add_argument("--strip-command", type=parse_command, default=COMMANDS["TREE_CONNECT"],
+                    metavar="CMD", help="command of the plaintext answer (default TREE_CONNECT)")
     ap.add_argument("--log", help="append every forwarded byte to this file")
     ap.add_argument("--report", help="append a line per altered frame to this file")
     ap.add_argument("--timeout", type=float, default=120.0, help="maximum lifetime in seconds")

@@ -484,6 +484,57 @@ START_TEST(test_unsigned_on_signed_session_fatal)
 }
 END_TEST
 
+/* docs/security.md: on a session that encrypts, a plaintext response is
+ * fatal even when it is correctly signed; the same answer encrypted with the
+ * session's ServerOut key is accepted. */
+START_TEST(test_plaintext_on_encrypted_session_fatal)
+{
+    for (int plain = 0; plain < 2; plain++) {
+        smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+        c->cipher = SMB2_ENCRYPTION_AES128_GCM;
+        struct smbw_session s;
+        memset(&s, 0, sizeof s);
+        s.conn = c;
+        s.id = 0x77;
+        s.valid = true;
+        s.signing = true;
+        s.encrypt = true;
+        s.sign_alg = SMB2_SIGN_ALG_AES_CMAC;
+        memset(s.keys.signing, 0x11, 16);
+        memset(s.keys.enc, 0x22, 16);
+        memset(s.keys.dec, 0x33, 16);
+        s.keys.enc_len = 16;
+        c->sessions = &s;
+        done_log a = {0};
+        submit_echo_on(c, &a, &s);
+        uint8_t fr[512];
+        take_frame(c, fr, sizeof fr);
+        ck_assert_uint_eq(get_u32(fr), SMB2_TRANSFORM_ID); /* our request is encrypted */
+        uint8_t m[128];
+        size_t ml = rsp(m, SMB2_ECHO, 0, 0, 1, SMB2_FLAGS_SIGNED, echo_body, 4);
+        put_u64(m + 40, 0x77);
+        ck_assert_int_eq(smb2_sign_msg(SMB2_SIGN_ALG_AES_CMAC, s.keys.signing, 16, m, ml), 0);
+        if (plain) {
+            feed_frame(c, m, ml, SMBW_ECRYPTO);
+            ck_assert_int_eq(a.calls, 1);
+            ck_assert_int_eq(a.err, SMBW_ECRYPTO);
+            ck_assert(c->dead);
+        } else {
+            smbw_buf out;
+            buf_init(&out);
+            ck_assert_int_eq(smb2_encrypt(c->cipher, s.keys.dec, 16, s.id, m, ml, &out), 0);
+            feed_frame(c, out.p, out.len, 0);
+            buf_free(&out);
+            ck_assert_int_eq(a.calls, 1);
+            ck_assert_int_eq(a.err, 0);
+            ck_assert(!c->dead);
+        }
+        c->sessions = NULL;
+        smbw_conn_free(c);
+    }
+}
+END_TEST
+
 /* impacket signs a compounded message before setting NextCommand and
  * padding: accepted, but only that exact form. */
 START_TEST(test_compound_signature_quirk)
@@ -604,6 +655,7 @@ int main(void)
     tcase_add_test(tc, test_byte_at_a_time);
     tcase_add_test(tc, test_request_flag_fatal);
     tcase_add_test(tc, test_unsigned_on_signed_session_fatal);
+    tcase_add_test(tc, test_plaintext_on_encrypted_session_fatal);
     tcase_add_test(tc, test_compound_signature_quirk);
     tcase_add_test(tc, test_reentrancy_guard);
     tcase_add_test(tc, test_timeout);
