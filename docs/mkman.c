@@ -85,7 +85,11 @@ static const item safety[] = {
      "looks complete is left behind. With --resume it is kept instead, and the next run with "
      "--resume continues it. Next to it, .NAME.smbcopy.state records which source the partial "
      "file belongs to and how much of it is known to be complete (see --resume); it is "
-     "removed with the temporary file, or after the rename."},
+     "removed with the temporary file, or after the rename. When NAME is so long that these "
+     "names would not fit the destination's limit (255 bytes on a share, the file system's "
+     "limit locally), a shortened .PREFIX~HASH.smbcopy.part and .PREFIX~HASH.smbcopy.state "
+     "are used instead (PREFIX: the start of NAME, HASH: 16 hex digits computed from NAME), so "
+     "every name the destination can hold can be copied and resumed."},
     {PARA, NULL,
      "Only a regular file is ever replaced. A local DST that is a symbolic link to a regular "
      "file is written through, as cp(1) does: the file it points to gets the copy (by the same "

@@ -8,26 +8,34 @@
 
 #include "state.h"
 
-#define STATE_MAGIC "smbcopy-resume 1\n"
+#define STATE_MAGIC "smbcopy-resume 2\n"
 #define STATE_MAX 8192
 #define DONE_DIGITS 20
 #define WAIT_LIMIT_SECONDS 60.0
 
-/* "smbcopy-resume 1\nsource S\nsize N\nmtime N\ndone " with S escaped. */
-static char *make_head(const char *source, uint64_t size, uint64_t mtime)
+static void put_escaped(sc_buf *b, const char *s)
+{
+    for (const char *p = s; *p != '\0'; p++) {
+        if (*p == '\\')
+            sc_buf_puts(b, "\\\\");
+        else if (*p == '\n')
+            sc_buf_puts(b, "\\n");
+        else if (*p == '\r')
+            sc_buf_puts(b, "\\r");
+        else
+            sc_buf_putc(b, *p);
+    }
+}
+
+/* "smbcopy-resume 2\nsource S\ntarget T\nsize N\nmtime N\ndone " with S
+ * and T escaped. */
+static char *make_head(const char *source, const char *target, uint64_t size, uint64_t mtime)
 {
     sc_buf b = {0};
     sc_buf_puts(&b, STATE_MAGIC "source ");
-    for (const char *p = source; *p != '\0'; p++) {
-        if (*p == '\\')
-            sc_buf_puts(&b, "\\\\");
-        else if (*p == '\n')
-            sc_buf_puts(&b, "\\n");
-        else if (*p == '\r')
-            sc_buf_puts(&b, "\\r");
-        else
-            sc_buf_putc(&b, *p);
-    }
+    put_escaped(&b, source);
+    sc_buf_puts(&b, "\ntarget ");
+    put_escaped(&b, target);
     sc_buf_printf(&b, "\nsize %llu\nmtime %llu\ndone ", (unsigned long long)size,
                   (unsigned long long)mtime);
     if (b.failed) {
@@ -44,8 +52,8 @@ static size_t make_record(const char *head, uint64_t done, char *out, size_t cap
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
-bool sc_state_load(const sc_loc *loc, const char *path, const char *source, uint64_t size,
-                   uint64_t mtime, uint64_t *done)
+bool sc_state_load(const sc_loc *loc, const char *path, const char *source, const char *target,
+                   uint64_t size, uint64_t mtime, uint64_t *done)
 {
     char buf[STATE_MAX + 1];
     size_t len = 0;
@@ -72,7 +80,7 @@ bool sc_state_load(const sc_loc *loc, const char *path, const char *source, uint
         smbw_file_close(f);
     }
     buf[len] = '\0';
-    char *head = make_head(source, size, mtime);
+    char *head = make_head(source, target, size, mtime);
     if (head == NULL)
         return false;
     size_t hl = strlen(head);
@@ -164,13 +172,14 @@ static void wait_idle(sc_state *st)
 }
 
 int sc_state_open(sc_state *st, const sc_loc *loc, const char *path, const char *source,
-                  uint64_t size, uint64_t mtime, uint64_t done, char *why, size_t whylen)
+                  const char *target, uint64_t size, uint64_t mtime, uint64_t done, char *why,
+                  size_t whylen)
 {
     memset(st, 0, sizeof(*st));
     st->fd = -1;
     st->remote = loc->remote;
     st->limit = size;
-    st->head = make_head(source, size, mtime);
+    st->head = make_head(source, target, size, mtime);
     if (st->head == NULL) {
         snprintf(why, whylen, "out of memory");
         return -1;

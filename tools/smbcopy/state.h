@@ -1,8 +1,10 @@
 /* The resume record .NAME.smbcopy.state kept next to .NAME.smbcopy.part
- * (see --resume in smbcopy(1)). It is a short versioned text record:
+ * (see --resume in smbcopy(1); for a long NAME both use a shortened stem,
+ * see temp_name in transfer.c). It is a short versioned text record:
  *
- *   smbcopy-resume 1
+ *   smbcopy-resume 2
  *   source <URL without credentials, or absolute local path; '\' and newlines escaped>
+ *   target <the final name NAME the partial file is for, escaped the same way>
  *   size <source size>
  *   mtime <source last-write time, FILETIME>
  *   done <20 digits: every byte below this offset is written>
@@ -37,14 +39,15 @@ typedef struct sc_state {
 } sc_state;
 
 /* Reads the record at path on loc. Returns true and sets *done when it is
- * intact and describes (source, size, mtime); false otherwise. */
-bool sc_state_load(const sc_loc *loc, const char *path, const char *source, uint64_t size,
-                   uint64_t mtime, uint64_t *done);
+ * intact and describes (source, target, size, mtime); false otherwise. */
+bool sc_state_load(const sc_loc *loc, const char *path, const char *source, const char *target,
+                   uint64_t size, uint64_t mtime, uint64_t *done);
 
 /* Creates or replaces the record at path on loc with done. Returns 0, or
  * -1 with a message in why (the copy can go on without a record). */
 int sc_state_open(sc_state *st, const sc_loc *loc, const char *path, const char *source,
-                  uint64_t size, uint64_t mtime, uint64_t done, char *why, size_t whylen);
+                  const char *target, uint64_t size, uint64_t mtime, uint64_t done, char *why,
+                  size_t whylen);
 
 /* Notes that every byte below done is written; updates the record when due
  * (cheap: at most every SC_STATE_EVERY_BYTES or SC_STATE_EVERY_SECONDS; a

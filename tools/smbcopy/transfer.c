@@ -518,13 +518,47 @@ static char *base_name(const char *path, bool remote)
     return r;
 }
 
-/* "dir/.NAME<suffix>" for "dir/NAME" (suffix: PART_SUFFIX, STATE_SUFFIX). */
-static char *temp_name(const char *final, const char *suffix)
+/* The longest name a temporary name may have in the directory of final:
+ * 255 bytes on a share (SMB allows 255 UTF-16 code units, and servers on
+ * POSIX file systems 255 bytes), the file system's limit locally. */
+static size_t name_max(const char *final, bool remote)
+{
+    if (remote)
+        return 255;
+    const char *slash = strrchr(final, '/');
+    char *dir = slash != NULL ? strndup(final, (size_t)(slash - final) + 1) : strdup(".");
+    long m = dir != NULL ? pathconf(dir, _PC_NAME_MAX) : -1;
+    free(dir);
+    return m > 0 && m < 4096 ? (size_t)m : 255;
+}
+
+/* "dir/.STEM<suffix>" for "dir/NAME" (suffix: PART_SUFFIX, STATE_SUFFIX).
+ * STEM is NAME when the longer of the two names fits in max bytes; for a
+ * longer NAME it is the part of NAME that fits (cut at a UTF-8 character
+ * boundary), '~' and 16 hex digits of a hash of the whole NAME, so that
+ * any name the destination can hold can be copied, and the resume record
+ * (which holds NAME) tells whose partial file it is. */
+static char *temp_name(const char *final, const char *suffix, size_t max)
 {
     const char *slash = strrchr(final, '/');
     const char *base = slash != NULL ? slash + 1 : final;
     int dlen = (int)(base - final);
-    return xasprintf("%.*s.%s%s", dlen, final, base, suffix);
+    size_t blen = strlen(base);
+    const size_t longest = sizeof(STATE_SUFFIX) - 1;
+    if (1 + blen + longest <= max)
+        return xasprintf("%.*s.%s%s", dlen, final, base, suffix);
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)base; *p != '\0'; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ull;
+    }
+    size_t keep = max > 1 + 1 + 16 + longest ? max - (1 + 1 + 16 + longest) : 0;
+    if (keep > blen)
+        keep = blen;
+    while (keep > 0 && ((unsigned char)base[keep] & 0xc0) == 0x80)
+        keep--;
+    return xasprintf("%.*s.%.*s~%016llx%s", dlen, final, (int)keep, base, (unsigned long long)h,
+                     suffix);
 }
 
 typedef struct finfo {
@@ -880,7 +914,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     int rc = 0;
     char *sdisp = loc_display(src, spath);
     char *ddisp = loc_display(dst, dpath);
-    char *tmp = NULL, *spath_state = NULL, *tdisp = NULL, *dfinal = NULL;
+    char *tmp = NULL, *spath_state = NULL, *tdisp = NULL, *dfinal = NULL, *dname = NULL;
     char *name = base_name(spath[0] != '\0' ? spath : src->share, src->remote);
     /* The source's identity in the resume record: its URL without
      * credentials, or its absolute path. */
@@ -908,10 +942,12 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         if (dfinal != NULL)
             dpath = dfinal;
     }
-    tmp = temp_name(dpath, PART_SUFFIX);
-    spath_state = temp_name(dpath, STATE_SUFFIX);
+    size_t nmax = name_max(dpath, dst->remote);
+    tmp = temp_name(dpath, PART_SUFFIX, nmax);
+    spath_state = temp_name(dpath, STATE_SUFFIX, nmax);
+    dname = base_name(dpath, dst->remote);
     tdisp = tmp != NULL ? loc_display(dst, tmp) : NULL;
-    if (tmp == NULL || spath_state == NULL || tdisp == NULL) {
+    if (tmp == NULL || spath_state == NULL || tdisp == NULL || dname == NULL) {
         rc = fail_nomem(ctx);
         goto out;
     }
@@ -976,7 +1012,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     /* --resume: continue from the record when it still describes the source. */
     uint64_t rec_done = 0;
     bool resumable = o->resume && !dst_stream &&
-                     sc_state_load(dst, spath_state, ident, size, sfi.write, &rec_done);
+                     sc_state_load(dst, spath_state, ident, dname, size, sfi.write, &rec_done);
 
     /* Temporary destination. */
     uint64_t start = 0;
@@ -1063,7 +1099,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     }
     if (!dst_stream) {
         char why[256];
-        if (sc_state_open(&state, dst, spath_state, ident, size, sfi.write, start, why,
+        if (sc_state_open(&state, dst, spath_state, ident, dname, size, sfi.write, start, why,
                           sizeof(why)) != 0) {
             char *sd = loc_display(dst, spath_state);
             sc_warn(ctx, "cannot keep the resume record %s: %s", loc_disp_or(sd, spath_state), why);
@@ -1256,6 +1292,7 @@ out:
     free(ddisp);
     free(tmp);
     free(dfinal);
+    free(dname);
     free(spath_state);
     free(ident);
     free(tdisp);
