@@ -91,9 +91,9 @@ const sc_optdef sc_optdefs[] = {
      "connections can finish sooner. The resume record still holds one offset below which "
      "everything is written."},
     {SC_OPT_RECURSIVE, 'r', "recursive", NULL, "copy directories recursively",
-     "Copy a directory and everything below it. Regular files and directories are copied; other "
-     "kinds of entries are skipped with a warning. A failure on one file is reported and the "
-     "copy goes on; the exit status is then 7. Names that the destination cannot hold apart "
+     "Copy a directory and everything below it, at any depth. Regular files and directories are "
+     "copied; other kinds of entries are skipped with a warning. A failure on one file or "
+     "directory is reported and the copy goes on; the exit status is then 7. Names that the destination cannot hold apart "
      "(two source names that differ only in case, e.g. xt_CONNMARK.h and xt_connmark.h, "
      "copied to a case-insensitive share or file system) are never written over one another: "
      "the first is copied, each later one is reported as 'not copied: its name collides with "

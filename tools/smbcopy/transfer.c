@@ -17,7 +17,6 @@
 #define FILE_ATTRIBUTE_READONLY_ 0x00000001u
 #define FILE_ATTRIBUTE_COPY_MASK_ 0x00000027u /* readonly hidden system archive */
 #define FILETIME_UNIX_EPOCH_ 116444736000000000ull
-#define MAX_TREE_DEPTH 64
 #define PART_SUFFIX ".smbcopy.part"
 #define STATE_SUFFIX ".smbcopy.state"
 
@@ -1579,36 +1578,133 @@ static bool name_collides(sc_ctx *ctx, const sc_loc *src, const char *spath, con
     return true;
 }
 
-static int copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
-                    const char *dpath, int depth)
+/* Copies a directory's times to its copy (after its contents). */
+static void copy_dir_times(const sc_loc *src, const char *spath, const sc_loc *dst,
+                           const char *dpath)
 {
-    if (depth > MAX_TREE_DEPTH) {
-        char *d = loc_display(src, spath);
-        sc_report(ctx, SC_EXIT_LOCAL, "copy %s: directories nested too deeply (over %d)",
-                  loc_disp_or(d, spath), MAX_TREE_DEPTH);
-        free(d);
-        return SC_EXIT_LOCAL;
+    finfo sfi;
+    if (!src->remote) {
+        struct stat st;
+        if (stat(spath, &st) == 0)
+            finfo_from_stat(&sfi, &st);
+        else
+            sfi.exists = false;
+    } else {
+        smbw_stat st;
+        if (spath[0] != '\0' && smbw_stat_path(src->tree, spath, &st) == 0)
+            finfo_from_smb(&sfi, &st);
+        else
+            sfi.exists = false;
     }
+    if (sfi.exists && !dst->remote) {
+        struct timespec ts[2] = {ts_from_ft(sfi.access), ts_from_ft(sfi.write)};
+        utimensat(AT_FDCWD, dpath, ts, 0);
+    } else if (sfi.exists && dpath[0] != '\0') {
+        smbw_file *f = NULL;
+        if (smbw_file_open(&f, dst->tree, dpath, SMBW_O_RDWR | SMBW_O_DIRECTORY) == 0) {
+            smbw_file_set_basic(f, src->remote ? sfi.creation : 0, sfi.access, sfi.write, 0, 0);
+            smbw_file_close(f);
+        }
+    }
+}
+
+/* One directory being copied: its listing and how far the copy got. */
+typedef struct dir_frame {
+    char *spath, *dpath;
+    entry *v;
+    size_t n, i;
+    int rc;    /* first failure below this directory (its times are then left) */
+    bool stop; /* the whole run stops (interrupted, connection lost, login) */
+} dir_frame;
+
+/* Makes the copy of directory spath and lists it into f (taking the paths).
+ * Returns 0 or the reported exit code (the paths are freed then). */
+static int dir_enter(sc_ctx *ctx, const sc_loc *src, char *spath, const sc_loc *dst, char *dpath,
+                     dir_frame *f)
+{
+    memset(f, 0, sizeof(*f));
     int rc = make_dir(ctx, dst, dpath);
-    entry *v = NULL;
-    size_t n = 0;
     if (rc == 0)
-        rc = list_dir(ctx, src, spath, &v, &n);
+        rc = list_dir(ctx, src, spath, &f->v, &f->n);
     if (rc != 0) {
-        if (depth > 0)
-            ctx->failed++;
+        free(spath);
+        free(dpath);
         return rc;
     }
-    for (size_t i = 0; i < n && rc != SC_EXIT_INTR; i++) {
-        if (sc_interrupted) {
-            rc = SC_EXIT_INTR;
-            sc_report(ctx, rc, "interrupted");
-            break;
+    f->spath = spath;
+    f->dpath = dpath;
+    return 0;
+}
+
+/* Whether a failure r ends the whole run rather than one entry. */
+static bool run_ends(int r, const sc_loc *src, const sc_loc *dst)
+{
+    return r == SC_EXIT_INTR || r == SC_EXIT_AUTH || conn_dead(src, dst);
+}
+
+/* Copies the tree at spath to dpath. The walk is iterative (an explicit stack
+ * of directories, in memory on the heap), so any depth is copied; a
+ * directory or file that fails is reported and counted and the rest is
+ * copied. Returns 0 or an exit code. */
+static int copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
+                    const char *dpath)
+{
+    dir_frame *stack = NULL;
+    size_t sp = 0, cap = 0;
+    char *s0 = strdup(spath), *d0 = strdup(dpath);
+    if (s0 == NULL || d0 == NULL) {
+        free(s0);
+        free(d0);
+        return fail_nomem(ctx);
+    }
+    cap = 16;
+    stack = malloc(cap * sizeof(*stack));
+    if (stack == NULL) {
+        free(s0);
+        free(d0);
+        return fail_nomem(ctx);
+    }
+    int result = dir_enter(ctx, src, s0, dst, d0, &stack[0]);
+    if (result != 0) {
+        free(stack);
+        return result;
+    }
+    sp = 1;
+    while (sp > 0) {
+        dir_frame *f = &stack[sp - 1];
+        if (f->stop || f->i == f->n) {
+            /* Done with this directory: its times, then back to the parent. */
+            free_entries(f->v, f->n);
+            if (f->rc == 0 && ctx->o->preserve)
+                copy_dir_times(src, f->spath, dst, f->dpath);
+            int r = f->rc;
+            free(f->spath);
+            free(f->dpath);
+            sp--;
+            if (sp == 0) {
+                result = r;
+                break;
+            }
+            dir_frame *p = &stack[sp - 1];
+            if (run_ends(r, src, dst)) {
+                p->stop = true;
+                p->rc = r != 0 ? r : SC_EXIT_NET;
+            } else if (r != 0 && p->rc == 0) {
+                p->rc = r;
+            }
+            continue;
         }
+        if (sc_interrupted) {
+            f->rc = SC_EXIT_INTR;
+            f->stop = true;
+            sc_report(ctx, SC_EXIT_INTR, "interrupted");
+            continue;
+        }
+        entry *e = &f->v[f->i++];
         char why[128];
-        if (!name_ok(v[i].name, dst->remote && !src->remote, why, sizeof(why))) {
+        if (!name_ok(e->name, dst->remote && !src->remote, why, sizeof(why))) {
             /* Never written under another name: reported, counted as failed. */
-            char *sc = path_join(spath, v[i].name, src->remote);
+            char *sc = path_join(f->spath, e->name, src->remote);
             if (sc == NULL)
                 fail_nomem(ctx);
             else
@@ -1617,62 +1713,56 @@ static int copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_
             ctx->failed++;
             continue;
         }
-        char *sc = path_join(spath, v[i].name, src->remote);
-        char *dc = path_join(dpath, v[i].name, dst->remote);
+        char *sc = path_join(f->spath, e->name, src->remote);
+        char *dc = path_join(f->dpath, e->name, dst->remote);
         int r = 0;
-        if (sc == NULL || dc == NULL)
+        if (sc == NULL || dc == NULL) {
             r = fail_nomem(ctx);
-        else if ((v[i].is_dir || v[i].is_reg) && name_collides(ctx, src, sc, dst, dc)) {
+        } else if ((e->is_dir || e->is_reg) && name_collides(ctx, src, sc, dst, dc)) {
             free(sc);
             free(dc);
             continue;
-        } else if (v[i].is_dir)
-            r = copy_dir(ctx, src, sc, dst, dc, depth + 1);
-        else if (v[i].is_reg)
+        } else if (e->is_dir) {
+            if (sp == cap) {
+                dir_frame *ns = realloc(stack, cap * 2 * sizeof(*stack));
+                if (ns == NULL) {
+                    free(sc);
+                    free(dc);
+                    r = fail_nomem(ctx);
+                    f->rc = r;
+                    f->stop = true;
+                    continue;
+                }
+                stack = ns;
+                cap *= 2;
+                f = &stack[sp - 1];
+            }
+            r = dir_enter(ctx, src, sc, dst, dc, &stack[sp]);
+            sc = dc = NULL; /* taken (or freed) by dir_enter */
+            if (r == 0) {
+                sp++;
+                continue;
+            }
+            ctx->failed++;
+        } else if (e->is_reg) {
             r = copy_file(ctx, src, sc, dst, dc);
-        else {
+            if (r != 0)
+                ctx->failed++;
+        } else {
             sc_warn(ctx, "skipping %s: not a regular file or directory", sc);
             ctx->skipped++;
         }
         free(sc);
         free(dc);
-        if (r != 0 && !v[i].is_dir)
-            ctx->failed++;
-        if (r == SC_EXIT_INTR || conn_dead(src, dst) || r == SC_EXIT_AUTH) {
-            rc = r != 0 ? r : SC_EXIT_NET;
-            break;
-        }
-        if (r != 0 && v[i].is_dir && rc == 0)
-            rc = r;
-    }
-    free_entries(v, n);
-    if (rc == 0 && ctx->o->preserve) {
-        finfo sfi;
-        if (!src->remote) {
-            struct stat st;
-            if (stat(spath, &st) == 0)
-                finfo_from_stat(&sfi, &st);
-            else
-                sfi.exists = false;
-        } else {
-            smbw_stat st;
-            if (spath[0] != '\0' && smbw_stat_path(src->tree, spath, &st) == 0)
-                finfo_from_smb(&sfi, &st);
-            else
-                sfi.exists = false;
-        }
-        if (sfi.exists && !dst->remote) {
-            struct timespec ts[2] = {ts_from_ft(sfi.access), ts_from_ft(sfi.write)};
-            utimensat(AT_FDCWD, dpath, ts, 0);
-        } else if (sfi.exists && dpath[0] != '\0') {
-            smbw_file *f = NULL;
-            if (smbw_file_open(&f, dst->tree, dpath, SMBW_O_RDWR | SMBW_O_DIRECTORY) == 0) {
-                smbw_file_set_basic(f, src->remote ? sfi.creation : 0, sfi.access, sfi.write, 0, 0);
-                smbw_file_close(f);
-            }
+        if (run_ends(r, src, dst)) {
+            f->rc = r != 0 ? r : SC_EXIT_NET;
+            f->stop = true;
+        } else if (r != 0 && e->is_dir && f->rc == 0) {
+            f->rc = r;
         }
     }
-    return rc;
+    free(stack);
+    return result;
 }
 
 /* ---- top level ------------------------------------------------------- */
@@ -1760,7 +1850,7 @@ int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg)
         goto out;
     }
     if (sfi.is_dir) {
-        rc = copy_dir(ctx, &src, src.path, &dst, target, 0);
+        rc = copy_dir(ctx, &src, src.path, &dst, target);
         if (rc != SC_EXIT_INTR && ctx->failed > 0)
             rc = SC_EXIT_PARTIAL;
     } else {
