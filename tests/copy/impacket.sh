@@ -46,10 +46,10 @@ fi
 # Forced server-side methods fail clearly and leave nothing.
 for m in copychunk clone; do
     run_json --method=$m "$url/src.bin" "$url/forced-$m.bin"
-    if ((rc != 0)); then
-        pass "--method=$m: exit $rc"
+    if ((rc == 5)); then
+        pass "--method=$m: exit $rc (the server refused)"
     else
-        fail "--method=$m: exit 0"
+        fail "--method=$m: exit $rc, want 5 (the server refused)"
     fi
     if [[ "$(wc -l <"$work/last.err")" -eq 1 ]] && grep -q "^smbcopy: .*$m" "$work/last.err"; then
         pass "--method=$m: $(cat "$work/last.err")"

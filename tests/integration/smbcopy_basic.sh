@@ -14,7 +14,7 @@ smbcopy=${1:?usage: smbcopy_basic.sh PATH/TO/smbcopy}
     exit 1
 }
 for v in SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-    SMBW_TEST_SHARE_PATH; do
+    SMBW_TEST_SHARE_PATH SMBW_TEST_SHARE2 SMBW_TEST_SHARE2_PATH; do
     [[ -n "${!v:-}" ]] || {
         echo "FAIL: $v is not set (run through tests/testbed/with-server.sh)" >&2
         exit 1
@@ -112,16 +112,14 @@ else
     fail "--json output: $(cat "$work/json.out")"
 fi
 
-# 4. smb -> smb across shares of one server
-if [[ -n "${SMBW_TEST_SHARE2:-}" && -n "${SMBW_TEST_SHARE2_PATH:-}" ]]; then
-    url2=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE2
-    if "$smbcopy" -q "$url/up.bin" "$url2/other.bin"; then
-        pass "smb->smb across shares exit 0"
-    else
-        fail "smb->smb across shares exited $?"
-    fi
-    same_file "smb->smb across shares" "$work/src.bin" "$SMBW_TEST_SHARE2_PATH/other.bin"
+# 4. smb -> smb across shares of one server (Samba always has share2)
+url2=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE2
+if "$smbcopy" -q "$url/up.bin" "$url2/other.bin"; then
+    pass "smb->smb across shares exit 0"
+else
+    fail "smb->smb across shares exited $?"
 fi
+same_file "smb->smb across shares" "$work/src.bin" "$SMBW_TEST_SHARE2_PATH/other.bin"
 
 # 5. a 0-byte file, credentials through -U instead of SMB_PASSWORD
 : >"$work/empty.bin"
@@ -150,21 +148,22 @@ else
 fi
 same_file "smb->local with -A" "$work/src.bin" "$work/down-a.bin"
 
-# expect_clean_failure WHAT LOCAL_DIR_TO_WATCH CMD...: non-zero exit, exactly
-# one "smbcopy: ..." line on stderr, and the watched directory unchanged.
+# expect_clean_failure WHAT WANT_EXIT LOCAL_DIR_TO_WATCH CMD...: exit status
+# WANT_EXIT (the README's table), exactly one "smbcopy: ..." line on stderr,
+# and the watched directory unchanged.
 expect_clean_failure() {
-    local what=$1 watch=$2 before after rc
-    shift 2
+    local what=$1 want=$2 watch=$3 before after rc
+    shift 3
     before=$(listing "$watch")
     set +e
     "$@" >"$work/fail.out" 2>"$work/fail.err" </dev/null
     rc=$?
     set -e
     after=$(listing "$watch")
-    if ((rc != 0)); then
+    if ((rc == want)); then
         pass "$what: exit status $rc"
     else
-        fail "$what: exit status 0"
+        fail "$what: exit status $rc, want $want"
     fi
     if [[ "$(wc -l <"$work/fail.err")" -eq 1 ]] && grep -q '^smbcopy: ' "$work/fail.err"; then
         pass "$what: one line on stderr: $(cat "$work/fail.err")"
@@ -179,7 +178,7 @@ expect_clean_failure() {
 }
 
 # 7. wrong password: nothing is created on the share
-expect_clean_failure "wrong password" "$share" \
+expect_clean_failure "wrong password" 4 "$share" \
     env SMB_PASSWORD=not-the-password "$smbcopy" -q "$work/src.bin" "$url/nope.bin"
 if [[ -e "$share/nope.bin" ]]; then
     fail "wrong password: nope.bin exists"
@@ -189,14 +188,23 @@ fi
 
 # 8. missing sources, both directions
 mkdir "$work/dst"
-expect_clean_failure "missing smb source" "$work/dst" \
+expect_clean_failure "missing smb source" 5 "$work/dst" \
     "$smbcopy" -q "$url/does-not-exist.bin" "$work/dst/out.bin"
-expect_clean_failure "missing local source" "$share" \
+expect_clean_failure "missing local source" 2 "$share" \
     "$smbcopy" -q "$work/does-not-exist.bin" "$url/out.bin"
 
-# 9. unreachable port fails cleanly too
-expect_clean_failure "connection refused" "$work/dst" \
-    "$smbcopy" -q "smb://$SMBW_TEST_USER@127.0.0.1:1/$SMBW_TEST_SHARE/up.bin" "$work/dst/x.bin"
+# 9. a port nobody listens on fails cleanly too (exit 3): a socket bound to it
+# but never listening is held for the rest of the script, so the port is
+# certainly closed and nobody else can take it.
+coproc HOLD { "$py" -c 'import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+sys.stdin.read()'; }
+read -r closed_port <&"${HOLD[0]}"
+expect_clean_failure "connection refused" 3 "$work/dst" \
+    "$smbcopy" -q "smb://$SMBW_TEST_USER@127.0.0.1:$closed_port/$SMBW_TEST_SHARE/up.bin" \
+    "$work/dst/x.bin"
 
 # 10. --no-sync: the same result, in both directions
 if "$smbcopy" -q --no-sync "$work/src.bin" "$url/nosync.bin" &&
