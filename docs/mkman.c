@@ -79,8 +79,9 @@ static const item credentials[] = {
 static const item safety[] = {
     {PARA, NULL,
      "smbcopy never writes to the final name directly. It writes .NAME.smbcopy.part in the "
-     "destination directory, makes it durable (fsync locally, FLUSH on a share), copies the "
-     "times and attributes, and only then renames it over NAME. When the copy fails or is "
+     "destination directory, copies the times and attributes to it and, with --sync, makes it "
+     "durable (fsync locally, FLUSH on a share); only then does it rename it over NAME. When "
+     "the copy fails or is "
      "interrupted (SIGINT, SIGTERM), the temporary file is removed, so no destination that "
      "looks complete is left behind. With --resume it is kept instead, and the next run with "
      "--resume continues it. Next to it, .NAME.smbcopy.state records which source the partial "
@@ -90,6 +91,15 @@ static const item safety[] = {
      "limit locally), a shortened .PREFIX~HASH.smbcopy.part and .PREFIX~HASH.smbcopy.state "
      "are used instead (PREFIX: the start of NAME, HASH: 16 hex digits computed from NAME), so "
      "every name the destination can hold can be copied and resumed."},
+    {PARA, NULL,
+     "What a finished run guarantees depends on --sync. By default (as cp, rsync and "
+     "smbclient) smbcopy does not wait for the destination to write the file to stable "
+     "storage: after it exits, the final name holds the complete copy for every reader, but a "
+     "crash or power loss of the destination machine in the next seconds may leave that name "
+     "with missing data. With --sync the file is on stable storage before it gets its final "
+     "name (and, locally, the rename is synced too), so the final name never shows an "
+     "incomplete copy, whatever happens afterwards. Either way, an interrupted or failed run "
+     "never leaves a final name that looks complete."},
     {PARA, NULL,
      "Only a regular file is ever replaced. A local DST that is a symbolic link to a regular "
      "file is written through, as cp(1) does: the file it points to gets the copy (by the same "

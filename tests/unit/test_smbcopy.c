@@ -41,6 +41,11 @@ START_TEST(test_opts_basic)
     ck_assert_int_eq(o.progress, -1);
     ck_assert_int_eq(o.depth, SC_DEFAULT_DEPTH);
     ck_assert_int_eq(o.method, SC_METHOD_AUTO);
+    ck_assert(!o.sync); /* durability only on request */
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--sync", "a", "b", NULL), 0);
+    ck_assert(o.sync);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--sync", "--no-sync", "a", "b", NULL), 0);
+    ck_assert(!o.sync);
 
     ck_assert_int_eq(parse(&o, err, sizeof(err), "-rq", "--json", "-U", "DOM\\bob%pw",
                            "--min-protocol=SMB2_10", "--max-protocol", "SMB3_11", "x", "y",

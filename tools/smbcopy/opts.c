@@ -117,13 +117,19 @@ const sc_optdef sc_optdefs[] = {
     {SC_OPT_NOPRESERVE, 0, "no-preserve", NULL, "do not copy times and attributes",
      "Do not copy modification and access times (and, between SMB shares, creation time and "
      "attributes); by default they are copied."},
-    {SC_OPT_NOSYNC, 0, "no-sync", NULL, "do not make the copy durable before renaming it",
-     "By default the temporary file is made durable before it is renamed over the final name "
-     "(fsync for a local destination, SMB2 FLUSH for a share, which makes the server write it "
-     "to disk), so that even a crash of the destination machine right after the rename "
-     "cannot leave a final name with missing data. --no-sync skips that step, as cp and "
-     "smbclient do: faster (see docs/performance.md), and still never a final name before "
-     "every byte was written, but a crash of the destination machine may lose recent data."},
+    {SC_OPT_SYNC, 0, "sync", NULL, "make each copy durable before renaming it",
+     "Make the temporary file durable before it is renamed over the final name: fsync for a "
+     "local destination (and of its directory after the rename), SMB2 FLUSH for a share, which "
+     "makes the server write the file to stable storage. Then even a crash or power loss of "
+     "the destination machine right after smbcopy finished cannot leave the final name with "
+     "missing data. It costs the time the destination's disk takes to write the whole file "
+     "(for a server-side copy on a fast server, most of the run; see docs/performance.md)."},
+    {SC_OPT_NOSYNC, 0, "no-sync", NULL, "do not wait for durability (the default)",
+     "The default, as with cp, rsync and smbclient: each copy is renamed over the final name "
+     "as soon as all of it has been written, without waiting for the destination to put it on "
+     "stable storage. An interrupted or failed run still never leaves a final name that looks "
+     "complete, but a crash or power loss of the destination machine shortly after the run "
+     "may leave the final name with missing data. Cancels an earlier --sync."},
     {SC_OPT_JSON, 0, "json", NULL, "print a JSON summary on stdout",
      "When done, print one JSON object on standard output with the members ok, method, src, "
      "dst, bytes, files, failed, skipped, seconds, requests, wire_bytes, resumed_bytes, "
@@ -354,8 +360,11 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
     case SC_OPT_NOPRESERVE:
         o->preserve = false;
         break;
+    case SC_OPT_SYNC:
+        o->sync = true;
+        break;
     case SC_OPT_NOSYNC:
-        o->no_sync = true;
+        o->sync = false;
         break;
     case SC_OPT_JSON:
         o->json = true;

@@ -55,6 +55,7 @@ enum sc_optid {
     SC_OPT_RECURSIVE,
     SC_OPT_RESUME,
     SC_OPT_NOPRESERVE,
+    SC_OPT_SYNC,
     SC_OPT_NOSYNC,
     SC_OPT_JSON,
     SC_OPT_QUIET,
@@ -105,7 +106,7 @@ typedef struct sc_opts {
     bool copychunk_read; /* --copychunk-ioctl=read: FSCTL_SRV_COPYCHUNK */
     int connections;     /* --connections: connections for one server-side copy */
     bool recursive, resume, preserve;
-    bool no_sync; /* skip fsync / SMB2 FLUSH before the rename */
+    bool sync; /* --sync: fsync / SMB2 FLUSH before the rename (default off) */
     bool json, quiet;
     int verbose;  /* -v count: 1 INFO, 2 DEBUG, 3 TRACE (capped) */
     int progress; /* -1 auto (terminal), 0 off, 1 on */

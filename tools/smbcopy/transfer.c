@@ -1209,7 +1209,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
             rc = fail_local(ctx, errno, "chmod", tdisp);
             goto out;
         }
-        if (!o->no_sync && fsync(dfd) != 0) {
+        if (o->sync && fsync(dfd) != 0) {
             rc = fail_local(ctx, errno, "fsync", tdisp);
             goto out;
         }
@@ -1224,9 +1224,11 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
             goto out;
         }
         tmp_exists = false;
-        /* Make the rename durable (best effort). */
+        /* --sync: make the rename durable too (best effort). */
         const char *slash = strrchr(dpath, '/');
-        char *dir = slash != NULL ? strndup(dpath, (size_t)(slash - dpath) + 1) : strdup(".");
+        char *dir = !o->sync        ? NULL
+                    : slash != NULL ? strndup(dpath, (size_t)(slash - dpath) + 1)
+                                    : strdup(".");
         if (dir != NULL) {
             int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
             if (dirfd >= 0) {
@@ -1237,7 +1239,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         }
     } else {
         smbw_conn *dc = dst->srv->conn;
-        err = o->no_sync ? 0 : smbw_file_flush(df);
+        err = o->sync ? smbw_file_flush(df) : 0;
         if (err != 0) {
             rc = fail_smb(ctx, err, dc, 0, "flush", tdisp);
             goto out;
