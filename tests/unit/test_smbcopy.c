@@ -42,6 +42,10 @@ START_TEST(test_opts_basic)
     ck_assert_int_eq(o.depth, SC_DEFAULT_DEPTH);
     ck_assert_int_eq(o.method, SC_METHOD_AUTO);
     ck_assert(!o.sync); /* durability only on request */
+    /* A usage error never echoes a URL's password. */
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "a", "b", "smb://u:Pw9@h/s/c", NULL), -1);
+    ck_assert_ptr_nonnull(strstr(err, "'smb://u@h/s/c'"));
+    ck_assert_ptr_null(strstr(err, "Pw9"));
     ck_assert_int_eq(parse(&o, err, sizeof(err), "--sync", "a", "b", NULL), 0);
     ck_assert(o.sync);
     ck_assert_int_eq(parse(&o, err, sizeof(err), "--sync", "--no-sync", "a", "b", NULL), 0);

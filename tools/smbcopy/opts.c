@@ -93,7 +93,8 @@ const sc_optdef sc_optdefs[] = {
     {SC_OPT_RECURSIVE, 'r', "recursive", NULL, "copy directories recursively",
      "Copy a directory and everything below it, at any depth. Regular files and directories are "
      "copied; other kinds of entries are skipped with a warning. A failure on one file or "
-     "directory is reported and the copy goes on; the exit status is then 7. Names that the destination cannot hold apart "
+     "directory is reported and the copy goes on; the exit status is then 7. Names that the "
+     "destination cannot hold apart "
      "(two source names that differ only in case, e.g. xt_CONNMARK.h and xt_connmark.h, "
      "copied to a case-insensitive share or file system) are never written over one another: "
      "the first is copied, each later one is reported as 'not copied: its name collides with "
@@ -104,7 +105,8 @@ const sc_optdef sc_optdefs[] = {
      "instead of starting over, and keep that file when this run fails or is interrupted so a "
      "later --resume can continue it. Every run keeps a resume record .NAME.smbcopy.state next "
      "to the temporary file (locally or on the share): the source's URL or absolute path, the "
-     "destination's name, the source's size and modification time, and an offset below which every byte is known to be written. "
+     "destination's name, the source's size and modification time, and an offset below which every "
+     "byte is known to be written. "
      "It is updated as the copy goes on (about every 64 MiB or every second) and once more when "
      "the run is interrupted (SIGINT, SIGTERM). --resume continues from that offset (at most "
      "the temporary file's size; what lies past it is copied again) when the record is intact "
@@ -425,8 +427,16 @@ static int walk(sc_opts *o, int argc, char **argv, char *err, size_t errlen)
                 tool_burn_url_password(a);
                 continue;
             }
-            if (npos >= 2)
-                return fail(err, errlen, "too many arguments ('%s'); expected SRC DST%s", a, "");
+            if (npos >= 2) {
+                /* Never echo a URL's password. */
+                char *shown_arg = strdup(a);
+                if (shown_arg != NULL)
+                    tool_burn_url_password(shown_arg);
+                fail(err, errlen, "too many arguments ('%s'); expected SRC DST%s",
+                     shown_arg != NULL ? shown_arg : "?", "");
+                free(shown_arg);
+                return -1;
+            }
             pos[npos++] = a;
             continue;
         }
