@@ -215,6 +215,59 @@ START_TEST(test_copychunk_unknown_key)
 }
 END_TEST
 
+/* A resume key used on another connection of the same user, one that never
+ * sent FSCTL_SRV_REQUEST_RESUME_KEY itself. MS-SMB2 3.3.5.15.6: the server
+ * looks the source open up by its key; the key names an open of another
+ * connection, so a server may copy (keys are server-wide on Windows) or answer
+ * STATUS_OBJECT_NAME_NOT_FOUND — but the connection must survive.
+ * Known, by version: Samba 4.17 crashes the smbd process serving that
+ * connection (the connection dies; TESTBED.md); Samba 4.22 answers
+ * STATUS_OBJECT_NAME_NOT_FOUND. The test says which it expects from
+ * SMBW_TEST_SAMBA_VERSION and fails on anything else. */
+START_TEST(test_copychunk_key_of_other_connection)
+{
+    cx x, y;
+    setup(&x);
+    /* y: a second connection with its own destination and no key request. */
+    memset(&y, 0, sizeof y);
+    ck_assert_int_eq(smbw_conn_new(&y.c), 0);
+    OK(y.c, smbw_conn_connect(y.c, env("SMBW_TEST_HOST"), (uint16_t)atoi(env("SMBW_TEST_PORT"))));
+    smbw_creds cr = {
+        .kind = SMBW_AUTH_NTLM, .user = env("SMBW_TEST_USER"), .password = env("SMBW_TEST_PASS")};
+    OK(y.c, smbw_session_new(&y.s, y.c, &cr));
+    OK(y.c, smbw_tree_connect(&y.t, y.s, env("SMBW_TEST_SHARE")));
+    OK(y.c,
+       smbw_file_open(&y.dst, y.t, "conf-dst2.bin", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC));
+    uint64_t ch[1][3] = {{0, 0, 4096}};
+    unsigned char in[32 + 24];
+    size_t n = build(in, x.key, ch, 1);
+    void *out = NULL;
+    size_t len = 0;
+    int rc = smbw_file_ioctl(y.dst, FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len);
+    free(out);
+    const char *ver = getenv("SMBW_TEST_SAMBA_VERSION");
+    ck_assert_msg(ver != NULL && *ver, "SMBW_TEST_SAMBA_VERSION is not set (testbed/samba.sh)");
+    if (strncmp(ver, "4.17.", 5) == 0) {
+        /* Samba 4.17's known crash. */
+        ck_assert_int_lt(rc, 0);
+        ck_assert_msg(smbw_conn_is_dead(y.c), "Samba %s: connection survived (%s)", ver,
+                      smbw_error_name(rc));
+    } else {
+        ck_assert_msg(rc < 0 && smbw_last_status(y.c) == STATUS_OBJECT_NAME_NOT_FOUND,
+                      "Samba %s: rc %s status 0x%08x", ver, smbw_error_name(rc),
+                      (unsigned)smbw_last_status(y.c));
+        ck_assert(!smbw_conn_is_dead(y.c));
+    }
+    /* The connection that owns the key is untouched either way. */
+    ck_assert(!smbw_conn_is_dead(x.c));
+    smbw_file_close(y.dst);
+    smbw_tree_disconnect(y.t);
+    smbw_session_free(y.s);
+    smbw_conn_free(y.c);
+    teardown(&x);
+}
+END_TEST
+
 /* A source range past the end of the source: Samba answers
  * STATUS_INVALID_VIEW_SIZE (the copy of what exists may be reported). */
 START_TEST(test_copychunk_past_eof)
@@ -275,6 +328,7 @@ int main(void)
     tcase_add_test(tc, test_copychunk_limits_answer);
     tcase_add_test(tc, test_copychunk_unknown_key);
     tcase_add_test(tc, test_copychunk_past_eof);
+    tcase_add_test(tc, test_copychunk_key_of_other_connection);
     tcase_add_test(tc, test_copychunk_same_file_overlap);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -5,6 +5,8 @@
 #                   security, copy, hostile, faults, fuzz-corpus replays — then
 #                   the line coverage of lib/ (gcovr), which must not fall
 #                   below the floor in tests/testbed/coverage-floor
+#   1b. build-ci    the server-facing suites (samba, security, integration)
+#                   again against Samba from bookworm-backports (SMBW_SAMBA=backports)
 #   2. build-rel    (gcc, release, -Werror): build + unit tests;
 #      build-dbg    (gcc, debug -O0, -Werror): build + unit tests
 #   3. build-asan   (gcc, ASan+UBSan): every test again under the sanitizers
@@ -18,13 +20,13 @@
 # one test). Skipped tests count as failed: a missing server or tool is a
 # failure here, never a skip; so is a run that counted no test at all.
 #
-# SMBW_CI_STAGES (default "main release debug asan valgrind fuzz") selects
+# SMBW_CI_STAGES (default "main backports release debug asan valgrind fuzz") selects
 # stages; an unknown name is an error.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-all_stages="main release debug asan valgrind fuzz"
+all_stages="main backports release debug asan valgrind fuzz"
 stages=${SMBW_CI_STAGES:-$all_stages}
 jobs=${SMBW_TEST_JOBS:-2}
 mult=${SMBW_TIMEOUT_MULTIPLIER:-1}
@@ -112,6 +114,16 @@ if has_stage main; then
     else
         notes+=("main: line coverage of lib/ below the floor of ${floor} % (or not measured)")
     fi
+fi
+if has_stage backports; then
+    # The same server-facing suites against the second Samba version
+    # (bookworm-backports, chrooted; built once and cached by samba-root.sh).
+    bash tests/testbed/samba-root.sh ensure >/dev/null ||
+        summary_fail "building the Samba backports root failed"
+    echo "ci: backports Samba: $(bash tests/testbed/samba-root.sh version)"
+    [[ -d build-ci ]] || fresh_build build-ci -Db_coverage=true
+    SMBW_SAMBA=backports run_meson_tests build-ci backports --suite samba --suite security \
+        --suite integration --no-suite impacket
 fi
 if has_stage release; then
     fresh_build build-rel --buildtype=release

@@ -9,7 +9,7 @@ PACKAGES=(
     samba smbclient samba-vfs-modules libsmbclient-dev
     python3-impacket
     krb5-kdc krb5-admin-server krb5-user
-    btrfs-progs tshark valgrind xxd coreutils util-linux strace iproute2 gcovr
+    btrfs-progs tshark valgrind xxd coreutils util-linux strace iproute2 gcovr debootstrap
 )
 
 missing=()

@@ -134,7 +134,7 @@ tb_write_env() {
     : >"$dir/env.tmp"
     for v in SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
         SMBW_TEST_SHARE2 SMBW_TEST_SHARE_PATH SMBW_TEST_SHARE2_PATH SMBW_TEST_SERVER \
-        SMBW_TEST_SERVER_MAX_PROTOCOL; do
+        SMBW_TEST_SERVER_MAX_PROTOCOL SMBW_TEST_SAMBA_VERSION; do
         printf 'export %s=%q\n' "$v" "${!v-}" >>"$dir/env.tmp"
     done
     mv "$dir/env.tmp" "$dir/env"

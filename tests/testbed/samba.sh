@@ -15,6 +15,9 @@
 #   SAMBA_SHARE1_PATH    directory to share as share1 (default DIR/share1)
 #   SAMBA_EXTRA_SHARE1   extra [share1] lines ("\n" escapes allowed)
 #   SAMBA_EXTRA_SHARE2   extra [share2] lines (e.g. "case sensitive = yes")
+#   SMBW_SAMBA           which Samba: "system" (default, Debian 12's 4.17) or
+#                        "backports" (bookworm-backports' 4.22, chrooted into the
+#                        Debian root that samba-root.sh builds once and caches)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -93,10 +96,66 @@ write_conf() {
     } >"$conf"
 }
 
+samba_root=""
+
+# Runs a Samba program: the system's, or the one in the backports root, with
+# /proc, /dev and the given paths (or /tmp when a path lies below it) bound
+# into the root at the same place, in a mount namespace of its own that ends
+# with the process (nothing stays mounted). The process keeps its PID.
+#   in_samba PATHS... -- CMD [ARGS...]
+# SMBW_IN_SAMBA_EXEC=1: replace the calling (sub)shell instead of forking.
+in_samba() {
+    local -a paths=()
+    while (($# > 0)) && [[ "$1" != "--" ]]; do
+        case $1 in
+        /tmp | /tmp/*) paths+=(/tmp) ;;
+        *) paths+=("$1") ;;
+        esac
+        shift
+    done
+    shift
+    local -a pre=()
+    if [[ "${SMBW_IN_SAMBA_EXEC:-}" == 1 ]]; then
+        pre=(exec)
+    fi
+    if [[ -z "$samba_root" ]]; then
+        "${pre[@]}" "$@"
+        return
+    fi
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    "${pre[@]}" unshare --mount --propagation slave -- bash -c '
+        set -e
+        r=$1 n=$2
+        shift 2
+        mount --rbind /proc "$r/proc"
+        mount --rbind /dev "$r/dev"
+        declare -A seen=()
+        for ((i = 0; i < n; i++)); do
+            p=$1
+            shift
+            [[ -z "${seen[$p]:-}" ]] || continue
+            seen[$p]=1
+            mkdir -p "$r$p"
+            mount --rbind "$p" "$r$p"
+        done
+        exec chroot "$r" "$@"' in_samba "$samba_root" "${#paths[@]}" "${paths[@]}" "$@"
+}
+
+# The test user inside the root, with the host's uid and gid.
+root_user() {
+    local pw gr
+    pw=$(getent passwd "$SMBW_TB_USER") || tb_die "no user $SMBW_TB_USER"
+    gr=$(getent group "$(id -g "$SMBW_TB_USER")") || tb_die "no group for $SMBW_TB_USER"
+    (
+        flock 9
+        grep -q "^$SMBW_TB_USER:" "$samba_root/etc/passwd" || echo "$pw" >>"$samba_root/etc/passwd"
+        grep -q "^${gr%%:*}:" "$samba_root/etc/group" || echo "$gr" >>"$samba_root/etc/group"
+    ) 9>"$samba_root/.smbwire-users.lock"
+}
+
 start() {
     local dir=$1
     ((EUID == 0)) || tb_die "samba.sh must run as root (smbd switches to the test user)"
-    command -v smbd >/dev/null || tb_die "smbd not found: run tests/testbed/install-deps.sh"
     if [[ -f "$dir/run/testbed-smbd.pid" ]]; then
         tb_die "$dir already has a running instance (stop it first)"
     fi
@@ -109,6 +168,17 @@ start() {
     share1=$(cd "$share1" && pwd)
 
     tb_ensure_user
+    case ${SMBW_SAMBA:-system} in
+    system)
+        command -v smbd >/dev/null || tb_die "smbd not found: run tests/testbed/install-deps.sh"
+        ;;
+    backports)
+        samba_root=$(bash "$here/samba-root.sh" ensure) ||
+            tb_die "cannot build the Samba backports root (tests/testbed/samba-root.sh)"
+        root_user
+        ;;
+    *) tb_die "SMBW_SAMBA must be system or backports, not '$SMBW_SAMBA'" ;;
+    esac
     chown "$SMBW_TB_USER:" "$share1" "$dir/share2"
     chmod 0755 "$share1" "$dir/share2"
 
@@ -117,15 +187,17 @@ start() {
         port=$(tb_free_port)
         write_conf "$dir" "$port" "$share1"
         if ((attempt == 1)); then
-            testparm -s "$conf" >"$dir/log/testparm.out" 2>&1 ||
+            in_samba "$dir" -- testparm -s "$conf" >"$dir/log/testparm.out" 2>&1 ||
                 tb_die "testparm rejects $conf: $(tail -n 5 "$dir/log/testparm.out")"
             printf '%s\n%s\n' "$SMBW_TB_PASS" "$SMBW_TB_PASS" |
-                smbpasswd -c "$conf" -a -s "$SMBW_TB_USER" >"$dir/log/smbpasswd.out" 2>&1 ||
+                in_samba "$dir" -- smbpasswd -c "$conf" -a -s "$SMBW_TB_USER" \
+                    >"$dir/log/smbpasswd.out" 2>&1 ||
                 tb_die "smbpasswd failed: $(cat "$dir/log/smbpasswd.out")"
         fi
         # setsid: smbd's own SIGTERM handling with --no-process-group would
         # otherwise hit our process group (the test runner).
-        setsid smbd --foreground --no-process-group -s "$conf" \
+        SMBW_IN_SAMBA_EXEC=1 in_samba "$dir" "$share1" -- \
+            setsid smbd --foreground --no-process-group -s "$conf" \
             </dev/null >>"$dir/log/smbd.out" 2>&1 &
         pid=$!
         echo "$pid" >"$dir/run/testbed-smbd.pid"
@@ -139,9 +211,18 @@ start() {
                 export SMBW_TEST_SHARE=share1 SMBW_TEST_SHARE2=share2
                 export SMBW_TEST_SHARE_PATH=$share1 SMBW_TEST_SHARE2_PATH=$dir/share2
                 export SMBW_TEST_SERVER=samba
+                SMBW_TEST_SAMBA_VERSION=$(in_samba "$dir" -- smbd --version 2>/dev/null |
+                    sed -n 's/^Version //p')
+                export SMBW_TEST_SAMBA_VERSION
+                # The server runs from the root that was asked for: never a
+                # silent run against the other version.
+                if [[ -n "$samba_root" && "$(readlink "/proc/$pid/root")" != "$samba_root" ]]; then
+                    tb_stop_pidfile "$dir/run/testbed-smbd.pid" "$conf" 5
+                    tb_die "smbd (pid $pid) does not run in $samba_root"
+                fi
                 export SMBW_TEST_SERVER_MAX_PROTOCOL=${SAMBA_MAX_PROTOCOL:-SMB3_11}
                 tb_write_env "$dir"
-                echo "samba: smbd pid $pid listening on 127.0.0.1:$port ($dir)"
+                echo "samba $SMBW_TEST_SAMBA_VERSION: smbd pid $pid listening on 127.0.0.1:$port ($dir)"
                 return 0
             fi
             sleep 0.1
