@@ -53,7 +53,8 @@ static uint32_t get32(const unsigned char *p)
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
-static void setup(cx *x)
+/* A new connection, session and tree of the test share in x. */
+static void connect_cx(cx *x)
 {
     memset(x, 0, sizeof *x);
     ck_assert_int_eq(smbw_conn_new(&x->c), 0);
@@ -62,6 +63,11 @@ static void setup(cx *x)
         .kind = SMBW_AUTH_NTLM, .user = env("SMBW_TEST_USER"), .password = env("SMBW_TEST_PASS")};
     OK(x->c, smbw_session_new(&x->s, x->c, &cr));
     OK(x->c, smbw_tree_connect(&x->t, x->s, env("SMBW_TEST_SHARE")));
+}
+
+static void setup(cx *x)
+{
+    connect_cx(x);
     static unsigned char data[1 << 20];
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (unsigned char)(i * 31 + 7);
@@ -77,15 +83,20 @@ static void setup(cx *x)
     free(out);
 }
 
+static void disconnect_cx(cx *x)
+{
+    smbw_tree_disconnect(x->t);
+    smbw_session_free(x->s);
+    smbw_conn_free(x->c);
+}
+
 static void teardown(cx *x)
 {
     smbw_file_close(x->src);
     smbw_file_close(x->dst);
     smbw_unlink(x->t, "conf-dst.bin");
     smbw_unlink(x->t, "conf-src.bin");
-    smbw_tree_disconnect(x->t);
-    smbw_session_free(x->s);
-    smbw_conn_free(x->c);
+    disconnect_cx(x);
 }
 
 /* SRV_COPYCHUNK_COPY with n chunks (src, dst, len). */
@@ -229,13 +240,7 @@ START_TEST(test_copychunk_key_of_other_connection)
     cx x, y;
     setup(&x);
     /* y: a second connection with its own destination and no key request. */
-    memset(&y, 0, sizeof y);
-    ck_assert_int_eq(smbw_conn_new(&y.c), 0);
-    OK(y.c, smbw_conn_connect(y.c, env("SMBW_TEST_HOST"), (uint16_t)atoi(env("SMBW_TEST_PORT"))));
-    smbw_creds cr = {
-        .kind = SMBW_AUTH_NTLM, .user = env("SMBW_TEST_USER"), .password = env("SMBW_TEST_PASS")};
-    OK(y.c, smbw_session_new(&y.s, y.c, &cr));
-    OK(y.c, smbw_tree_connect(&y.t, y.s, env("SMBW_TEST_SHARE")));
+    connect_cx(&y);
     OK(y.c,
        smbw_file_open(&y.dst, y.t, "conf-dst2.bin", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC));
     uint64_t ch[1][3] = {{0, 0, 4096}};
@@ -261,9 +266,8 @@ START_TEST(test_copychunk_key_of_other_connection)
     /* The connection that owns the key is untouched either way. */
     ck_assert(!smbw_conn_is_dead(x.c));
     smbw_file_close(y.dst);
-    smbw_tree_disconnect(y.t);
-    smbw_session_free(y.s);
-    smbw_conn_free(y.c);
+    smbw_unlink(x.t, "conf-dst2.bin");
+    disconnect_cx(&y);
     teardown(&x);
 }
 END_TEST
