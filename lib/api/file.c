@@ -247,7 +247,7 @@ int smbw_file_query_info(smbw_file *f, uint8_t info_type, uint8_t info_class, ui
     query_info_msg(&m, f->tree, f->id, info_type, info_class, additional, max_out);
     api_rsp rsp;
     rc = api_call(c, &m, 1, false, &rsp);
-    if (!rc && rsp.h.status != STATUS_SUCCESS && rsp.h.status != STATUS_BUFFER_OVERFLOW)
+    if (!rc && wire_status_is_error_response(SMB2_QUERY_INFO, rsp.h.status))
         rc = api_status_error(c, rsp.h.status, "QUERY_INFO");
     else if (!rc) {
         smb2_query_info_rsp qr;
@@ -348,9 +348,14 @@ int smbw_file_set_info(smbw_file *f, uint8_t info_type, uint8_t info_class, uint
 
 int smbw_file_truncate(smbw_file *f, uint64_t size)
 {
-    uint8_t b[8];
-    put_u64(b, size);
-    return smbw_file_set_info(f, SMB2_0_INFO_FILE, FileEndOfFileInformation, 0, b, 8);
+    smbw_buf b;
+    buf_init(&b);
+    wire_encode_eof_info(&b, size);
+    int rc = b.failed
+                 ? SMBW_ENOMEM
+                 : smbw_file_set_info(f, SMB2_0_INFO_FILE, FileEndOfFileInformation, 0, b.p, b.len);
+    buf_free(&b);
+    return rc;
 }
 
 int smbw_file_set_basic(smbw_file *f, uint64_t creation, uint64_t access, uint64_t write,
@@ -441,9 +446,13 @@ static int ioctl_output(const smb2_hdr *h, const uint8_t *msg, size_t len, uint3
 {
     *out = NULL;
     *outlen = 0;
-    uint16_t ss = len >= 66 ? get_u16(msg + 64) : 0;
-    if (h->status != STATUS_SUCCESS && ss == 9)
-        return 0; /* plain error response */
+    if (wire_status_is_error_response(h->command, h->status)) {
+        smb2_error_rsp e;
+        if (wire_decode_error(msg, len, &e) == 0)
+            return 0; /* plain error response */
+        /* else an error status with a whole IOCTL body: copychunk's
+         * STATUS_INVALID_PARAMETER with the server's limits (3.3.5.15.6). */
+    }
     smb2_ioctl_rsp r;
     if (wire_decode_ioctl(msg, len, &r) != 0)
         return SMBW_EPROTO;

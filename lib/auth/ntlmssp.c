@@ -87,7 +87,8 @@ static int parse_av_pairs(smbw_cur ti, ntlm_challenge *out)
                 return SMBW_EPROTO;
             if (!seen_ts) {
                 out->have_timestamp = true;
-                out->timestamp = get_u64(val.p);
+                if (!cur_u64(&val, &out->timestamp))
+                    return SMBW_EPROTO;
                 seen_ts = true;
             }
         } else if (id == MSV_AV_FLAGS) {
@@ -95,7 +96,8 @@ static int parse_av_pairs(smbw_cur ti, ntlm_challenge *out)
                 return SMBW_EPROTO;
             if (!seen_flags) {
                 out->have_av_flags = true;
-                out->av_flags = get_u32(val.p);
+                if (!cur_u32(&val, &out->av_flags))
+                    return SMBW_EPROTO;
                 seen_flags = true;
             }
         }
@@ -251,12 +253,16 @@ int ntlm_mac(const uint8_t sign_key[16], struct crypto_rc4 *seal, uint32_t seqnu
              const uint8_t *msg, size_t len, uint8_t sig[16])
 {
     uint8_t seq[4], mac[16];
-    put_u32(seq, seqnum);
+    for (int i = 0; i < 4; i++)
+        seq[i] = (uint8_t)(seqnum >> (8 * i));
     crypto_iov iov[2] = {{seq, 4}, {msg, len}};
     int rc = crypto_hmac_md5(sign_key, 16, iov, 2, mac);
     if (rc)
         return rc;
-    put_u32(sig, 1);
+    /* NTLMSSP_MESSAGE_SIGNATURE (MS-NLMP 2.2.2.9.1): Version 1, Checksum,
+     * SeqNum, all little-endian. */
+    static const uint8_t version1[4] = {1, 0, 0, 0};
+    memcpy(sig, version1, 4);
     if (seal) {
         rc = crypto_rc4_update(seal, mac, sig + 4, 8);
         if (rc)
@@ -264,7 +270,7 @@ int ntlm_mac(const uint8_t sign_key[16], struct crypto_rc4 *seal, uint32_t seqnu
     } else {
         memcpy(sig + 4, mac, 8);
     }
-    put_u32(sig + 12, seqnum);
+    memcpy(sig + 12, seq, 4);
     crypto_cleanse(mac, sizeof mac);
     return 0;
 }

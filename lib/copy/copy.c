@@ -605,8 +605,10 @@ static uint32_t cluster_size(engine *e)
     void *d = NULL;
     size_t n = 0;
     uint32_t cl = 4096;
-    if (fs_info(e->dst, FileFsSizeInformation, &d, &n) == 0 && n >= 24) {
-        uint64_t c = (uint64_t)get_u32((uint8_t *)d + 16) * get_u32((uint8_t *)d + 20);
+    smb2_fs_size_info fs;
+    if (fs_info(e->dst, FileFsSizeInformation, &d, &n) == 0 &&
+        wire_decode_fs_size_info(d, n, &fs) == 0) {
+        uint64_t c = (uint64_t)fs.sectors_per_unit * fs.bytes_per_sector;
         if (c >= 512 && c <= (1u << 20) && (c & (c - 1)) == 0)
             cl = (uint32_t)c;
     }

@@ -337,7 +337,7 @@ static int send_batch(smbw_conn *c, core_req *head)
     size_t frame_start = c->out.len;
     int err = 0;
     if (!enc_sess)
-        buf_u32be(&c->out, 0);
+        wire_encode_transport_hdr(&c->out);
     size_t msgs_start = dst->len;
     if (!buf_reserve(dst, total_body))
         err = SMBW_ENOMEM;
@@ -367,7 +367,7 @@ static int send_batch(smbw_conn *c, core_req *head)
         if (r->batch_next) {
             /* 8-byte alignment of the next message, counted from this one */
             buf_zero(dst, (8 - (dst->len - start) % 8) % 8);
-            buf_set_u32(dst, start + 20, (uint32_t)(dst->len - start));
+            wire_patch_next_command(dst, start, (uint32_t)(dst->len - start));
         }
         if (dst->failed) {
             err = SMBW_ENOMEM;
@@ -384,7 +384,7 @@ static int send_batch(smbw_conn *c, core_req *head)
     }
     size_t msgs_len = dst->len - msgs_start;
     if (!err && enc_sess) {
-        buf_u32be(&c->out, 0);
+        wire_encode_transport_hdr(&c->out);
         err = smb2_encrypt(c->cipher, enc_sess->keys.enc, enc_sess->keys.enc_len, enc_sess->id,
                            plain.p, plain.len, &c->out);
         if (!err && c->out.failed)
@@ -392,19 +392,15 @@ static int send_batch(smbw_conn *c, core_req *head)
     }
     if (enc_sess)
         core_buf_give(c, &plain);
-    size_t flen = err ? 0 : c->out.len - frame_start - 4;
-    if (!err && flen > 0xFFFFFF)
-        err = SMBW_EINVAL;
+    if (!err)
+        err = wire_patch_transport_hdr(&c->out, frame_start,
+                                       c->out.len - frame_start - SMB2_TRANSPORT_HDR_SIZE);
     if (err) {
         c->out.failed = false;
         c->out.len = frame_start;
         core_kill(c, err, "cannot build a request: %s", smbw_strerror(err));
         return err;
     }
-    c->out.p[frame_start] = 0;
-    c->out.p[frame_start + 1] = (uint8_t)(flen >> 16);
-    c->out.p[frame_start + 2] = (uint8_t)(flen >> 8);
-    c->out.p[frame_start + 3] = (uint8_t)flen;
     c->stats.bytes_sent += msgs_len;
     c->stats.requests += (uint64_t)head->batch_n;
     return 0;
@@ -524,22 +520,24 @@ static core_req *find_pending(smbw_conn *c, uint64_t mid)
  * and only after the standard check failed, verify that form: the message
  * with NextCommand zeroed and up to 7 trailing zero bytes of padding removed.
  * Every byte that carries meaning is still covered by the signature. */
-static bool compound_quirk_verifies(const struct smbw_session *s, const uint8_t *msg, size_t len)
+static bool compound_quirk_verifies(const struct smbw_session *s, const smb2_hdr *h,
+                                    const uint8_t *msg, size_t len)
 {
-    if (len < SMB2_HDR_SIZE || get_u32(msg + 20) == 0 || len > (1u << 20))
+    if (len < SMB2_HDR_SIZE || h->next_command == 0 || len > (1u << 20))
         return false;
-    uint8_t *copy = malloc(len);
-    if (!copy)
+    smbw_buf copy;
+    buf_init(&copy);
+    buf_put(&copy, msg, len);
+    wire_patch_next_command(&copy, 0, 0);
+    if (copy.failed) {
+        buf_free(&copy);
         return false;
-    memcpy(copy, msg, len);
-    put_u32(copy + 20, 0);
-    bool ok = false;
-    for (size_t pad = 0; pad < 8 && len - pad > SMB2_HDR_SIZE && !ok; pad++) {
-        if (pad && copy[len - pad] != 0)
-            break;
-        ok = smb2_sign_verify(s->sign_alg, s->keys.signing, 16, copy, len - pad) == 0;
     }
-    free(copy);
+    size_t zeros = wire_trailing_zeros(msg, len, 7);
+    bool ok = false;
+    for (size_t pad = 0; pad <= zeros && len - pad > SMB2_HDR_SIZE && !ok; pad++)
+        ok = smb2_sign_verify(s->sign_alg, s->keys.signing, 16, copy.p, len - pad) == 0;
+    buf_free(&copy);
     return ok;
 }
 
@@ -591,7 +589,7 @@ static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encry
              * MAC but ignores a mismatch: recorded streams were signed with
              * other session keys. Every other check stays on. */
             if (smb2_sign_verify(s->sign_alg, s->keys.signing, 16, msg, len) != 0 &&
-                !compound_quirk_verifies(s, msg, len) && !SMBW_FUZZING) {
+                !compound_quirk_verifies(s, &h, msg, len) && !SMBW_FUZZING) {
                 core_kill(c, SMBW_ECRYPTO, "response signature check failed (command %u)",
                           h.command);
                 return SMBW_ECRYPTO;
@@ -638,14 +636,10 @@ static int dispatch_plain(smbw_conn *c, const uint8_t *p, size_t len, bool encry
             core_kill(c, SMBW_EPROTO, "truncated SMB2 message (%zu bytes)", rest);
             return SMBW_EPROTO;
         }
-        uint32_t next = get_u32(p + off + 20);
-        size_t mlen = rest;
-        if (next) {
-            if (next % 8 || next < SMB2_HDR_SIZE || next >= rest) {
-                core_kill(c, SMBW_EPROTO, "bad NextCommand offset %u in a compound response", next);
-                return SMBW_EPROTO;
-            }
-            mlen = next;
+        size_t mlen, next;
+        if (wire_compound_next(p + off, rest, &mlen, &next) != 0) {
+            core_kill(c, SMBW_EPROTO, "bad NextCommand offset in a compound response");
+            return SMBW_EPROTO;
         }
         int rc = dispatch_msg(c, p + off, mlen, encrypted);
         if (rc)
@@ -658,21 +652,21 @@ static int dispatch_plain(smbw_conn *c, const uint8_t *p, size_t len, bool encry
 
 static int dispatch_frame(smbw_conn *c, const uint8_t *p, size_t len)
 {
-    if (len < 4) {
+    uint32_t proto;
+    if (wire_decode_protocol_id(p, len, &proto) != 0) {
         core_kill(c, SMBW_EPROTO, "frame too short (%zu bytes)", len);
         return SMBW_EPROTO;
     }
-    uint32_t proto = get_u32(p);
     c->stats.bytes_received += len;
     if (proto == SMB2_PROTO_ID)
         return dispatch_plain(c, p, len, false);
     if (proto == SMB2_TRANSFORM_ID) {
-        uint64_t sid;
-        if (smb2_transform_session_id(p, len, &sid) != 0) {
+        smb2_transform_hdr th;
+        if (wire_decode_transform_hdr(p, len, &th) != 0) {
             core_kill(c, SMBW_EPROTO, "malformed transform header");
             return SMBW_EPROTO;
         }
-        struct smbw_session *s = find_session(c, sid);
+        struct smbw_session *s = find_session(c, th.session_id);
         if (!s || !s->keys.enc_len) {
             core_kill(c, SMBW_EPROTO, "encrypted message for an unknown session");
             return SMBW_EPROTO;
@@ -703,23 +697,26 @@ static int process_input(smbw_conn *c)
 {
     size_t off = 0;
     int rc = 0;
-    while (!c->dead && c->in.len - off >= 4) {
+    while (!c->dead) {
         const uint8_t *p = c->in.p + off;
-        if (p[0] != 0) {
-            core_kill(c, SMBW_EPROTO, "bad transport frame type 0x%02x", p[0]);
+        uint32_t flen;
+        int hrc = wire_decode_transport_hdr(p, c->in.len - off, &flen);
+        if (hrc == 1)
+            break; /* the rest of the transport header is still to come */
+        if (hrc != 0) {
+            core_kill(c, SMBW_EPROTO, "bad transport frame type (not a session message)");
             rc = SMBW_EPROTO;
             break;
         }
-        size_t flen = ((size_t)p[1] << 16) | ((size_t)p[2] << 8) | p[3];
         if (flen > c->max_frame) {
-            core_kill(c, SMBW_EPROTO, "frame of %zu bytes exceeds the negotiated maximum", flen);
+            core_kill(c, SMBW_EPROTO, "frame of %u bytes exceeds the negotiated maximum", flen);
             rc = SMBW_EPROTO;
             break;
         }
-        if (c->in.len - off - 4 < flen)
+        if (c->in.len - off - SMB2_TRANSPORT_HDR_SIZE < flen)
             break;
-        off += 4 + flen;
-        rc = dispatch_frame(c, p + 4, flen);
+        off += SMB2_TRANSPORT_HDR_SIZE + flen;
+        rc = dispatch_frame(c, p + SMB2_TRANSPORT_HDR_SIZE, flen);
         if (rc)
             break;
     }
@@ -738,13 +735,11 @@ static int process_input(smbw_conn *c)
 int core_recv_space(smbw_conn *c, uint8_t **p, size_t *space)
 {
     size_t want = 256 * 1024;
-    if (c->in.len >= 4) {
-        const uint8_t *h = c->in.p;
-        size_t flen = ((size_t)h[1] << 16) | ((size_t)h[2] << 8) | h[3];
-        if (h[0] == 0 && flen <= c->max_frame && flen + 4 > c->in.len &&
-            flen + 4 - c->in.len > want)
-            want = flen + 4 - c->in.len;
-    }
+    uint32_t flen;
+    if (wire_decode_transport_hdr(c->in.p, c->in.len, &flen) == 0 && flen <= c->max_frame &&
+        (size_t)flen + SMB2_TRANSPORT_HDR_SIZE > c->in.len &&
+        (size_t)flen + SMB2_TRANSPORT_HDR_SIZE - c->in.len > want)
+        want = (size_t)flen + SMB2_TRANSPORT_HDR_SIZE - c->in.len;
     if (!buf_reserve(&c->in, want)) {
         c->in.failed = false;
         return SMBW_ENOMEM;
@@ -813,7 +808,7 @@ int core_cancel_all(smbw_conn *c)
             err = smb2_sign_msg(s->sign_alg, s->keys.signing, 16, m.p, m.len);
         if (!err) {
             size_t fs = c->out.len;
-            buf_u32be(&c->out, (uint32_t)m.len);
+            wire_encode_transport_hdr(&c->out);
             if (req_encrypts(r))
                 err = smb2_encrypt(c->cipher, s->keys.enc, s->keys.enc_len, s->id, m.p, m.len,
                                    &c->out);
@@ -821,12 +816,10 @@ int core_cancel_all(smbw_conn *c)
                 buf_put(&c->out, m.p, m.len);
             if (!err && c->out.failed)
                 err = SMBW_ENOMEM;
-            if (!err) {
-                size_t flen = c->out.len - fs - 4;
-                c->out.p[fs + 1] = (uint8_t)(flen >> 16);
-                c->out.p[fs + 2] = (uint8_t)(flen >> 8);
-                c->out.p[fs + 3] = (uint8_t)flen;
-            } else {
+            if (!err)
+                err = wire_patch_transport_hdr(&c->out, fs,
+                                               c->out.len - fs - SMB2_TRANSPORT_HDR_SIZE);
+            if (err) {
                 c->out.failed = false;
                 c->out.len = fs;
             }

@@ -3,31 +3,15 @@
 
 #include "../crypto/crypto.h"
 #include "../util/bytes.h"
+#include "../wire/wire.h"
 #include "smbwire/errors.h"
 
 #include <string.h>
 
 enum {
-    HDR_LEN = 64,
-    HDR_FLAGS = 16,   /* u32 Flags */
-    HDR_COMMAND = 12, /* u16 Command */
-    HDR_MESSAGE_ID = 24,
-    HDR_SIGNATURE = 48, /* 16 bytes */
-    FLAG_SERVER_TO_REDIR = 0x00000001,
-    CMD_CANCEL = 0x000C,
-
-    /* TRANSFORM_HEADER, MS-SMB2 2.2.41 */
-    TH_LEN = 52,
-    TH_SIGNATURE = 4,  /* 16 bytes */
-    TH_NONCE = 20,     /* 16 bytes; the AAD runs from here to the end */
-    TH_ORIG_SIZE = 36, /* u32 */
-    TH_RESERVED = 40,  /* u16 */
-    TH_FLAGS = 42,     /* u16, 0x0001 = Encrypted */
-    TH_SESSION_ID = 44,
-    TH_FLAG_ENCRYPTED = 0x0001,
+    HDR_LEN = SMB2_HDR_SIZE,
+    HDR_SIGNATURE = 48, /* 16 bytes, zeroed for the MAC (3.1.4.1) */
 };
-
-static const uint8_t transform_id[4] = {0xFD, 'S', 'M', 'B'};
 
 /* ------------------------------------------------------------------------ */
 /* Signing, MS-SMB2 3.1.4.1 */
@@ -61,14 +45,16 @@ int smb2_sign_compute(int alg, const uint8_t *key, size_t keylen, const uint8_t 
     case SMB2_SIGN_ALG_AES_GMAC: {
         /* Nonce: MessageId, then a 4-byte field whose bit 0 marks a
          * server-to-client message and bit 1 a CANCEL request. */
-        uint8_t nonce[12];
-        memcpy(nonce, msg + HDR_MESSAGE_ID, 8);
-        uint32_t role = 0;
-        if (get_u32(msg + HDR_FLAGS) & FLAG_SERVER_TO_REDIR)
-            role |= 1;
-        if (get_u16(msg + HDR_COMMAND) == CMD_CANCEL)
-            role |= 2;
-        put_u32(nonce + 8, role);
+        smb2_hdr h;
+        if (wire_decode_hdr(msg, len, &h) != 0)
+            return SMBW_EINVAL;
+        uint8_t nonce[12] = {0};
+        for (int i = 0; i < 8; i++)
+            nonce[i] = (uint8_t)(h.message_id >> (8 * i));
+        if (h.flags & SMB2_FLAGS_SERVER_TO_REDIR)
+            nonce[8] |= 1;
+        if (h.command == SMB2_CANCEL)
+            nonce[8] |= 2;
         return crypto_aes_gmac(key, keylen, nonce, iov, 3, sig);
     }
     default:
@@ -200,33 +186,34 @@ static int encrypt_common(uint16_t cipher, const uint8_t *key, size_t keylen, ui
     if (!out || !msg || len == 0 || len > UINT32_MAX || out->failed)
         return SMBW_EINVAL;
 
-    size_t base = out->len;
-    uint8_t *p = buf_grow(out, TH_LEN + len);
-    if (!p)
-        return SMBW_ENOMEM;
-    memcpy(p, transform_id, 4);
-    memset(p + TH_SIGNATURE, 0, 16);
-    memset(p + TH_NONCE, 0, 16);
+    smb2_transform_hdr th;
+    memset(&th, 0, sizeof th);
     if (nonce_in)
-        memcpy(p + TH_NONCE, nonce_in, noncelen);
-    else if ((rc = crypto_random(p + TH_NONCE, noncelen)) < 0)
-        goto fail;
-    put_u32(p + TH_ORIG_SIZE, (uint32_t)len);
-    put_u16(p + TH_RESERVED, 0);
-    put_u16(p + TH_FLAGS, TH_FLAG_ENCRYPTED);
-    put_u64(p + TH_SESSION_ID, session_id);
-    memcpy(p + TH_LEN, msg, len);
+        memcpy(th.nonce, nonce_in, noncelen);
+    else if ((rc = crypto_random(th.nonce, noncelen)) < 0)
+        return rc;
+    th.original_size = (uint32_t)len;
+    th.flags = SMB2_TRANSFORM_FLAG_ENCRYPTED;
+    th.session_id = session_id;
+
+    size_t base = out->len;
+    wire_encode_transform_hdr(out, &th);
+    buf_put(out, msg, len);
+    if (out->failed)
+        return SMBW_ENOMEM;
+    uint8_t *p = out->p + base;
     /* AAD: the header from Nonce to the end (ProtocolId and Signature are
      * left out); the tag becomes the Signature. */
-    rc = crypto_aead_encrypt(cipher, key, keylen, p + TH_NONCE, p + TH_NONCE, TH_LEN - TH_NONCE,
-                             p + TH_LEN, len, p + TH_SIGNATURE);
-    if (rc < 0)
-        goto fail;
+    rc = crypto_aead_encrypt(cipher, key, keylen, th.nonce, p + SMB2_TRANSFORM_AAD_OFFSET,
+                             SMB2_TRANSFORM_AAD_SIZE, p + SMB2_TRANSFORM_HDR_SIZE, len,
+                             p + SMB2_TRANSFORM_SIGNATURE_OFFSET);
+    crypto_cleanse(&th, sizeof th);
+    if (rc < 0) {
+        crypto_cleanse(p, SMB2_TRANSFORM_HDR_SIZE + len);
+        out->len = base;
+        return rc;
+    }
     return 0;
-fail:
-    crypto_cleanse(p, TH_LEN + len);
-    out->len = base;
-    return rc;
 }
 
 int smb2_encrypt(uint16_t cipher, const uint8_t *key, size_t keylen, uint64_t session_id,
@@ -243,16 +230,6 @@ int smb2_encrypt_nonce(uint16_t cipher, const uint8_t *key, size_t keylen, uint6
     return encrypt_common(cipher, key, keylen, session_id, nonce, msg, len, out);
 }
 
-int smb2_transform_session_id(const uint8_t *frame, size_t len, uint64_t *sid)
-{
-    if (!frame || !sid)
-        return SMBW_EINVAL;
-    if (len < TH_LEN || memcmp(frame, transform_id, 4) != 0)
-        return SMBW_EPROTO;
-    *sid = get_u64(frame + TH_SESSION_ID);
-    return 0;
-}
-
 int smb2_decrypt(uint16_t cipher, const uint8_t *key, size_t keylen, const uint8_t *frame,
                  size_t len, smbw_buf *out)
 {
@@ -262,23 +239,20 @@ int smb2_decrypt(uint16_t cipher, const uint8_t *key, size_t keylen, const uint8
         return rc;
     if (!frame || !out || out->failed)
         return SMBW_EINVAL;
-    if (len < TH_LEN || memcmp(frame, transform_id, 4) != 0)
-        return SMBW_EPROTO;
-    size_t body = len - TH_LEN;
-    if (body == 0 || get_u32(frame + TH_ORIG_SIZE) != body ||
-        get_u16(frame + TH_FLAGS) != TH_FLAG_ENCRYPTED)
+    smb2_transform_hdr th;
+    if (wire_decode_transform_hdr(frame, len, &th) != 0)
         return SMBW_EPROTO;
 
     size_t base = out->len;
-    uint8_t *p = buf_grow(out, body);
+    uint8_t *p = buf_grow(out, th.payload_len);
     if (!p)
         return SMBW_ENOMEM;
-    memcpy(p, frame + TH_LEN, body);
-    rc = crypto_aead_decrypt(cipher, key, keylen, frame + TH_NONCE, frame + TH_NONCE,
-                             TH_LEN - TH_NONCE, p, body, frame + TH_SIGNATURE);
+    memcpy(p, th.payload, th.payload_len);
+    rc = crypto_aead_decrypt(cipher, key, keylen, th.nonce, th.aad, th.aad_len, p, th.payload_len,
+                             th.signature);
     if (rc < 0) {
         /* Never hand out unauthenticated plaintext. */
-        crypto_cleanse(p, body);
+        crypto_cleanse(p, th.payload_len);
         out->len = base;
         return rc == SMBW_EINVAL ? rc : SMBW_ECRYPTO;
     }

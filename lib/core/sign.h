@@ -62,13 +62,10 @@ SMBW_WUR int smb2_encrypt_nonce(uint16_t cipher, const uint8_t *key, size_t keyl
                                 uint64_t session_id, const uint8_t nonce[16], const uint8_t *msg,
                                 size_t len, smbw_buf *out);
 /* Decrypts a TRANSFORM message (the whole frame, starting at 0xFD 'S' 'M'
- * 'B'): checks ProtocolId, OriginalMessageSize == len - 52, Flags ==
- * 0x0001, then the tag; appends the plaintext to out. SMBW_EPROTO when
+ * 'B'), decoded by wire_decode_transform_hdr (ProtocolId, a non-empty
+ * payload, OriginalMessageSize == len - 52, Flags == 0x0001), then checks the
+ * tag; appends the plaintext to out. SMBW_EPROTO when
  * malformed, SMBW_ECRYPTO when authentication fails (out then unchanged). */
 SMBW_WUR int smb2_decrypt(uint16_t cipher, const uint8_t *key, size_t keylen, const uint8_t *frame,
                           size_t len, smbw_buf *out);
-/* SessionId of a TRANSFORM frame, so the caller can pick the keys;
- * SMBW_EPROTO when the frame is too short or not a transform header. */
-SMBW_WUR int smb2_transform_session_id(const uint8_t *frame, size_t len, uint64_t *sid);
-
 #endif

@@ -183,6 +183,17 @@ static uint32_t rol32(uint32_t v, int s)
     return (v << s) | (v >> (32 - s));
 }
 
+static uint32_t md4_load32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static void md4_store_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
 static void md4_block(uint32_t h[4], const uint8_t *blk)
 {
     static const int s1[4] = {3, 7, 11, 19}, s2[4] = {3, 5, 9, 13}, s3[4] = {3, 9, 11, 15};
@@ -190,7 +201,7 @@ static void md4_block(uint32_t h[4], const uint8_t *blk)
     static const int k3[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
     uint32_t x[16];
     for (int i = 0; i < 16; i++)
-        x[i] = get_u32(blk + 4 * i);
+        x[i] = md4_load32(blk + 4 * i);
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3], t;
     /* Each step updates the first of (a, b, c, d), then the roles rotate:
      * [abcd] [dabc] [cdab] [bcda], as in the RFC's round tables. */
@@ -225,12 +236,12 @@ int crypto_md4_internal(const void *p, size_t len, uint8_t out[16])
     tail[left] = 0x80;
     size_t tlen = left < 56 ? 64 : 128;
     uint64_t bits = (uint64_t)len << 3;
-    put_u64(tail + tlen - 8, bits);
+    md4_store_le(tail + tlen - 8, bits, 8);
     md4_block(h, tail);
     if (tlen == 128)
         md4_block(h, tail + 64);
     for (int i = 0; i < 4; i++)
-        put_u32(out + 4 * i, h[i]);
+        md4_store_le(out + 4 * i, h[i], 4);
     smbw_wipe(tail, sizeof tail);
     smbw_wipe(h, sizeof h);
     return 0;

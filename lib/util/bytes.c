@@ -3,6 +3,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Little-endian loads and stores: private to the cursor and the writer. */
+static uint16_t get_u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static uint64_t get_u64(const uint8_t *p)
+{
+    return (uint64_t)get_u32(p) | ((uint64_t)get_u32(p + 4) << 32);
+}
+static void put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
 bool cur_skip(smbw_cur *c, size_t n)
 {
     if (c->len < n)
@@ -56,8 +85,7 @@ bool cur_u32be(smbw_cur *c, uint32_t *v)
 {
     if (c->len < 4)
         return false;
-    *v = ((uint32_t)c->p[0] << 24) | ((uint32_t)c->p[1] << 16) | ((uint32_t)c->p[2] << 8) |
-         c->p[3];
+    *v = ((uint32_t)c->p[0] << 24) | ((uint32_t)c->p[1] << 16) | ((uint32_t)c->p[2] << 8) | c->p[3];
     return cur_skip(c, 4);
 }
 
@@ -235,6 +263,18 @@ void buf_set_u32(smbw_buf *b, size_t off, uint32_t v)
         return;
     }
     put_u32(b->p + off, v);
+}
+
+void buf_set_u32be(smbw_buf *b, size_t off, uint32_t v)
+{
+    if (b->failed || off > b->len || b->len - off < 4) {
+        b->failed = true;
+        return;
+    }
+    b->p[off] = (uint8_t)(v >> 24);
+    b->p[off + 1] = (uint8_t)(v >> 16);
+    b->p[off + 2] = (uint8_t)(v >> 8);
+    b->p[off + 3] = (uint8_t)v;
 }
 
 void smbw_wipe(void *p, size_t n)

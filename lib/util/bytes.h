@@ -69,35 +69,11 @@ void buf_align(smbw_buf *b, size_t align);
 /* Patch already written bytes at offset (no-op if out of range: marks failed). */
 void buf_set_u16(smbw_buf *b, size_t off, uint16_t v);
 void buf_set_u32(smbw_buf *b, size_t off, uint32_t v);
+void buf_set_u32be(smbw_buf *b, size_t off, uint32_t v);
 
-static inline uint16_t get_u16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-static inline uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-static inline uint64_t get_u64(const uint8_t *p)
-{
-    return (uint64_t)get_u32(p) | ((uint64_t)get_u32(p + 4) << 32);
-}
-static inline void put_u16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
+/* No raw "integer at pointer" helpers here: peer bytes are read only
+ * through a cursor (by lib/wire and lib/auth), and encoders append through
+ * the writer or patch it with buf_set_u16/buf_set_u32. */
 
 /* Wipe memory in a way the compiler keeps. */
 void smbw_wipe(void *p, size_t n);

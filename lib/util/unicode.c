@@ -170,16 +170,16 @@ int utf16le_to_utf8(const uint8_t *p, size_t len, char **out)
     if (!s)
         return SMBW_ENOMEM;
     size_t o = 0;
-    for (size_t i = 0; i < units; i++) {
-        uint32_t c = get_u16(p + 2 * i);
+    smbw_cur in = cur_make(p, len);
+    uint16_t u, lo;
+    while (cur_u16(&in, &u)) {
+        uint32_t c = u;
         if (c >= 0xD800 && c <= 0xDBFF) {
-            if (i + 1 >= units)
+            if (!cur_u16(&in, &lo))
                 goto bad;
-            uint32_t lo = get_u16(p + 2 * (i + 1));
             if (lo < 0xDC00 || lo > 0xDFFF)
                 goto bad;
-            c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
-            i++;
+            c = 0x10000 + ((c - 0xD800) << 10) + (uint32_t)(lo - 0xDC00);
         } else if ((c >= 0xDC00 && c <= 0xDFFF) || c == 0) {
             goto bad;
         }

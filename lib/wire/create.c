@@ -2,6 +2,7 @@
  * (2.2.15, 2.2.16) and FLUSH (2.2.17). */
 #include "wire.h"
 
+#include "enc.h"
 #include <string.h>
 
 #include "../util/unicode.h"
@@ -11,15 +12,6 @@
 #define CREATE_RSP_FIXED 88 /* StructureSize 89 */
 #define CLOSE_RSP_FIXED 60  /* StructureSize 60 */
 #define CTX_HDR 16          /* Next, NameOffset, NameLength, Reserved, DataOffset, DataLength */
-
-static int enc_end(smbw_buf *b, size_t start, int rc)
-{
-    if (rc == 0 && b->failed)
-        rc = SMBW_ENOMEM;
-    if (rc != 0 && !b->failed)
-        b->len = start;
-    return rc;
-}
 
 static int ctx_ok_cb(void *ud, const uint8_t *name, size_t namelen, const uint8_t *data,
                      size_t datalen)
@@ -125,7 +117,7 @@ int wire_encode_create(smbw_buf *b, const smb2_create_req *r)
     /* 2.2.13: the Buffer of a request is at least one byte long. */
     if (rc == 0 && b->len == name_start)
         buf_u8(b, 0);
-    return enc_end(b, start, rc);
+    return wire_enc_end(b, start, rc);
 }
 
 static bool read_times(smbw_cur *c, smb2_file_times *t, bool attrs)
@@ -175,7 +167,7 @@ int wire_encode_close(smbw_buf *b, uint16_t flags, const uint8_t file_id[16])
     buf_u16(b, flags);
     buf_u32(b, 0); /* Reserved */
     buf_put(b, file_id, 16);
-    return enc_end(b, start, 0);
+    return wire_enc_end(b, start, 0);
 }
 
 int wire_decode_close(const uint8_t *msg, size_t len, smb2_close_rsp *r)
@@ -205,5 +197,5 @@ int wire_encode_flush(smbw_buf *b, const uint8_t file_id[16])
     buf_u16(b, 0);  /* Reserved1 */
     buf_u32(b, 0);  /* Reserved2 */
     buf_put(b, file_id, 16);
-    return enc_end(b, start, 0);
+    return wire_enc_end(b, start, 0);
 }

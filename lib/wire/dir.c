@@ -2,6 +2,7 @@
  * entries (MS-FSCC 2.4.17). */
 #include "wire.h"
 
+#include "enc.h"
 #include <string.h>
 
 #include "../util/unicode.h"
@@ -10,15 +11,6 @@
 #define QD_REQ_FIXED 32 /* StructureSize 33 */
 #define QD_RSP_FIXED 8  /* StructureSize 9 */
 #define ID_BOTH_FIXED 104
-
-static int enc_end(smbw_buf *b, size_t start, int rc)
-{
-    if (rc == 0 && b->failed)
-        rc = SMBW_ENOMEM;
-    if (rc != 0 && !b->failed)
-        b->len = start;
-    return rc;
-}
 
 int wire_encode_query_dir(smbw_buf *b, const smb2_query_dir_req *r)
 {
@@ -47,7 +39,7 @@ int wire_encode_query_dir(smbw_buf *b, const smb2_query_dir_req *r)
         else
             buf_set_u16(b, name_start - 6, (uint16_t)n);
     }
-    return enc_end(b, start, rc);
+    return wire_enc_end(b, start, rc);
 }
 
 int wire_decode_query_dir(const uint8_t *msg, size_t len, smb2_query_dir_rsp *r)

@@ -3,6 +3,7 @@
  * (MS-FSCC 2.3.8), allocated ranges (MS-FSCC 2.3.33, 2.3.34). */
 #include "wire.h"
 
+#include "enc.h"
 #include <string.h>
 
 #include "smbwire/errors.h"
@@ -11,15 +12,6 @@
 #define COPYCHUNK_SIZE 24
 #define COPYCHUNK_RSP_SIZE 12
 #define ALLOC_RANGE_SIZE 16
-
-static int enc_end(smbw_buf *b, size_t start, int rc)
-{
-    if (rc == 0 && b->failed)
-        rc = SMBW_ENOMEM;
-    if (rc != 0 && !b->failed)
-        b->len = start;
-    return rc;
-}
 
 /* SRV_REQUEST_RESUME_KEY: ResumeKey[24] (opaque on SMB2: sent back as is),
  * ContextLength u32, Context[ContextLength]. */
@@ -59,7 +51,7 @@ int wire_encode_copychunk(smbw_buf *b, const uint8_t key[SMB2_RESUME_KEY_SIZE],
         buf_u32(b, chunks[i].length);
         buf_u32(b, 0); /* Reserved */
     }
-    return enc_end(b, start, 0);
+    return wire_enc_end(b, start, 0);
 }
 
 /* SRV_COPYCHUNK_RESPONSE: ChunksWritten, ChunkBytesWritten,

@@ -4,8 +4,104 @@
 
 #include <string.h>
 
+#include "enc.h"
+
 #include "../util/status.h"
 #include "smbwire/errors.h"
+
+int wire_enc_end(smbw_buf *b, size_t start, int rc)
+{
+    if (rc == 0 && b->failed)
+        rc = SMBW_ENOMEM;
+    if (rc != 0 && !b->failed)
+        b->len = start;
+    return rc;
+}
+
+/* ---- Direct TCP transport (MS-SMB2 2.1) ------------------------------------ */
+
+#define TRANSPORT_MAX_LEN 0xFFFFFFu
+
+int wire_decode_transport_hdr(const uint8_t *p, size_t len, uint32_t *flen)
+{
+    smbw_cur c = cur_make(p, len);
+    uint32_t v;
+    if (!p || !cur_u32be(&c, &v))
+        return 1; /* not all four bytes yet */
+    if (v >> 24 != 0)
+        return SMBW_EPROTO; /* a zero byte, then the 24-bit length */
+    *flen = v;
+    return 0;
+}
+
+void wire_encode_transport_hdr(smbw_buf *b)
+{
+    buf_u32be(b, 0);
+}
+
+int wire_patch_transport_hdr(smbw_buf *b, size_t off, size_t flen)
+{
+    if (flen > TRANSPORT_MAX_LEN)
+        return SMBW_EINVAL;
+    buf_set_u32be(b, off, (uint32_t)flen);
+    return b->failed ? SMBW_ENOMEM : 0;
+}
+
+int wire_decode_protocol_id(const uint8_t *p, size_t len, uint32_t *proto)
+{
+    smbw_cur c = cur_make(p, len);
+    if (!p || !cur_u32(&c, proto))
+        return SMBW_EPROTO;
+    return 0;
+}
+
+/* NextCommand sits after ProtocolId, StructureSize, CreditCharge, Status,
+ * Command, CreditRequest and Flags (2.2.1.1). */
+#define HDR_NEXT_COMMAND_OFF 20
+
+int wire_compound_next(const uint8_t *p, size_t len, size_t *msg_len, size_t *next)
+{
+    smbw_cur c = cur_make(p, len);
+    uint32_t nc;
+    if (!p || len < SMB2_HDR_SIZE || !cur_skip(&c, HDR_NEXT_COMMAND_OFF) || !cur_u32(&c, &nc))
+        return SMBW_EPROTO;
+    *next = nc;
+    if (nc == 0) {
+        *msg_len = len;
+        return 0;
+    }
+    /* 3.2.5.1.9 / 2.2.1: each message of a compound starts 8-byte aligned
+     * and inside the frame, after at least a whole header. */
+    if (nc % 8 || nc < SMB2_HDR_SIZE || nc >= len)
+        return SMBW_EPROTO;
+    *msg_len = nc;
+    return 0;
+}
+
+void wire_patch_next_command(smbw_buf *b, size_t msg_start, uint32_t next)
+{
+    if (msg_start > SIZE_MAX - HDR_NEXT_COMMAND_OFF) {
+        b->failed = true;
+        return;
+    }
+    buf_set_u32(b, msg_start + HDR_NEXT_COMMAND_OFF, next);
+}
+
+size_t wire_trailing_zeros(const uint8_t *p, size_t len, size_t max)
+{
+    smbw_cur c = cur_make(p, len);
+    size_t n = 0;
+    while (n < max && n < len) {
+        smbw_cur last;
+        uint8_t v;
+        if (!cur_slice(&c, len - n - 1, 1, &last) || !cur_u8(&last, &v) || v != 0)
+            break;
+        n++;
+    }
+    return n;
+}
+
+/* ---- SMB2 header (2.2.1) ---------------------------------------------------- */
 
 void wire_encode_hdr(smbw_buf *b, const smb2_hdr *h)
 {
@@ -97,19 +193,22 @@ static bool fixed_fits(size_t len, uint16_t ss)
 
 int wire_check_response(const uint8_t *msg, size_t len, const smb2_hdr *h)
 {
-    uint16_t ss, want;
+    smbw_cur c = cur_make(msg, len);
+    uint32_t proto;
+    uint16_t hs, ss, want;
 
     if (!msg || !h || len < SMB2_HDR_SIZE + 2)
         return SMBW_EPROTO;
     /* The header fields come from h, but the two constants are re-checked on
      * the bytes so a caller cannot validate one message with another's h. */
-    if (get_u32(msg) != SMB2_PROTO_ID || get_u16(msg + 4) != SMB2_HDR_SIZE)
+    if (!cur_u32(&c, &proto) || !cur_u16(&c, &hs) || proto != SMB2_PROTO_ID || hs != SMB2_HDR_SIZE)
         return SMBW_EPROTO;
     if (!(h->flags & SMB2_FLAGS_SERVER_TO_REDIR))
         return SMBW_EPROTO; /* a request, not a response */
     if (h->command >= SMB2_NCOMMANDS)
         return SMBW_EPROTO;
-    ss = get_u16(msg + SMB2_HDR_SIZE);
+    if (!cur_skip(&c, SMB2_HDR_SIZE - 6) || !cur_u16(&c, &ss))
+        return SMBW_EPROTO;
 
     /* Any failure may come as an ERROR response (2.2.2, 3.3.4.4), whatever
      * the command; a STATUS_SUCCESS never does. */

@@ -1,21 +1,13 @@
 /* IOCTL request/response (MS-SMB2 2.2.31, 2.2.32). */
 #include "wire.h"
 
+#include "enc.h"
 #include <string.h>
 
 #include "smbwire/errors.h"
 
 #define IOCTL_REQ_FIXED 56 /* StructureSize 57 */
 #define IOCTL_RSP_FIXED 48 /* StructureSize 49 */
-
-static int enc_end(smbw_buf *b, size_t start, int rc)
-{
-    if (rc == 0 && b->failed)
-        rc = SMBW_ENOMEM;
-    if (rc != 0 && !b->failed)
-        b->len = start;
-    return rc;
-}
 
 int wire_encode_ioctl(smbw_buf *b, const smb2_ioctl_req *r)
 {
@@ -38,7 +30,7 @@ int wire_encode_ioctl(smbw_buf *b, const smb2_ioctl_req *r)
     buf_u32(b, 0); /* Reserved2 */
     if (r->input_len)
         buf_put(b, r->input, r->input_len);
-    return enc_end(b, start, 0);
+    return wire_enc_end(b, start, 0);
 }
 
 /* A response buffer: when count is 0 the offset is ignored (3.2.5.14). */

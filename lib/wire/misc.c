@@ -2,21 +2,12 @@
  * (2.2.31.4, 2.2.32.6). */
 #include "wire.h"
 
+#include "enc.h"
 #include <string.h>
 
 #include "smbwire/errors.h"
 
-#define TRANSFORM_FLAG_ENCRYPTED 0x0001
 #define VNEG_RSP_SIZE 24
-
-static int enc_end(smbw_buf *b, size_t start, int rc)
-{
-    if (rc == 0 && b->failed)
-        rc = SMBW_ENOMEM;
-    if (rc != 0 && !b->failed)
-        b->len = start;
-    return rc;
-}
 
 void wire_encode_transform_hdr(smbw_buf *b, const smb2_transform_hdr *h)
 {
@@ -47,11 +38,16 @@ int wire_decode_transform_hdr(const uint8_t *p, size_t len, smb2_transform_hdr *
         return SMBW_EPROTO;
     if (!cur_u32(&c, &proto) || proto != SMB2_TRANSFORM_ID)
         return SMBW_EPROTO;
-    if (!cur_copy(&c, o.signature, 16) || !cur_copy(&c, o.nonce, 16) ||
-        !cur_u32(&c, &o.original_size) || !cur_u16(&c, &reserved) || !cur_u16(&c, &o.flags) ||
-        !cur_u64(&c, &o.session_id))
+    if (!cur_copy(&c, o.signature, 16))
         return SMBW_EPROTO;
-    if (o.flags != TRANSFORM_FLAG_ENCRYPTED)
+    o.aad = c.p; /* from Nonce to the end of the header */
+    if (!cur_copy(&c, o.nonce, 16) || !cur_u32(&c, &o.original_size) || !cur_u16(&c, &reserved) ||
+        !cur_u16(&c, &o.flags) || !cur_u64(&c, &o.session_id))
+        return SMBW_EPROTO;
+    o.aad_len = (size_t)(c.p - o.aad);
+    o.payload = c.p;
+    o.payload_len = c.len;
+    if (o.flags != SMB2_TRANSFORM_FLAG_ENCRYPTED)
         return SMBW_EPROTO;
     if (o.original_size != len - SMB2_TRANSFORM_HDR_SIZE)
         return SMBW_EPROTO;
@@ -72,7 +68,7 @@ int wire_encode_validate_negotiate(smbw_buf *b, const validate_negotiate_info *v
     buf_u16(b, v->dialect_count);
     for (uint16_t i = 0; i < v->dialect_count; i++)
         buf_u16(b, v->dialects[i]);
-    return enc_end(b, start, 0);
+    return wire_enc_end(b, start, 0);
 }
 
 /* VALIDATE_NEGOTIATE_INFO response: Capabilities u32, Guid[16],

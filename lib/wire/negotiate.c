@@ -2,6 +2,7 @@
  * negotiate contexts (2.2.3.1, 2.2.4.1). */
 #include "wire.h"
 
+#include "enc.h"
 #include <string.h>
 
 #include "../util/unicode.h"
@@ -12,15 +13,6 @@
 #define NEG_CTX_HDR 8    /* ContextType u16, DataLength u16, Reserved u32 */
 #define DIALECT_311 0x0311
 #define PREAUTH_SALT_LEN 32
-
-static int enc_end(smbw_buf *b, size_t start, int rc)
-{
-    if (rc == 0 && b->failed)
-        rc = SMBW_ENOMEM;
-    if (rc != 0 && !b->failed)
-        b->len = start;
-    return rc;
-}
 
 /* Zero-pad so that the next byte is 8-byte aligned from the SMB2 header
  * (the header is 64 bytes, so from the start of the body). */
@@ -143,7 +135,7 @@ int wire_encode_negotiate(smbw_buf *b, const smb2_negotiate_req *r)
             buf_set_u16(b, ctx_fields + 4, nctx);
         }
     }
-    return enc_end(b, start, rc);
+    return wire_enc_end(b, start, rc);
 }
 
 /* Range [off, off+n) of the message, which must not start inside the header

@@ -2,6 +2,7 @@
  * information classes the library reads and writes. */
 #include "wire.h"
 
+#include "enc.h"
 #include <string.h>
 
 #include "../util/unicode.h"
@@ -10,15 +11,6 @@
 #define QI_REQ_FIXED 40 /* StructureSize 41 */
 #define QI_RSP_FIXED 8  /* StructureSize 9 */
 #define SI_REQ_FIXED 32 /* StructureSize 33 */
-
-static int enc_end(smbw_buf *b, size_t start, int rc)
-{
-    if (rc == 0 && b->failed)
-        rc = SMBW_ENOMEM;
-    if (rc != 0 && !b->failed)
-        b->len = start;
-    return rc;
-}
 
 int wire_encode_query_info(smbw_buf *b, const smb2_query_info_req *r)
 {
@@ -38,7 +30,7 @@ int wire_encode_query_info(smbw_buf *b, const smb2_query_info_req *r)
     buf_put(b, r->file_id, 16);
     if (r->input_len)
         buf_put(b, r->input, r->input_len);
-    return enc_end(b, start, 0);
+    return wire_enc_end(b, start, 0);
 }
 
 int wire_decode_query_info(const uint8_t *msg, size_t len, smb2_query_info_rsp *r)
@@ -80,48 +72,14 @@ int wire_encode_set_info(smbw_buf *b, const smb2_set_info_req *r)
         buf_put(b, r->data, r->data_len);
     else
         buf_u8(b, 0); /* keep the variable byte of the odd StructureSize */
-    return enc_end(b, start, 0);
+    return wire_enc_end(b, start, 0);
 }
 
 /* ---- information classes (MS-FSCC 2.4, 2.5) ------------------------------ */
 
-#define FILE_ALL_INFO_FIXED 100 /* up to and including FileNameLength */
 #define FILE_NETWORK_OPEN_INFO_SIZE 56
 #define FS_ATTRIBUTE_INFO_FIXED 12
-
-/* FileAllInformation (MS-FSCC 2.4.2): BasicInformation (40: four times,
- * FileAttributes, Reserved), StandardInformation (24: AllocationSize,
- * EndOfFile, NumberOfLinks, DeletePending, Directory, Reserved u16),
- * InternalInformation (8), EaInformation (4), AccessInformation (4),
- * PositionInformation (8), ModeInformation (4), AlignmentInformation (4),
- * NameInformation (FileNameLength u32 + FileName). The name is not returned
- * but FileNameLength must still fit the buffer. */
-int wire_decode_file_all_info(const uint8_t *p, size_t len, smb2_file_times *t, bool *is_dir)
-{
-    smbw_cur c = cur_make(p, len);
-    smb2_file_times o;
-    uint32_t reserved, nlinks, name_len;
-    uint8_t delete_pending, directory;
-
-    memset(&o, 0, sizeof o);
-    if (!p || len < FILE_ALL_INFO_FIXED)
-        return SMBW_EPROTO;
-    if (!cur_u64(&c, &o.creation_time) || !cur_u64(&c, &o.last_access_time) ||
-        !cur_u64(&c, &o.last_write_time) || !cur_u64(&c, &o.change_time) ||
-        !cur_u32(&c, &o.file_attributes) || !cur_u32(&c, &reserved))
-        return SMBW_EPROTO;
-    if (!cur_u64(&c, &o.allocation_size) || !cur_u64(&c, &o.end_of_file) || !cur_u32(&c, &nlinks) ||
-        !cur_u8(&c, &delete_pending) || !cur_u8(&c, &directory) || !cur_skip(&c, 2))
-        return SMBW_EPROTO;
-    /* Internal 8, EA 4, Access 4, Position 8, Mode 4, Alignment 4 */
-    if (!cur_skip(&c, 8 + 4 + 4 + 8 + 4 + 4) || !cur_u32(&c, &name_len) || !cur_skip(&c, name_len))
-        return SMBW_EPROTO;
-    if (t)
-        *t = o;
-    if (is_dir)
-        *is_dir = directory != 0;
-    return 0;
-}
+#define FS_SIZE_INFO_SIZE 24
 
 /* FileNetworkOpenInformation (MS-FSCC 2.4.32): four times, AllocationSize,
  * EndOfFile, FileAttributes, Reserved: 56 bytes. */
@@ -178,6 +136,30 @@ int wire_decode_fs_attribute_info(const uint8_t *p, size_t len, uint32_t *attrib
 
 /* FileBasicInformation (MS-FSCC 2.4.7): 40 bytes. A time of 0 leaves that
  * time unchanged on the server. */
+/* FileFsSizeInformation (MS-FSCC 2.5.8): TotalAllocationUnits u64,
+ * AvailableAllocationUnits u64, SectorsPerAllocationUnit u32, BytesPerSector
+ * u32. */
+int wire_decode_fs_size_info(const uint8_t *p, size_t len, smb2_fs_size_info *o)
+{
+    smbw_cur c = cur_make(p, len);
+    smb2_fs_size_info v;
+
+    memset(&v, 0, sizeof v);
+    if (!p || len < FS_SIZE_INFO_SIZE)
+        return SMBW_EPROTO;
+    if (!cur_u64(&c, &v.total_units) || !cur_u64(&c, &v.available_units) ||
+        !cur_u32(&c, &v.sectors_per_unit) || !cur_u32(&c, &v.bytes_per_sector))
+        return SMBW_EPROTO;
+    *o = v;
+    return 0;
+}
+
+/* FileEndOfFileInformation (MS-FSCC 2.4.14): EndOfFile u64. */
+void wire_encode_eof_info(smbw_buf *b, uint64_t end_of_file)
+{
+    buf_u64(b, end_of_file);
+}
+
 void wire_encode_basic_info(smbw_buf *b, uint64_t creation, uint64_t access, uint64_t write,
                             uint64_t change, uint32_t attributes)
 {
@@ -215,5 +197,5 @@ int wire_encode_rename_info(smbw_buf *b, bool replace, const char *new_name)
             buf_set_u32(b, name_start - 4, (uint32_t)n);
         buf_u16(b, 0); /* terminator */
     }
-    return enc_end(b, start, rc);
+    return wire_enc_end(b, start, rc);
 }

@@ -1,6 +1,7 @@
 /* READ and WRITE (MS-SMB2 2.2.19 - 2.2.22). */
 #include "wire.h"
 
+#include "enc.h"
 #include <string.h>
 
 #include "smbwire/errors.h"
@@ -9,15 +10,6 @@
 #define READ_RSP_FIXED 16  /* StructureSize 17 */
 #define WRITE_REQ_FIXED 48 /* StructureSize 49 */
 #define WRITE_RSP_FIXED 16 /* StructureSize 17 */
-
-static int enc_end(smbw_buf *b, size_t start, int rc)
-{
-    if (rc == 0 && b->failed)
-        rc = SMBW_ENOMEM;
-    if (rc != 0 && !b->failed)
-        b->len = start;
-    return rc;
-}
 
 int wire_encode_read(smbw_buf *b, const smb2_read_req *r)
 {
@@ -38,7 +30,7 @@ int wire_encode_read(smbw_buf *b, const smb2_read_req *r)
     buf_u16(b, 0);                 /* ReadChannelInfoOffset */
     buf_u16(b, 0);                 /* ReadChannelInfoLength */
     buf_u8(b, 0); /* 2.2.19: Buffer is one byte of zero when there is no channel info */
-    return enc_end(b, start, 0);
+    return wire_enc_end(b, start, 0);
 }
 
 int wire_decode_read(const uint8_t *msg, size_t len, smb2_read_rsp *r)
@@ -87,7 +79,7 @@ int wire_encode_write(smbw_buf *b, const smb2_write_req *r)
         buf_put(b, r->data, r->length);
     else
         buf_u8(b, 0); /* keep the variable byte of the odd StructureSize */
-    return enc_end(b, start, 0);
+    return wire_enc_end(b, start, 0);
 }
 
 int wire_decode_write(const uint8_t *msg, size_t len, smb2_write_rsp *r)

@@ -2,21 +2,13 @@
  * TREE_DISCONNECT, ECHO and CANCEL requests (2.2.7, 2.2.11, 2.2.28, 2.2.30). */
 #include "wire.h"
 
+#include "enc.h"
 #include <string.h>
 
 #include "smbwire/errors.h"
 
 #define SS_REQ_FIXED 24 /* StructureSize 25 */
 #define SS_RSP_FIXED 8  /* StructureSize 9 */
-
-static int enc_end(smbw_buf *b, size_t start, int rc)
-{
-    if (rc == 0 && b->failed)
-        rc = SMBW_ENOMEM;
-    if (rc != 0 && !b->failed)
-        b->len = start;
-    return rc;
-}
 
 int wire_encode_session_setup(smbw_buf *b, const smb2_session_setup_req *r)
 {
@@ -38,7 +30,7 @@ int wire_encode_session_setup(smbw_buf *b, const smb2_session_setup_req *r)
         buf_put(b, r->token, r->token_len);
     else
         buf_u8(b, 0); /* the variable part is never absent in a request */
-    return enc_end(b, start, 0);
+    return wire_enc_end(b, start, 0);
 }
 
 int wire_decode_session_setup(const uint8_t *msg, size_t len, smb2_session_setup_rsp *r)
@@ -69,5 +61,5 @@ int wire_encode_empty4(smbw_buf *b)
     size_t start = b->len;
     buf_u16(b, 4); /* StructureSize */
     buf_u16(b, 0); /* Reserved */
-    return enc_end(b, start, 0);
+    return wire_enc_end(b, start, 0);
 }

@@ -1,6 +1,7 @@
 /* TREE_CONNECT request/response (MS-SMB2 2.2.9, 2.2.10). */
 #include "wire.h"
 
+#include "enc.h"
 #include <string.h>
 
 #include "../util/unicode.h"
@@ -8,15 +9,6 @@
 
 #define TC_REQ_FIXED 8  /* StructureSize 9 */
 #define TC_RSP_FIXED 16 /* StructureSize 16 */
-
-static int enc_end(smbw_buf *b, size_t start, int rc)
-{
-    if (rc == 0 && b->failed)
-        rc = SMBW_ENOMEM;
-    if (rc != 0 && !b->failed)
-        b->len = start;
-    return rc;
-}
 
 int wire_encode_tree_connect(smbw_buf *b, uint16_t flags, const char *path)
 {
@@ -38,7 +30,7 @@ int wire_encode_tree_connect(smbw_buf *b, uint16_t flags, const char *path)
         else
             buf_set_u16(b, name_start - 2, (uint16_t)n);
     }
-    return enc_end(b, start, rc);
+    return wire_enc_end(b, start, rc);
 }
 
 int wire_decode_tree_connect(const uint8_t *msg, size_t len, smb2_tree_connect_rsp *r)

@@ -190,9 +190,9 @@ enum smb2_command {
 
 typedef struct smb2_hdr {
     uint16_t credit_charge;
-    uint32_t status;   /* NTSTATUS in responses; ChannelSequence/Reserved in requests */
+    uint32_t status; /* NTSTATUS in responses; ChannelSequence/Reserved in requests */
     uint16_t command;
-    uint16_t credits;  /* CreditRequest / CreditResponse */
+    uint16_t credits; /* CreditRequest / CreditResponse */
     uint32_t flags;
     uint32_t next_command;
     uint64_t message_id;
@@ -201,6 +201,35 @@ typedef struct smb2_hdr {
     uint64_t session_id;
     uint8_t signature[16];
 } smb2_hdr;
+
+#define SMB2_TRANSPORT_HDR_SIZE 4
+/* Direct TCP transport header (MS-SMB2 2.1): a zero byte and a 24-bit
+ * big-endian length of the frame that follows.
+ * Decode: 0 with *flen set, 1 when fewer than 4 bytes are there yet,
+ * SMBW_EPROTO when the first byte is not zero. */
+SMBW_WUR int wire_decode_transport_hdr(const uint8_t *p, size_t len, uint32_t *flen);
+/* Appends a transport header with length 0, to be set by
+ * wire_patch_transport_hdr(b, off, flen) once the frame is built (SMBW_EINVAL
+ * when flen does not fit 24 bits). */
+void wire_encode_transport_hdr(smbw_buf *b);
+SMBW_WUR int wire_patch_transport_hdr(smbw_buf *b, size_t off, size_t flen);
+
+/* The ProtocolId that starts a frame (SMB2_PROTO_ID, SMB2_TRANSFORM_ID,
+ * SMB2_COMPRESSION_ID, ...); SMBW_EPROTO when fewer than 4 bytes. */
+SMBW_WUR int wire_decode_protocol_id(const uint8_t *p, size_t len, uint32_t *proto);
+
+/* Compounded responses (2.2.1 NextCommand, 3.2.5.1.9): p/len is what is left
+ * of a frame starting with an SMB2 header. Sets *msg_len to the length of the
+ * first message and *next to the offset of the following one (0 when it is
+ * the last). SMBW_EPROTO when fewer than 64 bytes remain or NextCommand is not
+ * 8-byte aligned, shorter than a header or past the frame. */
+SMBW_WUR int wire_compound_next(const uint8_t *p, size_t len, size_t *msg_len, size_t *next);
+/* Sets NextCommand of the message that starts at msg_start in b (encoder
+ * side of compounding); marks b failed when out of range. */
+void wire_patch_next_command(smbw_buf *b, size_t msg_start, uint32_t next);
+/* How many of the last bytes of p/len (at most max) are zero: the padding a
+ * compounded message may carry. */
+size_t wire_trailing_zeros(const uint8_t *p, size_t len, size_t max);
 
 /* Appends a 64-byte header. */
 void wire_encode_hdr(smbw_buf *b, const smb2_hdr *h);
@@ -262,7 +291,7 @@ typedef struct smb2_negotiate_rsp {
     bool have_preauth;
     uint16_t preauth_hash_alg;
     bool have_cipher;
-    uint16_t cipher;   /* 0 = none chosen */
+    uint16_t cipher; /* 0 = none chosen */
     bool have_signing;
     uint16_t signing_alg;
 } smb2_negotiate_rsp;
@@ -315,7 +344,7 @@ typedef struct smb2_create_req {
     uint32_t share_access;
     uint32_t create_disposition;
     uint32_t create_options;
-    const char *name; /* UTF-8, already relative ('\\' separators); "" for the root */
+    const char *name;        /* UTF-8, already relative ('\\' separators); "" for the root */
     const uint8_t *contexts; /* raw chained create contexts or NULL */
     size_t contexts_len;
 } smb2_create_req;
@@ -476,9 +505,6 @@ SMBW_WUR int wire_encode_set_info(smbw_buf *b, const smb2_set_info_req *r);
 
 /* ---- information classes (MS-FSCC) ----------------------------------------- */
 
-/* FileAllInformation -> times, size, attributes, directory flag. */
-SMBW_WUR int wire_decode_file_all_info(const uint8_t *p, size_t len, smb2_file_times *t,
-                                       bool *is_dir);
 /* FileInternalInformation (MS-FSCC 2.4.22): IndexNumber, 8 bytes. */
 SMBW_WUR int wire_decode_internal_info(const uint8_t *p, size_t len, uint64_t *index);
 /* FileNetworkOpenInformation (56 bytes). */
@@ -486,6 +512,16 @@ SMBW_WUR int wire_decode_network_open_info(const uint8_t *p, size_t len, smb2_fi
 /* FileFsAttributeInformation: attributes, max name length. */
 SMBW_WUR int wire_decode_fs_attribute_info(const uint8_t *p, size_t len, uint32_t *attributes,
                                            uint32_t *max_name_len);
+/* FileFsSizeInformation (MS-FSCC 2.5.8, 24 bytes). */
+typedef struct smb2_fs_size_info {
+    uint64_t total_units;
+    uint64_t available_units;
+    uint32_t sectors_per_unit;
+    uint32_t bytes_per_sector;
+} smb2_fs_size_info;
+SMBW_WUR int wire_decode_fs_size_info(const uint8_t *p, size_t len, smb2_fs_size_info *o);
+/* FileEndOfFileInformation (MS-FSCC 2.4.14, 8 bytes) for SET_INFO. */
+void wire_encode_eof_info(smbw_buf *b, uint64_t end_of_file);
 /* FileBasicInformation (40 bytes) for SET_INFO. */
 void wire_encode_basic_info(smbw_buf *b, uint64_t creation, uint64_t access, uint64_t write,
                             uint64_t change, uint32_t attributes);
@@ -537,7 +573,7 @@ typedef struct validate_negotiate_info {
     uint32_t capabilities;
     uint8_t guid[16];
     uint16_t security_mode;
-    uint16_t dialect; /* response only */
+    uint16_t dialect;         /* response only */
     const uint16_t *dialects; /* request only */
     uint16_t dialect_count;
 } validate_negotiate_info;
@@ -553,9 +589,22 @@ typedef struct smb2_transform_hdr {
     uint32_t original_size;
     uint16_t flags; /* 0x0001 Encrypted (3.1.1) / EncryptionAlgorithm (3.0) */
     uint64_t session_id;
+    /* Filled by the decoder, borrowed from the frame: */
+    const uint8_t *aad; /* Nonce .. SessionId, the authenticated header bytes */
+    size_t aad_len;
+    const uint8_t *payload; /* the encrypted message after the header */
+    size_t payload_len;
 } smb2_transform_hdr;
 #define SMB2_TRANSFORM_HDR_SIZE 52
+#define SMB2_TRANSFORM_FLAG_ENCRYPTED 0x0001
+/* Where an encoder's output keeps the tag and the AAD (for in-place AEAD). */
+#define SMB2_TRANSFORM_SIGNATURE_OFFSET 4
+#define SMB2_TRANSFORM_AAD_OFFSET 20
+#define SMB2_TRANSFORM_AAD_SIZE 32
+/* Appends the 52-byte header (aad/payload are ignored). */
 void wire_encode_transform_hdr(smbw_buf *b, const smb2_transform_hdr *h);
+/* p/len is the whole frame. Requires a non-empty payload, Flags 0x0001 and
+ * OriginalMessageSize equal to the payload size. */
 SMBW_WUR int wire_decode_transform_hdr(const uint8_t *p, size_t len, smb2_transform_hdr *h);
 
 #endif

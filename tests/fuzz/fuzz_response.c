@@ -21,15 +21,15 @@ static int ctx_cb(void *ud, const uint8_t *name, size_t namelen, const uint8_t *
 static void info_decoders(const uint8_t *p, size_t n)
 {
     smb2_file_times t;
-    bool is_dir;
     uint32_t attrs, maxname;
-    FZ_IGNORE(wire_decode_file_all_info(p, n, &t, &is_dir));
+    smb2_fs_size_info fss;
     FZ_IGNORE(wire_decode_network_open_info(p, n, &t));
     {
         uint64_t index;
         FZ_IGNORE(wire_decode_internal_info(p, n, &index));
     }
     FZ_IGNORE(wire_decode_fs_attribute_info(p, n, &attrs, &maxname));
+    FZ_IGNORE(wire_decode_fs_size_info(p, n, &fss));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *msg, size_t len)

@@ -1,7 +1,7 @@
 /* SMB3 TRANSFORM_HEADER and decryption. The first input byte picks the
  * cipher (1..4) and the mode; the rest is a transform frame:
- *   bit 7 clear: the frame is decoded (wire_decode_transform_hdr,
- *     smb2_transform_session_id) and decrypted with a fixed key
+ *   bit 7 clear: the frame is decoded (wire_decode_transform_hdr, the
+ *     decoder the core and smb2_decrypt use) and decrypted with a fixed key
  *   bit 7 set: the rest is a plaintext that is encrypted with the fixed key
  *     and a fixed nonce, decrypted back (must round-trip), then decrypted
  *     again with one byte flipped (must fail). */
@@ -25,13 +25,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf_init(&out);
     if (!(data[0] & 0x80)) {
         smb2_transform_hdr th;
-        uint64_t sid;
         int a = wire_decode_transform_hdr(p, n, &th);
-        int b = smb2_transform_session_id(p, n, &sid);
-        if (a == 0 && b == 0)
-            fz_check(sid == th.session_id, "two transform decoders disagree on SessionId");
+        if (a == 0) {
+            fz_inside(th.aad, th.aad_len, p, n, "transform AAD");
+            fz_inside(th.payload, th.payload_len, p, n, "transform payload");
+            fz_check(th.payload_len == th.original_size && th.payload_len > 0,
+                     "transform payload size");
+        }
         if (smb2_decrypt(cipher, key32, keylen, p, n, &out) == 0)
-            fz_check(out.len + SMB2_TRANSFORM_HDR_SIZE == n, "plaintext size mismatch");
+            fz_check(a == 0 && out.len + SMB2_TRANSFORM_HDR_SIZE == n, "plaintext size mismatch");
         buf_free(&out);
         return 0;
     }
@@ -45,9 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_check(smb2_decrypt(cipher, key32, keylen, frame.p, frame.len, &out) == 0,
                  "own ciphertext does not decrypt");
         fz_check(out.len == n && (n == 0 || memcmp(out.p, p, n) == 0), "round trip differs");
-        uint64_t sid;
-        fz_check(smb2_transform_session_id(frame.p, frame.len, &sid) == 0 &&
-                     sid == 0x1122334455667788ull,
+        smb2_transform_hdr th;
+        fz_check(wire_decode_transform_hdr(frame.p, frame.len, &th) == 0 &&
+                     th.session_id == 0x1122334455667788ull,
                  "session id of own frame");
         /* Flip one byte of the authenticated part (past ProtocolId). */
         size_t at = 20 + (n ? (size_t)p[0] % (frame.len - 20) : 0);

@@ -8,6 +8,7 @@
 #include "lib/auth/ntlmssp.h"
 #include "lib/crypto/crypto.h"
 #include "lib/util/unicode.h"
+#include "tests/rawbytes.h"
 
 static size_t unhex(const char *h, uint8_t *out)
 {

@@ -9,6 +9,7 @@
 #include "lib/util/status.h"
 #include "lib/wire/wire.h"
 #include "smbwire/errors.h"
+#include "tests/rawbytes.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -117,11 +118,6 @@ ADAPT(query_info, smb2_query_info_rsp)
 ADAPT(transform_hdr, smb2_transform_hdr)
 ADAPT(resume_key, srv_resume_key)
 
-static int dec_file_all(const uint8_t *p, size_t n, smb2_file_times *t)
-{
-    bool d;
-    return wire_decode_file_all_info(p, n, t, &d);
-}
 typedef struct {
     uint32_t attrs, maxlen;
 } fsattr;
@@ -1519,45 +1515,19 @@ START_TEST(test_info_classes)
 {
     smbw_buf b;
     smb2_file_times t;
-    bool is_dir = false;
     buf_init(&b);
-    /* FileAllInformation */
-    buf_u64(&b, 11);
-    buf_u64(&b, 12);
-    buf_u64(&b, 13);
-    buf_u64(&b, 14);
-    buf_u32(&b, FILE_ATTRIBUTE_DIRECTORY);
-    buf_u32(&b, 0);
-    buf_u64(&b, 8192); /* AllocationSize */
-    buf_u64(&b, 5000); /* EndOfFile */
-    buf_u32(&b, 1);    /* NumberOfLinks */
-    buf_u8(&b, 0);     /* DeletePending */
-    buf_u8(&b, 1);     /* Directory */
-    buf_u16(&b, 0);
-    buf_u64(&b, 99); /* IndexNumber */
-    buf_u32(&b, 0);  /* EaSize */
-    buf_u32(&b, 0x1F01FF);
-    buf_u64(&b, 0); /* CurrentByteOffset */
-    buf_u32(&b, 0); /* Mode */
-    buf_u32(&b, 0); /* Alignment */
-    ck_assert_uint_eq(b.len, 96);
-    buf_u32(&b, 4);
-    buf_put(&b, "\\\0d\0", 4);
-    ck_assert_int_eq(wire_decode_file_all_info(b.p, b.len, &t, &is_dir), 0);
-    ck_assert(is_dir);
-    ck_assert_uint_eq(t.creation_time, 11);
-    ck_assert_uint_eq(t.last_access_time, 12);
-    ck_assert_uint_eq(t.last_write_time, 13);
-    ck_assert_uint_eq(t.change_time, 14);
-    ck_assert_uint_eq(t.file_attributes, FILE_ATTRIBUTE_DIRECTORY);
-    ck_assert_uint_eq(t.allocation_size, 8192);
-    ck_assert_uint_eq(t.end_of_file, 5000);
-    CHECK_TRUNC(dec_file_all, smb2_file_times, b.p, b.len);
-    b.p[61] = 0;
-    ck_assert_int_eq(wire_decode_file_all_info(b.p, b.len, &t, &is_dir), 0);
-    ck_assert(!is_dir);
-    put_u32(b.p + 96, 0xFFFFFFFFu);
-    ck_assert_int_eq(wire_decode_file_all_info(b.p, b.len, &t, &is_dir), SMBW_EPROTO);
+    /* FileFsSizeInformation (what the clone path sizes its ranges by) */
+    buf_u64(&b, 1000000); /* TotalAllocationUnits */
+    buf_u64(&b, 4000);    /* AvailableAllocationUnits */
+    buf_u32(&b, 8);       /* SectorsPerAllocationUnit */
+    buf_u32(&b, 512);     /* BytesPerSector */
+    smb2_fs_size_info fss;
+    ck_assert_int_eq(wire_decode_fs_size_info(b.p, b.len, &fss), 0);
+    ck_assert_uint_eq(fss.total_units, 1000000);
+    ck_assert_uint_eq(fss.available_units, 4000);
+    ck_assert_uint_eq(fss.sectors_per_unit, 8);
+    ck_assert_uint_eq(fss.bytes_per_sector, 512);
+    CHECK_TRUNC(wire_decode_fs_size_info, smb2_fs_size_info, b.p, b.len);
 
     /* FileNetworkOpenInformation */
     buf_reset(&b);
@@ -1829,6 +1799,68 @@ START_TEST(test_transform_hdr)
 }
 END_TEST
 
+/* Framing the core relies on: the transport header, compound cutting, the
+ * NextCommand patch and the padding count of the impacket quirk. */
+START_TEST(test_framing)
+{
+    static const uint8_t th[4] = {0, 0x01, 0x02, 0x03};
+    uint32_t flen = 0;
+    for (size_t l = 0; l < 4; l++)
+        ck_assert_int_eq(wire_decode_transport_hdr(th, l, &flen), 1);
+    ck_assert_int_eq(wire_decode_transport_hdr(th, 4, &flen), 0);
+    ck_assert_uint_eq(flen, 0x010203);
+    static const uint8_t nb[4] = {0x85, 0, 0, 0}; /* NetBIOS keepalive: not ours */
+    ck_assert_int_eq(wire_decode_transport_hdr(nb, 4, &flen), SMBW_EPROTO);
+
+    smbw_buf b;
+    buf_init(&b);
+    wire_encode_transport_hdr(&b);
+    buf_zero(&b, 10);
+    ck_assert_int_eq(wire_patch_transport_hdr(&b, 0, 10), 0);
+    ck_assert_int_eq(wire_decode_transport_hdr(b.p, b.len, &flen), 0);
+    ck_assert_uint_eq(flen, 10);
+    ck_assert_int_eq(wire_patch_transport_hdr(&b, 0, 0x1000000), SMBW_EINVAL);
+
+    uint32_t proto = 0;
+    ck_assert_int_eq(wire_decode_protocol_id((const uint8_t *)"\xfeSM", 3, &proto), SMBW_EPROTO);
+    ck_assert_int_eq(wire_decode_protocol_id((const uint8_t *)"\xfeSMB", 4, &proto), 0);
+    ck_assert_uint_eq(proto, SMB2_PROTO_ID);
+
+    /* Two compounded responses: 72 bytes (64 + 4 body + 4 padding), then 68. */
+    buf_reset(&b);
+    rsp_hdr(&b, SMB2_ECHO, 0);
+    buf_u16(&b, 4);
+    buf_u16(&b, 0);
+    buf_zero(&b, 4);
+    wire_patch_next_command(&b, 0, 72);
+    rsp_hdr(&b, SMB2_ECHO, 0);
+    buf_u16(&b, 4);
+    buf_u16(&b, 0);
+    ck_assert(!b.failed);
+    size_t mlen = 0, next = 0;
+    ck_assert_int_eq(wire_compound_next(b.p, b.len, &mlen, &next), 0);
+    ck_assert_uint_eq(mlen, 72);
+    ck_assert_uint_eq(next, 72);
+    /* padding 4 + Reserved 2 + the high byte of StructureSize 4 */
+    ck_assert_uint_eq(wire_trailing_zeros(b.p, mlen, 8), 7);
+    ck_assert_uint_eq(wire_trailing_zeros(b.p, mlen, 3), 3);
+    ck_assert_int_eq(wire_compound_next(b.p + 72, b.len - 72, &mlen, &next), 0);
+    ck_assert_uint_eq(mlen, 68);
+    ck_assert_uint_eq(next, 0);
+    for (size_t l = 0; l < 64; l++)
+        ck_assert_int_eq(wire_compound_next(b.p, l, &mlen, &next), SMBW_EPROTO);
+    /* NextCommand unaligned, shorter than a header, at or past the end. */
+    static const uint32_t bad[] = {70, 56, 140, 0xFFFFFFF8u};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        wire_patch_next_command(&b, 0, bad[i]);
+        ck_assert_int_eq(wire_compound_next(b.p, b.len, &mlen, &next), SMBW_EPROTO);
+    }
+    wire_patch_next_command(&b, b.len - 2, 0); /* out of range: marks failed */
+    ck_assert(b.failed);
+    buf_free(&b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wire");
@@ -1863,6 +1895,7 @@ int main(void)
     tcase_add_test(tc, test_allocated_ranges);
     tcase_add_test(tc, test_validate_negotiate);
     tcase_add_test(tc, test_transform_hdr);
+    tcase_add_test(tc, test_framing);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
