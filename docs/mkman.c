@@ -101,6 +101,12 @@ static const item safety[] = {
      "incomplete copy, whatever happens afterwards. Either way, an interrupted or failed run "
      "never leaves a final name that looks complete."},
     {PARA, NULL,
+     "SIGINT or SIGTERM ends the run within about a second even when a server has stopped "
+     "answering (requests in flight get 0.3 s to complete; then the connection is given up), "
+     "with exit status 130. smbcopy then says what became of the partial copy: removed, kept "
+     "for --resume, or, when the server can no longer be reached, that it could not be "
+     "removed (the line names it). A second signal ends smbcopy at once."},
+    {PARA, NULL,
      "Only a regular file is ever replaced. A local DST that is a symbolic link to a regular "
      "file is written through, as cp(1) does: the file it points to gets the copy (by the same "
      "temporary name and rename, in that file's directory) and the link stays. A dangling "

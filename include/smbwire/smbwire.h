@@ -93,6 +93,17 @@ int smbw_conn_new(smbw_conn **out);
 int smbw_conn_set_dialects(smbw_conn *c, uint16_t min, uint16_t max);
 /* Timeout for every wait (connect, each request) in milliseconds (> 0). */
 int smbw_conn_set_timeout(smbw_conn *c, int timeout_ms);
+/* Lets a program end waits early, e.g. on SIGINT: every function that waits
+ * on c (synchronous calls, smbw_conn_service, smbw_conn_drain, connecting)
+ * calls interrupted(ud) at least every 100 ms while it waits (as long as the
+ * check is set, smbw_conn_next_timeout never says more than 100 ms). When
+ * it returns nonzero, the requests in flight get grace_ms (0-60000) more to
+ * complete (so a cancelled copy can still end cleanly on a server that
+ * answers); if any is still unanswered then, the connection is ended: it is
+ * dead with SMBW_ECANCELED ("interrupted"), every request completes with
+ * that error and every wait returns. A connect in progress ends at once. NULL
+ * removes the check. */
+int smbw_conn_set_interrupt(smbw_conn *c, int (*interrupted)(void *ud), void *ud, int grace_ms);
 int smbw_conn_set_signing(smbw_conn *c, enum smbw_sign_policy p);
 int smbw_conn_set_encryption(smbw_conn *c, enum smbw_encrypt_policy p);
 /* SMB 3.1.1 cipher preference, most preferred first: SMBW_CIPHER_* values
@@ -235,8 +246,7 @@ typedef struct smbw_create_params {
     const void *create_contexts;
     size_t create_contexts_len;
 } smbw_create_params;
-int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path,
-                     const smbw_create_params *p);
+int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw_create_params *p);
 /* Create action from the response (FILE_OPENED=1, FILE_CREATED=2, ...). */
 uint32_t smbw_file_create_action(const smbw_file *f);
 /* Raw create contexts of the CREATE response (borrowed; may be empty). */
@@ -245,13 +255,13 @@ const void *smbw_file_create_contexts(const smbw_file *f, size_t *len);
 void smbw_file_id(const smbw_file *f, uint8_t out[16]);
 
 typedef struct smbw_stat {
-    uint64_t size;            /* EndOfFile */
-    uint64_t alloc_size;      /* AllocationSize */
-    uint64_t creation_time;   /* FILETIME (100 ns since 1601) */
+    uint64_t size;          /* EndOfFile */
+    uint64_t alloc_size;    /* AllocationSize */
+    uint64_t creation_time; /* FILETIME (100 ns since 1601) */
     uint64_t last_access_time;
     uint64_t last_write_time;
     uint64_t change_time;
-    uint32_t attributes;      /* FILE_ATTRIBUTE_* */
+    uint32_t attributes; /* FILE_ATTRIBUTE_* */
     bool is_dir;
 } smbw_stat;
 
@@ -285,11 +295,11 @@ int smbw_file_delete_on_close(smbw_file *f);
  * NULL to discard. When the server answers an error status but still sends a
  * body (e.g. copychunk limits), the body is returned too and the function
  * returns SMBW_ESTATUS with smbw_last_status set. */
-int smbw_file_ioctl(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen,
-                    uint32_t max_out, void **out, size_t *outlen);
+int smbw_file_ioctl(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen, uint32_t max_out,
+                    void **out, size_t *outlen);
 /* Raw QUERY_INFO / SET_INFO (MS-SMB2 2.2.37 / 2.2.39). *out malloc'd. */
-int smbw_file_query_info(smbw_file *f, uint8_t info_type, uint8_t info_class,
-                         uint32_t additional, uint32_t max_out, void **out, size_t *outlen);
+int smbw_file_query_info(smbw_file *f, uint8_t info_type, uint8_t info_class, uint32_t additional,
+                         uint32_t max_out, void **out, size_t *outlen);
 int smbw_file_set_info(smbw_file *f, uint8_t info_type, uint8_t info_class, uint32_t additional,
                        const void *in, size_t inlen);
 /* CLOSE and free. Returns the CLOSE result. NULL is fine (returns 0). */

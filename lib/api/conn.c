@@ -232,6 +232,17 @@ int smbw_conn_set_timeout(smbw_conn *c, int ms)
     return 0;
 }
 
+int smbw_conn_set_interrupt(smbw_conn *c, int (*interrupted)(void *ud), void *ud, int grace_ms)
+{
+    if (!c || grace_ms < 0 || grace_ms > 60000)
+        return SMBW_EINVAL;
+    c->intr_check = interrupted;
+    c->intr_ud = interrupted ? ud : NULL;
+    c->intr_grace_ms = grace_ms;
+    c->intr_since = 0;
+    return 0;
+}
+
 int smbw_conn_set_signing(smbw_conn *c, enum smbw_sign_policy p)
 {
     if (!c || (p != SMBW_SIGN_AUTO && p != SMBW_SIGN_REQUIRED))

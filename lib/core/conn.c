@@ -483,7 +483,33 @@ int core_next_timeout(const smbw_conn *c)
     if (best <= now)
         return 0;
     uint64_t d = best - now;
-    return d > 60000 ? 60000 : (int)d;
+    /* Come back often enough to notice an interrupt. */
+    uint64_t cap = c->intr_check ? CORE_INTR_POLL_MS : 60000;
+    return d > cap ? (int)cap : (int)d;
+}
+
+bool core_interrupted(const smbw_conn *c)
+{
+    return c->intr_check && c->intr_check(c->intr_ud) != 0;
+}
+
+/* An interrupt ends the connection once the requests in flight have had
+ * their grace time. */
+static int check_interrupt(smbw_conn *c, uint64_t now)
+{
+    if (!c->intr_check)
+        return 0;
+    if (!(c->pending || c->wait_head) || !core_interrupted(c)) {
+        c->intr_since = 0;
+        return 0;
+    }
+    if (!c->intr_since)
+        c->intr_since = now ? now : 1;
+    if (now - c->intr_since < (uint64_t)c->intr_grace_ms)
+        return 0;
+    core_kill(c, SMBW_ECANCELED, "interrupted (no answer within %d ms of the interrupt)",
+              c->intr_grace_ms);
+    return SMBW_ECANCELED;
 }
 
 int core_check_timeouts(smbw_conn *c)
@@ -491,6 +517,9 @@ int core_check_timeouts(smbw_conn *c)
     if (c->dead)
         return c->dead_err;
     uint64_t now = core_now_ms();
+    int irc = check_interrupt(c, now);
+    if (irc)
+        return irc;
     for (core_req *r = c->pending; r; r = r->next)
         if (r->deadline <= now) {
             core_kill(c, SMBW_ETIMEDOUT, "no answer from the server within %d ms (command %u)",

@@ -36,12 +36,12 @@ struct smbw_session {
     struct smbw_session *next, *prev;
     struct smbw_tree *trees;
     uint64_t id;
-    bool valid;          /* setup completed */
-    bool signing;        /* sign requests / verify responses */
-    bool encrypt;        /* encrypt everything of this session */
+    bool valid;   /* setup completed */
+    bool signing; /* sign requests / verify responses */
+    bool encrypt; /* encrypt everything of this session */
     bool is_guest, is_anonymous;
     const char *auth_mech; /* static name of the mechanism that authenticated */
-    uint16_t sign_alg;   /* SMB2_SIGN_ALG_* */
+    uint16_t sign_alg;     /* SMB2_SIGN_ALG_* */
     smb2_keys keys;
     uint8_t preauth[64]; /* session pre-auth hash (3.1.1) */
 };
@@ -80,6 +80,10 @@ struct smbw_conn {
     /* settings */
     uint16_t dialect_min, dialect_max;
     int timeout_ms;
+    int (*intr_check)(void *); /* smbw_conn_set_interrupt */
+    void *intr_ud;
+    int intr_grace_ms;
+    uint64_t intr_since; /* when an interrupt was first seen with requests in flight; 0 none */
     int sign_policy, encrypt_policy;
     uint16_t ciphers[4];
     int ncipher;
@@ -110,9 +114,9 @@ struct smbw_conn {
     /* engine state */
     uint64_t next_mid;
     uint32_t credits;
-    smbw_buf out;     /* frames ready to send */
-    size_t out_off;   /* bytes of out already sent */
-    smbw_buf in;      /* received, not yet processed */
+    smbw_buf out;      /* frames ready to send */
+    size_t out_off;    /* bytes of out already sent */
+    smbw_buf in;       /* received, not yet processed */
     core_req *pending; /* sent, waiting for a response (doubly linked) */
     size_t npending;
     core_req *wait_head, *wait_tail; /* built, waiting for credits */
@@ -184,7 +188,10 @@ void core_consumed(smbw_conn *c, size_t n);
 /* Monotonic milliseconds. */
 uint64_t core_now_ms(void);
 /* ms until the earliest deadline, -1 when nothing is pending. */
+#define CORE_INTR_POLL_MS 100
 int core_next_timeout(const smbw_conn *c);
+/* Whether the program asked to stop waiting (smbw_conn_set_interrupt). */
+bool core_interrupted(const smbw_conn *c);
 /* Kills the connection with SMBW_ETIMEDOUT when a deadline passed. */
 SMBW_WUR int core_check_timeouts(smbw_conn *c);
 /* Marks the connection dead with err and completes every request with it. */
@@ -200,6 +207,5 @@ void core_log(const smbw_conn *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 const char *core_command_name(uint16_t cmd);
 void core_reset(smbw_conn *c);
-
 
 #endif

@@ -12,10 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int connect_one(const struct addrinfo *ai, uint64_t deadline, int *out_fd, int *sys_err)
+static int connect_one(const smbw_conn *c, const struct addrinfo *ai, uint64_t deadline,
+                       int *out_fd, int *sys_err)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
     if (fd < 0) {
         *sys_err = errno;
         return SMBW_EIO;
@@ -41,8 +41,16 @@ static int connect_one(const struct addrinfo *ai, uint64_t deadline, int *out_fd
             *sys_err = ETIMEDOUT;
             return SMBW_ETIMEDOUT;
         }
+        if (core_interrupted(c)) {
+            close(fd);
+            *sys_err = EINTR;
+            return SMBW_ECANCELED;
+        }
         struct pollfd pfd = {fd, POLLOUT, 0};
-        int n = poll(&pfd, 1, (int)(deadline - now));
+        uint64_t wait = deadline - now;
+        if (c->intr_check && wait > CORE_INTR_POLL_MS)
+            wait = CORE_INTR_POLL_MS;
+        int n = poll(&pfd, 1, (int)wait);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -88,15 +96,18 @@ int io_connect(smbw_conn *c, const char *host, uint16_t port)
     int rc = SMBW_EIO, sys_err = 0;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         int fd = -1;
-        rc = connect_one(ai, deadline, &fd, &sys_err);
+        rc = connect_one(c, ai, deadline, &fd, &sys_err);
         if (rc == 0) {
             c->fd = fd;
             break;
         }
-        if (rc == SMBW_ETIMEDOUT)
+        if (rc == SMBW_ETIMEDOUT || rc == SMBW_ECANCELED)
             break;
     }
     freeaddrinfo(res);
+    if (rc == SMBW_ECANCELED)
+        return core_set_error(c, rc, 0, "connect to %s port %u: interrupted", host,
+                              port ? port : 445u);
     if (rc)
         return core_set_error(c, rc, 0, "connect to %s port %u: %s", host, port ? port : 445u,
                               strerror(sys_err));

@@ -250,6 +250,17 @@ static void log_cb(void *ud, int level, const char *message)
     fprintf(stderr, "smbcopy: [%s] %s\n", log_level_name(level), line);
 }
 
+/* Requests in flight when a signal comes get this long to complete (so a
+ * cancelled copy ends cleanly on a server that answers) before their
+ * connection is given up. */
+#define SC_INTR_GRACE_MS 300
+
+static int interrupted_cb(void *ud)
+{
+    (void)ud;
+    return sc_interrupted != 0;
+}
+
 int sc_conn_setup(sc_ctx *ctx, smbw_conn *c)
 {
     const sc_opts *o = ctx->o;
@@ -264,6 +275,9 @@ int sc_conn_setup(sc_ctx *ctx, smbw_conn *c)
         err = smbw_conn_set_dialects(c, o->min_proto, o->max_proto);
     if (err == 0 && o->timeout_ms > 0)
         err = smbw_conn_set_timeout(c, o->timeout_ms);
+    /* SIGINT/SIGTERM end a wait on a silent server within about a second. */
+    if (err == 0)
+        err = smbw_conn_set_interrupt(c, interrupted_cb, NULL, SC_INTR_GRACE_MS);
     if (err == 0 && o->sign)
         err = smbw_conn_set_signing(c, SMBW_SIGN_REQUIRED);
     if (err == 0 && o->encrypt)
@@ -1282,12 +1296,28 @@ out:
         close(sfd);
     if (dfd >= 0)
         close(dfd);
-    if (tmp_exists && !dst->remote && !o->resume)
-        unlink(tmp);
-    if (df != NULL) {
-        if (tmp_exists && !o->resume && !smbw_conn_is_dead(dst->srv->conn))
-            smbw_file_delete_on_close(df);
-        smbw_file_close(df);
+    {
+        /* What became of the partial file: said after an interrupt, and
+         * whenever it could not be removed. */
+        bool intr = rc == SC_EXIT_INTR;
+        const char *fate = NULL;
+        if (tmp_exists && o->resume) {
+            fate = "kept for --resume";
+        } else if (tmp_exists && !dst->remote) {
+            fate = unlink(tmp) == 0 || errno == ENOENT ? "removed" : "could not be removed";
+        } else if (tmp_exists) {
+            if (!smbw_conn_is_dead(dst->srv->conn) && smbw_file_delete_on_close(df) == 0)
+                fate = "removed";
+            else
+                fate = "could not be removed (the connection to the server ended): remove it "
+                       "or continue it with --resume";
+        }
+        if (df != NULL)
+            smbw_file_close(df);
+        if (fate != NULL && (intr || fate[0] == 'c') && !o->quiet) {
+            sc_progress_end(&ctx->prog);
+            fprintf(stderr, "smbcopy: the partial copy %s %s\n", tdisp, fate);
+        }
     }
     free(sdisp);
     free(ddisp);
