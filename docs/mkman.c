@@ -39,7 +39,12 @@ static const item description[] = {
     {PARA, NULL,
      "When DST is an existing directory (or ends with '/', or is a share root), the copy is "
      "made inside it under the base name of SRC. Otherwise DST is the name of the copy; an "
-     "existing file of that name is replaced."},
+     "existing file of that name is replaced, unless it is SRC itself: then smbcopy says "
+     "'SRC and DST are the same file' and exits with 1, as cp does. The same file is "
+     "recognised by device and inode locally (other spellings, hard links) and, on one server "
+     "(also reached by two names, such as localhost and 127.0.0.1: equal ServerGuid), by the "
+     "file id the server gives (FileInternalInformation), so a name in another case on a "
+     "case-insensitive share is caught too."},
 };
 
 static const item urls[] = {

@@ -121,6 +121,9 @@ uint16_t smbw_cipher_parse(const char *name);
 int smbw_conn_connect(smbw_conn *c, const char *host, uint16_t port);
 /* Negotiated dialect (0 before negotiate). */
 uint16_t smbw_conn_dialect(const smbw_conn *c);
+/* The ServerGuid of the NEGOTIATE answer (tells whether two connections
+ * reach one server). Returns 0, or SMBW_EINVAL before a negotiate. */
+int smbw_conn_server_guid(const smbw_conn *c, uint8_t guid[16]);
 /* The cipher the connection negotiated for encryption ("AES-128-GCM" ...,
  * "none" when it has none); whether a session or tree uses it is told by
  * smbw_session_encrypted / smbw_tree_encrypted. */

@@ -293,6 +293,14 @@ uint16_t smbw_conn_dialect(const smbw_conn *c)
 {
     return c ? c->dialect : 0;
 }
+int smbw_conn_server_guid(const smbw_conn *c, uint8_t guid[16])
+{
+    if (!c || !guid || !c->dialect)
+        return SMBW_EINVAL;
+    memcpy(guid, c->server_guid, 16);
+    return 0;
+}
+
 uint32_t smbw_conn_max_read(const smbw_conn *c)
 {
     return c ? c->max_read : 0;

@@ -920,6 +920,52 @@ static int local_dst_check(sc_ctx *ctx, const char *dpath, char **final, bool *s
     return SC_EXIT_LOCAL;
 }
 
+/* Whether two connections reach one server (the same one, or equal
+ * nonzero ServerGuids: "localhost" and "127.0.0.1" are one server). */
+static bool same_server(const sc_server *a, const sc_server *b)
+{
+    if (a == b)
+        return true;
+    uint8_t ga[16], gb[16];
+    static const uint8_t zero[16];
+    return smbw_conn_server_guid(a->conn, ga) == 0 && smbw_conn_server_guid(b->conn, gb) == 0 &&
+           memcmp(ga, zero, 16) != 0 && memcmp(ga, gb, 16) == 0;
+}
+
+/* Whether the existing destination dpath is the source file itself (cp's
+ * "are the same file"): device and inode locally; on one server the file id
+ * (FileInternalInformation), with the creation time and size agreeing. A
+ * local path and a share are never taken for the same file (it cannot be
+ * told). */
+static bool is_same_file(const sc_loc *src, int sfd, smbw_file *sf, const finfo *sfi,
+                         const sc_loc *dst, const char *dpath)
+{
+    if (!src->remote && !dst->remote) {
+        struct stat a, b;
+        return fstat(sfd, &a) == 0 && stat(dpath, &b) == 0 && a.st_dev == b.st_dev &&
+               a.st_ino == b.st_ino;
+    }
+    if (!src->remote || !dst->remote || !same_server(src->srv, dst->srv))
+        return false;
+    uint64_t si = 0, di = 0;
+    if (smbw_file_index(sf, &si) != 0 || si == 0)
+        return false;
+    smbw_create_params p;
+    memset(&p, 0, sizeof(p));
+    p.desired_access = 0x00000080u; /* FILE_READ_ATTRIBUTES */
+    p.share_access = 0x00000007u;   /* read, write, delete */
+    p.create_disposition = 1u;      /* FILE_OPEN */
+    p.impersonation_level = 2u;     /* Impersonation */
+    smbw_file *f = NULL;
+    if (smbw_file_create(&f, dst->tree, dpath, &p) != 0)
+        return false;
+    smbw_stat st;
+    bool same = smbw_file_index(f, &di) == 0 && di == si && smbw_file_stat(f, &st) == 0 &&
+                st.creation_time == sfi->creation && st.size == sfi->size;
+    smbw_file_close(f);
+    return same;
+}
+
 static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
                      const char *dpath)
 {
@@ -997,6 +1043,13 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         finfo_from_stat(&sfi, &st);
     }
     uint64_t size = sfi.size;
+
+    /* Never copy a file onto itself (a copy there would only replace it). */
+    if (is_same_file(src, sfd, sf, &sfi, dst, dpath)) {
+        rc = SC_EXIT_USAGE;
+        sc_report(ctx, rc, "%s and %s are the same file", sdisp, ddisp);
+        goto out;
+    }
 
     /* --resume: a destination that already matches is left alone. */
     if (o->resume && o->preserve) {
