@@ -173,42 +173,42 @@ END_TEST
 
 START_TEST(test_user_arg)
 {
-    sc_creds c;
-    ck_assert_int_eq(sc_parse_user_arg("bob", &c), 0);
+    tool_creds c;
+    ck_assert_int_eq(tool_parse_user_arg("bob", &c), 0);
     ck_assert_str_eq(c.user, "bob");
     ck_assert_ptr_null(c.domain);
     ck_assert_ptr_null(c.password);
-    sc_creds_clear(&c);
+    tool_creds_clear(&c);
 
-    ck_assert_int_eq(sc_parse_user_arg("DOM\\bob%p%w\\x", &c), 0);
+    ck_assert_int_eq(tool_parse_user_arg("DOM\\bob%p%w\\x", &c), 0);
     ck_assert_str_eq(c.domain, "DOM");
     ck_assert_str_eq(c.user, "bob");
     ck_assert_str_eq(c.password, "p%w\\x");
-    sc_creds_clear(&c);
+    tool_creds_clear(&c);
 
-    ck_assert_int_eq(sc_parse_user_arg("DOM/bob%", &c), 0);
+    ck_assert_int_eq(tool_parse_user_arg("DOM/bob%", &c), 0);
     ck_assert_str_eq(c.domain, "DOM");
     ck_assert_str_eq(c.password, "");
-    sc_creds_clear(&c);
+    tool_creds_clear(&c);
 
-    ck_assert_int_eq(sc_parse_user_arg("\\bob", &c), 0);
+    ck_assert_int_eq(tool_parse_user_arg("\\bob", &c), 0);
     ck_assert_ptr_null(c.domain);
     ck_assert_str_eq(c.user, "bob");
-    sc_creds_clear(&c);
+    tool_creds_clear(&c);
 
-    ck_assert_int_eq(sc_parse_user_arg("DOM\\", &c), -1);
-    ck_assert_int_eq(sc_parse_user_arg("%pw", &c), -1);
+    ck_assert_int_eq(tool_parse_user_arg("DOM\\", &c), -1);
+    ck_assert_int_eq(tool_parse_user_arg("%pw", &c), -1);
 }
 END_TEST
 
-static int auth(const char *text, sc_creds *c, char *err)
+static int auth(const char *text, tool_creds *c, char *err)
 {
-    return sc_parse_auth_text(text, strlen(text), c, err, 128);
+    return tool_parse_auth_text(text, strlen(text), c, err, 128);
 }
 
 START_TEST(test_auth_file)
 {
-    sc_creds c;
+    tool_creds c;
     char err[128];
     ck_assert_int_eq(auth("# comment\n; other\n\nusername = alice\npassword=  s e=cret  \r\n"
                           "domain\t=\tWORK\n",
@@ -217,13 +217,13 @@ START_TEST(test_auth_file)
     ck_assert_str_eq(c.user, "alice");
     ck_assert_str_eq(c.password, "s e=cret");
     ck_assert_str_eq(c.domain, "WORK");
-    sc_creds_clear(&c);
+    tool_creds_clear(&c);
 
     ck_assert_int_eq(auth("username=D\\u\npassword=", &c, err), 0);
     ck_assert_str_eq(c.user, "u");
     ck_assert_str_eq(c.domain, "D");
     ck_assert_str_eq(c.password, "");
-    sc_creds_clear(&c);
+    tool_creds_clear(&c);
 
     ck_assert_int_eq(auth("", &c, err), 0);
     ck_assert_ptr_null(c.user);
@@ -232,7 +232,7 @@ START_TEST(test_auth_file)
     ck_assert_int_eq(auth("username=a\nfoo=bar\n", &c, err), -1);
     ck_assert_ptr_nonnull(strstr(err, "line 2"));
     ck_assert_ptr_null(c.user);
-    ck_assert_int_eq(sc_parse_auth_text("username=a\0b", 12, &c, err, sizeof(err)), -1);
+    ck_assert_int_eq(tool_parse_auth_text("username=a\0b", 12, &c, err, sizeof(err)), -1);
 
     char path[] = "/tmp/smbcopy-auth-XXXXXX";
     int fd = mkstemp(path);
@@ -241,19 +241,19 @@ START_TEST(test_auth_file)
     ck_assert_int_eq(write(fd, body, strlen(body)), (ssize_t)strlen(body));
     close(fd);
     unsigned mode = 1;
-    ck_assert_int_eq(sc_parse_auth_file(path, &c, &mode, err, sizeof(err)), 0);
+    ck_assert_int_eq(tool_parse_auth_file(path, &c, &mode, err, sizeof(err)), 0);
     ck_assert_str_eq(c.user, "bob");
     ck_assert_str_eq(c.password, "pw");
     ck_assert_uint_eq(mode, 0600); /* mkstemp's */
-    sc_creds_clear(&c);
+    tool_creds_clear(&c);
     ck_assert_int_eq(chmod(path, 0640), 0);
-    ck_assert_int_eq(sc_parse_auth_file(path, &c, &mode, err, sizeof(err)), 0);
+    ck_assert_int_eq(tool_parse_auth_file(path, &c, &mode, err, sizeof(err)), 0);
     ck_assert_uint_eq(mode, 0640);
-    sc_creds_clear(&c);
+    tool_creds_clear(&c);
     unlink(path);
-    ck_assert_int_eq(sc_parse_auth_file(path, &c, &mode, err, sizeof(err)), -1);
+    ck_assert_int_eq(tool_parse_auth_file(path, &c, &mode, err, sizeof(err)), -1);
     ck_assert_ptr_nonnull(strstr(err, "cannot open it"));
-    ck_assert_int_eq(sc_parse_auth_file("/", &c, &mode, err, sizeof(err)), -1);
+    ck_assert_int_eq(tool_parse_auth_file("/", &c, &mode, err, sizeof(err)), -1);
 }
 END_TEST
 
@@ -336,47 +336,48 @@ END_TEST
 
 START_TEST(test_resolve_order)
 {
-    sc_creds cli = {.user = (char *)"cli", .password = (char *)"clipw", .domain = (char *)"CD"};
-    sc_creds file = {.user = (char *)"file", .password = (char *)"filepw", .domain = (char *)"FD"};
+    tool_creds cli = {.user = (char *)"cli", .password = (char *)"clipw", .domain = (char *)"CD"};
+    tool_creds file = {
+        .user = (char *)"file", .password = (char *)"filepw", .domain = (char *)"FD"};
     smbw_url url = {.user = (char *)"url", .password = (char *)"urlpw", .domain = (char *)"UD"};
-    sc_creds out;
-    ck_assert_int_eq(sc_resolve_creds(&cli, &url, &file, "envpw", "envuser", &out), 0);
+    tool_creds out;
+    ck_assert_int_eq(tool_resolve_creds(&cli, &url, &file, "envpw", "envuser", &out), 0);
     ck_assert_str_eq(out.user, "cli");
     ck_assert_str_eq(out.password, "clipw");
     ck_assert_str_eq(out.domain, "CD");
-    sc_creds_clear(&out);
+    tool_creds_clear(&out);
 
-    sc_creds none = {0};
-    ck_assert_int_eq(sc_resolve_creds(&none, &url, &file, "envpw", "envuser", &out), 0);
+    tool_creds none = {0};
+    ck_assert_int_eq(tool_resolve_creds(&none, &url, &file, "envpw", "envuser", &out), 0);
     ck_assert_str_eq(out.user, "url");
     ck_assert_str_eq(out.password, "urlpw");
     ck_assert_str_eq(out.domain, "UD");
-    sc_creds_clear(&out);
+    tool_creds_clear(&out);
 
     smbw_url bare = {0};
-    ck_assert_int_eq(sc_resolve_creds(&none, &bare, &file, "envpw", "envuser", &out), 0);
+    ck_assert_int_eq(tool_resolve_creds(&none, &bare, &file, "envpw", "envuser", &out), 0);
     ck_assert_str_eq(out.user, "file");
     ck_assert_str_eq(out.password, "filepw");
     ck_assert_str_eq(out.domain, "FD");
-    sc_creds_clear(&out);
+    tool_creds_clear(&out);
 
-    ck_assert_int_eq(sc_resolve_creds(&none, &bare, &none, "envpw", "envuser", &out), 0);
+    ck_assert_int_eq(tool_resolve_creds(&none, &bare, &none, "envpw", "envuser", &out), 0);
     ck_assert_str_eq(out.user, "envuser");
     ck_assert_str_eq(out.password, "envpw");
     ck_assert_ptr_null(out.domain);
-    sc_creds_clear(&out);
+    tool_creds_clear(&out);
 
-    ck_assert_int_eq(sc_resolve_creds(&none, &bare, &none, NULL, "", &out), 0);
+    ck_assert_int_eq(tool_resolve_creds(&none, &bare, &none, NULL, "", &out), 0);
     ck_assert_ptr_null(out.user);
     ck_assert_ptr_null(out.password);
-    sc_creds_clear(&out);
+    tool_creds_clear(&out);
 }
 END_TEST
 
 static char *json_of(const char *s)
 {
-    sc_buf b = {0};
-    sc_json_str(&b, s);
+    tool_buf b = {0};
+    tool_json_str(&b, s);
     ck_assert(!b.failed);
     return b.p;
 }
@@ -392,10 +393,10 @@ START_TEST(test_json_escape)
     j = json_of("\xc3");
     ck_assert_str_eq(j, "\"\\ufffd\"");
     free(j);
-    sc_buf b = {0};
-    sc_json_str(&b, NULL);
+    tool_buf b = {0};
+    tool_json_str(&b, NULL);
     ck_assert_str_eq(b.p, "null");
-    sc_buf_free(&b);
+    tool_buf_free(&b);
 }
 END_TEST
 

@@ -49,7 +49,7 @@ static char *dup_arg(const char *a)
 static void free_arg(char *a)
 {
     if (a != NULL) {
-        sc_wipe(a, strlen(a));
+        tool_wipe(a, strlen(a));
         free(a);
     }
 }
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
      * and the URLs), then burn the passwords in argv so that other users do
      * not see them in ps or /proc/PID/cmdline for the rest of the run. */
     int code = SC_EXIT_OK;
-    bool bad_user = o.user_arg != NULL && sc_parse_user_arg(o.user_arg, &ctx.cli) != 0;
+    bool bad_user = o.user_arg != NULL && tool_parse_user_arg(o.user_arg, &ctx.cli) != 0;
     char *src = dup_arg(o.src), *dst = dup_arg(o.dst);
     bool nomem = (o.src != NULL && src == NULL) || (o.dst != NULL && dst == NULL);
     sc_opts_burn_secrets(argc, argv);
@@ -152,7 +152,7 @@ int main(int argc, char **argv)
     if (code == 0 && o.authfile != NULL) {
         char why[256];
         unsigned mode = 0;
-        if (sc_parse_auth_file(o.authfile, &ctx.file, &mode, why, sizeof(why)) != 0) {
+        if (tool_parse_auth_file(o.authfile, &ctx.file, &mode, why, sizeof(why)) != 0) {
             code = SC_EXIT_LOCAL;
             sc_report(&ctx, code, "authentication file %s: %s", o.authfile, why);
         } else if ((mode & 0044) != 0) {

@@ -12,6 +12,10 @@
 #include "smbwire/smbwire.h"
 #include "smbwire/url.h"
 
+#include "buf.h"
+#include "creds.h"
+#include "secrets.h"
+
 /* Exit codes (documented in --help and smbcopy(1)). */
 enum sc_exit {
     SC_EXIT_OK = 0,
@@ -133,53 +137,11 @@ typedef struct sc_exitdoc {
 extern const sc_exitdoc sc_exitdocs[];
 extern const size_t sc_nexitdocs;
 
-/* ---- credentials (creds.c) ------------------------------------------- */
-
-typedef struct sc_creds {
-    char *domain;
-    char *user;
-    char *password;
-} sc_creds;
-
-/* Wipes and frees the members (not c itself). */
-void sc_creds_clear(sc_creds *c);
-/* "[DOMAIN\]USER[%PASSWORD]" ('/' also separates the domain). Returns 0 or
- * -1 for an empty user. */
-int sc_parse_user_arg(const char *arg, sc_creds *out);
-/* smbclient's authentication file format. Returns 0, or -1 with a message in
- * err ("line N: ..." or the OS error). *mode gets the permission bits of the
- * file that was read (st_mode & 07777), so the caller can warn when group or
- * others may read it. */
-int sc_parse_auth_file(const char *path, sc_creds *out, unsigned *mode, char *err, size_t errlen);
-int sc_parse_auth_text(const char *text, size_t len, sc_creds *out, char *err, size_t errlen);
-
-/* Resolves the credentials for one server from the sources in their order of
- * precedence (see smbcopy(1)). password_env is $SMB_PASSWORD, user_env $USER
- * (both may be NULL). Fields of out are malloc'd; password stays NULL when no
- * source has one (the caller may then prompt). Returns 0 or SMBW_ENOMEM. */
-int sc_resolve_creds(const sc_creds *cli, const smbw_url *url, const sc_creds *file,
-                     const char *password_env, const char *user_env, sc_creds *out);
-
-/* Reads a password from the terminal on stdin without echo. Returns 0 with a
- * malloc'd *out, 1 when stdin is not a terminal, -1 on error/interrupt. */
-int sc_prompt_password(const char *prompt, char **out);
-
-void sc_wipe(void *p, size_t n);
+/* ---- credentials: tools/common/creds.h (tool_creds, tool_parse_user_arg, ...) */
 
 /* ---- JSON (json.c) ---------------------------------------------------- */
 
-typedef struct sc_buf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-} sc_buf;
-void sc_buf_free(sc_buf *b);
-void sc_buf_putc(sc_buf *b, char c);
-void sc_buf_puts(sc_buf *b, const char *s);
-void sc_buf_printf(sc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s as a JSON string literal (quotes included); invalid UTF-8 bytes
- * become U+FFFD. NULL gives null. */
-void sc_json_str(sc_buf *b, const char *s);
+/* The buffer and JSON strings: tools/common/buf.h (tool_buf, tool_json_str). */
 
 /* What protected the SMB sessions of a run, the weakest of all seen:
  * unsigned beats any signing algorithm, unencrypted beats any cipher, and

@@ -13,17 +13,17 @@
 #define DONE_DIGITS 20
 #define WAIT_LIMIT_SECONDS 60.0
 
-static void put_escaped(sc_buf *b, const char *s)
+static void put_escaped(tool_buf *b, const char *s)
 {
     for (const char *p = s; *p != '\0'; p++) {
         if (*p == '\\')
-            sc_buf_puts(b, "\\\\");
+            tool_buf_puts(b, "\\\\");
         else if (*p == '\n')
-            sc_buf_puts(b, "\\n");
+            tool_buf_puts(b, "\\n");
         else if (*p == '\r')
-            sc_buf_puts(b, "\\r");
+            tool_buf_puts(b, "\\r");
         else
-            sc_buf_putc(b, *p);
+            tool_buf_putc(b, *p);
     }
 }
 
@@ -31,15 +31,15 @@ static void put_escaped(sc_buf *b, const char *s)
  * and T escaped. */
 static char *make_head(const char *source, const char *target, uint64_t size, uint64_t mtime)
 {
-    sc_buf b = {0};
-    sc_buf_puts(&b, STATE_MAGIC "source ");
+    tool_buf b = {0};
+    tool_buf_puts(&b, STATE_MAGIC "source ");
     put_escaped(&b, source);
-    sc_buf_puts(&b, "\ntarget ");
+    tool_buf_puts(&b, "\ntarget ");
     put_escaped(&b, target);
-    sc_buf_printf(&b, "\nsize %llu\nmtime %llu\ndone ", (unsigned long long)size,
-                  (unsigned long long)mtime);
+    tool_buf_printf(&b, "\nsize %llu\nmtime %llu\ndone ", (unsigned long long)size,
+                    (unsigned long long)mtime);
     if (b.failed) {
-        sc_buf_free(&b);
+        tool_buf_free(&b);
         return NULL;
     }
     return b.p;

@@ -43,7 +43,7 @@ void sc_ctx_free(sc_ctx *ctx)
         smbw_session_free(s->sess);
         smbw_conn_free(s->conn);
         free(s->host);
-        sc_creds_clear(&s->creds);
+        tool_creds_clear(&s->creds);
     }
     ctx->nservers = 0;
     sc_nameset_free(&ctx->dst_names);
@@ -52,8 +52,8 @@ void sc_ctx_free(sc_ctx *ctx)
     free(ctx->collisions);
     ctx->collisions = NULL;
     ctx->ncollisions = 0;
-    sc_creds_clear(&ctx->cli);
-    sc_creds_clear(&ctx->file);
+    tool_creds_clear(&ctx->cli);
+    tool_creds_clear(&ctx->file);
 }
 
 void sc_report(sc_ctx *ctx, int exit_code, const char *fmt, ...)
@@ -163,7 +163,7 @@ char *sc_redact_arg(const char *arg)
     if (colon == NULL)
         return s;
     char *r = xasprintf("%.*s:***%s", (int)(colon - s), s, at);
-    sc_wipe(s, strlen(s));
+    tool_wipe(s, strlen(s));
     free(s);
     return r;
 }
@@ -332,7 +332,8 @@ static int server_login(sc_ctx *ctx, sc_server *s)
         char *prompt =
             xasprintf("Password for %s%s%s@%s: ", s->creds.domain != NULL ? s->creds.domain : "",
                       s->creds.domain != NULL ? "\\" : "", s->creds.user, disp + 6);
-        int pr = prompt != NULL ? sc_prompt_password(prompt, &s->creds.password) : -1;
+        int pr =
+            prompt != NULL ? tool_prompt_password(prompt, &s->creds.password, &sc_interrupted) : -1;
         free(prompt);
         if (pr < 0) {
             rc = sc_interrupted ? SC_EXIT_INTR : SC_EXIT_AUTH;
@@ -381,7 +382,7 @@ out:
     /* The password is not needed once logged in (unless more connections
      * are to be made for --connections; sc_ctx_free wipes it then). */
     if (s->creds.password != NULL && (rc != 0 || o->connections <= 1)) {
-        sc_wipe(s->creds.password, strlen(s->creds.password));
+        tool_wipe(s->creds.password, strlen(s->creds.password));
         free(s->creds.password);
         s->creds.password = NULL;
     }
@@ -391,11 +392,11 @@ out:
 
 static int get_server(sc_ctx *ctx, const smbw_url *u, sc_server **out)
 {
-    sc_creds cr;
-    if (sc_resolve_creds(&ctx->cli, u, &ctx->file, ctx->env_password, ctx->env_user, &cr) != 0)
+    tool_creds cr;
+    if (tool_resolve_creds(&ctx->cli, u, &ctx->file, ctx->env_password, ctx->env_user, &cr) != 0)
         return fail_nomem(ctx);
     if (cr.user == NULL && !ctx->o->kerberos) {
-        sc_creds_clear(&cr);
+        tool_creds_clear(&cr);
         sc_report(ctx, SC_EXIT_USAGE, "no user name for %s: use -U, the URL or -A", u->host);
         return SC_EXIT_USAGE;
     }
@@ -403,13 +404,13 @@ static int get_server(sc_ctx *ctx, const smbw_url *u, sc_server **out)
         sc_server *s = &ctx->servers[i];
         if (strcasecmp(s->host, u->host) == 0 && s->port == u->port &&
             str_eq_ci(s->creds.user, cr.user) && str_eq_ci(s->creds.domain, cr.domain)) {
-            sc_creds_clear(&cr);
+            tool_creds_clear(&cr);
             *out = s;
             return 0;
         }
     }
     if (ctx->nservers >= SC_MAX_SERVERS) {
-        sc_creds_clear(&cr);
+        tool_creds_clear(&cr);
         return fail_nomem(ctx);
     }
     sc_server *s = &ctx->servers[ctx->nservers++];

@@ -12,7 +12,7 @@
 typedef struct sc_server {
     char *host;
     uint16_t port;
-    sc_creds creds;
+    tool_creds creds;
     smbw_conn *conn;
     smbw_session *sess;
     char *share_names[SC_MAX_TREES];
@@ -31,7 +31,7 @@ typedef struct sc_loc {
 
 typedef struct sc_ctx {
     const sc_opts *o;
-    sc_creds cli, file; /* from -U and -A */
+    tool_creds cli, file; /* from -U and -A */
     const char *env_password, *env_user;
     sc_server servers[SC_MAX_SERVERS];
     int nservers;

@@ -1,32 +1,28 @@
-/* Credentials: -U parsing, smbclient authentication files, precedence, and
- * the no-echo password prompt. */
+/* Credentials shared by the command-line tools: see creds.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "secrets.h"
-#include "smbcopy.h"
+#include "creds.h"
 
 #define AUTH_FILE_MAX (64 * 1024)
-
-void sc_wipe(void *p, size_t n)
-{
-    tool_wipe(p, n);
-}
 
 static void free_secret(char *s)
 {
     if (s != NULL) {
-        sc_wipe(s, strlen(s));
+        tool_wipe(s, strlen(s));
         free(s);
     }
 }
 
-void sc_creds_clear(sc_creds *c)
+void tool_creds_clear(tool_creds *c)
 {
     free(c->domain);
     free(c->user);
@@ -34,7 +30,7 @@ void sc_creds_clear(sc_creds *c)
     c->domain = c->user = c->password = NULL;
 }
 
-int sc_parse_user_arg(const char *arg, sc_creds *out)
+int tool_parse_user_arg(const char *arg, tool_creds *out)
 {
     memset(out, 0, sizeof(*out));
     const char *pct = strchr(arg, '%');
@@ -56,7 +52,7 @@ int sc_parse_user_arg(const char *arg, sc_creds *out)
         ulen -= (size_t)(user - arg);
     }
     if (ulen == 0) {
-        sc_creds_clear(out);
+        tool_creds_clear(out);
         return -1;
     }
     out->user = strndup(user, ulen);
@@ -69,7 +65,7 @@ int sc_parse_user_arg(const char *arg, sc_creds *out)
     }
     return 0;
 nomem:
-    sc_creds_clear(out);
+    tool_creds_clear(out);
     return -1;
 }
 
@@ -83,7 +79,7 @@ static char *trim(char *s, char *end)
     return s;
 }
 
-int sc_parse_auth_text(const char *text, size_t len, sc_creds *out, char *err, size_t errlen)
+int tool_parse_auth_text(const char *text, size_t len, tool_creds *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     char *copy = malloc(len + 1);
@@ -160,14 +156,15 @@ int sc_parse_auth_text(const char *text, size_t len, sc_creds *out, char *err, s
     }
     rc = 0;
 out:
-    sc_wipe(copy, len);
+    tool_wipe(copy, len);
     free(copy);
     if (rc != 0)
-        sc_creds_clear(out);
+        tool_creds_clear(out);
     return rc;
 }
 
-int sc_parse_auth_file(const char *path, sc_creds *out, unsigned *mode, char *err, size_t errlen)
+int tool_parse_auth_file(const char *path, tool_creds *out, unsigned *mode, char *err,
+                         size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     *mode = 0;
@@ -212,13 +209,13 @@ int sc_parse_auth_file(const char *path, sc_creds *out, unsigned *mode, char *er
         }
     }
     close(fd);
-    int rc = sc_parse_auth_text(buf, len, out, err, errlen);
-    sc_wipe(buf, len);
+    int rc = tool_parse_auth_text(buf, len, out, err, errlen);
+    tool_wipe(buf, len);
     free(buf);
     return rc;
 fail:
     close(fd);
-    sc_wipe(buf, len);
+    tool_wipe(buf, len);
     free(buf);
     return -1;
 }
@@ -233,8 +230,8 @@ static int dup_first(char **dst, const char *a, const char *b, const char *c, co
     return *dst == NULL ? SMBW_ENOMEM : 0;
 }
 
-int sc_resolve_creds(const sc_creds *cli, const smbw_url *url, const sc_creds *file,
-                     const char *password_env, const char *user_env, sc_creds *out)
+int tool_resolve_creds(const tool_creds *cli, const smbw_url *url, const tool_creds *file,
+                       const char *password_env, const char *user_env, tool_creds *out)
 {
     memset(out, 0, sizeof(*out));
     const char *env_user = user_env != NULL && user_env[0] != '\0' ? user_env : NULL;
@@ -245,13 +242,13 @@ int sc_resolve_creds(const sc_creds *cli, const smbw_url *url, const sc_creds *f
                   password_env) != 0 ||
         dup_first(&out->domain, cli != NULL ? cli->domain : NULL, url != NULL ? url->domain : NULL,
                   file != NULL ? file->domain : NULL, NULL) != 0) {
-        sc_creds_clear(out);
+        tool_creds_clear(out);
         return SMBW_ENOMEM;
     }
     return 0;
 }
 
-int sc_prompt_password(const char *prompt, char **out)
+int tool_prompt_password(const char *prompt, char **out, const volatile sig_atomic_t *interrupted)
 {
     *out = NULL;
     if (!isatty(STDIN_FILENO))
@@ -272,7 +269,7 @@ int sc_prompt_password(const char *prompt, char **out)
     for (;;) {
         char ch;
         ssize_t n = read(STDIN_FILENO, &ch, 1);
-        if (n < 0 && errno == EINTR && !sc_interrupted)
+        if (n < 0 && errno == EINTR && !(interrupted != NULL && *interrupted))
             continue;
         if (n <= 0) {
             rc = -1;
@@ -294,6 +291,6 @@ int sc_prompt_password(const char *prompt, char **out)
         if (*out == NULL)
             rc = -1;
     }
-    sc_wipe(buf, sizeof(buf));
+    tool_wipe(buf, sizeof(buf));
     return rc;
 }
