@@ -27,7 +27,11 @@
 #include <smbwire/copy.h>
 #include <smbwire/smbwire.h>
 
-#define MAX_SECONDS 3.0
+/* A fault must be noticed well before a wait would time out: the kill cases
+ * run with a 10 s timeout, so 8 s still tells "noticed the dead socket" from
+ * "waited for the timeout" and leaves room for the sanitizers and valgrind.
+ * (The error code proves it too: ECLOSED/EIO, never ETIMEDOUT.) */
+#define MAX_SECONDS 8.0
 #define BIG_SIZE (512u << 20) /* copychunk of this takes long enough to interrupt */
 #define PIECE (1u << 20)
 
@@ -71,6 +75,10 @@ static void open_ctx(ctx *c, int timeout_ms)
     cr.password = env("SMBW_TEST_PASS");
     OK(c, smbw_session_new(&c->sess, c->conn, &cr));
     OK(c, smbw_tree_connect(&c->tree, c->sess, env("SMBW_TEST_SHARE")));
+    /* smbw_conn_errmsg() keeps the last failure: it must be empty now, so a
+     * message seen after a fault was set by that fault. */
+    ck_assert_msg(smbw_conn_errmsg(c->conn)[0] == '\0', "errmsg after a clean setup: %s",
+                  smbw_conn_errmsg(c->conn));
 }
 
 static void close_ctx(ctx *c)
@@ -198,7 +206,10 @@ static pid_t serving_smbd(smbw_conn *conn)
     return pid;
 }
 
-/* The error of a connection whose server died: the socket closed or reset. */
+/* The error of a connection whose server died: the socket closed or reset.
+ * The connection had no failure before the fault (open_ctx checks errmsg is
+ * empty and every step before the fault succeeded), so a message now is the
+ * fault's. */
 static void assert_dead_error(smbw_conn *conn, int rc, double elapsed, const char *what)
 {
     ck_assert_msg(rc == SMBW_ECLOSED || rc == SMBW_EIO, "%s: %s (%s), wanted SMBW_ECLOSED/EIO",
@@ -329,9 +340,12 @@ START_TEST(server_stopped)
     kill(child, SIGCONT);
     ck_assert_msg(rc == SMBW_ETIMEDOUT, "stopped server: %s (%s)", smbw_error_name(rc),
                   smbw_conn_errmsg(c.conn));
-    ck_assert_msg(el >= 0.9 && el < MAX_SECONDS, "timeout after %.2f s (set 1 s)", el);
+    /* The 1 s timeout, not the library's default (60 s) nor a hang; the upper
+     * bound leaves room for a loaded machine. */
+    ck_assert_msg(el >= 0.9 && el < 20.0, "timeout after %.2f s (set 1 s)", el);
     ck_assert_msg(smbw_conn_is_dead(c.conn), "connection not dead after a timeout");
-    ck_assert_msg(smbw_conn_errmsg(c.conn)[0], "empty errmsg");
+    ck_assert_msg(strstr(smbw_conn_errmsg(c.conn), "no answer from the server"), "errmsg: %s",
+                  smbw_conn_errmsg(c.conn));
     fprintf(stderr, "server-stopped: %s (%.2f s)\n", smbw_conn_errmsg(c.conn), el);
     ck_assert_int_eq(smbw_file_close(f), SMBW_EDEAD);
     close_ctx(&c);
@@ -360,7 +374,8 @@ START_TEST(permission_denied)
     int rc = smbw_file_open(&f, c.tree, "secret.bin", SMBW_O_RDONLY);
     ck_assert_msg(rc == SMBW_EACCES, "open mode-000 file: %s [%s] %s", smbw_error_name(rc),
                   smbw_status_name(smbw_last_status(c.conn)), smbw_conn_errmsg(c.conn));
-    ck_assert(smbw_conn_errmsg(c.conn)[0]);
+    ck_assert_msg(strstr(smbw_conn_errmsg(c.conn), "STATUS_ACCESS_DENIED"), "errmsg: %s",
+                  smbw_conn_errmsg(c.conn));
     rc = smbw_file_open(&f, c.tree, "rodir/new.bin", SMBW_O_WRONLY | SMBW_O_CREAT);
     ck_assert_msg(rc == SMBW_EACCES, "create in read-only dir: %s [%s]", smbw_error_name(rc),
                   smbw_status_name(smbw_last_status(c.conn)));
@@ -381,7 +396,8 @@ START_TEST(source_missing)
     smbw_file *f = NULL;
     int rc = smbw_file_open(&f, c.tree, "does-not-exist.bin", SMBW_O_RDONLY);
     ck_assert_msg(rc == SMBW_ENOENT, "open missing: %s", smbw_error_name(rc));
-    ck_assert(smbw_conn_errmsg(c.conn)[0]);
+    ck_assert_msg(strstr(smbw_conn_errmsg(c.conn), "STATUS_OBJECT_NAME_NOT_FOUND"), "errmsg: %s",
+                  smbw_conn_errmsg(c.conn));
     rc = smbw_copy_file(c.tree, "does-not-exist.bin", c.tree, "never.bin", NULL, NULL);
     ck_assert_msg(rc == SMBW_ENOENT, "copy missing: %s", smbw_error_name(rc));
     ck_assert_int_eq(file_size("never.bin"), -1);
@@ -408,7 +424,8 @@ START_TEST(disk_full)
                   smbw_conn_errmsg(c.conn));
     ck_assert_msg(smbw_last_status(c.conn) == 0xC000007Fu, "status %s, wanted STATUS_DISK_FULL",
                   smbw_status_name(smbw_last_status(c.conn)));
-    ck_assert(smbw_conn_errmsg(c.conn)[0]);
+    ck_assert_msg(strstr(smbw_conn_errmsg(c.conn), "STATUS_DISK_FULL"), "errmsg: %s",
+                  smbw_conn_errmsg(c.conn));
     ck_assert_msg(el < 10.0, "took %.2f s", el);
     ck_assert(!smbw_conn_is_dead(c.conn));
     fprintf(stderr, "disk-full: %s\n", smbw_conn_errmsg(c.conn));
