@@ -110,7 +110,9 @@ static const item safety[] = {
      "answering (requests in flight get 0.3 s to complete; then the connection is given up), "
      "with exit status 130. smbcopy then says what became of the partial copy: removed, kept "
      "for --resume, or, when the server can no longer be reached, that it could not be "
-     "removed (the line names it). A second signal ends smbcopy at once."},
+     "removed (the line names it). A second signal ends smbcopy at once. Files that got their "
+     "final name before the signal count as copied (--json files, bytes); a signal that comes "
+     "once everything is copied changes nothing (exit 0, with a note)."},
     {PARA, NULL,
      "Only a regular file is ever replaced. A local DST that is a symbolic link to a regular "
      "file is written through, as cp(1) does: the file it points to gets the copy (by the same "

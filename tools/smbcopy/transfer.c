@@ -1485,8 +1485,11 @@ static int list_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, entry **ou
                 free(disp);
                 break;
             }
-            if (sc_interrupted)
+            if (sc_interrupted) {
+                rc = SC_EXIT_INTR;
+                sc_report(ctx, rc, "interrupted");
                 break;
+            }
             if (!push_entry(&v, &n, &cap, ent.name, ent.st.is_dir, !ent.st.is_dir)) {
                 rc = fail_nomem(ctx);
                 break;
