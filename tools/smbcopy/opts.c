@@ -116,6 +116,28 @@ const sc_optdef sc_optdefs[] = {
      "record is removed after the final rename, and both files are removed when a run without "
      "--resume fails. With -r, files whose destination already has the source's size and "
      "modification time are skipped."},
+    {SC_OPT_UPDATE, 'u', "update", NULL, "skip files whose copy is already up to date",
+     "Skip a file when its destination already exists as a regular file with the source's "
+     "size and modification time (within 2 seconds, the coarsest file system time), as rsync "
+     "and robocopy do by default; with --no-preserve, when it has the source's size and is "
+     "not older than the source. Skipped files count in the skipped member of --json. Run "
+     "again with -u after an interrupted tree copy to finish it."},
+    {SC_OPT_DRY_RUN, 'n', "dry-run", NULL, "show what would be copied; write nothing",
+     "Walk the source and print, one line each on standard output, the files that would be "
+     "copied ('SRC -> DST'; with --json the lines go to standard error); create, write and "
+     "remove nothing. With -u, files already up to date are not listed. Name collisions on "
+     "the destination are only found by a real copy."},
+    {SC_OPT_EXCLUDE, 0, "exclude", "GLOB", "leave out entries matching GLOB (repeatable)",
+     "With -r, leave out every file or directory (and what is below it) whose path relative "
+     "to SRC matches GLOB (fnmatch(3) with '*' and '?' not crossing '/'); a GLOB without '/' "
+     "is matched against the entry's name alone, at any depth, e.g. --exclude='*.o' or "
+     "--exclude=.git. At most 64. Left-out entries count in the skipped member of --json."},
+    {SC_OPT_NO_FOLLOW, 0, "no-follow", NULL, "skip symbolic links in a local source tree",
+     "By default symbolic links in a local source tree are followed (a share cannot hold a "
+     "link, as with robocopy and smbclient's mput): a link to a file copies the file, a link "
+     "to a directory copies the directory. A link that leads back to a directory being "
+     "copied (a loop) and a dangling link are reported as failed entries (exit status 7). "
+     "--no-follow skips every symbolic link with a warning instead."},
     {SC_OPT_NOPRESERVE, 0, "no-preserve", NULL, "do not copy times and attributes",
      "Do not copy modification and access times (and, between SMB shares, creation time and "
      "attributes); by default they are copied."},
@@ -359,6 +381,22 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
     case SC_OPT_RESUME:
         o->resume = true;
         break;
+    case SC_OPT_UPDATE:
+        o->update = true;
+        break;
+    case SC_OPT_DRY_RUN:
+        o->dry_run = true;
+        break;
+    case SC_OPT_NO_FOLLOW:
+        o->no_follow = true;
+        break;
+    case SC_OPT_EXCLUDE:
+        if (val[0] == '\0')
+            return fail(err, errlen, "option %s: empty pattern%s", shown, "");
+        if (o->nexcludes == SC_MAX_EXCLUDES)
+            return fail(err, errlen, "option %s: more than 64 patterns%s", shown, "");
+        o->excludes[o->nexcludes++] = val;
+        break;
     case SC_OPT_NOPRESERVE:
         o->preserve = false;
         break;
@@ -521,6 +559,11 @@ static int walk(sc_opts *o, int argc, char **argv, char *err, size_t errlen)
         return fail(err, errlen, "--kerberos-fallback needs -k/--kerberos%s%s", "", "");
     if (o->service_host != NULL && !o->kerberos)
         return fail(err, errlen, "--service-host needs -k/--kerberos%s%s", "", "");
+    if ((o->nexcludes > 0 || o->no_follow) && !o->recursive)
+        return fail(err, errlen, "%s needs -r/--recursive%s",
+                    o->nexcludes > 0 ? "--exclude" : "--no-follow", "");
+    if (o->dry_run && o->resume)
+        return fail(err, errlen, "--dry-run and --resume do not go together%s%s", "", "");
     o->src = pos[0];
     o->dst = pos[1];
     return 0;

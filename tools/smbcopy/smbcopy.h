@@ -58,6 +58,10 @@ enum sc_optid {
     SC_OPT_CONNECTIONS,
     SC_OPT_RECURSIVE,
     SC_OPT_RESUME,
+    SC_OPT_UPDATE,
+    SC_OPT_DRY_RUN,
+    SC_OPT_EXCLUDE,
+    SC_OPT_NO_FOLLOW,
     SC_OPT_NOPRESERVE,
     SC_OPT_SYNC,
     SC_OPT_NOSYNC,
@@ -90,6 +94,7 @@ extern const size_t sc_noptdefs;
 #define SC_MIN_CHUNK_SIZE 4096u
 #define SC_MAX_CHUNK_SIZE (1024u * 1024u)
 #define SC_MAX_CIPHERS 4
+#define SC_MAX_EXCLUDES 64
 #define SC_MAX_VERBOSE 3 /* -vvv: SMBW_LOG_TRACE */
 
 typedef struct sc_opts {
@@ -110,6 +115,11 @@ typedef struct sc_opts {
     bool copychunk_read; /* --copychunk-ioctl=read: FSCTL_SRV_COPYCHUNK */
     int connections;     /* --connections: connections for one server-side copy */
     bool recursive, resume, preserve;
+    bool update;    /* -u: skip files whose destination has the same size and time */
+    bool dry_run;   /* --dry-run: say what would be copied, write nothing */
+    bool no_follow; /* --no-follow: skip symbolic links of a local source tree */
+    const char *excludes[SC_MAX_EXCLUDES]; /* --exclude GLOBs */
+    int nexcludes;
     bool sync; /* --sync: fsync / SMB2 FLUSH before the rename (default off) */
     bool json, quiet;
     int verbose;  /* -v count: 1 INFO, 2 DEBUG, 3 TRACE (capped) */

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1052,16 +1053,25 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         goto out;
     }
 
-    /* --resume: a destination that already matches is left alone. */
-    if (o->resume && o->preserve) {
+    /* -u, --resume: a destination that already matches is left alone. */
+    if ((o->resume && o->preserve) || o->update) {
         finfo dfi;
         if ((rc = loc_stat(ctx, dst, dpath, &dfi)) != 0)
             goto out;
         uint64_t dt = dfi.write > sfi.write ? dfi.write - sfi.write : sfi.write - dfi.write;
-        if (dfi.exists && dfi.is_reg && dfi.size == size && dt <= 20000000u) {
+        /* Within 2 s: FAT and some servers keep times that coarsely. */
+        bool same_time = o->preserve ? dt <= 20000000u : dfi.write + 20000000u >= sfi.write;
+        if (dfi.exists && dfi.is_reg && dfi.size == size && same_time) {
             ctx->skipped++;
             goto out;
         }
+    }
+    if (o->dry_run) {
+        FILE *out = o->json ? stderr : stdout;
+        fprintf(out, "%s -> %s\n", sdisp, ddisp);
+        ctx->files++;
+        ctx->bytes += size;
+        goto out;
     }
 
     /* A forced server-side method needs both ends on one connection. */
@@ -1390,6 +1400,8 @@ out:
 typedef struct entry {
     char *name;
     bool is_dir, is_reg;
+    bool is_link; /* a symbolic link of a local tree (is_dir/is_reg: its target) */
+    int link_err; /* errno when the link cannot be followed (dangling, loop) */
 } entry;
 
 static int entry_cmp(const void *a, const void *b)
@@ -1420,6 +1432,8 @@ static bool push_entry(entry **v, size_t *n, size_t *cap, const char *name, bool
         return false;
     (*v)[*n].is_dir = is_dir;
     (*v)[*n].is_reg = is_reg;
+    (*v)[*n].is_link = false;
+    (*v)[*n].link_err = 0;
     (*n)++;
     return true;
 }
@@ -1449,19 +1463,29 @@ static int list_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, entry **ou
             char *child = path_join(path, de->d_name, false);
             struct stat st;
             bool ok = child != NULL;
-            bool is_dir = false, is_reg = false;
+            bool is_dir = false, is_reg = false, is_link = false;
+            int link_err = 0;
             if (ok && lstat(child, &st) == 0) {
                 is_dir = S_ISDIR(st.st_mode);
                 is_reg = S_ISREG(st.st_mode);
-                /* Follow links to files, not to directories (no loops). */
-                if (S_ISLNK(st.st_mode) && stat(child, &st) == 0 && S_ISREG(st.st_mode))
-                    is_reg = true;
+                /* A link stands for its target; loops are caught by the walk. */
+                if (S_ISLNK(st.st_mode)) {
+                    is_link = true;
+                    if (stat(child, &st) == 0) {
+                        is_dir = S_ISDIR(st.st_mode);
+                        is_reg = S_ISREG(st.st_mode);
+                    } else {
+                        link_err = errno != 0 ? errno : ENOENT;
+                    }
+                }
             }
             free(child);
             if (!ok || !push_entry(&v, &n, &cap, de->d_name, is_dir, is_reg)) {
                 rc = fail_nomem(ctx);
                 break;
             }
+            v[n - 1].is_link = is_link;
+            v[n - 1].link_err = link_err;
         }
         closedir(d);
     } else {
@@ -1702,6 +1726,8 @@ typedef struct dir_frame {
     char *spath, *dpath;
     entry *v;
     size_t n, i;
+    dev_t dev; /* a local source directory's identity (loop detection) */
+    ino_t ino;
     int rc;    /* first failure below this directory (its times are then left) */
     bool stop; /* the whole run stops (interrupted, connection lost, login) */
 } dir_frame;
@@ -1712,7 +1738,16 @@ static int dir_enter(sc_ctx *ctx, const sc_loc *src, char *spath, const sc_loc *
                      dir_frame *f)
 {
     memset(f, 0, sizeof(*f));
-    int rc = make_dir(ctx, dst, dpath);
+    int rc = ctx->o->dry_run ? 0 : make_dir(ctx, dst, dpath);
+    if (rc == 0 && !src->remote) {
+        struct stat st;
+        if (stat(spath, &st) != 0) {
+            rc = fail_local(ctx, errno, "open directory", spath);
+        } else {
+            f->dev = st.st_dev;
+            f->ino = st.st_ino;
+        }
+    }
     if (rc == 0)
         rc = list_dir(ctx, src, spath, &f->v, &f->n);
     if (rc != 0) {
@@ -1723,6 +1758,55 @@ static int dir_enter(sc_ctx *ctx, const sc_loc *src, char *spath, const sc_loc *
     f->spath = spath;
     f->dpath = dpath;
     return 0;
+}
+
+/* The path of an entry below the tree's root, as --exclude matches it. */
+static const char *rel_path(const char *root, const char *path)
+{
+    size_t n = strlen(root);
+    if (n == 0)
+        return path;
+    return path[n] == '/' || path[n] == '\\' ? path + n + 1 : path + n;
+}
+
+/* --exclude: a GLOB with '/' matches the relative path, one without the
+ * entry's name (at any depth). */
+static bool excluded(const sc_opts *o, const char *rel, const char *name)
+{
+    for (int i = 0; i < o->nexcludes; i++) {
+        const char *g = o->excludes[i];
+        if (strchr(g, '/') != NULL ? fnmatch(g, rel, FNM_PATHNAME) == 0 : fnmatch(g, name, 0) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A link of a local tree that cannot be followed: a failed entry. */
+static void fail_link(sc_ctx *ctx, const char *spath, int err)
+{
+    sc_report(ctx, SC_EXIT_PARTIAL, "%s: not copied: symbolic link cannot be followed (%s)", spath,
+              err == ENOENT ? "dangling: its target does not exist" : strerror(err));
+    ctx->failed++;
+}
+
+/* A local directory about to be entered that is one of those being copied
+ * (a link back up the tree): entering it would never end. Reports it as a
+ * failed entry and returns true. */
+static bool leads_back(sc_ctx *ctx, const char *spath, const dir_frame *stack, size_t sp)
+{
+    struct stat st;
+    if (stat(spath, &st) != 0)
+        return false; /* dir_enter reports it */
+    for (size_t i = 0; i < sp; i++) {
+        if (stack[i].dev == st.st_dev && stack[i].ino == st.st_ino) {
+            sc_report(ctx, SC_EXIT_PARTIAL,
+                      "%s: not copied: symbolic link loop (it leads back to %s)", spath,
+                      stack[i].spath);
+            ctx->failed++;
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Whether a failure r ends the whole run rather than one entry. */
@@ -1764,7 +1848,7 @@ static int copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_
         if (f->stop || f->i == f->n) {
             /* Done with this directory: its times, then back to the parent. */
             free_entries(f->v, f->n);
-            if (f->rc == 0 && ctx->o->preserve)
+            if (f->rc == 0 && ctx->o->preserve && !ctx->o->dry_run)
                 copy_dir_times(src, f->spath, dst, f->dpath);
             int r = f->rc;
             free(f->spath);
@@ -1805,6 +1889,28 @@ static int copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_
         char *sc = path_join(f->spath, e->name, src->remote);
         char *dc = path_join(f->dpath, e->name, dst->remote);
         int r = 0;
+        if (sc != NULL && excluded(ctx->o, rel_path(spath, sc), e->name)) {
+            ctx->skipped++;
+            free(sc);
+            free(dc);
+            continue;
+        }
+        if (sc != NULL && e->is_link && (ctx->o->no_follow || e->link_err != 0)) {
+            if (ctx->o->no_follow) {
+                sc_warn(ctx, "skipping symbolic link %s (--no-follow)", sc);
+                ctx->skipped++;
+            } else {
+                fail_link(ctx, sc, e->link_err);
+            }
+            free(sc);
+            free(dc);
+            continue;
+        }
+        if (sc != NULL && e->is_dir && !src->remote && leads_back(ctx, sc, stack, sp)) {
+            free(sc);
+            free(dc);
+            continue;
+        }
         if (sc == NULL || dc == NULL) {
             r = fail_nomem(ctx);
         } else if ((e->is_dir || e->is_reg) && name_collides(ctx, src, sc, dst, dc)) {

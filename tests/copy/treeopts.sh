@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Tree copies as rsync and robocopy users expect them (issue 9): symbolic
+# links in a local source followed (a loop and a dangling link are failed
+# entries, exit 7), --no-follow, -u/--update, --dry-run, --exclude, and a
+# tree copy killed in the middle then finished with -u.
+# Run through with-server.sh samba.
+#
+#   treeopts.sh PATH/TO/smbcopy
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/copy/common.sh
+source "$here/common.sh"
+need_smbcopy "${1:-}"
+need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
+    SMBW_TEST_SHARE_PATH
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/copy-treeopts.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export SMB_PASSWORD=$SMBW_TEST_PASS
+url=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE
+share=$SMBW_TEST_SHARE_PATH
+
+# json_num KEY: a number member of the last --json object.
+json_num() {
+    json_get "$work/last.json" "$1"
+}
+
+# ---- symbolic links -------------------------------------------------------
+src=$work/links
+outside=$work/outside
+mkdir -p "$src/d" "$outside/sub"
+echo "plain" >"$src/plain.txt"
+echo "target file" >"$outside/t.txt"
+echo "in outside/sub" >"$outside/sub/deep.txt"
+ln -s "$outside/t.txt" "$src/file-link"
+ln -s "$outside" "$src/dir-link"
+ln -s "$work/nowhere" "$src/dangling"
+ln -s .. "$src/d/up" # leads back to the tree's root: a loop
+echo "in d" >"$src/d/x.txt"
+
+run_json -r "$src" "$url/links"
+if ((rc == 7)); then
+    pass "links: exit 7"
+else
+    fail "links: exit $rc (want 7): $(cat "$work/last.err")"
+fi
+if grep -q "dangling: not copied: symbolic link cannot be followed (dangling" "$work/last.err" &&
+    grep -q "d/up: not copied: symbolic link loop (it leads back to .*links)" "$work/last.err"; then
+    pass "links: the dangling link and the loop are reported"
+else
+    fail "links: messages: $(cat "$work/last.err")"
+fi
+if [[ "$(json_num failed)" == 2 && "$(json_num files)" == 5 ]]; then
+    pass "links: 5 files copied, 2 failed"
+else
+    fail "links: files $(json_num files) failed $(json_num failed)"
+fi
+same_file "links: link to a file copied as the file" "$outside/t.txt" "$share/links/file-link"
+same_file "links: link to a directory copied as it" "$outside/sub/deep.txt" \
+    "$share/links/dir-link/sub/deep.txt"
+same_file "links: plain file" "$src/plain.txt" "$share/links/plain.txt"
+same_file "links: file below the loop's directory" "$src/d/x.txt" "$share/links/d/x.txt"
+if [[ ! -e "$share/links/dangling" && ! -e "$share/links/d/up" ]]; then
+    pass "links: nothing written for the dangling link and the loop"
+else
+    fail "links: dangling or loop entry written"
+fi
+
+set +e
+"$smbcopy" --json -r --no-follow "$src" "$url/nofollow" >"$work/last.json" 2>"$work/last.err" </dev/null
+rc=$?
+set -e
+if ((rc == 0)) && [[ "$(json_num files)" == 2 && "$(json_num skipped)" == 4 ]] &&
+    [[ "$(grep -c 'warning: skipping symbolic link' "$work/last.err")" == 4 ]]; then
+    pass "--no-follow: exit 0, 2 files, 4 links skipped with a warning"
+else
+    fail "--no-follow: exit $rc files $(json_num files) skipped $(json_num skipped): $(cat "$work/last.err")"
+fi
+if [[ ! -e "$share/nofollow/file-link" && ! -e "$share/nofollow/dir-link" ]]; then
+    pass "--no-follow: no link followed"
+else
+    fail "--no-follow: a link was followed"
+fi
+
+# ---- -u, --dry-run, --exclude ---------------------------------------------
+t=$work/tree
+mkdir -p "$t/a/b" "$t/build" "$t/keep"
+for i in 1 2 3 4 5 6; do
+    head -c $((i * 700)) /dev/urandom >"$t/a/f$i.c"
+    head -c $((i * 300)) /dev/urandom >"$t/a/b/g$i.c"
+done
+echo obj >"$t/a/f1.o"
+echo obj >"$t/a/b/g1.o"
+echo out >"$t/build/out.bin"
+echo keep >"$t/keep/k.txt"
+# 12 .c files, 2 .o, build/out.bin, keep/k.txt: 16 files.
+
+run_json -r -n "$t" "$url/dry"
+if ((rc == 0)) && [[ "$(json_num files)" == 16 ]] && [[ ! -e "$share/dry" ]] &&
+    [[ "$(grep -c ' -> ' "$work/last.err")" == 16 ]]; then
+    pass "--dry-run: 16 files listed, nothing written"
+else
+    fail "--dry-run: exit $rc files $(json_num files), exists: $(ls "$share" | tr '\n' ' ')"
+fi
+
+run_json -r --exclude='*.o' --exclude=build "$t" "$url/ex"
+if ((rc == 0)) && [[ "$(json_num files)" == 13 && "$(json_num skipped)" == 3 ]] &&
+    [[ ! -e "$share/ex/a/f1.o" && ! -e "$share/ex/a/b/g1.o" && ! -e "$share/ex/build" ]]; then
+    pass "--exclude: *.o and build/ left out (13 files, 3 skipped)"
+else
+    fail "--exclude: exit $rc files $(json_num files) skipped $(json_num skipped)"
+fi
+run_json -r --exclude='a/b/*.c' "$t" "$url/ex2"
+if ((rc == 0)) && [[ "$(json_num files)" == 10 ]] && [[ -e "$share/ex2/a/f2.c" ]] &&
+    [[ ! -e "$share/ex2/a/b/g2.c" && -e "$share/ex2/a/b/g1.o" ]]; then
+    pass "--exclude with '/': matched against the relative path"
+else
+    fail "--exclude a/b/*.c: exit $rc files $(json_num files)"
+fi
+
+# Into the share root: the copy is share1/tree, the same on every run.
+run_json -r "$t" "$url/"
+[[ $rc == 0 ]] || fail "-u: first copy exit $rc"
+# A changed file (new content and time), an untouched one, and a new one.
+head -c 5000 /dev/urandom >"$t/a/f3.c"
+touch -d '2020-01-02 03:04:05' "$t/a/f3.c"
+echo new >"$t/keep/new.txt"
+run_json -r -u "$t" "$url/"
+if ((rc == 0)) && [[ "$(json_num files)" == 2 && "$(json_num skipped)" == 15 ]]; then
+    pass "-u: the changed and the new file copied, 15 skipped"
+else
+    fail "-u: exit $rc files $(json_num files) skipped $(json_num skipped)"
+fi
+if diff -r "$t" "$share/tree" >"$work/diff.out" 2>&1; then
+    pass "-u: identical afterwards"
+else
+    fail "-u: $(head -n 5 "$work/diff.out")"
+fi
+run_json -r -u -n "$t" "$url/"
+if ((rc == 0)) && [[ "$(json_num files)" == 0 ]]; then
+    pass "-u --dry-run over an unchanged tree: nothing to copy"
+else
+    fail "-u -n: exit $rc files $(json_num files)"
+fi
+
+# ---- killed in the middle, finished with -u --------------------------------
+k=$work/kill
+mkdir -p "$k"
+for i in 1 2 3 4 5; do head -c 100000 /dev/urandom >"$k/a$i"; done
+head -c $((300 << 20)) /dev/zero >"$k/m_big"
+for i in 1 2 3 4 5; do head -c 100000 /dev/urandom >"$k/z$i"; done
+set +e
+"$smbcopy" -q -r --chunk-size=65536 "$k" "$url/" </dev/null >/dev/null 2>&1 &
+pid=$!
+set -e
+# Wait (bounded) until the big file's copy is under way, then kill -9.
+for ((i = 0; i < 600; i++)); do
+    if [[ -n "$(find "$share/kill" -name '*m_big*.smbcopy.part' 2>/dev/null)" ]]; then
+        break
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+done
+kill -KILL "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+if [[ -e "$share/kill/a5" && ! -e "$share/kill/m_big" ]]; then
+    pass "kill: killed while copying m_big (a1..a5 done)"
+else
+    fail "kill: not caught mid-tree: $(ls -a "$share/kill" 2>&1 | tr '\n' ' ')"
+fi
+run_json -r -u "$k" "$url/"
+if ((rc == 0)) && [[ "$(json_num skipped)" == 5 && "$(json_num files)" == 6 ]]; then
+    pass "kill: -u skips the 5 done, copies the other 6"
+else
+    fail "kill: -u exit $rc files $(json_num files) skipped $(json_num skipped): $(cat "$work/last.err")"
+fi
+if diff -r "$k" "$share/kill" >"$work/diff.out" 2>&1 && [[ -z "$(leftovers "$share/kill")" ]]; then
+    pass "kill: identical after -u, no leftovers"
+else
+    fail "kill: $(head -n 5 "$work/diff.out") $(leftovers "$share/kill")"
+fi
+
+finish
