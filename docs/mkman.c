@@ -114,6 +114,12 @@ static const item safety[] = {
      "final name before the signal count as copied (--json files, bytes); a signal that comes "
      "once everything is copied changes nothing (exit 0, with a note)."},
     {PARA, NULL,
+     "A source that changes while it is copied (its size or modification time differ after "
+     "the copy from before it, or it became shorter during it) is reported as 'source changed "
+     "during copy' with exit 2, and the copy never gets the final name (the partial file is "
+     "removed, or kept with --resume, whose record then no longer matches: the next --resume "
+     "run starts over). Run again to copy the file as it is then."},
+    {PARA, NULL,
      "Only a regular file is ever replaced. A local DST that is a symbolic link to a regular "
      "file is written through, as cp(1) does: the file it points to gets the copy (by the same "
      "temporary name and rename, in that file's directory) and the link stays. A dangling "

@@ -968,6 +968,29 @@ static bool is_same_file(const sc_loc *src, int sfd, smbw_file *sf, const finfo 
     return same;
 }
 
+/* Whether the open source no longer has the size and modification time it
+ * had when the copy began (false when that cannot be told). */
+static bool source_changed(const sc_loc *src, int sfd, smbw_file *sf, const finfo *sfi)
+{
+    if (!src->remote) {
+        struct stat st;
+        return sfd >= 0 && fstat(sfd, &st) == 0 &&
+               ((uint64_t)st.st_size != sfi->size || ft_from_ts(st.st_mtim) != sfi->write);
+    }
+    smbw_stat st;
+    return sf != NULL && !smbw_conn_is_dead(src->srv->conn) && smbw_file_stat(sf, &st) == 0 &&
+           (st.size != sfi->size || st.last_write_time != sfi->write);
+}
+
+static int fail_changed(sc_ctx *ctx, const char *sdisp)
+{
+    sc_report(ctx, SC_EXIT_LOCAL,
+              "copy %s: source changed during copy (its size or modification time); not copied, "
+              "run again to copy it as it is now",
+              sdisp);
+    return SC_EXIT_LOCAL;
+}
+
 static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
                      const char *dpath)
 {
@@ -1212,7 +1235,9 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         if (err != 0) {
             const char *what = xe.side == SC_SIDE_DST ? tdisp : sdisp;
             smbw_conn *c = xe.side == SC_SIDE_DST ? de.c : se.c;
-            if (err == SMBW_ECANCELED && sc_interrupted) {
+            if (!(err == SMBW_ECANCELED && sc_interrupted) && source_changed(src, sfd, sf, &sfi)) {
+                rc = fail_changed(ctx, sdisp);
+            } else if (err == SMBW_ECANCELED && sc_interrupted) {
                 rc = SC_EXIT_INTR;
                 sc_report(ctx, rc, "copy %s: interrupted", sdisp);
             } else if (err == SMBW_ELOCAL) {
@@ -1238,12 +1263,20 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         if (err == SMBW_ECANCELED && sc_interrupted) {
             rc = SC_EXIT_INTR;
             sc_report(ctx, rc, "copy %s: interrupted", sdisp);
+        } else if (source_changed(src, sfd, sf, &sfi)) {
+            rc = fail_changed(ctx, sdisp);
         } else {
             rc = fail_smb(ctx, err, dst->srv->conn, 0, "copy", sdisp);
         }
         goto out;
     }
     sc_progress_end(&ctx->prog);
+    /* A source written to while it was copied: the copy may hold a mix of
+     * old and new data, so it never gets the final name. */
+    if (source_changed(src, sfd, sf, &sfi)) {
+        rc = fail_changed(ctx, sdisp);
+        goto out;
+    }
     if (ctx->method_used == NULL)
         ctx->method_used = method;
     else if (strcmp(ctx->method_used, method) != 0)
