@@ -125,8 +125,12 @@ static const item safety[] = {
      "temporary name and rename, in that file's directory) and the link stays. A dangling "
      "link is refused. A FIFO or a character device (also through a link) is written into "
      "directly, in order, as a stream, and stays what it is: there is no temporary name, no "
-     "--resume and no metadata then. A socket or block device is refused (exit 2). The same "
-     "holds for each file of a tree copied with -r into an existing directory."},
+     "--resume and no metadata then; /dev/stdout (standard output, also a pipe) is written the "
+     "same way. A socket or block device is refused (exit 2). The same holds for each file of "
+     "a tree copied with -r into an existing directory. A SRC that is not a regular file (a "
+     "FIFO, a device such as /dev/zero) is refused with 'not a regular file' (exit 2). '-' is "
+     "not taken for standard input or output, nor silently for a file of that name: it is "
+     "refused (exit 1); write ./- for such a file."},
     {PARA, NULL,
      "A local name is never written to a share under another name. A local file whose name "
      "holds a character an SMB share cannot store in a name ('\\', which the server would take "

@@ -155,4 +155,50 @@ else
     fail "upload through a source link: exit $rc $(cat "$work/up.err")"
 fi
 
+# 9. /dev/stdout as DST writes to standard output (a pipe here) as a
+# stream; /dev is only read (smbcopy runs as nobody, who cannot change it).
+set +e
+timeout 60 "${as_user[@]}" env SMB_PASSWORD="$SMB_PASSWORD" "$smbcopy" -q "$url/small.txt" \
+    /dev/stdout </dev/null 2>"$work/stdout.err" | cat >"$work/stdout.data"
+rc=${PIPESTATUS[0]}
+set -e
+if ((rc == 0)) && cmp -s "$share/small.txt" "$work/stdout.data"; then
+    pass "/dev/stdout (a pipe): streamed"
+else
+    fail "/dev/stdout: exit $rc: $(cat "$work/stdout.err")"
+fi
+
+# 10. Sources that are not regular files: a clear message, nothing written.
+mkfifo "$dl/srcfifo"
+run srcfifo "$dl/srcfifo" "$url/fromfifo.bin"
+if ((rc == 2)) && grep -q "not a regular file (a FIFO)" "$work/srcfifo.err" &&
+    [[ ! -e "$share/fromfifo.bin" ]]; then
+    pass "FIFO source: $(cat "$work/srcfifo.err")"
+else
+    fail "FIFO source: exit $rc: $(cat "$work/srcfifo.err")"
+fi
+if (($(id -u) == 0)); then
+    mknod -m 444 "$dl/zero" c 1 5
+    run srczero "$dl/zero" "$url/fromzero.bin"
+    if ((rc == 2)) && grep -q "not a regular file (a character device)" "$work/srczero.err" &&
+        [[ ! -e "$share/fromzero.bin" ]]; then
+        pass "character device source: $(cat "$work/srczero.err")"
+    else
+        fail "character device source: exit $rc: $(cat "$work/srczero.err")"
+    fi
+fi
+for arg in src dst; do
+    if [[ $arg == src ]]; then
+        run dash - "$url/dash.bin"
+    else
+        run dash "$url/small.txt" -
+    fi
+    if ((rc == 1)) && grep -q "'-' (standard input or output) is not supported" "$work/dash.err" &&
+        [[ ! -e "$share/dash.bin" && ! -e "$dl/-" && ! -e "./-" ]]; then
+        pass "'-' as $arg: $(cat "$work/dash.err")"
+    else
+        fail "'-' as $arg: exit $rc: $(cat "$work/dash.err")"
+    fi
+done
+
 finish

@@ -1061,8 +1061,14 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
             rc = fail_local(ctx, errno, "open", sdisp);
             goto out;
         }
+        if (S_ISDIR(st.st_mode)) {
+            rc = fail_local(ctx, EISDIR, "read", sdisp);
+            goto out;
+        }
         if (!S_ISREG(st.st_mode)) {
-            rc = fail_local(ctx, S_ISDIR(st.st_mode) ? EISDIR : EINVAL, "read", sdisp);
+            rc = SC_EXIT_LOCAL;
+            sc_report(ctx, rc, "copy %s: not a regular file (%s); smbcopy copies regular files",
+                      sdisp, file_kind(st.st_mode));
             goto out;
         }
         finfo_from_stat(&sfi, &st);
@@ -1117,8 +1123,16 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     /* Temporary destination. */
     uint64_t start = 0;
     if (dst_stream) {
-        /* Blocks until a FIFO has a reader (a signal ends the wait). */
-        dfd = open(dpath, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        /* Standard output named as a path (/dev/stdout, /proc/self/fd/1) is
+         * used as it is (reopening a pipe may be refused); anything else is
+         * opened, which blocks until a FIFO has a reader (a signal ends the
+         * wait). */
+        struct stat a, b;
+        if (stat(dpath, &a) == 0 && fstat(STDOUT_FILENO, &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino && a.st_rdev == b.st_rdev)
+            dfd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+        else
+            dfd = open(dpath, O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (dfd < 0) {
             rc = fail_local(ctx, errno, "open", ddisp);
             goto out;
@@ -2005,6 +2019,13 @@ int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg)
 {
     sc_loc src, dst;
     memset(&dst, 0, sizeof(dst));
+    /* '-' is not taken for a file named "-" by surprise. */
+    if (strcmp(src_arg, "-") == 0 || strcmp(dst_arg, "-") == 0) {
+        sc_report(ctx, SC_EXIT_USAGE,
+                  "'-' (standard input or output) is not supported: SRC must be a file (./- for "
+                  "a file named '-'); DST /dev/stdout writes to standard output");
+        return SC_EXIT_USAGE;
+    }
     int rc = sc_loc_open(ctx, src_arg, &src);
     if (rc != 0) {
         sc_loc_free(&src);
