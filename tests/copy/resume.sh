@@ -153,7 +153,8 @@ killed_then_resumed "upload" "$work/src.bin" "$url/k3.bin" "$share" k3.bin "$wor
 
 # 4. The record no longer describes the source: --resume starts over.
 start_bg "${slow[@]}" "$url/src.bin" "$url/k4.bin"
-wait_record "$share/.k4.bin.smbcopy.state" || true
+wait_record "$share/.k4.bin.smbcopy.state" ||
+    fail "another source: no resume record with progress (smbcopy: $(cat "$work/bg.err"))"
 stop_bg KILL
 make_random "$share/other.bin" $((3 << 20))
 run_json --resume "$url/other.bin" "$url/k4.bin"
@@ -164,7 +165,8 @@ else
 fi
 same_file "another source" "$share/other.bin" "$share/k4.bin"
 start_bg "${slow[@]}" "$url/src.bin" "$url/k5.bin"
-wait_record "$share/.k5.bin.smbcopy.state" || true
+wait_record "$share/.k5.bin.smbcopy.state" ||
+    fail "changed source: no resume record with progress (smbcopy: $(cat "$work/bg.err"))"
 stop_bg KILL
 touch -d '2001-02-03 04:05:06' "$share/src.bin" # same size, other time
 run_json --resume "$url/src.bin" "$url/k5.bin"

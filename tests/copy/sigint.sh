@@ -42,7 +42,15 @@ interrupt() {
         [[ -n "$d" ]] && ((10#$d > 0)) && break
         sleep 0.1
     done
-    kill -INT "$bg"
+    # The signal must reach a copy in progress: one that never wrote a record
+    # with progress, or that already ended, proves nothing.
+    if [[ -z "$d" ]] || ((10#$d == 0)); then
+        fail "$name: no resume record with progress within 20 s: $(cat "$work/bg.err")"
+    fi
+    if ! kill -0 "$bg" 2>/dev/null; then
+        fail "$name: the copy ended before the signal (too fast to interrupt)"
+    fi
+    kill -INT "$bg" 2>/dev/null || true
     for ((i = 0; i < 100; i++)); do
         kill -0 "$bg" 2>/dev/null || break
         sleep 0.1

@@ -2,8 +2,10 @@
 # smbcopy under faults, against the Samba that with-server.sh started:
 #  1. the serving smbd killed mid-download, mid-upload and mid-copychunk:
 #     smbcopy exits 3 (connection error) and the final name is absent;
-#  2. smbcopy itself SIGKILLed mid-download and mid-upload: the final name is
-#     absent; `smbcopy --resume` then completes it, identical (sha256).
+#  2. smbcopy itself SIGKILLed mid-download and mid-upload (once its resume
+#     record shows progress): the final name is absent; `smbcopy --resume`
+#     then keeps what the record vouches for (resumed_bytes > 0, said on
+#     stderr) and completes it, identical (sha256).
 # The fault is placed deterministically: once the temporary
 # .NAME.smbcopy.part exists and has data, smbcopy is SIGSTOPped, the fault is
 # applied, and smbcopy continued. A copy that ends before that is a failure.
@@ -12,6 +14,8 @@ set -euo pipefail
 
 smbcopy=$1
 : "${SMBW_TEST_HOST:?run under with-server.sh samba}"
+py=python3
+[[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
 port=$SMBW_TEST_PORT
 share=$SMBW_TEST_SHARE
 sdir=$SMBW_TEST_SHARE_PATH
@@ -42,12 +46,17 @@ chmod 0666 "$sdir/big.bin"
 cp "$sdir/big.bin" "$work/local.bin"
 want=$(sha256sum <"$work/local.bin" | cut -d' ' -f1)
 
-# Waits (bounded) until FILE exists with data; 0 when seen, 1 otherwise.
+# Waits (bounded) until FILE exists with data; 0 when seen, 1 otherwise. For
+# a .NAME.smbcopy.part with RECORD=1, also until its resume record
+# (.NAME.smbcopy.state) says some data is done, so that a --resume has
+# something to keep.
 wait_part() {
-    local file=$1 i
+    local file=$1 record=${2:-0} i d
     for ((i = 0; i < 1000; i++)); do
         if [[ -s "$file" ]]; then
-            return 0
+            ((record)) || return 0
+            d=$(sed -n 's/^done \([0-9]\{20\}\)$/\1/p' "${file%.part}.state" 2>/dev/null || true)
+            [[ -n "$d" ]] && ((10#$d > 0)) && return 0
         fi
         if ! kill -0 "$cpid" 2>/dev/null; then
             return 1
@@ -70,7 +79,9 @@ run_with_fault() {
     shift 2
     "$smbcopy" --quiet --timeout=10 "$@" &
     cpid=$!
-    if ! wait_part "$part"; then
+    local record=0
+    [[ "$fault" == kill-smbcopy ]] && record=1
+    if ! wait_part "$part" "$record"; then
         wait "$cpid" || true
         cpid=
         fail "$fault $*: the copy ended before the fault could be applied"
@@ -129,18 +140,28 @@ resume_case() {
     if [[ ! -e "$part" ]]; then
         fail "$what: no partial file $part left to resume"
     fi
-    local got
-    if ! timeout 120 "$smbcopy" --quiet --timeout=10 --resume --method=stream "$src" "$dst"; then
-        fail "$what: smbcopy --resume failed"
+    local got resumed part_size
+    part_size=$(stat -c %s "$part" 2>/dev/null || echo 0)
+    if ! timeout 120 "$smbcopy" --json --no-progress --timeout=10 --resume --method=stream \
+        "$src" "$dst" >"$work/resume.json" 2>"$work/resume.err"; then
+        fail "$what: smbcopy --resume failed: $(cat "$work/resume.err")"
         return
     fi
+    # Something must have been kept from the killed run (at most what the
+    # partial file held), and smbcopy must have said where it resumed.
+    resumed=$("$py" -c 'import json, sys; print(json.load(open(sys.argv[1]))["resumed_bytes"])' \
+        "$work/resume.json" 2>/dev/null || echo "")
     got=$(sha256sum <"$final" | cut -d' ' -f1)
-    if [[ "$got" != "$want" ]]; then
+    if [[ ! "$resumed" =~ ^[0-9]+$ ]] || ((resumed == 0 || resumed > part_size)); then
+        fail "$what: resumed_bytes '$resumed' (partial file had $part_size bytes)"
+    elif ! grep -q "^smbcopy: resuming .* at byte $resumed of" "$work/resume.err"; then
+        fail "$what: no 'resuming at byte $resumed' line: $(cat "$work/resume.err")"
+    elif [[ "$got" != "$want" ]]; then
         fail "$what: resumed copy differs (sha256 $got, wanted $want)"
     elif [[ -e "$part" ]]; then
         fail "$what: the partial file is still there after --resume"
     else
-        echo "ok: $what: final absent after SIGKILL; --resume completed it (sha256 equal)"
+        echo "ok: $what: final absent after SIGKILL; --resume kept $resumed bytes and completed it (sha256 equal)"
     fi
 }
 
