@@ -12,13 +12,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/copy/common.sh
 source "$here/common.sh"
 need_smbcopy "${1:-}"
-need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-    SMBW_TEST_SHARE_PATH SMBW_TEST_SHARE2 SMBW_TEST_SHARE2_PATH
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/copy-collide.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-export SMB_PASSWORD=$SMBW_TEST_PASS
-base=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT
+copy_init collide SMBW_TEST_SHARE2 SMBW_TEST_SHARE2_PATH
 ci=$SMBW_TEST_SHARE_PATH   # case-insensitive share
 cs=$SMBW_TEST_SHARE2_PATH  # case-sensitive share
 

@@ -28,6 +28,24 @@ need_env() {
     done
 }
 
+# copy_init NAME [VAR...]: the common start of a test run through
+# with-server.sh: the server variables (and VARs) must be set; makes $work
+# (removed on exit), exports SMB_PASSWORD and sets base (the server's URL),
+# url (share1's URL) and share (share1's path).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+copy_init() {
+    local name=$1
+    shift
+    need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
+        SMBW_TEST_SHARE_PATH "$@"
+    work=$(mktemp -d "${TMPDIR:-/tmp}/copy-$name.XXXXXX")
+    trap 'rm -rf "$work"' EXIT
+    export SMB_PASSWORD=$SMBW_TEST_PASS
+    base=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT
+    url=$base/$SMBW_TEST_SHARE
+    share=$SMBW_TEST_SHARE_PATH
+}
+
 need_smbcopy() {
     smbcopy=${1:?usage: $0 PATH/TO/smbcopy}
     [[ -x "$smbcopy" ]] || {

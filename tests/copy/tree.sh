@@ -10,14 +10,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/copy/common.sh
 source "$here/common.sh"
 need_smbcopy "${1:-}"
-need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-    SMBW_TEST_SHARE_PATH SMBW_TEST_SHARE2 SMBW_TEST_SHARE2_PATH
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/copy-tree.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-export SMB_PASSWORD=$SMBW_TEST_PASS
-base=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT
-share=$SMBW_TEST_SHARE_PATH
+copy_init tree SMBW_TEST_SHARE2 SMBW_TEST_SHARE2_PATH
 share2=$SMBW_TEST_SHARE2_PATH
 
 # 1,000 files: 10 top-level files, and 10 directories of 3 levels with
