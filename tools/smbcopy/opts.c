@@ -138,6 +138,13 @@ const sc_optdef sc_optdefs[] = {
      "to a directory copies the directory. A link that leads back to a directory being "
      "copied (a loop) and a dangling link are reported as failed entries (exit status 7). "
      "--no-follow skips every symbolic link with a warning instead."},
+    {SC_OPT_FORCE, 'f', "force", NULL, "replace read-only destinations too",
+     "Replace an existing destination file that is read-only: locally one whose owner has no "
+     "write permission (such as mode 0444), on a share one with the DOS read-only attribute. "
+     "Without -f such a file is not replaced: it is reported as 'read-only' (exit 2; in a "
+     "tree a failed file, exit 7), as cp does for a file it cannot write. A local destination "
+     "with more than one hard link is replaced under its name only (the other links keep the "
+     "old data), with a warning."},
     {SC_OPT_NOPRESERVE, 0, "no-preserve", NULL, "do not copy times and attributes",
      "Do not copy modification and access times (and, between SMB shares, creation time and "
      "attributes); by default they are copied."},
@@ -399,6 +406,9 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
         break;
     case SC_OPT_NOPRESERVE:
         o->preserve = false;
+        break;
+    case SC_OPT_FORCE:
+        o->force = true;
         break;
     case SC_OPT_SYNC:
         o->sync = true;

@@ -63,6 +63,7 @@ enum sc_optid {
     SC_OPT_EXCLUDE,
     SC_OPT_NO_FOLLOW,
     SC_OPT_NOPRESERVE,
+    SC_OPT_FORCE,
     SC_OPT_SYNC,
     SC_OPT_NOSYNC,
     SC_OPT_JSON,
@@ -115,6 +116,7 @@ typedef struct sc_opts {
     bool copychunk_read; /* --copychunk-ioctl=read: FSCTL_SRV_COPYCHUNK */
     int connections;     /* --connections: connections for one server-side copy */
     bool recursive, resume, preserve;
+    bool force;     /* -f: replace read-only destinations too */
     bool update;    /* -u: skip files whose destination has the same size and time */
     bool dry_run;   /* --dry-run: say what would be copied, write nothing */
     bool no_follow; /* --no-follow: skip symbolic links of a local source tree */

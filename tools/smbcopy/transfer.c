@@ -909,11 +909,23 @@ static int local_dst_check(sc_ctx *ctx, const char *dpath, char **final, bool *s
             *final = realpath(dpath, NULL);
             if (*final == NULL)
                 return fail_local(ctx, errno, "resolve symbolic link", dpath);
-            return 0;
         }
     }
-    if (S_ISREG(st.st_mode))
+    if (S_ISREG(st.st_mode)) {
+        const char *shown = *final != NULL ? *final : dpath;
+        if ((st.st_mode & S_IWUSR) == 0 && !ctx->o->force) {
+            sc_report(ctx, SC_EXIT_LOCAL,
+                      "%s is read-only (mode %04o): not replacing it (-f replaces it)", shown,
+                      (unsigned)(st.st_mode & 07777));
+            return SC_EXIT_LOCAL;
+        }
+        if (st.st_nlink > 1)
+            sc_warn(ctx,
+                    "%s has %lu hard links: only this name gets the copy, the other links keep "
+                    "the old data",
+                    shown, (unsigned long)st.st_nlink);
         return 0;
+    }
     if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
         *stream = true;
         return 0;
@@ -1080,6 +1092,40 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         rc = SC_EXIT_USAGE;
         sc_report(ctx, rc, "%s and %s are the same file", sdisp, ddisp);
         goto out;
+    }
+    /* A read-only file on a share is replaced only with -f (its attribute is
+     * cleared first: a server may refuse to rename over it). */
+    if (dst->remote) {
+        finfo dfi;
+        if ((rc = loc_stat(ctx, dst, dpath, &dfi)) != 0)
+            goto out;
+        if (dfi.exists && dfi.is_reg && (dfi.attrs & FILE_ATTRIBUTE_READONLY_)) {
+            if (!o->force) {
+                rc = SC_EXIT_LOCAL;
+                sc_report(ctx, rc,
+                          "%s is read-only (DOS read-only attribute): not replacing it (-f "
+                          "replaces it)",
+                          ddisp);
+                goto out;
+            }
+            smbw_file *f = NULL;
+            uint32_t attrs = dfi.attrs & ~FILE_ATTRIBUTE_READONLY_;
+            smbw_create_params cp;
+            memset(&cp, 0, sizeof(cp));
+            cp.desired_access = 0x00000180u; /* FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES */
+            cp.share_access = 0x00000007u;   /* read, write, delete */
+            cp.create_disposition = 1u;      /* FILE_OPEN */
+            cp.impersonation_level = 2u;     /* Impersonation */
+            err = smbw_file_create(&f, dst->tree, dpath, &cp);
+            if (err == 0)
+                err = smbw_file_set_basic(f, 0, 0, 0, 0, attrs != 0 ? attrs : 0x80u);
+            smbw_file_close(f);
+            if (err != 0) {
+                rc = fail_smb(ctx, err, dst->srv->conn, 0, "clear the read-only attribute of",
+                              ddisp);
+                goto out;
+            }
+        }
     }
 
     /* -u, --resume: a destination that already matches is left alone. */
