@@ -52,4 +52,21 @@ if [[ "$want" != "$got" ]]; then
     echo "demo: FAILED: checksums differ" >&2
     exit 1
 fi
-echo "demo: OK: ${size_mib} MiB copied, checksums identical"
+# The README promises a server-side copy: the method is copychunk (or clone)
+# and the data did not cross the wire (wire_bytes far below the size).
+read -r method wire < <(python3 -c 'import json, sys
+o = json.loads(sys.argv[1])
+print(o["method"], o["wire_bytes"])' "$json") || {
+    echo "demo: FAILED: no method/wire_bytes in the JSON summary" >&2
+    exit 1
+}
+if [[ "$method" != copychunk && "$method" != clone ]]; then
+    echo "demo: FAILED: method $method, not a server-side copy" >&2
+    exit 1
+fi
+if ! [[ "$wire" =~ ^[0-9]+$ ]] || ((wire * 100 > size_mib << 20)); then
+    echo "demo: FAILED: $wire bytes crossed the wire for ${size_mib} MiB" >&2
+    exit 1
+fi
+echo "demo: OK: ${size_mib} MiB copied server-side ($method, $wire bytes on the wire)," \
+    "checksums identical"
