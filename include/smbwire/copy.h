@@ -31,6 +31,12 @@
 extern "C" {
 #endif
 
+/* The library is built with hidden visibility: what is declared here is its
+ * exported API, and nothing else is. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 typedef enum smbw_copy_method {
     SMBW_COPY_AUTO = 0,
     SMBW_COPY_CLONE = 1,
@@ -109,6 +115,10 @@ int smbw_copy_range_multi(const smbw_copy_lane *lanes, int nlanes, uint64_t src_
  * a temporary name and smbw_file_rename it (as smbcopy does). */
 int smbw_copy_file(smbw_tree *src_tree, const char *src_path, smbw_tree *dst_tree,
                    const char *dst_path, const smbw_copy_opts *opts, smbw_copy_stats *stats);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -39,6 +39,12 @@
 extern "C" {
 #endif
 
+/* The library is built with hidden visibility: what is declared here is its
+ * exported API, and nothing else is. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define SMBW_VERSION "0.1.0"
 
 typedef struct smbw_conn smbw_conn;
@@ -384,6 +390,10 @@ int smbw_file_pwrite_async(smbw_file *f, const void *buf, size_t len, uint64_t o
 /* One IOCTL; in is copied at once. */
 int smbw_file_ioctl_async(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen,
                           uint32_t max_out, smbw_cb cb, void *ud);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -34,6 +34,12 @@
 extern "C" {
 #endif
 
+/* The library is built with hidden visibility: what is declared here is its
+ * exported API, and nothing else is. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 typedef struct smbw_url {
     char *domain;   /* NULL when absent */
     char *user;     /* NULL when absent */
@@ -55,6 +61,10 @@ void smbw_url_free(smbw_url *u);
 /* True when s starts with "smb://" (case-insensitive); says nothing about
  * whether the rest is valid. */
 bool smbw_is_url(const char *s);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
