@@ -618,19 +618,38 @@ START_TEST(test_reentrancy_guard)
 }
 END_TEST
 
+/* Deadlines without wall-clock races: a request with a 60 s timeout is
+ * certainly not expired right after submission; one with a 50 ms timeout is
+ * waited for until core_next_timeout() says its deadline has come (however
+ * late this thread is scheduled), and then it must expire. */
 START_TEST(test_timeout)
 {
     smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
-    c->timeout_ms = 50;
+    c->timeout_ms = 60000;
     done_log a = {0};
     submit_echo(c, &a, 0, SMB2_ECHO);
     int to = core_next_timeout(c);
+    ck_assert_int_gt(to, 0);
+    ck_assert_int_le(to, 60000);
+    ck_assert_int_eq(core_check_timeouts(c), 0);
+    ck_assert_int_eq(a.calls, 0);
+    ck_assert(!c->dead);
+    smbw_conn_free(c);
+
+    c = mkconn(SMBW_SMB3_11, 10);
+    c->timeout_ms = 50;
+    memset(&a, 0, sizeof a);
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    to = core_next_timeout(c);
     ck_assert_int_ge(to, 0);
     ck_assert_int_le(to, 50);
-    ck_assert_int_eq(core_check_timeouts(c), 0);
-    struct timespec ts = {0, 80 * 1000000L};
-    nanosleep(&ts, NULL);
+    for (int i = 0; i < 1000 && (to = core_next_timeout(c)) > 0; i++) {
+        struct timespec ts = {0, (long)to * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_int_eq(to, 0);
     ck_assert_int_eq(core_check_timeouts(c), SMBW_ETIMEDOUT);
+    ck_assert_int_eq(a.calls, 1);
     ck_assert_int_eq(a.err, SMBW_ETIMEDOUT);
     ck_assert(c->dead);
     smbw_conn_free(c);
