@@ -26,7 +26,23 @@ static void run_lanes(int nlanes, size_t size, const char *dst_name)
     memset(&o, 0, sizeof o);
     o.method = SMBW_COPY_COPYCHUNK;
     smbw_copy_stats st;
+    uint64_t before[LANES];
+    for (int i = 0; i < nlanes; i++) {
+        smbw_conn_stats cs;
+        smbw_conn_get_stats(ctx[i].conn, &cs);
+        before[i] = cs.requests;
+    }
     IT_OK(ctx[0].conn, smbw_copy_range_multi(lanes, nlanes, 0, 0, size, &o, &st));
+    /* The work was split: every lane's own connection asked for its resume
+     * key and sent at least one copychunk request. */
+    for (int i = 0; i < nlanes; i++) {
+        smbw_conn_stats cs;
+        smbw_conn_get_stats(ctx[i].conn, &cs);
+        fprintf(stderr, "lane %d of %d: %llu requests\n", i + 1, nlanes,
+                (unsigned long long)(cs.requests - before[i]));
+        ck_assert_msg(cs.requests - before[i] >= 2, "lane %d of %d sent %llu requests", i + 1,
+                      nlanes, (unsigned long long)(cs.requests - before[i]));
+    }
     ck_assert_uint_eq(st.bytes, size);
     ck_assert_int_eq(st.method, SMBW_COPY_COPYCHUNK);
     /* one resume key per lane plus the copychunk requests */
