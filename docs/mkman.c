@@ -75,7 +75,8 @@ static const item credentials[] = {
      "for the instant before that. The safe forms are the -A file (readable by its owner "
      "only: smbcopy warns otherwise), SMB_PASSWORD and the prompt."},
     {PARA, NULL,
-     "While it runs, smbcopy holds the password in memory, so it disables core dumps and "
+     "smbcopy holds the password in memory until both ends are logged in (with --connections "
+     "above 1, for the whole run) and overwrites every copy then; it disables core dumps and "
      "keeps other processes of the same user from reading its memory (prctl "
      "PR_SET_DUMPABLE 0, a core size limit of 0), unless SMBWIRE_ALLOW_CORE_DUMPS=1 is set. "
      "Copies of the password are overwritten before they are freed."},
@@ -145,7 +146,9 @@ static const item safety[] = {
 };
 
 static const item environment[] = {
-    {TAG, "SMB_PASSWORD", "Password, when none was given with -U, in the URL or in the -A file."},
+    {TAG, "SMB_PASSWORD",
+     "Password, when none was given with -U, in the URL or in the -A file. smbcopy overwrites "
+     "the value in its own environment once it is logged in."},
     {TAG, "USER", "User name, when none was given otherwise."},
     {TAG, "KRB5CCNAME", "Kerberos credential cache used with -k."},
     {TAG, "KRB5_CONFIG", "Kerberos configuration (realms, KDCs) used with -k."},

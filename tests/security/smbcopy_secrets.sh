@@ -12,7 +12,8 @@
 #   entries belong to root although it runs as another user) and its core
 #   size limit is 0, unless SMBWIRE_ALLOW_CORE_DUMPS=1.
 # - Against Samba, -U user%pass and a URL password still log in after the
-#   burn.
+#   burn, and once logged in smbcopy's memory holds no copy of the password
+#   (read through /proc/PID/mem while it is blocked writing into a FIFO).
 # - An -A file readable by group or others gets a warning (not with -q), an
 #   unreadable one a clear error with exit status 2.
 #
@@ -285,7 +286,92 @@ else
     fail "login-url-wrong: exit $rc, wanted 4: $(cat "$work/login-url-wrong.err")"
 fi
 
-# ---- 5. authentication files ---------------------------------------------
+# ---- 5. no copy of the password in memory once both ends are logged in ---
+# smbcopy downloads into a FIFO whose reader never reads: once it has opened
+# the FIFO (both logins done) it blocks. Then its memory is searched for the
+# password (UTF-8 and UTF-16LE), and for the user name as a control. The
+# environment must not carry the password (SMBW_TEST_PASS is unset).
+cat >"$work/memscan.py" <<'PY'
+import os, re, sys, time
+pid, fifo, secret, user = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+rd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # held open, never read
+deadline = time.monotonic() + 30
+def opened():
+    try:
+        return any(os.readlink("/proc/%s/fd/%s" % (pid, f)) == fifo
+                   for f in os.listdir("/proc/%s/fd" % pid))
+    except OSError:
+        return False
+while not opened():
+    if time.monotonic() > deadline or not os.path.exists("/proc/" + pid):
+        sys.exit("smbcopy never opened the FIFO")
+    time.sleep(0.05)
+def find(needle):
+    hits = []
+    with open("/proc/%s/maps" % pid) as m, open("/proc/%s/mem" % pid, "rb", 0) as mem:
+        for line in m:
+            f = line.split()
+            name = f[5] if len(f) > 5 else "anonymous"
+            if not f[1].startswith("r") or name in ("[vvar]", "[vsyscall]", "[vdso]"):
+                continue
+            a, b = (int(x, 16) for x in f[0].split("-"))
+            if b - a > 1 << 30:
+                continue  # a sanitizer's shadow memory (terabytes, reserved)
+            try:
+                mem.seek(a)
+                data = mem.read(b - a)
+            except OSError:
+                continue
+            for enc in ("utf-8", "utf-16-le"):
+                if needle.encode(enc) in data:
+                    hits.append("%s in %s" % (enc, name))
+    return hits
+cmdline = open("/proc/%s/cmdline" % pid, "rb").read()
+assert secret.encode() not in cmdline, "password in /proc/PID/cmdline"
+assert find(user), "the control failed: user name %r not found in memory" % user
+hits = find(secret)
+assert not hits, "password still in memory: %s" % ", ".join(hits)
+print("  memory: user name found, password not found")
+PY
+head -c $((4 * 1024 * 1024)) /dev/urandom >"$share/secret-big.bin"
+mem_case() { # name [VAR=VALUE...] -- args...
+    local name=$1 envs=()
+    shift
+    while [[ "$1" != "--" ]]; do
+        envs+=("$1")
+        shift
+    done
+    shift
+    rm -f "$work/fifo"
+    mkfifo "$work/fifo"
+    # Reading another process's memory: root may; the same user only when it
+    # is dumpable.
+    ((EUID == 0)) || envs+=(SMBWIRE_ALLOW_CORE_DUMPS=1)
+    env -u SMB_PASSWORD -u SMBW_TEST_PASS "${envs[@]}" "$smbcopy" --timeout=60 -q "$@" \
+        "$work/fifo" >"$work/$name.out" 2>"$work/$name.err" </dev/null &
+    held_pid=$!
+    if "$py" "$work/memscan.py" "$held_pid" "$work/fifo" "$SMBW_TEST_PASS" "$user"; then
+        pass "$name: no copy of the password in memory after login"
+    else
+        fail "$name: $(cat "$work/$name.err")"
+    fi
+    stop_held
+}
+mem_case mem-u -- -U "$user%$SMBW_TEST_PASS" "smb://$hp/$SMBW_TEST_SHARE/secret-big.bin"
+mem_case mem-url -- "smb://$user:$SMBW_TEST_PASS@$hp/$SMBW_TEST_SHARE/secret-big.bin"
+# A sanitizer runtime keeps its own copy of the initial environment (read
+# from /proc/self/environ into a buffer of its own), out of smbcopy's reach.
+if grep -qa __asan_init "$smbcopy"; then
+    echo "note mem-env: not checked in a sanitizer build (its runtime copies the environment)"
+else
+    mem_case mem-env "SMB_PASSWORD=$SMBW_TEST_PASS" -- \
+        "smb://$user@$hp/$SMBW_TEST_SHARE/secret-big.bin"
+fi
+printf 'username = %s\npassword = %s\n' "$user" "$SMBW_TEST_PASS" >"$work/auth-mem"
+chmod 600 "$work/auth-mem"
+mem_case mem-authfile -- -A "$work/auth-mem" "smb://$hp/$SMBW_TEST_SHARE/secret-big.bin"
+
+# ---- 6. authentication files ---------------------------------------------
 auth=$work/auth
 printf 'username = %s\npassword = %s\n' "$user" "$SMBW_TEST_PASS" >"$auth"
 src_url=smb://$hp/$SMBW_TEST_SHARE/secret-src.bin

@@ -50,6 +50,14 @@ bool tool_burn_url_password(char *arg)
     return true;
 }
 
+__attribute__((noinline)) void tool_scrub_stack(void)
+{
+    unsigned char buf[64 * 1024];
+    memset(buf, 0, sizeof(buf));
+    /* Keep the stores: the buffer is "used" after the memset. */
+    __asm__ volatile("" : : "r"(buf) : "memory");
+}
+
 int tool_disable_core_dumps(void)
 {
     const char *allow = getenv(TOOL_CORE_DUMPS_ENV);

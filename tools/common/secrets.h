@@ -33,6 +33,11 @@ bool tool_burn_user_password(char *arg);
  * empty) was removed; anything that is not an smb:// URL is left alone. */
 bool tool_burn_url_password(char *arg);
 
+/* Zeroes 64 KiB of stack below the caller. Code that ran before main (the
+ * dynamic loader, libc, a sanitizer runtime) may have left copies of the
+ * argument strings there; call it from main right after the burn. */
+void tool_scrub_stack(void);
+
 /* Keeps the process from writing core dumps and from being inspected by
  * other processes of the same user (prctl PR_SET_DUMPABLE 0, RLIMIT_CORE 0),
  * unless TOOL_CORE_DUMPS_ENV is "1". Returns 0 when disabled, 1 when left

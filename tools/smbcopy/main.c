@@ -120,9 +120,10 @@ int main(int argc, char **argv)
     char *src = dup_arg(o.src), *dst = dup_arg(o.dst);
     bool nomem = (o.src != NULL && src == NULL) || (o.dst != NULL && dst == NULL);
     sc_opts_burn_secrets(argc, argv);
+    tool_scrub_stack();
     o.user_arg = NULL;
-    o.src = src;
-    o.dst = dst;
+    o.src = ctx.args[0] = src;
+    o.dst = ctx.args[1] = dst;
     if (o.help) {
         sc_opts_help(stdout);
         goto done;
@@ -152,7 +153,9 @@ int main(int argc, char **argv)
     if (code == 0 && o.authfile != NULL) {
         char why[256];
         unsigned mode = 0;
-        if (tool_parse_auth_file(o.authfile, &ctx.file, &mode, why, sizeof(why)) != 0) {
+        int ar = tool_parse_auth_file(o.authfile, &ctx.file, &mode, why, sizeof(why));
+        tool_scrub_stack(); /* what the parser left below main */
+        if (ar != 0) {
             code = SC_EXIT_LOCAL;
             sc_report(&ctx, code, "authentication file %s: %s", o.authfile, why);
         } else if ((mode & 0044) != 0) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "smbwire/copy.h"
+#include "secrets.h"
 #include "state.h"
 #include "transfer.h"
 
@@ -55,6 +56,28 @@ void sc_ctx_free(sc_ctx *ctx)
     ctx->ncollisions = 0;
     tool_creds_clear(&ctx->cli);
     tool_creds_clear(&ctx->file);
+}
+
+static void forget_password(tool_creds *c)
+{
+    if (c->password != NULL) {
+        tool_wipe(c->password, strlen(c->password));
+        free(c->password);
+        c->password = NULL;
+    }
+}
+
+void sc_ctx_forget_passwords(sc_ctx *ctx)
+{
+    forget_password(&ctx->cli);
+    forget_password(&ctx->file);
+    if (ctx->env_password != NULL) /* SMB_PASSWORD's value, in place */
+        tool_wipe(ctx->env_password, strlen(ctx->env_password));
+    ctx->env_password = NULL;
+    for (int i = 0; i < 2; i++)
+        if (ctx->args[i] != NULL)
+            tool_burn_url_password(ctx->args[i]);
+    tool_scrub_stack(); /* what the logins left below the caller */
 }
 
 void sc_report(sc_ctx *ctx, int exit_code, const char *fmt, ...)
@@ -2081,6 +2104,7 @@ int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg)
     rc = sc_loc_open(ctx, dst_arg, &dst);
     if (rc != 0)
         goto out;
+    sc_ctx_forget_passwords(ctx); /* both ends are logged in */
 
     finfo sfi, dfi;
     if ((rc = loc_stat(ctx, &src, src.path, &sfi)) != 0)

@@ -32,7 +32,9 @@ typedef struct sc_loc {
 typedef struct sc_ctx {
     const sc_opts *o;
     tool_creds cli, file; /* from -U and -A */
-    const char *env_password, *env_user;
+    char *args[2];        /* main's copies of SRC and DST (a URL may hold a password) */
+    char *env_password;   /* $SMB_PASSWORD, in the environment (wiped there after login) */
+    const char *env_user;
     sc_server servers[SC_MAX_SERVERS];
     int nservers;
     mode_t umask;
@@ -50,6 +52,10 @@ typedef struct sc_ctx {
 
 void sc_ctx_init(sc_ctx *ctx, const sc_opts *o);
 void sc_ctx_free(sc_ctx *ctx);
+/* Once every login of the run is done: wipes the passwords of -U, -A,
+ * SMB_PASSWORD (in the environment itself) and of the URLs in ctx->args (the
+ * servers keep their own copy when --connections needs it). */
+void sc_ctx_forget_passwords(sc_ctx *ctx);
 /* Prints "smbcopy: MSG" (unless a message was already printed for the same
  * failure) and keeps the first one for --json. */
 void sc_report(sc_ctx *ctx, int exit_code, const char *fmt, ...)
