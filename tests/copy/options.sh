@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# smbcopy options end to end (run through with-server.sh samba with
+# SAMBA_MAX_PROTOCOL=SMB3_02, so a client floor above it cannot be met):
+#  - --min-protocol / --max-protocol: the dialect used is inside the range;
+#    a floor the server cannot meet fails with exit 6 and creates nothing;
+#  - --progress: drawn on stderr when it is a terminal (a pty from script(1))
+#    by default and with --progress, never with --no-progress or -q, and not
+#    by default when stderr is not a terminal.
+#
+#   options.sh PATH/TO/smbcopy
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/copy/common.sh
+source "$here/common.sh"
+need_smbcopy "${1:-}"
+need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
+    SMBW_TEST_SHARE_PATH SMBW_TEST_SERVER_MAX_PROTOCOL
+[[ "$SMBW_TEST_SERVER_MAX_PROTOCOL" == SMB3_02 ]] || {
+    echo "FAIL: run with SAMBA_MAX_PROTOCOL=SMB3_02 (got $SMBW_TEST_SERVER_MAX_PROTOCOL)" >&2
+    exit 1
+}
+command -v script >/dev/null || {
+    echo "FAIL: script(1) not found (util-linux)" >&2
+    exit 1
+}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/copy-options.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export SMB_PASSWORD=$SMBW_TEST_PASS
+url=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE
+share=$SMBW_TEST_SHARE_PATH
+make_random "$work/src.bin" $((3 << 20))
+
+# --- dialect range ----------------------------------------------------------
+# dialect_case WHAT WANT_DIALECT OPTIONS...
+dialect_case() {
+    local what=$1 want=$2 d
+    shift 2
+    rm -f "$share/proto.bin"
+    run_json "$@" "$work/src.bin" "$url/proto.bin"
+    d=$(json_get "$work/last.json" dialect)
+    if ((rc == 0)) && [[ "$d" == "$want" ]]; then
+        pass "$what: dialect $d"
+    else
+        fail "$what: exit $rc, dialect '$d' (want $want): $(cat "$work/last.err")"
+    fi
+    same_file "$what" "$work/src.bin" "$share/proto.bin"
+}
+dialect_case "no range" SMB3_02
+dialect_case "--max-protocol=SMB2_10" SMB2_10 --max-protocol=SMB2_10
+dialect_case "--min-protocol=SMB3_00" SMB3_02 --min-protocol=SMB3_00
+dialect_case "--min-protocol=SMB2_02 --max-protocol=SMB2_02" SMB2_02 \
+    --min-protocol=SMB2_02 --max-protocol=SMB2_02
+
+rm -f "$share/floor.bin"
+run_json --min-protocol=SMB3_11 "$work/src.bin" "$url/floor.bin"
+if ((rc == 6)) && [[ "$(wc -l <"$work/last.err")" -eq 1 ]] &&
+    grep -q '^smbcopy: ' "$work/last.err"; then
+    pass "--min-protocol=SMB3_11 against a 3.0.2 server: exit 6: $(cat "$work/last.err")"
+else
+    fail "--min-protocol=SMB3_11 against a 3.0.2 server: exit $rc: $(cat "$work/last.err")"
+fi
+if [[ -e "$share/floor.bin" || -n "$(leftovers "$share")" ]]; then
+    fail "--min-protocol=SMB3_11: something was created: $(ls -a "$share")"
+else
+    pass "--min-protocol=SMB3_11: nothing created"
+fi
+
+# --- progress ---------------------------------------------------------------
+# on_tty OUTFILE SMBCOPY-ARGS...: runs smbcopy with stdin/stdout/stderr on a
+# pty (script -q -e: the command's exit status; -c: the command).
+on_tty() {
+    local out=$1 cmd q
+    shift
+    cmd=$(printf '%q ' "$smbcopy" "$@")
+    set +e
+    SMB_PASSWORD=$SMBW_TEST_PASS timeout 120 script -qec "$cmd" /dev/null >"$out" 2>&1 </dev/null
+    rc=$?
+    set -e
+}
+# progress_case WHAT WANT(yes|no) tty|notty ARGS...
+progress_case() {
+    local what=$1 want=$2 mode=$3 out=$work/progress.out drawn=no
+    shift 3
+    rm -f "$share/prog.bin"
+    if [[ "$mode" == tty ]]; then
+        on_tty "$out" "$@" "$work/src.bin" "$url/prog.bin"
+    else
+        set +e
+        "$smbcopy" "$@" "$work/src.bin" "$url/prog.bin" >"$out" 2>&1 </dev/null
+        rc=$?
+        set -e
+    fi
+    # The bar: "[####----] NN% done/total rate/s ETA ..."
+    if grep -aq '%.*ETA' "$out"; then
+        drawn=yes
+    fi
+    if ((rc == 0)) && [[ "$drawn" == "$want" ]]; then
+        pass "$what: progress drawn: $drawn"
+    else
+        fail "$what: exit $rc, progress drawn: $drawn (want $want): $(head -c 600 "$out" | cat -v)"
+    fi
+    same_file "$what" "$work/src.bin" "$share/prog.bin"
+}
+progress_case "terminal, default" yes tty
+progress_case "terminal, --progress" yes tty --progress
+progress_case "terminal, --no-progress" no tty --no-progress
+progress_case "terminal, -q" no tty -q
+progress_case "no terminal, default" no notty
+progress_case "no terminal, --progress" yes notty --progress
+
+finish
