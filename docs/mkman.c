@@ -142,7 +142,11 @@ static const item safety[] = {
     {PARA, NULL,
      "Every failure is reported as one line 'smbcopy: WHAT: REASON (STATUS)' on standard "
      "error, naming the operation, the path or URL, the reason and, when the server gave one, "
-     "its NTSTATUS name."},
+     "its NTSTATUS name. Messages name the user's paths, not smbcopy's temporary files, and "
+     "the cause in words where it is known: 'no such directory', 'no such share', 'the server "
+     "refused the name as invalid', 'no password given and no terminal to ask on'. Shares are "
+     "named only by smb:// URLs: a cifs://... or //HOST/SHARE/... argument that is not an "
+     "existing local path is refused with a hint (exit 1)."},
 };
 
 static const item environment[] = {

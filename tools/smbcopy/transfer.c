@@ -212,6 +212,9 @@ static int fail_smb(sc_ctx *ctx, int err, smbw_conn *c, uint32_t status, const c
     int code = sc_exit_for(err);
     if (err == SMBW_ECANCELED && sc_interrupted)
         sc_report(ctx, code, "%s %s: interrupted", op, what);
+    else if (status == 0xC0000033u) /* STATUS_OBJECT_NAME_INVALID */
+        sc_report(ctx, code, "%s %s: the server refused the name as invalid (%s)", op, what,
+                  detail);
     else if (detail != NULL)
         sc_report(ctx, code, "%s %s: %s (%s)", op, what, smbw_strerror(err), detail);
     else
@@ -347,6 +350,7 @@ static bool str_eq_ci(const char *a, const char *b)
 
 static int server_login(sc_ctx *ctx, sc_server *s)
 {
+    bool empty_pw = false;
     const sc_opts *o = ctx->o;
     char *disp = server_display(s->host, s->port);
     if (disp == NULL)
@@ -367,6 +371,7 @@ static int server_login(sc_ctx *ctx, sc_server *s)
         }
         if (pr == 1) {
             /* Not a terminal and no password from anywhere: try an empty one. */
+            empty_pw = true;
             s->creds.password = strdup("");
             if (s->creds.password == NULL) {
                 rc = fail_nomem(ctx);
@@ -398,7 +403,15 @@ static int server_login(sc_ctx *ctx, sc_server *s)
                          : xasprintf("%s as %s%s%s", disp, s->creds.domain ? s->creds.domain : "",
                                      s->creds.domain ? "\\" : "",
                                      s->creds.user ? s->creds.user : "(unknown user)");
-        rc = fail_smb(ctx, err, s->conn, 0, "log in to", loc_disp_or(what, disp));
+        if (empty_pw && sc_exit_for(err) == SC_EXIT_AUTH) {
+            rc = SC_EXIT_AUTH;
+            sc_report(ctx, rc,
+                      "log in to %s: no password given and no terminal to ask on (give one "
+                      "with SMB_PASSWORD, -A FILE or -U USER%%PASSWORD)",
+                      loc_disp_or(what, disp));
+        } else {
+            rc = fail_smb(ctx, err, s->conn, 0, "log in to", loc_disp_or(what, disp));
+        }
         free(what);
         goto out;
     }
@@ -463,7 +476,14 @@ static int get_tree(sc_ctx *ctx, sc_server *s, const char *share, smbw_tree **ou
     int err = smbw_tree_connect(&s->trees[s->ntrees], s->sess, share);
     if (err != 0) {
         char *d = remote_display(s, share, "");
-        int rc = fail_smb(ctx, err, s->conn, 0, "connect to share", loc_disp_or(d, share));
+        int rc;
+        if (smbw_last_status(s->conn) == 0xC00000CCu) { /* STATUS_BAD_NETWORK_NAME */
+            rc = SC_EXIT_STATUS;
+            sc_report(ctx, rc, "connect to share %s: no such share (STATUS_BAD_NETWORK_NAME)",
+                      loc_disp_or(d, share));
+        } else {
+            rc = fail_smb(ctx, err, s->conn, 0, "connect to share", loc_disp_or(d, share));
+        }
         free(d);
         return rc;
     }
@@ -1026,6 +1046,41 @@ static int fail_changed(sc_ctx *ctx, const char *sdisp)
     return SC_EXIT_LOCAL;
 }
 
+/* The temporary file next to dpath could not be created: said in terms of
+ * the user's destination (the temporary name is smbcopy's business). */
+static int fail_create(sc_ctx *ctx, const sc_loc *dst, const char *dpath, const char *ddisp,
+                       int os_errno, int err, uint32_t status)
+{
+    const char *slash = strrchr(dpath, '/');
+    char *dir = slash != NULL ? strndup(dpath, (size_t)(slash - dpath)) : strdup("");
+    char *dd =
+        dir != NULL ? (dst->remote || dir[0] != '\0' ? loc_display(dst, dir) : strdup(".")) : NULL;
+    const char *dshown = dd != NULL ? dd : "?";
+    int rc;
+    if (!dst->remote) {
+        if (os_errno == ENOENT || os_errno == ENOTDIR) {
+            rc = SC_EXIT_LOCAL;
+            sc_report(ctx, rc, "copy to %s: no such directory %s", ddisp, dshown);
+        } else {
+            rc = fail_local(ctx, os_errno, "copy to", ddisp);
+        }
+    } else if (status == 0xC000003Au || status == 0xC0000034u) {
+        /* STATUS_OBJECT_PATH_NOT_FOUND, STATUS_OBJECT_NAME_NOT_FOUND */
+        rc = SC_EXIT_STATUS;
+        sc_report(ctx, rc, "copy to %s: no such directory %s (%s)", ddisp, dshown,
+                  smbw_status_name(status));
+    } else if (status == 0xC0000033u) { /* STATUS_OBJECT_NAME_INVALID */
+        rc = SC_EXIT_STATUS;
+        sc_report(ctx, rc, "copy to %s: the server refused the name as invalid (%s)", ddisp,
+                  smbw_status_name(status));
+    } else {
+        rc = fail_smb(ctx, err, dst->srv->conn, status, "copy to", ddisp);
+    }
+    free(dd);
+    free(dir);
+    return rc;
+}
+
 static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
                      const char *dpath)
 {
@@ -1221,7 +1276,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
                 break;
         }
         if (dfd < 0) {
-            rc = fail_local(ctx, errno, "create", tdisp);
+            rc = fail_create(ctx, dst, dpath, ddisp, errno, 0, 0);
             goto out;
         }
         tmp_exists = true;
@@ -1262,7 +1317,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
                 break;
         }
         if (err != 0) {
-            rc = fail_smb(ctx, err, dc, 0, "create", tdisp);
+            rc = fail_create(ctx, dst, dpath, ddisp, 0, err, smbw_last_status(dc));
             goto out;
         }
         tmp_exists = true;
@@ -2088,6 +2143,32 @@ int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg)
 {
     sc_loc src, dst;
     memset(&dst, 0, sizeof(dst));
+    /* Other spellings of a share that would otherwise be taken for local
+     * paths (when no such local path exists). */
+    const char *args[2] = {src_arg, dst_arg};
+    for (int i = 0; i < 2; i++) {
+        const char *a = args[i];
+        bool cifs = strncasecmp(a, "cifs://", 7) == 0;
+        bool unc = (a[0] == '/' && a[1] == '/' && a[2] != '/' && a[2] != '\0') ||
+                   (a[0] == '\\' && a[1] == '\\');
+        /* As a local path its first component ("cifs:", "//HOST") would
+         * have to exist (a DST is created only in an existing directory). */
+        struct stat st;
+        char *first = NULL;
+        if (cifs)
+            first = strdup("cifs:");
+        else if (unc)
+            first = strndup(a, 2 + strcspn(a + 2, "/\\"));
+        bool local = first != NULL && stat(first, &st) == 0;
+        free(first);
+        if ((cifs || unc) && !local) {
+            sc_report(ctx, SC_EXIT_USAGE,
+                      "%s argument is not a local path (none exists), and smbcopy takes a share "
+                      "only as smb://[USER@]HOST/SHARE/PATH: write it that way",
+                      cifs ? "the cifs://" : "the //HOST/SHARE");
+            return SC_EXIT_USAGE;
+        }
+    }
     /* '-' is not taken for a file named "-" by surprise. */
     if (strcmp(src_arg, "-") == 0 || strcmp(dst_arg, "-") == 0) {
         sc_report(ctx, SC_EXIT_USAGE,
