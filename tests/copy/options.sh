@@ -5,7 +5,11 @@
 #    a floor the server cannot meet fails with exit 6 and creates nothing;
 #  - --progress: drawn on stderr when it is a terminal (a pty from script(1))
 #    by default and with --progress, never with --no-progress or -q, and not
-#    by default when stderr is not a terminal.
+#    by default when stderr is not a terminal;
+#  - -r --resume skips files whose destination already matches (skipped in
+#    --json, 0 bytes) and copies the one that changed;
+#  - -k against a server without Kerberos fails (exit 4) unless
+#    --kerberos-fallback, which logs in with NTLM.
 #
 #   options.sh PATH/TO/smbcopy
 set -euo pipefail
@@ -108,5 +112,58 @@ progress_case "terminal, --no-progress" no tty --no-progress
 progress_case "terminal, -q" no tty -q
 progress_case "no terminal, default" no notty
 progress_case "no terminal, --progress" yes notty --progress
+
+# --- -r --resume skips files that are already there --------------------------
+mkdir -p "$work/tree/sub"
+for i in 1 2 3; do
+    make_random "$work/tree/f$i.bin" $((i * 70000))
+    make_random "$work/tree/sub/g$i.bin" $((i * 50000))
+done
+rm -rf "${share:?}/tree"
+run_json -r "$work/tree" "$url/"
+if ((rc == 0)) && [[ "$(json_get "$work/last.json" files)" == 6 ]]; then
+    pass "-r: 6 files copied"
+else
+    fail "-r: exit $rc: $(cat "$work/last.json") $(cat "$work/last.err")"
+fi
+run_json -r --resume "$work/tree" "$url/"
+if ((rc == 0)) && [[ "$(json_get "$work/last.json" skipped)" == 6 &&
+    "$(json_get "$work/last.json" bytes)" == 0 ]]; then
+    pass "-r --resume again: all 6 skipped, 0 bytes"
+else
+    fail "-r --resume again: exit $rc: $(cat "$work/last.json") $(cat "$work/last.err")"
+fi
+make_random "$work/tree/sub/g2.bin" 100001 # another size and time
+touch -d '2003-04-05 06:07:08' "$work/tree/sub/g2.bin"
+run_json -r --resume "$work/tree" "$url/"
+if ((rc == 0)) && [[ "$(json_get "$work/last.json" skipped)" == 5 &&
+    "$(json_get "$work/last.json" bytes)" == 100001 ]]; then
+    pass "-r --resume after one change: 5 skipped, the changed file copied"
+else
+    fail "-r --resume after one change: exit $rc: $(cat "$work/last.json") $(cat "$work/last.err")"
+fi
+if diff -r "$work/tree" "$share/tree" >"$work/diff.out" 2>&1; then
+    pass "-r --resume: the trees are identical"
+else
+    fail "-r --resume: trees differ: $(head -c 600 "$work/diff.out")"
+fi
+
+# --- --kerberos-fallback: this Samba offers no Kerberos ------------------------
+export KRB5CCNAME=FILE:$work/no-such-ccache KRB5_CONFIG=/dev/null
+rm -f "$share/krb.bin"
+run_json -k "$work/src.bin" "$url/krb.bin"
+if ((rc == 4)) && [[ ! -e "$share/krb.bin" ]]; then
+    pass "-k without a Kerberos server: exit 4, nothing created: $(cat "$work/last.err")"
+else
+    fail "-k without a Kerberos server: exit $rc: $(cat "$work/last.err")"
+fi
+run_json -k --kerberos-fallback "$work/src.bin" "$url/krb.bin"
+if ((rc == 0)); then
+    pass "-k --kerberos-fallback: NTLM login, exit 0"
+else
+    fail "-k --kerberos-fallback: exit $rc: $(cat "$work/last.err")"
+fi
+same_file "-k --kerberos-fallback" "$work/src.bin" "$share/krb.bin"
+unset KRB5CCNAME KRB5_CONFIG
 
 finish
