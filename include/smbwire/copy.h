@@ -13,11 +13,22 @@
  *                The server's limits (STATUS_INVALID_PARAMETER answer) are
  *                adopted and remembered on the destination tree; partial
  *                answers are continued.
- *  3. stream     pipelined READ + WRITE through this process, between any two
+ *  3. odx        offloaded data transfer (MS-FSCC 2.3.41-2.3.44): FSCTL_OFFLOAD_READ
+ *                on the source gives a token for a range, FSCTL_OFFLOAD_WRITE on
+ *                the destination writes it; tried when the server refuses
+ *                copychunk (AUTO) or when asked (SMBW_COPY_ODX); both files on
+ *                one connection. Partial transfer lengths and partial writes are
+ *                continued; a token the server no longer honours
+ *                (STATUS_INVALID_TOKEN: expired, or the source changed) is read
+ *                again; the zero-data token is written like any other.
+ *  4. stream     pipelined READ + WRITE through this process, between any two
  *                connections.
- * Copychunk falls back to stream on STATUS_INVALID_DEVICE_REQUEST,
- * STATUS_NOT_SUPPORTED or STATUS_NOT_IMPLEMENTED when the method is AUTO. A
- * forced method that cannot be had fails with SMBW_ENOTSUP.
+ * Copychunk falls back to ODX, and ODX to stream, on STATUS_INVALID_DEVICE_REQUEST,
+ * STATUS_NOT_SUPPORTED or STATUS_NOT_IMPLEMENTED (ODX also on
+ * STATUS_OFFLOAD_*_NOT_SUPPORTED) when the method is AUTO. A forced method
+ * that cannot be had fails with SMBW_ENOTSUP. ODX is tested against a
+ * specification-faithful fake server (tests/hostile/fakesmb.py --odx), not yet
+ * against a real one.
  *
  * Threads: the files (and their connections) are used by the calling thread
  * for the whole call.
@@ -42,9 +53,10 @@ typedef enum smbw_copy_method {
     SMBW_COPY_CLONE = 1,
     SMBW_COPY_COPYCHUNK = 2,
     SMBW_COPY_STREAM = 3,
+    SMBW_COPY_ODX = 4,
 } smbw_copy_method;
 
-/* "auto", "clone", "copychunk", "stream". */
+/* "auto", "clone", "copychunk", "stream", "odx". */
 const char *smbw_copy_method_name(smbw_copy_method m);
 
 /* Progress: done = bytes copied so far (holes not counted); contiguous = every
@@ -80,6 +92,7 @@ typedef struct smbw_copy_stats {
     uint64_t wire_bytes; /* SMB2 bytes sent + received on the connections during the copy */
     uint32_t chunk_size, chunks_per_request; /* limits in effect at the end */
     uint64_t request_bytes;  /* most bytes one copychunk request may carry */
+    bool used_odx;           /* offloaded data transfer (FSCTL_OFFLOAD_READ/WRITE) */
 } smbw_copy_stats;
 
 /* Copies len bytes from src at src_off to dst at dst_off. The destination is

@@ -31,6 +31,8 @@ const char *smbw_copy_method_name(smbw_copy_method m)
         return "copychunk";
     case SMBW_COPY_STREAM:
         return "stream";
+    case SMBW_COPY_ODX:
+        return "odx";
     default:
         return "unknown";
     }
@@ -127,7 +129,7 @@ typedef struct engine {
     uint64_t range_src; /* start of the whole range, for `contiguous` */
     uint64_t total;     /* bytes to copy */
     uint64_t done;
-    uint64_t by_clone, by_cc, by_stream;
+    uint64_t by_clone, by_cc, by_stream, by_odx;
     int err;
     bool fallback; /* copychunk refused: stream the rest (AUTO) */
 } engine;
@@ -705,6 +707,143 @@ static int run_clone(engine *e, uint64_t src_size, uint64_t dst_end)
     return rc;
 }
 
+/* ---- offloaded data transfer (ODX) ---------------------------------------- */
+
+/* Bytes asked of one FSCTL_OFFLOAD_READ (the server may give less). */
+#define ODX_PIECE (256ull << 20)
+/* STATUS_INVALID_TOKEN answers in a row, without progress, before giving up. */
+#define ODX_MAX_REREADS 4
+
+static bool odx_unsupported(uint32_t status)
+{
+    return is_unsupported(status) || status == STATUS_OFFLOAD_READ_FLT_NOT_SUPPORTED ||
+           status == STATUS_OFFLOAD_WRITE_FLT_NOT_SUPPORTED ||
+           status == STATUS_OFFLOAD_READ_FILE_NOT_SUPPORTED ||
+           status == STATUS_OFFLOAD_WRITE_FILE_NOT_SUPPORTED;
+}
+
+/* One FSCTL_OFFLOAD_READ of the source range (off, len). */
+static int odx_read(engine *e, uint64_t off, uint64_t len, odx_read_rsp *rr)
+{
+    smbw_buf b;
+    buf_init(&b);
+    int r = wire_encode_offload_read(&b, 0, off, len);
+    void *out = NULL;
+    size_t outlen = 0;
+    if (!r)
+        r = smbw_file_ioctl(e->src, FSCTL_OFFLOAD_READ, b.p, b.len, 16 + ODX_TOKEN_SIZE, &out,
+                            &outlen);
+    buf_free(&b);
+    e->st->requests++;
+    if (!r && wire_decode_offload_read_rsp(out, outlen, rr) != 0)
+        r = core_set_error(e->dc, SMBW_EPROTO, 0, "malformed FSCTL_OFFLOAD_READ output");
+    else if (!r && (rr->transfer_length == 0 || rr->transfer_length > len))
+        r = core_set_error(e->dc, SMBW_EPROTO, 0,
+                           "FSCTL_OFFLOAD_READ: transfer length %llu for a %llu-byte range",
+                           (unsigned long long)rr->transfer_length, (unsigned long long)len);
+    free(out);
+    return r;
+}
+
+/* One FSCTL_OFFLOAD_WRITE of len bytes of the token, from transfer_off, to
+ * the destination at off. */
+static int odx_write(engine *e, const uint8_t *token, uint64_t off, uint64_t len,
+                     uint64_t transfer_off, uint64_t *written)
+{
+    smbw_buf b;
+    buf_init(&b);
+    int r = wire_encode_offload_write(&b, off, len, transfer_off, token);
+    void *out = NULL;
+    size_t outlen = 0;
+    if (!r)
+        r = smbw_file_ioctl(e->dst, FSCTL_OFFLOAD_WRITE, b.p, b.len, 16, &out, &outlen);
+    buf_free(&b);
+    e->st->requests++;
+    odx_write_rsp wr;
+    if (!r && wire_decode_offload_write_rsp(out, outlen, &wr) != 0)
+        r = core_set_error(e->dc, SMBW_EPROTO, 0, "malformed FSCTL_OFFLOAD_WRITE output");
+    else if (!r && (wr.length_written == 0 || wr.length_written > len))
+        r = core_set_error(e->dc, SMBW_EPROTO, 0,
+                           "FSCTL_OFFLOAD_WRITE: %llu bytes written of %llu asked",
+                           (unsigned long long)wr.length_written, (unsigned long long)len);
+    else if (!r)
+        *written = wr.length_written;
+    free(out);
+    return r;
+}
+
+/* Copies the queued ranges by ODX, one token at a time: OFFLOAD_READ a
+ * range, OFFLOAD_WRITE it (continuing partial writes), and read again when
+ * the server no longer honours the token. A refusal leaves the rest queued
+ * for the next strategy (AUTO) or fails (SMBW_COPY_ODX). */
+static int run_odx(engine *e, uint64_t dst_end)
+{
+    smbw_stat dst_st;
+    int rc = smbw_file_stat(e->dst, &dst_st);
+    if (rc)
+        return rc;
+    /* The target range must lie inside the destination (MS-FSCC 2.3.43). */
+    if (dst_st.size < dst_end && (rc = smbw_file_truncate(e->dst, dst_end)) != 0)
+        return rc;
+    bool refused = false;
+    int rereads = 0;
+    while (e->q.n && !rc && !refused) {
+        seg s = *segq_front(&e->q);
+        uint64_t want = s.len > ODX_PIECE ? ODX_PIECE : s.len;
+        odx_read_rsp rr;
+        int r = odx_read(e, s.src, want, &rr);
+        if (r) {
+            uint32_t st = smbw_last_status(e->dc);
+            if (r == SMBW_ESTATUS || r == SMBW_ENOTSUP) {
+                if (odx_unsupported(st)) {
+                    refused = true;
+                    break;
+                }
+            }
+            rc = r;
+            break;
+        }
+        uint64_t tl = rr.transfer_length, toff = 0;
+        while (toff < tl) {
+            uint64_t w = 0;
+            r = odx_write(e, rr.token, s.dst + toff, tl - toff, toff, &w);
+            if (r) {
+                uint32_t st = smbw_last_status(e->dc);
+                if ((r == SMBW_ESTATUS || r == SMBW_ENOTSUP) && st == STATUS_INVALID_TOKEN &&
+                    rereads < ODX_MAX_REREADS) {
+                    rereads++; /* expired or invalidated: read the rest again */
+                } else if ((r == SMBW_ESTATUS || r == SMBW_ENOTSUP) && odx_unsupported(st)) {
+                    refused = true;
+                } else {
+                    rc = r;
+                }
+                break;
+            }
+            rereads = 0;
+            toff += w;
+            e->done += w;
+            e->by_odx += w;
+            rc = report(e, s.src + toff);
+            if (rc)
+                break;
+        }
+        if (rc && !toff)
+            break;
+        /* What was written leaves the queue; the rest stays in front. */
+        segq_pop(&e->q);
+        int pr = segq_push_front(&e->q, (seg){s.src + toff, s.dst + toff, s.len - toff});
+        if (pr && !rc)
+            rc = pr;
+    }
+    if (rc)
+        return rc;
+    if (refused && e->o->method == SMBW_COPY_ODX)
+        return core_set_error(e->dc, SMBW_ENOTSUP, smbw_last_status(e->dc),
+                              "offloaded data transfer refused by the server (%s)",
+                              smbw_status_name(smbw_last_status(e->dc)));
+    return 0;
+}
+
 /* ---- streaming ----------------------------------------------------------- */
 
 typedef struct st_slot {
@@ -963,7 +1102,7 @@ static int copy_lanes(smbw_file *const *srcs, smbw_file *const *dsts, int nlanes
         return rc;
     if (src_off > INT64_MAX - len || dst_off > INT64_MAX - len)
         return core_set_error(dc, SMBW_EINVAL, 0, "copy range overflows");
-    if (opts->method < SMBW_COPY_AUTO || opts->method > SMBW_COPY_STREAM)
+    if (opts->method < SMBW_COPY_AUTO || opts->method > SMBW_COPY_ODX)
         return core_set_error(dc, SMBW_EINVAL, 0, "unknown copy method");
     engine e;
     memset(&e, 0, sizeof e);
@@ -983,7 +1122,7 @@ static int copy_lanes(smbw_file *const *srcs, smbw_file *const *dsts, int nlanes
 
     bool same_conn = sc == dc;
     smbw_copy_method m = opts->method;
-    if ((m == SMBW_COPY_CLONE || m == SMBW_COPY_COPYCHUNK) && !same_conn) {
+    if ((m == SMBW_COPY_CLONE || m == SMBW_COPY_COPYCHUNK || m == SMBW_COPY_ODX) && !same_conn) {
         return core_set_error(dc, SMBW_ENOTSUP, 0,
                               "%s needs both files on one connection to one server",
                               smbw_copy_method_name(m));
@@ -1028,13 +1167,19 @@ static int copy_lanes(smbw_file *const *srcs, smbw_file *const *dsts, int nlanes
             goto out;
         }
     }
-    if (same_conn && m != SMBW_COPY_STREAM && e.q.n) {
+    if (same_conn && m != SMBW_COPY_STREAM && m != SMBW_COPY_ODX && e.q.n) {
         rc = run_copychunk(&e, srcs, dsts, nlanes);
         if (rc)
             goto out;
     }
+    /* ODX where copychunk was refused (AUTO), or when asked. */
+    if (same_conn && e.q.n && (m == SMBW_COPY_ODX || (m == SMBW_COPY_AUTO && e.fallback))) {
+        rc = run_odx(&e, dst_off + len);
+        if (rc)
+            goto out;
+    }
     if (e.q.n) {
-        if (m == SMBW_COPY_COPYCHUNK || m == SMBW_COPY_CLONE) {
+        if (m == SMBW_COPY_COPYCHUNK || m == SMBW_COPY_CLONE || m == SMBW_COPY_ODX) {
             rc = core_set_error(dc, SMBW_ENOTSUP, smbw_last_status(dc),
                                 "the server refused server-side copy");
             goto out;
@@ -1058,10 +1203,13 @@ out:
     stats->used_clone = e.by_clone > 0;
     stats->used_copychunk = e.by_cc > 0;
     stats->used_stream = e.by_stream > 0;
-    if (e.by_clone >= e.by_cc && e.by_clone >= e.by_stream && e.by_clone)
+    stats->used_odx = e.by_odx > 0;
+    if (e.by_clone >= e.by_cc && e.by_clone >= e.by_stream && e.by_clone >= e.by_odx && e.by_clone)
         stats->method = SMBW_COPY_CLONE;
-    else if (e.by_cc >= e.by_stream && e.by_cc)
+    else if (e.by_cc >= e.by_stream && e.by_cc >= e.by_odx && e.by_cc)
         stats->method = SMBW_COPY_COPYCHUNK;
+    else if (e.by_odx >= e.by_stream && e.by_odx)
+        stats->method = SMBW_COPY_ODX;
     else if (e.by_stream)
         stats->method = SMBW_COPY_STREAM;
     else

@@ -568,6 +568,32 @@ typedef struct alloc_range {
 SMBW_WUR int wire_decode_allocated_ranges(const uint8_t *p, size_t len, alloc_range *out,
                                           size_t max, size_t *n);
 
+/* Offloaded data transfer (MS-FSCC 2.3.41-2.3.44, 2.3.79). */
+#define FSCTL_OFFLOAD_READ 0x00094264u
+#define FSCTL_OFFLOAD_WRITE 0x00098268u
+#define ODX_TOKEN_SIZE 512u
+#define ODX_TOKEN_TYPE_ZERO_DATA 0xFFFF0001u /* STORAGE_OFFLOAD_TOKEN_TYPE_ZERO_DATA */
+#define ODX_READ_FLAG_ALL_ZERO_BEYOND_CURRENT_RANGE 0x00000001u
+typedef struct odx_token_info {
+    uint32_t type;   /* TokenType (big-endian on the wire) */
+    uint16_t id_len; /* TokenIdLength, at most 504 */
+} odx_token_info;
+typedef struct odx_read_rsp {
+    uint32_t flags;
+    uint64_t transfer_length;
+    uint8_t token[ODX_TOKEN_SIZE]; /* opaque: sent back as is */
+    odx_token_info token_info;
+} odx_read_rsp;
+typedef struct odx_write_rsp {
+    uint32_t flags;
+    uint64_t length_written;
+} odx_write_rsp;
+SMBW_WUR int wire_encode_offload_read(smbw_buf *b, uint32_t ttl_ms, uint64_t off, uint64_t len);
+SMBW_WUR int wire_decode_offload_read_rsp(const uint8_t *p, size_t len, odx_read_rsp *r);
+SMBW_WUR int wire_encode_offload_write(smbw_buf *b, uint64_t off, uint64_t len,
+                                       uint64_t transfer_off, const uint8_t token[ODX_TOKEN_SIZE]);
+SMBW_WUR int wire_decode_offload_write_rsp(const uint8_t *p, size_t len, odx_write_rsp *r);
+
 /* VALIDATE_NEGOTIATE_INFO request/response (2.2.31.4 / 2.2.32.6). */
 typedef struct validate_negotiate_info {
     uint32_t capabilities;

@@ -30,6 +30,13 @@ static void outputs(const uint8_t *p, size_t n, int which)
         validate_negotiate_info v;
         FZ_IGNORE(wire_decode_validate_negotiate(p, n, &v));
     }
+    if (which < 0 || which == 4) {
+        odx_read_rsp r;
+        if (wire_decode_offload_read_rsp(p, n, &r) == 0)
+            fz_check(n >= 528 && r.token_info.id_len <= 504, "ODX token accepted out of range");
+        odx_write_rsp w;
+        FZ_IGNORE(wire_decode_offload_write_rsp(p, n, &w));
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -38,8 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const uint8_t *p = data + 1;
     size_t n = size - 1;
-    int which = data[0] % 5;
-    if (which < 4) {
+    int which = data[0] % 6;
+    if (which < 5) {
         outputs(p, n, which);
         return 0;
     }

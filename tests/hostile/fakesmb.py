@@ -50,6 +50,22 @@ STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
 STATUS_OBJECT_NAME_COLLISION = 0xC0000035
 STATUS_NOT_SUPPORTED = 0xC00000BB
 STATUS_INVALID_HANDLE = 0xC0000008
+STATUS_INVALID_TOKEN = 0xC0000465
+STATUS_OFFLOAD_READ_FLT_NOT_SUPPORTED = 0xC000A2A1
+FSCTL_OFFLOAD_READ = 0x00094264
+FSCTL_OFFLOAD_WRITE = 0x00098268
+TOKEN_TYPE_ZERO_DATA = 0xFFFF0001
+TOKEN_TYPE_FAKESMB = 0x00F4C001  # a vendor token type (any value but ZERO_DATA)
+ODX_MAX_READ = 1 << 20  # TransferLength at most this: the client must continue
+ODX_MAX_WRITE = 384 << 10  # LengthWritten at most this: partial writes
+ODX_MODES = {
+    "ok": "copychunk refused; ODX with partial transfer lengths and partial writes, tokens "
+          "invalidated when their source range is written, the zero-data token for zeros",
+    "expire": "as ok, but a token is honoured for one OFFLOAD_WRITE only, then "
+              "STATUS_INVALID_TOKEN (it expired): the client must read again",
+    "refuse": "copychunk and ODX refused (STATUS_OFFLOAD_READ_FLT_NOT_SUPPORTED)",
+    "badlen": "OFFLOAD_READ claims a TransferLength larger than the range asked",
+}
 
 FSCTL_SRV_REQUEST_RESUME_KEY = 0x00140078
 FSCTL_SRV_COPYCHUNK = 0x001440F2
@@ -294,8 +310,10 @@ ENDLESS_SECONDS = 5.0
 
 
 class Server:
-    def __init__(self, scenario, sock):
+    def __init__(self, scenario, sock, odx=None):
         self.scenario = scenario
+        self.odx = odx
+        self.tokens = {}  # token id -> dict(node, off, len, uses)
         self.trigger = SCENARIOS[scenario][0]
         self.sock = sock
         self.fired = scenario in ("normal", "slow-1byte")
@@ -307,6 +325,9 @@ class Server:
             "small.txt": Node(b"hello from fakesmb\n"),
             "sub": Node(is_dir=True),
         }
+        if odx:
+            self.fs["big.bin"] = Node(bytes(range(256)) * (32 << 10) + b"tail!")  # 8 MiB + 5
+            self.fs["zero.bin"] = Node(bytes(2 << 20))
         self.opens = {}
         self.next_fid = 1
         self.last_fid = None
@@ -444,6 +465,7 @@ class Server:
         if o is None:
             return self.error(req, STATUS_INVALID_HANDLE)
         data = req.msg[data_off:data_off + length]
+        self.odx_invalidate(o["node"], off, len(data))
         buf = o["node"].data
         if len(buf) < off:
             buf.extend(b"\x00" * (off - len(buf)))
@@ -540,11 +562,73 @@ class Server:
         ) + output
         return body
 
+    # -- offloaded data transfer (MS-FSCC 2.3.41-2.3.44, 2.3.79) --------------
+
+    def odx_invalidate(self, node, off, length):
+        """A write to a token's source range ends the token (point in time)."""
+        for tid, t in list(self.tokens.items()):
+            if t["node"] is node and off < t["off"] + t["len"] and t["off"] < off + length:
+                del self.tokens[tid]
+
+    def do_offload(self, req, ctl, o, inp):
+        if o is None:
+            return self.error(req, STATUS_INVALID_HANDLE)
+        if self.odx == "refuse":
+            return self.error(req, STATUS_OFFLOAD_READ_FLT_NOT_SUPPORTED)
+        if ctl == FSCTL_OFFLOAD_READ:
+            if len(inp) < 32:
+                return self.error(req, STATUS_INVALID_PARAMETER)
+            size, flags, ttl, _, off, length = struct.unpack_from("<IIIIQQ", inp)
+            data = o["node"].data
+            if size != 32 or flags != 0 or length == 0 or off >= len(data):
+                return self.error(req, STATUS_INVALID_PARAMETER)
+            tl = min(length, ODX_MAX_READ, len(data) - off)
+            if self.odx == "badlen":
+                tl = length + 4096
+            zero = not any(data[off:off + tl])
+            tid = os.urandom(32)
+            self.tokens[tid] = {"node": o["node"], "off": off, "len": tl, "uses": 0,
+                                "zero": zero}
+            ttype = TOKEN_TYPE_ZERO_DATA if zero else TOKEN_TYPE_FAKESMB
+            token = struct.pack(">IHH", ttype, 0, len(tid)) + tid.ljust(504, b"\x00")
+            out = struct.pack("<IIQ", 16 + 512, 0, tl) + token
+            return self.reply(req, self.ioctl_body(req, out))
+        # FSCTL_OFFLOAD_WRITE
+        if len(inp) < 32 + 512:
+            return self.error(req, STATUS_INVALID_PARAMETER)
+        size, flags, off, length, toff = struct.unpack_from("<IIQQQ", inp)
+        ttype, _, idlen = struct.unpack_from(">IHH", inp, 32)
+        if size != 544 or flags != 0 or idlen > 504 or length == 0:
+            return self.error(req, STATUS_INVALID_PARAMETER)
+        t = self.tokens.get(bytes(inp[40:40 + idlen]))
+        if t is None or (t["zero"] != (ttype == TOKEN_TYPE_ZERO_DATA)):
+            return self.error(req, STATUS_INVALID_TOKEN)
+        if self.odx == "expire" and t["uses"] >= 1:
+            return self.error(req, STATUS_INVALID_TOKEN)
+        t["uses"] += 1
+        if toff >= t["len"]:
+            return self.error(req, STATUS_INVALID_PARAMETER)
+        n = min(length, t["len"] - toff, ODX_MAX_WRITE)
+        buf = o["node"].data
+        if off + n > len(buf):  # the target range must lie inside the file
+            return self.error(req, STATUS_INVALID_PARAMETER)
+        src = t["node"].data
+        s = t["off"] + toff
+        self.odx_invalidate(o["node"], off, n)
+        buf[off:off + n] = bytes(n) if t["zero"] else src[s:s + n]
+        out = struct.pack("<IIQ", 16, 0, n)
+        return self.reply(req, self.ioctl_body(req, out))
+
     def do_ioctl(self, req, fault=None):
         ctl = req.u32(4)
         in_off, in_count = req.u32(24), req.u32(28)
         inp = req.msg[in_off:in_off + in_count]
         o = self.fid_of(req.body[8:24])
+        if self.odx and ctl in (FSCTL_OFFLOAD_READ, FSCTL_OFFLOAD_WRITE):
+            return self.do_offload(req, ctl, o, inp)
+        if self.odx and ctl in (FSCTL_SRV_REQUEST_RESUME_KEY, FSCTL_SRV_COPYCHUNK,
+                                FSCTL_SRV_COPYCHUNK_WRITE):
+            return self.error(req, STATUS_INVALID_DEVICE_REQUEST)
         if ctl == FSCTL_SRV_REQUEST_RESUME_KEY:
             if o is None:
                 return self.error(req, STATUS_INVALID_HANDLE)
@@ -939,6 +1023,9 @@ def main():
     ap.add_argument("--port-file")
     ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    ap.add_argument("--odx", choices=sorted(ODX_MODES),
+                    help="serve offloaded data transfer (with scenario normal): "
+                    + "; ".join("%s: %s" % kv for kv in sorted(ODX_MODES.items())))
     args = ap.parse_args()
     if args.list:
         for name, (_, desc) in SCENARIOS.items():
@@ -966,7 +1053,7 @@ def main():
         return 4
     ls.close()
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    srv = Server(args.scenario, conn)
+    srv = Server(args.scenario, conn, odx=args.odx)
     try:
         rc = srv.run(deadline)
     finally:

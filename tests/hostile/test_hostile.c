@@ -164,6 +164,7 @@ static const scenario scenarios[] = {
 #define NSCEN (sizeof scenarios / sizeof scenarios[0])
 
 static const char *fakesmb_path;
+static const char *odx_mode; /* fakesmb.py --odx MODE, or NULL */
 static int selected[NSCEN];
 static int nselected;
 
@@ -203,8 +204,12 @@ static void fake_start(fake *f, const char *scenario)
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0)
             dup2(devnull, STDOUT_FILENO);
-        execlp("python3", "python3", fakesmb_path, "--port-file", f->port_file, "--timeout", "30",
-               scenario, (char *)NULL);
+        if (odx_mode)
+            execlp("python3", "python3", fakesmb_path, "--port-file", f->port_file, "--timeout",
+                   "30", "--odx", odx_mode, scenario, (char *)NULL);
+        else
+            execlp("python3", "python3", fakesmb_path, "--port-file", f->port_file, "--timeout",
+                   "30", scenario, (char *)NULL);
         _exit(127);
     }
     /* Python starts in well under a second; allow for a loaded machine. */
@@ -522,6 +527,177 @@ static int check_list(void)
     return bad;
 }
 
+/* ---- offloaded data transfer against fakesmb.py --odx MODE -------------- */
+
+/* fakesmb.py's big.bin: bytes 0..255 repeated to 8 MiB, then "tail!". */
+#define ODX_BIG_SIZE ((size_t)(8u << 20) + 5u)
+static uint8_t big_byte(size_t i)
+{
+    return i < ((size_t)8u << 20) ? (uint8_t)(i & 0xFF) : (uint8_t)("tail!"[i - (8u << 20)]);
+}
+
+typedef struct odx_client {
+    fake f;
+    smbw_conn *c;
+    smbw_session *s;
+    smbw_tree *t;
+} odx_client;
+
+static void odx_connect(odx_client *x)
+{
+    fake_start(&x->f, "normal");
+    ck_assert_int_eq(smbw_conn_new(&x->c), 0);
+    ck_assert_int_eq(smbw_conn_set_timeout(x->c, 20000), 0);
+    ck_assert_int_eq(smbw_conn_connect(x->c, "127.0.0.1", x->f.port), 0);
+    smbw_creds cr;
+    memset(&cr, 0, sizeof cr);
+    cr.kind = SMBW_AUTH_GUEST;
+    ck_assert_int_eq(smbw_session_new(&x->s, x->c, &cr), 0);
+    ck_assert_int_eq(smbw_tree_connect(&x->t, x->s, "share"), 0);
+}
+
+static void odx_disconnect(odx_client *x)
+{
+    smbw_tree_disconnect(x->t);
+    smbw_session_free(x->s);
+    smbw_conn_free(x->c);
+    fake_finish(&x->f);
+}
+
+/* Copies src to dst with method m; returns the result, stats filled. */
+static int odx_copy(odx_client *x, const char *src, const char *dst, smbw_copy_method m,
+                    smbw_copy_stats *st)
+{
+    smbw_copy_opts o;
+    memset(&o, 0, sizeof o);
+    o.method = m;
+    o.no_preserve = true;
+    return smbw_copy_file(x->t, src, x->t, dst, &o, st);
+}
+
+static void odx_check_big(odx_client *x, const char *name)
+{
+    void *data = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(smbw_read_file(x->t, name, &data, &n, 64u << 20), 0);
+    ck_assert_uint_eq(n, ODX_BIG_SIZE);
+    const uint8_t *p = data;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != big_byte(i))
+            ck_abort_msg("%s: byte %zu is 0x%02x, want 0x%02x", name, i, p[i], big_byte(i));
+    free(data);
+}
+
+/* The server refuses copychunk: AUTO copies by ODX (tokens of at most 1 MiB,
+ * writes of at most 384 KiB: partial lengths continued), the data never
+ * crosses the wire, and a forced --method=odx does the same. */
+START_TEST(t_odx_auto)
+{
+    odx_client x;
+    odx_connect(&x);
+    smbw_copy_stats st;
+    ck_assert_int_eq(odx_copy(&x, "big.bin", "copy.bin", SMBW_COPY_AUTO, &st), 0);
+    ck_assert_str_eq(smbw_copy_method_name(st.method), "odx");
+    ck_assert(st.used_odx && !st.used_stream && !st.used_copychunk);
+    ck_assert_uint_eq(st.bytes, ODX_BIG_SIZE);
+    ck_assert_msg(st.wire_bytes * 100 < ODX_BIG_SIZE, "%llu bytes on the wire",
+                  (unsigned long long)st.wire_bytes);
+    /* 9 tokens (1 MiB each, the last 5 bytes) and 3 writes per full token. */
+    ck_assert_uint_ge(st.requests, 9 + 8 * 3);
+    odx_check_big(&x, "copy.bin");
+    ck_assert_int_eq(odx_copy(&x, "big.bin", "copy2.bin", SMBW_COPY_ODX, &st), 0);
+    ck_assert_int_eq(st.method, SMBW_COPY_ODX);
+    odx_check_big(&x, "copy2.bin");
+    /* The zero-data token is written like any other. */
+    ck_assert_int_eq(odx_copy(&x, "zero.bin", "zcopy.bin", SMBW_COPY_ODX, &st), 0);
+    void *data = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(smbw_read_file(x.t, "zcopy.bin", &data, &n, 8u << 20), 0);
+    ck_assert_uint_eq(n, 2u << 20);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_uint_eq(((uint8_t *)data)[i], 0);
+    free(data);
+    odx_disconnect(&x);
+}
+END_TEST
+
+/* Tokens honoured for one write only (STATUS_INVALID_TOKEN after): the rest of
+ * each range is read again and the copy is whole. */
+START_TEST(t_odx_expire)
+{
+    odx_client x;
+    odx_connect(&x);
+    smbw_copy_stats st;
+    ck_assert_int_eq(odx_copy(&x, "big.bin", "copy.bin", SMBW_COPY_AUTO, &st), 0);
+    ck_assert_int_eq(st.method, SMBW_COPY_ODX);
+    ck_assert(!st.used_stream);
+    odx_check_big(&x, "copy.bin");
+    /* Each 1 MiB token gives one 384 KiB write: more reads than tokens. */
+    ck_assert_uint_ge(st.requests, 2 * 22);
+    odx_disconnect(&x);
+}
+END_TEST
+
+/* ODX refused as well: AUTO streams, a forced ODX fails with SMBW_ENOTSUP
+ * and says why. */
+START_TEST(t_odx_refuse)
+{
+    odx_client x;
+    odx_connect(&x);
+    smbw_copy_stats st;
+    ck_assert_int_eq(odx_copy(&x, "big.bin", "copy.bin", SMBW_COPY_AUTO, &st), 0);
+    ck_assert_int_eq(st.method, SMBW_COPY_STREAM);
+    ck_assert(!st.used_odx);
+    odx_check_big(&x, "copy.bin");
+    ck_assert_int_eq(odx_copy(&x, "big.bin", "copy2.bin", SMBW_COPY_ODX, &st), SMBW_ENOTSUP);
+    ck_assert_msg(strstr(smbw_conn_errmsg(x.c), "STATUS_OFFLOAD_READ_FLT_NOT_SUPPORTED") != NULL,
+                  "message: %s", smbw_conn_errmsg(x.c));
+    odx_disconnect(&x);
+}
+END_TEST
+
+/* A TransferLength larger than the range asked: a protocol error, never a
+ * copy that looks complete. */
+START_TEST(t_odx_badlen)
+{
+    odx_client x;
+    odx_connect(&x);
+    smbw_copy_stats st;
+    int rc = odx_copy(&x, "big.bin", "copy.bin", SMBW_COPY_AUTO, &st);
+    ck_assert_int_eq(rc, SMBW_EPROTO);
+    ck_assert_msg(strstr(smbw_conn_errmsg(x.c), "transfer length") != NULL, "message: %s",
+                  smbw_conn_errmsg(x.c));
+    odx_disconnect(&x);
+}
+END_TEST
+
+static int run_odx_mode(const char *mode)
+{
+    odx_mode = mode;
+    Suite *s = suite_create("hostile-odx");
+    TCase *tc = tcase_create(mode);
+    tcase_set_timeout(tc, 60);
+    if (!strcmp(mode, "ok"))
+        tcase_add_test(tc, t_odx_auto);
+    else if (!strcmp(mode, "expire"))
+        tcase_add_test(tc, t_odx_expire);
+    else if (!strcmp(mode, "refuse"))
+        tcase_add_test(tc, t_odx_refuse);
+    else if (!strcmp(mode, "badlen"))
+        tcase_add_test(tc, t_odx_badlen);
+    else {
+        fprintf(stderr, "unknown ODX mode %s\n", mode);
+        return 2;
+    }
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_VERBOSE);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -532,6 +708,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (argc == 3 && !strcmp(argv[2], "--check-list"))
         return check_list();
+    if (argc == 4 && !strcmp(argv[2], "--odx"))
+        return run_odx_mode(argv[3]);
     if (argc == 2) {
         for (size_t i = 0; i < NSCEN; i++)
             selected[nselected++] = (int)i;

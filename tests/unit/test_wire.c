@@ -1622,6 +1622,69 @@ START_TEST(test_resume_key)
 }
 END_TEST
 
+/* ODX: FSCTL_OFFLOAD_READ/WRITE structures (MS-FSCC 2.3.41-2.3.44) and the
+ * big-endian STORAGE_OFFLOAD_TOKEN header (2.3.79). */
+START_TEST(test_odx)
+{
+    smbw_buf b;
+    buf_init(&b);
+    ck_assert_int_eq(wire_encode_offload_read(&b, 5000, 0x100000000ull, 1u << 20), 0);
+    ck_assert_uint_eq(b.len, 32);
+    ck_assert_uint_eq(get_u32(b.p), 32);
+    ck_assert_uint_eq(get_u32(b.p + 4), 0);
+    ck_assert_uint_eq(get_u32(b.p + 8), 5000);
+    ck_assert_uint_eq(get_u64(b.p + 16), 0x100000000ull);
+    ck_assert_uint_eq(get_u64(b.p + 24), 1u << 20);
+
+    uint8_t out[528];
+    memset(out, 0, sizeof out);
+    put_u32(out, 528);
+    put_u32(out + 4, ODX_READ_FLAG_ALL_ZERO_BEYOND_CURRENT_RANGE);
+    put_u64(out + 8, 65536);
+    /* Token: type ZERO_DATA and TokenIdLength 32, both big-endian. */
+    out[16] = 0xFF, out[17] = 0xFF, out[18] = 0x00, out[19] = 0x01;
+    out[22] = 0x00, out[23] = 32;
+    out[24] = 0xAB;
+    odx_read_rsp rr;
+    ck_assert_int_eq(wire_decode_offload_read_rsp(out, sizeof out, &rr), 0);
+    ck_assert_uint_eq(rr.flags, 1);
+    ck_assert_uint_eq(rr.transfer_length, 65536);
+    ck_assert_uint_eq(rr.token_info.type, ODX_TOKEN_TYPE_ZERO_DATA);
+    ck_assert_uint_eq(rr.token_info.id_len, 32);
+    ck_assert_mem_eq(rr.token, out + 16, 512);
+    CHECK_TRUNC(wire_decode_offload_read_rsp, odx_read_rsp, out, sizeof out);
+    out[22] = 0x01, out[23] = 0xF9; /* TokenIdLength 505 > 504 */
+    ck_assert_int_eq(wire_decode_offload_read_rsp(out, sizeof out, &rr), SMBW_EPROTO);
+    out[22] = 0x01, out[23] = 0xF8; /* 504: the most */
+    ck_assert_int_eq(wire_decode_offload_read_rsp(out, sizeof out, &rr), 0);
+    put_u32(out, 527); /* Size below the structure */
+    ck_assert_int_eq(wire_decode_offload_read_rsp(out, sizeof out, &rr), SMBW_EPROTO);
+
+    buf_reset(&b);
+    ck_assert_int_eq(wire_encode_offload_write(&b, 4096, 8192, 512, rr.token), 0);
+    ck_assert_uint_eq(b.len, 544);
+    ck_assert_uint_eq(get_u32(b.p), 544);
+    ck_assert_uint_eq(get_u64(b.p + 8), 4096);
+    ck_assert_uint_eq(get_u64(b.p + 16), 8192);
+    ck_assert_uint_eq(get_u64(b.p + 24), 512);
+    ck_assert_mem_eq(b.p + 32, rr.token, 512);
+    ck_assert_int_eq(wire_encode_offload_write(&b, 0, 1, 0, NULL), SMBW_EINVAL);
+    ck_assert_uint_eq(b.len, 544);
+
+    uint8_t wout[16];
+    put_u32(wout, 16);
+    put_u32(wout + 4, 0);
+    put_u64(wout + 8, 393216);
+    odx_write_rsp wr;
+    ck_assert_int_eq(wire_decode_offload_write_rsp(wout, sizeof wout, &wr), 0);
+    ck_assert_uint_eq(wr.length_written, 393216);
+    CHECK_TRUNC(wire_decode_offload_write_rsp, odx_write_rsp, wout, sizeof wout);
+    put_u32(wout, 8);
+    ck_assert_int_eq(wire_decode_offload_write_rsp(wout, sizeof wout, &wr), SMBW_EPROTO);
+    buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_copychunk)
 {
     smbw_buf b;
@@ -1892,6 +1955,7 @@ int main(void)
     tcase_add_test(tc, test_info_classes);
     tcase_add_test(tc, test_resume_key);
     tcase_add_test(tc, test_copychunk);
+    tcase_add_test(tc, test_odx);
     tcase_add_test(tc, test_allocated_ranges);
     tcase_add_test(tc, test_validate_negotiate);
     tcase_add_test(tc, test_transform_hdr);

@@ -57,15 +57,19 @@ const sc_optdef sc_optdefs[] = {
     {SC_OPT_TIMEOUT, 0, "timeout", "SECONDS", "time limit for every network wait (default 30)",
      "Give up on any single network wait (connecting, each request) after SECONDS (a positive "
      "number, fractions allowed). The default is 30."},
-    {SC_OPT_METHOD, 0, "method", "auto|clone|copychunk|stream", "copy strategy (default auto)",
+    {SC_OPT_METHOD, 0, "method", "auto|clone|copychunk|odx|stream", "copy strategy (default auto)",
      "How to copy. 'stream' reads the data and writes it back through smbcopy with many "
      "requests in flight. 'copychunk' asks the server to copy (FSCTL_SRV_COPYCHUNK_WRITE, see "
      "--copychunk-ioctl); both ends must be on one server as one user, so that they share one "
      "connection (any shares of it). 'clone' asks the server to share blocks "
      "(FSCTL_DUPLICATE_EXTENTS_TO_FILE; the destination share must report block refcounting). "
+     "'odx' asks for an offloaded data transfer (FSCTL_OFFLOAD_READ then FSCTL_OFFLOAD_WRITE "
+     "with a token, for servers that refuse copychunk; both ends on one connection; tested "
+     "against a specification-faithful fake server, not yet a real one). "
      "'auto' uses clone where the destination share supports it, else copychunk when both ends "
-     "share a connection, else stream, and falls back to stream when the server refuses "
-     "server-side copy. A forced method that cannot be used fails with one message and removes "
+     "share a connection, else odx when the server refused copychunk, else stream, and falls "
+     "back to stream when the server refuses server-side copy. A forced method that cannot be used "
+     "fails with one message and removes "
      "the temporary file: exit status 1 when SRC and DST do not share a connection, 5 when the "
      "server refuses. The method actually used is reported by --json."},
     {SC_OPT_DEPTH, 0, "depth", "N", "requests in flight per file (1-32; default 16, server-side 8)",
@@ -218,6 +222,8 @@ const char *sc_method_name(enum sc_method m)
         return "copychunk";
     case SC_METHOD_STREAM:
         return "stream";
+    case SC_METHOD_ODX:
+        return "odx";
     default:
         return "auto";
     }
@@ -338,10 +344,12 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
             o->method = SC_METHOD_COPYCHUNK;
         else if (strcmp(val, "stream") == 0)
             o->method = SC_METHOD_STREAM;
+        else if (strcmp(val, "odx") == 0)
+            o->method = SC_METHOD_ODX;
         else
             return fail(err, errlen,
-                        "option %s: unknown method '%s' (auto, clone, copychunk, stream)", shown,
-                        val);
+                        "option %s: unknown method '%s' (auto, clone, copychunk, odx, stream)",
+                        shown, val);
         break;
     case SC_OPT_DEPTH: {
         errno = 0;

@@ -34,6 +34,7 @@ enum sc_method {
     SC_METHOD_CLONE,
     SC_METHOD_COPYCHUNK,
     SC_METHOD_STREAM,
+    SC_METHOD_ODX,
 };
 const char *sc_method_name(enum sc_method m);
 

@@ -852,6 +852,9 @@ static int try_server_side(sc_ctx *ctx, const sc_loc *src, const char *spath, sm
     case SC_METHOD_STREAM:
         co.method = SMBW_COPY_STREAM;
         break;
+    case SC_METHOD_ODX:
+        co.method = SMBW_COPY_ODX;
+        break;
     default:
         co.method = SMBW_COPY_AUTO;
         break;
@@ -1229,7 +1232,8 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
 
     /* A forced server-side method needs both ends on one connection. */
     bool same_server = src->remote && dst->remote && src->srv == dst->srv;
-    bool forced = o->method == SC_METHOD_CLONE || o->method == SC_METHOD_COPYCHUNK;
+    bool forced = o->method == SC_METHOD_CLONE || o->method == SC_METHOD_COPYCHUNK ||
+                  o->method == SC_METHOD_ODX;
     if (forced && !same_server) {
         rc = SC_EXIT_USAGE;
         sc_report(ctx, rc,
