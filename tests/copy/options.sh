@@ -9,7 +9,9 @@
 #  - -r --resume skips files whose destination already matches (skipped in
 #    --json, 0 bytes) and copies the one that changed;
 #  - -k against a server without Kerberos fails (exit 4) unless
-#    --kerberos-fallback, which logs in with NTLM.
+#    --kerberos-fallback, which logs in with NTLM;
+#  - modification and access times (local->smb), attributes and creation
+#    time (smb->smb) are preserved by default and not with --no-preserve.
 #
 #   options.sh PATH/TO/smbcopy
 set -euo pipefail
@@ -165,5 +167,58 @@ else
 fi
 same_file "-k --kerberos-fallback" "$work/src.bin" "$share/krb.bin"
 unset KRB5CCNAME KRB5_CONFIG
+
+# --- times and attributes: preserved by default, not with --no-preserve -----
+# allinfo NAME FIELD: a line of smbclient's allinfo for share1/NAME.
+allinfo() {
+    smbclient "//127.0.0.1/$SMBW_TEST_SHARE" -p "$SMBW_TEST_PORT" \
+        -U "$SMBW_TEST_USER%$SMBW_TEST_PASS" -c "allinfo \"$1\"" 2>/dev/null |
+        sed -n "s/^$2:[[:space:]]*//p"
+}
+make_random "$work/times.bin" 90000
+touch -m -d '2002-03-04 05:06:07' "$work/times.bin"
+touch -a -d '2004-05-06 07:08:09' "$work/times.bin"
+want_m=$(stat -c %Y "$work/times.bin")
+want_a=$(stat -c %X "$work/times.bin")
+rm -f "$share/times-p.bin" "$share/times-np.bin"
+"$smbcopy" -q "$work/times.bin" "$url/times-p.bin" </dev/null &&
+    "$smbcopy" -q --no-preserve "$work/times.bin" "$url/times-np.bin" </dev/null ||
+    fail "local->smb copies for the time checks failed"
+if [[ "$(stat -c %Y "$share/times-p.bin")" == "$want_m" &&
+    "$(stat -c %X "$share/times-p.bin")" == "$want_a" ]]; then
+    pass "local->smb: modification and access times preserved"
+else
+    fail "local->smb: times $(stat -c '%Y %X' "$share/times-p.bin"), want $want_m $want_a"
+fi
+if [[ "$(stat -c %Y "$share/times-np.bin")" != "$want_m" &&
+    "$(stat -c %X "$share/times-np.bin")" != "$want_a" ]]; then
+    pass "local->smb --no-preserve: neither time copied"
+else
+    fail "local->smb --no-preserve: times $(stat -c '%Y %X' "$share/times-np.bin") copied"
+fi
+# smb->smb: the hidden attribute and the creation time go along by default.
+smbclient "//127.0.0.1/$SMBW_TEST_SHARE" -p "$SMBW_TEST_PORT" \
+    -U "$SMBW_TEST_USER%$SMBW_TEST_PASS" -c "setmode times-p.bin +h" >/dev/null 2>&1 ||
+    fail "smbclient setmode failed"
+src_attr=$(allinfo times-p.bin attributes)
+src_ctime=$(allinfo times-p.bin create_time)
+sleep 1 # a new file's creation time must differ from the source's
+"$smbcopy" -q "$url/times-p.bin" "$url/times-ss.bin" </dev/null &&
+    "$smbcopy" -q --no-preserve "$url/times-p.bin" "$url/times-ssnp.bin" </dev/null ||
+    fail "smb->smb copies for the attribute checks failed"
+if [[ "$src_attr" == *H* && "$(allinfo times-ss.bin attributes)" == "$src_attr" &&
+    -n "$src_ctime" && "$(allinfo times-ss.bin create_time)" == "$src_ctime" ]]; then
+    pass "smb->smb: attributes ($src_attr) and creation time preserved"
+else
+    fail "smb->smb: attributes '$(allinfo times-ss.bin attributes)' (source '$src_attr')," \
+        "creation '$(allinfo times-ss.bin create_time)' (source '$src_ctime')"
+fi
+if [[ "$(allinfo times-ssnp.bin attributes)" != *H* &&
+    "$(allinfo times-ssnp.bin create_time)" != "$src_ctime" ]]; then
+    pass "smb->smb --no-preserve: neither the attribute nor the creation time copied"
+else
+    fail "smb->smb --no-preserve: attributes '$(allinfo times-ssnp.bin attributes)'," \
+        "creation '$(allinfo times-ssnp.bin create_time)'"
+fi
 
 finish
