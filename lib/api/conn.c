@@ -247,7 +247,7 @@ int smbw_conn_set_signing(smbw_conn *c, enum smbw_sign_policy p)
 {
     if (!c || (p != SMBW_SIGN_AUTO && p != SMBW_SIGN_REQUIRED))
         return SMBW_EINVAL;
-    c->sign_policy = p;
+    c->sign_policy = (int)p;
     return 0;
 }
 
@@ -255,7 +255,7 @@ int smbw_conn_set_encryption(smbw_conn *c, enum smbw_encrypt_policy p)
 {
     if (!c || (p != SMBW_ENCRYPT_AUTO && p != SMBW_ENCRYPT_REQUIRED))
         return SMBW_EINVAL;
-    c->encrypt_policy = p;
+    c->encrypt_policy = (int)p;
     return 0;
 }
 
@@ -756,7 +756,7 @@ int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds)
         buf_init(&m.body);
         smb2_session_setup_req sr;
         memset(&sr, 0, sizeof sr);
-        sr.security_mode = c->client_security_mode;
+        sr.security_mode = (uint8_t)c->client_security_mode; /* the flags fit one byte (2.2.5) */
         sr.token = tok.p;
         sr.token_len = tok.len;
         if (wire_encode_session_setup(&m.body, &sr) != 0) {

@@ -12,6 +12,12 @@
 #include "../crypto/crypto.h"
 
 /* 1.2.840.113554.1.2.2 (RFC 1964) */
+/* gss_buffer_desc is not const-correct; GSSAPI only reads input buffers. */
+static void *unconst(const void *p)
+{
+    return (void *)(uintptr_t)p;
+}
+
 static gss_OID_desc krb5_mech_oid = {9, (void *)"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02"};
 /* GSS_C_INQ_SSPI_SESSION_KEY 1.2.840.113554.1.2.2.5.5 */
 static gss_OID_desc sspi_session_key_oid = {11,
@@ -101,7 +107,7 @@ int smbw_gss_step(smbw_gss *g, const uint8_t *in, size_t inlen, smbw_buf *out, b
                   char *err, size_t errlen)
 {
     OM_uint32 major, minor, ret_flags = 0;
-    gss_buffer_desc input = {inlen, (void *)in};
+    gss_buffer_desc input = {inlen, unconst(in)};
     gss_buffer_desc output = GSS_C_EMPTY_BUFFER;
     int rc = 0;
 
@@ -164,7 +170,7 @@ int smbw_gss_session_key(smbw_gss *g, uint8_t *key, size_t *keylen)
 int smbw_gss_get_mic(smbw_gss *g, const uint8_t *msg, size_t len, smbw_buf *mic)
 {
     OM_uint32 major, minor;
-    gss_buffer_desc in = {len, (void *)msg};
+    gss_buffer_desc in = {len, unconst(msg)};
     gss_buffer_desc tok = GSS_C_EMPTY_BUFFER;
     if (!g->done)
         return SMBW_EINVAL;
@@ -180,8 +186,8 @@ int smbw_gss_verify_mic(smbw_gss *g, const uint8_t *msg, size_t len, const uint8
                         size_t miclen)
 {
     OM_uint32 major, minor;
-    gss_buffer_desc in = {len, (void *)msg};
-    gss_buffer_desc tok = {miclen, (void *)mic};
+    gss_buffer_desc in = {len, unconst(msg)};
+    gss_buffer_desc tok = {miclen, unconst(mic)};
     if (!g->done)
         return SMBW_EINVAL;
     major = gss_verify_mic(&minor, g->ctx, &in, &tok, NULL);

@@ -30,6 +30,13 @@
 /* ------------------------------------------------------------------------ */
 /* Private library context */
 
+/* OpenSSL takes some read-only inputs (a parameter string, the expected
+ * AEAD tag) through non-const pointers; it does not write through them. */
+static void *unconst(const void *p)
+{
+    return (void *)(uintptr_t)p;
+}
+
 static struct {
     int ok;     /* 1 when the default provider and every modern algorithm are there */
     int legacy; /* 1 when MD4 and RC4 come from OpenSSL */
@@ -55,7 +62,7 @@ static EVP_MAC_CTX *mac_template(EVP_MAC *mac, const char *key, const char *valu
     if (!ctx)
         return NULL;
     OSSL_PARAM params[2] = {
-        OSSL_PARAM_construct_utf8_string(key, (char *)value, 0),
+        OSSL_PARAM_construct_utf8_string(key, unconst(value), 0),
         OSSL_PARAM_construct_end(),
     };
     if (EVP_MAC_CTX_set_params(ctx, params) != 1) {
@@ -534,7 +541,7 @@ static int aead_setup(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *cipher, int ccm, in
     if (ccm) {
         /* RFC 4309 style: 11-byte nonce (L = 4), 16-byte tag. */
         if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, 11, NULL) != 1 ||
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, enc ? NULL : (void *)tag) != 1)
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, enc ? NULL : unconst(tag)) != 1)
             return -1;
     }
     if (EVP_CipherInit_ex2(ctx, NULL, key, nonce, enc, NULL) != 1)
@@ -620,7 +627,7 @@ int crypto_aead_decrypt(int alg, const uint8_t *key, size_t keylen, const uint8_
     } else {
         if (len && (EVP_DecryptUpdate(ctx, buf, &outl, buf, (int)len) != 1 || (size_t)outl != len))
             goto out;
-        if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, (void *)tag) != 1 ||
+        if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, unconst(tag)) != 1 ||
             EVP_DecryptFinal_ex(ctx, dummy, &outl) != 1)
             goto out;
     }

@@ -190,7 +190,7 @@ typedef struct fake {
     uint16_t port;
 } fake;
 
-static void fake_start(fake *f, const char *scenario)
+static void fake_start(fake *f, const char *name)
 {
     memset(f, 0, sizeof *f);
     const char *tmp = getenv("TMPDIR");
@@ -206,10 +206,10 @@ static void fake_start(fake *f, const char *scenario)
             dup2(devnull, STDOUT_FILENO);
         if (odx_mode)
             execlp("python3", "python3", fakesmb_path, "--port-file", f->port_file, "--timeout",
-                   "30", "--odx", odx_mode, scenario, (char *)NULL);
+                   "30", "--odx", odx_mode, name, (char *)NULL);
         else
             execlp("python3", "python3", fakesmb_path, "--port-file", f->port_file, "--timeout",
-                   "30", scenario, (char *)NULL);
+                   "30", name, (char *)NULL);
         _exit(127);
     }
     /* Python starts in well under a second; allow for a loaded machine. */
@@ -228,14 +228,14 @@ static void fake_start(fake *f, const char *scenario)
         int st;
         if (waitpid(f->pid, &st, WNOHANG) == f->pid) {
             f->pid = 0;
-            ck_abort_msg("fakesmb.py %s exited early (status 0x%x)", scenario, st);
+            ck_abort_msg("fakesmb.py %s exited early (status 0x%x)", name, st);
         }
         usleep(10000);
     }
     kill(f->pid, SIGKILL);
     waitpid(f->pid, NULL, 0);
     f->pid = 0;
-    ck_abort_msg("fakesmb.py %s did not announce its port", scenario);
+    ck_abort_msg("fakesmb.py %s did not announce its port", name);
 }
 
 /* Waits (bounded) for the fake server to exit on its own; returns its exit

@@ -145,7 +145,7 @@ START_TEST(test_proxy_is_transparent)
     ck_assert_ptr_nonnull(back);
     size_t got = 0;
     SEC_OK(x.conn, smbw_file_pread(f, back, FILE_LEN, 0, &got));
-    ck_assert_int_eq(got, FILE_LEN);
+    ck_assert_uint_eq(got, FILE_LEN);
     ck_assert(memcmp(back, data, FILE_LEN) == 0);
     SEC_OK(x.conn, smbw_file_close(f));
     sec_close(&x);

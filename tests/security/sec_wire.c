@@ -80,7 +80,7 @@ static void run_capture(capture *cap, enum smbw_encrypt_policy enc)
     sec_round_trip(x.tree, x.conn, cap->name, data, DATA_LEN);
     smbw_stat st;
     SEC_OK(x.conn, smbw_stat_path(x.tree, cap->name, &st));
-    ck_assert_int_eq(st.size, DATA_LEN);
+    ck_assert_uint_eq(st.size, DATA_LEN);
     sec_close(&x);
     ck_assert_msg(sec_proxy_wait(&p, 20000), "proxy did not exit after the client left");
 

@@ -228,7 +228,7 @@ void sec_proxy_start(sec_proxy *p, bool with_log, const char *const *args)
     pid_t pid = fork();
     ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
     if (pid == 0) {
-        execvp(argv[0], (char *const *)argv);
+        execvp(argv[0], (char *const *)(uintptr_t)argv);
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }

@@ -76,7 +76,7 @@ START_TEST(test_writer)
     ck_assert(!b.failed);
     ck_assert_uint_eq(b.len, 19);
     for (int i = 0; i < 15; i++)
-        ck_assert_uint_eq(b.p[i], i + 1);
+        ck_assert_uint_eq(b.p[i], (unsigned)(i + 1));
     ck_assert_uint_eq(b.p[15], 0x10);
     buf_align(&b, 8);
     ck_assert_uint_eq(b.len, 24);

@@ -22,7 +22,7 @@ static int parse(sc_opts *o, char *err, size_t errlen, ...)
     va_start(ap, errlen);
     const char *a;
     while ((a = va_arg(ap, const char *)) != NULL && argc < 31)
-        argv[argc++] = (char *)a;
+        argv[argc++] = (char *)(uintptr_t)a; /* getopt does not write */
     va_end(ap);
     argv[argc] = NULL;
     sc_opts_init(o);

@@ -811,18 +811,18 @@ START_TEST(test_create_contexts)
         put_u32(c + (off), (v));                                                                   \
         ck_assert_int_eq(walk(c, b.len), SMBW_EPROTO);                                             \
     } while (0)
-    BAD32(0, 20);          /* Next not a multiple of 8 */
-    BAD32(0, 8);           /* Next inside the fixed part */
-    BAD32(0, b.len);       /* Next at/after the end */
-    BAD32(0, 0xFFFFFFF8u); /* Next far away */
-    BAD16(4, 8);           /* NameOffset inside the fixed part */
-    BAD16(4, 22);          /* name runs past the context */
-    BAD16(6, 3);           /* name shorter than 4 */
-    BAD16(6, 9);           /* name longer than the context */
-    BAD16(24 + 10, 28);    /* DataOffset misaligned */
-    BAD16(24 + 10, 16);    /* data overlaps the name */
-    BAD16(24 + 10, 40);    /* data past the context (Next 56) */
-    BAD32(24 + 12, 33);    /* DataLength past the context */
+    BAD32(0, 20);              /* Next not a multiple of 8 */
+    BAD32(0, 8);               /* Next inside the fixed part */
+    BAD32(0, (uint32_t)b.len); /* Next at/after the end */
+    BAD32(0, 0xFFFFFFF8u);     /* Next far away */
+    BAD16(4, 8);               /* NameOffset inside the fixed part */
+    BAD16(4, 22);              /* name runs past the context */
+    BAD16(6, 3);               /* name shorter than 4 */
+    BAD16(6, 9);               /* name longer than the context */
+    BAD16(24 + 10, 28);        /* DataOffset misaligned */
+    BAD16(24 + 10, 16);        /* data overlaps the name */
+    BAD16(24 + 10, 40);        /* data past the context (Next 56) */
+    BAD32(24 + 12, 33);        /* DataLength past the context */
     BAD32(24 + 12, 0xFFFFFFFFu);
     BAD32(80 + 12, 8); /* last context: data past the end of the chain */
 #undef BAD16

@@ -1,5 +1,7 @@
 /* smbcopy's option table and the parser and --help driven by it. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,9 +241,13 @@ void sc_opts_init(sc_opts *o)
     o->progress = -1;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
+                                                      ...)
 {
-    snprintf(err, errlen, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -570,7 +576,7 @@ static int walk(sc_opts *o, int argc, char **argv, char *err, size_t errlen)
         return 0;
     if (npos < 2)
         return fail(err, errlen, "%s (try --help)",
-                    npos == 0 ? "missing SRC and DST" : "missing DST", "");
+                    npos == 0 ? "missing SRC and DST" : "missing DST");
     if (o->min_proto != 0 && o->max_proto != 0 && o->min_proto > o->max_proto)
         return fail(err, errlen, "--min-protocol is above --max-protocol%s%s", "", "");
     if (o->kerberos_fallback && !o->kerberos)

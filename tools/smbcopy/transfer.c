@@ -759,7 +759,7 @@ static uint64_t traffic(const sc_loc *a, const sc_loc *b)
 
 /* ---- one server-side copy over several connections (--connections) ---- */
 
-#define LANE_MIN (64ull * 1024 * 1024) /* at least this much per connection */
+#define LANE_MIN ((uint64_t)64 * 1024 * 1024) /* at least this much per connection */
 
 typedef struct lane_conn {
     smbw_conn *c;
