@@ -130,6 +130,11 @@ uint16_t smbw_conn_dialect(const smbw_conn *c);
 /* The ServerGuid of the NEGOTIATE answer (tells whether two connections
  * reach one server). Returns 0, or SMBW_EINVAL before a negotiate. */
 int smbw_conn_server_guid(const smbw_conn *c, uint8_t guid[16]);
+/* The Capabilities (SMB2_GLOBAL_CAP_*) and SecurityMode (SMB2_NEGOTIATE_SIGNING_*)
+ * fields of the server's NEGOTIATE answer, as sent (0 before a negotiate).
+ * For programs that report on a server, such as smbconform. */
+uint32_t smbw_conn_server_capabilities(const smbw_conn *c);
+uint16_t smbw_conn_server_security_mode(const smbw_conn *c);
 /* The cipher the connection negotiated for encryption ("AES-128-GCM" ...,
  * "none" when it has none); whether a session or tree uses it is told by
  * smbw_session_encrypted / smbw_tree_encrypted. */

@@ -300,6 +300,14 @@ int smbw_conn_server_guid(const smbw_conn *c, uint8_t guid[16])
     memcpy(guid, c->server_guid, 16);
     return 0;
 }
+uint32_t smbw_conn_server_capabilities(const smbw_conn *c)
+{
+    return c && c->dialect ? c->server_caps : 0;
+}
+uint16_t smbw_conn_server_security_mode(const smbw_conn *c)
+{
+    return c && c->dialect ? (uint16_t)c->server_security_mode : 0;
+}
 
 uint32_t smbw_conn_max_read(const smbw_conn *c)
 {

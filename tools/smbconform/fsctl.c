@@ -1,0 +1,139 @@
+/* Server-side copy requests for the cases: FSCTL_SRV_REQUEST_RESUME_KEY and
+ * SRV_COPYCHUNK_COPY (MS-SMB2 2.2.31.1) through the library's generic IOCTL,
+ * with the answer (2.2.32.1) decoded. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "smbconform.h"
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+int cf_resume_key(smbw_file *f, uint32_t max_out, uint8_t key[24], size_t *outlen)
+{
+    void *out = NULL;
+    size_t len = 0;
+    int rc = smbw_file_ioctl(f, CF_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, max_out, &out, &len);
+    if (outlen != NULL)
+        *outlen = len;
+    if (rc == 0 && len < 24)
+        rc = SMBW_EPROTO;
+    if (rc == 0)
+        memcpy(key, out, 24);
+    free(out);
+    return rc;
+}
+
+void cf_copychunk(smbw_conn *c, smbw_file *dst, uint32_t ctl, const uint8_t key[24],
+                  const cf_chunk *chunks, size_t n, long claimed_count, uint32_t max_out,
+                  cf_cc_answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    size_t inlen = 32 + 24 * n;
+    uint8_t *in = calloc(1, inlen);
+    if (in == NULL) {
+        a->rc = SMBW_ENOMEM;
+        return;
+    }
+    memcpy(in, key, 24);
+    put32(in + 24, claimed_count >= 0 ? (uint32_t)claimed_count : (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *c = in + 32 + 24 * i;
+        put64(c, chunks[i].src);
+        put64(c + 8, chunks[i].dst);
+        put32(c + 16, chunks[i].len);
+    }
+    void *out = NULL;
+    size_t outlen = 0;
+    a->rc = smbw_file_ioctl(dst, ctl, in, inlen, max_out, &out, &outlen);
+    free(in);
+    a->status = a->rc == 0 ? 0 : smbw_last_status(c);
+    a->dead = smbw_conn_is_dead(c);
+    a->outlen = outlen;
+    if (out != NULL && outlen >= 12) {
+        a->has_body = true;
+        a->chunks_written = get32(out);
+        a->chunk_bytes_written = get32((uint8_t *)out + 4);
+        a->total_bytes_written = get32((uint8_t *)out + 8);
+    }
+    free(out);
+}
+
+const char *cf_cc_describe(cf_env *e, const cf_cc_answer *a)
+{
+    char *b = e->pathbuf[e->pathnext];
+    e->pathnext = (e->pathnext + 1) % 4;
+    size_t n = sizeof(e->pathbuf[0]);
+    int k;
+    if (a->dead)
+        k = snprintf(b, n, "connection dropped (%s)", smbw_error_name(a->rc));
+    else if (a->rc == 0 || a->rc == SMBW_ESTATUS)
+        k = snprintf(b, n, "%s", smbw_status_name(a->status));
+    else
+        k = snprintf(b, n, "%s", smbw_error_name(a->rc));
+    if (k > 0 && (size_t)k < n && a->has_body)
+        snprintf(b + k, n - (size_t)k,
+                 ", body {ChunksWritten %u, ChunkBytesWritten %u, "
+                 "TotalBytesWritten %u}",
+                 a->chunks_written, a->chunk_bytes_written, a->total_bytes_written);
+    else if (k > 0 && (size_t)k < n && a->outlen != 0)
+        snprintf(b + k, n - (size_t)k, ", %zu-byte body", a->outlen);
+    else if (k > 0 && (size_t)k < n && !a->dead)
+        snprintf(b + k, n - (size_t)k, ", no body");
+    return b;
+}
+
+int cf_learn_limits(cf_env *e, smbw_file *dst, const uint8_t key[24], cf_limits *l)
+{
+    /* No server accepts a 4 GiB - 1 chunk: the answer carries the limits. */
+    cf_chunk ch = {0, 0, 0xFFFFFFFFu};
+    cf_cc_answer a;
+    cf_copychunk(e->main.c, dst, CF_FSCTL_SRV_COPYCHUNK_WRITE, key, &ch, 1, -1, 12, &a);
+    if (a.rc != SMBW_ESTATUS || a.status != CF_STATUS_INVALID_PARAMETER || !a.has_body ||
+        a.chunks_written == 0 || a.chunk_bytes_written == 0 || a.total_bytes_written == 0) {
+        snprintf(e->reason, sizeof(e->reason),
+                 "cannot learn the server's copychunk limits: a 4 GiB chunk got %s",
+                 cf_cc_describe(e, &a));
+        return -1;
+    }
+    l->max_chunks = a.chunks_written;
+    l->max_chunk_size = a.chunk_bytes_written;
+    l->max_total = a.total_bytes_written;
+    return 0;
+}
+
+enum cf_result cf_pair_setup(cf_env *e, uint64_t src_size, int dst_flags, cf_pair *p)
+{
+    memset(p, 0, sizeof(*p));
+    smbw_conn *c = e->main.c;
+    smbw_file *w = NULL;
+    int rc = cf_open(e, e->main.t, "src.bin", SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_TRUNC, &w);
+    if (rc == 0)
+        rc = cf_fill(w, 0, src_size, 1);
+    if (rc == 0)
+        rc = cf_close(e, w);
+    if (rc != 0)
+        return cf_error(e, "cannot write the source file: %s", cf_outcome(e, c, rc));
+    if ((rc = cf_open(e, e->main.t, "src.bin", SMBW_O_RDONLY, &p->src)) != 0)
+        return cf_error(e, "cannot open the source file: %s", cf_outcome(e, c, rc));
+    if ((rc = cf_open(e, e->main.t, "dst.bin", dst_flags | SMBW_O_CREAT | SMBW_O_TRUNC, &p->dst)) !=
+        0)
+        return cf_error(e, "cannot create the destination file: %s", cf_outcome(e, c, rc));
+    if ((rc = cf_resume_key(p->src, 32, p->key, NULL)) != 0)
+        return cf_error(e, "FSCTL_SRV_REQUEST_RESUME_KEY on the source: %s", cf_outcome(e, c, rc));
+    return CF_PASS;
+}
