@@ -4,6 +4,7 @@
  * reported as error, and a case whose connection the server dropped spoils
  * no other (the next one connects anew). */
 #include <errno.h>
+#include <fnmatch.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -126,9 +127,21 @@ int cf_remove_tree(smbw_tree *t, const char *path, int depth)
     return rc;
 }
 
-int cf_runner_start(const cf_target *tg, cf_server_info *info, char *root, size_t rootlen,
+/* The runner's own connections (the check before the run, the cleanups) are
+ * not bounded by a tiny per-case --timeout: at least 30 s per wait. */
+static cf_target own_target(const cf_target *tg)
+{
+    cf_target t = *tg;
+    if (t.wait_ms < 30000)
+        t.wait_ms = 30000;
+    return t;
+}
+
+int cf_runner_start(const cf_target *tg_case, cf_server_info *info, char *root, size_t rootlen,
                     char *err, size_t errlen)
 {
+    cf_target own = own_target(tg_case);
+    const cf_target *tg = &own;
     cf_link l;
     if (cf_link_open(tg, NULL, &l, err, errlen) != 0)
         return -1;
@@ -160,8 +173,10 @@ int cf_runner_start(const cf_target *tg, cf_server_info *info, char *root, size_
     return 0;
 }
 
-void cf_runner_finish(const cf_target *tg, const char *root)
+void cf_runner_finish(const cf_target *tg_case, const char *root)
 {
+    cf_target own = own_target(tg_case);
+    const cf_target *tg = &own;
     cf_link l;
     char err[256];
     if (cf_link_open(tg, NULL, &l, err, sizeof(err)) != 0) {
@@ -197,6 +212,13 @@ static void child(const cf_target *tg, const char *root, const cf_case *cs, int 
         r = cf_error(&e, "cannot create the scratch directory %s: %s", e.dir,
                      smbw_conn_errmsg(e.main.c));
     } else {
+        /* Test hook (tests/conformance/smbconform.sh): a case whose name
+         * matches SMBCONFORM_TEST_HANG hangs here, with its scratch directory
+         * made, so the time limit and the cleanup after a kill can be seen. */
+        const char *hang = getenv("SMBCONFORM_TEST_HANG");
+        if (hang != NULL && hang[0] != '\0' && fnmatch(hang, cs->name, 0) == 0)
+            for (;;)
+                pause();
         r = cs->run(&e);
         cf_env_release(&e);
         if (!smbw_conn_is_dead(e.main.c) && cf_remove_tree(e.main.t, e.dir, 0) == 0)
@@ -222,8 +244,10 @@ static void child(const cf_target *tg, const char *root, const cf_case *cs, int 
 }
 
 /* Removes what a killed or cut-off case left, on a connection of its own. */
-static void cleanup_after(const cf_target *tg, const char *dir)
+static void cleanup_after(const cf_target *tg_case, const char *dir)
 {
+    cf_target own = own_target(tg_case);
+    const cf_target *tg = &own;
     cf_link l;
     char err[256];
     for (int attempt = 0; attempt < 5; attempt++) {
