@@ -52,10 +52,10 @@ void cf_copychunk(smbw_conn *c, smbw_file *dst, uint32_t ctl, const uint8_t key[
     memcpy(in, key, 24);
     put32(in + 24, claimed_count >= 0 ? (uint32_t)claimed_count : (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
-        uint8_t *c = in + 32 + 24 * i;
-        put64(c, chunks[i].src);
-        put64(c + 8, chunks[i].dst);
-        put32(c + 16, chunks[i].len);
+        uint8_t *row = in + 32 + 24 * i;
+        put64(row, chunks[i].src);
+        put64(row + 8, chunks[i].dst);
+        put32(row + 16, chunks[i].len);
     }
     void *out = NULL;
     size_t outlen = 0;

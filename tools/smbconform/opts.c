@@ -1,5 +1,6 @@
 /* smbconform's option table and the parser and --help driven by it. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,9 +77,13 @@ void cf_opts_init(cf_opts *o)
     o->timeout_ms = CF_DEFAULT_TIMEOUT_MS;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
+                                                      ...)
 {
-    snprintf(err, errlen, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
