@@ -194,7 +194,8 @@ const sc_optdef sc_optdefs[] = {
      "unless --progress is given."},
     {SC_OPT_PROGRESS, 0, "progress", NULL, "show a progress bar on stderr",
      "Show a progress bar with rate and time left on standard error. This is the default when "
-     "standard error is a terminal."},
+     "standard error is a terminal. The line fits the terminal's width (followed when the "
+     "terminal is resized), dropping the sizes, the rate and the bar on narrow terminals."},
     {SC_OPT_NOPROGRESS, 0, "no-progress", NULL, "no progress bar", "Do not show a progress bar."},
     {SC_OPT_HELP, 'h', "help", NULL, "show this help and exit", "Show a summary of the options."},
     {SC_OPT_VERSION, 0, "version", NULL, "show the version and exit",

@@ -1,5 +1,6 @@
 /* Progress bar with rate and ETA on stderr. */
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 #include "smbcopy.h"
@@ -48,19 +49,65 @@ static void draw(sc_progress *p, double now)
     } else {
         snprintf(eta, sizeof(eta), "--:--:--");
     }
-    char bar[21];
-    size_t fill = pct / 5;
-    memset(bar, '#', fill);
-    memset(bar + fill, '-', 20 - fill);
-    bar[20] = '\0';
-    /* Only printable ASCII of the name is shown, cut to fit the line. */
-    char name[25];
-    size_t k = 0;
-    for (const char *c = p->name != NULL ? p->name : ""; *c != '\0' && k < sizeof(name) - 1; c++)
-        name[k++] = (*c >= 0x20 && *c < 0x7F) ? *c : '?';
-    name[k] = '\0';
-    fprintf(p->out, "\r%-24s [%s] %3u%% %s/%s %s/s ETA %s\033[K", name, bar, pct, done, total, rs,
-            eta);
+    /* Fit the terminal's width now (so a resize, SIGWINCH, is followed at
+     * the next redraw), leaving the last column free so the line never wraps:
+     * the bar and the name shrink first, then the sizes, the rate and the
+     * bar are left out. */
+    size_t width = 80;
+    struct winsize ws;
+    if (ioctl(fileno(p->out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        width = ws.ws_col;
+    size_t avail = width > 1 ? width - 1 : 1;
+    char sizes[72], rates[40], etas[40], pcts[8];
+    snprintf(sizes, sizeof(sizes), " %s/%s", done, total);
+    snprintf(rates, sizeof(rates), " %s/s", rs);
+    snprintf(etas, sizeof(etas), " ETA %s", eta);
+    snprintf(pcts, sizeof(pcts), " %3u%%", pct);
+    /* Levels, richest first: which parts are shown. */
+    static const struct {
+        bool bar, sizes, rate;
+    } levels[] = {
+        {true, true, true}, {true, false, true}, {false, false, true}, {false, false, false}};
+    size_t nl = sizeof(levels) / sizeof(levels[0]);
+    size_t lv = 0, fixed = 0, namew = 0, barw = 0;
+    for (lv = 0; lv < nl; lv++) {
+        fixed = strlen(pcts) + strlen(etas) + (levels[lv].sizes ? strlen(sizes) : 0) +
+                (levels[lv].rate ? strlen(rates) : 0);
+        size_t need = fixed + 8 + (levels[lv].bar ? 3 + 10 : 0); /* name >= 8, " []" + bar >= 10 */
+        if (need <= avail)
+            break;
+    }
+    char line[512];
+    size_t rest = avail;
+    if (lv == nl) {
+        /* Too narrow for anything but the percentage. */
+        snprintf(line, sizeof(line), "%.*s", (int)avail, pcts + 1);
+    } else {
+        rest = avail - fixed;
+        namew = rest - (levels[lv].bar ? 3 + 10 : 0);
+        if (namew > 40)
+            namew = 40;
+        if (levels[lv].bar) {
+            barw = rest - namew - 3;
+            if (barw > 50)
+                barw = 50;
+        }
+        /* Only printable ASCII of the name is shown, cut to fit the line. */
+        char name[41];
+        size_t k = 0;
+        for (const char *c = p->name != NULL ? p->name : ""; *c != '\0' && k < namew; c++)
+            name[k++] = (*c >= 0x20 && *c < 0x7F) ? *c : '?';
+        name[k] = '\0';
+        char bar[51];
+        size_t fill = barw * pct / 100;
+        memset(bar, '#', fill);
+        memset(bar + fill, '-', barw - fill);
+        bar[barw] = '\0';
+        snprintf(line, sizeof(line), "%-*s%s%s%s%s%s%s%s", (int)namew, name,
+                 levels[lv].bar ? " [" : "", bar, levels[lv].bar ? "]" : "", pcts,
+                 levels[lv].sizes ? sizes : "", levels[lv].rate ? rates : "", etas);
+    }
+    fprintf(p->out, "\r%s\033[K", line);
     fflush(p->out);
     p->drawn = true;
     p->last_draw = now;
