@@ -110,6 +110,42 @@ else
     fail "symlink to a FIFO: exit $rc, $(ls -l "$dl" | tr '\n' ' ') $(cat "$work/fifolink.err")"
 fi
 
+# 4b. A FIFO whose reader never reads: smbcopy blocks in write(); one SIGTERM
+# ends it (exit 130) and the FIFO stays.
+mkfifo "$dl/stuck"
+((${#as_user[@]} == 0)) || chown -h nobody "$dl/stuck"
+sleep 60 <"$dl/stuck" &
+reader=$!
+set +e
+"${as_user[@]}" env SMB_PASSWORD="$SMB_PASSWORD" "$smbcopy" -q "$url/f.bin" "$dl/stuck" \
+    </dev/null >"$work/stuck.out" 2>"$work/stuck.err" &
+pid=$!
+set -e
+sleep 2 # long enough to fill the pipe (3 MiB against 64 KiB) and block
+kill -TERM "$pid" 2>/dev/null || true
+for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    fail "FIFO that is never read: one SIGTERM did not end smbcopy within 10 s"
+else
+    set +e
+    wait "$pid"
+    rc=$?
+    set -e
+    if ((rc == 130)) && [[ -p "$dl/stuck" ]]; then
+        pass "FIFO that is never read: one SIGTERM ends smbcopy (exit 130), the FIFO stays"
+    else
+        fail "FIFO that is never read: exit $rc: $(cat "$work/stuck.err")"
+    fi
+fi
+kill "$reader" 2>/dev/null || true
+wait "$reader" 2>/dev/null || true
+reader=
+
 # 5. A character device (a private null device made here): written into,
 # stays a device.
 if (($(id -u) == 0)); then

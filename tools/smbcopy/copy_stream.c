@@ -134,12 +134,20 @@ static void local_write(stream *st, slot *s)
                         : pwrite(st->dst->fd, s->buf + done, s->got - done, (off_t)(s->off + done));
         if (n < 0 && errno == EINTR && !sc_interrupted)
             continue;
+        if (n > 0)
+            done += (size_t)n;
+        /* A signal ends a write blocked on a full FIFO or pipe: as EINTR, or
+         * as a short write that would otherwise block again. */
+        if (sc_interrupted && done < s->got) {
+            set_err(st, SMBW_ECANCELED, 0, 0, SC_SIDE_NONE, "copy", "interrupted");
+            s->state = S_FREE;
+            return;
+        }
         if (n <= 0) {
             set_err(st, SMBW_ELOCAL, 0, n < 0 ? errno : EIO, SC_SIDE_DST, "write", NULL);
             s->state = S_FREE;
             return;
         }
-        done += (size_t)n;
     }
     after_write(s);
 }

@@ -1123,7 +1123,9 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     tmp = temp_name(dpath, PART_SUFFIX, nmax);
     spath_state = temp_name(dpath, STATE_SUFFIX, nmax);
     dname = base_name(dpath, dst->remote);
-    tdisp = tmp != NULL ? loc_display(dst, tmp) : NULL;
+    /* What messages name for the file being written: a FIFO or device is
+     * written in place, so its own name. */
+    tdisp = dst_stream ? strdup(ddisp) : tmp != NULL ? loc_display(dst, tmp) : NULL;
     if (tmp == NULL || spath_state == NULL || tdisp == NULL || dname == NULL) {
         rc = fail_nomem(ctx);
         goto out;
