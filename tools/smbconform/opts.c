@@ -1,10 +1,8 @@
 /* smbconform's option table and the parser and --help driven by it. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "secrets.h"
 #include "smbconform.h"
 
 const cf_optdef cf_optdefs[] = {
@@ -77,28 +75,18 @@ void cf_opts_init(cf_opts *o)
     o->timeout_ms = CF_DEFAULT_TIMEOUT_MS;
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-                                                      ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static int apply(cf_opts *o, const cf_optdef *d, const char *val, const char *shown, char *err,
+static int apply(cf_opts *o, const tool_optdef *d, const char *val, const char *shown, char *err,
                  size_t errlen)
 {
     switch (d->id) {
     case CF_OPT_USER:
         if (val[0] == '\0' || val[0] == '%')
-            return fail(err, errlen, "option %s: empty user name%s", shown, "");
+            return tool_opt_fail(err, errlen, "option %s: empty user name", shown);
         o->user_arg = val;
         break;
     case CF_OPT_AUTHFILE:
         if (val[0] == '\0')
-            return fail(err, errlen, "option %s: empty file name%s", shown, "");
+            return tool_opt_fail(err, errlen, "option %s: empty file name", shown);
         o->authfile = val;
         break;
     case CF_OPT_KERBEROS:
@@ -108,9 +96,10 @@ static int apply(cf_opts *o, const cf_optdef *d, const char *val, const char *sh
     case CF_OPT_MAXPROTO: {
         uint16_t dl = smbw_dialect_parse(val);
         if (dl == 0)
-            return fail(err, errlen,
-                        "option %s: unknown dialect '%s' (SMB2_02 SMB2_10 SMB3_00 SMB3_02 SMB3_11)",
-                        shown, val);
+            return tool_opt_fail(
+                err, errlen,
+                "option %s: unknown dialect '%s' (SMB2_02 SMB2_10 SMB3_00 SMB3_02 SMB3_11)", shown,
+                val);
         if (d->id == CF_OPT_MINPROTO)
             o->min_proto = dl;
         else
@@ -122,9 +111,9 @@ static int apply(cf_opts *o, const cf_optdef *d, const char *val, const char *sh
         break;
     case CF_OPT_ONLY:
         if (val[0] == '\0')
-            return fail(err, errlen, "option %s: empty pattern%s", shown, "");
+            return tool_opt_fail(err, errlen, "option %s: empty pattern", shown);
         if (o->nonly >= CF_MAX_ONLY)
-            return fail(err, errlen, "option %s: more than 64 patterns%s", shown, "");
+            return tool_opt_fail(err, errlen, "option %s: more than 64 patterns", shown);
         o->only[o->nonly++] = val;
         break;
     case CF_OPT_JSON:
@@ -132,7 +121,7 @@ static int apply(cf_opts *o, const cf_optdef *d, const char *val, const char *sh
         break;
     case CF_OPT_JUNIT:
         if (val[0] == '\0')
-            return fail(err, errlen, "option %s: empty file name%s", shown, "");
+            return tool_opt_fail(err, errlen, "option %s: empty file name", shown);
         o->junit = val;
         break;
     case CF_OPT_TIMEOUT: {
@@ -140,8 +129,8 @@ static int apply(cf_opts *o, const cf_optdef *d, const char *val, const char *sh
         errno = 0;
         double s = strtod(val, &end);
         if (errno != 0 || end == val || *end != '\0' || !(s > 0) || s > 86400.0)
-            return fail(err, errlen, "option %s: '%s' is not a positive number of seconds", shown,
-                        val);
+            return tool_opt_fail(err, errlen, "option %s: '%s' is not a positive number of seconds",
+                                 shown, val);
         int ms = (int)(s * 1000.0 + 0.5);
         o->timeout_ms = ms < 1 ? 1 : ms;
         break;
@@ -163,139 +152,53 @@ static int apply(cf_opts *o, const cf_optdef *d, const char *val, const char *sh
     return 0;
 }
 
-static const cf_optdef *find_long(const char *name, size_t len)
+/* What a parse collects besides the options: the URL. */
+typedef struct parse_ctx {
+    cf_opts *o;
+    const char *url;
+} parse_ctx;
+
+static int apply_cb(void *ctx, const tool_optdef *d, const char *val, const char *shown, char *err,
+                    size_t errlen)
 {
-    for (size_t i = 0; i < cf_noptdefs; i++)
-        if (strlen(cf_optdefs[i].longopt) == len && strncmp(cf_optdefs[i].longopt, name, len) == 0)
-            return &cf_optdefs[i];
-    return NULL;
+    return apply(((parse_ctx *)ctx)->o, d, val, shown, err, errlen);
 }
 
-static const cf_optdef *find_short(char c)
+static int operand_cb(void *ctx, const char *arg, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < cf_noptdefs; i++)
-        if (cf_optdefs[i].shortopt != 0 && cf_optdefs[i].shortopt == c)
-            return &cf_optdefs[i];
-    return NULL;
-}
-
-/* Walks argv with the option grammar; with o == NULL it burns the secrets
- * instead (the password of -U values and of the smb:// operand). */
-static int walk(cf_opts *o, int argc, char **argv, char *err, size_t errlen)
-{
-    const bool burn = o == NULL;
-    const char *url = NULL;
-    bool only_pos = false;
-    char shown[64];
-    for (int i = 1; i < argc; i++) {
-        char *a = argv[i];
-        if (only_pos || a[0] != '-' || a[1] == '\0') {
-            if (burn) {
-                tool_burn_url_password(a);
-                continue;
-            }
-            if (url != NULL) {
-                char *shown_arg = strdup(a);
-                if (shown_arg != NULL)
-                    tool_burn_url_password(shown_arg);
-                fail(err, errlen, "too many arguments ('%s'); expected one URL%s",
-                     shown_arg != NULL ? shown_arg : "?", "");
-                free(shown_arg);
-                return -1;
-            }
-            url = a;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            only_pos = true;
-            continue;
-        }
-        if (a[1] == '-') {
-            char *name = a + 2;
-            char *eq = strchr(name, '=');
-            size_t nlen = eq != NULL ? (size_t)(eq - name) : strlen(name);
-            const cf_optdef *d = find_long(name, nlen);
-            snprintf(shown, sizeof(shown), "--%.*s", (int)(nlen > 40 ? 40 : nlen), name);
-            if (d == NULL) {
-                if (burn)
-                    continue;
-                return fail(err, errlen, "unknown option '%s'%s", shown, "");
-            }
-            char *val = NULL;
-            if (d->argname != NULL) {
-                if (eq != NULL)
-                    val = eq + 1;
-                else if (i + 1 < argc)
-                    val = argv[++i];
-                else if (burn)
-                    continue;
-                else
-                    return fail(err, errlen, "option %s needs an argument (%s)", shown, d->argname);
-            } else if (eq != NULL) {
-                if (burn)
-                    continue;
-                return fail(err, errlen, "option %s takes no argument%s", shown, "");
-            }
-            if (burn) {
-                if (d->id == CF_OPT_USER)
-                    tool_burn_user_password(val);
-                continue;
-            }
-            if (apply(o, d, val, shown, err, errlen) != 0)
-                return -1;
-            continue;
-        }
-        for (char *p = a + 1; *p != '\0'; p++) {
-            const cf_optdef *d = find_short(*p);
-            snprintf(shown, sizeof(shown), "-%c", *p);
-            if (d == NULL) {
-                if (burn)
-                    continue;
-                return fail(err, errlen, "unknown option '%s'%s", shown, "");
-            }
-            if (d->argname == NULL) {
-                if (!burn && apply(o, d, NULL, shown, err, errlen) != 0)
-                    return -1;
-                continue;
-            }
-            char *val;
-            if (p[1] != '\0')
-                val = p + 1;
-            else if (i + 1 < argc)
-                val = argv[++i];
-            else if (burn)
-                break;
-            else
-                return fail(err, errlen, "option %s needs an argument (%s)", shown, d->argname);
-            if (burn) {
-                if (d->id == CF_OPT_USER)
-                    tool_burn_user_password(val);
-            } else if (apply(o, d, val, shown, err, errlen) != 0) {
-                return -1;
-            }
-            break;
-        }
-    }
-    if (burn || o->help || o->version)
-        return 0;
-    if (url == NULL && !o->list)
-        return fail(err, errlen, "missing the URL smb://[DOMAIN;][USER@]HOST[:PORT]/SHARE%s%s",
-                    " (try --help)", "");
-    if (o->min_proto != 0 && o->max_proto != 0 && o->min_proto > o->max_proto)
-        return fail(err, errlen, "--min-protocol is above --max-protocol%s%s", "", "");
-    o->url = url;
+    parse_ctx *pc = ctx;
+    if (pc->url != NULL)
+        return tool_opt_too_many(err, errlen, arg, "one URL");
+    pc->url = arg;
     return 0;
+}
+
+static tool_optparser parser(parse_ctx *pc)
+{
+    return (tool_optparser){cf_optdefs, cf_noptdefs, CF_OPT_USER, apply_cb, operand_cb, pc};
 }
 
 int cf_opts_parse(cf_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
-    return walk(o, argc, argv, err, errlen);
+    parse_ctx pc = {o, NULL};
+    tool_optparser p = parser(&pc);
+    if (tool_opts_parse(&p, argc, argv, err, errlen) != 0)
+        return -1;
+    if (o->help || o->version)
+        return 0;
+    if (pc.url == NULL && !o->list)
+        return tool_opt_fail(
+            err, errlen, "missing the URL smb://[DOMAIN;][USER@]HOST[:PORT]/SHARE (try --help)");
+    if (o->min_proto != 0 && o->max_proto != 0 && o->min_proto > o->max_proto)
+        return tool_opt_fail(err, errlen, "--min-protocol is above --max-protocol");
+    o->url = pc.url;
+    return 0;
 }
 
 void cf_opts_burn_secrets(int argc, char **argv)
 {
-    char err[8];
-    walk(NULL, argc, argv, err, sizeof(err));
+    tool_optparser p = parser(NULL);
+    tool_opts_burn_secrets(&p, argc, argv);
 }
 
 void cf_opts_help(FILE *f)
@@ -304,25 +207,10 @@ void cf_opts_help(FILE *f)
                "Check an SMB server's conformance (server-side copy first): each case runs on\n"
                "its own connection in its own scratch directory on SHARE, removed afterwards.\n"
                "\nOptions:\n");
-    for (size_t i = 0; i < cf_noptdefs; i++) {
-        const cf_optdef *d = &cf_optdefs[i];
-        char left[80];
-        int n;
-        if (d->shortopt != 0)
-            n = snprintf(left, sizeof(left), "  -%c, --%s", d->shortopt, d->longopt);
-        else
-            n = snprintf(left, sizeof(left), "      --%s", d->longopt);
-        if (d->argname != NULL && n > 0 && (size_t)n < sizeof(left))
-            snprintf(left + n, sizeof(left) - (size_t)n, "=%s", d->argname);
-        if (strlen(left) > 32)
-            fprintf(f, "%s\n%34s%s\n", left, "", d->help);
-        else
-            fprintf(f, "%-34s%s\n", left, d->help);
-    }
+    tool_opts_help(f, cf_optdefs, cf_noptdefs);
     fprintf(f, "\nCredentials: user from -U, the URL, -A, $USER; password from -U, the URL,\n"
                "-A, $SMB_PASSWORD, else a prompt when stdin is a terminal. With -k, the\n"
                "Kerberos credential cache ($KRB5CCNAME) instead.\n\nExit status:\n");
-    for (size_t i = 0; i < cf_nexitdocs; i++)
-        fprintf(f, "  %3d  %s\n", cf_exitdocs[i].code, cf_exitdocs[i].text);
+    tool_exits_help(f, cf_exitdocs, cf_nexitdocs);
     fprintf(f, "\nSee smbconform(1) for details.\n");
 }

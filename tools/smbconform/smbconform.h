@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "creds.h"
+#include "optparse.h"
 
 /* Exit codes (documented in --help and smbconform(1)). */
 enum cf_exit {
@@ -42,24 +43,14 @@ enum cf_optid {
     CF_OPT_VERSION,
 };
 
-/* One row of the declarative option table: it drives the parser, --help and
- * the man page (mkman.c). */
-typedef struct cf_optdef {
-    enum cf_optid id;
-    char shortopt;       /* 0 when none */
-    const char *longopt; /* without the leading "--" */
-    const char *argname; /* NULL: the option takes no argument */
-    const char *help;    /* one line for --help */
-    const char *doc;     /* paragraph for the man page */
-} cf_optdef;
+/* The declarative option table (tools/common/optparse.h): it drives the
+ * parser, --help and the man page (mkman.c). */
+typedef tool_optdef cf_optdef;
 
 extern const cf_optdef cf_optdefs[];
 extern const size_t cf_noptdefs;
 
-typedef struct cf_exitdoc {
-    int code;
-    const char *text;
-} cf_exitdoc;
+typedef tool_exitdoc cf_exitdoc;
 extern const cf_exitdoc cf_exitdocs[];
 extern const size_t cf_nexitdocs;
 

@@ -1,11 +1,9 @@
 /* smbcopy's option table and the parser and --help driven by it. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "secrets.h"
 #include "smbcopy.h"
 
 const sc_optdef sc_optdefs[] = {
@@ -242,16 +240,6 @@ void sc_opts_init(sc_opts *o)
     o->progress = -1;
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-                                                      ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 #define SC_CIPHERS "AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM"
 
 /* --cipher=LIST: comma-separated cipher names, most preferred first. */
@@ -263,19 +251,21 @@ static int parse_ciphers(sc_opts *o, const char *val, const char *shown, char *e
         size_t len = strcspn(p, ",");
         char name[32];
         if (len == 0 || len >= sizeof(name))
-            return fail(err, errlen, "option %s: '%s' is not a comma-separated list of " SC_CIPHERS,
-                        shown, val);
+            return tool_opt_fail(err, errlen,
+                                 "option %s: '%s' is not a comma-separated list of " SC_CIPHERS,
+                                 shown, val);
         memcpy(name, p, len);
         name[len] = '\0';
         uint16_t c = smbw_cipher_parse(name);
         if (c == 0)
-            return fail(err, errlen, "option %s: unknown cipher '%s' (" SC_CIPHERS ")", shown,
-                        name);
+            return tool_opt_fail(err, errlen, "option %s: unknown cipher '%s' (" SC_CIPHERS ")",
+                                 shown, name);
         for (int i = 0; i < n; i++)
             if (o->ciphers[i] == c)
-                return fail(err, errlen, "option %s: cipher '%s' given twice", shown, name);
+                return tool_opt_fail(err, errlen, "option %s: cipher '%s' given twice", shown,
+                                     name);
         if (n >= SC_MAX_CIPHERS) /* unreachable with distinct known names */
-            return fail(err, errlen, "option %s: too many ciphers in '%s'", shown, val);
+            return tool_opt_fail(err, errlen, "option %s: too many ciphers in '%s'", shown, val);
         o->ciphers[n++] = c;
         if (p[len] == '\0')
             break;
@@ -285,19 +275,19 @@ static int parse_ciphers(sc_opts *o, const char *val, const char *shown, char *e
     return 0;
 }
 
-static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *shown, char *err,
+static int apply(sc_opts *o, const tool_optdef *d, const char *val, const char *shown, char *err,
                  size_t errlen)
 {
     char *end;
     switch (d->id) {
     case SC_OPT_USER:
         if (val[0] == '\0' || val[0] == '%')
-            return fail(err, errlen, "option %s: empty user name%s", shown, "");
+            return tool_opt_fail(err, errlen, "option %s: empty user name", shown);
         o->user_arg = val;
         break;
     case SC_OPT_AUTHFILE:
         if (val[0] == '\0')
-            return fail(err, errlen, "option %s: empty file name%s", shown, "");
+            return tool_opt_fail(err, errlen, "option %s: empty file name", shown);
         o->authfile = val;
         break;
     case SC_OPT_KERBEROS:
@@ -308,7 +298,7 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
         break;
     case SC_OPT_SERVICE_HOST:
         if (val[0] == '\0' || strpbrk(val, "/@ \t\\") != NULL)
-            return fail(err, errlen, "option %s: '%s' is not a host name", shown, val);
+            return tool_opt_fail(err, errlen, "option %s: '%s' is not a host name", shown, val);
         o->service_host = val;
         break;
     case SC_OPT_CIPHER:
@@ -317,9 +307,10 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
     case SC_OPT_MAXPROTO: {
         uint16_t dl = smbw_dialect_parse(val);
         if (dl == 0)
-            return fail(err, errlen,
-                        "option %s: unknown dialect '%s' (SMB2_02 SMB2_10 SMB3_00 SMB3_02 SMB3_11)",
-                        shown, val);
+            return tool_opt_fail(
+                err, errlen,
+                "option %s: unknown dialect '%s' (SMB2_02 SMB2_10 SMB3_00 SMB3_02 SMB3_11)", shown,
+                val);
         if (d->id == SC_OPT_MINPROTO)
             o->min_proto = dl;
         else
@@ -336,8 +327,8 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
         errno = 0;
         double s = strtod(val, &end);
         if (errno != 0 || end == val || *end != '\0' || !(s > 0) || s > 2000000.0)
-            return fail(err, errlen, "option %s: '%s' is not a positive number of seconds", shown,
-                        val);
+            return tool_opt_fail(err, errlen, "option %s: '%s' is not a positive number of seconds",
+                                 shown, val);
         int ms = (int)(s * 1000.0 + 0.5);
         o->timeout_ms = ms < 1 ? 1 : ms;
         break;
@@ -354,15 +345,16 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
         else if (strcmp(val, "odx") == 0)
             o->method = SC_METHOD_ODX;
         else
-            return fail(err, errlen,
-                        "option %s: unknown method '%s' (auto, clone, copychunk, odx, stream)",
-                        shown, val);
+            return tool_opt_fail(
+                err, errlen, "option %s: unknown method '%s' (auto, clone, copychunk, odx, stream)",
+                shown, val);
         break;
     case SC_OPT_DEPTH: {
         errno = 0;
         long n = strtol(val, &end, 10);
         if (errno != 0 || end == val || *end != '\0' || n < 1 || n > SC_MAX_DEPTH)
-            return fail(err, errlen, "option %s: '%s' is not a number from 1 to 32", shown, val);
+            return tool_opt_fail(err, errlen, "option %s: '%s' is not a number from 1 to 32", shown,
+                                 val);
         o->depth = (int)n;
         o->depth_set = true;
         break;
@@ -377,7 +369,8 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
             mul = 1024 * 1024, end++;
         if (errno != 0 || end == val || *end != '\0' || val[0] == '-' || n > SC_MAX_CHUNK_SIZE ||
             n * mul < SC_MIN_CHUNK_SIZE || n * mul > SC_MAX_CHUNK_SIZE)
-            return fail(err, errlen, "option %s: '%s' is not a size from 4K to 1M", shown, val);
+            return tool_opt_fail(err, errlen, "option %s: '%s' is not a size from 4K to 1M", shown,
+                                 val);
         o->chunk_size = (uint32_t)(n * mul);
         break;
     }
@@ -385,7 +378,8 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
         errno = 0;
         long n = strtol(val, &end, 10);
         if (errno != 0 || end == val || *end != '\0' || n < 1 || n > SC_MAX_CONNECTIONS)
-            return fail(err, errlen, "option %s: '%s' is not a number from 1 to 8", shown, val);
+            return tool_opt_fail(err, errlen, "option %s: '%s' is not a number from 1 to 8", shown,
+                                 val);
         o->connections = (int)n;
         break;
     }
@@ -395,7 +389,8 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
         else if (strcmp(val, "read") == 0)
             o->copychunk_read = true;
         else
-            return fail(err, errlen, "option %s: unknown value '%s' (write, read)", shown, val);
+            return tool_opt_fail(err, errlen, "option %s: unknown value '%s' (write, read)", shown,
+                                 val);
         break;
     case SC_OPT_RECURSIVE:
         o->recursive = true;
@@ -414,9 +409,9 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
         break;
     case SC_OPT_EXCLUDE:
         if (val[0] == '\0')
-            return fail(err, errlen, "option %s: empty pattern%s", shown, "");
+            return tool_opt_fail(err, errlen, "option %s: empty pattern", shown);
         if (o->nexcludes == SC_MAX_EXCLUDES)
-            return fail(err, errlen, "option %s: more than 64 patterns%s", shown, "");
+            return tool_opt_fail(err, errlen, "option %s: more than 64 patterns", shown);
         o->excludes[o->nexcludes++] = val;
         break;
     case SC_OPT_NOPRESERVE:
@@ -457,152 +452,64 @@ static int apply(sc_opts *o, const sc_optdef *d, const char *val, const char *sh
     return 0;
 }
 
-static const sc_optdef *find_long(const char *name, size_t len)
+/* What a parse collects besides the options: SRC and DST. */
+typedef struct parse_ctx {
+    sc_opts *o;
+    const char *pos[2];
+    int npos;
+} parse_ctx;
+
+static int apply_cb(void *ctx, const tool_optdef *d, const char *val, const char *shown, char *err,
+                    size_t errlen)
 {
-    for (size_t i = 0; i < sc_noptdefs; i++)
-        if (strlen(sc_optdefs[i].longopt) == len && strncmp(sc_optdefs[i].longopt, name, len) == 0)
-            return &sc_optdefs[i];
-    return NULL;
+    return apply(((parse_ctx *)ctx)->o, d, val, shown, err, errlen);
 }
 
-static const sc_optdef *find_short(char c)
+static int operand_cb(void *ctx, const char *arg, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < sc_noptdefs; i++)
-        if (sc_optdefs[i].shortopt != 0 && sc_optdefs[i].shortopt == c)
-            return &sc_optdefs[i];
-    return NULL;
-}
-
-/* Walks argv with the option grammar. With o == NULL it parses nothing and
- * instead burns the secrets in argv: the password of every -U value and of
- * every smb:// URL among the operands (see tools/common/secrets.h). */
-static int walk(sc_opts *o, int argc, char **argv, char *err, size_t errlen)
-{
-    const bool burn = o == NULL;
-    const char *pos[2] = {NULL, NULL};
-    int npos = 0;
-    bool only_pos = false;
-    char shown[64];
-    for (int i = 1; i < argc; i++) {
-        char *a = argv[i];
-        if (only_pos || a[0] != '-' || a[1] == '\0') {
-            if (burn) {
-                tool_burn_url_password(a);
-                continue;
-            }
-            if (npos >= 2) {
-                /* Never echo a URL's password. */
-                char *shown_arg = strdup(a);
-                if (shown_arg != NULL)
-                    tool_burn_url_password(shown_arg);
-                fail(err, errlen, "too many arguments ('%s'); expected SRC DST%s",
-                     shown_arg != NULL ? shown_arg : "?", "");
-                free(shown_arg);
-                return -1;
-            }
-            pos[npos++] = a;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            only_pos = true;
-            continue;
-        }
-        if (a[1] == '-') {
-            char *name = a + 2;
-            char *eq = strchr(name, '=');
-            size_t nlen = eq != NULL ? (size_t)(eq - name) : strlen(name);
-            const sc_optdef *d = find_long(name, nlen);
-            snprintf(shown, sizeof(shown), "--%.*s", (int)(nlen > 40 ? 40 : nlen), name);
-            if (d == NULL) {
-                if (burn)
-                    continue;
-                return fail(err, errlen, "unknown option '%s'%s", shown, "");
-            }
-            char *val = NULL;
-            if (d->argname != NULL) {
-                if (eq != NULL)
-                    val = eq + 1;
-                else if (i + 1 < argc)
-                    val = argv[++i];
-                else if (burn)
-                    continue;
-                else
-                    return fail(err, errlen, "option %s needs an argument (%s)", shown, d->argname);
-            } else if (eq != NULL) {
-                if (burn)
-                    continue;
-                return fail(err, errlen, "option %s takes no argument%s", shown, "");
-            }
-            if (burn) {
-                if (d->id == SC_OPT_USER)
-                    tool_burn_user_password(val);
-                continue;
-            }
-            if (apply(o, d, val, shown, err, errlen) != 0)
-                return -1;
-            continue;
-        }
-        for (char *p = a + 1; *p != '\0'; p++) {
-            const sc_optdef *d = find_short(*p);
-            snprintf(shown, sizeof(shown), "-%c", *p);
-            if (d == NULL) {
-                if (burn)
-                    continue;
-                return fail(err, errlen, "unknown option '%s'%s", shown, "");
-            }
-            if (d->argname == NULL) {
-                if (!burn && apply(o, d, NULL, shown, err, errlen) != 0)
-                    return -1;
-                continue;
-            }
-            char *val;
-            if (p[1] != '\0')
-                val = p + 1;
-            else if (i + 1 < argc)
-                val = argv[++i];
-            else if (burn)
-                break;
-            else
-                return fail(err, errlen, "option %s needs an argument (%s)", shown, d->argname);
-            if (burn) {
-                if (d->id == SC_OPT_USER)
-                    tool_burn_user_password(val);
-            } else if (apply(o, d, val, shown, err, errlen) != 0) {
-                return -1;
-            }
-            break;
-        }
-    }
-    if (burn || o->help || o->version)
-        return 0;
-    if (npos < 2)
-        return fail(err, errlen, "%s (try --help)",
-                    npos == 0 ? "missing SRC and DST" : "missing DST");
-    if (o->min_proto != 0 && o->max_proto != 0 && o->min_proto > o->max_proto)
-        return fail(err, errlen, "--min-protocol is above --max-protocol%s%s", "", "");
-    if (o->kerberos_fallback && !o->kerberos)
-        return fail(err, errlen, "--kerberos-fallback needs -k/--kerberos%s%s", "", "");
-    if (o->service_host != NULL && !o->kerberos)
-        return fail(err, errlen, "--service-host needs -k/--kerberos%s%s", "", "");
-    if ((o->nexcludes > 0 || o->no_follow) && !o->recursive)
-        return fail(err, errlen, "%s needs -r/--recursive%s",
-                    o->nexcludes > 0 ? "--exclude" : "--no-follow", "");
-    if (o->dry_run && o->resume)
-        return fail(err, errlen, "--dry-run and --resume do not go together%s%s", "", "");
-    o->src = pos[0];
-    o->dst = pos[1];
+    parse_ctx *pc = ctx;
+    if (pc->npos >= 2)
+        return tool_opt_too_many(err, errlen, arg, "SRC DST");
+    pc->pos[pc->npos++] = arg;
     return 0;
+}
+
+static tool_optparser parser(parse_ctx *pc)
+{
+    return (tool_optparser){sc_optdefs, sc_noptdefs, SC_OPT_USER, apply_cb, operand_cb, pc};
 }
 
 int sc_opts_parse(sc_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
-    return walk(o, argc, argv, err, errlen);
+    parse_ctx pc = {o, {NULL, NULL}, 0};
+    tool_optparser p = parser(&pc);
+    if (tool_opts_parse(&p, argc, argv, err, errlen) != 0)
+        return -1;
+    if (o->help || o->version)
+        return 0;
+    if (pc.npos < 2)
+        return tool_opt_fail(err, errlen, "%s (try --help)",
+                             pc.npos == 0 ? "missing SRC and DST" : "missing DST");
+    if (o->min_proto != 0 && o->max_proto != 0 && o->min_proto > o->max_proto)
+        return tool_opt_fail(err, errlen, "--min-protocol is above --max-protocol");
+    if (o->kerberos_fallback && !o->kerberos)
+        return tool_opt_fail(err, errlen, "--kerberos-fallback needs -k/--kerberos");
+    if (o->service_host != NULL && !o->kerberos)
+        return tool_opt_fail(err, errlen, "--service-host needs -k/--kerberos");
+    if ((o->nexcludes > 0 || o->no_follow) && !o->recursive)
+        return tool_opt_fail(err, errlen, "%s needs -r/--recursive",
+                             o->nexcludes > 0 ? "--exclude" : "--no-follow");
+    if (o->dry_run && o->resume)
+        return tool_opt_fail(err, errlen, "--dry-run and --resume do not go together");
+    o->src = pc.pos[0];
+    o->dst = pc.pos[1];
+    return 0;
 }
 
 void sc_opts_burn_secrets(int argc, char **argv)
 {
-    char err[8];
-    walk(NULL, argc, argv, err, sizeof(err));
+    tool_optparser p = parser(NULL);
+    tool_opts_burn_secrets(&p, argc, argv);
 }
 
 void sc_opts_help(FILE *f)
@@ -612,25 +519,10 @@ void sc_opts_help(FILE *f)
                "SRC and DST are local paths or URLs "
                "smb://[DOMAIN;][USER@]HOST[:PORT]/SHARE[/PATH].\n"
                "When DST is an existing directory, SRC is copied into it.\n\nOptions:\n");
-    for (size_t i = 0; i < sc_noptdefs; i++) {
-        const sc_optdef *d = &sc_optdefs[i];
-        char left[80];
-        int n;
-        if (d->shortopt != 0)
-            n = snprintf(left, sizeof(left), "  -%c, --%s", d->shortopt, d->longopt);
-        else
-            n = snprintf(left, sizeof(left), "      --%s", d->longopt);
-        if (d->argname != NULL && n > 0 && (size_t)n < sizeof(left))
-            snprintf(left + n, sizeof(left) - (size_t)n, "=%s", d->argname);
-        if (strlen(left) > 32)
-            fprintf(f, "%s\n%34s%s\n", left, "", d->help);
-        else
-            fprintf(f, "%-34s%s\n", left, d->help);
-    }
+    tool_opts_help(f, sc_optdefs, sc_noptdefs);
     fprintf(f, "\nCredentials: user from -U, the URL, -A, $USER; password from -U, the URL,\n"
                "-A, $SMB_PASSWORD, else a prompt when stdin is a terminal. With -k, the\n"
                "Kerberos credential cache ($KRB5CCNAME) instead.\n\nExit status:\n");
-    for (size_t i = 0; i < sc_nexitdocs; i++)
-        fprintf(f, "  %3d  %s\n", sc_exitdocs[i].code, sc_exitdocs[i].text);
+    tool_exits_help(f, sc_exitdocs, sc_nexitdocs);
     fprintf(f, "\nSee smbcopy(1) for details.\n");
 }

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "creds.h"
+#include "optparse.h"
 #include "secrets.h"
 
 /* Exit codes (documented in --help and smbcopy(1)). */
@@ -76,16 +77,9 @@ enum sc_optid {
     SC_OPT_VERSION,
 };
 
-/* One row of the declarative option table: it drives the parser, --help and
- * the man page (docs/mkman.c). */
-typedef struct sc_optdef {
-    enum sc_optid id;
-    char shortopt;       /* 0 when none */
-    const char *longopt; /* without the leading "--" */
-    const char *argname; /* NULL: the option takes no argument */
-    const char *help;    /* one line for --help */
-    const char *doc;     /* paragraph for the man page */
-} sc_optdef;
+/* The declarative option table (tools/common/optparse.h): it drives the
+ * parser, --help and the man page (docs/mkman.c). */
+typedef tool_optdef sc_optdef;
 
 extern const sc_optdef sc_optdefs[];
 extern const size_t sc_noptdefs;
@@ -143,10 +137,7 @@ void sc_opts_help(FILE *f);
 
 /* ---- exit code / prose tables shared with the man page ------------------ */
 
-typedef struct sc_exitdoc {
-    int code;
-    const char *text;
-} sc_exitdoc;
+typedef tool_exitdoc sc_exitdoc;
 extern const sc_exitdoc sc_exitdocs[];
 extern const size_t sc_nexitdocs;
 
