@@ -6,37 +6,21 @@
  *   smbcopy-mkman --write DOCSDIR    (re)write both files
  *   smbcopy-mkman --check DOCSDIR    fail when the files are out of date
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include "../tools/smbcopy/smbcopy.h"
+#include "manpage.h"
 
 volatile sig_atomic_t sc_interrupted = 0;
 
-enum kind { PARA, TAG, CODE };
-typedef struct item {
-    enum kind kind;
-    const char *tag; /* TAG: the term */
-    const char *text;
-} item;
-typedef struct section {
-    const char *title;
-    const item *items;
-    size_t n;
-    bool options; /* insert the option table */
-    bool exits;   /* insert the exit code table */
-} section;
-
-static const item description[] = {
-    {PARA, NULL,
+static const tool_man_item description[] = {
+    {TOOL_MAN_PARA, NULL,
      "smbcopy copies a file or, with -r, a directory tree from SRC to DST. Either may be a local "
      "path or an smb:// URL, so it copies from a share, to a share, between two shares (on one "
      "server or on two) and between local paths."},
-    {PARA, NULL,
+    {TOOL_MAN_PARA, NULL,
      "When both ends are on one server, smbcopy can ask the server to copy the data itself "
      "(server-side copy: block clone or FSCTL_SRV_COPYCHUNK) so it never crosses the network. "
      "Otherwise it streams the data, keeping many read and write requests in flight."},
-    {PARA, NULL,
+    {TOOL_MAN_PARA, NULL,
      "When DST is an existing directory (or ends with '/', or is a share root), the copy is "
      "made inside it under the base name of SRC. Otherwise DST is the name of the copy; an "
      "existing file of that name is replaced, unless it is SRC itself: then smbcopy says "
@@ -47,9 +31,9 @@ static const item description[] = {
      "case-insensitive share is caught too."},
 };
 
-static const item urls[] = {
-    {CODE, NULL, "smb://[DOMAIN;][USER[:PASSWORD]@]HOST[:PORT]/SHARE[/PATH]"},
-    {PARA, NULL,
+static const tool_man_item urls[] = {
+    {TOOL_MAN_CODE, NULL, "smb://[DOMAIN;][USER[:PASSWORD]@]HOST[:PORT]/SHARE[/PATH]"},
+    {TOOL_MAN_PARA, NULL,
      "HOST is a name, an IPv4 address or an IPv6 address in brackets (smb://[::1]:4455/share). "
      "PORT defaults to 445. SHARE is required; PATH may be empty (the share root). Components "
      "are percent-decoded (%20 is a space, %40 is '@'); a malformed escape, %00 and '..' path "
@@ -59,8 +43,8 @@ static const item urls[] = {
      "smb://[DOMAIN;]USER@HOST...), but other users can see it until then."},
 };
 
-static const item credentials[] = {
-    {PARA, NULL,
+static const tool_man_item credentials[] = {
+    {TOOL_MAN_PARA, NULL,
      "Each server is logged in to once; SRC and DST on the same server, port and user share "
      "one connection and session. The user name comes from, in this order: -U, the URL, the "
      "file given with -A, the USER environment variable. The password: -U (after '%'), the "
@@ -68,13 +52,13 @@ static const item credentials[] = {
      "echo when standard input is a terminal (otherwise an empty password is tried). The "
      "domain: -U, the URL, the -A file. With -k, Kerberos tickets from the credential cache "
      "are used instead and no password is read."},
-    {PARA, NULL,
+    {TOOL_MAN_PARA, NULL,
      "The command line of every process is readable by every local user (ps, "
      "/proc/PID/cmdline). A password given with -U or in a URL is overwritten in smbcopy's "
      "command line right after the options are read, leaving the user name, but it is visible "
      "for the instant before that. The safe forms are the -A file (readable by its owner "
      "only: smbcopy warns otherwise), SMB_PASSWORD and the prompt."},
-    {PARA, NULL,
+    {TOOL_MAN_PARA, NULL,
      "smbcopy holds the password in memory until both ends are logged in (with --connections "
      "above 1, for the whole run) and overwrites every copy then; it disables core dumps and "
      "keeps other processes of the same user from reading its memory (prctl "
@@ -82,8 +66,8 @@ static const item credentials[] = {
      "Copies of the password are overwritten before they are freed."},
 };
 
-static const item safety[] = {
-    {PARA, NULL,
+static const tool_man_item safety[] = {
+    {TOOL_MAN_PARA, NULL,
      "smbcopy never writes to the final name directly. It writes .NAME.smbcopy.part in the "
      "destination directory, copies the times and attributes to it and, with --sync, makes it "
      "durable (fsync locally, FLUSH on a share); only then does it rename it over NAME. When "
@@ -97,7 +81,7 @@ static const item safety[] = {
      "limit locally), a shortened .PREFIX~HASH.smbcopy.part and .PREFIX~HASH.smbcopy.state "
      "are used instead (PREFIX: the start of NAME, HASH: 16 hex digits computed from NAME), so "
      "every name the destination can hold can be copied and resumed."},
-    {PARA, NULL,
+    {TOOL_MAN_PARA, NULL,
      "What a finished run guarantees depends on --sync. By default (as cp, rsync and "
      "smbclient) smbcopy does not wait for the destination to write the file to stable "
      "storage: after it exits, the final name holds the complete copy for every reader, but a "
@@ -106,7 +90,7 @@ static const item safety[] = {
      "name (and, locally, the rename is synced too), so the final name never shows an "
      "incomplete copy, whatever happens afterwards. Either way, an interrupted or failed run "
      "never leaves a final name that looks complete."},
-    {PARA, NULL,
+    {TOOL_MAN_PARA, NULL,
      "SIGINT or SIGTERM ends the run within about a second even when a server has stopped "
      "answering (requests in flight get 0.3 s to complete; then the connection is given up), "
      "with exit status 130. smbcopy then says what became of the partial copy: removed, kept "
@@ -114,13 +98,13 @@ static const item safety[] = {
      "removed (the line names it). A second signal ends smbcopy at once. Files that got their "
      "final name before the signal count as copied (--json files, bytes); a signal that comes "
      "once everything is copied changes nothing (exit 0, with a note)."},
-    {PARA, NULL,
+    {TOOL_MAN_PARA, NULL,
      "A source that changes while it is copied (its size or modification time differ after "
      "the copy from before it, or it became shorter during it) is reported as 'source changed "
      "during copy' with exit 2, and the copy never gets the final name (the partial file is "
      "removed, or kept with --resume, whose record then no longer matches: the next --resume "
      "run starts over). Run again to copy the file as it is then."},
-    {PARA, NULL,
+    {TOOL_MAN_PARA, NULL,
      "Only a regular file is ever replaced. A local DST that is a symbolic link to a regular "
      "file is written through, as cp(1) does: the file it points to gets the copy (by the same "
      "temporary name and rename, in that file's directory) and the link stays. A dangling "
@@ -132,14 +116,14 @@ static const item safety[] = {
      "FIFO, a device such as /dev/zero) is refused with 'not a regular file' (exit 2). '-' is "
      "not taken for standard input or output, nor silently for a file of that name: it is "
      "refused (exit 1); write ./- for such a file."},
-    {PARA, NULL,
+    {TOOL_MAN_PARA, NULL,
      "A local name is never written to a share under another name. A local file whose name "
      "holds a character an SMB share cannot store in a name ('\\', which the server would take "
      "for a separator, ':', '*', '?', '\"', '<', '>', '|' or a control character) is not "
      "copied: copied alone (into a directory DST) it is an error with exit 1 (give DST in full "
      "to choose another name); in a tree it is reported on a line of its own, counted as "
      "failed, and the rest is copied (exit 7). In a URL, '\\' stays a separator."},
-    {PARA, NULL,
+    {TOOL_MAN_PARA, NULL,
      "Every failure is reported as one line 'smbcopy: WHAT: REASON (STATUS)' on standard "
      "error, naming the operation, the path or URL, the reason and, when the server gave one, "
      "its NTSTATUS name. Messages name the user's paths, not smbcopy's temporary files, and "
@@ -149,257 +133,72 @@ static const item safety[] = {
      "existing local path is refused with a hint (exit 1)."},
 };
 
-static const item environment[] = {
-    {TAG, "SMB_PASSWORD",
+static const tool_man_item environment[] = {
+    {TOOL_MAN_TAG, "SMB_PASSWORD",
      "Password, when none was given with -U, in the URL or in the -A file. smbcopy overwrites "
      "the value in its own environment once it is logged in."},
-    {TAG, "USER", "User name, when none was given otherwise."},
-    {TAG, "KRB5CCNAME", "Kerberos credential cache used with -k."},
-    {TAG, "KRB5_CONFIG", "Kerberos configuration (realms, KDCs) used with -k."},
-    {TAG, "SMBWIRE_ALLOW_CORE_DUMPS",
+    {TOOL_MAN_TAG, "USER", "User name, when none was given otherwise."},
+    {TOOL_MAN_TAG, "KRB5CCNAME", "Kerberos credential cache used with -k."},
+    {TOOL_MAN_TAG, "KRB5_CONFIG", "Kerberos configuration (realms, KDCs) used with -k."},
+    {TOOL_MAN_TAG, "SMBWIRE_ALLOW_CORE_DUMPS",
      "Set to 1 to leave core dumps and debugger access enabled (for debugging; a core dump may "
      "then contain the password)."},
 };
 
-static const item examples[] = {
-    {PARA, NULL, "Upload a file, reading the password from a protected file:"},
-    {CODE, NULL, "smbcopy -A ~/.smbcred big.iso smb://fileserver/public/isos/"},
-    {PARA, NULL, "Download from a server on another port, with a JSON summary:"},
-    {CODE, NULL, "SMB_PASSWORD=secret smbcopy --json smb://alice@127.0.0.1:4455/data/report.pdf ."},
-    {PARA, NULL, "Copy between two shares of one server (server-side when possible):"},
-    {CODE, NULL, "smbcopy -U 'WORK\\alice' smb://nas/projects/a.vmdk smb://nas/backup/a.vmdk"},
-    {PARA, NULL, "Copy a directory tree from an IPv6 host, continuing an interrupted run:"},
-    {CODE, NULL, "smbcopy -r --resume smb://[fd00::5]/media/photos /srv/photos"},
-    {PARA, NULL,
+static const tool_man_item examples[] = {
+    {TOOL_MAN_PARA, NULL, "Upload a file, reading the password from a protected file:"},
+    {TOOL_MAN_CODE, NULL, "smbcopy -A ~/.smbcred big.iso smb://fileserver/public/isos/"},
+    {TOOL_MAN_PARA, NULL, "Download from a server on another port, with a JSON summary:"},
+    {TOOL_MAN_CODE, NULL,
+     "SMB_PASSWORD=secret smbcopy --json smb://alice@127.0.0.1:4455/data/report.pdf ."},
+    {TOOL_MAN_PARA, NULL, "Copy between two shares of one server (server-side when possible):"},
+    {TOOL_MAN_CODE, NULL,
+     "smbcopy -U 'WORK\\alice' smb://nas/projects/a.vmdk smb://nas/backup/a.vmdk"},
+    {TOOL_MAN_PARA, NULL,
+     "Copy a directory tree from an IPv6 host, continuing an interrupted run:"},
+    {TOOL_MAN_CODE, NULL, "smbcopy -r --resume smb://[fd00::5]/media/photos /srv/photos"},
+    {TOOL_MAN_PARA, NULL,
      "Kerberos to a server reached by address, requiring AES-256-GCM encryption, and showing "
      "what protected the copy:"},
-    {CODE, NULL,
+    {TOOL_MAN_CODE, NULL,
      "smbcopy -k --service-host=files.example.com --encrypt --cipher=AES-256-GCM --json "
      "report.pdf smb://192.0.2.7/data/"},
 };
 
-static const item seealso[] = {
-    {PARA, NULL, "smbclient(1), kinit(1), mount.cifs(8)"},
+static const tool_man_item seealso[] = {
+    {TOOL_MAN_PARA, NULL, "smbclient(1), kinit(1), mount.cifs(8)"},
 };
 
 #define SEC(t, a)                                                                                  \
     {                                                                                              \
-        t, a, sizeof(a) / sizeof(a[0]), false, false                                               \
+        t, a, sizeof(a) / sizeof(a[0]), false, false, NULL                                         \
     }
-static const section sections[] = {
-    SEC("DESCRIPTION", description),   SEC("URLS", urls),
-    {"OPTIONS", NULL, 0, true, false}, SEC("CREDENTIALS", credentials),
-    SEC("SAFETY AND ERRORS", safety),  {"EXIT STATUS", NULL, 0, false, true},
-    SEC("ENVIRONMENT", environment),   SEC("EXAMPLES", examples),
+static const tool_man_section sections[] = {
+    SEC("DESCRIPTION", description),
+    SEC("URLS", urls),
+    {"OPTIONS", NULL, 0, true, false, NULL},
+    SEC("CREDENTIALS", credentials),
+    SEC("SAFETY AND ERRORS", safety),
+    {"EXIT STATUS", NULL, 0, false, true, NULL},
+    SEC("ENVIRONMENT", environment),
+    SEC("EXAMPLES", examples),
     SEC("SEE ALSO", seealso),
 };
 
-/* ---- roff ------------------------------------------------------------ */
-
-static void roff_text(tool_buf *b, const char *s)
-{
-    bool bol = true;
-    for (; *s != '\0'; s++) {
-        if (bol && (*s == '.' || *s == '\''))
-            tool_buf_puts(b, "\\&");
-        bol = false;
-        if (*s == '\\')
-            tool_buf_puts(b, "\\e");
-        else if (*s == '-')
-            tool_buf_puts(b, "\\-");
-        else
-            tool_buf_putc(b, *s);
-        if (*s == '\n')
-            bol = true;
-    }
-}
-
-static void roff_opt_tag(tool_buf *b, const sc_optdef *d)
-{
-    if (d->shortopt != 0) {
-        tool_buf_printf(b, "\\fB\\-%c\\fR, ", d->shortopt);
-    }
-    tool_buf_puts(b, "\\fB\\-\\-");
-    roff_text(b, d->longopt);
-    tool_buf_puts(b, "\\fR");
-    if (d->argname != NULL) {
-        tool_buf_puts(b, "=\\fI");
-        roff_text(b, d->argname);
-        tool_buf_puts(b, "\\fR");
-    }
-    tool_buf_putc(b, '\n');
-}
-
-static void gen_roff(tool_buf *b)
-{
-    tool_buf_puts(b, ".\\\" Generated by docs/mkman.c from tools/smbcopy/opts.c; do not edit.\n");
-    tool_buf_printf(b, ".TH SMBCOPY 1 \"\" \"smbwire %s\" \"User Commands\"\n", SMBW_VERSION);
-    tool_buf_puts(b, ".SH NAME\nsmbcopy \\- copy files to, from and between SMB shares\n");
-    tool_buf_puts(b, ".SH SYNOPSIS\n\\fBsmbcopy\\fR [\\fIOPTIONS\\fR] \\fISRC\\fR \\fIDST\\fR\n");
-    for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
-        const section *s = &sections[i];
-        tool_buf_printf(b, ".SH %s\n", s->title);
-        if (s->options) {
-            for (size_t k = 0; k < sc_noptdefs; k++) {
-                tool_buf_puts(b, ".TP\n");
-                roff_opt_tag(b, &sc_optdefs[k]);
-                roff_text(b, sc_optdefs[k].doc);
-                tool_buf_putc(b, '\n');
-            }
-        }
-        if (s->exits) {
-            for (size_t k = 0; k < sc_nexitdocs; k++) {
-                tool_buf_printf(b, ".TP\n.B %d\n", sc_exitdocs[k].code);
-                roff_text(b, sc_exitdocs[k].text);
-                tool_buf_putc(b, '\n');
-            }
-        }
-        for (size_t k = 0; k < s->n; k++) {
-            const item *it = &s->items[k];
-            if (it->kind == PARA) {
-                tool_buf_puts(b, ".PP\n");
-                roff_text(b, it->text);
-                tool_buf_putc(b, '\n');
-            } else if (it->kind == TAG) {
-                tool_buf_puts(b, ".TP\n.B ");
-                roff_text(b, it->tag);
-                tool_buf_putc(b, '\n');
-                roff_text(b, it->text);
-                tool_buf_putc(b, '\n');
-            } else {
-                tool_buf_puts(b, ".PP\n.RS 4\n.nf\n");
-                roff_text(b, it->text);
-                tool_buf_puts(b, "\n.fi\n.RE\n");
-            }
-        }
-    }
-}
-
-/* ---- markdown -------------------------------------------------------- */
-
-static void md_text(tool_buf *b, const char *s)
-{
-    for (; *s != '\0'; s++) {
-        if (strchr("\\*_`<>[]", *s) != NULL)
-            tool_buf_putc(b, '\\');
-        tool_buf_putc(b, *s);
-    }
-}
-
-static void gen_md(tool_buf *b)
-{
-    tool_buf_puts(b,
-                  "<!-- Generated by docs/mkman.c from tools/smbcopy/opts.c; do not edit. -->\n");
-    tool_buf_printf(b, "# smbcopy(1) — smbwire %s\n\n", SMBW_VERSION);
-    tool_buf_puts(b, "## NAME\n\nsmbcopy - copy files to, from and between SMB shares\n\n");
-    tool_buf_puts(b, "## SYNOPSIS\n\n`smbcopy [OPTIONS] SRC DST`\n\n");
-    for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
-        const section *s = &sections[i];
-        tool_buf_printf(b, "## %s\n\n", s->title);
-        if (s->options) {
-            for (size_t k = 0; k < sc_noptdefs; k++) {
-                const sc_optdef *d = &sc_optdefs[k];
-                tool_buf_puts(b, "- `");
-                if (d->shortopt != 0)
-                    tool_buf_printf(b, "-%c`, `", d->shortopt);
-                tool_buf_printf(b, "--%s%s%s`  \n  ", d->longopt, d->argname ? "=" : "",
-                                d->argname ? d->argname : "");
-                md_text(b, d->doc);
-                tool_buf_puts(b, "\n");
-            }
-            tool_buf_puts(b, "\n");
-        }
-        if (s->exits) {
-            tool_buf_puts(b, "| code | meaning |\n|---|---|\n");
-            for (size_t k = 0; k < sc_nexitdocs; k++) {
-                tool_buf_printf(b, "| %d | ", sc_exitdocs[k].code);
-                md_text(b, sc_exitdocs[k].text);
-                tool_buf_puts(b, " |\n");
-            }
-            tool_buf_puts(b, "\n");
-        }
-        for (size_t k = 0; k < s->n; k++) {
-            const item *it = &s->items[k];
-            if (it->kind == PARA) {
-                md_text(b, it->text);
-                tool_buf_puts(b, "\n\n");
-            } else if (it->kind == TAG) {
-                tool_buf_printf(b, "- `%s`  \n  ", it->tag);
-                md_text(b, it->text);
-                tool_buf_puts(b, "\n");
-                if (k + 1 == s->n || s->items[k + 1].kind != TAG)
-                    tool_buf_puts(b, "\n");
-            } else {
-                tool_buf_printf(b, "```\n%s\n```\n\n", it->text);
-            }
-        }
-    }
-}
-
-/* ---- driver ---------------------------------------------------------- */
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    tool_buf b = {0};
-    char tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof(tmp) - 1, f)) > 0) {
-        tmp[n] = '\0';
-        if (memchr(tmp, '\0', n) != NULL)
-            break;
-        tool_buf_puts(&b, tmp);
-    }
-    fclose(f);
-    if (b.p == NULL)
-        tool_buf_puts(&b, "");
-    return b.p;
-}
-
 int main(int argc, char **argv)
 {
-    tool_buf roff = {0}, md = {0};
-    gen_roff(&roff);
-    gen_md(&md);
-    if (roff.failed || md.failed)
-        return 2;
-    int rc = 0;
-    if (argc == 2 && strcmp(argv[1], "roff") == 0) {
-        fputs(roff.p, stdout);
-    } else if (argc == 2 && strcmp(argv[1], "md") == 0) {
-        fputs(md.p, stdout);
-    } else if (argc == 3 && (strcmp(argv[1], "--write") == 0 || strcmp(argv[1], "--check") == 0)) {
-        bool write = strcmp(argv[1], "--write") == 0;
-        const char *names[2] = {"smbcopy.1", "smbcopy.1.md"};
-        const char *bodies[2] = {roff.p, md.p};
-        for (int i = 0; i < 2; i++) {
-            char path[4096];
-            snprintf(path, sizeof(path), "%s/%s", argv[2], names[i]);
-            if (write) {
-                FILE *f = fopen(path, "wb");
-                if (f == NULL || fputs(bodies[i], f) < 0 || fclose(f) != 0) {
-                    fprintf(stderr, "mkman: cannot write %s\n", path);
-                    rc = 1;
-                }
-            } else {
-                char *have = slurp(path);
-                if (have == NULL || strcmp(have, bodies[i]) != 0) {
-                    fprintf(stderr,
-                            "mkman: %s is out of date; run `ninja smbcopy-man` (or "
-                            "smbcopy-mkman --write docs)\n",
-                            path);
-                    rc = 1;
-                }
-                free(have);
-            }
-        }
-    } else {
-        fprintf(stderr, "usage: smbcopy-mkman roff|md|--write DOCSDIR|--check DOCSDIR\n");
-        rc = 2;
-    }
-    tool_buf_free(&roff);
-    tool_buf_free(&md);
-    return rc;
+    const tool_manpage page = {
+        .name = "smbcopy",
+        .summary = "copy files to, from and between SMB shares",
+        .synopsis_roff = "\\fBsmbcopy\\fR [\\fIOPTIONS\\fR] \\fISRC\\fR \\fIDST\\fR",
+        .synopsis_md = "smbcopy [OPTIONS] SRC DST",
+        .generator = "docs/mkman.c from tools/smbcopy/opts.c",
+        .opts = sc_optdefs,
+        .nopts = sc_noptdefs,
+        .exits = sc_exitdocs,
+        .nexits = sc_nexitdocs,
+        .sections = sections,
+        .nsections = sizeof(sections) / sizeof(sections[0]),
+    };
+    return tool_man_main(argc, argv, &page, NULL);
 }

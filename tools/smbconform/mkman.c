@@ -10,300 +10,183 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "manpage.h"
 #include "smbconform.h"
 
-static const char *const description[] = {
-    "smbconform checks how an SMB2/SMB3 server answers requests whose answers the "
-    "specifications fix (MS-SMB2, MS-FSCC), starting with server-side copy "
-    "(FSCTL_SRV_REQUEST_RESUME_KEY, FSCTL_SRV_COPYCHUNK and FSCTL_SRV_COPYCHUNK_WRITE). It is "
-    "meant for server developers and for anyone who wants to know what a server does before "
-    "relying on it.",
-    "Each case runs in a process of its own, on a fresh connection, session and tree connect "
-    "to SHARE, in a scratch directory of its own below smbconform-PID-TIME at the share's root "
-    "(or below PATH when the URL names one); the directory is removed afterwards, and so is the "
-    "scratch root at the end. A server that drops the connection or stops answering in one "
-    "case spoils no other: a case that does not finish within --timeout is ended and reported "
-    "as error.",
-    "Every case has a result: pass; fail, with what the specification expects and what came "
-    "back (NTSTATUS names, fields of the answer, the data); skip, with the reason (for example "
-    "a limit the server does not have); or error, when the case could not get to what it "
-    "checks (the reason says why). A failure is a finding about the server, not a failure of "
-    "smbconform.",
+static const tool_man_item description[] = {
+    {TOOL_MAN_PARA, NULL,
+     "smbconform checks how an SMB2/SMB3 server answers requests whose answers the "
+     "specifications fix (MS-SMB2, MS-FSCC), starting with server-side copy "
+     "(FSCTL_SRV_REQUEST_RESUME_KEY, FSCTL_SRV_COPYCHUNK and FSCTL_SRV_COPYCHUNK_WRITE). It is "
+     "meant for server developers and for anyone who wants to know what a server does before "
+     "relying on it."},
+    {TOOL_MAN_PARA, NULL,
+     "Each case runs in a process of its own, on a fresh connection, session and tree connect "
+     "to SHARE, in a scratch directory of its own below smbconform-PID-TIME at the share's root "
+     "(or below PATH when the URL names one); the directory is removed afterwards, and so is the "
+     "scratch root at the end. A server that drops the connection or stops answering in one "
+     "case spoils no other: a case that does not finish within --timeout is ended and reported "
+     "as error."},
+    {TOOL_MAN_PARA, NULL,
+     "Every case has a result: pass; fail, with what the specification expects and what came "
+     "back (NTSTATUS names, fields of the answer, the data); skip, with the reason (for example "
+     "a limit the server does not have); or error, when the case could not get to what it "
+     "checks (the reason says why). A failure is a finding about the server, not a failure of "
+     "smbconform."},
 };
 
-static const char *const credentials[] = {
-    "As smbcopy(1): the user name comes from -U, the URL, the -A file or USER; the password "
-    "from -U, the URL, the -A file, SMB_PASSWORD, else a prompt without echo when standard "
-    "input is a terminal. With -k the Kerberos credential cache is used. Every connection of "
-    "the run logs in with the same credentials. Passwords in the command line are overwritten "
-    "right after the options are read, and core dumps are disabled while smbconform runs "
-    "(unless SMBWIRE_ALLOW_CORE_DUMPS=1).",
+static const tool_man_item credentials[] = {
+    {TOOL_MAN_PARA, NULL,
+     "As smbcopy(1): the user name comes from -U, the URL, the -A file or USER; the password "
+     "from -U, the URL, the -A file, SMB_PASSWORD, else a prompt without echo when standard "
+     "input is a terminal. With -k the Kerberos credential cache is used. Every connection of "
+     "the run logs in with the same credentials. Passwords in the command line are overwritten "
+     "right after the options are read, and core dumps are disabled while smbconform runs "
+     "(unless SMBWIRE_ALLOW_CORE_DUMPS=1)."},
 };
 
-static const char *const examples[] = {
-    "smbconform -A ~/.smbcred smb://fileserver/scratch",
-    "SMB_PASSWORD=secret smbconform --only='copychunk_*' --json smb://alice@127.0.0.1:4455/share",
-    "smbconform --strict --junit=conform.xml --timeout=30 -U 'WORK\\alice' smb://nas/test",
-    "smbconform --list",
+static const tool_man_item examples[] = {
+    {TOOL_MAN_CODE, NULL, "smbconform -A ~/.smbcred smb://fileserver/scratch"},
+    {TOOL_MAN_CODE, NULL,
+     "SMB_PASSWORD=secret smbconform --only='copychunk_*' --json smb://alice@127.0.0.1:4455/share"},
+    {TOOL_MAN_CODE, NULL,
+     "smbconform --strict --junit=conform.xml --timeout=30 -U 'WORK\\alice' smb://nas/test"},
+    {TOOL_MAN_CODE, NULL, "smbconform --list"},
 };
 
-static void roff_text(tool_buf *b, const char *s)
-{
-    bool bol = true;
-    for (; *s != '\0'; s++) {
-        if (bol && (*s == '.' || *s == '\''))
-            tool_buf_puts(b, "\\&");
-        bol = false;
-        if (*s == '\\')
-            tool_buf_puts(b, "\\e");
-        else if (*s == '-')
-            tool_buf_puts(b, "\\-");
-        else
-            tool_buf_putc(b, *s);
-        if (*s == '\n')
-            bol = true;
-    }
-}
-
-static void md_text(tool_buf *b, const char *s)
-{
-    for (; *s != '\0'; s++) {
-        if (strchr("\\*_`<>[]|", *s) != NULL)
-            tool_buf_putc(b, '\\');
-        tool_buf_putc(b, *s);
-    }
-}
-
-static void md_catalogue(tool_buf *b, const cf_case **cs, size_t n);
-
-static void gen_roff(tool_buf *b, const cf_case **cs, size_t n)
-{
-    tool_buf_puts(b, ".\\\" Generated by tools/smbconform/mkman.c; do not edit.\n");
-    tool_buf_printf(b, ".TH SMBCONFORM 1 \"\" \"smbwire %s\" \"User Commands\"\n", SMBW_VERSION);
-    tool_buf_puts(b, ".SH NAME\nsmbconform \\- check an SMB server's conformance\n");
-    tool_buf_puts(b, ".SH SYNOPSIS\n\\fBsmbconform\\fR [\\fIOPTIONS\\fR] "
-                     "\\fBsmb://\\fR[\\fIDOMAIN\\fR;][\\fIUSER\\fR@]\\fIHOST\\fR[:\\fIPORT\\fR]/"
-                     "\\fISHARE\\fR[/\\fIPATH\\fR]\n");
-    tool_buf_puts(b, ".SH DESCRIPTION\n");
-    for (size_t i = 0; i < sizeof(description) / sizeof(description[0]); i++) {
-        tool_buf_puts(b, ".PP\n");
-        roff_text(b, description[i]);
-        tool_buf_putc(b, '\n');
-    }
-    tool_buf_puts(b, ".SH OPTIONS\n");
-    for (size_t i = 0; i < cf_noptdefs; i++) {
-        const cf_optdef *d = &cf_optdefs[i];
-        tool_buf_puts(b, ".TP\n");
-        if (d->shortopt != 0)
-            tool_buf_printf(b, "\\fB\\-%c\\fR, ", d->shortopt);
-        tool_buf_puts(b, "\\fB\\-\\-");
-        roff_text(b, d->longopt);
-        tool_buf_puts(b, "\\fR");
-        if (d->argname != NULL) {
-            tool_buf_puts(b, "=\\fI");
-            roff_text(b, d->argname);
-            tool_buf_puts(b, "\\fR");
-        }
-        tool_buf_putc(b, '\n');
-        roff_text(b, d->doc);
-        tool_buf_putc(b, '\n');
-    }
-    tool_buf_puts(b, ".SH CREDENTIALS\n");
-    for (size_t i = 0; i < sizeof(credentials) / sizeof(credentials[0]); i++) {
-        tool_buf_puts(b, ".PP\n");
-        roff_text(b, credentials[i]);
-        tool_buf_putc(b, '\n');
-    }
-    tool_buf_printf(b,
-                    ".SH CASES\n.PP\n%zu cases, in the order they run (name, the section "
-                    "checked, what it checks):\n",
-                    n);
-    for (size_t i = 0; i < n; i++) {
-        tool_buf_puts(b, ".TP\n.B ");
-        roff_text(b, cs[i]->name);
-        tool_buf_puts(b, "\n");
-        roff_text(b, cs[i]->spec);
-        tool_buf_puts(b, ": ");
-        roff_text(b, cs[i]->what);
-        tool_buf_putc(b, '\n');
-    }
-    tool_buf_puts(b, ".SH EXIT STATUS\n");
-    for (size_t i = 0; i < cf_nexitdocs; i++) {
-        tool_buf_printf(b, ".TP\n.B %d\n", cf_exitdocs[i].code);
-        roff_text(b, cf_exitdocs[i].text);
-        tool_buf_putc(b, '\n');
-    }
-    tool_buf_puts(b, ".SH EXAMPLES\n");
-    for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
-        tool_buf_puts(b, ".PP\n.RS 4\n.nf\n");
-        roff_text(b, examples[i]);
-        tool_buf_puts(b, "\n.fi\n.RE\n");
-    }
-    tool_buf_puts(b, ".SH SEE ALSO\n.PP\nsmbcopy(1), smbtorture(1)\n");
-}
-
-static void gen_md(tool_buf *b, const cf_case **cs, size_t n)
-{
-    tool_buf_puts(b, "<!-- Generated by tools/smbconform/mkman.c; do not edit. -->\n");
-    tool_buf_printf(b, "# smbconform(1) — smbwire %s\n\n", SMBW_VERSION);
-    tool_buf_puts(b, "## NAME\n\nsmbconform - check an SMB server's conformance\n\n");
-    tool_buf_puts(b, "## SYNOPSIS\n\n`smbconform [OPTIONS] "
-                     "smb://[DOMAIN;][USER@]HOST[:PORT]/SHARE[/PATH]`\n\n## DESCRIPTION\n\n");
-    for (size_t i = 0; i < sizeof(description) / sizeof(description[0]); i++) {
-        md_text(b, description[i]);
-        tool_buf_puts(b, "\n\n");
-    }
-    tool_buf_puts(b, "## OPTIONS\n\n");
-    for (size_t i = 0; i < cf_noptdefs; i++) {
-        const cf_optdef *d = &cf_optdefs[i];
-        tool_buf_puts(b, "- `");
-        if (d->shortopt != 0)
-            tool_buf_printf(b, "-%c`, `", d->shortopt);
-        tool_buf_printf(b, "--%s%s%s`  \n  ", d->longopt, d->argname ? "=" : "",
-                        d->argname ? d->argname : "");
-        md_text(b, d->doc);
-        tool_buf_puts(b, "\n");
-    }
-    tool_buf_puts(b, "\n## CREDENTIALS\n\n");
-    for (size_t i = 0; i < sizeof(credentials) / sizeof(credentials[0]); i++) {
-        md_text(b, credentials[i]);
-        tool_buf_puts(b, "\n\n");
-    }
-    tool_buf_printf(b,
-                    "## CASES\n\n%zu cases, in the order they run:\n\n"
-                    "| name | section | what it checks |\n|---|---|---|\n",
-                    n);
-    for (size_t i = 0; i < n; i++) {
-        tool_buf_printf(b, "| `%s` | %s | ", cs[i]->name, cs[i]->spec);
-        md_text(b, cs[i]->what);
-        tool_buf_puts(b, " |\n");
-    }
-    tool_buf_puts(b, "\n## EXIT STATUS\n\n| code | meaning |\n|---|---|\n");
-    for (size_t i = 0; i < cf_nexitdocs; i++) {
-        tool_buf_printf(b, "| %d | ", cf_exitdocs[i].code);
-        md_text(b, cf_exitdocs[i].text);
-        tool_buf_puts(b, " |\n");
-    }
-    tool_buf_puts(b, "\n## EXAMPLES\n\n");
-    for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++)
-        tool_buf_printf(b, "```\n%s\n```\n\n", examples[i]);
-    tool_buf_puts(b, "## SEE ALSO\n\nsmbcopy(1), smbtorture(1)\n");
-}
+/* The cases, for the CASES section's body. */
+typedef struct catalogue {
+    const cf_case **cs;
+    size_t n;
+} catalogue;
 
 /* The catalogue as a Markdown table (the man page's and docs/conformance.md's). */
-static void md_catalogue(tool_buf *b, const cf_case **cs, size_t n)
+static void md_catalogue(tool_buf *b, const catalogue *c)
 {
     tool_buf_puts(b, "| name | section | what it checks |\n|---|---|---|\n");
-    for (size_t i = 0; i < n; i++) {
-        tool_buf_printf(b, "| `%s` | %s | ", cs[i]->name, cs[i]->spec);
-        md_text(b, cs[i]->what);
+    for (size_t i = 0; i < c->n; i++) {
+        tool_buf_printf(b, "| `%s` | %s | ", c->cs[i]->name, c->cs[i]->spec);
+        tool_man_md_cell(b, c->cs[i]->what);
         tool_buf_puts(b, " |\n");
     }
 }
+
+static void cases_body(tool_buf *b, bool md, const void *arg)
+{
+    const catalogue *c = arg;
+    if (md) {
+        tool_buf_printf(b, "%zu cases, in the order they run:\n\n", c->n);
+        md_catalogue(b, c);
+        tool_buf_puts(b, "\n");
+        return;
+    }
+    tool_buf_printf(b,
+                    ".PP\n%zu cases, in the order they run (name, the section checked, what it "
+                    "checks):\n",
+                    c->n);
+    for (size_t i = 0; i < c->n; i++) {
+        tool_buf_puts(b, ".TP\n.B ");
+        tool_man_roff_text(b, c->cs[i]->name);
+        tool_buf_puts(b, "\n");
+        tool_man_roff_text(b, c->cs[i]->spec);
+        tool_buf_puts(b, ": ");
+        tool_man_roff_text(b, c->cs[i]->what);
+        tool_buf_putc(b, '\n');
+    }
+}
+
+/* As a paragraph, but the Markdown file ends without a blank line. */
+static void see_also_body(tool_buf *b, bool md, const void *arg)
+{
+    (void)arg;
+    tool_buf_puts(b, md ? "smbcopy(1), smbtorture(1)\n" : ".PP\nsmbcopy(1), smbtorture(1)\n");
+}
+
+#define SEC(t, a)                                                                                  \
+    {                                                                                              \
+        t, a, sizeof(a) / sizeof(a[0]), false, false, NULL                                         \
+    }
+static const tool_man_section sections[] = {
+    SEC("DESCRIPTION", description),
+    {"OPTIONS", NULL, 0, true, false, NULL},
+    SEC("CREDENTIALS", credentials),
+    {"CASES", NULL, 0, false, false, cases_body},
+    {"EXIT STATUS", NULL, 0, false, true, NULL},
+    SEC("EXAMPLES", examples),
+    {"SEE ALSO", NULL, 0, false, false, see_also_body},
+};
 
 #define CAT_BEGIN "<!-- smbconform catalogue: generated by tools/smbconform/mkman.c -->\n"
 #define CAT_END "<!-- end of the smbconform catalogue -->\n"
 
-static char *slurp(const char *path)
+static catalogue cat;
+
+/* docs/conformance.md holds the catalogue between two markers. */
+static int sync_conformance(const char *dir, bool write)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    tool_buf b = {0};
-    char tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof(tmp) - 1, f)) > 0) {
-        tmp[n] = '\0';
-        if (memchr(tmp, '\0', n) != NULL)
-            break;
-        tool_buf_puts(&b, tmp);
+    tool_buf t = {0};
+    tool_buf_puts(&t, CAT_BEGIN);
+    md_catalogue(&t, &cat);
+    tool_buf_puts(&t, CAT_END);
+    if (t.failed)
+        return 2;
+    int rc = 0;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/conformance.md", dir);
+    char *doc = tool_man_slurp(path);
+    char *a = doc != NULL ? strstr(doc, CAT_BEGIN) : NULL;
+    char *z = a != NULL ? strstr(a, CAT_END) : NULL;
+    if (z == NULL) {
+        fprintf(stderr, "mkman: %s has no catalogue markers\n", path);
+        rc = 1;
+    } else {
+        z += strlen(CAT_END);
+        bool same = (size_t)(z - a) == t.len && memcmp(a, t.p, t.len) == 0;
+        if (!same && !write) {
+            fprintf(stderr,
+                    "mkman: the catalogue in %s is out of date; run `ninja "
+                    "smbconform-man`\n",
+                    path);
+            rc = 1;
+        } else if (!same) {
+            FILE *f = fopen(path, "wb");
+            if (f == NULL || fwrite(doc, 1, (size_t)(a - doc), f) != (size_t)(a - doc) ||
+                fputs(t.p, f) < 0 || fputs(z, f) < 0 || fclose(f) != 0) {
+                fprintf(stderr, "mkman: cannot write %s\n", path);
+                rc = 1;
+            }
+        }
     }
-    fclose(f);
-    if (b.p == NULL)
-        tool_buf_puts(&b, "");
-    return b.p;
+    free(doc);
+    tool_buf_free(&t);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
-    size_t n = cf_all_cases(NULL, 0);
-    const cf_case **cs = calloc(n + 1, sizeof(*cs));
-    if (cs == NULL)
+    cat.n = cf_all_cases(NULL, 0);
+    cat.cs = calloc(cat.n + 1, sizeof(*cat.cs));
+    if (cat.cs == NULL)
         return 2;
-    cf_all_cases(cs, n);
-    tool_buf roff = {0}, md = {0}, cat = {0};
-    gen_roff(&roff, cs, n);
-    gen_md(&md, cs, n);
-    tool_buf_puts(&cat, CAT_BEGIN);
-    md_catalogue(&cat, cs, n);
-    tool_buf_puts(&cat, CAT_END);
-    free(cs);
-    if (roff.failed || md.failed || cat.failed)
-        return 2;
-    int rc = 0;
-    if (argc == 2 && strcmp(argv[1], "roff") == 0) {
-        fputs(roff.p, stdout);
-    } else if (argc == 2 && strcmp(argv[1], "md") == 0) {
-        fputs(md.p, stdout);
-    } else if (argc == 3 && (strcmp(argv[1], "--write") == 0 || strcmp(argv[1], "--check") == 0)) {
-        bool write = strcmp(argv[1], "--write") == 0;
-        const char *names[2] = {"smbconform.1", "smbconform.1.md"};
-        const char *bodies[2] = {roff.p, md.p};
-        for (int i = 0; i < 2; i++) {
-            char path[4096];
-            snprintf(path, sizeof(path), "%s/%s", argv[2], names[i]);
-            if (write) {
-                FILE *f = fopen(path, "wb");
-                if (f == NULL || fputs(bodies[i], f) < 0 || fclose(f) != 0) {
-                    fprintf(stderr, "mkman: cannot write %s\n", path);
-                    rc = 1;
-                }
-            } else {
-                char *have = slurp(path);
-                if (have == NULL || strcmp(have, bodies[i]) != 0) {
-                    fprintf(stderr,
-                            "mkman: %s is out of date; run `ninja smbconform-man` (or "
-                            "smbconform-mkman --write docs)\n",
-                            path);
-                    rc = 1;
-                }
-                free(have);
-            }
-        }
-        /* docs/conformance.md holds the catalogue between two markers. */
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/conformance.md", argv[2]);
-        char *doc = slurp(path);
-        char *a = doc != NULL ? strstr(doc, CAT_BEGIN) : NULL;
-        char *z = a != NULL ? strstr(a, CAT_END) : NULL;
-        if (z == NULL) {
-            fprintf(stderr, "mkman: %s has no catalogue markers\n", path);
-            rc = 1;
-        } else {
-            z += strlen(CAT_END);
-            bool same = (size_t)(z - a) == cat.len && memcmp(a, cat.p, cat.len) == 0;
-            if (!same && !write) {
-                fprintf(stderr,
-                        "mkman: the catalogue in %s is out of date; run `ninja "
-                        "smbconform-man`\n",
-                        path);
-                rc = 1;
-            } else if (!same) {
-                FILE *f = fopen(path, "wb");
-                if (f == NULL || fwrite(doc, 1, (size_t)(a - doc), f) != (size_t)(a - doc) ||
-                    fputs(cat.p, f) < 0 || fputs(z, f) < 0 || fclose(f) != 0) {
-                    fprintf(stderr, "mkman: cannot write %s\n", path);
-                    rc = 1;
-                }
-            }
-        }
-        free(doc);
-    } else {
-        fprintf(stderr, "usage: smbconform-mkman roff|md|--write DOCSDIR|--check DOCSDIR\n");
-        rc = 2;
-    }
-    tool_buf_free(&roff);
-    tool_buf_free(&md);
-    tool_buf_free(&cat);
+    cf_all_cases(cat.cs, cat.n);
+    const tool_manpage page = {
+        .name = "smbconform",
+        .summary = "check an SMB server's conformance",
+        .synopsis_roff =
+            "\\fBsmbconform\\fR [\\fIOPTIONS\\fR] "
+            "\\fBsmb://\\fR[\\fIDOMAIN\\fR;][\\fIUSER\\fR@]\\fIHOST\\fR[:\\fIPORT\\fR]/"
+            "\\fISHARE\\fR[/\\fIPATH\\fR]",
+        .synopsis_md = "smbconform [OPTIONS] smb://[DOMAIN;][USER@]HOST[:PORT]/SHARE[/PATH]",
+        .generator = "tools/smbconform/mkman.c",
+        .opts = cf_optdefs,
+        .nopts = cf_noptdefs,
+        .exits = cf_exitdocs,
+        .nexits = cf_nexitdocs,
+        .sections = sections,
+        .nsections = sizeof(sections) / sizeof(sections[0]),
+        .arg = &cat,
+    };
+    int rc = tool_man_main(argc, argv, &page, sync_conformance);
+    free(cat.cs);
     return rc;
 }
