@@ -980,6 +980,23 @@ static int local_dst_check(sc_ctx *ctx, const char *dpath, char **final, bool *s
     return SC_EXIT_LOCAL;
 }
 
+/* Opens an existing file or directory on a share for its attributes only
+ * (access: FILE_READ_ATTRIBUTES, with FILE_WRITE_ATTRIBUTES to change them),
+ * sharing everything, so that no open of another program is disturbed. */
+static int open_attrs(smbw_tree *t, const char *path, uint32_t access, smbw_file **f)
+{
+    smbw_create_params p;
+    memset(&p, 0, sizeof(p));
+    p.desired_access = access;
+    p.share_access = 0x00000007u; /* read, write, delete */
+    p.create_disposition = 1u;    /* FILE_OPEN */
+    p.impersonation_level = 2u;   /* Impersonation */
+    return smbw_file_create(f, t, path, &p);
+}
+
+#define ACCESS_READ_ATTRS_ 0x00000080u  /* FILE_READ_ATTRIBUTES */
+#define ACCESS_WRITE_ATTRS_ 0x00000100u /* FILE_WRITE_ATTRIBUTES */
+
 /* Whether two connections reach one server (the same one, or equal
  * nonzero ServerGuids: "localhost" and "127.0.0.1" are one server). */
 static bool same_server(const sc_server *a, const sc_server *b)
@@ -992,36 +1009,31 @@ static bool same_server(const sc_server *a, const sc_server *b)
            memcmp(ga, zero, 16) != 0 && memcmp(ga, gb, 16) == 0;
 }
 
-/* Whether the existing destination dpath is the source file itself (cp's
- * "are the same file"): device and inode locally; on one server the file id
- * (FileInternalInformation), with the creation time and size agreeing. A
- * local path and a share are never taken for the same file (it cannot be
- * told). */
+/* Whether the existing destination dpath (dfi: its stat) is the source file
+ * itself (cp's "are the same file"): device and inode locally; on one server
+ * the file id (FileInternalInformation), asked only when the creation time
+ * and size already agree. A local path and a share are never taken for the
+ * same file (it cannot be told). */
 static bool is_same_file(const sc_loc *src, int sfd, smbw_file *sf, const finfo *sfi,
-                         const sc_loc *dst, const char *dpath)
+                         const sc_loc *dst, const char *dpath, const finfo *dfi)
 {
+    if (!dfi->exists)
+        return false;
     if (!src->remote && !dst->remote) {
         struct stat a, b;
         return fstat(sfd, &a) == 0 && stat(dpath, &b) == 0 && a.st_dev == b.st_dev &&
                a.st_ino == b.st_ino;
     }
-    if (!src->remote || !dst->remote || !same_server(src->srv, dst->srv))
+    if (!src->remote || !dst->remote || dfi->size != sfi->size || dfi->creation != sfi->creation ||
+        !same_server(src->srv, dst->srv))
         return false;
     uint64_t si = 0, di = 0;
     if (smbw_file_index(sf, &si) != 0 || si == 0)
         return false;
-    smbw_create_params p;
-    memset(&p, 0, sizeof(p));
-    p.desired_access = 0x00000080u; /* FILE_READ_ATTRIBUTES */
-    p.share_access = 0x00000007u;   /* read, write, delete */
-    p.create_disposition = 1u;      /* FILE_OPEN */
-    p.impersonation_level = 2u;     /* Impersonation */
     smbw_file *f = NULL;
-    if (smbw_file_create(&f, dst->tree, dpath, &p) != 0)
+    if (open_attrs(dst->tree, dpath, ACCESS_READ_ATTRS_, &f) != 0)
         return false;
-    smbw_stat st;
-    bool same = smbw_file_index(f, &di) == 0 && di == si && smbw_file_stat(f, &st) == 0 &&
-                st.creation_time == sfi->creation && st.size == sfi->size;
+    bool same = smbw_file_index(f, &di) == 0 && di == si;
     smbw_file_close(f);
     return same;
 }
@@ -1170,8 +1182,12 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     }
     uint64_t size = sfi.size;
 
+    /* The destination as it is now: one stat for every check below. */
+    finfo dfi;
+    if ((rc = loc_stat(ctx, dst, dpath, &dfi)) != 0)
+        goto out;
     /* Never copy a file onto itself (a copy there would only replace it). */
-    if (is_same_file(src, sfd, sf, &sfi, dst, dpath)) {
+    if (is_same_file(src, sfd, sf, &sfi, dst, dpath, &dfi)) {
         rc = SC_EXIT_USAGE;
         sc_report(ctx, rc, "%s and %s are the same file", sdisp, ddisp);
         goto out;
@@ -1179,9 +1195,6 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     /* A read-only file on a share is replaced only with -f (its attribute is
      * cleared first: a server may refuse to rename over it). */
     if (dst->remote) {
-        finfo dfi;
-        if ((rc = loc_stat(ctx, dst, dpath, &dfi)) != 0)
-            goto out;
         if (dfi.exists && dfi.is_reg && (dfi.attrs & FILE_ATTRIBUTE_READONLY_)) {
             if (!o->force) {
                 rc = SC_EXIT_LOCAL;
@@ -1193,13 +1206,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
             }
             smbw_file *f = NULL;
             uint32_t attrs = dfi.attrs & ~FILE_ATTRIBUTE_READONLY_;
-            smbw_create_params cp;
-            memset(&cp, 0, sizeof(cp));
-            cp.desired_access = 0x00000180u; /* FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES */
-            cp.share_access = 0x00000007u;   /* read, write, delete */
-            cp.create_disposition = 1u;      /* FILE_OPEN */
-            cp.impersonation_level = 2u;     /* Impersonation */
-            err = smbw_file_create(&f, dst->tree, dpath, &cp);
+            err = open_attrs(dst->tree, dpath, ACCESS_READ_ATTRS_ | ACCESS_WRITE_ATTRS_, &f);
             if (err == 0)
                 err = smbw_file_set_basic(f, 0, 0, 0, 0, attrs != 0 ? attrs : 0x80u);
             smbw_file_close(f);
@@ -1213,9 +1220,6 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
 
     /* -u, --resume: a destination that already matches is left alone. */
     if ((o->resume && o->preserve) || o->update) {
-        finfo dfi;
-        if ((rc = loc_stat(ctx, dst, dpath, &dfi)) != 0)
-            goto out;
         uint64_t dt = dfi.write > sfi.write ? dfi.write - sfi.write : sfi.write - dfi.write;
         /* Within 2 s: FAT and some servers keep times that coarsely. */
         bool same_time = o->preserve ? dt <= 20000000u : dfi.write + 20000000u >= sfi.write;
@@ -1579,6 +1583,8 @@ typedef struct entry {
     bool is_dir, is_reg;
     bool is_link; /* a symbolic link of a local tree (is_dir/is_reg: its target) */
     int link_err; /* errno when the link cannot be followed (dangling, loop) */
+    dev_t dev;    /* a local entry's identity (its target's for a link) */
+    ino_t ino;
 } entry;
 
 static int entry_cmp(const void *a, const void *b)
@@ -1593,8 +1599,7 @@ static void free_entries(entry *e, size_t n)
     free(e);
 }
 
-static bool push_entry(entry **v, size_t *n, size_t *cap, const char *name, bool is_dir,
-                       bool is_reg)
+static bool push_entry(entry **v, size_t *n, size_t *cap, const char *name, const entry *kind)
 {
     if (*n == *cap) {
         size_t nc = *cap != 0 ? *cap * 2 : 64;
@@ -1604,13 +1609,11 @@ static bool push_entry(entry **v, size_t *n, size_t *cap, const char *name, bool
         *v = p;
         *cap = nc;
     }
-    (*v)[*n].name = strdup(name);
-    if ((*v)[*n].name == NULL)
+    char *copy = strdup(name);
+    if (copy == NULL)
         return false;
-    (*v)[*n].is_dir = is_dir;
-    (*v)[*n].is_reg = is_reg;
-    (*v)[*n].is_link = false;
-    (*v)[*n].link_err = 0;
+    (*v)[*n] = *kind;
+    (*v)[*n].name = copy;
     (*n)++;
     return true;
 }
@@ -1640,29 +1643,27 @@ static int list_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, entry **ou
             char *child = path_join(path, de->d_name, false);
             struct stat st;
             bool ok = child != NULL;
-            bool is_dir = false, is_reg = false, is_link = false;
-            int link_err = 0;
+            entry k;
+            memset(&k, 0, sizeof(k));
             if (ok && lstat(child, &st) == 0) {
-                is_dir = S_ISDIR(st.st_mode);
-                is_reg = S_ISREG(st.st_mode);
                 /* A link stands for its target; loops are caught by the walk. */
                 if (S_ISLNK(st.st_mode)) {
-                    is_link = true;
-                    if (stat(child, &st) == 0) {
-                        is_dir = S_ISDIR(st.st_mode);
-                        is_reg = S_ISREG(st.st_mode);
-                    } else {
-                        link_err = errno != 0 ? errno : ENOENT;
-                    }
+                    k.is_link = true;
+                    if (stat(child, &st) != 0)
+                        k.link_err = errno != 0 ? errno : ENOENT;
+                }
+                if (k.link_err == 0) {
+                    k.is_dir = S_ISDIR(st.st_mode);
+                    k.is_reg = S_ISREG(st.st_mode);
+                    k.dev = st.st_dev;
+                    k.ino = st.st_ino;
                 }
             }
             free(child);
-            if (!ok || !push_entry(&v, &n, &cap, de->d_name, is_dir, is_reg)) {
+            if (!ok || !push_entry(&v, &n, &cap, de->d_name, &k)) {
                 rc = fail_nomem(ctx);
                 break;
             }
-            v[n - 1].is_link = is_link;
-            v[n - 1].link_err = link_err;
         }
         closedir(d);
     } else {
@@ -1691,7 +1692,11 @@ static int list_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, entry **ou
                 sc_report(ctx, rc, "interrupted");
                 break;
             }
-            if (!push_entry(&v, &n, &cap, ent.name, ent.st.is_dir, !ent.st.is_dir)) {
+            entry k;
+            memset(&k, 0, sizeof(k));
+            k.is_dir = ent.st.is_dir;
+            k.is_reg = !ent.st.is_dir;
+            if (!push_entry(&v, &n, &cap, ent.name, &k)) {
                 rc = fail_nomem(ctx);
                 break;
             }
@@ -1804,14 +1809,8 @@ static int dst_identity(const sc_loc *dst, const char *path, uint64_t id[2])
         id[1] = (uint64_t)st.st_ino;
         return 0;
     }
-    smbw_create_params p;
-    memset(&p, 0, sizeof(p));
-    p.desired_access = 0x00000080u; /* FILE_READ_ATTRIBUTES */
-    p.share_access = 0x00000007u;   /* read, write, delete */
-    p.create_disposition = 1u;      /* FILE_OPEN */
-    p.impersonation_level = 2u;     /* Impersonation */
     smbw_file *f = NULL;
-    int err = smbw_file_create(&f, dst->tree, path, &p);
+    int err = open_attrs(dst->tree, path, ACCESS_READ_ATTRS_, &f);
     if (err == SMBW_ENOENT)
         return 1;
     if (err != 0)
@@ -1909,14 +1908,18 @@ typedef struct dir_frame {
     bool stop; /* the whole run stops (interrupted, connection lost, login) */
 } dir_frame;
 
-/* Makes the copy of directory spath and lists it into f (taking the paths).
+/* Makes the copy of directory spath and lists it into f (taking the paths);
+ * e is its entry in the parent's listing (NULL for the root).
  * Returns 0 or the reported exit code (the paths are freed then). */
 static int dir_enter(sc_ctx *ctx, const sc_loc *src, char *spath, const sc_loc *dst, char *dpath,
-                     dir_frame *f)
+                     const entry *e, dir_frame *f)
 {
     memset(f, 0, sizeof(*f));
     int rc = ctx->o->dry_run ? 0 : make_dir(ctx, dst, dpath);
-    if (rc == 0 && !src->remote) {
+    if (rc == 0 && e != NULL) {
+        f->dev = e->dev; /* from the listing */
+        f->ino = e->ino;
+    } else if (rc == 0 && !src->remote) {
         struct stat st;
         if (stat(spath, &st) != 0) {
             rc = fail_local(ctx, errno, "open directory", spath);
@@ -1966,16 +1969,14 @@ static void fail_link(sc_ctx *ctx, const char *spath, int err)
     ctx->failed++;
 }
 
-/* A local directory about to be entered that is one of those being copied
- * (a link back up the tree): entering it would never end. Reports it as a
- * failed entry and returns true. */
-static bool leads_back(sc_ctx *ctx, const char *spath, const dir_frame *stack, size_t sp)
+/* A local directory entry e about to be entered that is one of those being
+ * copied (a link back up the tree): entering it would never end. Reports it
+ * as a failed entry and returns true. */
+static bool leads_back(sc_ctx *ctx, const char *spath, const entry *e, const dir_frame *stack,
+                       size_t sp)
 {
-    struct stat st;
-    if (stat(spath, &st) != 0)
-        return false; /* dir_enter reports it */
     for (size_t i = 0; i < sp; i++) {
-        if (stack[i].dev == st.st_dev && stack[i].ino == st.st_ino) {
+        if (stack[i].dev == e->dev && stack[i].ino == e->ino) {
             sc_report(ctx, SC_EXIT_PARTIAL,
                       "%s: not copied: symbolic link loop (it leads back to %s)", spath,
                       stack[i].spath);
@@ -2014,7 +2015,7 @@ static int copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_
         free(d0);
         return fail_nomem(ctx);
     }
-    int result = dir_enter(ctx, src, s0, dst, d0, &stack[0]);
+    int result = dir_enter(ctx, src, s0, dst, d0, NULL, &stack[0]);
     if (result != 0) {
         free(stack);
         return result;
@@ -2083,7 +2084,7 @@ static int copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_
             free(dc);
             continue;
         }
-        if (sc != NULL && e->is_dir && !src->remote && leads_back(ctx, sc, stack, sp)) {
+        if (sc != NULL && e->is_dir && !src->remote && leads_back(ctx, sc, e, stack, sp)) {
             free(sc);
             free(dc);
             continue;
@@ -2109,7 +2110,7 @@ static int copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_
                 cap *= 2;
                 f = &stack[sp - 1];
             }
-            r = dir_enter(ctx, src, sc, dst, dc, &stack[sp]);
+            r = dir_enter(ctx, src, sc, dst, dc, e, &stack[sp]);
             sc = dc = NULL; /* taken (or freed) by dir_enter */
             if (r == 0) {
                 sp++;
