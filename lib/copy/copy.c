@@ -722,6 +722,12 @@ static bool odx_unsupported(uint32_t status)
            status == STATUS_OFFLOAD_WRITE_FILE_NOT_SUPPORTED;
 }
 
+/* The server's status when r is its refusal of a request, else 0. */
+static uint32_t refusal_status(const engine *e, int r)
+{
+    return r == SMBW_ESTATUS || r == SMBW_ENOTSUP ? smbw_last_status(e->dc) : 0;
+}
+
 /* One FSCTL_OFFLOAD_READ of the source range (off, len). */
 static int odx_read(engine *e, uint64_t off, uint64_t len, odx_read_rsp *rr)
 {
@@ -793,14 +799,10 @@ static int run_odx(engine *e, uint64_t dst_end)
         odx_read_rsp rr;
         int r = odx_read(e, s.src, want, &rr);
         if (r) {
-            uint32_t st = smbw_last_status(e->dc);
-            if (r == SMBW_ESTATUS || r == SMBW_ENOTSUP) {
-                if (odx_unsupported(st)) {
-                    refused = true;
-                    break;
-                }
-            }
-            rc = r;
+            if (odx_unsupported(refusal_status(e, r)))
+                refused = true;
+            else
+                rc = r;
             break;
         }
         uint64_t tl = rr.transfer_length, toff = 0;
@@ -808,15 +810,13 @@ static int run_odx(engine *e, uint64_t dst_end)
             uint64_t w = 0;
             r = odx_write(e, rr.token, s.dst + toff, tl - toff, toff, &w);
             if (r) {
-                uint32_t st = smbw_last_status(e->dc);
-                if ((r == SMBW_ESTATUS || r == SMBW_ENOTSUP) && st == STATUS_INVALID_TOKEN &&
-                    rereads < ODX_MAX_REREADS) {
+                uint32_t st = refusal_status(e, r);
+                if (st == STATUS_INVALID_TOKEN && rereads < ODX_MAX_REREADS)
                     rereads++; /* expired or invalidated: read the rest again */
-                } else if ((r == SMBW_ESTATUS || r == SMBW_ENOTSUP) && odx_unsupported(st)) {
+                else if (odx_unsupported(st))
                     refused = true;
-                } else {
+                else
                     rc = r;
-                }
                 break;
             }
             rereads = 0;
@@ -827,8 +827,6 @@ static int run_odx(engine *e, uint64_t dst_end)
             if (rc)
                 break;
         }
-        if (rc && !toff)
-            break;
         /* What was written leaves the queue; the rest stays in front. */
         segq_pop(&e->q);
         int pr = segq_push_front(&e->q, (seg){s.src + toff, s.dst + toff, s.len - toff});

@@ -89,15 +89,9 @@ void wire_patch_next_command(smbw_buf *b, size_t msg_start, uint32_t next)
 
 size_t wire_trailing_zeros(const uint8_t *p, size_t len, size_t max)
 {
-    smbw_cur c = cur_make(p, len);
     size_t n = 0;
-    while (n < max && n < len) {
-        smbw_cur last;
-        uint8_t v;
-        if (!cur_slice(&c, len - n - 1, 1, &last) || !cur_u8(&last, &v) || v != 0)
-            break;
+    while (p && n < max && n < len && p[len - n - 1] == 0)
         n++;
-    }
     return n;
 }
 
