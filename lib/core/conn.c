@@ -605,7 +605,9 @@ static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encry
     bool interim = h.status == STATUS_PENDING && (h.flags & SMB2_FLAGS_ASYNC_COMMAND);
     struct smbw_session *s = find_session(c, h.session_id);
     if (s && s->valid) {
-        if (s->encrypt && !encrypted) {
+        /* An encrypted request (its session's or its share's policy) must be
+         * answered encrypted. */
+        if (!encrypted && (s->encrypt || req_encrypts(r))) {
             core_kill(c, SMBW_ECRYPTO, "unencrypted response on an encrypted session");
             return SMBW_ECRYPTO;
         }

@@ -56,17 +56,23 @@ static void submit_echo(smbw_conn *c, done_log *d, uint32_t payload, uint16_t cm
 }
 
 /* An ECHO on a session (signed when the session signs). */
-static void submit_echo_on(smbw_conn *c, done_log *d, struct smbw_session *sess)
+static void submit_echo_enc(smbw_conn *c, done_log *d, struct smbw_session *sess, bool encrypt)
 {
     core_msg m;
     memset(&m, 0, sizeof m);
     m.command = SMB2_ECHO;
     m.sess = sess;
+    m.encrypt = encrypt; /* as for a share that demands encryption */
     buf_init(&m.body);
     ck_assert_int_eq(wire_encode_empty4(&m.body), 0);
     m.done = on_done;
     m.ud = d;
     ck_assert_int_eq(core_submit(c, &m, 1, false), 0);
+}
+
+static void submit_echo_on(smbw_conn *c, done_log *d, struct smbw_session *sess)
+{
+    submit_echo_enc(c, d, sess, false);
 }
 
 /* Takes one frame from the core's output; returns its header. */
@@ -487,10 +493,14 @@ END_TEST
 
 /* docs/security.md: on a session that encrypts, a plaintext response is
  * fatal even when it is correctly signed; the same answer encrypted with the
- * session's ServerOut key is accepted. */
+ * session's ServerOut key is accepted. The same holds for a request encrypted
+ * because its share demands it on a session that does not encrypt
+ * (SMB2_SHAREFLAG_ENCRYPT_DATA). */
 START_TEST(test_plaintext_on_encrypted_session_fatal)
 {
-    for (int plain = 0; plain < 2; plain++) {
+    for (int run = 0; run < 4; run++) {
+        int plain = run & 1;
+        bool by_share = run >= 2;
         smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
         c->cipher = SMB2_ENCRYPTION_AES128_GCM;
         struct smbw_session s;
@@ -499,7 +509,7 @@ START_TEST(test_plaintext_on_encrypted_session_fatal)
         s.id = 0x77;
         s.valid = true;
         s.signing = true;
-        s.encrypt = true;
+        s.encrypt = !by_share;
         s.sign_alg = SMB2_SIGN_ALG_AES_CMAC;
         memset(s.keys.signing, 0x11, 16);
         memset(s.keys.enc, 0x22, 16);
@@ -507,7 +517,7 @@ START_TEST(test_plaintext_on_encrypted_session_fatal)
         s.keys.enc_len = 16;
         c->sessions = &s;
         done_log a = {0};
-        submit_echo_on(c, &a, &s);
+        submit_echo_enc(c, &a, &s, by_share);
         uint8_t fr[512];
         take_frame(c, fr, sizeof fr);
         ck_assert_uint_eq(get_u32(fr), SMB2_TRANSFORM_ID); /* our request is encrypted */
