@@ -78,6 +78,22 @@ static enum cf_result verify_chunks(cf_env *e, const char *name, const cf_chunk 
     return CF_PASS;
 }
 
+/* Copies the chunks with ctl (key: an open's on the main connection) to dst,
+ * which is name: every chunk must be counted and its bytes arrive. */
+static enum cf_result copied(cf_env *e, smbw_file *dst, const char *name, uint32_t ctl,
+                             const uint8_t key[24], const cf_chunk *ch, size_t n)
+{
+    cf_cc_answer a;
+    cf_copychunk(C(e), dst, ctl, key, ch, n, -1, 12, &a);
+    uint32_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += ch[i].len;
+    enum cf_result r = expect_copied(e, &a, (uint32_t)n, total);
+    if (r != CF_PASS)
+        return r;
+    return verify_chunks(e, name, ch, n);
+}
+
 static enum cf_result copy_and_check(cf_env *e, uint32_t ctl, int dst_flags, const cf_chunk *ch,
                                      size_t n, uint64_t src_size)
 {
@@ -85,14 +101,33 @@ static enum cf_result copy_and_check(cf_env *e, uint32_t ctl, int dst_flags, con
     enum cf_result r = cf_pair_setup(e, src_size, dst_flags, &p);
     if (r != CF_PASS)
         return r;
-    cf_cc_answer a;
-    cf_copychunk(C(e), p.dst, ctl, p.key, ch, n, -1, 12, &a);
-    uint32_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += ch[i].len;
-    if ((r = expect_copied(e, &a, (uint32_t)n, total)) != CF_PASS)
+    return copied(e, p.dst, "dst.bin", ctl, p.key, ch, n);
+}
+
+/* A pair (a 64 KiB source, a write-only destination) and one chunk sent with
+ * ctl and max_out: the answer must be the error status st. */
+static enum cf_result refused(cf_env *e, uint32_t ctl, uint32_t max_out, cf_chunk ch, uint32_t st)
+{
+    cf_pair p;
+    enum cf_result r = cf_pair_setup(e, 64 * KiB, SMBW_O_WRONLY, &p);
+    if (r != CF_PASS)
         return r;
-    return verify_chunks(e, "dst.bin", ch, n);
+    cf_cc_answer a;
+    cf_copychunk(C(e), p.dst, ctl, p.key, &ch, 1, -1, max_out, &a);
+    return expect_status(e, &a, st);
+}
+
+/* A file name of len pattern bytes at off, open for reading and writing,
+ * and its resume key. */
+static int make_source(cf_env *e, const char *name, uint64_t off, uint64_t len, smbw_file **f,
+                       uint8_t key[24])
+{
+    int rc = cf_open(e, e->main.t, name, SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_TRUNC, f);
+    if (rc == 0)
+        rc = cf_fill(*f, off, len, 1);
+    if (rc == 0)
+        rc = cf_resume_key(*f, 32, key, NULL);
+    return rc;
 }
 
 static enum cf_result write_single_chunk(cf_env *e)
@@ -117,14 +152,7 @@ static enum cf_result read_variant(cf_env *e)
 /* 3.3.5.15.6: FSCTL_SRV_COPYCHUNK needs read access to the destination too. */
 static enum cf_result read_variant_dst_write_only(cf_env *e)
 {
-    cf_pair p;
-    enum cf_result r = cf_pair_setup(e, 64 * KiB, SMBW_O_WRONLY, &p);
-    if (r != CF_PASS)
-        return r;
-    cf_chunk ch = {0, 0, 4096};
-    cf_cc_answer a;
-    cf_copychunk(C(e), p.dst, CF_FSCTL_SRV_COPYCHUNK, p.key, &ch, 1, -1, 12, &a);
-    return expect_status(e, &a, CF_STATUS_ACCESS_DENIED);
+    return refused(e, CF_FSCTL_SRV_COPYCHUNK, 12, (cf_chunk){0, 0, 4096}, CF_STATUS_ACCESS_DENIED);
 }
 
 /* 3.3.5.15.6: the destination must be open for writing. */
@@ -179,14 +207,7 @@ static enum cf_result src_without_read(cf_env *e)
 /* 3.3.5.15.6: MaxOutputResponse below the 12-byte answer. */
 static enum cf_result max_output_too_small(cf_env *e)
 {
-    cf_pair p;
-    enum cf_result r = cf_pair_setup(e, 64 * KiB, SMBW_O_WRONLY, &p);
-    if (r != CF_PASS)
-        return r;
-    cf_chunk ch = {0, 0, 4096};
-    cf_cc_answer a;
-    cf_copychunk(C(e), p.dst, W, p.key, &ch, 1, -1, 8, &a);
-    return expect_status(e, &a, CF_STATUS_INVALID_PARAMETER);
+    return refused(e, W, 8, (cf_chunk){0, 0, 4096}, CF_STATUS_INVALID_PARAMETER);
 }
 
 /* 3.3.5.15.6.2: the limits answer is well formed. */
@@ -208,6 +229,16 @@ static enum cf_result limits_answer(cf_env *e)
         a.total_bytes_written < a.chunk_bytes_written)
         return CF_FAIL;
     return CF_PASS;
+}
+
+/* Sends the chunks (ChunkCount claimed, or n when negative): the answer must
+ * be the limits answer. */
+static enum cf_result over_limits(cf_env *e, const cf_pair *p, const cf_limits *l,
+                                  const cf_chunk *ch, size_t n, long claimed)
+{
+    cf_cc_answer a;
+    cf_copychunk(C(e), p->dst, W, p->key, ch, n, claimed, 12, &a);
+    return expect_limits(e, &a, l);
 }
 
 /* Sets up a pair and learns the limits. */
@@ -236,10 +267,9 @@ static enum cf_result too_many_chunks(cf_env *e)
         return cf_error(e, "out of memory");
     for (size_t i = 0; i < n; i++)
         ch[i] = (cf_chunk){0, 4096 * (uint64_t)i, 4096};
-    cf_cc_answer a;
-    cf_copychunk(C(e), p.dst, W, p.key, ch, n, -1, 12, &a);
+    r = over_limits(e, &p, &l, ch, n, -1);
     free(ch);
-    return expect_limits(e, &a, &l);
+    return r;
 }
 
 static enum cf_result chunk_too_large(cf_env *e)
@@ -252,9 +282,7 @@ static enum cf_result chunk_too_large(cf_env *e)
     if (l.max_chunk_size == 0xFFFFFFFFu)
         return cf_skip(e, "the server allows chunks of 4 GiB - 1");
     cf_chunk ch = {0, 0, l.max_chunk_size + 1};
-    cf_cc_answer a;
-    cf_copychunk(C(e), p.dst, W, p.key, &ch, 1, -1, 12, &a);
-    return expect_limits(e, &a, &l);
+    return over_limits(e, &p, &l, &ch, 1, -1);
 }
 
 static enum cf_result total_too_large(cf_env *e)
@@ -273,10 +301,9 @@ static enum cf_result total_too_large(cf_env *e)
         return cf_error(e, "out of memory");
     for (uint64_t i = 0; i < n; i++)
         ch[i] = (cf_chunk){0, i * l.max_chunk_size, l.max_chunk_size};
-    cf_cc_answer a;
-    cf_copychunk(C(e), p.dst, W, p.key, ch, (size_t)n, -1, 12, &a);
+    r = over_limits(e, &p, &l, ch, (size_t)n, -1);
     free(ch);
-    return expect_limits(e, &a, &l);
+    return r;
 }
 
 /* 3.3.5.15.6: a chunk of length zero is invalid. */
@@ -288,9 +315,7 @@ static enum cf_result zero_length_chunk(cf_env *e)
     if (r != CF_PASS)
         return r;
     cf_chunk ch[] = {{0, 0, 4096}, {4096, 4096, 0}};
-    cf_cc_answer a;
-    cf_copychunk(C(e), p.dst, W, p.key, ch, 2, -1, 12, &a);
-    return expect_limits(e, &a, &l);
+    return over_limits(e, &p, &l, ch, 2, -1);
 }
 
 /* 3.3.5.15.6: InputCount smaller than ChunkCount chunks. */
@@ -302,9 +327,7 @@ static enum cf_result input_truncated(cf_env *e)
     if (r != CF_PASS)
         return r;
     cf_chunk ch = {0, 0, 4096};
-    cf_cc_answer a;
-    cf_copychunk(C(e), p.dst, W, p.key, &ch, 1, 2, 12, &a); /* says 2, holds 1 */
-    return expect_limits(e, &a, &l);
+    return over_limits(e, &p, &l, &ch, 1, 2); /* says 2, holds 1 */
 }
 
 /* ChunkCount 0 is not among the invalid requests of 3.3.5.15.6: nothing to
@@ -342,11 +365,7 @@ static enum cf_result max_chunks_accepted(cf_env *e)
     for (uint32_t i = 0; i < l.max_chunks; i++) /* backwards through the source */
         ch[i] = (cf_chunk){(uint64_t)(l.max_chunks - 1 - i) * len % (1 * MiB - len),
                            (uint64_t)i * len, len};
-    cf_cc_answer a;
-    cf_copychunk(C(e), p.dst, W, p.key, ch, l.max_chunks, -1, 12, &a);
-    r = expect_copied(e, &a, l.max_chunks, l.max_chunks * len);
-    if (r == CF_PASS)
-        r = verify_chunks(e, "dst.bin", ch, l.max_chunks);
+    r = copied(e, p.dst, "dst.bin", W, p.key, ch, l.max_chunks);
     free(ch);
     return r;
 }
@@ -369,12 +388,8 @@ static enum cf_result max_total_accepted(cf_env *e)
                        l.max_chunk_size, l.max_total);
     /* A source as large as the total. */
     smbw_file *w;
-    int rc = cf_open(e, e->main.t, "big.bin", SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_TRUNC, &w);
-    if (rc == 0)
-        rc = cf_fill(w, 0, l.max_total, 1);
     uint8_t key[24];
-    if (rc == 0)
-        rc = cf_resume_key(w, 32, key, NULL);
+    int rc = make_source(e, "big.bin", 0, l.max_total, &w, key);
     if (rc != 0)
         return cf_error(e, "cannot make a %u-byte source: %s", l.max_total,
                         cf_outcome(e, C(e), rc));
@@ -387,11 +402,7 @@ static enum cf_result max_total_accepted(cf_env *e)
         ch[i] = (cf_chunk){(uint64_t)i * l.max_chunk_size, (uint64_t)i * l.max_chunk_size, len};
         left -= len;
     }
-    cf_cc_answer a;
-    cf_copychunk(C(e), p.dst, W, key, ch, n, -1, 12, &a);
-    r = expect_copied(e, &a, n, l.max_total);
-    if (r == CF_PASS)
-        r = verify_chunks(e, "dst.bin", ch, n);
+    r = copied(e, p.dst, "dst.bin", W, key, ch, n);
     free(ch);
     return r;
 }
@@ -399,14 +410,7 @@ static enum cf_result max_total_accepted(cf_env *e)
 /* A source range past the end of the source: STATUS_INVALID_VIEW_SIZE. */
 static enum cf_result src_past_eof(cf_env *e)
 {
-    cf_pair p;
-    enum cf_result r = cf_pair_setup(e, 64 * KiB, SMBW_O_WRONLY, &p);
-    if (r != CF_PASS)
-        return r;
-    cf_chunk ch = {64 * KiB - 100, 0, 4096};
-    cf_cc_answer a;
-    cf_copychunk(C(e), p.dst, W, p.key, &ch, 1, -1, 12, &a);
-    return expect_status(e, &a, CF_STATUS_INVALID_VIEW_SIZE);
+    return refused(e, W, 12, (cf_chunk){64 * KiB - 100, 0, 4096}, CF_STATUS_INVALID_VIEW_SIZE);
 }
 
 /* 3.3.5.15.6.1: the chunks before the failing one are copied and counted. */
@@ -437,11 +441,7 @@ static enum cf_result dst_past_eof(cf_env *e)
     if (r != CF_PASS)
         return r;
     cf_chunk ch = {0, 1 * MiB + 3, 64 * KiB};
-    cf_cc_answer a;
-    cf_copychunk(C(e), p.dst, W, p.key, &ch, 1, -1, 12, &a);
-    if ((r = expect_copied(e, &a, 1, 64 * KiB)) != CF_PASS)
-        return r;
-    if ((r = verify_chunks(e, "dst.bin", &ch, 1)) != CF_PASS)
+    if ((r = copied(e, p.dst, "dst.bin", W, p.key, &ch, 1)) != CF_PASS)
         return r;
     smbw_stat st;
     int rc = smbw_file_stat(p.dst, &st);
@@ -458,21 +458,12 @@ static enum cf_result dst_past_eof(cf_env *e)
 static enum cf_result same_handle_overlap(cf_env *e)
 {
     smbw_file *f;
-    int rc = cf_open(e, e->main.t, "one.bin", SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_TRUNC, &f);
-    if (rc == 0)
-        rc = cf_fill(f, 0, 256 * KiB, 1);
     uint8_t key[24];
-    if (rc == 0)
-        rc = cf_resume_key(f, 32, key, NULL);
+    int rc = make_source(e, "one.bin", 0, 256 * KiB, &f, key);
     if (rc != 0)
         return cf_error(e, "cannot set up one.bin: %s", cf_outcome(e, C(e), rc));
     cf_chunk ch = {0, 4096, 64 * KiB};
-    cf_cc_answer a;
-    cf_copychunk(C(e), f, W, key, &ch, 1, -1, 12, &a);
-    enum cf_result r = expect_copied(e, &a, 1, 64 * KiB);
-    if (r != CF_PASS)
-        return r;
-    return verify_chunks(e, "one.bin", &ch, 1);
+    return copied(e, f, "one.bin", W, key, &ch, 1);
 }
 
 /* Two opens of one file, disjoint ranges. */
@@ -487,11 +478,7 @@ static enum cf_result same_file_two_opens(cf_env *e)
     if (rc != 0)
         return cf_error(e, "cannot open src.bin for writing: %s", cf_outcome(e, C(e), rc));
     cf_chunk ch = {0, 128 * KiB, 64 * KiB};
-    cf_cc_answer a;
-    cf_copychunk(C(e), w, W, p.key, &ch, 1, -1, 12, &a);
-    if ((r = expect_copied(e, &a, 1, 64 * KiB)) != CF_PASS)
-        return r;
-    return verify_chunks(e, "src.bin", &ch, 1);
+    return copied(e, w, "src.bin", W, p.key, &ch, 1);
 }
 
 /* 3.3.5.15.6: a key that names no open: STATUS_OBJECT_NAME_NOT_FOUND. */
@@ -642,24 +629,15 @@ static enum cf_result offsets_beyond_4g(cf_env *e)
 {
     const uint64_t so = (4ull << 30) + 12345, dof = (5ull << 30) + 777;
     smbw_file *s, *d;
-    int rc = cf_open(e, e->main.t, "src.bin", SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_TRUNC, &s);
-    if (rc == 0)
-        rc = cf_fill(s, so, 64 * KiB, 1);
     uint8_t key[24];
-    if (rc == 0)
-        rc = cf_resume_key(s, 32, key, NULL);
+    int rc = make_source(e, "src.bin", so, 64 * KiB, &s, key);
     if (rc == 0)
         rc = cf_open(e, e->main.t, "dst.bin", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC, &d);
     if (rc != 0)
         return cf_skip(e, "the share cannot hold a sparse file past 4 GiB: %s",
                        cf_outcome(e, C(e), rc));
     cf_chunk ch = {so, dof, 64 * KiB};
-    cf_cc_answer a;
-    cf_copychunk(C(e), d, W, key, &ch, 1, -1, 12, &a);
-    enum cf_result r = expect_copied(e, &a, 1, 64 * KiB);
-    if (r != CF_PASS)
-        return r;
-    return verify_chunks(e, "dst.bin", &ch, 1);
+    return copied(e, d, "dst.bin", W, key, &ch, 1);
 }
 
 #define S6 "MS-SMB2 3.3.5.15.6"
