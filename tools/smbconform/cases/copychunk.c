@@ -10,6 +10,10 @@
 #define KiB 1024u
 #define MiB (1024u * 1024u)
 #define W CF_FSCTL_SRV_COPYCHUNK_WRITE
+/* About the most chunks a case puts in one request: the limits come from the
+ * server, and a request (and its array) must not grow with whatever it
+ * claims. */
+#define MAX_CHUNKS_TRIED 65536u
 
 static smbw_conn *C(cf_env *e)
 {
@@ -259,7 +263,7 @@ static enum cf_result too_many_chunks(cf_env *e)
     enum cf_result r = with_limits(e, 64 * KiB, &p, &l);
     if (r != CF_PASS)
         return r;
-    if (l.max_chunks > 65536)
+    if (l.max_chunks > MAX_CHUNKS_TRIED)
         return cf_skip(e, "the server allows %u chunks per request", l.max_chunks);
     size_t n = (size_t)l.max_chunks + 1;
     cf_chunk *ch = calloc(n, sizeof(*ch));
@@ -296,6 +300,11 @@ static enum cf_result total_too_large(cf_env *e)
     if (n > l.max_chunks)
         return cf_skip(e, "%u chunks of %u bytes cannot exceed %u bytes", l.max_chunks,
                        l.max_chunk_size, l.max_total);
+    if (n > MAX_CHUNKS_TRIED)
+        return cf_skip(e,
+                       "exceeding %u bytes in chunks of %u bytes takes %llu chunks (more than "
+                       "%u tried)",
+                       l.max_total, l.max_chunk_size, (unsigned long long)n, MAX_CHUNKS_TRIED);
     cf_chunk *ch = calloc((size_t)n, sizeof(*ch));
     if (ch == NULL)
         return cf_error(e, "out of memory");
@@ -382,10 +391,15 @@ static enum cf_result max_total_accepted(cf_env *e)
     if (l.max_total > 64 * MiB)
         return cf_skip(e, "the server allows %u bytes per request (more than 64 MiB tried)",
                        l.max_total);
-    uint32_t n = (l.max_total + l.max_chunk_size - 1) / l.max_chunk_size;
-    if (n > l.max_chunks)
+    /* 64-bit: a chunk size near 4 GiB must not wrap the sum around. */
+    uint64_t n64 = ((uint64_t)l.max_total + l.max_chunk_size - 1) / l.max_chunk_size;
+    if (n64 > l.max_chunks)
         return cf_skip(e, "%u chunks of %u bytes cannot reach %u bytes", l.max_chunks,
                        l.max_chunk_size, l.max_total);
+    if (n64 > MAX_CHUNKS_TRIED)
+        return cf_skip(e, "%u bytes in chunks of %u bytes take %llu chunks (more than %u tried)",
+                       l.max_total, l.max_chunk_size, (unsigned long long)n64, MAX_CHUNKS_TRIED);
+    uint32_t n = (uint32_t)n64;
     /* A source as large as the total. */
     smbw_file *w;
     uint8_t key[24];
