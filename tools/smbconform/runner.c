@@ -327,7 +327,9 @@ void cf_run_case(const cf_target *tg, const char *root, const cf_case *cs, int t
             break;
     }
     close(fds[0]);
-    if (timed_out)
+    /* Without its whole result the child is ended, so that waitpid cannot
+     * block: also when poll failed or the pipe closed early. */
+    if (got != sizeof(m))
         kill(pid, SIGKILL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
