@@ -23,29 +23,39 @@ bool tool_burn_user_password(char *arg)
     return true;
 }
 
-bool tool_burn_url_password(char *arg)
+bool tool_url_password_span(const char *arg, size_t *colon, size_t *at)
 {
     if (strncasecmp(arg, "smb://", 6) != 0)
         return false;
-    char *auth = arg + 6;
+    const char *auth = arg + 6;
     size_t alen = strcspn(auth, "/\\");
-    char *at = NULL;
+    const char *a = NULL;
     for (size_t i = 0; i < alen; i++)
         if (auth[i] == '@')
-            at = auth + i;
-    if (at == NULL)
+            a = auth + i;
+    if (a == NULL)
         return false;
-    char *ui = auth;
-    char *semi = memchr(ui, ';', (size_t)(at - ui));
+    const char *ui = auth;
+    const char *semi = memchr(ui, ';', (size_t)(a - ui));
     if (semi != NULL)
         ui = semi + 1;
-    char *colon = memchr(ui, ':', (size_t)(at - ui));
-    if (colon == NULL)
+    const char *c = memchr(ui, ':', (size_t)(a - ui));
+    if (c == NULL)
+        return false;
+    *colon = (size_t)(c - arg);
+    *at = (size_t)(a - arg);
+    return true;
+}
+
+bool tool_burn_url_password(char *arg)
+{
+    size_t colon, at;
+    if (!tool_url_password_span(arg, &colon, &at))
         return false;
     size_t total = strlen(arg);
-    size_t tail = strlen(at); /* "@HOST..." */
-    memmove(colon, at, tail);
-    size_t kept = (size_t)(colon - arg) + tail;
+    size_t tail = total - at; /* "@HOST..." */
+    memmove(arg + colon, arg + at, tail);
+    size_t kept = colon + tail;
     tool_wipe(arg + kept, total - kept);
     return true;
 }

@@ -33,6 +33,10 @@ bool tool_burn_user_password(char *arg);
  * empty) was removed; anything that is not an smb:// URL is left alone. */
 bool tool_burn_url_password(char *arg);
 
+/* Where that ":PASSWORD" is: *colon gets the offset of its ':', *at the
+ * offset of the '@' that ends it. Returns false when arg has none. */
+bool tool_url_password_span(const char *arg, size_t *colon, size_t *at);
+
 /* Zeroes 64 KiB of stack below the caller. Code that ran before main (the
  * dynamic loader, libc, a sanitizer runtime) may have left copies of the
  * argument strings there; call it from main right after the burn. */

@@ -172,24 +172,10 @@ char *sc_display_url(const smbw_url *u)
 
 char *sc_redact_arg(const char *arg)
 {
-    char *s = strdup(arg);
-    if (s == NULL || !smbw_is_url(s))
-        return s;
-    char *auth = s + 6;
-    size_t alen = strcspn(auth, "/\\");
-    char *at = NULL;
-    for (size_t i = 0; i < alen; i++)
-        if (auth[i] == '@')
-            at = auth + i;
-    if (at == NULL)
-        return s;
-    char *colon = memchr(auth, ':', (size_t)(at - auth));
-    if (colon == NULL)
-        return s;
-    char *r = xasprintf("%.*s:***%s", (int)(colon - s), s, at);
-    tool_wipe(s, strlen(s));
-    free(s);
-    return r;
+    size_t colon, at;
+    if (!tool_url_password_span(arg, &colon, &at))
+        return strdup(arg);
+    return xasprintf("%.*s:***%s", (int)colon, arg, arg + at);
 }
 
 static const char *loc_disp_or(const char *d, const char *fallback)
