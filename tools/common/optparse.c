@@ -1,12 +1,14 @@
 /* The table-driven option walker shared by the tools (optparse.h). */
 #include "optparse.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "secrets.h"
+#include "smbwire/smbwire.h"
 
 int tool_opt_fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -26,6 +28,32 @@ int tool_opt_too_many(char *err, size_t errlen, const char *arg, const char *exp
                   shown != NULL ? shown : "?", expected);
     free(shown);
     return -1;
+}
+
+int tool_opt_dialect(const char *val, const char *shown, uint16_t *out, char *err, size_t errlen)
+{
+    uint16_t dl = smbw_dialect_parse(val);
+    if (dl == 0)
+        return tool_opt_fail(
+            err, errlen,
+            "option %s: unknown dialect '%s' (SMB2_02 SMB2_10 SMB3_00 SMB3_02 SMB3_11)", shown,
+            val);
+    *out = dl;
+    return 0;
+}
+
+int tool_opt_seconds(const char *val, const char *shown, double max_s, int *ms, char *err,
+                     size_t errlen)
+{
+    char *end;
+    errno = 0;
+    double s = strtod(val, &end);
+    if (errno != 0 || end == val || *end != '\0' || !(s > 0) || s > max_s)
+        return tool_opt_fail(err, errlen, "option %s: '%s' is not a positive number of seconds",
+                             shown, val);
+    int v = (int)(s * 1000.0 + 0.5);
+    *ms = v < 1 ? 1 : v;
+    return 0;
 }
 
 static const tool_optdef *find_long(const tool_optparser *p, const char *name, size_t len)

@@ -8,6 +8,7 @@
 #define SMBWIRE_TOOLS_OPTPARSE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* One row of an option table. */
@@ -52,6 +53,14 @@ int tool_opt_fail(char *err, size_t errlen, const char *fmt, ...)
 /* "too many arguments ('ARG'); expected WHAT" with ARG's URL password
  * never shown. Returns -1. */
 int tool_opt_too_many(char *err, size_t errlen, const char *arg, const char *expected);
+
+/* Values both tools take; each returns 0, or -1 with err naming shown. */
+/* A dialect name (SMB2_02 ... SMB3_11) into *out. */
+int tool_opt_dialect(const char *val, const char *shown, uint16_t *out, char *err, size_t errlen);
+/* A positive number of seconds, at most max_s (fractions allowed), into *ms
+ * (at least 1). */
+int tool_opt_seconds(const char *val, const char *shown, double max_s, int *ms, char *err,
+                     size_t errlen);
 
 /* The option lines of --help, one or two per row. */
 void tool_opts_help(FILE *f, const tool_optdef *defs, size_t n);

@@ -1,5 +1,4 @@
 /* smbconform's option table and the parser and --help driven by it. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,19 +92,9 @@ static int apply(cf_opts *o, const tool_optdef *d, const char *val, const char *
         o->kerberos = true;
         break;
     case CF_OPT_MINPROTO:
-    case CF_OPT_MAXPROTO: {
-        uint16_t dl = smbw_dialect_parse(val);
-        if (dl == 0)
-            return tool_opt_fail(
-                err, errlen,
-                "option %s: unknown dialect '%s' (SMB2_02 SMB2_10 SMB3_00 SMB3_02 SMB3_11)", shown,
-                val);
-        if (d->id == CF_OPT_MINPROTO)
-            o->min_proto = dl;
-        else
-            o->max_proto = dl;
-        break;
-    }
+        return tool_opt_dialect(val, shown, &o->min_proto, err, errlen);
+    case CF_OPT_MAXPROTO:
+        return tool_opt_dialect(val, shown, &o->max_proto, err, errlen);
     case CF_OPT_LIST:
         o->list = true;
         break;
@@ -124,17 +113,8 @@ static int apply(cf_opts *o, const tool_optdef *d, const char *val, const char *
             return tool_opt_fail(err, errlen, "option %s: empty file name", shown);
         o->junit = val;
         break;
-    case CF_OPT_TIMEOUT: {
-        char *end;
-        errno = 0;
-        double s = strtod(val, &end);
-        if (errno != 0 || end == val || *end != '\0' || !(s > 0) || s > 86400.0)
-            return tool_opt_fail(err, errlen, "option %s: '%s' is not a positive number of seconds",
-                                 shown, val);
-        int ms = (int)(s * 1000.0 + 0.5);
-        o->timeout_ms = ms < 1 ? 1 : ms;
-        break;
-    }
+    case CF_OPT_TIMEOUT:
+        return tool_opt_seconds(val, shown, 86400.0, &o->timeout_ms, err, errlen);
     case CF_OPT_STRICT:
         o->strict = true;
         break;

@@ -304,35 +304,17 @@ static int apply(sc_opts *o, const tool_optdef *d, const char *val, const char *
     case SC_OPT_CIPHER:
         return parse_ciphers(o, val, shown, err, errlen);
     case SC_OPT_MINPROTO:
-    case SC_OPT_MAXPROTO: {
-        uint16_t dl = smbw_dialect_parse(val);
-        if (dl == 0)
-            return tool_opt_fail(
-                err, errlen,
-                "option %s: unknown dialect '%s' (SMB2_02 SMB2_10 SMB3_00 SMB3_02 SMB3_11)", shown,
-                val);
-        if (d->id == SC_OPT_MINPROTO)
-            o->min_proto = dl;
-        else
-            o->max_proto = dl;
-        break;
-    }
+        return tool_opt_dialect(val, shown, &o->min_proto, err, errlen);
+    case SC_OPT_MAXPROTO:
+        return tool_opt_dialect(val, shown, &o->max_proto, err, errlen);
     case SC_OPT_SIGN:
         o->sign = true;
         break;
     case SC_OPT_ENCRYPT:
         o->encrypt = true;
         break;
-    case SC_OPT_TIMEOUT: {
-        errno = 0;
-        double s = strtod(val, &end);
-        if (errno != 0 || end == val || *end != '\0' || !(s > 0) || s > 2000000.0)
-            return tool_opt_fail(err, errlen, "option %s: '%s' is not a positive number of seconds",
-                                 shown, val);
-        int ms = (int)(s * 1000.0 + 0.5);
-        o->timeout_ms = ms < 1 ? 1 : ms;
-        break;
-    }
+    case SC_OPT_TIMEOUT:
+        return tool_opt_seconds(val, shown, 2000000.0, &o->timeout_ms, err, errlen);
     case SC_OPT_METHOD:
         if (strcmp(val, "auto") == 0)
             o->method = SC_METHOD_AUTO;
