@@ -18,7 +18,7 @@ static void put64(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static uint32_t get32(const uint8_t *p)
+uint32_t cf_get32(const uint8_t *p)
 {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
@@ -66,9 +66,9 @@ void cf_copychunk(smbw_conn *c, smbw_file *dst, uint32_t ctl, const uint8_t key[
     a->outlen = outlen;
     if (out != NULL && outlen >= 12) {
         a->has_body = true;
-        a->chunks_written = get32(out);
-        a->chunk_bytes_written = get32((uint8_t *)out + 4);
-        a->total_bytes_written = get32((uint8_t *)out + 8);
+        a->chunks_written = cf_get32(out);
+        a->chunk_bytes_written = cf_get32((uint8_t *)out + 4);
+        a->total_bytes_written = cf_get32((uint8_t *)out + 8);
     }
     free(out);
 }

@@ -211,6 +211,8 @@ typedef struct cf_cc_answer {
     uint32_t chunks_written, chunk_bytes_written, total_bytes_written;
 } cf_cc_answer;
 
+/* The little-endian 32-bit number at p (of an answer). */
+uint32_t cf_get32(const uint8_t *p);
 /* FSCTL_SRV_REQUEST_RESUME_KEY on f with max_out; copies the 24-byte key.
  * Returns the call's result; *outlen (may be NULL) gets the answer's size. */
 int cf_resume_key(smbw_file *f, uint32_t max_out, uint8_t key[24], size_t *outlen);

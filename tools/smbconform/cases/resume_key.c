@@ -5,11 +5,6 @@
 
 #include "../smbconform.h"
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
 static enum cf_result make_file(cf_env *e, const char *name, smbw_file **f)
 {
     int rc = cf_open(e, e->main.t, name, SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_TRUNC, f);
@@ -30,7 +25,7 @@ static enum cf_result output_size(cf_env *e)
     void *out = NULL;
     size_t len = 0;
     int rc = smbw_file_ioctl(f, CF_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 4096, &out, &len);
-    uint32_t ctxlen = rc == 0 && len >= 28 ? get32((uint8_t *)out + 24) : 0;
+    uint32_t ctxlen = rc == 0 && len >= 28 ? cf_get32((uint8_t *)out + 24) : 0;
     free(out);
     const char *exp = "success, 32 bytes: a 24-byte key and ContextLength 0";
     if (rc != 0)
