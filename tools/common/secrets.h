@@ -39,7 +39,9 @@ bool tool_url_password_span(const char *arg, size_t *colon, size_t *at);
 
 /* Zeroes 64 KiB of stack below the caller. Code that ran before main (the
  * dynamic loader, libc, a sanitizer runtime) may have left copies of the
- * argument strings there; call it from main right after the burn. */
+ * argument strings there: call it first thing in a main whose own frame is
+ * small (the copies would otherwise survive in the unused slots of a big
+ * frame), and again right after the burn. */
 void tool_scrub_stack(void);
 
 /* Keeps the process from writing core dumps and from being inspected by

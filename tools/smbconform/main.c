@@ -38,7 +38,7 @@ static void print_line(FILE *f, const cf_outcome_rec *r, int verbose)
     fflush(f);
 }
 
-int main(int argc, char **argv)
+static __attribute__((noinline)) int smbconform_main(int argc, char **argv)
 {
     cf_opts o;
     cf_opts_init(&o);
@@ -218,4 +218,14 @@ out:
     free(all);
     free(run);
     return code;
+}
+
+/* Code that ran before main (the loader, libc, a sanitizer runtime) may have
+ * left copies of the arguments, passwords included, on the stack where the
+ * real main's frame will lie; a frame's unused slots are never overwritten,
+ * so they are zeroed before that frame exists. */
+int main(int argc, char **argv)
+{
+    tool_scrub_stack();
+    return smbconform_main(argc, argv);
 }

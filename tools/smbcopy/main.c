@@ -91,7 +91,7 @@ static void print_json(const sc_ctx *ctx, const sc_opts *o, bool ok, int code, d
     free(dst);
 }
 
-int main(int argc, char **argv)
+static __attribute__((noinline)) int smbcopy_main(int argc, char **argv)
 {
     double t0 = sc_now();
     /* argv may hold a password: no core dumps from here on (unless asked
@@ -187,4 +187,14 @@ done:
     free_arg(src);
     free_arg(dst);
     return code;
+}
+
+/* Code that ran before main (the loader, libc, a sanitizer runtime) may have
+ * left copies of the arguments, passwords included, on the stack where the
+ * real main's frame will lie; a frame's unused slots are never overwritten,
+ * so they are zeroed before that frame exists. */
+int main(int argc, char **argv)
+{
+    tool_scrub_stack();
+    return smbcopy_main(argc, argv);
 }
