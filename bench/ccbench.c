@@ -235,7 +235,7 @@ int main(int argc, char **argv)
                 o.chunk_size = shapes[si].chunk;
                 o.no_preserve = true;
                 err = smbw_unlink(conns[0].t, dst);
-                if (err && smbw_last_status(conns[0].c) != 0xC0000034u /* not found */)
+                if (err && smbw_last_status(conns[0].c) != SMBW_STATUS_OBJECT_NAME_NOT_FOUND)
                     die("delete destination", err, conns[0].c);
                 if (do_sync)
                     sync();

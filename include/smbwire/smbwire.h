@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "errors.h"
+#include "ntstatus.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -61,9 +62,9 @@ const char *smbw_strerror(int err);
 const char *smbw_error_name(int err);
 /* Category of an SMBW_E* code. */
 int smbw_error_category(int err);
-/* "STATUS_OBJECT_NAME_NOT_FOUND" for 0xC0000034; "STATUS_0x%08X" style for
- * unknown codes (written into a static per-value-independent buffer is NOT
- * used: unknown codes give "STATUS_UNKNOWN"). */
+/* Name of an NTSTATUS: "STATUS_OBJECT_NAME_NOT_FOUND" for 0xC0000034
+ * (SMBW_STATUS_OBJECT_NAME_NOT_FOUND), every row of SMBW_NTSTATUS_TABLE
+ * (ntstatus.h); "STATUS_UNKNOWN" for other values. Static string. */
 const char *smbw_status_name(uint32_t status);
 
 /* ---- dialects -------------------------------------------------------- */

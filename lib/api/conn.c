@@ -394,7 +394,7 @@ int api_negotiate(smbw_conn *c)
                            "dialect, or not an SMB2 server)");
         return rc;
     }
-    if (rsp.h.status != STATUS_SUCCESS) {
+    if (rsp.h.status != SMBW_STATUS_SUCCESS) {
         rc = api_status_error(c, rsp.h.status, "NEGOTIATE");
         api_rsp_free(&rsp);
         return rc == SMBW_ENOTSUP ? SMBW_EDIALECT : rc;
@@ -778,7 +778,7 @@ int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds)
             break;
         smb2_session_setup_rsp ssr;
         uint32_t status = rsp.h.status;
-        if (status != STATUS_SUCCESS && status != STATUS_MORE_PROCESSING_REQUIRED) {
+        if (status != SMBW_STATUS_SUCCESS && status != SMBW_STATUS_MORE_PROCESSING_REQUIRED) {
             rc = api_status_error(c, status, "SESSION_SETUP");
             if (rc == SMBW_ESTATUS || rc == SMBW_EACCES)
                 rc = core_set_error(c, SMBW_EAUTH, status, "authentication failed: %s",
@@ -796,7 +796,7 @@ int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds)
             break;
         }
         s->id = rsp.h.session_id;
-        if (status == STATUS_MORE_PROCESSING_REQUIRED) {
+        if (status == SMBW_STATUS_MORE_PROCESSING_REQUIRED) {
             if (st == AUTH_DONE && legs > 4) {
                 rc = core_set_error(c, SMBW_EPROTO, 0, "server wants more legs than possible");
                 break;
@@ -963,7 +963,7 @@ static int validate_negotiate(smbw_conn *c, struct smbw_tree *t)
         return rc;
     }
     uint32_t st = rsp.h.status;
-    if (st == STATUS_NOT_SUPPORTED || st == STATUS_INVALID_DEVICE_REQUEST) {
+    if (st == SMBW_STATUS_NOT_SUPPORTED || st == SMBW_STATUS_INVALID_DEVICE_REQUEST) {
         /* The answer was signed (the core checked it): an older server. */
         api_rsp_free(&rsp);
         c->negotiate_validated = true;
@@ -972,7 +972,7 @@ static int validate_negotiate(smbw_conn *c, struct smbw_tree *t)
     smb2_ioctl_rsp ir;
     validate_negotiate_info got;
     memset(&got, 0, sizeof got);
-    if (st != STATUS_SUCCESS || wire_decode_ioctl(rsp.msg.p, rsp.msg.len, &ir) != 0 ||
+    if (st != SMBW_STATUS_SUCCESS || wire_decode_ioctl(rsp.msg.p, rsp.msg.len, &ir) != 0 ||
         wire_decode_validate_negotiate(ir.output, ir.output_len, &got) != 0 ||
         got.capabilities != c->server_caps || memcmp(got.guid, c->server_guid, 16) != 0 ||
         got.security_mode != c->server_security_mode || got.dialect != c->dialect) {
@@ -1022,7 +1022,7 @@ int smbw_tree_connect(smbw_tree **out, smbw_session *s, const char *share)
         api_rsp_free(&rsp);
         return rc;
     }
-    if (rsp.h.status != STATUS_SUCCESS) {
+    if (rsp.h.status != SMBW_STATUS_SUCCESS) {
         rc = api_status_error(c, rsp.h.status, "TREE_CONNECT");
         api_rsp_free(&rsp);
         return rc;

@@ -62,9 +62,9 @@ static int fetch(smbw_dir *d)
     api_rsp rsp;
     rc = api_call(c, &m, 1, false, &rsp);
     if (!rc) {
-        if (rsp.h.status == STATUS_NO_MORE_FILES) {
+        if (rsp.h.status == SMBW_STATUS_NO_MORE_FILES) {
             d->end = true;
-        } else if (rsp.h.status != STATUS_SUCCESS) {
+        } else if (rsp.h.status != SMBW_STATUS_SUCCESS) {
             rc = api_status_error(c, rsp.h.status, "list directory");
         } else {
             smb2_query_dir_rsp qr;

@@ -105,7 +105,7 @@ int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw
     }
     api_rsp rsp;
     rc = api_call(c, &m, 1, false, &rsp);
-    if (!rc && rsp.h.status != STATUS_SUCCESS) {
+    if (!rc && rsp.h.status != SMBW_STATUS_SUCCESS) {
         char what[600];
         snprintf(what, sizeof what, "open %s", path);
         rc = api_status_error(c, rsp.h.status, what);
@@ -188,7 +188,7 @@ int smbw_file_close(smbw_file *f)
         } else {
             api_rsp rsp;
             rc = api_call(c, &m, 1, false, &rsp);
-            if (!rc && rsp.h.status != STATUS_SUCCESS)
+            if (!rc && rsp.h.status != SMBW_STATUS_SUCCESS)
                 rc = api_status_error(c, rsp.h.status, "close");
             api_rsp_free(&rsp);
         }
@@ -265,7 +265,7 @@ int smbw_file_query_info(smbw_file *f, uint8_t info_type, uint8_t info_class, ui
                     *outlen = qr.data_len;
             }
         }
-        if (!rc && rsp.h.status == STATUS_BUFFER_OVERFLOW)
+        if (!rc && rsp.h.status == SMBW_STATUS_BUFFER_OVERFLOW)
             rc = api_status_error(c, rsp.h.status, "QUERY_INFO (output truncated)");
     }
     api_rsp_free(&rsp);
@@ -340,7 +340,7 @@ int smbw_file_set_info(smbw_file *f, uint8_t info_type, uint8_t info_class, uint
     }
     api_rsp rsp;
     rc = api_call(c, &m, 1, false, &rsp);
-    if (!rc && rsp.h.status != STATUS_SUCCESS)
+    if (!rc && rsp.h.status != SMBW_STATUS_SUCCESS)
         rc = api_status_error(c, rsp.h.status, "SET_INFO");
     api_rsp_free(&rsp);
     return rc;
@@ -407,7 +407,7 @@ int smbw_file_flush(smbw_file *f)
     }
     api_rsp rsp;
     rc = api_call(c, &m, 1, false, &rsp);
-    if (!rc && rsp.h.status != STATUS_SUCCESS)
+    if (!rc && rsp.h.status != SMBW_STATUS_SUCCESS)
         rc = api_status_error(c, rsp.h.status, "FLUSH");
     api_rsp_free(&rsp);
     return rc;
@@ -495,7 +495,7 @@ int smbw_file_ioctl(smbw_file *f, uint32_t ctl_code, const void *in, size_t inle
             }
             if (!rc && outlen)
                 *outlen = olen;
-            if (!rc && rsp.h.status != STATUS_SUCCESS) {
+            if (!rc && rsp.h.status != SMBW_STATUS_SUCCESS) {
                 char what[64];
                 snprintf(what, sizeof what, "IOCTL 0x%08x", ctl_code);
                 rc = api_status_error(c, rsp.h.status, what);
@@ -533,7 +533,7 @@ static int async_read_done(void *ud, int err, const smb2_hdr *h, const uint8_t *
     int rc = 0;
     if (err) {
         a->cb(a->ud, err, 0, NULL, 0);
-    } else if (h->status == STATUS_SUCCESS) {
+    } else if (h->status == SMBW_STATUS_SUCCESS) {
         smb2_read_rsp r;
         if (wire_decode_read(msg, len, &r) != 0 || r.data_len > a->max_out) {
             rc = SMBW_EPROTO;
@@ -541,7 +541,7 @@ static int async_read_done(void *ud, int err, const smb2_hdr *h, const uint8_t *
         } else {
             a->cb(a->ud, 0, 0, r.data, r.data_len);
         }
-    } else if (h->status == STATUS_END_OF_FILE) {
+    } else if (h->status == SMBW_STATUS_END_OF_FILE) {
         a->cb(a->ud, 0, 0, NULL, 0);
     } else {
         async_status_fail(a, h->status, "READ");
@@ -556,7 +556,7 @@ static int async_write_done(void *ud, int err, const smb2_hdr *h, const uint8_t 
     int rc = 0;
     if (err) {
         a->cb(a->ud, err, 0, NULL, 0);
-    } else if (h->status == STATUS_SUCCESS) {
+    } else if (h->status == SMBW_STATUS_SUCCESS) {
         smb2_write_rsp w;
         if (wire_decode_write(msg, len, &w) != 0 || w.count > a->max_out) {
             rc = SMBW_EPROTO;
@@ -586,7 +586,7 @@ static int async_ioctl_done(void *ud, int err, const smb2_hdr *h, const uint8_t 
             a->cb(a->ud, SMBW_EPROTO, 0, NULL, 0);
         } else {
             int e = 0;
-            if (h->status != STATUS_SUCCESS) {
+            if (h->status != SMBW_STATUS_SUCCESS) {
                 e = smbw_status_to_error(h->status);
                 if (e != SMBW_ENOTSUP)
                     e = SMBW_ESTATUS;
@@ -931,11 +931,11 @@ static int path_compound(smbw_tree *t, const char *path, const smbw_create_param
     char desc[600];
     snprintf(desc, sizeof desc, "%s %s", what, path);
     if (!rc) {
-        if (rsp[0].h.status != STATUS_SUCCESS)
+        if (rsp[0].h.status != SMBW_STATUS_SUCCESS)
             rc = api_status_error(c, rsp[0].h.status, desc);
-        else if (mid_msg && rsp[1].h.status != STATUS_SUCCESS)
+        else if (mid_msg && rsp[1].h.status != SMBW_STATUS_SUCCESS)
             rc = api_status_error(c, rsp[1].h.status, desc);
-        else if (rsp[n - 1].h.status != STATUS_SUCCESS)
+        else if (rsp[n - 1].h.status != SMBW_STATUS_SUCCESS)
             rc = api_status_error(c, rsp[n - 1].h.status, desc);
         else if (st) {
             smb2_close_rsp cr;

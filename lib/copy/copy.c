@@ -238,8 +238,8 @@ typedef struct cc_engine {
 
 static bool is_unsupported(uint32_t status)
 {
-    return status == STATUS_INVALID_DEVICE_REQUEST || status == STATUS_NOT_SUPPORTED ||
-           status == STATUS_NOT_IMPLEMENTED;
+    return status == SMBW_STATUS_INVALID_DEVICE_REQUEST || status == SMBW_STATUS_NOT_SUPPORTED ||
+           status == SMBW_STATUS_NOT_IMPLEMENTED;
 }
 
 /* Puts a slot's unfinished chunks back in front of the queue, skipping the
@@ -285,7 +285,7 @@ static void cc_done(void *ud, int err, uint32_t status, const void *data, size_t
     }
     srv_copychunk_rsp r;
     bool have_body = len > 0 && wire_decode_copychunk_rsp(data, len, &r) == 0;
-    if (status == STATUS_SUCCESS) {
+    if (status == SMBW_STATUS_SUCCESS) {
         if (!have_body) {
             core_set_error(ce->c, SMBW_EPROTO, 0, "copychunk response without a body");
             cc_fail(e, SMBW_EPROTO);
@@ -317,7 +317,7 @@ static void cc_done(void *ud, int err, uint32_t status, const void *data, size_t
         }
         return;
     }
-    if (status == STATUS_INVALID_PARAMETER && have_body) {
+    if (status == SMBW_STATUS_INVALID_PARAMETER && have_body) {
         /* The server's limits: max chunks, max chunk size, max total. */
         if (r.chunks_written == 0 || r.chunk_bytes_written == 0 || r.total_bytes_written == 0) {
             core_set_error(ce->c, SMBW_EPROTO, status,
@@ -360,7 +360,7 @@ static void cc_done(void *ud, int err, uint32_t status, const void *data, size_t
             cc_fail(e, rc);
         return;
     }
-    if (status == STATUS_INVALID_VIEW_SIZE) {
+    if (status == SMBW_STATUS_INVALID_VIEW_SIZE) {
         core_set_error(ce->c, SMBW_EIO, status,
                        "the source is shorter than the range being copied (it changed during "
                        "the copy?)");
@@ -716,10 +716,10 @@ static int run_clone(engine *e, uint64_t src_size, uint64_t dst_end)
 
 static bool odx_unsupported(uint32_t status)
 {
-    return is_unsupported(status) || status == STATUS_OFFLOAD_READ_FLT_NOT_SUPPORTED ||
-           status == STATUS_OFFLOAD_WRITE_FLT_NOT_SUPPORTED ||
-           status == STATUS_OFFLOAD_READ_FILE_NOT_SUPPORTED ||
-           status == STATUS_OFFLOAD_WRITE_FILE_NOT_SUPPORTED;
+    return is_unsupported(status) || status == SMBW_STATUS_OFFLOAD_READ_FLT_NOT_SUPPORTED ||
+           status == SMBW_STATUS_OFFLOAD_WRITE_FLT_NOT_SUPPORTED ||
+           status == SMBW_STATUS_OFFLOAD_READ_FILE_NOT_SUPPORTED ||
+           status == SMBW_STATUS_OFFLOAD_WRITE_FILE_NOT_SUPPORTED;
 }
 
 /* The server's status when r is its refusal of a request, else 0. */
@@ -811,7 +811,7 @@ static int run_odx(engine *e, uint64_t dst_end)
             r = odx_write(e, rr.token, s.dst + toff, tl - toff, toff, &w);
             if (r) {
                 uint32_t st = refusal_status(e, r);
-                if (st == STATUS_INVALID_TOKEN && rereads < ODX_MAX_REREADS)
+                if (st == SMBW_STATUS_INVALID_TOKEN && rereads < ODX_MAX_REREADS)
                     rereads++; /* expired or invalidated: read the rest again */
                 else if (odx_unsupported(st))
                     refused = true;
@@ -999,7 +999,7 @@ static int plan_ranges(engine *e, uint64_t src_off, uint64_t dst_off, uint64_t l
                                              64 * 1024, &out, &outlen);
         buf_free(&in);
         e->st->requests++;
-        bool more = rc == SMBW_ESTATUS && smbw_last_status(e->sc) == STATUS_BUFFER_OVERFLOW;
+        bool more = rc == SMBW_ESTATUS && smbw_last_status(e->sc) == SMBW_STATUS_BUFFER_OVERFLOW;
         if (rc && !more) {
             free(out);
             if (rc == SMBW_ENOMEM || smbw_conn_is_dead(e->sc))

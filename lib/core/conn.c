@@ -602,7 +602,7 @@ static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encry
     if (c->credits > MAX_CREDITS)
         c->credits = MAX_CREDITS;
 
-    bool interim = h.status == STATUS_PENDING && (h.flags & SMB2_FLAGS_ASYNC_COMMAND);
+    bool interim = h.status == SMBW_STATUS_PENDING && (h.flags & SMB2_FLAGS_ASYNC_COMMAND);
     struct smbw_session *s = find_session(c, h.session_id);
     if (s && s->valid) {
         /* An encrypted request (its session's or its share's policy) must be

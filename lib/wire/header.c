@@ -206,7 +206,7 @@ int wire_check_response(const uint8_t *msg, size_t len, const smb2_hdr *h)
 
     /* Any failure may come as an ERROR response (2.2.2, 3.3.4.4), whatever
      * the command; a STATUS_SUCCESS never does. */
-    if (h->status != STATUS_SUCCESS && ss == SMB2_ERROR_STRUCT_SIZE)
+    if (h->status != SMBW_STATUS_SUCCESS && ss == SMB2_ERROR_STRUCT_SIZE)
         return fixed_fits(len, ss) ? 0 : SMBW_EPROTO;
 
     if (h->command == SMB2_OPLOCK_BREAK) {
@@ -240,15 +240,15 @@ int wire_check_response(const uint8_t *msg, size_t len, const smb2_hdr *h)
  * wire_check_response accepts both body forms for it. */
 bool wire_status_is_error_response(uint16_t command, uint32_t status)
 {
-    if (status == STATUS_SUCCESS)
+    if (status == SMBW_STATUS_SUCCESS)
         return false;
     switch (status) {
-    case STATUS_MORE_PROCESSING_REQUIRED:
+    case SMBW_STATUS_MORE_PROCESSING_REQUIRED:
         return command != SMB2_SESSION_SETUP;
-    case STATUS_BUFFER_OVERFLOW:
+    case SMBW_STATUS_BUFFER_OVERFLOW:
         return !(command == SMB2_READ || command == SMB2_IOCTL || command == SMB2_QUERY_INFO ||
                  command == SMB2_QUERY_DIRECTORY);
-    case STATUS_NOTIFY_ENUM_DIR:
+    case SMBW_STATUS_NOTIFY_ENUM_DIR:
         return command != SMB2_CHANGE_NOTIFY;
     default:
         return true;

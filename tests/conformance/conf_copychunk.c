@@ -12,10 +12,6 @@
 
 #define FSCTL_SRV_REQUEST_RESUME_KEY 0x00140078u
 #define FSCTL_SRV_COPYCHUNK_WRITE 0x001480F2u
-#define STATUS_INVALID_PARAMETER 0xC000000Du
-#define STATUS_OBJECT_NAME_NOT_FOUND 0xC0000034u
-#define STATUS_INVALID_VIEW_SIZE 0xC000001Fu
-#define STATUS_BUFFER_TOO_SMALL 0xC0000023u
 
 typedef struct cx {
     smbw_conn *c;
@@ -142,8 +138,8 @@ START_TEST(test_resume_key_small_buffer)
     free(out);
     ck_assert_int_lt(rc, 0);
     uint32_t st = smbw_last_status(x.c);
-    ck_assert_msg(st == STATUS_BUFFER_TOO_SMALL || st == STATUS_INVALID_PARAMETER, "got %s",
-                  smbw_status_name(st));
+    ck_assert_msg(st == SMBW_STATUS_BUFFER_TOO_SMALL || st == SMBW_STATUS_INVALID_PARAMETER,
+                  "got %s", smbw_status_name(st));
     teardown(&x);
 }
 END_TEST
@@ -183,7 +179,7 @@ START_TEST(test_copychunk_limits_answer)
     size_t len = 0;
     int rc = smbw_file_ioctl(x.dst, FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len);
     ck_assert_int_eq(rc, SMBW_ESTATUS);
-    ck_assert_uint_eq(smbw_last_status(x.c), STATUS_INVALID_PARAMETER);
+    ck_assert_uint_eq(smbw_last_status(x.c), SMBW_STATUS_INVALID_PARAMETER);
     ck_assert_uint_eq(len, 12);
     uint32_t maxc = get32(out), maxs = get32((unsigned char *)out + 4),
              maxt = get32((unsigned char *)out + 8);
@@ -199,7 +195,7 @@ START_TEST(test_copychunk_limits_answer)
     rc = smbw_file_ioctl(x.dst, FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len);
     free(out);
     ck_assert_int_eq(rc, SMBW_ESTATUS);
-    ck_assert_uint_eq(smbw_last_status(x.c), STATUS_INVALID_PARAMETER);
+    ck_assert_uint_eq(smbw_last_status(x.c), SMBW_STATUS_INVALID_PARAMETER);
     teardown(&x);
 }
 END_TEST
@@ -220,7 +216,7 @@ START_TEST(test_copychunk_unknown_key)
     int rc = smbw_file_ioctl(x.dst, FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len);
     free(out);
     ck_assert_int_lt(rc, 0);
-    ck_assert_uint_eq(smbw_last_status(x.c), STATUS_OBJECT_NAME_NOT_FOUND);
+    ck_assert_uint_eq(smbw_last_status(x.c), SMBW_STATUS_OBJECT_NAME_NOT_FOUND);
     ck_assert(!smbw_conn_is_dead(x.c));
     teardown(&x);
 }
@@ -258,7 +254,7 @@ START_TEST(test_copychunk_key_of_other_connection)
         ck_assert_msg(smbw_conn_is_dead(y.c), "Samba %s: connection survived (%s)", ver,
                       smbw_error_name(rc));
     } else {
-        ck_assert_msg(rc < 0 && smbw_last_status(y.c) == STATUS_OBJECT_NAME_NOT_FOUND,
+        ck_assert_msg(rc < 0 && smbw_last_status(y.c) == SMBW_STATUS_OBJECT_NAME_NOT_FOUND,
                       "Samba %s: rc %s status 0x%08x", ver, smbw_error_name(rc),
                       (unsigned)smbw_last_status(y.c));
         ck_assert(!smbw_conn_is_dead(y.c));
@@ -286,7 +282,7 @@ START_TEST(test_copychunk_past_eof)
     int rc = smbw_file_ioctl(x.dst, FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len);
     free(out);
     ck_assert_int_lt(rc, 0);
-    ck_assert_uint_eq(smbw_last_status(x.c), STATUS_INVALID_VIEW_SIZE);
+    ck_assert_uint_eq(smbw_last_status(x.c), SMBW_STATUS_INVALID_VIEW_SIZE);
     teardown(&x);
 }
 END_TEST

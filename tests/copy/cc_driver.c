@@ -33,7 +33,6 @@
 
 /* What Samba 4.17 answers to FSCTL_SRV_COPYCHUNK on a destination without
  * read access (measured; MS-SMB2 3.3.5.15.6 says the same). */
-#define STATUS_ACCESS_DENIED_ 0xC0000022u
 
 #define FSCTL_SET_SPARSE_ 0x000900C4u
 #define FILE_ATTRIBUTE_SPARSE_FILE_ 0x00000200u
@@ -137,7 +136,7 @@ START_TEST(test_copychunk_read_needs_read_access)
     printf("FSCTL_SRV_COPYCHUNK into a write-only open: %s (%s) %s\n", smbw_error_name(rc),
            smbw_status_name(status), smbw_conn_errmsg(ctx.conn));
     ck_assert_msg(rc != 0, "FSCTL_SRV_COPYCHUNK into a write-only open succeeded");
-    ck_assert_msg(status == STATUS_ACCESS_DENIED_, "status %s, expected STATUS_ACCESS_DENIED",
+    ck_assert_msg(status == SMBW_STATUS_ACCESS_DENIED, "status %s, expected STATUS_ACCESS_DENIED",
                   smbw_status_name(status));
     ck_assert_msg(!st.used_stream && st.bytes == 0, "the forced copychunk moved %llu bytes",
                   (unsigned long long)st.bytes);

@@ -422,8 +422,8 @@ START_TEST(disk_full)
     ck_assert_msg(rc == SMBW_ENOSPC, "writing 64 MiB to a small share: %s [%s] %s",
                   smbw_error_name(rc), smbw_status_name(smbw_last_status(c.conn)),
                   smbw_conn_errmsg(c.conn));
-    ck_assert_msg(smbw_last_status(c.conn) == 0xC000007Fu, "status %s, wanted STATUS_DISK_FULL",
-                  smbw_status_name(smbw_last_status(c.conn)));
+    ck_assert_msg(smbw_last_status(c.conn) == SMBW_STATUS_DISK_FULL,
+                  "status %s, wanted STATUS_DISK_FULL", smbw_status_name(smbw_last_status(c.conn)));
     ck_assert_msg(strstr(smbw_conn_errmsg(c.conn), "STATUS_DISK_FULL"), "errmsg: %s",
                   smbw_conn_errmsg(c.conn));
     ck_assert_msg(el < 10.0, "took %.2f s", el);

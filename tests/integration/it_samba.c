@@ -93,7 +93,7 @@ START_TEST(test_wrong_password)
     IT_ERR(c, it_login_as(c, it_env("SMBW_TEST_USER"), "definitely-not-the-password", &s),
            SMBW_EAUTH);
     ck_assert_ptr_null(s);
-    ck_assert_msg(smbw_last_status(c) == IT_STATUS_LOGON_FAILURE, "status %s",
+    ck_assert_msg(smbw_last_status(c) == SMBW_STATUS_LOGON_FAILURE, "status %s",
                   smbw_status_name(smbw_last_status(c)));
     ck_assert_str_ne(smbw_conn_errmsg(c), "");
     smbw_conn_free(c);
@@ -159,7 +159,7 @@ START_TEST(test_bad_share)
     int rc = smbw_tree_connect(&t, s, "no-such-share-smbw");
     ck_assert_msg(rc < 0, "tree connect to a missing share succeeded");
     ck_assert_ptr_null(t);
-    ck_assert_msg(smbw_last_status(c) == IT_STATUS_BAD_NETWORK_NAME, "status %s",
+    ck_assert_msg(smbw_last_status(c) == SMBW_STATUS_BAD_NETWORK_NAME, "status %s",
                   smbw_status_name(smbw_last_status(c)));
     ck_assert_str_eq(smbw_status_name(smbw_last_status(c)), "STATUS_BAD_NETWORK_NAME");
     /* The session is still usable afterwards. */
@@ -238,10 +238,10 @@ START_TEST(test_file_ops)
     IT_ERR(c, smbw_file_open(&f, t, "ops/a.txt", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_EXCL),
            SMBW_EEXIST);
     ck_assert_ptr_null(f);
-    ck_assert_uint_eq(smbw_last_status(c), IT_STATUS_OBJECT_NAME_COLLISION);
+    ck_assert_uint_eq(smbw_last_status(c), SMBW_STATUS_OBJECT_NAME_COLLISION);
     IT_ERR(c, smbw_file_open(&f, t, "ops/missing.txt", SMBW_O_RDONLY), SMBW_ENOENT);
     ck_assert_ptr_null(f);
-    ck_assert_uint_eq(smbw_last_status(c), IT_STATUS_OBJECT_NAME_NOT_FOUND);
+    ck_assert_uint_eq(smbw_last_status(c), SMBW_STATUS_OBJECT_NAME_NOT_FOUND);
     ck_assert_str_eq(smbw_status_name(smbw_last_status(c)), "STATUS_OBJECT_NAME_NOT_FOUND");
     IT_ERR(c, smbw_stat_path(t, "ops/missing.txt", &st), SMBW_ENOENT);
 

@@ -12,13 +12,6 @@
 
 #include <smbwire/smbwire.h>
 
-/* NTSTATUS values the tests look for (MS-ERREF 2.3.1). */
-#define IT_STATUS_ACCESS_DENIED 0xC0000022u
-#define IT_STATUS_OBJECT_NAME_NOT_FOUND 0xC0000034u
-#define IT_STATUS_OBJECT_NAME_COLLISION 0xC0000035u
-#define IT_STATUS_LOGON_FAILURE 0xC000006Du
-#define IT_STATUS_BAD_NETWORK_NAME 0xC00000CCu
-
 /* Per-call timeout used by every test connection. */
 #define IT_TIMEOUT_MS 60000
 

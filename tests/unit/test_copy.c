@@ -131,14 +131,14 @@ static void do_copychunk(server *s, const uint8_t *req, size_t len)
     uint32_t in_off = get_u32(req + 64 + 24), in_len = get_u32(req + 64 + 28);
     if (in_off + in_len > len || in_len < 32) {
         s->bad = 1;
-        error_rsp(s, req, STATUS_INVALID_PARAMETER);
+        error_rsp(s, req, SMBW_STATUS_INVALID_PARAMETER);
         return;
     }
     const uint8_t *in = req + in_off;
     uint32_t n = get_u32(in + 24);
     if (32 + (uint64_t)n * 24 != in_len) {
         s->bad = 1;
-        error_rsp(s, req, STATUS_INVALID_PARAMETER);
+        error_rsp(s, req, SMBW_STATUS_INVALID_PARAMETER);
         return;
     }
     uint32_t maxn = 256, maxc = 1 << 20, maxt = 16 << 20;
@@ -157,27 +157,27 @@ static void do_copychunk(server *s, const uint8_t *req, size_t len)
             biggest = UINT32_MAX; /* zero-length chunks are invalid */
     }
     if (s->sc == SC_ZERO_LIMITS) {
-        cc_rsp(s, req, STATUS_INVALID_PARAMETER, 0, 0, 0);
+        cc_rsp(s, req, SMBW_STATUS_INVALID_PARAMETER, 0, 0, 0);
         return;
     }
     if (s->sc == SC_INVALID_ALWAYS) {
-        cc_rsp(s, req, STATUS_INVALID_PARAMETER, 256, 1 << 20, 16 << 20);
+        cc_rsp(s, req, SMBW_STATUS_INVALID_PARAMETER, 256, 1 << 20, 16 << 20);
         return;
     }
     if (s->sc == SC_CC_UNSUPPORTED) {
-        error_rsp(s, req, STATUS_NOT_SUPPORTED);
+        error_rsp(s, req, SMBW_STATUS_NOT_SUPPORTED);
         return;
     }
     if (n > maxn || biggest > maxc || total > maxt) {
-        cc_rsp(s, req, STATUS_INVALID_PARAMETER, maxn, maxc, maxt);
+        cc_rsp(s, req, SMBW_STATUS_INVALID_PARAMETER, maxn, maxc, maxt);
         return;
     }
     if (s->sc == SC_CLAIMS_TOO_MUCH) {
-        cc_rsp(s, req, STATUS_SUCCESS, n, 0, (uint32_t)total + 1);
+        cc_rsp(s, req, SMBW_STATUS_SUCCESS, n, 0, (uint32_t)total + 1);
         return;
     }
     if (s->sc == SC_NO_PROGRESS) {
-        cc_rsp(s, req, STATUS_SUCCESS, 0, 0, 0);
+        cc_rsp(s, req, SMBW_STATUS_SUCCESS, 0, 0, 0);
         return;
     }
     /* write chunks in order; SC_PARTIAL stops halfway through the request */
@@ -189,7 +189,7 @@ static void do_copychunk(server *s, const uint8_t *req, size_t len)
         uint64_t so = get_u64(c), to = get_u64(c + 8);
         uint32_t l = get_u32(c + 16);
         if (so + l > s->src_size) {
-            cc_rsp(s, req, STATUS_INVALID_VIEW_SIZE, full, 0, (uint32_t)written);
+            cc_rsp(s, req, SMBW_STATUS_INVALID_VIEW_SIZE, full, 0, (uint32_t)written);
             return;
         }
         uint64_t w = l;
@@ -202,7 +202,7 @@ static void do_copychunk(server *s, const uint8_t *req, size_t len)
         else
             part = (uint32_t)w;
     }
-    cc_rsp(s, req, STATUS_SUCCESS, full, part, (uint32_t)written);
+    cc_rsp(s, req, SMBW_STATUS_SUCCESS, full, part, (uint32_t)written);
 }
 
 static void *server_main(void *arg)
@@ -230,10 +230,10 @@ static void *server_main(void *arg)
             put_u32(b + 8 + 48, FILE_ATTRIBUTE_ARCHIVE);
             respond(s, req, 0, b, sizeof b);
         } else if (cmd == SMB2_QUERY_INFO) {
-            error_rsp(s, req, STATUS_NOT_SUPPORTED); /* no fs info: no clone */
+            error_rsp(s, req, SMBW_STATUS_NOT_SUPPORTED); /* no fs info: no clone */
         } else if (cmd == SMB2_IOCTL && ctl == FSCTL_SRV_REQUEST_RESUME_KEY) {
             if (s->sc == SC_UNSUPPORTED) {
-                error_rsp(s, req, STATUS_INVALID_DEVICE_REQUEST);
+                error_rsp(s, req, SMBW_STATUS_INVALID_DEVICE_REQUEST);
             } else {
                 uint8_t k[28];
                 memset(k, 0x5a, 24);
@@ -261,7 +261,7 @@ static void *server_main(void *arg)
             respond(s, req, 0, b, 2);
         } else {
             s->bad = 1;
-            error_rsp(s, req, STATUS_NOT_SUPPORTED);
+            error_rsp(s, req, SMBW_STATUS_NOT_SUPPORTED);
         }
         free(req);
     }
@@ -449,7 +449,7 @@ START_TEST(test_invalid_within_limits_no_loop)
     setup(&f, SC_INVALID_ALWAYS, 64 << 20);
     smbw_copy_stats st;
     ck_assert_int_eq(run(&f, 0, 0, 64 << 20, SMBW_COPY_COPYCHUNK, &st), SMBW_ESTATUS);
-    ck_assert_uint_eq(smbw_last_status(f.c), STATUS_INVALID_PARAMETER);
+    ck_assert_uint_eq(smbw_last_status(f.c), SMBW_STATUS_INVALID_PARAMETER);
     ck_assert_int_le(f.srv.copychunk_requests, 4); /* the first round only */
     teardown(&f);
 }

@@ -207,7 +207,7 @@ START_TEST(test_interim_pending)
     uint8_t fr[256], m[128];
     take_frame(c, fr, sizeof fr);
     uint8_t err9[9] = {9, 0};
-    size_t ml = rsp(m, SMB2_ECHO, 0, STATUS_PENDING, 1, SMB2_FLAGS_ASYNC_COMMAND, err9, 9);
+    size_t ml = rsp(m, SMB2_ECHO, 0, SMBW_STATUS_PENDING, 1, SMB2_FLAGS_ASYNC_COMMAND, err9, 9);
     put_u64(m + 32, 0x55); /* AsyncId */
     feed_frame(c, m, ml, 0);
     ck_assert_int_eq(a.calls, 0); /* still waiting */
@@ -233,7 +233,7 @@ START_TEST(test_cancel)
     uint64_t next = c->next_mid;
     /* the first went async */
     uint8_t err9[9] = {9, 0};
-    size_t ml = rsp(m, SMB2_ECHO, 0, STATUS_PENDING, 1, SMB2_FLAGS_ASYNC_COMMAND, err9, 9);
+    size_t ml = rsp(m, SMB2_ECHO, 0, SMBW_STATUS_PENDING, 1, SMB2_FLAGS_ASYNC_COMMAND, err9, 9);
     put_u64(m + 32, 0x77);
     feed_frame(c, m, ml, 0);
     credits += 1;
@@ -257,10 +257,10 @@ START_TEST(test_cancel)
     ck_assert_int_eq(seen_async, 1);
     ck_assert_int_eq(seen_sync, 1);
     /* the requests complete with the server's answer */
-    ml = rsp(m, SMB2_ECHO, 0, STATUS_CANCELLED, 0, SMB2_FLAGS_ASYNC_COMMAND, err9, 9);
+    ml = rsp(m, SMB2_ECHO, 0, SMBW_STATUS_CANCELLED, 0, SMB2_FLAGS_ASYNC_COMMAND, err9, 9);
     feed_frame(c, m, ml, 0);
     ck_assert_int_eq(a.calls, 1);
-    ck_assert_uint_eq(a.status, STATUS_CANCELLED);
+    ck_assert_uint_eq(a.status, SMBW_STATUS_CANCELLED);
     smbw_conn_free(c);
 }
 END_TEST

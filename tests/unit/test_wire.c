@@ -261,11 +261,11 @@ START_TEST(test_check_response)
         mk_rsp(&b, t[i].cmd, 0, (uint16_t)(t[i].ss + 2), fixed + 2);
         ck_assert_int_eq(check(&b), SMBW_EPROTO);
         /* an error body is fine with an error status ... */
-        mk_rsp(&b, t[i].cmd, STATUS_ACCESS_DENIED, 9, 9);
+        mk_rsp(&b, t[i].cmd, SMBW_STATUS_ACCESS_DENIED, 9, 9);
         ck_assert_int_eq(check(&b), 0);
-        mk_rsp(&b, t[i].cmd, STATUS_NO_MORE_FILES, 9, 8);
+        mk_rsp(&b, t[i].cmd, SMBW_STATUS_NO_MORE_FILES, 9, 8);
         ck_assert_int_eq(check(&b), 0);
-        mk_rsp(&b, t[i].cmd, STATUS_ACCESS_DENIED, 9, 7);
+        mk_rsp(&b, t[i].cmd, SMBW_STATUS_ACCESS_DENIED, 9, 7);
         ck_assert_int_eq(check(&b), SMBW_EPROTO);
         /* ... but not with STATUS_SUCCESS unless 9 is the command's size */
         mk_rsp(&b, t[i].cmd, 0, 9, 9);
@@ -276,10 +276,10 @@ START_TEST(test_check_response)
         ck_assert_int_eq(check(&b), SMBW_EPROTO);
     }
     /* copychunk limits reply: INVALID_PARAMETER with a full IOCTL body */
-    mk_rsp(&b, SMB2_IOCTL, STATUS_INVALID_PARAMETER, 49, 49 + 12);
+    mk_rsp(&b, SMB2_IOCTL, SMBW_STATUS_INVALID_PARAMETER, 49, 49 + 12);
     ck_assert_int_eq(check(&b), 0);
     /* READ with STATUS_BUFFER_OVERFLOW and a full body */
-    mk_rsp(&b, SMB2_READ, STATUS_BUFFER_OVERFLOW, 17, 16);
+    mk_rsp(&b, SMB2_READ, SMBW_STATUS_BUFFER_OVERFLOW, 17, 16);
     ck_assert_int_eq(check(&b), 0);
     /* CANCEL has no response; unknown commands */
     mk_rsp(&b, SMB2_CANCEL, 0, 4, 4);
@@ -311,20 +311,22 @@ END_TEST
 
 START_TEST(test_status_is_error)
 {
-    ck_assert(!wire_status_is_error_response(SMB2_CREATE, STATUS_SUCCESS));
-    ck_assert(wire_status_is_error_response(SMB2_CREATE, STATUS_ACCESS_DENIED));
-    ck_assert(!wire_status_is_error_response(SMB2_SESSION_SETUP, STATUS_MORE_PROCESSING_REQUIRED));
-    ck_assert(wire_status_is_error_response(SMB2_TREE_CONNECT, STATUS_MORE_PROCESSING_REQUIRED));
-    ck_assert(!wire_status_is_error_response(SMB2_READ, STATUS_BUFFER_OVERFLOW));
-    ck_assert(!wire_status_is_error_response(SMB2_IOCTL, STATUS_BUFFER_OVERFLOW));
-    ck_assert(!wire_status_is_error_response(SMB2_QUERY_INFO, STATUS_BUFFER_OVERFLOW));
-    ck_assert(!wire_status_is_error_response(SMB2_QUERY_DIRECTORY, STATUS_BUFFER_OVERFLOW));
-    ck_assert(wire_status_is_error_response(SMB2_CREATE, STATUS_BUFFER_OVERFLOW));
-    ck_assert(wire_status_is_error_response(SMB2_QUERY_DIRECTORY, STATUS_NO_MORE_FILES));
-    ck_assert(wire_status_is_error_response(SMB2_CREATE, STATUS_STOPPED_ON_SYMLINK));
-    ck_assert(wire_status_is_error_response(SMB2_CREATE, STATUS_PENDING));
-    ck_assert(!wire_status_is_error_response(SMB2_CHANGE_NOTIFY, STATUS_NOTIFY_ENUM_DIR));
-    ck_assert(wire_status_is_error_response(SMB2_IOCTL, STATUS_INVALID_PARAMETER));
+    ck_assert(!wire_status_is_error_response(SMB2_CREATE, SMBW_STATUS_SUCCESS));
+    ck_assert(wire_status_is_error_response(SMB2_CREATE, SMBW_STATUS_ACCESS_DENIED));
+    ck_assert(
+        !wire_status_is_error_response(SMB2_SESSION_SETUP, SMBW_STATUS_MORE_PROCESSING_REQUIRED));
+    ck_assert(
+        wire_status_is_error_response(SMB2_TREE_CONNECT, SMBW_STATUS_MORE_PROCESSING_REQUIRED));
+    ck_assert(!wire_status_is_error_response(SMB2_READ, SMBW_STATUS_BUFFER_OVERFLOW));
+    ck_assert(!wire_status_is_error_response(SMB2_IOCTL, SMBW_STATUS_BUFFER_OVERFLOW));
+    ck_assert(!wire_status_is_error_response(SMB2_QUERY_INFO, SMBW_STATUS_BUFFER_OVERFLOW));
+    ck_assert(!wire_status_is_error_response(SMB2_QUERY_DIRECTORY, SMBW_STATUS_BUFFER_OVERFLOW));
+    ck_assert(wire_status_is_error_response(SMB2_CREATE, SMBW_STATUS_BUFFER_OVERFLOW));
+    ck_assert(wire_status_is_error_response(SMB2_QUERY_DIRECTORY, SMBW_STATUS_NO_MORE_FILES));
+    ck_assert(wire_status_is_error_response(SMB2_CREATE, SMBW_STATUS_STOPPED_ON_SYMLINK));
+    ck_assert(wire_status_is_error_response(SMB2_CREATE, SMBW_STATUS_PENDING));
+    ck_assert(!wire_status_is_error_response(SMB2_CHANGE_NOTIFY, SMBW_STATUS_NOTIFY_ENUM_DIR));
+    ck_assert(wire_status_is_error_response(SMB2_IOCTL, SMBW_STATUS_INVALID_PARAMETER));
 }
 END_TEST
 
@@ -333,7 +335,7 @@ START_TEST(test_error_rsp)
     smbw_buf b;
     smb2_error_rsp e;
     buf_init(&b);
-    rsp_hdr(&b, SMB2_CREATE, STATUS_BUFFER_TOO_SMALL);
+    rsp_hdr(&b, SMB2_CREATE, SMBW_STATUS_BUFFER_TOO_SMALL);
     buf_u16(&b, 9);
     buf_u8(&b, 0);
     buf_u8(&b, 0);
@@ -638,7 +640,7 @@ START_TEST(test_session_setup)
     ck_assert_uint_eq(b.len, 29);
 
     buf_reset(&b);
-    rsp_hdr(&b, SMB2_SESSION_SETUP, STATUS_MORE_PROCESSING_REQUIRED);
+    rsp_hdr(&b, SMB2_SESSION_SETUP, SMBW_STATUS_MORE_PROCESSING_REQUIRED);
     buf_u16(&b, 9);
     buf_u16(&b, SMB2_SESSION_FLAG_IS_GUEST);
     buf_u16(&b, 72);

@@ -103,7 +103,7 @@ int cf_learn_limits(cf_env *e, smbw_file *dst, const uint8_t key[24], cf_limits 
     cf_chunk ch = {0, 0, 0xFFFFFFFFu};
     cf_cc_answer a;
     cf_copychunk(e->main.c, dst, CF_FSCTL_SRV_COPYCHUNK_WRITE, key, &ch, 1, -1, 12, &a);
-    if (a.rc != SMBW_ESTATUS || a.status != CF_STATUS_INVALID_PARAMETER || !a.has_body ||
+    if (a.rc != SMBW_ESTATUS || a.status != SMBW_STATUS_INVALID_PARAMETER || !a.has_body ||
         a.chunks_written == 0 || a.chunk_bytes_written == 0 || a.total_bytes_written == 0) {
         snprintf(e->reason, sizeof(e->reason),
                  "cannot learn the server's copychunk limits: a 4 GiB chunk got %s",

@@ -259,7 +259,7 @@ static void cleanup_after(const cf_target *tg_case, const char *dir)
             continue;
         smbw_stat st;
         int rc = smbw_stat_path(l.t, dir, &st);
-        if (rc == SMBW_ESTATUS && smbw_last_status(l.c) == 0xC0000034u) {
+        if (rc == SMBW_ESTATUS && smbw_last_status(l.c) == SMBW_STATUS_OBJECT_NAME_NOT_FOUND) {
             cf_link_close(&l); /* never made or already gone */
             return;
         }

@@ -189,13 +189,6 @@ int cf_verify(smbw_file *f, uint64_t off, uint64_t len, uint64_t pat_off, unsign
 #define CF_FSCTL_SRV_COPYCHUNK 0x001440F2u
 #define CF_FSCTL_SRV_COPYCHUNK_WRITE 0x001480F2u
 
-#define CF_STATUS_SUCCESS 0x00000000u
-#define CF_STATUS_INVALID_PARAMETER 0xC000000Du
-#define CF_STATUS_OBJECT_NAME_NOT_FOUND 0xC0000034u
-#define CF_STATUS_INVALID_VIEW_SIZE 0xC000001Fu
-#define CF_STATUS_BUFFER_TOO_SMALL 0xC0000023u
-#define CF_STATUS_ACCESS_DENIED 0xC0000022u
-
 typedef struct cf_chunk {
     uint64_t src, dst;
     uint32_t len;

@@ -13,8 +13,6 @@
 
 #include "stream.h"
 
-#define STATUS_END_OF_FILE_ 0xC0000011u
-
 enum slot_state { S_FREE, S_NEEDREAD, S_READING, S_READY, S_WRITING };
 
 struct stream;
@@ -83,7 +81,7 @@ static void read_cb(void *ud, int err, uint32_t status, const void *data, size_t
         s->state = S_FREE;
         return;
     }
-    if (err != 0 && status == STATUS_END_OF_FILE_) {
+    if (err != 0 && status == SMBW_STATUS_END_OF_FILE) {
         err = 0;
         len = 0;
     }

@@ -198,7 +198,7 @@ static int fail_smb(sc_ctx *ctx, int err, smbw_conn *c, uint32_t status, const c
     int code = sc_exit_for(err);
     if (err == SMBW_ECANCELED && sc_interrupted)
         sc_report(ctx, code, "%s %s: interrupted", op, what);
-    else if (status == 0xC0000033u) /* STATUS_OBJECT_NAME_INVALID */
+    else if (status == SMBW_STATUS_OBJECT_NAME_INVALID)
         sc_report(ctx, code, "%s %s: the server refused the name as invalid (%s)", op, what,
                   detail);
     else if (detail != NULL)
@@ -463,7 +463,7 @@ static int get_tree(sc_ctx *ctx, sc_server *s, const char *share, smbw_tree **ou
     if (err != 0) {
         char *d = remote_display(s, share, "");
         int rc;
-        if (smbw_last_status(s->conn) == 0xC00000CCu) { /* STATUS_BAD_NETWORK_NAME */
+        if (smbw_last_status(s->conn) == SMBW_STATUS_BAD_NETWORK_NAME) {
             rc = SC_EXIT_STATUS;
             sc_report(ctx, rc, "connect to share %s: no such share (STATUS_BAD_NETWORK_NAME)",
                       loc_disp_or(d, share));
@@ -1065,12 +1065,13 @@ static int fail_create(sc_ctx *ctx, const sc_loc *dst, const char *dpath, const 
         } else {
             rc = fail_local(ctx, os_errno, "copy to", ddisp);
         }
-    } else if (status == 0xC000003Au || status == 0xC0000034u) {
+    } else if (status == SMBW_STATUS_OBJECT_PATH_NOT_FOUND ||
+               status == SMBW_STATUS_OBJECT_NAME_NOT_FOUND) {
         /* STATUS_OBJECT_PATH_NOT_FOUND, STATUS_OBJECT_NAME_NOT_FOUND */
         rc = SC_EXIT_STATUS;
         sc_report(ctx, rc, "copy to %s: no such directory %s (%s)", ddisp, dshown,
                   smbw_status_name(status));
-    } else if (status == 0xC0000033u) { /* STATUS_OBJECT_NAME_INVALID */
+    } else if (status == SMBW_STATUS_OBJECT_NAME_INVALID) {
         rc = SC_EXIT_STATUS;
         sc_report(ctx, rc, "copy to %s: the server refused the name as invalid (%s)", ddisp,
                   smbw_status_name(status));

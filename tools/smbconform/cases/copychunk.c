@@ -53,7 +53,7 @@ static enum cf_result expect_limits(cf_env *e, const cf_cc_answer *a, const cf_l
              "TotalBytesWritten %u} (the server's limits)",
              l->max_chunks, l->max_chunk_size, l->max_total);
     snprintf(e->got, sizeof(e->got), "%s", cf_cc_describe(e, a));
-    if (a->dead || a->rc != SMBW_ESTATUS || a->status != CF_STATUS_INVALID_PARAMETER ||
+    if (a->dead || a->rc != SMBW_ESTATUS || a->status != SMBW_STATUS_INVALID_PARAMETER ||
         !a->has_body || a->chunks_written != l->max_chunks ||
         a->chunk_bytes_written != l->max_chunk_size || a->total_bytes_written != l->max_total)
         return CF_FAIL;
@@ -156,7 +156,8 @@ static enum cf_result read_variant(cf_env *e)
 /* 3.3.5.15.6: FSCTL_SRV_COPYCHUNK needs read access to the destination too. */
 static enum cf_result read_variant_dst_write_only(cf_env *e)
 {
-    return refused(e, CF_FSCTL_SRV_COPYCHUNK, 12, (cf_chunk){0, 0, 4096}, CF_STATUS_ACCESS_DENIED);
+    return refused(e, CF_FSCTL_SRV_COPYCHUNK, 12, (cf_chunk){0, 0, 4096},
+                   SMBW_STATUS_ACCESS_DENIED);
 }
 
 /* 3.3.5.15.6: the destination must be open for writing. */
@@ -173,7 +174,7 @@ static enum cf_result dst_read_only(cf_env *e)
     cf_chunk ch = {0, 0, 4096};
     cf_cc_answer a;
     cf_copychunk(C(e), ro, W, p.key, &ch, 1, -1, 12, &a);
-    return expect_status(e, &a, CF_STATUS_ACCESS_DENIED);
+    return expect_status(e, &a, SMBW_STATUS_ACCESS_DENIED);
 }
 
 /* 3.3.5.15.6: the source must be open for reading: a key of an open with
@@ -205,13 +206,13 @@ static enum cf_result src_without_read(cf_env *e)
     cf_chunk ch = {0, 0, 4096};
     cf_cc_answer a;
     cf_copychunk(C(e), p.dst, W, key, &ch, 1, -1, 12, &a);
-    return expect_status(e, &a, CF_STATUS_ACCESS_DENIED);
+    return expect_status(e, &a, SMBW_STATUS_ACCESS_DENIED);
 }
 
 /* 3.3.5.15.6: MaxOutputResponse below the 12-byte answer. */
 static enum cf_result max_output_too_small(cf_env *e)
 {
-    return refused(e, W, 8, (cf_chunk){0, 0, 4096}, CF_STATUS_INVALID_PARAMETER);
+    return refused(e, W, 8, (cf_chunk){0, 0, 4096}, SMBW_STATUS_INVALID_PARAMETER);
 }
 
 /* 3.3.5.15.6.2: the limits answer is well formed. */
@@ -228,7 +229,7 @@ static enum cf_result limits_answer(cf_env *e)
              "STATUS_INVALID_PARAMETER, a 12-byte body with non-zero limits, "
              "TotalBytesWritten >= ChunkBytesWritten");
     snprintf(e->got, sizeof(e->got), "%s", cf_cc_describe(e, &a));
-    if (a.dead || a.rc != SMBW_ESTATUS || a.status != CF_STATUS_INVALID_PARAMETER ||
+    if (a.dead || a.rc != SMBW_ESTATUS || a.status != SMBW_STATUS_INVALID_PARAMETER ||
         a.outlen != 12 || a.chunks_written == 0 || a.chunk_bytes_written == 0 ||
         a.total_bytes_written < a.chunk_bytes_written)
         return CF_FAIL;
@@ -424,7 +425,7 @@ static enum cf_result max_total_accepted(cf_env *e)
 /* A source range past the end of the source: STATUS_INVALID_VIEW_SIZE. */
 static enum cf_result src_past_eof(cf_env *e)
 {
-    return refused(e, W, 12, (cf_chunk){64 * KiB - 100, 0, 4096}, CF_STATUS_INVALID_VIEW_SIZE);
+    return refused(e, W, 12, (cf_chunk){64 * KiB - 100, 0, 4096}, SMBW_STATUS_INVALID_VIEW_SIZE);
 }
 
 /* 3.3.5.15.6.1: the chunks before the failing one are copied and counted. */
@@ -441,8 +442,9 @@ static enum cf_result partial_then_past_eof(cf_env *e)
              "STATUS_INVALID_VIEW_SIZE, body {ChunksWritten 1, ChunkBytesWritten 0, "
              "TotalBytesWritten 8192}, the first chunk copied");
     snprintf(e->got, sizeof(e->got), "%s", cf_cc_describe(e, &a));
-    if (a.dead || a.rc != SMBW_ESTATUS || a.status != CF_STATUS_INVALID_VIEW_SIZE || !a.has_body ||
-        a.chunks_written != 1 || a.chunk_bytes_written != 0 || a.total_bytes_written != 8192)
+    if (a.dead || a.rc != SMBW_ESTATUS || a.status != SMBW_STATUS_INVALID_VIEW_SIZE ||
+        !a.has_body || a.chunks_written != 1 || a.chunk_bytes_written != 0 ||
+        a.total_bytes_written != 8192)
         return CF_FAIL;
     return verify_chunks(e, "dst.bin", ch, 1);
 }
@@ -508,7 +510,7 @@ static enum cf_result unknown_key(cf_env *e)
     cf_chunk ch = {0, 0, 4096};
     cf_cc_answer a;
     cf_copychunk(C(e), p.dst, W, bad, &ch, 1, -1, 12, &a);
-    return expect_status(e, &a, CF_STATUS_OBJECT_NAME_NOT_FOUND);
+    return expect_status(e, &a, SMBW_STATUS_OBJECT_NAME_NOT_FOUND);
 }
 
 /* The key of an open that was closed names no open any more. */
@@ -524,7 +526,7 @@ static enum cf_result key_of_closed_open(cf_env *e)
     cf_chunk ch = {0, 0, 4096};
     cf_cc_answer a;
     cf_copychunk(C(e), p.dst, W, p.key, &ch, 1, -1, 12, &a);
-    return expect_status(e, &a, CF_STATUS_OBJECT_NAME_NOT_FOUND);
+    return expect_status(e, &a, SMBW_STATUS_OBJECT_NAME_NOT_FOUND);
 }
 
 /* A key used where the source open is not (dst2.bin elsewhere): the server
@@ -544,7 +546,7 @@ static enum cf_result key_elsewhere(cf_env *e, smbw_conn *c, smbw_file *dst, con
     if (a.dead || smbw_conn_is_dead(C(e)))
         return CF_FAIL;
     if (a.rc == SMBW_ESTATUS &&
-        (a.status == CF_STATUS_OBJECT_NAME_NOT_FOUND || a.status == CF_STATUS_ACCESS_DENIED))
+        (a.status == SMBW_STATUS_OBJECT_NAME_NOT_FOUND || a.status == SMBW_STATUS_ACCESS_DENIED))
         return CF_PASS;
     if (a.rc == 0 && a.has_body && a.chunks_written == 1 && a.chunk_bytes_written == 0 &&
         a.total_bytes_written == 4096)

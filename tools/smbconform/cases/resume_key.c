@@ -67,7 +67,7 @@ static enum cf_result too_small(cf_env *e, uint32_t max_out)
     snprintf(e->expected, sizeof(e->expected), "%s", exp);
     snprintf(e->got, sizeof(e->got), "%s", cf_outcome(e, e->main.c, rc));
     if (rc == SMBW_ESTATUS && !smbw_conn_is_dead(e->main.c) &&
-        smbw_last_status(e->main.c) == CF_STATUS_INVALID_PARAMETER)
+        smbw_last_status(e->main.c) == SMBW_STATUS_INVALID_PARAMETER)
         return CF_PASS;
     return CF_FAIL;
 }
