@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "errors.h"
+#include "fscc.h"
 #include "ntstatus.h"
 
 #ifdef __cplusplus
@@ -276,7 +277,7 @@ typedef struct smbw_stat {
     uint64_t last_access_time;
     uint64_t last_write_time;
     uint64_t change_time;
-    uint32_t attributes; /* FILE_ATTRIBUTE_* */
+    uint32_t attributes; /* SMBW_FILE_ATTRIBUTE_* (fscc.h) */
     bool is_dir;
 } smbw_stat;
 

@@ -943,7 +943,7 @@ static int validate_negotiate(smbw_conn *c, struct smbw_tree *t)
     int rc = wire_encode_validate_negotiate(&in, &v);
     smb2_ioctl_req r;
     memset(&r, 0, sizeof r);
-    r.ctl_code = FSCTL_VALIDATE_NEGOTIATE_INFO;
+    r.ctl_code = SMBW_FSCTL_VALIDATE_NEGOTIATE_INFO;
     memset(r.file_id, 0xff, 16);
     r.input = in.p;
     r.input_len = (uint32_t)in.len;

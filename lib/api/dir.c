@@ -148,7 +148,7 @@ int smbw_dir_next(smbw_dir *d, smbw_dirent *ent)
         ent->st.last_write_time = e.t.last_write_time;
         ent->st.change_time = e.t.change_time;
         ent->st.attributes = e.t.file_attributes;
-        ent->st.is_dir = (e.t.file_attributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+        ent->st.is_dir = (e.t.file_attributes & SMBW_FILE_ATTRIBUTE_DIRECTORY) != 0;
         return 0;
     }
 }

@@ -65,7 +65,7 @@ static int file_from_create(smbw_tree *t, const uint8_t *msg, size_t len, smbw_f
     memcpy(f->id, cr.file_id, 16);
     f->create_action = cr.create_action;
     f->times = cr.t;
-    f->is_dir = (cr.t.file_attributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+    f->is_dir = (cr.t.file_attributes & SMBW_FILE_ATTRIBUTE_DIRECTORY) != 0;
     if (cr.contexts_len) {
         f->ctx = malloc(cr.contexts_len);
         if (!f->ctx) {
@@ -132,7 +132,7 @@ static void params_from_flags(int flags, smbw_create_params *p)
     if (flags & SMBW_O_DELETE)
         p->desired_access |= DELETE_ACCESS;
     p->share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
-    p->file_attributes = dir ? FILE_ATTRIBUTE_DIRECTORY : FILE_ATTRIBUTE_NORMAL;
+    p->file_attributes = dir ? SMBW_FILE_ATTRIBUTE_DIRECTORY : SMBW_FILE_ATTRIBUTE_NORMAL;
     if ((flags & SMBW_O_CREAT) && (flags & SMBW_O_EXCL))
         p->create_disposition = FILE_CREATE;
     else if ((flags & SMBW_O_CREAT) && (flags & SMBW_O_TRUNC))
@@ -211,7 +211,7 @@ static void stat_from_times(const smb2_file_times *t, smbw_stat *st)
     st->last_write_time = t->last_write_time;
     st->change_time = t->change_time;
     st->attributes = t->file_attributes;
-    st->is_dir = (t->file_attributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+    st->is_dir = (t->file_attributes & SMBW_FILE_ATTRIBUTE_DIRECTORY) != 0;
 }
 
 static void query_info_msg(core_msg *m, smbw_tree *t, const uint8_t *fid, uint8_t type, uint8_t cls,
@@ -970,7 +970,7 @@ int smbw_mkdir(smbw_tree *t, const char *path)
     memset(&p, 0, sizeof p);
     p.desired_access = FILE_READ_ATTRIBUTES | SYNCHRONIZE;
     p.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
-    p.file_attributes = FILE_ATTRIBUTE_DIRECTORY;
+    p.file_attributes = SMBW_FILE_ATTRIBUTE_DIRECTORY;
     p.create_disposition = FILE_CREATE;
     p.create_options = FILE_DIRECTORY_FILE;
     return path_compound(t, path, &p, NULL, "mkdir", NULL);

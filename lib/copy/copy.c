@@ -428,7 +428,8 @@ static int get_resume_key(cc_engine *ce)
     engine *e = ce->e;
     void *out = NULL;
     size_t outlen = 0;
-    int rc = smbw_file_ioctl(ce->src, FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 4096, &out, &outlen);
+    int rc =
+        smbw_file_ioctl(ce->src, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 4096, &out, &outlen);
     e->st->requests++;
     if (rc) {
         free(out);
@@ -454,7 +455,7 @@ static int lane_init(engine *e, cc_engine *ce, smbw_file *src, smbw_file *dst)
     ce->src = src;
     ce->dst = dst;
     ce->c = dst->tree->sess->conn;
-    ce->ctl = e->o->copychunk_read ? FSCTL_SRV_COPYCHUNK : FSCTL_SRV_COPYCHUNK_WRITE;
+    ce->ctl = e->o->copychunk_read ? SMBW_FSCTL_SRV_COPYCHUNK : SMBW_FSCTL_SRV_COPYCHUNK_WRITE;
     int rc = get_resume_key(ce);
     if (rc) {
         uint32_t st = smbw_last_status(ce->c);
@@ -664,8 +665,8 @@ static int run_clone(engine *e, uint64_t src_size, uint64_t dst_end)
             buf_init(&b);
             wire_encode_duplicate_extents(&b, e->src->id, s.src + off, s.dst + off, piece);
             int r = b.failed ? SMBW_ENOMEM
-                             : smbw_file_ioctl(e->dst, FSCTL_DUPLICATE_EXTENTS_TO_FILE, b.p, b.len,
-                                               0, NULL, NULL);
+                             : smbw_file_ioctl(e->dst, SMBW_FSCTL_DUPLICATE_EXTENTS_TO_FILE, b.p,
+                                               b.len, 0, NULL, NULL);
             buf_free(&b);
             e->st->requests++;
             if (r == SMBW_ENOMEM || r == SMBW_EDEAD || smbw_conn_is_dead(e->dc)) {
@@ -737,7 +738,7 @@ static int odx_read(engine *e, uint64_t off, uint64_t len, odx_read_rsp *rr)
     void *out = NULL;
     size_t outlen = 0;
     if (!r)
-        r = smbw_file_ioctl(e->src, FSCTL_OFFLOAD_READ, b.p, b.len, 16 + ODX_TOKEN_SIZE, &out,
+        r = smbw_file_ioctl(e->src, SMBW_FSCTL_OFFLOAD_READ, b.p, b.len, 16 + ODX_TOKEN_SIZE, &out,
                             &outlen);
     buf_free(&b);
     e->st->requests++;
@@ -762,7 +763,7 @@ static int odx_write(engine *e, const uint8_t *token, uint64_t off, uint64_t len
     void *out = NULL;
     size_t outlen = 0;
     if (!r)
-        r = smbw_file_ioctl(e->dst, FSCTL_OFFLOAD_WRITE, b.p, b.len, 16, &out, &outlen);
+        r = smbw_file_ioctl(e->dst, SMBW_FSCTL_OFFLOAD_WRITE, b.p, b.len, 16, &out, &outlen);
     buf_free(&b);
     e->st->requests++;
     odx_write_rsp wr;
@@ -995,8 +996,8 @@ static int plan_ranges(engine *e, uint64_t src_off, uint64_t dst_off, uint64_t l
         void *out = NULL;
         size_t outlen = 0;
         int rc = in.failed ? SMBW_ENOMEM
-                           : smbw_file_ioctl(e->src, FSCTL_QUERY_ALLOCATED_RANGES, in.p, in.len,
-                                             64 * 1024, &out, &outlen);
+                           : smbw_file_ioctl(e->src, SMBW_FSCTL_QUERY_ALLOCATED_RANGES, in.p,
+                                             in.len, 64 * 1024, &out, &outlen);
         buf_free(&in);
         e->st->requests++;
         bool more = rc == SMBW_ESTATUS && smbw_last_status(e->sc) == SMBW_STATUS_BUFFER_OVERFLOW;
@@ -1129,11 +1130,11 @@ static int copy_lanes(smbw_file *const *srcs, smbw_file *const *dsts, int nlanes
     rc = smbw_file_stat(src, &sst);
     if (rc)
         return rc;
-    bool sparse = !opts->no_sparse && (sst.attributes & FILE_ATTRIBUTE_SPARSE_FILE);
+    bool sparse = !opts->no_sparse && (sst.attributes & SMBW_FILE_ATTRIBUTE_SPARSE_FILE);
     if (sparse) {
         /* Holes are not copied: make the destination range a hole first
          * (FSCTL_SET_ZERO_DATA) so old data there cannot show through. */
-        int r = smbw_file_ioctl(dst, FSCTL_SET_SPARSE, NULL, 0, 0, NULL, NULL);
+        int r = smbw_file_ioctl(dst, SMBW_FSCTL_SET_SPARSE, NULL, 0, 0, NULL, NULL);
         (void)r;
         smbw_stat dst_st;
         if (smbw_file_stat(dst, &dst_st) == 0 && dst_st.size > dst_off) {
@@ -1141,8 +1142,9 @@ static int copy_lanes(smbw_file *const *srcs, smbw_file *const *dsts, int nlanes
             buf_init(&z);
             buf_u64(&z, dst_off);
             buf_u64(&z, dst_st.size < dst_off + len ? dst_st.size : dst_off + len);
-            r = z.failed ? SMBW_ENOMEM
-                         : smbw_file_ioctl(dst, FSCTL_SET_ZERO_DATA, z.p, z.len, 0, NULL, NULL);
+            r = z.failed
+                    ? SMBW_ENOMEM
+                    : smbw_file_ioctl(dst, SMBW_FSCTL_SET_ZERO_DATA, z.p, z.len, 0, NULL, NULL);
             buf_free(&z);
             if (r)
                 sparse = false; /* copy holes as zeros instead */
@@ -1257,7 +1259,7 @@ int smbw_copy_file(smbw_tree *src_tree, const char *src_path, smbw_tree *dst_tre
     p.desired_access = GENERIC_WRITE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES |
                        DELETE_ACCESS | SYNCHRONIZE | (opts->copychunk_read ? GENERIC_READ : 0);
     p.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
-    p.file_attributes = FILE_ATTRIBUTE_NORMAL;
+    p.file_attributes = SMBW_FILE_ATTRIBUTE_NORMAL;
     p.create_disposition = FILE_OVERWRITE_IF;
     p.create_options = FILE_NON_DIRECTORY_FILE;
     rc = smbw_file_create(&dst, dst_tree, dst_path, &p);
@@ -1274,10 +1276,11 @@ int smbw_copy_file(smbw_tree *src_tree, const char *src_path, smbw_tree *dst_tre
             rc = smbw_file_truncate(dst, st.size);
     }
     if (!rc && !opts->no_preserve) {
-        uint32_t attrs = st.attributes & (FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN |
-                                          FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE);
+        uint32_t attrs =
+            st.attributes & (SMBW_FILE_ATTRIBUTE_READONLY | SMBW_FILE_ATTRIBUTE_HIDDEN |
+                             SMBW_FILE_ATTRIBUTE_SYSTEM | SMBW_FILE_ATTRIBUTE_ARCHIVE);
         rc = smbw_file_set_basic(dst, st.creation_time, st.last_access_time, st.last_write_time, 0,
-                                 attrs ? attrs : FILE_ATTRIBUTE_NORMAL);
+                                 attrs ? attrs : SMBW_FILE_ATTRIBUTE_NORMAL);
     }
     if (rc && created && !smbw_conn_is_dead(dst_tree->sess ? dst_tree->sess->conn : NULL)) {
         int r = smbw_file_delete_on_close(dst);

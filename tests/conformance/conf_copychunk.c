@@ -10,9 +10,6 @@
 
 #include <smbwire/smbwire.h>
 
-#define FSCTL_SRV_REQUEST_RESUME_KEY 0x00140078u
-#define FSCTL_SRV_COPYCHUNK_WRITE 0x001480F2u
-
 typedef struct cx {
     smbw_conn *c;
     smbw_session *s;
@@ -73,7 +70,7 @@ static void setup(cx *x)
        smbw_file_open(&x->dst, x->t, "conf-dst.bin", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC));
     void *out = NULL;
     size_t len = 0;
-    OK(x->c, smbw_file_ioctl(x->src, FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 32, &out, &len));
+    OK(x->c, smbw_file_ioctl(x->src, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 32, &out, &len));
     ck_assert_uint_ge(len, 28);
     memcpy(x->key, out, 24);
     free(out);
@@ -118,7 +115,7 @@ START_TEST(test_resume_key_shape)
     setup(&x);
     void *out = NULL;
     size_t len = 0;
-    OK(x.c, smbw_file_ioctl(x.src, FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 4096, &out, &len));
+    OK(x.c, smbw_file_ioctl(x.src, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 4096, &out, &len));
     ck_assert_uint_ge(len, 28);
     /* Context fits; Samba pads the structure to 32 bytes (ContextLength 0). */
     ck_assert_uint_le(28 + (size_t)get32((unsigned char *)out + 24), len);
@@ -134,7 +131,7 @@ START_TEST(test_resume_key_small_buffer)
     setup(&x);
     void *out = NULL;
     size_t len = 0;
-    int rc = smbw_file_ioctl(x.src, FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 16, &out, &len);
+    int rc = smbw_file_ioctl(x.src, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 16, &out, &len);
     free(out);
     ck_assert_int_lt(rc, 0);
     uint32_t st = smbw_last_status(x.c);
@@ -154,7 +151,7 @@ START_TEST(test_copychunk_success_fields)
     size_t n = build(in, x.key, ch, 3);
     void *out = NULL;
     size_t len = 0;
-    OK(x.c, smbw_file_ioctl(x.dst, FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len));
+    OK(x.c, smbw_file_ioctl(x.dst, SMBW_FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len));
     ck_assert_uint_eq(len, 12);
     ck_assert_uint_eq(get32(out), 3);                           /* ChunksWritten */
     ck_assert_uint_eq(get32((unsigned char *)out + 8), 132072); /* TotalBytesWritten */
@@ -177,7 +174,7 @@ START_TEST(test_copychunk_limits_answer)
     size_t n = build(in, x.key, ch, 1);
     void *out = NULL;
     size_t len = 0;
-    int rc = smbw_file_ioctl(x.dst, FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len);
+    int rc = smbw_file_ioctl(x.dst, SMBW_FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len);
     ck_assert_int_eq(rc, SMBW_ESTATUS);
     ck_assert_uint_eq(smbw_last_status(x.c), SMBW_STATUS_INVALID_PARAMETER);
     ck_assert_uint_eq(len, 12);
@@ -192,7 +189,7 @@ START_TEST(test_copychunk_limits_answer)
     /* zero-length chunks are invalid too */
     uint64_t z[1][3] = {{0, 0, 0}};
     n = build(in, x.key, z, 1);
-    rc = smbw_file_ioctl(x.dst, FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len);
+    rc = smbw_file_ioctl(x.dst, SMBW_FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len);
     free(out);
     ck_assert_int_eq(rc, SMBW_ESTATUS);
     ck_assert_uint_eq(smbw_last_status(x.c), SMBW_STATUS_INVALID_PARAMETER);
@@ -213,7 +210,7 @@ START_TEST(test_copychunk_unknown_key)
     size_t n = build(in, bad, ch, 1);
     void *out = NULL;
     size_t len = 0;
-    int rc = smbw_file_ioctl(x.dst, FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len);
+    int rc = smbw_file_ioctl(x.dst, SMBW_FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len);
     free(out);
     ck_assert_int_lt(rc, 0);
     ck_assert_uint_eq(smbw_last_status(x.c), SMBW_STATUS_OBJECT_NAME_NOT_FOUND);
@@ -244,7 +241,7 @@ START_TEST(test_copychunk_key_of_other_connection)
     size_t n = build(in, x.key, ch, 1);
     void *out = NULL;
     size_t len = 0;
-    int rc = smbw_file_ioctl(y.dst, FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len);
+    int rc = smbw_file_ioctl(y.dst, SMBW_FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len);
     free(out);
     const char *ver = getenv("SMBW_TEST_SAMBA_VERSION");
     ck_assert_msg(ver != NULL && *ver, "SMBW_TEST_SAMBA_VERSION is not set (testbed/samba.sh)");
@@ -279,7 +276,7 @@ START_TEST(test_copychunk_past_eof)
     size_t n = build(in, x.key, ch, 1);
     void *out = NULL;
     size_t len = 0;
-    int rc = smbw_file_ioctl(x.dst, FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len);
+    int rc = smbw_file_ioctl(x.dst, SMBW_FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len);
     free(out);
     ck_assert_int_lt(rc, 0);
     ck_assert_uint_eq(smbw_last_status(x.c), SMBW_STATUS_INVALID_VIEW_SIZE);
@@ -296,14 +293,14 @@ START_TEST(test_copychunk_same_file_overlap)
     OK(x.c, smbw_file_open(&rw, x.t, "conf-src.bin", SMBW_O_RDWR));
     void *out = NULL;
     size_t len = 0;
-    OK(x.c, smbw_file_ioctl(rw, FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 32, &out, &len));
+    OK(x.c, smbw_file_ioctl(rw, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 32, &out, &len));
     unsigned char key[24];
     memcpy(key, out, 24);
     free(out);
     uint64_t ch[1][3] = {{0, 4096, 65536}};
     unsigned char in[32 + 24];
     size_t n = build(in, key, ch, 1);
-    OK(x.c, smbw_file_ioctl(rw, FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len));
+    OK(x.c, smbw_file_ioctl(rw, SMBW_FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len));
     free(out);
     unsigned char buf[65536];
     size_t got = 0;

@@ -27,15 +27,11 @@
 #define FILE_READ_ATTRIBUTES_ 0x00000080u
 #define SYNCHRONIZE_ 0x00100000u
 #define FILE_SHARE_ALL_ 0x00000007u
-#define FILE_ATTRIBUTE_NORMAL_ 0x00000080u
 #define FILE_OVERWRITE_IF_ 5u
 #define FILE_NON_DIRECTORY_FILE_ 0x00000040u
 
 /* What Samba 4.17 answers to FSCTL_SRV_COPYCHUNK on a destination without
  * read access (measured; MS-SMB2 3.3.5.15.6 says the same). */
-
-#define FSCTL_SET_SPARSE_ 0x000900C4u
-#define FILE_ATTRIBUTE_SPARSE_FILE_ 0x00000200u
 
 #define MIB (1024u * 1024u)
 
@@ -59,7 +55,7 @@ static smbw_file *create_dst(it_ctx *ctx, const char *name, uint32_t access)
     memset(&p, 0, sizeof(p));
     p.desired_access = access;
     p.share_access = FILE_SHARE_ALL_;
-    p.file_attributes = FILE_ATTRIBUTE_NORMAL_;
+    p.file_attributes = SMBW_FILE_ATTRIBUTE_NORMAL;
     p.create_disposition = FILE_OVERWRITE_IF_;
     p.create_options = FILE_NON_DIRECTORY_FILE_;
     smbw_file *f = NULL;
@@ -133,7 +129,7 @@ START_TEST(test_copychunk_read_needs_read_access)
     smbw_file *dst = create_dst(&ctx, "acc-r-denied.bin", GENERIC_WRITE_ | SYNCHRONIZE_);
     int rc = smbw_copy_range(src, dst, 0, 0, size, &o, &st);
     uint32_t status = smbw_last_status(ctx.conn);
-    printf("FSCTL_SRV_COPYCHUNK into a write-only open: %s (%s) %s\n", smbw_error_name(rc),
+    printf("SMBW_FSCTL_SRV_COPYCHUNK into a write-only open: %s (%s) %s\n", smbw_error_name(rc),
            smbw_status_name(status), smbw_conn_errmsg(ctx.conn));
     ck_assert_msg(rc != 0, "FSCTL_SRV_COPYCHUNK into a write-only open succeeded");
     ck_assert_msg(status == SMBW_STATUS_ACCESS_DENIED, "status %s, expected STATUS_ACCESS_DENIED",
@@ -225,10 +221,10 @@ static int set_sparse(const char *name)
     if (rc == 0)
         rc = smbw_file_open(&f, t, name, SMBW_O_RDWR);
     if (rc == 0)
-        rc = smbw_file_ioctl(f, FSCTL_SET_SPARSE_, NULL, 0, 0, NULL, NULL);
+        rc = smbw_file_ioctl(f, SMBW_FSCTL_SET_SPARSE, NULL, 0, 0, NULL, NULL);
     if (rc == 0)
         rc = smbw_file_stat(f, &st);
-    if (rc == 0 && !(st.attributes & FILE_ATTRIBUTE_SPARSE_FILE_))
+    if (rc == 0 && !(st.attributes & SMBW_FILE_ATTRIBUTE_SPARSE_FILE))
         rc = SMBW_EPROTO;
     if (rc != 0)
         fprintf(stderr, "set-sparse %s: %s (%s) %s\n", name, smbw_error_name(rc),

@@ -19,7 +19,6 @@
 #define FILE_LEN (1u << 20)
 #define PIECE (64u * 1024)
 #define NPIECES (FILE_LEN / PIECE)
-#define FSCTL_SRV_REQUEST_RESUME_KEY 0x00140078u
 
 static uint32_t get32(const uint8_t *p)
 {
@@ -150,8 +149,8 @@ START_TEST(test_two_connections_one_loop)
             IT_OK(ls[i].ctx.conn,
                   smbw_file_pread_async(ls[i].f, PIECE, reqs[i][k].off, on_read, &reqs[i][k]));
         }
-        IT_OK(ls[i].ctx.conn, smbw_file_ioctl_async(ls[i].f, FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0,
-                                                    32, on_ioctl, &ls[i]));
+        IT_OK(ls[i].ctx.conn, smbw_file_ioctl_async(ls[i].f, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY,
+                                                    NULL, 0, 32, on_ioctl, &ls[i]));
     }
     loop_both(ls, 2);
     for (int i = 0; i < 2; i++) {

@@ -227,11 +227,11 @@ static void *server_main(void *arg)
             put_u16(b + 2, 64 + 8);
             put_u32(b + 4, 56);
             put_u64(b + 8 + 40, s->src_size); /* EndOfFile */
-            put_u32(b + 8 + 48, FILE_ATTRIBUTE_ARCHIVE);
+            put_u32(b + 8 + 48, SMBW_FILE_ATTRIBUTE_ARCHIVE);
             respond(s, req, 0, b, sizeof b);
         } else if (cmd == SMB2_QUERY_INFO) {
             error_rsp(s, req, SMBW_STATUS_NOT_SUPPORTED); /* no fs info: no clone */
-        } else if (cmd == SMB2_IOCTL && ctl == FSCTL_SRV_REQUEST_RESUME_KEY) {
+        } else if (cmd == SMB2_IOCTL && ctl == SMBW_FSCTL_SRV_REQUEST_RESUME_KEY) {
             if (s->sc == SC_UNSUPPORTED) {
                 error_rsp(s, req, SMBW_STATUS_INVALID_DEVICE_REQUEST);
             } else {
@@ -240,7 +240,7 @@ static void *server_main(void *arg)
                 put_u32(k + 24, 0);
                 ioctl_rsp(s, req, 0, k, 28);
             }
-        } else if (cmd == SMB2_IOCTL && ctl == FSCTL_SRV_COPYCHUNK_WRITE) {
+        } else if (cmd == SMB2_IOCTL && ctl == SMBW_FSCTL_SRV_COPYCHUNK_WRITE) {
             do_copychunk(s, req, len);
         } else if (cmd == SMB2_READ) {
             uint32_t l = get_u32(req + 64 + 4);

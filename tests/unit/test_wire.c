@@ -859,7 +859,7 @@ START_TEST(test_create_req)
     q.oplock_level = 0;
     q.impersonation_level = SMB2_IMPERSONATION_IMPERSONATION;
     q.desired_access = GENERIC_READ | SYNCHRONIZE;
-    q.file_attributes = FILE_ATTRIBUTE_NORMAL;
+    q.file_attributes = SMBW_FILE_ATTRIBUTE_NORMAL;
     q.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE;
     q.create_disposition = FILE_OPEN;
     q.create_options = FILE_NON_DIRECTORY_FILE;
@@ -872,7 +872,7 @@ START_TEST(test_create_req)
     ck_assert_uint_eq(get_u16(p), 57);
     ck_assert_uint_eq(get_u32(p + 4), SMB2_IMPERSONATION_IMPERSONATION);
     ck_assert_uint_eq(get_u32(p + 24), GENERIC_READ | SYNCHRONIZE);
-    ck_assert_uint_eq(get_u32(p + 28), FILE_ATTRIBUTE_NORMAL);
+    ck_assert_uint_eq(get_u32(p + 28), SMBW_FILE_ATTRIBUTE_NORMAL);
     ck_assert_uint_eq(get_u32(p + 32), FILE_SHARE_READ | FILE_SHARE_WRITE);
     ck_assert_uint_eq(get_u32(p + 36), FILE_OPEN);
     ck_assert_uint_eq(get_u32(p + 40), FILE_NON_DIRECTORY_FILE);
@@ -933,7 +933,7 @@ static void build_create_rsp(smbw_buf *b, const smbw_buf *ctx)
     buf_u32(b, 1); /* CreateAction: opened */
     for (uint64_t i = 1; i <= 6; i++)
         buf_u64(b, i * 1000);
-    buf_u32(b, FILE_ATTRIBUTE_ARCHIVE);
+    buf_u32(b, SMBW_FILE_ATTRIBUTE_ARCHIVE);
     buf_u32(b, 0);
     buf_put(b, FID, 16);
     buf_u32(b, ctx ? 152 : 0);
@@ -959,7 +959,7 @@ START_TEST(test_create_rsp)
     ck_assert_uint_eq(r.t.change_time, 4000);
     ck_assert_uint_eq(r.t.allocation_size, 5000);
     ck_assert_uint_eq(r.t.end_of_file, 6000);
-    ck_assert_uint_eq(r.t.file_attributes, FILE_ATTRIBUTE_ARCHIVE);
+    ck_assert_uint_eq(r.t.file_attributes, SMBW_FILE_ATTRIBUTE_ARCHIVE);
     ck_assert_mem_eq(r.file_id, FID, 16);
     ck_assert_ptr_eq(r.contexts, b.p + 152);
     ck_assert_uint_eq(r.contexts_len, ctx.len);
@@ -1010,12 +1010,12 @@ START_TEST(test_close_flush)
     buf_u32(&b, 0);
     for (uint64_t i = 1; i <= 6; i++)
         buf_u64(&b, i + 10);
-    buf_u32(&b, FILE_ATTRIBUTE_DIRECTORY);
+    buf_u32(&b, SMBW_FILE_ATTRIBUTE_DIRECTORY);
     ck_assert_int_eq(wire_decode_close(b.p, b.len, &r), 0);
     ck_assert_uint_eq(r.flags, 1);
     ck_assert_uint_eq(r.t.creation_time, 11);
     ck_assert_uint_eq(r.t.end_of_file, 16);
-    ck_assert_uint_eq(r.t.file_attributes, FILE_ATTRIBUTE_DIRECTORY);
+    ck_assert_uint_eq(r.t.file_attributes, SMBW_FILE_ATTRIBUTE_DIRECTORY);
     CHECK_TRUNC(wire_decode_close, smb2_close_rsp, b.p, b.len);
     CHECK_BAD_SS(wire_decode_close, smb2_close_rsp, b.p, b.len);
     buf_free(&b);
@@ -1132,7 +1132,7 @@ START_TEST(test_ioctl)
     static const uint8_t in[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     buf_init(&b);
     memset(&q, 0, sizeof q);
-    q.ctl_code = FSCTL_SRV_COPYCHUNK_WRITE;
+    q.ctl_code = SMBW_FSCTL_SRV_COPYCHUNK_WRITE;
     memcpy(q.file_id, FID, 16);
     q.input = in;
     q.input_len = 8;
@@ -1141,7 +1141,7 @@ START_TEST(test_ioctl)
     ck_assert_int_eq(wire_encode_ioctl(&b, &q), 0);
     ck_assert_uint_eq(b.len, 56 + 8);
     ck_assert_uint_eq(get_u16(b.p), 57);
-    ck_assert_uint_eq(get_u32(b.p + 4), FSCTL_SRV_COPYCHUNK_WRITE);
+    ck_assert_uint_eq(get_u32(b.p + 4), SMBW_FSCTL_SRV_COPYCHUNK_WRITE);
     ck_assert_mem_eq(b.p + 8, FID, 16);
     ck_assert_uint_eq(get_u32(b.p + 24), 120);
     ck_assert_uint_eq(get_u32(b.p + 28), 8);
@@ -1160,7 +1160,7 @@ START_TEST(test_ioctl)
     rsp_hdr(&b, SMB2_IOCTL, 0);
     buf_u16(&b, 49);
     buf_u16(&b, 0);
-    buf_u32(&b, FSCTL_SRV_COPYCHUNK);
+    buf_u32(&b, SMBW_FSCTL_SRV_COPYCHUNK);
     buf_put(&b, FID, 16);
     buf_u32(&b, 112); /* InputOffset */
     buf_u32(&b, 0);   /* InputCount */
@@ -1172,7 +1172,7 @@ START_TEST(test_ioctl)
     buf_u32(&b, 1048576);
     buf_u32(&b, 1048576);
     ck_assert_int_eq(wire_decode_ioctl(b.p, b.len, &r), 0);
-    ck_assert_uint_eq(r.ctl_code, FSCTL_SRV_COPYCHUNK);
+    ck_assert_uint_eq(r.ctl_code, SMBW_FSCTL_SRV_COPYCHUNK);
     ck_assert_mem_eq(r.file_id, FID, 16);
     ck_assert_ptr_null(r.input);
     ck_assert_ptr_eq(r.output, b.p + 112);
@@ -1222,7 +1222,7 @@ static void add_dirent(smbw_buf *b, const char *name, uint64_t eof, bool last)
     buf_u64(b, 4); /* ChangeTime */
     buf_u64(b, eof);
     buf_u64(b, 4096);
-    buf_u32(b, FILE_ATTRIBUTE_ARCHIVE);
+    buf_u32(b, SMBW_FILE_ATTRIBUTE_ARCHIVE);
     buf_u32(b, (uint32_t)(2 * n));
     buf_u32(b, 0); /* EaSize */
     buf_u8(b, 0);  /* ShortNameLength */
@@ -1306,7 +1306,7 @@ START_TEST(test_query_dir)
     ck_assert_uint_eq(e.t.change_time, 4);
     ck_assert_uint_eq(e.t.end_of_file, 5);
     ck_assert_uint_eq(e.t.allocation_size, 4096);
-    ck_assert_uint_eq(e.t.file_attributes, FILE_ATTRIBUTE_ARCHIVE);
+    ck_assert_uint_eq(e.t.file_attributes, SMBW_FILE_ATTRIBUTE_ARCHIVE);
     ck_assert_uint_eq(e.name_len, 10);
     ck_assert_ptr_eq(e.name_utf16, d.p + 104);
     ck_assert_int_eq(wire_next_dirent(d.p, d.len, &pos, &e), 0);
@@ -1535,14 +1535,14 @@ START_TEST(test_info_classes)
     buf_reset(&b);
     for (uint64_t i = 1; i <= 6; i++)
         buf_u64(&b, i);
-    buf_u32(&b, FILE_ATTRIBUTE_SPARSE_FILE);
+    buf_u32(&b, SMBW_FILE_ATTRIBUTE_SPARSE_FILE);
     buf_u32(&b, 0);
     ck_assert_int_eq(wire_decode_network_open_info(b.p, b.len, &t), 0);
     ck_assert_uint_eq(t.creation_time, 1);
     ck_assert_uint_eq(t.change_time, 4);
     ck_assert_uint_eq(t.allocation_size, 5);
     ck_assert_uint_eq(t.end_of_file, 6);
-    ck_assert_uint_eq(t.file_attributes, FILE_ATTRIBUTE_SPARSE_FILE);
+    ck_assert_uint_eq(t.file_attributes, SMBW_FILE_ATTRIBUTE_SPARSE_FILE);
     CHECK_TRUNC(wire_decode_network_open_info, smb2_file_times, b.p, b.len);
 
     /* FileInternalInformation */
@@ -1567,13 +1567,13 @@ START_TEST(test_info_classes)
 
     /* FileBasicInformation */
     buf_reset(&b);
-    wire_encode_basic_info(&b, 1, 2, 3, 4, FILE_ATTRIBUTE_HIDDEN);
+    wire_encode_basic_info(&b, 1, 2, 3, 4, SMBW_FILE_ATTRIBUTE_HIDDEN);
     ck_assert_uint_eq(b.len, 40);
     ck_assert_uint_eq(get_u64(b.p), 1);
     ck_assert_uint_eq(get_u64(b.p + 8), 2);
     ck_assert_uint_eq(get_u64(b.p + 16), 3);
     ck_assert_uint_eq(get_u64(b.p + 24), 4);
-    ck_assert_uint_eq(get_u32(b.p + 32), FILE_ATTRIBUTE_HIDDEN);
+    ck_assert_uint_eq(get_u32(b.p + 32), SMBW_FILE_ATTRIBUTE_HIDDEN);
     ck_assert_uint_eq(get_u32(b.p + 36), 0);
 
     /* FileRenameInformation, SMB2 form */

@@ -27,7 +27,7 @@ int cf_resume_key(smbw_file *f, uint32_t max_out, uint8_t key[24], size_t *outle
 {
     void *out = NULL;
     size_t len = 0;
-    int rc = smbw_file_ioctl(f, CF_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, max_out, &out, &len);
+    int rc = smbw_file_ioctl(f, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, max_out, &out, &len);
     if (outlen != NULL)
         *outlen = len;
     if (rc == 0 && len < 24)
@@ -102,7 +102,7 @@ int cf_learn_limits(cf_env *e, smbw_file *dst, const uint8_t key[24], cf_limits 
     /* No server accepts a 4 GiB - 1 chunk: the answer carries the limits. */
     cf_chunk ch = {0, 0, 0xFFFFFFFFu};
     cf_cc_answer a;
-    cf_copychunk(e->main.c, dst, CF_FSCTL_SRV_COPYCHUNK_WRITE, key, &ch, 1, -1, 12, &a);
+    cf_copychunk(e->main.c, dst, SMBW_FSCTL_SRV_COPYCHUNK_WRITE, key, &ch, 1, -1, 12, &a);
     if (a.rc != SMBW_ESTATUS || a.status != SMBW_STATUS_INVALID_PARAMETER || !a.has_body ||
         a.chunks_written == 0 || a.chunk_bytes_written == 0 || a.total_bytes_written == 0) {
         snprintf(e->reason, sizeof(e->reason),

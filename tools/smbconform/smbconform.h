@@ -185,10 +185,6 @@ int cf_verify(smbw_file *f, uint64_t off, uint64_t len, uint64_t pat_off, unsign
 
 /* ---- server-side copy requests (fsctl.c) ------------------------------ */
 
-#define CF_FSCTL_SRV_REQUEST_RESUME_KEY 0x00140078u
-#define CF_FSCTL_SRV_COPYCHUNK 0x001440F2u
-#define CF_FSCTL_SRV_COPYCHUNK_WRITE 0x001480F2u
-
 typedef struct cf_chunk {
     uint64_t src, dst;
     uint32_t len;

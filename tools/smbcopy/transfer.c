@@ -16,8 +16,10 @@
 #include "state.h"
 #include "transfer.h"
 
-#define FILE_ATTRIBUTE_READONLY_ 0x00000001u
-#define FILE_ATTRIBUTE_COPY_MASK_ 0x00000027u /* readonly hidden system archive */
+/* The attributes a copy keeps. */
+#define FILE_ATTRIBUTE_COPY_MASK_                                                                  \
+    (SMBW_FILE_ATTRIBUTE_READONLY | SMBW_FILE_ATTRIBUTE_HIDDEN | SMBW_FILE_ATTRIBUTE_SYSTEM |      \
+     SMBW_FILE_ATTRIBUTE_ARCHIVE)
 #define FILETIME_UNIX_EPOCH_ 116444736000000000ull
 #define PART_SUFFIX ".smbcopy.part"
 #define STATE_SUFFIX ".smbcopy.state"
@@ -1182,7 +1184,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     /* A read-only file on a share is replaced only with -f (its attribute is
      * cleared first: a server may refuse to rename over it). */
     if (dst->remote) {
-        if (dfi.exists && dfi.is_reg && (dfi.attrs & FILE_ATTRIBUTE_READONLY_)) {
+        if (dfi.exists && dfi.is_reg && (dfi.attrs & SMBW_FILE_ATTRIBUTE_READONLY)) {
             if (!o->force) {
                 rc = SC_EXIT_LOCAL;
                 sc_report(ctx, rc,
@@ -1192,7 +1194,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
                 goto out;
             }
             smbw_file *f = NULL;
-            uint32_t attrs = dfi.attrs & ~FILE_ATTRIBUTE_READONLY_;
+            uint32_t attrs = dfi.attrs & ~SMBW_FILE_ATTRIBUTE_READONLY;
             err = open_attrs(dst->tree, dpath, ACCESS_READ_ATTRS_ | ACCESS_WRITE_ATTRS_, &f);
             if (err == 0)
                 err = smbw_file_set_basic(f, 0, 0, 0, 0, attrs != 0 ? attrs : 0x80u);
@@ -1444,7 +1446,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         mode_t mode = 0666 & ~ctx->umask;
         if (o->preserve && !src->remote)
             mode = sfi.mode & 0777;
-        if (o->preserve && src->remote && (sfi.attrs & FILE_ATTRIBUTE_READONLY_))
+        if (o->preserve && src->remote && (sfi.attrs & SMBW_FILE_ATTRIBUTE_READONLY))
             mode &= ~(mode_t)0222;
         if (o->preserve) {
             struct timespec ts[2] = {ts_from_ft(sfi.access), ts_from_ft(sfi.write)};
@@ -1493,7 +1495,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         uint32_t attrs = src->remote ? (sfi.attrs & FILE_ATTRIBUTE_COPY_MASK_) : 0;
         if (o->preserve) {
             err = smbw_file_set_basic(df, src->remote ? sfi.creation : 0, sfi.access, sfi.write, 0,
-                                      attrs & ~FILE_ATTRIBUTE_READONLY_);
+                                      attrs & ~SMBW_FILE_ATTRIBUTE_READONLY);
             if (err != 0)
                 sc_warn(ctx, "set times of %s: %s", tdisp, smbw_strerror(err));
         }
@@ -1503,7 +1505,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
             goto out;
         }
         tmp_exists = false;
-        if (o->preserve && (attrs & FILE_ATTRIBUTE_READONLY_)) {
+        if (o->preserve && (attrs & SMBW_FILE_ATTRIBUTE_READONLY)) {
             err = smbw_file_set_basic(df, 0, 0, 0, 0, attrs);
             if (err != 0)
                 sc_warn(ctx, "set attributes of %s: %s", ddisp, smbw_strerror(err));

@@ -9,7 +9,7 @@
 
 #define KiB 1024u
 #define MiB (1024u * 1024u)
-#define W CF_FSCTL_SRV_COPYCHUNK_WRITE
+#define W SMBW_FSCTL_SRV_COPYCHUNK_WRITE
 /* About the most chunks a case puts in one request: the limits come from the
  * server, and a request (and its array) must not grow with whatever it
  * claims. */
@@ -150,13 +150,13 @@ static enum cf_result write_multi_chunks(cf_env *e)
 static enum cf_result read_variant(cf_env *e)
 {
     cf_chunk ch[] = {{0, 0, 128 * KiB}, {128 * KiB, 128 * KiB, 1000}};
-    return copy_and_check(e, CF_FSCTL_SRV_COPYCHUNK, SMBW_O_RDWR, ch, 2, 256 * KiB);
+    return copy_and_check(e, SMBW_FSCTL_SRV_COPYCHUNK, SMBW_O_RDWR, ch, 2, 256 * KiB);
 }
 
 /* 3.3.5.15.6: FSCTL_SRV_COPYCHUNK needs read access to the destination too. */
 static enum cf_result read_variant_dst_write_only(cf_env *e)
 {
-    return refused(e, CF_FSCTL_SRV_COPYCHUNK, 12, (cf_chunk){0, 0, 4096},
+    return refused(e, SMBW_FSCTL_SRV_COPYCHUNK, 12, (cf_chunk){0, 0, 4096},
                    SMBW_STATUS_ACCESS_DENIED);
 }
 
