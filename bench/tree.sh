@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Trees of many files (issue 9): smbcopy -r against smbclient's recursive
+# mput/mget on one private Samba share, page cache warm, median of ROUNDS,
+# the contenders alternating inside every round:
+#   local -> smb   smbcopy -r TREE smb://.../t.sc    smbclient 'recurse on; mput *'
+#   smb -> local   smbcopy -r smb://.../t DIR         smbclient 'recurse on; mget *'
+#   smb -> smb     smbcopy -r smb://.../t smb://.../t.ss (server-side, same share)
+#   -u             smbcopy -r -u over the unchanged local -> smb copy
+#   empty files    EMPTY (default 10000) empty files local -> smb, files/s
+# With DELAY_MS=N (e.g. 5) the SMB traffic goes through bench/latency_proxy.py
+# with N ms one-way delay (both tools).
+# TREE defaults to /usr/include (thousands of small files, symlinks, and
+# names differing only in case, which a case-insensitive share cannot hold
+# apart: smbcopy reports those and exits 7; that is expected here).
+# Round 1 checks the copies: diff -r of every destination against the source,
+# where the only differences allowed are the names smbcopy reported as
+# collisions (smbclient's copies are not checked: it overwrites those).
+# Usage: [BUILD=build-rel] [ROUNDS=5] [TREE=/usr/include] [DELAY_MS=0] bench/tree.sh
+set -euo pipefail
+
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+TREE=${TREE:-/usr/include}
+DELAY_MS=${DELAY_MS:-0}
+EMPTY=${EMPTY:-10000}
+[[ -d "$TREE" ]] || bench_die "TREE=$TREE is not a directory"
+TREE=$(cd "$TREE" && pwd)
+base=$(basename "$TREE")
+command -v smbclient >/dev/null || bench_die "smbclient not installed"
+
+bench_init
+bench_samba_start
+share=$SMBW_TEST_SHARE_PATH
+host=$SMBW_TEST_HOST port=$SMBW_TEST_PORT
+if ((DELAY_MS > 0)); then
+    python3 "$bench_root/bench/latency_proxy.py" --delay-ms "$DELAY_MS" \
+        --upstream "$host:$port" --port-file "$bench_work/proxy.port" >/dev/null 2>&1 &
+    bench_pids+=($!)
+    for _ in $(seq 100); do
+        [[ -s "$bench_work/proxy.port" ]] && break
+        sleep 0.1
+    done
+    port=$(cat "$bench_work/proxy.port")
+fi
+url=smb://$SMBW_TEST_USER@$host:$port/$SMBW_TEST_SHARE
+smbc=(smbclient "//$host/$SMBW_TEST_SHARE" -p "$port" -U "$SMBW_TEST_USER%$SMBW_TEST_PASS")
+
+nfiles=$(find -L "$TREE" -type f 2>/dev/null | wc -l)
+ndirs=$(find -L "$TREE" -type d 2>/dev/null | wc -l)
+mib=$(du -sLm "$TREE" 2>/dev/null | cut -f1)
+echo "# tree: $TREE, $nfiles files, $ndirs directories, $mib MiB (links followed); delay ${DELAY_MS} ms one way"
+cat -- $(find "$TREE" -type f 2>/dev/null) >/dev/null 2>&1 || true # warm the cache
+
+# The source on the share for the smb -> * directions: smbcopy's own upload.
+"$SMBCOPY" -q -r "$TREE" "$url/t" 2>"$bench_work/seed.err" || (($? == 7)) ||
+    bench_die "seeding the share failed: $(cat "$bench_work/seed.err")"
+chown -R "$SMBW_TEST_USER:" "$share"
+
+# timed VAR CMD...: like bench_time, but exit 7 (files not copied because
+# their names collide on the destination) counts as done.
+timed() {
+    local -n _t=$1
+    shift
+    local t0 t1 rc=0
+    t0=$EPOCHREALTIME
+    "$@" >"$bench_work/last.out" 2>"$bench_work/last.err" || rc=$?
+    t1=$EPOCHREALTIME
+    if ((rc != 0 && rc != 7)); then
+        echo "bench: failed ($rc): $*" >&2
+        tail -n 5 "$bench_work/last.err" >&2
+        return 1
+    fi
+    _t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+}
+
+# check SRC DST JSON: diff -r, every difference must be a reported collision.
+check() {
+    local src=$1 dst=$2 json=$3 extra
+    extra=$(diff -rq "$src" "$dst" 2>&1 | grep -v '^Only in .*: ' || true)
+    [[ -z "$extra" ]] || bench_die "$dst differs from $src: $(head -n 5 <<<"$extra")"
+    local only missing=0
+    while IFS= read -r only; do
+        missing=$((missing + 1))
+        local name=${only##*: }
+        grep -qF "$name" "$json" ||
+            bench_die "$only, and smbcopy did not report it as a collision"
+    done < <(diff -rq "$src" "$dst" 2>&1 | grep '^Only in ' || true)
+    echo "# checked $dst: identical except $missing reported name collision(s)"
+}
+
+rm_share() { rm -rf "${@/#/$share/}"; }
+
+t_up=() t_upc=() t_down=() t_downc=() t_ss=() t_upd=()
+for ((r = 1; r <= ROUNDS; r++)); do
+    rm_share t.sc t.smbc
+    # t.sc exists, so (as with cp -r) the tree lands in t.sc/$base, and the
+    # -u run below, the same command, finds it there.
+    mkdir "$share/t.sc"
+    chown "$SMBW_TEST_USER:" "$share/t.sc"
+    sync
+    timed t "$SMBCOPY" --json -q -r "$TREE" "$url/t.sc"
+    t_up+=("$t")
+    ((r > 1)) || { cp "$bench_work/last.out" "$bench_work/up.json"; chown -R "$SMBW_TEST_USER:" "$share"; }
+    sync
+    timed t "${smbc[@]}" -c "prompt off; recurse on; lcd $TREE; mkdir t.smbc; cd t.smbc; mput *"
+    t_upc+=("$t")
+
+    sync
+    timed t "$SMBCOPY" --json -q -r -u "$TREE" "$url/t.sc"
+    t_upd+=("$t")
+
+    rm -rf "$bench_work/d.sc" "$bench_work/d.smbc"
+    mkdir -p "$bench_work/d.smbc"
+    sync
+    timed t "$SMBCOPY" --json -q -r "$url/t" "$bench_work/d.sc"
+    t_down+=("$t")
+    ((r > 1)) || cp "$bench_work/last.out" "$bench_work/down.json"
+    sync
+    timed t "${smbc[@]}" -c "prompt off; recurse on; lcd $bench_work/d.smbc; cd t; mget *"
+    t_downc+=("$t")
+
+    rm_share t.ss
+    sync
+    timed t "$SMBCOPY" --json -q -r "$url/t" "$url/t.ss"
+    t_ss+=("$t")
+    ((r > 1)) || cp "$bench_work/last.out" "$bench_work/ss.json"
+
+    if ((r == 1)); then
+        check "$TREE" "$share/t.sc/$base" "$bench_work/up.json"
+        check "$share/t" "$bench_work/d.sc" "$bench_work/down.json"
+        check "$share/t" "$share/t.ss" "$bench_work/ss.json"
+        grep -q '"method":"copychunk"\|"method":"clone"' "$bench_work/ss.json" ||
+            bench_die "smb->smb was not server-side: $(cat "$bench_work/ss.json")"
+    fi
+done
+
+# EMPTY empty files in one directory, local -> smb.
+mkdir -p "$bench_work/empty"
+(cd "$bench_work/empty" && seq -f 'e%05.0f' "$EMPTY" | xargs touch)
+t_empty=()
+for ((r = 1; r <= ROUNDS; r++)); do
+    rm_share empty
+    sync
+    timed t "$SMBCOPY" -q -r "$bench_work/empty" "$url/empty"
+    t_empty+=("$t")
+done
+[[ $(find "$share/empty" -type f | wc -l) == "$EMPTY" ]] || bench_die "empty files missing"
+
+med() { bench_stats "$@" | cut -d' ' -f1; }
+row() { # label times...
+    local label=$1
+    shift
+    read -r m lo hi < <(bench_stats "$@")
+    echo "| $label | $m | $lo-$hi | $* |"
+}
+echo
+echo "## trees: $TREE ($nfiles files, $mib MiB), delay ${DELAY_MS} ms one way, median of $ROUNDS"
+echo
+echo "| what | median s | range s | runs (s) |"
+echo "|---|---|---|---|"
+row "local -> smb: smbcopy -r" "${t_up[@]}"
+row "local -> smb: smbclient mput" "${t_upc[@]}"
+row "local -> smb: smbcopy -r -u, nothing changed" "${t_upd[@]}"
+row "smb -> local: smbcopy -r" "${t_down[@]}"
+row "smb -> local: smbclient mget" "${t_downc[@]}"
+row "smb -> smb (server-side): smbcopy -r" "${t_ss[@]}"
+row "$EMPTY empty files local -> smb: smbcopy -r" "${t_empty[@]}"
+echo
+awk -v up="$(med "${t_up[@]}")" -v upc="$(med "${t_upc[@]}")" \
+    -v dn="$(med "${t_down[@]}")" -v dnc="$(med "${t_downc[@]}")" \
+    -v ss="$(med "${t_ss[@]}")" -v upd="$(med "${t_upd[@]}")" \
+    -v em="$(med "${t_empty[@]}")" -v n="$EMPTY" 'BEGIN {
+    printf "ratios (issue 9 targets): up/mput %.2f (<= 0.33), down/mget %.2f (<= 0.5), ",
+        up / upc, dn / dnc
+    printf "smb->smb/up %.2f (<= 0.5), -u/up %.2f (<= 0.1), empty files %.0f/s (>= 1000)\n",
+        ss / up, upd / up, n / em }'
+bench_load_end
