@@ -263,6 +263,17 @@ typedef struct smbw_create_params {
     size_t create_contexts_len;
 } smbw_create_params;
 int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw_create_params *p);
+/* smbw_file_create, then data written at offset 0, in one round trip for the
+ * first smbw_conn_max_write bytes (CREATE and WRITE compounded, related, as
+ * MS-SMB2 3.2.4.1.4 allows); any rest follows as smbw_file_pwrite would send
+ * it. The way to put a small file with few round trips (see smbw_file_commit).
+ * On success *out is the open file, positioned after the data. Errors: those
+ * of smbw_file_create (then nothing was written); a failed or short WRITE
+ * returns the WRITE's error after closing the file, which the CREATE may have
+ * made and which may hold part of data: remove it if it must not stay.
+ * SMBW_EINVAL for data NULL with len > 0. */
+int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
+                           const smbw_create_params *p, const void *data, size_t len);
 /* Create action from the response (FILE_OPENED=1, FILE_CREATED=2, ...). */
 uint32_t smbw_file_create_action(const smbw_file *f);
 /* Raw create contexts of the CREATE response (borrowed; may be empty). */
@@ -320,6 +331,27 @@ int smbw_file_set_info(smbw_file *f, uint8_t info_type, uint8_t info_class, uint
                        const void *in, size_t inlen);
 /* CLOSE and free. Returns the CLOSE result. NULL is fine (returns 0). */
 int smbw_file_close(smbw_file *f);
+/* What smbw_file_commit does before it closes. */
+typedef struct smbw_commit {
+    /* FileBasicInformation (times as FILETIME, 0 leaves one unchanged;
+     * attributes 0 unchanged), set first when set_basic. */
+    bool set_basic;
+    uint64_t creation, access, write, change;
+    uint32_t attributes;
+    /* Then, when not NULL, the file is renamed to this path on its share
+     * (replacing an existing file when replace). */
+    const char *rename_to;
+    bool replace;
+} smbw_commit;
+/* Finishes a written file in one round trip: the SET_INFO requests cm asks
+ * for, then CLOSE, compounded without relation so the CLOSE runs whatever
+ * the others answer (cm NULL: a plain close). f is freed in every case.
+ * Returns 0, or the first failure in the order basic information, rename,
+ * close: after a failed rename the file is closed under its old name. When
+ * the basic information fails the rename may still have been done; the error
+ * says which (smbw_conn_errmsg). Errors: SMBW_EINVAL (rename_to not a
+ * valid path: nothing is sent and f is closed), the server's statuses. */
+int smbw_file_commit(smbw_file *f, const smbw_commit *cm);
 
 /* ---- path operations ------------------------------------------------- */
 

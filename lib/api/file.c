@@ -119,6 +119,94 @@ int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw
     return rc;
 }
 
+/* Closes f after a failure, leaving the connection's error message and
+ * status those of the failure, not the close's. */
+static void close_keeping_error(smbw_conn *c, smbw_file *f)
+{
+    char msg[sizeof c->errmsg];
+    memcpy(msg, c->errmsg, sizeof msg);
+    uint32_t status = c->last_status;
+    (void)smbw_file_close(f);
+    memcpy(c->errmsg, msg, sizeof msg);
+    c->last_status = status;
+}
+
+int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
+                           const smbw_create_params *p, const void *data, size_t len)
+{
+    if (!out)
+        return SMBW_EINVAL;
+    *out = NULL;
+    smbw_conn *c;
+    int rc = api_tree_conn(t, &c);
+    if (rc)
+        return rc;
+    if (!p || (!data && len))
+        return SMBW_EINVAL;
+    if (len == 0)
+        return smbw_file_create(out, t, path, p);
+    char *sp;
+    if ((rc = api_path(path, &sp)) != 0)
+        return rc;
+    size_t first = len < c->max_write ? len : c->max_write;
+    core_msg m[2];
+    api_msg_for_tree(&m[0], t, SMB2_CREATE);
+    rc = api_encode_create(&m[0].body, sp, p);
+    free(sp);
+    api_msg_for_tree(&m[1], t, SMB2_WRITE);
+    core_buf_take(c, &m[1].body, 64 + first);
+    smb2_write_req w;
+    memset(&w, 0, sizeof w);
+    memcpy(w.file_id, FILE_ID_RELATED, 16);
+    w.data = data;
+    w.length = (uint32_t)first;
+    m[1].payload = (uint32_t)first;
+    if (!rc && wire_encode_write(&m[1].body, &w) != 0)
+        rc = SMBW_ENOMEM;
+    if (rc) {
+        buf_free(&m[0].body);
+        buf_free(&m[1].body);
+        return core_set_error(c, rc, 0, "create %s: cannot build request", path);
+    }
+    api_rsp rsp[2];
+    rc = api_call(c, m, 2, true, rsp);
+    char what[600];
+    snprintf(what, sizeof what, "create %s", path);
+    smbw_file *f = NULL;
+    if (!rc && rsp[0].h.status != SMBW_STATUS_SUCCESS)
+        rc = api_status_error(c, rsp[0].h.status, what);
+    else if (!rc) {
+        rc = file_from_create(t, rsp[0].msg.p, rsp[0].msg.len, &f);
+        if (rc == SMBW_EPROTO)
+            core_kill(c, SMBW_EPROTO, "malformed CREATE response");
+    }
+    if (!rc) {
+        snprintf(what, sizeof what, "write %s", path);
+        smb2_write_rsp wr;
+        if (rsp[1].h.status != SMBW_STATUS_SUCCESS) {
+            rc = api_status_error(c, rsp[1].h.status, what);
+        } else if (wire_decode_write(rsp[1].msg.p, rsp[1].msg.len, &wr) != 0 || wr.count > first) {
+            core_kill(c, SMBW_EPROTO, "malformed WRITE response");
+            rc = SMBW_EPROTO;
+        } else if (wr.count == 0) {
+            rc = core_set_error(c, SMBW_EIO, 0, "%s: the server wrote nothing", what);
+        } else if (wr.count < len) {
+            const uint8_t *rest = data;
+            rc = smbw_file_pwrite(f, rest + wr.count, len - wr.count, wr.count);
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        api_rsp_free(&rsp[i]);
+    if (rc && f) {
+        close_keeping_error(c, f);
+        f = NULL;
+    }
+    if (f)
+        f->pos = len;
+    *out = f;
+    return rc;
+}
+
 static void params_from_flags(int flags, smbw_create_params *p)
 {
     memset(p, 0, sizeof *p);
@@ -193,6 +281,105 @@ int smbw_file_close(smbw_file *f)
             api_rsp_free(&rsp);
         }
     }
+    api_file_unlink(f);
+    free(f->ctx);
+    free(f);
+    return rc;
+}
+
+int smbw_file_commit(smbw_file *f, const smbw_commit *cm)
+{
+    if (!f)
+        return SMBW_EINVAL;
+    if (!cm || (!cm->set_basic && !cm->rename_to))
+        return smbw_file_close(f);
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (rc) {
+        (void)smbw_file_close(f); /* frees it; nothing can be sent */
+        return rc;
+    }
+    core_msg m[3];
+    int n = 0;
+    smbw_buf info[2];
+    buf_init(&info[0]);
+    buf_init(&info[1]);
+    if (cm->set_basic) {
+        wire_encode_basic_info(&info[0], cm->creation, cm->access, cm->write, cm->change,
+                               cm->attributes);
+        if (info[0].failed)
+            rc = SMBW_ENOMEM;
+    }
+    if (!rc && cm->rename_to) {
+        char *sp;
+        rc = api_path(cm->rename_to, &sp);
+        if (!rc) {
+            rc = wire_encode_rename_info(&info[1], cm->replace, sp);
+            free(sp);
+        }
+        if (rc && rc != SMBW_ENOMEM)
+            core_set_error(c, rc, 0, "rename to %s: not a valid name", cm->rename_to);
+    }
+    for (int i = 0; i < 2 && !rc; i++) {
+        if ((i == 0 && !cm->set_basic) || (i == 1 && !cm->rename_to))
+            continue;
+        if (info[i].len > c->max_transact) {
+            rc = core_set_error(c, SMBW_EINVAL, 0, "SET_INFO buffer larger than MaxTransactSize");
+            break;
+        }
+        api_msg_for_tree(&m[n], f->tree, SMB2_SET_INFO);
+        smb2_set_info_req si;
+        memset(&si, 0, sizeof si);
+        si.info_type = SMB2_0_INFO_FILE;
+        si.file_info_class = i == 0 ? FileBasicInformation : FileRenameInformation;
+        si.data = info[i].p;
+        si.data_len = (uint32_t)info[i].len;
+        memcpy(si.file_id, f->id, 16);
+        m[n].payload = (uint32_t)info[i].len;
+        if (wire_encode_set_info(&m[n].body, &si) != 0)
+            rc = SMBW_ENOMEM;
+        n++;
+    }
+    buf_free(&info[0]);
+    buf_free(&info[1]);
+    if (!rc) {
+        api_msg_for_tree(&m[n], f->tree, SMB2_CLOSE);
+        if (wire_encode_close(&m[n].body, 0, f->id) != 0)
+            rc = SMBW_ENOMEM;
+        n++;
+    }
+    if (rc) {
+        for (int i = 0; i < n; i++)
+            buf_free(&m[i].body);
+        if (rc == SMBW_ENOMEM)
+            core_set_error(c, rc, 0, "commit: cannot build request");
+        close_keeping_error(c, f);
+        return rc;
+    }
+    /* Unrelated: every request names the file itself, and the CLOSE is
+     * processed whatever the SET_INFO requests answered (in a related chain
+     * a server may fail every request after a failed one, MS-SMB2
+     * 3.3.5.2.7.2, and the file would stay open). */
+    api_rsp rsp[3];
+    rc = api_call(c, m, n, false, rsp);
+    if (!rc) {
+        int i = 0;
+        char what[600];
+        if (cm->set_basic && rsp[i++].h.status != SMBW_STATUS_SUCCESS) {
+            snprintf(what, sizeof what, "set times and attributes%s",
+                     cm->rename_to && rsp[i].h.status == SMBW_STATUS_SUCCESS ? " (the rename was done)"
+                                                                        : "");
+            rc = api_status_error(c, rsp[0].h.status, what);
+        }
+        if (cm->rename_to && rsp[i++].h.status != SMBW_STATUS_SUCCESS && !rc) {
+            snprintf(what, sizeof what, "rename to %s", cm->rename_to);
+            rc = api_status_error(c, rsp[i - 1].h.status, what);
+        }
+        if (rsp[i].h.status != SMBW_STATUS_SUCCESS && !rc)
+            rc = api_status_error(c, rsp[i].h.status, "close");
+    }
+    for (int i = 0; i < n; i++)
+        api_rsp_free(&rsp[i]);
     api_file_unlink(f);
     free(f->ctx);
     free(f);

@@ -1,0 +1,208 @@
+/* The compounded whole-file calls against a real Samba (issue 9: few round
+ * trips per small file):
+ *  - smbw_file_create_write: CREATE and the first WRITE in one compound (the
+ *    WRITE sent as a related member), the rest of a larger file after it;
+ *    a failed CREATE leaves *out NULL and writes nothing;
+ *  - smbw_file_commit: SET_INFO basic, SET_INFO rename and CLOSE in one
+ *    compound; a refused rename still closes the file (it can be deleted
+ *    right after, which an open handle without FILE_SHARE_DELETE forbids).
+ * Round trips are counted from the library's trace: every request that is
+ * not sent as a later member of a compound starts one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "itest.h"
+
+/* Requests sent, and those sent as a member of a compound after the first. */
+typedef struct trace_count {
+    int sent, compound;
+} trace_count;
+
+static void count_log(void *ud, int level, const char *msg)
+{
+    (void)level;
+    trace_count *t = ud;
+    if (strncmp(msg, "-> ", 3) != 0)
+        return;
+    t->sent++;
+    if (strstr(msg, " compound") != NULL)
+        t->compound++;
+}
+
+typedef struct cx {
+    it_ctx x;
+    trace_count t;
+} cx;
+
+static void cx_open(cx *c)
+{
+    memset(c, 0, sizeof *c);
+    c->x.conn = it_connect_logged(count_log, &c->t);
+    IT_OK(c->x.conn,
+          it_login_as(c->x.conn, it_env("SMBW_TEST_USER"), it_env("SMBW_TEST_PASS"), &c->x.sess));
+    IT_OK(c->x.conn, smbw_tree_connect(&c->x.tree, c->x.sess, it_env("SMBW_TEST_SHARE")));
+    c->t.sent = c->t.compound = 0;
+}
+
+/* Round trips since the last reset: requests that did not ride along. */
+static int round_trips(cx *c)
+{
+    int n = c->t.sent - c->t.compound;
+    c->t.sent = c->t.compound = 0;
+    return n;
+}
+
+static smbw_create_params new_file_params(void)
+{
+    smbw_create_params p;
+    memset(&p, 0, sizeof p);
+    /* read/write/append data, read/write attributes, DELETE, READ_CONTROL,
+     * SYNCHRONIZE */
+    p.desired_access = 0x00130187u;
+    p.share_access = 0x1u;    /* FILE_SHARE_READ only */
+    p.create_disposition = 2; /* FILE_CREATE */
+    p.create_options = 0x40u; /* FILE_NON_DIRECTORY_FILE */
+    p.impersonation_level = 2;
+    return p;
+}
+
+static void expect_server_file(const char *rel, const void *data, size_t len)
+{
+    size_t got = 0;
+    void *back = it_server_read(rel, &got);
+    ck_assert_uint_eq(got, len);
+    ck_assert_int_eq(memcmp(back, data, len), 0);
+    free(back);
+}
+
+START_TEST(test_create_write_small)
+{
+    cx c;
+    cx_open(&c);
+    const char text[] = "six bytes and a little more";
+    smbw_create_params p = new_file_params();
+    smbw_file *f = NULL;
+    /* No directory cw: the CREATE fails, nothing is made. */
+    ck_assert_int_lt(smbw_file_create_write(&f, c.x.tree, "cw/small.txt", &p, text, sizeof text),
+                     0);
+    ck_assert_ptr_null(f);
+    round_trips(&c);
+    IT_OK(c.x.conn, smbw_mkdir(c.x.tree, "cw"));
+    round_trips(&c);
+    IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, "cw/small.txt", &p, text, sizeof text));
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(round_trips(&c), 1);
+    IT_OK(c.x.conn, smbw_file_close(f));
+    expect_server_file("cw/small.txt", text, sizeof text);
+    /* FILE_CREATE on an existing name: the server's collision, *out NULL,
+     * the file as it was. */
+    f = (smbw_file *)1;
+    IT_ERR(c.x.conn, smbw_file_create_write(&f, c.x.tree, "cw/small.txt", &p, "XX", 2),
+           SMBW_EEXIST);
+    ck_assert_ptr_null(f);
+    ck_assert_uint_eq(smbw_last_status(c.x.conn), SMBW_STATUS_OBJECT_NAME_COLLISION);
+    expect_server_file("cw/small.txt", text, sizeof text);
+    it_close(&c.x);
+}
+END_TEST
+
+START_TEST(test_create_write_larger_than_one_write)
+{
+    cx c;
+    cx_open(&c);
+    size_t len = (size_t)smbw_conn_max_write(c.x.conn) * 2 + 12345;
+    uint8_t *data = malloc(len);
+    ck_assert_ptr_nonnull(data);
+    it_random(data, len);
+    smbw_create_params p = new_file_params();
+    smbw_file *f = NULL;
+    IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, "big.bin", &p, data, len));
+    /* The file position follows the data (sequential writes go on from it). */
+    IT_OK(c.x.conn, smbw_file_write(f, "tail", 4));
+    IT_OK(c.x.conn, smbw_file_close(f));
+    uint8_t *want = malloc(len + 4);
+    ck_assert_ptr_nonnull(want);
+    memcpy(want, data, len);
+    memcpy(want + len, "tail", 4);
+    expect_server_file("big.bin", want, len + 4);
+    free(want);
+    free(data);
+    it_close(&c.x);
+}
+END_TEST
+
+START_TEST(test_commit_times_and_rename)
+{
+    cx c;
+    cx_open(&c);
+    smbw_create_params p = new_file_params();
+    smbw_file *f = NULL;
+    IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, ".part", &p, "data", 4));
+    round_trips(&c);
+    smbw_commit cm;
+    memset(&cm, 0, sizeof cm);
+    cm.set_basic = true;
+    cm.write = it_filetime(1000000000); /* 2001-09-09 */
+    cm.access = cm.write;
+    cm.rename_to = "final.txt";
+    IT_OK(c.x.conn, smbw_file_commit(f, &cm));
+    ck_assert_int_eq(round_trips(&c), 1);
+    struct stat st;
+    ck_assert_int_eq(it_server_stat(".part", &st), -1);
+    ck_assert_int_eq(it_server_stat("final.txt", &st), 0);
+    ck_assert_int_eq((long long)st.st_mtime, 1000000000LL);
+    expect_server_file("final.txt", "data", 4);
+    /* A plain close through commit (NULL and nothing asked). */
+    IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, "plain.txt", &p, "x", 1));
+    IT_OK(c.x.conn, smbw_file_commit(f, NULL));
+    IT_OK(c.x.conn, smbw_unlink(c.x.tree, "plain.txt"));
+    it_close(&c.x);
+}
+END_TEST
+
+START_TEST(test_commit_refused_rename_closes)
+{
+    cx c;
+    cx_open(&c);
+    smbw_create_params p = new_file_params();
+    smbw_file *f = NULL;
+    IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, "taken.txt", &p, "old", 3));
+    IT_OK(c.x.conn, smbw_file_close(f));
+    IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, ".new", &p, "new", 3));
+    smbw_commit cm;
+    memset(&cm, 0, sizeof cm);
+    cm.rename_to = "taken.txt";
+    cm.replace = false;
+    round_trips(&c);
+    IT_ERR(c.x.conn, smbw_file_commit(f, &cm), SMBW_EEXIST);
+    ck_assert_int_eq(round_trips(&c), 1);
+    ck_assert_uint_eq(smbw_last_status(c.x.conn), SMBW_STATUS_OBJECT_NAME_COLLISION);
+    ck_assert_msg(strstr(smbw_conn_errmsg(c.x.conn), "rename to taken.txt") != NULL, "%s",
+                  smbw_conn_errmsg(c.x.conn));
+    expect_server_file("taken.txt", "old", 3);
+    expect_server_file(".new", "new", 3);
+    /* Closed: the handle allowed no delete while open. */
+    IT_OK(c.x.conn, smbw_unlink(c.x.tree, ".new"));
+    /* An invalid target: nothing sent, the file closed all the same. */
+    IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, ".new2", &p, "n", 1));
+    cm.rename_to = "bad\xff\xfename"; /* not UTF-8 */
+    ck_assert_int_lt(smbw_file_commit(f, &cm), 0);
+    IT_OK(c.x.conn, smbw_unlink(c.x.tree, ".new2"));
+    it_close(&c.x);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("compound");
+    TCase *tc = tcase_create("compound");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_create_write_small);
+    tcase_add_test(tc, test_create_write_larger_than_one_write);
+    tcase_add_test(tc, test_commit_times_and_rename);
+    tcase_add_test(tc, test_commit_refused_rename_closes);
+    suite_add_tcase(s, tc);
+    return it_run(s);
+}
