@@ -8,12 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../auth/auth.h"
+#include "../core/setup.h"
 #include "../crypto/crypto.h"
-#include "smbw_config.h"
-
-static const char *sign_alg_name(uint16_t a);
-static const char *cipher_name(uint16_t c);
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -72,11 +68,7 @@ int api_call(smbw_conn *c, core_msg *msgs, int n, bool related, api_rsp *rsps)
 
 int api_status_error(smbw_conn *c, uint32_t status, const char *what)
 {
-    int err = smbw_status_to_error(status);
-    if (!err)
-        err = SMBW_ESTATUS;
-    return core_set_error(c, err, status, "%s: %s (%s)", what, smbw_strerror(err),
-                          smbw_status_name(status));
+    return core_status_error(c, status, what);
 }
 
 int api_tree_conn(smbw_tree *t, smbw_conn **c)
@@ -342,167 +334,20 @@ void smbw_conn_get_stats(const smbw_conn *c, smbw_conn_stats *st)
 
 int api_negotiate(smbw_conn *c)
 {
-    uint16_t dialects[5];
-    uint16_t nd = 0;
-    for (size_t i = 0; i < sizeof all_dialects / sizeof all_dialects[0]; i++)
-        if (all_dialects[i] >= c->dialect_min && all_dialects[i] <= c->dialect_max)
-            dialects[nd++] = all_dialects[i];
-    static const uint16_t sign_algs[] = {SMB2_SIGNING_AES_GMAC, SMB2_SIGNING_AES_CMAC,
-                                         SMB2_SIGNING_HMAC_SHA256};
-    smb2_negotiate_req req;
-    memset(&req, 0, sizeof req);
-    c->client_security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED;
-    if (c->sign_policy == SMBW_SIGN_REQUIRED)
-        c->client_security_mode |= SMB2_NEGOTIATE_SIGNING_REQUIRED;
-    req.security_mode = c->client_security_mode;
-    c->client_caps = 0;
-    if (c->dialect_max >= SMBW_SMB2_10)
-        c->client_caps |= SMB2_GLOBAL_CAP_LARGE_MTU;
-    if (c->dialect_max >= SMBW_SMB3_00)
-        c->client_caps |= SMB2_GLOBAL_CAP_ENCRYPTION;
-    req.capabilities = c->client_caps;
-    if (crypto_random(c->client_guid, 16) || crypto_random(req.salt, sizeof req.salt))
-        return core_set_error(c, SMBW_ECRYPTO, 0, "no random bytes");
-    memcpy(req.client_guid, c->client_guid, 16);
-    req.dialects = dialects;
-    req.dialect_count = nd;
-    memcpy(c->offered, dialects, sizeof dialects);
-    c->noffered = nd;
-    req.ciphers = c->ciphers;
-    req.cipher_count = (uint16_t)c->ncipher;
-    req.sign_algs = sign_algs;
-    req.sign_alg_count = 3;
-    req.netname = c->host;
-
     core_msg m;
-    memset(&m, 0, sizeof m);
-    m.command = SMB2_NEGOTIATE;
-    memset(c->preauth, 0, 64);
-    m.preauth_hash = c->preauth;
-    buf_init(&m.body);
-    if (wire_encode_negotiate(&m.body, &req) != 0 || m.body.failed) {
-        buf_free(&m.body);
-        return core_set_error(c, SMBW_ENOMEM, 0, "cannot build NEGOTIATE");
-    }
-    api_rsp rsp;
-    int rc = api_call(c, &m, 1, false, &rsp);
-    if (rc) {
-        api_rsp_free(&rsp);
-        if (rc == SMBW_ECLOSED)
-            core_set_error(c, rc, 0,
-                           "the server closed the connection during NEGOTIATE (no common "
-                           "dialect, or not an SMB2 server)");
+    int rc = setup_negotiate_build(c, &m);
+    if (rc)
         return rc;
-    }
-    if (rsp.h.status != SMBW_STATUS_SUCCESS) {
-        rc = api_status_error(c, rsp.h.status, "NEGOTIATE");
-        api_rsp_free(&rsp);
-        return rc == SMBW_ENOTSUP ? SMBW_EDIALECT : rc;
-    }
-    smb2_negotiate_rsp nr;
-    rc = wire_decode_negotiate(rsp.msg.p, rsp.msg.len, &nr);
-    if (rc) {
-        api_rsp_free(&rsp);
-        core_kill(c, SMBW_EPROTO, "malformed NEGOTIATE response");
-        return SMBW_EPROTO;
-    }
-    bool offered = false;
-    for (int i = 0; i < nd; i++)
-        offered |= dialects[i] == nr.dialect;
-    if (!offered) {
-        api_rsp_free(&rsp);
-        core_kill(c, SMBW_EPROTO, "server chose dialect 0x%04x which was not offered", nr.dialect);
-        return SMBW_EPROTO;
-    }
-    if (nr.max_read < 4096 || nr.max_write < 4096 || nr.max_transact < 4096) {
-        api_rsp_free(&rsp);
-        core_kill(c, SMBW_EPROTO, "server announced unusable maximum sizes (%u/%u/%u)", nr.max_read,
-                  nr.max_write, nr.max_transact);
-        return SMBW_EPROTO;
-    }
-    c->dialect = nr.dialect;
-    c->server_security_mode = nr.security_mode;
-    c->server_caps = nr.capabilities;
-    memcpy(c->server_guid, nr.server_guid, 16);
-    /* Our own ceilings: 8 MiB per READ/WRITE, 64 KiB without LARGE_MTU. */
-    uint32_t cap = (c->dialect >= SMBW_SMB2_10 && (c->server_caps & SMB2_GLOBAL_CAP_LARGE_MTU))
-                       ? (8u << 20)
-                       : 65536u;
-    c->max_read = nr.max_read < cap ? nr.max_read : cap;
-    c->max_write = nr.max_write < cap ? nr.max_write : cap;
-    c->max_transact = nr.max_transact < cap ? nr.max_transact : cap;
-    uint32_t mx = c->max_read;
-    if (c->max_write > mx)
-        mx = c->max_write;
-    if (c->max_transact > mx)
-        mx = c->max_transact;
-    c->max_frame = (size_t)mx + 65536 + 128;
-    if (c->dialect == SMBW_SMB3_11) {
-        if (!nr.have_preauth || nr.preauth_hash_alg != SMB2_PREAUTH_SHA512) {
-            api_rsp_free(&rsp);
-            core_kill(c, SMBW_EPROTO, "SMB 3.1.1 NEGOTIATE response without SHA-512 preauth");
-            return SMBW_EPROTO;
-        }
-        crypto_iov iov[2] = {{c->preauth, 64}, {rsp.msg.p, rsp.msg.len}};
-        if (crypto_sha512(iov, 2, c->preauth) != 0) {
-            api_rsp_free(&rsp);
-            return core_set_error(c, SMBW_ECRYPTO, 0, "SHA-512 failed");
-        }
-        c->cipher = nr.have_cipher ? nr.cipher : 0;
-        if (c->cipher) {
-            bool ok = false;
-            for (int i = 0; i < c->ncipher; i++)
-                ok |= c->ciphers[i] == c->cipher;
-            if (!ok) {
-                api_rsp_free(&rsp);
-                core_kill(c, SMBW_EPROTO, "server chose cipher %u which was not offered",
-                          c->cipher);
-                return SMBW_EPROTO;
-            }
-        }
-        c->sign_alg = SMB2_SIGN_ALG_AES_CMAC;
-        if (nr.have_signing) {
-            if (nr.signing_alg > SMB2_SIGNING_AES_GMAC) {
-                api_rsp_free(&rsp);
-                core_kill(c, SMBW_EPROTO, "server chose unknown signing algorithm %u",
-                          nr.signing_alg);
-                return SMBW_EPROTO;
-            }
-            c->sign_alg = nr.signing_alg;
-        }
-    } else if (c->dialect >= SMBW_SMB3_00) {
-        c->sign_alg = SMB2_SIGN_ALG_AES_CMAC;
-        c->cipher = (c->server_caps & SMB2_GLOBAL_CAP_ENCRYPTION) ? SMB2_ENCRYPTION_AES128_CCM : 0;
-    } else {
-        c->sign_alg = SMB2_SIGN_ALG_HMAC_SHA256;
-        c->cipher = 0;
-    }
-    free(c->neg_token);
-    c->neg_token = NULL;
-    c->neg_token_len = 0;
-    if (nr.security_buffer_len) {
-        c->neg_token = malloc(nr.security_buffer_len);
-        if (!c->neg_token) {
-            api_rsp_free(&rsp);
-            return SMBW_ENOMEM;
-        }
-        memcpy(c->neg_token, nr.security_buffer, nr.security_buffer_len);
-        c->neg_token_len = nr.security_buffer_len;
-    }
+    api_rsp rsp;
+    rc = api_call(c, &m, 1, false, &rsp);
+    if (rc == SMBW_ECLOSED)
+        core_set_error(c, rc, 0,
+                       "the server closed the connection during NEGOTIATE (no common "
+                       "dialect, or not an SMB2 server)");
+    if (!rc)
+        rc = setup_negotiate_apply(c, &rsp.h, rsp.msg.p, rsp.msg.len);
     api_rsp_free(&rsp);
-    core_log(c, SMBW_LOG_INFO,
-             "negotiated %s: capabilities 0x%x, security mode 0x%x, max read/write/transact "
-             "%u/%u/%u, signing %s, cipher %s",
-             smbw_dialect_name(c->dialect), c->server_caps, c->server_security_mode, c->max_read,
-             c->max_write, c->max_transact, sign_alg_name(c->sign_alg), cipher_name(c->cipher));
-    if (c->encrypt_policy == SMBW_ENCRYPT_REQUIRED && !c->cipher) {
-        core_kill(c, SMBW_EPOLICY,
-                  "encryption required, but dialect %s with this server "
-                  "offers no encryption",
-                  smbw_dialect_name(c->dialect));
-        return SMBW_EPOLICY;
-    }
-    return 0;
+    return rc;
 }
 
 int smbw_conn_connect(smbw_conn *c, const char *host, uint16_t port)
@@ -563,120 +408,6 @@ void smbw_conn_free(smbw_conn *c)
 
 /* ---- sessions --------------------------------------------------------- */
 
-static void session_unlink(struct smbw_session *s)
-{
-    smbw_conn *c = s->conn;
-    if (!c)
-        return;
-    if (s->prev)
-        s->prev->next = s->next;
-    else if (c->sessions == s)
-        c->sessions = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    s->next = s->prev = NULL;
-}
-
-static const char *sign_alg_name(uint16_t a)
-{
-    switch (a) {
-    case SMB2_SIGN_ALG_HMAC_SHA256:
-        return "HMAC-SHA256";
-    case SMB2_SIGN_ALG_AES_CMAC:
-        return "AES-128-CMAC";
-    case SMB2_SIGN_ALG_AES_GMAC:
-        return "AES-128-GMAC";
-    default:
-        return "unknown";
-    }
-}
-
-static const char *cipher_name(uint16_t c)
-{
-    switch (c) {
-    case SMB2_ENCRYPTION_AES128_CCM:
-        return "AES-128-CCM";
-    case SMB2_ENCRYPTION_AES128_GCM:
-        return "AES-128-GCM";
-    case SMB2_ENCRYPTION_AES256_CCM:
-        return "AES-256-CCM";
-    case SMB2_ENCRYPTION_AES256_GCM:
-        return "AES-256-GCM";
-    default:
-        return "none";
-    }
-}
-
-/* Completes a successful session setup: keys, signing, encryption, and the
- * check of the final response's signature. */
-static int session_activate(smbw_conn *c, struct smbw_session *s, smbw_auth *a, const smb2_hdr *h,
-                            const uint8_t *msg, size_t len, uint16_t session_flags,
-                            enum smbw_auth_kind kind)
-{
-    s->is_guest = (session_flags & SMB2_SESSION_FLAG_IS_GUEST) != 0;
-    s->is_anonymous = (session_flags & SMB2_SESSION_FLAG_IS_NULL) != 0;
-    if ((kind == SMBW_AUTH_NTLM || kind == SMBW_AUTH_KERBEROS) && (s->is_guest || s->is_anonymous))
-        return core_set_error(c, SMBW_EAUTH, 0,
-                              "the server logged the user in as %s; refused (ask for guest or "
-                              "anonymous explicitly)",
-                              s->is_guest ? "guest" : "anonymous");
-    bool have_key = !(s->is_guest || s->is_anonymous || kind == SMBW_AUTH_ANONYMOUS);
-    uint8_t key[64];
-    size_t keylen = sizeof key;
-    if (have_key) {
-        int rc = auth_session_key(a, key, &keylen);
-        if (rc)
-            return core_set_error(c, SMBW_EAUTH, 0, "no session key after authentication");
-        rc = smb2_derive_keys(c->dialect, key, keylen, s->preauth, c->cipher, &s->keys);
-        crypto_cleanse(key, sizeof key);
-        if (rc)
-            return core_set_error(c, rc, 0, "key derivation failed");
-        s->sign_alg = c->sign_alg;
-    }
-    bool server_requires = (c->server_security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED) != 0;
-    bool want_encrypt = c->encrypt_policy == SMBW_ENCRYPT_REQUIRED ||
-                        (session_flags & SMB2_SESSION_FLAG_ENCRYPT_DATA);
-    if (!have_key) {
-        if (c->sign_policy == SMBW_SIGN_REQUIRED || want_encrypt || server_requires)
-            return core_set_error(c, SMBW_EPOLICY, 0,
-                                  "a %s session has no key, but signing or encryption is "
-                                  "required",
-                                  s->is_anonymous || kind == SMBW_AUTH_ANONYMOUS ? "anonymous"
-                                                                                 : "guest");
-        s->signing = false;
-    } else {
-        /* Sign whenever the session has a key: the server always offers it. */
-        s->signing = true;
-        if (want_encrypt) {
-            if (c->dialect < SMBW_SMB3_00 || !c->cipher)
-                return core_set_error(c, SMBW_EPOLICY, 0,
-                                      "encryption required, but not available with %s",
-                                      smbw_dialect_name(c->dialect));
-            s->encrypt = true;
-        }
-    }
-    /* The final response: verify its signature when it carries one (always
-     * for 3.1.1 with a key: it proves the pre-auth hash matched). */
-    if (have_key) {
-        bool is_signed = (h->flags & SMB2_FLAGS_SIGNED) != 0;
-        if (!is_signed &&
-            (c->dialect == SMBW_SMB3_11 || c->sign_policy == SMBW_SIGN_REQUIRED || server_requires))
-            return core_set_error(c, SMBW_ECRYPTO, 0,
-                                  "the final SESSION_SETUP response is not signed");
-        /* A fuzzing build ignores only a MAC mismatch (see lib/core/conn.c). */
-        if (is_signed && smb2_sign_verify(s->sign_alg, s->keys.signing, 16, msg, len) != 0 &&
-            !SMBW_FUZZING)
-            return core_set_error(c, SMBW_ECRYPTO, 0,
-                                  "the final SESSION_SETUP response signature is wrong "
-                                  "(tampering or pre-authentication mismatch)");
-    }
-    s->valid = true;
-    core_log(c, SMBW_LOG_INFO, "session 0x%llx established: %s%s%s%s", (unsigned long long)s->id,
-             s->signing ? "signed " : "unsigned ", s->signing ? sign_alg_name(s->sign_alg) : "",
-             s->encrypt ? ", encrypted " : "", s->encrypt ? cipher_name(c->cipher) : "");
-    return 0;
-}
-
 int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds)
 {
     if (!out)
@@ -688,173 +419,22 @@ int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds)
         return SMBW_EDEAD;
     if (!c->dialect)
         return core_set_error(c, SMBW_EINVAL, 0, "not connected");
-    auth_params ap;
-    memset(&ap, 0, sizeof ap);
-    switch (creds->kind) {
-    case SMBW_AUTH_NTLM:
-        ap.mech = AUTH_NTLM;
-        if (!creds->user || !*creds->user)
-            return core_set_error(c, SMBW_EINVAL, 0, "no user name given");
-        break;
-    case SMBW_AUTH_ANONYMOUS:
-        ap.mech = AUTH_ANONYMOUS;
-        break;
-    case SMBW_AUTH_GUEST:
-        ap.mech = AUTH_GUEST;
-        break;
-    case SMBW_AUTH_KERBEROS:
-        ap.mech = AUTH_KERBEROS;
-        break;
-    default:
-        return SMBW_EINVAL;
-    }
-    ap.user = creds->user;
-    ap.domain = creds->domain;
-    ap.password = creds->password;
-    ap.target_host = creds->target_host ? creds->target_host : c->host;
-    ap.krb5_allow_ntlm_fallback =
-        creds->kind == SMBW_AUTH_KERBEROS && creds->kerberos_fallback_ntlm;
-    core_log(c, SMBW_LOG_INFO, "authenticating as %s%s%s (%s)",
-             ap.domain && *ap.domain ? ap.domain : "", ap.domain && *ap.domain ? "\\" : "",
-             ap.user ? ap.user : "",
-             creds->kind == SMBW_AUTH_NTLM       ? "NTLMv2"
-             : creds->kind == SMBW_AUTH_KERBEROS ? "Kerberos"
-             : creds->kind == SMBW_AUTH_GUEST    ? "guest"
-                                                 : "anonymous");
-    smbw_auth *a = NULL;
-    int rc = auth_new(&a, &ap);
+    setup_sess st;
+    int rc = setup_sess_begin(&st, c, creds);
     if (rc)
-        return core_set_error(c, rc, 0, "authentication setup failed: %s", smbw_strerror(rc));
-
-    struct smbw_session *s = calloc(1, sizeof *s);
-    if (!s) {
-        auth_free(a);
-        return SMBW_ENOMEM;
-    }
-    s->conn = c;
-    memcpy(s->preauth, c->preauth, 64);
-    s->next = c->sessions;
-    if (c->sessions)
-        c->sessions->prev = s;
-    c->sessions = s;
-
-    smbw_buf tok;
-    buf_init(&tok);
-    const uint8_t *in = c->neg_token;
-    size_t inlen = c->neg_token_len;
-    api_rsp rsp;
-    api_rsp_init(&rsp);
-    int legs = 0;
-    for (;;) {
-        int st = auth_step(a, in, inlen, &tok);
-        if (st < 0) {
-            rc = core_set_error(c, st, 0, "authentication failed: %s", auth_errmsg(a));
-            break;
-        }
-        if (++legs > 8) {
-            rc = core_set_error(c, SMBW_EPROTO, 0, "too many SESSION_SETUP round trips");
-            break;
-        }
+        return rc;
+    do {
         core_msg m;
-        memset(&m, 0, sizeof m);
-        m.command = SMB2_SESSION_SETUP;
-        m.session_id_override = s->id;
-        if (c->dialect == SMBW_SMB3_11)
-            m.preauth_hash = s->preauth;
-        buf_init(&m.body);
-        smb2_session_setup_req sr;
-        memset(&sr, 0, sizeof sr);
-        sr.security_mode = (uint8_t)c->client_security_mode; /* the flags fit one byte (2.2.5) */
-        sr.token = tok.p;
-        sr.token_len = tok.len;
-        if (wire_encode_session_setup(&m.body, &sr) != 0) {
-            buf_free(&m.body);
-            rc = core_set_error(c, SMBW_EINVAL, 0, "security token too large");
-            break;
-        }
-        api_rsp_free(&rsp);
-        rc = api_call(c, &m, 1, false, &rsp);
+        rc = setup_sess_build(&st, &m);
         if (rc)
             break;
-        smb2_session_setup_rsp ssr;
-        uint32_t status = rsp.h.status;
-        if (status != SMBW_STATUS_SUCCESS && status != SMBW_STATUS_MORE_PROCESSING_REQUIRED) {
-            rc = api_status_error(c, status, "SESSION_SETUP");
-            if (rc == SMBW_ESTATUS || rc == SMBW_EACCES)
-                rc = core_set_error(c, SMBW_EAUTH, status, "authentication failed: %s",
-                                    smbw_status_name(status));
-            break;
-        }
-        if (wire_decode_session_setup(rsp.msg.p, rsp.msg.len, &ssr) != 0) {
-            core_kill(c, SMBW_EPROTO, "malformed SESSION_SETUP response");
-            rc = SMBW_EPROTO;
-            break;
-        }
-        if (rsp.h.session_id == 0 || (s->id && rsp.h.session_id != s->id)) {
-            core_kill(c, SMBW_EPROTO, "SESSION_SETUP response with a bad session id");
-            rc = SMBW_EPROTO;
-            break;
-        }
-        s->id = rsp.h.session_id;
-        if (status == SMBW_STATUS_MORE_PROCESSING_REQUIRED) {
-            if (st == AUTH_DONE && legs > 4) {
-                rc = core_set_error(c, SMBW_EPROTO, 0, "server wants more legs than possible");
-                break;
-            }
-            if (c->dialect == SMBW_SMB3_11) {
-                crypto_iov iov[2] = {{s->preauth, 64}, {rsp.msg.p, rsp.msg.len}};
-                if (crypto_sha512(iov, 2, s->preauth) != 0) {
-                    rc = SMBW_ECRYPTO;
-                    break;
-                }
-            }
-            in = ssr.token;
-            inlen = ssr.token_len;
-            continue;
-        }
-        /* STATUS_SUCCESS: let the mechanism check the server's last token. */
-        st = auth_step(a, ssr.token, ssr.token_len, &tok);
-        if (st != AUTH_DONE || tok.len) {
-            rc = core_set_error(c, st < 0 ? st : SMBW_EAUTH, 0,
-                                "server's final authentication token rejected: %s", auth_errmsg(a));
-            break;
-        }
-        rc = session_activate(c, s, a, &rsp.h, rsp.msg.p, rsp.msg.len, ssr.session_flags,
-                              creds->kind);
-        switch (auth_mech_used(a)) {
-        case AUTH_KERBEROS:
-            s->auth_mech = "Kerberos";
-            break;
-        case AUTH_GUEST:
-            s->auth_mech = "guest";
-            break;
-        case AUTH_ANONYMOUS:
-            s->auth_mech = "anonymous";
-            break;
-        default:
-            s->auth_mech = "NTLMv2";
-            break;
-        }
-        if (creds->kind == SMBW_AUTH_KERBEROS && auth_mech_used(a) != AUTH_KERBEROS)
-            core_log(c, SMBW_LOG_INFO, "Kerberos was not used: %s", auth_errmsg(a));
-        break;
-    }
-    api_rsp_free(&rsp);
-    buf_free_secret(&tok);
-    auth_free(a);
-    if (rc) {
-        if (rc == SMBW_ECRYPTO && !c->dead) {
-            char why[sizeof c->errmsg];
-            snprintf(why, sizeof why, "%s", c->errmsg);
-            core_kill(c, SMBW_ECRYPTO, "%s", why);
-        }
-        session_unlink(s);
-        crypto_cleanse(s, sizeof *s);
-        free(s);
-        return rc;
-    }
-    *out = s;
-    return 0;
+        api_rsp rsp;
+        rc = api_call(c, &m, 1, false, &rsp);
+        if (!rc)
+            rc = setup_sess_apply(&st, &rsp.h, rsp.msg.p, rsp.msg.len);
+        api_rsp_free(&rsp);
+    } while (rc == SETUP_MORE);
+    return setup_sess_end(&st, rc, out);
 }
 
 bool smbw_session_signed(const smbw_session *s)
@@ -867,7 +447,7 @@ bool smbw_session_encrypted(const smbw_session *s)
 }
 const char *smbw_session_signing_alg(const smbw_session *s)
 {
-    return s && s->signing ? sign_alg_name(s->sign_alg) : "none";
+    return s && s->signing ? setup_sign_alg_name(s->sign_alg) : "none";
 }
 const char *smbw_session_auth_mech(const smbw_session *s)
 {
@@ -881,12 +461,12 @@ bool smbw_tree_encrypted(const smbw_tree *t)
 
 const char *smbw_conn_cipher(const smbw_conn *c)
 {
-    return c ? cipher_name(c->cipher) : "none";
+    return c ? setup_cipher_name(c->cipher) : "none";
 }
 
 const char *smbw_session_cipher(const smbw_session *s)
 {
-    return s && s->encrypt && s->conn ? cipher_name(s->conn->cipher) : "none";
+    return s && s->encrypt && s->conn ? setup_cipher_name(s->conn->cipher) : "none";
 }
 
 void smbw_session_free(smbw_session *s)
@@ -916,76 +496,12 @@ void smbw_session_free(smbw_session *s)
     }
     if (c)
         core_forget_session(c, s);
-    session_unlink(s);
+    setup_sess_unlink(s);
     crypto_cleanse(s, sizeof *s);
     free(s);
 }
 
 /* ---- trees ---------------------------------------------------------------- */
-
-/* MS-SMB2 3.2.5.5 / 3.2.5.14.12: on 3.0 and 3.0.2 the client proves, over a
- * signed IOCTL, that nobody tampered with NEGOTIATE. Any mismatch, or an
- * error other than "not supported" (from a server without it), kills the
- * connection. 3.1.1 is covered by the pre-auth hash instead. */
-static int validate_negotiate(smbw_conn *c, struct smbw_tree *t)
-{
-    validate_negotiate_info v;
-    memset(&v, 0, sizeof v);
-    v.capabilities = c->client_caps;
-    memcpy(v.guid, c->client_guid, 16);
-    v.security_mode = c->client_security_mode;
-    v.dialects = c->offered;
-    v.dialect_count = c->noffered;
-    core_msg m;
-    api_msg_for_tree(&m, t, SMB2_IOCTL);
-    smbw_buf in;
-    buf_init(&in);
-    int rc = wire_encode_validate_negotiate(&in, &v);
-    smb2_ioctl_req r;
-    memset(&r, 0, sizeof r);
-    r.ctl_code = SMBW_FSCTL_VALIDATE_NEGOTIATE_INFO;
-    memset(r.file_id, 0xff, 16);
-    r.input = in.p;
-    r.input_len = (uint32_t)in.len;
-    r.max_output_response = 24;
-    r.flags = SMB2_0_IOCTL_IS_FSCTL;
-    if (!rc)
-        rc = wire_encode_ioctl(&m.body, &r);
-    buf_free(&in);
-    if (rc) {
-        buf_free(&m.body);
-        return SMBW_ENOMEM;
-    }
-    api_rsp rsp;
-    rc = api_call(c, &m, 1, false, &rsp);
-    if (rc) {
-        api_rsp_free(&rsp);
-        return rc;
-    }
-    uint32_t st = rsp.h.status;
-    if (st == SMBW_STATUS_NOT_SUPPORTED || st == SMBW_STATUS_INVALID_DEVICE_REQUEST) {
-        /* The answer was signed (the core checked it): an older server. */
-        api_rsp_free(&rsp);
-        c->negotiate_validated = true;
-        return 0;
-    }
-    smb2_ioctl_rsp ir;
-    validate_negotiate_info got;
-    memset(&got, 0, sizeof got);
-    if (st != SMBW_STATUS_SUCCESS || wire_decode_ioctl(rsp.msg.p, rsp.msg.len, &ir) != 0 ||
-        wire_decode_validate_negotiate(ir.output, ir.output_len, &got) != 0 ||
-        got.capabilities != c->server_caps || memcmp(got.guid, c->server_guid, 16) != 0 ||
-        got.security_mode != c->server_security_mode || got.dialect != c->dialect) {
-        api_rsp_free(&rsp);
-        core_kill(c, SMBW_ECRYPTO,
-                  "VALIDATE_NEGOTIATE_INFO failed (%s): the negotiation was tampered with",
-                  smbw_status_name(st));
-        return SMBW_ECRYPTO;
-    }
-    api_rsp_free(&rsp);
-    c->negotiate_validated = true;
-    return 0;
-}
 
 int smbw_tree_connect(smbw_tree **out, smbw_session *s, const char *share)
 {
@@ -997,80 +513,29 @@ int smbw_tree_connect(smbw_tree **out, smbw_session *s, const char *share)
     smbw_conn *c = s->conn;
     if (!c || c->dead)
         return SMBW_EDEAD;
-    if (strchr(share, '\\') || strchr(share, '/'))
-        return core_set_error(c, SMBW_EINVAL, 0, "share name must not contain separators");
-    size_t n = strlen(c->host) + strlen(share) + 8;
-    char *path = malloc(n);
-    if (!path)
-        return SMBW_ENOMEM;
-    bool v6 = strchr(c->host, ':') != NULL;
-    snprintf(path, n, v6 ? "\\\\[%s]\\%s" : "\\\\%s\\%s", c->host, share);
     core_msg m;
-    memset(&m, 0, sizeof m);
-    m.command = SMB2_TREE_CONNECT;
-    m.sess = s;
-    buf_init(&m.body);
-    if (wire_encode_tree_connect(&m.body, 0, path) != 0) {
-        buf_free(&m.body);
-        free(path);
-        return core_set_error(c, SMBW_EINVAL, 0, "bad share name");
-    }
-    free(path);
+    int rc = setup_tree_build(s, share, &m);
+    if (rc)
+        return rc;
     api_rsp rsp;
-    int rc = api_call(c, &m, 1, false, &rsp);
-    if (rc) {
-        api_rsp_free(&rsp);
-        return rc;
-    }
-    if (rsp.h.status != SMBW_STATUS_SUCCESS) {
-        rc = api_status_error(c, rsp.h.status, "TREE_CONNECT");
-        api_rsp_free(&rsp);
-        return rc;
-    }
-    smb2_tree_connect_rsp tr;
-    if (wire_decode_tree_connect(rsp.msg.p, rsp.msg.len, &tr) != 0) {
-        api_rsp_free(&rsp);
-        core_kill(c, SMBW_EPROTO, "malformed TREE_CONNECT response");
-        return SMBW_EPROTO;
-    }
-    struct smbw_tree *t = calloc(1, sizeof *t);
-    if (!t || !(t->share = strdup(share))) {
-        free(t);
-        api_rsp_free(&rsp);
-        return SMBW_ENOMEM;
-    }
-    t->id = rsp.h.tree_id;
+    struct smbw_tree *t = NULL;
+    rc = api_call(c, &m, 1, false, &rsp);
+    if (!rc)
+        rc = setup_tree_apply(s, share, &rsp.h, rsp.msg.p, rsp.msg.len, &t);
     api_rsp_free(&rsp);
-    t->share_type = tr.share_type;
-    t->share_flags = tr.share_flags;
-    t->capabilities = tr.capabilities;
-    t->maximal_access = tr.maximal_access;
-    t->sess = s;
-    if ((tr.share_flags & SMB2_SHAREFLAG_ENCRYPT_DATA) && !s->encrypt) {
-        if (!s->keys.enc_len || c->dialect < SMBW_SMB3_00) {
-            free(t->share);
-            free(t);
-            return core_set_error(c, SMBW_EPOLICY, 0,
-                                  "share %s requires encryption, which this session cannot do",
-                                  share);
-        }
-        t->encrypt = true;
+    if (!rc && setup_tree_needs_validate(t)) {
+        rc = setup_validate_build(t, &m);
+        if (!rc)
+            rc = api_call(c, &m, 1, false, &rsp);
+        if (!rc)
+            rc = setup_validate_apply(c, &rsp.h, rsp.msg.p, rsp.msg.len);
+        api_rsp_free(&rsp);
     }
-    if ((c->dialect == SMBW_SMB3_00 || c->dialect == SMBW_SMB3_02) && s->signing &&
-        !c->negotiate_validated) {
-        rc = validate_negotiate(c, t);
-        if (rc) {
-            free(t->share);
-            free(t);
-            return rc;
-        }
+    if (rc) {
+        setup_tree_discard(t);
+        return rc;
     }
-    t->next = s->trees;
-    if (s->trees)
-        s->trees->prev = t;
-    s->trees = t;
-    core_log(c, SMBW_LOG_INFO, "tree %s connected: id 0x%x, flags 0x%x, capabilities 0x%x%s", share,
-             t->id, t->share_flags, t->capabilities, t->encrypt ? ", encrypted" : "");
+    setup_tree_link(t);
     *out = t;
     return 0;
 }
