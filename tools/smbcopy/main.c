@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "secrets.h"
+#include "loc.h"
+#include "report.h"
 #include "transfer.h"
 
 volatile sig_atomic_t sc_interrupted = 0;

@@ -1,5 +1,6 @@
-/* Copy orchestration: connections and sessions per server, locations, the
- * temporary-name-then-rename rule, directories, metadata. */
+/* Copy orchestration: the temporary-name-then-rename rule, files,
+ * directories, metadata. Reporting is in report.c, servers and locations in
+ * loc.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,8 @@
 #include "smbwire/copy.h"
 #include "secrets.h"
 #include "state.h"
+#include "loc.h"
+#include "report.h"
 #include "transfer.h"
 
 /* The attributes a copy keeps. */
@@ -24,519 +27,6 @@
 #define PART_SUFFIX ".smbcopy.part"
 #define STATE_SUFFIX ".smbcopy.state"
 
-/* ---- context and messages -------------------------------------------- */
-
-void sc_ctx_init(sc_ctx *ctx, const sc_opts *o)
-{
-    memset(ctx, 0, sizeof(*ctx));
-    ctx->o = o;
-    ctx->method_used = NULL;
-    mode_t m = umask(0);
-    umask(m);
-    ctx->umask = m;
-}
-
-void sc_ctx_free(sc_ctx *ctx)
-{
-    for (int i = 0; i < ctx->nservers; i++) {
-        sc_server *s = &ctx->servers[i];
-        for (int t = 0; t < s->ntrees; t++) {
-            smbw_tree_disconnect(s->trees[t]);
-            free(s->share_names[t]);
-        }
-        smbw_session_free(s->sess);
-        smbw_conn_free(s->conn);
-        free(s->host);
-        tool_creds_clear(&s->creds);
-    }
-    ctx->nservers = 0;
-    sc_nameset_free(&ctx->dst_names);
-    for (size_t i = 0; i < ctx->ncollisions; i++)
-        free(ctx->collisions[i]);
-    free(ctx->collisions);
-    ctx->collisions = NULL;
-    ctx->ncollisions = 0;
-    tool_creds_clear(&ctx->cli);
-    tool_creds_clear(&ctx->file);
-}
-
-static void forget_password(tool_creds *c)
-{
-    if (c->password != NULL) {
-        tool_wipe(c->password, strlen(c->password));
-        free(c->password);
-        c->password = NULL;
-    }
-}
-
-void sc_ctx_forget_passwords(sc_ctx *ctx)
-{
-    forget_password(&ctx->cli);
-    forget_password(&ctx->file);
-    if (ctx->env_password != NULL) /* SMB_PASSWORD's value, in place */
-        tool_wipe(ctx->env_password, strlen(ctx->env_password));
-    ctx->env_password = NULL;
-    for (int i = 0; i < 2; i++)
-        if (ctx->args[i] != NULL)
-            tool_burn_url_password(ctx->args[i]);
-    tool_scrub_stack(); /* what the logins left below the caller */
-}
-
-void sc_report(sc_ctx *ctx, int exit_code, const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    sc_progress_end(&ctx->prog);
-    fprintf(stderr, "smbcopy: %s\n", line);
-    fflush(stderr);
-    if (ctx->error[0] == '\0') {
-        snprintf(ctx->error, sizeof(ctx->error), "%s", line);
-        ctx->exit_code = exit_code;
-    }
-}
-
-void sc_warn(sc_ctx *ctx, const char *fmt, ...)
-{
-    if (ctx->o->quiet)
-        return;
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    sc_progress_end(&ctx->prog);
-    fprintf(stderr, "smbcopy: warning: %s\n", line);
-}
-
-int sc_exit_for(int err)
-{
-    if (err == SMBW_ECANCELED)
-        return sc_interrupted ? SC_EXIT_INTR : SC_EXIT_NET;
-    if (err == SMBW_ELOCAL || err == SMBW_ENOMEM)
-        return SC_EXIT_LOCAL;
-    if (err == SMBW_EPOLICY || err == SMBW_EBUSY)
-        return SC_EXIT_PROTO;
-    switch (smbw_error_category(err)) {
-    case SMBW_CAT_USAGE:
-        return SC_EXIT_USAGE;
-    case SMBW_CAT_IO:
-    case SMBW_CAT_TIMEOUT:
-        return SC_EXIT_NET;
-    case SMBW_CAT_AUTH:
-        return SC_EXIT_AUTH;
-    case SMBW_CAT_STATUS:
-        return SC_EXIT_STATUS;
-    case SMBW_CAT_NOMEM:
-        return SC_EXIT_LOCAL;
-    default:
-        return SC_EXIT_PROTO;
-    }
-}
-
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
-    va_end(ap);
-    return s;
-}
-
-static char *server_display(const char *host, uint16_t port)
-{
-    bool v6 = strchr(host, ':') != NULL;
-    if (port == 445)
-        return xasprintf(v6 ? "smb://[%s]" : "smb://%s", host);
-    return xasprintf(v6 ? "smb://[%s]:%u" : "smb://%s:%u", host, (unsigned)port);
-}
-
-static char *remote_display(const sc_server *srv, const char *share, const char *path)
-{
-    char *s = server_display(srv->host, srv->port);
-    if (s == NULL)
-        return NULL;
-    char *r = xasprintf("%s/%s%s%s", s, share, path[0] != '\0' ? "/" : "", path);
-    free(s);
-    return r;
-}
-
-char *sc_display_url(const smbw_url *u)
-{
-    sc_server tmp = {.host = u->host, .port = u->port};
-    return remote_display(&tmp, u->share, u->path);
-}
-
-char *sc_redact_arg(const char *arg)
-{
-    size_t colon, at;
-    if (!tool_url_password_span(arg, &colon, &at))
-        return strdup(arg);
-    return xasprintf("%.*s:***%s", (int)colon, arg, arg + at);
-}
-
-static const char *loc_disp_or(const char *d, const char *fallback)
-{
-    return d != NULL ? d : fallback;
-}
-
-/* Reports an smbwire failure of op on what. */
-static int fail_smb(sc_ctx *ctx, int err, smbw_conn *c, uint32_t status, const char *op,
-                    const char *what)
-{
-    if (status == 0 && c != NULL)
-        status = smbw_last_status(c);
-    const char *detail = NULL;
-    if (status != 0)
-        detail = smbw_status_name(status);
-    else if (c != NULL && smbw_error_category(err) != SMBW_CAT_STATUS && err != SMBW_ECANCELED &&
-             smbw_conn_errmsg(c)[0] != '\0')
-        detail = smbw_conn_errmsg(c);
-    int code = sc_exit_for(err);
-    if (err == SMBW_ECANCELED && sc_interrupted)
-        sc_report(ctx, code, "%s %s: interrupted", op, what);
-    else if (status == SMBW_STATUS_OBJECT_NAME_INVALID)
-        sc_report(ctx, code, "%s %s: the server refused the name as invalid (%s)", op, what,
-                  detail);
-    else if (detail != NULL)
-        sc_report(ctx, code, "%s %s: %s (%s)", op, what, smbw_strerror(err), detail);
-    else
-        sc_report(ctx, code, "%s %s: %s", op, what, smbw_strerror(err));
-    return code;
-}
-
-static int fail_local(sc_ctx *ctx, int os_errno, const char *op, const char *what)
-{
-    if (os_errno == EINTR && sc_interrupted) {
-        sc_report(ctx, SC_EXIT_INTR, "%s %s: interrupted", op, what);
-        return SC_EXIT_INTR;
-    }
-    sc_report(ctx, SC_EXIT_LOCAL, "%s %s: %s", op, what, strerror(os_errno));
-    return SC_EXIT_LOCAL;
-}
-
-static int fail_nomem(sc_ctx *ctx)
-{
-    sc_report(ctx, SC_EXIT_LOCAL, "out of memory");
-    return SC_EXIT_LOCAL;
-}
-
-const char *sc_ctx_dialect(const sc_ctx *ctx)
-{
-    for (int i = 0; i < ctx->nservers; i++)
-        if (ctx->servers[i].conn != NULL && smbw_conn_dialect(ctx->servers[i].conn) != 0)
-            return smbw_dialect_name(smbw_conn_dialect(ctx->servers[i].conn));
-    return NULL;
-}
-
-/* ---- connections, logins, logging ----------------------------------- */
-
-static const char *log_level_name(int level)
-{
-    switch (level) {
-    case SMBW_LOG_ERROR:
-        return "error";
-    case SMBW_LOG_INFO:
-        return "info";
-    case SMBW_LOG_DEBUG:
-        return "debug";
-    default:
-        return "trace";
-    }
-}
-
-/* -v: one "smbcopy: [level] message" line per library message. Control
- * characters (a name sent by the server could hold some) are shown as '?'
- * so that every message stays one harmless line. */
-static void log_cb(void *ud, int level, const char *message)
-{
-    sc_ctx *ctx = ud;
-    char line[1024];
-    size_t n = 0;
-    for (const char *p = message != NULL ? message : ""; *p != '\0' && n < sizeof(line) - 1; p++)
-        line[n++] = ((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p;
-    line[n] = '\0';
-    sc_progress_end(&ctx->prog);
-    fprintf(stderr, "smbcopy: [%s] %s\n", log_level_name(level), line);
-}
-
-/* Requests in flight when a signal comes get this long to complete (so a
- * cancelled copy ends cleanly on a server that answers) before their
- * connection is given up. */
-#define SC_INTR_GRACE_MS 300
-
-static int interrupted_cb(void *ud)
-{
-    (void)ud;
-    return sc_interrupted != 0;
-}
-
-int sc_conn_setup(sc_ctx *ctx, smbw_conn *c)
-{
-    const sc_opts *o = ctx->o;
-    int err = 0;
-    if (o->verbose > 0 && !o->quiet) {
-        int level = SMBW_LOG_ERROR + o->verbose;
-        if (level > SMBW_LOG_TRACE)
-            level = SMBW_LOG_TRACE;
-        err = smbw_conn_set_log(c, level, log_cb, ctx);
-    }
-    if (err == 0 && (o->min_proto != 0 || o->max_proto != 0))
-        err = smbw_conn_set_dialects(c, o->min_proto, o->max_proto);
-    if (err == 0 && o->timeout_ms > 0)
-        err = smbw_conn_set_timeout(c, o->timeout_ms);
-    /* SIGINT/SIGTERM end a wait on a silent server within about a second. */
-    if (err == 0)
-        err = smbw_conn_set_interrupt(c, interrupted_cb, NULL, SC_INTR_GRACE_MS);
-    if (err == 0 && o->sign)
-        err = smbw_conn_set_signing(c, SMBW_SIGN_REQUIRED);
-    if (err == 0 && o->encrypt)
-        err = smbw_conn_set_encryption(c, SMBW_ENCRYPT_REQUIRED);
-    if (err == 0 && o->nciphers > 0)
-        err = smbw_conn_set_ciphers(c, o->ciphers, o->nciphers);
-    return err;
-}
-
-smbw_creds sc_login_creds(const sc_ctx *ctx, const sc_server *srv)
-{
-    const sc_opts *o = ctx->o;
-    /* With -k the password is handed over only for an allowed fallback. */
-    bool pw = !o->kerberos || o->kerberos_fallback;
-    smbw_creds cr = {
-        .kind = o->kerberos ? SMBW_AUTH_KERBEROS : SMBW_AUTH_NTLM,
-        .user = srv->creds.user != NULL ? srv->creds.user : "",
-        .domain = srv->creds.domain,
-        .password = pw && srv->creds.password != NULL ? srv->creds.password : "",
-        .target_host = o->kerberos ? o->service_host : NULL,
-        .kerberos_fallback_ntlm = o->kerberos && o->kerberos_fallback,
-    };
-    return cr;
-}
-
-void sc_note_protection(sc_ctx *ctx, const smbw_conn *c, const smbw_session *s, const smbw_tree *t)
-{
-    /* A tree may be encrypted because the share demands it even when the
-     * session is not: then it uses the connection's cipher. */
-    bool enc = t != NULL ? smbw_tree_encrypted(t) : smbw_session_encrypted(s);
-    const char *cipher = enc ? smbw_conn_cipher(c) : "none";
-    sc_prot_note(&ctx->prot, smbw_session_signed(s), smbw_session_signing_alg(s), enc, cipher);
-}
-
-/* ---- servers and locations ------------------------------------------- */
-
-static bool str_eq_ci(const char *a, const char *b)
-{
-    if (a == NULL || b == NULL)
-        return a == b;
-    return strcasecmp(a, b) == 0;
-}
-
-static int server_login(sc_ctx *ctx, sc_server *s)
-{
-    bool empty_pw = false;
-    const sc_opts *o = ctx->o;
-    char *disp = server_display(s->host, s->port);
-    if (disp == NULL)
-        return fail_nomem(ctx);
-    int rc = 0;
-    if (!o->kerberos && s->creds.password == NULL) {
-        char *prompt =
-            xasprintf("Password for %s%s%s@%s: ", s->creds.domain != NULL ? s->creds.domain : "",
-                      s->creds.domain != NULL ? "\\" : "", s->creds.user, disp + 6);
-        int pr =
-            prompt != NULL ? tool_prompt_password(prompt, &s->creds.password, &sc_interrupted) : -1;
-        free(prompt);
-        if (pr < 0) {
-            rc = sc_interrupted ? SC_EXIT_INTR : SC_EXIT_AUTH;
-            sc_report(ctx, rc, "reading the password for %s: %s", disp,
-                      sc_interrupted ? "interrupted" : "failed");
-            goto out;
-        }
-        if (pr == 1) {
-            /* Not a terminal and no password from anywhere: try an empty one. */
-            empty_pw = true;
-            s->creds.password = strdup("");
-            if (s->creds.password == NULL) {
-                rc = fail_nomem(ctx);
-                goto out;
-            }
-        }
-    }
-    int err = smbw_conn_new(&s->conn);
-    if (err != 0) {
-        rc = fail_smb(ctx, err, NULL, 0, "create connection for", disp);
-        goto out;
-    }
-    if ((err = sc_conn_setup(ctx, s->conn)) != 0) {
-        rc = fail_smb(ctx, err, s->conn, 0, "set up the connection to", disp);
-        goto out;
-    }
-    err = smbw_conn_connect(s->conn, s->host, s->port);
-    if (err != 0) {
-        rc = fail_smb(ctx, err, s->conn, 0, "connect to", disp);
-        goto out;
-    }
-    smbw_creds cr = sc_login_creds(ctx, s);
-    err = smbw_session_new(&s->sess, s->conn, &cr);
-    if (err != 0) {
-        char *what = o->kerberos
-                         ? xasprintf("%s with Kerberos (service cifs/%s%s)", disp,
-                                     o->service_host != NULL ? o->service_host : s->host,
-                                     o->kerberos_fallback ? ", NTLM fallback allowed" : "")
-                         : xasprintf("%s as %s%s%s", disp, s->creds.domain ? s->creds.domain : "",
-                                     s->creds.domain ? "\\" : "",
-                                     s->creds.user ? s->creds.user : "(unknown user)");
-        if (empty_pw && sc_exit_for(err) == SC_EXIT_AUTH) {
-            rc = SC_EXIT_AUTH;
-            sc_report(ctx, rc,
-                      "log in to %s: no password given and no terminal to ask on (give one "
-                      "with SMB_PASSWORD, -A FILE or -U USER%%PASSWORD)",
-                      loc_disp_or(what, disp));
-        } else {
-            rc = fail_smb(ctx, err, s->conn, 0, "log in to", loc_disp_or(what, disp));
-        }
-        free(what);
-        goto out;
-    }
-out:
-    /* The password is not needed once logged in (unless more connections
-     * are to be made for --connections; sc_ctx_free wipes it then). */
-    if (s->creds.password != NULL && (rc != 0 || o->connections <= 1)) {
-        tool_wipe(s->creds.password, strlen(s->creds.password));
-        free(s->creds.password);
-        s->creds.password = NULL;
-    }
-    free(disp);
-    return rc;
-}
-
-static int get_server(sc_ctx *ctx, const smbw_url *u, sc_server **out)
-{
-    tool_creds cr;
-    if (tool_resolve_creds(&ctx->cli, u, &ctx->file, ctx->env_password, ctx->env_user, &cr) != 0)
-        return fail_nomem(ctx);
-    if (cr.user == NULL && !ctx->o->kerberos) {
-        tool_creds_clear(&cr);
-        sc_report(ctx, SC_EXIT_USAGE, "no user name for %s: use -U, the URL or -A", u->host);
-        return SC_EXIT_USAGE;
-    }
-    for (int i = 0; i < ctx->nservers; i++) {
-        sc_server *s = &ctx->servers[i];
-        if (strcasecmp(s->host, u->host) == 0 && s->port == u->port &&
-            str_eq_ci(s->creds.user, cr.user) && str_eq_ci(s->creds.domain, cr.domain)) {
-            tool_creds_clear(&cr);
-            *out = s;
-            return 0;
-        }
-    }
-    if (ctx->nservers >= SC_MAX_SERVERS) {
-        tool_creds_clear(&cr);
-        return fail_nomem(ctx);
-    }
-    sc_server *s = &ctx->servers[ctx->nservers++];
-    memset(s, 0, sizeof(*s));
-    s->creds = cr;
-    s->port = u->port;
-    s->host = strdup(u->host);
-    if (s->host == NULL)
-        return fail_nomem(ctx);
-    int rc = server_login(ctx, s);
-    if (rc != 0)
-        return rc;
-    *out = s;
-    return 0;
-}
-
-static int get_tree(sc_ctx *ctx, sc_server *s, const char *share, smbw_tree **out)
-{
-    for (int i = 0; i < s->ntrees; i++)
-        if (strcasecmp(s->share_names[i], share) == 0) {
-            *out = s->trees[i];
-            return 0;
-        }
-    if (s->ntrees >= SC_MAX_TREES)
-        return fail_nomem(ctx);
-    int err = smbw_tree_connect(&s->trees[s->ntrees], s->sess, share);
-    if (err != 0) {
-        char *d = remote_display(s, share, "");
-        int rc;
-        if (smbw_last_status(s->conn) == SMBW_STATUS_BAD_NETWORK_NAME) {
-            rc = SC_EXIT_STATUS;
-            sc_report(ctx, rc, "connect to share %s: no such share (STATUS_BAD_NETWORK_NAME)",
-                      loc_disp_or(d, share));
-        } else {
-            rc = fail_smb(ctx, err, s->conn, 0, "connect to share", loc_disp_or(d, share));
-        }
-        free(d);
-        return rc;
-    }
-    sc_note_protection(ctx, s->conn, s->sess, s->trees[s->ntrees]);
-    s->share_names[s->ntrees] = strdup(share);
-    if (s->share_names[s->ntrees] == NULL) {
-        smbw_tree_disconnect(s->trees[s->ntrees]);
-        return fail_nomem(ctx);
-    }
-    *out = s->trees[s->ntrees++];
-    return 0;
-}
-
-int sc_loc_open(sc_ctx *ctx, const char *arg, sc_loc *loc)
-{
-    memset(loc, 0, sizeof(*loc));
-    if (!smbw_is_url(arg)) {
-        if (arg[0] == '\0') {
-            sc_report(ctx, SC_EXIT_USAGE, "empty path");
-            return SC_EXIT_USAGE;
-        }
-        loc->path = strdup(arg);
-        return loc->path != NULL ? 0 : fail_nomem(ctx);
-    }
-    smbw_url *u = NULL;
-    int err = smbw_url_parse(arg, &u);
-    if (err != 0) {
-        char *r = sc_redact_arg(arg);
-        sc_report(ctx, SC_EXIT_USAGE,
-                  "invalid URL '%s' (expected "
-                  "smb://[DOMAIN;][USER@]HOST[:PORT]/SHARE[/PATH]; no '..', %%XX escapes only)",
-                  r != NULL ? r : "?");
-        free(r);
-        return err == SMBW_ENOMEM ? SC_EXIT_LOCAL : SC_EXIT_USAGE;
-    }
-    loc->remote = true;
-    int rc = get_server(ctx, u, &loc->srv);
-    if (rc == 0)
-        rc = get_tree(ctx, loc->srv, u->share, &loc->tree);
-    if (rc == 0) {
-        loc->share = loc->srv->share_names[0];
-        for (int i = 0; i < loc->srv->ntrees; i++)
-            if (loc->srv->trees[i] == loc->tree)
-                loc->share = loc->srv->share_names[i];
-        loc->path = strdup(u->path);
-        if (loc->path == NULL)
-            rc = fail_nomem(ctx);
-    }
-    smbw_url_free(u);
-    return rc;
-}
-
-void sc_loc_free(sc_loc *loc)
-{
-    free(loc->path);
-    loc->path = NULL;
-}
-
-static char *loc_display(const sc_loc *loc, const char *path)
-{
-    if (!loc->remote)
-        return strdup(path);
-    return remote_display(loc->srv, loc->share, path);
-}
-
 /* ---- paths and metadata ---------------------------------------------- */
 
 static char *path_join(const char *dir, const char *name, bool remote)
@@ -545,7 +35,7 @@ static char *path_join(const char *dir, const char *name, bool remote)
         return strdup(name);
     size_t n = strlen(dir);
     bool slash = dir[n - 1] == '/' || (remote && dir[n - 1] == '\\');
-    return xasprintf("%s%s%s", dir, slash ? "" : "/", name);
+    return sc_asprintf("%s%s%s", dir, slash ? "" : "/", name);
 }
 
 /* Last component (trailing slashes ignored); "" when there is none. */
@@ -592,7 +82,7 @@ static char *temp_name(const char *final, const char *suffix, size_t max)
     size_t blen = strlen(base);
     const size_t longest = sizeof(STATE_SUFFIX) - 1;
     if (1 + blen + longest <= max)
-        return xasprintf("%.*s.%s%s", dlen, final, base, suffix);
+        return sc_asprintf("%.*s.%s%s", dlen, final, base, suffix);
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
     for (const unsigned char *p = (const unsigned char *)base; *p != '\0'; p++) {
         h ^= *p;
@@ -603,8 +93,8 @@ static char *temp_name(const char *final, const char *suffix, size_t max)
         keep = blen;
     while (keep > 0 && ((unsigned char)base[keep] & 0xc0) == 0x80)
         keep--;
-    return xasprintf("%.*s.%.*s~%016llx%s", dlen, final, (int)keep, base, (unsigned long long)h,
-                     suffix);
+    return sc_asprintf("%.*s.%.*s~%016llx%s", dlen, final, (int)keep, base, (unsigned long long)h,
+                       suffix);
 }
 
 typedef struct finfo {
@@ -676,7 +166,7 @@ static int loc_stat(sc_ctx *ctx, const sc_loc *loc, const char *path, finfo *fi)
         if (stat(path, &st) != 0) {
             if (errno == ENOENT)
                 return 0;
-            return fail_local(ctx, errno, "stat", path);
+            return sc_fail_local(ctx, errno, "stat", path);
         }
         finfo_from_stat(fi, &st);
         return 0;
@@ -691,8 +181,8 @@ static int loc_stat(sc_ctx *ctx, const sc_loc *loc, const char *path, finfo *fi)
     if (err == SMBW_ENOENT)
         return 0;
     if (err != 0) {
-        char *d = loc_display(loc, path);
-        int rc = fail_smb(ctx, err, loc->srv->conn, 0, "stat", loc_disp_or(d, path));
+        char *d = sc_loc_display(loc, path);
+        int rc = sc_fail_smb(ctx, err, loc->srv->conn, 0, "stat", sc_disp_or(d, path));
         free(d);
         return rc;
     }
@@ -927,12 +417,12 @@ static int local_dst_check(sc_ctx *ctx, const char *dpath, char **final, bool *s
     *final = NULL;
     *stream = false;
     if (lstat(dpath, &lst) != 0)
-        return errno == ENOENT ? 0 : fail_local(ctx, errno, "stat", dpath);
+        return errno == ENOENT ? 0 : sc_fail_local(ctx, errno, "stat", dpath);
     st = lst;
     if (S_ISLNK(lst.st_mode)) {
         if (stat(dpath, &st) != 0) {
             if (errno != ENOENT)
-                return fail_local(ctx, errno, "stat", dpath);
+                return sc_fail_local(ctx, errno, "stat", dpath);
             sc_report(ctx, SC_EXIT_LOCAL,
                       "not writing through dangling symbolic link %s (remove it or name "
                       "another destination)",
@@ -942,7 +432,7 @@ static int local_dst_check(sc_ctx *ctx, const char *dpath, char **final, bool *s
         if (S_ISREG(st.st_mode)) {
             *final = realpath(dpath, NULL);
             if (*final == NULL)
-                return fail_local(ctx, errno, "resolve symbolic link", dpath);
+                return sc_fail_local(ctx, errno, "resolve symbolic link", dpath);
         }
     }
     if (S_ISREG(st.st_mode)) {
@@ -1040,15 +530,6 @@ static bool source_changed(const sc_loc *src, int sfd, smbw_file *sf, const finf
            (st.size != sfi->size || st.last_write_time != sfi->write);
 }
 
-static int fail_changed(sc_ctx *ctx, const char *sdisp)
-{
-    sc_report(ctx, SC_EXIT_LOCAL,
-              "copy %s: source changed during copy (its size or modification time); not copied, "
-              "run again to copy it as it is now",
-              sdisp);
-    return SC_EXIT_LOCAL;
-}
-
 /* The temporary file next to dpath could not be created: said in terms of
  * the user's destination (the temporary name is smbcopy's business). */
 static int fail_create(sc_ctx *ctx, const sc_loc *dst, const char *dpath, const char *ddisp,
@@ -1056,8 +537,9 @@ static int fail_create(sc_ctx *ctx, const sc_loc *dst, const char *dpath, const 
 {
     const char *slash = strrchr(dpath, '/');
     char *dir = slash != NULL ? strndup(dpath, (size_t)(slash - dpath)) : strdup("");
-    char *dd =
-        dir != NULL ? (dst->remote || dir[0] != '\0' ? loc_display(dst, dir) : strdup(".")) : NULL;
+    char *dd = dir != NULL
+                   ? (dst->remote || dir[0] != '\0' ? sc_loc_display(dst, dir) : strdup("."))
+                   : NULL;
     const char *dshown = dd != NULL ? dd : "?";
     int rc;
     if (!dst->remote) {
@@ -1065,7 +547,7 @@ static int fail_create(sc_ctx *ctx, const sc_loc *dst, const char *dpath, const 
             rc = SC_EXIT_LOCAL;
             sc_report(ctx, rc, "copy to %s: no such directory %s", ddisp, dshown);
         } else {
-            rc = fail_local(ctx, os_errno, "copy to", ddisp);
+            rc = sc_fail_local(ctx, os_errno, "copy to", ddisp);
         }
     } else if (status == SMBW_STATUS_OBJECT_PATH_NOT_FOUND ||
                status == SMBW_STATUS_OBJECT_NAME_NOT_FOUND) {
@@ -1078,7 +560,7 @@ static int fail_create(sc_ctx *ctx, const sc_loc *dst, const char *dpath, const 
         sc_report(ctx, rc, "copy to %s: the server refused the name as invalid (%s)", ddisp,
                   smbw_status_name(status));
     } else {
-        rc = fail_smb(ctx, err, dst->srv->conn, status, "copy to", ddisp);
+        rc = sc_fail_smb(ctx, err, dst->srv->conn, status, "copy to", ddisp);
     }
     free(dd);
     free(dir);
@@ -1090,13 +572,13 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
 {
     const sc_opts *o = ctx->o;
     int rc = 0;
-    char *sdisp = loc_display(src, spath);
-    char *ddisp = loc_display(dst, dpath);
+    char *sdisp = sc_loc_display(src, spath);
+    char *ddisp = sc_loc_display(dst, dpath);
     char *tmp = NULL, *spath_state = NULL, *tdisp = NULL, *dfinal = NULL, *dname = NULL;
     char *name = base_name(spath[0] != '\0' ? spath : src->share, src->remote);
     /* The source's identity in the resume record: its URL without
      * credentials, or its absolute path. */
-    char *ident = src->remote ? loc_display(src, spath) : realpath(spath, NULL);
+    char *ident = src->remote ? sc_loc_display(src, spath) : realpath(spath, NULL);
     if (ident == NULL && !src->remote)
         ident = strdup(spath);
     int sfd = -1, dfd = -1;
@@ -1111,7 +593,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     int err;
 
     if (sdisp == NULL || ddisp == NULL || name == NULL || ident == NULL) {
-        rc = fail_nomem(ctx);
+        rc = sc_fail_nomem(ctx);
         goto out;
     }
     if (!dst->remote) {
@@ -1126,9 +608,9 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     dname = base_name(dpath, dst->remote);
     /* What messages name for the file being written: a FIFO or device is
      * written in place, so its own name. */
-    tdisp = dst_stream ? strdup(ddisp) : tmp != NULL ? loc_display(dst, tmp) : NULL;
+    tdisp = dst_stream ? strdup(ddisp) : tmp != NULL ? sc_loc_display(dst, tmp) : NULL;
     if (tmp == NULL || spath_state == NULL || tdisp == NULL || dname == NULL) {
-        rc = fail_nomem(ctx);
+        rc = sc_fail_nomem(ctx);
         goto out;
     }
 
@@ -1136,29 +618,29 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     if (src->remote) {
         err = smbw_file_open(&sf, src->tree, spath, SMBW_O_RDONLY);
         if (err != 0) {
-            rc = fail_smb(ctx, err, src->srv->conn, 0, "open", sdisp);
+            rc = sc_fail_smb(ctx, err, src->srv->conn, 0, "open", sdisp);
             goto out;
         }
         smbw_stat st;
         err = smbw_file_stat(sf, &st);
         if (err != 0) {
-            rc = fail_smb(ctx, err, src->srv->conn, 0, "stat", sdisp);
+            rc = sc_fail_smb(ctx, err, src->srv->conn, 0, "stat", sdisp);
             goto out;
         }
         finfo_from_smb(&sfi, &st);
         if (sfi.is_dir) {
-            rc = fail_smb(ctx, SMBW_EISDIR, NULL, 0, "read", sdisp);
+            rc = sc_fail_smb(ctx, SMBW_EISDIR, NULL, 0, "read", sdisp);
             goto out;
         }
     } else {
         sfd = open(spath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         struct stat st;
         if (sfd < 0 || fstat(sfd, &st) != 0) {
-            rc = fail_local(ctx, errno, "open", sdisp);
+            rc = sc_fail_local(ctx, errno, "open", sdisp);
             goto out;
         }
         if (S_ISDIR(st.st_mode)) {
-            rc = fail_local(ctx, EISDIR, "read", sdisp);
+            rc = sc_fail_local(ctx, EISDIR, "read", sdisp);
             goto out;
         }
         if (!S_ISREG(st.st_mode)) {
@@ -1200,8 +682,8 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
                 err = smbw_file_set_basic(f, 0, 0, 0, 0, attrs != 0 ? attrs : 0x80u);
             smbw_file_close(f);
             if (err != 0) {
-                rc = fail_smb(ctx, err, dst->srv->conn, 0, "clear the read-only attribute of",
-                              ddisp);
+                rc = sc_fail_smb(ctx, err, dst->srv->conn, 0, "clear the read-only attribute of",
+                                 ddisp);
                 goto out;
             }
         }
@@ -1257,7 +739,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         else
             dfd = open(dpath, O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (dfd < 0) {
-            rc = fail_local(ctx, errno, "open", ddisp);
+            rc = sc_fail_local(ctx, errno, "open", ddisp);
             goto out;
         }
     } else if (!dst->remote) {
@@ -1281,19 +763,19 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         tmp_exists = true;
         struct stat st;
         if (fstat(dfd, &st) != 0) {
-            rc = fail_local(ctx, errno, "stat", tdisp);
+            rc = sc_fail_local(ctx, errno, "stat", tdisp);
             goto out;
         }
         if (!S_ISREG(st.st_mode)) {
             tmp_exists = false; /* not ours to remove */
-            rc = fail_local(ctx, EINVAL, "open", tdisp);
+            rc = sc_fail_local(ctx, EINVAL, "open", tdisp);
             goto out;
         }
         if (resumable) {
             uint64_t have = (uint64_t)st.st_size;
             start = rec_done < have ? rec_done : have;
             if (have != start && ftruncate(dfd, (off_t)start) != 0) {
-                rc = fail_local(ctx, errno, "truncate", tdisp);
+                rc = sc_fail_local(ctx, errno, "truncate", tdisp);
                 goto out;
             }
         }
@@ -1324,12 +806,12 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
             smbw_stat st;
             err = smbw_file_stat(df, &st);
             if (err != 0) {
-                rc = fail_smb(ctx, err, dc, 0, "stat", tdisp);
+                rc = sc_fail_smb(ctx, err, dc, 0, "stat", tdisp);
                 goto out;
             }
             start = rec_done < st.size ? rec_done : st.size;
             if (st.size != start && (err = smbw_file_truncate(df, start)) != 0) {
-                rc = fail_smb(ctx, err, dc, 0, "truncate", tdisp);
+                rc = sc_fail_smb(ctx, err, dc, 0, "truncate", tdisp);
                 goto out;
             }
         }
@@ -1338,8 +820,8 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         char why[256];
         if (sc_state_open(&state, dst, spath_state, ident, dname, size, sfi.write, start, why,
                           sizeof(why)) != 0) {
-            char *sd = loc_display(dst, spath_state);
-            sc_warn(ctx, "cannot keep the resume record %s: %s", loc_disp_or(sd, spath_state), why);
+            char *sd = sc_loc_display(dst, spath_state);
+            sc_warn(ctx, "cannot keep the resume record %s: %s", sc_disp_or(sd, spath_state), why);
             free(sd);
         }
     }
@@ -1373,17 +855,16 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
             const char *what = xe.side == SC_SIDE_DST ? tdisp : sdisp;
             smbw_conn *c = xe.side == SC_SIDE_DST ? de.c : se.c;
             if (!(err == SMBW_ECANCELED && sc_interrupted) && source_changed(src, sfd, sf, &sfi)) {
-                rc = fail_changed(ctx, sdisp);
+                rc = sc_fail_changed(ctx, sdisp);
             } else if (err == SMBW_ECANCELED && sc_interrupted) {
-                rc = SC_EXIT_INTR;
-                sc_report(ctx, rc, "copy %s: interrupted", sdisp);
+                rc = sc_fail_interrupted(ctx, sdisp);
             } else if (err == SMBW_ELOCAL) {
-                rc = fail_local(ctx, xe.os_errno, xe.op, what);
+                rc = sc_fail_local(ctx, xe.os_errno, xe.op, what);
             } else if (xe.msg != NULL) {
                 rc = sc_exit_for(err);
                 sc_report(ctx, rc, "%s %s: %s", xe.op, what, xe.msg);
             } else {
-                rc = fail_smb(ctx, err, c, xe.status, xe.op, what);
+                rc = sc_fail_smb(ctx, err, c, xe.status, xe.op, what);
             }
             goto out;
         }
@@ -1398,12 +879,11 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     } else if (err != 0) {
         sc_progress_end(&ctx->prog);
         if (err == SMBW_ECANCELED && sc_interrupted) {
-            rc = SC_EXIT_INTR;
-            sc_report(ctx, rc, "copy %s: interrupted", sdisp);
+            rc = sc_fail_interrupted(ctx, sdisp);
         } else if (source_changed(src, sfd, sf, &sfi)) {
-            rc = fail_changed(ctx, sdisp);
+            rc = sc_fail_changed(ctx, sdisp);
         } else {
-            rc = fail_smb(ctx, err, dst->srv->conn, 0, "copy", sdisp);
+            rc = sc_fail_smb(ctx, err, dst->srv->conn, 0, "copy", sdisp);
         }
         goto out;
     }
@@ -1411,7 +891,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     /* A source written to while it was copied: the copy may hold a mix of
      * old and new data, so it never gets the final name. */
     if (source_changed(src, sfd, sf, &sfi)) {
-        rc = fail_changed(ctx, sdisp);
+        rc = sc_fail_changed(ctx, sdisp);
         goto out;
     }
     if (ctx->method_used == NULL)
@@ -1429,8 +909,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         sfd = -1;
     }
     if (sc_interrupted) {
-        rc = SC_EXIT_INTR;
-        sc_report(ctx, rc, "copy %s: interrupted", sdisp);
+        rc = sc_fail_interrupted(ctx, sdisp);
         goto out;
     }
 
@@ -1439,7 +918,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         int cr = close(dfd);
         dfd = -1;
         if (cr != 0) {
-            rc = fail_local(ctx, errno, "close", ddisp);
+            rc = sc_fail_local(ctx, errno, "close", ddisp);
             goto out;
         }
     } else if (!dst->remote) {
@@ -1454,21 +933,21 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
                 sc_warn(ctx, "set times of %s: %s", tdisp, strerror(errno));
         }
         if (fchmod(dfd, mode) != 0) {
-            rc = fail_local(ctx, errno, "chmod", tdisp);
+            rc = sc_fail_local(ctx, errno, "chmod", tdisp);
             goto out;
         }
         if (o->sync && fsync(dfd) != 0) {
-            rc = fail_local(ctx, errno, "fsync", tdisp);
+            rc = sc_fail_local(ctx, errno, "fsync", tdisp);
             goto out;
         }
         int cr = close(dfd);
         dfd = -1;
         if (cr != 0) {
-            rc = fail_local(ctx, errno, "close", tdisp);
+            rc = sc_fail_local(ctx, errno, "close", tdisp);
             goto out;
         }
         if (rename(tmp, dpath) != 0) {
-            rc = fail_local(ctx, errno, "rename to", ddisp);
+            rc = sc_fail_local(ctx, errno, "rename to", ddisp);
             goto out;
         }
         tmp_exists = false;
@@ -1489,7 +968,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         smbw_conn *dc = dst->srv->conn;
         err = o->sync ? smbw_file_flush(df) : 0;
         if (err != 0) {
-            rc = fail_smb(ctx, err, dc, 0, "flush", tdisp);
+            rc = sc_fail_smb(ctx, err, dc, 0, "flush", tdisp);
             goto out;
         }
         uint32_t attrs = src->remote ? (sfi.attrs & FILE_ATTRIBUTE_COPY_MASK_) : 0;
@@ -1501,7 +980,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
         }
         err = smbw_file_rename(df, dpath, true);
         if (err != 0) {
-            rc = fail_smb(ctx, err, dc, 0, "rename to", ddisp);
+            rc = sc_fail_smb(ctx, err, dc, 0, "rename to", ddisp);
             goto out;
         }
         tmp_exists = false;
@@ -1618,13 +1097,13 @@ static int list_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, entry **ou
     if (!loc->remote) {
         DIR *d = opendir(path);
         if (d == NULL)
-            return fail_local(ctx, errno, "open directory", path);
+            return sc_fail_local(ctx, errno, "open directory", path);
         for (;;) {
             errno = 0;
             struct dirent *de = readdir(d);
             if (de == NULL) {
                 if (errno != 0)
-                    rc = fail_local(ctx, errno, "read directory", path);
+                    rc = sc_fail_local(ctx, errno, "read directory", path);
                 break;
             }
             if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -1650,7 +1129,7 @@ static int list_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, entry **ou
             }
             free(child);
             if (!ok || !push_entry(&v, &n, &cap, de->d_name, &k)) {
-                rc = fail_nomem(ctx);
+                rc = sc_fail_nomem(ctx);
                 break;
             }
         }
@@ -1659,8 +1138,8 @@ static int list_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, entry **ou
         smbw_dir *d = NULL;
         int err = smbw_dir_open(&d, loc->tree, path);
         if (err != 0) {
-            char *disp = loc_display(loc, path);
-            rc = fail_smb(ctx, err, loc->srv->conn, 0, "open directory", loc_disp_or(disp, path));
+            char *disp = sc_loc_display(loc, path);
+            rc = sc_fail_smb(ctx, err, loc->srv->conn, 0, "open directory", sc_disp_or(disp, path));
             free(disp);
             return rc;
         }
@@ -1670,9 +1149,9 @@ static int list_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, entry **ou
             if (err == 1)
                 break;
             if (err != 0) {
-                char *disp = loc_display(loc, path);
-                rc = fail_smb(ctx, err, loc->srv->conn, 0, "read directory",
-                              loc_disp_or(disp, path));
+                char *disp = sc_loc_display(loc, path);
+                rc = sc_fail_smb(ctx, err, loc->srv->conn, 0, "read directory",
+                                 sc_disp_or(disp, path));
                 free(disp);
                 break;
             }
@@ -1686,7 +1165,7 @@ static int list_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, entry **ou
             k.is_dir = ent.st.is_dir;
             k.is_reg = !ent.st.is_dir;
             if (!push_entry(&v, &n, &cap, ent.name, &k)) {
-                rc = fail_nomem(ctx);
+                rc = sc_fail_nomem(ctx);
                 break;
             }
         }
@@ -1713,7 +1192,7 @@ static int make_dir(sc_ctx *ctx, const sc_loc *loc, const char *path)
         int e = errno;
         if (e == EEXIST && (rc = loc_stat(ctx, loc, path, &fi)) == 0 && fi.is_dir)
             return 0;
-        return fail_local(ctx, e == EEXIST ? ENOTDIR : e, "create directory", path);
+        return sc_fail_local(ctx, e == EEXIST ? ENOTDIR : e, "create directory", path);
     }
     if (path[0] == '\0')
         return 0;
@@ -1722,9 +1201,9 @@ static int make_dir(sc_ctx *ctx, const sc_loc *loc, const char *path)
         return 0;
     if (err == SMBW_EEXIST && loc_stat(ctx, loc, path, &fi) == 0 && fi.is_dir)
         return 0;
-    char *d = loc_display(loc, path);
-    rc = fail_smb(ctx, err == SMBW_EEXIST ? SMBW_ENOTDIR : err, loc->srv->conn, 0,
-                  "create directory", loc_disp_or(d, path));
+    char *d = sc_loc_display(loc, path);
+    rc = sc_fail_smb(ctx, err == SMBW_EEXIST ? SMBW_ENOTDIR : err, loc->srv->conn, 0,
+                     "create directory", sc_disp_or(d, path));
     free(d);
     return rc;
 }
@@ -1761,28 +1240,6 @@ static bool name_ok(const char *name, bool to_remote, char *why, size_t whylen)
         }
     }
     return true;
-}
-
-/* name for a message: control characters shown as '?'. */
-static char *printable(const char *name)
-{
-    char *r = strdup(name);
-    if (r != NULL)
-        for (char *p = r; *p != '\0'; p++)
-            if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                *p = '?';
-    return r;
-}
-
-/* Reports a name the destination cannot hold (see name_ok). */
-static int fail_name(sc_ctx *ctx, const sc_loc *src, const char *spath, int code, const char *why)
-{
-    char *d = loc_display(src, spath);
-    char *p = d != NULL ? printable(d) : NULL;
-    sc_report(ctx, code, "copy %s: %s; not copied", p != NULL ? p : "?", why);
-    free(p);
-    free(d);
-    return code;
 }
 
 /* The destination's identity of path: device and inode locally,
@@ -1838,10 +1295,10 @@ static bool name_collides(sc_ctx *ctx, const sc_loc *src, const char *spath, con
     if (ra == 0 && rb == 0 && (a[0] != b[0] || a[1] != b[1]))
         return false;
     /* The same file, or no way to tell: never risk overwriting. */
-    char *sd = loc_display(src, spath);
-    char *od = loc_display(dst, other);
+    char *sd = sc_loc_display(src, spath);
+    char *od = sc_loc_display(dst, other);
     sc_report(ctx, SC_EXIT_PARTIAL, "%s: not copied: its name collides with %s on the destination",
-              loc_disp_or(sd, spath), loc_disp_or(od, other));
+              sc_disp_or(sd, spath), sc_disp_or(od, other));
     char **v = realloc(ctx->collisions, (ctx->ncollisions + 1) * sizeof(*v));
     if (v != NULL) {
         ctx->collisions = v;
@@ -1911,7 +1368,7 @@ static int dir_enter(sc_ctx *ctx, const sc_loc *src, char *spath, const sc_loc *
     } else if (rc == 0 && !src->remote) {
         struct stat st;
         if (stat(spath, &st) != 0) {
-            rc = fail_local(ctx, errno, "open directory", spath);
+            rc = sc_fail_local(ctx, errno, "open directory", spath);
         } else {
             f->dev = st.st_dev;
             f->ino = st.st_ino;
@@ -1995,14 +1452,14 @@ static int copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_
     if (s0 == NULL || d0 == NULL) {
         free(s0);
         free(d0);
-        return fail_nomem(ctx);
+        return sc_fail_nomem(ctx);
     }
     cap = 16;
     stack = malloc(cap * sizeof(*stack));
     if (stack == NULL) {
         free(s0);
         free(d0);
-        return fail_nomem(ctx);
+        return sc_fail_nomem(ctx);
     }
     int result = dir_enter(ctx, src, s0, dst, d0, NULL, &stack[0]);
     if (result != 0) {
@@ -2046,9 +1503,9 @@ static int copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_
             /* Never written under another name: reported, counted as failed. */
             char *sc = path_join(f->spath, e->name, src->remote);
             if (sc == NULL)
-                fail_nomem(ctx);
+                sc_fail_nomem(ctx);
             else
-                fail_name(ctx, src, sc, SC_EXIT_PARTIAL, why);
+                sc_fail_name(ctx, src, sc, SC_EXIT_PARTIAL, why);
             free(sc);
             ctx->failed++;
             continue;
@@ -2079,7 +1536,7 @@ static int copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_
             continue;
         }
         if (sc == NULL || dc == NULL) {
-            r = fail_nomem(ctx);
+            r = sc_fail_nomem(ctx);
         } else if ((e->is_dir || e->is_reg) && name_collides(ctx, src, sc, dst, dc)) {
             free(sc);
             free(dc);
@@ -2090,7 +1547,7 @@ static int copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_
                 if (ns == NULL) {
                     free(sc);
                     free(dc);
-                    r = fail_nomem(ctx);
+                    r = sc_fail_nomem(ctx);
                     f->rc = r;
                     f->stop = true;
                     continue;
@@ -2187,11 +1644,11 @@ int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg)
     if ((rc = loc_stat(ctx, &src, src.path, &sfi)) != 0)
         goto out;
     if (!sfi.exists) {
-        char *d = loc_display(&src, src.path);
+        char *d = sc_loc_display(&src, src.path);
         if (src.remote)
-            rc = fail_smb(ctx, SMBW_ENOENT, src.srv->conn, 0, "open", loc_disp_or(d, src.path));
+            rc = sc_fail_smb(ctx, SMBW_ENOENT, src.srv->conn, 0, "open", sc_disp_or(d, src.path));
         else
-            rc = fail_local(ctx, ENOENT, "open", loc_disp_or(d, src.path));
+            rc = sc_fail_local(ctx, ENOENT, "open", sc_disp_or(d, src.path));
         free(d);
         goto out;
     }
@@ -2199,12 +1656,12 @@ int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg)
         goto out;
     bool dst_dir = dfi.exists && dfi.is_dir;
     if (!dfi.exists && ends_with_slash(dst_arg)) {
-        char *d = loc_display(&dst, dst.path);
+        char *d = sc_loc_display(&dst, dst.path);
         if (dst.remote)
-            rc = fail_smb(ctx, SMBW_ENOENT, dst.srv->conn, 0, "open directory",
-                          loc_disp_or(d, dst.path));
+            rc = sc_fail_smb(ctx, SMBW_ENOENT, dst.srv->conn, 0, "open directory",
+                             sc_disp_or(d, dst.path));
         else
-            rc = fail_local(ctx, ENOENT, "open directory", loc_disp_or(d, dst.path));
+            rc = sc_fail_local(ctx, ENOENT, "open directory", sc_disp_or(d, dst.path));
         free(d);
         goto out;
     }
@@ -2219,7 +1676,7 @@ int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg)
         name =
             base_name(src.path[0] != '\0' ? src.path : (src.remote ? src.share : ""), src.remote);
         if (name == NULL) {
-            rc = fail_nomem(ctx);
+            rc = sc_fail_nomem(ctx);
             goto out;
         }
         if (name[0] == '\0') {
@@ -2229,7 +1686,7 @@ int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg)
         }
         char why[128];
         if (!name_ok(name, dst.remote && !src.remote, why, sizeof(why))) {
-            rc = fail_name(ctx, &src, src.path, SC_EXIT_USAGE, why);
+            rc = sc_fail_name(ctx, &src, src.path, SC_EXIT_USAGE, why);
             goto out;
         }
         target = path_join(dst.path, name, dst.remote);
@@ -2237,7 +1694,7 @@ int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg)
         target = strdup(dst.path);
     }
     if (target == NULL) {
-        rc = fail_nomem(ctx);
+        rc = sc_fail_nomem(ctx);
         goto out;
     }
     if (dst.remote && target[0] == '\0') {

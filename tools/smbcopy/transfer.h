@@ -50,41 +50,7 @@ typedef struct sc_ctx {
     size_t ncollisions;
 } sc_ctx;
 
-void sc_ctx_init(sc_ctx *ctx, const sc_opts *o);
-void sc_ctx_free(sc_ctx *ctx);
-/* Once every login of the run is done: wipes the passwords of -U, -A,
- * SMB_PASSWORD (in the environment itself) and of the URLs in ctx->args (the
- * servers keep their own copy when --connections needs it). */
-void sc_ctx_forget_passwords(sc_ctx *ctx);
-/* Prints "smbcopy: MSG" (unless a message was already printed for the same
- * failure) and keeps the first one for --json. */
-void sc_report(sc_ctx *ctx, int exit_code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void sc_warn(sc_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Exit code for an SMBW_E* error. */
-int sc_exit_for(int err);
-/* The URL without credentials, for messages: smb://host[:port]/share/path. */
-char *sc_display_url(const smbw_url *u);
-/* The argument with any URL password replaced by "***". */
-char *sc_redact_arg(const char *arg);
-
-/* Makes loc for a URL (connecting and logging in as needed) or a local path.
- * Returns an exit code (0 on success; the failure already reported). */
-int sc_loc_open(sc_ctx *ctx, const char *arg, sc_loc *loc);
-void sc_loc_free(sc_loc *loc);
-
 /* Copies SRC to DST as smbcopy(1) describes. Returns the exit code. */
 int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg);
-
-/* Prepares a new connection as the options ask (dialects, timeout, signing,
- * encryption, ciphers, logging). Returns 0 or an SMBW error. */
-int sc_conn_setup(sc_ctx *ctx, smbw_conn *c);
-/* Credentials for a login to srv as the options ask. */
-smbw_creds sc_login_creds(const sc_ctx *ctx, const sc_server *srv);
-/* Folds the protection of a session and one of its shares into ctx->prot. */
-void sc_note_protection(sc_ctx *ctx, const smbw_conn *c, const smbw_session *s, const smbw_tree *t);
-
-/* Dialect of the first connection, or NULL. */
-const char *sc_ctx_dialect(const sc_ctx *ctx);
 
 #endif

@@ -1,0 +1,372 @@
+/* Locations and servers: the run's context, connections and logins per
+ * server, tree connects per share, and sc_loc for an argument (see loc.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "loc.h"
+#include "report.h"
+#include "secrets.h"
+
+/* ---- context and messages -------------------------------------------- */
+
+void sc_ctx_init(sc_ctx *ctx, const sc_opts *o)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->o = o;
+    ctx->method_used = NULL;
+    mode_t m = umask(0);
+    umask(m);
+    ctx->umask = m;
+}
+
+void sc_ctx_free(sc_ctx *ctx)
+{
+    for (int i = 0; i < ctx->nservers; i++) {
+        sc_server *s = &ctx->servers[i];
+        for (int t = 0; t < s->ntrees; t++) {
+            smbw_tree_disconnect(s->trees[t]);
+            free(s->share_names[t]);
+        }
+        smbw_session_free(s->sess);
+        smbw_conn_free(s->conn);
+        free(s->host);
+        tool_creds_clear(&s->creds);
+    }
+    ctx->nservers = 0;
+    sc_nameset_free(&ctx->dst_names);
+    for (size_t i = 0; i < ctx->ncollisions; i++)
+        free(ctx->collisions[i]);
+    free(ctx->collisions);
+    ctx->collisions = NULL;
+    ctx->ncollisions = 0;
+    tool_creds_clear(&ctx->cli);
+    tool_creds_clear(&ctx->file);
+}
+
+static void forget_password(tool_creds *c)
+{
+    if (c->password != NULL) {
+        tool_wipe(c->password, strlen(c->password));
+        free(c->password);
+        c->password = NULL;
+    }
+}
+
+void sc_ctx_forget_passwords(sc_ctx *ctx)
+{
+    forget_password(&ctx->cli);
+    forget_password(&ctx->file);
+    if (ctx->env_password != NULL) /* SMB_PASSWORD's value, in place */
+        tool_wipe(ctx->env_password, strlen(ctx->env_password));
+    ctx->env_password = NULL;
+    for (int i = 0; i < 2; i++)
+        if (ctx->args[i] != NULL)
+            tool_burn_url_password(ctx->args[i]);
+    tool_scrub_stack(); /* what the logins left below the caller */
+}
+
+const char *sc_ctx_dialect(const sc_ctx *ctx)
+{
+    for (int i = 0; i < ctx->nservers; i++)
+        if (ctx->servers[i].conn != NULL && smbw_conn_dialect(ctx->servers[i].conn) != 0)
+            return smbw_dialect_name(smbw_conn_dialect(ctx->servers[i].conn));
+    return NULL;
+}
+
+/* ---- connections, logins, logging ----------------------------------- */
+
+static const char *log_level_name(int level)
+{
+    switch (level) {
+    case SMBW_LOG_ERROR:
+        return "error";
+    case SMBW_LOG_INFO:
+        return "info";
+    case SMBW_LOG_DEBUG:
+        return "debug";
+    default:
+        return "trace";
+    }
+}
+
+/* -v: one "smbcopy: [level] message" line per library message. Control
+ * characters (a name sent by the server could hold some) are shown as '?'
+ * so that every message stays one harmless line. */
+static void log_cb(void *ud, int level, const char *message)
+{
+    sc_ctx *ctx = ud;
+    char line[1024];
+    size_t n = 0;
+    for (const char *p = message != NULL ? message : ""; *p != '\0' && n < sizeof(line) - 1; p++)
+        line[n++] = ((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p;
+    line[n] = '\0';
+    sc_progress_end(&ctx->prog);
+    fprintf(stderr, "smbcopy: [%s] %s\n", log_level_name(level), line);
+}
+
+/* Requests in flight when a signal comes get this long to complete (so a
+ * cancelled copy ends cleanly on a server that answers) before their
+ * connection is given up. */
+#define SC_INTR_GRACE_MS 300
+
+static int interrupted_cb(void *ud)
+{
+    (void)ud;
+    return sc_interrupted != 0;
+}
+
+int sc_conn_setup(sc_ctx *ctx, smbw_conn *c)
+{
+    const sc_opts *o = ctx->o;
+    int err = 0;
+    if (o->verbose > 0 && !o->quiet) {
+        int level = SMBW_LOG_ERROR + o->verbose;
+        if (level > SMBW_LOG_TRACE)
+            level = SMBW_LOG_TRACE;
+        err = smbw_conn_set_log(c, level, log_cb, ctx);
+    }
+    if (err == 0 && (o->min_proto != 0 || o->max_proto != 0))
+        err = smbw_conn_set_dialects(c, o->min_proto, o->max_proto);
+    if (err == 0 && o->timeout_ms > 0)
+        err = smbw_conn_set_timeout(c, o->timeout_ms);
+    /* SIGINT/SIGTERM end a wait on a silent server within about a second. */
+    if (err == 0)
+        err = smbw_conn_set_interrupt(c, interrupted_cb, NULL, SC_INTR_GRACE_MS);
+    if (err == 0 && o->sign)
+        err = smbw_conn_set_signing(c, SMBW_SIGN_REQUIRED);
+    if (err == 0 && o->encrypt)
+        err = smbw_conn_set_encryption(c, SMBW_ENCRYPT_REQUIRED);
+    if (err == 0 && o->nciphers > 0)
+        err = smbw_conn_set_ciphers(c, o->ciphers, o->nciphers);
+    return err;
+}
+
+smbw_creds sc_login_creds(const sc_ctx *ctx, const sc_server *srv)
+{
+    const sc_opts *o = ctx->o;
+    /* With -k the password is handed over only for an allowed fallback. */
+    bool pw = !o->kerberos || o->kerberos_fallback;
+    smbw_creds cr = {
+        .kind = o->kerberos ? SMBW_AUTH_KERBEROS : SMBW_AUTH_NTLM,
+        .user = srv->creds.user != NULL ? srv->creds.user : "",
+        .domain = srv->creds.domain,
+        .password = pw && srv->creds.password != NULL ? srv->creds.password : "",
+        .target_host = o->kerberos ? o->service_host : NULL,
+        .kerberos_fallback_ntlm = o->kerberos && o->kerberos_fallback,
+    };
+    return cr;
+}
+
+void sc_note_protection(sc_ctx *ctx, const smbw_conn *c, const smbw_session *s, const smbw_tree *t)
+{
+    /* A tree may be encrypted because the share demands it even when the
+     * session is not: then it uses the connection's cipher. */
+    bool enc = t != NULL ? smbw_tree_encrypted(t) : smbw_session_encrypted(s);
+    const char *cipher = enc ? smbw_conn_cipher(c) : "none";
+    sc_prot_note(&ctx->prot, smbw_session_signed(s), smbw_session_signing_alg(s), enc, cipher);
+}
+
+/* ---- servers and locations ------------------------------------------- */
+
+static bool str_eq_ci(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcasecmp(a, b) == 0;
+}
+
+static int server_login(sc_ctx *ctx, sc_server *s)
+{
+    bool empty_pw = false;
+    const sc_opts *o = ctx->o;
+    char *disp = sc_server_display(s->host, s->port);
+    if (disp == NULL)
+        return sc_fail_nomem(ctx);
+    int rc = 0;
+    if (!o->kerberos && s->creds.password == NULL) {
+        char *prompt =
+            sc_asprintf("Password for %s%s%s@%s: ", s->creds.domain != NULL ? s->creds.domain : "",
+                        s->creds.domain != NULL ? "\\" : "", s->creds.user, disp + 6);
+        int pr =
+            prompt != NULL ? tool_prompt_password(prompt, &s->creds.password, &sc_interrupted) : -1;
+        free(prompt);
+        if (pr < 0) {
+            rc = sc_interrupted ? SC_EXIT_INTR : SC_EXIT_AUTH;
+            sc_report(ctx, rc, "reading the password for %s: %s", disp,
+                      sc_interrupted ? "interrupted" : "failed");
+            goto out;
+        }
+        if (pr == 1) {
+            /* Not a terminal and no password from anywhere: try an empty one. */
+            empty_pw = true;
+            s->creds.password = strdup("");
+            if (s->creds.password == NULL) {
+                rc = sc_fail_nomem(ctx);
+                goto out;
+            }
+        }
+    }
+    int err = smbw_conn_new(&s->conn);
+    if (err != 0) {
+        rc = sc_fail_smb(ctx, err, NULL, 0, "create connection for", disp);
+        goto out;
+    }
+    if ((err = sc_conn_setup(ctx, s->conn)) != 0) {
+        rc = sc_fail_smb(ctx, err, s->conn, 0, "set up the connection to", disp);
+        goto out;
+    }
+    err = smbw_conn_connect(s->conn, s->host, s->port);
+    if (err != 0) {
+        rc = sc_fail_smb(ctx, err, s->conn, 0, "connect to", disp);
+        goto out;
+    }
+    smbw_creds cr = sc_login_creds(ctx, s);
+    err = smbw_session_new(&s->sess, s->conn, &cr);
+    if (err != 0) {
+        char *what = o->kerberos
+                         ? sc_asprintf("%s with Kerberos (service cifs/%s%s)", disp,
+                                       o->service_host != NULL ? o->service_host : s->host,
+                                       o->kerberos_fallback ? ", NTLM fallback allowed" : "")
+                         : sc_asprintf("%s as %s%s%s", disp, s->creds.domain ? s->creds.domain : "",
+                                       s->creds.domain ? "\\" : "",
+                                       s->creds.user ? s->creds.user : "(unknown user)");
+        if (empty_pw && sc_exit_for(err) == SC_EXIT_AUTH) {
+            rc = SC_EXIT_AUTH;
+            sc_report(ctx, rc,
+                      "log in to %s: no password given and no terminal to ask on (give one "
+                      "with SMB_PASSWORD, -A FILE or -U USER%%PASSWORD)",
+                      sc_disp_or(what, disp));
+        } else {
+            rc = sc_fail_smb(ctx, err, s->conn, 0, "log in to", sc_disp_or(what, disp));
+        }
+        free(what);
+        goto out;
+    }
+out:
+    /* The password is not needed once logged in (unless more connections
+     * are to be made for --connections; sc_ctx_free wipes it then). */
+    if (s->creds.password != NULL && (rc != 0 || o->connections <= 1)) {
+        tool_wipe(s->creds.password, strlen(s->creds.password));
+        free(s->creds.password);
+        s->creds.password = NULL;
+    }
+    free(disp);
+    return rc;
+}
+
+static int get_server(sc_ctx *ctx, const smbw_url *u, sc_server **out)
+{
+    tool_creds cr;
+    if (tool_resolve_creds(&ctx->cli, u, &ctx->file, ctx->env_password, ctx->env_user, &cr) != 0)
+        return sc_fail_nomem(ctx);
+    if (cr.user == NULL && !ctx->o->kerberos) {
+        tool_creds_clear(&cr);
+        sc_report(ctx, SC_EXIT_USAGE, "no user name for %s: use -U, the URL or -A", u->host);
+        return SC_EXIT_USAGE;
+    }
+    for (int i = 0; i < ctx->nservers; i++) {
+        sc_server *s = &ctx->servers[i];
+        if (strcasecmp(s->host, u->host) == 0 && s->port == u->port &&
+            str_eq_ci(s->creds.user, cr.user) && str_eq_ci(s->creds.domain, cr.domain)) {
+            tool_creds_clear(&cr);
+            *out = s;
+            return 0;
+        }
+    }
+    if (ctx->nservers >= SC_MAX_SERVERS) {
+        tool_creds_clear(&cr);
+        return sc_fail_nomem(ctx);
+    }
+    sc_server *s = &ctx->servers[ctx->nservers++];
+    memset(s, 0, sizeof(*s));
+    s->creds = cr;
+    s->port = u->port;
+    s->host = strdup(u->host);
+    if (s->host == NULL)
+        return sc_fail_nomem(ctx);
+    int rc = server_login(ctx, s);
+    if (rc != 0)
+        return rc;
+    *out = s;
+    return 0;
+}
+
+static int get_tree(sc_ctx *ctx, sc_server *s, const char *share, smbw_tree **out)
+{
+    for (int i = 0; i < s->ntrees; i++)
+        if (strcasecmp(s->share_names[i], share) == 0) {
+            *out = s->trees[i];
+            return 0;
+        }
+    if (s->ntrees >= SC_MAX_TREES)
+        return sc_fail_nomem(ctx);
+    int err = smbw_tree_connect(&s->trees[s->ntrees], s->sess, share);
+    if (err != 0) {
+        char *d = sc_remote_display(s, share, "");
+        int rc;
+        if (smbw_last_status(s->conn) == SMBW_STATUS_BAD_NETWORK_NAME) {
+            rc = SC_EXIT_STATUS;
+            sc_report(ctx, rc, "connect to share %s: no such share (STATUS_BAD_NETWORK_NAME)",
+                      sc_disp_or(d, share));
+        } else {
+            rc = sc_fail_smb(ctx, err, s->conn, 0, "connect to share", sc_disp_or(d, share));
+        }
+        free(d);
+        return rc;
+    }
+    sc_note_protection(ctx, s->conn, s->sess, s->trees[s->ntrees]);
+    s->share_names[s->ntrees] = strdup(share);
+    if (s->share_names[s->ntrees] == NULL) {
+        smbw_tree_disconnect(s->trees[s->ntrees]);
+        return sc_fail_nomem(ctx);
+    }
+    *out = s->trees[s->ntrees++];
+    return 0;
+}
+
+int sc_loc_open(sc_ctx *ctx, const char *arg, sc_loc *loc)
+{
+    memset(loc, 0, sizeof(*loc));
+    if (!smbw_is_url(arg)) {
+        if (arg[0] == '\0') {
+            sc_report(ctx, SC_EXIT_USAGE, "empty path");
+            return SC_EXIT_USAGE;
+        }
+        loc->path = strdup(arg);
+        return loc->path != NULL ? 0 : sc_fail_nomem(ctx);
+    }
+    smbw_url *u = NULL;
+    int err = smbw_url_parse(arg, &u);
+    if (err != 0) {
+        char *r = sc_redact_arg(arg);
+        sc_report(ctx, SC_EXIT_USAGE,
+                  "invalid URL '%s' (expected "
+                  "smb://[DOMAIN;][USER@]HOST[:PORT]/SHARE[/PATH]; no '..', %%XX escapes only)",
+                  r != NULL ? r : "?");
+        free(r);
+        return err == SMBW_ENOMEM ? SC_EXIT_LOCAL : SC_EXIT_USAGE;
+    }
+    loc->remote = true;
+    int rc = get_server(ctx, u, &loc->srv);
+    if (rc == 0)
+        rc = get_tree(ctx, loc->srv, u->share, &loc->tree);
+    if (rc == 0) {
+        loc->share = loc->srv->share_names[0];
+        for (int i = 0; i < loc->srv->ntrees; i++)
+            if (loc->srv->trees[i] == loc->tree)
+                loc->share = loc->srv->share_names[i];
+        loc->path = strdup(u->path);
+        if (loc->path == NULL)
+            rc = sc_fail_nomem(ctx);
+    }
+    smbw_url_free(u);
+    return rc;
+}
+
+void sc_loc_free(sc_loc *loc)
+{
+    free(loc->path);
+    loc->path = NULL;
+}

@@ -1,0 +1,30 @@
+/* Locations and servers room of smbcopy: the run's context, one connection
+ * and session per server (and user), one tree per share, and sc_loc. */
+#ifndef SMBCOPY_LOC_H
+#define SMBCOPY_LOC_H
+
+#include "transfer.h"
+
+void sc_ctx_init(sc_ctx *ctx, const sc_opts *o);
+void sc_ctx_free(sc_ctx *ctx);
+/* Once every login of the run is done: wipes the passwords of -U, -A,
+ * SMB_PASSWORD (in the environment itself) and of the URLs in ctx->args (the
+ * servers keep their own copy when --connections needs it). */
+void sc_ctx_forget_passwords(sc_ctx *ctx);
+/* Dialect of the first connection, or NULL. */
+const char *sc_ctx_dialect(const sc_ctx *ctx);
+
+/* Makes loc for a URL (connecting and logging in as needed) or a local path.
+ * Returns an exit code (0 on success; the failure already reported). */
+int sc_loc_open(sc_ctx *ctx, const char *arg, sc_loc *loc);
+void sc_loc_free(sc_loc *loc);
+
+/* Prepares a new connection as the options ask (dialects, timeout, signing,
+ * encryption, ciphers, logging). Returns 0 or an SMBW error. */
+int sc_conn_setup(sc_ctx *ctx, smbw_conn *c);
+/* Credentials for a login to srv as the options ask. */
+smbw_creds sc_login_creds(const sc_ctx *ctx, const sc_server *srv);
+/* Folds the protection of a session and one of its shares into ctx->prot. */
+void sc_note_protection(sc_ctx *ctx, const smbw_conn *c, const smbw_session *s, const smbw_tree *t);
+
+#endif

@@ -1,0 +1,48 @@
+/* Reporting room of smbcopy: messages, exit codes and display names. Every
+ * failure is reported once, here, as "smbcopy: OP WHAT: WHY"; the first one
+ * is kept for --json. */
+#ifndef SMBCOPY_REPORT_H
+#define SMBCOPY_REPORT_H
+
+#include "transfer.h"
+
+/* Prints "smbcopy: MSG" (unless a message was already printed for the same
+ * failure) and keeps the first one for --json. */
+void sc_report(sc_ctx *ctx, int exit_code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void sc_warn(sc_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Exit code for an SMBW_E* error. */
+int sc_exit_for(int err);
+
+/* asprintf that returns the string, or NULL. */
+char *sc_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* smb://host[:port] (IPv6 in brackets). */
+char *sc_server_display(const char *host, uint16_t port);
+/* smb://host[:port]/share[/path]. */
+char *sc_remote_display(const sc_server *srv, const char *share, const char *path);
+/* The URL without credentials, for messages: smb://host[:port]/share/path. */
+char *sc_display_url(const smbw_url *u);
+/* The argument with any URL password replaced by "***". */
+char *sc_redact_arg(const char *arg);
+/* path on loc as messages show it (a URL without credentials on a share). */
+char *sc_loc_display(const sc_loc *loc, const char *path);
+/* d, or fallback when d is NULL (a display name that could not be made). */
+const char *sc_disp_or(const char *d, const char *fallback);
+/* name for a message: control characters shown as '?'. */
+char *sc_printable(const char *name);
+
+/* Each reports "OP WHAT: WHY" and returns the exit code. An interruption
+ * (SMBW_ECANCELED or EINTR while sc_interrupted is set) is said as
+ * "OP WHAT: interrupted" with exit code 130. */
+int sc_fail_smb(sc_ctx *ctx, int err, smbw_conn *c, uint32_t status, const char *op,
+                const char *what);
+int sc_fail_local(sc_ctx *ctx, int os_errno, const char *op, const char *what);
+int sc_fail_nomem(sc_ctx *ctx);
+/* "copy SDISP: interrupted" (exit code 130). */
+int sc_fail_interrupted(sc_ctx *ctx, const char *sdisp);
+/* The source changed while it was copied. */
+int sc_fail_changed(sc_ctx *ctx, const char *sdisp);
+/* Reports a name the destination cannot hold (see name_ok in tree.c). */
+int sc_fail_name(sc_ctx *ctx, const sc_loc *src, const char *spath, int code, const char *why);
+
+#endif
