@@ -96,7 +96,7 @@ static void bconn_open(bconn *b)
 
 static void bconn_close(bconn *b)
 {
-    smbw_tree_disconnect(b->t);
+    smbw_tree_free(b->t);
     smbw_session_free(b->s);
     smbw_conn_free(b->c);
 }
@@ -144,8 +144,8 @@ static void *run_range(void *arg)
         j->err = smbw_copy_range(sf, df, j->off, j->off, j->len, &j->opts, &j->stats);
         j->what = "smbw_copy_range";
     }
-    int e1 = df != NULL ? smbw_file_close(df) : 0;
-    int e2 = sf != NULL ? smbw_file_close(sf) : 0;
+    int e1 = df != NULL ? smbw_file_free(df) : 0;
+    int e2 = sf != NULL ? smbw_file_free(sf) : 0;
     if (j->err == 0 && (e1 != 0 || e2 != 0)) {
         j->err = e1 != 0 ? e1 : e2;
         j->what = "close";
@@ -258,7 +258,7 @@ int main(int argc, char **argv)
                     err = smbw_file_truncate(df, sst.size);
                     if (err)
                         die("size destination", err, conns[0].c);
-                    err = smbw_file_close(df);
+                    err = smbw_file_free(df);
                     if (err)
                         die("close destination", err, conns[0].c);
                     /* Parts are 1 MiB multiples so chunks stay whole. */

@@ -36,8 +36,8 @@ int main(int argc, char **argv)
         printf("%s, signed: %s, read %zu bytes: %.*s\n", smbw_dialect_name(smbw_conn_dialect(c)),
                smbw_session_signing_alg(s), n, (int)(n > 64 ? 64 : n), buf);
     }
-    smbw_file_close(f);
-    smbw_tree_disconnect(t);
+    smbw_file_free(f);
+    smbw_tree_free(t);
     smbw_session_free(s);
     smbw_conn_free(c);
     return rc < 0;

@@ -59,9 +59,15 @@ typedef enum smbw_copy_method {
 /* "auto", "clone", "copychunk", "stream", "odx". */
 const char *smbw_copy_method_name(smbw_copy_method m);
 
-/* Progress: done = bytes copied so far (holes not counted); contiguous = every
- * byte of the range before range start + contiguous is copied (useful to
- * record a resume point); total = bytes to copy. Return non-zero to cancel. */
+/* Progress, called after each completion: done = bytes copied so far (holes
+ * not counted); contiguous = every byte of the range before range start +
+ * contiguous is copied (useful to record a resume point); total = bytes to
+ * copy. Returning non-zero cancels the copy: it is the one way to, and the
+ * copy then fails with SMBW_ECANCELED (requests already in flight are
+ * answered first). A program that cancels from a signal handler sets a flag
+ * there and returns it here. (smbw_conn_set_interrupt is for the connection:
+ * it ends every wait on it, a copy's included, and kills the connection when
+ * the grace time runs out.) */
 typedef int (*smbw_copy_progress_fn)(void *ud, uint64_t done, uint64_t contiguous, uint64_t total);
 
 typedef struct smbw_copy_opts {
@@ -74,9 +80,6 @@ typedef struct smbw_copy_opts {
     bool no_preserve;            /* smbw_copy_file: do not copy times and attributes */
     smbw_copy_progress_fn progress;
     void *progress_ud;
-    /* When non-NULL and *cancel becomes non-zero, the copy stops with
-     * SMBW_ECANCELED at the next completion. */
-    volatile int *cancel;
 } smbw_copy_opts;
 
 /* Chosen by bench/depth.sh (docs/performance.md): one 16 MiB request takes
@@ -91,8 +94,8 @@ typedef struct smbw_copy_stats {
     uint64_t retries;    /* limit adaptations and partial-result continuations */
     uint64_t wire_bytes; /* SMB2 bytes sent + received on the connections during the copy */
     uint32_t chunk_size, chunks_per_request; /* limits in effect at the end */
-    uint64_t request_bytes;  /* most bytes one copychunk request may carry */
-    bool used_odx;           /* offloaded data transfer (FSCTL_OFFLOAD_READ/WRITE) */
+    uint64_t request_bytes;                  /* most bytes one copychunk request may carry */
+    bool used_odx; /* offloaded data transfer (FSCTL_OFFLOAD_READ/WRITE) */
 } smbw_copy_stats;
 
 /* Copies len bytes from src at src_off to dst at dst_off. The destination is

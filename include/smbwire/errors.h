@@ -27,11 +27,12 @@
     X(SMBW_ENOTDIR, -19, SMBW_CAT_STATUS, "not a directory")                                       \
     X(SMBW_EISDIR, -20, SMBW_CAT_STATUS, "is a directory")                                         \
     X(SMBW_ENOTEMPTY, -21, SMBW_CAT_STATUS, "directory not empty")                                 \
-    X(SMBW_ECANCELED, -22, SMBW_CAT_USAGE, "operation canceled")                                   \
+    X(SMBW_ECANCELED, -22, SMBW_CAT_CANCELED, "operation canceled")                                \
     X(SMBW_EDEAD, -23, SMBW_CAT_IO, "connection is dead after an earlier fatal error")             \
     X(SMBW_EPOLICY, -24, SMBW_CAT_USAGE, "the server cannot meet the required protection")         \
     X(SMBW_EBUSY, -25, SMBW_CAT_USAGE, "object busy (requests still pending)")                     \
-    X(SMBW_ELOCAL, -26, SMBW_CAT_IO, "local file error")
+    X(SMBW_ELOCAL, -26, SMBW_CAT_IO, "local file error")                                           \
+    X(SMBW_ENOMORE, -27, SMBW_CAT_END, "no more entries")
 
 #define SMBW_ERR_ENUM_(name, value, cat, msg) name = value,
 enum smbw_error { SMBW_OK = 0, SMBW_ERROR_TABLE(SMBW_ERR_ENUM_) };
@@ -47,6 +48,11 @@ enum smbw_error_category {
     SMBW_CAT_CRYPTO,
     SMBW_CAT_STATUS,
     SMBW_CAT_NOMEM,
+    /* Stopped on request: a progress callback's answer, the interrupt check
+     * (smbw_conn_set_interrupt), SMB2 CANCEL, a freed connection. */
+    SMBW_CAT_CANCELED,
+    /* Not a failure: the end of a listing (SMBW_ENOMORE from smbw_dir_next). */
+    SMBW_CAT_END,
 };
 
 #endif

@@ -10,8 +10,10 @@
  *    returns it and smbw_status_name() names it. smbw_conn_errmsg(conn) holds
  *    a one-line description of the last failure on that connection.
  *  - Constructors (`smbw_X_new`, `smbw_X_connect`, `smbw_file_open`) give the
- *    caller ownership of *out; release it with the matching free/close. *out is
- *    set to NULL on failure.
+ *    caller ownership of *out; release it with the matching smbw_X_free (the one
+ *    destructor verb: it also says goodbye to the server, best effort —
+ *    LOGOFF, TREE_DISCONNECT, CLOSE). *out is set to NULL on failure. The
+ *    allocated result (**out) is always the first parameter.
  *  - Getters returning pointers return borrowed memory owned by the object and
  *    valid until it is freed.
  *  - Freeing a parent before its children is allowed: children are detached
@@ -232,7 +234,7 @@ uint32_t smbw_tree_capabilities(const smbw_tree *t);
  * the share demanded it with SMB2_SHAREFLAG_ENCRYPT_DATA). */
 bool smbw_tree_encrypted(const smbw_tree *t);
 /* TREE_DISCONNECT (best effort) and free. NULL is fine. */
-void smbw_tree_disconnect(smbw_tree *t);
+void smbw_tree_free(smbw_tree *t);
 
 /* ---- files ----------------------------------------------------------- */
 
@@ -330,7 +332,7 @@ int smbw_file_query_info(smbw_file *f, uint8_t info_type, uint8_t info_class, ui
 int smbw_file_set_info(smbw_file *f, uint8_t info_type, uint8_t info_class, uint32_t additional,
                        const void *in, size_t inlen);
 /* CLOSE and free. Returns the CLOSE result. NULL is fine (returns 0). */
-int smbw_file_close(smbw_file *f);
+int smbw_file_free(smbw_file *f);
 /* What smbw_file_commit does before it closes. */
 typedef struct smbw_commit {
     /* FileBasicInformation (times as FILETIME, 0 leaves one unchanged;
@@ -372,15 +374,17 @@ int smbw_write_file(smbw_tree *t, const char *path, const void *data, size_t len
 /* ---- directories ----------------------------------------------------- */
 
 typedef struct smbw_dirent {
-    const char *name; /* UTF-8, borrowed until the next smbw_dir_next/close */
+    const char *name; /* UTF-8, borrowed until the next smbw_dir_next/free */
     smbw_stat st;
 } smbw_dirent;
 
 int smbw_dir_open(smbw_dir **out, smbw_tree *t, const char *path);
 /* Next entry ("." and ".." are skipped). Returns 0 with *ent set, or
- * 1 at the end of the listing, or a negative error. */
+ * SMBW_ENOMORE at the end of the listing (and on every later call), or
+ * another negative error: SMBW_EINVAL (d or ent NULL), SMBW_EPROTO (a
+ * malformed or endless answer), SMBW_ENOMEM, the QUERY_DIRECTORY errors. */
 int smbw_dir_next(smbw_dir *d, smbw_dirent *ent);
-void smbw_dir_close(smbw_dir *d);
+void smbw_dir_free(smbw_dir *d);
 
 /* ---- event-loop API ---------------------------------------------------
  * For programs with their own poll/epoll loop. After smbw_conn_connect (and

@@ -51,9 +51,9 @@ typedef struct smbw_url {
 } smbw_url;
 
 /* Parses s. On success returns 0 and gives the caller ownership of *out
- * (release with smbw_url_free). On failure returns SMBW_EINVAL for a
- * malformed URL (or SMBW_ENOMEM) and sets *out to NULL. */
-int smbw_url_parse(const char *s, smbw_url **out);
+ * (release with smbw_url_free). On failure sets *out to NULL and returns
+ * SMBW_EINVAL (a malformed URL; out or s NULL) or SMBW_ENOMEM. */
+int smbw_url_parse(smbw_url **out, const char *s);
 
 /* Wipes the password and frees everything. NULL is fine. */
 void smbw_url_free(smbw_url *u);

@@ -549,7 +549,7 @@ uint32_t smbw_tree_capabilities(const smbw_tree *t)
     return t ? t->capabilities : 0;
 }
 
-void smbw_tree_disconnect(smbw_tree *t)
+void smbw_tree_free(smbw_tree *t)
 {
     if (!t)
         return;

@@ -96,7 +96,7 @@ int smbw_dir_next(smbw_dir *d, smbw_dirent *ent)
     for (;;) {
         if (!d->have_data) {
             if (d->end)
-                return 1;
+                return SMBW_ENOMORE;
             int rc = fetch(d);
             if (rc)
                 return rc;
@@ -153,11 +153,11 @@ int smbw_dir_next(smbw_dir *d, smbw_dirent *ent)
     }
 }
 
-void smbw_dir_close(smbw_dir *d)
+void smbw_dir_free(smbw_dir *d)
 {
     if (!d)
         return;
-    (void)smbw_file_close(d->f);
+    (void)smbw_file_free(d->f);
     buf_free(&d->data);
     free(d->name);
     free(d);

@@ -126,7 +126,7 @@ static void close_keeping_error(smbw_conn *c, smbw_file *f)
     char msg[sizeof c->errmsg];
     memcpy(msg, c->errmsg, sizeof msg);
     uint32_t status = c->last_status;
-    (void)smbw_file_close(f);
+    (void)smbw_file_free(f);
     memcpy(c->errmsg, msg, sizeof msg);
     c->last_status = status;
 }
@@ -261,7 +261,7 @@ void smbw_file_id(const smbw_file *f, uint8_t out[16])
         memset(out, 0, 16);
 }
 
-int smbw_file_close(smbw_file *f)
+int smbw_file_free(smbw_file *f)
 {
     if (!f)
         return 0;
@@ -292,11 +292,11 @@ int smbw_file_commit(smbw_file *f, const smbw_commit *cm)
     if (!f)
         return SMBW_EINVAL;
     if (!cm || (!cm->set_basic && !cm->rename_to))
-        return smbw_file_close(f);
+        return smbw_file_free(f);
     smbw_conn *c;
     int rc = api_file_conn(f, &c);
     if (rc) {
-        (void)smbw_file_close(f); /* frees it; nothing can be sent */
+        (void)smbw_file_free(f); /* frees it; nothing can be sent */
         return rc;
     }
     core_msg m[3];
@@ -367,8 +367,9 @@ int smbw_file_commit(smbw_file *f, const smbw_commit *cm)
         char what[600];
         if (cm->set_basic && rsp[i++].h.status != SMBW_STATUS_SUCCESS) {
             snprintf(what, sizeof what, "set times and attributes%s",
-                     cm->rename_to && rsp[i].h.status == SMBW_STATUS_SUCCESS ? " (the rename was done)"
-                                                                        : "");
+                     cm->rename_to && rsp[i].h.status == SMBW_STATUS_SUCCESS
+                         ? " (the rename was done)"
+                         : "");
             rc = api_status_error(c, rsp[0].h.status, what);
         }
         if (cm->rename_to && rsp[i++].h.status != SMBW_STATUS_SUCCESS && !rc) {
@@ -1264,7 +1265,7 @@ int smbw_read_file(smbw_tree *t, const char *path, void **data, size_t *len, siz
     }
     if (!rc)
         rc = smbw_file_pread(f, buf, (size_t)st.size, 0, &got);
-    int rc2 = smbw_file_close(f);
+    int rc2 = smbw_file_free(f);
     if (!rc)
         rc = rc2;
     if (rc) {
@@ -1292,6 +1293,6 @@ int smbw_write_file(smbw_tree *t, const char *path, const void *data, size_t len
         int r = smbw_file_delete_on_close(f);
         (void)r;
     }
-    int rc2 = smbw_file_close(f);
+    int rc2 = smbw_file_free(f);
     return rc ? rc : rc2;
 }

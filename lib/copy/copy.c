@@ -149,8 +149,6 @@ static uint64_t outstanding_min(const engine *e, const seg *extra, size_t nextra
 
 static int report(engine *e, uint64_t lowest)
 {
-    if (e->o->cancel && *e->o->cancel)
-        return SMBW_ECANCELED;
     if (!e->o->progress)
         return 0;
     uint64_t contiguous = lowest == UINT64_MAX ? UINT64_MAX : lowest - e->range_src;
@@ -1251,7 +1249,7 @@ int smbw_copy_file(smbw_tree *src_tree, const char *src_path, smbw_tree *dst_tre
         rc = SMBW_EISDIR;
     }
     if (rc) {
-        (void)smbw_file_close(src);
+        (void)smbw_file_free(src);
         return rc;
     }
     smbw_create_params p;
@@ -1264,7 +1262,7 @@ int smbw_copy_file(smbw_tree *src_tree, const char *src_path, smbw_tree *dst_tre
     p.create_options = FILE_NON_DIRECTORY_FILE;
     rc = smbw_file_create(&dst, dst_tree, dst_path, &p);
     if (rc) {
-        (void)smbw_file_close(src);
+        (void)smbw_file_free(src);
         return rc;
     }
     bool created = dst->create_action == 2; /* FILE_CREATED */
@@ -1286,8 +1284,8 @@ int smbw_copy_file(smbw_tree *src_tree, const char *src_path, smbw_tree *dst_tre
         int r = smbw_file_delete_on_close(dst);
         (void)r;
     }
-    int r1 = smbw_file_close(dst);
-    int r2 = smbw_file_close(src);
+    int r1 = smbw_file_free(dst);
+    int r2 = smbw_file_free(src);
     if (!rc)
         rc = r1 ? r1 : r2;
     return rc;

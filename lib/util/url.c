@@ -211,7 +211,7 @@ bad:
     return SMBW_EINVAL;
 }
 
-int smbw_url_parse(const char *s, smbw_url **out)
+int smbw_url_parse(smbw_url **out, const char *s)
 {
     if (out == NULL)
         return SMBW_EINVAL;

@@ -78,15 +78,15 @@ static void setup(cx *x)
 
 static void disconnect_cx(cx *x)
 {
-    smbw_tree_disconnect(x->t);
+    smbw_tree_free(x->t);
     smbw_session_free(x->s);
     smbw_conn_free(x->c);
 }
 
 static void teardown(cx *x)
 {
-    smbw_file_close(x->src);
-    smbw_file_close(x->dst);
+    smbw_file_free(x->src);
+    smbw_file_free(x->dst);
     smbw_unlink(x->t, "conf-dst.bin");
     smbw_unlink(x->t, "conf-src.bin");
     disconnect_cx(x);
@@ -258,7 +258,7 @@ START_TEST(test_copychunk_key_of_other_connection)
     }
     /* The connection that owns the key is untouched either way. */
     ck_assert(!smbw_conn_is_dead(x.c));
-    smbw_file_close(y.dst);
+    smbw_file_free(y.dst);
     smbw_unlink(x.t, "conf-dst2.bin");
     disconnect_cx(&y);
     teardown(&x);
@@ -309,7 +309,7 @@ START_TEST(test_copychunk_same_file_overlap)
     /* memmove semantics: the destination holds the original source bytes */
     for (size_t i = 0; i < sizeof buf; i++)
         ck_assert_uint_eq(buf[i], (unsigned char)(i * 31 + 7));
-    OK(x.c, smbw_file_close(rw));
+    OK(x.c, smbw_file_free(rw));
     teardown(&x);
 }
 END_TEST

@@ -45,7 +45,7 @@ static unsigned char *put_random(it_ctx *ctx, const char *name, size_t size)
     IT_OK(ctx->conn,
           smbw_file_open(&f, ctx->tree, name, SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC));
     IT_OK(ctx->conn, smbw_file_pwrite(f, data, size, 0));
-    IT_OK(ctx->conn, smbw_file_close(f));
+    IT_OK(ctx->conn, smbw_file_free(f));
     return data;
 }
 
@@ -103,8 +103,8 @@ START_TEST(test_copychunk_write_needs_write_only)
     copy_ok(&ctx, src, dst, size, &o, &st);
     ck_assert_msg(st.wire_bytes < size / 100, "%llu bytes crossed the wire",
                   (unsigned long long)st.wire_bytes);
-    IT_OK(ctx.conn, smbw_file_close(dst));
-    IT_OK(ctx.conn, smbw_file_close(src));
+    IT_OK(ctx.conn, smbw_file_free(dst));
+    IT_OK(ctx.conn, smbw_file_free(src));
     expect_on_server("acc-w.bin", data, size);
     free(data);
     it_close(&ctx);
@@ -137,13 +137,13 @@ START_TEST(test_copychunk_read_needs_read_access)
     ck_assert_msg(!st.used_stream && st.bytes == 0, "the forced copychunk moved %llu bytes",
                   (unsigned long long)st.bytes);
     ck_assert(!smbw_conn_is_dead(ctx.conn));
-    IT_OK(ctx.conn, smbw_file_close(dst));
+    IT_OK(ctx.conn, smbw_file_free(dst));
 
     /* Read and write access: works. */
     dst = create_dst(&ctx, "acc-r.bin", GENERIC_READ_ | GENERIC_WRITE_ | SYNCHRONIZE_);
     copy_ok(&ctx, src, dst, size, &o, &st);
-    IT_OK(ctx.conn, smbw_file_close(dst));
-    IT_OK(ctx.conn, smbw_file_close(src));
+    IT_OK(ctx.conn, smbw_file_free(dst));
+    IT_OK(ctx.conn, smbw_file_free(src));
     expect_on_server("acc-r.bin", data, size);
     free(data);
     it_close(&ctx);
@@ -171,7 +171,7 @@ START_TEST(test_limits_adaptation)
     ck_assert_uint_eq(st.chunk_size, 1 * MIB);
     ck_assert_msg(st.chunks_per_request >= 1 && st.chunks_per_request <= 256,
                   "chunks per request %u", st.chunks_per_request);
-    IT_OK(ctx.conn, smbw_file_close(dst));
+    IT_OK(ctx.conn, smbw_file_free(dst));
     expect_on_server("lim-dst.bin", data, size);
 
     /* The limits are remembered on the tree: the next copy needs no retry. */
@@ -180,8 +180,8 @@ START_TEST(test_limits_adaptation)
     ck_assert_msg(st.retries == 0, "the second copy retried %llu times",
                   (unsigned long long)st.retries);
     ck_assert_uint_eq(st.chunk_size, 1 * MIB);
-    IT_OK(ctx.conn, smbw_file_close(dst));
-    IT_OK(ctx.conn, smbw_file_close(src));
+    IT_OK(ctx.conn, smbw_file_free(dst));
+    IT_OK(ctx.conn, smbw_file_free(src));
     expect_on_server("lim-dst2.bin", data, size);
     free(data);
     it_close(&ctx);
@@ -230,8 +230,8 @@ static int set_sparse(const char *name)
         fprintf(stderr, "set-sparse %s: %s (%s) %s\n", name, smbw_error_name(rc),
                 c != NULL ? smbw_status_name(smbw_last_status(c)) : "-",
                 c != NULL ? smbw_conn_errmsg(c) : "");
-    smbw_file_close(f);
-    smbw_tree_disconnect(t);
+    smbw_file_free(f);
+    smbw_tree_free(t);
     smbw_session_free(sess);
     smbw_conn_free(c);
     return rc == 0 ? 0 : 1;

@@ -83,7 +83,7 @@ static void open_ctx(ctx *c, int timeout_ms)
 
 static void close_ctx(ctx *c)
 {
-    smbw_tree_disconnect(c->tree);
+    smbw_tree_free(c->tree);
     smbw_session_free(c->sess);
     smbw_conn_free(c->conn);
     memset(c, 0, sizeof *c);
@@ -246,7 +246,7 @@ START_TEST(kill_mid_download)
         off += PIECE;
     }
     assert_dead_error(c.conn, rc, now_s() - t0, "kill-mid-download");
-    ck_assert_int_eq(smbw_file_close(f), SMBW_EDEAD);
+    ck_assert_int_eq(smbw_file_free(f), SMBW_EDEAD);
     close_ctx(&c);
 }
 END_TEST
@@ -270,7 +270,7 @@ START_TEST(kill_mid_upload)
         off += PIECE;
     }
     assert_dead_error(c.conn, rc, now_s() - t0, "kill-mid-upload");
-    ck_assert_int_eq(smbw_file_close(f), SMBW_EDEAD);
+    ck_assert_int_eq(smbw_file_free(f), SMBW_EDEAD);
     close_ctx(&c);
     ck_assert_msg(file_size("ul.bin") < (long long)(64u << 20), "upload looks complete");
 }
@@ -347,7 +347,7 @@ START_TEST(server_stopped)
     ck_assert_msg(strstr(smbw_conn_errmsg(c.conn), "no answer from the server"), "errmsg: %s",
                   smbw_conn_errmsg(c.conn));
     fprintf(stderr, "server-stopped: %s (%.2f s)\n", smbw_conn_errmsg(c.conn), el);
-    ck_assert_int_eq(smbw_file_close(f), SMBW_EDEAD);
+    ck_assert_int_eq(smbw_file_free(f), SMBW_EDEAD);
     close_ctx(&c);
 }
 END_TEST
@@ -429,13 +429,13 @@ START_TEST(disk_full)
     ck_assert_msg(el < 10.0, "took %.2f s", el);
     ck_assert(!smbw_conn_is_dead(c.conn));
     fprintf(stderr, "disk-full: %s\n", smbw_conn_errmsg(c.conn));
-    (void)smbw_file_close(f);
+    (void)smbw_file_free(f);
     /* a copy that does not fit fails with ENOSPC and removes its destination */
     OK(&c, smbw_unlink(c.tree, "full.bin"));
     OK(&c, smbw_file_open(&f, c.tree, "fits.bin", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC));
     for (uint64_t off = 0; off < (5u << 20); off += PIECE)
         OK(&c, smbw_file_pwrite(f, buf, sizeof buf, off));
-    OK(&c, smbw_file_close(f));
+    OK(&c, smbw_file_free(f));
     smbw_copy_opts o;
     memset(&o, 0, sizeof o);
     o.method = SMBW_COPY_STREAM;

@@ -83,7 +83,7 @@ int fz_session(smbw_conn *c, const char *user, const char *pass, const char *sha
         smbw_dirent e;
         rc = smbw_dir_next(d, &e);
         if (rc) {
-            if (rc == 1)
+            if (rc == SMBW_ENOMORE)
                 rc = 0;
             break;
         }
@@ -93,18 +93,18 @@ int fz_session(smbw_conn *c, const char *user, const char *pass, const char *sha
     if ((rc = smbw_stat_path(t, "fz_dst.bin", &st)) != 0)
         goto out;
 out:
-    smbw_dir_close(d);
+    smbw_dir_free(d);
     if (dst) {
-        rc = keep(smbw_file_close(dst), rc);
+        rc = keep(smbw_file_free(dst), rc);
         if (!rc)
             rc = smbw_unlink(t, "fz_dst.bin");
     }
     if (src) {
-        rc = keep(smbw_file_close(src), rc);
+        rc = keep(smbw_file_free(src), rc);
         if (!rc)
             rc = smbw_unlink(t, "fz_src.bin");
     }
-    smbw_tree_disconnect(t);
+    smbw_tree_free(t);
     smbw_session_free(s);
     free(data);
     free(back);

@@ -337,7 +337,7 @@ static int run_step(client *c, enum step s, const fake *f, int timeout_ms)
         while (!rc) {
             smbw_dirent e;
             int r = smbw_dir_next(d, &e);
-            if (r == 1)
+            if (r == SMBW_ENOMORE)
                 break;
             if (r < 0) {
                 rc = r;
@@ -351,7 +351,7 @@ static int run_step(client *c, enum step s, const fake *f, int timeout_ms)
                 rc = 1;
             }
         }
-        smbw_dir_close(d);
+        smbw_dir_free(d);
         if (!rc && !found) {
             snprintf(c->detail, sizeof c->detail, "src.bin missing from the listing");
             rc = 1;
@@ -387,8 +387,8 @@ static int run_step(client *c, enum step s, const fake *f, int timeout_ms)
         break;
     }
     case S_CLOSE: {
-        int r1 = smbw_file_close(c->dst);
-        int r2 = smbw_file_close(c->src);
+        int r1 = smbw_file_free(c->dst);
+        int r2 = smbw_file_free(c->src);
         c->dst = c->src = NULL;
         rc = r1 ? r1 : r2;
         break;
@@ -401,9 +401,9 @@ static int run_step(client *c, enum step s, const fake *f, int timeout_ms)
 
 static void client_free(client *c)
 {
-    (void)smbw_file_close(c->dst);
-    (void)smbw_file_close(c->src);
-    smbw_tree_disconnect(c->tree);
+    (void)smbw_file_free(c->dst);
+    (void)smbw_file_free(c->src);
+    smbw_tree_free(c->tree);
     smbw_session_free(c->sess);
     smbw_conn_free(c->conn);
     memset(c, 0, offsetof(client, buf));
@@ -558,7 +558,7 @@ static void odx_connect(odx_client *x)
 
 static void odx_disconnect(odx_client *x)
 {
-    smbw_tree_disconnect(x->t);
+    smbw_tree_free(x->t);
     smbw_session_free(x->s);
     smbw_conn_free(x->c);
     fake_finish(&x->f);

@@ -170,7 +170,7 @@ START_TEST(test_two_connections_one_loop)
         ck_assert_uint_eq(len, FILE_LEN);
         ck_assert(memcmp(srv, l->data, FILE_LEN) == 0);
         free(srv);
-        IT_OK(l->ctx.conn, smbw_file_close(l->f));
+        IT_OK(l->ctx.conn, smbw_file_free(l->f));
         it_close(&l->ctx);
         free(l->data);
         free(l->back);
@@ -230,7 +230,7 @@ START_TEST(test_cancel_in_flight)
     IT_OK(x.conn, smbw_file_pread(f, back, sizeof back, 0, &got));
     ck_assert_uint_eq(got, sizeof back);
     ck_assert(memcmp(back, data, sizeof back) == 0);
-    IT_OK(x.conn, smbw_file_close(f));
+    IT_OK(x.conn, smbw_file_free(f));
     it_close(&x);
     free(data);
 }
@@ -285,7 +285,7 @@ START_TEST(test_query_and_set_info)
     ck_assert_msg(rc < 0, "a 4-byte buffer for 24 bytes of answer -> %s", smbw_error_name(rc));
     free(out);
     ck_assert(!smbw_conn_is_dead(x.conn));
-    IT_OK(x.conn, smbw_file_close(f));
+    IT_OK(x.conn, smbw_file_free(f));
     it_close(&x);
 }
 END_TEST
@@ -351,8 +351,8 @@ START_TEST(test_create_contexts_and_file_id)
     size_t glen = 1;
     smbw_file_create_contexts(g, &glen);
     ck_assert_uint_eq(glen, 0); /* nothing asked, nothing answered */
-    IT_OK(x.conn, smbw_file_close(g));
-    IT_OK(x.conn, smbw_file_close(f));
+    IT_OK(x.conn, smbw_file_free(g));
+    IT_OK(x.conn, smbw_file_free(f));
 
     /* share1 has `csc policy = documents`: CSC flags AUTO_CACHING (0x10);
      * no encryption demanded; a non-clustered Samba reports no share

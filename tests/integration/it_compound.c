@@ -94,7 +94,7 @@ START_TEST(test_create_write_small)
     IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, "cw/small.txt", &p, text, sizeof text));
     ck_assert_ptr_nonnull(f);
     ck_assert_int_eq(round_trips(&c), 1);
-    IT_OK(c.x.conn, smbw_file_close(f));
+    IT_OK(c.x.conn, smbw_file_free(f));
     expect_server_file("cw/small.txt", text, sizeof text);
     /* FILE_CREATE on an existing name: the server's collision, *out NULL,
      * the file as it was. */
@@ -121,7 +121,7 @@ START_TEST(test_create_write_larger_than_one_write)
     IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, "big.bin", &p, data, len));
     /* The file position follows the data (sequential writes go on from it). */
     IT_OK(c.x.conn, smbw_file_write(f, "tail", 4));
-    IT_OK(c.x.conn, smbw_file_close(f));
+    IT_OK(c.x.conn, smbw_file_free(f));
     uint8_t *want = malloc(len + 4);
     ck_assert_ptr_nonnull(want);
     memcpy(want, data, len);
@@ -169,7 +169,7 @@ START_TEST(test_commit_refused_rename_closes)
     smbw_create_params p = new_file_params();
     smbw_file *f = NULL;
     IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, "taken.txt", &p, "old", 3));
-    IT_OK(c.x.conn, smbw_file_close(f));
+    IT_OK(c.x.conn, smbw_file_free(f));
     IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, ".new", &p, "new", 3));
     smbw_commit cm;
     memset(&cm, 0, sizeof cm);

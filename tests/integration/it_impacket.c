@@ -42,7 +42,7 @@ START_TEST(test_roundtrip)
     IT_OK(ctx.conn,
           smbw_file_open(&f, ctx.tree, "rt.bin", SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_EXCL));
     IT_OK(ctx.conn, smbw_file_pwrite(f, data, len, 0));
-    IT_OK(ctx.conn, smbw_file_close(f));
+    IT_OK(ctx.conn, smbw_file_free(f));
 
     size_t n = 0;
     void *disk = it_server_read("rt.bin", &n);
@@ -57,7 +57,7 @@ START_TEST(test_roundtrip)
     IT_OK(ctx.conn, smbw_file_pread(f, back, len, 0, &n));
     ck_assert_uint_eq(n, len);
     ck_assert(memcmp(data, back, len) == 0);
-    IT_OK(ctx.conn, smbw_file_close(f));
+    IT_OK(ctx.conn, smbw_file_free(f));
     free(data);
     free(back);
     it_close(&ctx);
@@ -85,7 +85,7 @@ START_TEST(test_listing)
     smbw_file *f = NULL;
     IT_OK(ctx.conn, smbw_file_open(&f, ctx.tree, "listing/made-by-api.txt",
                                    SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_EXCL));
-    IT_OK(ctx.conn, smbw_file_close(f));
+    IT_OK(ctx.conn, smbw_file_free(f));
 
     static bool seen[LIST_ENTRIES];
     memset(seen, 0, sizeof seen);
@@ -110,9 +110,9 @@ START_TEST(test_listing)
         seen[idx] = true;
         ck_assert_uint_eq(e.st.size, 1);
     }
-    ck_assert_msg(rc == 1, "smbw_dir_next -> %s [%s] %s", smbw_error_name(rc),
+    ck_assert_msg(rc == SMBW_ENOMORE, "smbw_dir_next -> %s [%s] %s", smbw_error_name(rc),
                   smbw_status_name(smbw_last_status(ctx.conn)), smbw_conn_errmsg(ctx.conn));
-    smbw_dir_close(d);
+    smbw_dir_free(d);
     ck_assert_int_eq(count, LIST_ENTRIES + 1);
     ck_assert(seen_api);
     it_close(&ctx);

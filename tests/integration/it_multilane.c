@@ -49,8 +49,8 @@ static void run_lanes(int nlanes, size_t size, const char *dst_name)
     ck_assert_uint_ge(st.requests, (uint64_t)nlanes + size / (16u << 20));
     ck_assert_uint_lt(st.wire_bytes * 100, size);
     for (int i = 0; i < nlanes; i++) {
-        IT_OK(ctx[i].conn, smbw_file_close(lanes[i].src));
-        IT_OK(ctx[i].conn, smbw_file_close(lanes[i].dst));
+        IT_OK(ctx[i].conn, smbw_file_free(lanes[i].src));
+        IT_OK(ctx[i].conn, smbw_file_free(lanes[i].dst));
         it_close(&ctx[i]);
     }
 }
@@ -92,8 +92,8 @@ START_TEST(test_multilane_rejects_mixed_connections)
     smbw_copy_lane l = {fa, fb};
     ck_assert_int_eq(smbw_copy_range_multi(&l, 1, 0, 0, 3, NULL, NULL), SMBW_EINVAL);
     ck_assert_int_eq(smbw_copy_range_multi(&l, 0, 0, 0, 3, NULL, NULL), SMBW_EINVAL);
-    IT_OK(a.conn, smbw_file_close(fa));
-    IT_OK(b.conn, smbw_file_close(fb));
+    IT_OK(a.conn, smbw_file_free(fa));
+    IT_OK(b.conn, smbw_file_free(fb));
     it_close(&a);
     it_close(&b);
 }

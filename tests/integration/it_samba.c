@@ -30,7 +30,7 @@ static void api_put(it_ctx *ctx, const char *path, const void *data, size_t len)
           smbw_file_open(&f, ctx->tree, path, SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_EXCL));
     if (len > 0)
         IT_OK(ctx->conn, smbw_file_pwrite(f, data, len, 0));
-    IT_OK(ctx->conn, smbw_file_close(f));
+    IT_OK(ctx->conn, smbw_file_free(f));
 }
 
 /* Asserts that the server-side file rel holds exactly data/len. */
@@ -74,7 +74,7 @@ START_TEST(test_login)
     smbw_stat st;
     IT_OK(ctx.conn, smbw_stat_path(t2, "", &st));
     ck_assert(st.is_dir);
-    smbw_tree_disconnect(t2);
+    smbw_tree_free(t2);
 
     smbw_conn_stats stats;
     smbw_conn_get_stats(ctx.conn, &stats);
@@ -164,7 +164,7 @@ START_TEST(test_bad_share)
     ck_assert_str_eq(smbw_status_name(smbw_last_status(c)), "STATUS_BAD_NETWORK_NAME");
     /* The session is still usable afterwards. */
     IT_OK(c, smbw_tree_connect(&t, s, it_env("SMBW_TEST_SHARE")));
-    smbw_tree_disconnect(t);
+    smbw_tree_free(t);
     smbw_session_free(s);
     smbw_conn_free(c);
 }
@@ -218,7 +218,7 @@ START_TEST(test_file_ops)
     /* sequential writes continue from the file position */
     IT_OK(c, smbw_file_write(f, "abc", 3));
     IT_OK(c, smbw_file_write(f, "def", 3));
-    IT_OK(c, smbw_file_close(f));
+    IT_OK(c, smbw_file_free(f));
     server_has("ops/a.txt", "abcdef", 6);
 
     /* sequential reads */
@@ -231,7 +231,7 @@ START_TEST(test_file_ops)
     ck_assert(memcmp(buf, "abcdef", 6) == 0);
     IT_OK(c, smbw_file_read(f, buf, 100, &n));
     ck_assert_uint_eq(n, 0);
-    IT_OK(c, smbw_file_close(f));
+    IT_OK(c, smbw_file_free(f));
 
     /* O_EXCL on an existing file, O_RDONLY on a missing one */
     f = NULL;
@@ -248,14 +248,14 @@ START_TEST(test_file_ops)
     /* O_TRUNC */
     IT_OK(c, smbw_file_open(&f, t, "ops/a.txt", SMBW_O_WRONLY | SMBW_O_TRUNC));
     IT_OK(c, smbw_file_pwrite(f, "xy", 2, 0));
-    IT_OK(c, smbw_file_close(f));
+    IT_OK(c, smbw_file_free(f));
     server_has("ops/a.txt", "xy", 2);
 
     /* set times on a fresh open (no writes on it, so the time sticks) */
     const int64_t mtime = 1000000000, atime = 1000000100;
     IT_OK(c, smbw_file_open(&f, t, "ops/a.txt", SMBW_O_RDWR));
     IT_OK(c, smbw_file_set_basic(f, 0, it_filetime(atime), it_filetime(mtime), 0, 0));
-    IT_OK(c, smbw_file_close(f));
+    IT_OK(c, smbw_file_free(f));
     IT_OK(c, smbw_stat_path(t, "ops/a.txt", &st));
     ck_assert_uint_eq(st.last_write_time, it_filetime(mtime));
     ck_assert_uint_eq(st.last_access_time, it_filetime(atime));
@@ -273,7 +273,7 @@ START_TEST(test_file_ops)
     server_has("ops/other.txt", "xy", 2);
     IT_OK(c, smbw_file_open(&f, t, "ops/other.txt", SMBW_O_RDWR | SMBW_O_DELETE));
     IT_OK(c, smbw_file_rename(f, "ops/c.txt", false));
-    IT_OK(c, smbw_file_close(f));
+    IT_OK(c, smbw_file_free(f));
     ck_assert(it_server_stat("ops/other.txt", &sst) != 0);
     server_has("ops/c.txt", "xy", 2);
 
@@ -298,8 +298,8 @@ START_TEST(test_file_ops)
             others++;
         }
     }
-    ck_assert_int_eq(rc, 1);
-    smbw_dir_close(d);
+    ck_assert_int_eq(rc, SMBW_ENOMORE);
+    smbw_dir_free(d);
     ck_assert_int_eq(seen_c, 1);
     ck_assert_int_eq(seen_sub, 1);
     ck_assert_int_eq(others, 0);
@@ -315,7 +315,7 @@ START_TEST(test_file_ops)
     /* delete on close */
     IT_OK(c, smbw_file_open(&f, t, "ops/c.txt", SMBW_O_RDWR | SMBW_O_DELETE));
     IT_OK(c, smbw_file_delete_on_close(f));
-    IT_OK(c, smbw_file_close(f));
+    IT_OK(c, smbw_file_free(f));
     ck_assert(it_server_stat("ops/c.txt", &sst) != 0);
     IT_OK(c, smbw_rmdir(t, "ops"));
     ck_assert(it_server_stat("ops", &sst) != 0);
@@ -346,7 +346,7 @@ START_TEST(test_io_roundtrip)
     IT_OK(ctx.conn, smbw_file_pread(f, back, 100000, 1234567, &n));
     ck_assert_uint_eq(n, 100000);
     ck_assert(memcmp(data + 1234567, back, 100000) == 0);
-    IT_OK(ctx.conn, smbw_file_close(f));
+    IT_OK(ctx.conn, smbw_file_free(f));
     if (expect_signed())
         ck_assert(smbw_session_signed(ctx.sess));
     IT_OK(ctx.conn, smbw_unlink(ctx.tree, "io.bin"));
@@ -418,8 +418,8 @@ START_TEST(test_unicode_names)
         }
         ck_assert_msg(known, "unexpected name in listing: %s", e.name);
     }
-    ck_assert_int_eq(rc, 1);
-    smbw_dir_close(d);
+    ck_assert_int_eq(rc, SMBW_ENOMORE);
+    smbw_dir_free(d);
     for (size_t i = 0; i < count; i++)
         ck_assert_msg(seen[i], "%s missing from the listing", unicode_names[i]);
     ck_assert(seen_server);
@@ -463,7 +463,7 @@ START_TEST(test_zero_byte_file)
     ck_assert_uint_eq(n, 0);
     IT_OK(ctx.conn, smbw_file_stat(f, &st));
     ck_assert_uint_eq(st.size, 0);
-    IT_OK(ctx.conn, smbw_file_close(f));
+    IT_OK(ctx.conn, smbw_file_free(f));
     IT_OK(ctx.conn, smbw_unlink(ctx.tree, "empty.bin"));
     it_close(&ctx);
 }
@@ -523,7 +523,7 @@ START_TEST(test_ipv6)
     ck_assert(memcmp(srv, "over ipv6", 9) == 0);
     free(srv);
     IT_OK(c, smbw_unlink(t, "v6.txt"));
-    smbw_tree_disconnect(t);
+    smbw_tree_free(t);
     smbw_session_free(s);
     smbw_conn_free(c);
 }
@@ -558,7 +558,7 @@ START_TEST(test_log_has_no_secrets)
     IT_OK(c, smbw_tree_connect(&t, s, it_env("SMBW_TEST_SHARE")));
     IT_OK(c, smbw_write_file(t, "logged.txt", "secret-file-data", 16));
     IT_OK(c, smbw_unlink(t, "logged.txt"));
-    smbw_tree_disconnect(t);
+    smbw_tree_free(t);
     smbw_session_free(s);
     /* a failed login is logged too */
     smbw_session *bad = NULL;
@@ -618,11 +618,11 @@ START_TEST(test_dir_5000)
         ck_assert_uint_eq(e.st.size, 0);
         count++;
     }
-    ck_assert_msg(rc == 1, "smbw_dir_next -> %d %s [%s] %s", rc, smbw_error_name(rc),
+    ck_assert_msg(rc == SMBW_ENOMORE, "smbw_dir_next -> %d %s [%s] %s", rc, smbw_error_name(rc),
                   smbw_status_name(smbw_last_status(ctx.conn)), smbw_conn_errmsg(ctx.conn));
     /* Past the end it stays at the end. */
-    ck_assert_int_eq(smbw_dir_next(d, &e), 1);
-    smbw_dir_close(d);
+    ck_assert_int_eq(smbw_dir_next(d, &e), SMBW_ENOMORE);
+    smbw_dir_free(d);
     ck_assert_int_eq(count, DIR_ENTRIES);
     for (int i = 0; i < DIR_ENTRIES; i++)
         ck_assert_msg(seen[i], "entry %d missing from the listing", i);

@@ -99,7 +99,7 @@ void it_open(it_ctx *ctx)
 
 void it_close(it_ctx *ctx)
 {
-    smbw_tree_disconnect(ctx->tree);
+    smbw_tree_free(ctx->tree);
     smbw_session_free(ctx->sess);
     smbw_conn_free(ctx->conn);
     memset(ctx, 0, sizeof *ctx);

@@ -55,7 +55,7 @@ static void krb_round_trip(const char *target_host, uint16_t dialect, enum smbw_
     char *sp = sec_server_path(name);
     ck_assert_msg(access(sp, F_OK) == 0, "%s missing", sp);
     free(sp);
-    smbw_tree_disconnect(t);
+    smbw_tree_free(t);
     smbw_session_free(s);
     smbw_conn_free(c);
 }

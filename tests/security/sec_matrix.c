@@ -104,7 +104,7 @@ START_TEST(test_second_session)
     sec_random(data, sizeof data);
     sec_round_trip(t2, x.conn, "second-session.bin", data, sizeof data);
     sec_round_trip(x.tree, x.conn, "first-session.bin", data, sizeof data);
-    smbw_tree_disconnect(t2);
+    smbw_tree_free(t2);
     smbw_session_free(s2);
     sec_close(&x);
 }

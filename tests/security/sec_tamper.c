@@ -119,7 +119,7 @@ static void tampered_read(const char *where)
     rc = smbw_file_pread(f, back, 16, 0, &got);
     ck_assert_msg(rc == SMBW_EDEAD, "read after the failure -> %s (wanted SMBW_EDEAD)",
                   smbw_error_name(rc));
-    smbw_file_close(f);
+    smbw_file_free(f);
     sec_close(&x);
     ck_assert_msg(sec_proxy_wait(&p, 20000), "proxy did not exit after the client left");
     free(report);
@@ -147,7 +147,7 @@ START_TEST(test_proxy_is_transparent)
     SEC_OK(x.conn, smbw_file_pread(f, back, FILE_LEN, 0, &got));
     ck_assert_uint_eq(got, FILE_LEN);
     ck_assert(memcmp(back, data, FILE_LEN) == 0);
-    SEC_OK(x.conn, smbw_file_close(f));
+    SEC_OK(x.conn, smbw_file_free(f));
     sec_close(&x);
     ck_assert_msg(sec_proxy_wait(&p, 20000), "proxy did not exit after the client left");
     char *report = sec_proxy_report(&p);

@@ -86,7 +86,7 @@ void sec_open(sec_ctx *x, const char *host, uint16_t port, const sec_opts *o)
 
 void sec_close(sec_ctx *x)
 {
-    smbw_tree_disconnect(x->tree);
+    smbw_tree_free(x->tree);
     smbw_session_free(x->sess);
     smbw_conn_free(x->conn);
     memset(x, 0, sizeof *x);
@@ -168,7 +168,7 @@ void sec_round_trip(smbw_tree *t, smbw_conn *c, const char *path, const void *da
     ck_assert_msg(got == len, "read back %zu bytes of %zu", got, len);
     ck_assert_msg(memcmp(back, data, len) == 0, "read-back content differs");
     free(back);
-    SEC_OK(c, smbw_file_close(f));
+    SEC_OK(c, smbw_file_free(f));
 
     char *sp = sec_server_path(path);
     size_t slen = 0;

@@ -51,6 +51,18 @@ START_TEST(test_success_and_unknown)
 }
 END_TEST
 
+/* The categories a program acts on: a cancellation is neither a usage error
+ * nor an I/O failure; the end of a listing is not a failure at all. */
+START_TEST(test_categories)
+{
+    ck_assert_int_eq(smbw_error_category(SMBW_ECANCELED), SMBW_CAT_CANCELED);
+    ck_assert_int_eq(smbw_error_category(SMBW_ENOMORE), SMBW_CAT_END);
+    for (size_t i = 0; i < NERR; i++)
+        if (errors[i].code != SMBW_ENOMORE)
+            ck_assert_msg(errors[i].cat != SMBW_CAT_END, "%s in the END category", errors[i].name);
+}
+END_TEST
+
 /* Every NTSTATUS of status.h: its name, and the SMBW_E* it maps to. */
 static const struct {
     uint32_t code;
@@ -153,6 +165,7 @@ int main(void)
     TCase *tc = tcase_create("errors");
     tcase_add_test(tc, test_every_error);
     tcase_add_test(tc, test_success_and_unknown);
+    tcase_add_test(tc, test_categories);
     tcase_add_test(tc, test_status_names);
     tcase_add_test(tc, test_status_mapping);
     suite_add_tcase(s, tc);

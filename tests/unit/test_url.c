@@ -8,7 +8,7 @@
 static smbw_url *parse_ok(const char *s)
 {
     smbw_url *u = (smbw_url *)0x1;
-    int rc = smbw_url_parse(s, &u);
+    int rc = smbw_url_parse(&u, s);
     ck_assert_msg(rc == 0, "parse failed for %s: %d", s, rc);
     ck_assert_ptr_nonnull(u);
     return u;
@@ -17,7 +17,7 @@ static smbw_url *parse_ok(const char *s)
 static void parse_bad(const char *s)
 {
     smbw_url *u = (smbw_url *)0x1;
-    int rc = smbw_url_parse(s, &u);
+    int rc = smbw_url_parse(&u, s);
     ck_assert_msg(rc == SMBW_EINVAL, "expected EINVAL for %s, got %d", s, rc);
     ck_assert_ptr_null(u);
 }
@@ -177,9 +177,9 @@ START_TEST(test_is_url)
     ck_assert(!smbw_is_url("smb:/x"));
     ck_assert(!smbw_is_url(NULL));
     smbw_url_free(NULL);
-    ck_assert_int_eq(smbw_url_parse("smb://h/s", NULL), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_url_parse(NULL, "smb://h/s"), SMBW_EINVAL);
     smbw_url *u = (smbw_url *)0x1;
-    ck_assert_int_eq(smbw_url_parse(NULL, &u), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_url_parse(&u, NULL), SMBW_EINVAL);
     ck_assert_ptr_null(u);
 }
 END_TEST

@@ -102,7 +102,7 @@ static int track(cf_env *e, smbw_file *f)
             e->files[i] = f;
             return 0;
         }
-    smbw_file_close(f);
+    smbw_file_free(f);
     return SMBW_EINVAL;
 }
 
@@ -134,13 +134,13 @@ int cf_close(cf_env *e, smbw_file *f)
     for (size_t i = 0; i < CF_MAX_FILES; i++)
         if (e->files[i] == f)
             e->files[i] = NULL;
-    return smbw_file_close(f);
+    return smbw_file_free(f);
 }
 
 void cf_env_release(cf_env *e)
 {
     for (size_t i = 0; i < CF_MAX_FILES; i++) {
-        smbw_file_close(e->files[i]);
+        smbw_file_free(e->files[i]);
         e->files[i] = NULL;
     }
     for (size_t i = 0; i < CF_MAX_LINKS; i++) {

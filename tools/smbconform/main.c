@@ -97,7 +97,7 @@ static __attribute__((noinline)) int smbconform_main(int argc, char **argv)
     char *url_shown = strdup(o.url);
     if (url_shown != NULL)
         tool_burn_url_password(url_shown);
-    if (smbw_url_parse(o.url, &url) != 0 || url_shown == NULL) {
+    if (smbw_url_parse(&url, o.url) != 0 || url_shown == NULL) {
         cf_opts_burn_secrets(argc, argv);
         fprintf(stderr, "smbconform: '%s' is not a URL smb://[DOMAIN;][USER@]HOST[:PORT]/SHARE\n",
                 url_shown != NULL ? url_shown : "?");

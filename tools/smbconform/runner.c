@@ -66,7 +66,7 @@ fail:
 
 void cf_link_close(cf_link *l)
 {
-    smbw_tree_disconnect(l->t);
+    smbw_tree_free(l->t);
     smbw_session_free(l->s);
     smbw_conn_free(l->c);
     memset(l, 0, sizeof(*l));
@@ -109,8 +109,8 @@ int cf_remove_tree(smbw_tree *t, const char *path, int depth)
         dirs[n] = ent.st.is_dir;
         n++;
     }
-    smbw_dir_close(d);
-    if (rc == 1)
+    smbw_dir_free(d);
+    if (rc == SMBW_ENOMORE)
         rc = 0;
     for (size_t i = 0; i < n; i++) {
         if (rc == 0) {

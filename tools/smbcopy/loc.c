@@ -26,7 +26,7 @@ void sc_ctx_free(sc_ctx *ctx)
     for (int i = 0; i < ctx->nservers; i++) {
         sc_server *s = &ctx->servers[i];
         for (int t = 0; t < s->ntrees; t++) {
-            smbw_tree_disconnect(s->trees[t]);
+            smbw_tree_free(s->trees[t]);
             free(s->share_names[t]);
         }
         smbw_session_free(s->sess);
@@ -319,7 +319,7 @@ static int get_tree(sc_ctx *ctx, sc_server *s, const char *share, smbw_tree **ou
     sc_note_protection(ctx, s->conn, s->sess, s->trees[s->ntrees]);
     s->share_names[s->ntrees] = strdup(share);
     if (s->share_names[s->ntrees] == NULL) {
-        smbw_tree_disconnect(s->trees[s->ntrees]);
+        smbw_tree_free(s->trees[s->ntrees]);
         return sc_fail_nomem(ctx);
     }
     *out = s->trees[s->ntrees++];
@@ -338,7 +338,7 @@ int sc_loc_open(sc_ctx *ctx, const char *arg, sc_loc *loc)
         return loc->path != NULL ? 0 : sc_fail_nomem(ctx);
     }
     smbw_url *u = NULL;
-    int err = smbw_url_parse(arg, &u);
+    int err = smbw_url_parse(&u, arg);
     if (err != 0) {
         char *r = sc_redact_arg(arg);
         sc_report(ctx, SC_EXIT_USAGE,

@@ -77,7 +77,7 @@ bool sc_state_load(const sc_loc *loc, const char *path, const char *source, cons
             return false;
         if (smbw_file_pread(f, buf, STATE_MAX, 0, &len) != 0)
             len = 0;
-        smbw_file_close(f);
+        smbw_file_free(f);
     }
     buf[len] = '\0';
     char *head = make_head(source, target, size, mtime);
@@ -254,7 +254,7 @@ void sc_state_close(sc_state *st, const sc_loc *loc, const char *path, bool remo
         bool dead = smbw_conn_is_dead(st->c);
         if (remove && !dead)
             (void)smbw_file_delete_on_close(st->f);
-        (void)smbw_file_close(st->f);
+        (void)smbw_file_free(st->f);
         st->f = NULL;
     }
     (void)loc;

@@ -249,11 +249,11 @@ typedef struct lane_conn {
 static void lane_close(lane_conn *l)
 {
     if (l->lane.dst != NULL)
-        smbw_file_close(l->lane.dst);
+        smbw_file_free(l->lane.dst);
     if (l->lane.src != NULL)
-        smbw_file_close(l->lane.src);
-    smbw_tree_disconnect(l->dt);
-    smbw_tree_disconnect(l->st);
+        smbw_file_free(l->lane.src);
+    smbw_tree_free(l->dt);
+    smbw_tree_free(l->st);
     smbw_session_free(l->sess);
     smbw_conn_free(l->c);
     memset(l, 0, sizeof(*l));
@@ -512,7 +512,7 @@ static bool is_same_file(const sc_loc *src, int sfd, smbw_file *sf, const finfo 
     if (open_attrs(dst->tree, dpath, ACCESS_READ_ATTRS_, &f) != 0)
         return false;
     bool same = smbw_file_index(f, &di) == 0 && di == si;
-    smbw_file_close(f);
+    smbw_file_free(f);
     return same;
 }
 
@@ -680,7 +680,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
             err = open_attrs(dst->tree, dpath, ACCESS_READ_ATTRS_ | ACCESS_WRITE_ATTRS_, &f);
             if (err == 0)
                 err = smbw_file_set_basic(f, 0, 0, 0, 0, attrs != 0 ? attrs : 0x80u);
-            smbw_file_close(f);
+            smbw_file_free(f);
             if (err != 0) {
                 rc = sc_fail_smb(ctx, err, dst->srv->conn, 0, "clear the read-only attribute of",
                                  ddisp);
@@ -901,7 +901,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
 
     /* Done with the source (it may be the file being replaced). */
     if (sf != NULL) {
-        smbw_file_close(sf);
+        smbw_file_free(sf);
         sf = NULL;
     }
     if (sfd >= 0) {
@@ -989,7 +989,7 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
             if (err != 0)
                 sc_warn(ctx, "set attributes of %s: %s", ddisp, smbw_strerror(err));
         }
-        err = smbw_file_close(df);
+        err = smbw_file_free(df);
         df = NULL;
         if (err != 0)
             sc_warn(ctx, "close %s: %s", ddisp, smbw_strerror(err));
@@ -1004,7 +1004,7 @@ out:
         sc_state_sync(&state);
     sc_state_close(&state, dst, spath_state, rc == 0 || !o->resume);
     if (sf != NULL)
-        smbw_file_close(sf);
+        smbw_file_free(sf);
     if (sfd >= 0)
         close(sfd);
     if (dfd >= 0)
@@ -1026,7 +1026,7 @@ out:
                        "or continue it with --resume";
         }
         if (df != NULL)
-            smbw_file_close(df);
+            smbw_file_free(df);
         if (fate != NULL && (intr || fate[0] == 'c') && !o->quiet) {
             sc_progress_end(&ctx->prog);
             fprintf(stderr, "smbcopy: the partial copy %s %s\n", tdisp, fate);
@@ -1146,7 +1146,7 @@ static int list_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, entry **ou
         for (;;) {
             smbw_dirent ent;
             err = smbw_dir_next(d, &ent);
-            if (err == 1)
+            if (err == SMBW_ENOMORE)
                 break;
             if (err != 0) {
                 char *disp = sc_loc_display(loc, path);
@@ -1169,7 +1169,7 @@ static int list_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, entry **ou
                 break;
             }
         }
-        smbw_dir_close(d);
+        smbw_dir_free(d);
     }
     if (rc != 0) {
         free_entries(v, n);
@@ -1263,7 +1263,7 @@ static int dst_identity(const sc_loc *dst, const char *path, uint64_t id[2])
         return -1;
     uint64_t index = 0;
     err = smbw_file_index(f, &index);
-    smbw_file_close(f);
+    smbw_file_free(f);
     if (err != 0 || index == 0)
         return -1;
     id[0] = 0;
@@ -1338,7 +1338,7 @@ static void copy_dir_times(const sc_loc *src, const char *spath, const sc_loc *d
         smbw_file *f = NULL;
         if (smbw_file_open(&f, dst->tree, dpath, SMBW_O_RDWR | SMBW_O_DIRECTORY) == 0) {
             smbw_file_set_basic(f, src->remote ? sfi.creation : 0, sfi.access, sfi.write, 0, 0);
-            smbw_file_close(f);
+            smbw_file_free(f);
         }
     }
 }

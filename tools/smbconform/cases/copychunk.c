@@ -612,8 +612,8 @@ static enum cf_result key_other_session(cf_env *e)
     } else {
         r = key_elsewhere(e, C(e), d, p.key);
     }
-    smbw_file_close(d);
-    smbw_tree_disconnect(t);
+    smbw_file_free(d);
+    smbw_tree_free(t);
     smbw_session_free(s);
     return r;
 }
@@ -635,8 +635,8 @@ static enum cf_result key_other_tree(cf_env *e)
         r = cf_error(e, "second tree: %s", cf_outcome(e, C(e), rc));
     else
         r = key_elsewhere(e, C(e), d, p.key);
-    smbw_file_close(d);
-    smbw_tree_disconnect(t);
+    smbw_file_free(d);
+    smbw_tree_free(t);
     return r;
 }
 
