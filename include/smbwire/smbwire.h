@@ -63,8 +63,9 @@ typedef struct smbw_dir smbw_dir;
 const char *smbw_strerror(int err);
 /* Symbolic name of an SMBW_E* code, e.g. "SMBW_EAUTH". */
 const char *smbw_error_name(int err);
-/* Category of an SMBW_E* code. */
-int smbw_error_category(int err);
+/* Category of an SMBW_E* code: SMBW_CAT_NONE for 0, SMBW_CAT_USAGE for a
+ * value that is not an SMBW_E* code. */
+enum smbw_error_category smbw_error_category(int err);
 /* Name of an NTSTATUS: "STATUS_OBJECT_NAME_NOT_FOUND" for 0xC0000034
  * (SMBW_STATUS_OBJECT_NAME_NOT_FOUND), every row of SMBW_NTSTATUS_TABLE
  * (ntstatus.h); "STATUS_UNKNOWN" for other values. Static string. */
@@ -116,16 +117,22 @@ int smbw_conn_set_timeout(smbw_conn *c, int timeout_ms);
 int smbw_conn_set_interrupt(smbw_conn *c, int (*interrupted)(void *ud), void *ud, int grace_ms);
 int smbw_conn_set_signing(smbw_conn *c, enum smbw_sign_policy p);
 int smbw_conn_set_encryption(smbw_conn *c, enum smbw_encrypt_policy p);
-/* SMB 3.1.1 cipher preference, most preferred first: SMBW_CIPHER_* values
- * (1..4), 1 to 4 distinct entries. SMB 3.0/3.0.2 always use AES-128-CCM.
- * Call before smbw_conn_connect. */
-#define SMBW_CIPHER_AES_128_CCM 1
-#define SMBW_CIPHER_AES_128_GCM 2
-#define SMBW_CIPHER_AES_256_CCM 3
-#define SMBW_CIPHER_AES_256_GCM 4
-int smbw_conn_set_ciphers(smbw_conn *c, const uint16_t *ciphers, int n);
-/* "AES-128-GCM" etc. to SMBW_CIPHER_*; 0 when unknown. */
-uint16_t smbw_cipher_parse(const char *name);
+/* Encryption ciphers (the SMB 3.1.1 cipher ids, MS-SMB2 2.2.3.1.2). */
+enum smbw_cipher {
+    SMBW_CIPHER_NONE = 0, /* smbw_cipher_parse: unknown name */
+    SMBW_CIPHER_AES_128_CCM = 1,
+    SMBW_CIPHER_AES_128_GCM = 2,
+    SMBW_CIPHER_AES_256_CCM = 3,
+    SMBW_CIPHER_AES_256_GCM = 4,
+};
+/* SMB 3.1.1 cipher preference, most preferred first: 1 to 4 distinct
+ * SMBW_CIPHER_* other than NONE. SMB 3.0/3.0.2 always use AES-128-CCM.
+ * Call before smbw_conn_connect. Errors: SMBW_EINVAL (c or ciphers NULL, n
+ * out of range, an unknown or repeated cipher, or already connected). */
+int smbw_conn_set_ciphers(smbw_conn *c, const enum smbw_cipher *ciphers, int n);
+/* "AES-128-GCM" etc. (any case) to SMBW_CIPHER_*; SMBW_CIPHER_NONE when
+ * unknown or NULL. */
+enum smbw_cipher smbw_cipher_parse(const char *name);
 /* Connects over TCP (IPv4 or IPv6; host is a name or a literal address,
  * without brackets) and negotiates. port 0 means 445. */
 int smbw_conn_connect(smbw_conn *c, const char *host, uint16_t port);
@@ -169,8 +176,10 @@ enum smbw_log_level {
     SMBW_LOG_DEBUG = 3,
     SMBW_LOG_TRACE = 4,
 };
-typedef void (*smbw_log_fn)(void *userdata, int level, const char *message);
-int smbw_conn_set_log(smbw_conn *c, int level, smbw_log_fn fn, void *userdata);
+typedef void (*smbw_log_fn)(void *userdata, enum smbw_log_level level, const char *message);
+/* Messages up to level go to fn (NULL fn or SMBW_LOG_NONE: no logging).
+ * Errors: SMBW_EINVAL (c NULL, level not an smbw_log_level). */
+int smbw_conn_set_log(smbw_conn *c, enum smbw_log_level level, smbw_log_fn fn, void *userdata);
 
 /* Traffic counters since connect (bytes of SMB2 messages, excluding the
  * 4-byte transport header). */

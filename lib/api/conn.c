@@ -206,11 +206,11 @@ int smbw_conn_set_dialects(smbw_conn *c, uint16_t min, uint16_t max)
     return 0;
 }
 
-int smbw_conn_set_log(smbw_conn *c, int level, smbw_log_fn fn, void *ud)
+int smbw_conn_set_log(smbw_conn *c, enum smbw_log_level level, smbw_log_fn fn, void *ud)
 {
-    if (!c || level < SMBW_LOG_NONE || level > SMBW_LOG_TRACE)
+    if (!c || (int)level < SMBW_LOG_NONE || (int)level > SMBW_LOG_TRACE)
         return SMBW_EINVAL;
-    c->log_level = fn ? level : 0;
+    c->log_level = fn ? (int)level : 0;
     c->log_fn = fn;
     c->log_ud = ud;
     return 0;
@@ -251,34 +251,40 @@ int smbw_conn_set_encryption(smbw_conn *c, enum smbw_encrypt_policy p)
     return 0;
 }
 
-int smbw_conn_set_ciphers(smbw_conn *c, const uint16_t *ciphers, int n)
+int smbw_conn_set_ciphers(smbw_conn *c, const enum smbw_cipher *ciphers, int n)
 {
     if (!c || !ciphers || n < 1 || n > 4)
         return SMBW_EINVAL;
     for (int i = 0; i < n; i++) {
         if (ciphers[i] < SMBW_CIPHER_AES_128_CCM || ciphers[i] > SMBW_CIPHER_AES_256_GCM)
-            return core_set_error(c, SMBW_EINVAL, 0, "unknown cipher id %u", ciphers[i]);
+            return core_set_error(c, SMBW_EINVAL, 0, "unknown cipher id %d", (int)ciphers[i]);
         for (int j = 0; j < i; j++)
             if (ciphers[j] == ciphers[i])
-                return core_set_error(c, SMBW_EINVAL, 0, "cipher %u listed twice", ciphers[i]);
+                return core_set_error(c, SMBW_EINVAL, 0, "cipher %d listed twice", (int)ciphers[i]);
     }
     if (c->dialect)
         return core_set_error(c, SMBW_EINVAL, 0, "ciphers must be set before connecting");
     for (int i = 0; i < n; i++)
-        c->ciphers[i] = ciphers[i];
+        c->ciphers[i] = (uint16_t)ciphers[i];
     c->ncipher = n;
     return 0;
 }
 
-uint16_t smbw_cipher_parse(const char *name)
+enum smbw_cipher smbw_cipher_parse(const char *name)
 {
-    static const char *const names[] = {"AES-128-CCM", "AES-128-GCM", "AES-256-CCM", "AES-256-GCM"};
+    static const struct {
+        const char *name;
+        enum smbw_cipher id;
+    } names[] = {{"AES-128-CCM", SMBW_CIPHER_AES_128_CCM},
+                 {"AES-128-GCM", SMBW_CIPHER_AES_128_GCM},
+                 {"AES-256-CCM", SMBW_CIPHER_AES_256_CCM},
+                 {"AES-256-GCM", SMBW_CIPHER_AES_256_GCM}};
     if (!name)
-        return 0;
-    for (int i = 0; i < 4; i++)
-        if (!strcasecmp(name, names[i]))
-            return (uint16_t)(i + 1);
-    return 0;
+        return SMBW_CIPHER_NONE;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcasecmp(name, names[i].name))
+            return names[i].id;
+    return SMBW_CIPHER_NONE;
 }
 
 uint16_t smbw_conn_dialect(const smbw_conn *c)

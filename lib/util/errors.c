@@ -6,7 +6,7 @@ static const struct {
     int code;
     const char *name;
     const char *msg;
-    int cat;
+    enum smbw_error_category cat;
 } err_table[] = {SMBW_ERROR_TABLE(ROW_)};
 #undef ROW_
 
@@ -34,7 +34,7 @@ const char *smbw_error_name(int err)
     return i < 0 ? "SMBW_EUNKNOWN" : err_table[i].name;
 }
 
-int smbw_error_category(int err)
+enum smbw_error_category smbw_error_category(int err)
 {
     if (err == 0)
         return SMBW_CAT_NONE;

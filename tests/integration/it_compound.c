@@ -20,7 +20,7 @@ typedef struct trace_count {
     int sent, compound;
 } trace_count;
 
-static void count_log(void *ud, int level, const char *msg)
+static void count_log(void *ud, enum smbw_log_level level, const char *msg)
 {
     (void)level;
     trace_count *t = ud;

@@ -535,7 +535,7 @@ typedef struct log_sink {
     int lines;
 } log_sink;
 
-static void log_collect(void *ud, int level, const char *msg)
+static void log_collect(void *ud, enum smbw_log_level level, const char *msg)
 {
     log_sink *ls = ud;
     size_t n = strlen(msg);

@@ -22,11 +22,11 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void log_line(void *ud, int level, const char *msg)
+static void log_line(void *ud, enum smbw_log_level level, const char *msg)
 {
     static const char *const names[] = {"none", "error", "info", "debug", "trace"};
     fprintf(stderr, "smbconform: %s[%s] %s\n", ud != NULL ? (const char *)ud : "",
-            names[level >= 0 && level <= 4 ? level : 0], msg);
+            names[(int)level >= 0 && (int)level <= 4 ? (int)level : 0], msg);
 }
 
 int cf_link_open(const cf_target *tg, const char *share, cf_link *l, char *err, size_t errlen)
@@ -37,7 +37,7 @@ int cf_link_open(const cf_target *tg, const char *share, cf_link *l, char *err, 
         snprintf(err, errlen, "cannot make a connection: %s", smbw_strerror(rc));
         return rc;
     }
-    if (tg->log_level > 0)
+    if (tg->log_level != SMBW_LOG_NONE)
         smbw_conn_set_log(l->c, tg->log_level, log_line, NULL);
     if ((rc = smbw_conn_set_dialects(l->c, tg->min_proto, tg->max_proto)) != 0 ||
         (rc = smbw_conn_set_timeout(l->c, tg->wait_ms)) != 0) {

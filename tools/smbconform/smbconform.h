@@ -95,7 +95,7 @@ typedef struct cf_target {
     smbw_creds creds; /* points into the resolved credentials */
     uint16_t min_proto, max_proto;
     int wait_ms; /* timeout of every network wait */
-    int log_level;
+    enum smbw_log_level log_level;
 } cf_target;
 
 /* A connection, session and tree. */

@@ -77,7 +77,7 @@ const char *sc_ctx_dialect(const sc_ctx *ctx)
 
 /* ---- connections, logins, logging ----------------------------------- */
 
-static const char *log_level_name(int level)
+static const char *log_level_name(enum smbw_log_level level)
 {
     switch (level) {
     case SMBW_LOG_ERROR:
@@ -94,7 +94,7 @@ static const char *log_level_name(int level)
 /* -v: one "smbcopy: [level] message" line per library message. Control
  * characters (a name sent by the server could hold some) are shown as '?'
  * so that every message stays one harmless line. */
-static void log_cb(void *ud, int level, const char *message)
+static void log_cb(void *ud, enum smbw_log_level level, const char *message)
 {
     sc_ctx *ctx = ud;
     char line[1024];
@@ -122,9 +122,9 @@ int sc_conn_setup(sc_ctx *ctx, smbw_conn *c)
     const sc_opts *o = ctx->o;
     int err = 0;
     if (o->verbose > 0 && !o->quiet) {
-        int level = SMBW_LOG_ERROR + o->verbose;
-        if (level > SMBW_LOG_TRACE)
-            level = SMBW_LOG_TRACE;
+        static const enum smbw_log_level levels[] = {SMBW_LOG_ERROR, SMBW_LOG_INFO, SMBW_LOG_DEBUG,
+                                                     SMBW_LOG_TRACE};
+        enum smbw_log_level level = levels[o->verbose < 3 ? o->verbose : 3];
         err = smbw_conn_set_log(c, level, log_cb, ctx);
     }
     if (err == 0 && (o->min_proto != 0 || o->max_proto != 0))

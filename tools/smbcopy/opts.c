@@ -256,8 +256,8 @@ static int parse_ciphers(sc_opts *o, const char *val, const char *shown, char *e
                                  shown, val);
         memcpy(name, p, len);
         name[len] = '\0';
-        uint16_t c = smbw_cipher_parse(name);
-        if (c == 0)
+        enum smbw_cipher c = smbw_cipher_parse(name);
+        if (c == SMBW_CIPHER_NONE)
             return tool_opt_fail(err, errlen, "option %s: unknown cipher '%s' (" SC_CIPHERS ")",
                                  shown, name);
         for (int i = 0; i < n; i++)

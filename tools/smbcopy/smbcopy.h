@@ -101,9 +101,9 @@ typedef struct sc_opts {
     const char *service_host;      /* --service-host: host part of cifs/HOST; NULL: the URL's */
     uint16_t min_proto, max_proto; /* 0: library default */
     bool sign, encrypt;
-    uint16_t ciphers[SC_MAX_CIPHERS]; /* --cipher: SMBW_CIPHER_* preference */
-    int nciphers;                     /* 0: library default */
-    int timeout_ms;                   /* 0: library default */
+    enum smbw_cipher ciphers[SC_MAX_CIPHERS]; /* --cipher: SMBW_CIPHER_* preference */
+    int nciphers;                             /* 0: library default */
+    int timeout_ms;                           /* 0: library default */
     enum sc_method method;
     int depth;
     bool depth_set;      /* --depth given (else the library's default for server-side copy) */
