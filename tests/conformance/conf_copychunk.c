@@ -3,12 +3,12 @@
  * the public API. Run against the server that with-server.sh started; each
  * check names the section it follows. Expected values are the spec's, with
  * the Samba specifics of TESTBED.md where the spec leaves a choice. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <smbwire/smbwire.h>
+#include "harness.h"
+#include "rawbytes.h"
 
 typedef struct cx {
     smbw_conn *c;
@@ -18,44 +18,15 @@ typedef struct cx {
     unsigned char key[24];
 } cx;
 
-static const char *env(const char *n)
-{
-    const char *v = getenv(n);
-    ck_assert_msg(v && *v, "%s is not set (run through tests/testbed/with-server.sh)", n);
-    return v;
-}
-
-#define OK(c, e)                                                                                   \
-    do {                                                                                           \
-        int r_ = (e);                                                                              \
-        ck_assert_msg(r_ == 0, "%s -> %s: %s", #e, smbw_error_name(r_), smbw_conn_errmsg(c));      \
-    } while (0)
-
-static void put32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-static uint32_t get32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
 /* A new connection, session and tree of the test share in x. */
 static void connect_cx(cx *x)
 {
     memset(x, 0, sizeof *x);
-    ck_assert_int_eq(smbw_conn_new(&x->c), 0);
-    OK(x->c, smbw_conn_connect(x->c, env("SMBW_TEST_HOST"), (uint16_t)atoi(env("SMBW_TEST_PORT"))));
-    smbw_creds cr = {
-        .kind = SMBW_AUTH_NTLM, .user = env("SMBW_TEST_USER"), .password = env("SMBW_TEST_PASS")};
-    OK(x->c, smbw_session_new(&x->s, x->c, &cr));
-    OK(x->c, smbw_tree_connect(&x->t, x->s, env("SMBW_TEST_SHARE")));
+    it_ctx ctx;
+    it_open(&ctx);
+    x->c = ctx.conn;
+    x->s = ctx.sess;
+    x->t = ctx.tree;
 }
 
 static void setup(cx *x)
@@ -64,13 +35,14 @@ static void setup(cx *x)
     static unsigned char data[1 << 20];
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (unsigned char)(i * 31 + 7);
-    OK(x->c, smbw_write_file(x->t, "conf-src.bin", data, sizeof data));
-    OK(x->c, smbw_file_open(&x->src, x->t, "conf-src.bin", SMBW_O_RDONLY));
-    OK(x->c,
-       smbw_file_open(&x->dst, x->t, "conf-dst.bin", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC));
+    IT_OK(x->c, smbw_write_file(x->t, "conf-src.bin", data, sizeof data));
+    IT_OK(x->c, smbw_file_open(&x->src, x->t, "conf-src.bin", SMBW_O_RDONLY));
+    IT_OK(x->c, smbw_file_open(&x->dst, x->t, "conf-dst.bin",
+                               SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC));
     void *out = NULL;
     size_t len = 0;
-    OK(x->c, smbw_file_ioctl(x->src, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 32, &out, &len));
+    IT_OK(x->c,
+          smbw_file_ioctl(x->src, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 32, &out, &len));
     ck_assert_uint_ge(len, 28);
     memcpy(x->key, out, 24);
     free(out);
@@ -96,14 +68,14 @@ static void teardown(cx *x)
 static size_t build(unsigned char *b, const unsigned char key[24], const uint64_t (*ch)[3], int n)
 {
     memcpy(b, key, 24);
-    put32(b + 24, (uint32_t)n);
-    put32(b + 28, 0);
+    put_u32(b + 24, (uint32_t)n);
+    put_u32(b + 28, 0);
     for (int i = 0; i < n; i++) {
         unsigned char *c = b + 32 + 24 * i;
-        put64(c, ch[i][0]);
-        put64(c + 8, ch[i][1]);
-        put32(c + 16, (uint32_t)ch[i][2]);
-        put32(c + 20, 0);
+        put_u64(c, ch[i][0]);
+        put_u64(c + 8, ch[i][1]);
+        put_u32(c + 16, (uint32_t)ch[i][2]);
+        put_u32(c + 20, 0);
     }
     return 32 + 24 * (size_t)n;
 }
@@ -115,10 +87,11 @@ START_TEST(test_resume_key_shape)
     setup(&x);
     void *out = NULL;
     size_t len = 0;
-    OK(x.c, smbw_file_ioctl(x.src, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 4096, &out, &len));
+    IT_OK(x.c,
+          smbw_file_ioctl(x.src, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 4096, &out, &len));
     ck_assert_uint_ge(len, 28);
     /* Context fits; Samba pads the structure to 32 bytes (ContextLength 0). */
-    ck_assert_uint_le(28 + (size_t)get32((unsigned char *)out + 24), len);
+    ck_assert_uint_le(28 + (size_t)get_u32((unsigned char *)out + 24), len);
     free(out);
     teardown(&x);
 }
@@ -151,13 +124,13 @@ START_TEST(test_copychunk_success_fields)
     size_t n = build(in, x.key, ch, 3);
     void *out = NULL;
     size_t len = 0;
-    OK(x.c, smbw_file_ioctl(x.dst, SMBW_FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len));
+    IT_OK(x.c, smbw_file_ioctl(x.dst, SMBW_FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len));
     ck_assert_uint_eq(len, 12);
-    ck_assert_uint_eq(get32(out), 3);                           /* ChunksWritten */
-    ck_assert_uint_eq(get32((unsigned char *)out + 8), 132072); /* TotalBytesWritten */
+    ck_assert_uint_eq(get_u32(out), 3);                           /* ChunksWritten */
+    ck_assert_uint_eq(get_u32((unsigned char *)out + 8), 132072); /* TotalBytesWritten */
     free(out);
     smbw_stat st;
-    OK(x.c, smbw_file_stat(x.dst, &st));
+    IT_OK(x.c, smbw_file_stat(x.dst, &st));
     ck_assert_uint_eq(st.size, 132072);
     teardown(&x);
 }
@@ -178,8 +151,8 @@ START_TEST(test_copychunk_limits_answer)
     ck_assert_int_eq(rc, SMBW_ESTATUS);
     ck_assert_uint_eq(smbw_last_status(x.c), SMBW_STATUS_INVALID_PARAMETER);
     ck_assert_uint_eq(len, 12);
-    uint32_t maxc = get32(out), maxs = get32((unsigned char *)out + 4),
-             maxt = get32((unsigned char *)out + 8);
+    uint32_t maxc = get_u32(out), maxs = get_u32((unsigned char *)out + 4),
+             maxt = get_u32((unsigned char *)out + 8);
     fprintf(stderr, "server copychunk limits: %u chunks, %u bytes per chunk, %u per request\n",
             maxc, maxs, maxt);
     ck_assert_uint_gt(maxc, 0);
@@ -234,8 +207,8 @@ START_TEST(test_copychunk_key_of_other_connection)
     setup(&x);
     /* y: a second connection with its own destination and no key request. */
     connect_cx(&y);
-    OK(y.c,
-       smbw_file_open(&y.dst, y.t, "conf-dst2.bin", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC));
+    IT_OK(y.c, smbw_file_open(&y.dst, y.t, "conf-dst2.bin",
+                              SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC));
     uint64_t ch[1][3] = {{0, 0, 4096}};
     unsigned char in[32 + 24];
     size_t n = build(in, x.key, ch, 1);
@@ -290,26 +263,26 @@ START_TEST(test_copychunk_same_file_overlap)
     cx x;
     setup(&x);
     smbw_file *rw = NULL;
-    OK(x.c, smbw_file_open(&rw, x.t, "conf-src.bin", SMBW_O_RDWR));
+    IT_OK(x.c, smbw_file_open(&rw, x.t, "conf-src.bin", SMBW_O_RDWR));
     void *out = NULL;
     size_t len = 0;
-    OK(x.c, smbw_file_ioctl(rw, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 32, &out, &len));
+    IT_OK(x.c, smbw_file_ioctl(rw, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 32, &out, &len));
     unsigned char key[24];
     memcpy(key, out, 24);
     free(out);
     uint64_t ch[1][3] = {{0, 4096, 65536}};
     unsigned char in[32 + 24];
     size_t n = build(in, key, ch, 1);
-    OK(x.c, smbw_file_ioctl(rw, SMBW_FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len));
+    IT_OK(x.c, smbw_file_ioctl(rw, SMBW_FSCTL_SRV_COPYCHUNK_WRITE, in, n, 12, &out, &len));
     free(out);
     unsigned char buf[65536];
     size_t got = 0;
-    OK(x.c, smbw_file_pread(rw, buf, sizeof buf, 4096, &got));
+    IT_OK(x.c, smbw_file_pread(rw, buf, sizeof buf, 4096, &got));
     ck_assert_uint_eq(got, sizeof buf);
     /* memmove semantics: the destination holds the original source bytes */
     for (size_t i = 0; i < sizeof buf; i++)
         ck_assert_uint_eq(buf[i], (unsigned char)(i * 31 + 7));
-    OK(x.c, smbw_file_free(rw));
+    IT_OK(x.c, smbw_file_free(rw));
     teardown(&x);
 }
 END_TEST
@@ -328,9 +301,5 @@ int main(void)
     tcase_add_test(tc, test_copychunk_key_of_other_connection);
     tcase_add_test(tc, test_copychunk_same_file_overlap);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+    return it_run(s);
 }

@@ -13,7 +13,7 @@
  *   copy_cc_driver                    runs the tests above
  *   copy_cc_driver set-sparse NAME    marks NAME on the share sparse
  *                                     (FSCTL_SET_SPARSE), for the scripts */
-#include "itest.h"
+#include "harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,51 +190,32 @@ END_TEST
 
 /* Samba reports a file as sparse (and answers FSCTL_QUERY_ALLOCATED_RANGES
  * with its real data ranges) only once it was marked sparse over SMB. */
+static const char *sparse_name;
+
+START_TEST(test_set_sparse)
+{
+    it_ctx ctx;
+    it_open(&ctx);
+    smbw_file *f = NULL;
+    IT_OK(ctx.conn, smbw_file_open(&f, ctx.tree, sparse_name, SMBW_O_RDWR));
+    IT_OK(ctx.conn, smbw_file_ioctl(f, SMBW_FSCTL_SET_SPARSE, NULL, 0, 0, NULL, NULL));
+    smbw_stat st;
+    IT_OK(ctx.conn, smbw_file_stat(f, &st));
+    ck_assert_msg(st.attributes & SMBW_FILE_ATTRIBUTE_SPARSE_FILE, "%s is not sparse after %s",
+                  sparse_name, "FSCTL_SET_SPARSE");
+    IT_OK(ctx.conn, smbw_file_free(f));
+    it_close(&ctx);
+}
+END_TEST
+
 static int set_sparse(const char *name)
 {
-    const char *host = getenv("SMBW_TEST_HOST"), *port = getenv("SMBW_TEST_PORT");
-    const char *user = getenv("SMBW_TEST_USER"), *pass = getenv("SMBW_TEST_PASS");
-    const char *share = getenv("SMBW_TEST_SHARE");
-    if (!host || !port || !user || !pass || !share) {
-        fprintf(stderr, "set-sparse: SMBW_TEST_* not set (run through with-server.sh)\n");
-        return 1;
-    }
-    smbw_conn *c = NULL;
-    smbw_session *sess = NULL;
-    smbw_tree *t = NULL;
-    smbw_file *f = NULL;
-    smbw_stat st;
-    smbw_creds cr;
-    memset(&cr, 0, sizeof(cr));
-    cr.kind = SMBW_AUTH_NTLM;
-    cr.user = user;
-    cr.password = pass;
-    int rc = smbw_conn_new(&c);
-    if (rc == 0)
-        rc = smbw_conn_set_timeout(c, IT_TIMEOUT_MS);
-    if (rc == 0)
-        rc = smbw_conn_connect(c, host, (uint16_t)atoi(port));
-    if (rc == 0)
-        rc = smbw_session_new(&sess, c, &cr);
-    if (rc == 0)
-        rc = smbw_tree_connect(&t, sess, share);
-    if (rc == 0)
-        rc = smbw_file_open(&f, t, name, SMBW_O_RDWR);
-    if (rc == 0)
-        rc = smbw_file_ioctl(f, SMBW_FSCTL_SET_SPARSE, NULL, 0, 0, NULL, NULL);
-    if (rc == 0)
-        rc = smbw_file_stat(f, &st);
-    if (rc == 0 && !(st.attributes & SMBW_FILE_ATTRIBUTE_SPARSE_FILE))
-        rc = SMBW_EPROTO;
-    if (rc != 0)
-        fprintf(stderr, "set-sparse %s: %s (%s) %s\n", name, smbw_error_name(rc),
-                c != NULL ? smbw_status_name(smbw_last_status(c)) : "-",
-                c != NULL ? smbw_conn_errmsg(c) : "");
-    smbw_file_free(f);
-    smbw_tree_free(t);
-    smbw_session_free(sess);
-    smbw_conn_free(c);
-    return rc == 0 ? 0 : 1;
+    sparse_name = name;
+    Suite *s = suite_create("set-sparse");
+    TCase *tc = tcase_create("set-sparse");
+    tcase_add_test(tc, test_set_sparse);
+    suite_add_tcase(s, tc);
+    return it_run_suite(s);
 }
 
 int main(int argc, char **argv)

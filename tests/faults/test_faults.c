@@ -9,7 +9,6 @@
  *
  * The smbd process serving our connection is found exactly: the process that
  * owns the server end of our TCP connection (/proc/net/tcp + /proc/PID/fd). */
-#include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +24,8 @@
 #include <unistd.h>
 
 #include <smbwire/copy.h>
-#include <smbwire/smbwire.h>
+
+#include "harness.h"
 
 /* A fault must be noticed well before a wait would time out: the kill cases
  * run with a 10 s timeout, so 8 s still tells "noticed the dead socket" from
@@ -35,74 +35,22 @@
 #define BIG_SIZE (512u << 20) /* copychunk of this takes long enough to interrupt */
 #define PIECE (1u << 20)
 
-static const char *env(const char *name)
+static void open_ctx(it_ctx *c, int timeout_ms)
 {
-    const char *v = getenv(name);
-    ck_assert_msg(v && *v, "%s is not set (run under tests/testbed/with-server.sh samba)", name);
-    return v;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-typedef struct ctx {
-    smbw_conn *conn;
-    smbw_session *sess;
-    smbw_tree *tree;
-} ctx;
-
-#define OK(c, expr)                                                                                \
-    do {                                                                                           \
-        int rc_ = (expr);                                                                          \
-        ck_assert_msg(rc_ == 0, "%s -> %s [%s] %s", #expr, smbw_error_name(rc_),                   \
-                      smbw_status_name(smbw_last_status((c)->conn)), smbw_conn_errmsg((c)->conn)); \
-    } while (0)
-
-static void open_ctx(ctx *c, int timeout_ms)
-{
-    memset(c, 0, sizeof *c);
-    ck_assert_int_eq(smbw_conn_new(&c->conn), 0);
-    ck_assert_int_eq(smbw_conn_set_timeout(c->conn, timeout_ms), 0);
-    OK(c, smbw_conn_connect(c->conn, env("SMBW_TEST_HOST"), (uint16_t)atoi(env("SMBW_TEST_PORT"))));
-    smbw_creds cr;
-    memset(&cr, 0, sizeof cr);
-    cr.kind = SMBW_AUTH_NTLM;
-    cr.user = env("SMBW_TEST_USER");
-    cr.password = env("SMBW_TEST_PASS");
-    OK(c, smbw_session_new(&c->sess, c->conn, &cr));
-    OK(c, smbw_tree_connect(&c->tree, c->sess, env("SMBW_TEST_SHARE")));
+    it_opts o;
+    memset(&o, 0, sizeof o);
+    o.timeout_ms = timeout_ms;
+    it_open_to(c, it_env("SMBW_TEST_HOST"), it_env_port(), &o);
     /* smbw_conn_errmsg() keeps the last failure: it must be empty now, so a
      * message seen after a fault was set by that fault. */
     ck_assert_msg(smbw_conn_errmsg(c->conn)[0] == '\0', "errmsg after a clean setup: %s",
                   smbw_conn_errmsg(c->conn));
 }
 
-static void close_ctx(ctx *c)
-{
-    smbw_tree_free(c->tree);
-    smbw_session_free(c->sess);
-    smbw_conn_free(c->conn);
-    memset(c, 0, sizeof *c);
-}
-
-static char *share_path(const char *rel)
-{
-    const char *base = env("SMBW_TEST_SHARE_PATH");
-    size_t n = strlen(base) + strlen(rel) + 2;
-    char *p = malloc(n);
-    ck_assert_ptr_nonnull(p);
-    snprintf(p, n, "%s/%s", base, rel);
-    return p;
-}
-
 /* Writes a server-side file of size bytes directly on disk (non-sparse). */
 static void make_file(const char *rel, size_t size)
 {
-    char *p = share_path(rel);
+    char *p = it_server_path(rel);
     int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ck_assert_msg(fd >= 0, "open %s: %s", p, strerror(errno));
     static uint8_t block[PIECE];
@@ -117,16 +65,6 @@ static void make_file(const char *rel, size_t size)
     /* smbd runs as the test user: let it read and replace the file */
     ck_assert_int_eq(chmod(p, 0666), 0);
     free(p);
-}
-
-/* Size of a server-side file, or -1 when absent. */
-static long long file_size(const char *rel)
-{
-    char *p = share_path(rel);
-    struct stat st;
-    long long r = stat(p, &st) == 0 ? (long long)st.st_size : -1;
-    free(p);
-    return r;
 }
 
 /* ---- the smbd process serving a connection ------------------------------ */
@@ -158,7 +96,7 @@ static pid_t serving_smbd(smbw_conn *conn)
     socklen_t sl = sizeof sa;
     ck_assert_int_eq(getsockname(smbw_conn_fd(conn), (struct sockaddr *)&sa, &sl), 0);
     uint16_t cport = ntohs(sa.sin_port);
-    uint16_t sport = (uint16_t)atoi(env("SMBW_TEST_PORT"));
+    uint16_t sport = it_env_port();
     unsigned long inode = socket_inode(sport, cport);
     ck_assert_msg(inode != 0, "no server socket for client port %u", cport);
     char want[64];
@@ -227,17 +165,17 @@ static void assert_dead_error(smbw_conn *conn, int rc, double elapsed, const cha
 START_TEST(kill_mid_download)
 {
     make_file("dl.bin", 64u << 20);
-    ctx c;
+    it_ctx c;
     open_ctx(&c, 10000);
     smbw_file *f = NULL;
-    OK(&c, smbw_file_open(&f, c.tree, "dl.bin", SMBW_O_RDONLY));
+    IT_OK(c.conn, smbw_file_open(&f, c.tree, "dl.bin", SMBW_O_RDONLY));
     static uint8_t buf[PIECE];
     size_t n = 0;
-    OK(&c, smbw_file_pread(f, buf, sizeof buf, 0, &n));
+    IT_OK(c.conn, smbw_file_pread(f, buf, sizeof buf, 0, &n));
     ck_assert_uint_eq(n, sizeof buf);
     pid_t child = serving_smbd(c.conn);
     ck_assert_int_eq(kill(child, SIGKILL), 0);
-    double t0 = now_s();
+    double t0 = it_now();
     int rc = 0;
     uint64_t off = PIECE;
     /* the next reads fail; none may hang or claim success to the end */
@@ -245,34 +183,35 @@ START_TEST(kill_mid_download)
         rc = smbw_file_pread(f, buf, sizeof buf, off, &n);
         off += PIECE;
     }
-    assert_dead_error(c.conn, rc, now_s() - t0, "kill-mid-download");
+    assert_dead_error(c.conn, rc, it_now() - t0, "kill-mid-download");
     ck_assert_int_eq(smbw_file_free(f), SMBW_EDEAD);
-    close_ctx(&c);
+    it_close(&c);
 }
 END_TEST
 
 START_TEST(kill_mid_upload)
 {
-    ctx c;
+    it_ctx c;
     open_ctx(&c, 10000);
     smbw_file *f = NULL;
-    OK(&c, smbw_file_open(&f, c.tree, "ul.bin", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC));
+    IT_OK(c.conn,
+          smbw_file_open(&f, c.tree, "ul.bin", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC));
     static uint8_t buf[PIECE];
     memset(buf, 0x42, sizeof buf);
-    OK(&c, smbw_file_pwrite(f, buf, sizeof buf, 0));
+    IT_OK(c.conn, smbw_file_pwrite(f, buf, sizeof buf, 0));
     pid_t child = serving_smbd(c.conn);
     ck_assert_int_eq(kill(child, SIGKILL), 0);
-    double t0 = now_s();
+    double t0 = it_now();
     int rc = 0;
     uint64_t off = PIECE;
     while (!rc && off < (64u << 20)) {
         rc = smbw_file_pwrite(f, buf, sizeof buf, off);
         off += PIECE;
     }
-    assert_dead_error(c.conn, rc, now_s() - t0, "kill-mid-upload");
+    assert_dead_error(c.conn, rc, it_now() - t0, "kill-mid-upload");
     ck_assert_int_eq(smbw_file_free(f), SMBW_EDEAD);
-    close_ctx(&c);
-    ck_assert_msg(file_size("ul.bin") < (long long)(64u << 20), "upload looks complete");
+    it_close(&c);
+    ck_assert_msg(it_server_size("ul.bin") < (long long)(64u << 20), "upload looks complete");
 }
 END_TEST
 
@@ -296,7 +235,7 @@ static int kill_on_progress(void *ud, uint64_t done, uint64_t contiguous, uint64
 START_TEST(kill_mid_copychunk)
 {
     make_file("cc-src.bin", BIG_SIZE);
-    ctx c;
+    it_ctx c;
     open_ctx(&c, 10000);
     kill_ud k;
     memset(&k, 0, sizeof k);
@@ -309,14 +248,14 @@ START_TEST(kill_mid_copychunk)
     o.progress = kill_on_progress;
     o.progress_ud = &k;
     smbw_copy_stats st;
-    double t0 = now_s();
+    double t0 = it_now();
     int rc = smbw_copy_file(c.tree, "cc-src.bin", c.tree, "cc-dst.bin", &o, &st);
-    double el = now_s() - t0;
+    double el = it_now() - t0;
     ck_assert_msg(k.calls > 0 && k.done_at_kill < BIG_SIZE,
                   "the copy finished before the fault (progress calls %d)", k.calls);
     assert_dead_error(c.conn, rc, el, "kill-mid-copychunk");
-    close_ctx(&c);
-    long long sz = file_size("cc-dst.bin");
+    it_close(&c);
+    long long sz = it_server_size("cc-dst.bin");
     ck_assert_msg(sz < (long long)BIG_SIZE, "destination looks complete (%lld bytes)", sz);
     fprintf(stderr, "kill-mid-copychunk: destination %lld of %u bytes\n", sz, BIG_SIZE);
 }
@@ -325,17 +264,17 @@ END_TEST
 START_TEST(server_stopped)
 {
     make_file("stop.bin", 4u << 20);
-    ctx c;
+    it_ctx c;
     open_ctx(&c, 1000);
     smbw_file *f = NULL;
-    OK(&c, smbw_file_open(&f, c.tree, "stop.bin", SMBW_O_RDONLY));
+    IT_OK(c.conn, smbw_file_open(&f, c.tree, "stop.bin", SMBW_O_RDONLY));
     pid_t child = serving_smbd(c.conn);
     ck_assert_int_eq(kill(child, SIGSTOP), 0);
     static uint8_t buf[PIECE];
     size_t n = 0;
-    double t0 = now_s();
+    double t0 = it_now();
     int rc = smbw_file_pread(f, buf, sizeof buf, 0, &n);
-    double el = now_s() - t0;
+    double el = it_now() - t0;
     kill(child, SIGKILL);
     kill(child, SIGCONT);
     ck_assert_msg(rc == SMBW_ETIMEDOUT, "stopped server: %s (%s)", smbw_error_name(rc),
@@ -348,27 +287,27 @@ START_TEST(server_stopped)
                   smbw_conn_errmsg(c.conn));
     fprintf(stderr, "server-stopped: %s (%.2f s)\n", smbw_conn_errmsg(c.conn), el);
     ck_assert_int_eq(smbw_file_free(f), SMBW_EDEAD);
-    close_ctx(&c);
+    it_close(&c);
 }
 END_TEST
 
 START_TEST(permission_denied)
 {
     /* a root-owned file with mode 000 and a root-owned read-only directory */
-    char *p = share_path("secret.bin");
+    char *p = it_server_path("secret.bin");
     int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0000);
     ck_assert_msg(fd >= 0, "open %s: %s", p, strerror(errno));
     ck_assert_int_eq(write(fd, "x", 1), 1);
     close(fd);
     ck_assert_int_eq(chmod(p, 0000), 0);
     free(p);
-    p = share_path("rodir");
+    p = it_server_path("rodir");
     mkdir(p, 0755);
     ck_assert_int_eq(chmod(p, 0755), 0);
     free(p);
     ck_assert_msg(geteuid() == 0, "must run as root so the files belong to another user");
 
-    ctx c;
+    it_ctx c;
     open_ctx(&c, 10000);
     smbw_file *f = NULL;
     int rc = smbw_file_open(&f, c.tree, "secret.bin", SMBW_O_RDONLY);
@@ -383,15 +322,15 @@ START_TEST(permission_denied)
     make_file("ok-src.bin", 1u << 20);
     rc = smbw_copy_file(c.tree, "ok-src.bin", c.tree, "secret.bin", NULL, NULL);
     ck_assert_msg(rc == SMBW_EACCES, "copy onto mode-000 file: %s", smbw_error_name(rc));
-    ck_assert_int_eq(file_size("secret.bin"), 1);
+    ck_assert_int_eq(it_server_size("secret.bin"), 1);
     ck_assert(!smbw_conn_is_dead(c.conn));
-    close_ctx(&c);
+    it_close(&c);
 }
 END_TEST
 
 START_TEST(source_missing)
 {
-    ctx c;
+    it_ctx c;
     open_ctx(&c, 10000);
     smbw_file *f = NULL;
     int rc = smbw_file_open(&f, c.tree, "does-not-exist.bin", SMBW_O_RDONLY);
@@ -400,25 +339,26 @@ START_TEST(source_missing)
                   smbw_conn_errmsg(c.conn));
     rc = smbw_copy_file(c.tree, "does-not-exist.bin", c.tree, "never.bin", NULL, NULL);
     ck_assert_msg(rc == SMBW_ENOENT, "copy missing: %s", smbw_error_name(rc));
-    ck_assert_int_eq(file_size("never.bin"), -1);
+    ck_assert_int_eq(it_server_size("never.bin"), -1);
     ck_assert(!smbw_conn_is_dead(c.conn));
-    close_ctx(&c);
+    it_close(&c);
 }
 END_TEST
 
 START_TEST(disk_full)
 {
-    ctx c;
+    it_ctx c;
     open_ctx(&c, 10000);
     smbw_file *f = NULL;
-    OK(&c, smbw_file_open(&f, c.tree, "full.bin", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC));
+    IT_OK(c.conn,
+          smbw_file_open(&f, c.tree, "full.bin", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC));
     static uint8_t buf[PIECE];
     memset(buf, 0x17, sizeof buf);
     int rc = 0;
-    double t0 = now_s();
+    double t0 = it_now();
     for (uint64_t off = 0; !rc && off < (64u << 20); off += PIECE)
         rc = smbw_file_pwrite(f, buf, sizeof buf, off);
-    double el = now_s() - t0;
+    double el = it_now() - t0;
     ck_assert_msg(rc == SMBW_ENOSPC, "writing 64 MiB to a small share: %s [%s] %s",
                   smbw_error_name(rc), smbw_status_name(smbw_last_status(c.conn)),
                   smbw_conn_errmsg(c.conn));
@@ -431,19 +371,20 @@ START_TEST(disk_full)
     fprintf(stderr, "disk-full: %s\n", smbw_conn_errmsg(c.conn));
     (void)smbw_file_free(f);
     /* a copy that does not fit fails with ENOSPC and removes its destination */
-    OK(&c, smbw_unlink(c.tree, "full.bin"));
-    OK(&c, smbw_file_open(&f, c.tree, "fits.bin", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC));
+    IT_OK(c.conn, smbw_unlink(c.tree, "full.bin"));
+    IT_OK(c.conn,
+          smbw_file_open(&f, c.tree, "fits.bin", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC));
     for (uint64_t off = 0; off < (5u << 20); off += PIECE)
-        OK(&c, smbw_file_pwrite(f, buf, sizeof buf, off));
-    OK(&c, smbw_file_free(f));
+        IT_OK(c.conn, smbw_file_pwrite(f, buf, sizeof buf, off));
+    IT_OK(c.conn, smbw_file_free(f));
     smbw_copy_opts o;
     memset(&o, 0, sizeof o);
     o.method = SMBW_COPY_STREAM;
     rc = smbw_copy_file(c.tree, "fits.bin", c.tree, "copy.bin", &o, NULL);
     ck_assert_msg(rc == SMBW_ENOSPC, "copy to a full share: %s (%s)", smbw_error_name(rc),
                   smbw_conn_errmsg(c.conn));
-    ck_assert_msg(file_size("copy.bin") == -1, "the failed copy's destination is still there");
-    close_ctx(&c);
+    ck_assert_msg(it_server_size("copy.bin") == -1, "the failed copy's destination is still there");
+    it_close(&c);
 }
 END_TEST
 
@@ -481,10 +422,5 @@ int main(int argc, char **argv)
         return 2;
     }
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_VERBOSE);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return it_run(s);
 }

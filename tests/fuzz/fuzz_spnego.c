@@ -12,7 +12,7 @@
 
 #include "lib/auth/auth.h"
 #include "lib/auth/spnego.h"
-#include "tests/rawbytes.h"
+#include "tests/common/rawbytes.h"
 
 static void run_auth(const uint8_t *hint, size_t hintlen, const uint8_t *t1, size_t l1,
                      const uint8_t *t2, size_t l2)

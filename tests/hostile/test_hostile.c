@@ -13,7 +13,6 @@
  * step must end within HOSTILE_MAX_SECONDS. The fake server must report that
  * it delivered the fault (exit status 0), so a scenario that never reaches
  * its fault fails too. Only the public API is used. */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -28,7 +27,8 @@
 #include <unistd.h>
 
 #include <smbwire/copy.h>
-#include <smbwire/smbwire.h>
+
+#include "harness.h"
 
 /* Every failing step must end within this many seconds: a bound that catches
  * a hang with room for the sanitizers and a loaded machine. That a protocol
@@ -168,13 +168,6 @@ static const char *odx_mode; /* fakesmb.py --odx MODE, or NULL */
 static int selected[NSCEN];
 static int nselected;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static uint8_t src_byte(size_t i)
 {
     /* fakesmb.py pattern(n, 3) */
@@ -183,85 +176,35 @@ static uint8_t src_byte(size_t i)
 
 /* ---- the fake server process ------------------------------------------ */
 
-typedef struct fake {
-    pid_t pid;
-    char dir[4096];
-    char port_file[4200];
-    uint16_t port;
-} fake;
+typedef it_child fake;
 
 static void fake_start(fake *f, const char *name)
 {
-    memset(f, 0, sizeof *f);
-    const char *tmp = getenv("TMPDIR");
-    int dn = snprintf(f->dir, sizeof f->dir, "%s/smbw-hostile.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    ck_assert_msg(dn > 0 && (size_t)dn < sizeof f->dir, "TMPDIR too long");
-    ck_assert_msg(mkdtemp(f->dir) != NULL, "mkdtemp: %s", strerror(errno));
-    snprintf(f->port_file, sizeof f->port_file, "%s/port", f->dir);
-    f->pid = fork();
-    ck_assert_msg(f->pid >= 0, "fork: %s", strerror(errno));
-    if (f->pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0)
-            dup2(devnull, STDOUT_FILENO);
-        if (odx_mode)
-            execlp("python3", "python3", fakesmb_path, "--port-file", f->port_file, "--timeout",
-                   "30", "--odx", odx_mode, name, (char *)NULL);
-        else
-            execlp("python3", "python3", fakesmb_path, "--port-file", f->port_file, "--timeout",
-                   "30", name, (char *)NULL);
-        _exit(127);
+    it_child_init(f, "smbw-hostile");
+    f->quiet = true;
+    const char *argv[12];
+    size_t n = 0;
+    argv[n++] = it_python();
+    argv[n++] = fakesmb_path;
+    argv[n++] = "--port-file";
+    argv[n++] = f->port_file;
+    argv[n++] = "--timeout";
+    argv[n++] = "30";
+    if (odx_mode) {
+        argv[n++] = "--odx";
+        argv[n++] = odx_mode;
     }
-    /* Python starts in well under a second; allow for a loaded machine. */
-    double deadline = now_s() + 15.0;
-    while (now_s() < deadline) {
-        FILE *pf = fopen(f->port_file, "r");
-        if (pf) {
-            unsigned p = 0;
-            int n = fscanf(pf, "%u", &p);
-            fclose(pf);
-            if (n == 1 && p > 0 && p < 65536) {
-                f->port = (uint16_t)p;
-                return;
-            }
-        }
-        int st;
-        if (waitpid(f->pid, &st, WNOHANG) == f->pid) {
-            f->pid = 0;
-            ck_abort_msg("fakesmb.py %s exited early (status 0x%x)", name, st);
-        }
-        usleep(10000);
-    }
-    kill(f->pid, SIGKILL);
-    waitpid(f->pid, NULL, 0);
-    f->pid = 0;
-    ck_abort_msg("fakesmb.py %s did not announce its port", name);
+    argv[n++] = name;
+    argv[n] = NULL;
+    it_child_start(f, argv);
 }
 
 /* Waits (bounded) for the fake server to exit on its own; returns its exit
  * status, or -1 when it had to be killed. */
 static int fake_finish(fake *f)
 {
-    int status = -1;
-    if (f->pid > 0) {
-        double deadline = now_s() + 5.0;
-        int st;
-        pid_t r = 0;
-        while ((r = waitpid(f->pid, &st, WNOHANG)) == 0 && now_s() < deadline)
-            usleep(10000);
-        if (r == f->pid) {
-            status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        } else {
-            kill(f->pid, SIGKILL);
-            waitpid(f->pid, NULL, 0);
-        }
-        f->pid = 0;
-    }
-    unlink(f->port_file);
-    char tmp[sizeof f->port_file + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", f->port_file);
-    unlink(tmp);
-    rmdir(f->dir);
+    int status = it_child_wait(f, 5000);
+    it_child_cleanup(f);
     return status;
 }
 
@@ -419,16 +362,16 @@ START_TEST(t_scenario)
     memset(&c, 0, sizeof c);
     enum step s;
     int rc = 0;
-    double elapsed = 0, slowest = 0, start = now_s();
+    double elapsed = 0, slowest = 0, start = it_now();
     enum step slowest_step = S_CONNECT;
     /* smbw_conn_errmsg() keeps the last failure: remember it before each step
      * so the failing step is shown to have set its own message. */
     char before[1024] = "";
     for (s = S_CONNECT; s < S_DONE; s++) {
         snprintf(before, sizeof before, "%s", c.conn ? smbw_conn_errmsg(c.conn) : "");
-        double t0 = now_s();
+        double t0 = it_now();
         rc = run_step(&c, s, &f, sc->timeout_ms);
-        elapsed = now_s() - t0;
+        elapsed = it_now() - t0;
         if (elapsed > slowest) {
             slowest = elapsed;
             slowest_step = s;
@@ -436,7 +379,7 @@ START_TEST(t_scenario)
         if (rc)
             break;
     }
-    double total = now_s() - start;
+    double total = it_now() - start;
     const char *msg = c.conn ? smbw_conn_errmsg(c.conn) : "(no connection)";
     char got[600];
     snprintf(got, sizeof got,
@@ -690,12 +633,7 @@ static int run_odx_mode(const char *mode)
         return 2;
     }
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_VERBOSE);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return it_run_suite(s);
 }
 
 int main(int argc, char **argv)
@@ -731,10 +669,5 @@ int main(int argc, char **argv)
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, t_scenario, 0, nselected);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_VERBOSE);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return it_run_suite(s);
 }

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "itest.h"
+#include "harness.h"
 
 #define FILE_LEN (1u << 20)
 #define PIECE (64u * 1024)

@@ -1,7 +1,7 @@
 /* A 100 MiB + 12345-byte random file written and read back through the API
  * (one pwrite and one pread, pipelined inside the library), compared byte
  * for byte with what was sent and with the file on the server's disk. */
-#include "itest.h"
+#include "harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "itest.h"
+#include "harness.h"
 
 /* Requests sent, and those sent as a member of a compound after the first. */
 typedef struct trace_count {

@@ -1,7 +1,7 @@
 /* Integration tests against impacket's smbserver (SMB 2.0.2 only, 64 KiB
  * maximum I/O, no server-side copy): login, a round trip larger than one
  * READ/WRITE, a listing, a wrong password. */
-#include "itest.h"
+#include "harness.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
 
 #include <smbwire/copy.h>
 
-#include "itest.h"
+#include "harness.h"
 
 #define LANES 3
 

@@ -2,7 +2,7 @@
  * once per configuration by meson: the client's dialect range comes from
  * SMBW_TEST_CLIENT_MIN/MAX, the dialect the server must end up with from
  * SMBW_TEST_EXPECT_DIALECT, and SMBW_TEST_EXPECT_SIGNED=1 requires signing. */
-#include "itest.h"
+#include "harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>

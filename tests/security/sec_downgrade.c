@@ -33,14 +33,14 @@ START_TEST(test_guid_altered_311)
     const char *args[] = {"--alter-negotiate", "guid", NULL};
     sec_proxy p;
     sec_proxy_start(&p, false, args);
-    sec_opts o;
+    it_opts o;
     memset(&o, 0, sizeof o);
     o.min_dialect = SMBW_SMB3_11;
     smbw_conn *c = NULL;
-    SEC_OK(c, sec_connect_to(&c, "127.0.0.1", p.port, &o));
+    IT_OK(c, it_connect_to(&c, "127.0.0.1", p.port, &o));
     char *report = expect_report(&p, "ServerGuid");
     smbw_session *s = NULL;
-    int rc = sec_login(c, &s);
+    int rc = it_login(c, &s);
     fprintf(stderr, "3.1.1, altered NEGOTIATE response: login -> %s: %s\n", smbw_error_name(rc),
             smbw_conn_errmsg(c));
     ck_assert_msg(rc == SMBW_ECRYPTO, "login -> %s (wanted SMBW_ECRYPTO): %s", smbw_error_name(rc),
@@ -60,26 +60,26 @@ static void guid_altered_3x(uint16_t dialect)
     const char *args[] = {"--alter-negotiate", "guid", NULL};
     sec_proxy p;
     sec_proxy_start(&p, false, args);
-    sec_opts o;
+    it_opts o;
     memset(&o, 0, sizeof o);
     o.min_dialect = dialect;
     o.max_dialect = dialect;
     smbw_conn *c = NULL;
-    SEC_OK(c, sec_connect_to(&c, "127.0.0.1", p.port, &o));
+    IT_OK(c, it_connect_to(&c, "127.0.0.1", p.port, &o));
     char *report = expect_report(&p, "ServerGuid");
     smbw_session *s = NULL;
-    SEC_OK(c, sec_login(c, &s));
+    IT_OK(c, it_login(c, &s));
     ck_assert(smbw_session_signed(s));
-    int before = sec_share_entries();
+    int before = it_share_entries();
     smbw_tree *t = NULL;
-    int rc = smbw_tree_connect(&t, s, sec_env("SMBW_TEST_SHARE"));
+    int rc = smbw_tree_connect(&t, s, it_env("SMBW_TEST_SHARE"));
     fprintf(stderr, "%s, altered NEGOTIATE response: tree connect -> %s: %s\n",
             smbw_dialect_name(dialect), smbw_error_name(rc), smbw_conn_errmsg(c));
     ck_assert_msg(rc == SMBW_ECRYPTO, "tree connect -> %s (wanted SMBW_ECRYPTO): %s",
                   smbw_error_name(rc), smbw_conn_errmsg(c));
     ck_assert(t == NULL);
     check_dead(c);
-    ck_assert_int_eq(sec_share_entries(), before);
+    ck_assert_int_eq(it_share_entries(), before);
     smbw_session_free(s);
     smbw_conn_free(c);
     ck_assert(sec_proxy_wait(&p, 20000));
@@ -110,21 +110,21 @@ START_TEST(test_dialect_downgrade)
     sec_proxy p;
     sec_proxy_start(&p, false, args);
     smbw_conn *c = NULL;
-    SEC_OK(c, sec_connect_to(&c, "127.0.0.1", p.port, NULL));
+    IT_OK(c, it_connect_to(&c, "127.0.0.1", p.port, NULL));
     char *report = expect_report(&p, "0x0311->0x0302");
     ck_assert_msg(smbw_conn_dialect(c) == SMBW_SMB3_02, "dialect %s (the proxy should force 3.0.2)",
                   smbw_dialect_name(smbw_conn_dialect(c)));
     smbw_session *s = NULL;
-    SEC_OK(c, sec_login(c, &s));
-    int before = sec_share_entries();
+    IT_OK(c, it_login(c, &s));
+    int before = it_share_entries();
     smbw_tree *t = NULL;
-    int rc = smbw_tree_connect(&t, s, sec_env("SMBW_TEST_SHARE"));
+    int rc = smbw_tree_connect(&t, s, it_env("SMBW_TEST_SHARE"));
     fprintf(stderr, "3.1.1 offer rewritten to 3.0.2: tree connect -> %s: %s\n", smbw_error_name(rc),
             smbw_conn_errmsg(c));
     ck_assert_msg(rc != 0, "tree connect succeeded after a dialect downgrade");
     ck_assert(t == NULL);
     check_dead(c);
-    ck_assert_int_eq(sec_share_entries(), before);
+    ck_assert_int_eq(it_share_entries(), before);
     smbw_session_free(s);
     smbw_conn_free(c);
     ck_assert(sec_proxy_wait(&p, 20000));
@@ -138,15 +138,15 @@ START_TEST(test_control_302_validates)
 {
     sec_proxy p;
     sec_proxy_start(&p, false, NULL);
-    sec_opts o;
+    it_opts o;
     memset(&o, 0, sizeof o);
     o.max_dialect = SMBW_SMB3_02;
-    sec_ctx x;
-    sec_open(&x, "127.0.0.1", p.port, &o);
+    it_ctx x;
+    it_open_to(&x, "127.0.0.1", p.port, &o);
     unsigned char data[5000];
-    sec_random(data, sizeof data);
+    it_random(data, sizeof data);
     sec_round_trip(x.tree, x.conn, "downgrade-control.bin", data, sizeof data);
-    sec_close(&x);
+    it_close(&x);
     ck_assert(sec_proxy_wait(&p, 20000));
     sec_proxy_cleanup(&p);
 }
@@ -163,5 +163,5 @@ int main(void)
     tcase_add_test(tc, test_guid_altered_302);
     tcase_add_test(tc, test_dialect_downgrade);
     suite_add_tcase(s, tc);
-    return sec_run(s);
+    return it_run(s);
 }

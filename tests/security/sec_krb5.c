@@ -21,15 +21,15 @@ static int krb_login(smbw_conn *c, const char *target_host, smbw_session **out)
 
 static void krb_round_trip(const char *target_host, uint16_t dialect, enum smbw_encrypt_policy enc)
 {
-    sec_opts o;
+    it_opts o;
     memset(&o, 0, sizeof o);
     o.max_dialect = dialect;
     o.sign = SMBW_SIGN_REQUIRED;
     o.encrypt = enc;
     smbw_conn *c = NULL;
-    SEC_OK(c, sec_connect_to(&c, sec_env("SMBW_TEST_HOST"), sec_server_port(), &o));
+    IT_OK(c, it_connect_to(&c, it_env("SMBW_TEST_HOST"), it_env_port(), &o));
     smbw_session *s = NULL;
-    SEC_OK(c, krb_login(c, target_host, &s));
+    IT_OK(c, krb_login(c, target_host, &s));
     fprintf(stderr, "kerberos to cifs/%s over %s: signed %d (%s), encrypted %d (%s)\n", target_host,
             smbw_dialect_name(smbw_conn_dialect(c)), smbw_session_signed(s),
             smbw_session_signing_alg(s), smbw_session_encrypted(s), smbw_session_cipher(s));
@@ -40,11 +40,11 @@ static void krb_round_trip(const char *target_host, uint16_t dialect, enum smbw_
     if (enc == SMBW_ENCRYPT_REQUIRED)
         ck_assert(smbw_session_encrypted(s));
     smbw_tree *t = NULL;
-    SEC_OK(c, smbw_tree_connect(&t, s, sec_env("SMBW_TEST_SHARE")));
+    IT_OK(c, smbw_tree_connect(&t, s, it_env("SMBW_TEST_SHARE")));
     size_t len = 300 * 1024 + 3;
     unsigned char *data = malloc(len);
     ck_assert_ptr_nonnull(data);
-    sec_random(data, len);
+    it_random(data, len);
     char name[80];
     snprintf(name, sizeof name, "krb5-%s-%s%s.bin", target_host, smbw_dialect_name(dialect),
              enc == SMBW_ENCRYPT_REQUIRED ? "-enc" : "");
@@ -52,7 +52,7 @@ static void krb_round_trip(const char *target_host, uint16_t dialect, enum smbw_
     free(data);
 
     /* The file belongs to the Unix user the principal maps to. */
-    char *sp = sec_server_path(name);
+    char *sp = it_server_path(name);
     ck_assert_msg(access(sp, F_OK) == 0, "%s missing", sp);
     free(sp);
     smbw_tree_free(t);
@@ -65,7 +65,7 @@ START_TEST(test_fqdn_every_dialect)
     const uint16_t dialects[] = {SMBW_SMB2_02, SMBW_SMB2_10, SMBW_SMB3_00, SMBW_SMB3_02,
                                  SMBW_SMB3_11};
     for (size_t i = 0; i < sizeof dialects / sizeof dialects[0]; i++)
-        krb_round_trip(sec_env("SMBW_KRB5_SERVICE_HOST"), dialects[i], SMBW_ENCRYPT_AUTO);
+        krb_round_trip(it_env("SMBW_KRB5_SERVICE_HOST"), dialects[i], SMBW_ENCRYPT_AUTO);
 }
 END_TEST
 
@@ -77,8 +77,8 @@ END_TEST
 
 START_TEST(test_encrypted)
 {
-    krb_round_trip(sec_env("SMBW_KRB5_SERVICE_HOST"), SMBW_SMB3_11, SMBW_ENCRYPT_REQUIRED);
-    krb_round_trip(sec_env("SMBW_KRB5_SERVICE_HOST"), SMBW_SMB3_00, SMBW_ENCRYPT_REQUIRED);
+    krb_round_trip(it_env("SMBW_KRB5_SERVICE_HOST"), SMBW_SMB3_11, SMBW_ENCRYPT_REQUIRED);
+    krb_round_trip(it_env("SMBW_KRB5_SERVICE_HOST"), SMBW_SMB3_00, SMBW_ENCRYPT_REQUIRED);
 }
 END_TEST
 
@@ -86,9 +86,9 @@ END_TEST
  * session, a readable message containing want_in_msg, and nothing created. */
 static void expect_krb_failure(const char *target_host, const char *want_in_msg)
 {
-    int before = sec_share_entries();
+    int before = it_share_entries();
     smbw_conn *c = NULL;
-    SEC_OK(c, sec_connect_to(&c, sec_env("SMBW_TEST_HOST"), sec_server_port(), NULL));
+    IT_OK(c, it_connect_to(&c, it_env("SMBW_TEST_HOST"), it_env_port(), NULL));
     smbw_session *s = NULL;
     int rc = krb_login(c, target_host, &s);
     const char *msg = smbw_conn_errmsg(c);
@@ -101,16 +101,16 @@ static void expect_krb_failure(const char *target_host, const char *want_in_msg)
     ck_assert_msg(strstr(msg, want_in_msg) != NULL, "message '%s' does not mention '%s'", msg,
                   want_in_msg);
     smbw_conn_free(c);
-    ck_assert_int_eq(sec_share_entries(), before);
+    ck_assert_int_eq(it_share_entries(), before);
 }
 
 START_TEST(test_no_ticket)
 {
     char path[300];
     snprintf(path, sizeof path, "FILE:%s/smbw-no-such-ccache-%ld",
-             sec_env_opt("TMPDIR") ? sec_env_opt("TMPDIR") : "/tmp", (long)getpid());
+             it_env_opt("TMPDIR") ? it_env_opt("TMPDIR") : "/tmp", (long)getpid());
     ck_assert_int_eq(setenv("KRB5CCNAME", path, 1), 0);
-    expect_krb_failure(sec_env("SMBW_KRB5_SERVICE_HOST"), "Kerberos");
+    expect_krb_failure(it_env("SMBW_KRB5_SERVICE_HOST"), "Kerberos");
 }
 END_TEST
 
@@ -121,13 +121,13 @@ START_TEST(test_expired_ticket)
 {
     char path[300];
     snprintf(path, sizeof path, "%s/smbw-short-ccache-%ld",
-             sec_env_opt("TMPDIR") ? sec_env_opt("TMPDIR") : "/tmp", (long)getpid());
+             it_env_opt("TMPDIR") ? it_env_opt("TMPDIR") : "/tmp", (long)getpid());
     char cmd[600];
     snprintf(cmd, sizeof cmd, "timeout 20 kinit -l 2s -c 'FILE:%s' '%s' >/dev/null", path,
-             sec_env("SMBW_KRB5_USER"));
+             it_env("SMBW_KRB5_USER"));
     FILE *k = popen(cmd, "w");
     ck_assert_ptr_nonnull(k);
-    fprintf(k, "%s\n", sec_env("SMBW_KRB5_PASS"));
+    fprintf(k, "%s\n", it_env("SMBW_KRB5_PASS"));
     ck_assert_msg(pclose(k) == 0, "kinit -l 2s failed");
     /* Wait until the ticket has expired by the cache's own account (klist -s
      * fails once no ticket is valid) rather than a fixed sleep that a slow
@@ -148,7 +148,7 @@ START_TEST(test_expired_ticket)
      * put both well past its end. */
     sleep(2);
     ck_assert_int_eq(setenv("KRB5CCNAME", name, 1), 0);
-    expect_krb_failure(sec_env("SMBW_KRB5_SERVICE_HOST"), "Kerberos");
+    expect_krb_failure(it_env("SMBW_KRB5_SERVICE_HOST"), "Kerberos");
     unlink(path);
 }
 END_TEST
@@ -164,10 +164,10 @@ END_TEST
  * no password to fall back with, and failed. */
 START_TEST(test_ntlm_still_available)
 {
-    sec_ctx x;
-    sec_open(&x, sec_env("SMBW_TEST_HOST"), sec_server_port(), NULL);
+    it_ctx x;
+    it_open_to(&x, it_env("SMBW_TEST_HOST"), it_env_port(), NULL);
     ck_assert(smbw_session_signed(x.sess));
-    sec_close(&x);
+    it_close(&x);
 }
 END_TEST
 
@@ -177,23 +177,23 @@ START_TEST(test_fallback_only_when_asked)
 {
     char path[300];
     snprintf(path, sizeof path, "FILE:%s/smbw-no-such-ccache-fb-%ld",
-             sec_env_opt("TMPDIR") ? sec_env_opt("TMPDIR") : "/tmp", (long)getpid());
+             it_env_opt("TMPDIR") ? it_env_opt("TMPDIR") : "/tmp", (long)getpid());
     ck_assert_int_eq(setenv("KRB5CCNAME", path, 1), 0);
     for (int allow = 0; allow < 2; allow++) {
         smbw_conn *c = NULL;
         ck_assert_int_eq(smbw_conn_new(&c), 0);
-        SEC_OK(c, smbw_conn_connect(c, sec_env("SMBW_TEST_HOST"), sec_server_port()));
+        IT_OK(c, smbw_conn_connect(c, it_env("SMBW_TEST_HOST"), it_env_port()));
         smbw_creds cr;
         memset(&cr, 0, sizeof cr);
         cr.kind = SMBW_AUTH_KERBEROS;
-        cr.target_host = sec_env("SMBW_KRB5_SERVICE_HOST");
-        cr.user = sec_env("SMBW_TEST_USER");
-        cr.password = sec_env("SMBW_TEST_PASS");
+        cr.target_host = it_env("SMBW_KRB5_SERVICE_HOST");
+        cr.user = it_env("SMBW_TEST_USER");
+        cr.password = it_env("SMBW_TEST_PASS");
         cr.kerberos_fallback_ntlm = allow;
         smbw_session *s = NULL;
         int rc = smbw_session_new(&s, c, &cr);
         if (allow) {
-            SEC_OK(c, rc);
+            IT_OK(c, rc);
             ck_assert(smbw_session_signed(s));
         } else {
             ck_assert_int_eq(rc, SMBW_EKRB5);
@@ -223,5 +223,5 @@ int main(void)
     tcase_add_test(tc, test_ntlm_still_available);
     tcase_add_test(tc, test_fallback_only_when_asked);
     suite_add_tcase(s, tc);
-    return sec_run(s);
+    return it_run(s);
 }

@@ -17,23 +17,23 @@
 
 #include "sectest.h"
 
-static sec_opts opts_from_env(void)
+static it_opts opts_from_env(void)
 {
-    sec_opts o;
+    it_opts o;
     memset(&o, 0, sizeof o);
-    o.max_dialect = sec_env_dialect("SMBW_TEST_CLIENT_MAX", SMBW_SMB3_11);
-    const char *s = sec_env_opt("SMBW_SEC_CLIENT_SIGN");
-    const char *e = sec_env_opt("SMBW_SEC_CLIENT_ENCRYPT");
+    o.max_dialect = it_env_dialect("SMBW_TEST_CLIENT_MAX", SMBW_SMB3_11);
+    const char *s = it_env_opt("SMBW_SEC_CLIENT_SIGN");
+    const char *e = it_env_opt("SMBW_SEC_CLIENT_ENCRYPT");
     o.sign = s && !strcmp(s, "required") ? SMBW_SIGN_REQUIRED : SMBW_SIGN_AUTO;
     o.encrypt = e && !strcmp(e, "required") ? SMBW_ENCRYPT_REQUIRED : SMBW_ENCRYPT_AUTO;
     return o;
 }
 
-static void check_protection(const sec_ctx *x)
+static void check_protection(const it_ctx *x)
 {
-    uint16_t want_dialect = sec_env_dialect("SMBW_SEC_EXPECT_DIALECT", 0);
-    const char *want_alg = sec_env("SMBW_SEC_EXPECT_SIGN_ALG");
-    const char *want_cipher = sec_env("SMBW_SEC_EXPECT_CIPHER");
+    uint16_t want_dialect = it_env_dialect("SMBW_SEC_EXPECT_DIALECT", 0);
+    const char *want_alg = it_env("SMBW_SEC_EXPECT_SIGN_ALG");
+    const char *want_cipher = it_env("SMBW_SEC_EXPECT_CIPHER");
     uint16_t d = smbw_conn_dialect(x->conn);
     if (want_dialect)
         ck_assert_msg(d == want_dialect, "dialect %s, wanted %s", smbw_dialect_name(d),
@@ -61,9 +61,9 @@ static void check_protection(const sec_ctx *x)
 
 START_TEST(test_protection_and_round_trip)
 {
-    sec_opts o = opts_from_env();
-    sec_ctx x;
-    sec_open(&x, sec_env("SMBW_TEST_HOST"), sec_server_port(), &o);
+    it_opts o = opts_from_env();
+    it_ctx x;
+    it_open_to(&x, it_env("SMBW_TEST_HOST"), it_env_port(), &o);
     check_protection(&x);
 
     /* Sizes around the usual boundaries: tiny, one AES block off, a large
@@ -72,16 +72,16 @@ START_TEST(test_protection_and_round_trip)
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         unsigned char *data = malloc(sizes[i]);
         ck_assert_ptr_nonnull(data);
-        sec_random(data, sizes[i]);
+        it_random(data, sizes[i]);
         char name[64];
         snprintf(name, sizeof name, "matrix-%zu.bin", sizes[i]);
         sec_round_trip(x.tree, x.conn, name, data, sizes[i]);
         free(data);
     }
     /* The connection must still be healthy (no late verification failure). */
-    SEC_OK(x.conn, smbw_conn_echo(x.conn));
+    IT_OK(x.conn, smbw_conn_echo(x.conn));
     ck_assert(!smbw_conn_is_dead(x.conn));
-    sec_close(&x);
+    it_close(&x);
 }
 END_TEST
 
@@ -89,24 +89,24 @@ END_TEST
  * protection (keys are per session, the algorithm per connection). */
 START_TEST(test_second_session)
 {
-    sec_opts o = opts_from_env();
-    sec_ctx x;
-    sec_open(&x, sec_env("SMBW_TEST_HOST"), sec_server_port(), &o);
+    it_opts o = opts_from_env();
+    it_ctx x;
+    it_open_to(&x, it_env("SMBW_TEST_HOST"), it_env_port(), &o);
     smbw_session *s2 = NULL;
-    SEC_OK(x.conn, sec_login(x.conn, &s2));
+    IT_OK(x.conn, it_login(x.conn, &s2));
     smbw_tree *t2 = NULL;
-    SEC_OK(x.conn, smbw_tree_connect(&t2, s2, sec_env("SMBW_TEST_SHARE")));
+    IT_OK(x.conn, smbw_tree_connect(&t2, s2, it_env("SMBW_TEST_SHARE")));
     ck_assert_str_eq(smbw_session_cipher(s2), smbw_session_cipher(x.sess));
     ck_assert_int_eq(smbw_session_encrypted(s2), smbw_session_encrypted(x.sess));
     if (!smbw_session_encrypted(s2))
         ck_assert_str_eq(smbw_session_signing_alg(s2), smbw_session_signing_alg(x.sess));
     unsigned char data[4096];
-    sec_random(data, sizeof data);
+    it_random(data, sizeof data);
     sec_round_trip(t2, x.conn, "second-session.bin", data, sizeof data);
     sec_round_trip(x.tree, x.conn, "first-session.bin", data, sizeof data);
     smbw_tree_free(t2);
     smbw_session_free(s2);
-    sec_close(&x);
+    it_close(&x);
 }
 END_TEST
 
@@ -118,5 +118,5 @@ int main(void)
     tcase_add_test(tc, test_protection_and_round_trip);
     tcase_add_test(tc, test_second_session);
     suite_add_tcase(s, tc);
-    return sec_run(s);
+    return it_run(s);
 }

@@ -23,23 +23,23 @@ static const uint16_t all_dialects[] = {SMBW_SMB2_02, SMBW_SMB2_10, SMBW_SMB3_00
  * reason, and nothing created on the share. */
 static void expect_encrypt_refused(uint16_t client_max)
 {
-    int before = sec_share_entries();
-    sec_opts o;
+    int before = it_share_entries();
+    it_opts o;
     memset(&o, 0, sizeof o);
     o.max_dialect = client_max;
     o.encrypt = SMBW_ENCRYPT_REQUIRED;
     smbw_conn *c = NULL;
-    int rc = sec_connect_to(&c, sec_env("SMBW_TEST_HOST"), sec_server_port(), &o);
+    int rc = it_connect_to(&c, it_env("SMBW_TEST_HOST"), it_env_port(), &o);
     const char *stage = "connect";
     smbw_session *s = NULL;
     if (rc == 0) {
         stage = "session setup";
-        rc = sec_login(c, &s);
+        rc = it_login(c, &s);
     }
     if (rc == 0) {
         /* Must not get here; prove it by trying to use the share. */
         smbw_tree *t = NULL;
-        int trc = smbw_tree_connect(&t, s, sec_env("SMBW_TEST_SHARE"));
+        int trc = smbw_tree_connect(&t, s, it_env("SMBW_TEST_SHARE"));
         ck_abort_msg("encryption required but %s succeeded (dialect %s, encrypted %d, tree %d)",
                      stage, smbw_dialect_name(smbw_conn_dialect(c)), smbw_session_encrypted(s),
                      trc);
@@ -52,12 +52,12 @@ static void expect_encrypt_refused(uint16_t client_max)
     ck_assert_msg(strstr(msg, "encrypt") != NULL, "message does not say why: '%s'", msg);
     ck_assert(s == NULL);
     smbw_conn_free(c);
-    ck_assert_int_eq(sec_share_entries(), before);
+    ck_assert_int_eq(it_share_entries(), before);
 }
 
 START_TEST(test_encrypt_required_vs_smb21_server)
 {
-    const char *cap = sec_env("SMBW_TEST_SERVER_MAX_PROTOCOL");
+    const char *cap = it_env("SMBW_TEST_SERVER_MAX_PROTOCOL");
     ck_assert_msg(!strncmp(cap, "SMB2_", 5), "this case needs a server capped below SMB 3 (%s)",
                   cap);
     expect_encrypt_refused(SMBW_SMB3_11);
@@ -69,30 +69,30 @@ END_TEST
  * the policy, not a broken server), and signing can be required. */
 START_TEST(test_downlevel_server_still_serves_signed)
 {
-    sec_opts o;
+    it_opts o;
     memset(&o, 0, sizeof o);
     o.sign = SMBW_SIGN_REQUIRED;
-    sec_ctx x;
-    sec_open(&x, sec_env("SMBW_TEST_HOST"), sec_server_port(), &o);
+    it_ctx x;
+    it_open_to(&x, it_env("SMBW_TEST_HOST"), it_env_port(), &o);
     ck_assert(smbw_session_signed(x.sess));
     ck_assert(!smbw_session_encrypted(x.sess));
     unsigned char data[1000];
-    sec_random(data, sizeof data);
+    it_random(data, sizeof data);
     sec_round_trip(x.tree, x.conn, "downlevel.bin", data, sizeof data);
-    sec_close(&x);
+    it_close(&x);
 }
 END_TEST
 
 START_TEST(test_sign_required_every_dialect)
 {
     for (size_t i = 0; i < sizeof all_dialects / sizeof all_dialects[0]; i++) {
-        sec_opts o;
+        it_opts o;
         memset(&o, 0, sizeof o);
         o.min_dialect = all_dialects[i];
         o.max_dialect = all_dialects[i];
         o.sign = SMBW_SIGN_REQUIRED;
-        sec_ctx x;
-        sec_open(&x, sec_env("SMBW_TEST_HOST"), sec_server_port(), &o);
+        it_ctx x;
+        it_open_to(&x, it_env("SMBW_TEST_HOST"), it_env_port(), &o);
         ck_assert_int_eq(smbw_conn_dialect(x.conn), all_dialects[i]);
         ck_assert_msg(smbw_session_signed(x.sess), "%s session not signed",
                       smbw_dialect_name(all_dialects[i]));
@@ -100,9 +100,9 @@ START_TEST(test_sign_required_every_dialect)
         char name[64];
         snprintf(name, sizeof name, "signreq-%s.bin", smbw_dialect_name(all_dialects[i]));
         unsigned char data[70000];
-        sec_random(data, sizeof data);
+        it_random(data, sizeof data);
         sec_round_trip(x.tree, x.conn, name, data, sizeof data);
-        sec_close(&x);
+        it_close(&x);
     }
 }
 END_TEST
@@ -110,12 +110,12 @@ END_TEST
 /* Default policy against a default server: authenticated sessions sign. */
 START_TEST(test_default_policy_signs)
 {
-    sec_ctx x;
-    sec_open(&x, sec_env("SMBW_TEST_HOST"), sec_server_port(), NULL);
+    it_ctx x;
+    it_open_to(&x, it_env("SMBW_TEST_HOST"), it_env_port(), NULL);
     ck_assert(smbw_session_signed(x.sess));
     ck_assert(!smbw_session_encrypted(x.sess));
     ck_assert_str_eq(smbw_session_cipher(x.sess), "none");
-    sec_close(&x);
+    it_close(&x);
 }
 END_TEST
 
@@ -124,30 +124,30 @@ END_TEST
  * Over SMB 2.1 the tree connect is refused cleanly. */
 START_TEST(test_share_demands_encryption)
 {
-    sec_ctx x;
-    sec_open(&x, sec_env("SMBW_TEST_HOST"), sec_server_port(), NULL);
+    it_ctx x;
+    it_open_to(&x, it_env("SMBW_TEST_HOST"), it_env_port(), NULL);
     ck_assert(!smbw_session_encrypted(x.sess));
     ck_assert(smbw_tree_encrypted(x.tree));
     ck_assert_str_ne(smbw_conn_cipher(x.conn), "none");
     unsigned char data[70000];
-    sec_random(data, sizeof data);
+    it_random(data, sizeof data);
     sec_round_trip(x.tree, x.conn, "share-enc.bin", data, sizeof data);
-    sec_close(&x);
+    it_close(&x);
 
-    sec_opts o;
+    it_opts o;
     memset(&o, 0, sizeof o);
     o.max_dialect = SMBW_SMB2_10;
     smbw_conn *c = NULL;
-    SEC_OK(c, sec_connect_to(&c, sec_env("SMBW_TEST_HOST"), sec_server_port(), &o));
+    IT_OK(c, it_connect_to(&c, it_env("SMBW_TEST_HOST"), it_env_port(), &o));
     smbw_session *s = NULL;
     smbw_creds cr;
     memset(&cr, 0, sizeof cr);
     cr.kind = SMBW_AUTH_NTLM;
-    cr.user = sec_env("SMBW_TEST_USER");
-    cr.password = sec_env("SMBW_TEST_PASS");
-    SEC_OK(c, smbw_session_new(&s, c, &cr));
+    cr.user = it_env("SMBW_TEST_USER");
+    cr.password = it_env("SMBW_TEST_PASS");
+    IT_OK(c, smbw_session_new(&s, c, &cr));
     smbw_tree *t = NULL;
-    int rc = smbw_tree_connect(&t, s, sec_env("SMBW_TEST_SHARE"));
+    int rc = smbw_tree_connect(&t, s, it_env("SMBW_TEST_SHARE"));
     ck_assert_msg(rc == SMBW_EACCES || rc == SMBW_EPOLICY, "SMB 2.1 tree connect: %s: %s",
                   smbw_error_name(rc), smbw_conn_errmsg(c));
     ck_assert_ptr_null(t);
@@ -159,13 +159,13 @@ END_TEST
 START_TEST(test_encrypt_required_smb3)
 {
     for (size_t i = 2; i < sizeof all_dialects / sizeof all_dialects[0]; i++) {
-        sec_opts o;
+        it_opts o;
         memset(&o, 0, sizeof o);
         o.min_dialect = all_dialects[i];
         o.max_dialect = all_dialects[i];
         o.encrypt = SMBW_ENCRYPT_REQUIRED;
-        sec_ctx x;
-        sec_open(&x, sec_env("SMBW_TEST_HOST"), sec_server_port(), &o);
+        it_ctx x;
+        it_open_to(&x, it_env("SMBW_TEST_HOST"), it_env_port(), &o);
         ck_assert_msg(smbw_session_encrypted(x.sess), "%s session not encrypted",
                       smbw_dialect_name(all_dialects[i]));
         if (all_dialects[i] != SMBW_SMB3_11)
@@ -175,9 +175,9 @@ START_TEST(test_encrypt_required_smb3)
         char name[64];
         snprintf(name, sizeof name, "encreq-%s.bin", smbw_dialect_name(all_dialects[i]));
         unsigned char data[70000];
-        sec_random(data, sizeof data);
+        it_random(data, sizeof data);
         sec_round_trip(x.tree, x.conn, name, data, sizeof data);
-        sec_close(&x);
+        it_close(&x);
     }
 }
 END_TEST
@@ -187,11 +187,11 @@ START_TEST(test_wrong_password_message)
 {
     static const char secret[] = "Wr0ng-Secret-4711";
     smbw_conn *c = NULL;
-    SEC_OK(c, sec_connect_to(&c, sec_env("SMBW_TEST_HOST"), sec_server_port(), NULL));
+    IT_OK(c, it_connect_to(&c, it_env("SMBW_TEST_HOST"), it_env_port(), NULL));
     smbw_creds cr;
     memset(&cr, 0, sizeof cr);
     cr.kind = SMBW_AUTH_NTLM;
-    cr.user = sec_env("SMBW_TEST_USER");
+    cr.user = it_env("SMBW_TEST_USER");
     cr.password = secret;
     smbw_session *s = NULL;
     int rc = smbw_session_new(&s, c, &cr);
@@ -237,5 +237,5 @@ int main(void)
         tcase_add_test(tc, test_wrong_password_message);
     }
     suite_add_tcase(s, tc);
-    return sec_run(s);
+    return it_run(s);
 }

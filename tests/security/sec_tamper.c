@@ -17,17 +17,17 @@
 
 static bool encrypted_mode(void)
 {
-    const char *m = sec_env("SMBW_SEC_TAMPER_MODE");
+    const char *m = it_env("SMBW_SEC_TAMPER_MODE");
     ck_assert_msg(!strcmp(m, "signed") || !strcmp(m, "encrypted"), "bad SMBW_SEC_TAMPER_MODE %s",
                   m);
     return !strcmp(m, "encrypted");
 }
 
-static sec_opts opts(void)
+static it_opts opts(void)
 {
-    sec_opts o;
+    it_opts o;
     memset(&o, 0, sizeof o);
-    o.max_dialect = sec_env_dialect("SMBW_TEST_CLIENT_MAX", SMBW_SMB3_11);
+    o.max_dialect = it_env_dialect("SMBW_TEST_CLIENT_MAX", SMBW_SMB3_11);
     /* The server demands the protection; requiring it on the client too
      * makes sure a silently unprotected session cannot pass this test. */
     if (encrypted_mode())
@@ -37,7 +37,7 @@ static sec_opts opts(void)
     return o;
 }
 
-static void check_session_protected(const sec_ctx *x)
+static void check_session_protected(const it_ctx *x)
 {
     if (encrypted_mode())
         ck_assert_msg(smbw_session_encrypted(x->sess), "session not encrypted");
@@ -52,12 +52,12 @@ static unsigned char *put_file(const char *name)
 {
     unsigned char *data = malloc(FILE_LEN);
     ck_assert_ptr_nonnull(data);
-    sec_random(data, FILE_LEN);
-    sec_opts o = opts();
-    sec_ctx x;
-    sec_open(&x, sec_env("SMBW_TEST_HOST"), sec_server_port(), &o);
+    it_random(data, FILE_LEN);
+    it_opts o = opts();
+    it_ctx x;
+    it_open_to(&x, it_env("SMBW_TEST_HOST"), it_env_port(), &o);
     sec_round_trip(x.tree, x.conn, name, data, FILE_LEN);
-    sec_close(&x);
+    it_close(&x);
     return data;
 }
 
@@ -90,12 +90,12 @@ static void tampered_read(const char *where)
     sec_proxy p;
     sec_proxy_start(&p, false, args);
 
-    sec_opts o = opts();
-    sec_ctx x;
-    sec_open(&x, "127.0.0.1", p.port, &o);
+    it_opts o = opts();
+    it_ctx x;
+    it_open_to(&x, "127.0.0.1", p.port, &o);
     check_session_protected(&x);
     smbw_file *f = NULL;
-    SEC_OK(x.conn, smbw_file_open(&f, x.tree, "tamper.bin", SMBW_O_RDONLY));
+    IT_OK(x.conn, smbw_file_open(&f, x.tree, "tamper.bin", SMBW_O_RDONLY));
     unsigned char *back = malloc(FILE_LEN);
     ck_assert_ptr_nonnull(back);
     size_t got = 0;
@@ -120,7 +120,7 @@ static void tampered_read(const char *where)
     ck_assert_msg(rc == SMBW_EDEAD, "read after the failure -> %s (wanted SMBW_EDEAD)",
                   smbw_error_name(rc));
     smbw_file_free(f);
-    sec_close(&x);
+    it_close(&x);
     ck_assert_msg(sec_proxy_wait(&p, 20000), "proxy did not exit after the client left");
     free(report);
     free(back);
@@ -135,20 +135,20 @@ START_TEST(test_proxy_is_transparent)
     unsigned char *data = put_file("plain.bin");
     sec_proxy p;
     sec_proxy_start(&p, false, NULL);
-    sec_opts o = opts();
-    sec_ctx x;
-    sec_open(&x, "127.0.0.1", p.port, &o);
+    it_opts o = opts();
+    it_ctx x;
+    it_open_to(&x, "127.0.0.1", p.port, &o);
     check_session_protected(&x);
     smbw_file *f = NULL;
-    SEC_OK(x.conn, smbw_file_open(&f, x.tree, "plain.bin", SMBW_O_RDONLY));
+    IT_OK(x.conn, smbw_file_open(&f, x.tree, "plain.bin", SMBW_O_RDONLY));
     unsigned char *back = malloc(FILE_LEN);
     ck_assert_ptr_nonnull(back);
     size_t got = 0;
-    SEC_OK(x.conn, smbw_file_pread(f, back, FILE_LEN, 0, &got));
+    IT_OK(x.conn, smbw_file_pread(f, back, FILE_LEN, 0, &got));
     ck_assert_uint_eq(got, FILE_LEN);
     ck_assert(memcmp(back, data, FILE_LEN) == 0);
-    SEC_OK(x.conn, smbw_file_free(f));
-    sec_close(&x);
+    IT_OK(x.conn, smbw_file_free(f));
+    it_close(&x);
     ck_assert_msg(sec_proxy_wait(&p, 20000), "proxy did not exit after the client left");
     char *report = sec_proxy_report(&p);
     ck_assert_str_eq(report, "");
@@ -182,11 +182,11 @@ static void tampered_session_setup(const char *where)
     const char *args[] = {"--tamper-command", "SESSION_SETUP", "--tamper-where", where, NULL};
     sec_proxy p;
     sec_proxy_start(&p, false, args);
-    sec_opts o = opts();
+    it_opts o = opts();
     smbw_conn *c = NULL;
-    SEC_OK(c, sec_connect_to(&c, "127.0.0.1", p.port, &o));
+    IT_OK(c, it_connect_to(&c, "127.0.0.1", p.port, &o));
     smbw_session *s = NULL;
-    int rc = sec_login(c, &s);
+    int rc = it_login(c, &s);
     fprintf(stderr, "%s: tampered SESSION_SETUP %s -> %s: %s\n",
             smbw_dialect_name(smbw_conn_dialect(c)), where, smbw_error_name(rc),
             smbw_conn_errmsg(c));
@@ -230,14 +230,14 @@ START_TEST(test_stripped_transform)
     const char *args[] = {"--strip-transform", NULL};
     sec_proxy p;
     sec_proxy_start(&p, false, args);
-    sec_opts o = opts();
+    it_opts o = opts();
     smbw_conn *c = NULL;
-    SEC_OK(c, sec_connect_to(&c, "127.0.0.1", p.port, &o));
+    IT_OK(c, it_connect_to(&c, "127.0.0.1", p.port, &o));
     smbw_session *s = NULL;
-    SEC_OK(c, sec_login(c, &s));
+    IT_OK(c, it_login(c, &s));
     ck_assert_msg(smbw_session_encrypted(s), "session not encrypted");
     smbw_tree *t = NULL;
-    int rc = smbw_tree_connect(&t, s, sec_env("SMBW_TEST_SHARE"));
+    int rc = smbw_tree_connect(&t, s, it_env("SMBW_TEST_SHARE"));
     const char *msg = smbw_conn_errmsg(c);
     fprintf(stderr, "%s: plaintext TREE_CONNECT answer -> %s: %s\n",
             smbw_dialect_name(smbw_conn_dialect(c)), smbw_error_name(rc), msg);
@@ -277,5 +277,5 @@ int main(void)
         tcase_add_test(tc, test_tampered_session_setup_body);
     }
     suite_add_tcase(s, tc);
-    return sec_run(s);
+    return it_run(s);
 }

@@ -32,7 +32,7 @@ static void random_hex(char *out, size_t nbytes)
 {
     unsigned char r[32];
     ck_assert(nbytes <= sizeof r);
-    sec_random(r, nbytes);
+    it_random(r, nbytes);
     for (size_t i = 0; i < nbytes; i++)
         sprintf(out + 2 * i, "%02x", r[i]);
 }
@@ -56,7 +56,7 @@ static void run_capture(capture *cap, enum smbw_encrypt_policy enc)
      * very start and across what would be a 64 KiB read boundary. */
     unsigned char *data = malloc(DATA_LEN);
     ck_assert_ptr_nonnull(data);
-    sec_random(data, DATA_LEN);
+    it_random(data, DATA_LEN);
     size_t mlen = strlen(cap->marker);
     const size_t offsets[] = {0, 4096, 65536 - 10, DATA_LEN - mlen};
     for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; i++)
@@ -69,22 +69,22 @@ static void run_capture(capture *cap, enum smbw_encrypt_policy enc)
 
     sec_proxy p;
     sec_proxy_start(&p, true, NULL);
-    sec_opts o;
+    it_opts o;
     memset(&o, 0, sizeof o);
-    o.max_dialect = sec_env_dialect("SMBW_TEST_CLIENT_MAX", SMBW_SMB3_11);
+    o.max_dialect = it_env_dialect("SMBW_TEST_CLIENT_MAX", SMBW_SMB3_11);
     o.encrypt = enc;
-    sec_ctx x;
-    sec_open(&x, "127.0.0.1", p.port, &o);
+    it_ctx x;
+    it_open_to(&x, "127.0.0.1", p.port, &o);
     cap->encrypted = smbw_session_encrypted(x.sess);
     snprintf(cap->cipher, sizeof cap->cipher, "%s", smbw_session_cipher(x.sess));
     sec_round_trip(x.tree, x.conn, cap->name, data, DATA_LEN);
     smbw_stat st;
-    SEC_OK(x.conn, smbw_stat_path(x.tree, cap->name, &st));
+    IT_OK(x.conn, smbw_stat_path(x.tree, cap->name, &st));
     ck_assert_uint_eq(st.size, DATA_LEN);
-    sec_close(&x);
+    it_close(&x);
     ck_assert_msg(sec_proxy_wait(&p, 20000), "proxy did not exit after the client left");
 
-    cap->wire = sec_read_file(p.log, &cap->wire_len);
+    cap->wire = it_read_file(p.log, &cap->wire_len);
     ck_assert_msg(cap->wire != NULL, "no capture file %s", p.log);
     fprintf(stderr, "%s: %s session (%s), %zu bytes captured\n", smbw_dialect_name(o.max_dialect),
             cap->encrypted ? "encrypted" : "plain", cap->cipher, cap->wire_len);
@@ -139,5 +139,5 @@ int main(void)
     tcase_add_test(tc, test_encrypted_hides_content_and_names);
     tcase_add_test(tc, test_unencrypted_control_shows_them);
     suite_add_tcase(s, tc);
-    return sec_run(s);
+    return it_run(s);
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "lib/util/bytes.h"
-#include "tests/rawbytes.h"
+#include "tests/common/rawbytes.h"
 
 START_TEST(test_cursor_reads)
 {

@@ -13,7 +13,7 @@
 #include "lib/core/core.h"
 #include "lib/util/status.h"
 #include "smbwire/copy.h"
-#include "tests/rawbytes.h"
+#include "tests/common/rawbytes.h"
 
 enum scenario {
     SC_NORMAL,          /* Samba-like: limits 256 / 1 MiB / 16 MiB */

@@ -8,7 +8,7 @@
 
 #include "lib/core/core.h"
 #include "lib/util/status.h"
-#include "tests/rawbytes.h"
+#include "tests/common/rawbytes.h"
 
 typedef struct done_log {
     int calls;

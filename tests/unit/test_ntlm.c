@@ -5,33 +5,11 @@
 #include <string.h>
 
 #include "smbwire/errors.h"
+#include "testutil.h"
 #include "lib/auth/ntlmssp.h"
 #include "lib/crypto/crypto.h"
 #include "lib/util/unicode.h"
-#include "tests/rawbytes.h"
-
-static size_t unhex(const char *h, uint8_t *out)
-{
-    size_t n = 0;
-    while (*h) {
-        if (*h == ' ') {
-            h++;
-            continue;
-        }
-        unsigned v;
-        ck_assert(sscanf(h, "%2x", &v) == 1);
-        out[n++] = (uint8_t)v;
-        h += 2;
-    }
-    return n;
-}
-
-#define ck_assert_hex(p, hex)                                                                      \
-    do {                                                                                           \
-        uint8_t want_[256];                                                                        \
-        size_t wn_ = unhex(hex, want_);                                                            \
-        ck_assert_mem_eq(p, want_, wn_);                                                           \
-    } while (0)
+#include "tests/common/rawbytes.h"
 
 /* MS-NLMP 4.2.4.3: the CHALLENGE_MESSAGE of the NTLMv2 example. */
 static const char *chal_424 = "4e544c4d53535000 02000000 0c000c00 38000000 33828ae2"
@@ -46,16 +24,17 @@ static const uint8_t client_chal[8] = {0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
 static const uint8_t random_key[16] = {0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
                                        0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55};
 
+/* buf holds 256 bytes. */
 static size_t load_chal(uint8_t *buf)
 {
-    return unhex(chal_424, buf);
+    return it_unhex(chal_424, buf, 256);
 }
 
 START_TEST(kat_ntowfv2)
 {
     uint8_t k[16];
     ck_assert_int_eq(ntlm_ntowfv2("Password", "User", "Domain", k), 0);
-    ck_assert_hex(k, "0c868a403bfd7a93a3001ef22ef02e3f");
+    it_assert_hex(k, "0c868a403bfd7a93a3001ef22ef02e3f");
     /* UPPER() applies to the user only: a lower-case user gives the same key,
      * a different-case domain does not. */
     uint8_t k2[16];
@@ -71,7 +50,7 @@ START_TEST(kat_lmv2)
     uint8_t k[16], lm[24];
     ck_assert_int_eq(ntlm_ntowfv2("Password", "User", "Domain", k), 0);
     ck_assert_int_eq(ntlm_lmv2_response(k, server_chal, client_chal, lm), 0);
-    ck_assert_hex(lm, "86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa");
+    it_assert_hex(lm, "86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa");
 }
 END_TEST
 
@@ -89,9 +68,9 @@ START_TEST(kat_ntlmv2_response)
                                       ch.target_info_len, &nt, sbk),
                      0);
     ck_assert_uint_eq(nt.len, 16 + 28 + 36 + 4);
-    ck_assert_hex(nt.p, "68cd0ab851e51c96aabc927bebef6a1c");
-    ck_assert_hex(nt.p + 16, "0101000000000000 0000000000000000 aaaaaaaaaaaaaaaa 00000000");
-    ck_assert_hex(sbk, "8de40ccadbc14a82f15cb0ad0de95ca3");
+    it_assert_hex(nt.p, "68cd0ab851e51c96aabc927bebef6a1c");
+    it_assert_hex(nt.p + 16, "0101000000000000 0000000000000000 aaaaaaaaaaaaaaaa 00000000");
+    it_assert_hex(sbk, "8de40ccadbc14a82f15cb0ad0de95ca3");
     buf_free(&nt);
 }
 END_TEST
@@ -105,7 +84,7 @@ START_TEST(parse_424_challenge)
     ck_assert_uint_eq(ch.flags, 0xe28a8233u);
     ck_assert_mem_eq(ch.server_challenge, server_chal, 8);
     ck_assert_uint_eq(ch.target_name_len, 12);
-    ck_assert_hex(ch.target_name, "530065007200760065007200");
+    it_assert_hex(ch.target_name, "530065007200760065007200");
     ck_assert_uint_eq(ch.target_info_len, 36);
     ck_assert(!ch.have_timestamp);
     ck_assert(!ch.have_av_flags);
@@ -128,30 +107,30 @@ START_TEST(kat_authenticate_424)
     ntlm_set_test_params(c, client_chal, &t0, random_key);
     ck_assert_int_eq(ntlm_negotiate(c, &neg), 0);
     ck_assert_uint_eq(neg.len, 40);
-    ck_assert_hex(neg.p, "4e544c4d53535000 01000000");
+    it_assert_hex(neg.p, "4e544c4d53535000 01000000");
     ck_assert_uint_eq(get_u32(neg.p + 12), 0xe2088235u);
     ck_assert_int_eq(ntlm_authenticate(c, chal, n, &auth), 0);
 
     const uint8_t *m = auth.p;
     ck_assert_uint_ge(auth.len, 88);
-    ck_assert_hex(m, "4e544c4d53535000 03000000");
+    it_assert_hex(m, "4e544c4d53535000 03000000");
     /* field i: len at 12+8i, offset at 16+8i */
 #define FIELD(i) (m + get_u32(m + 16 + 8 * (i)))
 #define FLEN(i) get_u16(m + 12 + 8 * (i))
     for (int i = 0; i < 6; i++)
         ck_assert_uint_le((size_t)get_u32(m + 16 + 8 * i) + FLEN(i), auth.len);
     ck_assert_uint_eq(FLEN(0), 24);
-    ck_assert_hex(FIELD(0), "86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa");
+    it_assert_hex(FIELD(0), "86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa");
     ck_assert_uint_eq(FLEN(1), 16 + 28 + 36 + 4);
-    ck_assert_hex(FIELD(1), "68cd0ab851e51c96aabc927bebef6a1c");
+    it_assert_hex(FIELD(1), "68cd0ab851e51c96aabc927bebef6a1c");
     ck_assert_uint_eq(FLEN(2), 12);
-    ck_assert_hex(FIELD(2), "44006f006d00610069006e00");
+    it_assert_hex(FIELD(2), "44006f006d00610069006e00");
     ck_assert_uint_eq(FLEN(3), 8);
-    ck_assert_hex(FIELD(3), "5500730065007200");
+    it_assert_hex(FIELD(3), "5500730065007200");
     ck_assert_uint_eq(FLEN(4), 16);
-    ck_assert_hex(FIELD(4), "43004f004d0050005500540045005200");
+    it_assert_hex(FIELD(4), "43004f004d0050005500540045005200");
     ck_assert_uint_eq(FLEN(5), 16);
-    ck_assert_hex(FIELD(5), "c5dad2544fc9799094ce1ce90bc9d03e");
+    it_assert_hex(FIELD(5), "c5dad2544fc9799094ce1ce90bc9d03e");
     uint32_t flags = get_u32(m + 60);
     ck_assert(flags & NTLMSSP_NEGOTIATE_KEY_EXCH);
     ck_assert(flags & NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY);
@@ -177,10 +156,10 @@ START_TEST(kat_wrapex)
     uint8_t sign[16], seal[16];
     size_t seallen;
     ck_assert_int_eq(ntlm_sign_key(random_key, true, sign), 0);
-    ck_assert_hex(sign, "4788dc861b4782f35d43fd98fe1a2d39");
+    it_assert_hex(sign, "4788dc861b4782f35d43fd98fe1a2d39");
     ck_assert_int_eq(ntlm_seal_key(random_key, 0xe28a8233u, true, seal, &seallen), 0);
     ck_assert_uint_eq(seallen, 16);
-    ck_assert_hex(seal, "59f600973cc4960a25480a7c196e4c58");
+    it_assert_hex(seal, "59f600973cc4960a25480a7c196e4c58");
 
     smbw_buf pt;
     buf_init(&pt);
@@ -189,14 +168,14 @@ START_TEST(kat_wrapex)
     crypto_rc4 *rc4;
     ck_assert_int_eq(crypto_rc4_new(&rc4, seal, seallen), 0);
     ck_assert_int_eq(crypto_rc4_update(rc4, pt.p, data, 18), 0);
-    ck_assert_hex(data, "54e50165bf1936dc996020c1811b0f06fb5f");
+    it_assert_hex(data, "54e50165bf1936dc996020c1811b0f06fb5f");
     ck_assert_int_eq(ntlm_mac(sign, rc4, 0, pt.p, pt.len, sig), 0);
-    ck_assert_hex(sig, "010000007fb38ec5c55d497600000000");
+    it_assert_hex(sig, "010000007fb38ec5c55d497600000000");
     crypto_rc4_free(rc4);
 
     /* Without key exchange the checksum is not RC4'd. */
     ck_assert_int_eq(ntlm_mac(sign, NULL, 0, pt.p, pt.len, sig), 0);
-    ck_assert_hex(sig, "01000000 703528 51f2564309 00000000");
+    it_assert_hex(sig, "01000000 703528 51f2564309 00000000");
     buf_free(&pt);
 }
 END_TEST

@@ -16,7 +16,7 @@
 
 #include "lib/core/setup.h"
 #include "lib/util/status.h"
-#include "tests/rawbytes.h"
+#include "tests/common/rawbytes.h"
 #include "tests/unit/det_random.h"
 
 /* ---- hand-made NEGOTIATE answers ------------------------------------------ */

@@ -17,41 +17,8 @@
 #include "lib/util/bytes.h"
 #include "lib/wire/wire.h"
 #include "smbwire/errors.h"
-#include "tests/rawbytes.h"
-
-static size_t unhex(const char *s, uint8_t *out, size_t max)
-{
-    size_t n = 0;
-    int hi = -1;
-    for (; *s; s++) {
-        int v;
-        if (*s >= '0' && *s <= '9')
-            v = *s - '0';
-        else if (*s >= 'a' && *s <= 'f')
-            v = *s - 'a' + 10;
-        else if (*s >= 'A' && *s <= 'F')
-            v = *s - 'A' + 10;
-        else
-            continue;
-        if (hi < 0) {
-            hi = v;
-        } else {
-            ck_assert_uint_lt(n, max);
-            out[n++] = (uint8_t)(hi << 4 | v);
-            hi = -1;
-        }
-    }
-    ck_assert_int_eq(hi, -1);
-    return n;
-}
-
-#define ck_assert_hex(got, hex, len)                                                               \
-    do {                                                                                           \
-        uint8_t want_[1024];                                                                       \
-        size_t wl_ = unhex(hex, want_, sizeof want_);                                              \
-        ck_assert_uint_eq(wl_, (size_t)(len));                                                     \
-        ck_assert_mem_eq(got, want_, wl_);                                                         \
-    } while (0)
+#include "testutil.h"
+#include "tests/common/rawbytes.h"
 
 /* ------------------------------------------------------------------------ */
 /* Key derivation */
@@ -93,19 +60,19 @@ static const struct {
 START_TEST(test_derive_kat)
 {
     uint8_t sk[32], pa[64];
-    size_t skl = unhex(kd_kat[_i].session_key, sk, sizeof sk);
+    size_t skl = it_unhex(kd_kat[_i].session_key, sk, sizeof sk);
     if (kd_kat[_i].preauth)
-        ck_assert_uint_eq(unhex(kd_kat[_i].preauth, pa, sizeof pa), 64);
+        ck_assert_uint_eq(it_unhex(kd_kat[_i].preauth, pa, sizeof pa), 64);
     smb2_keys k;
     ck_assert_int_eq(smb2_derive_keys(kd_kat[_i].dialect, sk, skl, kd_kat[_i].preauth ? pa : NULL,
                                       kd_kat[_i].cipher, &k),
                      0);
     ck_assert_uint_eq(k.enc_len, 16);
-    ck_assert_hex(k.signing, kd_kat[_i].signing, 16);
+    it_assert_hex_len(k.signing, kd_kat[_i].signing, 16);
     if (kd_kat[_i].enc) {
-        ck_assert_hex(k.enc, kd_kat[_i].enc, 16);
-        ck_assert_hex(k.dec, kd_kat[_i].dec, 16);
-        ck_assert_hex(k.app, kd_kat[_i].app, 16);
+        it_assert_hex_len(k.enc, kd_kat[_i].enc, 16);
+        it_assert_hex_len(k.dec, kd_kat[_i].dec, 16);
+        it_assert_hex_len(k.app, kd_kat[_i].app, 16);
     }
 }
 END_TEST
@@ -183,18 +150,18 @@ START_TEST(test_preauth_hash)
     /* [ANAT] 3.1.1 master channel: SHA-512(64 zero bytes || NEGOTIATE request). */
     uint8_t zero[64] = {0}, pkt[512], out[64];
     size_t n =
-        unhex("FE534D4240000100000000000000800000000000000000000100000000000000FFFE000000000000"
-              "00000000000000000000000000000000000000000000000024000500000000003F000000ECD86F32"
-              "6276024F9F7752B89BB33F3A70000000020000000202100200030203110300000100260000000000"
-              "010020000100FA49E6578F1F3A9F4CD3E9CC14A67AA884B3D05844E0E5A118225C15887F32FF0000"
-              "0200060000000000020002000100",
-              pkt, sizeof pkt);
+        it_unhex("FE534D4240000100000000000000800000000000000000000100000000000000FFFE000000000000"
+                 "00000000000000000000000000000000000000000000000024000500000000003F000000ECD86F32"
+                 "6276024F9F7752B89BB33F3A70000000020000000202100200030203110300000100260000000000"
+                 "010020000100FA49E6578F1F3A9F4CD3E9CC14A67AA884B3D05844E0E5A118225C15887F32FF0000"
+                 "0200060000000000020002000100",
+                 pkt, sizeof pkt);
     crypto_iov v[2] = {{zero, 64}, {pkt, n}};
     ck_assert_int_eq(crypto_sha512(v, 2, out), 0);
-    ck_assert_hex(out,
-                  "DD94EFC5321BB618A2E208BA8920D2F422992526947A409B5037DE1E0FE8C7362B8C4712"
-                  "2594CDE0CE26AA9DFC8BCDBDE0621957672623351A7540F1E54A0426",
-                  64);
+    it_assert_hex_len(out,
+                      "DD94EFC5321BB618A2E208BA8920D2F422992526947A409B5037DE1E0FE8C7362B8C4712"
+                      "2594CDE0CE26AA9DFC8BCDBDE0621957672623351A7540F1E54A0426",
+                      64);
 }
 END_TEST
 
@@ -233,8 +200,8 @@ static const struct {
 START_TEST(test_sign_kat)
 {
     uint8_t key[16], msg[512], copy[512], sig[16];
-    unhex(sign_kat[_i].key, key, 16);
-    size_t n = unhex(sign_kat[_i].msg, msg, sizeof msg);
+    it_unhex(sign_kat[_i].key, key, 16);
+    size_t n = it_unhex(sign_kat[_i].msg, msg, sizeof msg);
     ck_assert_uint_ge(n, 64);
     memcpy(copy, msg, n);
 
@@ -441,9 +408,9 @@ static const struct {
 START_TEST(test_encrypt_kat)
 {
     uint8_t key[16], plain[512], frame[600];
-    unhex(enc_kat[_i].key, key, 16);
-    size_t pl = unhex(enc_kat[_i].plain, plain, sizeof plain);
-    size_t fl = unhex(enc_kat[_i].frame, frame, sizeof frame);
+    it_unhex(enc_kat[_i].key, key, 16);
+    size_t pl = it_unhex(enc_kat[_i].plain, plain, sizeof plain);
+    size_t fl = it_unhex(enc_kat[_i].frame, frame, sizeof frame);
     ck_assert_uint_eq(fl, pl + 52);
     smb2_transform_hdr th;
     ck_assert_int_eq(wire_decode_transform_hdr(frame, fl, &th), 0);
@@ -470,8 +437,8 @@ END_TEST
 /* The A.1 GCM WRITE response: a frame as a server sends it. */
 static void kat_gcm_frame(size_t *n, uint8_t *frame, size_t max, uint8_t key[16])
 {
-    unhex(enc_kat[1].key, key, 16);
-    *n = unhex(enc_kat[1].frame, frame, max);
+    it_unhex(enc_kat[1].key, key, 16);
+    *n = it_unhex(enc_kat[1].frame, frame, max);
 }
 
 START_TEST(test_decrypt_rejects)

@@ -10,7 +10,7 @@
 #include "lib/auth/ntlmssp.h"
 #include "lib/auth/spnego.h"
 #include "lib/crypto/crypto.h"
-#include "tests/rawbytes.h"
+#include "tests/common/rawbytes.h"
 
 /* ---- an independent little DER writer for hand-made tokens ---- */
 

@@ -9,7 +9,7 @@
 #include "lib/util/status.h"
 #include "lib/wire/wire.h"
 #include "smbwire/errors.h"
-#include "tests/rawbytes.h"
+#include "tests/common/rawbytes.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 

@@ -1,12 +1,10 @@
-#include "itest.h"
+#include "harness.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char *const required_vars[] = {
@@ -33,7 +31,7 @@ bool it_env_complete(void)
     bool ok = true;
     for (size_t i = 0; i < sizeof required_vars / sizeof required_vars[0]; i++) {
         if (!it_env_opt(required_vars[i])) {
-            fprintf(stderr, "integration test: %s is not set (a missing server is a failure)\n",
+            fprintf(stderr, "test: %s is not set (a missing server is a failure)\n",
                     required_vars[i]);
             ok = false;
         }
@@ -51,6 +49,34 @@ uint16_t it_env_dialect(const char *name, uint16_t dflt)
     return d;
 }
 
+uint16_t it_env_port(void)
+{
+    const char *s = it_env("SMBW_TEST_PORT");
+    char *end = NULL;
+    long port = strtol(s, &end, 10);
+    ck_assert_msg(*end == '\0' && port > 0 && port < 65536, "bad SMBW_TEST_PORT %s", s);
+    return (uint16_t)port;
+}
+
+int it_connect_to(smbw_conn **out, const char *host, uint16_t port, const it_opts *o)
+{
+    static const it_opts dflt;
+    if (!o)
+        o = &dflt;
+    smbw_conn *c = NULL;
+    int rc = smbw_conn_new(&c);
+    ck_assert_msg(rc == 0 && c != NULL, "smbw_conn_new -> %s", smbw_error_name(rc));
+    *out = c;
+    IT_OK(c, smbw_conn_set_timeout(c, o->timeout_ms ? o->timeout_ms : IT_TIMEOUT_MS));
+    IT_OK(c, smbw_conn_set_dialects(c, o->min_dialect ? o->min_dialect : SMBW_SMB2_02,
+                                    o->max_dialect ? o->max_dialect : SMBW_SMB3_11));
+    IT_OK(c, smbw_conn_set_signing(c, o->sign));
+    IT_OK(c, smbw_conn_set_encryption(c, o->encrypt));
+    if (o->log)
+        IT_OK(c, smbw_conn_set_log(c, SMBW_LOG_TRACE, o->log, o->log_ud));
+    return smbw_conn_connect(c, host, port);
+}
+
 smbw_conn *it_connect(void)
 {
     return it_connect_logged(NULL, NULL);
@@ -58,22 +84,14 @@ smbw_conn *it_connect(void)
 
 smbw_conn *it_connect_logged(smbw_log_fn fn, void *ud)
 {
-    const char *host = it_env("SMBW_TEST_HOST");
-    const char *port_s = it_env("SMBW_TEST_PORT");
-    char *end = NULL;
-    long port = strtol(port_s, &end, 10);
-    ck_assert_msg(*end == '\0' && port > 0 && port < 65536, "bad SMBW_TEST_PORT %s", port_s);
-
+    it_opts o;
+    memset(&o, 0, sizeof o);
+    o.min_dialect = it_env_dialect("SMBW_TEST_CLIENT_MIN", SMBW_SMB2_02);
+    o.max_dialect = it_env_dialect("SMBW_TEST_CLIENT_MAX", SMBW_SMB3_11);
+    o.log = fn;
+    o.log_ud = ud;
     smbw_conn *c = NULL;
-    int rc = smbw_conn_new(&c);
-    ck_assert_msg(rc == 0 && c != NULL, "smbw_conn_new -> %s", smbw_error_name(rc));
-    IT_OK(c, smbw_conn_set_timeout(c, IT_TIMEOUT_MS));
-    uint16_t lo = it_env_dialect("SMBW_TEST_CLIENT_MIN", SMBW_SMB2_02);
-    uint16_t hi = it_env_dialect("SMBW_TEST_CLIENT_MAX", SMBW_SMB3_11);
-    IT_OK(c, smbw_conn_set_dialects(c, lo, hi));
-    if (fn)
-        IT_OK(c, smbw_conn_set_log(c, SMBW_LOG_TRACE, fn, ud));
-    IT_OK(c, smbw_conn_connect(c, host, (uint16_t)port));
+    IT_OK(c, it_connect_to(&c, it_env("SMBW_TEST_HOST"), it_env_port(), &o));
     return c;
 }
 
@@ -88,13 +106,29 @@ int it_login_as(smbw_conn *c, const char *user, const char *password, smbw_sessi
     return smbw_session_new(out, c, &cr);
 }
 
+int it_login(smbw_conn *c, smbw_session **out)
+{
+    return it_login_as(c, it_env("SMBW_TEST_USER"), it_env("SMBW_TEST_PASS"), out);
+}
+
+static void open_tree(it_ctx *ctx)
+{
+    IT_OK(ctx->conn, it_login(ctx->conn, &ctx->sess));
+    IT_OK(ctx->conn, smbw_tree_connect(&ctx->tree, ctx->sess, it_env("SMBW_TEST_SHARE")));
+}
+
 void it_open(it_ctx *ctx)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->conn = it_connect();
-    IT_OK(ctx->conn,
-          it_login_as(ctx->conn, it_env("SMBW_TEST_USER"), it_env("SMBW_TEST_PASS"), &ctx->sess));
-    IT_OK(ctx->conn, smbw_tree_connect(&ctx->tree, ctx->sess, it_env("SMBW_TEST_SHARE")));
+    open_tree(ctx);
+}
+
+void it_open_to(it_ctx *ctx, const char *host, uint16_t port, const it_opts *o)
+{
+    memset(ctx, 0, sizeof *ctx);
+    IT_OK(ctx->conn, it_connect_to(&ctx->conn, host, port, o));
+    open_tree(ctx);
 }
 
 void it_close(it_ctx *ctx)
@@ -195,24 +229,24 @@ char *it_server_listing(const char *rel)
     return out;
 }
 
-void it_random(void *buf, size_t len)
+long long it_server_size(const char *rel)
 {
-    unsigned char *p = buf;
-    while (len > 0) {
-        ssize_t got = getrandom(p, len > (1u << 24) ? (1u << 24) : len, 0);
-        if (got < 0 && errno == EINTR)
-            continue;
-        ck_assert_msg(got > 0, "getrandom: %s", strerror(errno));
-        p += got;
-        len -= (size_t)got;
-    }
+    struct stat st;
+    return it_server_stat(rel, &st) == 0 ? (long long)st.st_size : -1;
 }
 
-double it_now(void)
+int it_share_entries(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    const char *base = it_env("SMBW_TEST_SHARE_PATH");
+    DIR *d = opendir(base);
+    ck_assert_msg(d != NULL, "opendir %s: %s", base, strerror(errno));
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
 }
 
 uint64_t it_filetime(int64_t unix_seconds)
@@ -229,15 +263,5 @@ int it_run(Suite *s)
             getenv("SMBW_TEST_SHARE"), getenv("SMBW_TEST_SHARE_PATH"),
             it_env_opt("SMBW_TEST_CLIENT_MIN") ? getenv("SMBW_TEST_CLIENT_MIN") : "SMB2_02",
             it_env_opt("SMBW_TEST_CLIENT_MAX") ? getenv("SMBW_TEST_CLIENT_MAX") : "SMB3_11");
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_VERBOSE);
-    int failed = srunner_ntests_failed(sr);
-    int run = srunner_ntests_run(sr);
-    srunner_free(sr);
-    if (run == 0) {
-        fprintf(stderr, "no test ran\n");
-        return 1;
-    }
-    return failed == 0 ? 0 : 1;
+    return it_run_suite(s);
 }
