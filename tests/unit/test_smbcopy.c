@@ -10,6 +10,7 @@
 #include "../../tools/common/secrets.h"
 #include "../../tools/smbcopy/smbcopy.h"
 #include "../../tools/smbcopy/names.h"
+#include "testutil.h"
 
 volatile sig_atomic_t sc_interrupted = 0;
 
@@ -234,7 +235,10 @@ START_TEST(test_auth_file)
     ck_assert_ptr_null(c.user);
     ck_assert_int_eq(tool_parse_auth_text("username=a\0b", 12, &c, err, sizeof(err)), -1);
 
-    char path[] = "/tmp/smbcopy-auth-XXXXXX";
+    /* In a private directory under TMPDIR (or the build directory). */
+    char dir[512], path[600];
+    it_tmpdir(dir, sizeof dir, "smbcopy-auth");
+    snprintf(path, sizeof path, "%s/auth-XXXXXX", dir);
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     const char *body = "username = bob\npassword = pw\n";
@@ -253,6 +257,7 @@ START_TEST(test_auth_file)
     unlink(path);
     ck_assert_int_eq(tool_parse_auth_file(path, &c, &mode, err, sizeof(err)), -1);
     ck_assert_ptr_nonnull(strstr(err, "cannot open it"));
+    ck_assert_int_eq(rmdir(dir), 0);
     ck_assert_int_eq(tool_parse_auth_file("/", &c, &mode, err, sizeof(err)), -1);
 }
 END_TEST
