@@ -85,7 +85,8 @@ static void bconn_open(bconn *b)
     err = smbw_conn_connect(b->c, host, (uint16_t)atoi(port_s));
     if (err)
         die("connect", err, b->c);
-    smbw_creds cr = {.kind = SMBW_AUTH_NTLM, .user = user, .password = pass};
+    smbw_creds cr = {
+        .size = sizeof(smbw_creds), .kind = SMBW_AUTH_NTLM, .user = user, .password = pass};
     err = smbw_session_new(&b->s, b->c, &cr);
     if (err)
         die("session setup", err, b->c);
@@ -227,8 +228,7 @@ int main(int argc, char **argv)
     for (int r = 1; r <= rounds; r++) {
         for (int di = 0; di < ndepths; di++) {
             for (int si = 0; si < nshapes; si++) {
-                smbw_copy_opts o;
-                memset(&o, 0, sizeof(o));
+                smbw_copy_opts o = SMBW_COPY_OPTS_INIT;
                 o.method = SMBW_COPY_COPYCHUNK;
                 o.depth = depths[di];
                 o.chunks_per_request = shapes[si].cpr;

@@ -70,8 +70,11 @@ const char *smbw_copy_method_name(smbw_copy_method m);
  * the grace time runs out.) */
 typedef int (*smbw_copy_progress_fn)(void *ud, uint64_t done, uint64_t contiguous, uint64_t total);
 
+/* Start from SMBW_COPY_OPTS_INIT (smbwire.h: "Option structs that may grow");
+ * NULL options mean the defaults. */
 typedef struct smbw_copy_opts {
-    smbw_copy_method method;     /* AUTO by default (zeroed struct) */
+    size_t size;                 /* sizeof(smbw_copy_opts): set by SMBW_COPY_OPTS_INIT */
+    smbw_copy_method method;     /* AUTO by default */
     int depth;                   /* requests in flight; 0 = default (SMBW_COPY_DEFAULT_DEPTH) */
     uint32_t chunk_size;         /* bytes per copychunk chunk; 0 = 1 MiB */
     uint32_t chunks_per_request; /* 0 = 16 */
@@ -81,6 +84,8 @@ typedef struct smbw_copy_opts {
     smbw_copy_progress_fn progress;
     void *progress_ud;
 } smbw_copy_opts;
+/* Every option at its default (method AUTO, default depth and chunk sizes). */
+#define SMBW_COPY_OPTS_INIT SMBW_SIZED_INIT_(smbw_copy_opts)
 
 /* Chosen by bench/depth.sh (docs/performance.md): one 16 MiB request takes
  * Samba about 5 ms, so 8 in flight keep it busy up to ~35 ms round trip. */

@@ -199,7 +199,30 @@ enum smbw_auth_kind {
     SMBW_AUTH_KERBEROS = 3,  /* Kerberos from the credential cache (KRB5CCNAME) */
 };
 
+/* Option structs that may grow (smbw_creds, smbw_copy_opts) begin with their
+ * size as the caller was compiled: start each from its _INIT macro
+ *   smbw_creds cr = SMBW_CREDS_INIT;
+ * and set fields by name. The library reads only the fields the caller's size
+ * covers (later fields count as zero), so a program built against an older
+ * header keeps working with a newer library; a size smaller than the first
+ * version's (e.g. a plain {0}) is refused with SMBW_EINVAL. Fields this
+ * library does not know must be zero (SMBW_ENOTSUP otherwise). */
+#ifdef __cplusplus
+#define SMBW_SIZED_INIT_(type)                                                                     \
+    ([] {                                                                                          \
+        type v_ = type();                                                                          \
+        v_.size = sizeof(type);                                                                    \
+        return v_;                                                                                 \
+    }())
+#else
+#define SMBW_SIZED_INIT_(type)                                                                     \
+    {                                                                                              \
+        .size = sizeof(type)                                                                       \
+    }
+#endif
+
 typedef struct smbw_creds {
+    size_t size; /* sizeof(smbw_creds): set by SMBW_CREDS_INIT */
     enum smbw_auth_kind kind;
     const char *user;     /* UTF-8 */
     const char *domain;   /* NULL or "" for none */
@@ -212,9 +235,17 @@ typedef struct smbw_creds {
      * downgrade. */
     bool kerberos_fallback_ntlm;
 } smbw_creds;
+/* Kind NTLM, everything else empty; see "Option structs" above. */
+#define SMBW_CREDS_INIT SMBW_SIZED_INIT_(smbw_creds)
 
 /* Authenticates a new session on c (SESSION_SETUP). A server that answers a
- * user login as guest or anonymous is refused unless that kind was asked. */
+ * user login as guest or anonymous is refused unless that kind was asked.
+ * creds must come from SMBW_CREDS_INIT. Errors: SMBW_EINVAL (a NULL
+ * argument, creds->size unset, not connected), SMBW_ENOTSUP (creds fields
+ * unknown to this library set), SMBW_EDEAD, SMBW_EAUTH (refused, or a
+ * guest/anonymous answer to a user login), SMBW_EKRB5, SMBW_EPOLICY (the
+ * server cannot sign or encrypt as required), SMBW_ECRYPTO, SMBW_ENOMEM, and
+ * the waiting errors (SMBW_ETIMEDOUT, SMBW_EIO, SMBW_ECLOSED, SMBW_ECANCELED). */
 int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds);
 /* True when messages of this session are signed. */
 bool smbw_session_signed(const smbw_session *s);

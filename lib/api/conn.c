@@ -10,6 +10,7 @@
 
 #include "../core/setup.h"
 #include "../crypto/crypto.h"
+#include "../util/sized.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -421,12 +422,19 @@ int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds)
     *out = NULL;
     if (!c || !creds)
         return SMBW_EINVAL;
+    smbw_creds cr;
+    int rc = sized_load(&cr, sizeof cr, creds, SIZED_END(smbw_creds, kerberos_fallback_ntlm));
+    if (rc)
+        return core_set_error(c, rc, 0,
+                              rc == SMBW_EINVAL
+                                  ? "credentials not set up with SMBW_CREDS_INIT"
+                                  : "credentials with fields unknown to this library");
     if (c->dead)
         return SMBW_EDEAD;
     if (!c->dialect)
         return core_set_error(c, SMBW_EINVAL, 0, "not connected");
     setup_sess st;
-    int rc = setup_sess_begin(&st, c, creds);
+    rc = setup_sess_begin(&st, c, &cr);
     if (rc)
         return rc;
     do {

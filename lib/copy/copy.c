@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../api/api.h"
+#include "../util/sized.h"
 
 #define MAX_DEPTH 64
 #define DEFAULT_CHUNK (1u << 20)
@@ -1048,6 +1049,18 @@ static int copy_lanes(smbw_file *const *srcs, smbw_file *const *dsts, int nlanes
                       uint64_t dst_off, uint64_t len, const smbw_copy_opts *opts,
                       smbw_copy_stats *stats);
 
+/* The caller's options (SMBW_COPY_OPTS_INIT, or NULL for the defaults) in
+ * this library's layout. */
+static int copy_opts_load(smbw_copy_opts *o, const smbw_copy_opts *opts)
+{
+    if (!opts) {
+        memset(o, 0, sizeof *o);
+        o->size = sizeof *o;
+        return 0;
+    }
+    return sized_load(o, sizeof *o, opts, SIZED_END(smbw_copy_opts, progress_ud));
+}
+
 int smbw_copy_range(smbw_file *src, smbw_file *dst, uint64_t src_off, uint64_t dst_off,
                     uint64_t len, const smbw_copy_opts *opts, smbw_copy_stats *stats)
 {
@@ -1083,14 +1096,15 @@ static int copy_lanes(smbw_file *const *srcs, smbw_file *const *dsts, int nlanes
                       smbw_copy_stats *stats)
 {
     smbw_file *src = srcs[0], *dst = dsts[0];
-    smbw_copy_opts defo;
+    smbw_copy_opts oo;
     smbw_copy_stats dummy;
-    memset(&defo, 0, sizeof defo);
-    if (!opts)
-        opts = &defo;
     if (!stats)
         stats = &dummy;
     memset(stats, 0, sizeof *stats);
+    int lrc = copy_opts_load(&oo, opts);
+    if (lrc)
+        return lrc;
+    opts = &oo;
     smbw_conn *sc, *dc;
     int rc = api_file_conn(src, &sc);
     if (!rc)
@@ -1232,10 +1246,11 @@ out:
 int smbw_copy_file(smbw_tree *src_tree, const char *src_path, smbw_tree *dst_tree,
                    const char *dst_path, const smbw_copy_opts *opts, smbw_copy_stats *stats)
 {
-    smbw_copy_opts defo;
-    memset(&defo, 0, sizeof defo);
-    if (!opts)
-        opts = &defo;
+    smbw_copy_opts oo;
+    int lrc = copy_opts_load(&oo, opts);
+    if (lrc)
+        return lrc;
+    opts = &oo;
     smbw_file *src = NULL, *dst = NULL;
     int rc = smbw_file_open(&src, src_tree, src_path, SMBW_O_RDONLY);
     if (rc)

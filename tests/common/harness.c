@@ -97,8 +97,7 @@ smbw_conn *it_connect_logged(smbw_log_fn fn, void *ud)
 
 int it_login_as(smbw_conn *c, const char *user, const char *password, smbw_session **out)
 {
-    smbw_creds cr;
-    memset(&cr, 0, sizeof cr);
+    smbw_creds cr = SMBW_CREDS_INIT;
     cr.kind = SMBW_AUTH_NTLM;
     cr.user = user;
     cr.domain = NULL;

@@ -96,8 +96,7 @@ START_TEST(test_copychunk_write_needs_write_only)
     smbw_file *src = NULL;
     IT_OK(ctx.conn, smbw_file_open(&src, ctx.tree, "acc-src.bin", SMBW_O_RDONLY));
     smbw_file *dst = create_dst(&ctx, "acc-w.bin", GENERIC_WRITE_ | SYNCHRONIZE_);
-    smbw_copy_opts o;
-    memset(&o, 0, sizeof(o));
+    smbw_copy_opts o = SMBW_COPY_OPTS_INIT;
     o.method = SMBW_COPY_COPYCHUNK;
     smbw_copy_stats st;
     copy_ok(&ctx, src, dst, size, &o, &st);
@@ -119,8 +118,7 @@ START_TEST(test_copychunk_read_needs_read_access)
     unsigned char *data = put_random(&ctx, "acc-src2.bin", size);
     smbw_file *src = NULL;
     IT_OK(ctx.conn, smbw_file_open(&src, ctx.tree, "acc-src2.bin", SMBW_O_RDONLY));
-    smbw_copy_opts o;
-    memset(&o, 0, sizeof(o));
+    smbw_copy_opts o = SMBW_COPY_OPTS_INIT;
     o.method = SMBW_COPY_COPYCHUNK;
     o.copychunk_read = true;
     smbw_copy_stats st;
@@ -158,8 +156,7 @@ START_TEST(test_limits_adaptation)
     unsigned char *data = put_random(&ctx, "lim-src.bin", size);
     smbw_file *src = NULL;
     IT_OK(ctx.conn, smbw_file_open(&src, ctx.tree, "lim-src.bin", SMBW_O_RDONLY));
-    smbw_copy_opts o;
-    memset(&o, 0, sizeof(o));
+    smbw_copy_opts o = SMBW_COPY_OPTS_INIT;
     o.method = SMBW_COPY_COPYCHUNK;
     o.chunk_size = 4 * MIB;     /* Samba: 1 MiB per chunk */
     o.chunks_per_request = 512; /* Samba: 256 chunks, 16 MiB per request */

@@ -241,8 +241,7 @@ START_TEST(kill_mid_copychunk)
     memset(&k, 0, sizeof k);
     k.conn = c.conn;
     k.child = serving_smbd(c.conn);
-    smbw_copy_opts o;
-    memset(&o, 0, sizeof o);
+    smbw_copy_opts o = SMBW_COPY_OPTS_INIT;
     o.method = SMBW_COPY_COPYCHUNK;
     o.depth = 1;
     o.progress = kill_on_progress;
@@ -377,8 +376,7 @@ START_TEST(disk_full)
     for (uint64_t off = 0; off < (5u << 20); off += PIECE)
         IT_OK(c.conn, smbw_file_pwrite(f, buf, sizeof buf, off));
     IT_OK(c.conn, smbw_file_free(f));
-    smbw_copy_opts o;
-    memset(&o, 0, sizeof o);
+    smbw_copy_opts o = SMBW_COPY_OPTS_INIT;
     o.method = SMBW_COPY_STREAM;
     rc = smbw_copy_file(c.tree, "fits.bin", c.tree, "copy.bin", &o, NULL);
     ck_assert_msg(rc == SMBW_ENOSPC, "copy to a full share: %s (%s)", smbw_error_name(rc),

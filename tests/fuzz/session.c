@@ -37,8 +37,7 @@ int fz_session(smbw_conn *c, const char *user, const char *pass, const char *sha
     for (size_t i = 0; i < FZ_DATA; i++)
         data[i] = (uint8_t)(i * 7 + 3);
 
-    smbw_creds cr;
-    memset(&cr, 0, sizeof cr);
+    smbw_creds cr = SMBW_CREDS_INIT;
     cr.kind = SMBW_AUTH_NTLM;
     cr.user = user;
     cr.password = pass;
@@ -60,8 +59,7 @@ int fz_session(smbw_conn *c, const char *user, const char *pass, const char *sha
     if ((rc = smbw_file_open(&dst, t, "fz_dst.bin", SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_TRUNC)) !=
         0)
         goto out;
-    smbw_copy_opts o;
-    memset(&o, 0, sizeof o);
+    smbw_copy_opts o = SMBW_COPY_OPTS_INIT;
     o.chunk_size = 4096; /* two chunks: exercises the chunk list */
     smbw_copy_stats cs;
     if ((rc = smbw_copy_range(src, dst, 0, 0, FZ_DATA, &o, &cs)) != 0)

@@ -231,8 +231,7 @@ static int run_step(client *c, enum step s, const fake *f, int timeout_ms)
             rc = smbw_conn_connect(c->conn, "127.0.0.1", f->port);
         break;
     case S_SESSION: {
-        smbw_creds cr;
-        memset(&cr, 0, sizeof cr);
+        smbw_creds cr = SMBW_CREDS_INIT;
         cr.kind = SMBW_AUTH_GUEST;
         rc = smbw_session_new(&c->sess, c->conn, &cr);
         break;
@@ -302,8 +301,7 @@ static int run_step(client *c, enum step s, const fake *f, int timeout_ms)
         break;
     }
     case S_COPY: {
-        smbw_copy_opts o;
-        memset(&o, 0, sizeof o);
+        smbw_copy_opts o = SMBW_COPY_OPTS_INIT;
         o.method = SMBW_COPY_COPYCHUNK;
         smbw_copy_stats st;
         rc = smbw_copy_range(c->src, c->dst, 0, 0, SRC_SIZE, &o, &st);
@@ -492,8 +490,7 @@ static void odx_connect(odx_client *x)
     ck_assert_int_eq(smbw_conn_new(&x->c), 0);
     ck_assert_int_eq(smbw_conn_set_timeout(x->c, 20000), 0);
     ck_assert_int_eq(smbw_conn_connect(x->c, "127.0.0.1", x->f.port), 0);
-    smbw_creds cr;
-    memset(&cr, 0, sizeof cr);
+    smbw_creds cr = SMBW_CREDS_INIT;
     cr.kind = SMBW_AUTH_GUEST;
     ck_assert_int_eq(smbw_session_new(&x->s, x->c, &cr), 0);
     ck_assert_int_eq(smbw_tree_connect(&x->t, x->s, "share"), 0);
@@ -511,8 +508,7 @@ static void odx_disconnect(odx_client *x)
 static int odx_copy(odx_client *x, const char *src, const char *dst, smbw_copy_method m,
                     smbw_copy_stats *st)
 {
-    smbw_copy_opts o;
-    memset(&o, 0, sizeof o);
+    smbw_copy_opts o = SMBW_COPY_OPTS_INIT;
     o.method = m;
     o.no_preserve = true;
     return smbw_copy_file(x->t, src, x->t, dst, &o, st);

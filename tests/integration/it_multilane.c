@@ -22,8 +22,7 @@ static void run_lanes(int nlanes, size_t size, const char *dst_name)
         IT_OK(ctx[i].conn,
               smbw_file_open(&lanes[i].dst, ctx[i].tree, dst_name, SMBW_O_WRONLY | SMBW_O_CREAT));
     }
-    smbw_copy_opts o;
-    memset(&o, 0, sizeof o);
+    smbw_copy_opts o = SMBW_COPY_OPTS_INIT;
     o.method = SMBW_COPY_COPYCHUNK;
     smbw_copy_stats st;
     uint64_t before[LANES];

@@ -119,8 +119,7 @@ START_TEST(test_anonymous_and_guest_refused)
     const enum smbw_auth_kind kinds[] = {SMBW_AUTH_ANONYMOUS, SMBW_AUTH_GUEST};
     for (size_t i = 0; i < 2; i++) {
         smbw_conn *c = it_connect();
-        smbw_creds cr;
-        memset(&cr, 0, sizeof cr);
+        smbw_creds cr = SMBW_CREDS_INIT;
         cr.kind = kinds[i];
         if (kinds[i] == SMBW_AUTH_GUEST)
             cr.user = "guest";

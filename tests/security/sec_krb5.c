@@ -12,8 +12,7 @@
 
 static int krb_login(smbw_conn *c, const char *target_host, smbw_session **out)
 {
-    smbw_creds cr;
-    memset(&cr, 0, sizeof cr);
+    smbw_creds cr = SMBW_CREDS_INIT;
     cr.kind = SMBW_AUTH_KERBEROS;
     cr.target_host = target_host;
     return smbw_session_new(out, c, &cr);
@@ -183,8 +182,7 @@ START_TEST(test_fallback_only_when_asked)
         smbw_conn *c = NULL;
         ck_assert_int_eq(smbw_conn_new(&c), 0);
         IT_OK(c, smbw_conn_connect(c, it_env("SMBW_TEST_HOST"), it_env_port()));
-        smbw_creds cr;
-        memset(&cr, 0, sizeof cr);
+        smbw_creds cr = SMBW_CREDS_INIT;
         cr.kind = SMBW_AUTH_KERBEROS;
         cr.target_host = it_env("SMBW_KRB5_SERVICE_HOST");
         cr.user = it_env("SMBW_TEST_USER");

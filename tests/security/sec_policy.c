@@ -140,8 +140,7 @@ START_TEST(test_share_demands_encryption)
     smbw_conn *c = NULL;
     IT_OK(c, it_connect_to(&c, it_env("SMBW_TEST_HOST"), it_env_port(), &o));
     smbw_session *s = NULL;
-    smbw_creds cr;
-    memset(&cr, 0, sizeof cr);
+    smbw_creds cr = SMBW_CREDS_INIT;
     cr.kind = SMBW_AUTH_NTLM;
     cr.user = it_env("SMBW_TEST_USER");
     cr.password = it_env("SMBW_TEST_PASS");
@@ -188,8 +187,7 @@ START_TEST(test_wrong_password_message)
     static const char secret[] = "Wr0ng-Secret-4711";
     smbw_conn *c = NULL;
     IT_OK(c, it_connect_to(&c, it_env("SMBW_TEST_HOST"), it_env_port(), NULL));
-    smbw_creds cr;
-    memset(&cr, 0, sizeof cr);
+    smbw_creds cr = SMBW_CREDS_INIT;
     cr.kind = SMBW_AUTH_NTLM;
     cr.user = it_env("SMBW_TEST_USER");
     cr.password = secret;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/util/bytes.h"
+#include "lib/util/sized.h"
 #include "tests/common/rawbytes.h"
 
 START_TEST(test_cursor_reads)
@@ -113,6 +114,54 @@ START_TEST(test_writer_overflow)
 }
 END_TEST
 
+/* The SMBW_*_INIT convention: a struct that begins with its size, read by a
+ * library whose struct is older or newer than the caller's. */
+typedef struct v1_opts {
+    size_t size;
+    int a, b;
+} v1_opts;
+typedef struct v2_opts {
+    size_t size;
+    int a, b;
+    long c; /* added in version 2 */
+} v2_opts;
+typedef struct v3_opts {
+    size_t size;
+    int a, b;
+    long c;
+    long d; /* added in version 3 */
+} v3_opts;
+
+START_TEST(test_sized_load)
+{
+    v2_opts lib;
+    /* An older caller: its fields, and zero for the rest. */
+    v1_opts old = {sizeof(v1_opts), 7, 8};
+    memset(&lib, 0xAA, sizeof lib);
+    ck_assert_int_eq(sized_load(&lib, sizeof lib, &old, SIZED_END(v2_opts, b)), 0);
+    ck_assert_uint_eq(lib.size, sizeof lib);
+    ck_assert_int_eq(lib.a, 7);
+    ck_assert_int_eq(lib.b, 8);
+    ck_assert_int_eq(lib.c, 0);
+    /* Not started from the _INIT macro. */
+    v2_opts zero;
+    memset(&zero, 0, sizeof zero);
+    ck_assert_int_eq(sized_load(&lib, sizeof lib, &zero, SIZED_END(v2_opts, b)), SMBW_EINVAL);
+    /* A newer caller: fields unknown here must be zero. */
+    v3_opts newer;
+    memset(&newer, 0, sizeof newer);
+    newer.size = sizeof newer;
+    newer.a = 1;
+    newer.c = 3;
+    ck_assert_int_eq(sized_load(&lib, sizeof lib, &newer, SIZED_END(v2_opts, b)), 0);
+    ck_assert_int_eq(lib.a, 1);
+    ck_assert_int_eq(lib.c, 3);
+    ck_assert_uint_eq(lib.size, sizeof lib);
+    newer.d = 4;
+    ck_assert_int_eq(sized_load(&lib, sizeof lib, &newer, SIZED_END(v2_opts, b)), SMBW_ENOTSUP);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("bytes");
@@ -122,6 +171,7 @@ int main(void)
     tcase_add_test(tc, test_cursor_slice);
     tcase_add_test(tc, test_writer);
     tcase_add_test(tc, test_writer_overflow);
+    tcase_add_test(tc, test_sized_load);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -345,8 +345,7 @@ static void check_coverage(server *s, uint64_t src_off, uint64_t dst_off, uint64
 static int run(fixture *f, uint64_t so, uint64_t dof, uint64_t len, smbw_copy_method m,
                smbw_copy_stats *st)
 {
-    smbw_copy_opts o;
-    memset(&o, 0, sizeof o);
+    smbw_copy_opts o = SMBW_COPY_OPTS_INIT;
     o.method = m;
     o.depth = 4;
     return smbw_copy_range(&f->src, &f->dst, so, dof, len, &o, st);

@@ -303,8 +303,7 @@ static int replay_setup(const char *name, uint16_t dialect, long flip_final)
     ck_assert_int_eq(setup_negotiate_apply(c, &a.h, a.msg.p, a.msg.len), 0);
     ck_assert_uint_eq(c->dialect, dialect);
 
-    smbw_creds cr;
-    memset(&cr, 0, sizeof cr);
+    smbw_creds cr = SMBW_CREDS_INIT;
     cr.kind = SMBW_AUTH_NTLM;
     cr.user = "smbwtest";
     cr.password = "smbw-Pass1";

@@ -152,7 +152,8 @@ static __attribute__((noinline)) int smbconform_main(int argc, char **argv)
         .wait_ms = o.timeout_ms,
         .log_level = o.verbose >= 3   ? SMBW_LOG_TRACE
                      : o.verbose == 2 ? SMBW_LOG_INFO
-                                      : 0,
+                                      : SMBW_LOG_NONE,
+        .creds = SMBW_CREDS_INIT,
     };
     tg.creds.kind = o.kerberos ? SMBW_AUTH_KERBEROS : SMBW_AUTH_NTLM;
     tg.creds.user = cr.user;

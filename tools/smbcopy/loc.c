@@ -149,6 +149,7 @@ smbw_creds sc_login_creds(const sc_ctx *ctx, const sc_server *srv)
     /* With -k the password is handed over only for an allowed fallback. */
     bool pw = !o->kerberos || o->kerberos_fallback;
     smbw_creds cr = {
+        .size = sizeof(smbw_creds),
         .kind = o->kerberos ? SMBW_AUTH_KERBEROS : SMBW_AUTH_NTLM,
         .user = srv->creds.user != NULL ? srv->creds.user : "",
         .domain = srv->creds.domain,

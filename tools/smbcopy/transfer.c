@@ -318,8 +318,7 @@ static int try_server_side(sc_ctx *ctx, const sc_loc *src, const char *spath, sm
     if (!src->remote || !dst->remote || src->srv != dst->srv)
         return SMBW_ENOTSUP;
     const sc_opts *o = ctx->o;
-    smbw_copy_opts co;
-    memset(&co, 0, sizeof(co));
+    smbw_copy_opts co = SMBW_COPY_OPTS_INIT;
     switch (o->method) {
     case SC_METHOD_CLONE:
         co.method = SMBW_COPY_CLONE;
