@@ -19,7 +19,11 @@ static const tool_man_item description[] = {
     {TOOL_MAN_PARA, NULL,
      "When both ends are on one server, smbcopy can ask the server to copy the data itself "
      "(server-side copy: block clone or FSCTL_SRV_COPYCHUNK) so it never crosses the network. "
-     "Otherwise it streams the data, keeping many read and write requests in flight."},
+     "Otherwise it streams the data, keeping many read and write requests in flight. The holes "
+     "of a sparse source are neither read nor sent (SEEK_DATA/SEEK_HOLE locally, "
+     "FSCTL_QUERY_ALLOCATED_RANGES on a share): the copy has the same content and size, and "
+     "stays sparse where the destination can hold holes (a share is asked with "
+     "FSCTL_SET_SPARSE)."},
     {TOOL_MAN_PARA, NULL,
      "When DST is an existing directory (or ends with '/', or is a share root), the copy is "
      "made inside it under the base name of SRC. Otherwise DST is the name of the copy; an "

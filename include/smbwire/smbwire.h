@@ -366,6 +366,22 @@ int smbw_file_delete_on_close(smbw_file *f);
  * returns SMBW_ESTATUS with smbw_last_status set. */
 int smbw_file_ioctl(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen, uint32_t max_out,
                     void **out, size_t *outlen);
+/* A byte range of a file. */
+typedef struct smbw_range {
+    uint64_t off;
+    uint64_t len;
+} smbw_range;
+/* The parts of [off, off + len) that hold data, in increasing order
+ * (FSCTL_QUERY_ALLOCATED_RANGES, MS-FSCC 2.3.42; continued while the server
+ * answers STATUS_BUFFER_OVERFLOW), clipped to the range asked for; the rest
+ * reads as zeros. A server or file system that cannot tell
+ * (STATUS_NOT_SUPPORTED, STATUS_INVALID_DEVICE_REQUEST) gives the whole range
+ * as one. *out is malloc'd (free() it; NULL when *n is 0). Errors:
+ * SMBW_EINVAL (NULL arguments, off + len overflows), SMBW_ENOMEM, SMBW_EPROTO
+ * (ranges out of order, overlapping or overflowing: the connection stays
+ * usable), the server's other statuses. */
+int smbw_file_allocated_ranges(smbw_file *f, uint64_t off, uint64_t len, smbw_range **out,
+                               size_t *n);
 /* Raw QUERY_INFO / SET_INFO (MS-SMB2 2.2.37 / 2.2.39). *out malloc'd. */
 int smbw_file_query_info(smbw_file *f, uint8_t info_type, uint8_t info_class, uint32_t additional,
                          uint32_t max_out, void **out, size_t *outlen);
@@ -375,24 +391,27 @@ int smbw_file_set_info(smbw_file *f, uint8_t info_type, uint8_t info_class, uint
 int smbw_file_free(smbw_file *f);
 /* What smbw_file_commit does before it closes. */
 typedef struct smbw_commit {
-    /* FileBasicInformation (times as FILETIME, 0 leaves one unchanged;
-     * attributes 0 unchanged), set first when set_basic. */
-    bool set_basic;
-    uint64_t creation, access, write, change;
-    uint32_t attributes;
-    /* Then, when not NULL, the file is renamed to this path on its share
+    /* When not NULL, the file is renamed to this path on its share first
      * (replacing an existing file when replace). */
     const char *rename_to;
     bool replace;
+    /* Then, when set_basic, FileBasicInformation: times as FILETIME (0
+     * leaves one unchanged), attributes (0 unchanged). Set after the rename
+     * because a server may derive attributes from a name (Samba's hidden
+     * dot files): the ones given here are what the file keeps. */
+    bool set_basic;
+    uint64_t creation, access, write, change;
+    uint32_t attributes;
 } smbw_commit;
 /* Finishes a written file in one round trip: the SET_INFO requests cm asks
  * for, then CLOSE, compounded without relation so the CLOSE runs whatever
  * the others answer (cm NULL: a plain close). f is freed in every case.
- * Returns 0, or the first failure in the order basic information, rename,
- * close: after a failed rename the file is closed under its old name. When
- * the basic information fails the rename may still have been done; the error
- * says which (smbw_conn_errmsg). Errors: SMBW_EINVAL (rename_to not a
- * valid path: nothing is sent and f is closed), the server's statuses. */
+ * Returns 0, or the first failure in the order rename, basic information,
+ * close: after a failed rename the file is closed under its old name (with
+ * the basic information applied there); after a failed basic information
+ * the rename stands (the message says so, smbw_conn_errmsg). Errors:
+ * SMBW_EINVAL (rename_to not a valid name: nothing is sent and f is
+ * closed), the server's statuses. */
 int smbw_file_commit(smbw_file *f, const smbw_commit *cm);
 
 /* ---- path operations ------------------------------------------------- */

@@ -299,29 +299,32 @@ int smbw_file_commit(smbw_file *f, const smbw_commit *cm)
         (void)smbw_file_free(f); /* frees it; nothing can be sent */
         return rc;
     }
-    core_msg m[3];
-    int n = 0;
+    /* info[0]: the rename, info[1]: the basic information; sent in that
+     * order, so attributes a server derives from a name (Samba marks a new
+     * dot file hidden) are replaced by the ones asked for. */
     smbw_buf info[2];
     buf_init(&info[0]);
     buf_init(&info[1]);
-    if (cm->set_basic) {
-        wire_encode_basic_info(&info[0], cm->creation, cm->access, cm->write, cm->change,
-                               cm->attributes);
-        if (info[0].failed)
-            rc = SMBW_ENOMEM;
-    }
-    if (!rc && cm->rename_to) {
+    if (cm->rename_to) {
         char *sp;
         rc = api_path(cm->rename_to, &sp);
         if (!rc) {
-            rc = wire_encode_rename_info(&info[1], cm->replace, sp);
+            rc = wire_encode_rename_info(&info[0], cm->replace, sp);
             free(sp);
         }
         if (rc && rc != SMBW_ENOMEM)
             core_set_error(c, rc, 0, "rename to %s: not a valid name", cm->rename_to);
     }
+    if (!rc && cm->set_basic) {
+        wire_encode_basic_info(&info[1], cm->creation, cm->access, cm->write, cm->change,
+                               cm->attributes);
+        if (info[1].failed)
+            rc = SMBW_ENOMEM;
+    }
+    core_msg m[3];
+    int n = 0;
     for (int i = 0; i < 2 && !rc; i++) {
-        if ((i == 0 && !cm->set_basic) || (i == 1 && !cm->rename_to))
+        if ((i == 0 && !cm->rename_to) || (i == 1 && !cm->set_basic))
             continue;
         if (info[i].len > c->max_transact) {
             rc = core_set_error(c, SMBW_EINVAL, 0, "SET_INFO buffer larger than MaxTransactSize");
@@ -331,7 +334,7 @@ int smbw_file_commit(smbw_file *f, const smbw_commit *cm)
         smb2_set_info_req si;
         memset(&si, 0, sizeof si);
         si.info_type = SMB2_0_INFO_FILE;
-        si.file_info_class = i == 0 ? FileBasicInformation : FileRenameInformation;
+        si.file_info_class = i == 0 ? FileRenameInformation : FileBasicInformation;
         si.data = info[i].p;
         si.data_len = (uint32_t)info[i].len;
         memcpy(si.file_id, f->id, 16);
@@ -365,16 +368,22 @@ int smbw_file_commit(smbw_file *f, const smbw_commit *cm)
     if (!rc) {
         int i = 0;
         char what[600];
-        if (cm->set_basic && rsp[i++].h.status != SMBW_STATUS_SUCCESS) {
-            snprintf(what, sizeof what, "set times and attributes%s",
-                     cm->rename_to && rsp[i].h.status == SMBW_STATUS_SUCCESS
-                         ? " (the rename was done)"
-                         : "");
-            rc = api_status_error(c, rsp[0].h.status, what);
+        bool renamed = false;
+        if (cm->rename_to) {
+            uint32_t st = rsp[i++].h.status;
+            renamed = st == SMBW_STATUS_SUCCESS;
+            if (!renamed) {
+                snprintf(what, sizeof what, "rename to %s", cm->rename_to);
+                rc = api_status_error(c, st, what);
+            }
         }
-        if (cm->rename_to && rsp[i++].h.status != SMBW_STATUS_SUCCESS && !rc) {
-            snprintf(what, sizeof what, "rename to %s", cm->rename_to);
-            rc = api_status_error(c, rsp[i - 1].h.status, what);
+        if (cm->set_basic) {
+            uint32_t st = rsp[i++].h.status;
+            if (st != SMBW_STATUS_SUCCESS && !rc) {
+                snprintf(what, sizeof what, "set times and attributes%s",
+                         renamed ? " (the file was renamed)" : "");
+                rc = api_status_error(c, st, what);
+            }
         }
         if (rsp[i].h.status != SMBW_STATUS_SUCCESS && !rc)
             rc = api_status_error(c, rsp[i].h.status, "close");
@@ -648,6 +657,100 @@ static int ioctl_output(const smb2_hdr *h, const uint8_t *msg, size_t len, uint3
         return SMBW_EPROTO;
     *out = r.output;
     *outlen = r.output_len;
+    return 0;
+}
+
+static int range_push(smbw_range **v, size_t *n, size_t *cap, uint64_t off, uint64_t len)
+{
+    if (*n > 0 && (*v)[*n - 1].off + (*v)[*n - 1].len == off) {
+        (*v)[*n - 1].len += len;
+        return 0;
+    }
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        smbw_range *nv = realloc(*v, nc * sizeof *nv);
+        if (!nv)
+            return SMBW_ENOMEM;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = (smbw_range){off, len};
+    return 0;
+}
+
+int smbw_file_allocated_ranges(smbw_file *f, uint64_t off, uint64_t len, smbw_range **out,
+                               size_t *n)
+{
+    if (!out || !n)
+        return SMBW_EINVAL;
+    *out = NULL;
+    *n = 0;
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (rc)
+        return rc;
+    if (off > UINT64_MAX - len || off + len > (uint64_t)INT64_MAX)
+        return core_set_error(c, SMBW_EINVAL, 0, "allocated ranges: range out of bounds");
+    smbw_range *v = NULL;
+    size_t nv = 0, cap = 0;
+    uint64_t pos = off, end = off + len;
+    alloc_range *r = malloc(4096 * sizeof *r);
+    if (!r)
+        return SMBW_ENOMEM;
+    while (pos < end && !rc) {
+        smbw_buf in;
+        buf_init(&in);
+        wire_encode_allocated_range(&in, pos, end - pos);
+        void *o = NULL;
+        size_t olen = 0;
+        rc = in.failed ? SMBW_ENOMEM
+                       : smbw_file_ioctl(f, SMBW_FSCTL_QUERY_ALLOCATED_RANGES, in.p, in.len,
+                                         64 * 1024, &o, &olen);
+        buf_free(&in);
+        uint32_t status = smbw_last_status(c);
+        bool more = rc == SMBW_ESTATUS && status == SMBW_STATUS_BUFFER_OVERFLOW;
+        if (rc && !more) {
+            free(o);
+            if (rc != SMBW_ENOMEM && !smbw_conn_is_dead(c) &&
+                (status == SMBW_STATUS_NOT_SUPPORTED ||
+                 status == SMBW_STATUS_INVALID_DEVICE_REQUEST)) {
+                rc = range_push(&v, &nv, &cap, pos, end - pos); /* cannot tell: all data */
+            }
+            break;
+        }
+        size_t k = 0;
+        rc = wire_decode_allocated_ranges(o, olen, r, 4096, &k);
+        free(o);
+        if (rc) {
+            rc = core_set_error(c, SMBW_EPROTO, 0, "malformed allocated ranges");
+            break;
+        }
+        uint64_t last = pos;
+        for (size_t i = 0; i < k && !rc; i++) {
+            uint64_t a = r[i].off < pos ? pos : r[i].off;
+            uint64_t b = r[i].off + r[i].len > end ? end : r[i].off + r[i].len;
+            if (a < last && a < b) {
+                rc = core_set_error(c, SMBW_EPROTO, 0, "allocated ranges out of order");
+                break;
+            }
+            if (a < b) {
+                rc = range_push(&v, &nv, &cap, a, b - a);
+                last = b;
+            }
+        }
+        /* Continue after the last range given; a server that says "more"
+         * without moving on is not followed further. */
+        if (!more || k == 0 || last <= pos)
+            break;
+        pos = last;
+    }
+    free(r);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = nv;
     return 0;
 }
 

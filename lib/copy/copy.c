@@ -987,51 +987,20 @@ static int plan_ranges(engine *e, uint64_t src_off, uint64_t dst_off, uint64_t l
 {
     if (!sparse)
         return segq_push_back(&e->q, (seg){src_off, dst_off, len});
-    uint64_t pos = src_off, end = src_off + len;
-    while (pos < end) {
-        smbw_buf in;
-        buf_init(&in);
-        wire_encode_allocated_range(&in, pos, end - pos);
-        void *out = NULL;
-        size_t outlen = 0;
-        int rc = in.failed ? SMBW_ENOMEM
-                           : smbw_file_ioctl(e->src, SMBW_FSCTL_QUERY_ALLOCATED_RANGES, in.p,
-                                             in.len, 64 * 1024, &out, &outlen);
-        buf_free(&in);
-        e->st->requests++;
-        bool more = rc == SMBW_ESTATUS && smbw_last_status(e->sc) == SMBW_STATUS_BUFFER_OVERFLOW;
-        if (rc && !more) {
-            free(out);
-            if (rc == SMBW_ENOMEM || smbw_conn_is_dead(e->sc))
-                return rc;
-            /* Not supported: copy everything that is left. */
-            return segq_push_back(&e->q, (seg){pos, dst_off + (pos - src_off), end - pos});
-        }
-        alloc_range r[4096];
-        size_t n = 0;
-        rc = wire_decode_allocated_ranges(out, outlen, r, 4096, &n);
-        free(out);
-        if (rc)
-            return core_set_error(e->sc, SMBW_EPROTO, 0, "malformed allocated ranges");
-        uint64_t last = pos;
-        for (size_t i = 0; i < n; i++) {
-            uint64_t a = r[i].off, b = r[i].off + r[i].len;
-            if (a < pos)
-                a = pos;
-            if (b > end)
-                b = end;
-            if (a >= b)
-                continue;
-            rc = segq_push_back(&e->q, (seg){a, dst_off + (a - src_off), b - a});
-            if (rc)
-                return rc;
-            last = b;
-        }
-        if (!more || n == 0 || last <= pos)
-            break;
-        pos = last;
+    smbw_range *r = NULL;
+    size_t n = 0;
+    int rc = smbw_file_allocated_ranges(e->src, src_off, len, &r, &n);
+    e->st->requests++;
+    if (rc) {
+        if (rc == SMBW_ENOMEM || rc == SMBW_EPROTO || smbw_conn_is_dead(e->sc))
+            return rc;
+        /* The server could not say: copy everything. */
+        return segq_push_back(&e->q, (seg){src_off, dst_off, len});
     }
-    return 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = segq_push_back(&e->q, (seg){r[i].off, dst_off + (r[i].off - src_off), r[i].len});
+    free(r);
+    return rc;
 }
 
 static void conn_traffic(smbw_conn *a, smbw_conn *b, uint64_t *out)

@@ -15,6 +15,8 @@
 
 #include "harness.h"
 
+#include <smbwire/fscc.h>
+
 /* Requests sent, and those sent as a member of a compound after the first. */
 typedef struct trace_count {
     int sent, compound;
@@ -140,12 +142,18 @@ START_TEST(test_commit_times_and_rename)
     smbw_create_params p = new_file_params();
     smbw_file *f = NULL;
     IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, ".part", &p, "data", 4));
+    /* Samba (hide dot files, store dos attributes) stores a new dot file as
+     * hidden; the attributes given to commit must replace that. */
+    smbw_stat sst;
+    IT_OK(c.x.conn, smbw_stat_path(c.x.tree, ".part", &sst));
+    ck_assert_msg(sst.attributes & SMBW_FILE_ATTRIBUTE_HIDDEN, "attributes 0x%x", sst.attributes);
     round_trips(&c);
     smbw_commit cm;
     memset(&cm, 0, sizeof cm);
     cm.set_basic = true;
     cm.write = it_filetime(1000000000); /* 2001-09-09 */
     cm.access = cm.write;
+    cm.attributes = SMBW_FILE_ATTRIBUTE_ARCHIVE;
     cm.rename_to = "final.txt";
     IT_OK(c.x.conn, smbw_file_commit(f, &cm));
     ck_assert_int_eq(round_trips(&c), 1);
@@ -154,6 +162,9 @@ START_TEST(test_commit_times_and_rename)
     ck_assert_int_eq(it_server_stat("final.txt", &st), 0);
     ck_assert_int_eq((long long)st.st_mtime, 1000000000LL);
     expect_server_file("final.txt", "data", 4);
+    IT_OK(c.x.conn, smbw_stat_path(c.x.tree, "final.txt", &sst));
+    ck_assert_uint_eq(sst.attributes & (SMBW_FILE_ATTRIBUTE_HIDDEN | SMBW_FILE_ATTRIBUTE_ARCHIVE),
+                      SMBW_FILE_ATTRIBUTE_ARCHIVE);
     /* A plain close through commit (NULL and nothing asked). */
     IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, "plain.txt", &p, "x", 1));
     IT_OK(c.x.conn, smbw_file_commit(f, NULL));

@@ -7,6 +7,7 @@
  * byte below it is written. */
 #include <errno.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -208,6 +209,105 @@ static void drain_all(stream *st)
         smbw_conn_drain(st->dst->c);
 }
 
+/* ---- holes ----------------------------------------------------------------- */
+
+static int push_range(smbw_range **v, size_t *n, size_t *cap, uint64_t a, uint64_t b)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        smbw_range *nv = realloc(*v, nc * sizeof(*nv));
+        if (nv == NULL)
+            return -1;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = (smbw_range){a, b - a};
+    return 0;
+}
+
+/* The data of [start, end) of a local file by SEEK_DATA/SEEK_HOLE. Returns
+ * false when that cannot be told (then everything is data). */
+static bool local_data(int fd, uint64_t start, uint64_t end, smbw_range **out, size_t *n)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_blocks * 512u >= (uint64_t)st.st_size)
+        return false; /* no holes worth looking for */
+    size_t cap = 0;
+    uint64_t pos = start;
+    while (pos < end) {
+        off_t d = lseek(fd, (off_t)pos, SEEK_DATA);
+        if (d < 0 && errno == ENXIO)
+            break; /* a hole up to the end of the file */
+        if (d < 0)
+            goto cannot;
+        if ((uint64_t)d >= end)
+            break;
+        off_t h = lseek(fd, d, SEEK_HOLE);
+        uint64_t b = h < 0 || (uint64_t)h > end ? end : (uint64_t)h;
+        if (b <= (uint64_t)d || push_range(out, n, &cap, (uint64_t)d, b) != 0)
+            goto cannot;
+        pos = b;
+    }
+    return true;
+cannot:
+    free(*out);
+    *out = NULL;
+    *n = 0;
+    return false;
+}
+
+/* The source's data within [start, end): true with the ranges (possibly
+ * none) when it has holes there, false to copy everything. */
+static bool source_data(const sc_end *src, uint64_t start, uint64_t end, bool src_sparse,
+                        smbw_range **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    bool known;
+    if (src->f == NULL)
+        known = local_data(src->fd, start, end, out, n);
+    else
+        known = src_sparse && smbw_file_allocated_ranges(src->f, start, end - start, out, n) == 0;
+    uint64_t data = 0;
+    for (size_t i = 0; known && i < *n; i++)
+        data += (*out)[i].len;
+    if (!known || data == end - start) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return false;
+    }
+    return true;
+}
+
+/* The destination's size after a copy that left holes (the last of which
+ * may reach the end). */
+static int set_size(const sc_end *dst, uint64_t end, sc_xerr *e)
+{
+    if (dst->f != NULL) {
+        int rc = smbw_file_truncate(dst->f, end);
+        if (rc != 0) {
+            e->err = rc;
+            e->status = smbw_last_status(dst->c);
+            e->side = SC_SIDE_DST;
+            e->op = "set the size of";
+        }
+        return rc;
+    }
+    struct stat st;
+    if (fstat(dst->fd, &st) == 0 && (uint64_t)st.st_size == end)
+        return 0;
+    if (ftruncate(dst->fd, (off_t)end) != 0) {
+        e->err = SMBW_ELOCAL;
+        e->os_errno = errno;
+        e->side = SC_SIDE_DST;
+        e->op = "set the size of";
+        return SMBW_ELOCAL;
+    }
+    return 0;
+}
+
 int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_t end, int depth,
                    sc_progress *prog, sc_stream_hooks *hooks, uint64_t *copied, sc_xerr *e)
 {
@@ -261,6 +361,14 @@ int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_
     }
     const uint64_t window = (uint64_t)depth * chunk;
     uint64_t marked = start;
+    /* A sparse source: only its data ranges are handed out. */
+    smbw_range *data = NULL;
+    size_t ndata = 0, ri = 0;
+    bool holes = hooks != NULL && hooks->sparse && !dst->seq &&
+                 source_data(src, start, end, hooks->src_sparse, &data, &ndata);
+    uint64_t skipped = 0;
+    if (holes && dst->f != NULL)
+        (void)smbw_file_ioctl(dst->f, SMBW_FSCTL_SET_SPARSE, NULL, 0, 0, NULL, NULL);
 
     for (;;) {
         if (sc_interrupted)
@@ -289,7 +397,21 @@ int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_
             slot *s = &st.slots[i];
             if (s->state != S_FREE)
                 continue;
-            uint64_t len = st.end - st.next < chunk ? st.end - st.next : chunk;
+            uint64_t stop = st.end;
+            if (holes) {
+                /* Step over a hole (everything below next counts as done). */
+                while (ri < ndata && data[ri].off + data[ri].len <= st.next)
+                    ri++;
+                uint64_t at = ri < ndata ? data[ri].off : st.end;
+                if (at > st.next) {
+                    skipped += at - st.next;
+                    st.next = at;
+                    if (st.next >= st.end)
+                        break;
+                }
+                stop = data[ri].off + data[ri].len;
+            }
+            uint64_t len = stop - st.next < chunk ? stop - st.next : chunk;
             if (st.next + len - low > window)
                 break;
             s->off = st.next;
@@ -335,7 +457,7 @@ int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_
             }
         }
         if (prog != NULL)
-            sc_progress_update(prog, start + st.copied);
+            sc_progress_update(prog, start + st.copied + skipped);
         if (st.err != 0)
             continue;
         bool idle = true;
@@ -350,7 +472,12 @@ int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_
         if (any_async(&st))
             service(&st);
     }
+    if (holes && st.err == 0)
+        st.err = set_size(dst, end, e);
+    if (hooks != NULL)
+        hooks->holes = skipped;
     *copied = st.copied;
+    free(data);
     free(mem);
     free(st.slots);
     return st.err;

@@ -34,6 +34,16 @@ typedef struct sc_stream_hooks {
     void *ud;
     size_t chunk;      /* bytes per request; 0: SC_MAX_CHUNK (lowered to the server's limits) */
     uint64_t requests; /* out: READ and WRITE requests sent */
+    /* Holes of a sparse source are neither read nor written: a local source
+     * is asked with SEEK_DATA/SEEK_HOLE (when it has fewer blocks than its
+     * size), a remote one with FSCTL_QUERY_ALLOCATED_RANGES (when
+     * src_sparse). A remote destination is then
+     * marked sparse (FSCTL_SET_SPARSE; where the server refuses, the holes
+     * are still zeros, only allocated) and every destination gets its size
+     * at the end. Not for a destination written in order (seq). */
+    bool sparse;
+    bool src_sparse;
+    uint64_t holes; /* out: bytes of [start, end) skipped as holes */
 } sc_stream_hooks;
 
 /* Copies [start, end) from src to dst at the same offsets with up to depth

@@ -844,7 +844,17 @@ static int copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
             .fd = dfd, .f = df, .c = dst->remote ? dst->srv->conn : NULL, .seq = dst_stream};
         sc_xerr xe;
         uint64_t copied = 0;
-        sc_stream_hooks hk = {.mark = stream_mark, .ud = &state, .chunk = o->chunk_size};
+        sc_stream_hooks hk = {
+            .mark = stream_mark,
+            .ud = &state,
+            .chunk = o->chunk_size,
+            .sparse = !dst_stream,
+            /* Asked when the attributes say sparse, and of any file large
+             * enough for one more request not to matter: servers do not
+             * all report the attribute (Samba 4.17 keeps it to itself). */
+            .src_sparse = src->remote && ((sfi.attrs & SMBW_FILE_ATTRIBUTE_SPARSE_FILE) != 0 ||
+                                          size - start >= 4u * SC_MAX_CHUNK),
+        };
         uint64_t w0 = traffic(src, dst);
         err = sc_stream_copy(&se, &de, start, size, o->depth, &ctx->prog, &hk, &copied, &xe);
         ctx->requests += hk.requests;
