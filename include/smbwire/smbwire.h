@@ -49,7 +49,17 @@ extern "C" {
 #pragma GCC visibility push(default)
 #endif
 
+/* The version of the headers a program is compiled against (meson.build's
+ * project version; the build checks that they agree). */
 #define SMBW_VERSION "0.1.0"
+#define SMBW_VERSION_MAJOR 0
+#define SMBW_VERSION_MINOR 1
+#define SMBW_VERSION_PATCH 0
+
+/* The version of the library the program runs with, e.g. "0.1.0" (static
+ * string); with a shared library it may differ from SMBW_VERSION. Never
+ * fails. */
+const char *smbw_version(void);
 
 typedef struct smbw_conn smbw_conn;
 typedef struct smbw_session smbw_session;

@@ -3,6 +3,7 @@
  * category; every NTSTATUS the library names (lib/util/status.h) has its
  * name, and maps to the documented SMBW_E* code. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,17 @@ START_TEST(test_success_and_unknown)
         ck_assert_str_eq(smbw_strerror(unknown[i]), "unknown error");
         ck_assert_int_eq(smbw_error_category(unknown[i]), SMBW_CAT_USAGE);
     }
+}
+END_TEST
+
+/* The run-time version is the one the headers name, in MAJOR.MINOR.PATCH. */
+START_TEST(test_version)
+{
+    ck_assert_str_eq(smbw_version(), SMBW_VERSION);
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", SMBW_VERSION_MAJOR, SMBW_VERSION_MINOR,
+             SMBW_VERSION_PATCH);
+    ck_assert_str_eq(smbw_version(), want);
 }
 END_TEST
 
@@ -166,6 +178,7 @@ int main(void)
     tcase_add_test(tc, test_every_error);
     tcase_add_test(tc, test_success_and_unknown);
     tcase_add_test(tc, test_categories);
+    tcase_add_test(tc, test_version);
     tcase_add_test(tc, test_status_names);
     tcase_add_test(tc, test_status_mapping);
     suite_add_tcase(s, tc);

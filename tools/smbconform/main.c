@@ -54,7 +54,7 @@ static __attribute__((noinline)) int smbconform_main(int argc, char **argv)
         return CF_EXIT_OK;
     }
     if (o.version) {
-        printf("smbconform %s (smbwire %s)\n", SMBW_VERSION, SMBW_VERSION);
+        printf("smbconform %s (smbwire %s)\n", SMBW_VERSION, smbw_version());
         return CF_EXIT_OK;
     }
 

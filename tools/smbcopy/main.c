@@ -131,7 +131,7 @@ static __attribute__((noinline)) int smbcopy_main(int argc, char **argv)
         goto done;
     }
     if (o.version) {
-        printf("smbcopy %s (smbwire %s)\n", SMBW_VERSION, SMBW_VERSION);
+        printf("smbcopy %s (smbwire %s)\n", SMBW_VERSION, smbw_version());
         goto done;
     }
     install_signals();
