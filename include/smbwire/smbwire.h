@@ -494,6 +494,27 @@ int smbw_conn_cancel(smbw_conn *c);
 /* Runs the loop until no request is pending (or timeout/error). */
 int smbw_conn_drain(smbw_conn *c);
 
+/* Connection setup without blocking: each starts what smbw_conn_connect,
+ * smbw_session_new and smbw_tree_connect do, returns at once, and finishes
+ * from smbw_conn_service (or any wait on c) by calling cb once: err 0 and
+ * *out set (the session or tree is the caller's), or the error the
+ * synchronous call would return, with status the server's NTSTATUS when it
+ * refused. A start returns 0 (cb will run, also with SMBW_ECANCELED when c
+ * is freed first) or an error (cb will not run). out must stay valid and
+ * the session must not be freed until cb ran. Each step needs the previous
+ * one finished: connect, then session, then tree.
+ *
+ * smbw_conn_connect_async resolves host (blocking, as getaddrinfo does),
+ * starts a non-blocking TCP connect to the first address that accepts one
+ * and queues NEGOTIATE; the connection timeout bounds connect and NEGOTIATE
+ * together. smbw_conn_fd is valid once it returned 0. */
+int smbw_conn_connect_async(smbw_conn *c, const char *host, uint16_t port, smbw_cb cb, void *ud);
+/* creds is used by this call only. */
+int smbw_session_new_async(smbw_session **out, smbw_conn *c, const smbw_creds *creds, smbw_cb cb,
+                           void *ud);
+int smbw_tree_connect_async(smbw_tree **out, smbw_session *s, const char *share, smbw_cb cb,
+                            void *ud);
+
 /* One READ of at most smbw_conn_max_read bytes. */
 int smbw_file_pread_async(smbw_file *f, size_t len, uint64_t off, smbw_cb cb, void *ud);
 /* One WRITE of at most smbw_conn_max_write bytes; buf is copied at once. */

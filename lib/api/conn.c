@@ -339,22 +339,38 @@ void smbw_conn_get_stats(const smbw_conn *c, smbw_conn_stats *st)
         *st = c->stats;
 }
 
+/* A synchronous setup step: started on the core, waited for here. */
+typedef struct api_setup_wait {
+    int done;
+    int err;
+} api_setup_wait;
+
+static void api_setup_done(void *ud, int err)
+{
+    api_setup_wait *w = ud;
+    w->done = 1;
+    w->err = err;
+}
+
+/* Waits for a started step. Every way out of io_wait but completion (a
+ * timeout, an interrupt, an I/O error) kills the connection, which completes
+ * the step first; w never outlives this frame with the step pending. */
+static int api_setup_wait_for(smbw_conn *c, api_setup_wait *w)
+{
+    int rc = io_wait(c, &w->done);
+    if (!w->done)
+        core_kill(c, rc ? rc : SMBW_EINVAL, "setup step abandoned: %s", smbw_strerror(rc));
+    return w->err;
+}
+
 int api_negotiate(smbw_conn *c)
 {
-    core_msg m;
-    int rc = setup_negotiate_build(c, &m);
-    if (rc)
-        return rc;
-    api_rsp rsp;
-    rc = api_call(c, &m, 1, false, &rsp);
-    if (rc == SMBW_ECLOSED)
-        core_set_error(c, rc, 0,
-                       "the server closed the connection during NEGOTIATE (no common "
-                       "dialect, or not an SMB2 server)");
-    if (!rc)
-        rc = setup_negotiate_apply(c, &rsp.h, rsp.msg.p, rsp.msg.len);
-    api_rsp_free(&rsp);
-    return rc;
+    if (c->dispatching)
+        return core_set_error(c, SMBW_EBUSY, 0,
+                              "a callback called a waiting function on its own connection");
+    api_setup_wait w = {0, 0};
+    int rc = setup_negotiate_start(c, api_setup_done, &w);
+    return rc ? rc : api_setup_wait_for(c, &w);
 }
 
 int smbw_conn_connect(smbw_conn *c, const char *host, uint16_t port)
@@ -415,6 +431,18 @@ void smbw_conn_free(smbw_conn *c)
 
 /* ---- sessions --------------------------------------------------------- */
 
+/* The caller's credentials, as far as its struct's size covers them. */
+static int api_load_creds(smbw_conn *c, const smbw_creds *creds, smbw_creds *cr)
+{
+    int rc = sized_load(cr, sizeof *cr, creds, SIZED_END(smbw_creds, kerberos_fallback_ntlm));
+    if (rc)
+        return core_set_error(c, rc, 0,
+                              rc == SMBW_EINVAL
+                                  ? "credentials not set up with SMBW_CREDS_INIT"
+                                  : "credentials with fields unknown to this library");
+    return 0;
+}
+
 int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds)
 {
     if (!out)
@@ -423,32 +451,19 @@ int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds)
     if (!c || !creds)
         return SMBW_EINVAL;
     smbw_creds cr;
-    int rc = sized_load(&cr, sizeof cr, creds, SIZED_END(smbw_creds, kerberos_fallback_ntlm));
+    int rc = api_load_creds(c, creds, &cr);
     if (rc)
-        return core_set_error(c, rc, 0,
-                              rc == SMBW_EINVAL
-                                  ? "credentials not set up with SMBW_CREDS_INIT"
-                                  : "credentials with fields unknown to this library");
+        return rc;
     if (c->dead)
         return SMBW_EDEAD;
     if (!c->dialect)
         return core_set_error(c, SMBW_EINVAL, 0, "not connected");
-    setup_sess st;
-    rc = setup_sess_begin(&st, c, &cr);
-    if (rc)
-        return rc;
-    do {
-        core_msg m;
-        rc = setup_sess_build(&st, &m);
-        if (rc)
-            break;
-        api_rsp rsp;
-        rc = api_call(c, &m, 1, false, &rsp);
-        if (!rc)
-            rc = setup_sess_apply(&st, &rsp.h, rsp.msg.p, rsp.msg.len);
-        api_rsp_free(&rsp);
-    } while (rc == SETUP_MORE);
-    return setup_sess_end(&st, rc, out);
+    if (c->dispatching)
+        return core_set_error(c, SMBW_EBUSY, 0,
+                              "a callback called a waiting function on its own connection");
+    api_setup_wait w = {0, 0};
+    rc = setup_session_start(c, &cr, out, api_setup_done, &w);
+    return rc ? rc : api_setup_wait_for(c, &w);
 }
 
 bool smbw_session_signed(const smbw_session *s)
@@ -527,31 +542,12 @@ int smbw_tree_connect(smbw_tree **out, smbw_session *s, const char *share)
     smbw_conn *c = s->conn;
     if (!c || c->dead)
         return SMBW_EDEAD;
-    core_msg m;
-    int rc = setup_tree_build(s, share, &m);
-    if (rc)
-        return rc;
-    api_rsp rsp;
-    struct smbw_tree *t = NULL;
-    rc = api_call(c, &m, 1, false, &rsp);
-    if (!rc)
-        rc = setup_tree_apply(s, share, &rsp.h, rsp.msg.p, rsp.msg.len, &t);
-    api_rsp_free(&rsp);
-    if (!rc && setup_tree_needs_validate(t)) {
-        rc = setup_validate_build(t, &m);
-        if (!rc)
-            rc = api_call(c, &m, 1, false, &rsp);
-        if (!rc)
-            rc = setup_validate_apply(c, &rsp.h, rsp.msg.p, rsp.msg.len);
-        api_rsp_free(&rsp);
-    }
-    if (rc) {
-        setup_tree_discard(t);
-        return rc;
-    }
-    setup_tree_link(t);
-    *out = t;
-    return 0;
+    if (c->dispatching)
+        return core_set_error(c, SMBW_EBUSY, 0,
+                              "a callback called a waiting function on its own connection");
+    api_setup_wait w = {0, 0};
+    int rc = setup_tree_start(s, share, out, api_setup_done, &w);
+    return rc ? rc : api_setup_wait_for(c, &w);
 }
 
 uint32_t smbw_tree_share_flags(const smbw_tree *t)
@@ -635,6 +631,97 @@ int smbw_conn_cancel(smbw_conn *c)
         return n;
     int rc = io_service(c, 0);
     return rc ? rc : n;
+}
+
+/* The public callback of a setup step started from the event loop. */
+typedef struct api_setup_cb {
+    smbw_conn *c;
+    smbw_cb cb;
+    void *ud;
+} api_setup_cb;
+
+static void api_setup_cb_done(void *ud, int err)
+{
+    api_setup_cb a = *(api_setup_cb *)ud;
+    free(ud);
+    a.cb(a.ud, err, err ? a.c->last_status : 0, NULL, 0);
+}
+
+static api_setup_cb *api_setup_cb_new(smbw_conn *c, smbw_cb cb, void *ud)
+{
+    api_setup_cb *a = malloc(sizeof *a);
+    if (a) {
+        a->c = c;
+        a->cb = cb;
+        a->ud = ud;
+    }
+    return a;
+}
+
+int smbw_conn_connect_async(smbw_conn *c, const char *host, uint16_t port, smbw_cb cb, void *ud)
+{
+    if (!c || !host || !*host || !cb)
+        return SMBW_EINVAL;
+    if (c->fd >= 0 || c->dialect)
+        return core_set_error(c, SMBW_EINVAL, 0, "connection already connected");
+    free(c->host);
+    c->host = strdup(host);
+    if (!c->host)
+        return SMBW_ENOMEM;
+    c->port = port ? port : 445;
+    api_setup_cb *a = api_setup_cb_new(c, cb, ud);
+    if (!a)
+        return SMBW_ENOMEM;
+    int rc = io_connect_start(c, host, c->port);
+    if (!rc)
+        rc = setup_negotiate_start(c, api_setup_cb_done, a);
+    if (rc) {
+        free(a);
+        io_close(c);
+        c->connecting = false;
+    }
+    return rc;
+}
+
+int smbw_session_new_async(smbw_session **out, smbw_conn *c, const smbw_creds *creds, smbw_cb cb,
+                           void *ud)
+{
+    if (!out || !c || !creds || !cb)
+        return SMBW_EINVAL;
+    *out = NULL;
+    if (c->dead)
+        return SMBW_EDEAD;
+    if (!c->dialect)
+        return core_set_error(c, SMBW_EINVAL, 0, "not connected");
+    smbw_creds cr;
+    int rc = api_load_creds(c, creds, &cr);
+    if (rc)
+        return rc;
+    api_setup_cb *a = api_setup_cb_new(c, cb, ud);
+    if (!a)
+        return SMBW_ENOMEM;
+    rc = setup_session_start(c, &cr, out, api_setup_cb_done, a);
+    if (rc)
+        free(a);
+    return rc;
+}
+
+int smbw_tree_connect_async(smbw_tree **out, smbw_session *s, const char *share, smbw_cb cb,
+                            void *ud)
+{
+    if (!out || !s || !share || !*share || !cb)
+        return SMBW_EINVAL;
+    *out = NULL;
+    smbw_conn *c = s->conn;
+    if (!c || c->dead)
+        return SMBW_EDEAD;
+    api_setup_cb *a = api_setup_cb_new(c, cb, ud);
+    if (!a)
+        return SMBW_ENOMEM;
+    int rc = setup_tree_start(s, share, out, api_setup_cb_done, a);
+    if (rc)
+        free(a);
+    return rc;
 }
 
 int smbw_conn_drain(smbw_conn *c)

@@ -93,6 +93,7 @@ struct smbw_conn {
 
     /* socket (owned by lib/io) */
     int fd;
+    bool connecting; /* non-blocking connect in progress (smbw_conn_connect_async) */
 
     /* negotiated */
     uint16_t dialect;

@@ -629,3 +629,180 @@ void setup_tree_discard(struct smbw_tree *t)
     free(t->share);
     free(t);
 }
+
+/* ---- the steps driven by the core ------------------------------------------ */
+
+enum { OP_NEGOTIATE, OP_SESSION, OP_TREE, OP_VALIDATE };
+
+typedef struct setup_op {
+    smbw_conn *c;
+    int stage; /* OP_* of the request in flight */
+    setup_done_fn done;
+    void *ud;
+    setup_sess sess;                 /* OP_SESSION */
+    struct smbw_session **sess_out;  /* OP_SESSION */
+    struct smbw_session *s;          /* OP_TREE, OP_VALIDATE */
+    char *share;                     /* OP_TREE */
+    struct smbw_tree *t, **tree_out; /* OP_TREE, OP_VALIDATE */
+} setup_op;
+
+static int op_answer(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len);
+
+/* Submits m for op; on failure m's body is gone. */
+static int op_submit(setup_op *op, core_msg *m)
+{
+    m->done = op_answer;
+    m->ud = op;
+    int rc = core_submit(op->c, m, 1, false);
+    if (rc && rc != SMBW_EDEAD)
+        rc = core_set_error(op->c, rc, 0, "cannot send request: %s", smbw_strerror(rc));
+    return rc;
+}
+
+static void op_free(setup_op *op)
+{
+    free(op->share);
+    free(op);
+}
+
+static void op_finish(setup_op *op, int rc)
+{
+    smbw_conn *c = op->c;
+    switch (op->stage) {
+    case OP_NEGOTIATE:
+        if (rc == SMBW_ECLOSED)
+            core_set_error(c, rc, 0,
+                           "the server closed the connection during NEGOTIATE (no common "
+                           "dialect, or not an SMB2 server)");
+        break;
+    case OP_SESSION: {
+        struct smbw_session *s = NULL;
+        rc = setup_sess_end(&op->sess, rc, &s);
+        if (!rc)
+            *op->sess_out = s;
+        break;
+    }
+    default:
+        if (rc) {
+            setup_tree_discard(op->t);
+        } else {
+            setup_tree_link(op->t);
+            *op->tree_out = op->t;
+        }
+        break;
+    }
+    setup_done_fn done = op->done;
+    void *ud = op->ud;
+    op_free(op);
+    done(ud, rc);
+}
+
+/* Applies an answer; returns 1 when the next leg went out, else the result. */
+static int op_step(setup_op *op, const smb2_hdr *h, const uint8_t *msg, size_t len)
+{
+    core_msg m;
+    int rc;
+    switch (op->stage) {
+    case OP_NEGOTIATE:
+        return setup_negotiate_apply(op->c, h, msg, len);
+    case OP_SESSION:
+        rc = setup_sess_apply(&op->sess, h, msg, len);
+        if (rc != SETUP_MORE)
+            return rc;
+        rc = setup_sess_build(&op->sess, &m);
+        if (!rc)
+            rc = op_submit(op, &m);
+        return rc ? rc : 1;
+    case OP_TREE:
+        rc = setup_tree_apply(op->s, op->share, h, msg, len, &op->t);
+        if (rc || !setup_tree_needs_validate(op->t))
+            return rc;
+        op->stage = OP_VALIDATE;
+        rc = setup_validate_build(op->t, &m);
+        if (!rc)
+            rc = op_submit(op, &m);
+        return rc ? rc : 1;
+    default:
+        return setup_validate_apply(op->c, h, msg, len);
+    }
+}
+
+static int op_answer(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len)
+{
+    setup_op *op = ud;
+    smbw_conn *c = op->c;
+    int rc = err ? err : op_step(op, h, msg, len);
+    if (rc == 1)
+        return 0;
+    op_finish(op, rc);
+    /* Only a dead connection ends the dispatch; a refused login does not. */
+    return c->dead ? c->dead_err : 0;
+}
+
+static setup_op *op_new(smbw_conn *c, int stage, setup_done_fn done, void *ud)
+{
+    setup_op *op = calloc(1, sizeof *op);
+    if (op) {
+        op->c = c;
+        op->stage = stage;
+        op->done = done;
+        op->ud = ud;
+    }
+    return op;
+}
+
+int setup_negotiate_start(smbw_conn *c, setup_done_fn done, void *ud)
+{
+    setup_op *op = op_new(c, OP_NEGOTIATE, done, ud);
+    if (!op)
+        return SMBW_ENOMEM;
+    core_msg m;
+    int rc = setup_negotiate_build(c, &m);
+    if (!rc)
+        rc = op_submit(op, &m);
+    if (rc)
+        op_free(op);
+    return rc;
+}
+
+int setup_session_start(smbw_conn *c, const smbw_creds *creds, struct smbw_session **out,
+                        setup_done_fn done, void *ud)
+{
+    setup_op *op = op_new(c, OP_SESSION, done, ud);
+    if (!op)
+        return SMBW_ENOMEM;
+    op->sess_out = out;
+    int rc = setup_sess_begin(&op->sess, c, creds);
+    if (rc) {
+        op_free(op);
+        return rc;
+    }
+    core_msg m;
+    rc = setup_sess_build(&op->sess, &m);
+    if (!rc)
+        rc = op_submit(op, &m);
+    if (rc) {
+        struct smbw_session *s = NULL;
+        (void)setup_sess_end(&op->sess, rc, &s);
+        op_free(op);
+    }
+    return rc;
+}
+
+int setup_tree_start(struct smbw_session *s, const char *share, struct smbw_tree **out,
+                     setup_done_fn done, void *ud)
+{
+    setup_op *op = op_new(s->conn, OP_TREE, done, ud);
+    if (!op)
+        return SMBW_ENOMEM;
+    op->s = s;
+    op->tree_out = out;
+    op->share = strdup(share);
+    core_msg m;
+    int rc = op->share ? setup_tree_build(s, share, &m) : SMBW_ENOMEM;
+    if (!rc)
+        rc = op_submit(op, &m);
+    if (rc)
+        op_free(op);
+    return rc;
+}

@@ -92,6 +92,27 @@ void setup_tree_link(struct smbw_tree *t);
 /* Frees a tree that was never linked. */
 void setup_tree_discard(struct smbw_tree *t);
 
+/* ---- the steps driven by the core -------------------------------------------
+ * Each start function builds and submits the first request; the rest runs
+ * from the core's completion callbacks (smbw_conn_service, or any wait on
+ * the connection): each answer is applied and the next leg submitted, until
+ * done(ud, err) runs once with the result. A start function returns 0 (done
+ * will run, also when the connection dies or is freed: then with its error)
+ * or an error (done will not run). */
+typedef void (*setup_done_fn)(void *ud, int err);
+
+/* NEGOTIATE on a connection whose transport is attached (or being
+ * connected: the request waits in the core's output). */
+SMBW_WUR int setup_negotiate_start(smbw_conn *c, setup_done_fn done, void *ud);
+/* All SESSION_SETUP legs; on success *out is the established session (out
+ * must stay valid until done runs). creds are used by this call only. */
+SMBW_WUR int setup_session_start(smbw_conn *c, const smbw_creds *creds, struct smbw_session **out,
+                                 setup_done_fn done, void *ud);
+/* TREE_CONNECT (and VALIDATE_NEGOTIATE_INFO when needed); on success *out is
+ * the tree, linked into s. */
+SMBW_WUR int setup_tree_start(struct smbw_session *s, const char *share, struct smbw_tree **out,
+                              setup_done_fn done, void *ud);
+
 /* Names for logs and getters. */
 const char *setup_sign_alg_name(uint16_t a);
 const char *setup_cipher_name(uint16_t c);

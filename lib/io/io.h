@@ -11,6 +11,15 @@
  * non-blocking TCP socket to port within the connection timeout; tries each
  * address in turn. Sets c->fd. */
 SMBW_WUR int io_connect(smbw_conn *c, const char *host, uint16_t port);
+/* Event-loop connect: resolves host (this blocks like getaddrinfo does),
+ * starts a non-blocking connect to the first address that takes one and
+ * returns; c->connecting stays set until io_service sees the socket
+ * writable and io_connect_finish checks the result. The connection timeout
+ * is that of the request queued behind it (NEGOTIATE). */
+SMBW_WUR int io_connect_start(smbw_conn *c, const char *host, uint16_t port);
+/* After POLLOUT/POLLERR on a connecting socket: 0 (connected), or kills
+ * the connection with the connect error. */
+SMBW_WUR int io_connect_finish(smbw_conn *c);
 void io_close(smbw_conn *c);
 /* Runs the loop until *done becomes non-zero, the connection dies, or a
  * deadline passes. Returns 0 or the connection's fatal error. */

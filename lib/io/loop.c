@@ -11,6 +11,8 @@ short io_events(const smbw_conn *c)
 {
     if (c->fd < 0 || c->dead)
         return 0;
+    if (c->connecting)
+        return POLLOUT;
     short ev = POLLIN;
     if (c->out.len > c->out_off)
         ev |= POLLOUT;
@@ -80,6 +82,13 @@ int io_service(smbw_conn *c, short revents)
     if (c->fd < 0)
         return SMBW_EINVAL;
     int rc = 0;
+    if (c->connecting) {
+        if (revents & (POLLOUT | POLLERR | POLLHUP))
+            rc = io_connect_finish(c);
+        if (c->connecting || rc)
+            return rc ? rc : core_check_timeouts(c);
+        revents = 0;
+    }
     if (revents & (POLLIN | POLLERR | POLLHUP))
         rc = do_read(c);
     if (!rc && !c->dead)

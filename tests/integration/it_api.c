@@ -2,6 +2,10 @@
  *  - the event-loop API driving two connections from one poll() loop
  *    (smbw_conn_fd/events/next_timeout/service/pending, pread/pwrite/ioctl
  *    _async), no synchronous call while requests are in flight;
+ *  - connection setup from the event loop (smbw_conn_connect_async,
+ *    smbw_session_new_async, smbw_tree_connect_async): two connections
+ *    connect, log in (one with a wrong password first) and connect a tree
+ *    from one poll() loop;
  *  - smbw_conn_cancel on requests in flight;
  *  - smbw_file_query_info / smbw_file_set_info (raw QUERY_INFO / SET_INFO);
  *  - smbw_file_create with a create context and smbw_file_create_contexts;
@@ -367,12 +371,153 @@ START_TEST(test_create_contexts_and_file_id)
 }
 END_TEST
 
+/* ---- connection setup from the event loop ------------------------------- */
+
+typedef struct step_result {
+    int calls;
+    int err;
+    uint32_t status;
+} step_result;
+
+static void on_step(void *ud, int err, uint32_t status, const void *data, size_t len)
+{
+    step_result *r = ud;
+    (void)data;
+    (void)len;
+    r->calls++;
+    r->err = err;
+    r->status = status;
+}
+
+/* Services n connections from one poll() until every result has its call. */
+static void loop_steps(smbw_conn **cs, step_result *rs, int n)
+{
+    double end = it_now() + 60;
+    for (;;) {
+        int waiting = 0;
+        for (int i = 0; i < n; i++)
+            waiting += rs[i].calls == 0;
+        if (!waiting)
+            break;
+        ck_assert_msg(it_now() < end, "setup still pending after 60 s");
+        struct pollfd pfd[2];
+        int timeout = -1;
+        for (int i = 0; i < n; i++) {
+            pfd[i].fd = smbw_conn_fd(cs[i]);
+            pfd[i].events = smbw_conn_events(cs[i]);
+            pfd[i].revents = 0;
+            int t = smbw_conn_next_timeout(cs[i]);
+            ck_assert_int_le(t, IT_TIMEOUT_MS);
+            if (t >= 0 && (timeout < 0 || t < timeout))
+                timeout = t;
+        }
+        ck_assert_int_ge(poll(pfd, (nfds_t)n, timeout), 0);
+        for (int i = 0; i < n; i++)
+            if (!smbw_conn_is_dead(cs[i]))
+                (void)smbw_conn_service(cs[i], pfd[i].revents);
+    }
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(rs[i].calls, 1);
+}
+
+START_TEST(test_setup_from_event_loop)
+{
+    const char *port_s = it_env("SMBW_TEST_PORT");
+    uint16_t port = (uint16_t)atoi(port_s);
+    smbw_conn *cs[2];
+    smbw_session *ss[2] = {NULL, NULL};
+    smbw_tree *ts[2] = {NULL, NULL};
+    step_result rs[2];
+    memset(rs, 0, sizeof rs);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(smbw_conn_new(&cs[i]), 0);
+        IT_OK(cs[i], smbw_conn_set_timeout(cs[i], IT_TIMEOUT_MS));
+        IT_OK(cs[i],
+              smbw_conn_connect_async(cs[i], it_env("SMBW_TEST_HOST"), port, on_step, &rs[i]));
+        ck_assert_int_ge(smbw_conn_fd(cs[i]), 0);
+        ck_assert_uint_eq(smbw_conn_dialect(cs[i]), 0); /* nothing waited for yet */
+        ck_assert_uint_eq(smbw_conn_pending(cs[i]), 1); /* NEGOTIATE queued */
+    }
+    loop_steps(cs, rs, 2);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_msg(rs[i].err == 0, "connect %d: %s", i, smbw_conn_errmsg(cs[i]));
+        ck_assert_uint_ne(smbw_conn_dialect(cs[i]), 0);
+    }
+
+    /* Log in: connection 1 first with a wrong password. */
+    memset(rs, 0, sizeof rs);
+    for (int i = 0; i < 2; i++) {
+        smbw_creds cr = SMBW_CREDS_INIT;
+        cr.kind = SMBW_AUTH_NTLM;
+        cr.user = it_env("SMBW_TEST_USER");
+        cr.password = i == 1 ? "not-the-password" : it_env("SMBW_TEST_PASS");
+        IT_OK(cs[i], smbw_session_new_async(&ss[i], cs[i], &cr, on_step, &rs[i]));
+        ck_assert_ptr_null(ss[i]);
+    }
+    loop_steps(cs, rs, 2);
+    ck_assert_msg(rs[0].err == 0, "login: %s", smbw_conn_errmsg(cs[0]));
+    ck_assert_ptr_nonnull(ss[0]);
+    ck_assert_int_eq(rs[1].err, SMBW_EAUTH);
+    ck_assert_uint_eq(rs[1].status, SMBW_STATUS_LOGON_FAILURE);
+    ck_assert_ptr_null(ss[1]);
+    ck_assert(!smbw_conn_is_dead(cs[1])); /* a refused login keeps the connection */
+    memset(rs, 0, sizeof rs);
+    smbw_creds cr = SMBW_CREDS_INIT;
+    cr.kind = SMBW_AUTH_NTLM;
+    cr.user = it_env("SMBW_TEST_USER");
+    cr.password = it_env("SMBW_TEST_PASS");
+    IT_OK(cs[1], smbw_session_new_async(&ss[1], cs[1], &cr, on_step, &rs[1]));
+    rs[0].calls = 1; /* nothing started on connection 0 */
+    loop_steps(cs, rs, 2);
+    ck_assert_msg(rs[1].err == 0, "login: %s", smbw_conn_errmsg(cs[1]));
+    ck_assert(smbw_session_signed(ss[1]));
+
+    /* Trees, then a synchronous call on each to show they work. */
+    memset(rs, 0, sizeof rs);
+    for (int i = 0; i < 2; i++)
+        IT_OK(cs[i],
+              smbw_tree_connect_async(&ts[i], ss[i], it_env("SMBW_TEST_SHARE"), on_step, &rs[i]));
+    loop_steps(cs, rs, 2);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_msg(rs[i].err == 0, "tree %d: %s", i, smbw_conn_errmsg(cs[i]));
+        ck_assert_ptr_nonnull(ts[i]);
+        smbw_stat st;
+        IT_OK(cs[i], smbw_stat_path(ts[i], "", &st));
+        smbw_tree_free(ts[i]);
+        smbw_session_free(ss[i]);
+        smbw_conn_free(cs[i]);
+    }
+}
+END_TEST
+
+/* A session setup still in flight when the connection is freed completes
+ * with SMBW_ECANCELED and leaves nothing behind (valgrind/ASan runs watch). */
+START_TEST(test_setup_cancelled_by_free)
+{
+    smbw_conn *c = it_connect();
+    step_result r;
+    memset(&r, 0, sizeof r);
+    smbw_session *s = NULL;
+    smbw_creds cr = SMBW_CREDS_INIT;
+    cr.kind = SMBW_AUTH_NTLM;
+    cr.user = it_env("SMBW_TEST_USER");
+    cr.password = it_env("SMBW_TEST_PASS");
+    IT_OK(c, smbw_session_new_async(&s, c, &cr, on_step, &r));
+    smbw_conn_free(c);
+    ck_assert_int_eq(r.calls, 1);
+    ck_assert_int_eq(r.err, SMBW_ECANCELED);
+    ck_assert_ptr_null(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("api");
     TCase *tc = tcase_create("api");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_two_connections_one_loop);
+    tcase_add_test(tc, test_setup_from_event_loop);
+    tcase_add_test(tc, test_setup_cancelled_by_free);
     tcase_add_test(tc, test_cancel_in_flight);
     tcase_add_test(tc, test_query_and_set_info);
     tcase_add_test(tc, test_create_contexts_and_file_id);
