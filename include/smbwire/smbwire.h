@@ -493,6 +493,16 @@ size_t smbw_conn_pending(const smbw_conn *c);
 int smbw_conn_cancel(smbw_conn *c);
 /* Runs the loop until no request is pending (or timeout/error). */
 int smbw_conn_drain(smbw_conn *c);
+/* The library's own wait, for programs that drive several connections
+ * without a loop of their own: services conns[0..n) (NULL entries and
+ * duplicates are skipped; n at most 64), blocks until one of them has an
+ * event, the earliest request deadline passes, or max_ms elapses (-1: no
+ * limit of its own; then it returns at once when nothing is in flight),
+ * and services each again, running the callbacks of what completed. Returns
+ * 0 (also when a signal interrupted the wait) or the fatal error of a
+ * connection, which is then dead; *which (when not NULL) is its index, or
+ * -1. */
+int smbw_conn_wait(smbw_conn *const *conns, int n, int max_ms, int *which);
 
 /* Connection setup without blocking: each starts what smbw_conn_connect,
  * smbw_session_new and smbw_tree_connect do, returns at once, and finishes

@@ -2,7 +2,6 @@
 #include "api.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -731,23 +730,24 @@ int smbw_conn_drain(smbw_conn *c)
     while (core_pending_count(c) > 0) {
         if (c->dead)
             return c->dead_err;
-        int rc = io_service(c, 0);
-        if (rc)
-            return rc;
-        if (!core_pending_count(c))
-            break;
-        struct pollfd pfd = {c->fd, io_events(c), 0};
-        int to = core_next_timeout(c);
-        int n = poll(&pfd, 1, to);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            core_kill(c, SMBW_EIO, "poll failed: %s", strerror(errno));
-            return SMBW_EIO;
-        }
-        rc = io_service(c, n > 0 ? pfd.revents : 0);
+        int rc = io_wait_any(&c, 1, -1, NULL);
         if (rc)
             return rc;
     }
     return c->dead ? c->dead_err : 0;
+}
+
+int smbw_conn_wait(smbw_conn *const *conns, int n, int max_ms, int *which)
+{
+    if (which)
+        *which = -1;
+    if (!conns || n < 0 || n > IO_WAIT_MAX || max_ms < -1)
+        return SMBW_EINVAL;
+    for (int i = 0; i < n; i++)
+        if (conns[i] && conns[i]->dead) {
+            if (which)
+                *which = i;
+            return conns[i]->dead_err;
+        }
+    return io_wait_any(conns, n, max_ms, which);
 }

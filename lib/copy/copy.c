@@ -2,7 +2,6 @@
  * See include/smbwire/copy.h for the contract. */
 #include "smbwire/copy.h"
 
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,38 +165,7 @@ static int report(engine *e, uint64_t lowest)
  * happened on one of them or the earliest deadline passed. */
 static int wait_conn_set(smbw_conn *const *conns, int nconns)
 {
-    smbw_conn *cs[MAX_LANES * 2];
-    struct pollfd pfd[MAX_LANES * 2];
-    int n = 0, to = -1;
-    for (int i = 0; i < nconns; i++) {
-        bool dup = false;
-        for (int j = 0; j < n; j++)
-            dup |= cs[j] == conns[i];
-        if (dup)
-            continue;
-        cs[n] = conns[i];
-        int rc = io_service(cs[n], 0);
-        if (rc)
-            return rc;
-        pfd[n].fd = cs[n]->fd;
-        pfd[n].events = io_events(cs[n]);
-        pfd[n].revents = 0;
-        int t = core_next_timeout(cs[n]);
-        if (t >= 0 && (to < 0 || t < to))
-            to = t;
-        n++;
-    }
-    if (to < 0)
-        return 0;
-    int r = poll(pfd, (nfds_t)n, to);
-    if (r < 0)
-        return 0; /* EINTR: let the caller look at its cancel flag */
-    for (int i = 0; i < n; i++) {
-        int rc = io_service(cs[i], r > 0 ? pfd[i].revents : 0);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return io_wait_any(conns, nconns, -1, NULL);
 }
 
 static int wait_conns(smbw_conn *a, smbw_conn *b)

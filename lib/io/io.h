@@ -24,6 +24,15 @@ void io_close(smbw_conn *c);
 /* Runs the loop until *done becomes non-zero, the connection dies, or a
  * deadline passes. Returns 0 or the connection's fatal error. */
 SMBW_WUR int io_wait(smbw_conn *c, const int *done);
+/* The one wait of the library: services conns[0..n) (NULL entries and
+ * duplicates skipped; at most IO_WAIT_MAX distinct), blocks in poll until
+ * one of them has an event, the earliest request deadline passes, or max_ms
+ * (-1: no limit of its own) elapses, then services each. With nothing in
+ * flight and max_ms -1 it returns at once. Returns 0 (also when a signal
+ * interrupted poll) or the fatal error of a connection (*which, when not
+ * NULL, is its index in conns; -1 otherwise). */
+#define IO_WAIT_MAX 64
+SMBW_WUR int io_wait_any(smbw_conn *const *conns, int n, int max_ms, int *which);
 /* One round of I/O for revents (POLLIN/POLLOUT/POLLERR/POLLHUP), then the
  * timeout check. */
 /* Services the connection, blocking in poll at most until the next deadline,

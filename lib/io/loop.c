@@ -98,27 +98,70 @@ int io_service(smbw_conn *c, short revents)
     return c->dead ? c->dead_err : rc;
 }
 
+int io_wait_any(smbw_conn *const *conns, int nconns, int max_ms, int *which)
+{
+    smbw_conn *cs[IO_WAIT_MAX];
+    int idx[IO_WAIT_MAX];
+    struct pollfd pfd[IO_WAIT_MAX];
+    int n = 0, to = -1;
+    if (which)
+        *which = -1;
+    for (int i = 0; i < nconns; i++) {
+        smbw_conn *c = conns[i];
+        bool dup = c == NULL;
+        for (int j = 0; j < n && !dup; j++)
+            dup = cs[j] == c;
+        if (dup)
+            continue;
+        if (n == IO_WAIT_MAX)
+            return SMBW_EINVAL;
+        int rc = io_service(c, 0); /* flush output, check deadlines */
+        if (rc) {
+            if (which)
+                *which = i;
+            return rc;
+        }
+        cs[n] = c;
+        idx[n] = i;
+        pfd[n].fd = c->fd;
+        pfd[n].events = io_events(c);
+        pfd[n].revents = 0;
+        int t = core_next_timeout(c);
+        if (t >= 0 && (to < 0 || t < to))
+            to = t;
+        n++;
+    }
+    if (max_ms >= 0 && (to < 0 || max_ms < to))
+        to = max_ms;
+    if (to < 0 || n == 0)
+        return 0; /* nothing in flight: nothing to wait for */
+    int r = poll(pfd, (nfds_t)n, to);
+    if (r < 0 && errno == EINTR)
+        return 0; /* let the caller look at its flags */
+    if (r < 0) {
+        int e = errno;
+        for (int i = 0; i < n; i++)
+            core_kill(cs[i], SMBW_EIO, "poll failed: %s", strerror(e));
+        if (which)
+            *which = idx[0];
+        return SMBW_EIO;
+    }
+    for (int i = 0; i < n; i++) {
+        int rc = io_service(cs[i], r > 0 ? pfd[i].revents : 0);
+        if (rc) {
+            if (which)
+                *which = idx[i];
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int io_wait_some(smbw_conn *c)
 {
     if (c->dead)
         return c->dead_err;
-    int rc = io_service(c, 0);
-    if (rc)
-        return rc;
-    int to = core_next_timeout(c);
-    if (to < 0)
-        return 0;
-    for (;;) {
-        struct pollfd pfd = {c->fd, io_events(c), 0};
-        int n = poll(&pfd, 1, to);
-        if (n < 0 && errno == EINTR)
-            return 0;
-        if (n < 0) {
-            core_kill(c, SMBW_EIO, "poll failed: %s", strerror(errno));
-            return SMBW_EIO;
-        }
-        return io_service(c, n > 0 ? pfd.revents : 0);
-    }
+    return io_wait_any(&c, 1, -1, NULL);
 }
 
 int io_wait(smbw_conn *c, const int *done)
@@ -131,20 +174,11 @@ int io_wait(smbw_conn *c, const int *done)
             return rc;
         if (*done)
             break;
-        int to = core_next_timeout(c);
-        if (to < 0) {
+        if (core_next_timeout(c) < 0) {
             /* Nothing in flight and not done: a logic error upstream. */
             return core_set_error(c, SMBW_EINVAL, 0, "waiting with no request in flight");
         }
-        struct pollfd pfd = {c->fd, io_events(c), 0};
-        int n = poll(&pfd, 1, to);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            core_kill(c, SMBW_EIO, "poll failed: %s", strerror(errno));
-            return SMBW_EIO;
-        }
-        rc = io_service(c, n > 0 ? pfd.revents : 0);
+        rc = io_wait_any(&c, 1, -1, NULL);
         if (rc)
             return rc;
     }

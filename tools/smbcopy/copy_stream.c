@@ -6,7 +6,6 @@
  * held by a slot (or the next one to hand out) is the resume point: every
  * byte below it is written. */
 #include <errno.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,34 +167,15 @@ static void service(stream *st)
         cs[nc++] = st->src->c;
     if (st->dst->f != NULL && (nc == 0 || st->dst->c != cs[0]))
         cs[nc++] = st->dst->c;
-    struct pollfd pfd[2];
-    int timeout = -1;
-    for (int i = 0; i < nc; i++) {
-        pfd[i].fd = smbw_conn_fd(cs[i]);
-        pfd[i].events = smbw_conn_events(cs[i]);
-        pfd[i].revents = 0;
-        int t = smbw_conn_next_timeout(cs[i]);
-        if (t >= 0 && (timeout < 0 || t < timeout))
-            timeout = t;
-    }
     /* Wake up now and then to notice an interrupt even if nothing arrives. */
-    if (timeout < 0 || timeout > 500)
-        timeout = 500;
-    int rc = poll(pfd, (nfds_t)nc, timeout);
-    if (rc < 0) {
-        if (errno == EINTR)
-            return;
-        set_err(st, SMBW_ELOCAL, 0, errno, SC_SIDE_NONE, "poll", NULL);
-        for (int i = 0; i < nc; i++)
-            pfd[i].revents = 0;
-    }
-    for (int i = 0; i < nc; i++) {
-        int err = smbw_conn_service(cs[i], pfd[i].revents);
-        if (err != 0) {
-            enum sc_side side =
-                cs[i] == st->src->c && st->src->f != NULL ? SC_SIDE_SRC : SC_SIDE_DST;
-            set_err(st, err, smbw_last_status(cs[i]), 0, side, "transfer", NULL);
-        }
+    int which = -1;
+    int err = smbw_conn_wait(cs, nc, 500, &which);
+    if (err != 0 && which >= 0) {
+        enum sc_side side =
+            cs[which] == st->src->c && st->src->f != NULL ? SC_SIDE_SRC : SC_SIDE_DST;
+        set_err(st, err, smbw_last_status(cs[which]), 0, side, "transfer", NULL);
+    } else if (err != 0) {
+        set_err(st, err, 0, 0, SC_SIDE_NONE, "transfer", NULL);
     }
 }
 

@@ -1,7 +1,6 @@
 /* The resume record (state.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -153,14 +152,7 @@ static void wait_idle(sc_state *st)
 {
     double deadline = sc_now() + WAIT_LIMIT_SECONDS;
     while (st->busy && !smbw_conn_is_dead(st->c) && sc_now() < deadline) {
-        struct pollfd p = {.fd = smbw_conn_fd(st->c), .events = smbw_conn_events(st->c)};
-        int t = smbw_conn_next_timeout(st->c);
-        if (t < 0 || t > 200)
-            t = 200;
-        int r = poll(&p, 1, t);
-        if (r < 0 && errno != EINTR)
-            break;
-        if (smbw_conn_service(st->c, r > 0 ? p.revents : 0) != 0)
+        if (smbw_conn_wait(&st->c, 1, 200, NULL) != 0)
             break;
     }
     if (st->busy) {
