@@ -159,26 +159,9 @@ int it_server_stat(const char *rel, struct stat *st)
 void *it_server_read(const char *rel, size_t *len)
 {
     char *p = it_server_path(rel);
-    FILE *f = fopen(p, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s on the server side: %s", p, strerror(errno));
-    size_t cap = 4096, n = 0;
-    unsigned char *buf = malloc(cap);
-    ck_assert_ptr_nonnull(buf);
-    for (;;) {
-        if (n == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            ck_assert_ptr_nonnull(buf);
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    ck_assert_msg(!ferror(f), "read error on %s", p);
-    fclose(f);
+    void *buf = it_read_file(p, len);
+    ck_assert_msg(buf != NULL, "cannot open %s on the server side: %s", p, strerror(errno));
     free(p);
-    *len = n;
     return buf;
 }
 

@@ -8,18 +8,12 @@
 # with the mount as share1, and always unmounts and removes the image.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/copy/common.sh
-source "$here/common.sh"
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
 
 if [[ "${1:-}" == --inner ]]; then
     need_smbcopy "${2:-}"
-    need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-        SMBW_TEST_SHARE_PATH
-    work=$(mktemp -d "${TMPDIR:-/tmp}/copy-btrfs.XXXXXX")
-    trap 'rm -rf "$work"' EXIT
-    export SMB_PASSWORD=$SMBW_TEST_PASS
-    url=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE
-    share=$SMBW_TEST_SHARE_PATH
+    copy_init btrfs
     size=$((256 << 20 | 4321))
     make_random "$share/src.bin" "$size"
     sync # a clone or copychunk of data just written is slow until it is flushed

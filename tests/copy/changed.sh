@@ -9,17 +9,11 @@
 #   changed.sh PATH/TO/smbcopy
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/copy/common.sh
-source "$here/common.sh"
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
 need_smbcopy "${1:-}"
-need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-    SMBW_TEST_SHARE_PATH
+copy_init changed
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/copy-changed.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-export SMB_PASSWORD=$SMBW_TEST_PASS
-url=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE
-share=$SMBW_TEST_SHARE_PATH
 mkdir "$work/dl"
 size=$((48 << 20))
 

@@ -9,8 +9,8 @@
 #   collisions.sh PATH/TO/smbcopy
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/copy/common.sh
-source "$here/common.sh"
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
 need_smbcopy "${1:-}"
 copy_init collide SMBW_TEST_SHARE2 SMBW_TEST_SHARE2_PATH
 ci=$SMBW_TEST_SHARE_PATH   # case-insensitive share

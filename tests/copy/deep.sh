@@ -7,17 +7,11 @@
 #   deep.sh PATH/TO/smbcopy
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/copy/common.sh
-source "$here/common.sh"
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
 need_smbcopy "${1:-}"
-need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-    SMBW_TEST_SHARE_PATH SMBW_TEST_SHARE2 SMBW_TEST_SHARE2_PATH
+copy_init deep SMBW_TEST_SHARE2 SMBW_TEST_SHARE2_PATH
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/copy-deep.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-export SMB_PASSWORD=$SMBW_TEST_PASS
-base=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT
-share=$SMBW_TEST_SHARE_PATH
 share2=$SMBW_TEST_SHARE2_PATH
 levels=200
 

@@ -11,24 +11,18 @@
 #   destinations.sh PATH/TO/smbcopy
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/copy/common.sh
-source "$here/common.sh"
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
 need_smbcopy "${1:-}"
-need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-    SMBW_TEST_SHARE_PATH
+copy_init dest
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/copy-dest.XXXXXX")
 reader=
-cleanup() {
+stop_children() {
     if [[ -n "$reader" ]]; then
         kill "$reader" 2>/dev/null || true
     fi
-    rm -rf "$work"
 }
-trap cleanup EXIT
-export SMB_PASSWORD=$SMBW_TEST_PASS
-url=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE
-share=$SMBW_TEST_SHARE_PATH
+on_exit stop_children
 make_random "$share/f.bin" $((3 << 20))
 printf 'new\n' >"$share/small.txt"
 mkdir -p "$share/tree/sub"

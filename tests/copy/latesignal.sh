@@ -10,21 +10,15 @@
 #   latesignal.sh PATH/TO/smbcopy
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/copy/common.sh
-source "$here/common.sh"
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
 need_smbcopy "${1:-}"
-need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-    SMBW_TEST_SHARE_PATH
+copy_init late
 command -v strace >/dev/null || {
     echo "FAIL: strace is needed (tests/testbed/install-deps.sh installs it)" >&2
     exit 1
 }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/copy-late.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-export SMB_PASSWORD=$SMBW_TEST_PASS
-url=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE
-share=$SMBW_TEST_SHARE_PATH
 make_random "$share/one.bin" 1000000
 mkdir -p "$share/t"
 for i in 1 2 3; do make_random "$share/t/f$i.bin" 100000; done

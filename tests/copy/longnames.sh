@@ -10,24 +10,11 @@
 #   longnames.sh PATH/TO/smbcopy
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/copy/common.sh
-source "$here/common.sh"
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
 need_smbcopy "${1:-}"
-need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-    SMBW_TEST_SHARE_PATH
+copy_init longnames
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/copy-longnames.XXXXXX")
-bg=
-cleanup() {
-    if [[ -n "$bg" ]]; then
-        kill -9 "$bg" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-export SMB_PASSWORD=$SMBW_TEST_PASS
-url=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE
-share=$SMBW_TEST_SHARE_PATH
 mkdir -p "$work/dl" "$share/up" "$share/cc"
 chown --reference="$share" "$share/up" "$share/cc"
 
@@ -71,36 +58,13 @@ else
 fi
 
 # Interrupted copies of a 255-byte name continue with --resume.
-# interrupt DIR ARGS...: starts a slow copy, waits for a record in DIR with
-# progress, sends SIGINT, waits (bg_rc: 999 when it hung).
+# interrupt DIR SRC DST: a copy held (common.sh held) once its record in DIR
+# shows progress, then SIGINT while it is held; sets bg_rc, psrc, pdst.
 interrupt() {
-    local dir=$1 i d= rec
-    shift
-    "$smbcopy" -q --resume --depth=1 --chunk-size=4K "$@" </dev/null >"$work/bg.out" \
-        2>"$work/bg.err" &
-    bg=$!
-    for ((i = 0; i < 300; i++)); do
-        rec=$(find "$dir" -maxdepth 1 -name '*.smbcopy.state' | head -1)
-        d=$(sed -n 's/^done \([0-9]\{20\}\)$/\1/p' "$rec" 2>/dev/null || true)
-        [[ -n "$d" ]] && ((10#$d > 0)) && break
-        sleep 0.1
-    done
+    held "$1/.*.smbcopy.state" "$2" "$3" --resume
     kill -INT "$bg" 2>/dev/null || true
-    bg_rc=999
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$bg" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$bg" 2>/dev/null; then
-        kill -9 "$bg"
-        wait "$bg" || true
-    else
-        set +e
-        wait "$bg"
-        bg_rc=$?
-        set -e
-    fi
-    bg=
+    hold_release
+    wait_bg
 }
 big=big-$(rep a 247).bin # 255 bytes
 make_random "$work/$big" $((192 << 20))
@@ -114,7 +78,8 @@ resume_case() {
     else
         fail "$what: exit $bg_rc, part '$part': $(cat "$work/bg.err")"
     fi
-    run_json --resume "$src" "$dst"
+    run_json --resume "$psrc" "$pdst"
+    hold_stop
     local resumed
     resumed=$(json_get "$work/last.json" resumed_bytes)
     if ((rc == 0)) && [[ -n "$resumed" && "$resumed" != 0 ]] && cmp -s "$lsrc" "$ldst"; then

@@ -16,11 +16,10 @@
 #   options.sh PATH/TO/smbcopy
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/copy/common.sh
-source "$here/common.sh"
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
 need_smbcopy "${1:-}"
-need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-    SMBW_TEST_SHARE_PATH SMBW_TEST_SERVER_MAX_PROTOCOL
+copy_init options SMBW_TEST_SERVER_MAX_PROTOCOL
 [[ "$SMBW_TEST_SERVER_MAX_PROTOCOL" == SMB3_02 ]] || {
     echo "FAIL: run with SAMBA_MAX_PROTOCOL=SMB3_02 (got $SMBW_TEST_SERVER_MAX_PROTOCOL)" >&2
     exit 1
@@ -30,11 +29,6 @@ command -v script >/dev/null || {
     exit 1
 }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/copy-options.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-export SMB_PASSWORD=$SMBW_TEST_PASS
-url=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE
-share=$SMBW_TEST_SHARE_PATH
 make_random "$work/src.bin" $((3 << 20))
 
 # --- dialect range ----------------------------------------------------------

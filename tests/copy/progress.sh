@@ -8,17 +8,11 @@
 #   progress.sh PATH/TO/smbcopy
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/copy/common.sh
-source "$here/common.sh"
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
 need_smbcopy "${1:-}"
-need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-    SMBW_TEST_SHARE_PATH
+copy_init progress
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/copy-progress.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-export SMB_PASSWORD=$SMBW_TEST_PASS
-url=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE
-share=$SMBW_TEST_SHARE_PATH
 long=a-rather-long-file-name-for-the-progress-bar-$(printf 'x%.0s' {1..60}).bin
 make_random "$share/$long" $((80 << 20))
 

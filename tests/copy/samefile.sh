@@ -9,19 +9,14 @@
 #   samefile.sh PATH/TO/smbcopy
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/copy/common.sh
-source "$here/common.sh"
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
 need_smbcopy "${1:-}"
-need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-    SMBW_TEST_SHARE_PATH
+copy_init samefile
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/copy-samefile.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-export SMB_PASSWORD=$SMBW_TEST_PASS
 u=$SMBW_TEST_USER
 p=$SMBW_TEST_PORT
 s=$SMBW_TEST_SHARE
-share=$SMBW_TEST_SHARE_PATH
 make_random "$share/same.bin" $((1 << 20))
 make_random "$work/same.bin" $((1 << 20))
 ln "$work/same.bin" "$work/hardlink.bin"

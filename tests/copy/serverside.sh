@@ -15,20 +15,13 @@
 #   serverside.sh PATH/TO/smbcopy PATH/TO/copy_cc_driver
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/copy/common.sh
-source "$here/common.sh"
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
 need_smbcopy "${1:-}"
 driver=${2:?usage: $0 PATH/TO/smbcopy PATH/TO/copy_cc_driver}
-need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-    SMBW_TEST_SHARE_PATH SMBW_TEST_SHARE2 SMBW_TEST_SHARE2_PATH
+copy_init ss SMBW_TEST_SHARE2 SMBW_TEST_SHARE2_PATH
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/copy-ss.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-export SMB_PASSWORD=$SMBW_TEST_PASS
-base=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT
-url=$base/$SMBW_TEST_SHARE
 url2=$base/$SMBW_TEST_SHARE2
-share=$SMBW_TEST_SHARE_PATH
 share2=$SMBW_TEST_SHARE2_PATH
 
 # check_copy WHAT SRC_PATH DST_PATH SIZE [METHOD]: after run_json.

@@ -12,26 +12,21 @@
 #   silent.sh PATH/TO/smbcopy PATH/TO/fakesmb.py
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/copy/common.sh
-source "$here/common.sh"
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
 need_smbcopy "${1:-}"
 fakesmb=${2:?usage: $0 PATH/TO/smbcopy PATH/TO/fakesmb.py}
-need_env SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-    SMBW_TEST_SHARE_PATH
+copy_init silent
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/copy-silent.XXXXXX")
 pids=()
 bg=
-cleanup() {
+stop_children() {
     local p
     for p in "${pids[@]}" $bg; do
         kill -9 "$p" 2>/dev/null || true
     done
-    rm -rf "$work"
 }
-trap cleanup EXIT
-export SMB_PASSWORD=$SMBW_TEST_PASS
-share=$SMBW_TEST_SHARE_PATH
+on_exit stop_children
 limit_ms=1000
 
 wait_file() { # wait_file FILE: up to 10 s
@@ -102,7 +97,7 @@ done
 
 # 2. Samba going silent mid-copy, through a proxy that stops forwarding.
 make_random "$share/big.bin" $((128 << 20))
-"$py" "$here/freeze_proxy.py" --port-file "$work/proxy.port" --freeze-file "$work/freeze" \
+"$py" "$here/../common/freeze_proxy.py" --port-file "$work/proxy.port" --freeze-file "$work/freeze" \
     --timeout 170 "$SMBW_TEST_HOST" "$SMBW_TEST_PORT" &
 pids+=($!)
 wait_file "$work/proxy.port" || fail "freeze_proxy did not start"

@@ -12,32 +12,21 @@
 #   smbcopy_faults.sh SMBCOPY
 set -euo pipefail
 
-smbcopy=$1
-: "${SMBW_TEST_HOST:?run under with-server.sh samba}"
-py=python3
-[[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
+need_smbcopy "${1:-}"
+copy_init faults
 port=$SMBW_TEST_PORT
-share=$SMBW_TEST_SHARE
-sdir=$SMBW_TEST_SHARE_PATH
-export SMB_PASSWORD=$SMBW_TEST_PASS
-url="smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$port/$share"
-work=$(mktemp -d "${TMPDIR:-/tmp}/smbw-faults.XXXXXX")
-failures=0
+sdir=$share
 cpid=
-
-cleanup() {
+stop_copy() {
     if [[ -n "$cpid" ]]; then
         kill -KILL "$cpid" 2>/dev/null || true
         kill -CONT "$cpid" 2>/dev/null || true
     fi
-    rm -rf "$work"
 }
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
+on_exit stop_copy
 
 size_mib=512
 echo "making a ${size_mib} MiB source"
@@ -115,7 +104,7 @@ check_killed_smbd() {
     if [[ -e "$final" ]]; then
         fail "$what: the final name $final exists after a failed copy"
     fi
-    echo "ok: $what: exit $rc, $final absent"
+    pass "$what: exit $rc, $final absent"
 }
 
 # --- 1. smbd killed mid-copy ---------------------------------------------
@@ -161,7 +150,7 @@ resume_case() {
     elif [[ -e "$part" ]]; then
         fail "$what: the partial file is still there after --resume"
     else
-        echo "ok: $what: final absent after SIGKILL; --resume kept $resumed bytes and completed it (sha256 equal)"
+        pass "$what: final absent after SIGKILL; --resume kept $resumed bytes and completed it (sha256 equal)"
     fi
 }
 
@@ -171,8 +160,4 @@ resume_case "SIGKILL smbcopy mid-upload" "$sdir/.rul.bin.smbcopy.part" "$sdir/ru
     "$work/local.bin" "$url/rul.bin"
 
 rm -f "$sdir"/big.bin "$sdir"/rul.bin "$sdir"/.*.smbcopy.part
-if ((failures > 0)); then
-    echo "$failures smbcopy fault check(s) FAILED" >&2
-    exit 1
-fi
-echo "all smbcopy fault checks passed"
+finish

@@ -8,53 +8,14 @@
 #   smbcopy_basic.sh PATH/TO/smbcopy
 set -euo pipefail
 
-smbcopy=${1:?usage: smbcopy_basic.sh PATH/TO/smbcopy}
-[[ -x "$smbcopy" ]] || {
-    echo "FAIL: $smbcopy is not an executable" >&2
-    exit 1
-}
-for v in SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-    SMBW_TEST_SHARE_PATH SMBW_TEST_SHARE2 SMBW_TEST_SHARE2_PATH; do
-    [[ -n "${!v:-}" ]] || {
-        echo "FAIL: $v is not set (run through tests/testbed/with-server.sh)" >&2
-        exit 1
-    }
-done
-
-py=python3
-[[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/smbcopy-test.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-
-failures=0
-checks=0
-pass() {
-    checks=$((checks + 1))
-    echo "ok   $*"
-}
-fail() {
-    checks=$((checks + 1))
-    failures=$((failures + 1))
-    echo "FAIL $*" >&2
-}
-sha() {
-    sha256sum <"$1" | cut -d' ' -f1
-}
-same_file() { # what a b
-    if [[ -f "$2" && -f "$3" && "$(sha "$2")" == "$(sha "$3")" ]]; then
-        pass "$1: checksums identical"
-    else
-        fail "$1: $2 and $3 differ or are missing"
-    fi
-}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
+need_smbcopy "${1:-}"
+copy_init basic SMBW_TEST_SHARE2 SMBW_TEST_SHARE2_PATH
 listing() {
     (cd "$1" && find . -mindepth 1 | LC_ALL=C sort)
 }
-
-share=${SMBW_TEST_SHARE_PATH:?}
-url=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/${SMBW_TEST_SHARE:?}
-export SMB_PASSWORD=$SMBW_TEST_PASS
 
 # --help / --version
 if "$smbcopy" --help >"$work/help.out" 2>&1 && grep -q -- '--json' "$work/help.out"; then
@@ -113,7 +74,7 @@ else
 fi
 
 # 4. smb -> smb across shares of one server (Samba always has share2)
-url2=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE2
+url2=$base/$SMBW_TEST_SHARE2
 if "$smbcopy" -q "$url/up.bin" "$url2/other.bin"; then
     pass "smb->smb across shares exit 0"
 else
@@ -243,5 +204,4 @@ for f in "$share/old-np.bin" "$work/old-np-local.bin"; do
 done
 same_file "--no-preserve contents" "$work/old.bin" "$share/old-np.bin"
 
-echo "$((checks - failures)) of $checks checks passed"
-((failures == 0))
+finish

@@ -14,41 +14,16 @@
 # Every copy is checked byte for byte.
 set -euo pipefail
 
-smbcopy=${1:?usage: smbcopy_sync.sh PATH/TO/smbcopy}
-[[ -x "$smbcopy" ]] || {
-    echo "FAIL: $smbcopy is not an executable" >&2
-    exit 1
-}
-for v in SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-    SMBW_TEST_SHARE_PATH; do
-    [[ -n "${!v:-}" ]] || {
-        echo "FAIL: $v is not set (run through tests/testbed/with-server.sh)" >&2
-        exit 1
-    }
-done
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
+need_smbcopy "${1:-}"
+copy_init sync
 command -v strace >/dev/null || {
     echo "FAIL: strace is not installed (tests/testbed/install-deps.sh installs it)" >&2
     exit 1
 }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/smbcopy-sync.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-
-failures=0
-checks=0
-pass() {
-    checks=$((checks + 1))
-    echo "ok   $*"
-}
-fail() {
-    checks=$((checks + 1))
-    failures=$((failures + 1))
-    echo "FAIL $*" >&2
-}
-
-share=$SMBW_TEST_SHARE_PATH
-url=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE
-export SMB_PASSWORD=$SMBW_TEST_PASS
 # strace and LeakSanitizer cannot both trace the process: no leak check in
 # the traced runs of a sanitizer build (ignored by other builds).
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
@@ -158,5 +133,4 @@ check_trace down-sync-nosync "$d" d3.bin none
 stracerun local-sync "$d/d4.bin" --sync "$work/src.bin" "$d/d4.bin"
 check_trace local-sync "$d" d4.bin sync
 
-echo "$checks checks, $failures failed"
-((failures == 0))
+finish

@@ -22,23 +22,11 @@
 # change of owner. Every wait is bounded.
 set -euo pipefail
 
-smbcopy=${1:?usage: smbcopy_secrets.sh PATH/TO/smbcopy}
-[[ -x "$smbcopy" ]] || {
-    echo "FAIL: $smbcopy is not an executable" >&2
-    exit 1
-}
-for v in SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE \
-    SMBW_TEST_SHARE_PATH; do
-    [[ -n "${!v:-}" ]] || {
-        echo "FAIL: $v is not set (run through tests/testbed/with-server.sh)" >&2
-        exit 1
-    }
-done
-
-py=python3
-[[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/smbcopy-secrets.XXXXXX")
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
+need_smbcopy "${1:-}"
+copy_init secrets
 held_pid=
 listener_pid=
 stop_held() {
@@ -53,23 +41,7 @@ stop_held() {
         listener_pid=
     fi
 }
-cleanup() {
-    stop_held
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-failures=0
-checks=0
-pass() {
-    checks=$((checks + 1))
-    echo "ok   $*"
-}
-fail() {
-    checks=$((checks + 1))
-    failures=$((failures + 1))
-    echo "FAIL $*" >&2
-}
+on_exit stop_held
 
 # ---- the smbcopy that is held: as another user when we are root ---------
 runas=()
@@ -423,5 +395,4 @@ else
     fail "auth-000: exit $rc, stderr '$(cat "$work/auth-000.err")', wanted 2 and '$want'"
 fi
 
-echo "$checks checks, $failures failed"
-((failures == 0))
+finish

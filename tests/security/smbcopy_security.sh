@@ -29,66 +29,30 @@ default | downlevel | kerberos) ;;
     exit 1
     ;;
 esac
-[[ -x "$smbcopy" ]] || {
-    echo "FAIL: $smbcopy is not an executable" >&2
-    exit 1
-}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
+need_smbcopy "$smbcopy"
 [[ -f "$proxy_py" ]] || {
     echo "FAIL: $proxy_py not found" >&2
     exit 1
 }
-need=(SMBW_TEST_HOST SMBW_TEST_PORT SMBW_TEST_USER SMBW_TEST_PASS SMBW_TEST_SHARE
-    SMBW_TEST_SHARE_PATH)
+need=()
 if [[ $mode == kerberos ]]; then
     need+=(KRB5CCNAME KRB5_CONFIG SMBW_KRB5_SERVICE_HOST)
 fi
-for v in "${need[@]}"; do
-    [[ -n "${!v:-}" ]] || {
-        echo "FAIL: $v is not set (run through with-server.sh / with-kdc.sh)" >&2
-        exit 1
-    }
-done
-
-py=python3
-[[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/smbcopy-sec.XXXXXX")
+copy_init sec "${need[@]}"
 proxy_pid=
-cleanup() {
+# shellcheck disable=SC2317 # run by on_exit
+stop_proxy() {
     if [[ -n "$proxy_pid" ]]; then
         kill "$proxy_pid" 2>/dev/null || true
         wait "$proxy_pid" 2>/dev/null || true
     fi
-    rm -rf "$work"
 }
-trap cleanup EXIT
+on_exit stop_proxy
 
-failures=0
-checks=0
-pass() {
-    checks=$((checks + 1))
-    echo "ok   $*"
-}
-fail() {
-    checks=$((checks + 1))
-    failures=$((failures + 1))
-    echo "FAIL $*" >&2
-}
-sha() {
-    sha256sum <"$1" | cut -d' ' -f1
-}
-same_file() { # what a b
-    if [[ -f "$2" && -f "$3" && "$(sha "$2")" == "$(sha "$3")" ]]; then
-        pass "$1: checksums identical"
-    else
-        fail "$1: $2 and $3 differ or are missing"
-    fi
-}
-
-share=$SMBW_TEST_SHARE_PATH
 hostport=$SMBW_TEST_HOST:$SMBW_TEST_PORT
-url=smb://$SMBW_TEST_USER@$hostport/$SMBW_TEST_SHARE
-export SMB_PASSWORD=$SMBW_TEST_PASS
 
 # Runs smbcopy with a bounded lifetime; stdout/stderr to $work/NAME.{out,err};
 # sets rc.
@@ -182,6 +146,7 @@ start_proxy() { # args...
     echo "$checks checks, $failures failed" >&2
     exit 1
 }
+# shellcheck disable=SC2317 # run by on_exit
 stop_proxy() {
     local i
     # It exits by itself once the client has gone; bounded wait, then kill.
@@ -426,5 +391,5 @@ mode_kerberos() {
 }
 
 "mode_$mode"
-echo "smbcopy_security $mode: $checks checks, $failures failed"
-((failures == 0))
+echo "smbcopy_security $mode"
+finish
