@@ -52,20 +52,33 @@ STATUS_NOT_SUPPORTED = 0xC00000BB
 STATUS_INVALID_HANDLE = 0xC0000008
 STATUS_INVALID_TOKEN = 0xC0000465
 STATUS_OFFLOAD_READ_FLT_NOT_SUPPORTED = 0xC000A2A1
+STATUS_OFFLOAD_WRITE_FLT_NOT_SUPPORTED = 0xC000A2A2
 FSCTL_OFFLOAD_READ = 0x00094264
 FSCTL_OFFLOAD_WRITE = 0x00098268
 TOKEN_TYPE_ZERO_DATA = 0xFFFF0001
 TOKEN_TYPE_FAKESMB = 0x00F4C001  # a vendor token type (any value but ZERO_DATA)
 ODX_MAX_READ = 1 << 20  # TransferLength at most this: the client must continue
 ODX_MAX_WRITE = 384 << 10  # LengthWritten at most this: partial writes
+ODX_DEFAULT_TTL_MS = 30000  # TokenTimeToLive 0 asks for the server's default
+ODX_EXPIRE_TTL_MS = 250  # mode expire: a short default, and each OFFLOAD_WRITE takes 100 ms
 ODX_MODES = {
     "ok": "copychunk refused; ODX with partial transfer lengths and partial writes, tokens "
           "invalidated when their source range is written, the zero-data token for zeros",
-    "expire": "as ok, but a token is honoured for one OFFLOAD_WRITE only, then "
-              "STATUS_INVALID_TOKEN (it expired): the client must read again",
+    "expire": "as ok, but tokens live %d ms and each OFFLOAD_WRITE takes 100 ms: later writes "
+              "of a token get STATUS_INVALID_TOKEN (it expired) and the client must read again"
+              % ODX_EXPIRE_TTL_MS,
+    "invalidate": "as ok, but the first OFFLOAD_READ of big.bin is followed by another writer "
+                  "changing bytes inside that token's source range (the token is invalidated); "
+                  "the client must read again and copy the new bytes",
     "refuse": "copychunk and ODX refused (STATUS_OFFLOAD_READ_FLT_NOT_SUPPORTED)",
+    "refuse-write": "copychunk refused, OFFLOAD_READ gives tokens but OFFLOAD_WRITE is refused "
+                    "(STATUS_OFFLOAD_WRITE_FLT_NOT_SUPPORTED)",
     "badlen": "OFFLOAD_READ claims a TransferLength larger than the range asked",
 }
+# Offset of the bytes the other writer changes in mode invalidate (inside the
+# first 1 MiB token of big.bin), and what it writes there.
+ODX_CHANGE_AT = 700000
+ODX_CHANGE = b"changed by another writer"
 
 FSCTL_SRV_REQUEST_RESUME_KEY = 0x00140078
 FSCTL_SRV_COPYCHUNK = 0x001440F2
@@ -219,6 +232,31 @@ class Node:
         self.is_dir = is_dir
 
 
+def frames_in(buf):
+    """The number of complete frames in buf (each a 4-byte length, then data)."""
+    n, at = 0, 0
+    while len(buf) - at >= 4:
+        flen = struct.unpack_from(">I", buf, at)[0] & 0xFFFFFF
+        if len(buf) - at < 4 + flen:
+            break
+        n, at = n + 1, at + 4 + flen
+    return n
+
+
+def has_odx(buf):
+    """Whether buf holds a complete FSCTL_OFFLOAD_READ/WRITE request."""
+    at = 0
+    while len(buf) - at >= 4:
+        flen = struct.unpack_from(">I", buf, at)[0] & 0xFFFFFF
+        if len(buf) - at < 4 + flen:
+            break
+        if flen >= HDR + 8 and buf[at + 4 + 12] == IOCTL and struct.unpack_from(
+                "<I", buf, at + 4 + HDR + 4)[0] in (FSCTL_OFFLOAD_READ, FSCTL_OFFLOAD_WRITE):
+            return True
+        at += 4 + flen
+    return False
+
+
 def pattern(n, seed):
     return bytes(((i * 7 + seed + (i >> 8)) & 0xFF) for i in range(n))
 
@@ -313,7 +351,12 @@ class Server:
     def __init__(self, scenario, sock, odx=None):
         self.scenario = scenario
         self.odx = odx
-        self.tokens = {}  # token id -> dict(node, off, len, uses)
+        self.tokens = {}  # token id -> dict(node, off, len, zero, expires)
+        # What the ODX tests check, served as the file odx-stats.txt: the most
+        # ODX requests received and not yet answered (pipelining), tokens
+        # issued, STATUS_INVALID_TOKEN answers, bytes offloaded.
+        self.odx_stats = {"peak": 0, "reads": 0, "writes": 0, "invalid": 0, "written": 0}
+        self.odx_changed = False
         self.trigger = SCENARIOS[scenario][0]
         self.sock = sock
         self.fired = scenario in ("normal", "slow-1byte")
@@ -328,6 +371,8 @@ class Server:
         if odx:
             self.fs["big.bin"] = Node(bytes(range(256)) * (32 << 10) + b"tail!")  # 8 MiB + 5
             self.fs["zero.bin"] = Node(bytes(2 << 20))
+            self.fs["odx-stats.txt"] = Node(b"")
+            self.odx_stat()
         self.opens = {}
         self.next_fid = 1
         self.last_fid = None
@@ -570,12 +615,20 @@ class Server:
             if t["node"] is node and off < t["off"] + t["len"] and t["off"] < off + length:
                 del self.tokens[tid]
 
+    def odx_stat(self, key=None, add=0):
+        if key:
+            self.odx_stats[key] += add
+        text = " ".join("%s=%d" % kv for kv in sorted(self.odx_stats.items())) + "\n"
+        self.fs["odx-stats.txt"].data[:] = text.encode()
+
     def do_offload(self, req, ctl, o, inp):
         if o is None:
             return self.error(req, STATUS_INVALID_HANDLE)
         if self.odx == "refuse":
             return self.error(req, STATUS_OFFLOAD_READ_FLT_NOT_SUPPORTED)
+        now = time.monotonic()
         if ctl == FSCTL_OFFLOAD_READ:
+            # FSCTL_OFFLOAD_READ_INPUT (MS-FSCC 2.3.41)
             if len(inp) < 32:
                 return self.error(req, STATUS_INVALID_PARAMETER)
             size, flags, ttl, _, off, length = struct.unpack_from("<IIIIQQ", inp)
@@ -585,27 +638,49 @@ class Server:
             tl = min(length, ODX_MAX_READ, len(data) - off)
             if self.odx == "badlen":
                 tl = length + 4096
+            if ttl == 0:
+                ttl = ODX_EXPIRE_TTL_MS if self.odx == "expire" else ODX_DEFAULT_TTL_MS
+            # The token is a point-in-time copy of the range (MS-FSCC 2.3.79):
+            # the zero-data token when the range holds only zeros.
             zero = not any(data[off:off + tl])
             tid = os.urandom(32)
-            self.tokens[tid] = {"node": o["node"], "off": off, "len": tl, "uses": 0,
-                                "zero": zero}
+            self.tokens[tid] = {"node": o["node"], "off": off, "len": tl, "zero": zero,
+                                "expires": now + ttl / 1000.0}
+            self.odx_stat("reads", 1)
+            flags = 0
+            if zero and not any(data[off + tl:]):
+                flags = 1  # OFFLOAD_READ_FLAG_ALL_ZERO_BEYOND_CURRENT_RANGE
             ttype = TOKEN_TYPE_ZERO_DATA if zero else TOKEN_TYPE_FAKESMB
             token = struct.pack(">IHH", ttype, 0, len(tid)) + tid.ljust(504, b"\x00")
-            out = struct.pack("<IIQ", 16 + 512, 0, tl) + token
+            out = struct.pack("<IIQ", 16 + 512, flags, tl) + token
+            if self.odx == "invalidate" and not self.odx_changed and not zero \
+                    and off <= ODX_CHANGE_AT < off + tl:
+                # Another writer changes the source after the token was
+                # taken: the token no longer describes the file.
+                self.odx_changed = True
+                self.odx_invalidate(o["node"], ODX_CHANGE_AT, len(ODX_CHANGE))
+                data[ODX_CHANGE_AT:ODX_CHANGE_AT + len(ODX_CHANGE)] = ODX_CHANGE
             return self.reply(req, self.ioctl_body(req, out))
-        # FSCTL_OFFLOAD_WRITE
+        # FSCTL_OFFLOAD_WRITE_INPUT (MS-FSCC 2.3.43)
         if len(inp) < 32 + 512:
             return self.error(req, STATUS_INVALID_PARAMETER)
+        if self.odx == "refuse-write":
+            return self.error(req, STATUS_OFFLOAD_WRITE_FLT_NOT_SUPPORTED)
         size, flags, off, length, toff = struct.unpack_from("<IIQQQ", inp)
         ttype, _, idlen = struct.unpack_from(">IHH", inp, 32)
         if size != 544 or flags != 0 or idlen > 504 or length == 0:
             return self.error(req, STATUS_INVALID_PARAMETER)
-        t = self.tokens.get(bytes(inp[40:40 + idlen]))
+        if self.odx == "expire":
+            time.sleep(0.1)
+            now = time.monotonic()
+        tid = bytes(inp[40:40 + idlen])
+        t = self.tokens.get(tid)
+        if t is not None and now >= t["expires"]:
+            del self.tokens[tid]
+            t = None
         if t is None or (t["zero"] != (ttype == TOKEN_TYPE_ZERO_DATA)):
+            self.odx_stat("invalid", 1)
             return self.error(req, STATUS_INVALID_TOKEN)
-        if self.odx == "expire" and t["uses"] >= 1:
-            return self.error(req, STATUS_INVALID_TOKEN)
-        t["uses"] += 1
         if toff >= t["len"]:
             return self.error(req, STATUS_INVALID_PARAMETER)
         n = min(length, t["len"] - toff, ODX_MAX_WRITE)
@@ -616,6 +691,8 @@ class Server:
         s = t["off"] + toff
         self.odx_invalidate(o["node"], off, n)
         buf[off:off + n] = bytes(n) if t["zero"] else src[s:s + n]
+        self.odx_stat("writes", 1)
+        self.odx_stat("written", n)
         out = struct.pack("<IIQ", 16, 0, n)
         return self.reply(req, self.ioctl_body(req, out))
 
@@ -987,6 +1064,16 @@ class Server:
                 chunk = b""
             if not chunk:
                 return 0 if self.fired else 3
+            while self.odx and has_odx(buf + chunk) and select.select([self.sock], [], [], 0.02)[0]:
+                # Gather what a pipelining client sent with it (a slight delay
+                # that lets the pipelining count above see the requests).
+                try:
+                    more = self.sock.recv(1 << 20)
+                except ConnectionError:
+                    more = b""
+                if not more:
+                    break
+                chunk += more
             try:
                 self.process(buf, chunk)
             except ConnectionError:
@@ -1005,6 +1092,13 @@ class Server:
                 break
             data = bytes(buf[4:4 + flen])
             del buf[:4 + flen]
+            if self.odx and len(data) >= HDR + 8 and data[12] == IOCTL \
+                    and struct.unpack_from("<I", data, HDR + 4)[0] in (FSCTL_OFFLOAD_READ,
+                                                                      FSCTL_OFFLOAD_WRITE):
+                # This request and the complete ones behind it were all sent
+                # before this one was answered.
+                self.odx_stats["peak"] = max(self.odx_stats["peak"], 1 + frames_in(buf))
+                self.odx_stat()
             for act in self.handle_frame(data):
                 if act == "close":
                     self.sock.close()

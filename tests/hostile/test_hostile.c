@@ -527,6 +527,24 @@ static void odx_check_big(odx_client *x, const char *name)
     free(data);
 }
 
+/* A counter from fakesmb.py's odx-stats.txt ("invalid=N peak=N reads=N ..."). */
+static unsigned long odx_stat(odx_client *x, const char *key)
+{
+    void *data = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(smbw_read_file(x->t, "odx-stats.txt", &data, &n, 4096), 0);
+    char text[512];
+    ck_assert_uint_lt(n, sizeof text);
+    memcpy(text, data, n);
+    text[n] = 0;
+    free(data);
+    char pat[64];
+    snprintf(pat, sizeof pat, "%s=", key);
+    const char *at = strstr(text, pat);
+    ck_assert_msg(at != NULL, "no %s in odx-stats.txt: %s", key, text);
+    return strtoul(at + strlen(pat), NULL, 10);
+}
+
 /* The server refuses copychunk: AUTO copies by ODX (tokens of at most 1 MiB,
  * writes of at most 384 KiB: partial lengths continued), the data never
  * crosses the wire, and a forced --method=odx does the same. */
@@ -571,8 +589,60 @@ START_TEST(t_odx_expire)
     ck_assert_int_eq(st.method, SMBW_COPY_ODX);
     ck_assert(!st.used_stream);
     odx_check_big(&x, "copy.bin");
-    /* Each 1 MiB token gives one 384 KiB write: more reads than tokens. */
-    ck_assert_uint_ge(st.requests, 2 * 22);
+    /* Tokens expired under the copy, and were read again: more than the 9
+     * reads a copy without expiry takes. */
+    ck_assert_uint_gt(odx_stat(&x, "invalid"), 0);
+    ck_assert_uint_gt(odx_stat(&x, "reads"), 9);
+    odx_disconnect(&x);
+}
+END_TEST
+
+/* Another writer changes big.bin inside the first token's range right after
+ * OFFLOAD_READ: the token is invalidated, the engine reads the range again,
+ * and the copy holds the source as it is now (the changed bytes). */
+START_TEST(t_odx_invalidate)
+{
+    odx_client x;
+    odx_connect(&x);
+    smbw_copy_stats st;
+    ck_assert_int_eq(odx_copy(&x, "big.bin", "copy.bin", SMBW_COPY_AUTO, &st), 0);
+    ck_assert_int_eq(st.method, SMBW_COPY_ODX);
+    ck_assert(!st.used_stream);
+    ck_assert_uint_gt(odx_stat(&x, "invalid"), 0);
+    void *src = NULL, *dst = NULL;
+    size_t ns = 0, nd = 0;
+    ck_assert_int_eq(smbw_read_file(x.t, "big.bin", &src, &ns, 64u << 20), 0);
+    ck_assert_int_eq(smbw_read_file(x.t, "copy.bin", &dst, &nd, 64u << 20), 0);
+    ck_assert_uint_eq(ns, ODX_BIG_SIZE);
+    ck_assert_uint_eq(nd, ns);
+    static const char changed[] = "changed by another writer";
+    ck_assert_mem_eq((uint8_t *)src + 700000, changed, sizeof changed - 1);
+    for (size_t i = 0; i < ns; i++)
+        if (((uint8_t *)src)[i] != ((uint8_t *)dst)[i])
+            ck_abort_msg("copy.bin: byte %zu is 0x%02x, the source's 0x%02x", i,
+                         ((uint8_t *)dst)[i], ((uint8_t *)src)[i]);
+    free(src);
+    free(dst);
+    odx_disconnect(&x);
+}
+END_TEST
+
+/* Tokens are given but OFFLOAD_WRITE is refused
+ * (STATUS_OFFLOAD_WRITE_FLT_NOT_SUPPORTED): AUTO streams the whole file, a
+ * forced ODX fails with SMBW_ENOTSUP naming the status. */
+START_TEST(t_odx_refuse_write)
+{
+    odx_client x;
+    odx_connect(&x);
+    smbw_copy_stats st;
+    ck_assert_int_eq(odx_copy(&x, "big.bin", "copy.bin", SMBW_COPY_AUTO, &st), 0);
+    ck_assert_int_eq(st.method, SMBW_COPY_STREAM);
+    ck_assert(!st.used_odx);
+    ck_assert_uint_gt(odx_stat(&x, "reads"), 0);
+    odx_check_big(&x, "copy.bin");
+    ck_assert_int_eq(odx_copy(&x, "big.bin", "copy2.bin", SMBW_COPY_ODX, &st), SMBW_ENOTSUP);
+    ck_assert_msg(strstr(smbw_conn_errmsg(x.c), "STATUS_OFFLOAD_WRITE_FLT_NOT_SUPPORTED") != NULL,
+                  "message: %s", smbw_conn_errmsg(x.c));
     odx_disconnect(&x);
 }
 END_TEST
@@ -620,8 +690,12 @@ static int run_odx_mode(const char *mode)
         tcase_add_test(tc, t_odx_auto);
     else if (!strcmp(mode, "expire"))
         tcase_add_test(tc, t_odx_expire);
+    else if (!strcmp(mode, "invalidate"))
+        tcase_add_test(tc, t_odx_invalidate);
     else if (!strcmp(mode, "refuse"))
         tcase_add_test(tc, t_odx_refuse);
+    else if (!strcmp(mode, "refuse-write"))
+        tcase_add_test(tc, t_odx_refuse_write);
     else if (!strcmp(mode, "badlen"))
         tcase_add_test(tc, t_odx_badlen);
     else {
