@@ -103,13 +103,23 @@ static void expect_krb_failure(const char *target_host, const char *want_in_msg)
     ck_assert_int_eq(it_share_entries(), before);
 }
 
+/* dir/NAME in a new private directory dir (it_tmpdir: TMPDIR, else the
+ * build directory); the caller removes dir. */
+static void ccache_path(char *dir, size_t dn, char *path, size_t pn, const char *name)
+{
+    it_tmpdir(dir, dn, "smbw-krb5");
+    int n = snprintf(path, pn, "%s/%s", dir, name);
+    ck_assert_msg(n > 0 && (size_t)n < pn, "cache path too long");
+}
+
 START_TEST(test_no_ticket)
 {
-    char path[300];
-    snprintf(path, sizeof path, "FILE:%s/smbw-no-such-ccache-%ld",
-             it_env_opt("TMPDIR") ? it_env_opt("TMPDIR") : "/tmp", (long)getpid());
-    ck_assert_int_eq(setenv("KRB5CCNAME", path, 1), 0);
+    char dir[300], path[400], name[410];
+    ccache_path(dir, sizeof dir, path, sizeof path, "no-such-ccache");
+    snprintf(name, sizeof name, "FILE:%s", path);
+    ck_assert_int_eq(setenv("KRB5CCNAME", name, 1), 0);
     expect_krb_failure(it_env("SMBW_KRB5_SERVICE_HOST"), "Kerberos");
+    rmdir(dir);
 }
 END_TEST
 
@@ -118,9 +128,8 @@ END_TEST
  * inside gss_init_sec_context, see docs/security.md.) */
 START_TEST(test_expired_ticket)
 {
-    char path[300];
-    snprintf(path, sizeof path, "%s/smbw-short-ccache-%ld",
-             it_env_opt("TMPDIR") ? it_env_opt("TMPDIR") : "/tmp", (long)getpid());
+    char dir[300], path[400];
+    ccache_path(dir, sizeof dir, path, sizeof path, "short-ccache");
     char cmd[600];
     snprintf(cmd, sizeof cmd, "timeout 20 kinit -l 2s -c 'FILE:%s' '%s' >/dev/null", path,
              it_env("SMBW_KRB5_USER"));
@@ -131,9 +140,9 @@ START_TEST(test_expired_ticket)
     /* Wait until the ticket has expired by the cache's own account (klist -s
      * fails once no ticket is valid) rather than a fixed sleep that a slow
      * kinit on a loaded machine can outlast; bounded at 30 s. */
-    char name[320];
+    char name[410];
     snprintf(name, sizeof name, "FILE:%s", path);
-    char klist[400];
+    char klist[480];
     snprintf(klist, sizeof klist, "klist -s -c '%s' 2>/dev/null", name);
     bool expired = false;
     for (int i = 0; i < 300 && !expired; i++) {
@@ -149,6 +158,7 @@ START_TEST(test_expired_ticket)
     ck_assert_int_eq(setenv("KRB5CCNAME", name, 1), 0);
     expect_krb_failure(it_env("SMBW_KRB5_SERVICE_HOST"), "Kerberos");
     unlink(path);
+    rmdir(dir);
 }
 END_TEST
 
@@ -174,10 +184,10 @@ END_TEST
  * caller explicitly allowed the NTLM fallback. */
 START_TEST(test_fallback_only_when_asked)
 {
-    char path[300];
-    snprintf(path, sizeof path, "FILE:%s/smbw-no-such-ccache-fb-%ld",
-             it_env_opt("TMPDIR") ? it_env_opt("TMPDIR") : "/tmp", (long)getpid());
-    ck_assert_int_eq(setenv("KRB5CCNAME", path, 1), 0);
+    char dir[300], path[400], name[410];
+    ccache_path(dir, sizeof dir, path, sizeof path, "no-such-ccache");
+    snprintf(name, sizeof name, "FILE:%s", path);
+    ck_assert_int_eq(setenv("KRB5CCNAME", name, 1), 0);
     for (int allow = 0; allow < 2; allow++) {
         smbw_conn *c = NULL;
         ck_assert_int_eq(smbw_conn_new(&c), 0);
@@ -199,6 +209,7 @@ START_TEST(test_fallback_only_when_asked)
         smbw_session_free(s);
         smbw_conn_free(c);
     }
+    rmdir(dir);
 }
 END_TEST
 
