@@ -105,9 +105,11 @@ typedef struct smbw_copy_stats {
 
 /* Copies len bytes from src at src_off to dst at dst_off. The destination is
  * not truncated; it is extended when the range ends past its end. stats may
- * be NULL. Errors: SMBW_ENOTSUP (forced method impossible), SMBW_ECANCELED,
+ * be NULL. Errors: SMBW_EINVAL (a NULL file, opts not started from
+ * SMBW_COPY_OPTS_INIT), SMBW_ENOTSUP (forced method impossible, or opts fields
+ * unknown to this library set), SMBW_ECANCELED (the progress callback),
  * SMBW_EPROTO (a server answer that claims more than was asked, or unusable
- * limits), or the server's error. */
+ * limits), the request errors and the server's errors (smbwire.h). */
 int smbw_copy_range(smbw_file *src, smbw_file *dst, uint64_t src_off, uint64_t dst_off,
                     uint64_t len, const smbw_copy_opts *opts, smbw_copy_stats *stats);
 
@@ -123,7 +125,9 @@ typedef struct smbw_copy_lane {
  * A server that serves each connection in its own process (Samba) then
  * copies on several cores at once. Each lane gets its own resume key on its
  * own connection. Clone and stream (when needed) use the first lane. All
- * lanes' connections are driven by the calling thread. */
+ * lanes' connections are driven by the calling thread.
+ * Errors: as smbw_copy_range; SMBW_EINVAL also for nlanes out of range or a lane whose files are
+ * on different connections. */
 int smbw_copy_range_multi(const smbw_copy_lane *lanes, int nlanes, uint64_t src_off,
                           uint64_t dst_off, uint64_t len, const smbw_copy_opts *opts,
                           smbw_copy_stats *stats);
@@ -133,7 +137,9 @@ int smbw_copy_range_multi(const smbw_copy_lane *lanes, int nlanes, uint64_t src_
  * unless opts->no_preserve copies times and attributes. On failure the
  * destination file is deleted when this call created it; an existing
  * destination is overwritten in place, so for an atomic replacement copy to
- * a temporary name and smbw_file_rename it (as smbcopy does). */
+ * a temporary name and smbw_file_rename it (as smbcopy does).
+ * Errors: as smbw_copy_range, and as smbw_file_open for the two paths (SMBW_EISDIR when src_path
+ * is a directory). */
 int smbw_copy_file(smbw_tree *src_tree, const char *src_path, smbw_tree *dst_tree,
                    const char *dst_path, const smbw_copy_opts *opts, smbw_copy_stats *stats);
 

@@ -27,6 +27,25 @@
  *  - Every wait is bounded by the connection timeout (smbw_conn_set_timeout).
  *  - After a fatal protocol or crypto error the connection is dead: every
  *    later call fails with SMBW_EDEAD and smbw_conn_errmsg() says why.
+ *  - Errors. Each function's comment lists what it returns ("Errors: ...";
+ *    a comment above a group of declarations covers the group). Two groups
+ *    recur:
+ *    "the request errors", from any call that sends a request and waits:
+ *      SMBW_EDEAD (the connection died earlier), SMBW_ETIMEDOUT, SMBW_EIO,
+ *      SMBW_ECLOSED (the server closed the connection), SMBW_ECANCELED
+ *      (the interrupt check, smbw_conn_set_interrupt), SMBW_EPROTO and
+ *      SMBW_ECRYPTO (a malformed answer, or one failing its signature or
+ *      decryption: the connection is then dead), SMBW_EBUSY (called from an
+ *      asynchronous callback), SMBW_ENOMEM;
+ *    "the server's errors", when the server answers with an error status
+ *      (kept in smbw_last_status): SMBW_ENOENT, SMBW_EEXIST, SMBW_EACCES,
+ *      SMBW_ENOSPC, SMBW_ENOTDIR, SMBW_EISDIR, SMBW_ENOTEMPTY, SMBW_EAUTH,
+ *      SMBW_ENOTSUP, SMBW_ECANCELED, SMBW_ETIMEDOUT, or SMBW_ESTATUS for any
+ *      other status.
+ *    SMBW_EINVAL always means a NULL or out-of-range argument, or a call in
+ *    the wrong state (smbw_conn_errmsg says which when there is a connection).
+ *    Functions that return something other than a status (getters, names)
+ *    never fail; they say what they return for NULL.
  */
 #ifndef SMBWIRE_SMBWIRE_H
 #define SMBWIRE_SMBWIRE_H
@@ -108,11 +127,14 @@ enum smbw_encrypt_policy {
 };
 
 /* A new, unconnected connection object with default settings:
- * dialects 2.0.2 .. 3.1.1, timeout 30 s, signing auto. */
+ * dialects 2.0.2 .. 3.1.1, timeout 30 s, signing auto.
+ * Errors: SMBW_EINVAL (out NULL), SMBW_ENOMEM. */
 int smbw_conn_new(smbw_conn **out);
-/* Allowed dialect range; both inclusive; 0 keeps the current bound. */
+/* Allowed dialect range; both inclusive; 0 keeps the current bound.
+ * Errors: SMBW_EINVAL (c NULL, an unknown dialect, min > max). */
 int smbw_conn_set_dialects(smbw_conn *c, uint16_t min, uint16_t max);
-/* Timeout for every wait (connect, each request) in milliseconds (> 0). */
+/* Timeout for every wait (connect, each request) in milliseconds (> 0).
+ * Errors: SMBW_EINVAL (c NULL, timeout_ms <= 0). */
 int smbw_conn_set_timeout(smbw_conn *c, int timeout_ms);
 /* Lets a program end waits early, e.g. on SIGINT: every function that waits
  * on c (synchronous calls, smbw_conn_service, smbw_conn_drain, connecting)
@@ -123,8 +145,11 @@ int smbw_conn_set_timeout(smbw_conn *c, int timeout_ms);
  * answers); if any is still unanswered then, the connection is ended: it is
  * dead with SMBW_ECANCELED ("interrupted"), every request completes with
  * that error and every wait returns. A connect in progress ends at once. NULL
- * removes the check. */
+ * removes the check.
+ * Errors: SMBW_EINVAL (c NULL, grace_ms out of range). */
 int smbw_conn_set_interrupt(smbw_conn *c, int (*interrupted)(void *ud), void *ud, int grace_ms);
+/* Signing and encryption policies (before smbw_conn_connect). Errors:
+ * SMBW_EINVAL (c NULL, an unknown policy). */
 int smbw_conn_set_signing(smbw_conn *c, enum smbw_sign_policy p);
 int smbw_conn_set_encryption(smbw_conn *c, enum smbw_encrypt_policy p);
 /* Encryption ciphers (the SMB 3.1.1 cipher ids, MS-SMB2 2.2.3.1.2). */
@@ -144,12 +169,16 @@ int smbw_conn_set_ciphers(smbw_conn *c, const enum smbw_cipher *ciphers, int n);
  * unknown or NULL. */
 enum smbw_cipher smbw_cipher_parse(const char *name);
 /* Connects over TCP (IPv4 or IPv6; host is a name or a literal address,
- * without brackets) and negotiates. port 0 means 445. */
+ * without brackets) and negotiates. port 0 means 445.
+ * Errors: SMBW_EINVAL, SMBW_ERESOLVE, SMBW_ECONNREFUSED, SMBW_EDIALECT (no dialect in the
+ * allowed range), SMBW_EPOLICY (the dialect cannot sign or encrypt as required), the request
+ * errors. */
 int smbw_conn_connect(smbw_conn *c, const char *host, uint16_t port);
 /* Negotiated dialect (0 before negotiate). */
 uint16_t smbw_conn_dialect(const smbw_conn *c);
 /* The ServerGuid of the NEGOTIATE answer (tells whether two connections
- * reach one server). Returns 0, or SMBW_EINVAL before a negotiate. */
+ * reach one server). Errors: SMBW_EINVAL (a NULL argument, before a
+ * negotiate). */
 int smbw_conn_server_guid(const smbw_conn *c, uint8_t guid[16]);
 /* The Capabilities (SMB2_GLOBAL_CAP_*) and SecurityMode (SMB2_NEGOTIATE_SIGNING_*)
  * fields of the server's NEGOTIATE answer, as sent (0 before a negotiate).
@@ -170,7 +199,8 @@ const char *smbw_conn_errmsg(const smbw_conn *c);
 uint32_t smbw_last_status(const smbw_conn *c);
 /* True once a fatal error has killed the connection. */
 bool smbw_conn_is_dead(const smbw_conn *c);
-/* Sends an ECHO and waits for its answer. */
+/* Sends an ECHO and waits for its answer.
+ * Errors: SMBW_EINVAL (c NULL or not connected), the request errors, the server's errors. */
 int smbw_conn_echo(smbw_conn *c);
 /* Closes the socket, cancels pending requests, frees. NULL is fine. */
 void smbw_conn_free(smbw_conn *c);
@@ -275,7 +305,10 @@ void smbw_session_free(smbw_session *s);
 
 /* ---- trees ----------------------------------------------------------- */
 
-/* TREE_CONNECT to \\host\share (share is just the share name). */
+/* TREE_CONNECT to \\host\share (share is just the share name).
+ * Errors: SMBW_EINVAL (a NULL argument, an invalid share name), SMBW_EPOLICY (the share cannot
+ * be encrypted as required), the request errors, the server's errors (a missing share:
+ * SMBW_ESTATUS with SMBW_STATUS_BAD_NETWORK_NAME). */
 int smbw_tree_connect(smbw_tree **out, smbw_session *s, const char *share);
 /* Share flags and capabilities as the server sent them. */
 uint32_t smbw_tree_share_flags(const smbw_tree *t);
@@ -298,7 +331,10 @@ void smbw_tree_free(smbw_tree *t);
 #define SMBW_O_DIRECTORY 0x0080 /* open must be a directory */
 #define SMBW_O_DELETE 0x0100    /* also ask for DELETE access */
 
-/* Opens path with POSIX-like flags. */
+/* Opens path with POSIX-like flags.
+ * Errors: SMBW_EINVAL (a NULL argument, invalid flags or path), the request errors, the server's
+ * errors (SMBW_ENOENT, SMBW_EEXIST with SMBW_O_EXCL, SMBW_EACCES, SMBW_EISDIR, SMBW_ENOTDIR
+ * ...). */
 int smbw_file_open(smbw_file **out, smbw_tree *t, const char *path, int flags);
 
 /* Full control over CREATE (MS-SMB2 2.2.13). create_contexts is the raw,
@@ -314,6 +350,7 @@ typedef struct smbw_create_params {
     const void *create_contexts;
     size_t create_contexts_len;
 } smbw_create_params;
+/* Errors: as smbw_file_open. */
 int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw_create_params *p);
 /* smbw_file_create, then data written at offset 0, in one round trip for the
  * first smbw_conn_max_write bytes (CREATE and WRITE compounded, related, as
@@ -344,6 +381,8 @@ typedef struct smbw_stat {
     bool is_dir;
 } smbw_stat;
 
+/* FileAllInformation of the open file. Errors: SMBW_EINVAL (a NULL argument),
+ * SMBW_EPROTO (a malformed answer), the request errors, the server's errors. */
 int smbw_file_stat(smbw_file *f, smbw_stat *st);
 /* The file system's identity of the open file: FileInternalInformation's
  * IndexNumber (MS-FSCC 2.4.22), the same for every open of one file on one
@@ -352,28 +391,39 @@ int smbw_file_stat(smbw_file *f, smbw_stat *st);
  * the connection stays usable), the QUERY_INFO errors. */
 int smbw_file_index(smbw_file *f, uint64_t *index);
 /* Reads up to len bytes at off; *nread < len only at end of file. Large reads
- * are split into pipelined READ requests. */
+ * are split into pipelined READ requests.
+ * Errors (for this and the other read, write, truncate, flush, set and rename calls on an open
+ * file below): SMBW_EINVAL (a NULL argument), the request errors, the server's errors
+ * (SMBW_EACCES without the access, SMBW_ENOSPC when full ...). */
 int smbw_file_pread(smbw_file *f, void *buf, size_t len, uint64_t off, size_t *nread);
-/* Writes len bytes at off (pipelined WRITE requests); all or an error. */
+/* Writes len bytes at off (pipelined WRITE requests); all or an error.
+ * Errors: as smbw_file_pread. */
 int smbw_file_pwrite(smbw_file *f, const void *buf, size_t len, uint64_t off);
-/* Sequential read/write from the file's own position (starts at 0). */
+/* Sequential read/write from the file's own position (starts at 0), then
+ * truncate (set the end of file) and flush. Errors: as smbw_file_pread. */
 int smbw_file_read(smbw_file *f, void *buf, size_t len, size_t *nread);
 int smbw_file_write(smbw_file *f, const void *buf, size_t len);
 int smbw_file_truncate(smbw_file *f, uint64_t size);
 int smbw_file_flush(smbw_file *f);
-/* Sets times (FILETIME; 0 leaves one unchanged) and attributes (0 unchanged). */
+/* Sets times (FILETIME; 0 leaves one unchanged) and attributes (0 unchanged).
+ * Errors: as smbw_file_pread. */
 int smbw_file_set_basic(smbw_file *f, uint64_t creation, uint64_t access, uint64_t write,
                         uint64_t change, uint32_t attributes);
-/* Renames the open file (FileRenameInformation); new_path relative to the share root. */
+/* Renames the open file (FileRenameInformation); new_path relative to the share
+ * root. Errors: as smbw_file_pread (SMBW_EEXIST when the target exists and
+ * replace is false). */
 int smbw_file_rename(smbw_file *f, const char *new_path, bool replace);
-/* Marks the open file for deletion on close (FileDispositionInformation). */
+/* Marks the open file for deletion on close (FileDispositionInformation).
+ * Errors: as smbw_file_pread; SMBW_ENOTEMPTY for a directory that is not empty. */
 int smbw_file_delete_on_close(smbw_file *f);
 
 /* Generic IOCTL/FSCTL on the open (MS-SMB2 2.2.31): the DeviceIoControl of
  * this library. *out is malloc'd (caller frees) with *outlen bytes; out may be
  * NULL to discard. When the server answers an error status but still sends a
  * body (e.g. copychunk limits), the body is returned too and the function
- * returns SMBW_ESTATUS with smbw_last_status set. */
+ * returns SMBW_ESTATUS with smbw_last_status set. Errors: SMBW_EINVAL (a NULL
+ * file, inlen or max_out over smbw_conn_max_transact), the request errors, the
+ * server's errors. */
 int smbw_file_ioctl(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen, uint32_t max_out,
                     void **out, size_t *outlen);
 /* A byte range of a file. */
@@ -392,12 +442,15 @@ typedef struct smbw_range {
  * usable), the server's other statuses. */
 int smbw_file_allocated_ranges(smbw_file *f, uint64_t off, uint64_t len, smbw_range **out,
                                size_t *n);
-/* Raw QUERY_INFO / SET_INFO (MS-SMB2 2.2.37 / 2.2.39). *out malloc'd. */
+/* Raw QUERY_INFO / SET_INFO (MS-SMB2 2.2.37 / 2.2.39). *out malloc'd.
+ * Errors: SMBW_EINVAL (a NULL argument), the request errors, the server's errors. */
 int smbw_file_query_info(smbw_file *f, uint8_t info_type, uint8_t info_class, uint32_t additional,
                          uint32_t max_out, void **out, size_t *outlen);
 int smbw_file_set_info(smbw_file *f, uint8_t info_type, uint8_t info_class, uint32_t additional,
                        const void *in, size_t inlen);
-/* CLOSE and free. Returns the CLOSE result. NULL is fine (returns 0). */
+/* CLOSE and free (the file's one destructor). NULL is fine (returns 0).
+ * Errors: the CLOSE's: the request errors, the server's errors; f is freed
+ * whatever they are. */
 int smbw_file_free(smbw_file *f);
 /* What smbw_file_commit does before it closes. */
 typedef struct smbw_commit {
@@ -426,6 +479,10 @@ int smbw_file_commit(smbw_file *f, const smbw_commit *cm);
 
 /* ---- path operations ------------------------------------------------- */
 
+/* Path operations, each one round trip (CREATE, the operation and CLOSE
+ * compounded). Errors: SMBW_EINVAL (a NULL argument, an invalid path), the
+ * request errors, the server's errors (SMBW_ENOENT, SMBW_EEXIST, SMBW_EACCES,
+ * SMBW_ENOTEMPTY for rmdir, SMBW_EISDIR for unlink ...). */
 int smbw_stat_path(smbw_tree *t, const char *path, smbw_stat *st);
 int smbw_mkdir(smbw_tree *t, const char *path);
 int smbw_rmdir(smbw_tree *t, const char *path);
@@ -434,10 +491,13 @@ int smbw_rename(smbw_tree *t, const char *from, const char *to, bool replace);
 
 /* Reads a whole file into a new buffer (*data malloc'd, caller frees; a
  * NUL byte is appended after *len bytes for convenience). Files larger than
- * max_size (0: 1 GiB) fail with SMBW_EINVAL rather than exhausting memory. */
+ * max_size (0: 1 GiB) fail with SMBW_EINVAL rather than exhausting memory.
+ * Errors: SMBW_EINVAL (a NULL argument, a file over max_size), the request errors, the server's
+ * errors. */
 int smbw_read_file(smbw_tree *t, const char *path, void **data, size_t *len, size_t max_size);
 /* Creates or replaces path with len bytes (pipelined writes). On failure the
- * file is removed when this call created it. */
+ * file is removed when this call created it.
+ * Errors: SMBW_EINVAL (a NULL argument), the request errors, the server's errors. */
 int smbw_write_file(smbw_tree *t, const char *path, const void *data, size_t len);
 
 /* ---- directories ----------------------------------------------------- */
@@ -447,10 +507,12 @@ typedef struct smbw_dirent {
     smbw_stat st;
 } smbw_dirent;
 
+/* Opens a directory for listing. Errors: as smbw_file_open (SMBW_ENOTDIR
+ * when path is not a directory). */
 int smbw_dir_open(smbw_dir **out, smbw_tree *t, const char *path);
 /* Next entry ("." and ".." are skipped). Returns 0 with *ent set, or
- * SMBW_ENOMORE at the end of the listing (and on every later call), or
- * another negative error: SMBW_EINVAL (d or ent NULL), SMBW_EPROTO (a
+ * SMBW_ENOMORE at the end of the listing (and on every later call).
+ * Errors: SMBW_EINVAL (d or ent NULL), SMBW_EPROTO (a
  * malformed or endless answer), SMBW_ENOMEM, the QUERY_DIRECTORY errors. */
 int smbw_dir_next(smbw_dir *d, smbw_dirent *ent);
 void smbw_dir_free(smbw_dir *d);
@@ -475,23 +537,33 @@ void smbw_dir_free(smbw_dir *d);
  * those fail with SMBW_EBUSY. */
 typedef void (*smbw_cb)(void *userdata, int err, uint32_t status, const void *data, size_t len);
 
+/* The socket (-1 when c is NULL or has none). Never fails. */
 int smbw_conn_fd(const smbw_conn *c);
-/* POLLIN / POLLOUT bits wanted now. */
+/* POLLIN / POLLOUT bits wanted now.
+ * 0 for NULL. */
 short smbw_conn_events(const smbw_conn *c);
-/* Milliseconds until the earliest request deadline, or -1. */
+/* Milliseconds until the earliest request deadline, or -1.
+ * Never fails. */
 int smbw_conn_next_timeout(const smbw_conn *c);
-/* Performs pending I/O and dispatches completed requests. Returns 0 or a
- * fatal error (the connection is then dead and all requests completed). */
+/* Performs pending I/O and dispatches completed requests. Errors: SMBW_EINVAL
+ * (c NULL), SMBW_EBUSY (from a callback), and the fatal request errors
+ * (SMBW_EIO, SMBW_ECLOSED, SMBW_ETIMEDOUT, SMBW_EPROTO, SMBW_ECRYPTO,
+ * SMBW_ECANCELED, SMBW_EDEAD): the connection is then dead and all requests
+ * completed. */
 int smbw_conn_service(smbw_conn *c, short revents);
-/* Number of requests in flight on the connection. */
+/* Number of requests in flight on the connection.
+ * 0 for NULL. */
 size_t smbw_conn_pending(const smbw_conn *c);
 /* Asks the server to cancel every request in flight (SMB2 CANCEL). The
  * requests still complete through their callbacks, normally with
  * SMBW_ECANCELED / STATUS_CANCELLED, or with their result when the server
  * finished them first. Requests waiting for credits are not affected.
- * Returns the number of CANCELs queued (>= 0) or an error. */
+ * Returns the number of CANCELs queued (>= 0). Errors: SMBW_EINVAL (c NULL),
+ * SMBW_ENOMEM, and the fatal errors of smbw_conn_service (sending them). */
 int smbw_conn_cancel(smbw_conn *c);
-/* Runs the loop until no request is pending (or timeout/error). */
+/* Runs the loop until no request is pending (or timeout/error).
+ * Errors: SMBW_EINVAL (c NULL), the request errors (a request's own failure goes to its
+ * callback). */
 int smbw_conn_drain(smbw_conn *c);
 /* The library's own wait, for programs that drive several connections
  * without a loop of their own: services conns[0..n) (NULL entries and
@@ -501,7 +573,8 @@ int smbw_conn_drain(smbw_conn *c);
  * and services each again, running the callbacks of what completed. Returns
  * 0 (also when a signal interrupted the wait) or the fatal error of a
  * connection, which is then dead; *which (when not NULL) is its index, or
- * -1. */
+ * -1. Errors: SMBW_EINVAL (conns NULL, n out of range), SMBW_EBUSY (from a
+ * callback), and the fatal errors of smbw_conn_service. */
 int smbw_conn_wait(smbw_conn *const *conns, int n, int max_ms, int *which);
 
 /* Connection setup without blocking: each starts what smbw_conn_connect,
@@ -517,20 +590,30 @@ int smbw_conn_wait(smbw_conn *const *conns, int n, int max_ms, int *which);
  * smbw_conn_connect_async resolves host (blocking, as getaddrinfo does),
  * starts a non-blocking TCP connect to the first address that accepts one
  * and queues NEGOTIATE; the connection timeout bounds connect and NEGOTIATE
- * together. smbw_conn_fd is valid once it returned 0. */
+ * together. smbw_conn_fd is valid once it returned 0.
+ *
+ * Errors of a start (cb gets the rest): SMBW_EINVAL (a NULL argument, a step
+ * out of order), SMBW_EDEAD, SMBW_EBUSY, SMBW_ENOMEM; smbw_conn_connect_async
+ * also SMBW_ERESOLVE, SMBW_ECONNREFUSED, SMBW_EIO; smbw_session_new_async
+ * also creds refused as by smbw_session_new (SMBW_EINVAL, SMBW_ENOTSUP). */
 int smbw_conn_connect_async(smbw_conn *c, const char *host, uint16_t port, smbw_cb cb, void *ud);
-/* creds is used by this call only. */
+/* creds is used by this call only. Errors: as above. */
 int smbw_session_new_async(smbw_session **out, smbw_conn *c, const smbw_creds *creds, smbw_cb cb,
                            void *ud);
+/* Errors: as above. */
 int smbw_tree_connect_async(smbw_tree **out, smbw_session *s, const char *share, smbw_cb cb,
                             void *ud);
 
-/* One READ of at most smbw_conn_max_read bytes. */
+/* One READ of at most smbw_conn_max_read bytes.
+ * Errors (here and in the two below; the request's own result goes to cb): SMBW_EINVAL (a NULL
+ * argument, len over the maximum), SMBW_EDEAD, SMBW_EBUSY, SMBW_ENOMEM; nothing is sent then and
+ * cb is never called. */
 int smbw_file_pread_async(smbw_file *f, size_t len, uint64_t off, smbw_cb cb, void *ud);
-/* One WRITE of at most smbw_conn_max_write bytes; buf is copied at once. */
+/* One WRITE of at most smbw_conn_max_write bytes; buf is copied at once.
+ * Errors: as smbw_file_pread_async. */
 int smbw_file_pwrite_async(smbw_file *f, const void *buf, size_t len, uint64_t off, smbw_cb cb,
                            void *ud);
-/* One IOCTL; in is copied at once. */
+/* One IOCTL; in is copied at once. Errors: as smbw_file_pread_async. */
 int smbw_file_ioctl_async(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen,
                           uint32_t max_out, smbw_cb cb, void *ud);
 

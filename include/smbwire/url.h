@@ -51,8 +51,8 @@ typedef struct smbw_url {
 } smbw_url;
 
 /* Parses s. On success returns 0 and gives the caller ownership of *out
- * (release with smbw_url_free). On failure sets *out to NULL and returns
- * SMBW_EINVAL (a malformed URL; out or s NULL) or SMBW_ENOMEM. */
+ * (release with smbw_url_free). On failure sets *out to NULL. Errors:
+ * SMBW_EINVAL (a malformed URL; out or s NULL), SMBW_ENOMEM. */
 int smbw_url_parse(smbw_url **out, const char *s);
 
 /* Wipes the password and frees everything. NULL is fine. */
