@@ -84,7 +84,7 @@ void core_log(const smbw_conn *c, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    c->log_fn(c->log_ud, level, msg);
+    c->log_fn(c->log_ud, (enum smbw_log_level)level, msg);
 }
 
 int core_set_error(smbw_conn *c, int err, uint32_t status, const char *fmt, ...)
@@ -199,8 +199,8 @@ int core_submit(smbw_conn *c, core_msg *msgs, int n, bool related)
     int err = 0;
     if (c->dead)
         err = SMBW_EDEAD;
-    else if (c->fd < 0)
-        err = SMBW_EINVAL;
+    else if (c->fd < 0 && !c->pump)
+        err = SMBW_EINVAL; /* no transport */
     for (int i = 0; i < n && !err; i++)
         if (msgs[i].body.failed)
             err = SMBW_ENOMEM;

@@ -94,6 +94,10 @@ struct smbw_conn {
     /* socket (owned by lib/io) */
     int fd;
     bool connecting; /* non-blocking connect in progress (smbw_conn_connect_async) */
+    /* A transport in memory instead of the socket (tests and the whole-client
+     * fuzzer; lib/io/adopt.h): called where the library would block in poll. */
+    int (*pump)(smbw_conn *c, void *ud);
+    void *pump_ud;
 
     /* negotiated */
     uint16_t dialect;

@@ -394,7 +394,7 @@ static int session_activate(setup_sess *st, const smb2_hdr *h, const uint8_t *ms
     return 0;
 }
 
-static const char *mech_name(int mech)
+static const char *mech_name(enum auth_mech mech)
 {
     switch (mech) {
     case AUTH_KERBEROS:

@@ -79,6 +79,8 @@ int io_service(smbw_conn *c, short revents)
     if (c->dispatching)
         return core_set_error(c, SMBW_EBUSY, 0,
                               "a callback called a waiting function on its own connection");
+    if (c->pump) /* bytes move only when the pump runs (io_wait_any) */
+        return core_check_timeouts(c);
     if (c->fd < 0)
         return SMBW_EINVAL;
     int rc = 0;
@@ -135,6 +137,23 @@ int io_wait_any(smbw_conn *const *conns, int nconns, int max_ms, int *which)
         to = max_ms;
     if (to < 0 || n == 0)
         return 0; /* nothing in flight: nothing to wait for */
+    /* Transports in memory are not polled: their pump moves the bytes. */
+    bool pumped = false;
+    for (int i = 0; i < n; i++) {
+        if (!cs[i]->pump)
+            continue;
+        pumped = true;
+        int rc = cs[i]->pump(cs[i], cs[i]->pump_ud);
+        if (!rc && cs[i]->dead)
+            rc = cs[i]->dead_err;
+        if (rc) {
+            if (which)
+                *which = idx[i];
+            return rc;
+        }
+    }
+    if (pumped)
+        return 0;
     int r = poll(pfd, (nfds_t)n, to);
     if (r < 0 && errno == EINTR)
         return 0; /* let the caller look at its flags */

@@ -1,11 +1,10 @@
 /* The whole client against arbitrary server bytes: the input is the server's
  * byte stream (4-byte transport headers and SMB2 messages, as recorded from
- * Samba by record-seeds.sh). It is written into one end of a socketpair whose
- * write side is then shut down, and the real client (adopted socket,
- * NEGOTIATE, then the session script of session.c: NTLM session setup, tree
- * connect, create, write, read, stat, resume key + copychunk, an FSCTL,
- * directory listing, close, logoff) runs on the other end with a 200 ms
- * timeout. Any step's failure just ends the run; a crash, hang, leak or
+ * Samba by record-seeds.sh). The core is fed it directly, frame by frame as
+ * the client waits (session.c: no socket, no thread), while the real client
+ * runs NEGOTIATE, then the session script of session.c: NTLM session setup,
+ * tree connect, create, write, read, stat, resume key + copychunk, an FSCTL,
+ * directory listing, close, logoff. Any step's failure just ends the run; a crash, hang, leak or
  * sanitizer report is a finding. */
 #include "fuzz.h"
 #include "session.h"

@@ -1,16 +1,9 @@
 /* The scripted client session (see session.h). */
 #include "session.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib/api/api.h"
@@ -136,23 +129,21 @@ int fz_client_over_fd(int fd, int timeout_ms)
 }
 
 /* ---- the scripted server ---------------------------------------------------
- * Releases the recorded stream one transport frame at a time, as a server
- * would: one frame for each request frame the client sends, plus one more
- * whenever the client is provably waiting (blocked in poll, nothing unread
- * on its socket, no request unanswered): that covers interim responses,
- * unsolicited frames and fuzzed streams that answer less than asked. After
- * the last frame the next release is end-of-stream (shutdown). Releasing
- * everything at once would not do: the client would read answers to requests
- * it has not sent yet. The thread allocates nothing (test_alloc counts the
- * client's allocations and its wrappers are not thread-safe). */
+ * No socket and no thread: the connection's transport is a pump (io/adopt.h)
+ * that the library calls exactly where it would wait for the server. It
+ * takes the frames the client sent and releases the recorded stream one
+ * transport frame at a time, as a server would: one frame for each request
+ * frame, or, when the client waits having sent nothing new, one more (that
+ * covers interim responses, unsolicited frames and fuzzed streams that
+ * answer less than asked). After the last frame the next release is
+ * end-of-stream (SMBW_ECLOSED, as recv() returning 0 would be). Releasing
+ * everything at once would not do: the client would read answers to
+ * requests it has not sent yet. The pump allocates nothing (test_alloc
+ * counts the client's allocations). */
 
 typedef struct fz_server {
     const uint8_t *stream;
-    size_t len, off;  /* next byte of the stream to release */
-    int fd;           /* server end */
-    int client_fd;    /* client end (for FIONREAD only) */
-    pid_t client_tid; /* the thread running the client */
-    unsigned credit;  /* frames owed to the client */
+    size_t len, off; /* next byte of the stream to release */
     bool eof_sent;
     /* client frame parser */
     uint8_t hdr[4];
@@ -172,34 +163,10 @@ static size_t next_frame_len(const fz_server *s)
     return n <= left ? n : left;
 }
 
-static void release(fz_server *s)
+/* Counts complete client frames in the bytes the client sent. */
+static unsigned parse_client(fz_server *s, const uint8_t *p, size_t n)
 {
-    if (s->eof_sent)
-        return;
-    if (s->off >= s->len) {
-        (void)shutdown(s->fd, SHUT_WR);
-        s->eof_sent = true;
-        return;
-    }
-    size_t n = next_frame_len(s);
-    const uint8_t *p = s->stream + s->off;
-    s->off += n;
-    while (n > 0) {
-        ssize_t w = write(s->fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) { /* client gone */
-            s->eof_sent = true;
-            return;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
-/* Counts complete client frames in newly read bytes. */
-static void parse_client(fz_server *s, const uint8_t *p, size_t n)
-{
+    unsigned frames = 0;
     while (n > 0) {
         if (s->body_left) {
             size_t k = n < s->body_left ? n : s->body_left;
@@ -207,7 +174,7 @@ static void parse_client(fz_server *s, const uint8_t *p, size_t n)
             p += k;
             n -= k;
             if (!s->body_left)
-                s->credit++;
+                frames++;
             continue;
         }
         s->hdr[s->hdr_have++] = *p++;
@@ -216,113 +183,56 @@ static void parse_client(fz_server *s, const uint8_t *p, size_t n)
             s->hdr_have = 0;
             s->body_left = (size_t)s->hdr[1] << 16 | (size_t)s->hdr[2] << 8 | s->hdr[3];
             if (!s->body_left)
-                s->credit++;
+                frames++;
         }
     }
+    return frames;
 }
 
-/* True when the client thread sits in poll() (Linux: /proc/.../syscall). */
-static bool client_in_poll(const fz_server *s)
+static int pump(smbw_conn *c, void *ud)
 {
-    char path[64], buf[32];
-    snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", (long)s->client_tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = 0;
-    long nr = strtol(buf, NULL, 10);
-#ifdef SYS_poll
-    if (nr == SYS_poll)
-        return true;
-#endif
-#ifdef SYS_ppoll
-    if (nr == SYS_ppoll)
-        return true;
-#endif
-    return false;
-}
-
-static bool client_waiting(const fz_server *s)
-{
-    if (s->credit || s->hdr_have || s->body_left)
-        return false;
-    int unread = 0;
-    if (ioctl(s->client_fd, FIONREAD, &unread) != 0 || unread > 0)
-        return false;
-    /* Twice, a little apart: entering poll with data on its way counts not. */
-    if (!client_in_poll(s))
-        return false;
-    struct pollfd pfd = {s->fd, POLLIN, 0};
-    if (poll(&pfd, 1, 1) != 0)
-        return false;
-    return client_in_poll(s) && ioctl(s->client_fd, FIONREAD, &unread) == 0 && unread == 0;
-}
-
-static void *server_main(void *arg)
-{
-    fz_server *s = arg;
-    uint8_t buf[16384];
-    for (;;) {
-        struct pollfd pfd = {s->fd, POLLIN, 0};
-        int r = poll(&pfd, 1, 1);
-        if (r < 0 && errno != EINTR)
-            break;
-        if (r > 0) {
-            ssize_t n = read(s->fd, buf, sizeof buf);
-            if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                continue;
-            if (n <= 0)
-                break; /* the client closed its socket: the run is over */
-            parse_client(s, buf, (size_t)n);
-        } else if (!s->eof_sent && client_waiting(s)) {
-            s->credit++;
+    fz_server *s = ud;
+    size_t len;
+    const uint8_t *out = core_output(c, &len);
+    unsigned owed = parse_client(s, out, len);
+    core_consumed(c, len);
+    if (owed == 0 && !s->hdr_have && !s->body_left)
+        owed = 1; /* waiting, nothing unanswered from this side */
+    while (owed-- > 0 && !c->dead) {
+        if (s->off >= s->len) {
+            s->eof_sent = true;
+            core_kill(c, SMBW_ECLOSED, "the server closed the connection");
+            return SMBW_ECLOSED;
         }
-        while (s->credit > 0) {
-            s->credit--;
-            release(s);
-        }
+        size_t n = next_frame_len(s);
+        const uint8_t *p = s->stream + s->off;
+        s->off += n;
+        int rc = core_feed(c, p, n);
+        if (rc)
+            return rc;
     }
-    return NULL;
+    return 0;
 }
 
 int fz_client_over_stream(const uint8_t *stream, size_t len, int timeout_ms)
 {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-        return SMBW_EIO;
-    /* Room for what either side sends, so the server thread never blocks
-     * long in a write. */
-    int sz = 1 << 20;
-    for (int i = 0; i < 2; i++) {
-        (void)setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
-        (void)setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
-    }
     fz_server s;
     memset(&s, 0, sizeof s);
     s.stream = stream;
     s.len = len;
-    s.fd = sv[0];
-    s.client_fd = sv[1];
-    s.client_tid = (pid_t)syscall(SYS_gettid);
-    /* The client's fd must stay valid until the server thread is joined
-     * (FIONREAD on it): hand the library a duplicate. */
-    int cfd = fcntl(sv[1], F_DUPFD_CLOEXEC, 0);
-    pthread_t th;
-    if (cfd < 0 || pthread_create(&th, NULL, server_main, &s) != 0) {
-        if (cfd >= 0)
-            close(cfd);
-        close(sv[0]);
-        close(sv[1]);
-        return SMBW_EIO;
-    }
-    int rc = fz_client_over_fd(cfd, timeout_ms);
-    /* cfd is closed by now; closing sv[1] too ends the server's read. */
-    close(sv[1]);
-    pthread_join(th, NULL);
-    close(sv[0]);
+    smbw_conn *c = NULL;
+    int rc = smbw_conn_new(&c);
+    if (rc)
+        return rc;
+    rc = smbw_conn_set_timeout(c, timeout_ms);
+    if (!rc)
+        rc = io_adopt_pump(c, FZ_HOST, pump, &s);
+    if (!rc)
+        rc = api_negotiate(c);
+    if (!rc)
+        rc = fz_session(c, FZ_USER, FZ_PASS, FZ_SHARE);
+    if (rc && getenv("FZ_DEBUG"))
+        fprintf(stderr, "fz_client: %s: %s\n", smbw_error_name(rc), smbw_conn_errmsg(c));
+    smbw_conn_free(c);
     return rc;
 }

@@ -26,9 +26,10 @@ int fz_session(smbw_conn *c, const char *user, const char *pass, const char *sha
  * Returns 0 or the first error. */
 int fz_client_over_fd(int fd, int timeout_ms);
 
-/* Scripted server: writes stream (the server's bytes, at most 64 KiB) into
- * one end of a socketpair, shuts that end down for writing, and runs
- * fz_client_over_fd on the other end. Returns its result. */
+/* Scripted server in memory: the whole client (NEGOTIATE, fz_session, free)
+ * on a connection without a socket whose transport releases stream (the
+ * server's bytes) frame by frame to the core as the client waits (see
+ * session.c). No thread, no system call. Returns 0 or the first error. */
 int fz_client_over_stream(const uint8_t *stream, size_t len, int timeout_ms);
 
 #endif

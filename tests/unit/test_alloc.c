@@ -1,8 +1,8 @@
 /* Allocation failure on a full session path (issue 5).
  *
  * `test_alloc STREAM` replays a recorded Samba conversation (STREAM, the
- * server's bytes; tests/fuzz/corpus/client/) to the real client over a
- * socketpair, running the session script of tests/fuzz/session.c: negotiate,
+ * server's bytes; tests/fuzz/corpus/client/) to the real client fed in
+ * memory (no socket), running the session script of tests/fuzz/session.c: negotiate,
  * NTLM session setup, tree connect, create, write, read, stat, copychunk,
  * FSCTL, directory listing, close, logoff. The library is the one that ships
  * (every signature and MIC verified), linked statically with
