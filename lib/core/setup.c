@@ -439,7 +439,8 @@ int setup_sess_apply(setup_sess *st, const smb2_hdr *h, const uint8_t *msg, size
                 return SMBW_ECRYPTO;
         }
         buf_reset(&st->in);
-        buf_put(&st->in, ssr.token, ssr.token_len);
+        if (ssr.token_len) /* an empty token may come with a NULL pointer */
+            buf_put(&st->in, ssr.token, ssr.token_len);
         if (st->in.failed)
             return SMBW_ENOMEM;
         st->have_in = true;
