@@ -17,8 +17,9 @@
  *                on the source gives a token for a range, FSCTL_OFFLOAD_WRITE on
  *                the destination writes it; tried when the server refuses
  *                copychunk (AUTO) or when asked (SMBW_COPY_ODX); both files on
- *                one connection. Partial transfer lengths and partial writes are
- *                continued; a token the server no longer honours
+ *                one connection. Up to 4 pieces are in flight at once, each
+ *                with its own token. Partial transfer lengths and partial
+ *                writes are continued; a token the server no longer honours
  *                (STATUS_INVALID_TOKEN: expired, or the source changed) is read
  *                again; the zero-data token is written like any other.
  *  4. stream     pipelined READ + WRITE through this process, between any two

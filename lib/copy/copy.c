@@ -677,9 +677,14 @@ static int run_clone(engine *e, uint64_t src_size, uint64_t dst_end)
 
 /* ---- offloaded data transfer (ODX) ---------------------------------------- */
 
-/* Bytes asked of one FSCTL_OFFLOAD_READ (the server may give less). */
+/* Bytes asked of one FSCTL_OFFLOAD_READ at most (the server may give less),
+ * and at least while the copy is larger (pieces for the pipeline). */
 #define ODX_PIECE (256ull << 20)
-/* STATUS_INVALID_TOKEN answers in a row, without progress, before giving up. */
+#define ODX_MIN_PIECE (1ull << 20)
+/* Pieces in flight: each its own token, read and written at once. */
+#define ODX_DEPTH 4
+/* STATUS_INVALID_TOKEN answers in a row for one piece, without progress,
+ * before giving up. */
 #define ODX_MAX_REREADS 4
 
 static bool odx_unsupported(uint32_t status)
@@ -690,66 +695,161 @@ static bool odx_unsupported(uint32_t status)
            status == SMBW_STATUS_OFFLOAD_WRITE_FILE_NOT_SUPPORTED;
 }
 
-/* The server's status when r is its refusal of a request, else 0. */
-static uint32_t refusal_status(const engine *e, int r)
-{
-    return r == SMBW_ESTATUS || r == SMBW_ENOTSUP ? smbw_last_status(e->dc) : 0;
-}
+struct odx_engine;
 
-/* One FSCTL_OFFLOAD_READ of the source range (off, len). */
-static int odx_read(engine *e, uint64_t off, uint64_t len, odx_read_rsp *rr)
+/* One piece of the copy: OFFLOAD_READ what is left of it, OFFLOAD_WRITE the
+ * token (continuing partial writes), read again when the token is gone,
+ * until the piece is written. */
+typedef struct odx_slot {
+    struct odx_engine *oe;
+    int state;   /* 0 idle, 1 reading, 2 writing */
+    seg s;       /* what of the piece is not written yet */
+    uint64_t tl; /* the token's TransferLength (from s.src) */
+    uint64_t toff;
+    uint64_t asked; /* bytes asked by the request in flight */
+    int rereads;
+    uint8_t token[ODX_TOKEN_SIZE];
+} odx_slot;
+
+typedef struct odx_engine {
+    engine *e;
+    odx_slot slots[ODX_DEPTH];
+    int busy;
+    uint32_t refused; /* the server's refusal status, 0 when none */
+    uint64_t piece;
+} odx_engine;
+
+static void odx_done_read(void *ud, int err, uint32_t status, const void *data, size_t len);
+static void odx_done_write(void *ud, int err, uint32_t status, const void *data, size_t len);
+
+static int odx_send(odx_slot *sl, bool read)
 {
+    engine *e = sl->oe->e;
     smbw_buf b;
     buf_init(&b);
-    int r = wire_encode_offload_read(&b, 0, off, len);
-    void *out = NULL;
-    size_t outlen = 0;
-    if (!r)
-        r = smbw_file_ioctl(e->src, SMBW_FSCTL_OFFLOAD_READ, b.p, b.len, 16 + ODX_TOKEN_SIZE, &out,
-                            &outlen);
+    int r;
+    if (read) {
+        sl->asked = sl->s.len > ODX_PIECE ? ODX_PIECE : sl->s.len;
+        r = wire_encode_offload_read(&b, 0, sl->s.src, sl->asked);
+        if (!r)
+            r = smbw_file_ioctl_async(e->src, SMBW_FSCTL_OFFLOAD_READ, b.p, b.len,
+                                      16 + ODX_TOKEN_SIZE, odx_done_read, sl);
+    } else {
+        sl->asked = sl->tl - sl->toff;
+        r = wire_encode_offload_write(&b, sl->s.dst, sl->asked, sl->toff, sl->token);
+        if (!r)
+            r = smbw_file_ioctl_async(e->dst, SMBW_FSCTL_OFFLOAD_WRITE, b.p, b.len, 16,
+                                      odx_done_write, sl);
+    }
     buf_free(&b);
+    if (r)
+        return r;
     e->st->requests++;
-    if (!r && wire_decode_offload_read_rsp(out, outlen, rr) != 0)
-        r = core_set_error(e->dc, SMBW_EPROTO, 0, "malformed FSCTL_OFFLOAD_READ output");
-    else if (!r && (rr->transfer_length == 0 || rr->transfer_length > len))
-        r = core_set_error(e->dc, SMBW_EPROTO, 0,
-                           "FSCTL_OFFLOAD_READ: transfer length %llu for a %llu-byte range",
-                           (unsigned long long)rr->transfer_length, (unsigned long long)len);
-    free(out);
-    return r;
+    sl->state = read ? 1 : 2;
+    sl->oe->busy++;
+    return 0;
 }
 
-/* One FSCTL_OFFLOAD_WRITE of len bytes of the token, from transfer_off, to
- * the destination at off. */
-static int odx_write(engine *e, const uint8_t *token, uint64_t off, uint64_t len,
-                     uint64_t transfer_off, uint64_t *written)
+/* A request of sl failed: a refusal stops the engine (the rest is queued
+ * for the next strategy), anything else fails the copy. */
+static void odx_refused_or_fail(odx_slot *sl, int err, uint32_t status, const char *what)
 {
-    smbw_buf b;
-    buf_init(&b);
-    int r = wire_encode_offload_write(&b, off, len, transfer_off, token);
-    void *out = NULL;
-    size_t outlen = 0;
-    if (!r)
-        r = smbw_file_ioctl(e->dst, SMBW_FSCTL_OFFLOAD_WRITE, b.p, b.len, 16, &out, &outlen);
-    buf_free(&b);
-    e->st->requests++;
+    engine *e = sl->oe->e;
+    if (status && odx_unsupported(status)) {
+        if (!sl->oe->refused)
+            sl->oe->refused = status;
+        return;
+    }
+    if (status)
+        core_set_error(e->dc, err, status, "%s: %s", what, smbw_status_name(status));
+    cc_fail(e, err);
+}
+
+static void odx_next(odx_slot *sl, bool read)
+{
+    engine *e = sl->oe->e;
+    if (e->err || sl->oe->refused)
+        return;
+    int r = odx_send(sl, read);
+    if (r)
+        cc_fail(e, r);
+}
+
+static void odx_done_read(void *ud, int err, uint32_t status, const void *data, size_t len)
+{
+    odx_slot *sl = ud;
+    engine *e = sl->oe->e;
+    sl->state = 0;
+    sl->oe->busy--;
+    if (err) {
+        odx_refused_or_fail(sl, err, status, "FSCTL_OFFLOAD_READ");
+        return;
+    }
+    odx_read_rsp rr;
+    if (wire_decode_offload_read_rsp(data, len, &rr) != 0) {
+        core_set_error(e->sc, SMBW_EPROTO, 0, "malformed FSCTL_OFFLOAD_READ output");
+        cc_fail(e, SMBW_EPROTO);
+        return;
+    }
+    if (rr.transfer_length == 0 || rr.transfer_length > sl->asked) {
+        core_set_error(e->sc, SMBW_EPROTO, 0,
+                       "FSCTL_OFFLOAD_READ: transfer length %llu for a %llu-byte range",
+                       (unsigned long long)rr.transfer_length, (unsigned long long)sl->asked);
+        cc_fail(e, SMBW_EPROTO);
+        return;
+    }
+    memcpy(sl->token, rr.token, ODX_TOKEN_SIZE);
+    sl->tl = rr.transfer_length;
+    sl->toff = 0;
+    odx_next(sl, false);
+}
+
+static void odx_done_write(void *ud, int err, uint32_t status, const void *data, size_t len)
+{
+    odx_slot *sl = ud;
+    engine *e = sl->oe->e;
+    sl->state = 0;
+    sl->oe->busy--;
+    if (err) {
+        /* Expired or invalidated (the source changed): read the rest of
+         * the piece again, for a token of what the source holds now. */
+        if (status == SMBW_STATUS_INVALID_TOKEN && sl->rereads < ODX_MAX_REREADS) {
+            sl->rereads++;
+            e->st->retries++;
+            odx_next(sl, true);
+            return;
+        }
+        odx_refused_or_fail(sl, err, status, "FSCTL_OFFLOAD_WRITE");
+        return;
+    }
     odx_write_rsp wr;
-    if (!r && wire_decode_offload_write_rsp(out, outlen, &wr) != 0)
-        r = core_set_error(e->dc, SMBW_EPROTO, 0, "malformed FSCTL_OFFLOAD_WRITE output");
-    else if (!r && (wr.length_written == 0 || wr.length_written > len))
-        r = core_set_error(e->dc, SMBW_EPROTO, 0,
-                           "FSCTL_OFFLOAD_WRITE: %llu bytes written of %llu asked",
-                           (unsigned long long)wr.length_written, (unsigned long long)len);
-    else if (!r)
-        *written = wr.length_written;
-    free(out);
-    return r;
+    if (wire_decode_offload_write_rsp(data, len, &wr) != 0) {
+        core_set_error(e->dc, SMBW_EPROTO, 0, "malformed FSCTL_OFFLOAD_WRITE output");
+        cc_fail(e, SMBW_EPROTO);
+        return;
+    }
+    if (wr.length_written == 0 || wr.length_written > sl->asked) {
+        core_set_error(e->dc, SMBW_EPROTO, 0,
+                       "FSCTL_OFFLOAD_WRITE: %llu bytes written of %llu asked",
+                       (unsigned long long)wr.length_written, (unsigned long long)sl->asked);
+        cc_fail(e, SMBW_EPROTO);
+        return;
+    }
+    uint64_t w = wr.length_written;
+    sl->rereads = 0;
+    sl->toff += w;
+    sl->s.src += w;
+    sl->s.dst += w;
+    sl->s.len -= w;
+    e->done += w;
+    e->by_odx += w;
+    if (sl->s.len)
+        odx_next(sl, sl->toff >= sl->tl); /* the token's rest, else a new token */
 }
 
-/* Copies the queued ranges by ODX, one token at a time: OFFLOAD_READ a
- * range, OFFLOAD_WRITE it (continuing partial writes), and read again when
- * the server no longer honours the token. A refusal leaves the rest queued
- * for the next strategy (AUTO) or fails (SMBW_COPY_ODX). */
+/* Copies the queued ranges by ODX, ODX_DEPTH pieces at once, each with its
+ * own token (MS-FSCC 2.3.41-2.3.44). A refusal leaves the rest queued for
+ * the next strategy (AUTO) or fails (SMBW_COPY_ODX). */
 static int run_odx(engine *e, uint64_t dst_end)
 {
     smbw_stat dst_st;
@@ -759,54 +859,63 @@ static int run_odx(engine *e, uint64_t dst_end)
     /* The target range must lie inside the destination (MS-FSCC 2.3.43). */
     if (dst_st.size < dst_end && (rc = smbw_file_truncate(e->dst, dst_end)) != 0)
         return rc;
-    bool refused = false;
-    int rereads = 0;
-    while (e->q.n && !rc && !refused) {
-        seg s = *segq_front(&e->q);
-        uint64_t want = s.len > ODX_PIECE ? ODX_PIECE : s.len;
-        odx_read_rsp rr;
-        int r = odx_read(e, s.src, want, &rr);
-        if (r) {
-            if (odx_unsupported(refusal_status(e, r)))
-                refused = true;
-            else
-                rc = r;
-            break;
-        }
-        uint64_t tl = rr.transfer_length, toff = 0;
-        while (toff < tl) {
-            uint64_t w = 0;
-            r = odx_write(e, rr.token, s.dst + toff, tl - toff, toff, &w);
-            if (r) {
-                uint32_t st = refusal_status(e, r);
-                if (st == SMBW_STATUS_INVALID_TOKEN && rereads < ODX_MAX_REREADS)
-                    rereads++; /* expired or invalidated: read the rest again */
-                else if (odx_unsupported(st))
-                    refused = true;
-                else
-                    rc = r;
+    odx_engine oe;
+    memset(&oe, 0, sizeof oe);
+    oe.e = e;
+    uint64_t per = segq_bytes(&e->q) / ODX_DEPTH / ODX_MIN_PIECE * ODX_MIN_PIECE;
+    oe.piece = per < ODX_MIN_PIECE ? ODX_MIN_PIECE : per > ODX_PIECE ? ODX_PIECE : per;
+    for (int i = 0; i < ODX_DEPTH; i++)
+        oe.slots[i].oe = &oe;
+    for (;;) {
+        for (int i = 0; i < ODX_DEPTH && !e->err && !oe.refused && e->q.n; i++) {
+            odx_slot *sl = &oe.slots[i];
+            if (sl->state || sl->s.len)
+                continue;
+            seg *f = segq_front(&e->q);
+            uint64_t take = f->len > oe.piece ? oe.piece : f->len;
+            sl->s = (seg){f->src, f->dst, take};
+            sl->rereads = 0;
+            rc = odx_send(sl, true);
+            if (rc) {
+                sl->s.len = 0;
+                cc_fail(e, rc);
                 break;
             }
-            rereads = 0;
-            toff += w;
-            e->done += w;
-            e->by_odx += w;
-            rc = report(e, s.src + toff);
-            if (rc)
-                break;
+            f->src += take;
+            f->dst += take;
+            f->len -= take;
+            if (!f->len)
+                segq_pop(&e->q);
         }
-        /* What was written leaves the queue; the rest stays in front. */
-        segq_pop(&e->q);
-        int pr = segq_push_front(&e->q, (seg){s.src + toff, s.dst + toff, s.len - toff});
-        if (pr && !rc)
-            rc = pr;
+        if (oe.busy == 0)
+            break;
+        rc = wait_conns(e->sc, e->dc);
+        if (rc)
+            cc_fail(e, rc);
+        if (e->err && (e->sc->dead || e->dc->dead))
+            break;
+        if (!e->err) {
+            seg extra[ODX_DEPTH];
+            for (int i = 0; i < ODX_DEPTH; i++)
+                extra[i] = oe.slots[i].s;
+            rc = report(e, outstanding_min(e, extra, ODX_DEPTH));
+            if (rc)
+                cc_fail(e, rc);
+        }
     }
-    if (rc)
-        return rc;
-    if (refused && e->o->method == SMBW_COPY_ODX)
-        return core_set_error(e->dc, SMBW_ENOTSUP, smbw_last_status(e->dc),
+    if (e->err)
+        return e->err;
+    /* Refused: what the pieces did not write goes back to the queue for the
+     * next strategy. */
+    for (int i = ODX_DEPTH; i-- > 0;) {
+        odx_slot *sl = &oe.slots[i];
+        if (sl->s.len && (rc = segq_push_front(&e->q, sl->s)) != 0)
+            return rc;
+    }
+    if (oe.refused && e->o->method == SMBW_COPY_ODX)
+        return core_set_error(e->dc, SMBW_ENOTSUP, oe.refused,
                               "offloaded data transfer refused by the server (%s)",
-                              smbw_status_name(smbw_last_status(e->dc)));
+                              smbw_status_name(oe.refused));
     return 0;
 }
 
