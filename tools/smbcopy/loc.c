@@ -371,3 +371,38 @@ void sc_loc_free(sc_loc *loc)
     free(loc->path);
     loc->path = NULL;
 }
+
+/* SMB bytes sent and received so far on the connections of a and b. */
+uint64_t sc_traffic(const sc_loc *a, const sc_loc *b)
+{
+    smbw_conn_stats cs;
+    uint64_t sum = 0;
+    if (a->remote) {
+        smbw_conn_get_stats(a->srv->conn, &cs);
+        sum += cs.bytes_sent + cs.bytes_received;
+    }
+    if (b->remote && (!a->remote || b->srv != a->srv)) {
+        smbw_conn_get_stats(b->srv->conn, &cs);
+        sum += cs.bytes_sent + cs.bytes_received;
+    }
+    return sum;
+}
+
+/* Whether two connections reach one server (the same one, or equal
+ * nonzero ServerGuids: "localhost" and "127.0.0.1" are one server). */
+static bool same_server(const sc_server *a, const sc_server *b)
+{
+    if (a == b)
+        return true;
+    uint8_t ga[16], gb[16];
+    static const uint8_t zero[16];
+    return smbw_conn_server_guid(a->conn, ga) == 0 && smbw_conn_server_guid(b->conn, gb) == 0 &&
+           memcmp(ga, zero, 16) != 0 && memcmp(ga, gb, 16) == 0;
+}
+
+bool sc_same_place(const sc_loc *a, const sc_loc *b)
+{
+    if (!a->remote || !b->remote)
+        return !a->remote && !b->remote;
+    return same_server(a->srv, b->srv);
+}

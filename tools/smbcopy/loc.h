@@ -27,4 +27,11 @@ smbw_creds sc_login_creds(const sc_ctx *ctx, const sc_server *srv);
 /* Folds the protection of a session and one of its shares into ctx->prot. */
 void sc_note_protection(sc_ctx *ctx, const smbw_conn *c, const smbw_session *s, const smbw_tree *t);
 
+/* SMB bytes sent and received so far on the connections of a and b. */
+uint64_t sc_traffic(const sc_loc *a, const sc_loc *b);
+/* Whether a and b can name one file: both local, or both on one server
+ * (the same connection, or equal nonzero ServerGuids). A local path and a
+ * share are never taken for the same file (it cannot be told). */
+bool sc_same_place(const sc_loc *a, const sc_loc *b);
+
 #endif

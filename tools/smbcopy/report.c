@@ -195,3 +195,21 @@ int sc_fail_name(sc_ctx *ctx, const sc_loc *src, const char *spath, int code, co
     free(d);
     return code;
 }
+
+int sc_fail(sc_ctx *ctx, const sc_err *e, const char *what)
+{
+    if (e->op == NULL && e->err == SMBW_ENOMEM)
+        return sc_fail_nomem(ctx);
+    if (e->op == NULL && e->err == SMBW_ECANCELED) {
+        sc_report(ctx, SC_EXIT_INTR, "interrupted");
+        return SC_EXIT_INTR;
+    }
+    if (e->local)
+        return sc_fail_local(ctx, e->os_errno, e->op, what);
+    return sc_fail_smb(ctx, e->err, e->c, e->status, e->op, what);
+}
+
+const char *sc_err_str(const sc_err *e)
+{
+    return e->local ? strerror(e->os_errno) : smbw_strerror(e->err);
+}

@@ -31,6 +31,23 @@ const char *sc_disp_or(const char *d, const char *fallback);
 /* name for a message: control characters shown as '?'. */
 char *sc_printable(const char *name);
 
+/* A failed step (an operation of endpoint.h): what it was and why it failed. */
+typedef struct sc_err {
+    bool local;      /* a local error: os_errno says why */
+    int err;         /* SMBW_E*; locally the nearest (SMBW_ENOENT, SMBW_EEXIST, ...) */
+    int os_errno;    /* local */
+    uint32_t status; /* NTSTATUS; 0: the connection's last one when reported */
+    smbw_conn *c;    /* the connection (for its status and message), or NULL */
+    const char *op;  /* "open", "rename to", ...; NULL: see sc_fail */
+} sc_err;
+
+/* Reports e on what ("OP WHAT: WHY", as sc_fail_local or sc_fail_smb) and
+ * returns the exit code; without an op, SMBW_ENOMEM is "out of memory" and
+ * SMBW_ECANCELED "interrupted". */
+int sc_fail(sc_ctx *ctx, const sc_err *e, const char *what);
+/* Why e failed, for a warning. */
+const char *sc_err_str(const sc_err *e);
+
 /* Each reports "OP WHAT: WHY" and returns the exit code. An interruption
  * (SMBW_ECANCELED or EINTR while sc_interrupted is set) is said as
  * "OP WHAT: interrupted" with exit code 130. */
@@ -42,7 +59,7 @@ int sc_fail_nomem(sc_ctx *ctx);
 int sc_fail_interrupted(sc_ctx *ctx, const char *sdisp);
 /* The source changed while it was copied. */
 int sc_fail_changed(sc_ctx *ctx, const char *sdisp);
-/* Reports a name the destination cannot hold (see name_ok in tree.c). */
+/* Reports a name the destination cannot hold (see name_ok in walk.c). */
 int sc_fail_name(sc_ctx *ctx, const sc_loc *src, const char *spath, int code, const char *why);
 
 #endif

@@ -1,6 +1,6 @@
 /* The resume record .NAME.smbcopy.state kept next to .NAME.smbcopy.part
  * (see --resume in smbcopy(1); for a long NAME both use a shortened stem,
- * see temp_name in transfer.c). It is a short versioned text record:
+ * see temp_name in file.c). It is a short versioned text record:
  *
  *   smbcopy-resume 2
  *   source <URL without credentials, or absolute local path; '\' and newlines escaped>

@@ -1,0 +1,325 @@
+/* The SMB endpoint (endpoint.h): paths on a share, through the public smbwire
+ * API. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "endpoint.h"
+
+#define ACCESS_READ_ATTRS_ 0x00000080u  /* FILE_READ_ATTRIBUTES */
+#define ACCESS_WRITE_ATTRS_ 0x00000100u /* FILE_WRITE_ATTRIBUTES */
+
+static int s_err(sc_err *e, int err, const sc_loc *loc, const char *op)
+{
+    memset(e, 0, sizeof(*e));
+    e->err = err;
+    e->c = loc != NULL ? loc->srv->conn : NULL;
+    e->op = op;
+    return err;
+}
+
+static void finfo_from_smb(sc_finfo *fi, const smbw_stat *st)
+{
+    memset(fi, 0, sizeof(*fi));
+    fi->exists = true;
+    fi->is_dir = st->is_dir;
+    fi->is_reg = !st->is_dir;
+    fi->size = st->size;
+    fi->creation = st->creation_time;
+    fi->access = st->last_access_time;
+    fi->write = st->last_write_time;
+    fi->change = st->change_time;
+    fi->attrs = st->attributes;
+}
+
+/* Opens an existing file or directory on a share for its attributes only
+ * (access: FILE_READ_ATTRIBUTES, with FILE_WRITE_ATTRIBUTES to change them),
+ * sharing everything, so that no open of another program is disturbed. */
+static int open_attrs(smbw_tree *t, const char *path, uint32_t access, smbw_file **f)
+{
+    smbw_create_params p;
+    memset(&p, 0, sizeof(p));
+    p.desired_access = access;
+    p.share_access = 0x00000007u; /* read, write, delete */
+    p.create_disposition = 1u;    /* FILE_OPEN */
+    p.impersonation_level = 2u;   /* Impersonation */
+    return smbw_file_create(f, t, path, &p);
+}
+
+/* A server may refuse to rename over a read-only file. */
+static int s_clear_readonly(const sc_loc *loc, const char *path, uint32_t attrs, sc_err *e)
+{
+    attrs &= ~SMBW_FILE_ATTRIBUTE_READONLY;
+    smbw_file *f = NULL;
+    int err = open_attrs(loc->tree, path, ACCESS_READ_ATTRS_ | ACCESS_WRITE_ATTRS_, &f);
+    if (err == 0)
+        err = smbw_file_set_basic(f, 0, 0, 0, 0, attrs != 0 ? attrs : SMBW_FILE_ATTRIBUTE_NORMAL);
+    smbw_file_free(f);
+    return err == 0 ? 0 : s_err(e, err, loc, "clear the read-only attribute of");
+}
+
+static int s_stat(const sc_loc *loc, const char *path, sc_finfo *fi, sc_err *e)
+{
+    memset(fi, 0, sizeof(*fi));
+    if (path[0] == '\0') { /* the share's root */
+        fi->exists = true;
+        fi->is_dir = true;
+        return 0;
+    }
+    smbw_stat st;
+    int err = smbw_stat_path(loc->tree, path, &st);
+    if (err == SMBW_ENOENT)
+        return 0;
+    if (err != 0)
+        return s_err(e, err, loc, "stat");
+    finfo_from_smb(fi, &st);
+    return 0;
+}
+
+static int s_open_src(const sc_loc *loc, const char *path, sc_fh *h, sc_finfo *fi, sc_err *e)
+{
+    int err = smbw_file_open(&h->f, loc->tree, path, SMBW_O_RDONLY);
+    if (err != 0)
+        return s_err(e, err, loc, "open");
+    smbw_stat st;
+    err = smbw_file_stat(h->f, &st);
+    if (err != 0)
+        return s_err(e, err, loc, "stat");
+    finfo_from_smb(fi, &st);
+    if (fi->is_dir)
+        return s_err(e, SMBW_EISDIR, NULL, "read");
+    return 0;
+}
+
+static int s_open_tmp(const sc_loc *loc, const char *path, bool create, bool read_too, sc_fh *h,
+                      sc_err *e)
+{
+    /* FSCTL_SRV_COPYCHUNK needs the destination open for reading too. */
+    int acc = (read_too ? SMBW_O_RDWR : SMBW_O_WRONLY) | SMBW_O_DELETE;
+    if (create)
+        acc |= SMBW_O_CREAT | SMBW_O_EXCL;
+    int err = smbw_file_open(&h->f, loc->tree, path, acc);
+    return err == 0 ? 0 : s_err(e, err, loc, "open");
+}
+
+static int s_check_tmp(const sc_loc *loc, sc_fh *h, uint64_t *size, bool *ours, sc_err *e)
+{
+    *ours = true;
+    if (size == NULL)
+        return 0;
+    smbw_stat st;
+    int err = smbw_file_stat(h->f, &st);
+    if (err != 0)
+        return s_err(e, err, loc, "stat");
+    *size = st.size;
+    return 0;
+}
+
+/* An open file's metadata; nothing is asked of a connection that is gone. */
+static int s_fstat(const sc_loc *loc, sc_fh *h, sc_finfo *fi, sc_err *e)
+{
+    if (h->f == NULL || smbw_conn_is_dead(loc->srv->conn))
+        return s_err(e, SMBW_EDEAD, loc, "stat");
+    smbw_stat st;
+    int err = smbw_file_stat(h->f, &st);
+    if (err != 0)
+        return s_err(e, err, loc, "stat");
+    finfo_from_smb(fi, &st);
+    return 0;
+}
+
+static int s_truncate(const sc_loc *loc, sc_fh *h, uint64_t size, sc_err *e)
+{
+    int err = smbw_file_truncate(h->f, size);
+    return err == 0 ? 0 : s_err(e, err, loc, "truncate");
+}
+
+/* Times, and the attributes but read-only (a server may refuse to rename
+ * a read-only file over the final name: that one comes after the rename). */
+static int s_set_times(const sc_loc *loc, sc_fh *h, const sc_meta *m, sc_err *e)
+{
+    int err = smbw_file_set_basic(h->f, m->creation, m->access, m->write, 0,
+                                  m->attrs & ~SMBW_FILE_ATTRIBUTE_READONLY);
+    return err == 0 ? 0 : s_err(e, err, loc, "set times of");
+}
+
+static int s_sync(const sc_loc *loc, sc_fh *h, sc_err *e)
+{
+    int err = smbw_file_flush(h->f);
+    return err == 0 ? 0 : s_err(e, err, loc, "flush");
+}
+
+static int s_rename(const sc_loc *loc, sc_fh *h, const char *tmp, const char *final, bool sync_dir,
+                    sc_err *e)
+{
+    (void)tmp;
+    (void)sync_dir;
+    int err = smbw_file_rename(h->f, final, true);
+    return err == 0 ? 0 : s_err(e, err, loc, "rename to");
+}
+
+static int s_set_attrs(const sc_loc *loc, sc_fh *h, uint32_t attrs, sc_err *e)
+{
+    int err = smbw_file_set_basic(h->f, 0, 0, 0, 0, attrs);
+    return err == 0 ? 0 : s_err(e, err, loc, "set attributes of");
+}
+
+static int s_close(const sc_loc *loc, sc_fh *h, sc_err *e)
+{
+    if (h->f == NULL)
+        return 0;
+    int err = smbw_file_free(h->f);
+    h->f = NULL;
+    return err == 0 ? 0 : s_err(e, err, loc, "close");
+}
+
+/* Delete-on-close through the open handle (the close that follows removes
+ * it), when the connection still stands. */
+static bool s_discard(const sc_loc *loc, sc_fh *h, const char *tmp)
+{
+    (void)tmp;
+    return h->f != NULL && !smbw_conn_is_dead(loc->srv->conn) &&
+           smbw_file_delete_on_close(h->f) == 0;
+}
+
+static int s_unlink(const sc_loc *loc, const char *path, sc_err *e)
+{
+    int err = smbw_unlink(loc->tree, path);
+    return err == 0 ? 0 : s_err(e, err, loc, "remove");
+}
+
+static int s_list(const sc_loc *loc, const char *path, sc_entry **out, size_t *nout, sc_err *e)
+{
+    sc_entry *v = NULL;
+    size_t n = 0, cap = 0;
+    smbw_dir *d = NULL;
+    int err = smbw_dir_open(&d, loc->tree, path);
+    if (err != 0)
+        return s_err(e, err, loc, "open directory");
+    for (;;) {
+        smbw_dirent ent;
+        err = smbw_dir_next(d, &ent);
+        if (err == SMBW_ENOMORE) {
+            err = 0;
+            break;
+        }
+        if (err != 0) {
+            s_err(e, err, loc, "read directory");
+            break;
+        }
+        if (sc_interrupted) {
+            err = s_err(e, SMBW_ECANCELED, NULL, NULL);
+            break;
+        }
+        sc_entry k;
+        memset(&k, 0, sizeof(k));
+        k.is_dir = ent.st.is_dir;
+        k.is_reg = !ent.st.is_dir;
+        if (!sc_push_entry(&v, &n, &cap, ent.name, &k)) {
+            err = s_err(e, SMBW_ENOMEM, NULL, NULL);
+            break;
+        }
+    }
+    smbw_dir_free(d);
+    if (err != 0) {
+        sc_free_entries(v, n);
+        return err;
+    }
+    *out = v;
+    *nout = n;
+    return 0;
+}
+
+static int s_mkdir(const sc_loc *loc, const char *path, sc_err *e)
+{
+    if (path[0] == '\0')
+        return 0;
+    int err = smbw_mkdir(loc->tree, path);
+    return err == 0 ? 0 : s_err(e, err, loc, "create directory");
+}
+
+static void s_set_dir_times(const sc_loc *loc, const char *path, const sc_meta *m)
+{
+    smbw_file *f = NULL;
+    if (path[0] != '\0' &&
+        smbw_file_open(&f, loc->tree, path, SMBW_O_RDWR | SMBW_O_DIRECTORY) == 0) {
+        smbw_file_set_basic(f, m->creation, m->access, m->write, 0, 0);
+        smbw_file_free(f);
+    }
+}
+
+/* FileInternalInformation's IndexNumber (0: the server does not tell). */
+static int s_path_identity(const sc_loc *loc, const char *path, bool follow, uint64_t id[2])
+{
+    (void)follow;
+    smbw_file *f = NULL;
+    int err = open_attrs(loc->tree, path, ACCESS_READ_ATTRS_, &f);
+    if (err == SMBW_ENOENT)
+        return 1;
+    if (err != 0)
+        return -1;
+    uint64_t index = 0;
+    err = smbw_file_index(f, &index);
+    smbw_file_free(f);
+    if (err != 0 || index == 0)
+        return -1;
+    id[0] = 0;
+    id[1] = index;
+    return 0;
+}
+
+static int s_fh_identity(const sc_loc *loc, sc_fh *h, uint64_t id[2])
+{
+    (void)loc;
+    uint64_t index = 0;
+    if (smbw_file_index(h->f, &index) != 0 || index == 0)
+        return -1;
+    id[0] = 0;
+    id[1] = index;
+    return 0;
+}
+
+/* SMB allows 255 UTF-16 code units, and servers on POSIX file systems 255
+ * bytes. */
+static size_t s_name_max(const sc_loc *loc, const char *path)
+{
+    (void)loc;
+    (void)path;
+    return 255;
+}
+
+static bool s_alive(const sc_loc *loc)
+{
+    return !smbw_conn_is_dead(loc->srv->conn);
+}
+
+const sc_epops sc_ep_smb = {
+    .check_dst = NULL,
+    .open_stream = NULL,
+    .clear_readonly = s_clear_readonly,
+    .stat = s_stat,
+    .open_src = s_open_src,
+    .open_tmp = s_open_tmp,
+    .check_tmp = s_check_tmp,
+    .fstat = s_fstat,
+    .truncate = s_truncate,
+    .set_times = s_set_times,
+    .set_mode = NULL,
+    .sync = s_sync,
+    .rename = s_rename,
+    .set_attrs = s_set_attrs,
+    .close = s_close,
+    .discard = s_discard,
+    .not_removed = "could not be removed (the connection to the server ended): remove it or "
+                   "continue it with --resume",
+    .unlink = s_unlink,
+    .list = s_list,
+    .mkdir = s_mkdir,
+    .set_dir_times = s_set_dir_times,
+    .path_identity = s_path_identity,
+    .fh_identity = s_fh_identity,
+    .name_max = s_name_max,
+    .alive = s_alive,
+    .sync_first = true,
+    .close_before_rename = false,
+    .backslash_sep = true,
+};

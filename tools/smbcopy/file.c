@@ -1,0 +1,576 @@
+/* Per-file copy room of smbcopy: one file from src to dst under the
+ * temporary-name-then-rename rule, written once over the endpoint
+ * operations of endpoint.h (local or SMB on either side).
+ *
+ * A copy is a job (sc_xfer) taken through steps in order: names, source,
+ * destination checks, skip checks, temporary file, data, finish; then
+ * xf_end cleans up whatever happened. Each step returns 0 to go on, or the
+ * exit code of a failure it reported, and sets done when the file needs
+ * nothing more. Nothing but the job carries state from one step to the
+ * next, so an engine with many files in flight can later drive the same
+ * steps (today they run one after the other). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "endpoint.h"
+#include "file.h"
+#include "loc.h"
+#include "sscopy.h"
+#include "state.h"
+#include "stream.h"
+
+#define PART_SUFFIX ".smbcopy.part"
+#define STATE_SUFFIX ".smbcopy.state"
+
+typedef struct sc_xfer {
+    sc_ctx *ctx;
+    const sc_opts *o;
+    const sc_loc *src, *dst;
+    const sc_epops *sops, *dops;
+    const char *spath;
+    const char *dpath; /* the path to replace (through a local symbolic link: its target) */
+    char *sdisp, *ddisp;
+    char *tdisp; /* what messages name for the file being written */
+    char *tmp, *spath_state, *dfinal, *dname;
+    char *name;  /* for the progress bar */
+    char *ident; /* the source's identity in the resume record */
+    sc_fh sh, dh;
+    bool tmp_exists;
+    /* A local FIFO or character device destination: written in place. */
+    bool dst_stream;
+    bool forced;    /* --method asks for a server-side method */
+    bool resumable; /* --resume found a record that still describes the source */
+    sc_state state;
+    sc_finfo sfi, dfi;
+    uint64_t size, start, rec_done;
+    const char *method;
+    bool done; /* nothing more to do for this file (skipped, dry run) */
+} sc_xfer;
+
+/* "dir/.STEM<suffix>" for "dir/NAME" (suffix: PART_SUFFIX, STATE_SUFFIX).
+ * STEM is NAME when the longer of the two names fits in max bytes; for a
+ * longer NAME it is the part of NAME that fits (cut at a UTF-8 character
+ * boundary), '~' and 16 hex digits of a hash of the whole NAME, so that
+ * any name the destination can hold can be copied, and the resume record
+ * (which holds NAME) tells whose partial file it is. */
+static char *temp_name(const char *final, const char *suffix, size_t max)
+{
+    const char *slash = strrchr(final, '/');
+    const char *base = slash != NULL ? slash + 1 : final;
+    int dlen = (int)(base - final);
+    size_t blen = strlen(base);
+    const size_t longest = sizeof(STATE_SUFFIX) - 1;
+    if (1 + blen + longest <= max)
+        return sc_asprintf("%.*s.%s%s", dlen, final, base, suffix);
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)base; *p != '\0'; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ull;
+    }
+    size_t keep = max > 1 + 1 + 16 + longest ? max - (1 + 1 + 16 + longest) : 0;
+    if (keep > blen)
+        keep = blen;
+    while (keep > 0 && ((unsigned char)base[keep] & 0xc0) == 0x80)
+        keep--;
+    return sc_asprintf("%.*s.%.*s~%016llx%s", dlen, final, (int)keep, base, (unsigned long long)h,
+                       suffix);
+}
+
+/* Whether the existing destination (x->dfi) is the source file itself (cp's
+ * "are the same file"): device and inode locally; on one server the file
+ * id (FileInternalInformation), asked only when the creation time and size
+ * already agree (it costs requests). */
+static bool is_same_file(sc_xfer *x)
+{
+    if (!x->dfi.exists || !sc_same_place(x->src, x->dst))
+        return false;
+    if (x->src->remote && (x->dfi.size != x->sfi.size || x->dfi.creation != x->sfi.creation))
+        return false;
+    uint64_t si[2], di[2];
+    return x->sops->fh_identity(x->src, &x->sh, si) == 0 &&
+           x->dops->path_identity(x->dst, x->dpath, true, di) == 0 && si[0] == di[0] &&
+           si[1] == di[1];
+}
+
+/* Whether the open source no longer has the size and modification time it
+ * had when the copy began (false when that cannot be told). */
+static bool source_changed(sc_xfer *x)
+{
+    sc_finfo now;
+    sc_err e;
+    return x->sops->fstat(x->src, &x->sh, &now, &e) == 0 &&
+           (now.size != x->sfi.size || now.write != x->sfi.write);
+}
+
+/* The temporary file next to dpath could not be created: said in terms of
+ * the user's destination (the temporary name is smbcopy's business). */
+static int fail_create(sc_xfer *x, const sc_err *e)
+{
+    sc_ctx *ctx = x->ctx;
+    const char *slash = strrchr(x->dpath, '/');
+    char *dir = slash != NULL ? strndup(x->dpath, (size_t)(slash - x->dpath)) : strdup("");
+    char *dd = dir != NULL
+                   ? (x->dst->remote || dir[0] != '\0' ? sc_loc_display(x->dst, dir) : strdup("."))
+                   : NULL;
+    const char *dshown = dd != NULL ? dd : "?";
+    uint32_t status = e->status != 0 || e->c == NULL ? e->status : smbw_last_status(e->c);
+    int rc;
+    if (e->local) {
+        if (e->os_errno == ENOENT || e->os_errno == ENOTDIR) {
+            rc = SC_EXIT_LOCAL;
+            sc_report(ctx, rc, "copy to %s: no such directory %s", x->ddisp, dshown);
+        } else {
+            rc = sc_fail_local(ctx, e->os_errno, "copy to", x->ddisp);
+        }
+    } else if (status == SMBW_STATUS_OBJECT_PATH_NOT_FOUND ||
+               status == SMBW_STATUS_OBJECT_NAME_NOT_FOUND) {
+        rc = SC_EXIT_STATUS;
+        sc_report(ctx, rc, "copy to %s: no such directory %s (%s)", x->ddisp, dshown,
+                  smbw_status_name(status));
+    } else if (status == SMBW_STATUS_OBJECT_NAME_INVALID) {
+        rc = SC_EXIT_STATUS;
+        sc_report(ctx, rc, "copy to %s: the server refused the name as invalid (%s)", x->ddisp,
+                  smbw_status_name(status));
+    } else {
+        rc = sc_fail_smb(ctx, e->err, e->c, status, "copy to", x->ddisp);
+    }
+    free(dd);
+    free(dir);
+    return rc;
+}
+
+/* ---- the steps ------------------------------------------------------- */
+
+/* Names: what messages show, the temporary file and the resume record; a
+ * local destination is looked at first (check_dst: never replace a
+ * symbolic link, FIFO or device, see endpoint_local.c). */
+static int xf_names(sc_xfer *x)
+{
+    const sc_loc *src = x->src, *dst = x->dst;
+    int rc;
+    x->sdisp = sc_loc_display(src, x->spath);
+    x->ddisp = sc_loc_display(dst, x->dpath);
+    x->name = sc_base_name(x->spath[0] != '\0' ? x->spath : src->share, src->remote);
+    /* The source's identity in the resume record: its URL without
+     * credentials, or its absolute path. */
+    x->ident = src->remote ? sc_loc_display(src, x->spath) : realpath(x->spath, NULL);
+    if (x->ident == NULL && !src->remote)
+        x->ident = strdup(x->spath);
+    if (x->sdisp == NULL || x->ddisp == NULL || x->name == NULL || x->ident == NULL)
+        return sc_fail_nomem(x->ctx);
+    if (x->dops->check_dst != NULL) {
+        if ((rc = x->dops->check_dst(x->ctx, dst, x->dpath, &x->dfinal, &x->dst_stream)) != 0)
+            return rc;
+        if (x->dfinal != NULL)
+            x->dpath = x->dfinal;
+    }
+    size_t nmax = x->dops->name_max(dst, x->dpath);
+    x->tmp = temp_name(x->dpath, PART_SUFFIX, nmax);
+    x->spath_state = temp_name(x->dpath, STATE_SUFFIX, nmax);
+    x->dname = sc_base_name(x->dpath, dst->remote);
+    /* What messages name for the file being written: a FIFO or device is
+     * written in place, so its own name. */
+    x->tdisp = x->dst_stream    ? strdup(x->ddisp)
+               : x->tmp != NULL ? sc_loc_display(dst, x->tmp)
+                                : NULL;
+    if (x->tmp == NULL || x->spath_state == NULL || x->tdisp == NULL || x->dname == NULL)
+        return sc_fail_nomem(x->ctx);
+    return 0;
+}
+
+/* Source: opened and looked at once; only a regular file is copied. */
+static int xf_open_src(sc_xfer *x)
+{
+    sc_err e;
+    if (x->sops->open_src(x->src, x->spath, &x->sh, &x->sfi, &e) != 0)
+        return sc_fail(x->ctx, &e, x->sdisp);
+    if (!x->sfi.is_reg) {
+        sc_report(x->ctx, SC_EXIT_LOCAL,
+                  "copy %s: not a regular file (%s); smbcopy copies regular files", x->sdisp,
+                  sc_file_kind(x->sfi.mode));
+        return SC_EXIT_LOCAL;
+    }
+    x->size = x->sfi.size;
+    return 0;
+}
+
+/* The destination as it is now: one stat for every check below. */
+static int xf_check_dst(sc_xfer *x)
+{
+    sc_ctx *ctx = x->ctx;
+    int rc;
+    if ((rc = sc_loc_stat(ctx, x->dst, x->dpath, &x->dfi)) != 0)
+        return rc;
+    /* Never copy a file onto itself (a copy there would only replace it). */
+    if (is_same_file(x)) {
+        sc_report(ctx, SC_EXIT_USAGE, "%s and %s are the same file", x->sdisp, x->ddisp);
+        return SC_EXIT_USAGE;
+    }
+    /* A read-only file on a share is replaced only with -f (its attribute is
+     * cleared first: a server may refuse to rename over it). A local
+     * read-only file was refused by check_dst. */
+    if (x->dops->clear_readonly != NULL && x->dfi.exists && x->dfi.is_reg &&
+        (x->dfi.attrs & SMBW_FILE_ATTRIBUTE_READONLY)) {
+        if (!x->o->force) {
+            sc_report(ctx, SC_EXIT_LOCAL,
+                      "%s is read-only (DOS read-only attribute): not replacing it (-f "
+                      "replaces it)",
+                      x->ddisp);
+            return SC_EXIT_LOCAL;
+        }
+        sc_err e;
+        if (x->dops->clear_readonly(x->dst, x->dpath, x->dfi.attrs, &e) != 0)
+            return sc_fail(ctx, &e, x->ddisp);
+    }
+    return 0;
+}
+
+/* -u, --resume, --dry-run, --method: whether and how the file is copied. */
+static int xf_plan(sc_xfer *x)
+{
+    const sc_opts *o = x->o;
+    sc_ctx *ctx = x->ctx;
+    /* -u, --resume: a destination that already matches is left alone. */
+    if ((o->resume && o->preserve) || o->update) {
+        const sc_finfo *s = &x->sfi, *d = &x->dfi;
+        uint64_t dt = d->write > s->write ? d->write - s->write : s->write - d->write;
+        /* Within 2 s: FAT and some servers keep times that coarsely. */
+        bool same_time = o->preserve ? dt <= 20000000u : d->write + 20000000u >= s->write;
+        if (d->exists && d->is_reg && d->size == x->size && same_time) {
+            ctx->skipped++;
+            x->done = true;
+            return 0;
+        }
+    }
+    if (o->dry_run) {
+        FILE *out = o->json ? stderr : stdout;
+        fprintf(out, "%s -> %s\n", x->sdisp, x->ddisp);
+        ctx->files++;
+        ctx->bytes += x->size;
+        x->done = true;
+        return 0;
+    }
+    /* A forced server-side method needs both ends on one connection. */
+    bool same_server = x->src->remote && x->dst->remote && x->src->srv == x->dst->srv;
+    x->forced = o->method == SC_METHOD_CLONE || o->method == SC_METHOD_COPYCHUNK ||
+                o->method == SC_METHOD_ODX;
+    if (x->forced && !same_server) {
+        sc_report(ctx, SC_EXIT_USAGE,
+                  "copy %s: --method=%s needs SRC and DST on one SMB server "
+                  "(same host, port and user)",
+                  x->sdisp, sc_method_name(o->method));
+        return SC_EXIT_USAGE;
+    }
+    /* --resume: continue from the record when it still describes the source. */
+    x->resumable = o->resume && !x->dst_stream &&
+                   sc_state_load(x->dst, x->spath_state, x->ident, x->dname, x->size, x->sfi.write,
+                                 &x->rec_done);
+    return 0;
+}
+
+/* The temporary file: created exclusively next to the destination (a stale
+ * one from an earlier run is removed once), or with --resume the partial
+ * file reopened and cut to what the record says is written. */
+static int open_tmp(sc_xfer *x)
+{
+    const sc_epops *d = x->dops;
+    bool rd = x->o->copychunk_read;
+    sc_err e;
+    int err;
+    for (int attempt = 0;; attempt++) {
+        if (x->resumable) {
+            err = d->open_tmp(x->dst, x->tmp, false, rd, &x->dh, &e);
+            if (err != SMBW_ENOENT)
+                break;
+            x->resumable = false; /* no partial file: start over */
+        }
+        err = d->open_tmp(x->dst, x->tmp, true, rd, &x->dh, &e);
+        if (err != SMBW_EEXIST || attempt > 0)
+            break;
+        sc_err ue;
+        int uerr = d->unlink(x->dst, x->tmp, &ue);
+        if (uerr != 0 && uerr != SMBW_ENOENT) {
+            if (ue.local) /* locally the removal's errno is what is said */
+                e = ue;
+            break;
+        }
+    }
+    if (err != 0)
+        return fail_create(x, &e);
+    x->tmp_exists = true;
+    uint64_t have = 0;
+    bool ours = true;
+    if (d->check_tmp(x->dst, &x->dh, x->resumable ? &have : NULL, &ours, &e) != 0) {
+        if (!ours)
+            x->tmp_exists = false; /* not ours to remove */
+        return sc_fail(x->ctx, &e, x->tdisp);
+    }
+    if (x->resumable) {
+        x->start = x->rec_done < have ? x->rec_done : have;
+        if (have != x->start && d->truncate(x->dst, &x->dh, x->start, &e) != 0)
+            return sc_fail(x->ctx, &e, x->tdisp);
+    }
+    return 0;
+}
+
+/* Temporary destination (or the FIFO or device itself), and the resume
+ * record. */
+static int xf_open_dst(sc_xfer *x)
+{
+    sc_ctx *ctx = x->ctx;
+    int rc;
+    if (x->dst_stream) {
+        sc_err e;
+        if (x->dops->open_stream(x->dst, x->dpath, &x->dh, &e) != 0)
+            return sc_fail(ctx, &e, x->ddisp);
+    } else {
+        if ((rc = open_tmp(x)) != 0)
+            return rc;
+        char why[256];
+        if (sc_state_open(&x->state, x->dst, x->spath_state, x->ident, x->dname, x->size,
+                          x->sfi.write, x->start, why, sizeof(why)) != 0) {
+            char *sd = sc_loc_display(x->dst, x->spath_state);
+            sc_warn(ctx, "cannot keep the resume record %s: %s", sc_disp_or(sd, x->spath_state),
+                    why);
+            free(sd);
+        }
+    }
+    if (x->start > 0) {
+        ctx->resumed += x->start;
+        if (!x->o->quiet)
+            fprintf(stderr, "smbcopy: resuming %s at byte %llu of %llu\n", x->ddisp,
+                    (unsigned long long)x->start, (unsigned long long)x->size);
+    }
+    return 0;
+}
+
+static void stream_mark(void *ud, uint64_t upto)
+{
+    sc_state_note(ud, upto);
+}
+
+static sc_end end_of(const sc_loc *loc, const sc_fh *h, bool seq)
+{
+    sc_end e = {.fd = h->fd, .f = h->f, .c = loc->remote ? loc->srv->conn : NULL, .seq = seq};
+    return e;
+}
+
+/* Streams the data through this process (sc_stream_copy). */
+static int stream_data(sc_xfer *x)
+{
+    sc_ctx *ctx = x->ctx;
+    sc_end se = end_of(x->src, &x->sh, false);
+    sc_end de = end_of(x->dst, &x->dh, x->dst_stream);
+    sc_xerr xe;
+    uint64_t copied = 0;
+    sc_stream_hooks hk = {
+        .mark = stream_mark,
+        .ud = &x->state,
+        .chunk = x->o->chunk_size,
+        .sparse = !x->dst_stream,
+        /* Asked when the attributes say sparse, and of any file large
+         * enough for one more request not to matter: servers do not
+         * all report the attribute (Samba 4.17 keeps it to itself). */
+        .src_sparse = x->src->remote && ((x->sfi.attrs & SMBW_FILE_ATTRIBUTE_SPARSE_FILE) != 0 ||
+                                         x->size - x->start >= 4u * SC_MAX_CHUNK),
+    };
+    uint64_t w0 = sc_traffic(x->src, x->dst);
+    int err =
+        sc_stream_copy(&se, &de, x->start, x->size, x->o->depth, &ctx->prog, &hk, &copied, &xe);
+    ctx->requests += hk.requests;
+    ctx->wire_bytes += sc_traffic(x->src, x->dst) - w0;
+    sc_progress_end(&ctx->prog);
+    if (err == 0)
+        return 0;
+    const char *what = xe.side == SC_SIDE_DST ? x->tdisp : x->sdisp;
+    smbw_conn *c = xe.side == SC_SIDE_DST ? de.c : se.c;
+    bool intr = err == SMBW_ECANCELED && sc_interrupted;
+    if (!intr && source_changed(x))
+        return sc_fail_changed(ctx, x->sdisp);
+    if (intr)
+        return sc_fail_interrupted(ctx, x->sdisp);
+    if (err == SMBW_ELOCAL)
+        return sc_fail_local(ctx, xe.os_errno, xe.op, what);
+    if (xe.msg != NULL) {
+        int rc = sc_exit_for(err);
+        sc_report(ctx, rc, "%s %s: %s", xe.op, what, xe.msg);
+        return rc;
+    }
+    return sc_fail_smb(ctx, err, c, xe.status, xe.op, what);
+}
+
+/* A server-side copy (sscopy.c) failed with err. */
+static int server_side_failed(sc_xfer *x, int err)
+{
+    sc_ctx *ctx = x->ctx;
+    sc_progress_end(&ctx->prog);
+    if (err == SMBW_ENOTSUP) { /* forced */
+        const char *why = smbw_conn_errmsg(x->dst->srv->conn);
+        sc_report(ctx, SC_EXIT_STATUS, "copy %s: --method=%s is not available: %s", x->sdisp,
+                  sc_method_name(x->o->method),
+                  why != NULL && why[0] != '\0' ? why : "the server refused it");
+        return SC_EXIT_STATUS;
+    }
+    if (err == SMBW_ECANCELED && sc_interrupted)
+        return sc_fail_interrupted(ctx, x->sdisp);
+    if (source_changed(x))
+        return sc_fail_changed(ctx, x->sdisp);
+    return sc_fail_smb(ctx, err, x->dst->srv->conn, 0, "copy", x->sdisp);
+}
+
+/* Data: by the server when both ends are on one (unless --method=stream),
+ * else streamed. */
+static int xf_data(sc_xfer *x)
+{
+    sc_ctx *ctx = x->ctx;
+    int rc;
+    x->method = "stream";
+    int err = SMBW_ENOTSUP;
+    sc_progress_start(&ctx->prog, x->name, x->size, x->start);
+    if (x->o->method != SC_METHOD_STREAM)
+        err = sc_try_server_side(ctx, x->src, x->spath, x->sh.f, x->dst, x->tmp, x->dh.f, x->start,
+                                 x->size, &x->state, &x->method);
+    if (err == SMBW_ENOTSUP && !x->forced) {
+        x->method = "stream";
+        if ((rc = stream_data(x)) != 0)
+            return rc;
+    } else if (err != 0) {
+        return server_side_failed(x, err);
+    }
+    sc_progress_end(&ctx->prog);
+    /* A source written to while it was copied: the copy may hold a mix of
+     * old and new data, so it never gets the final name. */
+    if (source_changed(x))
+        return sc_fail_changed(ctx, x->sdisp);
+    if (ctx->method_used == NULL)
+        ctx->method_used = x->method;
+    else if (strcmp(ctx->method_used, x->method) != 0)
+        ctx->method_used = "mixed";
+    /* Done with the source (it may be the file being replaced). */
+    sc_err e;
+    x->sops->close(x->src, &x->sh, &e);
+    if (sc_interrupted)
+        return sc_fail_interrupted(ctx, x->sdisp);
+    return 0;
+}
+
+/* The metadata the copy gets: with -p (the default) the source's times,
+ * and its permission bits locally or its attributes on a share (a share's
+ * read-only attribute makes a local copy read-only); else the umask's. */
+static sc_meta meta_for(const sc_xfer *x)
+{
+    const sc_finfo *s = &x->sfi;
+    sc_meta m = {.creation = x->src->remote ? s->creation : 0,
+                 .access = s->access,
+                 .write = s->write,
+                 .attrs = x->src->remote ? (s->attrs & SC_FILE_ATTRIBUTE_COPY_MASK) : 0,
+                 .mode = 0666 & ~x->ctx->umask};
+    if (x->o->preserve && !x->src->remote)
+        m.mode = s->mode & 0777;
+    if (x->o->preserve && x->src->remote && (s->attrs & SMBW_FILE_ATTRIBUTE_READONLY))
+        m.mode &= ~(mode_t)0222;
+    return m;
+}
+
+/* Finish: metadata, flush, rename over the final name (see sync_first and
+ * close_before_rename in endpoint.h for the order on each side). */
+static int xf_finish(sc_xfer *x)
+{
+    sc_ctx *ctx = x->ctx;
+    const sc_opts *o = x->o;
+    const sc_epops *d = x->dops;
+    sc_err e;
+    if (x->dst_stream) {
+        if (d->close(x->dst, &x->dh, &e) != 0)
+            return sc_fail(ctx, &e, x->ddisp);
+        goto done;
+    }
+    sc_meta m = meta_for(x);
+    if (o->sync && d->sync_first && d->sync(x->dst, &x->dh, &e) != 0)
+        return sc_fail(ctx, &e, x->tdisp);
+    if (o->preserve && d->set_times(x->dst, &x->dh, &m, &e) != 0)
+        sc_warn(ctx, "set times of %s: %s", x->tdisp, sc_err_str(&e));
+    if (d->set_mode != NULL && d->set_mode(x->dst, &x->dh, &m, &e) != 0)
+        return sc_fail(ctx, &e, x->tdisp);
+    if (o->sync && !d->sync_first && d->sync(x->dst, &x->dh, &e) != 0)
+        return sc_fail(ctx, &e, x->tdisp);
+    if (d->close_before_rename && d->close(x->dst, &x->dh, &e) != 0)
+        return sc_fail(ctx, &e, x->tdisp);
+    if (d->rename(x->dst, &x->dh, x->tmp, x->dpath, o->sync, &e) != 0)
+        return sc_fail(ctx, &e, x->ddisp);
+    x->tmp_exists = false;
+    if (o->preserve && (m.attrs & SMBW_FILE_ATTRIBUTE_READONLY) && d->set_attrs != NULL &&
+        d->set_attrs(x->dst, &x->dh, m.attrs, &e) != 0)
+        sc_warn(ctx, "set attributes of %s: %s", x->ddisp, sc_err_str(&e));
+    if (sc_fh_open(&x->dh) && d->close(x->dst, &x->dh, &e) != 0)
+        sc_warn(ctx, "close %s: %s", x->ddisp, sc_err_str(&e));
+done:
+    ctx->files++;
+    ctx->bytes += x->size;
+    return 0;
+}
+
+/* Whatever happened (rc): the resume record, the open files, the partial
+ * file. */
+static void xf_end(sc_xfer *x, int rc)
+{
+    const sc_opts *o = x->o;
+    const sc_epops *d = x->dops;
+    sc_err e;
+    /* The resume record: gone after success; on failure kept (brought up to
+     * date) with --resume, else removed with the temporary file. */
+    if (rc != 0 && o->resume)
+        sc_state_sync(&x->state);
+    sc_state_close(&x->state, x->dst, x->spath_state, rc == 0 || !o->resume);
+    x->sops->close(x->src, &x->sh, &e);
+    if (d->close_before_rename)
+        d->close(x->dst, &x->dh, &e);
+    /* What became of the partial file: said after an interrupt, and
+     * whenever it could not be removed. */
+    const char *fate = NULL;
+    if (x->tmp_exists && o->resume)
+        fate = "kept for --resume";
+    else if (x->tmp_exists)
+        fate = d->discard(x->dst, &x->dh, x->tmp) ? "removed" : d->not_removed;
+    d->close(x->dst, &x->dh, &e);
+    if (fate != NULL && (rc == SC_EXIT_INTR || fate[0] == 'c') && !o->quiet) {
+        sc_progress_end(&x->ctx->prog);
+        fprintf(stderr, "smbcopy: the partial copy %s %s\n", x->tdisp, fate);
+    }
+    free(x->sdisp);
+    free(x->ddisp);
+    free(x->tmp);
+    free(x->dfinal);
+    free(x->dname);
+    free(x->spath_state);
+    free(x->ident);
+    free(x->tdisp);
+    free(x->name);
+}
+
+int sc_copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
+                 const char *dpath)
+{
+    static int (*const steps[])(sc_xfer *) = {
+        xf_names, xf_open_src, xf_check_dst, xf_plan, xf_open_dst, xf_data, xf_finish,
+    };
+    sc_xfer x;
+    memset(&x, 0, sizeof(x));
+    x.ctx = ctx;
+    x.o = ctx->o;
+    x.src = src;
+    x.dst = dst;
+    x.sops = sc_ops(src);
+    x.dops = sc_ops(dst);
+    x.spath = spath;
+    x.dpath = dpath;
+    x.sh = SC_FH_NONE;
+    x.dh = SC_FH_NONE;
+    x.state.fd = -1;
+    int rc = 0;
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && rc == 0 && !x.done; i++)
+        rc = steps[i](&x);
+    xf_end(&x, rc);
+    return rc;
+}

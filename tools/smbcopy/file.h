@@ -1,0 +1,13 @@
+/* Per-file copy room of smbcopy (file.c). */
+#ifndef SMBCOPY_FILE_H
+#define SMBCOPY_FILE_H
+
+#include "transfer.h"
+
+/* Copies the regular file spath on src to dpath on dst: written under a
+ * temporary name next to dpath and renamed over it only when complete
+ * (see smbcopy(1)). Returns 0, or the exit code of the reported failure. */
+int sc_copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
+                 const char *dpath);
+
+#endif

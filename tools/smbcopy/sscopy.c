@@ -1,0 +1,177 @@
+/* Server-side copy room of smbcopy: one file copied by the server (clone,
+ * copychunk, ODX, or the library's own streaming) when both ends are on
+ * one connection, optionally over several connections (--connections). */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "smbwire/copy.h"
+
+#include "loc.h"
+#include "report.h"
+#include "sscopy.h"
+
+/* ---- server-side copy ------------------------------------------------ */
+
+typedef struct ss_progress {
+    sc_progress *prog;
+    sc_state *state;
+    uint64_t start, size;
+} ss_progress;
+
+static int ss_progress_cb(void *ud, uint64_t done, uint64_t contiguous, uint64_t total)
+{
+    ss_progress *p = ud;
+    (void)total;
+    sc_progress_update(p->prog, p->start + done);
+    uint64_t upto = contiguous >= p->size - p->start ? p->size : p->start + contiguous;
+    sc_state_note(p->state, upto);
+    return sc_interrupted ? 1 : 0;
+}
+
+/* ---- one server-side copy over several connections (--connections) ---- */
+
+#define LANE_MIN ((uint64_t)64 * 1024 * 1024) /* at least this much per connection */
+
+typedef struct lane_conn {
+    smbw_conn *c;
+    smbw_session *sess;
+    smbw_tree *st, *dt;
+    smbw_copy_lane lane;
+} lane_conn;
+
+static void lane_close(lane_conn *l)
+{
+    if (l->lane.dst != NULL)
+        smbw_file_free(l->lane.dst);
+    if (l->lane.src != NULL)
+        smbw_file_free(l->lane.src);
+    smbw_tree_free(l->dt);
+    smbw_tree_free(l->st);
+    smbw_session_free(l->sess);
+    smbw_conn_free(l->c);
+    memset(l, 0, sizeof(*l));
+}
+
+/* One further connection to src's server with its own session, trees and
+ * opens of the source and of the temporary destination. Returns 0, or an
+ * SMBW error with a message in why. */
+static int lane_open(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
+                     const char *tmp, lane_conn *l, char *why, size_t whylen)
+{
+    const sc_opts *o = ctx->o;
+    const sc_server *srv = src->srv;
+    const char *op = "connect";
+    memset(l, 0, sizeof(*l));
+    int err = smbw_conn_new(&l->c);
+    if (err == 0)
+        err = sc_conn_setup(ctx, l->c);
+    if (err == 0)
+        err = smbw_conn_connect(l->c, srv->host, srv->port);
+    if (err == 0) {
+        op = "log in";
+        smbw_creds cr = sc_login_creds(ctx, srv);
+        err = smbw_session_new(&l->sess, l->c, &cr);
+    }
+    if (err == 0) {
+        op = "connect to share";
+        err = smbw_tree_connect(&l->st, l->sess, src->share);
+        if (err == 0 && strcasecmp(src->share, dst->share) != 0)
+            err = smbw_tree_connect(&l->dt, l->sess, dst->share);
+    }
+    if (err == 0) {
+        sc_note_protection(ctx, l->c, l->sess, l->st);
+        if (l->dt != NULL)
+            sc_note_protection(ctx, l->c, l->sess, l->dt);
+    }
+    if (err == 0) {
+        op = "open source";
+        err = smbw_file_open(&l->lane.src, l->st, spath, SMBW_O_RDONLY);
+    }
+    if (err == 0) {
+        op = "open destination";
+        err = smbw_file_open(&l->lane.dst, l->dt != NULL ? l->dt : l->st, tmp,
+                             o->copychunk_read ? SMBW_O_RDWR : SMBW_O_WRONLY);
+    }
+    if (err != 0) {
+        const char *m = l->c != NULL ? smbw_conn_errmsg(l->c) : "";
+        snprintf(why, whylen, "%s: %s%s%s%s", op, smbw_strerror(err), m[0] != '\0' ? " (" : "", m,
+                 m[0] != '\0' ? ")" : "");
+        lane_close(l);
+    }
+    return err;
+}
+
+/* See sscopy.h. */
+int sc_try_server_side(sc_ctx *ctx, const sc_loc *src, const char *spath, smbw_file *sf,
+                       const sc_loc *dst, const char *tmp, smbw_file *df, uint64_t start,
+                       uint64_t size, sc_state *state, const char **method)
+{
+    if (!src->remote || !dst->remote || src->srv != dst->srv)
+        return SMBW_ENOTSUP;
+    const sc_opts *o = ctx->o;
+    smbw_copy_opts co = SMBW_COPY_OPTS_INIT;
+    switch (o->method) {
+    case SC_METHOD_CLONE:
+        co.method = SMBW_COPY_CLONE;
+        break;
+    case SC_METHOD_COPYCHUNK:
+        co.method = SMBW_COPY_COPYCHUNK;
+        break;
+    case SC_METHOD_STREAM:
+        co.method = SMBW_COPY_STREAM;
+        break;
+    case SC_METHOD_ODX:
+        co.method = SMBW_COPY_ODX;
+        break;
+    default:
+        co.method = SMBW_COPY_AUTO;
+        break;
+    }
+    co.depth = o->depth_set ? o->depth : 0;
+    co.chunk_size = o->chunk_size;
+    co.copychunk_read = o->copychunk_read;
+    co.no_preserve = true; /* smbcopy sets times and attributes itself */
+    ss_progress sp = {.prog = &ctx->prog, .state = state, .start = start, .size = size};
+    co.progress = ss_progress_cb;
+    co.progress_ud = &sp;
+    smbw_copy_stats stats;
+    memset(&stats, 0, sizeof(stats));
+    int err = 0;
+    int nconn = o->connections;
+    while (nconn > 1 && size - start < (uint64_t)nconn * LANE_MIN)
+        nconn--;
+    if (nconn > 1) {
+        /* The library spreads the copychunk work over the lanes (each its own
+         * connection, session, opens and resume key) from this thread. */
+        lane_conn extra[SC_MAX_CONNECTIONS];
+        smbw_copy_lane lanes[SC_MAX_CONNECTIONS];
+        int n = 1;
+        lanes[0].src = sf;
+        lanes[0].dst = df;
+        for (; n < nconn; n++) {
+            char why[512];
+            err = lane_open(ctx, src, spath, dst, tmp, &extra[n], why, sizeof(why));
+            if (err != 0) {
+                /* Go on with the connections there are. */
+                sc_warn(ctx, "copy %s: connection %d of %d: %s; copying over %d", spath, n + 1,
+                        nconn, why, n);
+                err = 0;
+                break;
+            }
+            lanes[n] = extra[n].lane;
+        }
+        if (err == 0)
+            err = smbw_copy_range_multi(lanes, n, start, start, size - start, &co, &stats);
+        for (int i = 1; i < n; i++)
+            lane_close(&extra[i]);
+    } else if (size > start)
+        err = smbw_copy_range(sf, df, start, start, size - start, &co, &stats);
+    else
+        stats.method = co.method == SMBW_COPY_AUTO ? SMBW_COPY_COPYCHUNK : co.method;
+    ctx->requests += stats.requests;
+    ctx->wire_bytes += stats.wire_bytes;
+    if (err == 0)
+        *method = smbw_copy_method_name(stats.method);
+    return err;
+}

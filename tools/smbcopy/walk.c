@@ -1,0 +1,424 @@
+/* Tree walk room of smbcopy: a directory copied entry by entry (-r), over
+ * the endpoint operations of endpoint.h; each file by sc_copy_file (file.c). */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "endpoint.h"
+#include "file.h"
+#include "walk.h"
+
+/* ---- directories ----------------------------------------------------- */
+
+static int entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const sc_entry *)a)->name, ((const sc_entry *)b)->name);
+}
+
+/* Lists path into a sorted array. Returns 0 or the reported exit code. */
+static int list_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, sc_entry **out, size_t *nout)
+{
+    sc_err e;
+    *out = NULL;
+    *nout = 0;
+    if (sc_ops(loc)->list(loc, path, out, nout, &e) != 0) {
+        char *disp = sc_loc_display(loc, path);
+        int rc = sc_fail(ctx, &e, sc_disp_or(disp, path));
+        free(disp);
+        return rc;
+    }
+    if (*nout > 1)
+        qsort(*out, *nout, sizeof(sc_entry), entry_cmp);
+    return 0;
+}
+
+/* Makes directory path; one that is there already will do. */
+static int make_dir(sc_ctx *ctx, const sc_loc *loc, const char *path)
+{
+    sc_finfo fi;
+    sc_err e;
+    if (sc_ops(loc)->mkdir(loc, path, &e) == 0)
+        return 0;
+    if (e.err == SMBW_EEXIST && sc_loc_stat(ctx, loc, path, &fi) == 0 && fi.is_dir)
+        return 0;
+    if (e.err == SMBW_EEXIST) { /* something else by that name */
+        e.err = SMBW_ENOTDIR;
+        e.os_errno = ENOTDIR;
+    }
+    char *d = sc_loc_display(loc, path);
+    int rc = sc_fail(ctx, &e, sc_disp_or(d, path));
+    free(d);
+    return rc;
+}
+
+/* Why name cannot be the name of a copy on the destination side, or NULL
+ * when it can. A name on a share cannot hold '\\' (the server takes it for a
+ * separator: the data would go to another file), ':' (a stream name), the
+ * wildcards * ? " < > | or control characters; no name may hold '/' or be
+ * "." or "..". why gets the reason (for a message). */
+bool sc_name_ok(const char *name, bool to_remote, char *why, size_t whylen)
+{
+    if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+        snprintf(why, whylen, "not a usable file name");
+        return false;
+    }
+    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+        if (*p == '/') {
+            snprintf(why, whylen, "the name holds '/'");
+            return false;
+        }
+        if (!to_remote)
+            continue;
+        if (*p < 0x20 || *p == 0x7f) {
+            snprintf(why, whylen,
+                     "the name holds the control character 0x%02x, which an SMB share cannot "
+                     "store in a name",
+                     *p);
+            return false;
+        }
+        if (strchr("\\:*?\"<>|", *p) != NULL) {
+            snprintf(why, whylen, "the name holds '%c', which an SMB share cannot store in a name",
+                     *p);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The destination's identity of path (see path_identity in endpoint.h). Returns 0,
+ * 1 when path does not exist, or -1 when it cannot be told. */
+static int dst_identity(const sc_loc *dst, const char *path, uint64_t id[2])
+{
+    return sc_ops(dst)->path_identity(dst, path, false, id);
+}
+
+/* -r: whether dpath, about to be written, is a name that the destination
+ * takes for another file or directory of this run (two source names that
+ * differ only in case, on a case-insensitive share or file system). Then the
+ * entry is reported and not copied: nothing this run wrote is overwritten.
+ * Returns true for a collision. */
+static bool name_collides(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
+                          const char *dpath)
+{
+    const char *other = sc_nameset_other(&ctx->dst_names, dpath);
+    if (other == NULL) {
+        if (!sc_nameset_add(&ctx->dst_names, dpath))
+            sc_warn(ctx, "out of memory: name collisions may go undetected");
+        return false;
+    }
+    /* A case-sensitive destination holds both names apart: then dpath does
+     * not exist, or it is a different file from the one this run wrote. */
+    uint64_t a[2], b[2];
+    int ra = dst_identity(dst, dpath, a);
+    if (ra == 1)
+        return false;
+    int rb = ra == 0 ? dst_identity(dst, other, b) : -1;
+    if (ra == 0 && rb == 0 && (a[0] != b[0] || a[1] != b[1]))
+        return false;
+    /* The same file, or no way to tell: never risk overwriting. */
+    char *sd = sc_loc_display(src, spath);
+    char *od = sc_loc_display(dst, other);
+    sc_report(ctx, SC_EXIT_PARTIAL, "%s: not copied: its name collides with %s on the destination",
+              sc_disp_or(sd, spath), sc_disp_or(od, other));
+    char **v = realloc(ctx->collisions, (ctx->ncollisions + 1) * sizeof(*v));
+    if (v != NULL) {
+        ctx->collisions = v;
+        v[ctx->ncollisions] = sd != NULL ? sd : strdup(spath);
+        if (v[ctx->ncollisions] != NULL)
+            ctx->ncollisions++;
+        sd = NULL;
+    }
+    free(sd);
+    free(od);
+    ctx->failed++;
+    return true;
+}
+
+/* Copies a directory's times to its copy (after its contents). */
+static void copy_dir_times(const sc_loc *src, const char *spath, const sc_loc *dst,
+                           const char *dpath)
+{
+    sc_finfo sfi;
+    sc_err e;
+    /* The root of a share has no times to give. */
+    if (src->remote && spath[0] == '\0')
+        return;
+    if (sc_ops(src)->stat(src, spath, &sfi, &e) != 0 || !sfi.exists)
+        return;
+    sc_meta m = {
+        .creation = src->remote ? sfi.creation : 0, .access = sfi.access, .write = sfi.write};
+    sc_ops(dst)->set_dir_times(dst, dpath, &m);
+}
+
+/* One directory being copied: its listing and how far the copy got. */
+typedef struct dir_frame {
+    char *spath, *dpath;
+    sc_entry *v;
+    size_t n, i;
+    dev_t dev; /* a local source directory's identity (loop detection) */
+    ino_t ino;
+    int rc;    /* first failure below this directory (its times are then left) */
+    bool stop; /* the whole run stops (interrupted, connection lost, login) */
+} dir_frame;
+
+/* Makes the copy of directory spath and lists it into f (taking the paths);
+ * e is its entry in the parent's listing (NULL for the root).
+ * Returns 0 or the reported exit code (the paths are freed then). */
+static int dir_enter(sc_ctx *ctx, const sc_loc *src, char *spath, const sc_loc *dst, char *dpath,
+                     const sc_entry *e, dir_frame *f)
+{
+    memset(f, 0, sizeof(*f));
+    int rc = ctx->o->dry_run ? 0 : make_dir(ctx, dst, dpath);
+    if (rc == 0 && e != NULL) {
+        f->dev = e->dev; /* from the listing */
+        f->ino = e->ino;
+    } else if (rc == 0 && !src->remote) { /* only a local tree can loop (links) */
+        struct stat st;
+        if (stat(spath, &st) != 0) {
+            rc = sc_fail_local(ctx, errno, "open directory", spath);
+        } else {
+            f->dev = st.st_dev;
+            f->ino = st.st_ino;
+        }
+    }
+    if (rc == 0)
+        rc = list_dir(ctx, src, spath, &f->v, &f->n);
+    if (rc != 0) {
+        free(spath);
+        free(dpath);
+        return rc;
+    }
+    f->spath = spath;
+    f->dpath = dpath;
+    return 0;
+}
+
+/* The path of an entry below the tree's root, as --exclude matches it. */
+static const char *rel_path(const char *root, const char *path)
+{
+    size_t n = strlen(root);
+    if (n == 0)
+        return path;
+    return path[n] == '/' || path[n] == '\\' ? path + n + 1 : path + n;
+}
+
+/* --exclude: a GLOB with '/' matches the relative path, one without the
+ * entry's name (at any depth). */
+static bool excluded(const sc_opts *o, const char *rel, const char *name)
+{
+    for (int i = 0; i < o->nexcludes; i++) {
+        const char *g = o->excludes[i];
+        if (strchr(g, '/') != NULL ? fnmatch(g, rel, FNM_PATHNAME) == 0 : fnmatch(g, name, 0) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A link of a local tree that cannot be followed: a failed entry. */
+static void fail_link(sc_ctx *ctx, const char *spath, int err)
+{
+    sc_report(ctx, SC_EXIT_PARTIAL, "%s: not copied: symbolic link cannot be followed (%s)", spath,
+              err == ENOENT ? "dangling: its target does not exist" : strerror(err));
+    ctx->failed++;
+}
+
+/* A local directory entry e about to be entered that is one of those being
+ * copied (a link back up the tree): entering it would never end. Reports it
+ * as a failed entry and returns true. */
+static bool leads_back(sc_ctx *ctx, const char *spath, const sc_entry *e, const dir_frame *stack,
+                       size_t sp)
+{
+    for (size_t i = 0; i < sp; i++) {
+        if (stack[i].dev == e->dev && stack[i].ino == e->ino) {
+            sc_report(ctx, SC_EXIT_PARTIAL,
+                      "%s: not copied: symbolic link loop (it leads back to %s)", spath,
+                      stack[i].spath);
+            ctx->failed++;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether a failure r ends the whole run rather than one entry. */
+static bool run_ends(int r, const sc_loc *src, const sc_loc *dst)
+{
+    return r == SC_EXIT_INTR || r == SC_EXIT_AUTH || !sc_ops(src)->alive(src) ||
+           !sc_ops(dst)->alive(dst);
+}
+
+/* A walk of one tree: an explicit stack of the directories being copied
+ * (on the heap), so any depth is copied. */
+typedef struct walk {
+    sc_ctx *ctx;
+    const sc_loc *src, *dst;
+    const char *root; /* the tree's source path (--exclude matches below it) */
+    dir_frame *stack;
+    size_t sp, cap;
+} walk;
+
+/* Done with the directory on top: its times, then back to the parent
+ * (which learns of a failure below it). Returns true when that was the
+ * root (*result: the walk's result). */
+static bool dir_leave(walk *w, int *result)
+{
+    dir_frame *f = &w->stack[w->sp - 1];
+    sc_free_entries(f->v, f->n);
+    if (f->rc == 0 && w->ctx->o->preserve && !w->ctx->o->dry_run)
+        copy_dir_times(w->src, f->spath, w->dst, f->dpath);
+    int r = f->rc;
+    free(f->spath);
+    free(f->dpath);
+    w->sp--;
+    if (w->sp == 0) {
+        *result = r;
+        return true;
+    }
+    dir_frame *p = &w->stack[w->sp - 1];
+    if (run_ends(r, w->src, w->dst)) {
+        p->stop = true;
+        p->rc = r != 0 ? r : SC_EXIT_NET;
+    } else if (r != 0 && p->rc == 0) {
+        p->rc = r;
+    }
+    return false;
+}
+
+/* Entries left out on purpose: --exclude, symbolic links not followed,
+ * links back up the tree. Returns true when e (at source path sc) is one. */
+static bool left_out(walk *w, const sc_entry *e, const char *sc)
+{
+    sc_ctx *ctx = w->ctx;
+    if (excluded(ctx->o, rel_path(w->root, sc), e->name)) {
+        ctx->skipped++;
+        return true;
+    }
+    if (e->is_link && (ctx->o->no_follow || e->link_err != 0)) {
+        if (ctx->o->no_follow) {
+            sc_warn(ctx, "skipping symbolic link %s (--no-follow)", sc);
+            ctx->skipped++;
+        } else {
+            fail_link(ctx, sc, e->link_err);
+        }
+        return true;
+    }
+    return e->is_dir && !w->src->remote && leads_back(ctx, sc, e, w->stack, w->sp);
+}
+
+/* Room on the stack for one more directory. */
+static bool stack_room(walk *w)
+{
+    if (w->sp < w->cap)
+        return true;
+    dir_frame *ns = realloc(w->stack, w->cap * 2 * sizeof(*w->stack));
+    if (ns == NULL)
+        return false;
+    w->stack = ns;
+    w->cap *= 2;
+    return true;
+}
+
+/* The next entry of the directory on top: entered (a directory), copied (a
+ * file), or skipped; a failure is reported and counted. */
+static void walk_entry(walk *w)
+{
+    sc_ctx *ctx = w->ctx;
+    const sc_loc *src = w->src, *dst = w->dst;
+    dir_frame *f = &w->stack[w->sp - 1];
+    sc_entry *e = &f->v[f->i++];
+    char why[128];
+    if (!sc_name_ok(e->name, dst->remote && !src->remote, why, sizeof(why))) {
+        /* Never written under another name: reported, counted as failed. */
+        char *sc = sc_path_join(f->spath, e->name, src->remote);
+        if (sc == NULL)
+            sc_fail_nomem(ctx);
+        else
+            sc_fail_name(ctx, src, sc, SC_EXIT_PARTIAL, why);
+        free(sc);
+        ctx->failed++;
+        return;
+    }
+    char *sc = sc_path_join(f->spath, e->name, src->remote);
+    char *dc = sc_path_join(f->dpath, e->name, dst->remote);
+    int r = 0;
+    if ((sc != NULL && left_out(w, e, sc)) ||
+        (sc != NULL && dc != NULL && (e->is_dir || e->is_reg) &&
+         name_collides(ctx, src, sc, dst, dc))) {
+        free(sc);
+        free(dc);
+        return;
+    }
+    if (sc == NULL || dc == NULL) {
+        r = sc_fail_nomem(ctx);
+    } else if (e->is_dir) {
+        if (!stack_room(w)) {
+            free(sc);
+            free(dc);
+            f->rc = sc_fail_nomem(ctx);
+            f->stop = true;
+            return;
+        }
+        f = &w->stack[w->sp - 1]; /* the stack may have moved */
+        r = dir_enter(ctx, src, sc, dst, dc, e, &w->stack[w->sp]);
+        sc = dc = NULL; /* taken (or freed) by dir_enter */
+        if (r == 0) {
+            w->sp++;
+            return;
+        }
+        ctx->failed++;
+    } else if (e->is_reg) {
+        r = sc_copy_file(ctx, src, sc, dst, dc);
+        if (r != 0)
+            ctx->failed++;
+    } else {
+        sc_warn(ctx, "skipping %s: not a regular file or directory", sc);
+        ctx->skipped++;
+    }
+    free(sc);
+    free(dc);
+    if (run_ends(r, src, dst)) {
+        f->rc = r != 0 ? r : SC_EXIT_NET;
+        f->stop = true;
+    } else if (r != 0 && e->is_dir && f->rc == 0) {
+        f->rc = r;
+    }
+}
+
+/* See walk.h. */
+int sc_copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
+                const char *dpath)
+{
+    walk w = {.ctx = ctx, .src = src, .dst = dst, .root = spath, .cap = 16};
+    char *s0 = strdup(spath), *d0 = strdup(dpath);
+    w.stack = malloc(w.cap * sizeof(*w.stack));
+    if (s0 == NULL || d0 == NULL || w.stack == NULL) {
+        free(s0);
+        free(d0);
+        free(w.stack);
+        return sc_fail_nomem(ctx);
+    }
+    int result = dir_enter(ctx, src, s0, dst, d0, NULL, &w.stack[0]);
+    if (result != 0) {
+        free(w.stack);
+        return result;
+    }
+    w.sp = 1;
+    while (w.sp > 0) {
+        dir_frame *f = &w.stack[w.sp - 1];
+        if (f->stop || f->i == f->n) {
+            if (dir_leave(&w, &result))
+                break;
+            continue;
+        }
+        if (sc_interrupted) {
+            f->rc = SC_EXIT_INTR;
+            f->stop = true;
+            sc_report(ctx, SC_EXIT_INTR, "interrupted");
+            continue;
+        }
+        walk_entry(&w);
+    }
+    free(w.stack);
+    return result;
+}
