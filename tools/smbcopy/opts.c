@@ -275,10 +275,63 @@ static int parse_ciphers(sc_opts *o, const char *val, const char *shown, char *e
     return 0;
 }
 
+/* --method=NAME. */
+static int parse_method(sc_opts *o, const char *val, const char *shown, char *err, size_t errlen)
+{
+    if (strcmp(val, "auto") == 0)
+        o->method = SC_METHOD_AUTO;
+    else if (strcmp(val, "clone") == 0)
+        o->method = SC_METHOD_CLONE;
+    else if (strcmp(val, "copychunk") == 0)
+        o->method = SC_METHOD_COPYCHUNK;
+    else if (strcmp(val, "stream") == 0)
+        o->method = SC_METHOD_STREAM;
+    else if (strcmp(val, "odx") == 0)
+        o->method = SC_METHOD_ODX;
+    else
+        return tool_opt_fail(err, errlen,
+                             "option %s: unknown method '%s' (auto, clone, copychunk, odx, stream)",
+                             shown, val);
+    return 0;
+}
+
+/* A whole number from 1 to max (--depth, --connections). */
+static int parse_count(const char *val, const char *shown, long max, int *out, char *err,
+                       size_t errlen)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(val, &end, 10);
+    if (errno != 0 || end == val || *end != '\0' || n < 1 || n > max)
+        return tool_opt_fail(err, errlen, "option %s: '%s' is not a number from 1 to %ld", shown,
+                             val, max);
+    *out = (int)n;
+    return 0;
+}
+
+/* --chunk-size=N[K|M], from 4K to 1M. */
+static int parse_chunk_size(sc_opts *o, const char *val, const char *shown, char *err,
+                            size_t errlen)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(val, &end, 10);
+    unsigned long long mul = 1;
+    if (end != val && (*end == 'K' || *end == 'k'))
+        mul = 1024, end++;
+    else if (end != val && (*end == 'M' || *end == 'm'))
+        mul = 1024 * 1024, end++;
+    if (errno != 0 || end == val || *end != '\0' || val[0] == '-' || n > SC_MAX_CHUNK_SIZE ||
+        n * mul < SC_MIN_CHUNK_SIZE || n * mul > SC_MAX_CHUNK_SIZE)
+        return tool_opt_fail(err, errlen, "option %s: '%s' is not a size from 4K to 1M", shown,
+                             val);
+    o->chunk_size = (uint32_t)(n * mul);
+    return 0;
+}
+
 static int apply(sc_opts *o, const tool_optdef *d, const char *val, const char *shown, char *err,
                  size_t errlen)
 {
-    char *end;
     switch (d->id) {
     case SC_OPT_USER:
         if (val[0] == '\0' || val[0] == '%')
@@ -316,55 +369,16 @@ static int apply(sc_opts *o, const tool_optdef *d, const char *val, const char *
     case SC_OPT_TIMEOUT:
         return tool_opt_seconds(val, shown, 2000000.0, &o->timeout_ms, err, errlen);
     case SC_OPT_METHOD:
-        if (strcmp(val, "auto") == 0)
-            o->method = SC_METHOD_AUTO;
-        else if (strcmp(val, "clone") == 0)
-            o->method = SC_METHOD_CLONE;
-        else if (strcmp(val, "copychunk") == 0)
-            o->method = SC_METHOD_COPYCHUNK;
-        else if (strcmp(val, "stream") == 0)
-            o->method = SC_METHOD_STREAM;
-        else if (strcmp(val, "odx") == 0)
-            o->method = SC_METHOD_ODX;
-        else
-            return tool_opt_fail(
-                err, errlen, "option %s: unknown method '%s' (auto, clone, copychunk, odx, stream)",
-                shown, val);
-        break;
-    case SC_OPT_DEPTH: {
-        errno = 0;
-        long n = strtol(val, &end, 10);
-        if (errno != 0 || end == val || *end != '\0' || n < 1 || n > SC_MAX_DEPTH)
-            return tool_opt_fail(err, errlen, "option %s: '%s' is not a number from 1 to 32", shown,
-                                 val);
-        o->depth = (int)n;
+        return parse_method(o, val, shown, err, errlen);
+    case SC_OPT_DEPTH:
+        if (parse_count(val, shown, SC_MAX_DEPTH, &o->depth, err, errlen) != 0)
+            return -1;
         o->depth_set = true;
         break;
-    }
-    case SC_OPT_CHUNK_SIZE: {
-        errno = 0;
-        unsigned long long n = strtoull(val, &end, 10);
-        unsigned long long mul = 1;
-        if (end != val && (*end == 'K' || *end == 'k'))
-            mul = 1024, end++;
-        else if (end != val && (*end == 'M' || *end == 'm'))
-            mul = 1024 * 1024, end++;
-        if (errno != 0 || end == val || *end != '\0' || val[0] == '-' || n > SC_MAX_CHUNK_SIZE ||
-            n * mul < SC_MIN_CHUNK_SIZE || n * mul > SC_MAX_CHUNK_SIZE)
-            return tool_opt_fail(err, errlen, "option %s: '%s' is not a size from 4K to 1M", shown,
-                                 val);
-        o->chunk_size = (uint32_t)(n * mul);
-        break;
-    }
-    case SC_OPT_CONNECTIONS: {
-        errno = 0;
-        long n = strtol(val, &end, 10);
-        if (errno != 0 || end == val || *end != '\0' || n < 1 || n > SC_MAX_CONNECTIONS)
-            return tool_opt_fail(err, errlen, "option %s: '%s' is not a number from 1 to 8", shown,
-                                 val);
-        o->connections = (int)n;
-        break;
-    }
+    case SC_OPT_CHUNK_SIZE:
+        return parse_chunk_size(o, val, shown, err, errlen);
+    case SC_OPT_CONNECTIONS:
+        return parse_count(val, shown, SC_MAX_CONNECTIONS, &o->connections, err, errlen);
     case SC_OPT_COPYCHUNK_IOCTL:
         if (strcmp(val, "write") == 0)
             o->copychunk_read = false;
