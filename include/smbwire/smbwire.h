@@ -452,8 +452,10 @@ int smbw_file_set_info(smbw_file *f, uint8_t info_type, uint8_t info_class, uint
  * Errors: the CLOSE's: the request errors, the server's errors; f is freed
  * whatever they are. */
 int smbw_file_free(smbw_file *f);
-/* What smbw_file_commit does before it closes. */
+/* What smbw_file_commit does before it closes; an option struct that may
+ * grow: start from SMBW_COMMIT_INIT. */
 typedef struct smbw_commit {
+    size_t size; /* sizeof(smbw_commit): set by SMBW_COMMIT_INIT */
     /* When not NULL, the file is renamed to this path on its share first
      * (replacing an existing file when replace). */
     const char *rename_to;
@@ -466,6 +468,7 @@ typedef struct smbw_commit {
     uint64_t creation, access, write, change;
     uint32_t attributes;
 } smbw_commit;
+#define SMBW_COMMIT_INIT SMBW_SIZED_INIT_(smbw_commit)
 /* Finishes a written file in one round trip: the SET_INFO requests cm asks
  * for, then CLOSE, compounded without relation so the CLOSE runs whatever
  * the others answer (cm NULL: a plain close). f is freed in every case.
@@ -473,8 +476,9 @@ typedef struct smbw_commit {
  * close: after a failed rename the file is closed under its old name (with
  * the basic information applied there); after a failed basic information
  * the rename stands (the message says so, smbw_conn_errmsg). Errors:
- * SMBW_EINVAL (rename_to not a valid name: nothing is sent and f is
- * closed), the server's statuses. */
+ * SMBW_EINVAL (cm not from SMBW_COMMIT_INIT, or rename_to not a valid
+ * name: nothing is sent and f is closed), SMBW_ENOTSUP (cm has fields this
+ * library does not know, set: f is closed), the server's statuses. */
 int smbw_file_commit(smbw_file *f, const smbw_commit *cm);
 
 /* ---- path operations ------------------------------------------------- */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/sized.h"
 #include "../util/unicode.h"
 
 /* Requests kept in flight by the synchronous pread/pwrite. */
@@ -291,6 +292,15 @@ int smbw_file_commit(smbw_file *f, const smbw_commit *cm)
 {
     if (!f)
         return SMBW_EINVAL;
+    smbw_commit cmv;
+    if (cm) {
+        int lrc = sized_load(&cmv, sizeof cmv, cm, SIZED_END(smbw_commit, attributes));
+        if (lrc) {
+            (void)smbw_file_free(f);
+            return lrc;
+        }
+        cm = &cmv;
+    }
     if (!cm || (!cm->set_basic && !cm->rename_to))
         return smbw_file_free(f);
     smbw_conn *c;

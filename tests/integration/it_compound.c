@@ -148,8 +148,7 @@ START_TEST(test_commit_times_and_rename)
     IT_OK(c.x.conn, smbw_stat_path(c.x.tree, ".part", &sst));
     ck_assert_msg(sst.attributes & SMBW_FILE_ATTRIBUTE_HIDDEN, "attributes 0x%x", sst.attributes);
     round_trips(&c);
-    smbw_commit cm;
-    memset(&cm, 0, sizeof cm);
+    smbw_commit cm = SMBW_COMMIT_INIT;
     cm.set_basic = true;
     cm.write = it_filetime(1000000000); /* 2001-09-09 */
     cm.access = cm.write;
@@ -182,8 +181,7 @@ START_TEST(test_commit_refused_rename_closes)
     IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, "taken.txt", &p, "old", 3));
     IT_OK(c.x.conn, smbw_file_free(f));
     IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, ".new", &p, "new", 3));
-    smbw_commit cm;
-    memset(&cm, 0, sizeof cm);
+    smbw_commit cm = SMBW_COMMIT_INIT;
     cm.rename_to = "taken.txt";
     cm.replace = false;
     round_trips(&c);
@@ -201,6 +199,15 @@ START_TEST(test_commit_refused_rename_closes)
     cm.rename_to = "bad\xff\xfename"; /* not UTF-8 */
     ck_assert_int_lt(smbw_file_commit(f, &cm), 0);
     IT_OK(c.x.conn, smbw_unlink(c.x.tree, ".new2"));
+    /* A struct not started from SMBW_COMMIT_INIT: refused, the file closed. */
+    IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, ".new3", &p, "n", 1));
+    smbw_commit zero;
+    memset(&zero, 0, sizeof zero);
+    zero.rename_to = "never.txt";
+    ck_assert_int_eq(smbw_file_commit(f, &zero), SMBW_EINVAL);
+    IT_OK(c.x.conn, smbw_unlink(c.x.tree, ".new3"));
+    struct stat nst;
+    ck_assert_int_eq(it_server_stat("never.txt", &nst), -1);
     it_close(&c.x);
 }
 END_TEST
