@@ -14,8 +14,8 @@
 # usage: sparse.sh SMBCOPY CC_DRIVER
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/copy/common.sh
-source "$here/common.sh"
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
 need_smbcopy "$1"
 driver=${2:?usage: $0 SMBCOPY CC_DRIVER}
 copy_init sparse SMBW_TEST_SHARE2 SMBW_TEST_SHARE2_PATH
