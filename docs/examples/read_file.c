@@ -25,10 +25,9 @@ int main(int argc, char **argv)
     if ((rc = smbw_conn_new(&c)) < 0)
         return 1;
     smbw_conn_set_dialects(c, SMBW_SMB2_10, SMBW_SMB3_11);
-    smbw_creds cr = {.size = sizeof(smbw_creds),
-                     .kind = SMBW_AUTH_NTLM,
-                     .user = argv[3],
-                     .password = getenv("SMB_PASSWORD")};
+    smbw_creds cr = SMBW_CREDS_INIT; /* kind NTLM */
+    cr.user = argv[3];
+    cr.password = getenv("SMB_PASSWORD");
 
     if ((rc = smbw_conn_connect(c, argv[1], (uint16_t)atoi(argv[2]))) < 0 ||
         (rc = smbw_session_new(&s, c, &cr)) < 0 || (rc = smbw_tree_connect(&t, s, argv[4])) < 0 ||

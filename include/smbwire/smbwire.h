@@ -12,8 +12,10 @@
  *  - Constructors (`smbw_X_new`, `smbw_X_connect`, `smbw_file_open`) give the
  *    caller ownership of *out; release it with the matching smbw_X_free (the one
  *    destructor verb: it also says goodbye to the server, best effort —
- *    LOGOFF, TREE_DISCONNECT, CLOSE). *out is set to NULL on failure. The
- *    allocated result (**out) is always the first parameter.
+ *    LOGOFF, TREE_DISCONNECT, CLOSE). *out is set to NULL on failure.
+ *  - Parameter order: a function that makes a new object (the constructors,
+ *    smbw_url_parse) takes its **out first; an operation on an object takes
+ *    the object first, then its inputs, then what it fills in.
  *  - Getters returning pointers return borrowed memory owned by the object and
  *    valid until it is freed.
  *  - Freeing a parent before its children is allowed: children are detached
