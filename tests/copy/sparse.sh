@@ -65,6 +65,16 @@ if run up "$src" "$url/sparse.bin"; then
     same_file "up" "$src" "$share/sparse.bin"
     small_wire up $((4 * mib))
     small_disk "up: the server's copy" "$share/sparse.bin" $((64 * mib))
+    # FSCTL_SET_SPARSE on the temporary dot name made Samba store it hidden;
+    # the final file must not be.
+    attrs=$(smbclient "//$SMBW_TEST_HOST/$SMBW_TEST_SHARE" -p "$SMBW_TEST_PORT" \
+        -U "$SMBW_TEST_USER%$SMBW_TEST_PASS" -c 'allinfo sparse.bin' 2>&1 |
+        sed -n 's/^attributes: \([A-Z]*\) .*/\1/p')
+    if [[ -n "$attrs" && "$attrs" != *H* ]]; then
+        pass "up: attributes $attrs (not hidden)"
+    else
+        fail "up: attributes '${attrs:-?}' (hidden, or not read)"
+    fi
 fi
 
 # 2. trailing hole

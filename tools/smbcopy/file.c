@@ -37,6 +37,7 @@ typedef struct sc_xfer {
     char *ident; /* the source's identity in the resume record */
     sc_fh sh, dh;
     bool tmp_exists;
+    uint64_t holes; /* bytes the stream left as holes (not read nor written) */
     /* A local FIFO or character device destination: written in place. */
     bool dst_stream;
     bool forced;    /* --method asks for a server-side method */
@@ -380,6 +381,7 @@ static int stream_data(sc_xfer *x)
         sc_stream_copy(&se, &de, x->start, x->size, x->o->depth, &ctx->prog, &hk, &copied, &xe);
     ctx->requests += hk.requests;
     ctx->wire_bytes += sc_traffic(x->src, x->dst) - w0;
+    x->holes = hk.holes;
     sc_progress_end(&ctx->prog);
     if (err == 0)
         return 0;
@@ -500,8 +502,15 @@ static int xf_finish(sc_xfer *x)
     if (d->rename(x->dst, &x->dh, x->tmp, x->dpath, o->sync, &e) != 0)
         return sc_fail(ctx, &e, x->ddisp);
     x->tmp_exists = false;
-    if (o->preserve && (m.attrs & SMBW_FILE_ATTRIBUTE_READONLY) && d->set_attrs != NULL &&
-        d->set_attrs(x->dst, &x->dh, m.attrs, &e) != 0)
+    /* Attributes set under the final name: the read-only one (which would
+     * have stopped the rename), and after a sparse copy all of them — a
+     * server may have stored with FSCTL_SET_SPARSE what it derived from the
+     * temporary dot name (Samba: hidden). */
+    uint32_t attrs = o->preserve ? m.attrs : 0;
+    bool set = (attrs & SMBW_FILE_ATTRIBUTE_READONLY) != 0 || x->holes > 0;
+    if (attrs == 0)
+        attrs = SMBW_FILE_ATTRIBUTE_ARCHIVE;
+    if (set && d->set_attrs != NULL && d->set_attrs(x->dst, &x->dh, attrs, &e) != 0)
         sc_warn(ctx, "set attributes of %s: %s", x->ddisp, sc_err_str(&e));
     if (sc_fh_open(&x->dh) && d->close(x->dst, &x->dh, &e) != 0)
         sc_warn(ctx, "close %s: %s", x->ddisp, sc_err_str(&e));
