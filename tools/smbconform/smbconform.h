@@ -127,7 +127,7 @@ typedef struct cf_env {
 typedef enum cf_result (*cf_run_fn)(cf_env *e);
 
 typedef struct cf_case {
-    const char *name; /* unique; server-side copy cases contain copychunk or resume_key */
+    const char *name; /* unique; server-side copy cases contain copychunk, resume_key or odx */
     const char *spec; /* the section it checks, e.g. "MS-SMB2 3.3.5.15.6" */
     const char *what; /* one line: what it checks */
     cf_run_fn run;
@@ -137,6 +137,7 @@ typedef struct cf_case {
  * NULL; cases/cases.c lists them in run order. */
 extern const cf_case cf_cases_resume_key[];
 extern const cf_case cf_cases_copychunk[];
+extern const cf_case cf_cases_odx[];
 extern const cf_case *const cf_areas[];
 /* Every case in run order: fills out (up to max) and returns the count. */
 size_t cf_all_cases(const cf_case **out, size_t max);

@@ -4,6 +4,7 @@
 const cf_case *const cf_areas[] = {
     cf_cases_resume_key,
     cf_cases_copychunk,
+    cf_cases_odx,
     NULL,
 };
 
