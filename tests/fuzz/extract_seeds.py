@@ -125,7 +125,7 @@ def main():
                 elif cmd == QUERY_DIRECTORY and status == 0:
                     out.add("dirent", buffer_at(m, 64 + 2, 64 + 4, 2, 4))
                 elif cmd == IOCTL:
-                    out.add("fsctl", b"\x04" + body)
+                    out.add("fsctl", b"\x05" + body)
                     code = struct.unpack_from("<I", m, 64 + 4)[0]
                     o = buffer_at(m, 64 + 32, 64 + 36, 4, 4)
                     sel = {FSCTL_RESUME_KEY: 0, FSCTL_COPYCHUNK_WRITE: 1, FSCTL_COPYCHUNK: 1,
@@ -143,6 +143,13 @@ def main():
     out.add("fsctl", b"\x03" + struct.pack("<I16sHH", 0x2f, b"\x42" * 16, 1, 0x0302))
     out.add("fsctl", b"\x02" + struct.pack("<QQQQ", 0, 4096, 65536, 8192))
     out.add("fsctl", b"\x01" + struct.pack("<III", 16, 1048576, 16777216))
+    # ODX outputs (MS-FSCC 2.3.42, 2.3.44): OFFLOAD_READ with a vendor token and
+    # with the zero-data token (big-endian header), OFFLOAD_WRITE.
+    tok = struct.pack(">IHH", 0x00F4C001, 0, 32) + bytes(range(32)).ljust(504, b"\0")
+    ztok = struct.pack(">IHH", 0xFFFF0001, 0, 0) + bytes(504)
+    out.add("fsctl", b"\x04" + struct.pack("<IIQ", 528, 0, 1 << 20) + tok)
+    out.add("fsctl", b"\x04" + struct.pack("<IIQ", 528, 1, 65536) + ztok)
+    out.add("fsctl", b"\x04" + struct.pack("<IIQ", 16, 0, 393216))
     # Transform: plaintexts to encrypt (bit 7 set) per cipher, and frames.
     sample = next(iter(out.seeds.get("response", {}).values()), b"\xfeSMB" + b"\0" * 60)
     for cipher in range(4):

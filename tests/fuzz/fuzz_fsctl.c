@@ -1,8 +1,9 @@
-/* FSCTL outputs. The first input byte picks the decoder; the rest is the
- * output buffer (or, for 4, an IOCTL response body after a valid header):
+/* FSCTL outputs. The first input byte (mod 6) picks the decoder; the rest is
+ * the output buffer (or, for 5, an IOCTL response body after a valid header):
  *   0 SRV_REQUEST_RESUME_KEY, 1 SRV_COPYCHUNK_RESPONSE,
  *   2 FILE_ALLOCATED_RANGE_BUFFER list, 3 VALIDATE_NEGOTIATE_INFO response,
- *   4 IOCTL response (wire_decode_ioctl) then all four on its output. */
+ *   4 FSCTL_OFFLOAD_READ_OUTPUT and FSCTL_OFFLOAD_WRITE_OUTPUT (ODX),
+ *   5 IOCTL response (wire_decode_ioctl) then all five on its output. */
 #include "fuzz.h"
 
 static void outputs(const uint8_t *p, size_t n, int which)
@@ -35,7 +36,8 @@ static void outputs(const uint8_t *p, size_t n, int which)
         if (wire_decode_offload_read_rsp(p, n, &r) == 0)
             fz_check(n >= 528 && r.token_info.id_len <= 504, "ODX token accepted out of range");
         odx_write_rsp w;
-        FZ_IGNORE(wire_decode_offload_write_rsp(p, n, &w));
+        if (wire_decode_offload_write_rsp(p, n, &w) == 0)
+            fz_check(n >= 16, "ODX write output shorter than its structure");
     }
 }
 
