@@ -154,7 +154,10 @@ int io_wait_any(smbw_conn *const *conns, int nconns, int max_ms, int *which)
     }
     if (pumped)
         return 0;
-    int r = poll(pfd, (nfds_t)n, to);
+    /* n is within 1..IO_WAIT_MAX here; said as an unsigned count so that
+     * gcc's object-size check (with the sanitizers) sees it too. */
+    nfds_t nfds = (nfds_t)(unsigned)n % (IO_WAIT_MAX + 1);
+    int r = poll(pfd, nfds, to);
     if (r < 0 && errno == EINTR)
         return 0; /* let the caller look at its flags */
     if (r < 0) {

@@ -33,7 +33,10 @@ def main():
     t0 = time.monotonic()
     deadline = t0 + 120
     while time.monotonic() < deadline:
-        if len(sizes) > 1 and cur == sizes[0] and time.monotonic() - t0 > 0.6:
+        # Resized once a few lines were drawn at the first width (not after
+        # a fixed time: a slow start, under a sanitizer or load, would leave
+        # the first width without lines).
+        if len(sizes) > 1 and cur == sizes[0] and out[cur].count(b"\r") >= 3:
             setsize(master, sizes[1])
             time.sleep(0.3)  # a redraw in flight may still use the old width
             cur = sizes[1]
