@@ -35,6 +35,14 @@ typedef struct stream {
     uint64_t copied;
     sc_xerr *e;
     int err;
+    sc_stream_hooks *hooks; /* may be NULL */
+    uint64_t window;        /* bytes handed out above the lowest unwritten one */
+    uint64_t marked;        /* the last offset given to hooks->mark */
+    /* A sparse source: only its data ranges are handed out. */
+    bool holes;
+    smbw_range *data;
+    size_t ndata, ri; /* ri: the first range not wholly below next */
+    uint64_t skipped; /* bytes stepped over as holes */
 } stream;
 
 static void set_err(stream *st, int err, uint32_t status, int os_errno, enum sc_side side,
@@ -288,14 +296,12 @@ static int set_size(const sc_end *dst, uint64_t end, sc_xerr *e)
     return 0;
 }
 
-int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_t end, int depth,
-                   sc_progress *prog, sc_stream_hooks *hooks, uint64_t *copied, sc_xerr *e)
+/* ---- the copy ------------------------------------------------------------- */
+
+/* Bytes per request: the caller's choice (SC_MAX_CHUNK by default) within
+ * the servers' read and write limits, at least 4 KiB. */
+static size_t pick_chunk(const sc_end *src, const sc_end *dst, const sc_stream_hooks *hooks)
 {
-    memset(e, 0, sizeof(*e));
-    *copied = 0;
-    if (start >= end)
-        return 0;
-    stream st = {.src = src, .dst = dst, .next = start, .end = end, .e = e};
     size_t chunk = SC_MAX_CHUNK;
     if (hooks != NULL && hooks->chunk > 0 && hooks->chunk < chunk)
         chunk = hooks->chunk;
@@ -311,6 +317,13 @@ int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_
     }
     if (chunk < 4096)
         chunk = 4096;
+    return chunk;
+}
+
+/* Requests in flight: depth within 1..SC_MAX_DEPTH, no more than the
+ * chunks of need. */
+static int pick_depth(const sc_end *src, const sc_end *dst, int depth, size_t chunk, uint64_t need)
+{
     if (depth < 1)
         depth = 1;
     if (depth > SC_MAX_DEPTH)
@@ -319,145 +332,210 @@ int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_
      * order, one range at a time. */
     if ((src->f == NULL && dst->f == NULL) || dst->seq)
         depth = 1;
-    uint64_t need = end - start;
     if ((uint64_t)depth * chunk > need) {
         uint64_t d = (need + chunk - 1) / chunk;
         depth = (int)(d < 1 ? 1 : d);
     }
-    st.chunk = chunk;
-    st.n = depth;
-    st.slots = calloc((size_t)depth, sizeof(slot));
-    uint8_t *mem = malloc((size_t)depth * chunk);
-    if (st.slots == NULL || mem == NULL) {
-        free(st.slots);
-        free(mem);
-        e->err = SMBW_ENOMEM;
-        e->op = "allocate buffers";
+    return depth;
+}
+
+/* The slots and their buffers (*mem, one block). */
+static int alloc_slots(stream *st, int depth, size_t chunk, uint8_t **mem)
+{
+    st->chunk = chunk;
+    st->n = depth;
+    st->window = (uint64_t)depth * chunk;
+    st->slots = calloc((size_t)depth, sizeof(slot));
+    *mem = malloc((size_t)depth * chunk);
+    if (st->slots == NULL || *mem == NULL) {
+        free(st->slots);
+        free(*mem);
+        st->slots = NULL;
+        *mem = NULL;
+        st->e->err = SMBW_ENOMEM;
+        st->e->op = "allocate buffers";
         return SMBW_ENOMEM;
     }
     for (int i = 0; i < depth; i++) {
-        st.slots[i].st = &st;
-        st.slots[i].buf = mem + (size_t)i * chunk;
+        st->slots[i].st = st;
+        st->slots[i].buf = *mem + (size_t)i * chunk;
     }
-    const uint64_t window = (uint64_t)depth * chunk;
-    uint64_t marked = start;
-    /* A sparse source: only its data ranges are handed out. */
-    smbw_range *data = NULL;
-    size_t ndata = 0, ri = 0;
-    bool holes = hooks != NULL && hooks->sparse && !dst->seq &&
-                 source_data(src, start, end, hooks->src_sparse, &data, &ndata);
-    uint64_t skipped = 0;
-    if (holes && dst->f != NULL)
-        (void)smbw_file_ioctl(dst->f, SMBW_FSCTL_SET_SPARSE, NULL, 0, 0, NULL, NULL);
+    return 0;
+}
 
+/* The lowest offset not yet written: with no error so far, no slot has
+ * dropped its range, so everything below it is written. */
+static uint64_t low_water(const stream *st)
+{
+    uint64_t low = st->next;
+    for (int i = 0; i < st->n; i++)
+        if (st->slots[i].state != S_FREE && st->slots[i].off < low)
+            low = st->slots[i].off;
+    return low;
+}
+
+/* Gives free slots new ranges, in order, within the window above low;
+ * steps over the holes of a sparse source. */
+static void hand_out(stream *st, uint64_t low)
+{
+    for (int i = 0; i < st->n && st->next < st->end; i++) {
+        slot *s = &st->slots[i];
+        if (s->state != S_FREE)
+            continue;
+        uint64_t stop = st->end;
+        if (st->holes) {
+            /* Step over a hole (everything below next counts as done). */
+            while (st->ri < st->ndata && st->data[st->ri].off + st->data[st->ri].len <= st->next)
+                st->ri++;
+            uint64_t at = st->ri < st->ndata ? st->data[st->ri].off : st->end;
+            if (at > st->next) {
+                st->skipped += at - st->next;
+                st->next = at;
+                if (st->next >= st->end)
+                    return;
+            }
+            stop = st->data[st->ri].off + st->data[st->ri].len;
+        }
+        uint64_t len = stop - st->next < st->chunk ? stop - st->next : st->chunk;
+        if (st->next + len - low > st->window)
+            return;
+        s->off = st->next;
+        s->len = (size_t)len;
+        s->got = 0;
+        s->state = S_NEEDREAD;
+        st->next += len;
+    }
+}
+
+/* Reads the slots that need data: a local source at once, a remote one
+ * asynchronously. */
+static void start_reads(stream *st)
+{
+    for (int i = 0; i < st->n && st->err == 0; i++) {
+        slot *s = &st->slots[i];
+        if (s->state != S_NEEDREAD)
+            continue;
+        if (st->src->f == NULL) {
+            local_read(st, s);
+            continue;
+        }
+        size_t want = s->len < st->chunk ? s->len : st->chunk;
+        s->state = S_READING;
+        if (st->hooks != NULL)
+            st->hooks->requests++;
+        int rc = smbw_file_pread_async(st->src->f, want, s->off, read_cb, s);
+        if (rc != 0) {
+            set_err(st, rc, smbw_last_status(st->src->c), 0, SC_SIDE_SRC, "read", NULL);
+            s->state = S_FREE;
+        }
+    }
+}
+
+/* Writes the slots that hold data: a local destination at once, a remote
+ * one asynchronously. */
+static void start_writes(stream *st)
+{
+    for (int i = 0; i < st->n && st->err == 0; i++) {
+        slot *s = &st->slots[i];
+        if (s->state != S_READY)
+            continue;
+        if (st->dst->f == NULL) {
+            local_write(st, s);
+            continue;
+        }
+        s->state = S_WRITING;
+        if (st->hooks != NULL)
+            st->hooks->requests++;
+        int rc = smbw_file_pwrite_async(st->dst->f, s->buf, s->got, s->off, write_cb, s);
+        if (rc != 0) {
+            set_err(st, rc, smbw_last_status(st->dst->c), 0, SC_SIDE_DST, "write", NULL);
+            s->state = S_FREE;
+        }
+    }
+}
+
+static bool all_free(const stream *st)
+{
+    for (int i = 0; i < st->n; i++)
+        if (st->slots[i].state != S_FREE)
+            return false;
+    return true;
+}
+
+static void mark(stream *st, uint64_t upto)
+{
+    if (st->hooks != NULL && st->hooks->mark != NULL && upto > st->marked) {
+        st->marked = upto;
+        st->hooks->mark(st->hooks->ud, upto);
+    }
+}
+
+/* After an error: waits until no request of this copy is in flight. */
+static void wind_down(stream *st)
+{
+    while (any_async(st)) {
+        service(st);
+        if (st->e->err == SMBW_ELOCAL && st->e->side == SC_SIDE_NONE) {
+            drain_all(st);
+            return;
+        }
+    }
+}
+
+/* The pipeline: hand out ranges, start reads and writes, wait for
+ * completions, until every range is written or an error (or an interrupt)
+ * ends it. */
+static void run(stream *st, sc_progress *prog, uint64_t start)
+{
     for (;;) {
         if (sc_interrupted)
-            set_err(&st, SMBW_ECANCELED, 0, 0, SC_SIDE_NONE, "copy", "interrupted");
-        if (st.err != 0) {
-            if (!any_async(&st))
-                break;
-            service(&st);
-            if (e->err == SMBW_ELOCAL && e->side == SC_SIDE_NONE) {
-                drain_all(&st);
-                break;
-            }
-            continue;
-        }
-        /* Hand out new ranges within the window. With no error so far, no
-         * slot has dropped its range: everything below low is written. */
-        uint64_t low = st.next;
-        for (int i = 0; i < st.n; i++)
-            if (st.slots[i].state != S_FREE && st.slots[i].off < low)
-                low = st.slots[i].off;
-        if (hooks != NULL && hooks->mark != NULL && low > marked) {
-            marked = low;
-            hooks->mark(hooks->ud, low);
-        }
-        for (int i = 0; i < st.n && st.next < st.end; i++) {
-            slot *s = &st.slots[i];
-            if (s->state != S_FREE)
-                continue;
-            uint64_t stop = st.end;
-            if (holes) {
-                /* Step over a hole (everything below next counts as done). */
-                while (ri < ndata && data[ri].off + data[ri].len <= st.next)
-                    ri++;
-                uint64_t at = ri < ndata ? data[ri].off : st.end;
-                if (at > st.next) {
-                    skipped += at - st.next;
-                    st.next = at;
-                    if (st.next >= st.end)
-                        break;
-                }
-                stop = data[ri].off + data[ri].len;
-            }
-            uint64_t len = stop - st.next < chunk ? stop - st.next : chunk;
-            if (st.next + len - low > window)
-                break;
-            s->off = st.next;
-            s->len = (size_t)len;
-            s->got = 0;
-            s->state = S_NEEDREAD;
-            st.next += len;
-        }
-        /* Start reads, then writes. */
-        for (int i = 0; i < st.n && st.err == 0; i++) {
-            slot *s = &st.slots[i];
-            if (s->state != S_NEEDREAD)
-                continue;
-            if (src->f == NULL) {
-                local_read(&st, s);
-                continue;
-            }
-            size_t want = s->len < chunk ? s->len : chunk;
-            s->state = S_READING;
-            if (hooks != NULL)
-                hooks->requests++;
-            int rc = smbw_file_pread_async(src->f, want, s->off, read_cb, s);
-            if (rc != 0) {
-                set_err(&st, rc, smbw_last_status(src->c), 0, SC_SIDE_SRC, "read", NULL);
-                s->state = S_FREE;
-            }
-        }
-        for (int i = 0; i < st.n && st.err == 0; i++) {
-            slot *s = &st.slots[i];
-            if (s->state != S_READY)
-                continue;
-            if (dst->f == NULL) {
-                local_write(&st, s);
-                continue;
-            }
-            s->state = S_WRITING;
-            if (hooks != NULL)
-                hooks->requests++;
-            int rc = smbw_file_pwrite_async(dst->f, s->buf, s->got, s->off, write_cb, s);
-            if (rc != 0) {
-                set_err(&st, rc, smbw_last_status(dst->c), 0, SC_SIDE_DST, "write", NULL);
-                s->state = S_FREE;
-            }
-        }
-        if (prog != NULL)
-            sc_progress_update(prog, start + st.copied + skipped);
-        if (st.err != 0)
-            continue;
-        bool idle = true;
-        for (int i = 0; i < st.n; i++)
-            if (st.slots[i].state != S_FREE)
-                idle = false;
-        if (idle && st.next >= st.end) {
-            if (hooks != NULL && hooks->mark != NULL && st.end > marked)
-                hooks->mark(hooks->ud, st.end);
+            set_err(st, SMBW_ECANCELED, 0, 0, SC_SIDE_NONE, "copy", "interrupted");
+        if (st->err != 0)
             break;
+        uint64_t low = low_water(st);
+        mark(st, low);
+        hand_out(st, low);
+        start_reads(st);
+        start_writes(st);
+        if (prog != NULL)
+            sc_progress_update(prog, start + st->copied + st->skipped);
+        if (st->err != 0)
+            break;
+        if (all_free(st) && st->next >= st->end) {
+            mark(st, st->end);
+            return;
         }
-        if (any_async(&st))
-            service(&st);
+        if (any_async(st))
+            service(st);
     }
-    if (holes && st.err == 0)
+    wind_down(st);
+}
+
+int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_t end, int depth,
+                   sc_progress *prog, sc_stream_hooks *hooks, uint64_t *copied, sc_xerr *e)
+{
+    memset(e, 0, sizeof(*e));
+    *copied = 0;
+    if (start >= end)
+        return 0;
+    stream st = {
+        .src = src, .dst = dst, .next = start, .end = end, .e = e, .hooks = hooks, .marked = start};
+    size_t chunk = pick_chunk(src, dst, hooks);
+    uint8_t *mem = NULL;
+    int rc = alloc_slots(&st, pick_depth(src, dst, depth, chunk, end - start), chunk, &mem);
+    if (rc != 0)
+        return rc;
+    st.holes = hooks != NULL && hooks->sparse && !dst->seq &&
+               source_data(src, start, end, hooks->src_sparse, &st.data, &st.ndata);
+    if (st.holes && dst->f != NULL)
+        (void)smbw_file_ioctl(dst->f, SMBW_FSCTL_SET_SPARSE, NULL, 0, 0, NULL, NULL);
+    run(&st, prog, start);
+    if (st.holes && st.err == 0)
         st.err = set_size(dst, end, e);
     if (hooks != NULL)
-        hooks->holes = skipped;
+        hooks->holes = st.skipped;
     *copied = st.copied;
-    free(data);
+    free(st.data);
     free(mem);
     free(st.slots);
     return st.err;
