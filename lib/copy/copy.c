@@ -1137,6 +1137,129 @@ int smbw_copy_range_multi(const smbw_copy_lane *lanes, int nlanes, uint64_t src_
     return copy_lanes(srcs, dsts, nlanes, src_off, dst_off, len, opts, stats);
 }
 
+/* Bytes sent and received so far on the lanes' connections (dc counted
+ * once, with the first lane). */
+static uint64_t lanes_traffic(smbw_file *const *srcs, int nlanes, smbw_conn *dc)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < nlanes; i++) {
+        uint64_t w;
+        smbw_conn *lc = srcs[i]->tree && srcs[i]->tree->sess ? srcs[i]->tree->sess->conn : NULL;
+        if (!lc)
+            continue;
+        conn_traffic(lc, i == 0 ? dc : NULL, &w);
+        sum += w;
+    }
+    return sum;
+}
+
+/* Whether the copy of a sparse source (sst) keeps its holes: the
+ * destination is marked sparse and [dst_off, dst_off+len) of what it holds
+ * already is made a hole (FSCTL_SET_ZERO_DATA) so old data there cannot
+ * show through. False (holes copied as zeros) where the server refuses. */
+static bool prepare_sparse(smbw_file *dst, const smbw_stat *sst, uint64_t dst_off, uint64_t len,
+                           const smbw_copy_opts *opts)
+{
+    if (opts->no_sparse || !(sst->attributes & SMBW_FILE_ATTRIBUTE_SPARSE_FILE))
+        return false;
+    int r = smbw_file_ioctl(dst, SMBW_FSCTL_SET_SPARSE, NULL, 0, 0, NULL, NULL);
+    (void)r;
+    smbw_stat dst_st;
+    if (smbw_file_stat(dst, &dst_st) != 0 || dst_st.size <= dst_off)
+        return true;
+    smbw_buf z;
+    buf_init(&z);
+    buf_u64(&z, dst_off);
+    buf_u64(&z, dst_st.size < dst_off + len ? dst_st.size : dst_off + len);
+    r = z.failed ? SMBW_ENOMEM
+                 : smbw_file_ioctl(dst, SMBW_FSCTL_SET_ZERO_DATA, z.p, z.len, 0, NULL, NULL);
+    buf_free(&z);
+    return r == 0;
+}
+
+/* The planned ranges (e->q) copied by each method in turn, as m allows:
+ * clone, copychunk, ODX, then streaming for what is left. src_size: the
+ * source's size; end: where the destination range ends. */
+static int run_methods(engine *e, smbw_copy_method m, smbw_file *const *srcs,
+                       smbw_file *const *dsts, int nlanes, uint64_t src_size, uint64_t end)
+{
+    bool same_conn = e->sc == e->dc;
+    int rc;
+    if (same_conn && (m == SMBW_COPY_AUTO || m == SMBW_COPY_CLONE) && e->q.n) {
+        if (clone_supported(e)) {
+            rc = run_clone(e, src_size, end);
+            if (rc)
+                return rc;
+        } else if (m == SMBW_COPY_CLONE) {
+            return core_set_error(e->dc, SMBW_ENOTSUP, 0,
+                                  "the destination share does not support block cloning "
+                                  "(no FILE_SUPPORTS_BLOCK_REFCOUNTING)");
+        }
+    }
+    if (same_conn && m != SMBW_COPY_STREAM && m != SMBW_COPY_ODX && e->q.n) {
+        rc = run_copychunk(e, srcs, dsts, nlanes);
+        if (rc)
+            return rc;
+    }
+    /* ODX where copychunk was refused (AUTO), or when asked. */
+    if (same_conn && e->q.n && (m == SMBW_COPY_ODX || (m == SMBW_COPY_AUTO && e->fallback))) {
+        rc = run_odx(e, end);
+        if (rc)
+            return rc;
+    }
+    if (!e->q.n)
+        return 0;
+    if (m == SMBW_COPY_COPYCHUNK || m == SMBW_COPY_CLONE || m == SMBW_COPY_ODX)
+        return core_set_error(e->dc, SMBW_ENOTSUP, smbw_last_status(e->dc),
+                              "the server refused server-side copy");
+    return run_stream(e);
+}
+
+/* What the copy did: bytes, the methods used, the one that moved most. */
+static void fill_stats(const engine *e, smbw_copy_method m, smbw_copy_stats *stats)
+{
+    bool same_conn = e->sc == e->dc;
+    stats->bytes = e->done;
+    stats->used_clone = e->by_clone > 0;
+    stats->used_copychunk = e->by_cc > 0;
+    stats->used_stream = e->by_stream > 0;
+    stats->used_odx = e->by_odx > 0;
+    if (e->by_clone >= e->by_cc && e->by_clone >= e->by_stream && e->by_clone >= e->by_odx &&
+        e->by_clone)
+        stats->method = SMBW_COPY_CLONE;
+    else if (e->by_cc >= e->by_stream && e->by_cc >= e->by_odx && e->by_cc)
+        stats->method = SMBW_COPY_COPYCHUNK;
+    else if (e->by_odx >= e->by_stream && e->by_odx)
+        stats->method = SMBW_COPY_ODX;
+    else if (e->by_stream)
+        stats->method = SMBW_COPY_STREAM;
+    else
+        stats->method =
+            m == SMBW_COPY_AUTO ? (same_conn ? SMBW_COPY_COPYCHUNK : SMBW_COPY_STREAM) : m;
+}
+
+/* The checks before a copy: both files' connections, the range, the
+ * method. */
+static int check_copy(smbw_file *src, smbw_file *dst, uint64_t src_off, uint64_t dst_off,
+                      uint64_t len, const smbw_copy_opts *opts, smbw_conn **sc, smbw_conn **dc)
+{
+    int rc = api_file_conn(src, sc);
+    if (!rc)
+        rc = api_file_conn(dst, dc);
+    if (rc)
+        return rc;
+    if (src_off > INT64_MAX - len || dst_off > INT64_MAX - len)
+        return core_set_error(*dc, SMBW_EINVAL, 0, "copy range overflows");
+    if (opts->method < SMBW_COPY_AUTO || opts->method > SMBW_COPY_ODX)
+        return core_set_error(*dc, SMBW_EINVAL, 0, "unknown copy method");
+    smbw_copy_method m = opts->method;
+    if ((m == SMBW_COPY_CLONE || m == SMBW_COPY_COPYCHUNK || m == SMBW_COPY_ODX) && *sc != *dc)
+        return core_set_error(*dc, SMBW_ENOTSUP, 0,
+                              "%s needs both files on one connection to one server",
+                              smbw_copy_method_name(m));
+    return 0;
+}
+
 static int copy_lanes(smbw_file *const *srcs, smbw_file *const *dsts, int nlanes, uint64_t src_off,
                       uint64_t dst_off, uint64_t len, const smbw_copy_opts *opts,
                       smbw_copy_stats *stats)
@@ -1147,20 +1270,14 @@ static int copy_lanes(smbw_file *const *srcs, smbw_file *const *dsts, int nlanes
     if (!stats)
         stats = &dummy;
     memset(stats, 0, sizeof *stats);
-    int lrc = copy_opts_load(&oo, opts);
-    if (lrc)
-        return lrc;
-    opts = &oo;
-    smbw_conn *sc, *dc;
-    int rc = api_file_conn(src, &sc);
-    if (!rc)
-        rc = api_file_conn(dst, &dc);
+    int rc = copy_opts_load(&oo, opts);
     if (rc)
         return rc;
-    if (src_off > INT64_MAX - len || dst_off > INT64_MAX - len)
-        return core_set_error(dc, SMBW_EINVAL, 0, "copy range overflows");
-    if (opts->method < SMBW_COPY_AUTO || opts->method > SMBW_COPY_ODX)
-        return core_set_error(dc, SMBW_EINVAL, 0, "unknown copy method");
+    opts = &oo;
+    smbw_conn *sc, *dc;
+    rc = check_copy(src, dst, src_off, dst_off, len, opts, &sc, &dc);
+    if (rc)
+        return rc;
     engine e;
     memset(&e, 0, sizeof e);
     e.src = src;
@@ -1170,118 +1287,29 @@ static int copy_lanes(smbw_file *const *srcs, smbw_file *const *dsts, int nlanes
     e.o = opts;
     e.st = stats;
     e.range_src = src_off;
-    uint64_t wire0 = 0;
-    for (int i = 0; i < nlanes; i++) {
-        uint64_t w;
-        conn_traffic(srcs[i]->tree->sess->conn, i == 0 ? dc : NULL, &w);
-        wire0 += w;
-    }
-
-    bool same_conn = sc == dc;
-    smbw_copy_method m = opts->method;
-    if ((m == SMBW_COPY_CLONE || m == SMBW_COPY_COPYCHUNK || m == SMBW_COPY_ODX) && !same_conn) {
-        return core_set_error(dc, SMBW_ENOTSUP, 0,
-                              "%s needs both files on one connection to one server",
-                              smbw_copy_method_name(m));
-    }
+    uint64_t wire0 = lanes_traffic(srcs, nlanes, dc);
     smbw_stat sst;
     rc = smbw_file_stat(src, &sst);
     if (rc)
         return rc;
-    bool sparse = !opts->no_sparse && (sst.attributes & SMBW_FILE_ATTRIBUTE_SPARSE_FILE);
-    if (sparse) {
-        /* Holes are not copied: make the destination range a hole first
-         * (FSCTL_SET_ZERO_DATA) so old data there cannot show through. */
-        int r = smbw_file_ioctl(dst, SMBW_FSCTL_SET_SPARSE, NULL, 0, 0, NULL, NULL);
-        (void)r;
-        smbw_stat dst_st;
-        if (smbw_file_stat(dst, &dst_st) == 0 && dst_st.size > dst_off) {
-            smbw_buf z;
-            buf_init(&z);
-            buf_u64(&z, dst_off);
-            buf_u64(&z, dst_st.size < dst_off + len ? dst_st.size : dst_off + len);
-            r = z.failed
-                    ? SMBW_ENOMEM
-                    : smbw_file_ioctl(dst, SMBW_FSCTL_SET_ZERO_DATA, z.p, z.len, 0, NULL, NULL);
-            buf_free(&z);
-            if (r)
-                sparse = false; /* copy holes as zeros instead */
-        }
-    }
+    bool sparse = prepare_sparse(dst, &sst, dst_off, len, opts);
     rc = plan_ranges(&e, src_off, dst_off, len, sparse);
-    if (rc)
-        goto out;
-    e.total = segq_bytes(&e.q);
-
-    if (same_conn && (m == SMBW_COPY_AUTO || m == SMBW_COPY_CLONE) && e.q.n) {
-        if (clone_supported(&e)) {
-            rc = run_clone(&e, sst.size, dst_off + len);
-            if (rc)
-                goto out;
-        } else if (m == SMBW_COPY_CLONE) {
-            rc = core_set_error(dc, SMBW_ENOTSUP, 0,
-                                "the destination share does not support block cloning "
-                                "(no FILE_SUPPORTS_BLOCK_REFCOUNTING)");
-            goto out;
-        }
-    }
-    if (same_conn && m != SMBW_COPY_STREAM && m != SMBW_COPY_ODX && e.q.n) {
-        rc = run_copychunk(&e, srcs, dsts, nlanes);
-        if (rc)
-            goto out;
-    }
-    /* ODX where copychunk was refused (AUTO), or when asked. */
-    if (same_conn && e.q.n && (m == SMBW_COPY_ODX || (m == SMBW_COPY_AUTO && e.fallback))) {
-        rc = run_odx(&e, dst_off + len);
-        if (rc)
-            goto out;
-    }
-    if (e.q.n) {
-        if (m == SMBW_COPY_COPYCHUNK || m == SMBW_COPY_CLONE || m == SMBW_COPY_ODX) {
-            rc = core_set_error(dc, SMBW_ENOTSUP, smbw_last_status(dc),
-                                "the server refused server-side copy");
-            goto out;
-        }
-        rc = run_stream(&e);
-        if (rc)
-            goto out;
+    if (!rc) {
+        e.total = segq_bytes(&e.q);
+        rc = run_methods(&e, opts->method, srcs, dsts, nlanes, sst.size, dst_off + len);
     }
     /* The destination must reach the end of the range even when it ends in
      * a hole. */
-    if (sparse || e.total < len) {
+    if (!rc && (sparse || e.total < len)) {
         smbw_stat dst_st;
         rc = smbw_file_stat(dst, &dst_st);
         if (!rc && dst_st.size < dst_off + len)
             rc = smbw_file_truncate(dst, dst_off + len);
     }
-out:
     if (!rc)
         rc = e.err;
-    stats->bytes = e.done;
-    stats->used_clone = e.by_clone > 0;
-    stats->used_copychunk = e.by_cc > 0;
-    stats->used_stream = e.by_stream > 0;
-    stats->used_odx = e.by_odx > 0;
-    if (e.by_clone >= e.by_cc && e.by_clone >= e.by_stream && e.by_clone >= e.by_odx && e.by_clone)
-        stats->method = SMBW_COPY_CLONE;
-    else if (e.by_cc >= e.by_stream && e.by_cc >= e.by_odx && e.by_cc)
-        stats->method = SMBW_COPY_COPYCHUNK;
-    else if (e.by_odx >= e.by_stream && e.by_odx)
-        stats->method = SMBW_COPY_ODX;
-    else if (e.by_stream)
-        stats->method = SMBW_COPY_STREAM;
-    else
-        stats->method =
-            m == SMBW_COPY_AUTO ? (same_conn ? SMBW_COPY_COPYCHUNK : SMBW_COPY_STREAM) : m;
-    uint64_t wire1 = 0;
-    for (int i = 0; i < nlanes; i++) {
-        uint64_t w;
-        smbw_conn *lc = srcs[i]->tree && srcs[i]->tree->sess ? srcs[i]->tree->sess->conn : NULL;
-        if (!lc)
-            continue;
-        conn_traffic(lc, i == 0 ? dc : NULL, &w);
-        wire1 += w;
-    }
+    fill_stats(&e, opts->method, stats);
+    uint64_t wire1 = lanes_traffic(srcs, nlanes, dc);
     stats->wire_bytes = wire1 > wire0 ? wire1 - wire0 : 0;
     segq_free(&e.q);
     if (!rc && e.total == 0)
