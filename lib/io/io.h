@@ -33,6 +33,11 @@ SMBW_WUR int io_wait(smbw_conn *c, const int *done);
  * NULL, is its index in conns; -1 otherwise). */
 #define IO_WAIT_MAX 64
 SMBW_WUR int io_wait_any(smbw_conn *const *conns, int n, int max_ms, int *which);
+/* The same wait for one descriptor that is not a connection's yet (the
+ * synchronous connect): blocks until fd has one of events or max_ms (-1: no
+ * limit) elapses. Returns the revents (> 0), 0 on timeout, or -errno
+ * (-EINTR when a signal interrupted it). */
+SMBW_WUR int io_wait_fd(int fd, short events, int max_ms);
 /* One round of I/O for revents (POLLIN/POLLOUT/POLLERR/POLLHUP), then the
  * timeout check. */
 /* Services the connection, blocking in poll at most until the next deadline,

@@ -100,6 +100,21 @@ int io_service(smbw_conn *c, short revents)
     return c->dead ? c->dead_err : rc;
 }
 
+/* The library's only poll() call: io_wait_any and io_wait_fd block here. */
+static int poll_fds(struct pollfd *pfd, nfds_t n, int to)
+{
+    return poll(pfd, n, to);
+}
+
+int io_wait_fd(int fd, short events, int max_ms)
+{
+    struct pollfd pfd = {fd, events, 0};
+    int r = poll_fds(&pfd, 1, max_ms);
+    if (r < 0)
+        return -errno;
+    return r == 0 ? 0 : pfd.revents;
+}
+
 int io_wait_any(smbw_conn *const *conns, int nconns, int max_ms, int *which)
 {
     smbw_conn *cs[IO_WAIT_MAX];
@@ -157,7 +172,7 @@ int io_wait_any(smbw_conn *const *conns, int nconns, int max_ms, int *which)
     /* n is within 1..IO_WAIT_MAX here; said as an unsigned count so that
      * gcc's object-size check (with the sanitizers) sees it too. */
     nfds_t nfds = (nfds_t)(unsigned)n % (IO_WAIT_MAX + 1);
-    int r = poll(pfd, nfds, to);
+    int r = poll_fds(pfd, nfds, to);
     if (r < 0 && errno == EINTR)
         return 0; /* let the caller look at its flags */
     if (r < 0) {

@@ -58,20 +58,17 @@ static int connect_one(const smbw_conn *c, const struct addrinfo *ai, uint64_t d
             *sys_err = EINTR;
             return SMBW_ECANCELED;
         }
-        struct pollfd pfd = {fd, POLLOUT, 0};
         uint64_t wait = deadline - now;
         if (c->intr_check && wait > CORE_INTR_POLL_MS)
             wait = CORE_INTR_POLL_MS;
-        int n = poll(&pfd, 1, (int)wait);
-        if (n < 0 && errno == EINTR)
+        int ev = io_wait_fd(fd, POLLOUT, (int)wait);
+        if (ev == -EINTR || ev == 0)
             continue;
-        if (n < 0) {
-            *sys_err = errno;
+        if (ev < 0) {
+            *sys_err = -ev;
             close(fd);
             return SMBW_EIO;
         }
-        if (n == 0)
-            continue;
         int soerr = 0;
         socklen_t sl = sizeof soerr;
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
