@@ -211,6 +211,118 @@ bad:
     return SMBW_EINVAL;
 }
 
+/* userinfo ([DOMAIN;]USER[:PASSWORD]) of ui[0..uilen) into u. */
+static int parse_userinfo(smbw_url *u, const char *ui, size_t uilen)
+{
+    int err = 0;
+    const char *semi = memchr(ui, ';', uilen);
+    if (semi != NULL) {
+        u->domain = decode_opt(ui, (size_t)(semi - ui), &err);
+        if (err != 0)
+            return err;
+        uilen -= (size_t)(semi + 1 - ui);
+        ui = semi + 1;
+    }
+    const char *colon = memchr(ui, ':', uilen);
+    size_t ulen = colon != NULL ? (size_t)(colon - ui) : uilen;
+    u->user = decode_opt(ui, ulen, &err);
+    if (err != 0)
+        return err;
+    if (colon != NULL) {
+        size_t plen = uilen - ulen - 1;
+        u->password = plen == 0 ? strdup("") : decode(colon + 1, plen, &err);
+        if (u->password == NULL)
+            return err != 0 ? err : SMBW_ENOMEM;
+    }
+    return 0;
+}
+
+/* Splits hp[0..hplen) into the host (*host, *hlen; without the brackets of
+ * an IPv6 literal, *bracketed then) and the port text (*portp, *portlen;
+ * NULL when there is none). */
+static int split_hostport(const char *hp, size_t hplen, const char **host, size_t *hlen,
+                          bool *bracketed, const char **portp, size_t *portlen)
+{
+    *host = hp;
+    *portp = NULL;
+    *portlen = 0;
+    *bracketed = false;
+    if (hplen > 0 && hp[0] == '[') {
+        const char *close = memchr(hp, ']', hplen);
+        if (close == NULL)
+            return SMBW_EINVAL;
+        *host = hp + 1;
+        *hlen = (size_t)(close - *host);
+        *bracketed = true;
+        const char *after = close + 1;
+        size_t left = hplen - (size_t)(after - hp);
+        if (left > 0) {
+            if (after[0] != ':')
+                return SMBW_EINVAL;
+            *portp = after + 1;
+            *portlen = left - 1;
+            if (*portlen == 0)
+                return SMBW_EINVAL;
+        }
+        if (memchr(*host, ':', *hlen) == NULL)
+            return SMBW_EINVAL; /* brackets are for IPv6 literals only */
+    } else {
+        const char *colon = memchr(hp, ':', hplen);
+        *hlen = colon != NULL ? (size_t)(colon - hp) : hplen;
+        if (colon != NULL) {
+            *portp = colon + 1;
+            *portlen = hplen - *hlen - 1;
+            if (*portlen == 0)
+                return SMBW_EINVAL;
+        }
+    }
+    return *hlen == 0 ? SMBW_EINVAL : 0;
+}
+
+/* host[:port] of hp[0..hplen) into u (the port 445 when not given). */
+static int parse_hostport(smbw_url *u, const char *hp, size_t hplen)
+{
+    const char *host, *portp;
+    size_t hlen, portlen;
+    bool bracketed;
+    int err = split_hostport(hp, hplen, &host, &hlen, &bracketed, &portp, &portlen);
+    if (err != 0)
+        return err;
+    for (size_t i = 0; i < hlen; i++)
+        if (!host_char_ok((unsigned char)host[i], bracketed))
+            return SMBW_EINVAL;
+    u->host = decode(host, hlen, &err);
+    if (u->host == NULL)
+        return err;
+    if (bracketed) {
+        /* Only the zone may hold '%' after decoding; the address part must be
+         * hex digits, ':' and '.'. */
+        for (const char *c = u->host; *c != '\0' && *c != '%'; c++)
+            if (hexval(*c) < 0 && *c != ':' && *c != '.')
+                return SMBW_EINVAL;
+    } else if (strpbrk(u->host, "/\\@[]:;%") != NULL) {
+        return SMBW_EINVAL;
+    }
+    u->port = URL_DEFAULT_PORT;
+    if (portp != NULL)
+        return parse_port(portp, portlen, &u->port);
+    return 0;
+}
+
+/* /SHARE[/PATH] into u. */
+static int parse_path(smbw_url *u, const char *path)
+{
+    if (*path == '\0')
+        return SMBW_EINVAL;
+    int err = SMBW_EINVAL;
+    char *dp = decode(path, strlen(path), &err);
+    if (dp == NULL)
+        return err;
+    err = split_path(u, dp);
+    free(dp);
+    return err;
+}
+
 int smbw_url_parse(smbw_url **out, const char *s)
 {
     if (out == NULL)
@@ -221,122 +333,24 @@ int smbw_url_parse(smbw_url **out, const char *s)
     smbw_url *u = calloc(1, sizeof(*u));
     if (u == NULL)
         return SMBW_ENOMEM;
-    int err = SMBW_EINVAL;
     const char *auth = s + 6;
     size_t alen = strcspn(auth, "/\\");
-    const char *path = auth + alen;
-
     /* userinfo: the last '@' of the authority ends it (an unencoded '@' in
      * a password is tolerated). */
     const char *at = NULL;
     for (size_t i = 0; i < alen; i++)
         if (auth[i] == '@')
             at = auth + i;
-    const char *hp = auth;
-    if (at != NULL) {
-        const char *ui = auth;
-        size_t uilen = (size_t)(at - auth);
-        const char *semi = memchr(ui, ';', uilen);
-        if (semi != NULL) {
-            u->domain = decode_opt(ui, (size_t)(semi - ui), &err);
-            if (err != 0)
-                goto fail;
-            uilen -= (size_t)(semi + 1 - ui);
-            ui = semi + 1;
-        }
-        const char *colon = memchr(ui, ':', uilen);
-        size_t ulen = colon != NULL ? (size_t)(colon - ui) : uilen;
-        u->user = decode_opt(ui, ulen, &err);
-        if (err != 0)
-            goto fail;
-        if (colon != NULL) {
-            size_t plen = uilen - ulen - 1;
-            u->password = plen == 0 ? strdup("") : decode(colon + 1, plen, &err);
-            if (u->password == NULL) {
-                if (err == 0)
-                    err = SMBW_ENOMEM;
-                goto fail;
-            }
-        }
-        hp = at + 1;
+    const char *hp = at != NULL ? at + 1 : auth;
+    int err = at != NULL ? parse_userinfo(u, auth, (size_t)(at - auth)) : 0;
+    if (err == 0)
+        err = parse_hostport(u, hp, (size_t)(auth + alen - hp));
+    if (err == 0)
+        err = parse_path(u, auth + alen);
+    if (err != 0) {
+        smbw_url_free(u);
+        return err;
     }
-    size_t hplen = (size_t)(auth + alen - hp);
-
-    /* host[:port] */
-    const char *host = hp;
-    size_t hlen;
-    const char *portp = NULL;
-    size_t portlen = 0;
-    bool bracketed = false;
-    err = SMBW_EINVAL;
-    if (hplen > 0 && hp[0] == '[') {
-        const char *close = memchr(hp, ']', hplen);
-        if (close == NULL)
-            goto fail;
-        host = hp + 1;
-        hlen = (size_t)(close - host);
-        bracketed = true;
-        const char *after = close + 1;
-        size_t left = hplen - (size_t)(after - hp);
-        if (left > 0) {
-            if (after[0] != ':')
-                goto fail;
-            portp = after + 1;
-            portlen = left - 1;
-            if (portlen == 0)
-                goto fail;
-        }
-        if (memchr(host, ':', hlen) == NULL)
-            goto fail; /* brackets are for IPv6 literals only */
-    } else {
-        const char *colon = memchr(hp, ':', hplen);
-        hlen = colon != NULL ? (size_t)(colon - hp) : hplen;
-        if (colon != NULL) {
-            portp = colon + 1;
-            portlen = hplen - hlen - 1;
-            if (portlen == 0)
-                goto fail;
-        }
-    }
-    if (hlen == 0)
-        goto fail;
-    for (size_t i = 0; i < hlen; i++)
-        if (!host_char_ok((unsigned char)host[i], bracketed))
-            goto fail;
-    u->host = decode(host, hlen, &err);
-    if (u->host == NULL)
-        goto fail;
-    if (bracketed) {
-        /* Only the zone may hold '%' after decoding; the address part must be
-         * hex digits, ':' and '.'. */
-        for (const char *c = u->host; *c != '\0' && *c != '%'; c++)
-            if (hexval(*c) < 0 && *c != ':' && *c != '.') {
-                err = SMBW_EINVAL;
-                goto fail;
-            }
-    } else if (strpbrk(u->host, "/\\@[]:;%") != NULL) {
-        err = SMBW_EINVAL;
-        goto fail;
-    }
-    u->port = URL_DEFAULT_PORT;
-    if (portp != NULL && (err = parse_port(portp, portlen, &u->port)) != 0)
-        goto fail;
-
-    /* /SHARE[/PATH] */
-    if (*path == '\0') {
-        err = SMBW_EINVAL;
-        goto fail;
-    }
-    char *dp = decode(path, strlen(path), &err);
-    if (dp == NULL)
-        goto fail;
-    err = split_path(u, dp);
-    free(dp);
-    if (err != 0)
-        goto fail;
     *out = u;
     return 0;
-fail:
-    smbw_url_free(u);
-    return err != 0 ? err : SMBW_EINVAL;
 }
