@@ -451,12 +451,108 @@ static void put_payload(smbw_buf *m, size_t hdr_off, const void *p, size_t len)
     buf_put(m, p, len);
 }
 
+/* What an AUTHENTICATE message carries besides names, and the key it came
+ * from: all wiped when the message is built. */
+typedef struct auth_parts {
+    uint8_t lm[24];
+    size_t lm_len;
+    smbw_buf nt;
+    uint8_t session_base_key[16];
+    uint8_t enc_key[16]; /* EncryptedRandomSessionKey */
+    size_t enc_len;
+} auth_parts;
+
+/* NTLMv2: KeyExchangeKey = SessionBaseKey (MS-NLMP 3.4.5.1); with key
+ * exchange the exported key is random and sent RC4-encrypted under it. */
+static int key_exchange(ntlm_ctx *c, auth_parts *a)
+{
+    if (!(c->flags & NTLMSSP_NEGOTIATE_KEY_EXCH)) {
+        memcpy(c->exported_key, a->session_base_key, 16);
+        return 0;
+    }
+    int rc;
+    crypto_rc4 *r = NULL;
+    if (c->test_key)
+        memcpy(c->exported_key, c->test_session_key, 16);
+    else if ((rc = crypto_random(c->exported_key, 16)) != 0)
+        return rc;
+    rc = crypto_rc4_new(&r, a->session_base_key, 16);
+    if (!rc)
+        rc = crypto_rc4_update(r, c->exported_key, a->enc_key, 16);
+    if (r)
+        crypto_rc4_free(r);
+    if (!rc)
+        a->enc_len = 16;
+    return rc;
+}
+
+/* The NTLMv2 and LMv2 responses to the challenge, and the keys. */
+static int v2_responses(ntlm_ctx *c, const ntlm_challenge *ch, auth_parts *a)
+{
+    uint8_t client_challenge[8];
+    smbw_buf avp;
+    int rc;
+    c->mic_sent = ch->have_timestamp;
+    if (c->test_cc)
+        memcpy(client_challenge, c->test_client_challenge, 8);
+    else if ((rc = crypto_random(client_challenge, 8)) != 0)
+        return rc;
+    uint64_t t =
+        ch->have_timestamp ? ch->timestamp : (c->test_time ? c->test_time_val : filetime_now());
+    buf_init(&avp);
+    rc = client_av_pairs(c, ch, c->mic_sent, &avp);
+    if (!rc)
+        rc = ntlm_v2_response(c->response_key, ch->server_challenge, client_challenge, t, avp.p,
+                              avp.len, &a->nt, a->session_base_key);
+    buf_free(&avp);
+    if (rc)
+        return rc;
+    a->lm_len = 24;
+    if (!ch->have_timestamp) {
+        rc = ntlm_lmv2_response(c->response_key, ch->server_challenge, client_challenge, a->lm);
+        if (rc)
+            return rc;
+    }
+    return key_exchange(c, a);
+}
+
+/* The AUTHENTICATE message into m, with its MIC over the NEGOTIATE and
+ * CHALLENGE (chmsg) messages and itself when one is sent. */
+static int build_authenticate(ntlm_ctx *c, const auth_parts *a, const uint8_t *chmsg, size_t chlen,
+                              smbw_buf *m)
+{
+    /* Fixed part; the payload fields are patched as they are appended. */
+    buf_put(m, ntlm_signature, 8);
+    buf_u32(m, 3);
+    buf_zero(m, 6 * 8);
+    buf_u32(m, c->flags);
+    put_version(m);
+    buf_zero(m, 16); /* MIC */
+    put_payload(m, 12, a->lm, a->lm_len);
+    put_payload(m, 20, a->nt.p, a->nt.len);
+    put_payload(m, 28, c->domain16.p, c->domain16.len);
+    put_payload(m, 36, c->user16.p, c->user16.len);
+    put_payload(m, 44, c->ws16.p, c->ws16.len);
+    put_payload(m, 52, a->enc_key, a->enc_len);
+    if (m->failed)
+        return SMBW_ENOMEM;
+    if (c->mic_sent) {
+        uint8_t mic[16];
+        crypto_iov iov[3] = {
+            {c->negotiate_msg.p, c->negotiate_msg.len}, {chmsg, chlen}, {m->p, m->len}};
+        int rc = crypto_hmac_md5(c->exported_key, 16, iov, 3, mic);
+        if (rc)
+            return rc;
+        memcpy(m->p + NTLM_MIC_OFFSET, mic, 16);
+    }
+    return 0;
+}
+
 int ntlm_authenticate(ntlm_ctx *c, const uint8_t *chmsg, size_t chlen, smbw_buf *out)
 {
     ntlm_challenge ch;
-    smbw_buf nt, avp, m;
-    uint8_t lm[24], client_challenge[8], session_base_key[16], enc_key[16];
-    size_t lm_len = 0, enc_len = 0;
+    auth_parts a;
+    smbw_buf m;
     int rc;
 
     if (c->state != 1)
@@ -470,11 +566,9 @@ int ntlm_authenticate(ntlm_ctx *c, const uint8_t *chmsg, size_t chlen, smbw_buf 
         !(ch.flags & NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY))
         return SMBW_ENOTSUP;
 
-    buf_init(&nt);
-    buf_init(&avp);
+    memset(&a, 0, sizeof a);
+    buf_init(&a.nt);
     buf_init(&m);
-    memset(lm, 0, sizeof lm);
-    memset(session_base_key, 0, sizeof session_base_key);
     c->flags = (ch.flags & NTLM_CLIENT_FLAGS) | NTLMSSP_NEGOTIATE_UNICODE;
 
     if (c->anonymous) {
@@ -482,93 +576,28 @@ int ntlm_authenticate(ntlm_ctx *c, const uint8_t *chmsg, size_t chlen, smbw_buf 
          * session key all zero, no MIC. */
         c->flags |= NTLMSSP_NEGOTIATE_ANONYMOUS;
         c->flags &= ~NTLMSSP_NEGOTIATE_KEY_EXCH;
-        lm_len = 1;
+        a.lm_len = 1;
         c->mic_sent = false;
         memset(c->exported_key, 0, 16);
+        rc = 0;
     } else {
-        c->mic_sent = ch.have_timestamp;
-        if (c->test_cc)
-            memcpy(client_challenge, c->test_client_challenge, 8);
-        else if ((rc = crypto_random(client_challenge, 8)) != 0)
-            goto out;
-        uint64_t t =
-            ch.have_timestamp ? ch.timestamp : (c->test_time ? c->test_time_val : filetime_now());
-        rc = client_av_pairs(c, &ch, c->mic_sent, &avp);
-        if (!rc)
-            rc = ntlm_v2_response(c->response_key, ch.server_challenge, client_challenge, t, avp.p,
-                                  avp.len, &nt, session_base_key);
-        if (rc)
-            goto out;
-        lm_len = 24;
-        if (!ch.have_timestamp) {
-            rc = ntlm_lmv2_response(c->response_key, ch.server_challenge, client_challenge, lm);
-            if (rc)
-                goto out;
-        }
-        /* NTLMv2: KeyExchangeKey = SessionBaseKey (MS-NLMP 3.4.5.1). */
-        if (c->flags & NTLMSSP_NEGOTIATE_KEY_EXCH) {
-            crypto_rc4 *r = NULL;
-            if (c->test_key)
-                memcpy(c->exported_key, c->test_session_key, 16);
-            else if ((rc = crypto_random(c->exported_key, 16)) != 0)
-                goto out;
-            rc = crypto_rc4_new(&r, session_base_key, 16);
-            if (!rc)
-                rc = crypto_rc4_update(r, c->exported_key, enc_key, 16);
-            if (r)
-                crypto_rc4_free(r);
-            if (rc)
-                goto out;
-            enc_len = 16;
-        } else {
-            memcpy(c->exported_key, session_base_key, 16);
-        }
+        rc = v2_responses(c, &ch, &a);
     }
-
-    /* Fixed part; the payload fields are patched as they are appended. */
-    buf_put(&m, ntlm_signature, 8);
-    buf_u32(&m, 3);
-    buf_zero(&m, 6 * 8);
-    buf_u32(&m, c->flags);
-    put_version(&m);
-    buf_zero(&m, 16); /* MIC */
-    put_payload(&m, 12, lm, lm_len);
-    put_payload(&m, 20, nt.p, nt.len);
-    put_payload(&m, 28, c->domain16.p, c->domain16.len);
-    put_payload(&m, 36, c->user16.p, c->user16.len);
-    put_payload(&m, 44, c->ws16.p, c->ws16.len);
-    put_payload(&m, 52, enc_key, enc_len);
-    if (m.failed) {
-        rc = SMBW_ENOMEM;
-        goto out;
-    }
-    if (c->mic_sent) {
-        uint8_t mic[16];
-        crypto_iov iov[3] = {
-            {c->negotiate_msg.p, c->negotiate_msg.len}, {chmsg, chlen}, {m.p, m.len}};
-        rc = crypto_hmac_md5(c->exported_key, 16, iov, 3, mic);
-        if (rc)
-            goto out;
-        memcpy(m.p + NTLM_MIC_OFFSET, mic, 16);
-    }
-    if (!c->anonymous) {
+    if (!rc)
+        rc = build_authenticate(c, &a, chmsg, chlen, &m);
+    if (!rc && !c->anonymous)
         rc = derive_keys(c);
-        if (rc)
-            goto out;
+    if (!rc) {
+        buf_put(out, m.p, m.len);
+        if (out->failed)
+            rc = SMBW_ENOMEM;
     }
-    buf_put(out, m.p, m.len);
-    if (out->failed) {
-        rc = SMBW_ENOMEM;
-        goto out;
-    }
-    c->state = 2;
-    rc = 0;
-out:
-    crypto_cleanse(session_base_key, sizeof session_base_key);
-    crypto_cleanse(enc_key, sizeof enc_key);
-    crypto_cleanse(lm, sizeof lm);
-    buf_free_secret(&nt);
-    buf_free(&avp);
+    if (!rc)
+        c->state = 2;
+    crypto_cleanse(a.session_base_key, sizeof a.session_base_key);
+    crypto_cleanse(a.enc_key, sizeof a.enc_key);
+    crypto_cleanse(a.lm, sizeof a.lm);
+    buf_free_secret(&a.nt);
     buf_free_secret(&m);
     return rc;
 }
