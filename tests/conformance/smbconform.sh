@@ -30,14 +30,16 @@ bad() {
 }
 no_litter() {
     local left
-    left=$(find "$SMBW_TEST_SHARE_PATH" -mindepth 1 -maxdepth 1 -name 'smbconform-*' | head -5)
+    left=$(find "$SMBW_TEST_SHARE_PATH" "$SMBW_TEST_SHARE2_PATH" -mindepth 1 -maxdepth 1 \
+        -name 'smbconform-*' | head -5)
     [[ -z "$left" ]] || bad "$1: scratch left on the share: $left"
 }
 
 # ---- 1. the catalogue against the expected table -------------------------
 "$bin" --list >"$tmp/list"
 rc=0
-"$bin" -U "$SMBW_TEST_USER" --json --junit="$tmp/junit.xml" "$url" >"$tmp/out.json" \
+"$bin" -U "$SMBW_TEST_USER" --other-share="$SMBW_TEST_SHARE2" --json --junit="$tmp/junit.xml" \
+    "$url" >"$tmp/out.json" \
     2>"$tmp/err" || rc=$?
 cat "$tmp/err" >&2
 ((rc == 0)) || bad "smbconform exited $rc (expected 0: the run completed)"

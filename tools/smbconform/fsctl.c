@@ -38,17 +38,13 @@ int cf_resume_key(smbw_file *f, uint32_t max_out, uint8_t key[24], size_t *outle
     return rc;
 }
 
-void cf_copychunk(smbw_conn *c, smbw_file *dst, uint32_t ctl, const uint8_t key[24],
-                  const cf_chunk *chunks, size_t n, long claimed_count, uint32_t max_out,
-                  cf_cc_answer *a)
+uint8_t *cf_cc_input(const uint8_t key[24], const cf_chunk *chunks, size_t n, long claimed_count,
+                     size_t *inlen)
 {
-    memset(a, 0, sizeof(*a));
-    size_t inlen = 32 + 24 * n;
-    uint8_t *in = calloc(1, inlen);
-    if (in == NULL) {
-        a->rc = SMBW_ENOMEM;
-        return;
-    }
+    *inlen = 32 + 24 * n;
+    uint8_t *in = calloc(1, *inlen);
+    if (in == NULL)
+        return NULL;
     memcpy(in, key, 24);
     put32(in + 24, claimed_count >= 0 ? (uint32_t)claimed_count : (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
@@ -57,19 +53,31 @@ void cf_copychunk(smbw_conn *c, smbw_file *dst, uint32_t ctl, const uint8_t key[
         put64(row + 8, chunks[i].dst);
         put32(row + 16, chunks[i].len);
     }
+    return in;
+}
+
+void cf_copychunk(smbw_conn *c, smbw_file *dst, uint32_t ctl, const uint8_t key[24],
+                  const cf_chunk *chunks, size_t n, long claimed_count, uint32_t max_out,
+                  cf_cc_answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    size_t inlen;
+    uint8_t *in = cf_cc_input(key, chunks, n, claimed_count, &inlen);
+    if (in == NULL) {
+        a->rc = SMBW_ENOMEM;
+        return;
+    }
+    cf_copychunk_raw(c, dst, ctl, in, inlen, max_out, a);
+    free(in);
+}
+
+void cf_copychunk_raw(smbw_conn *c, smbw_file *dst, uint32_t ctl, const void *in, size_t inlen,
+                      uint32_t max_out, cf_cc_answer *a)
+{
     void *out = NULL;
     size_t outlen = 0;
-    a->rc = smbw_file_ioctl(dst, ctl, in, inlen, max_out, &out, &outlen);
-    free(in);
-    a->status = a->rc == 0 ? 0 : smbw_last_status(c);
-    a->dead = smbw_conn_is_dead(c);
-    a->outlen = outlen;
-    if (out != NULL && outlen >= 12) {
-        a->has_body = true;
-        a->chunks_written = cf_get32(out);
-        a->chunk_bytes_written = cf_get32((uint8_t *)out + 4);
-        a->total_bytes_written = cf_get32((uint8_t *)out + 8);
-    }
+    int rc = smbw_file_ioctl(dst, ctl, in, inlen, max_out, &out, &outlen);
+    cf_cc_decode(c, rc, out, outlen, a);
     free(out);
 }
 
@@ -95,6 +103,21 @@ const char *cf_cc_describe(cf_env *e, const cf_cc_answer *a)
     else if (k > 0 && (size_t)k < n && !a->dead)
         snprintf(b + k, n - (size_t)k, ", no body");
     return b;
+}
+
+void cf_cc_decode(smbw_conn *c, int rc, const void *out, size_t outlen, cf_cc_answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->rc = rc;
+    a->status = rc == 0 ? 0 : smbw_last_status(c);
+    a->dead = smbw_conn_is_dead(c);
+    a->outlen = outlen;
+    if (out != NULL && outlen >= 12) {
+        a->has_body = true;
+        a->chunks_written = cf_get32(out);
+        a->chunk_bytes_written = cf_get32((const uint8_t *)out + 4);
+        a->total_bytes_written = cf_get32((const uint8_t *)out + 8);
+    }
 }
 
 int cf_learn_limits(cf_env *e, smbw_file *dst, const uint8_t key[24], cf_limits *l)
@@ -135,5 +158,129 @@ enum cf_result cf_pair_setup(cf_env *e, uint64_t src_size, int dst_flags, cf_pai
         return cf_error(e, "cannot create the destination file: %s", cf_outcome(e, c, rc));
     if ((rc = cf_resume_key(p->src, 32, p->key, NULL)) != 0)
         return cf_error(e, "FSCTL_SRV_REQUEST_RESUME_KEY on the source: %s", cf_outcome(e, c, rc));
+    return CF_PASS;
+}
+
+/* ---- expectations shared by the copychunk cases --------------------- */
+
+#define KiB 1024u
+#define W SMBW_FSCTL_SRV_COPYCHUNK_WRITE
+
+static smbw_conn *C(cf_env *e)
+{
+    return e->main.c;
+}
+
+/* Success with the body {n, 0, total}. */
+enum cf_result cf_expect_copied(cf_env *e, const cf_cc_answer *a, uint32_t n, uint32_t total)
+{
+    char exp[160];
+    snprintf(exp, sizeof(exp),
+             "STATUS_SUCCESS, body {ChunksWritten %u, ChunkBytesWritten 0, TotalBytesWritten %u}",
+             n, total);
+    snprintf(e->expected, sizeof(e->expected), "%s", exp);
+    snprintf(e->got, sizeof(e->got), "%s", cf_cc_describe(e, a));
+    if (a->rc != 0 || !a->has_body || a->chunks_written != n || a->chunk_bytes_written != 0 ||
+        a->total_bytes_written != total)
+        return CF_FAIL;
+    return CF_PASS;
+}
+
+/* An error status (no demand on the body). */
+enum cf_result cf_expect_status(cf_env *e, const cf_cc_answer *a, uint32_t st)
+{
+    snprintf(e->expected, sizeof(e->expected), "%s, the connection stays up", smbw_status_name(st));
+    snprintf(e->got, sizeof(e->got), "%s", cf_cc_describe(e, a));
+    if (a->dead || a->rc != SMBW_ESTATUS || a->status != st)
+        return CF_FAIL;
+    return CF_PASS;
+}
+
+/* The file name (in the scratch directory, opened anew for reading, so the
+ * destination open itself may lack read access) holds the source's bytes for
+ * every chunk. */
+enum cf_result cf_verify_chunks(cf_env *e, const char *name, const cf_chunk *ch, size_t n)
+{
+    char where[200];
+    smbw_file *f;
+    int rc = cf_open(e, e->main.t, name, SMBW_O_RDONLY, &f);
+    if (rc != 0)
+        return cf_error(e, "cannot open %s to read it back: %s", name, cf_outcome(e, C(e), rc));
+    for (size_t i = 0; i < n; i++) {
+        rc = cf_verify(f, ch[i].dst, ch[i].len, ch[i].src, 1, where, sizeof(where));
+        if (rc < 0)
+            return cf_error(e, "cannot read %s back: %s", name, cf_outcome(e, C(e), rc));
+        if (rc > 0)
+            return cf_fail(e, "the destination holds the source's bytes",
+                           "chunk %zu: %s (the answer was %s)", i, where, e->got);
+    }
+    cf_close(e, f);
+    return CF_PASS;
+}
+
+/* Copies the chunks with ctl (key: an open's on the main connection) to dst,
+ * which is name: every chunk must be counted and its bytes arrive. */
+enum cf_result cf_copied(cf_env *e, smbw_file *dst, const char *name, uint32_t ctl,
+                         const uint8_t key[24], const cf_chunk *ch, size_t n)
+{
+    cf_cc_answer a;
+    cf_copychunk(C(e), dst, ctl, key, ch, n, -1, 12, &a);
+    uint32_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += ch[i].len;
+    enum cf_result r = cf_expect_copied(e, &a, (uint32_t)n, total);
+    if (r != CF_PASS)
+        return r;
+    return cf_verify_chunks(e, name, ch, n);
+}
+
+enum cf_result cf_copy_and_check(cf_env *e, uint32_t ctl, int dst_flags, const cf_chunk *ch,
+                                 size_t n, uint64_t src_size)
+{
+    cf_pair p;
+    enum cf_result r = cf_pair_setup(e, src_size, dst_flags, &p);
+    if (r != CF_PASS)
+        return r;
+    return cf_copied(e, p.dst, "dst.bin", ctl, p.key, ch, n);
+}
+
+/* A pair (a 64 KiB source, a write-only destination) and one chunk sent with
+ * ctl and max_out: the answer must be the error status st. */
+enum cf_result cf_refused(cf_env *e, uint32_t ctl, uint32_t max_out, cf_chunk ch, uint32_t st)
+{
+    cf_pair p;
+    enum cf_result r = cf_pair_setup(e, 64 * KiB, SMBW_O_WRONLY, &p);
+    if (r != CF_PASS)
+        return r;
+    cf_cc_answer a;
+    cf_copychunk(C(e), p.dst, ctl, p.key, &ch, 1, -1, max_out, &a);
+    return cf_expect_status(e, &a, st);
+}
+
+/* A file name of len pattern bytes at off, open for reading and writing,
+ * and its resume key. */
+int cf_make_source(cf_env *e, const char *name, uint64_t off, uint64_t len, smbw_file **f,
+                   uint8_t key[24])
+{
+    int rc = cf_open(e, e->main.t, name, SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_TRUNC, f);
+    if (rc == 0)
+        rc = cf_fill(*f, off, len, 1);
+    if (rc == 0)
+        rc = cf_resume_key(*f, 32, key, NULL);
+    return rc;
+}
+
+/* 3.3.5.15.6.2: STATUS_INVALID_PARAMETER with the server's limits. */
+enum cf_result cf_expect_limits(cf_env *e, const cf_cc_answer *a, const cf_limits *l)
+{
+    snprintf(e->expected, sizeof(e->expected),
+             "STATUS_INVALID_PARAMETER, body {ChunksWritten %u, ChunkBytesWritten %u, "
+             "TotalBytesWritten %u} (the server's limits)",
+             l->max_chunks, l->max_chunk_size, l->max_total);
+    snprintf(e->got, sizeof(e->got), "%s", cf_cc_describe(e, a));
+    if (a->dead || a->rc != SMBW_ESTATUS || a->status != SMBW_STATUS_INVALID_PARAMETER ||
+        !a->has_body || a->chunks_written != l->max_chunks ||
+        a->chunk_bytes_written != l->max_chunk_size || a->total_bytes_written != l->max_total)
+        return CF_FAIL;
     return CF_PASS;
 }

@@ -150,6 +150,7 @@ static __attribute__((noinline)) int smbconform_main(int argc, char **argv)
         .min_proto = o.min_proto,
         .max_proto = o.max_proto,
         .wait_ms = o.timeout_ms,
+        .other_share = o.other_share,
         .log_level = o.verbose >= 3   ? SMBW_LOG_TRACE
                      : o.verbose == 2 ? SMBW_LOG_INFO
                                       : SMBW_LOG_NONE,

@@ -23,6 +23,10 @@ const cf_optdef cf_optdefs[] = {
      "SMB3_02 or SMB3_11."},
     {CF_OPT_MAXPROTO, 0, "max-protocol", "DIALECT", "highest dialect to offer (default SMB3_11)",
      "Highest SMB dialect every connection of the run offers (same names as --min-protocol)."},
+    {CF_OPT_OTHER_SHARE, 0, "other-share", "SHARE",
+     "a second share of the server, for the cross-share cases",
+     "Name of a second share on the same server where smbconform may create (and remove) one "
+     "file at the share root: the cases that copy across shares use it and skip without it."},
     {CF_OPT_LIST, 0, "list", NULL, "list the cases (after --only) and exit",
      "Print the cases that would run, one a line: name, spec section and what it checks, "
      "separated by tabs; then exit without connecting. The URL may be left out."},
@@ -95,6 +99,11 @@ static int apply(cf_opts *o, const tool_optdef *d, const char *val, const char *
         return tool_opt_dialect(val, shown, &o->min_proto, err, errlen);
     case CF_OPT_MAXPROTO:
         return tool_opt_dialect(val, shown, &o->max_proto, err, errlen);
+    case CF_OPT_OTHER_SHARE:
+        if (val[0] == '\0')
+            return tool_opt_fail(err, errlen, "option %s: empty share name", shown);
+        o->other_share = val;
+        break;
     case CF_OPT_LIST:
         o->list = true;
         break;

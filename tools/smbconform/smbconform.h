@@ -32,6 +32,7 @@ enum cf_optid {
     CF_OPT_KERBEROS,
     CF_OPT_MINPROTO,
     CF_OPT_MAXPROTO,
+    CF_OPT_OTHER_SHARE,
     CF_OPT_LIST,
     CF_OPT_ONLY,
     CF_OPT_JSON,
@@ -64,6 +65,7 @@ typedef struct cf_opts {
     uint16_t min_proto, max_proto; /* 0: library default */
     bool list, json, strict;
     const char *junit;
+    const char *other_share; /* --other-share */
     const char *only[CF_MAX_ONLY];
     int nonly;
     int timeout_ms; /* per case */
@@ -94,7 +96,8 @@ typedef struct cf_target {
         *base; /* directory on the share under which the scratch root goes ("" for the root) */
     smbw_creds creds; /* points into the resolved credentials */
     uint16_t min_proto, max_proto;
-    int wait_ms; /* timeout of every network wait */
+    int wait_ms;             /* timeout of every network wait */
+    const char *other_share; /* a second share (--other-share) or NULL */
     enum smbw_log_level log_level;
 } cf_target;
 
@@ -137,6 +140,8 @@ typedef struct cf_case {
  * NULL; cases/cases.c lists them in run order. */
 extern const cf_case cf_cases_resume_key[];
 extern const cf_case cf_cases_copychunk[];
+extern const cf_case cf_cases_copychunk_ranges[];
+extern const cf_case cf_cases_copychunk_handles[];
 extern const cf_case cf_cases_odx[];
 extern const cf_case *const cf_areas[];
 /* Every case in run order: fills out (up to max) and returns the count. */
@@ -223,6 +228,18 @@ typedef struct cf_pair {
 } cf_pair;
 enum cf_result cf_pair_setup(cf_env *e, uint64_t src_size, int dst_flags, cf_pair *p);
 
+/* The SRV_COPYCHUNK_COPY cf_copychunk sends (malloc'd, *inlen bytes; NULL
+ * when out of memory). */
+uint8_t *cf_cc_input(const uint8_t key[24], const cf_chunk *chunks, size_t n, long claimed_count,
+                     size_t *inlen);
+/* The same with the IOCTL input as given (for malformed SRV_COPYCHUNK_COPY
+ * buffers). */
+void cf_copychunk_raw(smbw_conn *c, smbw_file *dst, uint32_t ctl, const void *in, size_t inlen,
+                      uint32_t max_out, cf_cc_answer *a);
+/* Fills a from an IOCTL's result rc and output (for asynchronous copies:
+ * the status is read from c, so call it before c is used again). */
+void cf_cc_decode(smbw_conn *c, int rc, const void *out, size_t outlen, cf_cc_answer *a);
+
 /* The server's limits, learnt from the limits answer to a chunk longer than
  * any server accepts (3.3.5.15.6.2). Returns 0 or -1 (with a reason in e). */
 typedef struct cf_limits {
@@ -231,6 +248,32 @@ typedef struct cf_limits {
 int cf_learn_limits(cf_env *e, smbw_file *dst, const uint8_t key[24], cf_limits *l);
 /* "STATUS_X, body {chunks, bytes, total}" for got texts. */
 const char *cf_cc_describe(cf_env *e, const cf_cc_answer *a);
+
+/* Expectations shared by the copychunk cases (fsctl.c); each fills the
+ * expected/got texts of e. Success with the body {n, 0, total}: */
+enum cf_result cf_expect_copied(cf_env *e, const cf_cc_answer *a, uint32_t n, uint32_t total);
+/* The error status st (any body), the connection still up. */
+enum cf_result cf_expect_status(cf_env *e, const cf_cc_answer *a, uint32_t st);
+/* 3.3.5.15.6.2: STATUS_INVALID_PARAMETER with the 12-byte answer carrying
+ * the limits l. */
+enum cf_result cf_expect_limits(cf_env *e, const cf_cc_answer *a, const cf_limits *l);
+/* name (in the scratch directory, opened anew for reading) holds the
+ * source's pattern (seed 1) for every chunk. */
+enum cf_result cf_verify_chunks(cf_env *e, const char *name, const cf_chunk *ch, size_t n);
+/* Copies the chunks with ctl (key: an open's on the main link) to dst, which
+ * is name: every chunk must be counted and its bytes arrive. */
+enum cf_result cf_copied(cf_env *e, smbw_file *dst, const char *name, uint32_t ctl,
+                         const uint8_t key[24], const cf_chunk *ch, size_t n);
+/* cf_pair_setup (dst_flags), then cf_copied to dst.bin. */
+enum cf_result cf_copy_and_check(cf_env *e, uint32_t ctl, int dst_flags, const cf_chunk *ch,
+                                 size_t n, uint64_t src_size);
+/* A pair (a 64 KiB source, a write-only destination) and one chunk sent with
+ * ctl and max_out: the answer must be the error status st. */
+enum cf_result cf_refused(cf_env *e, uint32_t ctl, uint32_t max_out, cf_chunk ch, uint32_t st);
+/* A file name of len pattern bytes (seed 1) at off, open for reading and
+ * writing, and its resume key. Returns the first failing call's result. */
+int cf_make_source(cf_env *e, const char *name, uint64_t off, uint64_t len, smbw_file **f,
+                   uint8_t key[24]);
 
 /* ---- the runner (runner.c) -------------------------------------------- */
 

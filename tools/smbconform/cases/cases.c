@@ -2,9 +2,11 @@
 #include "../smbconform.h"
 
 const cf_case *const cf_areas[] = {
-    cf_cases_resume_key,
-    cf_cases_copychunk,
-    cf_cases_odx,
+    cf_cases_resume_key,        //
+    cf_cases_copychunk,         //
+    cf_cases_copychunk_ranges,  //
+    cf_cases_copychunk_handles, //
+    cf_cases_odx,               //
     NULL,
 };
 

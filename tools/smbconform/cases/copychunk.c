@@ -20,144 +20,30 @@ static smbw_conn *C(cf_env *e)
     return e->main.c;
 }
 
-/* Success with the body {n, 0, total}. */
-static enum cf_result expect_copied(cf_env *e, const cf_cc_answer *a, uint32_t n, uint32_t total)
-{
-    char exp[160];
-    snprintf(exp, sizeof(exp),
-             "STATUS_SUCCESS, body {ChunksWritten %u, ChunkBytesWritten 0, TotalBytesWritten %u}",
-             n, total);
-    snprintf(e->expected, sizeof(e->expected), "%s", exp);
-    snprintf(e->got, sizeof(e->got), "%s", cf_cc_describe(e, a));
-    if (a->rc != 0 || !a->has_body || a->chunks_written != n || a->chunk_bytes_written != 0 ||
-        a->total_bytes_written != total)
-        return CF_FAIL;
-    return CF_PASS;
-}
-
-/* An error status (no demand on the body). */
-static enum cf_result expect_status(cf_env *e, const cf_cc_answer *a, uint32_t st)
-{
-    snprintf(e->expected, sizeof(e->expected), "%s, the connection stays up", smbw_status_name(st));
-    snprintf(e->got, sizeof(e->got), "%s", cf_cc_describe(e, a));
-    if (a->dead || a->rc != SMBW_ESTATUS || a->status != st)
-        return CF_FAIL;
-    return CF_PASS;
-}
-
-/* 3.3.5.15.6.2: STATUS_INVALID_PARAMETER with the server's limits. */
-static enum cf_result expect_limits(cf_env *e, const cf_cc_answer *a, const cf_limits *l)
-{
-    snprintf(e->expected, sizeof(e->expected),
-             "STATUS_INVALID_PARAMETER, body {ChunksWritten %u, ChunkBytesWritten %u, "
-             "TotalBytesWritten %u} (the server's limits)",
-             l->max_chunks, l->max_chunk_size, l->max_total);
-    snprintf(e->got, sizeof(e->got), "%s", cf_cc_describe(e, a));
-    if (a->dead || a->rc != SMBW_ESTATUS || a->status != SMBW_STATUS_INVALID_PARAMETER ||
-        !a->has_body || a->chunks_written != l->max_chunks ||
-        a->chunk_bytes_written != l->max_chunk_size || a->total_bytes_written != l->max_total)
-        return CF_FAIL;
-    return CF_PASS;
-}
-
-/* The file name (in the scratch directory, opened anew for reading, so the
- * destination open itself may lack read access) holds the source's bytes for
- * every chunk. */
-static enum cf_result verify_chunks(cf_env *e, const char *name, const cf_chunk *ch, size_t n)
-{
-    char where[200];
-    smbw_file *f;
-    int rc = cf_open(e, e->main.t, name, SMBW_O_RDONLY, &f);
-    if (rc != 0)
-        return cf_error(e, "cannot open %s to read it back: %s", name, cf_outcome(e, C(e), rc));
-    for (size_t i = 0; i < n; i++) {
-        rc = cf_verify(f, ch[i].dst, ch[i].len, ch[i].src, 1, where, sizeof(where));
-        if (rc < 0)
-            return cf_error(e, "cannot read %s back: %s", name, cf_outcome(e, C(e), rc));
-        if (rc > 0)
-            return cf_fail(e, "the destination holds the source's bytes",
-                           "chunk %zu: %s (the answer was %s)", i, where, e->got);
-    }
-    cf_close(e, f);
-    return CF_PASS;
-}
-
-/* Copies the chunks with ctl (key: an open's on the main connection) to dst,
- * which is name: every chunk must be counted and its bytes arrive. */
-static enum cf_result copied(cf_env *e, smbw_file *dst, const char *name, uint32_t ctl,
-                             const uint8_t key[24], const cf_chunk *ch, size_t n)
-{
-    cf_cc_answer a;
-    cf_copychunk(C(e), dst, ctl, key, ch, n, -1, 12, &a);
-    uint32_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += ch[i].len;
-    enum cf_result r = expect_copied(e, &a, (uint32_t)n, total);
-    if (r != CF_PASS)
-        return r;
-    return verify_chunks(e, name, ch, n);
-}
-
-static enum cf_result copy_and_check(cf_env *e, uint32_t ctl, int dst_flags, const cf_chunk *ch,
-                                     size_t n, uint64_t src_size)
-{
-    cf_pair p;
-    enum cf_result r = cf_pair_setup(e, src_size, dst_flags, &p);
-    if (r != CF_PASS)
-        return r;
-    return copied(e, p.dst, "dst.bin", ctl, p.key, ch, n);
-}
-
-/* A pair (a 64 KiB source, a write-only destination) and one chunk sent with
- * ctl and max_out: the answer must be the error status st. */
-static enum cf_result refused(cf_env *e, uint32_t ctl, uint32_t max_out, cf_chunk ch, uint32_t st)
-{
-    cf_pair p;
-    enum cf_result r = cf_pair_setup(e, 64 * KiB, SMBW_O_WRONLY, &p);
-    if (r != CF_PASS)
-        return r;
-    cf_cc_answer a;
-    cf_copychunk(C(e), p.dst, ctl, p.key, &ch, 1, -1, max_out, &a);
-    return expect_status(e, &a, st);
-}
-
-/* A file name of len pattern bytes at off, open for reading and writing,
- * and its resume key. */
-static int make_source(cf_env *e, const char *name, uint64_t off, uint64_t len, smbw_file **f,
-                       uint8_t key[24])
-{
-    int rc = cf_open(e, e->main.t, name, SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_TRUNC, f);
-    if (rc == 0)
-        rc = cf_fill(*f, off, len, 1);
-    if (rc == 0)
-        rc = cf_resume_key(*f, 32, key, NULL);
-    return rc;
-}
-
 static enum cf_result write_single_chunk(cf_env *e)
 {
     cf_chunk ch[] = {{0, 0, 64 * KiB}};
-    return copy_and_check(e, W, SMBW_O_WRONLY, ch, 1, 64 * KiB);
+    return cf_copy_and_check(e, W, SMBW_O_WRONLY, ch, 1, 64 * KiB);
 }
 
 static enum cf_result write_multi_chunks(cf_env *e)
 {
     /* out of order, unaligned, with a hole in the destination */
     cf_chunk ch[] = {{200 * KiB, 0, 100 * KiB}, {0, 300 * KiB, 64 * KiB + 7}, {777, 100 * KiB, 1}};
-    return copy_and_check(e, W, SMBW_O_WRONLY, ch, 3, 300 * KiB);
+    return cf_copy_and_check(e, W, SMBW_O_WRONLY, ch, 3, 300 * KiB);
 }
 
 static enum cf_result read_variant(cf_env *e)
 {
     cf_chunk ch[] = {{0, 0, 128 * KiB}, {128 * KiB, 128 * KiB, 1000}};
-    return copy_and_check(e, SMBW_FSCTL_SRV_COPYCHUNK, SMBW_O_RDWR, ch, 2, 256 * KiB);
+    return cf_copy_and_check(e, SMBW_FSCTL_SRV_COPYCHUNK, SMBW_O_RDWR, ch, 2, 256 * KiB);
 }
 
 /* 3.3.5.15.6: FSCTL_SRV_COPYCHUNK needs read access to the destination too. */
 static enum cf_result read_variant_dst_write_only(cf_env *e)
 {
-    return refused(e, SMBW_FSCTL_SRV_COPYCHUNK, 12, (cf_chunk){0, 0, 4096},
-                   SMBW_STATUS_ACCESS_DENIED);
+    return cf_refused(e, SMBW_FSCTL_SRV_COPYCHUNK, 12, (cf_chunk){0, 0, 4096},
+                      SMBW_STATUS_ACCESS_DENIED);
 }
 
 /* 3.3.5.15.6: the destination must be open for writing. */
@@ -174,7 +60,7 @@ static enum cf_result dst_read_only(cf_env *e)
     cf_chunk ch = {0, 0, 4096};
     cf_cc_answer a;
     cf_copychunk(C(e), ro, W, p.key, &ch, 1, -1, 12, &a);
-    return expect_status(e, &a, SMBW_STATUS_ACCESS_DENIED);
+    return cf_expect_status(e, &a, SMBW_STATUS_ACCESS_DENIED);
 }
 
 /* 3.3.5.15.6: the source must be open for reading: a key of an open with
@@ -206,13 +92,13 @@ static enum cf_result src_without_read(cf_env *e)
     cf_chunk ch = {0, 0, 4096};
     cf_cc_answer a;
     cf_copychunk(C(e), p.dst, W, key, &ch, 1, -1, 12, &a);
-    return expect_status(e, &a, SMBW_STATUS_ACCESS_DENIED);
+    return cf_expect_status(e, &a, SMBW_STATUS_ACCESS_DENIED);
 }
 
 /* 3.3.5.15.6: MaxOutputResponse below the 12-byte answer. */
 static enum cf_result max_output_too_small(cf_env *e)
 {
-    return refused(e, W, 8, (cf_chunk){0, 0, 4096}, SMBW_STATUS_INVALID_PARAMETER);
+    return cf_refused(e, W, 8, (cf_chunk){0, 0, 4096}, SMBW_STATUS_INVALID_PARAMETER);
 }
 
 /* 3.3.5.15.6.2: the limits answer is well formed. */
@@ -243,7 +129,7 @@ static enum cf_result over_limits(cf_env *e, const cf_pair *p, const cf_limits *
 {
     cf_cc_answer a;
     cf_copychunk(C(e), p->dst, W, p->key, ch, n, claimed, 12, &a);
-    return expect_limits(e, &a, l);
+    return cf_expect_limits(e, &a, l);
 }
 
 /* Sets up a pair and learns the limits. */
@@ -350,7 +236,7 @@ static enum cf_result zero_chunks(cf_env *e)
         return r;
     cf_cc_answer a;
     cf_copychunk(C(e), p.dst, W, p.key, NULL, 0, -1, 12, &a);
-    return expect_copied(e, &a, 0, 0);
+    return cf_expect_copied(e, &a, 0, 0);
 }
 
 /* Exactly the server's chunk count and total are accepted. */
@@ -375,7 +261,7 @@ static enum cf_result max_chunks_accepted(cf_env *e)
     for (uint32_t i = 0; i < l.max_chunks; i++) /* backwards through the source */
         ch[i] = (cf_chunk){(uint64_t)(l.max_chunks - 1 - i) * len % (1 * MiB - len),
                            (uint64_t)i * len, len};
-    r = copied(e, p.dst, "dst.bin", W, p.key, ch, l.max_chunks);
+    r = cf_copied(e, p.dst, "dst.bin", W, p.key, ch, l.max_chunks);
     free(ch);
     return r;
 }
@@ -404,7 +290,7 @@ static enum cf_result max_total_accepted(cf_env *e)
     /* A source as large as the total. */
     smbw_file *w;
     uint8_t key[24];
-    int rc = make_source(e, "big.bin", 0, l.max_total, &w, key);
+    int rc = cf_make_source(e, "big.bin", 0, l.max_total, &w, key);
     if (rc != 0)
         return cf_error(e, "cannot make a %u-byte source: %s", l.max_total,
                         cf_outcome(e, C(e), rc));
@@ -417,7 +303,7 @@ static enum cf_result max_total_accepted(cf_env *e)
         ch[i] = (cf_chunk){(uint64_t)i * l.max_chunk_size, (uint64_t)i * l.max_chunk_size, len};
         left -= len;
     }
-    r = copied(e, p.dst, "dst.bin", W, key, ch, n);
+    r = cf_copied(e, p.dst, "dst.bin", W, key, ch, n);
     free(ch);
     return r;
 }
@@ -425,7 +311,7 @@ static enum cf_result max_total_accepted(cf_env *e)
 /* A source range past the end of the source: STATUS_INVALID_VIEW_SIZE. */
 static enum cf_result src_past_eof(cf_env *e)
 {
-    return refused(e, W, 12, (cf_chunk){64 * KiB - 100, 0, 4096}, SMBW_STATUS_INVALID_VIEW_SIZE);
+    return cf_refused(e, W, 12, (cf_chunk){64 * KiB - 100, 0, 4096}, SMBW_STATUS_INVALID_VIEW_SIZE);
 }
 
 /* 3.3.5.15.6.1: the chunks before the failing one are copied and counted. */
@@ -446,7 +332,7 @@ static enum cf_result partial_then_past_eof(cf_env *e)
         !a.has_body || a.chunks_written != 1 || a.chunk_bytes_written != 0 ||
         a.total_bytes_written != 8192)
         return CF_FAIL;
-    return verify_chunks(e, "dst.bin", ch, 1);
+    return cf_verify_chunks(e, "dst.bin", ch, 1);
 }
 
 /* A target range past the destination's end extends it. */
@@ -457,7 +343,7 @@ static enum cf_result dst_past_eof(cf_env *e)
     if (r != CF_PASS)
         return r;
     cf_chunk ch = {0, 1 * MiB + 3, 64 * KiB};
-    if ((r = copied(e, p.dst, "dst.bin", W, p.key, &ch, 1)) != CF_PASS)
+    if ((r = cf_copied(e, p.dst, "dst.bin", W, p.key, &ch, 1)) != CF_PASS)
         return r;
     smbw_stat st;
     int rc = smbw_file_stat(p.dst, &st);
@@ -475,11 +361,11 @@ static enum cf_result same_handle_overlap(cf_env *e)
 {
     smbw_file *f;
     uint8_t key[24];
-    int rc = make_source(e, "one.bin", 0, 256 * KiB, &f, key);
+    int rc = cf_make_source(e, "one.bin", 0, 256 * KiB, &f, key);
     if (rc != 0)
         return cf_error(e, "cannot set up one.bin: %s", cf_outcome(e, C(e), rc));
     cf_chunk ch = {0, 4096, 64 * KiB};
-    return copied(e, f, "one.bin", W, key, &ch, 1);
+    return cf_copied(e, f, "one.bin", W, key, &ch, 1);
 }
 
 /* Two opens of one file, disjoint ranges. */
@@ -494,7 +380,7 @@ static enum cf_result same_file_two_opens(cf_env *e)
     if (rc != 0)
         return cf_error(e, "cannot open src.bin for writing: %s", cf_outcome(e, C(e), rc));
     cf_chunk ch = {0, 128 * KiB, 64 * KiB};
-    return copied(e, w, "src.bin", W, p.key, &ch, 1);
+    return cf_copied(e, w, "src.bin", W, p.key, &ch, 1);
 }
 
 /* 3.3.5.15.6: a key that names no open: STATUS_OBJECT_NAME_NOT_FOUND. */
@@ -510,7 +396,7 @@ static enum cf_result unknown_key(cf_env *e)
     cf_chunk ch = {0, 0, 4096};
     cf_cc_answer a;
     cf_copychunk(C(e), p.dst, W, bad, &ch, 1, -1, 12, &a);
-    return expect_status(e, &a, SMBW_STATUS_OBJECT_NAME_NOT_FOUND);
+    return cf_expect_status(e, &a, SMBW_STATUS_OBJECT_NAME_NOT_FOUND);
 }
 
 /* The key of an open that was closed names no open any more. */
@@ -526,7 +412,7 @@ static enum cf_result key_of_closed_open(cf_env *e)
     cf_chunk ch = {0, 0, 4096};
     cf_cc_answer a;
     cf_copychunk(C(e), p.dst, W, p.key, &ch, 1, -1, 12, &a);
-    return expect_status(e, &a, SMBW_STATUS_OBJECT_NAME_NOT_FOUND);
+    return cf_expect_status(e, &a, SMBW_STATUS_OBJECT_NAME_NOT_FOUND);
 }
 
 /* A key used where the source open is not (dst2.bin elsewhere): the server
@@ -550,7 +436,7 @@ static enum cf_result key_elsewhere(cf_env *e, smbw_conn *c, smbw_file *dst, con
         return CF_PASS;
     if (a.rc == 0 && a.has_body && a.chunks_written == 1 && a.chunk_bytes_written == 0 &&
         a.total_bytes_written == 4096)
-        return verify_chunks(e, "dst2.bin", &ch, 1);
+        return cf_verify_chunks(e, "dst2.bin", &ch, 1);
     return CF_FAIL;
 }
 
@@ -646,14 +532,14 @@ static enum cf_result offsets_beyond_4g(cf_env *e)
     const uint64_t so = (4ull << 30) + 12345, dof = (5ull << 30) + 777;
     smbw_file *s, *d;
     uint8_t key[24];
-    int rc = make_source(e, "src.bin", so, 64 * KiB, &s, key);
+    int rc = cf_make_source(e, "src.bin", so, 64 * KiB, &s, key);
     if (rc == 0)
         rc = cf_open(e, e->main.t, "dst.bin", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC, &d);
     if (rc != 0)
         return cf_skip(e, "the share cannot hold a sparse file past 4 GiB: %s",
                        cf_outcome(e, C(e), rc));
     cf_chunk ch = {so, dof, 64 * KiB};
-    return copied(e, d, "dst.bin", W, key, &ch, 1);
+    return cf_copied(e, d, "dst.bin", W, key, &ch, 1);
 }
 
 #define S6 "MS-SMB2 3.3.5.15.6"

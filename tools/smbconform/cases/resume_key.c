@@ -119,6 +119,78 @@ static enum cf_result unique_per_open(cf_env *e)
     return CF_PASS;
 }
 
+/* The same open asked twice gets the same key (it names the open). */
+static enum cf_result stable(cf_env *e)
+{
+    smbw_file *f;
+    enum cf_result r = make_file(e, "a.bin", &f);
+    if (r != CF_PASS)
+        return r;
+    uint8_t k1[24], k2[24];
+    int rc = cf_resume_key(f, 32, k1, NULL);
+    if (rc == 0)
+        rc = cf_resume_key(f, 32, k2, NULL);
+    if (rc != 0)
+        return cf_fail(e, "two keys", "%s", cf_outcome(e, e->main.c, rc));
+    if (memcmp(k1, k2, 24) != 0)
+        return cf_fail(e, "the same key twice", "two different keys");
+    return CF_PASS;
+}
+
+/* 3.3.5.15.5 asks for no access right: a write-only open gets a key too. */
+static enum cf_result write_only_open(cf_env *e)
+{
+    smbw_file *f, *w;
+    enum cf_result r = make_file(e, "a.bin", &f);
+    if (r != CF_PASS)
+        return r;
+    int rc = cf_open(e, e->main.t, "a.bin", SMBW_O_WRONLY, &w);
+    if (rc != 0)
+        return cf_error(e, "cannot open a.bin write-only: %s", cf_outcome(e, e->main.c, rc));
+    uint8_t key[24];
+    size_t len = 0;
+    rc = cf_resume_key(w, 32, key, &len);
+    if (rc != 0)
+        return cf_fail(e, "success, 32 bytes", "%s", cf_outcome(e, e->main.c, rc));
+    return CF_PASS;
+}
+
+/* The request has no input; input sent anyway is not looked at. */
+static enum cf_result input_ignored(cf_env *e)
+{
+    smbw_file *f;
+    enum cf_result r = make_file(e, "a.bin", &f);
+    if (r != CF_PASS)
+        return r;
+    uint8_t junk[32];
+    memset(junk, 0x5A, sizeof(junk));
+    void *out = NULL;
+    size_t len = 0;
+    int rc =
+        smbw_file_ioctl(f, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, junk, sizeof(junk), 32, &out, &len);
+    free(out);
+    snprintf(e->expected, sizeof(e->expected), "success, 32 bytes");
+    snprintf(e->got, sizeof(e->got), "%s, %zu bytes", cf_outcome(e, e->main.c, rc), len);
+    return rc == 0 && len == 32 ? CF_PASS : CF_FAIL;
+}
+
+/* The key names the open, not the path: after the source is renamed through
+ * its open, the key still copies from it. */
+static enum cf_result survives_rename(cf_env *e)
+{
+    smbw_file *s, *d;
+    uint8_t key[24];
+    int rc = cf_make_source(e, "a.bin", 0, 64 * 1024, &s, key);
+    if (rc == 0)
+        rc = smbw_file_rename(s, cf_path(e, "b.bin"), false);
+    if (rc == 0)
+        rc = cf_open(e, e->main.t, "dst.bin", SMBW_O_WRONLY | SMBW_O_CREAT, &d);
+    if (rc != 0)
+        return cf_error(e, "cannot set up the renamed source: %s", cf_outcome(e, e->main.c, rc));
+    cf_chunk ch = {0, 0, 64 * 1024};
+    return cf_copied(e, d, "dst.bin", SMBW_FSCTL_SRV_COPYCHUNK_WRITE, key, &ch, 1);
+}
+
 const cf_case cf_cases_resume_key[] = {
     {"resume_key_output_size", "MS-SMB2 3.3.5.15.5",
      "the answer is 32 bytes: a 24-byte key and ContextLength 0", output_size},
@@ -131,5 +203,13 @@ const cf_case cf_cases_resume_key[] = {
     {"resume_key_unique_per_open", "MS-SMB2 3.3.5.15.5",
      "two opens of a file, another file and another connection's open get distinct keys",
      unique_per_open},
+    {"resume_key_stable", "MS-SMB2 3.3.5.15.5", "the same open asked twice gets the same key",
+     stable},
+    {"resume_key_write_only_open", "MS-SMB2 3.3.5.15.5",
+     "a write-only open gets a key (the request needs no access right)", write_only_open},
+    {"resume_key_input_ignored", "MS-SMB2 2.2.31",
+     "32 bytes of input (the request has none) are ignored: the 32-byte answer", input_ignored},
+    {"resume_key_survives_rename", "MS-SMB2 3.3.5.15.6",
+     "a key copies from its open after the file was renamed through that open", survives_rename},
     {NULL, NULL, NULL, NULL},
 };
