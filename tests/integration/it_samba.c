@@ -171,18 +171,13 @@ END_TEST
 
 /* ---- file operations ---------------------------------------------------- */
 
-START_TEST(test_file_ops)
+/* test_file_ops: ops/a.txt created, written with a gap, read, truncated,
+ * written in sequence. */
+static void ops_write_read(it_ctx *ctx)
 {
-    it_ctx ctx;
-    it_open(&ctx);
-    smbw_conn *c = ctx.conn;
-    smbw_tree *t = ctx.tree;
+    smbw_conn *c = ctx->conn;
+    smbw_tree *t = ctx->tree;
     struct stat sst;
-
-    IT_OK(c, smbw_mkdir(t, "ops"));
-    ck_assert(it_server_stat("ops", &sst) == 0 && S_ISDIR(sst.st_mode));
-    IT_ERR(c, smbw_mkdir(t, "ops"), SMBW_EEXIST);
-
     /* create + pwrite with a gap + pread */
     smbw_file *f = NULL;
     IT_OK(c, smbw_file_open(&f, t, "ops/a.txt", SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_EXCL));
@@ -219,7 +214,16 @@ START_TEST(test_file_ops)
     IT_OK(c, smbw_file_write(f, "def", 3));
     IT_OK(c, smbw_file_free(f));
     server_has("ops/a.txt", "abcdef", 6);
+}
 
+/* test_file_ops: sequential reads of ops/a.txt. */
+static void ops_read_seq(it_ctx *ctx)
+{
+    smbw_conn *c = ctx->conn;
+    smbw_tree *t = ctx->tree;
+    char buf[256];
+    size_t n = 0;
+    smbw_file *f = NULL;
     /* sequential reads */
     IT_OK(c, smbw_file_open(&f, t, "ops/a.txt", SMBW_O_RDONLY));
     ck_assert_uint_eq(smbw_file_create_action(f), 1); /* FILE_OPENED */
@@ -231,7 +235,15 @@ START_TEST(test_file_ops)
     IT_OK(c, smbw_file_read(f, buf, 100, &n));
     ck_assert_uint_eq(n, 0);
     IT_OK(c, smbw_file_free(f));
+}
 
+/* test_file_ops: O_EXCL, a missing file, O_TRUNC. */
+static void ops_open_flags(it_ctx *ctx)
+{
+    smbw_conn *c = ctx->conn;
+    smbw_tree *t = ctx->tree;
+    smbw_file *f = NULL;
+    smbw_stat st;
     /* O_EXCL on an existing file, O_RDONLY on a missing one */
     f = NULL;
     IT_ERR(c, smbw_file_open(&f, t, "ops/a.txt", SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_EXCL),
@@ -249,7 +261,16 @@ START_TEST(test_file_ops)
     IT_OK(c, smbw_file_pwrite(f, "xy", 2, 0));
     IT_OK(c, smbw_file_free(f));
     server_has("ops/a.txt", "xy", 2);
+}
 
+/* test_file_ops: times set on ops/a.txt. */
+static void ops_times(it_ctx *ctx)
+{
+    smbw_conn *c = ctx->conn;
+    smbw_tree *t = ctx->tree;
+    struct stat sst;
+    smbw_stat st;
+    smbw_file *f = NULL;
     /* set times on a fresh open (no writes on it, so the time sticks) */
     const int64_t mtime = 1000000000, atime = 1000000100;
     IT_OK(c, smbw_file_open(&f, t, "ops/a.txt", SMBW_O_RDWR));
@@ -261,12 +282,21 @@ START_TEST(test_file_ops)
     ck_assert(it_server_stat("ops/a.txt", &sst) == 0);
     ck_assert_int_eq(sst.st_mtime, mtime);
     ck_assert_int_eq(sst.st_atime, atime);
+}
 
+/* test_file_ops: ops/a.txt renamed to ops/b.txt, over ops/other.txt, then by
+ * handle to ops/c.txt. */
+static void ops_rename(it_ctx *ctx)
+{
+    smbw_conn *c = ctx->conn;
+    smbw_tree *t = ctx->tree;
+    struct stat sst;
+    smbw_file *f = NULL;
     /* rename by path, then by handle */
     IT_OK(c, smbw_rename(t, "ops/a.txt", "ops/b.txt", false));
     ck_assert(it_server_stat("ops/a.txt", &sst) != 0);
     server_has("ops/b.txt", "xy", 2);
-    api_put(&ctx, "ops/other.txt", "other", 5);
+    api_put(ctx, "ops/other.txt", "other", 5);
     IT_ERR(c, smbw_rename(t, "ops/b.txt", "ops/other.txt", false), SMBW_EEXIST);
     IT_OK(c, smbw_rename(t, "ops/b.txt", "ops/other.txt", true));
     server_has("ops/other.txt", "xy", 2);
@@ -275,12 +305,19 @@ START_TEST(test_file_ops)
     IT_OK(c, smbw_file_free(f));
     ck_assert(it_server_stat("ops/other.txt", &sst) != 0);
     server_has("ops/c.txt", "xy", 2);
+}
 
+/* test_file_ops: ops/sub and a listing of ops. */
+static void ops_listing(it_ctx *ctx)
+{
+    smbw_conn *c = ctx->conn;
+    smbw_tree *t = ctx->tree;
+    smbw_stat st;
     /* subdirectory, stat of a directory, listing with sizes */
     IT_OK(c, smbw_mkdir(t, "ops/sub"));
     IT_OK(c, smbw_stat_path(t, "ops/sub", &st));
     ck_assert(st.is_dir);
-    api_put(&ctx, "ops/sub/d.bin", "0123456789", 10);
+    api_put(ctx, "ops/sub/d.bin", "0123456789", 10);
     smbw_dir *d = NULL;
     IT_OK(c, smbw_dir_open(&d, t, "ops"));
     smbw_dirent e;
@@ -302,7 +339,15 @@ START_TEST(test_file_ops)
     ck_assert_int_eq(seen_c, 1);
     ck_assert_int_eq(seen_sub, 1);
     ck_assert_int_eq(others, 0);
+}
 
+/* test_file_ops: rmdir, unlink, delete on close; ops is gone after. */
+static void ops_remove(it_ctx *ctx)
+{
+    smbw_conn *c = ctx->conn;
+    smbw_tree *t = ctx->tree;
+    struct stat sst;
+    smbw_file *f = NULL;
     /* rmdir of a non-empty directory fails; unlink; rmdir */
     IT_ERR(c, smbw_rmdir(t, "ops/sub"), SMBW_ENOTEMPTY);
     IT_OK(c, smbw_unlink(t, "ops/sub/d.bin"));
@@ -318,6 +363,25 @@ START_TEST(test_file_ops)
     ck_assert(it_server_stat("ops/c.txt", &sst) != 0);
     IT_OK(c, smbw_rmdir(t, "ops"));
     ck_assert(it_server_stat("ops", &sst) != 0);
+}
+
+START_TEST(test_file_ops)
+{
+    it_ctx ctx;
+    it_open(&ctx);
+    smbw_conn *c = ctx.conn;
+    struct stat sst;
+
+    IT_OK(c, smbw_mkdir(ctx.tree, "ops"));
+    ck_assert(it_server_stat("ops", &sst) == 0 && S_ISDIR(sst.st_mode));
+    IT_ERR(c, smbw_mkdir(ctx.tree, "ops"), SMBW_EEXIST);
+    ops_write_read(&ctx);
+    ops_read_seq(&ctx);
+    ops_open_flags(&ctx);
+    ops_times(&ctx);
+    ops_rename(&ctx);
+    ops_listing(&ctx);
+    ops_remove(&ctx);
     ck_assert(!smbw_conn_is_dead(c));
     it_close(&ctx);
 }
