@@ -143,6 +143,7 @@ extern const cf_case cf_cases_copychunk[];
 extern const cf_case cf_cases_copychunk_ranges[];
 extern const cf_case cf_cases_copychunk_handles[];
 extern const cf_case cf_cases_odx[];
+extern const cf_case cf_cases_negotiate[];
 extern const cf_case *const cf_areas[];
 /* Every case in run order: fills out (up to max) and returns the count. */
 size_t cf_all_cases(const cf_case **out, size_t max);
