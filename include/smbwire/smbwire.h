@@ -352,6 +352,9 @@ typedef struct smbw_create_params {
     const void *create_contexts;
     size_t create_contexts_len;
 } smbw_create_params;
+/* The CREATE parameters smbw_file_open sends for flags (SMBW_O_*), to
+ * start from for smbw_file_create or smbw_file_create_write. p NULL: nothing. */
+void smbw_create_params_from_flags(smbw_create_params *p, int flags);
 /* Errors: as smbw_file_open. */
 int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw_create_params *p);
 /* smbw_file_create, then data written at offset 0, in one round trip for the
@@ -359,10 +362,11 @@ int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw
  * MS-SMB2 3.2.4.1.4 allows); any rest follows as smbw_file_pwrite would send
  * it. The way to put a small file with few round trips (see smbw_file_commit).
  * On success *out is the open file, positioned after the data. Errors: those
- * of smbw_file_create (then nothing was written); a failed or short WRITE
- * returns the WRITE's error after closing the file, which the CREATE may have
- * made and which may hold part of data: remove it if it must not stay.
- * SMBW_EINVAL for data NULL with len > 0. */
+ * of smbw_file_create (then *out is NULL and nothing was written); when the
+ * CREATE succeeded but a WRITE failed (or wrote nothing), the WRITE's error
+ * with *out still the open file, which the CREATE may have made and which
+ * may hold part of data: free it (after smbw_file_delete_on_close if it must
+ * not stay). SMBW_EINVAL for data NULL with len > 0. */
 int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
                            const smbw_create_params *p, const void *data, size_t len);
 /* Create action from the response (FILE_OPENED=1, FILE_CREATED=2, ...). */
@@ -386,6 +390,10 @@ typedef struct smbw_stat {
 /* FileAllInformation of the open file. Errors: SMBW_EINVAL (a NULL argument),
  * SMBW_EPROTO (a malformed answer), the request errors, the server's errors. */
 int smbw_file_stat(smbw_file *f, smbw_stat *st);
+/* The metadata the server gave in its answer to the CREATE that opened f
+ * (no request is sent): the file as it was when opened. Errors:
+ * SMBW_EINVAL (a NULL argument). */
+int smbw_file_open_stat(smbw_file *f, smbw_stat *st);
 /* The file system's identity of the open file: FileInternalInformation's
  * IndexNumber (MS-FSCC 2.4.22), the same for every open of one file on one
  * share (Samba: the inode). Servers whose file system has no such number may
@@ -454,6 +462,13 @@ int smbw_file_set_info(smbw_file *f, uint8_t info_type, uint8_t info_class, uint
  * Errors: the CLOSE's: the request errors, the server's errors; f is freed
  * whatever they are. */
 int smbw_file_free(smbw_file *f);
+/* smbw_file_free that also asks for the file's metadata as it is at the
+ * close (SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB: times, sizes, attributes in the
+ * CLOSE answer, no request more): *got says whether the server gave them
+ * (then *st holds them). f is freed in every case. Errors: SMBW_EINVAL (st
+ * or got NULL), SMBW_EPROTO (a malformed answer: the connection ends), as
+ * smbw_file_free otherwise. */
+int smbw_file_free_stat(smbw_file *f, smbw_stat *st, bool *got);
 /* What smbw_file_commit does before it closes; an option struct that may
  * grow: start from SMBW_COMMIT_INIT. */
 typedef struct smbw_commit {
@@ -471,17 +486,29 @@ typedef struct smbw_commit {
     uint32_t attributes;
 } smbw_commit;
 #define SMBW_COMMIT_INIT SMBW_SIZED_INIT_(smbw_commit)
+/* Which step of smbw_file_commit failed. */
+typedef enum smbw_commit_step {
+    SMBW_COMMIT_OK = 0,  /* none: every step succeeded */
+    SMBW_COMMIT_REQUEST, /* the compound could not be built, sent or answered:
+                            whether the server did any step is not known */
+    SMBW_COMMIT_RENAME,  /* the rename was refused: the file keeps its name */
+    SMBW_COMMIT_BASIC,   /* the basic information was refused (the rename,
+                            if asked for, stands) */
+    SMBW_COMMIT_CLOSE,   /* only the CLOSE failed (every other step stands) */
+} smbw_commit_step;
 /* Finishes a written file in one round trip: the SET_INFO requests cm asks
  * for, then CLOSE, compounded without relation so the CLOSE runs whatever
  * the others answer (cm NULL: a plain close). f is freed in every case.
  * Returns 0, or the first failure in the order rename, basic information,
- * close: after a failed rename the file is closed under its old name (with
- * the basic information applied there); after a failed basic information
- * the rename stands (the message says so, smbw_conn_errmsg). Errors:
+ * close, and, when failed is not NULL, says in *failed which step that was:
+ * after a failed rename the file is closed under its old name (with the
+ * basic information applied there); after a failed basic information the
+ * rename stands (the message says so, smbw_conn_errmsg). Errors:
  * SMBW_EINVAL (cm not from SMBW_COMMIT_INIT, or rename_to not a valid
  * name: nothing is sent and f is closed), SMBW_ENOTSUP (cm has fields this
- * library does not know, set: f is closed), the server's statuses. */
-int smbw_file_commit(smbw_file *f, const smbw_commit *cm);
+ * library does not know, set: f is closed), the request errors, the
+ * server's statuses. */
+int smbw_file_commit(smbw_file *f, const smbw_commit *cm, smbw_commit_step *failed);
 
 /* ---- path operations ------------------------------------------------- */
 

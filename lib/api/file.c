@@ -198,18 +198,18 @@ int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
     }
     for (int i = 0; i < 2; i++)
         api_rsp_free(&rsp[i]);
-    if (rc && f) {
-        close_keeping_error(c, f);
-        f = NULL;
-    }
+    /* After a failed WRITE the file stays open for the caller, who alone
+     * knows whether it must be removed (smbw_file_delete_on_close). */
     if (f)
-        f->pos = len;
+        f->pos = rc ? 0 : len;
     *out = f;
     return rc;
 }
 
-static void params_from_flags(int flags, smbw_create_params *p)
+void smbw_create_params_from_flags(smbw_create_params *p, int flags)
 {
+    if (!p)
+        return;
     memset(p, 0, sizeof *p);
     int acc = flags & SMBW_O_RDWR;
     bool dir = flags & SMBW_O_DIRECTORY;
@@ -238,7 +238,7 @@ static void params_from_flags(int flags, smbw_create_params *p)
 int smbw_file_open(smbw_file **out, smbw_tree *t, const char *path, int flags)
 {
     smbw_create_params p;
-    params_from_flags(flags, &p);
+    smbw_create_params_from_flags(&p, flags);
     return smbw_file_create(out, t, path, &p);
 }
 
@@ -262,8 +262,14 @@ void smbw_file_id(const smbw_file *f, uint8_t out[16])
         memset(out, 0, 16);
 }
 
-int smbw_file_free(smbw_file *f)
+static void stat_from_times(const smb2_file_times *t, smbw_stat *st);
+
+/* CLOSE (with SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB when st is not NULL: *got
+ * then says whether the server gave the attributes) and free. */
+static int file_close(smbw_file *f, smbw_stat *st, bool *got)
 {
+    if (got)
+        *got = false;
     if (!f)
         return 0;
     smbw_conn *c;
@@ -271,7 +277,7 @@ int smbw_file_free(smbw_file *f)
     if (!rc) {
         core_msg m;
         api_msg_for_tree(&m, f->tree, SMB2_CLOSE);
-        if (wire_encode_close(&m.body, 0, f->id) != 0) {
+        if (wire_encode_close(&m.body, st ? SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB : 0, f->id) != 0) {
             buf_free(&m.body);
             rc = SMBW_ENOMEM;
         } else {
@@ -279,6 +285,16 @@ int smbw_file_free(smbw_file *f)
             rc = api_call(c, &m, 1, false, &rsp);
             if (!rc && rsp.h.status != SMBW_STATUS_SUCCESS)
                 rc = api_status_error(c, rsp.h.status, "close");
+            smb2_close_rsp cr;
+            if (!rc && st) {
+                if (wire_decode_close(rsp.msg.p, rsp.msg.len, &cr) != 0) {
+                    core_kill(c, SMBW_EPROTO, "malformed CLOSE response");
+                    rc = SMBW_EPROTO;
+                } else if (cr.flags & SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB) {
+                    stat_from_times(&cr.t, st);
+                    *got = true;
+                }
+            }
             api_rsp_free(&rsp);
         }
     }
@@ -288,8 +304,130 @@ int smbw_file_free(smbw_file *f)
     return rc;
 }
 
-int smbw_file_commit(smbw_file *f, const smbw_commit *cm)
+int smbw_file_free(smbw_file *f)
 {
+    return file_close(f, NULL, NULL);
+}
+
+int smbw_file_free_stat(smbw_file *f, smbw_stat *st, bool *got)
+{
+    if (!st || !got) {
+        (void)file_close(f, NULL, NULL);
+        return SMBW_EINVAL;
+    }
+    memset(st, 0, sizeof *st);
+    return file_close(f, st, got);
+}
+
+/* The requests of smbw_file_commit into m (*n of them): the SET_INFO
+ * requests cm asks for, then the CLOSE. Returns 0 or the error (m then
+ * freed; *failed RENAME when the new name is not valid). */
+static int commit_build(smbw_conn *c, smbw_file *f, const smbw_commit *cm, core_msg m[3], int *n,
+                        smbw_commit_step *failed)
+{
+    /* info[0]: the rename, info[1]: the basic information; sent in that
+     * order, so attributes a server derives from a name (Samba marks a new
+     * dot file hidden) are replaced by the ones asked for. */
+    smbw_buf info[2];
+    buf_init(&info[0]);
+    buf_init(&info[1]);
+    int rc = 0;
+    if (cm->rename_to) {
+        char *sp;
+        rc = api_path(cm->rename_to, &sp);
+        if (!rc) {
+            rc = wire_encode_rename_info(&info[0], cm->replace, sp);
+            free(sp);
+        }
+        if (rc && rc != SMBW_ENOMEM) {
+            core_set_error(c, rc, 0, "rename to %s: not a valid name", cm->rename_to);
+            *failed = SMBW_COMMIT_RENAME; /* nothing is sent: the name stays */
+        }
+    }
+    if (!rc && cm->set_basic) {
+        wire_encode_basic_info(&info[1], cm->creation, cm->access, cm->write, cm->change,
+                               cm->attributes);
+        if (info[1].failed)
+            rc = SMBW_ENOMEM;
+    }
+    *n = 0;
+    for (int i = 0; i < 2 && !rc; i++) {
+        if ((i == 0 && !cm->rename_to) || (i == 1 && !cm->set_basic))
+            continue;
+        if (info[i].len > c->max_transact) {
+            rc = core_set_error(c, SMBW_EINVAL, 0, "SET_INFO buffer larger than MaxTransactSize");
+            break;
+        }
+        api_msg_for_tree(&m[*n], f->tree, SMB2_SET_INFO);
+        smb2_set_info_req si;
+        memset(&si, 0, sizeof si);
+        si.info_type = SMB2_0_INFO_FILE;
+        si.file_info_class = i == 0 ? FileRenameInformation : FileBasicInformation;
+        si.data = info[i].p;
+        si.data_len = (uint32_t)info[i].len;
+        memcpy(si.file_id, f->id, 16);
+        m[*n].payload = (uint32_t)info[i].len;
+        if (wire_encode_set_info(&m[*n].body, &si) != 0)
+            rc = SMBW_ENOMEM;
+        (*n)++;
+    }
+    buf_free(&info[0]);
+    buf_free(&info[1]);
+    if (!rc) {
+        api_msg_for_tree(&m[*n], f->tree, SMB2_CLOSE);
+        if (wire_encode_close(&m[*n].body, 0, f->id) != 0)
+            rc = SMBW_ENOMEM;
+        (*n)++;
+    }
+    if (rc) {
+        for (int i = 0; i < *n; i++)
+            buf_free(&m[i].body);
+        if (rc == SMBW_ENOMEM)
+            core_set_error(c, rc, 0, "commit: cannot build request");
+    }
+    return rc;
+}
+
+/* The answers to commit_build's requests: the first failure in the order
+ * rename, basic information, close (*failed says which). */
+static int commit_answers(smbw_conn *c, const smbw_commit *cm, const api_rsp *rsp,
+                          smbw_commit_step *failed)
+{
+    *failed = SMBW_COMMIT_OK;
+    int rc = 0, i = 0;
+    char what[600];
+    bool renamed = false;
+    if (cm->rename_to) {
+        uint32_t st = rsp[i++].h.status;
+        renamed = st == SMBW_STATUS_SUCCESS;
+        if (!renamed) {
+            snprintf(what, sizeof what, "rename to %s", cm->rename_to);
+            rc = api_status_error(c, st, what);
+            *failed = SMBW_COMMIT_RENAME;
+        }
+    }
+    if (cm->set_basic) {
+        uint32_t st = rsp[i++].h.status;
+        if (st != SMBW_STATUS_SUCCESS && !rc) {
+            snprintf(what, sizeof what, "set times and attributes%s",
+                     renamed ? " (the file was renamed)" : "");
+            rc = api_status_error(c, st, what);
+            *failed = SMBW_COMMIT_BASIC;
+        }
+    }
+    if (rsp[i].h.status != SMBW_STATUS_SUCCESS && !rc) {
+        rc = api_status_error(c, rsp[i].h.status, "close");
+        *failed = SMBW_COMMIT_CLOSE;
+    }
+    return rc;
+}
+
+int smbw_file_commit(smbw_file *f, const smbw_commit *cm, smbw_commit_step *failed)
+{
+    smbw_commit_step dummy;
+    if (!failed)
+        failed = &dummy;
+    *failed = SMBW_COMMIT_REQUEST;
     if (!f)
         return SMBW_EINVAL;
     smbw_commit cmv;
@@ -301,71 +439,20 @@ int smbw_file_commit(smbw_file *f, const smbw_commit *cm)
         }
         cm = &cmv;
     }
-    if (!cm || (!cm->set_basic && !cm->rename_to))
-        return smbw_file_free(f);
+    if (!cm || (!cm->set_basic && !cm->rename_to)) {
+        int frc = smbw_file_free(f);
+        *failed = frc ? SMBW_COMMIT_CLOSE : SMBW_COMMIT_OK;
+        return frc;
+    }
     smbw_conn *c;
     int rc = api_file_conn(f, &c);
     if (rc) {
         (void)smbw_file_free(f); /* frees it; nothing can be sent */
         return rc;
     }
-    /* info[0]: the rename, info[1]: the basic information; sent in that
-     * order, so attributes a server derives from a name (Samba marks a new
-     * dot file hidden) are replaced by the ones asked for. */
-    smbw_buf info[2];
-    buf_init(&info[0]);
-    buf_init(&info[1]);
-    if (cm->rename_to) {
-        char *sp;
-        rc = api_path(cm->rename_to, &sp);
-        if (!rc) {
-            rc = wire_encode_rename_info(&info[0], cm->replace, sp);
-            free(sp);
-        }
-        if (rc && rc != SMBW_ENOMEM)
-            core_set_error(c, rc, 0, "rename to %s: not a valid name", cm->rename_to);
-    }
-    if (!rc && cm->set_basic) {
-        wire_encode_basic_info(&info[1], cm->creation, cm->access, cm->write, cm->change,
-                               cm->attributes);
-        if (info[1].failed)
-            rc = SMBW_ENOMEM;
-    }
     core_msg m[3];
     int n = 0;
-    for (int i = 0; i < 2 && !rc; i++) {
-        if ((i == 0 && !cm->rename_to) || (i == 1 && !cm->set_basic))
-            continue;
-        if (info[i].len > c->max_transact) {
-            rc = core_set_error(c, SMBW_EINVAL, 0, "SET_INFO buffer larger than MaxTransactSize");
-            break;
-        }
-        api_msg_for_tree(&m[n], f->tree, SMB2_SET_INFO);
-        smb2_set_info_req si;
-        memset(&si, 0, sizeof si);
-        si.info_type = SMB2_0_INFO_FILE;
-        si.file_info_class = i == 0 ? FileRenameInformation : FileBasicInformation;
-        si.data = info[i].p;
-        si.data_len = (uint32_t)info[i].len;
-        memcpy(si.file_id, f->id, 16);
-        m[n].payload = (uint32_t)info[i].len;
-        if (wire_encode_set_info(&m[n].body, &si) != 0)
-            rc = SMBW_ENOMEM;
-        n++;
-    }
-    buf_free(&info[0]);
-    buf_free(&info[1]);
-    if (!rc) {
-        api_msg_for_tree(&m[n], f->tree, SMB2_CLOSE);
-        if (wire_encode_close(&m[n].body, 0, f->id) != 0)
-            rc = SMBW_ENOMEM;
-        n++;
-    }
-    if (rc) {
-        for (int i = 0; i < n; i++)
-            buf_free(&m[i].body);
-        if (rc == SMBW_ENOMEM)
-            core_set_error(c, rc, 0, "commit: cannot build request");
+    if ((rc = commit_build(c, f, cm, m, &n, failed)) != 0) {
         close_keeping_error(c, f);
         return rc;
     }
@@ -375,29 +462,8 @@ int smbw_file_commit(smbw_file *f, const smbw_commit *cm)
      * 3.3.5.2.7.2, and the file would stay open). */
     api_rsp rsp[3];
     rc = api_call(c, m, n, false, rsp);
-    if (!rc) {
-        int i = 0;
-        char what[600];
-        bool renamed = false;
-        if (cm->rename_to) {
-            uint32_t st = rsp[i++].h.status;
-            renamed = st == SMBW_STATUS_SUCCESS;
-            if (!renamed) {
-                snprintf(what, sizeof what, "rename to %s", cm->rename_to);
-                rc = api_status_error(c, st, what);
-            }
-        }
-        if (cm->set_basic) {
-            uint32_t st = rsp[i++].h.status;
-            if (st != SMBW_STATUS_SUCCESS && !rc) {
-                snprintf(what, sizeof what, "set times and attributes%s",
-                         renamed ? " (the file was renamed)" : "");
-                rc = api_status_error(c, st, what);
-            }
-        }
-        if (rsp[i].h.status != SMBW_STATUS_SUCCESS && !rc)
-            rc = api_status_error(c, rsp[i].h.status, "close");
-    }
+    if (!rc)
+        rc = commit_answers(c, cm, rsp, failed);
     for (int i = 0; i < n; i++)
         api_rsp_free(&rsp[i]);
     api_file_unlink(f);
@@ -498,6 +564,14 @@ int smbw_file_stat(smbw_file *f, smbw_stat *st)
         return SMBW_EPROTO;
     }
     stat_from_times(&t, st);
+    return 0;
+}
+
+int smbw_file_open_stat(smbw_file *f, smbw_stat *st)
+{
+    if (!f || !st)
+        return SMBW_EINVAL;
+    stat_from_times(&f->times, st);
     return 0;
 }
 

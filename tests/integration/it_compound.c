@@ -2,7 +2,8 @@
  * trips per small file):
  *  - smbw_file_create_write: CREATE and the first WRITE in one compound (the
  *    WRITE sent as a related member), the rest of a larger file after it;
- *    a failed CREATE leaves *out NULL and writes nothing;
+ *    a failed CREATE leaves *out NULL and writes nothing, a WRITE refused
+ *    after a CREATE that made the file leaves it open in *out;
  *  - smbw_file_commit: SET_INFO basic, SET_INFO rename and CLOSE in one
  *    compound; a refused rename still closes the file (it can be deleted
  *    right after, which an open handle without FILE_SHARE_DELETE forbids).
@@ -106,6 +107,19 @@ START_TEST(test_create_write_small)
     ck_assert_ptr_null(f);
     ck_assert_uint_eq(smbw_last_status(c.x.conn), SMBW_STATUS_OBJECT_NAME_COLLISION);
     expect_server_file("cw/small.txt", text, sizeof text);
+    /* Made without write access: the CREATE succeeds, the WRITE is refused,
+     * and the file stays open for the caller to remove. */
+    smbw_create_params ro = p;
+    ro.desired_access = 0x00010081u; /* read data, read attributes, DELETE */
+    f = NULL;
+    IT_ERR(c.x.conn, smbw_file_create_write(&f, c.x.tree, "cw/ro.txt", &ro, "XX", 2), SMBW_EACCES);
+    ck_assert_ptr_nonnull(f);
+    struct stat rst;
+    ck_assert_int_eq(it_server_stat("cw/ro.txt", &rst), 0);
+    ck_assert_int_eq((int)rst.st_size, 0);
+    IT_OK(c.x.conn, smbw_file_delete_on_close(f));
+    IT_OK(c.x.conn, smbw_file_free(f));
+    ck_assert_int_eq(it_server_stat("cw/ro.txt", &rst), -1);
     it_close(&c.x);
 }
 END_TEST
@@ -154,8 +168,10 @@ START_TEST(test_commit_times_and_rename)
     cm.access = cm.write;
     cm.attributes = SMBW_FILE_ATTRIBUTE_ARCHIVE;
     cm.rename_to = "final.txt";
-    IT_OK(c.x.conn, smbw_file_commit(f, &cm));
+    smbw_commit_step step = SMBW_COMMIT_REQUEST;
+    IT_OK(c.x.conn, smbw_file_commit(f, &cm, &step));
     ck_assert_int_eq(round_trips(&c), 1);
+    ck_assert_int_eq(step, SMBW_COMMIT_OK);
     struct stat st;
     ck_assert_int_eq(it_server_stat(".part", &st), -1);
     ck_assert_int_eq(it_server_stat("final.txt", &st), 0);
@@ -164,9 +180,34 @@ START_TEST(test_commit_times_and_rename)
     IT_OK(c.x.conn, smbw_stat_path(c.x.tree, "final.txt", &sst));
     ck_assert_uint_eq(sst.attributes & (SMBW_FILE_ATTRIBUTE_HIDDEN | SMBW_FILE_ATTRIBUTE_ARCHIVE),
                       SMBW_FILE_ATTRIBUTE_ARCHIVE);
+    /* What the CREATE answered, without a request: the same as a stat. */
+    smbw_file *rf = NULL;
+    IT_OK(c.x.conn, smbw_file_open(&rf, c.x.tree, "final.txt", SMBW_O_RDONLY));
+    round_trips(&c);
+    smbw_stat ost;
+    IT_OK(c.x.conn, smbw_file_open_stat(rf, &ost));
+    ck_assert_int_eq(round_trips(&c), 0);
+    IT_OK(c.x.conn, smbw_file_stat(rf, &sst));
+    ck_assert_uint_eq(ost.size, 4);
+    ck_assert_uint_eq(ost.size, sst.size);
+    ck_assert_uint_eq(ost.last_write_time, sst.last_write_time);
+    ck_assert_uint_eq(ost.creation_time, sst.creation_time);
+    ck_assert_uint_eq(ost.attributes, sst.attributes);
+    ck_assert(!ost.is_dir);
+    ck_assert_int_eq(smbw_file_open_stat(NULL, &ost), SMBW_EINVAL);
+    /* The metadata at the close, in the CLOSE answer: one round trip. */
+    round_trips(&c);
+    smbw_stat cst;
+    bool got = false;
+    IT_OK(c.x.conn, smbw_file_free_stat(rf, &cst, &got));
+    ck_assert_int_eq(round_trips(&c), 1);
+    ck_assert(got);
+    ck_assert_uint_eq(cst.size, 4);
+    ck_assert_uint_eq(cst.last_write_time, sst.last_write_time);
+    ck_assert_uint_eq(cst.attributes, sst.attributes);
     /* A plain close through commit (NULL and nothing asked). */
     IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, "plain.txt", &p, "x", 1));
-    IT_OK(c.x.conn, smbw_file_commit(f, NULL));
+    IT_OK(c.x.conn, smbw_file_commit(f, NULL, NULL));
     IT_OK(c.x.conn, smbw_unlink(c.x.tree, "plain.txt"));
     it_close(&c.x);
 }
@@ -185,8 +226,10 @@ START_TEST(test_commit_refused_rename_closes)
     cm.rename_to = "taken.txt";
     cm.replace = false;
     round_trips(&c);
-    IT_ERR(c.x.conn, smbw_file_commit(f, &cm), SMBW_EEXIST);
+    smbw_commit_step step = SMBW_COMMIT_OK;
+    IT_ERR(c.x.conn, smbw_file_commit(f, &cm, &step), SMBW_EEXIST);
     ck_assert_int_eq(round_trips(&c), 1);
+    ck_assert_int_eq(step, SMBW_COMMIT_RENAME);
     ck_assert_uint_eq(smbw_last_status(c.x.conn), SMBW_STATUS_OBJECT_NAME_COLLISION);
     ck_assert_msg(strstr(smbw_conn_errmsg(c.x.conn), "rename to taken.txt") != NULL, "%s",
                   smbw_conn_errmsg(c.x.conn));
@@ -197,14 +240,16 @@ START_TEST(test_commit_refused_rename_closes)
     /* An invalid target: nothing sent, the file closed all the same. */
     IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, ".new2", &p, "n", 1));
     cm.rename_to = "bad\xff\xfename"; /* not UTF-8 */
-    ck_assert_int_lt(smbw_file_commit(f, &cm), 0);
+    step = SMBW_COMMIT_OK;
+    ck_assert_int_lt(smbw_file_commit(f, &cm, &step), 0);
+    ck_assert_int_eq(step, SMBW_COMMIT_RENAME);
     IT_OK(c.x.conn, smbw_unlink(c.x.tree, ".new2"));
     /* A struct not started from SMBW_COMMIT_INIT: refused, the file closed. */
     IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, ".new3", &p, "n", 1));
     smbw_commit zero;
     memset(&zero, 0, sizeof zero);
     zero.rename_to = "never.txt";
-    ck_assert_int_eq(smbw_file_commit(f, &zero), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_file_commit(f, &zero, NULL), SMBW_EINVAL);
     IT_OK(c.x.conn, smbw_unlink(c.x.tree, ".new3"));
     struct stat nst;
     ck_assert_int_eq(it_server_stat("never.txt", &nst), -1);

@@ -298,28 +298,6 @@ static int set_size(const sc_end *dst, uint64_t end, sc_xerr *e)
 
 /* ---- the copy ------------------------------------------------------------- */
 
-/* Bytes per request: the caller's choice (SC_MAX_CHUNK by default) within
- * the servers' read and write limits, at least 4 KiB. */
-static size_t pick_chunk(const sc_end *src, const sc_end *dst, const sc_stream_hooks *hooks)
-{
-    size_t chunk = SC_MAX_CHUNK;
-    if (hooks != NULL && hooks->chunk > 0 && hooks->chunk < chunk)
-        chunk = hooks->chunk;
-    if (src->f != NULL) {
-        uint32_t m = smbw_conn_max_read(src->c);
-        if (m > 0 && m < chunk)
-            chunk = m;
-    }
-    if (dst->f != NULL) {
-        uint32_t m = smbw_conn_max_write(dst->c);
-        if (m > 0 && m < chunk)
-            chunk = m;
-    }
-    if (chunk < 4096)
-        chunk = 4096;
-    return chunk;
-}
-
 /* Requests in flight: depth within 1..SC_MAX_DEPTH, no more than the
  * chunks of need. */
 static int pick_depth(const sc_end *src, const sc_end *dst, int depth, size_t chunk, uint64_t need)
@@ -520,7 +498,7 @@ int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_
         return 0;
     stream st = {
         .src = src, .dst = dst, .next = start, .end = end, .e = e, .hooks = hooks, .marked = start};
-    size_t chunk = pick_chunk(src, dst, hooks);
+    size_t chunk = sc_stream_chunk(src, dst, hooks != NULL ? hooks->chunk : 0);
     uint8_t *mem = NULL;
     int rc = alloc_slots(&st, pick_depth(src, dst, depth, chunk, end - start), chunk, &mem);
     if (rc != 0)
@@ -539,4 +517,20 @@ int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_
     free(mem);
     free(st.slots);
     return st.err;
+}
+
+size_t sc_stream_chunk(const sc_end *src, const sc_end *dst, size_t want)
+{
+    size_t chunk = want > 0 && want < SC_MAX_CHUNK ? want : SC_MAX_CHUNK;
+    if (src->c != NULL) {
+        uint32_t m = smbw_conn_max_read(src->c);
+        if (m > 0 && m < chunk)
+            chunk = m;
+    }
+    if (dst->c != NULL) {
+        uint32_t m = smbw_conn_max_write(dst->c);
+        if (m > 0 && m < chunk)
+            chunk = m;
+    }
+    return chunk < 4096 ? 4096 : chunk;
 }

@@ -81,6 +81,12 @@ typedef struct sc_epops {
      * read_too: open it for reading as well (FSCTL_SRV_COPYCHUNK). */
     int (*open_tmp)(const sc_loc *loc, const char *path, bool create, bool read_too, sc_fh *h,
                     sc_err *e);
+    /* Where the endpoint has it (else NULL): open_tmp with create, and the
+     * whole content (len bytes, from offset 0) written, in one step. On a
+     * failure after the file was made, h is left open so that it can be
+     * discarded. */
+    int (*create_put)(const sc_loc *loc, const char *path, bool read_too, const void *data,
+                      size_t len, sc_fh *h, sc_err *e);
     /* Right after open_tmp: checks that what was opened is a regular file
      * (*ours false when it is not: it is then not ours to remove) and, when
      * size is not NULL, reads its size. */
@@ -98,11 +104,24 @@ typedef struct sc_epops {
      * what is there; sync_dir: make the rename durable too (best effort). */
     int (*rename)(const sc_loc *loc, sc_fh *h, const char *tmp, const char *final, bool sync_dir,
                   sc_err *e);
+    /* Where the endpoint has it (else NULL): the finish in one step —
+     * rename h to final (replacing what is there), then set m's times (when
+     * times) and the attributes attrs, then close h (closed in every case).
+     * Returns 0 once renamed, *warn then holding a later step's failure
+     * (warn->err 0: none); else the failure in e: the file keeps its
+     * temporary name (or, when the connection ended before the answer, may
+     * or may not have been renamed). */
+    int (*commit)(const sc_loc *loc, sc_fh *h, const char *final, const sc_meta *m, bool times,
+                  uint32_t attrs, sc_err *e, sc_err *warn);
     /* After the rename: attributes that would have stood in its way (the
      * read-only attribute on a share; NULL locally). */
     int (*set_attrs)(const sc_loc *loc, sc_fh *h, uint32_t attrs, sc_err *e);
     /* Closes h (h is then closed whatever the result). */
     int (*close)(const sc_loc *loc, sc_fh *h, sc_err *e);
+    /* Where the endpoint has it (else NULL): close h (closed in every
+     * case) and, in the same step, its metadata as it is at the close (*known
+     * false when the other end does not tell). */
+    int (*close_stat)(const sc_loc *loc, sc_fh *h, sc_finfo *fi, bool *known, sc_err *e);
     /* Removes the partial file tmp (open as h, or closed). Returns true
      * when it is gone; not_removed says otherwise why in a message. */
     bool (*discard)(const sc_loc *loc, sc_fh *h, const char *tmp);

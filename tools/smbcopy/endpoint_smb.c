@@ -80,8 +80,8 @@ static int s_open_src(const sc_loc *loc, const char *path, sc_fh *h, sc_finfo *f
     int err = smbw_file_open(&h->f, loc->tree, path, SMBW_O_RDONLY);
     if (err != 0)
         return s_err(e, err, loc, "open");
-    smbw_stat st;
-    err = smbw_file_stat(h->f, &st);
+    smbw_stat st; /* as the CREATE answered: no request more */
+    err = smbw_file_open_stat(h->f, &st);
     if (err != 0)
         return s_err(e, err, loc, "stat");
     finfo_from_smb(fi, &st);
@@ -99,6 +99,19 @@ static int s_open_tmp(const sc_loc *loc, const char *path, bool create, bool rea
         acc |= SMBW_O_CREAT | SMBW_O_EXCL;
     int err = smbw_file_open(&h->f, loc->tree, path, acc);
     return err == 0 ? 0 : s_err(e, err, loc, "open");
+}
+
+static int s_create_put(const sc_loc *loc, const char *path, bool read_too, const void *data,
+                        size_t len, sc_fh *h, sc_err *e)
+{
+    /* The open s_open_tmp makes with create, and the data with it. */
+    smbw_create_params p;
+    smbw_create_params_from_flags(&p, (read_too ? SMBW_O_RDWR : SMBW_O_WRONLY) | SMBW_O_DELETE |
+                                          SMBW_O_CREAT | SMBW_O_EXCL);
+    int err = smbw_file_create_write(&h->f, loc->tree, path, &p, data, len);
+    if (err == 0)
+        return 0;
+    return s_err(e, err, loc, h->f != NULL ? "write" : "open");
 }
 
 static int s_check_tmp(const sc_loc *loc, sc_fh *h, uint64_t *size, bool *ours, sc_err *e)
@@ -157,6 +170,39 @@ static int s_rename(const sc_loc *loc, sc_fh *h, const char *tmp, const char *fi
     return err == 0 ? 0 : s_err(e, err, loc, "rename to");
 }
 
+static int s_commit(const sc_loc *loc, sc_fh *h, const char *final, const sc_meta *m, bool times,
+                    uint32_t attrs, sc_err *e, sc_err *warn)
+{
+    memset(warn, 0, sizeof(*warn));
+    smbw_commit cm = SMBW_COMMIT_INIT;
+    cm.rename_to = final;
+    cm.replace = true;
+    cm.set_basic = true;
+    if (times) {
+        cm.creation = m->creation;
+        cm.access = m->access;
+        cm.write = m->write;
+    }
+    cm.attributes = attrs;
+    smbw_commit_step failed = SMBW_COMMIT_REQUEST;
+    int err = smbw_file_commit(h->f, &cm, &failed);
+    h->f = NULL;
+    switch (failed) {
+    case SMBW_COMMIT_OK:
+        return 0;
+    case SMBW_COMMIT_BASIC:
+        s_err(warn, err, loc, "set times and attributes of");
+        return 0;
+    case SMBW_COMMIT_CLOSE:
+        s_err(warn, err, loc, "close");
+        return 0;
+    case SMBW_COMMIT_RENAME:
+    case SMBW_COMMIT_REQUEST:
+    default:
+        return s_err(e, err, loc, "rename to");
+    }
+}
+
 static int s_set_attrs(const sc_loc *loc, sc_fh *h, uint32_t attrs, sc_err *e)
 {
     int err = smbw_file_set_basic(h->f, 0, 0, 0, 0, attrs);
@@ -170,6 +216,24 @@ static int s_close(const sc_loc *loc, sc_fh *h, sc_err *e)
     int err = smbw_file_free(h->f);
     h->f = NULL;
     return err == 0 ? 0 : s_err(e, err, loc, "close");
+}
+
+static int s_close_stat(const sc_loc *loc, sc_fh *h, sc_finfo *fi, bool *known, sc_err *e)
+{
+    *known = false;
+    if (h->f == NULL)
+        return 0;
+    smbw_stat st;
+    bool got = false;
+    int err = smbw_file_free_stat(h->f, &st, &got);
+    h->f = NULL;
+    if (err != 0)
+        return s_err(e, err, loc, "close");
+    if (got) {
+        finfo_from_smb(fi, &st);
+        *known = true;
+    }
+    return 0;
 }
 
 /* Delete-on-close through the open handle (the close that follows removes
@@ -299,6 +363,7 @@ const sc_epops sc_ep_smb = {
     .stat = s_stat,
     .open_src = s_open_src,
     .open_tmp = s_open_tmp,
+    .create_put = s_create_put,
     .check_tmp = s_check_tmp,
     .fstat = s_fstat,
     .truncate = s_truncate,
@@ -306,8 +371,10 @@ const sc_epops sc_ep_smb = {
     .set_mode = NULL,
     .sync = s_sync,
     .rename = s_rename,
+    .commit = s_commit,
     .set_attrs = s_set_attrs,
     .close = s_close,
+    .close_stat = s_close_stat,
     .discard = s_discard,
     .not_removed = "could not be removed (the connection to the server ended): remove it or "
                    "continue it with --resume",

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "endpoint.h"
 #include "file.h"
@@ -38,6 +39,11 @@ typedef struct sc_xfer {
     sc_fh sh, dh;
     bool tmp_exists;
     uint64_t holes; /* bytes the stream left as holes (not read nor written) */
+    /* A file that one request carries (see one_request): no resume record. */
+    bool small;
+    void *put;         /* a small local source read whole, sent with its create */
+    bool put_done;     /* ... and written so */
+    uint64_t put_wire; /* bytes on the wire for that */
     /* A local FIFO or character device destination: written in place. */
     bool dst_stream;
     bool forced;    /* --method asks for a server-side method */
@@ -46,7 +52,8 @@ typedef struct sc_xfer {
     sc_finfo sfi, dfi;
     uint64_t size, start, rec_done;
     const char *method;
-    bool done; /* nothing more to do for this file (skipped, dry run) */
+    bool done;       /* nothing more to do for this file (skipped, dry run) */
+    bool dst_absent; /* the destination is known not to exist: not looked up */
 } sc_xfer;
 
 /* "dir/.STEM<suffix>" for "dir/NAME" (suffix: PART_SUFFIX, STATE_SUFFIX).
@@ -104,6 +111,23 @@ static bool source_changed(sc_xfer *x)
            (now.size != x->sfi.size || now.write != x->sfi.write);
 }
 
+/* Done with the source (it may be the file being replaced): closed, and
+ * whether it changed while it was copied (as source_changed), asked in the
+ * close itself where the endpoint can. */
+static bool close_source_changed(sc_xfer *x)
+{
+    sc_err e;
+    if (x->sops->close_stat != NULL) {
+        sc_finfo now;
+        bool known = false;
+        x->sops->close_stat(x->src, &x->sh, &now, &known, &e);
+        return known && (now.size != x->sfi.size || now.write != x->sfi.write);
+    }
+    bool changed = source_changed(x);
+    x->sops->close(x->src, &x->sh, &e);
+    return changed;
+}
+
 /* The temporary file next to dpath could not be created: said in terms of
  * the user's destination (the temporary name is smbcopy's business). */
 static int fail_create(sc_xfer *x, const sc_err *e)
@@ -139,6 +163,17 @@ static int fail_create(sc_xfer *x, const sc_err *e)
     free(dd);
     free(dir);
     return rc;
+}
+
+/* Whether one request carries the whole file. Such a file gets no resume
+ * record: a record could only ever say that nothing is written (the one
+ * request is acknowledged whole or not at all), and it would cost more
+ * requests than the file itself. */
+static bool one_request(const sc_xfer *x)
+{
+    sc_end se = {.fd = -1, .c = x->src->remote ? x->src->srv->conn : NULL};
+    sc_end de = {.fd = -1, .c = x->dst->remote ? x->dst->srv->conn : NULL};
+    return x->size <= sc_stream_chunk(&se, &de, x->o->chunk_size);
 }
 
 /* ---- the steps ------------------------------------------------------- */
@@ -201,6 +236,10 @@ static int xf_check_dst(sc_xfer *x)
 {
     sc_ctx *ctx = x->ctx;
     int rc;
+    if (x->dst_absent) { /* in a directory this run made */
+        memset(&x->dfi, 0, sizeof(x->dfi));
+        return 0;
+    }
     if ((rc = sc_loc_stat(ctx, x->dst, x->dpath, &x->dfi)) != 0)
         return rc;
     /* Never copy a file onto itself (a copy there would only replace it). */
@@ -263,10 +302,42 @@ static int xf_plan(sc_xfer *x)
                   x->sdisp, sc_method_name(o->method));
         return SC_EXIT_USAGE;
     }
+    x->small = one_request(x);
     /* --resume: continue from the record when it still describes the source. */
-    x->resumable = o->resume && !x->dst_stream &&
+    x->resumable = o->resume && !x->dst_stream && !x->small &&
                    sc_state_load(x->dst, x->spath_state, x->ident, x->dname, x->size, x->sfi.write,
                                  &x->rec_done);
+    return 0;
+}
+
+/* A small local file copied onto an endpoint that creates a file with its
+ * data in one step (create_put): read whole now. Returns 0 (x->put set
+ * when it applies) or the exit code of a failure it reported. */
+static int read_small(sc_xfer *x)
+{
+    if (!x->small || x->dst_stream || x->resumable || x->src->remote ||
+        x->dops->create_put == NULL || x->o->method != SC_METHOD_AUTO)
+        return 0;
+    uint8_t *buf = malloc(x->size > 0 ? x->size : 1);
+    if (buf == NULL)
+        return sc_fail_nomem(x->ctx);
+    size_t got = 0;
+    while (got < x->size) {
+        ssize_t r = pread(x->sh.fd, buf + got, x->size - got, (off_t)got);
+        if (r < 0 && errno == EINTR && !sc_interrupted)
+            continue;
+        if (r <= 0) {
+            int en = errno;
+            free(buf);
+            if (r < 0 && sc_interrupted)
+                return sc_fail_interrupted(x->ctx, x->sdisp);
+            if (r == 0) /* shorter than it was: changed under us */
+                return sc_fail_changed(x->ctx, x->sdisp);
+            return sc_fail_local(x->ctx, en, "read", x->sdisp);
+        }
+        got += (size_t)r;
+    }
+    x->put = buf;
     return 0;
 }
 
@@ -286,7 +357,14 @@ static int open_tmp(sc_xfer *x)
                 break;
             x->resumable = false; /* no partial file: start over */
         }
-        err = d->open_tmp(x->dst, x->tmp, true, rd, &x->dh, &e);
+        if (x->put != NULL) {
+            uint64_t w0 = sc_traffic(x->src, x->dst);
+            err = d->create_put(x->dst, x->tmp, rd, x->put, x->size, &x->dh, &e);
+            x->put_wire += sc_traffic(x->src, x->dst) - w0;
+            x->put_done = err == 0;
+        } else {
+            err = d->open_tmp(x->dst, x->tmp, true, rd, &x->dh, &e);
+        }
         if (err != SMBW_EEXIST || attempt > 0)
             break;
         sc_err ue;
@@ -296,6 +374,10 @@ static int open_tmp(sc_xfer *x)
                 e = ue;
             break;
         }
+    }
+    if (err != 0 && sc_fh_open(&x->dh)) { /* made, but its data not written */
+        x->tmp_exists = true;
+        return sc_fail(x->ctx, &e, x->tdisp);
     }
     if (err != 0)
         return fail_create(x, &e);
@@ -326,11 +408,11 @@ static int xf_open_dst(sc_xfer *x)
         if (x->dops->open_stream(x->dst, x->dpath, &x->dh, &e) != 0)
             return sc_fail(ctx, &e, x->ddisp);
     } else {
-        if ((rc = open_tmp(x)) != 0)
+        if ((rc = read_small(x)) != 0 || (rc = open_tmp(x)) != 0)
             return rc;
         char why[256];
-        if (sc_state_open(&x->state, x->dst, x->spath_state, x->ident, x->dname, x->size,
-                          x->sfi.write, x->start, why, sizeof(why)) != 0) {
+        if (!x->small && sc_state_open(&x->state, x->dst, x->spath_state, x->ident, x->dname,
+                                       x->size, x->sfi.write, x->start, why, sizeof(why)) != 0) {
             char *sd = sc_loc_display(x->dst, x->spath_state);
             sc_warn(ctx, "cannot keep the resume record %s: %s", sc_disp_or(sd, x->spath_state),
                     why);
@@ -430,7 +512,12 @@ static int xf_data(sc_xfer *x)
     x->method = "stream";
     int err = SMBW_ENOTSUP;
     sc_progress_start(&ctx->prog, x->name, x->size, x->start);
-    if (x->o->method != SC_METHOD_STREAM)
+    if (x->put_done) { /* written with its create */
+        ctx->requests++;
+        ctx->wire_bytes += x->put_wire;
+        sc_progress_update(&ctx->prog, x->size);
+        err = 0;
+    } else if (x->o->method != SC_METHOD_STREAM)
         err = sc_try_server_side(ctx, x->src, x->spath, x->sh.f, x->dst, x->tmp, x->dh.f, x->start,
                                  x->size, &x->state, &x->method);
     if (err == SMBW_ENOTSUP && !x->forced) {
@@ -443,15 +530,12 @@ static int xf_data(sc_xfer *x)
     sc_progress_end(&ctx->prog);
     /* A source written to while it was copied: the copy may hold a mix of
      * old and new data, so it never gets the final name. */
-    if (source_changed(x))
+    if (close_source_changed(x))
         return sc_fail_changed(ctx, x->sdisp);
     if (ctx->method_used == NULL)
         ctx->method_used = x->method;
     else if (strcmp(ctx->method_used, x->method) != 0)
         ctx->method_used = "mixed";
-    /* Done with the source (it may be the file being replaced). */
-    sc_err e;
-    x->sops->close(x->src, &x->sh, &e);
     if (sc_interrupted)
         return sc_fail_interrupted(ctx, x->sdisp);
     return 0;
@@ -475,6 +559,32 @@ static sc_meta meta_for(const sc_xfer *x)
     return m;
 }
 
+/* Finish where the destination does it in one step (commit: rename, then
+ * times and attributes, then close): the attributes go after the rename,
+ * so what a server derived from the temporary dot name (Samba: hidden) is
+ * replaced, and the read-only one no longer stands in the rename's way. */
+static int finish_commit(sc_xfer *x, const sc_meta *m)
+{
+    sc_ctx *ctx = x->ctx;
+    const sc_epops *d = x->dops;
+    uint32_t attrs = x->o->preserve ? m->attrs : 0;
+    if (attrs == 0)
+        attrs = SMBW_FILE_ATTRIBUTE_ARCHIVE;
+    sc_err e, w;
+    if (d->commit(x->dst, &x->dh, x->dpath, m, x->o->preserve, attrs, &e, &w) != 0) {
+        /* Closed under its temporary name: removed by name (kept with
+         * --resume, as after any failure). */
+        sc_err ue;
+        if (!x->o->resume && d->unlink(x->dst, x->tmp, &ue) == 0)
+            x->tmp_exists = false;
+        return sc_fail(ctx, &e, x->ddisp);
+    }
+    x->tmp_exists = false;
+    if (w.err != 0)
+        sc_warn(ctx, "%s %s: %s", w.op, x->ddisp, sc_err_str(&w));
+    return 0;
+}
+
 /* Finish: metadata, flush, rename over the final name (see sync_first and
  * close_before_rename in endpoint.h for the order on each side). */
 static int xf_finish(sc_xfer *x)
@@ -491,6 +601,12 @@ static int xf_finish(sc_xfer *x)
     sc_meta m = meta_for(x);
     if (o->sync && d->sync_first && d->sync(x->dst, &x->dh, &e) != 0)
         return sc_fail(ctx, &e, x->tdisp);
+    if (d->commit != NULL) {
+        int rc = finish_commit(x, &m);
+        if (rc != 0)
+            return rc;
+        goto done;
+    }
     if (o->preserve && d->set_times(x->dst, &x->dh, &m, &e) != 0)
         sc_warn(ctx, "set times of %s: %s", x->tdisp, sc_err_str(&e));
     if (d->set_mode != NULL && d->set_mode(x->dst, &x->dh, &m, &e) != 0)
@@ -547,6 +663,7 @@ static void xf_end(sc_xfer *x, int rc)
         sc_progress_end(&x->ctx->prog);
         fprintf(stderr, "smbcopy: the partial copy %s %s\n", x->tdisp, fate);
     }
+    free(x->put);
     free(x->sdisp);
     free(x->ddisp);
     free(x->tmp);
@@ -559,7 +676,7 @@ static void xf_end(sc_xfer *x, int rc)
 }
 
 int sc_copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
-                 const char *dpath)
+                 const char *dpath, bool dst_absent)
 {
     static int (*const steps[])(sc_xfer *) = {
         xf_names, xf_open_src, xf_check_dst, xf_plan, xf_open_dst, xf_data, xf_finish,
@@ -577,6 +694,7 @@ int sc_copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc
     x.sh = SC_FH_NONE;
     x.dh = SC_FH_NONE;
     x.state.fd = -1;
+    x.dst_absent = dst_absent;
     int rc = 0;
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && rc == 0 && !x.done; i++)
         rc = steps[i](&x);

@@ -6,8 +6,10 @@
 
 /* Copies the regular file spath on src to dpath on dst: written under a
  * temporary name next to dpath and renamed over it only when complete
- * (see smbcopy(1)). Returns 0, or the exit code of the reported failure. */
+ * (see smbcopy(1)). dst_absent: dpath is known not to exist (its directory
+ * was just made by this run), so it is not looked up. Returns 0, or the
+ * exit code of the reported failure. */
 int sc_copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
-                 const char *dpath);
+                 const char *dpath, bool dst_absent);
 
 #endif

@@ -107,8 +107,11 @@ const sc_optdef sc_optdefs[] = {
     {SC_OPT_RESUME, 0, "resume", NULL, "continue a partial copy; keep partials on failure",
      "Continue a copy that an earlier run left in the temporary file .NAME.smbcopy.part, "
      "instead of starting over, and keep that file when this run fails or is interrupted so a "
-     "later --resume can continue it. Every run keeps a resume record .NAME.smbcopy.state next "
-     "to the temporary file (locally or on the share): the source's URL or absolute path, the "
+     "later --resume can continue it. For every file larger than one request (--chunk-size, "
+     "at most 1 MiB, within the server's limits; a smaller file is written in one request, so "
+     "there is nothing to continue and it is copied again) a run keeps a resume record "
+     ".NAME.smbcopy.state next to the temporary file (locally or on the share): the source's "
+     "URL or absolute path, the "
      "destination's name, the source's size and modification time, and an offset below which every "
      "byte is known to be written. "
      "It is updated as the copy goes on (about every 64 MiB or every second) and once more when "

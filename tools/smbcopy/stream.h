@@ -46,6 +46,10 @@ typedef struct sc_stream_hooks {
     uint64_t holes; /* out: bytes of [start, end) skipped as holes */
 } sc_stream_hooks;
 
+/* The bytes one request of sc_stream_copy carries between src and dst:
+ * want (0: SC_MAX_CHUNK), lowered to the servers' limits. */
+size_t sc_stream_chunk(const sc_end *src, const sc_end *dst, size_t want);
+
 /* Copies [start, end) from src to dst at the same offsets with up to depth
  * requests in flight. *copied counts bytes written (from start). hooks may
  * be NULL. Returns 0 or a negative SMBW_E* with e filled. Stops with

@@ -33,13 +33,18 @@ static int list_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, sc_entry *
     return 0;
 }
 
-/* Makes directory path; one that is there already will do. */
-static int make_dir(sc_ctx *ctx, const sc_loc *loc, const char *path)
+/* Makes directory path; one that is there already will do. *made: it
+ * did not exist (so nothing in it does but what this run puts there). */
+static int make_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, bool *made)
 {
     sc_finfo fi;
     sc_err e;
-    if (sc_ops(loc)->mkdir(loc, path, &e) == 0)
+    *made = false;
+    if (sc_ops(loc)->mkdir(loc, path, &e) == 0) {
+        /* The root of a share is "made" by s_mkdir without a request. */
+        *made = path[0] != '\0';
         return 0;
+    }
     if (e.err == SMBW_EEXIST && sc_loc_stat(ctx, loc, path, &fi) == 0 && fi.is_dir)
         return 0;
     if (e.err == SMBW_EEXIST) { /* something else by that name */
@@ -156,6 +161,7 @@ typedef struct dir_frame {
     char *spath, *dpath;
     sc_entry *v;
     size_t n, i;
+    bool made; /* the copy's directory was made by this run (was not there) */
     dev_t dev; /* a local source directory's identity (loop detection) */
     ino_t ino;
     int rc;    /* first failure below this directory (its times are then left) */
@@ -169,7 +175,7 @@ static int dir_enter(sc_ctx *ctx, const sc_loc *src, char *spath, const sc_loc *
                      const sc_entry *e, dir_frame *f)
 {
     memset(f, 0, sizeof(*f));
-    int rc = ctx->o->dry_run ? 0 : make_dir(ctx, dst, dpath);
+    int rc = ctx->o->dry_run ? 0 : make_dir(ctx, dst, dpath, &f->made);
     if (rc == 0 && e != NULL) {
         f->dev = e->dev; /* from the listing */
         f->ino = e->ino;
@@ -368,7 +374,7 @@ static void walk_entry(walk *w)
         }
         ctx->failed++;
     } else if (e->is_reg) {
-        r = sc_copy_file(ctx, src, sc, dst, dc);
+        r = sc_copy_file(ctx, src, sc, dst, dc, f->made);
         if (r != 0)
             ctx->failed++;
     } else {

@@ -500,7 +500,7 @@ static enum cf_result compound_error_in_middle(cf_env *e)
     smbw_commit cm = SMBW_COMMIT_INIT;
     cm.rename_to = cf_path(e, "taken.bin");
     cm.replace = false;
-    rc = smbw_file_commit(f, &cm);
+    rc = smbw_file_commit(f, &cm, NULL);
     uint32_t st = smbw_last_status(e->main.c);
     if (rc == 0 || st != SMBW_STATUS_OBJECT_NAME_COLLISION)
         return cf_fail(e, "the rename fails with STATUS_OBJECT_NAME_COLLISION", "%s",

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Small files onto a share in few round trips (issue 9), against the private
+# Samba of with-server.sh; the share path must be on a file system the test
+# may fill (run-smallfiles.sh mounts a small tmpfs for it):
+#
+#   smallfiles.sh PATH/TO/smbcopy
+#
+# - A file that one request carries costs two round trips when its directory
+#   was made by the run (CREATE+WRITE compounded; rename, times, attributes
+#   and CLOSE compounded: no resume record, no lookup of the destination),
+#   three when it replaces a file (one lookup more). Round trips are counted
+#   from smbcopy's -vvv trace (a request not sent as a later member of a
+#   compound starts one), as the difference between trees of 6 and 3 files,
+#   so the fixed cost of a run cancels out.
+# - The copies are identical, keep the source's modification time, and are
+#   not left hidden (Samba marks a new dot file hidden; the final
+#   attributes replace that).
+# - A file larger than one request still gets its resume record (--resume
+#   works for it: tests/copy/resume.sh).
+# - On a full share the WRITE of a small file fails after its CREATE made
+#   the temporary file: the error names the destination, the exit status is
+#   that of a server error, and no temporary file is left.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
+need_smbcopy "${1:-}"
+copy_init smallfiles
+
+mktree() { # DIR N: N small files of different sizes
+    mkdir -p "$1"
+    local i
+    for ((i = 1; i <= $2; i++)); do
+        head -c $((i * 1000)) /dev/urandom >"$1/f$i.txt"
+        touch -d "2011-0$i-0$i 10:00:00" "$1/f$i.txt"
+    done
+}
+mktree "$work/t3" 3
+mktree "$work/t6" 6
+
+# round_trips ARGS...: smbcopy -vvv ARGS; prints the round trips it made.
+round_trips() {
+    "$smbcopy" -vvv --no-progress "$@" </dev/null 2>"$work/trace" >/dev/null || {
+        echo "smbcopy $* failed: $(grep -v '\[trace\]' "$work/trace" | tail -3)" >&2
+        return 1
+    }
+    grep -E '\[trace\] -> ' "$work/trace" | grep -vc ' compound$' || true
+}
+
+# 1. Into directories the run makes: 2 round trips per file.
+a=$(round_trips -r "$work/t3" "$url/n3")
+b=$(round_trips -r "$work/t6" "$url/n6")
+if ((b - a == 6)); then
+    pass "new directory: 2 round trips per small file ($a for 3 files, $b for 6)"
+else
+    fail "new directory: $((b - a)) round trips for 3 more files ($a for 3, $b for 6), wanted 6"
+fi
+# 2. Over existing files: one lookup more each. (As cp -r, a second run
+#    copies into the existing n3 as n3/t3, a new directory; a third one
+#    replaces the files of n3/t3.)
+round_trips -r "$work/t3" "$url/n3" >/dev/null
+round_trips -r "$work/t6" "$url/n6" >/dev/null
+a=$(round_trips -r "$work/t3" "$url/n3")
+b=$(round_trips -r "$work/t6" "$url/n6")
+if ((b - a == 9)); then
+    pass "replacing: 3 round trips per small file ($a for 3 files, $b for 6)"
+else
+    fail "replacing: $((b - a)) round trips for 3 more files ($a for 3, $b for 6), wanted 9"
+fi
+
+# 3. What the copies are.
+ok=1
+for d in n6 n6/t6; do
+    for f in "$work"/t6/*.txt; do
+        n=$(basename "$f")
+        if ! cmp -s "$f" "$share/$d/$n"; then
+            fail "content of $d/$n differs"
+            ok=0
+        elif [[ "$(stat -c %Y "$f")" != "$(stat -c %Y "$share/$d/$n")" ]]; then
+            fail "$d/$n: modification time $(stat -c %y "$share/$d/$n"), wanted $(stat -c %y "$f")"
+            ok=0
+        fi
+    done
+done
+((ok)) && pass "6 files identical (made and replaced), modification times kept"
+attrs=$(smbclient "//$SMBW_TEST_HOST/$SMBW_TEST_SHARE" -p "$SMBW_TEST_PORT" \
+    -U "$SMBW_TEST_USER%$SMBW_TEST_PASS" -c 'allinfo n6\t6\f1.txt' 2>&1 |
+    sed -n 's/^attributes: \([A-Z]*\) .*/\1/p')
+if [[ -n "$attrs" && "$attrs" != *H* ]]; then
+    pass "attributes $attrs (not hidden)"
+else
+    fail "attributes '${attrs:-?}' (hidden, or not read)"
+fi
+if [[ -z "$(leftovers "$share")" ]]; then
+    pass "no leftovers"
+else
+    fail "leftovers: $(leftovers "$share")"
+fi
+
+# 4. A file of more than one request keeps its resume record while copied:
+#    seen in the trace as more round trips than a small file has.
+head -c $((3 << 20)) /dev/urandom >"$work/big.bin"
+n=$(round_trips "$work/big.bin" "$url/n3/big.bin")
+if ((n >= 10)) && cmp -s "$work/big.bin" "$share/n3/big.bin"; then
+    pass "a 3 MiB file: $n round trips (record and data), identical"
+else
+    fail "a 3 MiB file: $n round trips, or differs"
+fi
+
+# 5. A full share: the CREATE succeeds, the WRITE is refused.
+rm -rf "${share:?}/n3" "${share:?}/n6"
+free_kib=$(df --output=avail -k "$share" | tail -1)
+if ((free_kib > 256 * 1024)); then
+    fail "the share has $free_kib KiB free: run this test through run-smallfiles.sh (small tmpfs)"
+else
+    head -c $(((free_kib - 64) * 1024)) /dev/zero >"$share/filler" 2>/dev/null || true
+    head -c 800000 /dev/urandom >"$work/small.bin"
+    set +e
+    "$smbcopy" --no-progress "$work/small.bin" "$url/small.bin" </dev/null >/dev/null \
+        2>"$work/full.err"
+    rc=$?
+    set -e
+    if ((rc == 5)) && grep -q "small.bin" "$work/full.err" &&
+        grep -qi "disk full\|DISK_FULL\|no space" "$work/full.err"; then
+        pass "full share: exit 5, $(head -1 "$work/full.err")"
+    else
+        fail "full share: exit $rc: $(cat "$work/full.err")"
+    fi
+    if [[ ! -e "$share/small.bin" && -z "$(leftovers "$share")" ]]; then
+        pass "full share: no final name, no temporary file left"
+    else
+        fail "full share: left $(ls -a "$share")"
+    fi
+    rm -f "$share/filler"
+fi
+finish
