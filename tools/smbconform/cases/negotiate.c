@@ -158,7 +158,7 @@ static enum cf_result highest_pre311(cf_env *e)
 /* 2.2.4: the ServerGuid identifies the server: two connections see one. */
 static enum cf_result server_guid_stable(cf_env *e)
 {
-    neg_want w = {SMBW_SMB2_10, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false};
+    neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false};
     cf_link *a, *b;
     int rc = neg_link(e, &w, &a);
     if (rc == 0)
