@@ -206,6 +206,86 @@ int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
     return rc;
 }
 
+/* The answer to the READ of smbw_file_create_read: into buf (*nread). */
+static int create_read_answer(smbw_conn *c, const api_rsp *r, const char *path, void *buf,
+                              size_t first, size_t *nread)
+{
+    char what[600];
+    snprintf(what, sizeof what, "read %s", path);
+    if (r->h.status == SMBW_STATUS_END_OF_FILE)
+        return 0;
+    if (r->h.status != SMBW_STATUS_SUCCESS)
+        return api_status_error(c, r->h.status, what);
+    smb2_read_rsp rd;
+    if (wire_decode_read(r->msg.p, r->msg.len, &rd) != 0 || rd.data_len > first) {
+        core_kill(c, SMBW_EPROTO, "malformed READ response");
+        return SMBW_EPROTO;
+    }
+    if (rd.data_len)
+        memcpy(buf, rd.data, rd.data_len);
+    *nread = rd.data_len;
+    return 0;
+}
+
+int smbw_file_create_read(smbw_file **out, smbw_tree *t, const char *path,
+                          const smbw_create_params *p, void *buf, size_t len, size_t *nread)
+{
+    if (!out || !nread)
+        return SMBW_EINVAL;
+    *out = NULL;
+    *nread = 0;
+    smbw_conn *c;
+    int rc = api_tree_conn(t, &c);
+    if (rc)
+        return rc;
+    if (!p || (!buf && len))
+        return SMBW_EINVAL;
+    if (len == 0)
+        return smbw_file_create(out, t, path, p);
+    char *sp;
+    if ((rc = api_path(path, &sp)) != 0)
+        return rc;
+    size_t first = len < c->max_read ? len : c->max_read;
+    core_msg m[2];
+    api_msg_for_tree(&m[0], t, SMB2_CREATE);
+    rc = api_encode_create(&m[0].body, sp, p);
+    free(sp);
+    api_msg_for_tree(&m[1], t, SMB2_READ);
+    smb2_read_req r;
+    memset(&r, 0, sizeof r);
+    r.length = (uint32_t)first;
+    memcpy(r.file_id, FILE_ID_RELATED, 16);
+    m[1].payload = (uint32_t)first;
+    if (!rc && wire_encode_read(&m[1].body, &r) != 0)
+        rc = SMBW_ENOMEM;
+    if (rc) {
+        buf_free(&m[0].body);
+        buf_free(&m[1].body);
+        return core_set_error(c, rc, 0, "open %s: cannot build request", path);
+    }
+    api_rsp rsp[2];
+    rc = api_call(c, m, 2, true, rsp);
+    char what[600];
+    snprintf(what, sizeof what, "open %s", path);
+    smbw_file *f = NULL;
+    if (!rc && rsp[0].h.status != SMBW_STATUS_SUCCESS)
+        rc = api_status_error(c, rsp[0].h.status, what);
+    else if (!rc) {
+        rc = file_from_create(t, rsp[0].msg.p, rsp[0].msg.len, &f);
+        if (rc == SMBW_EPROTO)
+            core_kill(c, SMBW_EPROTO, "malformed CREATE response");
+    }
+    if (!rc)
+        rc = create_read_answer(c, &rsp[1], path, buf, first, nread);
+    for (int i = 0; i < 2; i++)
+        api_rsp_free(&rsp[i]);
+    /* After a failed READ the file stays open for the caller. */
+    if (f)
+        f->pos = *nread;
+    *out = f;
+    return rc;
+}
+
 void smbw_create_params_from_flags(smbw_create_params *p, int flags)
 {
     if (!p)
@@ -694,47 +774,6 @@ int smbw_file_flush(smbw_file *f)
     return rc;
 }
 
-/* ---- LOCK ---------------------------------------------------------------- */
-
-static bool lock_flags_ok(uint32_t flags)
-{
-    uint32_t kind = flags & ~SMBW_LOCK_FAIL_IMMEDIATELY;
-    if (kind == SMBW_LOCK_UNLOCK)
-        return flags == SMBW_LOCK_UNLOCK; /* 2.2.26.1: unlock stands alone */
-    return kind == SMBW_LOCK_SHARED || kind == SMBW_LOCK_EXCLUSIVE;
-}
-
-static int lock_msg(core_msg *m, smbw_file *f, smbw_conn *c, uint64_t off, uint64_t len,
-                    uint32_t flags)
-{
-    if (!lock_flags_ok(flags))
-        return core_set_error(c, SMBW_EINVAL, 0, "LOCK flags 0x%x are not a valid combination",
-                              flags);
-    api_msg_for_tree(m, f->tree, SMB2_LOCK);
-    if (wire_encode_lock(&m->body, f->id, off, len, flags) != 0) {
-        buf_free(&m->body);
-        return SMBW_ENOMEM;
-    }
-    return 0;
-}
-
-int smbw_file_lock(smbw_file *f, uint64_t off, uint64_t len, uint32_t flags)
-{
-    smbw_conn *c;
-    int rc = api_file_conn(f, &c);
-    if (rc)
-        return rc;
-    core_msg m;
-    if ((rc = lock_msg(&m, f, c, off, len, flags)) != 0)
-        return rc;
-    api_rsp rsp;
-    rc = api_call(c, &m, 1, false, &rsp);
-    if (!rc && rsp.h.status != SMBW_STATUS_SUCCESS)
-        rc = api_status_error(c, rsp.h.status, "LOCK");
-    api_rsp_free(&rsp);
-    return rc;
-}
-
 /* ---- IOCTL --------------------------------------------------------------- */
 
 static int ioctl_msg(core_msg *m, smbw_file *f, smbw_conn *c, uint32_t ctl, const void *in,
@@ -1112,46 +1151,6 @@ int smbw_file_ioctl_async(smbw_file *f, uint32_t ctl_code, const void *in, size_
         return rc;
     }
     m.done = async_ioctl_done;
-    m.ud = a;
-    rc = core_submit(c, &m, 1, false);
-    if (rc)
-        free(a);
-    return rc;
-}
-
-static int async_lock_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len)
-{
-    async_ctx *a = ud;
-    (void)msg;
-    (void)len;
-    if (err)
-        a->cb(a->ud, err, 0, NULL, 0);
-    else if (h->status == SMBW_STATUS_SUCCESS)
-        a->cb(a->ud, 0, 0, NULL, 0);
-    else
-        async_status_fail(a, h->status, "LOCK");
-    free(a);
-    return 0;
-}
-
-int smbw_file_lock_async(smbw_file *f, uint64_t off, uint64_t len, uint32_t flags, smbw_cb cb,
-                         void *ud)
-{
-    smbw_conn *c;
-    int rc = api_file_conn(f, &c);
-    if (rc)
-        return rc;
-    if (!cb)
-        return SMBW_EINVAL;
-    async_ctx *a = async_new(c, cb, ud, 0);
-    if (!a)
-        return SMBW_ENOMEM;
-    core_msg m;
-    if ((rc = lock_msg(&m, f, c, off, len, flags)) != 0) {
-        free(a);
-        return rc;
-    }
-    m.done = async_lock_done;
     m.ud = a;
     rc = core_submit(c, &m, 1, false);
     if (rc)

@@ -12,6 +12,9 @@
 #   from smbcopy's -vvv trace (a request not sent as a later member of a
 #   compound starts one), as the difference between trees of 6 and 3 files,
 #   so the fixed cost of a run cancels out.
+# - Downloads take 2 round trips per small file (CREATE+READ compounded,
+#   then the CLOSE that also answers whether the file changed); streamed
+#   smb -> smb copies 4.
 # - The copies are identical, keep the source's modification time, and are
 #   not left hidden (Samba marks a new dot file hidden; the final
 #   attributes replace that).
@@ -68,6 +71,26 @@ else
     fail "replacing: $((b - a)) round trips for 3 more files ($a for 3, $b for 6), wanted 9"
 fi
 
+# 2b. Downloads: CREATE+READ compounded, then CLOSE (the change check in its
+#     answer): 2 round trips per small file.
+#     (n3 holds 6 files by now, n6 12, in as many directories.)
+a=$(round_trips -r "$url/n3" "$work/d3")
+b=$(round_trips -r "$url/n6" "$work/d6")
+if ((b - a == 12)) && diff -r "$work/t6" "$work/d6/t6" >/dev/null; then
+    pass "download: 2 round trips per small file ($a for 6 files, $b for 12), identical"
+else
+    fail "download: $((b - a)) round trips for 6 more files ($a for 6, $b for 12), wanted 12; or differs"
+fi
+# 2c. Streamed through smbcopy on one server (--method=stream): read with the
+#     open, written with the create, source closed, committed: 4 per file.
+a=$(round_trips --method=stream -r "$url/n3" "$url/s3")
+b=$(round_trips --method=stream -r "$url/n6" "$url/s6")
+if ((b - a == 24)) && diff -r "$work/t6" "$share/s6/t6" >/dev/null; then
+    pass "smb -> smb streamed: 4 round trips per small file ($a for 6 files, $b for 12), identical"
+else
+    fail "smb -> smb streamed: $((b - a)) round trips for 6 more files ($a for 6, $b for 12), wanted 24; or differs"
+fi
+
 # 3. What the copies are.
 ok=1
 for d in n6 n6/t6; do
@@ -108,7 +131,7 @@ else
 fi
 
 # 5. A full share: the CREATE succeeds, the WRITE is refused.
-rm -rf "${share:?}/n3" "${share:?}/n6"
+rm -rf "${share:?}/n3" "${share:?}/n6" "${share:?}/s3" "${share:?}/s6"
 free_kib=$(df --output=avail -k "$share" | tail -1)
 if ((free_kib > 256 * 1024)); then
     fail "the share has $free_kib KiB free: run this test through run-smallfiles.sh (small tmpfs)"

@@ -7,6 +7,7 @@
  *  - smbw_file_commit: SET_INFO basic, SET_INFO rename and CLOSE in one
  *    compound; a refused rename still closes the file (it can be deleted
  *    right after, which an open handle without FILE_SHARE_DELETE forbids).
+ *  - smbw_file_create_read: CREATE and a READ in one compound;
  * Round trips are counted from the library's trace: every request that is
  * not sent as a later member of a compound starts one. */
 #include <stdio.h>
@@ -257,6 +258,59 @@ START_TEST(test_commit_refused_rename_closes)
 }
 END_TEST
 
+START_TEST(test_create_read)
+{
+    cx c;
+    cx_open(&c);
+    smbw_create_params p = new_file_params();
+    smbw_file *f = NULL;
+    IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, "r.txt", &p, "0123456789", 10));
+    IT_OK(c.x.conn, smbw_file_free(f));
+    IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, "empty.txt", &p, NULL, 0));
+    IT_OK(c.x.conn, smbw_file_free(f));
+    smbw_create_params rd;
+    smbw_create_params_from_flags(&rd, SMBW_O_RDONLY);
+    char buf[64];
+    size_t n = 99;
+    /* The whole file and its metadata in one round trip. */
+    round_trips(&c);
+    IT_OK(c.x.conn, smbw_file_create_read(&f, c.x.tree, "r.txt", &rd, buf, sizeof buf, &n));
+    ck_assert_int_eq(round_trips(&c), 1);
+    ck_assert_uint_eq(n, 10);
+    ck_assert_int_eq(memcmp(buf, "0123456789", 10), 0);
+    smbw_stat st;
+    IT_OK(c.x.conn, smbw_file_open_stat(f, &st));
+    ck_assert_uint_eq(st.size, 10);
+    IT_OK(c.x.conn, smbw_file_free(f));
+    /* Less than the file: what was asked. */
+    IT_OK(c.x.conn, smbw_file_create_read(&f, c.x.tree, "r.txt", &rd, buf, 4, &n));
+    ck_assert_uint_eq(n, 4);
+    ck_assert_int_eq(memcmp(buf, "0123", 4), 0);
+    IT_OK(c.x.conn, smbw_file_free(f));
+    /* An empty file: STATUS_END_OF_FILE is 0 bytes, not an error. */
+    n = 99;
+    IT_OK(c.x.conn, smbw_file_create_read(&f, c.x.tree, "empty.txt", &rd, buf, sizeof buf, &n));
+    ck_assert_uint_eq(n, 0);
+    ck_assert_ptr_nonnull(f);
+    IT_OK(c.x.conn, smbw_file_free(f));
+    /* No such file: the CREATE's error, nothing open. */
+    f = (smbw_file *)1;
+    IT_ERR(c.x.conn, smbw_file_create_read(&f, c.x.tree, "none.txt", &rd, buf, sizeof buf, &n),
+           SMBW_ENOENT);
+    ck_assert_ptr_null(f);
+    /* Opened without read access: the READ is refused, the file stays open. */
+    smbw_create_params na = rd;
+    na.desired_access = 0x00100080u; /* read attributes, SYNCHRONIZE */
+    f = NULL;
+    IT_ERR(c.x.conn, smbw_file_create_read(&f, c.x.tree, "r.txt", &na, buf, sizeof buf, &n),
+           SMBW_EACCES);
+    ck_assert_ptr_nonnull(f);
+    IT_OK(c.x.conn, smbw_file_free(f));
+    ck_assert_int_eq(smbw_file_create_read(&f, c.x.tree, "r.txt", &rd, buf, 1, NULL), SMBW_EINVAL);
+    it_close(&c.x);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("compound");
@@ -266,6 +320,7 @@ int main(void)
     tcase_add_test(tc, test_create_write_larger_than_one_write);
     tcase_add_test(tc, test_commit_times_and_rename);
     tcase_add_test(tc, test_commit_refused_rename_closes);
+    tcase_add_test(tc, test_create_read);
     suite_add_tcase(s, tc);
     return it_run(s);
 }

@@ -76,6 +76,11 @@ typedef struct sc_epops {
     /* Opens an existing regular file for reading and stats it (a directory
      * fails with "read": is a directory). */
     int (*open_src)(const sc_loc *loc, const char *path, sc_fh *h, sc_finfo *fi, sc_err *e);
+    /* Where the endpoint has it (else NULL): open_src, and in the same step
+     * up to len bytes from offset 0 read into buf (*got: fewer only at the
+     * end of the file). */
+    int (*open_src_read)(const sc_loc *loc, const char *path, sc_fh *h, sc_finfo *fi, void *buf,
+                         size_t len, size_t *got, sc_err *e);
     /* The temporary file: with create, creates it exclusively (it must not
      * exist yet); without, opens an existing one for writing (--resume).
      * read_too: open it for reading as well (FSCTL_SRV_COPYCHUNK). */
@@ -87,6 +92,9 @@ typedef struct sc_epops {
      * discarded. */
     int (*create_put)(const sc_loc *loc, const char *path, bool read_too, const void *data,
                       size_t len, sc_fh *h, sc_err *e);
+    /* Where the endpoint has it (else NULL): the whole content (len bytes)
+     * written at offset 0 of the open temporary file h. */
+    int (*put)(const sc_loc *loc, sc_fh *h, const void *data, size_t len, sc_err *e);
     /* Right after open_tmp: checks that what was opened is a regular file
      * (*ours false when it is not: it is then not ours to remove) and, when
      * size is not NULL, reads its size. */

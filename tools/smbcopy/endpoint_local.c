@@ -201,6 +201,25 @@ static int l_sync(const sc_loc *loc, sc_fh *h, sc_err *e)
     return fsync(h->fd) == 0 ? 0 : sc_err_os(e, "fsync");
 }
 
+static int l_put(const sc_loc *loc, sc_fh *h, const void *data, size_t len, sc_err *e)
+{
+    (void)loc;
+    const char *p = data;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = pwrite(h->fd, p + done, len - done, (off_t)done);
+        if (w < 0 && errno == EINTR && !sc_interrupted)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return sc_err_os(e, "write");
+        }
+        done += (size_t)w;
+    }
+    return 0;
+}
+
 static int l_close(const sc_loc *loc, sc_fh *h, sc_err *e)
 {
     (void)loc;
@@ -364,6 +383,7 @@ const sc_epops sc_ep_local = {
     .stat = l_stat,
     .open_src = l_open_src,
     .open_tmp = l_open_tmp,
+    .put = l_put,
     .check_tmp = l_check_tmp,
     .fstat = l_fstat,
     .truncate = l_truncate,

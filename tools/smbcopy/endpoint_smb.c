@@ -90,6 +90,25 @@ static int s_open_src(const sc_loc *loc, const char *path, sc_fh *h, sc_finfo *f
     return 0;
 }
 
+static int s_open_src_read(const sc_loc *loc, const char *path, sc_fh *h, sc_finfo *fi, void *buf,
+                           size_t len, size_t *got, sc_err *e)
+{
+    smbw_create_params p;
+    smbw_create_params_from_flags(&p, SMBW_O_RDONLY); /* as s_open_src */
+    int err = smbw_file_create_read(&h->f, loc->tree, path, &p, buf, len, got);
+    if (err != 0 && h->f == NULL)
+        return s_err(e, err, loc, "open");
+    smbw_stat st;
+    if (err == 0)
+        err = smbw_file_open_stat(h->f, &st);
+    if (err != 0)
+        return s_err(e, err, loc, "read");
+    finfo_from_smb(fi, &st);
+    if (fi->is_dir)
+        return s_err(e, SMBW_EISDIR, NULL, "read");
+    return 0;
+}
+
 static int s_open_tmp(const sc_loc *loc, const char *path, bool create, bool read_too, sc_fh *h,
                       sc_err *e)
 {
@@ -362,6 +381,7 @@ const sc_epops sc_ep_smb = {
     .clear_readonly = s_clear_readonly,
     .stat = s_stat,
     .open_src = s_open_src,
+    .open_src_read = s_open_src_read,
     .open_tmp = s_open_tmp,
     .create_put = s_create_put,
     .check_tmp = s_check_tmp,

@@ -23,6 +23,9 @@
 
 #define PART_SUFFIX ".smbcopy.part"
 #define STATE_SUFFIX ".smbcopy.state"
+/* What is read with the open of a streamed source (open_src_read): most
+ * files of a tree are smaller. */
+#define SC_PREFETCH (64u * 1024u)
 
 typedef struct sc_xfer {
     sc_ctx *ctx;
@@ -41,9 +44,10 @@ typedef struct sc_xfer {
     uint64_t holes; /* bytes the stream left as holes (not read nor written) */
     /* A file that one request carries (see one_request): no resume record. */
     bool small;
-    void *put;         /* a small local source read whole, sent with its create */
-    bool put_done;     /* ... and written so */
-    uint64_t put_wire; /* bytes on the wire for that */
+    void *put;             /* a small local source read whole, sent with its create */
+    bool put_done;         /* ... and written so */
+    uint64_t put_wire;     /* bytes on the wire for that */
+    uint64_t put_requests; /* READ and WRITE requests for that */
     /* A local FIFO or character device destination: written in place. */
     bool dst_stream;
     bool forced;    /* --method asks for a server-side method */
@@ -215,12 +219,52 @@ static int xf_names(sc_xfer *x)
     return 0;
 }
 
+/* Whether the source is read with its open (open_src_read): a file that
+ * will be streamed through this process (not copied by the server), from
+ * an endpoint that can, to a destination written at once (not a FIFO). */
+static bool prefetches(const sc_xfer *x)
+{
+    bool server_side = x->src->remote && x->dst->remote && x->src->srv == x->dst->srv &&
+                       x->o->method != SC_METHOD_STREAM;
+    return !server_side && !x->dst_stream && x->sops->open_src_read != NULL &&
+           (x->dops->create_put != NULL || x->dops->put != NULL);
+}
+
+/* The source opened with its first SC_PREFETCH bytes read; kept (x->put)
+ * when that is the whole file, which is then written in one step. */
+static int open_src_read(sc_xfer *x)
+{
+    sc_err e;
+    void *buf = malloc(SC_PREFETCH);
+    if (buf == NULL)
+        return sc_fail_nomem(x->ctx);
+    size_t got = 0;
+    uint64_t w0 = sc_traffic(x->src, x->dst);
+    if (x->sops->open_src_read(x->src, x->spath, &x->sh, &x->sfi, buf, SC_PREFETCH, &got, &e) !=
+        0) {
+        free(buf);
+        return sc_fail(x->ctx, &e, x->sdisp);
+    }
+    x->put_wire = sc_traffic(x->src, x->dst) - w0;
+    x->put_requests = 1;
+    if (x->sfi.is_reg && got == x->sfi.size)
+        x->put = buf;
+    else
+        free(buf); /* larger: streamed (the bytes read are read again) */
+    return 0;
+}
+
 /* Source: opened and looked at once; only a regular file is copied. */
 static int xf_open_src(sc_xfer *x)
 {
     sc_err e;
-    if (x->sops->open_src(x->src, x->spath, &x->sh, &x->sfi, &e) != 0)
+    if (prefetches(x)) {
+        int rc = open_src_read(x);
+        if (rc != 0)
+            return rc;
+    } else if (x->sops->open_src(x->src, x->spath, &x->sh, &x->sfi, &e) != 0) {
         return sc_fail(x->ctx, &e, x->sdisp);
+    }
     if (!x->sfi.is_reg) {
         sc_report(x->ctx, SC_EXIT_LOCAL,
                   "copy %s: not a regular file (%s); smbcopy copies regular files", x->sdisp,
@@ -315,7 +359,7 @@ static int xf_plan(sc_xfer *x)
  * when it applies) or the exit code of a failure it reported. */
 static int read_small(sc_xfer *x)
 {
-    if (!x->small || x->dst_stream || x->resumable || x->src->remote ||
+    if (x->put != NULL || !x->small || x->dst_stream || x->resumable || x->src->remote ||
         x->dops->create_put == NULL || x->o->method != SC_METHOD_AUTO)
         return 0;
     uint8_t *buf = malloc(x->size > 0 ? x->size : 1);
@@ -350,6 +394,10 @@ static int open_tmp(sc_xfer *x)
     bool rd = x->o->copychunk_read;
     sc_err e;
     int err;
+    if (x->resumable && x->put != NULL) { /* continued instead */
+        free(x->put);
+        x->put = NULL;
+    }
     for (int attempt = 0;; attempt++) {
         if (x->resumable) {
             err = d->open_tmp(x->dst, x->tmp, false, rd, &x->dh, &e);
@@ -357,10 +405,11 @@ static int open_tmp(sc_xfer *x)
                 break;
             x->resumable = false; /* no partial file: start over */
         }
-        if (x->put != NULL) {
+        if (x->put != NULL && d->create_put != NULL) {
             uint64_t w0 = sc_traffic(x->src, x->dst);
             err = d->create_put(x->dst, x->tmp, rd, x->put, x->size, &x->dh, &e);
             x->put_wire += sc_traffic(x->src, x->dst) - w0;
+            x->put_requests++;
             x->put_done = err == 0;
         } else {
             err = d->open_tmp(x->dst, x->tmp, true, rd, &x->dh, &e);
@@ -393,6 +442,11 @@ static int open_tmp(sc_xfer *x)
         x->start = x->rec_done < have ? x->rec_done : have;
         if (have != x->start && d->truncate(x->dst, &x->dh, x->start, &e) != 0)
             return sc_fail(x->ctx, &e, x->tdisp);
+    }
+    if (x->put != NULL && !x->put_done && d->put != NULL) { /* read with the source's open */
+        if (d->put(x->dst, &x->dh, x->put, x->size, &e) != 0)
+            return sc_fail(x->ctx, &e, x->tdisp);
+        x->put_done = true;
     }
     return 0;
 }
@@ -512,8 +566,8 @@ static int xf_data(sc_xfer *x)
     x->method = "stream";
     int err = SMBW_ENOTSUP;
     sc_progress_start(&ctx->prog, x->name, x->size, x->start);
-    if (x->put_done) { /* written with its create */
-        ctx->requests++;
+    if (x->put_done) { /* read with its open or written with its create */
+        ctx->requests += x->put_requests;
         ctx->wire_bytes += x->put_wire;
         sc_progress_update(&ctx->prog, x->size);
         err = 0;
