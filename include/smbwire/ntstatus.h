@@ -41,6 +41,8 @@
     X(STATUS_OBJECT_PATH_SYNTAX_BAD, 0xC000003Bu)                                                  \
     X(STATUS_SHARING_VIOLATION, 0xC0000043u)                                                       \
     X(STATUS_QUOTA_EXCEEDED, 0xC0000044u)                                                          \
+    X(STATUS_FILE_LOCK_CONFLICT, 0xC0000054u)                                                      \
+    X(STATUS_LOCK_NOT_GRANTED, 0xC0000055u)                                                        \
     X(STATUS_DELETE_PENDING, 0xC0000056u)                                                          \
     X(STATUS_PRIVILEGE_NOT_HELD, 0xC0000061u)                                                      \
     X(STATUS_NO_SUCH_USER, 0xC0000064u)                                                            \
@@ -49,6 +51,7 @@
     X(STATUS_ACCOUNT_RESTRICTION, 0xC000006Eu)                                                     \
     X(STATUS_PASSWORD_EXPIRED, 0xC0000071u)                                                        \
     X(STATUS_ACCOUNT_DISABLED, 0xC0000072u)                                                        \
+    X(STATUS_RANGE_NOT_LOCKED, 0xC000007Eu)                                                        \
     X(STATUS_DISK_FULL, 0xC000007Fu)                                                               \
     X(STATUS_INSUFFICIENT_RESOURCES, 0xC000009Au)                                                  \
     X(STATUS_BAD_TOKEN_TYPE, 0xC00000A8u)                                                          \
@@ -110,6 +113,8 @@
 #define SMBW_STATUS_OBJECT_PATH_SYNTAX_BAD 0xC000003Bu
 #define SMBW_STATUS_SHARING_VIOLATION 0xC0000043u
 #define SMBW_STATUS_QUOTA_EXCEEDED 0xC0000044u
+#define SMBW_STATUS_FILE_LOCK_CONFLICT 0xC0000054u
+#define SMBW_STATUS_LOCK_NOT_GRANTED 0xC0000055u
 #define SMBW_STATUS_DELETE_PENDING 0xC0000056u
 #define SMBW_STATUS_PRIVILEGE_NOT_HELD 0xC0000061u
 #define SMBW_STATUS_NO_SUCH_USER 0xC0000064u
@@ -118,6 +123,7 @@
 #define SMBW_STATUS_ACCOUNT_RESTRICTION 0xC000006Eu
 #define SMBW_STATUS_PASSWORD_EXPIRED 0xC0000071u
 #define SMBW_STATUS_ACCOUNT_DISABLED 0xC0000072u
+#define SMBW_STATUS_RANGE_NOT_LOCKED 0xC000007Eu
 #define SMBW_STATUS_DISK_FULL 0xC000007Fu
 #define SMBW_STATUS_INSUFFICIENT_RESOURCES 0xC000009Au
 #define SMBW_STATUS_BAD_TOKEN_TYPE 0xC00000A8u

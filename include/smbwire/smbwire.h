@@ -447,6 +447,24 @@ int smbw_file_delete_on_close(smbw_file *f);
  * server's errors. */
 int smbw_file_ioctl(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen, uint32_t max_out,
                     void **out, size_t *outlen);
+/* Byte-range locks (SMB2 LOCK, MS-SMB2 2.2.26): flags for smbw_file_lock,
+ * as the SMB2_LOCK_ELEMENT carries them. Lock with SMBW_LOCK_SHARED or
+ * SMBW_LOCK_EXCLUSIVE, adding SMBW_LOCK_FAIL_IMMEDIATELY not to wait for a
+ * conflicting lock to go away; release with SMBW_LOCK_UNLOCK alone. */
+#define SMBW_LOCK_SHARED 0x00000001u
+#define SMBW_LOCK_EXCLUSIVE 0x00000002u
+#define SMBW_LOCK_UNLOCK 0x00000004u
+#define SMBW_LOCK_FAIL_IMMEDIATELY 0x00000010u
+/* Locks or unlocks [off, off + len) of the open (one lock element; len 0 is
+ * allowed, as on Windows). Without SMBW_LOCK_FAIL_IMMEDIATELY the server may
+ * hold the request until the conflicting lock goes (it answers
+ * STATUS_PENDING first): the call then waits up to the connection timeout;
+ * smbw_file_lock_async (below) waits without blocking, and smbw_conn_cancel
+ * gives up. Errors: SMBW_EINVAL (f NULL, flags not one of the combinations
+ * above), the request errors, the server's errors (a conflicting lock:
+ * SMBW_ESTATUS with STATUS_LOCK_NOT_GRANTED or STATUS_FILE_LOCK_CONFLICT;
+ * an unlock of a range not locked: STATUS_RANGE_NOT_LOCKED). */
+int smbw_file_lock(smbw_file *f, uint64_t off, uint64_t len, uint32_t flags);
 /* A byte range of a file. */
 typedef struct smbw_range {
     uint64_t off;
@@ -657,6 +675,11 @@ int smbw_file_pread_async(smbw_file *f, size_t len, uint64_t off, smbw_cb cb, vo
  * Errors: as smbw_file_pread_async. */
 int smbw_file_pwrite_async(smbw_file *f, const void *buf, size_t len, uint64_t off, smbw_cb cb,
                            void *ud);
+/* smbw_file_lock without waiting: cb gets the outcome (data NULL, len 0), also
+ * STATUS_CANCELLED after smbw_conn_cancel. Errors of the start (cb is not
+ * called then): as smbw_file_pread_async. */
+int smbw_file_lock_async(smbw_file *f, uint64_t off, uint64_t len, uint32_t flags, smbw_cb cb,
+                         void *ud);
 /* One IOCTL; in is copied at once. Errors: as smbw_file_pread_async. */
 int smbw_file_ioctl_async(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen,
                           uint32_t max_out, smbw_cb cb, void *ud);

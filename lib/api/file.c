@@ -774,6 +774,47 @@ int smbw_file_flush(smbw_file *f)
     return rc;
 }
 
+/* ---- LOCK ---------------------------------------------------------------- */
+
+static bool lock_flags_ok(uint32_t flags)
+{
+    uint32_t kind = flags & ~SMBW_LOCK_FAIL_IMMEDIATELY;
+    if (kind == SMBW_LOCK_UNLOCK)
+        return flags == SMBW_LOCK_UNLOCK; /* 2.2.26.1: unlock stands alone */
+    return kind == SMBW_LOCK_SHARED || kind == SMBW_LOCK_EXCLUSIVE;
+}
+
+static int lock_msg(core_msg *m, smbw_file *f, smbw_conn *c, uint64_t off, uint64_t len,
+                    uint32_t flags)
+{
+    if (!lock_flags_ok(flags))
+        return core_set_error(c, SMBW_EINVAL, 0, "LOCK flags 0x%x are not a valid combination",
+                              flags);
+    api_msg_for_tree(m, f->tree, SMB2_LOCK);
+    if (wire_encode_lock(&m->body, f->id, off, len, flags) != 0) {
+        buf_free(&m->body);
+        return SMBW_ENOMEM;
+    }
+    return 0;
+}
+
+int smbw_file_lock(smbw_file *f, uint64_t off, uint64_t len, uint32_t flags)
+{
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (rc)
+        return rc;
+    core_msg m;
+    if ((rc = lock_msg(&m, f, c, off, len, flags)) != 0)
+        return rc;
+    api_rsp rsp;
+    rc = api_call(c, &m, 1, false, &rsp);
+    if (!rc && rsp.h.status != SMBW_STATUS_SUCCESS)
+        rc = api_status_error(c, rsp.h.status, "LOCK");
+    api_rsp_free(&rsp);
+    return rc;
+}
+
 /* ---- IOCTL --------------------------------------------------------------- */
 
 static int ioctl_msg(core_msg *m, smbw_file *f, smbw_conn *c, uint32_t ctl, const void *in,
@@ -1151,6 +1192,46 @@ int smbw_file_ioctl_async(smbw_file *f, uint32_t ctl_code, const void *in, size_
         return rc;
     }
     m.done = async_ioctl_done;
+    m.ud = a;
+    rc = core_submit(c, &m, 1, false);
+    if (rc)
+        free(a);
+    return rc;
+}
+
+static int async_lock_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len)
+{
+    async_ctx *a = ud;
+    (void)msg;
+    (void)len;
+    if (err)
+        a->cb(a->ud, err, 0, NULL, 0);
+    else if (h->status == SMBW_STATUS_SUCCESS)
+        a->cb(a->ud, 0, 0, NULL, 0);
+    else
+        async_status_fail(a, h->status, "LOCK");
+    free(a);
+    return 0;
+}
+
+int smbw_file_lock_async(smbw_file *f, uint64_t off, uint64_t len, uint32_t flags, smbw_cb cb,
+                         void *ud)
+{
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (rc)
+        return rc;
+    if (!cb)
+        return SMBW_EINVAL;
+    async_ctx *a = async_new(c, cb, ud, 0);
+    if (!a)
+        return SMBW_ENOMEM;
+    core_msg m;
+    if ((rc = lock_msg(&m, f, c, off, len, flags)) != 0) {
+        free(a);
+        return rc;
+    }
+    m.done = async_lock_done;
     m.ud = a;
     rc = core_submit(c, &m, 1, false);
     if (rc)

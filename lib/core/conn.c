@@ -807,9 +807,12 @@ size_t core_pending_count(const smbw_conn *c)
 }
 
 /* SMB2 CANCEL (MS-SMB2 3.2.4.24) for every request in flight: same
- * MessageId (or AsyncId once an interim answer came), no credits, no answer
- * of its own; the requests then complete with the server's answer
- * (normally STATUS_CANCELLED). */
+ * MessageId (and the AsyncId too once an interim answer came), no credits,
+ * no answer of its own; the requests then complete with the server's answer
+ * (normally STATUS_CANCELLED). The MessageId is kept for an async CANCEL as
+ * well: AES-GMAC signing takes its nonce from it (3.1.4.1), and Samba
+ * refuses a GMAC-signed CANCEL with MessageId 0 (STATUS_ACCESS_DENIED, with
+ * no request left to cancel). */
 int core_cancel_all(smbw_conn *c)
 {
     if (c->dead)
@@ -819,7 +822,7 @@ int core_cancel_all(smbw_conn *c)
         smb2_hdr h;
         memset(&h, 0, sizeof h);
         h.command = SMB2_CANCEL;
-        h.message_id = r->async ? 0 : r->mid;
+        h.message_id = r->mid;
         if (r->async) {
             h.flags |= SMB2_FLAGS_ASYNC_COMMAND;
             h.async_id = r->async_id;

@@ -199,3 +199,20 @@ int wire_encode_flush(smbw_buf *b, const uint8_t file_id[16])
     buf_put(b, file_id, 16);
     return wire_enc_end(b, start, 0);
 }
+
+int wire_encode_lock(smbw_buf *b, const uint8_t file_id[16], uint64_t off, uint64_t len,
+                     uint32_t flags)
+{
+    size_t start = b->len;
+    if (!file_id)
+        return SMBW_EINVAL;
+    buf_u16(b, 48); /* StructureSize */
+    buf_u16(b, 1);  /* LockCount */
+    buf_u32(b, 0);  /* LockSequenceNumber/Index (resilient handles only) */
+    buf_put(b, file_id, 16);
+    buf_u64(b, off); /* SMB2_LOCK_ELEMENT: Offset, Length, Flags, Reserved */
+    buf_u64(b, len);
+    buf_u32(b, flags);
+    buf_u32(b, 0);
+    return wire_enc_end(b, start, 0);
+}

@@ -371,6 +371,11 @@ typedef struct smb2_close_rsp {
 SMBW_WUR int wire_decode_close(const uint8_t *msg, size_t len, smb2_close_rsp *r);
 
 SMBW_WUR int wire_encode_flush(smbw_buf *b, const uint8_t file_id[16]);
+/* LOCK (2.2.26) with one SMB2_LOCK_ELEMENT; flags as in 2.2.26.1
+ * (SMB2_LOCKFLAG_*: shared 0x1, exclusive 0x2, unlock 0x4, fail
+ * immediately 0x10). The answer (2.2.27) is the header's status alone. */
+SMBW_WUR int wire_encode_lock(smbw_buf *b, const uint8_t file_id[16], uint64_t off, uint64_t len,
+                              uint32_t flags);
 
 /* ---- READ / WRITE (2.2.19 - 2.2.22) ---------------------------------------- */
 

@@ -1002,6 +1002,18 @@ START_TEST(test_close_flush)
     ck_assert_uint_eq(get_u16(b.p), 24);
     ck_assert_uint_eq(get_u16(b.p + 2), 0);
     ck_assert_mem_eq(b.p + 8, FID, 16);
+    buf_reset(&b);
+    ck_assert_int_eq(wire_encode_lock(&b, FID, 0x1122334455667788ull, 4096, 0x12), 0);
+    ck_assert_uint_eq(b.len, 48);
+    ck_assert_uint_eq(get_u16(b.p), 48);
+    ck_assert_uint_eq(get_u16(b.p + 2), 1);
+    ck_assert_uint_eq(get_u32(b.p + 4), 0);
+    ck_assert_mem_eq(b.p + 8, FID, 16);
+    ck_assert_uint_eq(get_u64(b.p + 24), 0x1122334455667788ull);
+    ck_assert_uint_eq(get_u64(b.p + 32), 4096);
+    ck_assert_uint_eq(get_u32(b.p + 40), 0x12);
+    ck_assert_uint_eq(get_u32(b.p + 44), 0);
+    ck_assert_int_eq(wire_encode_lock(&b, NULL, 0, 1, 2), SMBW_EINVAL);
 
     buf_reset(&b);
     rsp_hdr(&b, SMB2_CLOSE, 0);

@@ -30,29 +30,36 @@ const char *cf_path(cf_env *e, const char *name)
 
 enum cf_result cf_fail(cf_env *e, const char *expected, const char *gotfmt, ...)
 {
-    snprintf(e->expected, sizeof(e->expected), "%s", expected);
+    char got[CF_TEXT]; /* the arguments may point into e's texts */
     va_list ap;
     va_start(ap, gotfmt);
-    vsnprintf(e->got, sizeof(e->got), gotfmt, ap);
+    vsnprintf(got, sizeof(got), gotfmt, ap);
     va_end(ap);
+    if (expected != e->expected)
+        snprintf(e->expected, sizeof(e->expected), "%s", expected);
+    memcpy(e->got, got, sizeof(got));
     return CF_FAIL;
 }
 
 enum cf_result cf_skip(cf_env *e, const char *fmt, ...)
 {
+    char why[CF_TEXT]; /* the arguments may point into e->reason */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
+    vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
+    memcpy(e->reason, why, sizeof(why));
     return CF_SKIP;
 }
 
 enum cf_result cf_error(cf_env *e, const char *fmt, ...)
 {
+    char why[CF_TEXT]; /* the arguments may point into e->reason */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
+    vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
+    memcpy(e->reason, why, sizeof(why));
     return CF_ERROR;
 }
 

@@ -23,11 +23,31 @@ uint32_t cf_get32(const uint8_t *p)
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
+/* Set (in the case's process) when FSCTL_SRV_REQUEST_RESUME_KEY on a file
+ * came back as not supported. */
+static char copy_unsupported[64];
+
+const char *cf_copy_unsupported(void)
+{
+    return copy_unsupported[0] != '\0' ? copy_unsupported : NULL;
+}
+
+int cf_resume_key_raw(smbw_file *f, const void *in, size_t inlen, uint32_t max_out, void **out,
+                      size_t *outlen)
+{
+    int rc = smbw_file_ioctl(f, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, in, inlen, max_out, out, outlen);
+    smbw_stat st;
+    if (rc == SMBW_ENOTSUP && smbw_file_stat(f, &st) == 0 && !st.is_dir)
+        snprintf(copy_unsupported, sizeof(copy_unsupported),
+                 "FSCTL_SRV_REQUEST_RESUME_KEY on a file is not supported");
+    return rc;
+}
+
 int cf_resume_key(smbw_file *f, uint32_t max_out, uint8_t key[24], size_t *outlen)
 {
     void *out = NULL;
     size_t len = 0;
-    int rc = smbw_file_ioctl(f, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, max_out, &out, &len);
+    int rc = cf_resume_key_raw(f, NULL, 0, max_out, &out, &len);
     if (outlen != NULL)
         *outlen = len;
     if (rc == 0 && len < 24)

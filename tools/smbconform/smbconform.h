@@ -207,8 +207,17 @@ typedef struct cf_cc_answer {
     uint32_t chunks_written, chunk_bytes_written, total_bytes_written;
 } cf_cc_answer;
 
+/* After a case: a text saying why, when FSCTL_SRV_REQUEST_RESUME_KEY on a
+ * file came back not supported during it (the runner then reports a failed
+ * case as skipped: the server has no server-side copy); NULL otherwise. */
+const char *cf_copy_unsupported(void);
 /* The little-endian 32-bit number at p (of an answer). */
 uint32_t cf_get32(const uint8_t *p);
+/* FSCTL_SRV_REQUEST_RESUME_KEY on f with the input given, as
+ * smbw_file_ioctl sends it (noting a server without it for
+ * cf_copy_unsupported). */
+int cf_resume_key_raw(smbw_file *f, const void *in, size_t inlen, uint32_t max_out, void **out,
+                      size_t *outlen);
 /* FSCTL_SRV_REQUEST_RESUME_KEY on f with max_out; copies the 24-byte key.
  * Returns the call's result; *outlen (may be NULL) gets the answer's size. */
 int cf_resume_key(smbw_file *f, uint32_t max_out, uint8_t key[24], size_t *outlen);

@@ -305,6 +305,99 @@ static enum cf_result key_after_tree_disconnect(cf_env *e)
     return cf_expect_status(e, &a, SMBW_STATUS_OBJECT_NAME_NOT_FOUND);
 }
 
+/* ---- byte-range locks --------------------------------------------------- */
+
+/* A lock (flags) on [0, 8 KiB) of name by an open of its own (registered),
+ * or by the open given. */
+static int lock_range(cf_env *e, const char *name, smbw_file *by, uint32_t flags)
+{
+    int rc = 0;
+    if (by == NULL)
+        rc = cf_open(e, e->main.t, name, SMBW_O_RDWR, &by);
+    if (rc == 0)
+        rc = smbw_file_lock(by, 0, 8192, flags | SMBW_LOCK_FAIL_IMMEDIATELY);
+    return rc;
+}
+
+/* 3.3.5.15.6: a chunk over a range another open holds locked (source or
+ * target) fails with STATUS_FILE_LOCK_CONFLICT; without the lock the same
+ * request copies. */
+static enum cf_result locked_by_other(cf_env *e, bool on_src)
+{
+    cf_pair p;
+    enum cf_result r = cf_pair_setup(e, 64 * KiB, SMBW_O_WRONLY, &p);
+    if (r != CF_PASS)
+        return r;
+    smbw_file *holder;
+    int rc = cf_open(e, e->main.t, on_src ? "src.bin" : "dst.bin", SMBW_O_RDWR, &holder);
+    if (rc == 0)
+        rc = lock_range(e, NULL, holder, SMBW_LOCK_EXCLUSIVE);
+    if (rc != 0)
+        return cf_error(e, "cannot lock the %s: %s", on_src ? "source" : "destination",
+                        cf_outcome(e, C(e), rc));
+    cf_chunk ch = {0, 0, 4096};
+    cf_cc_answer a;
+    cf_copychunk(C(e), p.dst, W, p.key, &ch, 1, -1, 12, &a);
+    if ((r = cf_expect_status(e, &a, SMBW_STATUS_FILE_LOCK_CONFLICT)) != CF_PASS)
+        return r;
+    if ((rc = smbw_file_lock(holder, 0, 8192, SMBW_LOCK_UNLOCK)) != 0)
+        return cf_error(e, "cannot unlock: %s", cf_outcome(e, C(e), rc));
+    return cf_copied(e, p.dst, "dst.bin", W, p.key, &ch, 1);
+}
+
+static enum cf_result src_locked(cf_env *e)
+{
+    return locked_by_other(e, true);
+}
+
+static enum cf_result dst_locked(cf_env *e)
+{
+    return locked_by_other(e, false);
+}
+
+/* A shared lock by another open on the source allows reading: copied. */
+static enum cf_result src_shared_lock(cf_env *e)
+{
+    cf_pair p;
+    enum cf_result r = cf_pair_setup(e, 64 * KiB, SMBW_O_WRONLY, &p);
+    if (r != CF_PASS)
+        return r;
+    int rc = lock_range(e, "src.bin", NULL, SMBW_LOCK_SHARED);
+    if (rc != 0)
+        return cf_error(e, "cannot lock the source: %s", cf_outcome(e, C(e), rc));
+    cf_chunk ch = {0, 0, 4096};
+    return cf_copied(e, p.dst, "dst.bin", W, p.key, &ch, 1);
+}
+
+/* Locks held by the opens the copy goes through (the key's source open, the
+ * destination open) do not stand in its way. */
+static enum cf_result locked_by_own_opens(cf_env *e)
+{
+    smbw_file *s, *d;
+    uint8_t key[24];
+    int rc = cf_make_source(e, "src.bin", 0, 64 * KiB, &s, key);
+    if (rc == 0)
+        rc = cf_open(e, e->main.t, "dst.bin", SMBW_O_RDWR | SMBW_O_CREAT, &d);
+    if (rc == 0)
+        rc = lock_range(e, NULL, s, SMBW_LOCK_EXCLUSIVE);
+    if (rc == 0)
+        rc = lock_range(e, NULL, d, SMBW_LOCK_EXCLUSIVE);
+    if (rc != 0)
+        return cf_error(e, "cannot set up the locked opens: %s", cf_outcome(e, C(e), rc));
+    cf_chunk ch = {0, 0, 4096};
+    cf_cc_answer a;
+    cf_copychunk(C(e), d, W, key, &ch, 1, -1, 12, &a);
+    enum cf_result r = cf_expect_copied(e, &a, 1, 4096);
+    if (r != CF_PASS)
+        return r;
+    /* Read back through the lock holder itself (others may not read). */
+    char where[200];
+    rc = cf_verify(d, 0, 4096, 0, 1, where, sizeof(where));
+    if (rc < 0)
+        return cf_error(e, "cannot read dst.bin back: %s", cf_outcome(e, C(e), rc));
+    return rc > 0 ? cf_fail(e, "the source's bytes", "%s", where) : CF_PASS;
+}
+
 /* ---- copies in flight at the same time -------------------------------- */
 
 typedef struct pending {
@@ -439,6 +532,17 @@ const cf_case cf_cases_copychunk_handles[] = {
     {"copychunk_key_after_tree_disconnect", S6,
      "the key of an open whose tree was disconnected: STATUS_OBJECT_NAME_NOT_FOUND",
      key_after_tree_disconnect},
+    {"copychunk_src_locked", S6,
+     "the source range locked by another open: STATUS_FILE_LOCK_CONFLICT; unlocked: copied",
+     src_locked},
+    {"copychunk_dst_locked", S6,
+     "the target range locked by another open: STATUS_FILE_LOCK_CONFLICT; unlocked: copied",
+     dst_locked},
+    {"copychunk_src_shared_lock", S6, "a shared lock by another open on the source: copied",
+     src_shared_lock},
+    {"copychunk_locked_by_own_opens", S6,
+     "exclusive locks held by the source (key) open and the destination open: copied",
+     locked_by_own_opens},
     {"copychunk_concurrent_one_connection", S6,
      "two copies in flight on one connection into one file: both complete, both arrive",
      concurrent_one_connection},

@@ -158,7 +158,7 @@ static enum cf_result highest_pre311(cf_env *e)
 /* 2.2.4: the ServerGuid identifies the server: two connections see one. */
 static enum cf_result server_guid_stable(cf_env *e)
 {
-    neg_want w = {SMBW_SMB2_10, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false};
+    neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false};
     cf_link *a, *b;
     int rc = neg_link(e, &w, &a);
     if (rc == 0)
@@ -536,6 +536,111 @@ static enum cf_result two_sessions(cf_env *e)
     return CF_PASS;
 }
 
+/* ---- a request the server holds: STATUS_PENDING, CANCEL ----------------- */
+
+typedef struct waiting {
+    bool done;
+    int err;
+    uint32_t status;
+} waiting;
+
+static void on_lock(void *ud, int err, uint32_t status, const void *data, size_t len)
+{
+    waiting *w = ud;
+    (void)data;
+    (void)len;
+    w->done = true;
+    w->err = err;
+    w->status = status;
+}
+
+/* Services c until w is done or ms pass. */
+static int wait_for(smbw_conn *c, waiting *w, int ms)
+{
+    smbw_conn *const conns[1] = {c};
+    for (int left = ms; !w->done && left > 0; left -= 50) {
+        int rc = smbw_conn_wait(conns, 1, 50, NULL);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The main link holds an exclusive lock on [0, 8 KiB) of x.bin; a second
+ * connection asks for the same range and waits (no FAIL_IMMEDIATELY). The
+ * request must still be outstanding after a second (3.3.5.14: the server
+ * holds it, answering STATUS_PENDING). */
+static enum cf_result held_lock(cf_env *e, cf_link **l, waiting *w)
+{
+    smbw_file *a, *b;
+    int rc = cf_open(e, e->main.t, "x.bin", SMBW_O_RDWR | SMBW_O_CREAT, &a);
+    if (rc == 0)
+        rc = smbw_file_lock(a, 0, 8192, SMBW_LOCK_EXCLUSIVE | SMBW_LOCK_FAIL_IMMEDIATELY);
+    if (rc != 0)
+        return cf_error(e, "cannot lock x.bin: %s", cf_outcome(e, e->main.c, rc));
+    if ((rc = cf_connect(e, NULL, l)) != 0)
+        return cf_error(e, "second connection: %s", e->reason);
+    if ((rc = cf_open(e, (*l)->t, "x.bin", SMBW_O_RDWR, &b)) != 0)
+        return cf_error(e, "cannot open x.bin again: %s", cf_outcome(e, (*l)->c, rc));
+    memset(w, 0, sizeof(*w));
+    if ((rc = smbw_file_lock_async(b, 0, 8192, SMBW_LOCK_EXCLUSIVE, on_lock, w)) != 0)
+        return cf_error(e, "cannot start the waiting lock: %s", cf_outcome(e, (*l)->c, rc));
+    rc = wait_for((*l)->c, w, 1000);
+    if (rc != 0 || w->done)
+        return cf_fail(e, "the conflicting lock held by the server (STATUS_PENDING)", "%s",
+                       rc != 0       ? cf_outcome(e, (*l)->c, rc)
+                       : w->err == 0 ? "granted at once"
+                                     : smbw_status_name(w->status));
+    return CF_PASS;
+}
+
+/* 3.3.5.16: CANCEL of a held request ends it with STATUS_CANCELLED. */
+static enum cf_result pending_cancel(cf_env *e)
+{
+    cf_link *l;
+    waiting w;
+    enum cf_result r = held_lock(e, &l, &w);
+    if (r != CF_PASS)
+        return r;
+    int rc = smbw_conn_cancel(l->c);
+    if (rc >= 0)
+        rc = wait_for(l->c, &w, e->tg->wait_ms);
+    snprintf(e->expected, sizeof(e->expected), "the held LOCK ends with STATUS_CANCELLED");
+    if (rc < 0 || !w.done)
+        return cf_fail(e, e->expected, "%s", rc < 0 ? cf_outcome(e, l->c, rc) : "no answer");
+    snprintf(e->got, sizeof(e->got), "%s",
+             w.err == 0 ? "STATUS_SUCCESS" : smbw_status_name(w.status));
+    if (w.status != SMBW_STATUS_CANCELLED)
+        return CF_FAIL;
+    rc = smbw_conn_echo(l->c);
+    return rc == 0 ? CF_PASS
+                   : cf_fail(e, "the connection carries on", "ECHO: %s", cf_outcome(e, l->c, rc));
+}
+
+/* A held lock request is granted once the conflicting lock goes. */
+static enum cf_result pending_granted(cf_env *e)
+{
+    cf_link *l;
+    waiting w;
+    enum cf_result r = held_lock(e, &l, &w);
+    if (r != CF_PASS)
+        return r;
+    smbw_file *a = NULL;
+    for (size_t i = 0; i < CF_MAX_FILES && a == NULL; i++)
+        a = e->files[i]; /* x.bin on the main link: the first registered */
+    int rc = smbw_file_lock(a, 0, 8192, SMBW_LOCK_UNLOCK);
+    if (rc != 0)
+        return cf_error(e, "cannot unlock: %s", cf_outcome(e, e->main.c, rc));
+    rc = wait_for(l->c, &w, e->tg->wait_ms);
+    snprintf(e->expected, sizeof(e->expected), "the held LOCK granted after the unlock");
+    snprintf(e->got, sizeof(e->got), "%s",
+             rc != 0      ? cf_outcome(e, l->c, rc)
+             : !w.done    ? "no answer"
+             : w.err == 0 ? "STATUS_SUCCESS"
+                          : smbw_status_name(w.status));
+    return rc == 0 && w.done && w.err == 0 ? CF_PASS : CF_FAIL;
+}
+
 #define NEG "MS-SMB2 3.3.5.4"
 const cf_case cf_cases_negotiate[] = {
     {"negotiate_dialect_2_0_2", NEG, "offered SMB 2.0.2 alone: selected, a session and ECHO work",
@@ -593,5 +698,10 @@ const cf_case cf_cases_negotiate[] = {
     {"transport_compound_error_in_middle", "MS-SMB2 3.3.5.2.7.1",
      "an unrelated compound whose SET_INFO fails: the CLOSE after it still closes",
      compound_error_in_middle},
+    {"transport_pending_cancel", "MS-SMB2 3.3.5.16",
+     "a LOCK the server holds (STATUS_PENDING) ends with STATUS_CANCELLED on CANCEL",
+     pending_cancel},
+    {"transport_pending_granted", "MS-SMB2 3.3.5.14",
+     "a LOCK the server holds is granted once the conflicting lock is released", pending_granted},
     {NULL, NULL, NULL, NULL},
 };

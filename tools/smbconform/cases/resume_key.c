@@ -24,7 +24,7 @@ static enum cf_result output_size(cf_env *e)
         return r;
     void *out = NULL;
     size_t len = 0;
-    int rc = smbw_file_ioctl(f, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 4096, &out, &len);
+    int rc = cf_resume_key_raw(f, NULL, 0, 4096, &out, &len);
     uint32_t ctxlen = rc == 0 && len >= 28 ? cf_get32((uint8_t *)out + 24) : 0;
     free(out);
     const char *exp = "success, 32 bytes: a 24-byte key and ContextLength 0";
@@ -166,8 +166,7 @@ static enum cf_result input_ignored(cf_env *e)
     memset(junk, 0x5A, sizeof(junk));
     void *out = NULL;
     size_t len = 0;
-    int rc =
-        smbw_file_ioctl(f, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, junk, sizeof(junk), 32, &out, &len);
+    int rc = cf_resume_key_raw(f, junk, sizeof(junk), 32, &out, &len);
     free(out);
     snprintf(e->expected, sizeof(e->expected), "success, 32 bytes");
     snprintf(e->got, sizeof(e->got), "%s, %zu bytes", cf_outcome(e, e->main.c, rc), len);
