@@ -187,6 +187,21 @@ void cf_runner_finish(const cf_target *tg_case, const char *root)
     if (rc != 0)
         fprintf(stderr, "smbconform: warning: cannot remove %s: %s\n", root, smbw_conn_errmsg(l.c));
     cf_link_close(&l);
+    /* A case whose connection died leaves its file on the other share. */
+    if (tg->other_share != NULL && cf_link_open(tg, tg->other_share, &l, err, sizeof(err)) == 0) {
+        char name[200];
+        cf_other_share_file(root, name, sizeof(name));
+        smbw_stat st;
+        if (smbw_stat_path(l.t, name, &st) == 0)
+            (void)smbw_unlink(l.t, name);
+        cf_link_close(&l);
+    }
+}
+
+void cf_other_share_file(const char *root, char *out, size_t n)
+{
+    const char *slash = strrchr(root, '/');
+    snprintf(out, n, "%s-across.bin", slash != NULL ? slash + 1 : root);
 }
 
 /* What the child sends back: one write, well below PIPE_BUF. */

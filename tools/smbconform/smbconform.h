@@ -144,6 +144,7 @@ extern const cf_case cf_cases_copychunk_ranges[];
 extern const cf_case cf_cases_copychunk_handles[];
 extern const cf_case cf_cases_odx[];
 extern const cf_case cf_cases_negotiate[];
+extern const cf_case cf_cases_clone[];
 extern const cf_case *const cf_areas[];
 /* Every case in run order: fills out (up to max) and returns the count. */
 size_t cf_all_cases(const cf_case **out, size_t max);
@@ -312,6 +313,10 @@ int cf_runner_start(const cf_target *tg, cf_server_info *info, char *root, size_
  * root/NAME, bounded by timeout_ms, then removes the directory. */
 void cf_run_case(const cf_target *tg, const char *root, const cf_case *cs, int timeout_ms,
                  cf_outcome_rec *out);
+/* The name of the one file a run may make at the root of --other-share:
+ * the scratch root's last component + "-across.bin" (cf_runner_finish
+ * removes it). */
+void cf_other_share_file(const char *root, char *out, size_t n);
 /* Removes the scratch root (best effort). */
 void cf_runner_finish(const cf_target *tg, const char *root);
 /* Removes a directory and everything below it on t. Returns 0 or an error. */

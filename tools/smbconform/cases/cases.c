@@ -7,6 +7,7 @@ const cf_case *const cf_areas[] = {
     cf_cases_copychunk_ranges,  //
     cf_cases_copychunk_handles, //
     cf_cases_odx,               //
+    cf_cases_clone,             //
     cf_cases_negotiate,         //
     NULL,
 };

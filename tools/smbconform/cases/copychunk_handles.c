@@ -4,7 +4,6 @@
  * (MS-SMB2 3.3.5.15.5, 3.3.5.15.6). */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../smbconform.h"
 
@@ -156,8 +155,12 @@ static enum cf_result other_share_file(cf_env *e, smbw_tree **t, smbw_file **f)
     int rc = smbw_tree_connect(t, e->main.s, e->tg->other_share);
     if (rc != 0)
         return cf_error(e, "cannot connect to %s: %s", e->tg->other_share, cf_outcome(e, C(e), rc));
-    char name[80];
-    snprintf(name, sizeof(name), "smbconform-%ld-across.bin", (long)getpid());
+    char root[160], name[200];
+    snprintf(root, sizeof(root), "%s", e->dir);
+    char *slash = strrchr(root, '/'); /* e->dir is ROOT/CASE */
+    if (slash != NULL)
+        *slash = '\0';
+    cf_other_share_file(root, name, sizeof(name));
     smbw_create_params cp = {
         .desired_access = 0x0012019Fu | 0x00010000u, /* read/write, DELETE */
         .share_access = 7,
