@@ -17,7 +17,7 @@ set -euo pipefail
 
 bin=$1
 table=$2
-: "${SMBW_TEST_HOST:?run through with-server.sh}"
+: "${SMBW_TEST_HOST:?run through with-server.sh}" "${SMBW_TEST_SHARE:?}"
 # The expected table's rows are chosen by this version: Samba's ("4.17.12"),
 # or the server's kind for others ("impacket").
 # SMBCONFORM_TAGS adds words a row may name instead ("btrfs": the share is

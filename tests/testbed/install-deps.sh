@@ -7,6 +7,7 @@ PACKAGES=(
     build-essential gcc clang libclang-rt-14-dev meson ninja-build pkg-config python3
     check libssl-dev libkrb5-dev
     samba smbclient samba-vfs-modules libsmbclient-dev
+    samba-testsuite # smbtorture, for tests/conformance/smbtorture-ioctl.sh (docs/conformance.md)
     python3-impacket
     krb5-kdc krb5-admin-server krb5-user
     btrfs-progs tshark valgrind xxd coreutils util-linux strace iproute2 gcovr debootstrap
