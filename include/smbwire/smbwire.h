@@ -381,6 +381,20 @@ int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
  * SMBW_EINVAL for out or nread NULL, or buf NULL with len > 0. */
 int smbw_file_create_read(smbw_file **out, smbw_tree *t, const char *path,
                           const smbw_create_params *p, void *buf, size_t len, size_t *nread);
+/* smbw_file_create, then one IOCTL (FSCTL) on the new open, in one round
+ * trip (CREATE and IOCTL compounded, related: the IOCTL names the open as
+ * "the previous one", MS-SMB2 3.2.4.1.4); for programs that check how a
+ * server handles such a compound (smbconform sends a copychunk in one). The
+ * IOCTL's output is returned as smbw_file_ioctl returns it (*ioctl_out
+ * malloc'd, also with an error status that carries a body; either may be
+ * NULL to discard). On success *out is the open file. Errors: those of
+ * smbw_file_create (then *out is NULL); when the CREATE succeeded but the
+ * IOCTL failed, the IOCTL's error as smbw_file_ioctl gives it with *out still
+ * the open file (free it). SMBW_EINVAL for out or p NULL, in NULL with
+ * inlen > 0, or buffers over smbw_conn_max_transact. */
+int smbw_file_create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
+                           const smbw_create_params *p, uint32_t ctl_code, const void *in,
+                           size_t inlen, uint32_t max_out, void **ioctl_out, size_t *ioctl_outlen);
 uint32_t smbw_file_create_action(const smbw_file *f);
 /* Raw create contexts of the CREATE response (borrowed; may be empty). */
 const void *smbw_file_create_contexts(const smbw_file *f, size_t *len);

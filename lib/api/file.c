@@ -959,6 +959,36 @@ int smbw_file_allocated_ranges(smbw_file *f, uint64_t off, uint64_t len, smbw_ra
     return 0;
 }
 
+/* The outcome of an IOCTL answer as smbw_file_ioctl returns it: the output
+ * (also with an error status) copied to *out, the status as an error. */
+static int ioctl_answer(smbw_conn *c, uint32_t ctl_code, const api_rsp *rsp, uint32_t max_out,
+                        void **out, size_t *outlen)
+{
+    const uint8_t *o;
+    uint32_t olen;
+    if (ioctl_output(&rsp->h, rsp->msg.p, rsp->msg.len, max_out, &o, &olen) != 0) {
+        core_kill(c, SMBW_EPROTO, "malformed IOCTL response");
+        return SMBW_EPROTO;
+    }
+    if (out && olen) {
+        *out = malloc(olen);
+        if (!*out)
+            return SMBW_ENOMEM;
+        memcpy(*out, o, olen);
+    }
+    if (outlen)
+        *outlen = olen;
+    int rc = 0;
+    if (rsp->h.status != SMBW_STATUS_SUCCESS) {
+        char what[64];
+        snprintf(what, sizeof what, "IOCTL 0x%08x", ctl_code);
+        rc = api_status_error(c, rsp->h.status, what);
+        if (rc != SMBW_ENOTSUP)
+            rc = SMBW_ESTATUS;
+    }
+    return rc;
+}
+
 int smbw_file_ioctl(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen, uint32_t max_out,
                     void **out, size_t *outlen)
 {
@@ -975,32 +1005,73 @@ int smbw_file_ioctl(smbw_file *f, uint32_t ctl_code, const void *in, size_t inle
         return rc;
     api_rsp rsp;
     rc = api_call(c, &m, 1, false, &rsp);
-    if (!rc) {
-        const uint8_t *o;
-        uint32_t olen;
-        if (ioctl_output(&rsp.h, rsp.msg.p, rsp.msg.len, max_out, &o, &olen) != 0) {
-            core_kill(c, SMBW_EPROTO, "malformed IOCTL response");
-            rc = SMBW_EPROTO;
-        } else {
-            if (out && olen) {
-                *out = malloc(olen);
-                if (!*out)
-                    rc = SMBW_ENOMEM;
-                else
-                    memcpy(*out, o, olen);
-            }
-            if (!rc && outlen)
-                *outlen = olen;
-            if (!rc && rsp.h.status != SMBW_STATUS_SUCCESS) {
-                char what[64];
-                snprintf(what, sizeof what, "IOCTL 0x%08x", ctl_code);
-                rc = api_status_error(c, rsp.h.status, what);
-                if (rc != SMBW_ENOTSUP)
-                    rc = SMBW_ESTATUS;
-            }
-        }
-    }
+    if (!rc)
+        rc = ioctl_answer(c, ctl_code, &rsp, max_out, out, outlen);
     api_rsp_free(&rsp);
+    return rc;
+}
+
+int smbw_file_create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
+                           const smbw_create_params *p, uint32_t ctl_code, const void *in,
+                           size_t inlen, uint32_t max_out, void **ioctl_out, size_t *ioctl_outlen)
+{
+    if (ioctl_out)
+        *ioctl_out = NULL;
+    if (ioctl_outlen)
+        *ioctl_outlen = 0;
+    if (!out)
+        return SMBW_EINVAL;
+    *out = NULL;
+    smbw_conn *c;
+    int rc = api_tree_conn(t, &c);
+    if (rc)
+        return rc;
+    if (!p || (!in && inlen))
+        return SMBW_EINVAL;
+    if (inlen > c->max_transact || max_out > c->max_transact)
+        return core_set_error(c, SMBW_EINVAL, 0, "IOCTL buffers exceed MaxTransactSize (%u)",
+                              c->max_transact);
+    char *sp;
+    if ((rc = api_path(path, &sp)) != 0)
+        return rc;
+    core_msg m[2];
+    api_msg_for_tree(&m[0], t, SMB2_CREATE);
+    rc = api_encode_create(&m[0].body, sp, p);
+    free(sp);
+    api_msg_for_tree(&m[1], t, SMB2_IOCTL);
+    smb2_ioctl_req r;
+    memset(&r, 0, sizeof r);
+    r.ctl_code = ctl_code;
+    memcpy(r.file_id, FILE_ID_RELATED, 16);
+    r.input = in;
+    r.input_len = (uint32_t)inlen;
+    r.max_output_response = max_out;
+    r.flags = SMB2_0_IOCTL_IS_FSCTL;
+    m[1].payload = (uint32_t)(inlen > max_out ? inlen : max_out);
+    if (!rc && wire_encode_ioctl(&m[1].body, &r) != 0)
+        rc = SMBW_ENOMEM;
+    if (rc) {
+        buf_free(&m[0].body);
+        buf_free(&m[1].body);
+        return core_set_error(c, rc, 0, "open %s: cannot build request", path);
+    }
+    api_rsp rsp[2];
+    rc = api_call(c, m, 2, true, rsp);
+    char what[600];
+    snprintf(what, sizeof what, "open %s", path);
+    smbw_file *f = NULL;
+    if (!rc && rsp[0].h.status != SMBW_STATUS_SUCCESS)
+        rc = api_status_error(c, rsp[0].h.status, what);
+    else if (!rc) {
+        rc = file_from_create(t, rsp[0].msg.p, rsp[0].msg.len, &f);
+        if (rc == SMBW_EPROTO)
+            core_kill(c, SMBW_EPROTO, "malformed CREATE response");
+    }
+    if (!rc)
+        rc = ioctl_answer(c, ctl_code, &rsp[1], max_out, ioctl_out, ioctl_outlen);
+    for (int i = 0; i < 2; i++)
+        api_rsp_free(&rsp[i]);
+    *out = f; /* after a failed IOCTL the file stays open for the caller */
     return rc;
 }
 

@@ -401,6 +401,50 @@ static enum cf_result locked_by_own_opens(cf_env *e)
     return rc > 0 ? cf_fail(e, "the source's bytes", "%s", where) : CF_PASS;
 }
 
+/* ---- inside a compound ------------------------------------------------ */
+
+/* 3.3.5.2.7.2: a CREATE of the destination and a copychunk on it as one
+ * related compound (the IOCTL names the CREATE's open): copied. */
+static enum cf_result compound_related(cf_env *e)
+{
+    cf_pair p;
+    enum cf_result r = cf_pair_setup(e, 64 * KiB, SMBW_O_WRONLY, &p);
+    if (r != CF_PASS)
+        return r;
+    cf_chunk ch[] = {{0, 0, 32 * KiB}, {32 * KiB, 40 * KiB, 32 * KiB}};
+    size_t inlen;
+    uint8_t *in = cf_cc_input(p.key, ch, 2, -1, &inlen);
+    if (in == NULL)
+        return cf_error(e, "out of memory");
+    smbw_create_params cp = {
+        .desired_access = 0x0012019Fu, /* read/write */
+        .share_access = 7,
+        .create_disposition = 5, /* FILE_OVERWRITE_IF */
+        .impersonation_level = 2,
+    };
+    smbw_file *d = NULL;
+    void *out = NULL;
+    size_t outlen = 0;
+    int rc = smbw_file_create_ioctl(&d, e->main.t, cf_path(e, "cdst.bin"), &cp, W, in, inlen, 12,
+                                    &out, &outlen);
+    free(in);
+    cf_cc_answer a;
+    cf_cc_decode(C(e), rc, out, outlen, &a);
+    free(out);
+    if (d != NULL) {
+        for (size_t i = 0; i < CF_MAX_FILES; i++)
+            if (e->files[i] == NULL) {
+                e->files[i] = d;
+                d = NULL;
+                break;
+            }
+        smbw_file_free(d);
+    }
+    if ((r = cf_expect_copied(e, &a, 2, 64 * KiB)) != CF_PASS)
+        return r;
+    return cf_verify_chunks(e, "cdst.bin", ch, 2);
+}
+
 /* ---- copies in flight at the same time -------------------------------- */
 
 typedef struct pending {
@@ -546,6 +590,9 @@ const cf_case cf_cases_copychunk_handles[] = {
     {"copychunk_locked_by_own_opens", S6,
      "exclusive locks held by the source (key) open and the destination open: copied",
      locked_by_own_opens},
+    {"copychunk_compound_related", "MS-SMB2 3.3.5.2.7.2",
+     "CREATE of the destination + copychunk on it as one related compound: copied",
+     compound_related},
     {"copychunk_concurrent_one_connection", S6,
      "two copies in flight on one connection into one file: both complete, both arrive",
      concurrent_one_connection},
