@@ -479,6 +479,14 @@ int smbw_file_ioctl(smbw_file *f, uint32_t ctl_code, const void *in, size_t inle
  * SMBW_ESTATUS with STATUS_LOCK_NOT_GRANTED or STATUS_FILE_LOCK_CONFLICT;
  * an unlock of a range not locked: STATUS_RANGE_NOT_LOCKED). */
 int smbw_file_lock(smbw_file *f, uint64_t off, uint64_t len, uint32_t flags);
+/* smbw_file_ioctl for the FSCTLs that name no open (FileId
+ * 0xFFFFFFFFFFFFFFFF: FSCTL_VALIDATE_NEGOTIATE_INFO, FSCTL_DFS_GET_REFERRALS,
+ * FSCTL_QUERY_NETWORK_INTERFACE_INFO ...), sent on the tree t; the library
+ * itself validates the negotiation on 3.0/3.0.2, this is for programs that
+ * check a server (smbconform sends a VALIDATE_NEGOTIATE_INFO that does not
+ * match). Errors: as smbw_file_ioctl (SMBW_EINVAL for t NULL). */
+int smbw_tree_ioctl(smbw_tree *t, uint32_t ctl_code, const void *in, size_t inlen, uint32_t max_out,
+                    void **out, size_t *outlen);
 /* A byte range of a file. */
 typedef struct smbw_range {
     uint64_t off;

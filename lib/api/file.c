@@ -1011,6 +1011,45 @@ int smbw_file_ioctl(smbw_file *f, uint32_t ctl_code, const void *in, size_t inle
     return rc;
 }
 
+int smbw_tree_ioctl(smbw_tree *t, uint32_t ctl_code, const void *in, size_t inlen, uint32_t max_out,
+                    void **out, size_t *outlen)
+{
+    if (out)
+        *out = NULL;
+    if (outlen)
+        *outlen = 0;
+    smbw_conn *c;
+    int rc = api_tree_conn(t, &c);
+    if (rc)
+        return rc;
+    if (!in && inlen)
+        return SMBW_EINVAL;
+    if (inlen > c->max_transact || max_out > c->max_transact)
+        return core_set_error(c, SMBW_EINVAL, 0, "IOCTL buffers exceed MaxTransactSize (%u)",
+                              c->max_transact);
+    core_msg m;
+    api_msg_for_tree(&m, t, SMB2_IOCTL);
+    smb2_ioctl_req r;
+    memset(&r, 0, sizeof r);
+    r.ctl_code = ctl_code;
+    memset(r.file_id, 0xff, 16); /* no open (MS-SMB2 2.2.31) */
+    r.input = in;
+    r.input_len = (uint32_t)inlen;
+    r.max_output_response = max_out;
+    r.flags = SMB2_0_IOCTL_IS_FSCTL;
+    m.payload = (uint32_t)(inlen > max_out ? inlen : max_out);
+    if (wire_encode_ioctl(&m.body, &r) != 0) {
+        buf_free(&m.body);
+        return SMBW_ENOMEM;
+    }
+    api_rsp rsp;
+    rc = api_call(c, &m, 1, false, &rsp);
+    if (!rc)
+        rc = ioctl_answer(c, ctl_code, &rsp, max_out, out, outlen);
+    api_rsp_free(&rsp);
+    return rc;
+}
+
 int smbw_file_create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
                            const smbw_create_params *p, uint32_t ctl_code, const void *in,
                            size_t inlen, uint32_t max_out, void **ioctl_out, size_t *ioctl_outlen)

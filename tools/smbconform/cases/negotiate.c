@@ -536,6 +536,53 @@ static enum cf_result two_sessions(cf_env *e)
     return CF_PASS;
 }
 
+/* ---- VALIDATE_NEGOTIATE_INFO (3.0, 3.0.2) ---------------------------- */
+
+/* The library validates the negotiation itself on the first tree connect of
+ * a signed 3.0/3.0.2 session (MS-SMB2 3.2.5.5, FSCTL_VALIDATE_NEGOTIATE_INFO):
+ * a tree connect that succeeds means the server's answer matched its
+ * NEGOTIATE. */
+static enum cf_result validate_ok(cf_env *e)
+{
+    neg_want w = {SMBW_SMB3_02, SMBW_SMB3_02, SMBW_SIGN_REQUIRED, 0, SMBW_CIPHER_NONE, true, true};
+    cf_link *l;
+    int rc = neg_link(e, &w, &l);
+    if (rc != 0 && l != NULL && l->c != NULL && smbw_conn_dialect(l->c) == 0 &&
+        !smbw_conn_is_dead(l->c))
+        return cf_skip(e, "the server does not offer SMB3_02 (%s)", e->reason);
+    if (rc != 0)
+        return cf_fail(e, "the tree connect with its validation succeeds", "%s", e->reason);
+    return CF_PASS;
+}
+
+/* 3.3.5.15.12: a VALIDATE_NEGOTIATE_INFO whose values differ from the
+ * connection's NEGOTIATE (here: no capabilities, a zero ClientGuid, only
+ * dialect 2.0.2) makes the server terminate the connection. */
+static enum cf_result validate_mismatch(cf_env *e)
+{
+    neg_want w = {SMBW_SMB3_00, SMBW_SMB3_00, SMBW_SIGN_AUTO, 0, SMBW_CIPHER_NONE, true, true};
+    cf_link *l;
+    int rc = neg_link(e, &w, &l);
+    if (rc != 0 && l != NULL && l->c != NULL && smbw_conn_dialect(l->c) == 0 &&
+        !smbw_conn_is_dead(l->c))
+        return cf_skip(e, "the server does not offer SMB3_00 (%s)", e->reason);
+    if (rc != 0)
+        return cf_error(e, "%s", e->reason);
+    uint8_t in[26] = {0}; /* Capabilities 0, Guid 0, SecurityMode 0 */
+    in[22] = 1;           /* DialectCount 1 */
+    in[24] = 0x02;        /* Dialects: 0x0202 */
+    in[25] = 0x02;
+    void *out = NULL;
+    size_t len = 0;
+    rc = smbw_tree_ioctl(l->t, SMBW_FSCTL_VALIDATE_NEGOTIATE_INFO, in, sizeof(in), 24, &out, &len);
+    free(out);
+    snprintf(e->expected, sizeof(e->expected), "the connection terminated");
+    snprintf(e->got, sizeof(e->got), "%s", cf_outcome(e, l->c, rc));
+    if (!smbw_conn_is_dead(l->c)) /* an answer may come before the close */
+        rc = smbw_conn_echo(l->c);
+    return smbw_conn_is_dead(l->c) ? CF_PASS : CF_FAIL;
+}
+
 /* ---- a request the server holds: STATUS_PENDING, CANCEL ----------------- */
 
 typedef struct waiting {
@@ -698,6 +745,12 @@ const cf_case cf_cases_negotiate[] = {
     {"transport_compound_error_in_middle", "MS-SMB2 3.3.5.2.7.1",
      "an unrelated compound whose SET_INFO fails: the CLOSE after it still closes",
      compound_error_in_middle},
+    {"negotiate_validate_3_0_2", "MS-SMB2 3.3.5.15.12",
+     "SMB 3.0.2: the tree connect's VALIDATE_NEGOTIATE_INFO answer matches the NEGOTIATE",
+     validate_ok},
+    {"negotiate_validate_mismatch", "MS-SMB2 3.3.5.15.12",
+     "SMB 3.0: a VALIDATE_NEGOTIATE_INFO that does not match the NEGOTIATE ends the connection",
+     validate_mismatch},
     {"transport_pending_cancel", "MS-SMB2 3.3.5.16",
      "a LOCK the server holds (STATUS_PENDING) ends with STATUS_CANCELLED on CANCEL",
      pending_cancel},
