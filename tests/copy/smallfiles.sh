@@ -12,6 +12,8 @@
 #   from smbcopy's -vvv trace (a request not sent as a later member of a
 #   compound starts one), as the difference between trees of 6 and 3 files,
 #   so the fixed cost of a run cancels out.
+# - -u over unchanged copies asks nothing per file (each directory of
+#   copies is listed once) and copies a changed file.
 # - Downloads take 2 round trips per small file (CREATE+READ compounded,
 #   then the CLOSE that also answers whether the file changed); streamed
 #   smb -> smb copies 4.
@@ -70,6 +72,26 @@ if ((b - a == 9)); then
 else
     fail "replacing: $((b - a)) round trips for 3 more files ($a for 3, $b for 6), wanted 9"
 fi
+
+# 2a. -u over unchanged copies: each directory listed once, no request per
+#     file; a changed file is copied again.
+a=$(round_trips -u -r "$work/t3" "$url/n3")
+b=$(round_trips -u -r "$work/t6" "$url/n6")
+if ((b - a == 0)); then
+    pass "-u, nothing changed: no round trip per file ($a for 3 files, $b for 6)"
+else
+    fail "-u, nothing changed: $((b - a)) round trips for 3 more files ($a for 3, $b for 6), wanted 0"
+fi
+cp -p "$work/t6/f2.txt" "$work/f2.saved"
+echo changed >>"$work/t6/f2.txt"
+round_trips -u -r "$work/t6" "$url/n6" >/dev/null
+if cmp -s "$work/t6/f2.txt" "$share/n6/t6/f2.txt"; then
+    pass "-u: the changed file copied"
+else
+    fail "-u: the changed file not copied"
+fi
+cp -p "$work/f2.saved" "$work/t6/f2.txt" # and back (another size: copied again)
+round_trips -u -r "$work/t6" "$url/n6" >/dev/null
 
 # 2b. Downloads: CREATE+READ compounded, then CLOSE (the change check in its
 #     answer): 2 round trips per small file.

@@ -58,6 +58,8 @@ typedef struct sc_entry {
     int link_err; /* errno when the link cannot be followed (dangling, loop) */
     dev_t dev;    /* a local entry's identity (its target's for a link) */
     ino_t ino;
+    bool has_fi; /* fi holds the entry's metadata from the listing (a share's) */
+    sc_finfo fi;
 } sc_entry;
 
 typedef struct sc_epops {

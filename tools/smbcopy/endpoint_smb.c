@@ -297,6 +297,8 @@ static int s_list(const sc_loc *loc, const char *path, sc_entry **out, size_t *n
         memset(&k, 0, sizeof(k));
         k.is_dir = ent.st.is_dir;
         k.is_reg = !ent.st.is_dir;
+        finfo_from_smb(&k.fi, &ent.st);
+        k.has_fi = true;
         if (!sc_push_entry(&v, &n, &cap, ent.name, &k)) {
             err = s_err(e, SMBW_ENOMEM, NULL, NULL);
             break;

@@ -56,8 +56,8 @@ typedef struct sc_xfer {
     sc_finfo sfi, dfi;
     uint64_t size, start, rec_done;
     const char *method;
-    bool done;       /* nothing more to do for this file (skipped, dry run) */
-    bool dst_absent; /* the destination is known not to exist: not looked up */
+    bool done;                 /* nothing more to do for this file (skipped, dry run) */
+    const sc_finfo *dst_known; /* the destination as known already: not looked up */
 } sc_xfer;
 
 /* "dir/.STEM<suffix>" for "dir/NAME" (suffix: PART_SUFFIX, STATE_SUFFIX).
@@ -280,11 +280,9 @@ static int xf_check_dst(sc_xfer *x)
 {
     sc_ctx *ctx = x->ctx;
     int rc;
-    if (x->dst_absent) { /* in a directory this run made */
-        memset(&x->dfi, 0, sizeof(x->dfi));
-        return 0;
-    }
-    if ((rc = sc_loc_stat(ctx, x->dst, x->dpath, &x->dfi)) != 0)
+    if (x->dst_known != NULL) /* made by this run, or listed */
+        x->dfi = *x->dst_known;
+    else if ((rc = sc_loc_stat(ctx, x->dst, x->dpath, &x->dfi)) != 0)
         return rc;
     /* Never copy a file onto itself (a copy there would only replace it). */
     if (is_same_file(x)) {
@@ -730,7 +728,7 @@ static void xf_end(sc_xfer *x, int rc)
 }
 
 int sc_copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
-                 const char *dpath, bool dst_absent)
+                 const char *dpath, const sc_finfo *dst_known)
 {
     static int (*const steps[])(sc_xfer *) = {
         xf_names, xf_open_src, xf_check_dst, xf_plan, xf_open_dst, xf_data, xf_finish,
@@ -748,7 +746,7 @@ int sc_copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc
     x.sh = SC_FH_NONE;
     x.dh = SC_FH_NONE;
     x.state.fd = -1;
-    x.dst_absent = dst_absent;
+    x.dst_known = dst_known;
     int rc = 0;
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && rc == 0 && !x.done; i++)
         rc = steps[i](&x);

@@ -2,14 +2,16 @@
 #ifndef SMBCOPY_FILE_H
 #define SMBCOPY_FILE_H
 
+#include "endpoint.h"
 #include "transfer.h"
 
 /* Copies the regular file spath on src to dpath on dst: written under a
  * temporary name next to dpath and renamed over it only when complete
- * (see smbcopy(1)). dst_absent: dpath is known not to exist (its directory
- * was just made by this run), so it is not looked up. Returns 0, or the
- * exit code of the reported failure. */
+ * (see smbcopy(1)). dst_known: what dpath is known to be (not there, when
+ * its directory was just made by this run; or as a listing of its directory
+ * gave it), so it is not looked up; NULL: it is. Returns 0, or the exit code
+ * of the reported failure. */
 int sc_copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
-                 const char *dpath, bool dst_absent);
+                 const char *dpath, const sc_finfo *dst_known);
 
 #endif

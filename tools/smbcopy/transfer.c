@@ -137,7 +137,7 @@ static int copy_locs(sc_ctx *ctx, const char *src_arg, const char *dst_arg, cons
         if (rc != SC_EXIT_INTR && ctx->failed > 0)
             rc = SC_EXIT_PARTIAL;
     } else {
-        rc = sc_copy_file(ctx, src, src->path, dst, target, false);
+        rc = sc_copy_file(ctx, src, src->path, dst, target, NULL);
     }
     free(target);
     return rc;

@@ -4,6 +4,7 @@
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "endpoint.h"
 #include "file.h"
@@ -162,11 +163,68 @@ typedef struct dir_frame {
     sc_entry *v;
     size_t n, i;
     bool made; /* the copy's directory was made by this run (was not there) */
+    /* -u, --resume on a share: the copy's directory as listed on entry (its
+     * files' size and times without a lookup each), sorted; dlisted: the
+     * listing is there. */
+    sc_entry *dv;
+    size_t dn;
+    bool dlisted;
     dev_t dev; /* a local source directory's identity (loop detection) */
     ino_t ino;
     int rc;    /* first failure below this directory (its times are then left) */
     bool stop; /* the whole run stops (interrupted, connection lost, login) */
 } dir_frame;
+
+/* With -u (or --resume, which skips files already there too), an existing
+ * copy directory on a share is listed once, so that each file's skip check
+ * needs no lookup of its own. A listing that fails only means lookups. */
+static void list_copies(sc_ctx *ctx, const sc_loc *dst, const char *dpath, dir_frame *f)
+{
+    const sc_opts *o = ctx->o;
+    if (f->made || !dst->remote || !(o->update || (o->resume && o->preserve)))
+        return;
+    sc_err e;
+    if (sc_ops(dst)->list(dst, dpath, &f->dv, &f->dn, &e) != 0)
+        return;
+    if (f->dn > 1)
+        qsort(f->dv, f->dn, sizeof(sc_entry), entry_cmp);
+    f->dlisted = true;
+}
+
+static int name_cmp(const void *key, const void *e)
+{
+    return strcmp(key, ((const sc_entry *)e)->name);
+}
+
+static bool ascii(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
+}
+
+/* What the destination name of a file in f is known to be without a
+ * lookup: absent in a directory this run made; else, from the listing, the
+ * entry of that name, or absent when no entry has the name in any case (an
+ * ASCII name: other names may fold differently on the server); NULL: a
+ * lookup must tell. */
+static const sc_finfo *known_copy(const dir_frame *f, const char *name, const sc_finfo *absent)
+{
+    if (f->made)
+        return absent;
+    if (!f->dlisted)
+        return NULL;
+    const sc_entry *hit = bsearch(name, f->dv, f->dn, sizeof(sc_entry), name_cmp);
+    if (hit != NULL)
+        return hit->has_fi ? &hit->fi : NULL;
+    if (!ascii(name))
+        return NULL;
+    for (size_t i = 0; i < f->dn; i++)
+        if (strcasecmp(f->dv[i].name, name) == 0)
+            return NULL;
+    return absent;
+}
 
 /* Makes the copy of directory spath and lists it into f (taking the paths);
  * e is its entry in the parent's listing (NULL for the root).
@@ -195,6 +253,7 @@ static int dir_enter(sc_ctx *ctx, const sc_loc *src, char *spath, const sc_loc *
         free(dpath);
         return rc;
     }
+    list_copies(ctx, dst, dpath, f);
     f->spath = spath;
     f->dpath = dpath;
     return 0;
@@ -271,6 +330,7 @@ static bool dir_leave(walk *w, int *result)
 {
     dir_frame *f = &w->stack[w->sp - 1];
     sc_free_entries(f->v, f->n);
+    sc_free_entries(f->dv, f->dn);
     if (f->rc == 0 && w->ctx->o->preserve && !w->ctx->o->dry_run)
         copy_dir_times(w->src, f->spath, w->dst, f->dpath);
     int r = f->rc;
@@ -374,7 +434,8 @@ static void walk_entry(walk *w)
         }
         ctx->failed++;
     } else if (e->is_reg) {
-        r = sc_copy_file(ctx, src, sc, dst, dc, f->made);
+        const sc_finfo absent = {.exists = false};
+        r = sc_copy_file(ctx, src, sc, dst, dc, known_copy(f, e->name, &absent));
         if (r != 0)
             ctx->failed++;
     } else {
