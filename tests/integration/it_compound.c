@@ -311,6 +311,59 @@ START_TEST(test_create_read)
 }
 END_TEST
 
+START_TEST(test_create_ioctl_and_tree_ioctl)
+{
+    cx c;
+    cx_open(&c);
+    smbw_create_params p = new_file_params();
+    smbw_file *f = NULL;
+    IT_OK(c.x.conn, smbw_file_create_write(&f, c.x.tree, "k.bin", &p, "key", 3));
+    IT_OK(c.x.conn, smbw_file_free(f));
+    smbw_create_params rd;
+    smbw_create_params_from_flags(&rd, SMBW_O_RDONLY);
+    /* CREATE + FSCTL_SRV_REQUEST_RESUME_KEY in one round trip: a 24-byte
+     * key, a context length and the context (MS-SMB2 2.2.32.3). */
+    void *out = NULL;
+    size_t n = 0;
+    round_trips(&c);
+    IT_OK(c.x.conn,
+          smbw_file_create_ioctl(&f, c.x.tree, "k.bin", &rd, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY,
+                                 NULL, 0, 32, &out, &n));
+    ck_assert_int_eq(round_trips(&c), 1);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_ge(n, 28);
+    free(out);
+    IT_OK(c.x.conn, smbw_file_free(f));
+    /* No such file: the CREATE's error, nothing open. */
+    f = (smbw_file *)1;
+    ck_assert_int_lt(smbw_file_create_ioctl(&f, c.x.tree, "none.bin", &rd,
+                                            SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 32, NULL,
+                                            NULL),
+                     0);
+    ck_assert_ptr_null(f);
+    /* The IOCTL refused (an FSCTL no server knows): the file stays open. */
+    f = NULL;
+    ck_assert_int_lt(
+        smbw_file_create_ioctl(&f, c.x.tree, "k.bin", &rd, 0x00ff0000u, NULL, 0, 32, NULL, NULL),
+        0);
+    ck_assert_ptr_nonnull(f);
+    IT_OK(c.x.conn, smbw_file_free(f));
+    /* An FSCTL on the tree, naming no open: answered (with data or the
+     * server's refusal), never a local error. */
+    int rc = smbw_tree_ioctl(c.x.tree, 0x001401FCu /* QUERY_NETWORK_INTERFACE_INFO */, NULL, 0,
+                             65536, &out, &n);
+    ck_assert_msg(rc == 0 || smbw_last_status(c.x.conn) != 0, "rc %d: %s", rc,
+                  smbw_conn_errmsg(c.x.conn));
+    if (rc == 0)
+        free(out);
+    ck_assert_int_eq(
+        smbw_tree_ioctl(NULL, SMBW_FSCTL_VALIDATE_NEGOTIATE_INFO, NULL, 0, 0, NULL, NULL),
+        SMBW_EINVAL);
+    IT_OK(c.x.conn, smbw_unlink(c.x.tree, "k.bin"));
+    it_close(&c.x);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("compound");
@@ -321,6 +374,7 @@ int main(void)
     tcase_add_test(tc, test_commit_times_and_rename);
     tcase_add_test(tc, test_commit_refused_rename_closes);
     tcase_add_test(tc, test_create_read);
+    tcase_add_test(tc, test_create_ioctl_and_tree_ioctl);
     suite_add_tcase(s, tc);
     return it_run(s);
 }
