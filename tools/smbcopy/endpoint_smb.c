@@ -99,13 +99,13 @@ static int s_open_src_read(const sc_loc *loc, const char *path, sc_fh *h, sc_fin
     if (err != 0 && h->f == NULL)
         return s_err(e, err, loc, "open");
     smbw_stat st;
-    if (err == 0)
-        err = smbw_file_open_stat(h->f, &st);
+    if (smbw_file_open_stat(h->f, &st) != 0)
+        return s_err(e, SMBW_EINVAL, loc, "read");
+    finfo_from_smb(fi, &st);
+    if (fi->is_dir) /* its READ failed: a directory is said as such */
+        return s_err(e, SMBW_EISDIR, NULL, "read");
     if (err != 0)
         return s_err(e, err, loc, "read");
-    finfo_from_smb(fi, &st);
-    if (fi->is_dir)
-        return s_err(e, SMBW_EISDIR, NULL, "read");
     return 0;
 }
 

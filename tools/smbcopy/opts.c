@@ -128,7 +128,9 @@ const sc_optdef sc_optdefs[] = {
      "size and modification time (within 2 seconds, the coarsest file system time), as rsync "
      "and robocopy do by default; with --no-preserve, when it has the source's size and is "
      "not older than the source. Skipped files count in the skipped member of --json. Run "
-     "again with -u after an interrupted tree copy to finish it."},
+     "again with -u after an interrupted tree copy to finish it. On a share each directory "
+     "of copies is listed once for this, so an unchanged tree costs a request per directory, "
+     "not per file."},
     {SC_OPT_DRY_RUN, 'n', "dry-run", NULL, "show what would be copied; write nothing",
      "Walk the source and print, one line each on standard output, the files that would be "
      "copied ('SRC -> DST'; with --json the lines go to standard error); create, write and "
