@@ -395,6 +395,13 @@ int smbw_file_create_read(smbw_file **out, smbw_tree *t, const char *path,
 int smbw_file_create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
                            const smbw_create_params *p, uint32_t ctl_code, const void *in,
                            size_t inlen, uint32_t max_out, void **ioctl_out, size_t *ioctl_outlen);
+/* Opens path for reading (as smbw_file_open with SMBW_O_RDONLY) as the source
+ * of a server-side copy: the CREATE and FSCTL_SRV_REQUEST_RESUME_KEY in one
+ * round trip (related compound). A copy from *out on this connection
+ * (smbw_copy_range ...) then uses that key instead of asking for one. A
+ * server that refuses the key still gives the open (the copy asks again
+ * and falls back as usual). Errors: those of smbw_file_open. */
+int smbw_file_open_source(smbw_file **out, smbw_tree *t, const char *path);
 uint32_t smbw_file_create_action(const smbw_file *f);
 /* Raw create contexts of the CREATE response (borrowed; may be empty). */
 const void *smbw_file_create_contexts(const smbw_file *f, size_t *len);

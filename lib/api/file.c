@@ -286,6 +286,29 @@ int smbw_file_create_read(smbw_file **out, smbw_tree *t, const char *path,
     return rc;
 }
 
+int smbw_file_open_source(smbw_file **out, smbw_tree *t, const char *path)
+{
+    smbw_create_params p;
+    smbw_create_params_from_flags(&p, SMBW_O_RDONLY);
+    void *key = NULL;
+    size_t n = 0;
+    int rc = smbw_file_create_ioctl(out, t, path, &p, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0,
+                                    4096, &key, &n);
+    if (!*out) {
+        free(key);
+        return rc;
+    }
+    srv_resume_key k;
+    if (!rc && wire_decode_resume_key(key, n, &k) == 0) {
+        memcpy((*out)->key, k.key, sizeof(*out)->key);
+        (*out)->has_key = true;
+    }
+    /* Without a key (refused, malformed) the open stands: a copy asks for
+     * one itself, and falls back as it would. */
+    free(key);
+    return 0;
+}
+
 void smbw_create_params_from_flags(smbw_create_params *p, int flags)
 {
     if (!p)

@@ -393,6 +393,10 @@ static int cc_send(cc_engine *ce, cc_slot *s)
 static int get_resume_key(cc_engine *ce)
 {
     engine *e = ce->e;
+    if (ce->src->has_key) { /* it came with the open (smbw_file_open_source) */
+        memcpy(ce->key, ce->src->key, SMB2_RESUME_KEY_SIZE);
+        return 0;
+    }
     void *out = NULL;
     size_t outlen = 0;
     int rc =

@@ -74,6 +74,9 @@ struct smbw_file {
     size_t ctx_len;
     uint64_t pos; /* for smbw_file_read/write */
     bool is_dir;
+    /* A resume key the open came with (smbw_file_open_source). */
+    bool has_key;
+    uint8_t key[24];
 };
 
 struct smbw_conn {

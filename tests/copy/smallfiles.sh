@@ -16,7 +16,8 @@
 #   copies is listed once) and copies a changed file.
 # - Downloads take 2 round trips per small file (CREATE+READ compounded,
 #   then the CLOSE that also answers whether the file changed); streamed
-#   smb -> smb copies 4.
+#   smb -> smb copies 4, server-side copies 6 (the resume key rides with the
+#   source's CREATE).
 # - The copies are identical, keep the source's modification time, and are
 #   not left hidden (Samba marks a new dot file hidden; the final
 #   attributes replace that).
@@ -113,6 +114,16 @@ else
     fail "smb -> smb streamed: $((b - a)) round trips for 6 more files ($a for 6, $b for 12), wanted 24; or differs"
 fi
 
+# 2d. Server-side (copychunk): source CREATE with its resume key, destination
+#     CREATE, source stat, copychunk, source CLOSE, commit: 6 per file.
+a=$(round_trips -r "$url/n3" "$url/c3")
+b=$(round_trips -r "$url/n6" "$url/c6")
+if ((b - a == 36)) && diff -r "$work/t6" "$share/c6/t6" >/dev/null; then
+    pass "server-side: 6 round trips per small file ($a for 6 files, $b for 12), identical"
+else
+    fail "server-side: $((b - a)) round trips for 6 more files ($a for 6, $b for 12), wanted 36; or differs"
+fi
+
 # 3. What the copies are.
 ok=1
 for d in n6 n6/t6; do
@@ -153,7 +164,7 @@ else
 fi
 
 # 5. A full share: the CREATE succeeds, the WRITE is refused.
-rm -rf "${share:?}/n3" "${share:?}/n6" "${share:?}/s3" "${share:?}/s6"
+rm -rf "${share:?}/n3" "${share:?}/n6" "${share:?}/s3" "${share:?}/s6" "${share:?}/c3" "${share:?}/c6"
 free_kib=$(df --output=avail -k "$share" | tail -1)
 if ((free_kib > 256 * 1024)); then
     fail "the share has $free_kib KiB free: run this test through run-smallfiles.sh (small tmpfs)"

@@ -17,6 +17,7 @@
 
 #include "harness.h"
 
+#include <smbwire/copy.h>
 #include <smbwire/fscc.h>
 
 /* Requests sent, and those sent as a member of a compound after the first. */
@@ -348,6 +349,24 @@ START_TEST(test_create_ioctl_and_tree_ioctl)
         0);
     ck_assert_ptr_nonnull(f);
     IT_OK(c.x.conn, smbw_file_free(f));
+    /* smbw_file_open_source: the key with the open, and a copy from it
+     * asks for none (one request: the copychunk). */
+    round_trips(&c);
+    IT_OK(c.x.conn, smbw_file_open_source(&f, c.x.tree, "k.bin"));
+    ck_assert_int_eq(round_trips(&c), 1);
+    smbw_file *d = NULL;
+    IT_OK(c.x.conn, smbw_file_create(&d, c.x.tree, "k2.bin", &p));
+    smbw_copy_opts co = SMBW_COPY_OPTS_INIT;
+    co.method = SMBW_COPY_COPYCHUNK;
+    smbw_copy_stats cs;
+    IT_OK(c.x.conn, smbw_copy_range(f, d, 0, 0, 3, &co, &cs));
+    ck_assert_uint_eq(cs.requests, 1);
+    IT_OK(c.x.conn, smbw_file_free(d));
+    IT_OK(c.x.conn, smbw_file_free(f));
+    expect_server_file("k2.bin", "key", 3);
+    IT_OK(c.x.conn, smbw_unlink(c.x.tree, "k2.bin"));
+    ck_assert_int_lt(smbw_file_open_source(&f, c.x.tree, "none.bin"), 0);
+    ck_assert_ptr_null(f);
     /* An FSCTL on the tree, naming no open: answered (with data or the
      * server's refusal), never a local error. */
     int rc = smbw_tree_ioctl(c.x.tree, 0x001401FCu /* QUERY_NETWORK_INTERFACE_INFO */, NULL, 0,

@@ -78,6 +78,10 @@ typedef struct sc_epops {
     /* Opens an existing regular file for reading and stats it (a directory
      * fails with "read": is a directory). */
     int (*open_src)(const sc_loc *loc, const char *path, sc_fh *h, sc_finfo *fi, sc_err *e);
+    /* Where the endpoint has it (else NULL): open_src for a source the
+     * server copies itself, with what that copy needs (a share: the resume
+     * key) in the same step. */
+    int (*open_src_copy)(const sc_loc *loc, const char *path, sc_fh *h, sc_finfo *fi, sc_err *e);
     /* Where the endpoint has it (else NULL): open_src, and in the same step
      * up to len bytes from offset 0 read into buf (*got: fewer only at the
      * end of the file). */

@@ -75,9 +75,13 @@ static int s_stat(const sc_loc *loc, const char *path, sc_finfo *fi, sc_err *e)
     return 0;
 }
 
-static int s_open_src(const sc_loc *loc, const char *path, sc_fh *h, sc_finfo *fi, sc_err *e)
+/* The open of s_open_src (as a copy's source: opened with its resume key),
+ * then its metadata from the CREATE answer. */
+static int open_src_as(const sc_loc *loc, const char *path, sc_fh *h, sc_finfo *fi, bool copy,
+                       sc_err *e)
 {
-    int err = smbw_file_open(&h->f, loc->tree, path, SMBW_O_RDONLY);
+    int err = copy ? smbw_file_open_source(&h->f, loc->tree, path)
+                   : smbw_file_open(&h->f, loc->tree, path, SMBW_O_RDONLY);
     if (err != 0)
         return s_err(e, err, loc, "open");
     smbw_stat st; /* as the CREATE answered: no request more */
@@ -88,6 +92,16 @@ static int s_open_src(const sc_loc *loc, const char *path, sc_fh *h, sc_finfo *f
     if (fi->is_dir)
         return s_err(e, SMBW_EISDIR, NULL, "read");
     return 0;
+}
+
+static int s_open_src(const sc_loc *loc, const char *path, sc_fh *h, sc_finfo *fi, sc_err *e)
+{
+    return open_src_as(loc, path, h, fi, false, e);
+}
+
+static int s_open_src_copy(const sc_loc *loc, const char *path, sc_fh *h, sc_finfo *fi, sc_err *e)
+{
+    return open_src_as(loc, path, h, fi, true, e);
 }
 
 static int s_open_src_read(const sc_loc *loc, const char *path, sc_fh *h, sc_finfo *fi, void *buf,
@@ -384,6 +398,7 @@ const sc_epops sc_ep_smb = {
     .stat = s_stat,
     .open_src = s_open_src,
     .open_src_read = s_open_src_read,
+    .open_src_copy = s_open_src_copy,
     .open_tmp = s_open_tmp,
     .create_put = s_create_put,
     .check_tmp = s_check_tmp,

@@ -222,11 +222,15 @@ static int xf_names(sc_xfer *x)
 /* Whether the source is read with its open (open_src_read): a file that
  * will be streamed through this process (not copied by the server), from
  * an endpoint that can, to a destination written at once (not a FIFO). */
+static bool server_side(const sc_xfer *x)
+{
+    return x->src->remote && x->dst->remote && x->src->srv == x->dst->srv &&
+           x->o->method != SC_METHOD_STREAM;
+}
+
 static bool prefetches(const sc_xfer *x)
 {
-    bool server_side = x->src->remote && x->dst->remote && x->src->srv == x->dst->srv &&
-                       x->o->method != SC_METHOD_STREAM;
-    return !server_side && !x->dst_stream && x->sops->open_src_read != NULL &&
+    return !server_side(x) && !x->dst_stream && x->sops->open_src_read != NULL &&
            (x->dops->create_put != NULL || x->dops->put != NULL);
 }
 
@@ -262,6 +266,9 @@ static int xf_open_src(sc_xfer *x)
         int rc = open_src_read(x);
         if (rc != 0)
             return rc;
+    } else if (server_side(x) && !x->dst_stream && x->sops->open_src_copy != NULL) {
+        if (x->sops->open_src_copy(x->src, x->spath, &x->sh, &x->sfi, &e) != 0)
+            return sc_fail(x->ctx, &e, x->sdisp);
     } else if (x->sops->open_src(x->src, x->spath, &x->sh, &x->sfi, &e) != 0) {
         return sc_fail(x->ctx, &e, x->sdisp);
     }
