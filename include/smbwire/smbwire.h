@@ -167,6 +167,14 @@ enum smbw_cipher {
  * Call before smbw_conn_connect. Errors: SMBW_EINVAL (c or ciphers NULL, n
  * out of range, an unknown or repeated cipher, or already connected). */
 int smbw_conn_set_ciphers(smbw_conn *c, const enum smbw_cipher *ciphers, int n);
+/* One more SMB 3.1.1 negotiate context (MS-SMB2 2.2.3.1) of the given type
+ * and data (at most 64 bytes), sent after the library's own in NEGOTIATE when
+ * 3.1.1 is offered; a later call replaces it. For programs that check a
+ * server (smbconform: a server ignores a context type it does not know,
+ * 3.3.5.4). Call before smbw_conn_connect. Errors: SMBW_EINVAL (c NULL, data
+ * NULL with len > 0, len over 64, type 0 or one the library sends itself:
+ * 1 preauth, 2 encryption, 5 netname, 8 signing; or already connected). */
+int smbw_conn_add_negotiate_context(smbw_conn *c, uint16_t type, const void *data, size_t len);
 /* "AES-128-GCM" etc. (any case) to SMBW_CIPHER_*; SMBW_CIPHER_NONE when
  * unknown or NULL. */
 enum smbw_cipher smbw_cipher_parse(const char *name);

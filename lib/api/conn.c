@@ -270,6 +270,24 @@ int smbw_conn_set_ciphers(smbw_conn *c, const enum smbw_cipher *ciphers, int n)
     return 0;
 }
 
+int smbw_conn_add_negotiate_context(smbw_conn *c, uint16_t type, const void *data, size_t len)
+{
+    if (!c || (!data && len))
+        return SMBW_EINVAL;
+    /* The ones the library sends itself (MS-SMB2 2.2.3.1): preauth, cipher,
+     * netname, signing. */
+    if (type == 0 || type == 1 || type == 2 || type == 5 || type == 8 || len > sizeof c->extra_ctx)
+        return core_set_error(c, SMBW_EINVAL, 0, "negotiate context 0x%x of %zu bytes refused",
+                              type, len);
+    if (c->dialect)
+        return core_set_error(c, SMBW_EINVAL, 0, "contexts must be added before connecting");
+    c->extra_ctx_type = type;
+    if (len)
+        memcpy(c->extra_ctx, data, len);
+    c->extra_ctx_len = (uint16_t)len;
+    return 0;
+}
+
 enum smbw_cipher smbw_cipher_parse(const char *name)
 {
     static const struct {

@@ -90,6 +90,9 @@ struct smbw_conn {
     int sign_policy, encrypt_policy;
     uint16_t ciphers[4];
     int ncipher;
+    uint16_t extra_ctx_type; /* smbw_conn_add_negotiate_context; 0: none */
+    uint8_t extra_ctx[64];
+    uint16_t extra_ctx_len;
     char *host;
     uint16_t port;
     uint8_t client_guid[16];

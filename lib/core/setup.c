@@ -95,6 +95,9 @@ int setup_negotiate_build(smbw_conn *c, core_msg *m)
     req.sign_algs = sign_algs;
     req.sign_alg_count = 3;
     req.netname = c->host;
+    req.extra_ctx_type = c->extra_ctx_type;
+    req.extra_ctx = c->extra_ctx;
+    req.extra_ctx_len = c->extra_ctx_len;
     memset(c->preauth, 0, 64);
     m->preauth_hash = c->preauth;
     if (wire_encode_negotiate(&m->body, &req) != 0 || m->body.failed) {

@@ -92,6 +92,15 @@ static int encode_contexts(smbw_buf *b, size_t start, const smb2_negotiate_req *
             return rc;
         n++;
     }
+
+    /* A context the caller asked for (smbw_conn_add_negotiate_context). */
+    if (r->extra_ctx_type) {
+        dl = ctx_begin(b, start, r->extra_ctx_type);
+        buf_put(b, r->extra_ctx, r->extra_ctx_len);
+        if ((rc = ctx_end(b, dl)) != 0)
+            return rc;
+        n++;
+    }
     *count = n;
     return 0;
 }

@@ -257,6 +257,10 @@ typedef struct smb2_negotiate_req {
     const uint16_t *sign_algs; /* preference order */
     uint16_t sign_alg_count;
     const char *netname; /* server name for NETNAME context (UTF-8), may be NULL */
+    /* one more context, encoded last as given (0 type: none) */
+    uint16_t extra_ctx_type;
+    const uint8_t *extra_ctx;
+    uint16_t extra_ctx_len;
 } smb2_negotiate_req;
 SMBW_WUR int wire_encode_negotiate(smbw_buf *b, const smb2_negotiate_req *r);
 

@@ -436,6 +436,22 @@ START_TEST(test_negotiate_req)
     }
     ck_assert_uint_eq(pos, n); /* nothing after the last context */
 
+    /* a caller's extra context goes last, as given */
+    static const uint8_t odd[3] = {0xA1, 0xB2, 0xC3};
+    r.extra_ctx_type = 0xF0F0;
+    r.extra_ctx = odd;
+    r.extra_ctx_len = 3;
+    buf_reset(&b);
+    buf_zero(&b, 68);
+    ck_assert_int_eq(wire_encode_negotiate(&b, &r), 0);
+    p = b.p + 68;
+    n = b.len - 68;
+    ck_assert_uint_eq(get_u16(p + 32), 5);
+    ck_assert_uint_eq(get_u16(p + n - 11), 0xF0F0);
+    ck_assert_uint_eq(get_u16(p + n - 9), 3);
+    ck_assert_mem_eq(p + n - 3, odd, 3);
+    r.extra_ctx_type = 0;
+
     /* without 3.1.1: no contexts, offset/count zero (ClientStartTime) */
     buf_reset(&b);
     r.dialect_count = 4;

@@ -22,6 +22,7 @@ typedef struct neg_want {
     enum smbw_encrypt_policy enc;
     enum smbw_cipher cipher; /* NONE: the library's preference */
     bool session, tree;
+    uint16_t extra_ctx; /* a negotiate context of this type (0: none) */
 } neg_want;
 
 /* Connects as w says, registered in e for cleanup. Returns the first failing
@@ -50,6 +51,9 @@ static int neg_link(cf_env *e, const neg_want *w, cf_link **out)
         rc = smbw_conn_set_encryption(l->c, w->enc);
     if (rc == 0 && w->cipher != SMBW_CIPHER_NONE)
         rc = smbw_conn_set_ciphers(l->c, &w->cipher, 1);
+    static const uint8_t odd[12] = {'s', 'm', 'b', 'c', 'o', 'n', 'f', 'o', 'r', 'm', 0, 1};
+    if (rc == 0 && w->extra_ctx != 0)
+        rc = smbw_conn_add_negotiate_context(l->c, w->extra_ctx, odd, sizeof(odd));
     if (rc == 0 && (step = "NEGOTIATE", true))
         rc = smbw_conn_connect(l->c, e->tg->host, e->tg->port);
     if (rc == 0 && w->session && (step = "SESSION_SETUP", true))
@@ -71,7 +75,7 @@ static const uint16_t dialects[] = {SMBW_SMB2_02, SMBW_SMB2_10, SMBW_SMB3_00, SM
  * negotiation when it does not support it (then the case skips). */
 static enum cf_result only_dialect(cf_env *e, uint16_t d)
 {
-    neg_want w = {d, d, SMBW_SIGN_AUTO, SMBW_ENCRYPT_AUTO, SMBW_CIPHER_NONE, true, true};
+    neg_want w = {d, d, SMBW_SIGN_AUTO, SMBW_ENCRYPT_AUTO, SMBW_CIPHER_NONE, true, true, 0};
     cf_link *l;
     int rc = neg_link(e, &w, &l);
     if (rc != 0 && l != NULL && l->c != NULL && smbw_conn_dialect(l->c) == 0 &&
@@ -131,7 +135,7 @@ static enum cf_result highest_common(cf_env *e, uint16_t min, uint16_t max)
     }
     if (best == 0)
         return cf_skip(e, "the server accepts none of these dialects alone");
-    neg_want w = {min, max, SMBW_SIGN_AUTO, SMBW_ENCRYPT_AUTO, SMBW_CIPHER_NONE, false, false};
+    neg_want w = {min, max, SMBW_SIGN_AUTO, SMBW_ENCRYPT_AUTO, SMBW_CIPHER_NONE, false, false, 0};
     cf_link *l;
     int rc = neg_link(e, &w, &l);
     snprintf(e->expected, sizeof(e->expected), "%s (the highest it accepts alone)",
@@ -158,7 +162,7 @@ static enum cf_result highest_pre311(cf_env *e)
 /* 2.2.4: the ServerGuid identifies the server: two connections see one. */
 static enum cf_result server_guid_stable(cf_env *e)
 {
-    neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false};
+    neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false, 0};
     cf_link *a, *b;
     int rc = neg_link(e, &w, &a);
     if (rc == 0)
@@ -178,7 +182,7 @@ static enum cf_result server_guid_stable(cf_env *e)
  * DIRECTORY_LEASING, ENCRYPTION); only DFS may be set. */
 static enum cf_result caps_202(cf_env *e)
 {
-    neg_want w = {SMBW_SMB2_02, SMBW_SMB2_02, 0, 0, SMBW_CIPHER_NONE, false, false};
+    neg_want w = {SMBW_SMB2_02, SMBW_SMB2_02, 0, 0, SMBW_CIPHER_NONE, false, false, 0};
     cf_link *l;
     int rc = neg_link(e, &w, &l);
     if (rc == SMBW_EDIALECT)
@@ -195,7 +199,7 @@ static enum cf_result caps_202(cf_env *e)
  * (what every SMB2 client may send without multi-credit requests). */
 static enum cf_result max_sizes(cf_env *e)
 {
-    neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false};
+    neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false, 0};
     cf_link *l;
     int rc = neg_link(e, &w, &l);
     if (rc != 0)
@@ -214,7 +218,7 @@ static enum cf_result max_sizes(cf_env *e)
  * library checks each answer's signature). */
 static enum cf_result signed_with(cf_env *e, uint16_t d, const char *alg, const char *alg2)
 {
-    neg_want w = {d, d, SMBW_SIGN_REQUIRED, 0, SMBW_CIPHER_NONE, true, true};
+    neg_want w = {d, d, SMBW_SIGN_REQUIRED, 0, SMBW_CIPHER_NONE, true, true, 0};
     cf_link *l;
     int rc = neg_link(e, &w, &l);
     if (rc == SMBW_EDIALECT)
@@ -254,7 +258,7 @@ static enum cf_result signing_311(cf_env *e)
  * server without that cipher makes the case skip. */
 static enum cf_result encrypted_with(cf_env *e, uint16_t d, enum smbw_cipher ci, const char *name)
 {
-    neg_want w = {d, d, SMBW_SIGN_AUTO, SMBW_ENCRYPT_REQUIRED, ci, true, true};
+    neg_want w = {d, d, SMBW_SIGN_AUTO, SMBW_ENCRYPT_REQUIRED, ci, true, true, 0};
     cf_link *l;
     int rc = neg_link(e, &w, &l);
     if (rc == SMBW_EPOLICY || rc == SMBW_EDIALECT)
@@ -306,7 +310,7 @@ static enum cf_result enc_256gcm(cf_env *e)
  * NEGOTIATE, before any SESSION_SETUP. */
 static enum cf_result echo_before_session(cf_env *e)
 {
-    neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false};
+    neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false, 0};
     cf_link *l;
     int rc = neg_link(e, &w, &l);
     if (rc != 0)
@@ -536,6 +540,30 @@ static enum cf_result two_sessions(cf_env *e)
     return CF_PASS;
 }
 
+/* 3.3.5.4: a negotiate context of a type the server does not know is
+ * ignored. The session is signed: at 3.1.1 its keys come from the
+ * pre-authentication hash over NEGOTIATE and SESSION_SETUP (3.3.5.5), so
+ * signed answers that verify show the server hashed the request as sent,
+ * unknown context included. */
+static enum cf_result unknown_context(cf_env *e)
+{
+    neg_want w = {SMBW_SMB3_11, SMBW_SMB3_11, SMBW_SIGN_REQUIRED, 0, SMBW_CIPHER_NONE, true,
+                  true,         0xF0F0};
+    cf_link *l;
+    int rc = neg_link(e, &w, &l);
+    if (rc != 0 && l != NULL && l->c != NULL && smbw_conn_dialect(l->c) == 0 &&
+        !smbw_conn_is_dead(l->c) && rc == SMBW_EDIALECT)
+        return cf_skip(e, "the server does not offer SMB3_11 (%s)", e->reason);
+    if (rc != 0)
+        return cf_fail(e, "3.1.1 negotiated, a signed session and tree", "%s", e->reason);
+    smbw_stat st;
+    rc = smbw_stat_path(l->t, e->dir, &st);
+    snprintf(e->expected, sizeof(e->expected), "3.1.1, signed answers that verify");
+    snprintf(e->got, sizeof(e->got), "%s, %s, %s", smbw_dialect_name(smbw_conn_dialect(l->c)),
+             smbw_session_signing_alg(l->s), cf_outcome(e, l->c, rc));
+    return rc == 0 && smbw_session_signed(l->s) ? CF_PASS : CF_FAIL;
+}
+
 /* ---- VALIDATE_NEGOTIATE_INFO (3.0, 3.0.2) ---------------------------- */
 
 /* The library validates the negotiation itself on the first tree connect of
@@ -544,7 +572,8 @@ static enum cf_result two_sessions(cf_env *e)
  * NEGOTIATE. */
 static enum cf_result validate_ok(cf_env *e)
 {
-    neg_want w = {SMBW_SMB3_02, SMBW_SMB3_02, SMBW_SIGN_REQUIRED, 0, SMBW_CIPHER_NONE, true, true};
+    neg_want w = {
+        SMBW_SMB3_02, SMBW_SMB3_02, SMBW_SIGN_REQUIRED, 0, SMBW_CIPHER_NONE, true, true, 0};
     cf_link *l;
     int rc = neg_link(e, &w, &l);
     if (rc != 0 && l != NULL && l->c != NULL && smbw_conn_dialect(l->c) == 0 &&
@@ -560,7 +589,7 @@ static enum cf_result validate_ok(cf_env *e)
  * dialect 2.0.2) makes the server terminate the connection. */
 static enum cf_result validate_mismatch(cf_env *e)
 {
-    neg_want w = {SMBW_SMB3_00, SMBW_SMB3_00, SMBW_SIGN_AUTO, 0, SMBW_CIPHER_NONE, true, true};
+    neg_want w = {SMBW_SMB3_00, SMBW_SMB3_00, SMBW_SIGN_AUTO, 0, SMBW_CIPHER_NONE, true, true, 0};
     cf_link *l;
     int rc = neg_link(e, &w, &l);
     if (rc != 0 && l != NULL && l->c != NULL && smbw_conn_dialect(l->c) == 0 &&
@@ -745,6 +774,9 @@ const cf_case cf_cases_negotiate[] = {
     {"transport_compound_error_in_middle", "MS-SMB2 3.3.5.2.7.1",
      "an unrelated compound whose SET_INFO fails: the CLOSE after it still closes",
      compound_error_in_middle},
+    {"negotiate_unknown_context", NEG,
+     "a negotiate context of an unknown type is ignored; the pre-auth hash covers it (signed)",
+     unknown_context},
     {"negotiate_validate_3_0_2", "MS-SMB2 3.3.5.15.12",
      "SMB 3.0.2: the tree connect's VALIDATE_NEGOTIATE_INFO answer matches the NEGOTIATE",
      validate_ok},
