@@ -420,6 +420,42 @@ static void loop_steps(smbw_conn **cs, step_result *rs, int n)
         ck_assert_int_eq(rs[i].calls, 1);
 }
 
+/* smbw_conn_add_negotiate_context: the arguments it refuses, and an unknown
+ * context type that the server ignores on a signed 3.1.1 session (whose keys
+ * come from a pre-auth hash over the NEGOTIATE as sent). */
+START_TEST(test_extra_negotiate_context)
+{
+    static const uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t big[65] = {0};
+    smbw_conn *c;
+    ck_assert_int_eq(smbw_conn_new(&c), 0);
+    ck_assert_int_eq(smbw_conn_add_negotiate_context(NULL, 0xF0F0, data, 8), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_conn_add_negotiate_context(c, 1, data, 8), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_conn_add_negotiate_context(c, 0, data, 8), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_conn_add_negotiate_context(c, 0xF0F0, big, sizeof big), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_conn_add_negotiate_context(c, 0xF0F0, NULL, 8), SMBW_EINVAL);
+    IT_OK(c, smbw_conn_add_negotiate_context(c, 0xF0F0, data, sizeof data));
+    IT_OK(c, smbw_conn_set_dialects(c, SMBW_SMB3_11, SMBW_SMB3_11));
+    IT_OK(c, smbw_conn_set_signing(c, SMBW_SIGN_REQUIRED));
+    IT_OK(c, smbw_conn_set_timeout(c, IT_TIMEOUT_MS));
+    IT_OK(c, smbw_conn_connect(c, it_env("SMBW_TEST_HOST"), it_env_port()));
+    ck_assert_int_eq(smbw_conn_add_negotiate_context(c, 0xF0F1, data, 8), SMBW_EINVAL);
+    smbw_creds cr = SMBW_CREDS_INIT;
+    cr.user = it_env("SMBW_TEST_USER");
+    cr.password = it_env("SMBW_TEST_PASS");
+    smbw_session *s = NULL;
+    smbw_tree *t = NULL;
+    IT_OK(c, smbw_session_new(&s, c, &cr));
+    ck_assert(smbw_session_signed(s));
+    IT_OK(c, smbw_tree_connect(&t, s, it_env("SMBW_TEST_SHARE")));
+    smbw_stat st;
+    IT_OK(c, smbw_stat_path(t, "", &st));
+    smbw_tree_free(t);
+    smbw_session_free(s);
+    smbw_conn_free(c);
+}
+END_TEST
+
 START_TEST(test_setup_from_event_loop)
 {
     const char *port_s = it_env("SMBW_TEST_PORT");
@@ -517,6 +553,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_two_connections_one_loop);
     tcase_add_test(tc, test_setup_from_event_loop);
+    tcase_add_test(tc, test_extra_negotiate_context);
     tcase_add_test(tc, test_setup_cancelled_by_free);
     tcase_add_test(tc, test_cancel_in_flight);
     tcase_add_test(tc, test_query_and_set_info);
