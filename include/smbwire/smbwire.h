@@ -721,6 +721,74 @@ int smbw_file_lock_async(smbw_file *f, uint64_t off, uint64_t len, uint32_t flag
 int smbw_file_ioctl_async(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen,
                           uint32_t max_out, smbw_cb cb, void *ud);
 
+/* Small whole files without blocking: the asynchronous forms of
+ * smbw_file_create_write, smbw_file_create_read, smbw_file_commit and
+ * smbw_file_free_stat, each one compound (one round trip), so a program can
+ * keep many files in flight on one connection (as credits allow). Each
+ * start returns 0 (cb will run exactly once, from smbw_conn_service or any
+ * wait on the connection, also with SMBW_ECANCELED when the connection is
+ * freed first, or with the error that killed it) or an error (cb will not
+ * run). The tree (and its session) must not be freed until cb ran. In a
+ * callback, err is 0 or a negative SMBW_E* code (those of the synchronous
+ * call), status the NTSTATUS of the refused request (0 otherwise).
+ *
+ * smbw_file_cb: f is the open file, the callback's own (free it with
+ * smbw_file_free, smbw_file_commit[_async] or smbw_file_free_stat[_async],
+ * in the callback or later); NULL when no file was opened. */
+typedef void (*smbw_file_cb)(void *userdata, int err, uint32_t status, smbw_file *f);
+/* smbw_file_read_cb: f as for smbw_file_cb; data/len the bytes read from
+ * offset 0, borrowed for the call only (len 0 for an empty file or with an
+ * error). */
+typedef void (*smbw_file_read_cb)(void *userdata, int err, uint32_t status, smbw_file *f,
+                                  const void *data, size_t len);
+/* smbw_commit_cb: step as smbw_file_commit's *failed (SMBW_COMMIT_REQUEST
+ * with an error of the connection: whether the server did any step is not
+ * known). */
+typedef void (*smbw_commit_cb)(void *userdata, int err, uint32_t status, smbw_commit_step step);
+/* smbw_stat_cb: got says whether the server gave the file's metadata at
+ * the close (then in *st, borrowed for the call only). */
+typedef void (*smbw_stat_cb)(void *userdata, int err, uint32_t status, const smbw_stat *st,
+                             bool got);
+/* smbw_file_create_write without waiting: CREATE and one WRITE of data at
+ * offset 0, compounded (related); len is at most smbw_conn_max_write (a
+ * larger file: write the rest with smbw_file_pwrite_async after the
+ * callback); data and path are copied at once (len 0: the CREATE alone).
+ * cb gets the file positioned after the data, or, as the synchronous call:
+ * the CREATE's error with f NULL (nothing written), or, when the CREATE
+ * succeeded but the WRITE failed (or wrote nothing: SMBW_EIO), the WRITE's
+ * error with f the open file, which may hold part of data (free it, after
+ * smbw_file_delete_on_close if it must not stay). With an error of the
+ * connection (SMBW_ECANCELED when it is freed) f is the open file when the
+ * CREATE's answer had come, NULL otherwise. Errors of the start: SMBW_EINVAL
+ * (a NULL argument, data NULL with len > 0, len over smbw_conn_max_write, an
+ * invalid path), SMBW_EDEAD, SMBW_ENOMEM. */
+int smbw_file_create_write_async(smbw_tree *t, const char *path, const smbw_create_params *p,
+                                 const void *data, size_t len, smbw_file_cb cb, void *ud);
+/* smbw_file_create_read without waiting: CREATE and one READ of up to len
+ * bytes (at most smbw_conn_max_read; len 0: the CREATE alone) from offset 0,
+ * compounded (related). cb gets the file positioned after the bytes read and
+ * the bytes; the CREATE's error with f NULL; or the READ's error with f the
+ * open file (free it). f for errors of the connection as in
+ * smbw_file_create_write_async. Errors of the start: SMBW_EINVAL (a NULL
+ * argument, an invalid path), SMBW_EDEAD, SMBW_ENOMEM. */
+int smbw_file_create_read_async(smbw_tree *t, const char *path, const smbw_create_params *p,
+                                size_t len, smbw_file_read_cb cb, void *ud);
+/* smbw_file_commit without waiting (the same compound; cm NULL: a plain
+ * close). f belongs to the call from the start: do not use it again. It is
+ * freed before cb runs; cb gets the first failure in the order rename, basic
+ * information, close and its step, as smbw_file_commit. On a start error cb
+ * does not run and f is freed at once: its CLOSE is sent (answer not
+ * awaited) when the connection is alive, except for SMBW_EDEAD. Errors of
+ * the start: SMBW_EINVAL (f or cb NULL, cm not from SMBW_COMMIT_INIT,
+ * rename_to not a valid name), SMBW_ENOTSUP (cm has fields this library does
+ * not know, set), SMBW_EDEAD, SMBW_ENOMEM. */
+int smbw_file_commit_async(smbw_file *f, const smbw_commit *cm, smbw_commit_cb cb, void *ud);
+/* smbw_file_free_stat without waiting: f belongs to the call from the
+ * start and is freed before cb runs (on a start error at once, as for
+ * smbw_file_commit_async). cb gets the CLOSE's outcome, st and got.
+ * Errors of the start: SMBW_EINVAL (f or cb NULL), SMBW_EDEAD, SMBW_ENOMEM. */
+int smbw_file_free_stat_async(smbw_file *f, smbw_stat_cb cb, void *ud);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

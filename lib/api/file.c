@@ -81,6 +81,24 @@ static int file_from_create(smbw_tree *t, const uint8_t *msg, size_t len, smbw_f
     return 0;
 }
 
+/* The answer to the CREATE of a call on path (verb names the call in the
+ * message): *f the new open, linked to t; or the server's error,
+ * SMBW_EPROTO (a malformed answer: the connection is killed), SMBW_ENOMEM. */
+static int create_answer(smbw_conn *c, smbw_tree *t, const api_rsp *r, const char *verb,
+                         const char *path, smbw_file **f)
+{
+    *f = NULL;
+    if (r->h.status != SMBW_STATUS_SUCCESS) {
+        char what[600];
+        snprintf(what, sizeof what, "%s %s", verb, path);
+        return api_status_error(c, r->h.status, what);
+    }
+    int rc = file_from_create(t, r->msg.p, r->msg.len, f);
+    if (rc == SMBW_EPROTO)
+        core_kill(c, SMBW_EPROTO, "malformed CREATE response");
+    return rc;
+}
+
 int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw_create_params *p)
 {
     if (!out)
@@ -106,15 +124,8 @@ int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw
     }
     api_rsp rsp;
     rc = api_call(c, &m, 1, false, &rsp);
-    if (!rc && rsp.h.status != SMBW_STATUS_SUCCESS) {
-        char what[600];
-        snprintf(what, sizeof what, "open %s", path);
-        rc = api_status_error(c, rsp.h.status, what);
-    } else if (!rc) {
-        rc = file_from_create(t, rsp.msg.p, rsp.msg.len, out);
-        if (rc == SMBW_EPROTO)
-            core_kill(c, SMBW_EPROTO, "malformed CREATE response");
-    }
+    if (!rc)
+        rc = create_answer(c, t, &rsp, "open", path, out);
     api_rsp_free(&rsp);
     free(sp);
     return rc;
@@ -132,6 +143,65 @@ static void close_keeping_error(smbw_conn *c, smbw_file *f)
     c->last_status = status;
 }
 
+/* The requests of smbw_file_create_write (and its asynchronous form) into
+ * m: the CREATE of path and, when len > 0, a related WRITE of data (len at
+ * most max_write) at offset 0; *n says how many. Returns 0 or an error (m
+ * then freed). */
+static int create_write_msgs(smbw_conn *c, smbw_tree *t, const char *path,
+                             const smbw_create_params *p, const void *data, size_t len,
+                             core_msg m[2], int *n)
+{
+    char *sp;
+    int rc = api_path(path, &sp);
+    if (rc)
+        return rc;
+    api_msg_for_tree(&m[0], t, SMB2_CREATE);
+    rc = api_encode_create(&m[0].body, sp, p);
+    free(sp);
+    *n = 1;
+    if (len) {
+        api_msg_for_tree(&m[1], t, SMB2_WRITE);
+        core_buf_take(c, &m[1].body, 64 + len);
+        smb2_write_req w;
+        memset(&w, 0, sizeof w);
+        memcpy(w.file_id, FILE_ID_RELATED, 16);
+        w.data = data;
+        w.length = (uint32_t)len;
+        m[1].payload = (uint32_t)len;
+        if (!rc && wire_encode_write(&m[1].body, &w) != 0)
+            rc = SMBW_ENOMEM;
+        *n = 2;
+    }
+    if (rc) {
+        for (int i = 0; i < *n; i++)
+            buf_free(&m[i].body);
+        return core_set_error(c, rc, 0, "create %s: cannot build request", path);
+    }
+    return 0;
+}
+
+/* The answer to a WRITE of asked bytes to path: *count written (at least
+ * 1, at most asked), or the server's error, SMBW_EPROTO (a malformed
+ * answer: the connection is killed), SMBW_EIO (the server wrote nothing). */
+static int write_answer(smbw_conn *c, const api_rsp *r, const char *path, size_t asked,
+                        size_t *count)
+{
+    char what[600];
+    snprintf(what, sizeof what, "write %s", path);
+    *count = 0;
+    if (r->h.status != SMBW_STATUS_SUCCESS)
+        return api_status_error(c, r->h.status, what);
+    smb2_write_rsp wr;
+    if (wire_decode_write(r->msg.p, r->msg.len, &wr) != 0 || wr.count > asked) {
+        core_kill(c, SMBW_EPROTO, "malformed WRITE response");
+        return SMBW_EPROTO;
+    }
+    if (wr.count == 0)
+        return core_set_error(c, SMBW_EIO, 0, "%s: the server wrote nothing", what);
+    *count = wr.count;
+    return 0;
+}
+
 int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
                            const smbw_create_params *p, const void *data, size_t len)
 {
@@ -146,55 +216,22 @@ int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
         return SMBW_EINVAL;
     if (len == 0)
         return smbw_file_create(out, t, path, p);
-    char *sp;
-    if ((rc = api_path(path, &sp)) != 0)
-        return rc;
     size_t first = len < c->max_write ? len : c->max_write;
     core_msg m[2];
-    api_msg_for_tree(&m[0], t, SMB2_CREATE);
-    rc = api_encode_create(&m[0].body, sp, p);
-    free(sp);
-    api_msg_for_tree(&m[1], t, SMB2_WRITE);
-    core_buf_take(c, &m[1].body, 64 + first);
-    smb2_write_req w;
-    memset(&w, 0, sizeof w);
-    memcpy(w.file_id, FILE_ID_RELATED, 16);
-    w.data = data;
-    w.length = (uint32_t)first;
-    m[1].payload = (uint32_t)first;
-    if (!rc && wire_encode_write(&m[1].body, &w) != 0)
-        rc = SMBW_ENOMEM;
-    if (rc) {
-        buf_free(&m[0].body);
-        buf_free(&m[1].body);
-        return core_set_error(c, rc, 0, "create %s: cannot build request", path);
-    }
+    int n;
+    if ((rc = create_write_msgs(c, t, path, p, data, first, m, &n)) != 0)
+        return rc;
     api_rsp rsp[2];
     rc = api_call(c, m, 2, true, rsp);
-    char what[600];
-    snprintf(what, sizeof what, "create %s", path);
     smbw_file *f = NULL;
-    if (!rc && rsp[0].h.status != SMBW_STATUS_SUCCESS)
-        rc = api_status_error(c, rsp[0].h.status, what);
-    else if (!rc) {
-        rc = file_from_create(t, rsp[0].msg.p, rsp[0].msg.len, &f);
-        if (rc == SMBW_EPROTO)
-            core_kill(c, SMBW_EPROTO, "malformed CREATE response");
-    }
-    if (!rc) {
-        snprintf(what, sizeof what, "write %s", path);
-        smb2_write_rsp wr;
-        if (rsp[1].h.status != SMBW_STATUS_SUCCESS) {
-            rc = api_status_error(c, rsp[1].h.status, what);
-        } else if (wire_decode_write(rsp[1].msg.p, rsp[1].msg.len, &wr) != 0 || wr.count > first) {
-            core_kill(c, SMBW_EPROTO, "malformed WRITE response");
-            rc = SMBW_EPROTO;
-        } else if (wr.count == 0) {
-            rc = core_set_error(c, SMBW_EIO, 0, "%s: the server wrote nothing", what);
-        } else if (wr.count < len) {
-            const uint8_t *rest = data;
-            rc = smbw_file_pwrite(f, rest + wr.count, len - wr.count, wr.count);
-        }
+    if (!rc)
+        rc = create_answer(c, t, &rsp[0], "create", path, &f);
+    size_t wrote = 0;
+    if (!rc)
+        rc = write_answer(c, &rsp[1], path, first, &wrote);
+    if (!rc && wrote < len) {
+        const uint8_t *rest = data;
+        rc = smbw_file_pwrite(f, rest + wrote, len - wrote, wrote);
     }
     for (int i = 0; i < 2; i++)
         api_rsp_free(&rsp[i]);
@@ -206,23 +243,61 @@ int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
     return rc;
 }
 
-/* The answer to the READ of smbw_file_create_read: into buf (*nread). */
-static int create_read_answer(smbw_conn *c, const api_rsp *r, const char *path, void *buf,
-                              size_t first, size_t *nread)
+/* The requests of smbw_file_create_read (and its asynchronous form) into
+ * m: the CREATE of path and, when len > 0, a related READ of len bytes
+ * (at most max_read) from offset 0; *n says how many. Returns 0 or an
+ * error (m then freed). */
+static int create_read_msgs(smbw_conn *c, smbw_tree *t, const char *path,
+                            const smbw_create_params *p, size_t len, core_msg m[2], int *n)
 {
-    char what[600];
-    snprintf(what, sizeof what, "read %s", path);
+    char *sp;
+    int rc = api_path(path, &sp);
+    if (rc)
+        return rc;
+    api_msg_for_tree(&m[0], t, SMB2_CREATE);
+    rc = api_encode_create(&m[0].body, sp, p);
+    free(sp);
+    *n = 1;
+    if (len) {
+        api_msg_for_tree(&m[1], t, SMB2_READ);
+        smb2_read_req r;
+        memset(&r, 0, sizeof r);
+        r.length = (uint32_t)len;
+        memcpy(r.file_id, FILE_ID_RELATED, 16);
+        m[1].payload = (uint32_t)len;
+        if (!rc && wire_encode_read(&m[1].body, &r) != 0)
+            rc = SMBW_ENOMEM;
+        *n = 2;
+    }
+    if (rc) {
+        for (int i = 0; i < *n; i++)
+            buf_free(&m[i].body);
+        return core_set_error(c, rc, 0, "open %s: cannot build request", path);
+    }
+    return 0;
+}
+
+/* The answer to the READ of create_read_msgs (asked bytes): *data (borrowed
+ * from r) and *nread, 0 at the end of the file; or the server's error,
+ * SMBW_EPROTO (a malformed answer: the connection is killed). */
+static int read_answer(smbw_conn *c, const api_rsp *r, const char *path, size_t asked,
+                       const uint8_t **data, size_t *nread)
+{
+    *data = NULL;
+    *nread = 0;
     if (r->h.status == SMBW_STATUS_END_OF_FILE)
         return 0;
-    if (r->h.status != SMBW_STATUS_SUCCESS)
+    if (r->h.status != SMBW_STATUS_SUCCESS) {
+        char what[600];
+        snprintf(what, sizeof what, "read %s", path);
         return api_status_error(c, r->h.status, what);
+    }
     smb2_read_rsp rd;
-    if (wire_decode_read(r->msg.p, r->msg.len, &rd) != 0 || rd.data_len > first) {
+    if (wire_decode_read(r->msg.p, r->msg.len, &rd) != 0 || rd.data_len > asked) {
         core_kill(c, SMBW_EPROTO, "malformed READ response");
         return SMBW_EPROTO;
     }
-    if (rd.data_len)
-        memcpy(buf, rd.data, rd.data_len);
+    *data = rd.data;
     *nread = rd.data_len;
     return 0;
 }
@@ -242,41 +317,21 @@ int smbw_file_create_read(smbw_file **out, smbw_tree *t, const char *path,
         return SMBW_EINVAL;
     if (len == 0)
         return smbw_file_create(out, t, path, p);
-    char *sp;
-    if ((rc = api_path(path, &sp)) != 0)
-        return rc;
     size_t first = len < c->max_read ? len : c->max_read;
     core_msg m[2];
-    api_msg_for_tree(&m[0], t, SMB2_CREATE);
-    rc = api_encode_create(&m[0].body, sp, p);
-    free(sp);
-    api_msg_for_tree(&m[1], t, SMB2_READ);
-    smb2_read_req r;
-    memset(&r, 0, sizeof r);
-    r.length = (uint32_t)first;
-    memcpy(r.file_id, FILE_ID_RELATED, 16);
-    m[1].payload = (uint32_t)first;
-    if (!rc && wire_encode_read(&m[1].body, &r) != 0)
-        rc = SMBW_ENOMEM;
-    if (rc) {
-        buf_free(&m[0].body);
-        buf_free(&m[1].body);
-        return core_set_error(c, rc, 0, "open %s: cannot build request", path);
-    }
+    int n;
+    if ((rc = create_read_msgs(c, t, path, p, first, m, &n)) != 0)
+        return rc;
     api_rsp rsp[2];
     rc = api_call(c, m, 2, true, rsp);
-    char what[600];
-    snprintf(what, sizeof what, "open %s", path);
     smbw_file *f = NULL;
-    if (!rc && rsp[0].h.status != SMBW_STATUS_SUCCESS)
-        rc = api_status_error(c, rsp[0].h.status, what);
-    else if (!rc) {
-        rc = file_from_create(t, rsp[0].msg.p, rsp[0].msg.len, &f);
-        if (rc == SMBW_EPROTO)
-            core_kill(c, SMBW_EPROTO, "malformed CREATE response");
-    }
     if (!rc)
-        rc = create_read_answer(c, &rsp[1], path, buf, first, nread);
+        rc = create_answer(c, t, &rsp[0], "open", path, &f);
+    const uint8_t *data = NULL;
+    if (!rc)
+        rc = read_answer(c, &rsp[1], path, first, &data, nread);
+    if (!rc && *nread)
+        memcpy(buf, data, *nread);
     for (int i = 0; i < 2; i++)
         api_rsp_free(&rsp[i]);
     /* After a failed READ the file stays open for the caller. */
@@ -367,6 +422,47 @@ void smbw_file_id(const smbw_file *f, uint8_t out[16])
 
 static void stat_from_times(const smb2_file_times *t, smbw_stat *st);
 
+/* Frees f's memory (no request: its open is closed or gone). */
+static void file_release(smbw_file *f)
+{
+    api_file_unlink(f);
+    free(f->ctx);
+    free(f);
+}
+
+/* The CLOSE of f into m, with SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB when stat.
+ * Returns 0 or SMBW_ENOMEM (m then freed). */
+static int close_msg(smbw_file *f, bool stat, core_msg *m)
+{
+    api_msg_for_tree(m, f->tree, SMB2_CLOSE);
+    if (wire_encode_close(&m->body, stat ? SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB : 0, f->id) != 0) {
+        buf_free(&m->body);
+        return SMBW_ENOMEM;
+    }
+    return 0;
+}
+
+/* The answer to close_msg: 0 or the server's error; when st is not NULL,
+ * *got says whether the server gave the attributes (then in *st), and a
+ * malformed answer is SMBW_EPROTO (the connection is killed). */
+static int close_answer(smbw_conn *c, const api_rsp *r, smbw_stat *st, bool *got)
+{
+    if (r->h.status != SMBW_STATUS_SUCCESS)
+        return api_status_error(c, r->h.status, "close");
+    smb2_close_rsp cr;
+    if (!st)
+        return 0;
+    if (wire_decode_close(r->msg.p, r->msg.len, &cr) != 0) {
+        core_kill(c, SMBW_EPROTO, "malformed CLOSE response");
+        return SMBW_EPROTO;
+    }
+    if (cr.flags & SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB) {
+        stat_from_times(&cr.t, st);
+        *got = true;
+    }
+    return 0;
+}
+
 /* CLOSE (with SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB when st is not NULL: *got
  * then says whether the server gave the attributes) and free. */
 static int file_close(smbw_file *f, smbw_stat *st, bool *got)
@@ -377,33 +473,17 @@ static int file_close(smbw_file *f, smbw_stat *st, bool *got)
         return 0;
     smbw_conn *c;
     int rc = api_file_conn(f, &c);
+    core_msg m;
+    if (!rc)
+        rc = close_msg(f, st != NULL, &m);
     if (!rc) {
-        core_msg m;
-        api_msg_for_tree(&m, f->tree, SMB2_CLOSE);
-        if (wire_encode_close(&m.body, st ? SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB : 0, f->id) != 0) {
-            buf_free(&m.body);
-            rc = SMBW_ENOMEM;
-        } else {
-            api_rsp rsp;
-            rc = api_call(c, &m, 1, false, &rsp);
-            if (!rc && rsp.h.status != SMBW_STATUS_SUCCESS)
-                rc = api_status_error(c, rsp.h.status, "close");
-            smb2_close_rsp cr;
-            if (!rc && st) {
-                if (wire_decode_close(rsp.msg.p, rsp.msg.len, &cr) != 0) {
-                    core_kill(c, SMBW_EPROTO, "malformed CLOSE response");
-                    rc = SMBW_EPROTO;
-                } else if (cr.flags & SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB) {
-                    stat_from_times(&cr.t, st);
-                    *got = true;
-                }
-            }
-            api_rsp_free(&rsp);
-        }
+        api_rsp rsp;
+        rc = api_call(c, &m, 1, false, &rsp);
+        if (!rc)
+            rc = close_answer(c, &rsp, st, got);
+        api_rsp_free(&rsp);
     }
-    api_file_unlink(f);
-    free(f->ctx);
-    free(f);
+    file_release(f);
     return rc;
 }
 
@@ -492,11 +572,13 @@ static int commit_build(smbw_conn *c, smbw_file *f, const smbw_commit *cm, core_
 }
 
 /* The answers to commit_build's requests: the first failure in the order
- * rename, basic information, close (*failed says which). */
+ * rename, basic information, close (*failed says which, *status its
+ * NTSTATUS; 0 when none failed). */
 static int commit_answers(smbw_conn *c, const smbw_commit *cm, const api_rsp *rsp,
-                          smbw_commit_step *failed)
+                          smbw_commit_step *failed, uint32_t *status)
 {
     *failed = SMBW_COMMIT_OK;
+    *status = 0;
     int rc = 0, i = 0;
     char what[600];
     bool renamed = false;
@@ -507,6 +589,7 @@ static int commit_answers(smbw_conn *c, const smbw_commit *cm, const api_rsp *rs
             snprintf(what, sizeof what, "rename to %s", cm->rename_to);
             rc = api_status_error(c, st, what);
             *failed = SMBW_COMMIT_RENAME;
+            *status = st;
         }
     }
     if (cm->set_basic) {
@@ -516,12 +599,28 @@ static int commit_answers(smbw_conn *c, const smbw_commit *cm, const api_rsp *rs
                      renamed ? " (the file was renamed)" : "");
             rc = api_status_error(c, st, what);
             *failed = SMBW_COMMIT_BASIC;
+            *status = st;
         }
     }
     if (rsp[i].h.status != SMBW_STATUS_SUCCESS && !rc) {
         rc = api_status_error(c, rsp[i].h.status, "close");
         *failed = SMBW_COMMIT_CLOSE;
+        *status = rsp[i].h.status;
     }
+    return rc;
+}
+
+/* cm as this library knows it, into *cmv (*out is cmv, or NULL for cm
+ * NULL). Returns 0, SMBW_EINVAL (not from SMBW_COMMIT_INIT) or
+ * SMBW_ENOTSUP (fields this library does not know, set). */
+static int commit_load(const smbw_commit *cm, smbw_commit *cmv, const smbw_commit **out)
+{
+    *out = NULL;
+    if (!cm)
+        return 0;
+    int rc = sized_load(cmv, sizeof *cmv, cm, SIZED_END(smbw_commit, attributes));
+    if (!rc)
+        *out = cmv;
     return rc;
 }
 
@@ -534,13 +633,10 @@ int smbw_file_commit(smbw_file *f, const smbw_commit *cm, smbw_commit_step *fail
     if (!f)
         return SMBW_EINVAL;
     smbw_commit cmv;
-    if (cm) {
-        int lrc = sized_load(&cmv, sizeof cmv, cm, SIZED_END(smbw_commit, attributes));
-        if (lrc) {
-            (void)smbw_file_free(f);
-            return lrc;
-        }
-        cm = &cmv;
+    int rc = commit_load(cm, &cmv, &cm);
+    if (rc) {
+        (void)smbw_file_free(f);
+        return rc;
     }
     if (!cm || (!cm->set_basic && !cm->rename_to)) {
         int frc = smbw_file_free(f);
@@ -548,8 +644,7 @@ int smbw_file_commit(smbw_file *f, const smbw_commit *cm, smbw_commit_step *fail
         return frc;
     }
     smbw_conn *c;
-    int rc = api_file_conn(f, &c);
-    if (rc) {
+    if ((rc = api_file_conn(f, &c)) != 0) {
         (void)smbw_file_free(f); /* frees it; nothing can be sent */
         return rc;
     }
@@ -565,13 +660,12 @@ int smbw_file_commit(smbw_file *f, const smbw_commit *cm, smbw_commit_step *fail
      * 3.3.5.2.7.2, and the file would stay open). */
     api_rsp rsp[3];
     rc = api_call(c, m, n, false, rsp);
+    uint32_t status;
     if (!rc)
-        rc = commit_answers(c, cm, rsp, failed);
+        rc = commit_answers(c, cm, rsp, failed, &status);
     for (int i = 0; i < n; i++)
         api_rsp_free(&rsp[i]);
-    api_file_unlink(f);
-    free(f->ctx);
-    free(f);
+    file_release(f);
     return rc;
 }
 
@@ -1119,16 +1213,9 @@ int smbw_file_create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
     }
     api_rsp rsp[2];
     rc = api_call(c, m, 2, true, rsp);
-    char what[600];
-    snprintf(what, sizeof what, "open %s", path);
     smbw_file *f = NULL;
-    if (!rc && rsp[0].h.status != SMBW_STATUS_SUCCESS)
-        rc = api_status_error(c, rsp[0].h.status, what);
-    else if (!rc) {
-        rc = file_from_create(t, rsp[0].msg.p, rsp[0].msg.len, &f);
-        if (rc == SMBW_EPROTO)
-            core_kill(c, SMBW_EPROTO, "malformed CREATE response");
-    }
+    if (!rc)
+        rc = create_answer(c, t, &rsp[0], "open", path, &f);
     if (!rc)
         rc = ioctl_answer(c, ctl_code, &rsp[1], max_out, ioctl_out, ioctl_outlen);
     for (int i = 0; i < 2; i++)
@@ -1369,6 +1456,373 @@ int smbw_file_lock_async(smbw_file *f, uint64_t off, uint64_t len, uint32_t flag
     rc = core_submit(c, &m, 1, false);
     if (rc)
         free(a);
+    return rc;
+}
+
+/* ---- async compounds: create+write, create+read, commit, close+stat ------ */
+
+typedef struct acall acall;
+/* Runs once every member of the call's compound is complete (answered, or
+ * failed locally): completes the call, or sends its next request. */
+typedef void (*acall_finish_fn)(acall *a);
+
+/* A member's done callback finds its call and answer through this. */
+typedef struct acall_ref {
+    acall *a;
+    int i;
+} acall_ref;
+
+struct acall {
+    smbw_conn *c;
+    smbw_tree *t; /* create: where the open is made */
+    smbw_file *f; /* commit, free_stat, a WRITE after the first: the file */
+    acall_finish_fn finish;
+    union {
+        smbw_file_cb file;
+        smbw_file_read_cb read;
+        smbw_commit_cb commit;
+        smbw_stat_cb stat;
+    } cb;
+    void *ud;
+    int n, left; /* members, members not complete yet */
+    acall_ref ref[3];
+    api_rsp rsp[3];
+    size_t len;     /* create+write: bytes of data; create+read: asked */
+    size_t done;    /* create+write: bytes written */
+    smbw_commit cm; /* commit: the options (rename_to points to name) */
+    char *name;     /* the path (create) or new name (commit), in tail */
+    uint8_t *data;  /* create+write: the caller's data, copied, in tail */
+    uint8_t tail[];
+};
+
+/* A call on c with a copy of name (may be NULL) and of len bytes of data. */
+static acall *acall_new(smbw_conn *c, const char *name, const void *data, size_t len)
+{
+    size_t nlen = name ? strlen(name) + 1 : 0;
+    if (len > SIZE_MAX - sizeof(acall) - nlen)
+        return NULL;
+    acall *a = calloc(1, sizeof *a + nlen + len);
+    if (!a)
+        return NULL;
+    a->c = c;
+    if (name) {
+        memcpy(a->tail, name, nlen);
+        a->name = (char *)a->tail;
+    }
+    a->data = &a->tail[nlen];
+    if (len)
+        memcpy(a->data, data, len);
+    a->len = len;
+    return a;
+}
+
+static void acall_free_answers(acall *a)
+{
+    for (int i = 0; i < a->n; i++)
+        api_rsp_free(&a->rsp[i]);
+    a->n = 0;
+}
+
+static void acall_free(acall *a)
+{
+    acall_free_answers(a);
+    free(a);
+}
+
+static int acall_member_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len)
+{
+    acall_ref *r = ud;
+    acall *a = r->a;
+    smbw_conn *c = a->c;
+    (void)api_rsp_done(&a->rsp[r->i], err, h, msg, len);
+    if (--a->left > 0)
+        return 0;
+    a->finish(a);
+    /* A malformed answer killed the connection in the decoders: stop
+     * dispatching what followed it. */
+    return c->dead && !err ? c->dead_err : 0;
+}
+
+/* Submits m[0..n) for a (finish runs once all are complete). Returns 0 or
+ * the error of core_submit (no member's callback runs then). */
+static int acall_submit(acall *a, core_msg *m, int n, bool related, acall_finish_fn finish)
+{
+    a->n = a->left = n;
+    a->finish = finish;
+    for (int i = 0; i < n; i++) {
+        api_rsp_init(&a->rsp[i]);
+        a->ref[i].a = a;
+        a->ref[i].i = i;
+        m[i].done = acall_member_done;
+        m[i].ud = &a->ref[i];
+    }
+    return core_submit(a->c, m, n, related);
+}
+
+/* The first member that failed locally (the connection died or was
+ * freed), or 0. */
+static int acall_err(const acall *a)
+{
+    for (int i = 0; i < a->n; i++)
+        if (a->rsp[i].err)
+            return a->rsp[i].err;
+    return 0;
+}
+
+/* Frees f after a start error of an asynchronous call that owns it: its
+ * CLOSE is sent when the connection can take it, its answer not awaited. */
+static void close_nowait(smbw_file *f)
+{
+    smbw_conn *c;
+    core_msg m;
+    if (api_file_conn(f, &c) == 0 && close_msg(f, false, &m) == 0 && core_submit(c, &m, 1, false))
+        core_log(c, SMBW_LOG_DEBUG, "close not sent");
+    file_release(f);
+}
+
+static void cw_finish_more(acall *a);
+
+/* Completes a create+write: the callback gets f, which is its own. */
+static void cw_complete(acall *a, int rc, uint32_t status, smbw_file *f)
+{
+    if (f)
+        f->pos = rc ? 0 : a->len;
+    a->cb.file(a->ud, rc, status, f);
+    acall_free(a);
+}
+
+/* After a short WRITE: the rest, one WRITE at a time on the open (as
+ * smbw_file_pwrite would send it). */
+static void cw_write_more(acall *a)
+{
+    acall_free_answers(a);
+    size_t rest = a->len - a->done;
+    core_msg m;
+    api_msg_for_tree(&m, a->f->tree, SMB2_WRITE);
+    core_buf_take(a->c, &m.body, 64 + rest);
+    smb2_write_req w;
+    memset(&w, 0, sizeof w);
+    w.offset = a->done;
+    memcpy(w.file_id, a->f->id, 16);
+    w.data = a->data + a->done;
+    w.length = (uint32_t)rest;
+    m.payload = (uint32_t)rest;
+    int rc = SMBW_ENOMEM;
+    if (wire_encode_write(&m.body, &w) != 0)
+        buf_free(&m.body);
+    else
+        rc = acall_submit(a, &m, 1, false, cw_finish_more);
+    if (rc)
+        cw_complete(a, rc, 0, a->f);
+}
+
+static void cw_finish_more(acall *a)
+{
+    uint32_t status = a->rsp[0].h.status;
+    size_t wrote = 0;
+    int rc = acall_err(a);
+    if (!rc)
+        rc = write_answer(a->c, &a->rsp[0], a->name, a->len - a->done, &wrote);
+    a->done += wrote;
+    if (!rc && a->done < a->len)
+        cw_write_more(a);
+    else
+        cw_complete(a, rc, rc ? status : 0, a->f);
+}
+
+static void cw_finish(acall *a)
+{
+    smbw_file *f = NULL;
+    uint32_t status = a->rsp[0].h.status;
+    int rc = a->rsp[0].err;
+    if (!rc)
+        rc = create_answer(a->c, a->t, &a->rsp[0], "create", a->name, &f);
+    size_t wrote = 0;
+    if (!rc && a->n > 1) {
+        status = a->rsp[1].h.status;
+        rc = a->rsp[1].err;
+        if (!rc)
+            rc = write_answer(a->c, &a->rsp[1], a->name, a->len, &wrote);
+    }
+    if (!rc && wrote < a->len) {
+        a->f = f;
+        a->done = wrote;
+        cw_write_more(a);
+        return;
+    }
+    cw_complete(a, rc, rc ? status : 0, f);
+}
+
+int smbw_file_create_write_async(smbw_tree *t, const char *path, const smbw_create_params *p,
+                                 const void *data, size_t len, smbw_file_cb cb, void *ud)
+{
+    smbw_conn *c;
+    int rc = api_tree_conn(t, &c);
+    if (rc)
+        return rc;
+    if (!p || !cb || !path || (!data && len))
+        return SMBW_EINVAL;
+    if (len > c->max_write)
+        return core_set_error(c, SMBW_EINVAL, 0, "create %s: %zu bytes, more than one WRITE (%u)",
+                              path, len, c->max_write);
+    acall *a = acall_new(c, path, data, len);
+    if (!a)
+        return SMBW_ENOMEM;
+    a->t = t;
+    a->cb.file = cb;
+    a->ud = ud;
+    core_msg m[2];
+    int n;
+    if ((rc = create_write_msgs(c, t, path, p, data, len, m, &n)) == 0)
+        rc = acall_submit(a, m, n, true, cw_finish);
+    if (rc)
+        free(a);
+    return rc;
+}
+
+static void cr_finish(acall *a)
+{
+    smbw_file *f = NULL;
+    uint32_t status = a->rsp[0].h.status;
+    int rc = a->rsp[0].err;
+    if (!rc)
+        rc = create_answer(a->c, a->t, &a->rsp[0], "open", a->name, &f);
+    const uint8_t *data = NULL;
+    size_t nread = 0;
+    if (!rc && a->n > 1) {
+        status = a->rsp[1].h.status;
+        rc = a->rsp[1].err;
+        if (!rc)
+            rc = read_answer(a->c, &a->rsp[1], a->name, a->len, &data, &nread);
+    }
+    if (f)
+        f->pos = nread;
+    a->cb.read(a->ud, rc, rc ? status : 0, f, data, nread);
+    acall_free(a);
+}
+
+int smbw_file_create_read_async(smbw_tree *t, const char *path, const smbw_create_params *p,
+                                size_t len, smbw_file_read_cb cb, void *ud)
+{
+    smbw_conn *c;
+    int rc = api_tree_conn(t, &c);
+    if (rc)
+        return rc;
+    if (!p || !cb || !path)
+        return SMBW_EINVAL;
+    acall *a = acall_new(c, path, NULL, 0);
+    if (!a)
+        return SMBW_ENOMEM;
+    a->t = t;
+    a->cb.read = cb;
+    a->ud = ud;
+    a->len = len < c->max_read ? len : c->max_read;
+    core_msg m[2];
+    int n;
+    if ((rc = create_read_msgs(c, t, path, p, a->len, m, &n)) == 0)
+        rc = acall_submit(a, m, n, true, cr_finish);
+    if (rc)
+        free(a);
+    return rc;
+}
+
+static void commit_finish(acall *a)
+{
+    smbw_commit_step step = SMBW_COMMIT_REQUEST;
+    uint32_t status = 0;
+    int rc = acall_err(a);
+    if (!rc)
+        rc = commit_answers(a->c, &a->cm, a->rsp, &step, &status);
+    file_release(a->f);
+    a->cb.commit(a->ud, rc, status, step);
+    acall_free(a);
+}
+
+int smbw_file_commit_async(smbw_file *f, const smbw_commit *cm, smbw_commit_cb cb, void *ud)
+{
+    if (!f)
+        return SMBW_EINVAL;
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (rc) {
+        file_release(f);
+        return rc;
+    }
+    smbw_commit cmv;
+    if (!cb)
+        rc = SMBW_EINVAL;
+    else
+        rc = commit_load(cm, &cmv, &cm);
+    acall *a = NULL;
+    if (!rc && !(a = acall_new(c, cm ? cm->rename_to : NULL, NULL, 0)))
+        rc = SMBW_ENOMEM;
+    if (rc) {
+        close_nowait(f);
+        return rc;
+    }
+    if (cm) {
+        a->cm = *cm;
+        a->cm.rename_to = a->name;
+    }
+    a->f = f;
+    a->cb.commit = cb;
+    a->ud = ud;
+    core_msg m[3];
+    int n = 0;
+    smbw_commit_step step;
+    rc = commit_build(c, f, &a->cm, m, &n, &step);
+    if (!rc)
+        rc = acall_submit(a, m, n, false, commit_finish);
+    if (rc) {
+        free(a);
+        close_nowait(f);
+    }
+    return rc;
+}
+
+static void free_stat_finish(acall *a)
+{
+    smbw_stat st;
+    memset(&st, 0, sizeof st);
+    bool got = false;
+    uint32_t status = a->rsp[0].h.status;
+    int rc = acall_err(a);
+    if (!rc)
+        rc = close_answer(a->c, &a->rsp[0], &st, &got);
+    file_release(a->f);
+    a->cb.stat(a->ud, rc, rc ? status : 0, &st, got);
+    acall_free(a);
+}
+
+int smbw_file_free_stat_async(smbw_file *f, smbw_stat_cb cb, void *ud)
+{
+    if (!f)
+        return SMBW_EINVAL;
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (rc) {
+        file_release(f);
+        return rc;
+    }
+    acall *a = NULL;
+    if (!cb)
+        rc = SMBW_EINVAL;
+    else if (!(a = acall_new(c, NULL, NULL, 0)))
+        rc = SMBW_ENOMEM;
+    if (rc) {
+        close_nowait(f);
+        return rc;
+    }
+    a->f = f;
+    a->cb.stat = cb;
+    a->ud = ud;
+    core_msg m;
+    if ((rc = close_msg(f, true, &m)) == 0)
+        rc = acall_submit(a, &m, 1, false, free_stat_finish);
+    if (rc) {
+        free(a);
+        close_nowait(f);
+    }
     return rc;
 }
 
