@@ -215,6 +215,53 @@ int smbw_conn_echo(smbw_conn *c);
 /* Closes the socket, cancels pending requests, frees. NULL is fine. */
 void smbw_conn_free(smbw_conn *c);
 
+/* Credits the server has granted that the connection has not spent yet:
+ * how many more MessageIds it may use now (MS-SMB2 3.2.4.1.6). 0 for NULL
+ * or before a connect. */
+uint32_t smbw_conn_credits(const smbw_conn *c);
+/* The MessageId the connection's next request gets: the lowest it has not
+ * used (0 for NULL). With smbw_conn_credits, the server's window is
+ * [next, next + credits) while nothing is in flight. */
+uint64_t smbw_conn_next_message_id(const smbw_conn *c);
+
+/* ---- checking servers: one request with chosen header fields ----------
+ * For programs that test how a server answers what a correct client never
+ * sends (smbconform: a reused MessageId, one beyond the credit window, a
+ * CreditCharge too small for the payload, a request in the clear on a
+ * session that must encrypt). A program that only uses servers never needs
+ * it. smbw_conn_override_next sets fields for the NEXT request submitted on
+ * the connection by any call (smbw_conn_echo, smbw_file_pread,
+ * smbw_tree_connect ...; for a compound, its first message), once: the
+ * request after it is built as usual again. Bits of `set`: */
+/* MessageId = message_id. The connection's own numbering does not advance
+ * (a later request may get the same id). It must not be the id of a request
+ * in flight (the call that submits it then fails with SMBW_EINVAL). */
+#define SMBW_HDR_MESSAGE_ID 0x01u
+/* CreditCharge = credit_charge; the request takes that many MessageIds and
+ * credits of the connection (0 counts as 1). */
+#define SMBW_HDR_CREDIT_CHARGE 0x02u
+/* CreditRequest = credit_request. */
+#define SMBW_HDR_CREDIT_REQUEST 0x04u
+/* Sent in the clear, signed with the session's key, on a session or share
+ * that encrypts (for a compound: all of it); its answer is accepted
+ * unencrypted when it is signed and verifies. */
+#define SMBW_HDR_UNENCRYPTED 0x08u
+typedef struct smbw_header_override {
+    size_t size;  /* sizeof(smbw_header_override): set by SMBW_HEADER_OVERRIDE_INIT */
+    uint32_t set; /* SMBW_HDR_* bits: which fields below apply (0: none) */
+    uint64_t message_id;
+    uint16_t credit_charge;
+    uint16_t credit_request;
+} smbw_header_override;
+#define SMBW_HEADER_OVERRIDE_INIT SMBW_SIZED_INIT_(smbw_header_override)
+/* Makes o (copied at once) apply to the next request submitted on c; a
+ * later call replaces an override not used yet, and set 0 removes it. The
+ * server's answer, or its ending the connection, comes back through that
+ * request's call as usual. Errors: SMBW_EINVAL (c or o NULL, o not from
+ * SMBW_HEADER_OVERRIDE_INIT, unknown bits in set, c not connected),
+ * SMBW_ENOTSUP (o has fields this library does not know, set), SMBW_EDEAD. */
+int smbw_conn_override_next(smbw_conn *c, const smbw_header_override *o);
+
 /* Logging. Messages describe protocol events (connect, negotiate results,
  * session/tree setup, each request and answer at TRACE); they never contain
  * passwords, hashes, keys, tickets or file data, at any level. The callback

@@ -356,6 +356,40 @@ void smbw_conn_get_stats(const smbw_conn *c, smbw_conn_stats *st)
         *st = c->stats;
 }
 
+uint32_t smbw_conn_credits(const smbw_conn *c)
+{
+    return c && c->dialect ? c->credits : 0;
+}
+
+uint64_t smbw_conn_next_message_id(const smbw_conn *c)
+{
+    return c ? c->next_mid : 0;
+}
+
+int smbw_conn_override_next(smbw_conn *c, const smbw_header_override *o)
+{
+    if (!c || !o)
+        return SMBW_EINVAL;
+    smbw_header_override v;
+    int rc = sized_load(&v, sizeof v, o, SIZED_END(smbw_header_override, credit_request));
+    if (rc)
+        return rc;
+    const uint32_t known = SMBW_HDR_MESSAGE_ID | SMBW_HDR_CREDIT_CHARGE | SMBW_HDR_CREDIT_REQUEST |
+                           SMBW_HDR_UNENCRYPTED;
+    if (v.set & ~known)
+        return core_set_error(c, SMBW_EINVAL, 0, "unknown header override bits 0x%x",
+                              v.set & ~known);
+    if (c->dead)
+        return SMBW_EDEAD;
+    if (!c->dialect)
+        return core_set_error(c, SMBW_EINVAL, 0, "header overrides need a connection");
+    c->ovr_set = v.set;
+    c->ovr_mid = v.message_id;
+    c->ovr_charge = v.credit_charge;
+    c->ovr_credit_request = v.credit_request;
+    return 0;
+}
+
 /* A synchronous setup step: started on the core, waited for here. */
 typedef struct api_setup_wait {
     int done;

@@ -29,6 +29,12 @@ struct core_req {
     uint32_t tree_id;
     uint8_t *preauth;
     bool encrypt;
+    /* smbw_conn_override_next (SMBW_HDR_* in ovr): header fields the caller
+     * chose; plain: sent in the clear on an encrypted session or share (set
+     * on every member of the submission). */
+    uint32_t ovr;
+    uint16_t ovr_charge, ovr_credit_request;
+    bool plain;
     core_req *batch_next; /* members of one compound, in order */
     int batch_n;          /* on the batch head */
     bool related;         /* on the batch head */
@@ -194,6 +200,40 @@ static uint16_t charge_for(const smbw_conn *c, uint32_t payload)
     return (uint16_t)(1 + (payload - 1) / 65536);
 }
 
+static core_req *find_pending(smbw_conn *c, uint64_t mid);
+
+/* smbw_conn_override_next: the caller's header fields go on the first
+ * request of this submission (sending in the clear, on all of it); they are
+ * used once. A MessageId of a request in flight is refused: its answer could
+ * not be told from the other's. */
+static int apply_override(smbw_conn *c, core_req *head)
+{
+    uint32_t set = c->ovr_set;
+    c->ovr_set = 0;
+    if ((set & SMBW_HDR_MESSAGE_ID) && find_pending(c, c->ovr_mid))
+        return core_set_error(c, SMBW_EINVAL, 0, "MessageId %llu belongs to a request in flight",
+                              (unsigned long long)c->ovr_mid);
+    head->ovr = set;
+    head->mid = c->ovr_mid;
+    head->ovr_charge = c->ovr_charge;
+    head->ovr_credit_request = c->ovr_credit_request;
+    if (set & SMBW_HDR_CREDIT_CHARGE)
+        head->charge = c->ovr_charge ? c->ovr_charge : 1; /* a charge of 0 counts as 1 */
+    if (set & SMBW_HDR_UNENCRYPTED)
+        for (core_req *r = head; r; r = r->batch_next)
+            r->plain = true;
+    return 0;
+}
+
+static void free_batch(core_req *head)
+{
+    while (head) {
+        core_req *x = head->batch_next;
+        req_free(head);
+        head = x;
+    }
+}
+
 int core_submit(smbw_conn *c, core_msg *msgs, int n, bool related)
 {
     int err = 0;
@@ -216,11 +256,7 @@ int core_submit(smbw_conn *c, core_msg *msgs, int n, bool related)
         if (!r) {
             for (int j = i; j < n; j++)
                 buf_free(&msgs[j].body);
-            while (head) {
-                core_req *x = head->batch_next;
-                req_free(head);
-                head = x;
-            }
+            free_batch(head);
             return SMBW_ENOMEM;
         }
         r->command = msgs[i].command;
@@ -242,6 +278,13 @@ int core_submit(smbw_conn *c, core_msg *msgs, int n, bool related)
         else
             tail->batch_next = r;
         tail = r;
+    }
+    if (c->ovr_set) {
+        int oerr = apply_override(c, head);
+        if (oerr) {
+            free_batch(head);
+            return oerr;
+        }
     }
     head->batch_n = n;
     head->related = related;
@@ -307,7 +350,7 @@ static int preauth_update(uint8_t hash[64], const uint8_t *msg, size_t len)
 static bool req_encrypts(const core_req *r)
 {
     const struct smbw_session *s = r->sess;
-    return s && s->valid && (s->encrypt || r->encrypt) && s->keys.enc_len;
+    return s && s->valid && (s->encrypt || r->encrypt) && s->keys.enc_len && !r->plain;
 }
 
 /* Builds the frame of one batch into c->out: in place when it is sent in
@@ -352,8 +395,14 @@ static int send_batch(smbw_conn *c, core_req *head)
         h.credits = (uint16_t)(r->charge + (r->batch_next ? 0 : want));
         if (idx > 0 && head->related)
             h.flags |= SMB2_FLAGS_RELATED_OPERATIONS;
-        r->mid = c->next_mid;
-        c->next_mid += r->charge;
+        if (r->ovr & SMBW_HDR_CREDIT_CHARGE)
+            h.credit_charge = r->ovr_charge;
+        if (r->ovr & SMBW_HDR_CREDIT_REQUEST)
+            h.credits = r->ovr_credit_request;
+        if (!(r->ovr & SMBW_HDR_MESSAGE_ID)) { /* else chosen by the caller, set at submit */
+            r->mid = c->next_mid;
+            c->next_mid += r->charge;
+        }
         h.message_id = r->mid;
         h.tree_id = r->tree_id;
         h.session_id = r->sid;
@@ -606,8 +655,9 @@ static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encry
     struct smbw_session *s = find_session(c, h.session_id);
     if (s && s->valid) {
         /* An encrypted request (its session's or its share's policy) must be
-         * answered encrypted. */
-        if (!encrypted && (s->encrypt || req_encrypts(r))) {
+         * answered encrypted; one sent in the clear on purpose
+         * (smbw_conn_override_next) may be answered either way, signed. */
+        if (!encrypted && ((s->encrypt && !r->plain) || req_encrypts(r))) {
             core_kill(c, SMBW_ECRYPTO, "unencrypted response on an encrypted session");
             return SMBW_ECRYPTO;
         }

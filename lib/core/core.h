@@ -93,6 +93,11 @@ struct smbw_conn {
     uint16_t extra_ctx_type; /* smbw_conn_add_negotiate_context; 0: none */
     uint8_t extra_ctx[64];
     uint16_t extra_ctx_len;
+    /* smbw_conn_override_next: header fields for the next submitted request
+     * (SMBW_HDR_* bits in ovr_set; 0: none), cleared by core_submit. */
+    uint32_t ovr_set;
+    uint64_t ovr_mid;
+    uint16_t ovr_charge, ovr_credit_request;
     char *host;
     uint16_t port;
     uint8_t client_guid[16];

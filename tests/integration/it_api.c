@@ -456,6 +456,63 @@ START_TEST(test_extra_negotiate_context)
 }
 END_TEST
 
+/* smbw_conn_override_next against Samba: a 1 MiB READ with CreditCharge 1
+ * refused (STATUS_INVALID_PARAMETER), the next one built as usual again;
+ * an ECHO asking for 9 credits gets them (smbw_conn_credits); a request in
+ * the clear on a session the client encrypts is served and the session
+ * carries on encrypted; a reused MessageId ends the connection. */
+START_TEST(test_header_override)
+{
+    it_opts o = {.encrypt = SMBW_ENCRYPT_REQUIRED, .min_dialect = SMBW_SMB3_11};
+    it_ctx ctx;
+    it_open_to(&ctx, it_env("SMBW_TEST_HOST"), it_env_port(), &o);
+    smbw_conn *c = ctx.conn;
+    ck_assert(smbw_session_encrypted(ctx.sess));
+    smbw_file *f;
+    IT_OK(c,
+          smbw_file_open(&f, ctx.tree, "override.bin", SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_TRUNC));
+    uint8_t *buf = calloc(1, FILE_LEN);
+    ck_assert_ptr_nonnull(buf);
+    IT_OK(c, smbw_file_pwrite(f, buf, FILE_LEN, 0));
+    smbw_header_override ov = SMBW_HEADER_OVERRIDE_INIT;
+    ov.set = SMBW_HDR_CREDIT_CHARGE;
+    ov.credit_charge = 1;
+    IT_OK(c, smbw_conn_override_next(c, &ov));
+    size_t got = 0;
+    ck_assert_int_eq(smbw_file_pread(f, buf, FILE_LEN, 0, &got), SMBW_ESTATUS);
+    ck_assert_uint_eq(smbw_last_status(c), SMBW_STATUS_INVALID_PARAMETER);
+    IT_OK(c, smbw_file_pread(f, buf, FILE_LEN, 0, &got));
+    ck_assert_uint_eq(got, FILE_LEN);
+
+    ov.set = SMBW_HDR_CREDIT_REQUEST;
+    ov.credit_request = 10;
+    IT_OK(c, smbw_conn_override_next(c, &ov));
+    uint32_t before = smbw_conn_credits(c);
+    IT_OK(c, smbw_conn_echo(c));
+    ck_assert_uint_eq(smbw_conn_credits(c), before + 9);
+
+    ov.set = SMBW_HDR_UNENCRYPTED;
+    IT_OK(c, smbw_conn_override_next(c, &ov));
+    smbw_stat st;
+    IT_OK(c, smbw_file_stat(f, &st));
+    ck_assert_uint_eq(st.size, FILE_LEN);
+    IT_OK(c, smbw_file_stat(f, &st));
+    IT_OK(c, smbw_file_free(f));
+    IT_OK(c, smbw_unlink(ctx.tree, "override.bin"));
+
+    uint64_t used = smbw_conn_next_message_id(c);
+    IT_OK(c, smbw_conn_echo(c));
+    ov.set = SMBW_HDR_MESSAGE_ID;
+    ov.message_id = used;
+    IT_OK(c, smbw_conn_override_next(c, &ov));
+    ck_assert_int_eq(smbw_conn_echo(c), SMBW_ECLOSED); /* Samba ends the connection */
+    ck_assert(smbw_conn_is_dead(c));
+    ck_assert_int_eq(smbw_conn_override_next(c, &ov), SMBW_EDEAD);
+    free(buf);
+    it_close(&ctx);
+}
+END_TEST
+
 START_TEST(test_setup_from_event_loop)
 {
     const char *port_s = it_env("SMBW_TEST_PORT");
@@ -554,6 +611,7 @@ int main(void)
     tcase_add_test(tc, test_two_connections_one_loop);
     tcase_add_test(tc, test_setup_from_event_loop);
     tcase_add_test(tc, test_extra_negotiate_context);
+    tcase_add_test(tc, test_header_override);
     tcase_add_test(tc, test_setup_cancelled_by_free);
     tcase_add_test(tc, test_cancel_in_flight);
     tcase_add_test(tc, test_query_and_set_info);

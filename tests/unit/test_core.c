@@ -548,6 +548,156 @@ START_TEST(test_plaintext_on_encrypted_session_fatal)
 }
 END_TEST
 
+/* smbw_conn_override_next: the header fields go on the next request only;
+ * a MessageId of its own leaves the connection's numbering alone; a charge
+ * of 0 is sent as 0 and counts as 1; a MessageId in flight is refused; the
+ * arguments it refuses. */
+START_TEST(test_header_override)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 100);
+    ck_assert_uint_eq(smbw_conn_credits(c), 100);
+    ck_assert_uint_eq(smbw_conn_next_message_id(c), 0);
+    ck_assert_uint_eq(smbw_conn_credits(NULL), 0);
+    ck_assert_uint_eq(smbw_conn_next_message_id(NULL), 0);
+    smbw_header_override o = SMBW_HEADER_OVERRIDE_INIT;
+    o.set = SMBW_HDR_MESSAGE_ID | SMBW_HDR_CREDIT_CHARGE | SMBW_HDR_CREDIT_REQUEST;
+    o.message_id = 40;
+    o.credit_charge = 3;
+    o.credit_request = 0;
+    ck_assert_int_eq(smbw_conn_override_next(c, &o), 0);
+    done_log a = {0}, b = {0}, d = {0};
+    submit_echo(c, &a, 0, SMB2_ECHO);
+    submit_echo(c, &b, 0, SMB2_ECHO); /* built as usual again */
+    uint8_t fr[256];
+    take_frame(c, fr, sizeof fr);
+    ck_assert_uint_eq(get_u16(fr + 6), 3);  /* CreditCharge */
+    ck_assert_uint_eq(get_u16(fr + 14), 0); /* CreditRequest */
+    ck_assert_uint_eq(get_u64(fr + 24), 40);
+    take_frame(c, fr, sizeof fr);
+    ck_assert_uint_eq(get_u16(fr + 6), 1);
+    ck_assert_uint_ge(get_u16(fr + 14), 1);
+    ck_assert_uint_eq(get_u64(fr + 24), 0); /* the numbering did not move for mid 40 */
+    ck_assert_uint_eq(smbw_conn_next_message_id(c), 1);
+    ck_assert_uint_eq(smbw_conn_credits(c), 96); /* 3 + 1 spent */
+    /* mid 40 is in flight: a request that would reuse it is refused */
+    o.set = SMBW_HDR_MESSAGE_ID;
+    ck_assert_int_eq(smbw_conn_override_next(c, &o), 0);
+    core_msg m;
+    memset(&m, 0, sizeof m);
+    m.command = SMB2_ECHO;
+    buf_init(&m.body);
+    ck_assert_int_eq(wire_encode_empty4(&m.body), 0);
+    m.done = on_done;
+    m.ud = &d;
+    ck_assert_int_eq(core_submit(c, &m, 1, false), SMBW_EINVAL);
+    ck_assert_ptr_nonnull(strstr(c->errmsg, "in flight"));
+    ck_assert_int_eq(d.calls, 0);
+    /* the answer to mid 40 finds its request */
+    uint8_t r[128];
+    size_t rl = rsp(r, SMB2_ECHO, 40, 0, 5, 0, echo_body, 4);
+    feed_frame(c, r, rl, 0);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.err, 0);
+    ck_assert_uint_eq(a.mid, 40);
+    /* CreditCharge 0: sent as 0, spends one */
+    o.set = SMBW_HDR_CREDIT_CHARGE;
+    o.credit_charge = 0;
+    ck_assert_int_eq(smbw_conn_override_next(c, &o), 0);
+    uint32_t before = smbw_conn_credits(c);
+    submit_echo(c, &d, 1 << 20, SMB2_ECHO);
+    take_frame(c, fr, sizeof fr);
+    ck_assert_uint_eq(get_u16(fr + 6), 0);
+    ck_assert_uint_eq(get_u64(fr + 24), 1);
+    ck_assert_uint_eq(smbw_conn_credits(c), before - 1);
+    ck_assert_uint_eq(smbw_conn_next_message_id(c), 2);
+    /* set 0 removes an override not used yet */
+    o.set = SMBW_HDR_CREDIT_REQUEST;
+    ck_assert_int_eq(smbw_conn_override_next(c, &o), 0);
+    o.set = 0;
+    ck_assert_int_eq(smbw_conn_override_next(c, &o), 0);
+    ck_assert_uint_eq(c->ovr_set, 0);
+    /* refused arguments */
+    ck_assert_int_eq(smbw_conn_override_next(NULL, &o), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_conn_override_next(c, NULL), SMBW_EINVAL);
+    smbw_header_override plain0 = {0};
+    ck_assert_int_eq(smbw_conn_override_next(c, &plain0), SMBW_EINVAL);
+    o.set = 0x100;
+    ck_assert_int_eq(smbw_conn_override_next(c, &o), SMBW_EINVAL);
+    struct {
+        smbw_header_override o;
+        uint64_t newer;
+    } grown = {SMBW_HEADER_OVERRIDE_INIT, 1};
+    grown.o.size = sizeof grown;
+    ck_assert_int_eq(smbw_conn_override_next(c, &grown.o), SMBW_ENOTSUP);
+    smbw_conn *fresh;
+    ck_assert_int_eq(smbw_conn_new(&fresh), 0);
+    o.set = SMBW_HDR_CREDIT_REQUEST;
+    ck_assert_int_eq(smbw_conn_override_next(fresh, &o), SMBW_EINVAL); /* not connected */
+    ck_assert_uint_eq(smbw_conn_credits(fresh), 0);
+    smbw_conn_free(fresh);
+    core_kill(c, SMBW_EIO, "test");
+    ck_assert_int_eq(smbw_conn_override_next(c, &o), SMBW_EDEAD);
+    smbw_conn_free(c);
+}
+END_TEST
+
+/* SMBW_HDR_UNENCRYPTED on a session that encrypts (and on one whose share
+ * demands it): the request goes in the clear, signed; a signed answer in
+ * the clear is accepted, an unsigned one is fatal; the next request is
+ * encrypted again. */
+START_TEST(test_override_unencrypted)
+{
+    for (int run = 0; run < 4; run++) {
+        bool unsigned_answer = run & 1;
+        bool by_share = run >= 2;
+        smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+        c->cipher = SMB2_ENCRYPTION_AES128_GCM;
+        struct smbw_session s;
+        memset(&s, 0, sizeof s);
+        s.conn = c;
+        s.id = 0x77;
+        s.valid = true;
+        s.signing = true;
+        s.encrypt = !by_share;
+        s.sign_alg = SMB2_SIGN_ALG_AES_CMAC;
+        memset(s.keys.signing, 0x11, 16);
+        memset(s.keys.enc, 0x22, 16);
+        memset(s.keys.dec, 0x33, 16);
+        s.keys.enc_len = 16;
+        c->sessions = &s;
+        smbw_header_override o = SMBW_HEADER_OVERRIDE_INIT;
+        o.set = SMBW_HDR_UNENCRYPTED;
+        ck_assert_int_eq(smbw_conn_override_next(c, &o), 0);
+        done_log a = {0}, b = {0};
+        submit_echo_enc(c, &a, &s, by_share);
+        uint8_t fr[512];
+        size_t fl = take_frame(c, fr, sizeof fr);
+        ck_assert_uint_eq(get_u32(fr), SMB2_PROTO_ID); /* in the clear */
+        ck_assert(get_u32(fr + 16) & SMB2_FLAGS_SIGNED);
+        ck_assert_int_eq(smb2_sign_verify(SMB2_SIGN_ALG_AES_CMAC, s.keys.signing, 16, fr, fl), 0);
+        uint8_t m[128];
+        size_t ml = rsp(m, SMB2_ECHO, 0, SMBW_STATUS_ACCESS_DENIED, 1,
+                        unsigned_answer ? 0 : SMB2_FLAGS_SIGNED, echo_body, 4);
+        put_u64(m + 40, 0x77);
+        if (!unsigned_answer)
+            ck_assert_int_eq(smb2_sign_msg(SMB2_SIGN_ALG_AES_CMAC, s.keys.signing, 16, m, ml), 0);
+        feed_frame(c, m, ml, unsigned_answer ? SMBW_ECRYPTO : 0);
+        ck_assert_int_eq(a.calls, 1);
+        if (unsigned_answer) {
+            ck_assert_int_eq(a.err, SMBW_ECRYPTO);
+        } else {
+            ck_assert_int_eq(a.err, 0);
+            ck_assert_uint_eq(a.status, SMBW_STATUS_ACCESS_DENIED);
+            submit_echo_enc(c, &b, &s, by_share);
+            take_frame(c, fr, sizeof fr);
+            ck_assert_uint_eq(get_u32(fr), SMB2_TRANSFORM_ID); /* encrypted again */
+        }
+        c->sessions = NULL;
+        smbw_conn_free(c);
+    }
+}
+END_TEST
+
 /* impacket signs a compounded message before setting NextCommand and
  * padding: accepted, but only that exact form. */
 START_TEST(test_compound_signature_quirk)
@@ -688,6 +838,8 @@ int main(void)
     tcase_add_test(tc, test_request_flag_fatal);
     tcase_add_test(tc, test_unsigned_on_signed_session_fatal);
     tcase_add_test(tc, test_plaintext_on_encrypted_session_fatal);
+    tcase_add_test(tc, test_header_override);
+    tcase_add_test(tc, test_override_unencrypted);
     tcase_add_test(tc, test_compound_signature_quirk);
     tcase_add_test(tc, test_reentrancy_guard);
     tcase_add_test(tc, test_timeout);

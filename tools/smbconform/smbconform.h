@@ -145,6 +145,7 @@ extern const cf_case cf_cases_copychunk_handles[];
 extern const cf_case cf_cases_odx[];
 extern const cf_case cf_cases_negotiate[];
 extern const cf_case cf_cases_clone[];
+extern const cf_case cf_cases_transport[];
 extern const cf_case *const cf_areas[];
 /* Every case in run order: fills out (up to max) and returns the count. */
 size_t cf_all_cases(const cf_case **out, size_t max);
@@ -167,6 +168,21 @@ const char *cf_outcome(cf_env *e, smbw_conn *c, int rc);
 /* A further link to the share (or to another share when share is not NULL),
  * registered for cleanup. */
 int cf_connect(cf_env *e, const char *share, cf_link **out);
+/* A link of the case's own choosing: dialects, signing and encryption
+ * policy, one cipher (NONE: the library's preference), whether to log in
+ * and connect the share, and one more negotiate context (type 0: none). */
+typedef struct neg_want {
+    uint16_t min, max;
+    enum smbw_sign_policy sign;
+    enum smbw_encrypt_policy enc;
+    enum smbw_cipher cipher;
+    bool session, tree;
+    uint16_t extra_ctx;
+} neg_want;
+/* (cases/negotiate.c) Connects as w says, registered in e for cleanup. Returns the first failing
+ * call's result (e->reason then says which step; *out is set either way,
+ * NULL only when out of memory). */
+int cf_neg_link(cf_env *e, const neg_want *w, cf_link **out);
 /* CREATE with full control / smbw_file_open flags, registered for cleanup. */
 int cf_create(cf_env *e, smbw_tree *t, const char *name, const smbw_create_params *p,
               smbw_file **out);

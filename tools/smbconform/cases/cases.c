@@ -9,6 +9,7 @@ const cf_case *const cf_areas[] = {
     cf_cases_odx,               //
     cf_cases_clone,             //
     cf_cases_negotiate,         //
+    cf_cases_transport,         //
     NULL,
 };
 

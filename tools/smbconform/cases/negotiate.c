@@ -16,19 +16,7 @@
 
 /* ---- connections of the case's own choosing ---------------------------- */
 
-typedef struct neg_want {
-    uint16_t min, max;
-    enum smbw_sign_policy sign;
-    enum smbw_encrypt_policy enc;
-    enum smbw_cipher cipher; /* NONE: the library's preference */
-    bool session, tree;
-    uint16_t extra_ctx; /* a negotiate context of this type (0: none) */
-} neg_want;
-
-/* Connects as w says, registered in e for cleanup. Returns the first failing
- * call's result (e->reason then says which step; *out is set either way,
- * NULL only when out of memory). */
-static int neg_link(cf_env *e, const neg_want *w, cf_link **out)
+int cf_neg_link(cf_env *e, const neg_want *w, cf_link **out)
 {
     *out = NULL;
     size_t slot = 0;
@@ -77,7 +65,7 @@ static enum cf_result only_dialect(cf_env *e, uint16_t d)
 {
     neg_want w = {d, d, SMBW_SIGN_AUTO, SMBW_ENCRYPT_AUTO, SMBW_CIPHER_NONE, true, true, 0};
     cf_link *l;
-    int rc = neg_link(e, &w, &l);
+    int rc = cf_neg_link(e, &w, &l);
     if (rc != 0 && l != NULL && l->c != NULL && smbw_conn_dialect(l->c) == 0 &&
         !smbw_conn_is_dead(l->c))
         return cf_skip(e, "the server does not offer %s (%s)", smbw_dialect_name(d), e->reason);
@@ -137,7 +125,7 @@ static enum cf_result highest_common(cf_env *e, uint16_t min, uint16_t max)
         return cf_skip(e, "the server accepts none of these dialects alone");
     neg_want w = {min, max, SMBW_SIGN_AUTO, SMBW_ENCRYPT_AUTO, SMBW_CIPHER_NONE, false, false, 0};
     cf_link *l;
-    int rc = neg_link(e, &w, &l);
+    int rc = cf_neg_link(e, &w, &l);
     snprintf(e->expected, sizeof(e->expected), "%s (the highest it accepts alone)",
              smbw_dialect_name(best));
     if (rc != 0)
@@ -164,9 +152,9 @@ static enum cf_result server_guid_stable(cf_env *e)
 {
     neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false, 0};
     cf_link *a, *b;
-    int rc = neg_link(e, &w, &a);
+    int rc = cf_neg_link(e, &w, &a);
     if (rc == 0)
-        rc = neg_link(e, &w, &b);
+        rc = cf_neg_link(e, &w, &b);
     if (rc != 0)
         return cf_error(e, "two connections: %s", e->reason);
     uint8_t ga[16], gb[16];
@@ -184,7 +172,7 @@ static enum cf_result caps_202(cf_env *e)
 {
     neg_want w = {SMBW_SMB2_02, SMBW_SMB2_02, 0, 0, SMBW_CIPHER_NONE, false, false, 0};
     cf_link *l;
-    int rc = neg_link(e, &w, &l);
+    int rc = cf_neg_link(e, &w, &l);
     if (rc == SMBW_EDIALECT)
         return cf_skip(e, "the server does not offer SMB2_02");
     if (rc != 0)
@@ -201,7 +189,7 @@ static enum cf_result max_sizes(cf_env *e)
 {
     neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false, 0};
     cf_link *l;
-    int rc = neg_link(e, &w, &l);
+    int rc = cf_neg_link(e, &w, &l);
     if (rc != 0)
         return cf_error(e, "%s", e->reason);
     uint32_t r = smbw_conn_max_read(l->c), wr = smbw_conn_max_write(l->c),
@@ -220,7 +208,7 @@ static enum cf_result signed_with(cf_env *e, uint16_t d, const char *alg, const 
 {
     neg_want w = {d, d, SMBW_SIGN_REQUIRED, 0, SMBW_CIPHER_NONE, true, true, 0};
     cf_link *l;
-    int rc = neg_link(e, &w, &l);
+    int rc = cf_neg_link(e, &w, &l);
     if (rc == SMBW_EDIALECT)
         return cf_skip(e, "the server does not offer %s", smbw_dialect_name(d));
     if (rc != 0)
@@ -260,7 +248,7 @@ static enum cf_result encrypted_with(cf_env *e, uint16_t d, enum smbw_cipher ci,
 {
     neg_want w = {d, d, SMBW_SIGN_AUTO, SMBW_ENCRYPT_REQUIRED, ci, true, true, 0};
     cf_link *l;
-    int rc = neg_link(e, &w, &l);
+    int rc = cf_neg_link(e, &w, &l);
     if (rc == SMBW_EPOLICY || rc == SMBW_EDIALECT)
         return cf_skip(e, "the server cannot encrypt with %s at %s (%s)", name,
                        smbw_dialect_name(d), e->reason);
@@ -312,7 +300,7 @@ static enum cf_result echo_before_session(cf_env *e)
 {
     neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false, 0};
     cf_link *l;
-    int rc = neg_link(e, &w, &l);
+    int rc = cf_neg_link(e, &w, &l);
     if (rc != 0)
         return cf_error(e, "%s", e->reason);
     rc = smbw_conn_echo(l->c);
@@ -550,7 +538,7 @@ static enum cf_result unknown_context(cf_env *e)
     neg_want w = {SMBW_SMB3_11, SMBW_SMB3_11, SMBW_SIGN_REQUIRED, 0, SMBW_CIPHER_NONE, true,
                   true,         0xF0F0};
     cf_link *l;
-    int rc = neg_link(e, &w, &l);
+    int rc = cf_neg_link(e, &w, &l);
     if (rc != 0 && l != NULL && l->c != NULL && smbw_conn_dialect(l->c) == 0 &&
         !smbw_conn_is_dead(l->c) && rc == SMBW_EDIALECT)
         return cf_skip(e, "the server does not offer SMB3_11 (%s)", e->reason);
@@ -575,7 +563,7 @@ static enum cf_result validate_ok(cf_env *e)
     neg_want w = {
         SMBW_SMB3_02, SMBW_SMB3_02, SMBW_SIGN_REQUIRED, 0, SMBW_CIPHER_NONE, true, true, 0};
     cf_link *l;
-    int rc = neg_link(e, &w, &l);
+    int rc = cf_neg_link(e, &w, &l);
     if (rc != 0 && l != NULL && l->c != NULL && smbw_conn_dialect(l->c) == 0 &&
         !smbw_conn_is_dead(l->c))
         return cf_skip(e, "the server does not offer SMB3_02 (%s)", e->reason);
@@ -591,7 +579,7 @@ static enum cf_result validate_mismatch(cf_env *e)
 {
     neg_want w = {SMBW_SMB3_00, SMBW_SMB3_00, SMBW_SIGN_AUTO, 0, SMBW_CIPHER_NONE, true, true, 0};
     cf_link *l;
-    int rc = neg_link(e, &w, &l);
+    int rc = cf_neg_link(e, &w, &l);
     if (rc != 0 && l != NULL && l->c != NULL && smbw_conn_dialect(l->c) == 0 &&
         !smbw_conn_is_dead(l->c))
         return cf_skip(e, "the server does not offer SMB3_00 (%s)", e->reason);
