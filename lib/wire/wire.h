@@ -625,4 +625,70 @@ void wire_encode_transform_hdr(smbw_buf *b, const smb2_transform_hdr *h);
  * OriginalMessageSize equal to the payload size. */
 SMBW_WUR int wire_decode_transform_hdr(const uint8_t *p, size_t len, smb2_transform_hdr *h);
 
+/* ---- DFS referrals (MS-DFSC 2.2.2-2.2.5), carried by FSCTL_DFS_GET_REFERRALS
+ * (0x00060194) and FSCTL_DFS_GET_REFERRALS_EX (0x000601B0) on IPC$ ------------ */
+
+#define FSCTL_DFS_GET_REFERRALS 0x00060194u
+#define FSCTL_DFS_GET_REFERRALS_EX 0x000601B0u
+#define DFS_REFERRAL_MAX_LEVEL 4u
+/* More entries than this in one response is refused (a namespace link with
+ * more targets than anyone configures is a hostile or broken server). */
+#define DFS_MAX_REFERRALS 64u
+/* A TimeToLive above this (seconds, one day) is taken as this. */
+#define DFS_TTL_MAX 86400u
+/* Version 1 entries carry no TimeToLive: this many seconds are assumed. */
+#define DFS_TTL_V1 300u
+/* ReferralHeaderFlags (2.2.4) */
+#define DFS_HDR_REFERRAL_SERVERS 0x00000001u /* R: the targets are DFS root servers */
+#define DFS_HDR_STORAGE_SERVERS 0x00000002u  /* S: the targets hold the data */
+#define DFS_HDR_TARGET_FAILBACK 0x00000004u  /* T */
+/* ServerType (2.2.5.x) */
+#define DFS_SERVER_TYPE_ROOT 0x0001u
+/* ReferralEntryFlags (2.2.5.3, 2.2.5.4) */
+#define DFS_ENTRY_NAME_LIST_REFERRAL 0x0002u
+#define DFS_ENTRY_TARGET_SET_BOUNDARY 0x0004u
+
+typedef struct dfs_referral {
+    uint16_t version; /* 1..4, the same for every entry of a response */
+    uint16_t server_type;
+    uint16_t entry_flags;
+    uint32_t ttl;            /* seconds, at most DFS_TTL_MAX; DFS_TTL_V1 for version 1 */
+    char *dfs_path;          /* UTF-8 (v2+; NULL for v1), e.g. \\server\root\link */
+    char *alt_path;          /* UTF-8 (v2+ without a name list; NULL otherwise) */
+    char *node;              /* the target (v1 ShareName, v2+ NetworkAddress) or, for a
+                              * name-list entry (domain/DC referral), its SpecialName */
+    uint16_t expanded_names; /* name-list entries: NumberOfExpandedNames */
+} dfs_referral;
+
+typedef struct dfs_referral_rsp {
+    uint16_t path_consumed; /* bytes of the UTF-16 request path the referral covers */
+    uint32_t header_flags;
+    uint16_t version;
+    size_t count; /* at least 1, at most DFS_MAX_REFERRALS */
+    dfs_referral *refs;
+} dfs_referral_rsp;
+
+/* REQ_GET_DFS_REFERRAL (2.2.2): MaxReferralLevel, RequestFileName (UTF-16,
+ * NUL-terminated). path is UTF-8; SMBW_EINVAL for a NULL, empty, invalid or
+ * over-long (>= 32 KiB of UTF-16) path or a level outside 1..4. */
+SMBW_WUR int wire_encode_dfs_referral_req(smbw_buf *b, uint16_t max_level, const char *path);
+/* REQ_GET_DFS_REFERRAL_EX (2.2.3): MaxReferralLevel, RequestFlags (SiteName
+ * when site is not NULL), RequestDataLength, RequestFileNameLength,
+ * RequestFileName, [SiteNameLength, SiteName]. Same errors. */
+SMBW_WUR int wire_encode_dfs_referral_req_ex(smbw_buf *b, uint16_t max_level, const char *path,
+                                             const char *site);
+/* RESP_GET_DFS_REFERRAL (2.2.4) with entries of versions 1-4 (2.2.5.x), the
+ * FSCTL's output buffer. req_path_bytes is the UTF-16 byte length of the path
+ * that was asked about (PathConsumed must not exceed it, and be even). Every
+ * entry's Size and every string offset is checked against the buffer; strings
+ * are NUL-terminated UTF-16 and are converted to UTF-8. Refused (SMBW_EPROTO):
+ * no entry, more than DFS_MAX_REFERRALS, versions mixed or outside 1-4, an
+ * entry shorter than its version's fixed part, an offset outside the buffer,
+ * a string without terminator or with an unpaired surrogate, an empty target.
+ * On success *r owns its strings: release with wire_dfs_referral_rsp_free;
+ * on failure *r is zeroed and owns nothing. SMBW_ENOMEM when out of memory. */
+SMBW_WUR int wire_decode_dfs_referral_rsp(const uint8_t *p, size_t len, size_t req_path_bytes,
+                                          dfs_referral_rsp *r);
+void wire_dfs_referral_rsp_free(dfs_referral_rsp *r);
+
 #endif

@@ -93,6 +93,46 @@ def ctx(name, data, last):
     return bytes(body) + b"\0" * (0 if last else size - len(body))
 
 
+def u16z(s):
+    return s.encode("utf-16-le") + b"\0\0"
+
+
+def dfs_referral(version, targets=("\\srv2\\share", "\\srv3\\data")):
+    """RESP_GET_DFS_REFERRAL with two entries: v1 inline ShareName, v2-4
+    offsets into a string buffer after the entries."""
+    path = "\\srv1\\dfs\\link"
+    hdr = struct.pack("<HHI", 28, len(targets), 2)
+    if version == 1:
+        body = b""
+        for t in targets:
+            name = u16z(t)
+            body += struct.pack("<HHHH", 1, 8 + len(name), 0, 0) + name
+        return hdr + body
+    fixed = 22 if version == 2 else 34
+    entries, strings = b"", b""
+    base = fixed * len(targets)
+    for i, t in enumerate(targets):
+        here = fixed * i
+        o_path = base + len(strings) - here
+        strings += u16z(path)
+        o_alt = base + len(strings) - here
+        strings += u16z(path)
+        o_node = base + len(strings) - here
+        strings += u16z(t)
+        e = struct.pack("<HHHH", version, fixed, 0, 4 if version == 4 and i == 0 else 0)
+        if version == 2:
+            e += struct.pack("<I", 0)
+        e += struct.pack("<IHHH", 300, o_path, o_alt, o_node)
+        entries += e.ljust(fixed, b"\0")
+    return hdr + entries + strings
+
+
+def dfs_name_list():
+    """A v3 domain referral entry with two expanded names (2.2.5.3.2)."""
+    e = struct.pack("<HHHHIHHH", 3, 18, 0, 2, 60, 18, 2, 30)
+    return struct.pack("<HHI", 0, 1, 0) + e + u16z("\\corp") + u16z("\\dc1") + u16z("\\dc2")
+
+
 def main():
     root = sys.argv[1]
     out = Out(root)
@@ -157,6 +197,11 @@ def main():
         hdr = b"\xfdSMB" + b"\x33" * 16 + b"\x44" * 16 + struct.pack("<IHHQ", 64, 0, 1, 7)
         out.add("transform", bytes([cipher]) + hdr + b"\x55" * 64)
     out.add("transform", b"\x80")
+    # DFS referral responses (MS-DFSC 2.2.4, 2.2.5.x), one of each version, as
+    # the first two bytes (path length asked about) and the FSCTL output.
+    for version in (1, 2, 3, 4):
+        out.add("dfs", struct.pack("<H", 64) + dfs_referral(version))
+    out.add("dfs", struct.pack("<H", 0) + dfs_name_list())
     out.write()
 
 

@@ -21,7 +21,7 @@ seconds=${FUZZ_SECONDS:-30}
 build=${FUZZ_BUILD:-$src/build-fuzz}
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-    targets=(response negotiate ntlm spnego create_ctx dirent fsctl transform client)
+    targets=(response negotiate ntlm spnego create_ctx dirent fsctl transform client dfs)
 fi
 
 command -v clang >/dev/null || {
