@@ -6,9 +6,9 @@
 #   ROUNDS    rounds per measurement (default 5; the tables show the median)
 #   SIZE_MIB  size of the test file in MiB (default 1024)
 #   KEEP      1 keeps the work directory (default: removed on exit)
-#   DURABLE   1 times every command followed by `sync` (data on disk), for
-#             tools that flush themselves (smbcopy fsyncs / sends FLUSH before
-#             its rename) against tools that do not; default 0 (page cache)
+#   DURABLE   1 times every command followed by `sync` (data on disk), to
+#             compare `smbcopy --sync` (fsync / FLUSH before its rename) with
+#             tools that do not flush; default 0 (page cache)
 
 bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-build}

@@ -10,8 +10,8 @@
 #   cp                    (local, on the share's directory)
 # Before every timed copy the destination is removed and `sync` runs (outside
 # the timing), the same for every method. With DURABLE=1 every timed command
-# is followed by `sync` inside its timing (smbcopy sends FLUSH before its
-# rename, the others do not flush).
+# is followed by `sync` inside its timing (no tool here flushes by itself:
+# smbcopy sends FLUSH only with --sync).
 # Usage: [BUILD=build] [ROUNDS=5] [SIZE_MIB=1024] bench/serverside.sh
 set -euo pipefail
 
@@ -82,7 +82,7 @@ else
 fi
 echo
 bench_table_head
-bench_row "smbcopy smb->smb (process; sends FLUSH before its rename)" "${t_sc[@]}"
+bench_row "smbcopy smb->smb (process, defaults: no FLUSH)" "${t_sc[@]}"
 bench_row "ccbench: smbw_copy_file, default depth (process)" "${t_libp[@]}"
 bench_row "ccbench: smbw_copy_file, default depth (call only, no sync)" "${t_lib[@]}"
 bench_row "libsmbclient smbc_splice (process)" "${t_sp[@]}"
