@@ -360,6 +360,63 @@ const char *smbw_session_auth_mech(const smbw_session *s);
 /* Logs off (best effort) and frees. NULL is fine. */
 void smbw_session_free(smbw_session *s);
 
+/* ---- reconnect ------------------------------------------------------- */
+
+/* Asked for the password of user (domain may be "") when a session has to
+ * authenticate again after a reconnect: write it, NUL-terminated and UTF-8,
+ * into buf (size bytes, the library's own, wiped after use) and return 0, or
+ * return a negative SMBW_E* to give up (SMBW_EAUTH is a good choice). The
+ * caller keeps the secret; the library never keeps a password. Sessions that
+ * use Kerberos, guest or anonymous never call it. */
+typedef int (*smbw_password_fn)(void *ud, const char *user, const char *domain, char *buf,
+                                size_t size);
+/* Told about each try of smbw_conn_reconnect: try (1, 2, ...), err (0 when
+ * the connection, its sessions, trees and open files are back), and a
+ * message (the error's detail, or "reconnected"). */
+typedef void (*smbw_reconnect_fn)(void *ud, int attempt, int err, const char *msg);
+typedef struct smbw_reconnect_opts {
+    size_t size; /* sizeof(smbw_reconnect_opts): set by SMBW_RECONNECT_OPTS_INIT */
+    /* Tries per reconnect (0: the policy is off; smbw_conn_reconnect still
+     * makes one try when called). */
+    int retries;
+    /* The wait before the second try in ms; each later wait is twice the
+     * one before, at most 30 s. The first try starts at once. */
+    int wait_ms;
+    smbw_password_fn password;
+    void *password_ud;
+    smbw_reconnect_fn notify;
+    void *notify_ud;
+} smbw_reconnect_opts;
+#define SMBW_RECONNECT_OPTS_INIT SMBW_SIZED_INIT_(smbw_reconnect_opts)
+/* Sets the reconnect policy of c (copied; NULL turns it off). Errors:
+ * SMBW_EINVAL (c NULL, opts->size unset, retries or wait_ms negative or
+ * retries over 100), SMBW_ENOTSUP (opts fields unknown to this library set). */
+int smbw_conn_set_reconnect(smbw_conn *c, const smbw_reconnect_opts *opts);
+/* After the transport of c died (or at any time: the old transport is
+ * closed first): a new TCP connection to the same host and port, NEGOTIATE
+ * with the same ClientGuid, then every session authenticated again (NTLM asks
+ * the password callback; Kerberos uses the credential cache again), every
+ * tree connected again and every open file reopened by its path and checked
+ * to be the same file (creation time; for an open without write access also
+ * size and last write time). The objects keep their addresses: the caller's
+ * smbw_session, smbw_tree and smbw_file pointers stay valid. A file that
+ * cannot be reopened, or is no longer the same file, is detached (its calls
+ * fail with SMBW_EDEAD). Requests that were in flight when the transport died
+ * have already failed; the caller sends again what it still needs. Up to
+ * retries tries (at least one) with the policy's waits, each bounded by the
+ * connection's timeout; smbw_conn_set_interrupt stops the waits.
+ * Never a silent downgrade: a server that now negotiates another dialect,
+ * another signing algorithm or no encryption cipher where there was one, or
+ * a session that no longer signs or encrypts where it did, is refused with
+ * SMBW_EPOLICY at once (no further try). Errors: SMBW_EINVAL (c NULL or never
+ * connected), SMBW_EBUSY (called from a callback of c), SMBW_EPOLICY,
+ * SMBW_EAUTH (no password callback for an NTLM session, or refused),
+ * SMBW_ECANCELED (interrupted), and the errors of smbw_conn_connect,
+ * smbw_session_new and smbw_tree_connect of the last try. */
+int smbw_conn_reconnect(smbw_conn *c);
+/* How many times smbw_conn_reconnect brought c back. */
+uint64_t smbw_conn_reconnects(const smbw_conn *c);
+
 /* ---- trees ----------------------------------------------------------- */
 
 /* TREE_CONNECT to \\host\share (share is just the share name).

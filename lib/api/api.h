@@ -24,6 +24,16 @@ int api_rsp_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_
  * in rsps[i].h.status) or the transport/core error. */
 SMBW_WUR int api_call(smbw_conn *c, core_msg *msgs, int n, bool related, api_rsp *rsps);
 
+/* A synchronous setup step: started on the core (api_setup_done as its
+ * done callback, the wait as its ud), waited for with api_setup_wait_for,
+ * which returns the step's result. */
+typedef struct api_setup_wait {
+    int done;
+    int err;
+} api_setup_wait;
+void api_setup_done(void *ud, int err);
+SMBW_WUR int api_setup_wait_for(smbw_conn *c, api_setup_wait *w);
+
 /* NEGOTIATE on a connected c (c->fd set, c->host set): offers the configured
  * dialects and records the result. smbw_conn_connect calls it after connecting;
  * the fuzzers call it on a socket adopted with io_adopt_fd. */
@@ -46,6 +56,10 @@ SMBW_WUR int api_path(const char *in, char **out);
 
 /* CREATE request body for path with the given parameters. */
 SMBW_WUR int api_encode_create(smbw_buf *b, const char *smbpath, const smbw_create_params *p);
+
+/* Keeps how f was opened (sp: its SMB path, malloc'd, now f's) so that a
+ * reconnect can open it again. */
+void api_file_remember(smbw_file *f, char *sp, const smbw_create_params *p);
 
 /* Registers/unregisters children (detaching support). */
 void api_file_link(smbw_tree *t, smbw_file *f);

@@ -87,6 +87,8 @@ int api_file_conn(smbw_file *f, smbw_conn **c)
 {
     if (!f)
         return SMBW_EINVAL;
+    if (!f->tree) /* detached: its tree is gone, or a reconnect lost it */
+        return SMBW_EDEAD;
     return api_tree_conn(f->tree, c);
 }
 
@@ -390,23 +392,17 @@ int smbw_conn_override_next(smbw_conn *c, const smbw_header_override *o)
     return 0;
 }
 
-/* A synchronous setup step: started on the core, waited for here. */
-typedef struct api_setup_wait {
-    int done;
-    int err;
-} api_setup_wait;
-
-static void api_setup_done(void *ud, int err)
+void api_setup_done(void *ud, int err)
 {
     api_setup_wait *w = ud;
     w->done = 1;
     w->err = err;
 }
 
-/* Waits for a started step. Every way out of io_wait but completion (a
- * timeout, an interrupt, an I/O error) kills the connection, which completes
- * the step first; w never outlives this frame with the step pending. */
-static int api_setup_wait_for(smbw_conn *c, api_setup_wait *w)
+/* Every way out of io_wait but completion (a timeout, an interrupt, an I/O
+ * error) kills the connection, which completes the step first; w never
+ * outlives this frame with the step pending. */
+int api_setup_wait_for(smbw_conn *c, api_setup_wait *w)
 {
     int rc = io_wait(c, &w->done);
     if (!w->done)
@@ -577,8 +573,7 @@ void smbw_session_free(smbw_session *s)
     if (c)
         core_forget_session(c, s);
     setup_sess_unlink(s);
-    crypto_cleanse(s, sizeof *s);
-    free(s);
+    setup_sess_destroy(s);
 }
 
 /* ---- trees ---------------------------------------------------------------- */

@@ -127,8 +127,21 @@ int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw
     if (!rc)
         rc = create_answer(c, t, &rsp, "open", path, out);
     api_rsp_free(&rsp);
-    free(sp);
+    if (!rc)
+        api_file_remember(*out, sp, p); /* sp is the file's now */
+    else
+        free(sp);
     return rc;
+}
+
+void api_file_remember(smbw_file *f, char *sp, const smbw_create_params *p)
+{
+    free(f->re_path);
+    f->re_path = sp;
+    f->re_access = p->desired_access;
+    f->re_share = p->share_access;
+    f->re_options = p->create_options;
+    f->re_attrs = p->file_attributes;
 }
 
 /* Closes f after a failure, leaving the connection's error message and
@@ -361,6 +374,9 @@ int smbw_file_open_source(smbw_file **out, smbw_tree *t, const char *path)
     /* Without a key (refused, malformed) the open stands: a copy asks for
      * one itself, and falls back as it would. */
     free(key);
+    char *sp;
+    if (api_path(path, &sp) == 0)
+        api_file_remember(*out, sp, &p); /* else it cannot be reopened */
     return 0;
 }
 
@@ -427,6 +443,7 @@ static void file_release(smbw_file *f)
 {
     api_file_unlink(f);
     free(f->ctx);
+    free(f->re_path);
     free(f);
 }
 

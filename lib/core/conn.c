@@ -168,6 +168,24 @@ void core_reset(smbw_conn *c)
         buf_free_secret(&c->pool[--c->npool]);
 }
 
+void core_restart(smbw_conn *c)
+{
+    core_fail_all(c, SMBW_ECLOSED);
+    buf_free(&c->out);
+    buf_free(&c->in);
+    core_init(c);
+    c->connecting = false;
+    c->intr_since = 0;
+    c->dialect = 0;
+    c->server_security_mode = 0;
+    c->server_caps = 0;
+    c->cipher = 0;
+    c->negotiate_validated = false;
+    free(c->neg_token);
+    c->neg_token = NULL;
+    c->neg_token_len = 0;
+}
+
 void core_buf_take(smbw_conn *c, smbw_buf *b, size_t need)
 {
     if (c->npool > 0) {

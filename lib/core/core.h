@@ -44,6 +44,10 @@ struct smbw_session {
     uint16_t sign_alg;     /* SMB2_SIGN_ALG_* */
     smb2_keys keys;
     uint8_t preauth[64]; /* session pre-auth hash (3.1.1) */
+    /* What a reconnect needs to authenticate again (never the password). */
+    int re_kind; /* enum smbw_auth_kind */
+    char *re_user, *re_domain, *re_target;
+    bool re_fallback;
 };
 
 struct smbw_tree {
@@ -77,6 +81,10 @@ struct smbw_file {
     /* A resume key the open came with (smbw_file_open_source). */
     bool has_key;
     uint8_t key[24];
+    /* How it was opened, to reopen it after a reconnect (NULL path: it
+     * cannot be reopened). */
+    char *re_path; /* SMB path */
+    uint32_t re_access, re_share, re_options, re_attrs;
 };
 
 struct smbw_conn {
@@ -101,6 +109,15 @@ struct smbw_conn {
     char *host;
     uint16_t port;
     uint8_t client_guid[16];
+    bool keep_client_guid; /* NEGOTIATE again with the same ClientGuid (reconnect) */
+    /* reconnect policy (smbw_conn_set_reconnect) and count */
+    int re_retries, re_wait_ms;
+    int (*re_password)(void *, const char *, const char *, char *, size_t);
+    void *re_password_ud;
+    void (*re_notify)(void *, int, int, const char *);
+    void *re_notify_ud;
+    uint64_t reconnects;
+    uint16_t re_was_dialect, re_was_sign_alg, re_was_cipher; /* before the first drop */
 
     /* socket (owned by lib/io) */
     int fd;
@@ -223,5 +240,10 @@ void core_log(const smbw_conn *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 const char *core_command_name(uint16_t cmd);
 void core_reset(smbw_conn *c);
+/* Back to the state of a new connection's engine (message ids, credits,
+ * buffers, the negotiated facts), for a reconnect: requests still pending
+ * are completed with SMBW_ECLOSED first. Settings, sessions and the
+ * ClientGuid stay. The transport must be closed already. */
+void core_restart(smbw_conn *c);
 
 #endif

@@ -83,7 +83,8 @@ int setup_negotiate_build(smbw_conn *c, core_msg *m)
     if (c->dialect_max >= SMBW_SMB3_00)
         c->client_caps |= SMB2_GLOBAL_CAP_ENCRYPTION;
     req.capabilities = c->client_caps;
-    if (crypto_random(c->client_guid, 16) || crypto_random(req.salt, sizeof req.salt))
+    if ((!c->keep_client_guid && crypto_random(c->client_guid, 16)) ||
+        crypto_random(req.salt, sizeof req.salt))
         return core_set_error(c, SMBW_ECRYPTO, 0, "no random bytes");
     memcpy(req.client_guid, c->client_guid, 16);
     req.dialects = dialects;
@@ -234,6 +235,15 @@ void setup_sess_unlink(struct smbw_session *s)
     s->next = s->prev = NULL;
 }
 
+void setup_sess_destroy(struct smbw_session *s)
+{
+    free(s->re_user);
+    free(s->re_domain);
+    free(s->re_target);
+    crypto_cleanse(s, sizeof *s);
+    free(s);
+}
+
 static const char *kind_name(int kind)
 {
     return kind == SMBW_AUTH_NTLM       ? "NTLMv2"
@@ -289,6 +299,16 @@ int setup_sess_begin(setup_sess *st, smbw_conn *c, const smbw_creds *creds)
     }
     s->conn = c;
     memcpy(s->preauth, c->preauth, 64);
+    s->re_kind = (int)creds->kind;
+    s->re_fallback = creds->kerberos_fallback_ntlm;
+    if ((creds->user && !(s->re_user = strdup(creds->user))) ||
+        (creds->domain && !(s->re_domain = strdup(creds->domain))) ||
+        (creds->target_host && !(s->re_target = strdup(creds->target_host)))) {
+        setup_sess_destroy(s);
+        auth_free(st->a);
+        st->a = NULL;
+        return SMBW_ENOMEM;
+    }
     s->next = c->sessions;
     if (c->sessions)
         c->sessions->prev = s;
@@ -479,8 +499,7 @@ int setup_sess_end(setup_sess *st, int rc, struct smbw_session **out)
             core_kill(c, SMBW_ECRYPTO, "%s", why);
         }
         setup_sess_unlink(st->s);
-        crypto_cleanse(st->s, sizeof *st->s);
-        free(st->s);
+        setup_sess_destroy(st->s);
     } else {
         *out = st->s;
     }

@@ -69,6 +69,8 @@ SMBW_WUR int setup_sess_apply(setup_sess *st, const smb2_hdr *h, const uint8_t *
  * rc. */
 int setup_sess_end(setup_sess *st, int rc, struct smbw_session **out);
 
+/* Frees a session object (unlinked) and what it holds, wiped. */
+void setup_sess_destroy(struct smbw_session *s);
 /* Removes a session from its connection's list. */
 void setup_sess_unlink(struct smbw_session *s);
 

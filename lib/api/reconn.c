@@ -1,0 +1,329 @@
+/* Reconnect after the transport died: the connection, its sessions, trees
+ * and open files brought back in place (the caller's pointers stay valid),
+ * with the same protection as before or not at all. */
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/setup.h"
+#include "../crypto/crypto.h"
+#include "../util/sized.h"
+
+#define RECONN_MAX_WAIT_MS 30000
+#define RECONN_MAX_RETRIES 100
+
+int smbw_conn_set_reconnect(smbw_conn *c, const smbw_reconnect_opts *opts)
+{
+    if (!c)
+        return SMBW_EINVAL;
+    if (!opts) {
+        c->re_retries = 0;
+        c->re_wait_ms = 0;
+        c->re_password = NULL;
+        c->re_notify = NULL;
+        return 0;
+    }
+    smbw_reconnect_opts o;
+    int rc = sized_load(&o, sizeof o, opts, SIZED_END(smbw_reconnect_opts, notify_ud));
+    if (rc)
+        return rc;
+    if (o.retries < 0 || o.retries > RECONN_MAX_RETRIES || o.wait_ms < 0)
+        return SMBW_EINVAL;
+    c->re_retries = o.retries;
+    c->re_wait_ms = o.wait_ms;
+    c->re_password = o.password;
+    c->re_password_ud = o.password_ud;
+    c->re_notify = o.notify;
+    c->re_notify_ud = o.notify_ud;
+    return 0;
+}
+
+uint64_t smbw_conn_reconnects(const smbw_conn *c)
+{
+    return c ? c->reconnects : 0;
+}
+
+/* What the connection had before: the new one must match it. */
+typedef struct reconn_was {
+    uint16_t dialect, sign_alg, cipher;
+} reconn_was;
+
+/* Authenticates s again: a new session object whose state then replaces
+ * s's own (same address for the caller). */
+static int reauth(smbw_conn *c, struct smbw_session *s)
+{
+    char pw[512];
+    smbw_creds cr = SMBW_CREDS_INIT;
+    cr.kind = (enum smbw_auth_kind)s->re_kind;
+    cr.user = s->re_user;
+    cr.domain = s->re_domain;
+    cr.target_host = s->re_target;
+    cr.kerberos_fallback_ntlm = s->re_fallback;
+    bool need_pw = cr.kind == SMBW_AUTH_NTLM || (cr.kind == SMBW_AUTH_KERBEROS && s->re_fallback);
+    if (need_pw) {
+        if (!c->re_password)
+            return core_set_error(c, SMBW_EAUTH, 0,
+                                  "reconnect: no password callback to log in %s again",
+                                  s->re_user ? s->re_user : "");
+        memset(pw, 0, sizeof pw);
+        int rc = c->re_password(c->re_password_ud, s->re_user ? s->re_user : "",
+                                s->re_domain ? s->re_domain : "", pw, sizeof pw);
+        pw[sizeof pw - 1] = 0;
+        if (rc) {
+            crypto_cleanse(pw, sizeof pw);
+            return core_set_error(c, rc < 0 ? rc : SMBW_EAUTH, 0,
+                                  "reconnect: the password callback gave up");
+        }
+        cr.password = pw;
+    }
+    struct smbw_session *ns = NULL;
+    api_setup_wait w = {0, 0};
+    int rc = setup_session_start(c, &cr, &ns, api_setup_done, &w);
+    if (!rc)
+        rc = api_setup_wait_for(c, &w);
+    crypto_cleanse(pw, sizeof pw);
+    if (rc)
+        return rc;
+    if ((s->signing && !ns->signing) || (s->encrypt && !ns->encrypt) ||
+        (s->signing && ns->sign_alg != s->sign_alg))
+        rc = core_set_error(c, SMBW_EPOLICY, 0,
+                            "reconnect: the new session would not sign or encrypt as before");
+    if (!rc) {
+        s->id = ns->id;
+        s->valid = ns->valid;
+        s->signing = ns->signing;
+        s->encrypt = ns->encrypt;
+        s->is_guest = ns->is_guest;
+        s->is_anonymous = ns->is_anonymous;
+        s->auth_mech = ns->auth_mech;
+        s->sign_alg = ns->sign_alg;
+        s->keys = ns->keys;
+        memcpy(s->preauth, ns->preauth, sizeof s->preauth);
+    }
+    setup_sess_unlink(ns);
+    setup_sess_destroy(ns);
+    return rc;
+}
+
+/* Connects tree t again: a new tree whose id and flags replace t's. */
+static int retree(smbw_conn *c, struct smbw_session *s, struct smbw_tree *t)
+{
+    struct smbw_tree *nt = NULL;
+    api_setup_wait w = {0, 0};
+    int rc = setup_tree_start(s, t->share, &nt, api_setup_done, &w);
+    if (!rc)
+        rc = api_setup_wait_for(c, &w);
+    if (rc)
+        return rc;
+    /* setup_tree_link put nt first in s's list: take it out again. */
+    s->trees = nt->next;
+    if (nt->next)
+        nt->next->prev = NULL;
+    if (t->encrypt && !nt->encrypt && !s->encrypt)
+        rc = core_set_error(c, SMBW_EPOLICY, 0, "reconnect: share %s no longer asks for encryption",
+                            t->share);
+    if (!rc) {
+        t->id = nt->id;
+        t->share_type = nt->share_type;
+        t->share_flags = nt->share_flags;
+        t->capabilities = nt->capabilities;
+        t->maximal_access = nt->maximal_access;
+        t->encrypt = nt->encrypt;
+    }
+    setup_tree_discard(nt);
+    return rc;
+}
+
+static bool writable(uint32_t access)
+{
+    return (access & (GENERIC_WRITE | FILE_WRITE_DATA | FILE_APPEND_DATA | GENERIC_ALL)) != 0;
+}
+
+/* Opens f again by its path; 0 with f's new id, 1 when f cannot come back
+ * (no path, gone, another file now), or the connection's fatal error. */
+static int reopen(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
+{
+    if (!f->re_path)
+        return 1;
+    smbw_create_params p;
+    memset(&p, 0, sizeof p);
+    p.desired_access = f->re_access;
+    p.share_access = f->re_share;
+    p.create_options = f->re_options;
+    p.file_attributes = f->re_attrs;
+    p.create_disposition = FILE_OPEN;
+    core_msg m;
+    api_msg_for_tree(&m, t, SMB2_CREATE);
+    if (api_encode_create(&m.body, f->re_path, &p) != 0) {
+        buf_free(&m.body);
+        return SMBW_ENOMEM;
+    }
+    api_rsp rsp;
+    int rc = api_call(c, &m, 1, false, &rsp);
+    smb2_create_rsp cr;
+    if (!rc && rsp.h.status != SMBW_STATUS_SUCCESS) {
+        core_log(c, SMBW_LOG_INFO, "reconnect: %s cannot be opened again (status 0x%08x)",
+                 f->re_path, rsp.h.status);
+        rc = 1;
+    } else if (!rc && wire_decode_create(rsp.msg.p, rsp.msg.len, &cr) != 0) {
+        core_kill(c, SMBW_EPROTO, "malformed CREATE response");
+        rc = SMBW_EPROTO;
+    } else if (!rc) {
+        bool same = cr.t.creation_time == f->times.creation_time;
+        if (!writable(f->re_access))
+            same = same && cr.t.last_write_time == f->times.last_write_time &&
+                   cr.t.end_of_file == f->times.end_of_file;
+        memcpy(f->id, cr.file_id, 16);
+        f->has_key = false; /* a resume key names the old open */
+        if (!same) {
+            core_log(c, SMBW_LOG_INFO, "reconnect: %s is not the file it was", f->re_path);
+            rc = 2; /* open, but not ours: closed by the caller of reopen */
+        }
+    }
+    api_rsp_free(&rsp);
+    return rc;
+}
+
+/* Closes the open reopen found to be another file (best effort). */
+static void close_other(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
+{
+    core_msg m;
+    api_msg_for_tree(&m, t, SMB2_CLOSE);
+    if (wire_encode_close(&m.body, 0, f->id) != 0) {
+        buf_free(&m.body);
+        return;
+    }
+    api_rsp rsp;
+    int rc = api_call(c, &m, 1, false, &rsp);
+    (void)rc;
+    api_rsp_free(&rsp);
+}
+
+/* Reopens t's files; those that cannot come back are detached. */
+static int reopen_all(smbw_conn *c, struct smbw_tree *t)
+{
+    for (struct smbw_file *f = t->files, *n; f; f = n) {
+        n = f->next;
+        int rc = reopen(c, t, f);
+        if (rc < 0)
+            return rc;
+        if (rc == 2)
+            close_other(c, t, f);
+        if (rc > 0) {
+            api_file_unlink(f);
+            f->tree = NULL;
+        }
+    }
+    return c->dead ? c->dead_err : 0;
+}
+
+static int check_same(smbw_conn *c, const reconn_was *was)
+{
+    if (c->dialect != was->dialect)
+        return core_set_error(c, SMBW_EPOLICY, 0,
+                              "reconnect refused: the server now negotiates %s (was %s)",
+                              smbw_dialect_name(c->dialect), smbw_dialect_name(was->dialect));
+    if (was->cipher && c->cipher != was->cipher)
+        return core_set_error(c, SMBW_EPOLICY, 0,
+                              "reconnect refused: the server now offers cipher %s (was %s)",
+                              setup_cipher_name(c->cipher), setup_cipher_name(was->cipher));
+    if (c->sign_alg != was->sign_alg)
+        return core_set_error(c, SMBW_EPOLICY, 0,
+                              "reconnect refused: the server now signs with %s (was %s)",
+                              setup_sign_alg_name(c->sign_alg), setup_sign_alg_name(was->sign_alg));
+    return 0;
+}
+
+/* One try: transport, NEGOTIATE, sessions, trees, files. */
+static int reconnect_once(smbw_conn *c, const reconn_was *was)
+{
+    io_close(c);
+    core_restart(c);
+    c->keep_client_guid = true;
+    int rc = io_connect(c, c->host, c->port);
+    if (!rc)
+        rc = api_negotiate(c);
+    c->keep_client_guid = false;
+    if (!rc)
+        rc = check_same(c, was);
+    for (struct smbw_session *s = c->sessions; s && !rc; s = s->next)
+        if (s->valid)
+            rc = reauth(c, s);
+    for (struct smbw_session *s = c->sessions; s && !rc; s = s->next)
+        for (struct smbw_tree *t = s->trees; t && !rc; t = t->next)
+            rc = retree(c, s, t);
+    for (struct smbw_session *s = c->sessions; s && !rc; s = s->next)
+        for (struct smbw_tree *t = s->trees; t && !rc; t = t->next)
+            rc = reopen_all(c, t);
+    return rc;
+}
+
+/* Waits ms (interruptible through smbw_conn_set_interrupt). */
+static int backoff(smbw_conn *c, int ms)
+{
+    uint64_t end = core_now_ms() + (uint64_t)ms;
+    for (;;) {
+        if (core_interrupted(c))
+            return core_set_error(c, SMBW_ECANCELED, 0, "reconnect interrupted");
+        uint64_t now = core_now_ms();
+        if (now >= end)
+            return 0;
+        uint64_t left = end - now;
+        int r = io_wait_fd(-1, 0, left < CORE_INTR_POLL_MS ? (int)left : CORE_INTR_POLL_MS);
+        (void)r;
+    }
+}
+
+static bool final_error(int rc)
+{
+    return rc == SMBW_EPOLICY || rc == SMBW_ECRYPTO || rc == SMBW_ECANCELED || rc == SMBW_ENOMEM ||
+           rc == SMBW_EINVAL;
+}
+
+int smbw_conn_reconnect(smbw_conn *c)
+{
+    if (!c)
+        return SMBW_EINVAL;
+    if (!c->host || (!c->dialect && !c->re_was_dialect))
+        return core_set_error(c, SMBW_EINVAL, 0, "reconnect: never connected");
+    if (c->dispatching)
+        return core_set_error(c, SMBW_EBUSY, 0,
+                              "a callback called a waiting function on its own connection");
+    if (c->dialect) { /* else a reconnect failed before: match what was */
+        c->re_was_dialect = c->dialect;
+        c->re_was_sign_alg = c->sign_alg;
+        c->re_was_cipher = c->cipher;
+    }
+    reconn_was was = {c->re_was_dialect, c->re_was_sign_alg, c->re_was_cipher};
+    int tries = c->re_retries > 0 ? c->re_retries : 1;
+    int wait = c->re_wait_ms;
+    int rc = 0;
+    for (int i = 1; i <= tries; i++) {
+        if (i > 1) {
+            if ((rc = backoff(c, wait)) != 0)
+                break;
+            wait = wait > RECONN_MAX_WAIT_MS / 2 ? RECONN_MAX_WAIT_MS : wait * 2;
+        }
+        core_log(c, SMBW_LOG_INFO, "reconnecting to %s port %u (try %d of %d)", c->host,
+                 (unsigned)c->port, i, tries);
+        rc = reconnect_once(c, &was);
+        if (c->re_notify)
+            c->re_notify(c->re_notify_ud, i, rc, rc ? c->errmsg : "reconnected");
+        if (!rc) {
+            c->reconnects++;
+            core_log(c, SMBW_LOG_INFO, "reconnected (%llu so far)",
+                     (unsigned long long)c->reconnects);
+            return 0;
+        }
+        if (!c->dead) { /* refused on a live transport: leave it dead */
+            char why[sizeof c->errmsg];
+            snprintf(why, sizeof why, "%s", c->errmsg);
+            core_kill(c, rc, "%s", why);
+        }
+        if (final_error(rc))
+            break;
+    }
+    return rc;
+}

@@ -1,0 +1,232 @@
+/* smbw_conn_reconnect against a real Samba, the transport cut by the test
+ * (shutdown of the connection's socket, as a network drop leaves it):
+ *  - a write and a read on the same smbw_file after the reconnect, the
+ *    session authenticated again through the password callback (asked once),
+ *    the tree and the open brought back in place; the count and the notify
+ *    callback say so; the bytes on the server are what was written;
+ *  - a second drop on the same connection: reconnected again (count 2);
+ *  - an NTLM session with no password callback: SMBW_EAUTH, no retry loop;
+ *  - a read-only open whose file changed while the connection was down is
+ *    detached (SMBW_EDEAD), the other opens come back;
+ *  - a client that may only negotiate a lower dialect now (the server's
+ *    answer differs from the first one): SMBW_EPOLICY at the first try,
+ *    whatever the retries;
+ *  - the policy's argument checks. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+typedef struct pwcb {
+    int calls;
+    int notified, last_err;
+} pwcb;
+
+static int give_password(void *ud, const char *user, const char *domain, char *buf, size_t size)
+{
+    (void)domain;
+    pwcb *p = ud;
+    p->calls++;
+    ck_assert_str_eq(user, it_env("SMBW_TEST_USER"));
+    const char *pw = it_env("SMBW_TEST_PASS");
+    ck_assert_uint_lt(strlen(pw), size);
+    strcpy(buf, pw);
+    return 0;
+}
+
+static void notify(void *ud, int attempt, int err, const char *msg)
+{
+    pwcb *p = ud;
+    ck_assert_int_ge(attempt, 1);
+    ck_assert_ptr_nonnull(msg);
+    p->notified++;
+    p->last_err = err;
+}
+
+static void cut(smbw_conn *c)
+{
+    ck_assert_int_eq(shutdown(smbw_conn_fd(c), SHUT_RDWR), 0);
+}
+
+static void set_policy(smbw_conn *c, pwcb *p, bool with_password, int retries)
+{
+    smbw_reconnect_opts o = SMBW_RECONNECT_OPTS_INIT;
+    o.retries = retries;
+    o.wait_ms = 50;
+    o.password = with_password ? give_password : NULL;
+    o.password_ud = p;
+    o.notify = notify;
+    o.notify_ud = p;
+    IT_OK(c, smbw_conn_set_reconnect(c, &o));
+}
+
+START_TEST(test_reconnect_write_read)
+{
+    it_ctx a;
+    it_open(&a);
+    pwcb p = {0};
+    set_policy(a.conn, &p, true, 3);
+    smbw_file *f = NULL;
+    IT_OK(a.conn, smbw_file_open(&f, a.tree, "reconn.bin", SMBW_O_RDWR | SMBW_O_CREAT));
+    size_t n = 1u << 20;
+    uint8_t *data = malloc(2 * n), *back = malloc(2 * n);
+    ck_assert_ptr_nonnull(data);
+    ck_assert_ptr_nonnull(back);
+    for (size_t i = 0; i < 2 * n; i++)
+        data[i] = (uint8_t)(i * 7 + (i >> 12));
+    IT_OK(a.conn, smbw_file_pwrite(f, data, n, 0));
+    uint16_t dialect = smbw_conn_dialect(a.conn);
+
+    cut(a.conn);
+    ck_assert_int_lt(smbw_file_pwrite(f, data + n, n, n), 0);
+    ck_assert(smbw_conn_is_dead(a.conn));
+    IT_OK(a.conn, smbw_conn_reconnect(a.conn));
+    ck_assert(!smbw_conn_is_dead(a.conn));
+    ck_assert_int_eq(p.calls, 1);
+    ck_assert_int_eq(p.notified, 1);
+    ck_assert_int_eq(p.last_err, 0);
+    ck_assert_uint_eq(smbw_conn_reconnects(a.conn), 1);
+    ck_assert_uint_eq(smbw_conn_dialect(a.conn), dialect);
+    /* The same objects carry on. */
+    IT_OK(a.conn, smbw_file_pwrite(f, data + n, n, n));
+    size_t got = 0;
+    IT_OK(a.conn, smbw_file_pread(f, back, 2 * n, 0, &got));
+    ck_assert_uint_eq(got, 2 * n);
+    ck_assert(memcmp(back, data, 2 * n) == 0);
+
+    /* A second drop. */
+    cut(a.conn);
+    IT_OK(a.conn, smbw_conn_reconnect(a.conn));
+    ck_assert_uint_eq(smbw_conn_reconnects(a.conn), 2);
+    ck_assert_int_eq(p.calls, 2);
+    got = 0;
+    IT_OK(a.conn, smbw_file_pread(f, back, 2 * n, 0, &got));
+    ck_assert_uint_eq(got, 2 * n);
+    IT_OK(a.conn, smbw_file_free(f));
+    size_t len = 0;
+    void *srv = it_server_read("reconn.bin", &len);
+    ck_assert_uint_eq(len, 2 * n);
+    ck_assert(memcmp(srv, data, 2 * n) == 0);
+    free(srv);
+    IT_OK(a.conn, smbw_unlink(a.tree, "reconn.bin"));
+    free(data);
+    free(back);
+    it_close(&a);
+}
+END_TEST
+
+START_TEST(test_reconnect_no_password)
+{
+    it_ctx a;
+    it_open(&a);
+    pwcb p = {0};
+    set_policy(a.conn, &p, false, 5);
+    cut(a.conn);
+    IT_ERR(a.conn, smbw_conn_reconnect(a.conn), SMBW_EAUTH);
+    ck_assert_int_eq(p.calls, 0);
+    ck_assert_int_ge(p.notified, 1);
+    ck_assert_int_eq(p.last_err, SMBW_EAUTH);
+    ck_assert_uint_eq(smbw_conn_reconnects(a.conn), 0);
+    ck_assert(smbw_conn_is_dead(a.conn));
+    it_close(&a);
+}
+END_TEST
+
+START_TEST(test_reconnect_changed_file)
+{
+    it_ctx a;
+    it_open(&a);
+    pwcb p = {0};
+    set_policy(a.conn, &p, true, 2);
+    smbw_file *w = NULL, *r = NULL;
+    IT_OK(a.conn, smbw_file_open(&w, a.tree, "reconn-a.bin", SMBW_O_RDWR | SMBW_O_CREAT));
+    IT_OK(a.conn, smbw_file_pwrite(w, "hello", 5, 0));
+    IT_OK(a.conn, smbw_file_free(w));
+    IT_OK(a.conn, smbw_file_open(&r, a.tree, "reconn-a.bin", SMBW_O_RDONLY));
+    IT_OK(a.conn, smbw_file_open(&w, a.tree, "reconn-b.bin", SMBW_O_RDWR | SMBW_O_CREAT));
+    cut(a.conn);
+    /* While the connection is down, the file changes on the server. */
+    char *path = it_server_path("reconn-a.bin");
+    FILE *fp = fopen(path, "ab");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(fputs(" world", fp) >= 0, 1);
+    ck_assert_int_eq(fclose(fp), 0);
+    free(path);
+    IT_OK(a.conn, smbw_conn_reconnect(a.conn));
+    char buf[16];
+    size_t got = 0;
+    IT_ERR(a.conn, smbw_file_pread(r, buf, sizeof buf, 0, &got), SMBW_EDEAD);
+    IT_OK(a.conn, smbw_file_pwrite(w, "still here", 10, 0));
+    (void)smbw_file_free(r);
+    IT_OK(a.conn, smbw_file_free(w));
+    ck_assert_int_eq((int)it_server_size("reconn-b.bin"), 10);
+    IT_OK(a.conn, smbw_unlink(a.tree, "reconn-a.bin"));
+    IT_OK(a.conn, smbw_unlink(a.tree, "reconn-b.bin"));
+    it_close(&a);
+}
+END_TEST
+
+START_TEST(test_reconnect_downgrade_refused)
+{
+    it_ctx a;
+    it_open(&a);
+    uint16_t d = smbw_conn_dialect(a.conn);
+    if (d <= SMBW_SMB2_02) {
+        it_close(&a);
+        ck_abort_msg("the server negotiated the lowest dialect: nothing lower to refuse");
+    }
+    pwcb p = {0};
+    set_policy(a.conn, &p, true, 4);
+    /* From now on the client offers only SMB 2.0.2: the answer differs. */
+    IT_OK(a.conn, smbw_conn_set_dialects(a.conn, SMBW_SMB2_02, SMBW_SMB2_02));
+    cut(a.conn);
+    IT_ERR(a.conn, smbw_conn_reconnect(a.conn), SMBW_EPOLICY);
+    ck_assert_int_eq(p.notified, 1); /* refused at once: no second try */
+    ck_assert_msg(strstr(smbw_conn_errmsg(a.conn), "refused: the server now negotiates") != NULL,
+                  "%s", smbw_conn_errmsg(a.conn));
+    ck_assert(smbw_conn_is_dead(a.conn));
+    it_close(&a);
+}
+END_TEST
+
+START_TEST(test_reconnect_args)
+{
+    smbw_reconnect_opts o = SMBW_RECONNECT_OPTS_INIT;
+    ck_assert_int_eq(smbw_conn_set_reconnect(NULL, &o), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_conn_reconnect(NULL), SMBW_EINVAL);
+    ck_assert_uint_eq(smbw_conn_reconnects(NULL), 0);
+    smbw_conn *c = NULL;
+    ck_assert_int_eq(smbw_conn_new(&c), 0);
+    o.retries = -1;
+    ck_assert_int_eq(smbw_conn_set_reconnect(c, &o), SMBW_EINVAL);
+    o.retries = 101;
+    ck_assert_int_eq(smbw_conn_set_reconnect(c, &o), SMBW_EINVAL);
+    o.retries = 1;
+    o.wait_ms = -5;
+    ck_assert_int_eq(smbw_conn_set_reconnect(c, &o), SMBW_EINVAL);
+    smbw_reconnect_opts z;
+    memset(&z, 0, sizeof z);
+    ck_assert_int_eq(smbw_conn_set_reconnect(c, &z), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_conn_set_reconnect(c, NULL), 0);
+    /* Never connected: nothing to reconnect to. */
+    ck_assert_int_eq(smbw_conn_reconnect(c), SMBW_EINVAL);
+    smbw_conn_free(c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("reconnect");
+    TCase *tc = tcase_create("reconnect");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_reconnect_write_read);
+    tcase_add_test(tc, test_reconnect_no_password);
+    tcase_add_test(tc, test_reconnect_changed_file);
+    tcase_add_test(tc, test_reconnect_downgrade_refused);
+    tcase_add_test(tc, test_reconnect_args);
+    suite_add_tcase(s, tc);
+    return it_run(s);
+}
