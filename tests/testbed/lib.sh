@@ -39,9 +39,9 @@ else:
 PY
 }
 
-# True when 127.0.0.1:$1 accepts a TCP connection.
+# True when ${2:-127.0.0.1}:$1 accepts a TCP connection.
 tb_port_accepts() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null
 }
 
 # True when process $1 (alive) owns a socket listening on TCP port $2.

@@ -15,6 +15,11 @@
 #   SAMBA_SHARE1_PATH    directory to share as share1 (default DIR/share1)
 #   SAMBA_EXTRA_SHARE1   extra [share1] lines ("\n" escapes allowed)
 #   SAMBA_EXTRA_SHARE2   extra [share2] lines (e.g. "case sensitive = yes")
+#   SAMBA_ADDR           the loopback address to bind (default: interface lo,
+#                        reached as 127.0.0.1); another one, e.g. 127.0.0.2,
+#                        must exist (a private network namespace, samba-dfs.sh)
+#   SAMBA_PORT           the port (default: a free high port)
+#   SAMBA_EXTRA_CONF     extra lines at the end of smb.conf (more shares)
 #   SMBW_SAMBA           which Samba: "system" (default, Debian 12's 4.17) or
 #                        "backports" (bookworm-backports' 4.22, chrooted into the
 #                        Debian root that samba-root.sh builds once and caches)
@@ -51,7 +56,11 @@ write_conf() {
         echo "    max log size = 0"
         echo "    log level = ${SAMBA_LOG_LEVEL:-1}"
         echo "    smb ports = $port"
-        echo "    interfaces = lo"
+        if [[ -n "${SAMBA_ADDR:-}" ]]; then
+            echo "    interfaces = $SAMBA_ADDR/32"
+        else
+            echo "    interfaces = lo"
+        fi
         echo "    bind interfaces only = yes"
         echo "    disable netbios = yes"
         echo "    server min protocol = ${SAMBA_MIN_PROTOCOL:-SMB2_02}"
@@ -92,6 +101,10 @@ write_conf() {
         echo "    directory mask = 0755"
         if [[ -n "${SAMBA_EXTRA_SHARE2:-}" ]]; then
             printf '%b\n' "$SAMBA_EXTRA_SHARE2"
+        fi
+        if [[ -n "${SAMBA_EXTRA_CONF:-}" ]]; then
+            echo
+            printf '%b\n' "$SAMBA_EXTRA_CONF"
         fi
     } >"$conf"
 }
@@ -182,9 +195,9 @@ start() {
     chown "$SMBW_TB_USER:" "$share1" "$dir/share2"
     chmod 0755 "$share1" "$dir/share2"
 
-    local conf=$dir/etc/smb.conf attempt port pid i
+    local conf=$dir/etc/smb.conf attempt port pid i addr=${SAMBA_ADDR:-127.0.0.1}
     for attempt in 1 2 3 4 5; do
-        port=$(tb_free_port)
+        port=${SAMBA_PORT:-$(tb_free_port)}
         write_conf "$dir" "$port" "$share1"
         if ((attempt == 1)); then
             in_samba "$dir" -- testparm -s "$conf" >"$dir/log/testparm.out" 2>&1 ||
@@ -205,8 +218,8 @@ start() {
             if ! kill -0 "$pid" 2>/dev/null; then
                 break
             fi
-            if tb_port_accepts "$port" && tb_pid_listens_on "$pid" "$port"; then
-                export SMBW_TEST_HOST=127.0.0.1 SMBW_TEST_PORT=$port
+            if tb_port_accepts "$port" "$addr" && tb_pid_listens_on "$pid" "$port"; then
+                export SMBW_TEST_HOST=$addr SMBW_TEST_PORT=$port
                 export SMBW_TEST_USER=$SMBW_TB_USER SMBW_TEST_PASS=$SMBW_TB_PASS
                 export SMBW_TEST_SHARE=share1 SMBW_TEST_SHARE2=share2
                 export SMBW_TEST_SHARE_PATH=$share1 SMBW_TEST_SHARE2_PATH=$dir/share2
@@ -222,7 +235,7 @@ start() {
                 fi
                 export SMBW_TEST_SERVER_MAX_PROTOCOL=${SAMBA_MAX_PROTOCOL:-SMB3_11}
                 tb_write_env "$dir"
-                echo "samba $SMBW_TEST_SAMBA_VERSION: smbd pid $pid listening on 127.0.0.1:$port ($dir)"
+                echo "samba $SMBW_TEST_SAMBA_VERSION: smbd pid $pid listening on $addr:$port ($dir)"
                 return 0
             fi
             sleep 0.1

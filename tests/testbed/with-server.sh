@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Runs a command against a private test server:
 #
-#   with-server.sh samba|impacket [VAR=VALUE ...] -- CMD [ARGS...]
+#   with-server.sh samba|impacket|samba-dfs [VAR=VALUE ...] -- CMD [ARGS...]
 #
 # Makes a temporary directory, starts the server with the VAR=VALUE knobs in
 # its environment (see samba.sh), exports the SMBW_TEST_* variables, runs CMD
 # and stops the server afterwards (also when CMD fails or a signal arrives).
 # Exits with CMD's status. A server that cannot start is a failure (exit 1),
 # never a skip. SMBW_KEEP_TESTBED=1 keeps the directory for inspection.
+# samba-dfs (two servers and a DFS namespace, samba-dfs.sh) runs the servers
+# and CMD in a private network namespace (unshare -n) with lo up and
+# 127.0.0.2 added, so that two smbd can listen on one port.
 # shellcheck disable=SC2317 # cleanup/on_signal run from traps
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 usage() {
-    echo "usage: $0 samba|impacket [VAR=VALUE ...] -- CMD [ARGS...]" >&2
+    echo "usage: $0 samba|impacket|samba-dfs [VAR=VALUE ...] -- CMD [ARGS...]" >&2
     exit 2
 }
 
@@ -23,6 +26,13 @@ kind=$1
 shift
 case $kind in
 samba | impacket) ;;
+samba-dfs)
+    if [[ "${SMBW_IN_NETNS:-}" != 1 ]]; then
+        SMBW_IN_NETNS=1 exec unshare -n -- bash "$0" "$kind" "$@"
+    fi
+    ip link set lo up
+    ip addr add 127.0.0.2/32 dev lo
+    ;;
 *) usage ;;
 esac
 script=$here/$kind.sh
