@@ -11,6 +11,7 @@ PACKAGES=(
     python3-impacket
     krb5-kdc krb5-admin-server krb5-user
     btrfs-progs tshark valgrind xxd coreutils util-linux strace iproute2 gcovr debootstrap
+    gnuplot-nox time # bench/run.sh: PNG plots of the benchmark sweeps; GNU time for bench/memory.sh
 )
 
 missing=()
