@@ -167,6 +167,20 @@ enum smbw_cipher {
  * Call before smbw_conn_connect. Errors: SMBW_EINVAL (c or ciphers NULL, n
  * out of range, an unknown or repeated cipher, or already connected). */
 int smbw_conn_set_ciphers(smbw_conn *c, const enum smbw_cipher *ciphers, int n);
+/* Signing algorithms (the SMB 3.1.1 ids, MS-SMB2 2.2.3.1.7). */
+enum smbw_sign_alg {
+    SMBW_SIGN_ALG_HMAC_SHA256 = 0,
+    SMBW_SIGN_ALG_AES_128_CMAC = 1,
+    SMBW_SIGN_ALG_AES_128_GMAC = 2,
+};
+/* SMB 3.1.1 signing algorithms offered in SIGNING_CAPABILITIES, most
+ * preferred first: 1 to 3 distinct SMBW_SIGN_ALG_* (default GMAC, CMAC,
+ * HMAC-SHA256). A server that chooses one not offered is a protocol error;
+ * one that sends no choice means AES-128-CMAC. Earlier dialects have fixed
+ * algorithms (HMAC-SHA256 for 2.x, AES-128-CMAC for 3.0/3.0.2). Call before
+ * smbw_conn_connect. Errors: SMBW_EINVAL (c or algs NULL, n out of range, an
+ * unknown or repeated algorithm, or already connected). */
+int smbw_conn_set_signing_algs(smbw_conn *c, const enum smbw_sign_alg *algs, int n);
 /* One more SMB 3.1.1 negotiate context (MS-SMB2 2.2.3.1) of the given type
  * and data (at most 64 bytes), sent after the library's own in NEGOTIATE when
  * 3.1.1 is offered; a later call replaces it. For programs that check a

@@ -182,6 +182,10 @@ int smbw_conn_new(smbw_conn **out)
     c->ciphers[2] = SMB2_ENCRYPTION_AES256_GCM;
     c->ciphers[3] = SMB2_ENCRYPTION_AES256_CCM;
     c->ncipher = 4;
+    c->sign_algs[0] = SMB2_SIGNING_AES_GMAC;
+    c->sign_algs[1] = SMB2_SIGNING_AES_CMAC;
+    c->sign_algs[2] = SMB2_SIGNING_HMAC_SHA256;
+    c->nsign_alg = 3;
     core_init(c);
     *out = c;
     return 0;
@@ -269,6 +273,27 @@ int smbw_conn_set_ciphers(smbw_conn *c, const enum smbw_cipher *ciphers, int n)
     for (int i = 0; i < n; i++)
         c->ciphers[i] = (uint16_t)ciphers[i];
     c->ncipher = n;
+    return 0;
+}
+
+int smbw_conn_set_signing_algs(smbw_conn *c, const enum smbw_sign_alg *algs, int n)
+{
+    if (!c || !algs || n < 1 || n > 3)
+        return SMBW_EINVAL;
+    for (int i = 0; i < n; i++) {
+        if ((int)algs[i] < SMBW_SIGN_ALG_HMAC_SHA256 || algs[i] > SMBW_SIGN_ALG_AES_128_GMAC)
+            return core_set_error(c, SMBW_EINVAL, 0, "unknown signing algorithm %d", (int)algs[i]);
+        for (int j = 0; j < i; j++)
+            if (algs[j] == algs[i])
+                return core_set_error(c, SMBW_EINVAL, 0, "signing algorithm %d listed twice",
+                                      (int)algs[i]);
+    }
+    if (c->dialect)
+        return core_set_error(c, SMBW_EINVAL, 0,
+                              "signing algorithms must be set before connecting");
+    for (int i = 0; i < n; i++)
+        c->sign_algs[i] = (uint16_t)algs[i];
+    c->nsign_alg = n;
     return 0;
 }
 

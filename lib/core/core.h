@@ -98,6 +98,8 @@ struct smbw_conn {
     int sign_policy, encrypt_policy;
     uint16_t ciphers[4];
     int ncipher;
+    uint16_t sign_algs[3]; /* SMB 3.1.1 SIGNING_CAPABILITIES, most preferred first */
+    int nsign_alg;
     uint16_t extra_ctx_type; /* smbw_conn_add_negotiate_context; 0: none */
     uint8_t extra_ctx[64];
     uint16_t extra_ctx_len;

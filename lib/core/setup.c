@@ -69,8 +69,6 @@ int setup_negotiate_build(smbw_conn *c, core_msg *m)
     for (size_t i = 0; i < sizeof all_dialects / sizeof all_dialects[0]; i++)
         if (all_dialects[i] >= c->dialect_min && all_dialects[i] <= c->dialect_max)
             dialects[nd++] = all_dialects[i];
-    static const uint16_t sign_algs[] = {SMB2_SIGNING_AES_GMAC, SMB2_SIGNING_AES_CMAC,
-                                         SMB2_SIGNING_HMAC_SHA256};
     smb2_negotiate_req req;
     memset(&req, 0, sizeof req);
     c->client_security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED;
@@ -93,8 +91,8 @@ int setup_negotiate_build(smbw_conn *c, core_msg *m)
     c->noffered = nd;
     req.ciphers = c->ciphers;
     req.cipher_count = (uint16_t)c->ncipher;
-    req.sign_algs = sign_algs;
-    req.sign_alg_count = 3;
+    req.sign_algs = c->sign_algs;
+    req.sign_alg_count = (uint16_t)c->nsign_alg;
     req.netname = c->host;
     req.extra_ctx_type = c->extra_ctx_type;
     req.extra_ctx = c->extra_ctx;
@@ -133,8 +131,12 @@ static int negotiate_security(smbw_conn *c, const smb2_negotiate_rsp *nr, const 
         }
         c->sign_alg = SMB2_SIGN_ALG_AES_CMAC;
         if (nr->have_signing) {
-            if (nr->signing_alg > SMB2_SIGNING_AES_GMAC) {
-                core_kill(c, SMBW_EPROTO, "server chose unknown signing algorithm %u",
+            bool offered = false;
+            for (int i = 0; i < c->nsign_alg; i++)
+                offered |= c->sign_algs[i] == nr->signing_alg;
+            if (!offered) {
+                core_kill(c, SMBW_EPROTO,
+                          "server chose signing algorithm %u, which was not offered",
                           nr->signing_alg);
                 return SMBW_EPROTO;
             }

@@ -152,6 +152,76 @@ START_TEST(test_negotiate_apply_older)
 }
 END_TEST
 
+/* smbw_conn_set_signing_algs: the NEGOTIATE's SIGNING_CAPABILITIES lists
+ * what was set, in order; the server's choice must be one of them; the
+ * arguments it refuses. */
+static size_t neg_rsp_signing(uint8_t *m, uint16_t alg)
+{
+    size_t n = neg_rsp(m, 0, SMBW_SMB3_11, 1u << 20);
+    uint8_t *x = m + ((n + 7) & ~(size_t)7);
+    put_u16(m + 64 + 6, 3); /* NegotiateContextCount */
+    memset(x, 0, 12);
+    put_u16(x, SMB2_SIGNING_CAPABILITIES);
+    put_u16(x + 2, 4);
+    put_u16(x + 8, 1);
+    put_u16(x + 10, alg);
+    return (size_t)(x + 12 - m);
+}
+
+START_TEST(test_signing_algs)
+{
+    smbw_conn *c = newconn();
+    enum smbw_sign_alg bad[4] = {SMBW_SIGN_ALG_AES_128_CMAC, SMBW_SIGN_ALG_AES_128_CMAC,
+                                 (enum smbw_sign_alg)3, SMBW_SIGN_ALG_HMAC_SHA256};
+    ck_assert_int_eq(smbw_conn_set_signing_algs(NULL, bad, 1), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_conn_set_signing_algs(c, NULL, 1), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_conn_set_signing_algs(c, bad, 0), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_conn_set_signing_algs(c, bad, 4), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_conn_set_signing_algs(c, bad, 2), SMBW_EINVAL);     /* repeated */
+    ck_assert_int_eq(smbw_conn_set_signing_algs(c, bad + 2, 1), SMBW_EINVAL); /* unknown */
+    enum smbw_sign_alg two[2] = {SMBW_SIGN_ALG_HMAC_SHA256, SMBW_SIGN_ALG_AES_128_CMAC};
+    ck_assert_int_eq(smbw_conn_set_signing_algs(c, two, 2), 0);
+    core_msg m;
+    ck_assert_int_eq(setup_negotiate_build(c, &m), 0);
+    /* Find SIGNING_CAPABILITIES among the contexts (offsets from the header). */
+    uint32_t off = get_u32(m.body.p + 28);
+    uint16_t count = get_u16(m.body.p + 32);
+    bool found = false;
+    for (uint16_t i = 0; i < count; i++) {
+        ck_assert_uint_ge(off, 64);
+        const uint8_t *x = m.body.p + off - 64;
+        uint16_t type = get_u16(x), len = get_u16(x + 2);
+        if (type == SMB2_SIGNING_CAPABILITIES) {
+            ck_assert_uint_eq(len, 6);
+            ck_assert_uint_eq(get_u16(x + 8), 2);
+            ck_assert_uint_eq(get_u16(x + 10), SMB2_SIGNING_HMAC_SHA256);
+            ck_assert_uint_eq(get_u16(x + 12), SMB2_SIGNING_AES_CMAC);
+            found = true;
+        }
+        off += (uint32_t)((8 + len + 7) & ~7);
+    }
+    ck_assert(found);
+    buf_free(&m.body);
+    uint8_t r[256];
+    size_t n = neg_rsp_signing(r, SMB2_SIGNING_HMAC_SHA256);
+    ck_assert_int_eq(apply_neg(c, r, n), 0);
+    ck_assert_uint_eq(c->sign_alg, SMB2_SIGN_ALG_HMAC_SHA256);
+    ck_assert_int_eq(smbw_conn_set_signing_algs(c, two, 1), SMBW_EINVAL); /* connected */
+    smbw_conn_free(c);
+
+    /* GMAC chosen, but only HMAC-SHA256 and CMAC offered. */
+    c = newconn();
+    ck_assert_int_eq(smbw_conn_set_signing_algs(c, two, 2), 0);
+    ck_assert_int_eq(setup_negotiate_build(c, &m), 0);
+    buf_free(&m.body);
+    n = neg_rsp_signing(r, SMB2_SIGNING_AES_GMAC);
+    ck_assert_int_eq(apply_neg(c, r, n), SMBW_EPROTO);
+    ck_assert(c->dead);
+    ck_assert_ptr_nonnull(strstr(c->errmsg, "not offered"));
+    smbw_conn_free(c);
+}
+END_TEST
+
 /* Each bad answer: the expected error, and whether it kills the connection. */
 START_TEST(test_negotiate_apply_refusals)
 {
@@ -391,6 +461,7 @@ int main(void)
     tcase_add_test(tc, test_negotiate_apply_311);
     tcase_add_test(tc, test_negotiate_apply_older);
     tcase_add_test(tc, test_negotiate_apply_refusals);
+    tcase_add_test(tc, test_signing_algs);
     tcase_add_test(tc, test_negotiate_apply_truncated);
     tcase_add_test(tc, test_recorded_311);
     tcase_add_test(tc, test_recorded_300_validates);

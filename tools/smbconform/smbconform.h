@@ -178,6 +178,7 @@ typedef struct neg_want {
     enum smbw_cipher cipher;
     bool session, tree;
     uint16_t extra_ctx;
+    int sign_alg; /* 0: the library's list; else one SMBW_SIGN_ALG_* + 1, offered alone */
 } neg_want;
 /* (cases/negotiate.c) Connects as w says, registered in e for cleanup. Returns the first failing
  * call's result (e->reason then says which step; *out is set either way,

@@ -40,6 +40,9 @@ int cf_neg_link(cf_env *e, const neg_want *w, cf_link **out)
     if (rc == 0 && w->cipher != SMBW_CIPHER_NONE)
         rc = smbw_conn_set_ciphers(l->c, &w->cipher, 1);
     static const uint8_t odd[12] = {'s', 'm', 'b', 'c', 'o', 'n', 'f', 'o', 'r', 'm', 0, 1};
+    enum smbw_sign_alg alg = (enum smbw_sign_alg)(w->sign_alg - 1);
+    if (rc == 0 && w->sign_alg != 0)
+        rc = smbw_conn_set_signing_algs(l->c, &alg, 1);
     if (rc == 0 && w->extra_ctx != 0)
         rc = smbw_conn_add_negotiate_context(l->c, w->extra_ctx, odd, sizeof(odd));
     if (rc == 0 && (step = "NEGOTIATE", true))
@@ -63,7 +66,7 @@ static const uint16_t dialects[] = {SMBW_SMB2_02, SMBW_SMB2_10, SMBW_SMB3_00, SM
  * negotiation when it does not support it (then the case skips). */
 static enum cf_result only_dialect(cf_env *e, uint16_t d)
 {
-    neg_want w = {d, d, SMBW_SIGN_AUTO, SMBW_ENCRYPT_AUTO, SMBW_CIPHER_NONE, true, true, 0};
+    neg_want w = {d, d, SMBW_SIGN_AUTO, SMBW_ENCRYPT_AUTO, SMBW_CIPHER_NONE, true, true, 0, 0};
     cf_link *l;
     int rc = cf_neg_link(e, &w, &l);
     if (rc != 0 && l != NULL && l->c != NULL && smbw_conn_dialect(l->c) == 0 &&
@@ -123,7 +126,8 @@ static enum cf_result highest_common(cf_env *e, uint16_t min, uint16_t max)
     }
     if (best == 0)
         return cf_skip(e, "the server accepts none of these dialects alone");
-    neg_want w = {min, max, SMBW_SIGN_AUTO, SMBW_ENCRYPT_AUTO, SMBW_CIPHER_NONE, false, false, 0};
+    neg_want w = {min, max, SMBW_SIGN_AUTO, SMBW_ENCRYPT_AUTO, SMBW_CIPHER_NONE, false, false,
+                  0,   0};
     cf_link *l;
     int rc = cf_neg_link(e, &w, &l);
     snprintf(e->expected, sizeof(e->expected), "%s (the highest it accepts alone)",
@@ -150,7 +154,7 @@ static enum cf_result highest_pre311(cf_env *e)
 /* 2.2.4: the ServerGuid identifies the server: two connections see one. */
 static enum cf_result server_guid_stable(cf_env *e)
 {
-    neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false, 0};
+    neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false, 0, 0};
     cf_link *a, *b;
     int rc = cf_neg_link(e, &w, &a);
     if (rc == 0)
@@ -170,7 +174,7 @@ static enum cf_result server_guid_stable(cf_env *e)
  * DIRECTORY_LEASING, ENCRYPTION); only DFS may be set. */
 static enum cf_result caps_202(cf_env *e)
 {
-    neg_want w = {SMBW_SMB2_02, SMBW_SMB2_02, 0, 0, SMBW_CIPHER_NONE, false, false, 0};
+    neg_want w = {SMBW_SMB2_02, SMBW_SMB2_02, 0, 0, SMBW_CIPHER_NONE, false, false, 0, 0};
     cf_link *l;
     int rc = cf_neg_link(e, &w, &l);
     if (rc == SMBW_EDIALECT)
@@ -187,7 +191,7 @@ static enum cf_result caps_202(cf_env *e)
  * (what every SMB2 client may send without multi-credit requests). */
 static enum cf_result max_sizes(cf_env *e)
 {
-    neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false, 0};
+    neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false, 0, 0};
     cf_link *l;
     int rc = cf_neg_link(e, &w, &l);
     if (rc != 0)
@@ -206,7 +210,7 @@ static enum cf_result max_sizes(cf_env *e)
  * library checks each answer's signature). */
 static enum cf_result signed_with(cf_env *e, uint16_t d, const char *alg, const char *alg2)
 {
-    neg_want w = {d, d, SMBW_SIGN_REQUIRED, 0, SMBW_CIPHER_NONE, true, true, 0};
+    neg_want w = {d, d, SMBW_SIGN_REQUIRED, 0, SMBW_CIPHER_NONE, true, true, 0, 0};
     cf_link *l;
     int rc = cf_neg_link(e, &w, &l);
     if (rc == SMBW_EDIALECT)
@@ -228,6 +232,41 @@ static enum cf_result signed_with(cf_env *e, uint16_t d, const char *alg, const 
     return CF_PASS;
 }
 
+/* 3.3.5.4 / 2.2.4.1.7: offered one signing algorithm alone at 3.1.1, the
+ * server selects it (an answer without SIGNING_CAPABILITIES means
+ * AES-128-CMAC) and signs with it; the library verifies each answer. */
+static enum cf_result signing_alg_alone(cf_env *e, enum smbw_sign_alg alg, const char *name)
+{
+    neg_want w = {
+        SMBW_SMB3_11, SMBW_SMB3_11, SMBW_SIGN_REQUIRED, 0, SMBW_CIPHER_NONE, true, true, 0,
+        (int)alg + 1};
+    cf_link *l;
+    int rc = cf_neg_link(e, &w, &l);
+    if (rc == SMBW_EDIALECT)
+        return cf_skip(e, "the server does not offer SMB3_11 (%s)", e->reason);
+    snprintf(e->expected, sizeof(e->expected), "%s selected, a signed round trip", name);
+    if (rc != 0)
+        return cf_fail(e, e->expected, "%s", e->reason);
+    smbw_stat st;
+    rc = smbw_stat_path(l->t, e->dir, &st);
+    snprintf(e->got, sizeof(e->got), "%s, %s", smbw_session_signing_alg(l->s),
+             cf_outcome(e, l->c, rc));
+    return rc == 0 && strcmp(smbw_session_signing_alg(l->s), name) == 0 ? CF_PASS : CF_FAIL;
+}
+
+static enum cf_result signing_alone_hmac(cf_env *e)
+{
+    return signing_alg_alone(e, SMBW_SIGN_ALG_HMAC_SHA256, "HMAC-SHA256");
+}
+static enum cf_result signing_alone_cmac(cf_env *e)
+{
+    return signing_alg_alone(e, SMBW_SIGN_ALG_AES_128_CMAC, "AES-128-CMAC");
+}
+static enum cf_result signing_alone_gmac(cf_env *e)
+{
+    return signing_alg_alone(e, SMBW_SIGN_ALG_AES_128_GMAC, "AES-128-GMAC");
+}
+
 static enum cf_result signing_210(cf_env *e)
 {
     return signed_with(e, SMBW_SMB2_10, "HMAC-SHA256", NULL);
@@ -246,7 +285,7 @@ static enum cf_result signing_311(cf_env *e)
  * server without that cipher makes the case skip. */
 static enum cf_result encrypted_with(cf_env *e, uint16_t d, enum smbw_cipher ci, const char *name)
 {
-    neg_want w = {d, d, SMBW_SIGN_AUTO, SMBW_ENCRYPT_REQUIRED, ci, true, true, 0};
+    neg_want w = {d, d, SMBW_SIGN_AUTO, SMBW_ENCRYPT_REQUIRED, ci, true, true, 0, 0};
     cf_link *l;
     int rc = cf_neg_link(e, &w, &l);
     if (rc == SMBW_EPOLICY || rc == SMBW_EDIALECT)
@@ -298,7 +337,7 @@ static enum cf_result enc_256gcm(cf_env *e)
  * NEGOTIATE, before any SESSION_SETUP. */
 static enum cf_result echo_before_session(cf_env *e)
 {
-    neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false, 0};
+    neg_want w = {SMBW_SMB2_02, SMBW_SMB3_11, 0, 0, SMBW_CIPHER_NONE, false, false, 0, 0};
     cf_link *l;
     int rc = cf_neg_link(e, &w, &l);
     if (rc != 0)
@@ -535,8 +574,8 @@ static enum cf_result two_sessions(cf_env *e)
  * unknown context included. */
 static enum cf_result unknown_context(cf_env *e)
 {
-    neg_want w = {SMBW_SMB3_11, SMBW_SMB3_11, SMBW_SIGN_REQUIRED, 0, SMBW_CIPHER_NONE, true,
-                  true,         0xF0F0};
+    neg_want w = {
+        SMBW_SMB3_11, SMBW_SMB3_11, SMBW_SIGN_REQUIRED, 0, SMBW_CIPHER_NONE, true, true, 0xF0F0, 0};
     cf_link *l;
     int rc = cf_neg_link(e, &w, &l);
     if (rc != 0 && l != NULL && l->c != NULL && smbw_conn_dialect(l->c) == 0 &&
@@ -561,7 +600,7 @@ static enum cf_result unknown_context(cf_env *e)
 static enum cf_result validate_ok(cf_env *e)
 {
     neg_want w = {
-        SMBW_SMB3_02, SMBW_SMB3_02, SMBW_SIGN_REQUIRED, 0, SMBW_CIPHER_NONE, true, true, 0};
+        SMBW_SMB3_02, SMBW_SMB3_02, SMBW_SIGN_REQUIRED, 0, SMBW_CIPHER_NONE, true, true, 0, 0};
     cf_link *l;
     int rc = cf_neg_link(e, &w, &l);
     if (rc != 0 && l != NULL && l->c != NULL && smbw_conn_dialect(l->c) == 0 &&
@@ -577,7 +616,8 @@ static enum cf_result validate_ok(cf_env *e)
  * dialect 2.0.2) makes the server terminate the connection. */
 static enum cf_result validate_mismatch(cf_env *e)
 {
-    neg_want w = {SMBW_SMB3_00, SMBW_SMB3_00, SMBW_SIGN_AUTO, 0, SMBW_CIPHER_NONE, true, true, 0};
+    neg_want w = {
+        SMBW_SMB3_00, SMBW_SMB3_00, SMBW_SIGN_AUTO, 0, SMBW_CIPHER_NONE, true, true, 0, 0};
     cf_link *l;
     int rc = cf_neg_link(e, &w, &l);
     if (rc != 0 && l != NULL && l->c != NULL && smbw_conn_dialect(l->c) == 0 &&
@@ -774,6 +814,15 @@ const cf_case cf_cases_negotiate[] = {
     {"transport_pending_cancel", "MS-SMB2 3.3.5.16",
      "a LOCK the server holds (STATUS_PENDING) ends with STATUS_CANCELLED on CANCEL",
      pending_cancel},
+    {"negotiate_signing_hmac_sha256", "MS-SMB2 2.2.3.1.7",
+     "3.1.1 offering HMAC-SHA256 alone for signing: selected, signed answers verify",
+     signing_alone_hmac},
+    {"negotiate_signing_aes_128_cmac", "MS-SMB2 2.2.3.1.7",
+     "3.1.1 offering AES-128-CMAC alone for signing: selected, signed answers verify",
+     signing_alone_cmac},
+    {"negotiate_signing_aes_128_gmac", "MS-SMB2 2.2.3.1.7",
+     "3.1.1 offering AES-128-GMAC alone for signing: selected, signed answers verify",
+     signing_alone_gmac},
     {"transport_pending_granted", "MS-SMB2 3.3.5.14",
      "a LOCK the server holds is granted once the conflicting lock is released", pending_granted},
     {NULL, NULL, NULL, NULL},

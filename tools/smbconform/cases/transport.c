@@ -47,6 +47,7 @@ static int run_link(cf_env *e, bool session, bool tree, cf_link **l)
                   SMBW_CIPHER_NONE,
                   session,
                   tree,
+                  0,
                   0};
     return cf_neg_link(e, &w, l);
 }
