@@ -269,7 +269,8 @@ typedef struct smbw_header_override {
 } smbw_header_override;
 #define SMBW_HEADER_OVERRIDE_INIT SMBW_SIZED_INIT_(smbw_header_override)
 /* Makes o (copied at once) apply to the next request submitted on c; a
- * later call replaces an override not used yet, and set 0 removes it. The
+ * later call replaces an override not used yet, and set 0 removes it (so
+ * does a reconnect: the new NEGOTIATE never takes it). The
  * server's answer, or its ending the connection, comes back through that
  * request's call as usual. Errors: SMBW_EINVAL (c or o NULL, o not from
  * SMBW_HEADER_OVERRIDE_INIT, unknown bits in set, c not connected),

@@ -65,6 +65,7 @@ void core_init(smbw_conn *c)
     c->wait_head = c->wait_tail = NULL;
     c->next_mid = 0;
     c->credits = 1;
+    c->ovr_set = 0; /* an override not used is not for a new transport's NEGOTIATE */
     c->dead = false;
     c->dead_err = 0;
     c->max_frame = 1u << 20; /* until negotiate tells the sizes */

@@ -616,6 +616,13 @@ START_TEST(test_header_override)
     o.set = 0;
     ck_assert_int_eq(smbw_conn_override_next(c, &o), 0);
     ck_assert_uint_eq(c->ovr_set, 0);
+    /* a new transport (reconnect) drops an override not used */
+    smbw_conn *again;
+    ck_assert_int_eq(smbw_conn_new(&again), 0);
+    again->ovr_set = SMBW_HDR_CREDIT_REQUEST;
+    core_restart(again);
+    ck_assert_uint_eq(again->ovr_set, 0);
+    smbw_conn_free(again);
     /* refused arguments */
     ck_assert_int_eq(smbw_conn_override_next(NULL, &o), SMBW_EINVAL);
     ck_assert_int_eq(smbw_conn_override_next(c, NULL), SMBW_EINVAL);
