@@ -32,7 +32,8 @@
     X(SMBW_EPOLICY, -24, SMBW_CAT_USAGE, "the server cannot meet the required protection")         \
     X(SMBW_EBUSY, -25, SMBW_CAT_USAGE, "object busy (requests still pending)")                     \
     X(SMBW_ELOCAL, -26, SMBW_CAT_IO, "local file error")                                           \
-    X(SMBW_ENOMORE, -27, SMBW_CAT_END, "no more entries")
+    X(SMBW_ENOMORE, -27, SMBW_CAT_END, "no more entries")                                          \
+    X(SMBW_ELOOP, -28, SMBW_CAT_PROTOCOL, "too many DFS referrals (a referral loop?)")
 
 #define SMBW_ERR_ENUM_(name, value, cat, msg) name = value,
 enum smbw_error { SMBW_OK = 0, SMBW_ERROR_TABLE(SMBW_ERR_ENUM_) };

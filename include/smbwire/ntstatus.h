@@ -72,6 +72,7 @@
     X(STATUS_FILE_CLOSED, 0xC0000128u)                                                             \
     X(STATUS_USER_SESSION_DELETED, 0xC0000203u)                                                    \
     X(STATUS_NOT_FOUND, 0xC0000225u)                                                               \
+    X(STATUS_PATH_NOT_COVERED, 0xC0000257u)                                                        \
     X(STATUS_ENCRYPTION_FAILED, 0xC000028Au)                                                       \
     X(STATUS_DECRYPTION_FAILED, 0xC000028Bu)                                                       \
     X(STATUS_NETWORK_SESSION_EXPIRED, 0xC000035Cu)                                                 \
@@ -144,6 +145,7 @@
 #define SMBW_STATUS_FILE_CLOSED 0xC0000128u
 #define SMBW_STATUS_USER_SESSION_DELETED 0xC0000203u
 #define SMBW_STATUS_NOT_FOUND 0xC0000225u
+#define SMBW_STATUS_PATH_NOT_COVERED 0xC0000257u
 #define SMBW_STATUS_ENCRYPTION_FAILED 0xC000028Au
 #define SMBW_STATUS_DECRYPTION_FAILED 0xC000028Bu
 #define SMBW_STATUS_NETWORK_SESSION_EXPIRED 0xC000035Cu

@@ -447,6 +447,40 @@ uint32_t smbw_tree_capabilities(const smbw_tree *t);
 bool smbw_tree_encrypted(const smbw_tree *t);
 /* TREE_DISCONNECT (best effort) and free. NULL is fine. */
 void smbw_tree_free(smbw_tree *t);
+/* The server a tree's connection reaches (the host given to
+ * smbw_conn_connect, or the one a DFS referral named) and its share name.
+ * Borrowed from t; NULL when t is NULL (server: or detached). */
+const char *smbw_tree_server(const smbw_tree *t);
+const char *smbw_tree_share(const smbw_tree *t);
+
+/* ---- DFS (MS-DFSC) ------------------------------------------------------ */
+
+/* Where path leads on t through DFS namespaces: *target is the tree that
+ * holds it and *target_path the path on that tree (backslashes, "" for its
+ * root; malloc'd, the caller frees it). A share that is not a DFS root, or a
+ * path no DFS link covers, resolves to t itself. Otherwise the server of t is
+ * asked for a referral (FSCTL_DFS_GET_REFERRALS on IPC$, cached for the TTL
+ * the server gives), and the first of its targets that can be reached is
+ * used, in the server's order (failover); a target on another server is
+ * reached on the port of t's connection, with its settings (dialects,
+ * signing, encryption, ciphers, timeout) and its session's user: Kerberos
+ * asks for cifs/SERVER, NTLM asks the password callback of
+ * smbw_conn_set_reconnect (the library keeps no password). A connection,
+ * session and tree to a server are made once and reused. A target that is
+ * itself a DFS path (interlink) is resolved again, at most 8 times.
+ * *target is borrowed: t itself, or a tree kept by t's connection until
+ * smbw_conn_free of that connection (files opened on it then become
+ * detached). Use smbw_tree_server and smbw_tree_share to name it. Not thread
+ * safe: t's connection and the targets' are used by one thread at a time.
+ * smbw_file_create, smbw_file_open and the calls built on them follow a
+ * STATUS_PATH_NOT_COVERED answer in the same way by themselves.
+ * Errors: SMBW_EINVAL (an argument NULL, an invalid path), SMBW_EDEAD,
+ * SMBW_ELOOP (more than 8 referrals: a referral loop), SMBW_EPROTO (a
+ * malformed referral), SMBW_EAUTH (no password for another server, or
+ * refused there), SMBW_EPOLICY (a target would sign or encrypt less than
+ * t's session), SMBW_ENOMEM, and for the last target tried the errors of
+ * smbw_conn_connect, smbw_session_new and smbw_tree_connect. */
+int smbw_dfs_resolve(smbw_tree **target, char **target_path, smbw_tree *t, const char *path);
 
 /* ---- files ----------------------------------------------------------- */
 

@@ -65,6 +65,13 @@ void api_file_remember(smbw_file *f, char *sp, const smbw_create_params *p);
 void api_file_link(smbw_tree *t, smbw_file *f);
 void api_file_unlink(smbw_file *f);
 
+/* DFS (dfs.c): where SMB path sp on t leads (*out borrowed: t itself, or a
+ * tree the resolver keeps on root's state; *opath malloc'd); errors are set
+ * on root. api_dfs_free releases root's DFS state (smbw_conn_free). */
+SMBW_WUR int api_dfs_resolve(smbw_conn *root, smbw_tree *t, const char *sp, smbw_tree **out,
+                             char **opath);
+void api_dfs_free(smbw_conn *c);
+
 #define FILE_ID_RELATED "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
 
 #endif

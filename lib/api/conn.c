@@ -488,6 +488,7 @@ void smbw_conn_free(smbw_conn *c)
 {
     if (!c)
         return;
+    api_dfs_free(c);
     core_reset(c);
     io_close(c);
     for (struct smbw_session *s = c->sessions, *n; s; s = n) {

@@ -99,6 +99,30 @@ static int create_answer(smbw_conn *c, smbw_tree *t, const api_rsp *r, const cha
     return rc;
 }
 
+/* STATUS_PATH_NOT_COVERED for sp (freed here) on t: the open again where
+ * DFS says the path lives (MS-DFSC 3.1.4.1), or the first error (rc) when
+ * it lives on t itself. Errors of the target are reported on c too. */
+static int create_via_dfs(smbw_file **out, smbw_conn *c, smbw_tree *t, char *sp,
+                          const smbw_create_params *p, int rc)
+{
+    smbw_tree *nt = NULL;
+    char *np = NULL;
+    int r = api_dfs_resolve(c, t, sp, &nt, &np);
+    free(sp);
+    if (r)
+        return r;
+    if (nt == t) {
+        free(np);
+        return rc;
+    }
+    r = smbw_file_create(out, nt, np, p);
+    smbw_conn *tc = nt->sess ? nt->sess->conn : NULL;
+    if (r && tc && tc != c)
+        core_set_error(c, r, tc->last_status, "%s", tc->errmsg);
+    free(np);
+    return r;
+}
+
 int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw_create_params *p)
 {
     if (!out)
@@ -126,9 +150,12 @@ int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw
     rc = api_call(c, &m, 1, false, &rsp);
     if (!rc)
         rc = create_answer(c, t, &rsp, "open", path, out);
+    bool not_covered = rc && rsp.h.status == SMBW_STATUS_PATH_NOT_COVERED;
     api_rsp_free(&rsp);
     if (!rc)
         api_file_remember(*out, sp, p); /* sp is the file's now */
+    else if (not_covered)
+        rc = create_via_dfs(out, c, t, sp, p, rc);
     else
         free(sp);
     return rc;

@@ -158,7 +158,8 @@ struct smbw_conn {
     size_t max_frame;
     bool dead;
     int dead_err;
-    int dispatching; /* > 0 while response callbacks run (re-entrancy guard) */
+    int dispatching;       /* > 0 while response callbacks run (re-entrancy guard) */
+    struct dfs_state *dfs; /* referral cache and DFS targets (lib/api/dfs.c) */
 
     struct smbw_session *sessions;
 

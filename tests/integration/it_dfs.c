@@ -1,0 +1,153 @@
+/* DFS against two real Samba servers (with-server.sh samba-dfs: server 1 on
+ * 127.0.0.1 with the DFS root "dfs", server 2 on 127.0.0.2, both on one
+ * non-default port; tests/testbed/samba-dfs.sh lists the links):
+ *  - smbw_dfs_resolve names the share each link leads to: a share on server 2
+ *    (reached on the referring connection's port), another share on server
+ *    1, a link whose first target is down (failover), a link to a link on
+ *    server 2 (interlink); a path under no link stays on the root;
+ *  - a referral loop ends with SMBW_ELOOP;
+ *  - smbw_file_open through a link (STATUS_PATH_NOT_COVERED followed by
+ *    itself) writes and reads the file on the target, bytes identical;
+ *  - without a password callback a target on another server is refused with
+ *    SMBW_EAUTH, one on the same server still works (same session). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "harness.h"
+
+static int give_password(void *ud, const char *user, const char *domain, char *buf, size_t size)
+{
+    (void)ud;
+    (void)user;
+    (void)domain;
+    const char *pw = it_env("SMBW_TEST_PASS");
+    if (strlen(pw) >= size)
+        return SMBW_EAUTH;
+    strcpy(buf, pw);
+    return 0;
+}
+
+/* A connection to server 1, logged in, with the DFS root connected;
+ * with_password: the password callback set. */
+static void open_root(it_ctx *x, bool with_password)
+{
+    x->conn = it_connect();
+    if (with_password) {
+        smbw_reconnect_opts o = SMBW_RECONNECT_OPTS_INIT;
+        o.password = give_password;
+        IT_OK(x->conn, smbw_conn_set_reconnect(x->conn, &o));
+    }
+    IT_OK(x->conn, it_login(x->conn, &x->sess));
+    IT_OK(x->conn, smbw_tree_connect(&x->tree, x->sess, it_env("SMBW_TEST_DFS_SHARE")));
+}
+
+static void expect(it_ctx *x, const char *path, const char *server, const char *share,
+                   const char *rest)
+{
+    smbw_tree *t = NULL;
+    char *p = NULL;
+    IT_OK(x->conn, smbw_dfs_resolve(&t, &p, x->tree, path));
+    ck_assert_msg(strcmp(smbw_tree_server(t), server) == 0, "%s: server %s, wanted %s", path,
+                  smbw_tree_server(t), server);
+    ck_assert_msg(strcasecmp(smbw_tree_share(t), share) == 0, "%s: share %s, wanted %s", path,
+                  smbw_tree_share(t), share);
+    ck_assert_msg(strcmp(p, rest) == 0, "%s: path '%s', wanted '%s'", path, p, rest);
+    free(p);
+}
+
+START_TEST(test_resolve)
+{
+    it_ctx x;
+    open_root(&x, true);
+    const char *h1 = it_env("SMBW_TEST_HOST"), *h2 = it_env("SMBW_TEST_HOST2");
+    expect(&x, "remote/dir/f", h2, "share1", "dir\\f");
+    expect(&x, "remote", h2, "share1", "");
+    expect(&x, "local/f", h1, "share2", "f");
+    expect(&x, "failover/f", h2, "share1", "f");
+    expect(&x, "inter/a/b", h1, "share2", "a\\b");
+    expect(&x, "plain/f", h1, "dfs", "plain\\f");
+    /* Again, from the cache. */
+    expect(&x, "remote/other", h2, "share1", "other");
+    smbw_tree *t = NULL;
+    char *p = NULL;
+    IT_ERR(x.conn, smbw_dfs_resolve(&t, &p, x.tree, "loop/f"), SMBW_ELOOP);
+    ck_assert_ptr_null(p);
+    ck_assert_ptr_nonnull(strstr(smbw_conn_errmsg(x.conn), "loop"));
+    IT_ERR(x.conn, smbw_dfs_resolve(&t, NULL, x.tree, "remote"), SMBW_EINVAL);
+    it_close(&x);
+}
+END_TEST
+
+static char *server_file(const char *var, const char *name, size_t *len)
+{
+    char *path = NULL;
+    ck_assert_int_gt(asprintf(&path, "%s/%s", it_env(var), name), 0);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s missing", path);
+    char *buf = malloc(1 << 16);
+    *len = fread(buf, 1, 1 << 16, f);
+    fclose(f);
+    free(path);
+    return buf;
+}
+
+START_TEST(test_open_through_links)
+{
+    it_ctx x;
+    open_root(&x, true);
+    static const char data[] = "bytes through a DFS link\n";
+    static const struct {
+        const char *path, *var, *name;
+    } cases[] = {
+        {"remote/it-remote.txt", "SMBW_TEST_S2_SHARE_PATH", "it-remote.txt"},
+        {"local/it-local.txt", "SMBW_TEST_SHARE2_PATH", "it-local.txt"},
+        {"failover/it-failover.txt", "SMBW_TEST_S2_SHARE_PATH", "it-failover.txt"},
+        {"inter/it-inter.txt", "SMBW_TEST_SHARE2_PATH", "it-inter.txt"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        IT_OK(x.conn, smbw_write_file(x.tree, cases[i].path, data, sizeof data - 1));
+        size_t n = 0;
+        char *got = server_file(cases[i].var, cases[i].name, &n);
+        ck_assert_uint_eq(n, sizeof data - 1);
+        ck_assert_mem_eq(got, data, n);
+        free(got);
+        void *back = NULL;
+        IT_OK(x.conn, smbw_read_file(x.tree, cases[i].path, &back, &n, 1 << 20));
+        ck_assert_uint_eq(n, sizeof data - 1);
+        ck_assert_mem_eq(back, data, n);
+        free(back);
+    }
+    smbw_file *f = NULL;
+    IT_ERR(x.conn, smbw_file_open(&f, x.tree, "loop/x", SMBW_O_RDONLY), SMBW_ELOOP);
+    it_close(&x);
+}
+END_TEST
+
+START_TEST(test_no_password)
+{
+    it_ctx x;
+    open_root(&x, false);
+    smbw_tree *t = NULL;
+    char *p = NULL;
+    IT_ERR(x.conn, smbw_dfs_resolve(&t, &p, x.tree, "remote/f"), SMBW_EAUTH);
+    ck_assert_ptr_nonnull(strstr(smbw_conn_errmsg(x.conn), "password"));
+    IT_OK(x.conn, smbw_dfs_resolve(&t, &p, x.tree, "local/f"));
+    ck_assert_str_eq(p, "f");
+    free(p);
+    it_close(&x);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("dfs");
+    TCase *tc = tcase_create("dfs");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_resolve);
+    tcase_add_test(tc, test_open_through_links);
+    tcase_add_test(tc, test_no_password);
+    suite_add_tcase(s, tc);
+    return it_run(s);
+}
