@@ -45,6 +45,15 @@ static const tool_man_item urls[] = {
      "is accepted but discouraged: like one given with -U, it is overwritten in smbcopy's "
      "command line right after the options are read (the URL then reads "
      "smb://[DOMAIN;]USER@HOST...), but other users can see it until then."},
+    {TOOL_MAN_PARA, NULL,
+     "A share that is a DFS namespace root (smb://corp/dfs/projects/...) is followed to the "
+     "share each DFS link leads to, as Windows does: the server's referral names the target "
+     "server and share (the first one that can be reached, in the server's order; a link to "
+     "another namespace is followed again, at most 8 times: a referral loop fails with exit "
+     "status 6). A target server is reached on the port of the URL, with the same user, "
+     "password and options (--sign, --encrypt, --cipher, dialects). Two DFS paths that lead "
+     "to one server are copied server-side; --json src_resolved and dst_resolved name where "
+     "SRC and DST led. Domain-based namespaces (smb://DOMAIN/...) are not supported."},
 };
 
 static const tool_man_item credentials[] = {

@@ -452,6 +452,11 @@ void smbw_tree_free(smbw_tree *t);
  * Borrowed from t; NULL when t is NULL (server: or detached). */
 const char *smbw_tree_server(const smbw_tree *t);
 const char *smbw_tree_share(const smbw_tree *t);
+/* The session and the connection a tree belongs to (borrowed from t; NULL
+ * when t is NULL or detached). For a tree smbw_dfs_resolve gave, they are
+ * the library's own, freed with the referring connection. */
+smbw_session *smbw_tree_session(const smbw_tree *t);
+smbw_conn *smbw_tree_conn(const smbw_tree *t);
 
 /* ---- DFS (MS-DFSC) ------------------------------------------------------ */
 

@@ -317,14 +317,20 @@ static int session_like(smbw_session **out, smbw_conn *c, const smbw_session *fr
     return rc;
 }
 
-/* A session on host: the referring one when host is its server, an existing
- * peer, or a new connection with the referring connection's settings. */
-static int session_for(struct dfs_state *d, smbw_session *from, const char *host,
-                       smbw_session **out)
+/* A session on host: the referring one when host is its server, the
+ * session the resolution started from (root) when host is its server, an
+ * existing peer, or a new connection with the referring connection's
+ * settings. */
+static int session_for(struct dfs_state *d, smbw_session *root, smbw_session *from,
+                       const char *host, smbw_session **out)
 {
     smbw_conn *fc = from->conn;
     if (fc->host && strcasecmp(fc->host, host) == 0) {
         *out = from;
+        return 0;
+    }
+    if (root->conn && root->conn->host && strcasecmp(root->conn->host, host) == 0) {
+        *out = root;
         return 0;
     }
     for (dfs_peer *p = d->peers; p; p = p->next)
@@ -408,8 +414,8 @@ static char *join(const char *a, const char *b)
 
 /* One target of e for unc (whose part beyond e->prefix is rest): its tree
  * and the path on it, trying the targets in order from the last good one. */
-static int follow(struct dfs_state *d, smbw_session *s, dfs_ent *e, const char *rest,
-                  smbw_tree **tree, char **path)
+static int follow(struct dfs_state *d, smbw_session *root, smbw_session *s, dfs_ent *e,
+                  const char *rest, smbw_tree **tree, char **path)
 {
     int rc = SMBW_EPROTO;
     for (size_t k = 0; k < e->ntargets; k++) {
@@ -419,7 +425,7 @@ static int follow(struct dfs_state *d, smbw_session *s, dfs_ent *e, const char *
         if ((rc = split_unc(e->targets[i], &server, &share, &sub)) != 0)
             continue;
         smbw_session *ts;
-        rc = session_for(d, s, server, &ts);
+        rc = session_for(d, root, s, server, &ts);
         if (rc == 0)
             rc = tree_for(d, ts, share, tree);
         if (rc == 0 && !(*path = join(sub, rest)))
@@ -448,9 +454,9 @@ static char *unc_of(const smbw_tree *t, const char *sp)
 }
 
 /* One step: where sp on t leads, or *next NULL when t itself holds it. */
-static int step(smbw_conn *root, smbw_tree *t, const char *sp, smbw_tree **next, char **npath)
+static int step(smbw_session *root, smbw_tree *t, const char *sp, smbw_tree **next, char **npath)
 {
-    struct dfs_state *d = state_of(root);
+    struct dfs_state *d = state_of(root->conn);
     if (!d)
         return SMBW_ENOMEM;
     *next = NULL;
@@ -477,7 +483,7 @@ static int step(smbw_conn *root, smbw_tree *t, const char *sp, smbw_tree **next,
     if (e->root)
         rc = 0; /* the root itself: t holds the path */
     else
-        rc = follow(d, t->sess, e, rest, next, npath);
+        rc = follow(d, root, t->sess, e, rest, next, npath);
     if (owned)
         ent_free(e);
     free(unc);
@@ -497,7 +503,7 @@ int api_dfs_resolve(smbw_conn *root, smbw_tree *t, const char *sp, smbw_tree **o
             break;
         smbw_tree *nt;
         char *np = NULL;
-        int rc = step(root, ct, cur, &nt, &np);
+        int rc = step(t->sess, ct, cur, &nt, &np);
         if (rc) {
             free(cur);
             return rc;
@@ -547,4 +553,14 @@ const char *smbw_tree_server(const smbw_tree *t)
 const char *smbw_tree_share(const smbw_tree *t)
 {
     return t ? t->share : NULL;
+}
+
+smbw_session *smbw_tree_session(const smbw_tree *t)
+{
+    return t ? t->sess : NULL;
+}
+
+smbw_conn *smbw_tree_conn(const smbw_tree *t)
+{
+    return t && t->sess ? t->sess->conn : NULL;
 }

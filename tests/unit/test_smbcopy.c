@@ -421,7 +421,8 @@ START_TEST(test_summary)
     s.prot = &prot;
     char *j = sc_summary_json(&s);
     ck_assert_str_eq(j, "{\"ok\":true,\"method\":\"stream\",\"src\":\"a\\\"b\",\"dst\":\"smb://h/s/"
-                        "x\",\"bytes\":5000000000,\"files\":1,\"failed\":0,\"skipped\":0,"
+                        "x\",\"src_resolved\":null,\"dst_resolved\":null,"
+                        "\"bytes\":5000000000,\"files\":1,\"failed\":0,\"skipped\":0,"
                         "\"seconds\":1.500,\"dialect\":\"SMB3_11\",\"signing\":\"AES-128-GMAC\","
                         "\"encryption\":false,\"cipher\":\"none\",\"collisions\":[],"
                         "\"exit_code\":0}\n");

@@ -64,6 +64,10 @@ char *sc_summary_json(const sc_summary *s)
     tool_json_str(&b, s->src);
     tool_buf_puts(&b, ",\"dst\":");
     tool_json_str(&b, s->dst);
+    tool_buf_puts(&b, ",\"src_resolved\":");
+    tool_json_str(&b, s->src_resolved);
+    tool_buf_puts(&b, ",\"dst_resolved\":");
+    tool_json_str(&b, s->dst_resolved);
     double secs = s->seconds >= 0 ? s->seconds : 0;
     tool_buf_printf(&b,
                     ",\"bytes\":%llu,\"files\":%llu,\"failed\":%llu,\"skipped\":%llu,"

@@ -26,15 +26,21 @@ void sc_ctx_free(sc_ctx *ctx)
     for (int i = 0; i < ctx->nservers; i++) {
         sc_server *s = &ctx->servers[i];
         for (int t = 0; t < s->ntrees; t++) {
-            smbw_tree_free(s->trees[t]);
+            if (!s->borrowed)
+                smbw_tree_free(s->trees[t]);
             free(s->share_names[t]);
         }
-        smbw_session_free(s->sess);
-        smbw_conn_free(s->conn);
+        if (!s->borrowed) {
+            smbw_session_free(s->sess);
+            smbw_conn_free(s->conn);
+        }
         free(s->host);
         tool_creds_clear(&s->creds);
     }
     ctx->nservers = 0;
+    free(ctx->resolved[0]);
+    free(ctx->resolved[1]);
+    ctx->resolved[0] = ctx->resolved[1] = NULL;
     sc_nameset_free(&ctx->dst_names);
     for (size_t i = 0; i < ctx->ncollisions; i++)
         free(ctx->collisions[i]);
@@ -58,6 +64,10 @@ void sc_ctx_forget_passwords(sc_ctx *ctx)
 {
     forget_password(&ctx->cli);
     forget_password(&ctx->file);
+    /* A server's password was kept for DFS targets on other servers (asked
+     * while both ends were opened); --connections still needs it. */
+    for (int i = 0; ctx->o != NULL && ctx->o->connections <= 1 && i < ctx->nservers; i++)
+        forget_password(&ctx->servers[i].creds);
     if (ctx->env_password != NULL) /* SMB_PASSWORD's value, in place */
         tool_wipe(ctx->env_password, strlen(ctx->env_password));
     ctx->env_password = NULL;
@@ -178,6 +188,19 @@ static bool str_eq_ci(const char *a, const char *b)
     return strcasecmp(a, b) == 0;
 }
 
+/* The library asks for the password of a DFS target on another server
+ * (smbw_dfs_resolve): the one this server's login used. */
+static int dfs_password(void *ud, const char *user, const char *domain, char *buf, size_t size)
+{
+    (void)user;
+    (void)domain;
+    const sc_server *s = ud;
+    if (s->creds.password == NULL || strlen(s->creds.password) >= size)
+        return SMBW_EAUTH;
+    memcpy(buf, s->creds.password, strlen(s->creds.password) + 1);
+    return 0;
+}
+
 static int server_login(sc_ctx *ctx, sc_server *s)
 {
     bool empty_pw = false;
@@ -218,6 +241,13 @@ static int server_login(sc_ctx *ctx, sc_server *s)
         rc = sc_fail_smb(ctx, err, s->conn, 0, "set up the connection to", disp);
         goto out;
     }
+    smbw_reconnect_opts ro = SMBW_RECONNECT_OPTS_INIT;
+    ro.password = dfs_password; /* retries 0: only the callback */
+    ro.password_ud = s;
+    if ((err = smbw_conn_set_reconnect(s->conn, &ro)) != 0) {
+        rc = sc_fail_smb(ctx, err, s->conn, 0, "set up the connection to", disp);
+        goto out;
+    }
     err = smbw_conn_connect(s->conn, s->host, s->port);
     if (err != 0) {
         rc = sc_fail_smb(ctx, err, s->conn, 0, "connect to", disp);
@@ -246,9 +276,10 @@ static int server_login(sc_ctx *ctx, sc_server *s)
         goto out;
     }
 out:
-    /* The password is not needed once logged in (unless more connections
-     * are to be made for --connections; sc_ctx_free wipes it then). */
-    if (s->creds.password != NULL && (rc != 0 || o->connections <= 1)) {
+    /* The password is kept after a login for DFS targets on other servers
+     * until both ends are open (sc_ctx_forget_passwords), or for
+     * --connections until sc_ctx_free. */
+    if (s->creds.password != NULL && rc != 0) {
         tool_wipe(s->creds.password, strlen(s->creds.password));
         free(s->creds.password);
         s->creds.password = NULL;
@@ -327,6 +358,74 @@ static int get_tree(sc_ctx *ctx, sc_server *s, const char *share, smbw_tree **ou
     return 0;
 }
 
+/* The sc_server for a DFS target tree t: the server of conn, or a new
+ * borrowed entry for the library's connection to another server. */
+static int dfs_server(sc_ctx *ctx, const sc_server *from, smbw_tree *t, sc_server **out)
+{
+    smbw_conn *c = smbw_tree_conn(t);
+    for (int i = 0; i < ctx->nservers; i++)
+        if (ctx->servers[i].conn == c) {
+            *out = &ctx->servers[i];
+            return 0;
+        }
+    if (ctx->nservers >= SC_MAX_SERVERS)
+        return sc_fail_nomem(ctx);
+    sc_server *s = &ctx->servers[ctx->nservers++];
+    memset(s, 0, sizeof(*s));
+    s->borrowed = true;
+    s->port = from->port;
+    s->conn = c;
+    s->sess = smbw_tree_session(t);
+    s->host = strdup(smbw_tree_server(t));
+    s->creds.user = from->creds.user != NULL ? strdup(from->creds.user) : NULL;
+    s->creds.domain = from->creds.domain != NULL ? strdup(from->creds.domain) : NULL;
+    /* --connections logs in more connections to this server later. */
+    if (ctx->o->connections > 1 && from->creds.password != NULL)
+        s->creds.password = strdup(from->creds.password);
+    if (s->host == NULL)
+        return sc_fail_nomem(ctx);
+    sc_note_protection(ctx, s->conn, s->sess, t);
+    *out = s;
+    return 0;
+}
+
+/* Where loc leads through DFS (smbw_dfs_resolve: t itself for a share that
+ * is no DFS root); loc then names the target share and path. */
+static int loc_resolve(sc_ctx *ctx, sc_loc *loc)
+{
+    smbw_tree *t = NULL;
+    char *p = NULL;
+    int err = smbw_dfs_resolve(&t, &p, loc->tree, loc->path);
+    if (err != 0) {
+        char *d = sc_remote_display(loc->srv, loc->share, loc->path);
+        int rc = sc_fail_smb(ctx, err, loc->srv->conn, 0, "resolve the DFS path",
+                             sc_disp_or(d, loc->path));
+        free(d);
+        return rc;
+    }
+    for (char *q = p; *q; q++)
+        if (*q == '\\')
+            *q = '/';
+    int rc = 0;
+    if (t != loc->tree) {
+        sc_server *s = loc->srv;
+        if (smbw_tree_conn(t) != s->conn)
+            rc = dfs_server(ctx, s, t, &s);
+        if (rc == 0) {
+            loc->srv = s;
+            loc->tree = t;
+            loc->share = smbw_tree_share(t);
+        }
+    }
+    if (rc == 0) {
+        free(loc->path);
+        loc->path = p;
+    } else {
+        free(p);
+    }
+    return rc;
+}
+
 int sc_loc_open(sc_ctx *ctx, const char *arg, sc_loc *loc)
 {
     memset(loc, 0, sizeof(*loc));
@@ -362,6 +461,8 @@ int sc_loc_open(sc_ctx *ctx, const char *arg, sc_loc *loc)
         if (loc->path == NULL)
             rc = sc_fail_nomem(ctx);
     }
+    if (rc == 0)
+        rc = loc_resolve(ctx, loc);
     smbw_url_free(u);
     return rc;
 }

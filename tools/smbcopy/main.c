@@ -67,6 +67,8 @@ static void print_json(const sc_ctx *ctx, const sc_opts *o, bool ok, int code, d
                       : (o->method == SC_METHOD_AUTO ? NULL : sc_method_name(o->method)),
         .src = src,
         .dst = dst,
+        .src_resolved = ctx->resolved[0],
+        .dst_resolved = ctx->resolved[1],
         .bytes = ctx->bytes,
         .files = ctx->files,
         .failed = ctx->failed,

@@ -172,7 +172,9 @@ const sc_optdef sc_optdefs[] = {
      "may leave the final name with missing data. Cancels an earlier --sync."},
     {SC_OPT_JSON, 0, "json", NULL, "print a JSON summary on stdout",
      "When done, print one JSON object on standard output with the members ok, method, src, "
-     "dst, bytes, files, failed, skipped, seconds, requests, wire_bytes, resumed_bytes, "
+     "dst, src_resolved, dst_resolved (the smb:// URL each share end leads to, through DFS "
+     "links when SRC or DST is on a DFS namespace; null for a local end), bytes, files, "
+     "failed, skipped, seconds, requests, wire_bytes, resumed_bytes, "
      "dialect, signing, encryption, cipher, collisions (the sources that -r did not copy "
      "because their names collide on the destination), exit_code and, on failure, error. "
      "method is what "

@@ -168,6 +168,7 @@ typedef struct sc_summary {
     bool ok;
     const char *method;
     const char *src, *dst;
+    const char *src_resolved, *dst_resolved; /* smb:// where they lead (DFS), or NULL */
     uint64_t bytes;
     uint64_t files;
     uint64_t failed;

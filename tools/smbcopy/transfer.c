@@ -158,6 +158,10 @@ int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg)
     rc = sc_loc_open(ctx, dst_arg, &dst);
     if (rc == 0) {
         sc_ctx_forget_passwords(ctx); /* both ends are logged in */
+        if (src.remote)
+            ctx->resolved[0] = sc_remote_display(src.srv, src.share, src.path);
+        if (dst.remote)
+            ctx->resolved[1] = sc_remote_display(dst.srv, dst.share, dst.path);
         rc = copy_locs(ctx, src_arg, dst_arg, &src, &dst);
     }
     sc_loc_free(&src);

@@ -6,7 +6,7 @@
 #include "smbcopy.h"
 #include "stream.h"
 
-#define SC_MAX_SERVERS 2
+#define SC_MAX_SERVERS 6 /* SRC, DST and up to four DFS targets */
 #define SC_MAX_TREES 4
 
 typedef struct sc_server {
@@ -18,6 +18,9 @@ typedef struct sc_server {
     char *share_names[SC_MAX_TREES];
     smbw_tree *trees[SC_MAX_TREES];
     int ntrees;
+    /* A server reached through a DFS referral: conn, sess and trees are the
+     * library's (kept by the referring connection), not freed here. */
+    bool borrowed;
 } sc_server;
 
 /* A place: a local path, or a path on a share. */
@@ -42,8 +45,9 @@ typedef struct sc_ctx {
     uint64_t bytes, files, failed, skipped;
     uint64_t requests, wire_bytes, resumed; /* --json counters */
     const char *method_used;
-    sc_prot prot;     /* --json: the weakest protection of the sessions used */
-    char error[1024]; /* first failure, without the "smbcopy: " prefix */
+    char *resolved[2]; /* --json: where SRC and DST lead through DFS (NULL: local) */
+    sc_prot prot;      /* --json: the weakest protection of the sessions used */
+    char error[1024];  /* first failure, without the "smbcopy: " prefix */
     int exit_code;
     sc_nameset dst_names; /* -r: destination paths this run wrote or kept */
     char **collisions;    /* -r: sources not copied because of a name collision */

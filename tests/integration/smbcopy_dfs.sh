@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# smbcopy through DFS paths against two Samba servers (with-server.sh
+# samba-dfs; tests/testbed/samba-dfs.sh): upload, download and smb->smb copy
+# through a link to a share on server 2, a link to another share on server 1,
+# a link whose first target is down and an interlink, bytes identical; a copy
+# between two DFS paths that lead to one server is server-side ("copychunk"
+# in --json); --json names where SRC and DST lead; a referral loop fails
+# cleanly (exit code and message, nothing written).
+#
+#   smbcopy_dfs.sh PATH/TO/smbcopy
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
+need_smbcopy "${1:-}"
+copy_init dfs SMBW_TEST_HOST2 SMBW_TEST_DFS_SHARE SMBW_TEST_S2_SHARE_PATH SMBW_TEST_SHARE2_PATH
+dfs=$base/$SMBW_TEST_DFS_SHARE
+h1=$SMBW_TEST_HOST h2=$SMBW_TEST_HOST2 port=$SMBW_TEST_PORT
+s1b=$SMBW_TEST_SHARE2_PATH    # server 1, share2
+s2a=$SMBW_TEST_S2_SHARE_PATH  # server 2, share1
+
+make_random "$work/src.bin" $((3 * 1024 * 1024 + 777))
+
+# link -> directory on the server that holds its target, expected resolved URL
+declare -A dir=([remote]=$s2a [local]=$s1b [failover]=$s2a [inter]=$s1b)
+declare -A at=([remote]="$h2:$port/share1" [local]="$h1:$port/share2"
+    [failover]="$h2:$port/share1" [inter]="$h1:$port/share2")
+for link in remote local failover inter; do
+    run_json "$work/src.bin" "$dfs/$link/up-$link.bin"
+    if ((rc == 0)); then pass "$link: upload exit 0"; else fail "$link: upload exited $rc: $(cat "$work/last.err")"; fi
+    same_file "$link: upload" "$work/src.bin" "${dir[$link]}/up-$link.bin"
+    got=$(json_get "$work/last.json" dst_resolved)
+    if [[ "$got" == "smb://${at[$link]}/up-$link.bin" ]]; then
+        pass "$link: --json dst_resolved $got"
+    else
+        fail "$link: --json dst_resolved '$got', wanted smb://${at[$link]}/up-$link.bin"
+    fi
+    rm -f "$work/down.bin"
+    run_json "$dfs/$link/up-$link.bin" "$work/down.bin"
+    if ((rc == 0)); then pass "$link: download exit 0"; else fail "$link: download exited $rc: $(cat "$work/last.err")"; fi
+    same_file "$link: download" "$work/src.bin" "$work/down.bin"
+    got=$(json_get "$work/last.json" src_resolved)
+    [[ "$got" == "smb://${at[$link]}/up-$link.bin" ]] && pass "$link: --json src_resolved" ||
+        fail "$link: --json src_resolved '$got'"
+done
+
+# smb -> smb through DFS in both directions between the servers: streamed.
+run_json "$dfs/local/up-local.bin" "$dfs/remote/from-local.bin"
+((rc == 0)) && pass "local->remote exit 0" || fail "local->remote exited $rc: $(cat "$work/last.err")"
+same_file "local->remote" "$work/src.bin" "$s2a/from-local.bin"
+m=$(json_get "$work/last.json" method)
+[[ "$m" == stream ]] && pass "server 1 -> server 2 streams" || fail "server 1 -> server 2 method '$m'"
+run_json "$dfs/remote/up-remote.bin" "$dfs/inter/from-remote.bin"
+((rc == 0)) && pass "remote->inter exit 0" || fail "remote->inter exited $rc: $(cat "$work/last.err")"
+same_file "remote->inter" "$work/src.bin" "$s1b/from-remote.bin"
+
+# Two DFS paths that lead to one server: server-side copy.
+run_json "$dfs/local/up-local.bin" "$dfs/inter/sscopy-1.bin"
+((rc == 0)) && pass "local->inter exit 0" || fail "local->inter exited $rc: $(cat "$work/last.err")"
+same_file "local->inter (server 1)" "$work/src.bin" "$s1b/sscopy-1.bin"
+m=$(json_get "$work/last.json" method)
+[[ "$m" == copychunk ]] && pass "server 1 via two DFS paths: copychunk" ||
+    fail "server 1 via two DFS paths: method '$m'"
+run_json "$dfs/remote/up-remote.bin" "$dfs/failover/sscopy-2.bin"
+((rc == 0)) && pass "remote->failover exit 0" || fail "remote->failover exited $rc: $(cat "$work/last.err")"
+same_file "remote->failover (server 2)" "$work/src.bin" "$s2a/sscopy-2.bin"
+m=$(json_get "$work/last.json" method)
+[[ "$m" == copychunk ]] && pass "server 2 via two DFS paths: copychunk" ||
+    fail "server 2 via two DFS paths: method '$m'"
+
+# A referral loop: a clear error, nothing written anywhere.
+run_json "$work/src.bin" "$dfs/loop/never.bin"
+if ((rc != 0)) && grep -q "loop" "$work/last.err"; then
+    pass "loop: exit $rc, $(head -c 160 "$work/last.err")"
+else
+    fail "loop: exit $rc, stderr: $(cat "$work/last.err")"
+fi
+if [[ -z "$(find "$s1b" "$s2a" -name 'never*')" ]]; then pass "loop: nothing written"; else fail "loop: files left"; fi
+finish
