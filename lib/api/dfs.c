@@ -412,6 +412,16 @@ static char *join(const char *a, const char *b)
     return s;
 }
 
+/* Whether two UNC names are one (leading backslashes and ASCII case aside). */
+static bool same_path(const char *a, const char *b)
+{
+    while (*a == '\\')
+        a++;
+    while (*b == '\\')
+        b++;
+    return strlen(a) == strlen(b) && same_ci(a, b, strlen(a));
+}
+
 /* One target of e for unc (whose part beyond e->prefix is rest): its tree
  * and the path on it, trying the targets in order from the last good one. */
 static int follow(struct dfs_state *d, smbw_session *root, smbw_session *s, dfs_ent *e,
@@ -422,6 +432,11 @@ static int follow(struct dfs_state *d, smbw_session *root, smbw_session *s, dfs_
         size_t i = (e->good + k) % e->ntargets;
         char *server, *share;
         const char *sub;
+        if (same_path(e->targets[i], e->prefix)) {
+            rc = core_set_error(s->conn, SMBW_ELOOP, 0, "DFS: the referral for %s names itself",
+                                e->prefix);
+            continue; /* a target naming the path it was asked for */
+        }
         if ((rc = split_unc(e->targets[i], &server, &share, &sub)) != 0)
             continue;
         smbw_session *ts;

@@ -5,7 +5,8 @@
  *    (reached on the referring connection's port), another share on server
  *    1, a link whose first target is down (failover), a link to a link on
  *    server 2 (interlink); a path under no link stays on the root;
- *  - a referral loop ends with SMBW_ELOOP;
+ *  - a referral loop ends with SMBW_ELOOP, and so does a link whose
+ *    target names the link itself (at once, "names itself");
  *  - smbw_file_open through a link (STATUS_PATH_NOT_COVERED followed by
  *    itself) writes and reads the file on the target, bytes identical;
  *  - without a password callback a target on another server is refused with
@@ -75,6 +76,9 @@ START_TEST(test_resolve)
     IT_ERR(x.conn, smbw_dfs_resolve(&t, &p, x.tree, "loop/f"), SMBW_ELOOP);
     ck_assert_ptr_null(p);
     ck_assert_ptr_nonnull(strstr(smbw_conn_errmsg(x.conn), "loop"));
+    /* A link whose target is the link itself: refused at the first referral. */
+    IT_ERR(x.conn, smbw_dfs_resolve(&t, &p, x.tree, "self/f"), SMBW_ELOOP);
+    ck_assert_ptr_nonnull(strstr(smbw_conn_errmsg(x.conn), "names itself"));
     IT_ERR(x.conn, smbw_dfs_resolve(&t, NULL, x.tree, "remote"), SMBW_EINVAL);
     it_close(&x);
 }

@@ -18,6 +18,7 @@
 #   inter     -> \\127.0.0.2\dfs2\back        a link on server 2 (interlink),
 #                which leads to \\127.0.0.1\share2
 #   loop      -> \\127.0.0.2\dfs2\loop2 -> \\127.0.0.1\dfs\loop  (a loop)
+#   self      -> \\127.0.0.1\dfs\self       (a target naming the link itself)
 # Server 2's share "dfs2" is a DFS root holding back and loop2.
 # Exported besides server 1's variables: SMBW_TEST_HOST2, SMBW_TEST_DFS_SHARE,
 # SMBW_TEST_DFS_SHARE2, SMBW_TEST_S2_SHARE_PATH (server 2's share1).
@@ -49,6 +50,7 @@ start() {
     ln -sfn 'msdfs:127.0.0.3\share1,127.0.0.2\share1' "$dfs1/failover"
     ln -sfn 'msdfs:127.0.0.2\dfs2\back' "$dfs1/inter"
     ln -sfn 'msdfs:127.0.0.2\dfs2\loop2' "$dfs1/loop"
+    ln -sfn 'msdfs:127.0.0.1\dfs\self' "$dfs1/self"
     chmod 0755 "$dfs1" "$dfs2"
 
     local root='    read only = no\n    guest ok = no\n    msdfs root = yes\n'
