@@ -223,6 +223,12 @@ const char *smbw_conn_errmsg(const smbw_conn *c);
 uint32_t smbw_last_status(const smbw_conn *c);
 /* True once a fatal error has killed the connection. */
 bool smbw_conn_is_dead(const smbw_conn *c);
+/* The error that killed the connection (SMBW_EIO, SMBW_ECLOSED,
+ * SMBW_ETIMEDOUT, SMBW_EPROTO ...), 0 while it lives or for NULL: after
+ * SMBW_EDEAD from a call, tells whether a reconnect makes sense (a dropped
+ * transport) or not (a server that broke the protocol). Errors: none of
+ * its own (it returns the recorded one). */
+int smbw_conn_dead_error(const smbw_conn *c);
 /* Sends an ECHO and waits for its answer.
  * Errors: SMBW_EINVAL (c NULL or not connected), the request errors, the server's errors. */
 int smbw_conn_echo(smbw_conn *c);

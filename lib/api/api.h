@@ -56,6 +56,12 @@ SMBW_WUR int api_path(const char *in, char **out);
 
 /* CREATE request body for path with the given parameters. */
 SMBW_WUR int api_encode_create(smbw_buf *b, const char *smbpath, const smbw_create_params *p);
+/* The same, asking for the file's on-disk id (QFid) first when qfid is set
+ * (reconnects compare it). */
+SMBW_WUR int api_encode_create_ex(smbw_buf *b, const char *smbpath, const smbw_create_params *p,
+                                  bool qfid);
+/* Whether the CREATEs of c ask for QFid (its reconnect policy is on). */
+#define API_QFID(c) ((c)->re_retries > 0)
 
 /* Keeps how f was opened (sp: its SMB path, malloc'd, now f's) so that a
  * reconnect can open it again. */

@@ -372,6 +372,11 @@ uint32_t smbw_last_status(const smbw_conn *c)
 {
     return c ? c->last_status : 0;
 }
+int smbw_conn_dead_error(const smbw_conn *c)
+{
+    return c && c->dead ? c->dead_err : 0;
+}
+
 bool smbw_conn_is_dead(const smbw_conn *c)
 {
     return !c || c->dead;

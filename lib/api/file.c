@@ -39,6 +39,27 @@ void api_file_unlink(smbw_file *f)
 
 int api_encode_create(smbw_buf *b, const char *smbpath, const smbw_create_params *p)
 {
+    return api_encode_create_ex(b, smbpath, p, false);
+}
+
+int api_encode_create_ex(smbw_buf *b, const char *smbpath, const smbw_create_params *p, bool qfid)
+{
+    if (qfid) { /* QFid first, then the caller's contexts */
+        smbw_buf all;
+        buf_init(&all);
+        int rc = wire_encode_ctx_qfid(&all, p->create_contexts_len > 0);
+        if (!rc && p->create_contexts_len)
+            buf_put(&all, p->create_contexts, p->create_contexts_len);
+        if (!rc && all.failed)
+            rc = SMBW_ENOMEM;
+        smbw_create_params q = *p;
+        q.create_contexts = all.p;
+        q.create_contexts_len = all.len;
+        if (!rc)
+            rc = api_encode_create_ex(b, smbpath, &q, false);
+        buf_free(&all);
+        return rc;
+    }
     smb2_create_req cr;
     memset(&cr, 0, sizeof cr);
     cr.oplock_level = p->oplock_level;
@@ -67,6 +88,11 @@ static int file_from_create(smbw_tree *t, const uint8_t *msg, size_t len, smbw_f
     f->create_action = cr.create_action;
     f->times = cr.t;
     f->is_dir = (cr.t.file_attributes & SMBW_FILE_ATTRIBUTE_DIRECTORY) != 0;
+    if (cr.contexts_len &&
+        wire_decode_qfid(cr.contexts, cr.contexts_len, f->disk_id, &f->has_disk_id) != 0) {
+        free(f);
+        return SMBW_EPROTO;
+    }
     if (cr.contexts_len) {
         f->ctx = malloc(cr.contexts_len);
         if (!f->ctx) {
@@ -139,7 +165,7 @@ int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw
         return rc;
     core_msg m;
     api_msg_for_tree(&m, t, SMB2_CREATE);
-    rc = api_encode_create(&m.body, sp, p);
+    rc = api_encode_create_ex(&m.body, sp, p, API_QFID(c));
     if (rc) {
         buf_free(&m.body);
         core_set_error(c, rc, 0, "open %s: invalid path", path);
@@ -171,6 +197,14 @@ void api_file_remember(smbw_file *f, char *sp, const smbw_create_params *p)
     f->re_attrs = p->file_attributes;
 }
 
+/* api_file_remember for a user path (not kept when it cannot be made). */
+static void remember_path(smbw_file *f, const char *path, const smbw_create_params *p)
+{
+    char *sp;
+    if (f && api_path(path, &sp) == 0)
+        api_file_remember(f, sp, p);
+}
+
 /* Closes f after a failure, leaving the connection's error message and
  * status those of the failure, not the close's. */
 static void close_keeping_error(smbw_conn *c, smbw_file *f)
@@ -196,7 +230,7 @@ static int create_write_msgs(smbw_conn *c, smbw_tree *t, const char *path,
     if (rc)
         return rc;
     api_msg_for_tree(&m[0], t, SMB2_CREATE);
-    rc = api_encode_create(&m[0].body, sp, p);
+    rc = api_encode_create_ex(&m[0].body, sp, p, API_QFID(c));
     free(sp);
     *n = 1;
     if (len) {
@@ -266,6 +300,8 @@ int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
     smbw_file *f = NULL;
     if (!rc)
         rc = create_answer(c, t, &rsp[0], "create", path, &f);
+    if (!rc)
+        remember_path(f, path, p);
     size_t wrote = 0;
     if (!rc)
         rc = write_answer(c, &rsp[1], path, first, &wrote);
@@ -295,7 +331,7 @@ static int create_read_msgs(smbw_conn *c, smbw_tree *t, const char *path,
     if (rc)
         return rc;
     api_msg_for_tree(&m[0], t, SMB2_CREATE);
-    rc = api_encode_create(&m[0].body, sp, p);
+    rc = api_encode_create_ex(&m[0].body, sp, p, API_QFID(c));
     free(sp);
     *n = 1;
     if (len) {
@@ -367,6 +403,8 @@ int smbw_file_create_read(smbw_file **out, smbw_tree *t, const char *path,
     smbw_file *f = NULL;
     if (!rc)
         rc = create_answer(c, t, &rsp[0], "open", path, &f);
+    if (!rc)
+        remember_path(f, path, p);
     const uint8_t *data = NULL;
     if (!rc)
         rc = read_answer(c, &rsp[1], path, first, &data, nread);
@@ -401,9 +439,6 @@ int smbw_file_open_source(smbw_file **out, smbw_tree *t, const char *path)
     /* Without a key (refused, malformed) the open stands: a copy asks for
      * one itself, and falls back as it would. */
     free(key);
-    char *sp;
-    if (api_path(path, &sp) == 0)
-        api_file_remember(*out, sp, &p); /* else it cannot be reopened */
     return 0;
 }
 
@@ -1236,7 +1271,7 @@ int smbw_file_create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
         return rc;
     core_msg m[2];
     api_msg_for_tree(&m[0], t, SMB2_CREATE);
-    rc = api_encode_create(&m[0].body, sp, p);
+    rc = api_encode_create_ex(&m[0].body, sp, p, API_QFID(c));
     free(sp);
     api_msg_for_tree(&m[1], t, SMB2_IOCTL);
     smb2_ioctl_req r;
@@ -1260,6 +1295,8 @@ int smbw_file_create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
     smbw_file *f = NULL;
     if (!rc)
         rc = create_answer(c, t, &rsp[0], "open", path, &f);
+    if (!rc)
+        remember_path(f, path, p);
     if (!rc)
         rc = ioctl_answer(c, ctl_code, &rsp[1], max_out, ioctl_out, ioctl_outlen);
     for (int i = 0; i < 2; i++)

@@ -141,6 +141,38 @@ static bool writable(uint32_t access)
     return (access & (GENERIC_WRITE | FILE_WRITE_DATA | FILE_APPEND_DATA | GENERIC_ALL)) != 0;
 }
 
+/* Whether the reopened file (cr) is f's: the same on-disk id when the
+ * server gave one (else the same creation time: servers without birth times
+ * may report another); for an open without write access also the same size
+ * and last write time. 0 (same), 2 (another file) or SMBW_EPROTO. */
+static int same_file(smbw_conn *c, const struct smbw_file *f, const smb2_create_rsp *cr)
+{
+    bool same;
+    if (f->has_disk_id) {
+        uint8_t id[WIRE_DISK_ID_LEN];
+        bool found = false;
+        if (wire_decode_qfid(cr->contexts, cr->contexts_len, id, &found) != 0) {
+            core_kill(c, SMBW_EPROTO, "malformed QFid create context");
+            return SMBW_EPROTO;
+        }
+        same = found && memcmp(id, f->disk_id, sizeof id) == 0;
+    } else {
+        same = cr->t.creation_time == f->times.creation_time;
+    }
+    if (!writable(f->re_access))
+        same = same && cr->t.last_write_time == f->times.last_write_time &&
+               cr->t.end_of_file == f->times.end_of_file;
+    if (same)
+        return 0;
+    core_log(c, SMBW_LOG_INFO,
+             "reconnect: %s is not the file it was (%s; written %llu/%llu, size %llu/%llu)",
+             f->re_path, f->has_disk_id ? "by its on-disk id" : "by its creation time",
+             (unsigned long long)f->times.last_write_time,
+             (unsigned long long)cr->t.last_write_time, (unsigned long long)f->times.end_of_file,
+             (unsigned long long)cr->t.end_of_file);
+    return 2; /* open, but not ours: closed by the caller of reopen */
+}
+
 /* Opens f again by its path; 0 with f's new id, 1 when f cannot come back
  * (no path, gone, another file now), or the connection's fatal error. */
 static int reopen(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
@@ -156,7 +188,7 @@ static int reopen(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
     p.create_disposition = FILE_OPEN;
     core_msg m;
     api_msg_for_tree(&m, t, SMB2_CREATE);
-    if (api_encode_create(&m.body, f->re_path, &p) != 0) {
+    if (api_encode_create_ex(&m.body, f->re_path, &p, f->has_disk_id) != 0) {
         buf_free(&m.body);
         return SMBW_ENOMEM;
     }
@@ -171,16 +203,9 @@ static int reopen(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
         core_kill(c, SMBW_EPROTO, "malformed CREATE response");
         rc = SMBW_EPROTO;
     } else if (!rc) {
-        bool same = cr.t.creation_time == f->times.creation_time;
-        if (!writable(f->re_access))
-            same = same && cr.t.last_write_time == f->times.last_write_time &&
-                   cr.t.end_of_file == f->times.end_of_file;
         memcpy(f->id, cr.file_id, 16);
         f->has_key = false; /* a resume key names the old open */
-        if (!same) {
-            core_log(c, SMBW_LOG_INFO, "reconnect: %s is not the file it was", f->re_path);
-            rc = 2; /* open, but not ours: closed by the caller of reopen */
-        }
+        rc = same_file(c, f, &cr);
     }
     api_rsp_free(&rsp);
     return rc;

@@ -85,6 +85,9 @@ struct smbw_file {
      * cannot be reopened). */
     char *re_path; /* SMB path */
     uint32_t re_access, re_share, re_options, re_attrs;
+    /* The server's on-disk id of the file (QFid), when it gave one. */
+    bool has_disk_id;
+    uint8_t disk_id[WIRE_DISK_ID_LEN];
 };
 
 struct smbw_conn {

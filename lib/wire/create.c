@@ -65,6 +65,47 @@ int wire_walk_create_contexts(const uint8_t *p, size_t len, wire_ctx_cb cb, void
     }
 }
 
+int wire_encode_ctx_qfid(smbw_buf *b, bool more)
+{
+    size_t at = b->len;
+    if (at % 8 != 0)
+        return SMBW_EINVAL;
+    buf_u32(b, more ? WIRE_QFID_REQ_LEN : 0); /* Next */
+    buf_u16(b, CTX_HDR);                      /* NameOffset */
+    buf_u16(b, 4);                            /* NameLength */
+    buf_u16(b, 0);                            /* Reserved */
+    buf_u16(b, 0);                            /* DataOffset */
+    buf_u32(b, 0);                            /* DataLength */
+    buf_put(b, "QFid", 4);
+    buf_u32(b, 0); /* padding to 8 */
+    return b->failed ? SMBW_ENOMEM : 0;
+}
+
+typedef struct qfid_find {
+    uint8_t *id;
+    bool *found;
+} qfid_find;
+
+static int qfid_cb(void *ud, const uint8_t *name, size_t namelen, const uint8_t *data,
+                   size_t datalen)
+{
+    qfid_find *q = ud;
+    if (namelen != 4 || memcmp(name, "QFid", 4) != 0 || *q->found)
+        return 0;
+    if (datalen < WIRE_DISK_ID_LEN || datalen > 64)
+        return SMBW_EPROTO;
+    memcpy(q->id, data, WIRE_DISK_ID_LEN);
+    *q->found = true;
+    return 0;
+}
+
+int wire_decode_qfid(const uint8_t *ctx, size_t len, uint8_t id[WIRE_DISK_ID_LEN], bool *found)
+{
+    *found = false;
+    qfid_find q = {id, found};
+    return wire_walk_create_contexts(ctx, len, qfid_cb, &q);
+}
+
 int wire_encode_create(smbw_buf *b, const smb2_create_req *r)
 {
     size_t start = b->len, name_start, ctx_start = 0;

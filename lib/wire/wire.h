@@ -369,6 +369,20 @@ typedef int (*wire_ctx_cb)(void *ud, const uint8_t *name, size_t namelen, const 
                            size_t datalen);
 SMBW_WUR int wire_walk_create_contexts(const uint8_t *p, size_t len, wire_ctx_cb cb, void *ud);
 
+/* SMB2_CREATE_QUERY_ON_DISK_ID ("QFid", 2.2.13.2.9): the request context
+ * (no data), appended to b at an 8-byte aligned offset; with more set its
+ * Next field says another context follows right after its 24 bytes. */
+#define WIRE_QFID_REQ_LEN 24
+SMBW_WUR int wire_encode_ctx_qfid(smbw_buf *b, bool more);
+/* The QFid answer (2.2.14.2.9: DiskFileId, VolumeId, Reserved) in a
+ * response's context chain: its first WIRE_DISK_ID_LEN bytes into id and
+ * *found true, or *found false when the chain has none. A QFid whose data is
+ * shorter than WIRE_DISK_ID_LEN or longer than 64 bytes is SMBW_EPROTO (as is
+ * a malformed chain). */
+#define WIRE_DISK_ID_LEN 16
+SMBW_WUR int wire_decode_qfid(const uint8_t *ctx, size_t len, uint8_t id[WIRE_DISK_ID_LEN],
+                              bool *found);
+
 SMBW_WUR int wire_encode_close(smbw_buf *b, uint16_t flags, const uint8_t file_id[16]);
 typedef struct smb2_close_rsp {
     uint16_t flags;

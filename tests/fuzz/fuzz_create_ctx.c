@@ -31,6 +31,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[0] % 2 == 0) {
         struct range r = {p, n, 0};
         FZ_IGNORE(wire_walk_create_contexts(p, n, cb, &r));
+        uint8_t id[WIRE_DISK_ID_LEN];
+        bool found = true;
+        if (wire_decode_qfid(p, n, id, &found) != 0)
+            found = false;
+        (void)found;
         return 0;
     }
     size_t len;

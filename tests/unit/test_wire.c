@@ -795,6 +795,64 @@ static int walk(const uint8_t *p, size_t n)
     return rc;
 }
 
+/* QFid: the request context's bytes, and the answer found (or not) in a
+ * chain, with its length checked. */
+START_TEST(test_qfid)
+{
+    smbw_buf b;
+    buf_init(&b);
+    ck_assert_int_eq(wire_encode_ctx_qfid(&b, true), 0);
+    ck_assert_uint_eq(b.len, WIRE_QFID_REQ_LEN);
+    ck_assert_uint_eq(get_u32(b.p), WIRE_QFID_REQ_LEN);
+    ck_assert(memcmp(b.p + 16, "QFid", 4) == 0);
+    add_ctx(&b, "MxAc", NULL, 0, true);
+    ctx_seen s;
+    memset(&s, 0, sizeof s);
+    ck_assert_int_eq(wire_walk_create_contexts(b.p, b.len, collect, &s), 0);
+    ck_assert_int_eq(s.n, 2);
+    ck_assert_str_eq(s.names[0], "QFid");
+    ck_assert_str_eq(s.names[1], "MxAc");
+    buf_reset(&b);
+    ck_assert_int_eq(wire_encode_ctx_qfid(&b, false), 0);
+    ck_assert_uint_eq(get_u32(b.p), 0);
+    buf_u8(&b, 1); /* not 8-byte aligned any more */
+    ck_assert_int_eq(wire_encode_ctx_qfid(&b, false), SMBW_EINVAL);
+
+    uint8_t data[65], id[WIRE_DISK_ID_LEN];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(0x40 + i);
+    bool found = true;
+    buf_reset(&b);
+    add_ctx(&b, "MxAc", data, 8, true);
+    ck_assert_int_eq(wire_decode_qfid(b.p, b.len, id, &found), 0);
+    ck_assert(!found);
+    ck_assert_int_eq(wire_decode_qfid(NULL, 0, id, &found), 0);
+    ck_assert(!found);
+    static const uint32_t ok_lens[] = {16, 32, 56, 64};
+    for (size_t k = 0; k < 4; k++) {
+        buf_reset(&b);
+        add_ctx(&b, "MxAc", data, 8, false);
+        add_ctx(&b, "QFid", data, ok_lens[k], true);
+        memset(id, 0, sizeof id);
+        ck_assert_int_eq(wire_decode_qfid(b.p, b.len, id, &found), 0);
+        ck_assert(found);
+        ck_assert(memcmp(id, data, sizeof id) == 0);
+    }
+    static const uint32_t bad_lens[] = {0, 8, 15, 65};
+    for (size_t k = 0; k < 4; k++) {
+        buf_reset(&b);
+        add_ctx(&b, "QFid", data, bad_lens[k], true);
+        ck_assert_msg(wire_decode_qfid(b.p, b.len, id, &found) == SMBW_EPROTO, "length %u",
+                      bad_lens[k]);
+    }
+    /* A chain cut short: refused. */
+    buf_reset(&b);
+    add_ctx(&b, "QFid", data, 32, true);
+    ck_assert_int_eq(wire_decode_qfid(b.p, b.len - 1, id, &found), SMBW_EPROTO);
+    buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_create_contexts)
 {
     smbw_buf b;
@@ -1970,6 +2028,7 @@ int main(void)
     tcase_add_test(tc, test_session_setup);
     tcase_add_test(tc, test_tree_connect);
     tcase_add_test(tc, test_create_contexts);
+    tcase_add_test(tc, test_qfid);
     tcase_add_test(tc, test_create_contexts_last_data_offset_ignored);
     tcase_add_test(tc, test_create_req);
     tcase_add_test(tc, test_create_rsp);
