@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # smbcopy under faults, against the Samba that with-server.sh started:
 #  1. the serving smbd killed mid-download, mid-upload and mid-copychunk:
-#     smbcopy exits 3 (connection error) and the final name is absent;
+#     with --retries=0 smbcopy exits 3 (connection error) and the final name
+#     is absent; with reconnecting on (the default) it connects again, opens
+#     the files again by name and finishes: exit 0, identical;
 #  2. smbcopy itself SIGKILLed mid-download and mid-upload (once its resume
 #     record shows progress): the final name is absent; `smbcopy --resume`
 #     then keeps what the record vouches for (resumed_bytes > 0, said on
@@ -107,16 +109,41 @@ check_killed_smbd() {
     pass "$what: exit $rc, $final absent"
 }
 
-# --- 1. smbd killed mid-copy ---------------------------------------------
-run_with_fault kill-smbd "$work/.dl.bin.smbcopy.part" --method=stream "$url/big.bin" "$work/dl.bin"
+# --- 1. smbd killed mid-copy, --retries=0 -----------------------------------
+run_with_fault kill-smbd "$work/.dl.bin.smbcopy.part" --retries=0 --method=stream \
+    "$url/big.bin" "$work/dl.bin"
 check_killed_smbd "kill smbd mid-download" "$work/dl.bin"
 
-run_with_fault kill-smbd "$sdir/.ul.bin.smbcopy.part" "$work/local.bin" "$url/ul.bin"
+run_with_fault kill-smbd "$sdir/.ul.bin.smbcopy.part" --retries=0 "$work/local.bin" "$url/ul.bin"
 check_killed_smbd "kill smbd mid-upload" "$sdir/ul.bin"
 
-run_with_fault kill-smbd "$sdir/.cc.bin.smbcopy.part" --method=copychunk --depth=1 \
+run_with_fault kill-smbd "$sdir/.cc.bin.smbcopy.part" --retries=0 --method=copychunk --depth=1 \
     "$url/big.bin" "$url/cc.bin"
 check_killed_smbd "kill smbd mid-copychunk" "$sdir/cc.bin"
+
+# --- 1b. the same with reconnecting on (the default): the new smbd has no
+# open of ours, so smbcopy opens the files again by name, checks they are the
+# same files and continues from its mark: exit 0, identical.
+check_reconnected() {
+    local what=$1 final=$2 got
+    got=$(sha256sum <"$final" 2>/dev/null | cut -d' ' -f1)
+    if ((rc == 0)) && [[ "$got" == "$want" ]]; then
+        pass "$what: reconnected, exit 0, identical (sha256)"
+    else
+        fail "$what: exit $rc, sha256 '$got' (wanted $want)"
+    fi
+}
+run_with_fault kill-smbd "$work/.rdl0.bin.smbcopy.part" --retry-wait=0.1 --method=stream \
+    "$url/big.bin" "$work/rdl0.bin"
+check_reconnected "kill smbd mid-download, reconnect" "$work/rdl0.bin"
+
+run_with_fault kill-smbd "$sdir/.rul0.bin.smbcopy.part" --retry-wait=0.1 "$work/local.bin" \
+    "$url/rul0.bin"
+check_reconnected "kill smbd mid-upload, reconnect" "$sdir/rul0.bin"
+
+run_with_fault kill-smbd "$sdir/.rcc0.bin.smbcopy.part" --retry-wait=0.1 --method=copychunk \
+    --depth=1 "$url/big.bin" "$url/rcc0.bin"
+check_reconnected "kill smbd mid-copychunk, reconnect" "$sdir/rcc0.bin"
 
 # --- 2. smbcopy SIGKILLed, then --resume ------------------------------------
 resume_case() {

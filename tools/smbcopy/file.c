@@ -55,6 +55,13 @@ typedef struct sc_xfer {
     sc_state state;
     sc_finfo sfi, dfi;
     uint64_t size, start, rec_done;
+    /* --retries: the contiguous mark of the stream (every byte below it is
+     * written), the mark at the last drop, drops in a row without progress,
+     * and the error of a reconnect that failed (reported instead). */
+    uint64_t mark, drop_mark;
+    int stalls;
+    bool dropped;
+    int reconnect_err;
     const char *method;
     bool done;                 /* nothing more to do for this file (skipped, dry run) */
     const sc_finfo *dst_known; /* the destination as known already: not looked up */
@@ -489,8 +496,83 @@ static int xf_open_dst(sc_xfer *x)
 
 static void stream_mark(void *ud, uint64_t upto)
 {
-    sc_state_note(ud, upto);
+    sc_xfer *x = ud;
+    if (upto > x->mark)
+        x->mark = upto;
+    sc_state_note(&x->state, upto);
 }
+
+/* The error a failed copy is reported with: a failed reconnect's own. */
+static int reported_err(const sc_xfer *x, int err)
+{
+    return x->reconnect_err != 0 ? x->reconnect_err : err;
+}
+
+/* Brings back the dead connection of one end; 0 or the reconnect's error. */
+static int reconnect_end(sc_xfer *x, const sc_loc *loc)
+{
+    if (!loc->remote || !smbw_conn_is_dead(loc->srv->conn))
+        return 0;
+    int err = smbw_conn_reconnect(loc->srv->conn);
+    if (err == 0) {
+        x->ctx->reconnects++;
+        if (!x->o->quiet) {
+            char *d = sc_server_display(loc->srv->host, loc->srv->port);
+            sc_progress_end(&x->ctx->prog);
+            fprintf(stderr, "smbcopy: connection to %s dropped; reconnected\n",
+                    sc_disp_or(d, loc->srv->host));
+            free(d);
+        }
+    }
+    return err;
+}
+
+/* --retries: after a dropped connection (err), the connections brought back
+ * (smbw_conn_reconnect: same protection, same open files) and x->start set
+ * to the contiguous mark, from which the copy continues. Returns whether to
+ * go on; when a reconnect failed, x->reconnect_err says why. */
+static bool dropped(const sc_loc *loc)
+{
+    int why = loc->remote ? smbw_conn_dead_error(loc->srv->conn) : 0;
+    return why == SMBW_EIO || why == SMBW_ECLOSED;
+}
+
+static bool retry_after(sc_xfer *x, int err)
+{
+    /* A request sent after the drop fails with SMBW_EDEAD: the drop it is. */
+    if (err == SMBW_EDEAD && (dropped(x->src) || dropped(x->dst)))
+        err = SMBW_EIO;
+    if ((err != SMBW_EIO && err != SMBW_ECLOSED) || x->o->retries == 0 || sc_interrupted)
+        return false;
+    uint64_t mark = x->start;
+    if (x->mark > mark)
+        mark = x->mark;
+    if (x->state.active && x->state.pending > mark)
+        mark = x->state.pending;
+    if (mark > x->drop_mark)
+        x->stalls = 0;
+    else if (x->dropped && ++x->stalls >= x->o->retries)
+        return false; /* dropped again and again without progress */
+    x->drop_mark = mark;
+    x->dropped = true;
+    int rerr = reconnect_end(x, x->src);
+    if (rerr == 0 && !(x->dst->remote && x->src->remote && x->dst->srv == x->src->srv))
+        rerr = reconnect_end(x, x->dst);
+    if (rerr != 0) {
+        x->reconnect_err = rerr;
+        return false;
+    }
+    if (x->state.err == SMBW_EIO || x->state.err == SMBW_ECLOSED)
+        x->state.err = 0; /* its update died with the connection */
+    x->start = mark;
+    if (!x->o->quiet)
+        fprintf(stderr, "smbcopy: continuing %s at byte %llu of %llu\n", x->ddisp,
+                (unsigned long long)mark, (unsigned long long)x->size);
+    return true;
+}
+
+/* What a data step returns to be run again after a reconnect. */
+#define SC_RETRY (-1000)
 
 static sc_end end_of(const sc_loc *loc, const sc_fh *h, bool seq)
 {
@@ -508,7 +590,7 @@ static int stream_data(sc_xfer *x)
     uint64_t copied = 0;
     sc_stream_hooks hk = {
         .mark = stream_mark,
-        .ud = &x->state,
+        .ud = x,
         .chunk = x->o->chunk_size,
         .sparse = !x->dst_stream,
         /* Asked when the attributes say sparse, and of any file large
@@ -526,6 +608,9 @@ static int stream_data(sc_xfer *x)
     sc_progress_end(&ctx->prog);
     if (err == 0)
         return 0;
+    if (retry_after(x, err))
+        return SC_RETRY;
+    err = reported_err(x, err);
     const char *what = xe.side == SC_SIDE_DST ? x->tdisp : x->sdisp;
     smbw_conn *c = xe.side == SC_SIDE_DST ? de.c : se.c;
     bool intr = err == SMBW_ECANCELED && sc_interrupted;
@@ -557,14 +642,27 @@ static int server_side_failed(sc_xfer *x, int err)
     }
     if (err == SMBW_ECANCELED && sc_interrupted)
         return sc_fail_interrupted(ctx, x->sdisp);
+    if (retry_after(x, err))
+        return SC_RETRY;
+    err = reported_err(x, err);
     if (source_changed(x))
         return sc_fail_changed(ctx, x->sdisp);
     return sc_fail_smb(ctx, err, x->dst->srv->conn, 0, "copy", x->sdisp);
 }
 
 /* Data: by the server when both ends are on one (unless --method=stream),
- * else streamed. */
+ * else streamed; after a dropped connection that came back, again from the
+ * contiguous mark. */
+static int xf_data_once(sc_xfer *x);
 static int xf_data(sc_xfer *x)
+{
+    int rc;
+    while ((rc = xf_data_once(x)) == SC_RETRY)
+        ;
+    return rc;
+}
+
+static int xf_data_once(sc_xfer *x)
 {
     sc_ctx *ctx = x->ctx;
     int rc;

@@ -75,9 +75,11 @@ char *sc_summary_json(const sc_summary *s)
                     (unsigned long long)s->bytes, (unsigned long long)s->files,
                     (unsigned long long)s->failed, (unsigned long long)s->skipped, secs);
     if (s->counters)
-        tool_buf_printf(&b, ",\"requests\":%llu,\"wire_bytes\":%llu,\"resumed_bytes\":%llu",
+        tool_buf_printf(&b,
+                        ",\"requests\":%llu,\"wire_bytes\":%llu,\"resumed_bytes\":%llu,"
+                        "\"reconnects\":%llu",
                         (unsigned long long)s->requests, (unsigned long long)s->wire_bytes,
-                        (unsigned long long)s->resumed_bytes);
+                        (unsigned long long)s->resumed_bytes, (unsigned long long)s->reconnects);
     tool_buf_puts(&b, ",\"dialect\":");
     tool_json_str(&b, s->dialect);
     if (s->prot != NULL && s->prot->nsessions > 0) {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "loc.h"
@@ -35,6 +36,13 @@ void sc_ctx_free(sc_ctx *ctx)
             smbw_conn_free(s->conn);
         }
         free(s->host);
+        if (s->pw_mask != NULL) {
+            tool_wipe(s->pw_mask, s->pw_len);
+            tool_wipe(s->pw_pad, s->pw_len);
+        }
+        free(s->pw_mask);
+        free(s->pw_pad);
+        s->pw_mask = s->pw_pad = NULL;
         tool_creds_clear(&s->creds);
     }
     ctx->nservers = 0;
@@ -179,6 +187,72 @@ void sc_note_protection(sc_ctx *ctx, const smbw_conn *c, const smbw_session *s, 
     sc_prot_note(&ctx->prot, smbw_session_signed(s), smbw_session_signing_alg(s), enc, cipher);
 }
 
+/* ---- reconnect (--retries) ------------------------------------------ */
+
+/* The library asks for the password again: unmasked into its buffer. */
+static int reconnect_password(void *ud, const char *user, const char *domain, char *buf,
+                              size_t size)
+{
+    (void)user;
+    (void)domain;
+    const sc_server *s = ud;
+    if (s->pw_mask == NULL || s->pw_len >= size)
+        return SMBW_EAUTH;
+    for (size_t i = 0; i < s->pw_len; i++)
+        buf[i] = (char)(s->pw_mask[i] ^ s->pw_pad[i]);
+    buf[s->pw_len] = '\0';
+    return 0;
+}
+
+/* Keeps the password masked for reconnects. Returns 0 or -1 (no memory or
+ * no random bytes: then no reconnect can log in again). */
+static int keep_password(sc_server *s)
+{
+    size_t n = strlen(s->creds.password);
+    s->pw_mask = malloc(n + 1);
+    s->pw_pad = malloc(n + 1);
+    if (s->pw_mask == NULL || s->pw_pad == NULL ||
+        getrandom(s->pw_pad, n + 1, 0) != (ssize_t)(n + 1)) {
+        free(s->pw_mask);
+        free(s->pw_pad);
+        s->pw_mask = s->pw_pad = NULL;
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        s->pw_mask[i] = (unsigned char)s->creds.password[i] ^ s->pw_pad[i];
+    s->pw_len = n;
+    return 0;
+}
+
+static void reconnect_notify(void *ud, int attempt, int err, const char *msg)
+{
+    sc_ctx *ctx = ud;
+    if (ctx->o->quiet || err == 0)
+        return;
+    sc_progress_end(&ctx->prog);
+    fprintf(stderr, "smbcopy: reconnect try %d failed: %s\n", attempt,
+            msg != NULL && msg[0] != '\0' ? msg : smbw_strerror(err));
+}
+
+/* The reconnect policy of a server's connection (after its login). */
+static int set_reconnect(sc_ctx *ctx, sc_server *s)
+{
+    const sc_opts *o = ctx->o;
+    if (o->retries == 0)
+        return 0;
+    if ((!o->kerberos || o->kerberos_fallback) && s->creds.password != NULL &&
+        keep_password(s) != 0)
+        return SMBW_ENOMEM;
+    smbw_reconnect_opts ro = SMBW_RECONNECT_OPTS_INIT;
+    ro.retries = o->retries;
+    ro.wait_ms = o->retry_wait_ms;
+    ro.password = reconnect_password;
+    ro.password_ud = s;
+    ro.notify = reconnect_notify;
+    ro.notify_ud = ctx;
+    return smbw_conn_set_reconnect(s->conn, &ro);
+}
+
 /* ---- servers and locations ------------------------------------------- */
 
 static bool str_eq_ci(const char *a, const char *b)
@@ -275,6 +349,8 @@ static int server_login(sc_ctx *ctx, sc_server *s)
         free(what);
         goto out;
     }
+    if ((err = set_reconnect(ctx, s)) != 0)
+        rc = sc_fail_smb(ctx, err, s->conn, 0, "set up reconnecting to", disp);
 out:
     /* The password is kept after a login for DFS targets on other servers
      * until both ends are open (sc_ctx_forget_passwords), or for

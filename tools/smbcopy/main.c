@@ -80,6 +80,7 @@ static void print_json(const sc_ctx *ctx, const sc_opts *o, bool ok, int code, d
         .requests = ctx->requests,
         .wire_bytes = ctx->wire_bytes,
         .resumed_bytes = ctx->resumed,
+        .reconnects = ctx->reconnects,
         .error = ok ? NULL : (ctx->error[0] != '\0' ? ctx->error : "failed"),
         .exit_code = code,
         .collisions = ctx->collisions,

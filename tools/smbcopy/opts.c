@@ -57,6 +57,23 @@ const sc_optdef sc_optdefs[] = {
     {SC_OPT_TIMEOUT, 0, "timeout", "SECONDS", "time limit for every network wait (default 30)",
      "Give up on any single network wait (connecting, each request) after SECONDS (a positive "
      "number, fractions allowed). The default is 30."},
+    {SC_OPT_RETRIES, 0, "retries", "N", "reconnect tries after a dropped connection (default 3)",
+     "When a connection to a server drops in the middle of a run (reset, closed), make up to N "
+     "tries (0 to 100; default 3) to connect again with the same protection: the same dialect, "
+     "signing and encryption, the session logged in again with the same credentials (the "
+     "password is then kept in memory for the whole run; with -k the Kerberos ticket cache is "
+     "used again), the share and the open files opened again (a source that is no longer the "
+     "same file fails the copy). The file being copied then continues from the last offset "
+     "below which everything was written, with identical results. A server that comes back "
+     "with a lower dialect or weaker protection is refused, never used. Each drop gets N tries "
+     "again as long as the copy moved on since the previous one. 0 turns reconnecting off: a "
+     "drop then ends the run (exit 3) as it always did, and --resume can continue later. "
+     "--json counts the reconnects."},
+    {SC_OPT_RETRY_WAIT, 0, "retry-wait", "SECONDS",
+     "wait before the second reconnect try (default 1, doubled each try)",
+     "The first reconnect try after a drop starts at once; the wait before the second one is "
+     "SECONDS (0 or a positive number, fractions allowed, at most 3600; default 1), and each "
+     "later wait is twice the one before, at most 30 s."},
     {SC_OPT_METHOD, 0, "method", "auto|clone|copychunk|odx|stream", "copy strategy (default auto)",
      "How to copy. 'stream' reads the data and writes it back through smbcopy with many "
      "requests in flight. 'copychunk' asks the server to copy (FSCTL_SRV_COPYCHUNK_WRITE, see "
@@ -174,7 +191,7 @@ const sc_optdef sc_optdefs[] = {
      "When done, print one JSON object on standard output with the members ok, method, src, "
      "dst, src_resolved, dst_resolved (the smb:// URL each share end leads to, through DFS "
      "links when SRC or DST is on a DFS namespace; null for a local end), bytes, files, "
-     "failed, skipped, seconds, requests, wire_bytes, resumed_bytes, "
+     "failed, skipped, seconds, requests, wire_bytes, resumed_bytes, reconnects, "
      "dialect, signing, encryption, cipher, collisions (the sources that -r did not copy "
      "because their names collide on the destination), exit_code and, on failure, error. "
      "method is what "
@@ -182,7 +199,8 @@ const sc_optdef sc_optdefs[] = {
      "clone, copychunk or stream ('mixed' when files of a tree differed). requests counts the "
      "read, write and FSCTL requests of the copies and wire_bytes the SMB bytes sent and "
      "received meanwhile, so a server-side copy shows that its data did not cross the network. "
-     "resumed_bytes counts bytes kept from an earlier run (--resume). signing (the signing "
+     "resumed_bytes counts bytes kept from an earlier run (--resume); reconnects counts the "
+     "connections brought back after a drop (--retries). signing (the signing "
      "algorithm, e.g. AES-128-GMAC, or \"none\"), encryption (true or false) and cipher (e.g. "
      "AES-128-GCM, or \"none\") describe what protected the copy; when several SMB sessions "
      "were used (SRC and DST on different servers, --connections) they describe the weakest: "
@@ -243,6 +261,8 @@ void sc_opts_init(sc_opts *o)
     o->method = SC_METHOD_AUTO;
     o->depth = SC_DEFAULT_DEPTH;
     o->connections = 1;
+    o->retries = SC_DEFAULT_RETRIES;
+    o->retry_wait_ms = SC_DEFAULT_RETRY_WAIT_MS;
     o->preserve = true;
     o->progress = -1;
 }
@@ -316,6 +336,28 @@ static int parse_count(const char *val, const char *shown, long max, int *out, c
     return 0;
 }
 
+/* --timeout=SECONDS, --retries=N (0 to SC_MAX_RETRIES), --retry-wait=SECONDS
+ * (0 or positive). */
+static int parse_retry(sc_opts *o, int id, const char *val, const char *shown, char *err,
+                       size_t errlen)
+{
+    if (id == SC_OPT_TIMEOUT)
+        return tool_opt_seconds(val, shown, 2000000.0, &o->timeout_ms, err, errlen);
+    bool zero = strcmp(val, "0") == 0;
+    if (id == SC_OPT_RETRIES) {
+        if (zero) {
+            o->retries = 0;
+            return 0;
+        }
+        return parse_count(val, shown, SC_MAX_RETRIES, &o->retries, err, errlen);
+    }
+    if (zero) {
+        o->retry_wait_ms = 0;
+        return 0;
+    }
+    return tool_opt_seconds(val, shown, 3600.0, &o->retry_wait_ms, err, errlen);
+}
+
 /* --chunk-size=N[K|M], from 4K to 1M. */
 static int parse_chunk_size(sc_opts *o, const char *val, const char *shown, char *err,
                             size_t errlen)
@@ -374,7 +416,9 @@ static int apply(sc_opts *o, const tool_optdef *d, const char *val, const char *
         o->encrypt = true;
         break;
     case SC_OPT_TIMEOUT:
-        return tool_opt_seconds(val, shown, 2000000.0, &o->timeout_ms, err, errlen);
+    case SC_OPT_RETRIES:
+    case SC_OPT_RETRY_WAIT:
+        return parse_retry(o, d->id, val, shown, err, errlen);
     case SC_OPT_METHOD:
         return parse_method(o, val, shown, err, errlen);
     case SC_OPT_DEPTH:

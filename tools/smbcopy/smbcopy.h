@@ -53,6 +53,8 @@ enum sc_optid {
     SC_OPT_ENCRYPT,
     SC_OPT_CIPHER,
     SC_OPT_TIMEOUT,
+    SC_OPT_RETRIES,
+    SC_OPT_RETRY_WAIT,
     SC_OPT_METHOD,
     SC_OPT_DEPTH,
     SC_OPT_CHUNK_SIZE,
@@ -87,6 +89,9 @@ extern const size_t sc_noptdefs;
 #define SC_MAX_DEPTH 32
 #define SC_DEFAULT_DEPTH 16
 #define SC_MAX_CONNECTIONS 8
+#define SC_MAX_RETRIES 100
+#define SC_DEFAULT_RETRIES 3
+#define SC_DEFAULT_RETRY_WAIT_MS 1000
 #define SC_MIN_CHUNK_SIZE 4096u
 #define SC_MAX_CHUNK_SIZE (1024u * 1024u)
 #define SC_MAX_CIPHERS 4
@@ -104,6 +109,8 @@ typedef struct sc_opts {
     enum smbw_cipher ciphers[SC_MAX_CIPHERS]; /* --cipher: SMBW_CIPHER_* preference */
     int nciphers;                             /* 0: library default */
     int timeout_ms;                           /* 0: library default */
+    int retries;       /* --retries: reconnect tries per drop (0: no reconnect) */
+    int retry_wait_ms; /* --retry-wait: the wait before the second try */
     enum sc_method method;
     int depth;
     bool depth_set;      /* --depth given (else the library's default for server-side copy) */
@@ -180,6 +187,7 @@ typedef struct sc_summary {
     uint64_t requests;      /* requests sent by the copies */
     uint64_t wire_bytes;    /* SMB bytes sent and received during the copies */
     uint64_t resumed_bytes; /* bytes kept from earlier runs (--resume) */
+    uint64_t reconnects;    /* connections brought back after a drop */
     const char *error;      /* NULL on success */
     int exit_code;
     char *const *collisions; /* -r: sources not copied because their names collide */

@@ -21,6 +21,10 @@ typedef struct sc_server {
     /* A server reached through a DFS referral: conn, sess and trees are the
      * library's (kept by the referring connection), not freed here. */
     bool borrowed;
+    /* For a reconnect (--retries): the password XORed with a random pad of
+     * the same length, never kept in plain sight. NULL: none kept. */
+    unsigned char *pw_mask, *pw_pad;
+    size_t pw_len;
 } sc_server;
 
 /* A place: a local path, or a path on a share. */
@@ -44,6 +48,7 @@ typedef struct sc_ctx {
     sc_progress prog;
     uint64_t bytes, files, failed, skipped;
     uint64_t requests, wire_bytes, resumed; /* --json counters */
+    uint64_t reconnects;                    /* --json: connections brought back */
     const char *method_used;
     char *resolved[2]; /* --json: where SRC and DST lead through DFS (NULL: local) */
     sc_prot prot;      /* --json: the weakest protection of the sessions used */

@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""cut_proxy.py: a loopback TCP proxy that drops connections on purpose.
+
+    cut_proxy.py --port-file FILE [--up N] [--down N]
+                 [--command NAME|NUMBER --at K] [--cuts M] [--then HOST:PORT]
+                 [--log FILE] [--timeout S] HOST PORT
+
+Forwards bytes both ways between each client and HOST:PORT and cuts (RST on
+both sides: SO_LINGER 0, then close) the connection in flight:
+
+  --up N       once the client has sent N bytes on one connection;
+  --down N     once the server has sent N bytes on one connection;
+  --command C --at K
+               when the client sends its Kth request of SMB2 command C
+               (a name such as READ, WRITE, IOCTL, CREATE, or its number),
+               counted over every connection of the run; that request is
+               not forwarded. Requests of an encrypted session cannot be
+               seen and are not counted.
+
+After a cut it keeps accepting; the counters start again on the new
+connection (--at counts K more requests), so up to --cuts M cuts (default 1)
+happen in one run. With --then HOST:PORT, connections accepted after the
+first cut go to that server instead (a server that "came back" different).
+Each cut is logged to --log as "cut REASON" (one line). The listening port
+is written to FILE (atomically) once it accepts. It exits after --timeout
+seconds (default 120). Python 3 standard library only.
+"""
+
+import argparse
+import os
+import select
+import socket
+import struct
+import time
+
+COMMANDS = {
+    "NEGOTIATE": 0, "SESSION_SETUP": 1, "LOGOFF": 2, "TREE_CONNECT": 3,
+    "TREE_DISCONNECT": 4, "CREATE": 5, "CLOSE": 6, "FLUSH": 7, "READ": 8,
+    "WRITE": 9, "LOCK": 10, "IOCTL": 11, "CANCEL": 12, "ECHO": 13,
+    "QUERY_DIRECTORY": 14, "CHANGE_NOTIFY": 15, "QUERY_INFO": 16,
+    "SET_INFO": 17, "OPLOCK_BREAK": 18,
+}
+
+
+class Link:
+    """One client connection and its server connection."""
+
+    def __init__(self, client, server):
+        self.client = client
+        self.server = server
+        self.up = 0  # bytes client -> server
+        self.down = 0  # bytes server -> client
+        self.frame = b""  # client bytes not yet split into frames
+
+    def commands(self, data):
+        """SMB2 commands of the complete frames in data (client side);
+        returns [(command, start offset in data of its frame)] (the start is
+        negative when the frame began in earlier data, forwarded already)."""
+        out = []
+        buf = self.frame + data
+        base = len(self.frame)
+        pos = 0
+        while len(buf) - pos >= 4:
+            n = struct.unpack(">I", buf[pos:pos + 4])[0] & 0xFFFFFF
+            if len(buf) - pos < 4 + n:
+                break
+            msg = buf[pos + 4:pos + 4 + n]
+            off = 0
+            while len(msg) - off >= 64 and msg[off:off + 4] == b"\xfeSMB":
+                out.append((struct.unpack("<H", msg[off + 12:off + 14])[0],
+                            pos - base))
+                nxt = struct.unpack("<I", msg[off + 20:off + 24])[0]
+                if nxt == 0 or nxt < 64:
+                    break
+                off += nxt
+            pos += 4 + n
+        self.frame = buf[pos:]
+        return out
+
+
+def rst(sock):
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                        struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    sock.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("host")
+    ap.add_argument("port", type=int)
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--up", type=int, default=0)
+    ap.add_argument("--down", type=int, default=0)
+    ap.add_argument("--command")
+    ap.add_argument("--at", type=int, default=0)
+    ap.add_argument("--cuts", type=int, default=1)
+    ap.add_argument("--then")
+    ap.add_argument("--log")
+    ap.add_argument("--timeout", type=float, default=120.0)
+    a = ap.parse_args()
+    cmd = None
+    if a.command is not None:
+        cmd = COMMANDS.get(a.command.upper())
+        if cmd is None:
+            cmd = int(a.command, 0)
+        if a.at <= 0:
+            ap.error("--command needs --at K (K >= 1)")
+    target = (a.host, a.port)
+    then = None
+    if a.then:
+        h, p = a.then.rsplit(":", 1)
+        then = (h, int(p))
+    deadline = time.monotonic() + a.timeout
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(8)
+    tmp = a.port_file + ".tmp"
+    with open(tmp, "w", encoding="ascii") as f:
+        f.write("%d\n" % ls.getsockname()[1])
+    os.rename(tmp, a.port_file)
+    links = {}  # socket -> Link
+    cuts = 0
+    seen = 0  # requests of cmd since the last cut
+
+    def log(reason):
+        if a.log:
+            with open(a.log, "a", encoding="ascii") as f:
+                f.write("cut %s\n" % reason)
+
+    def drop(link, reason):
+        nonlocal cuts, seen
+        cuts += 1
+        seen = 0
+        log(reason)
+        for s in (link.client, link.server):
+            links.pop(s, None)
+            rst(s)
+
+    def close(link):
+        for s in (link.client, link.server):
+            links.pop(s, None)
+            s.close()
+
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([ls] + list(links), [], [], 0.2)
+        for s in r:
+            if s is ls:
+                c, _ = ls.accept()
+                dest = then if then and cuts > 0 else target
+                try:
+                    sv = socket.create_connection(dest, timeout=5)
+                except OSError:
+                    c.close()
+                    continue
+                link = Link(c, sv)
+                links[c] = link
+                links[sv] = link
+                continue
+            link = links.get(s)
+            if link is None:
+                continue  # cut earlier in this round
+            try:
+                data = s.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                close(link)
+                continue
+            armed = cuts < a.cuts
+            if s is link.client:
+                if armed and cmd is not None:
+                    for c_, start in link.commands(data):
+                        if c_ != cmd:
+                            continue
+                        seen += 1
+                        if seen >= a.at:
+                            try:
+                                link.server.sendall(data[:max(0, start)])
+                            except OSError:
+                                pass
+                            drop(link, "at request %d of command %d" % (seen, cmd))
+                            break
+                    if link.client not in links:
+                        continue
+                link.up += len(data)
+                if armed and a.up and link.up >= a.up:
+                    keep = len(data) - (link.up - a.up)
+                    try:
+                        link.server.sendall(data[:keep])
+                    except OSError:
+                        pass
+                    drop(link, "after %d bytes up" % a.up)
+                    continue
+                dst = link.server
+            else:
+                link.down += len(data)
+                if armed and a.down and link.down >= a.down:
+                    keep = len(data) - (link.down - a.down)
+                    try:
+                        link.client.sendall(data[:keep])
+                    except OSError:
+                        pass
+                    drop(link, "after %d bytes down" % a.down)
+                    continue
+                dst = link.client
+            try:
+                dst.sendall(data)
+            except OSError:
+                close(link)
+    for link in set(links.values()):
+        close(link)
+
+
+if __name__ == "__main__":
+    main()

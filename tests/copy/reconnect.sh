@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# A dropped connection in the middle of a copy (issue 12; run through
+# with-server.sh samba). smbcopy goes through tests/common/cut_proxy.py,
+# which resets the connection at a chosen point and accepts again:
+#  - mid-download (after N bytes from the server), once and three times;
+#  - mid-upload (after N bytes from the client), once and three times;
+#  - mid-copychunk (at the Kth IOCTL request), once and three times;
+#  each finishes with exit 0, identical bytes, no leftovers, and --json
+#  counting the reconnects (as many as the proxy's cuts);
+#  - --retries=0: the drop ends the run with exit 3 as before (the proxy did
+#    cut: its log says so);
+#  - a server that comes back with a lower dialect (the proxy sends the new
+#    connection to a second smbd capped at SMB 2.1): refused with a clean
+#    error naming it, exit non-zero, nothing left under the final name.
+#
+#   reconnect.sh PATH/TO/smbcopy
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
+need_smbcopy "${1:-}"
+copy_init reconnect
+testbed=$(cd "$here/../testbed" && pwd)
+
+size=$((48 * 1024 * 1024))
+make_random "$work/src.bin" "$size"
+cp "$work/src.bin" "$share/src.bin"
+chown "$SMBW_TEST_USER:" "$share/src.bin" 2>/dev/null || true
+
+proxy_pid=
+stop_proxy() {
+    if [[ -n "$proxy_pid" ]]; then
+        kill "$proxy_pid" 2>/dev/null || true
+        wait "$proxy_pid" 2>/dev/null || true
+    fi
+    proxy_pid=
+}
+on_exit stop_proxy
+
+# proxy ARGS...: a new cut_proxy.py in front of the server; sets purl
+# (share1's URL through it) and plog (its log of cuts).
+proxy() {
+    stop_proxy
+    rm -f "$work/proxy.port" "$work/proxy.log"
+    plog=$work/proxy.log
+    "$py" "$common_dir/cut_proxy.py" --port-file "$work/proxy.port" --log "$plog" \
+        --timeout 170 "$@" "$SMBW_TEST_HOST" "$SMBW_TEST_PORT" &
+    proxy_pid=$!
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [[ -s "$work/proxy.port" ]] && break
+        sleep 0.05
+    done
+    [[ -s "$work/proxy.port" ]] || {
+        echo "FAIL: cut_proxy.py did not start" >&2
+        exit 1
+    }
+    purl=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$(cat "$work/proxy.port")/$SMBW_TEST_SHARE
+}
+
+cuts() {
+    if [[ -f "$plog" ]]; then grep -c '^cut ' "$plog"; else echo 0; fi
+}
+
+# expect_ok WHAT CUTS DST_FILE: exit 0, identical to the source, the proxy cut
+# CUTS times and --json counts as many reconnects.
+expect_ok() {
+    local what=$1 n=$2 out=$3 rec
+    rec=$(json_get "$work/last.json" reconnects)
+    if ((rc == 0)); then
+        pass "$what: exit 0"
+    else
+        fail "$what: exit $rc: $(tr '\n' '|' <"$work/last.err")"
+    fi
+    same_file "$what" "$work/src.bin" "$out"
+    if [[ "$(cuts)" == "$n" && "$rec" == "$n" ]]; then
+        pass "$what: $n cut(s), $rec reconnect(s) in --json"
+    else
+        fail "$what: proxy cut $(cuts) time(s), --json says reconnects=$rec (wanted $n)"
+    fi
+}
+
+# ---- download -------------------------------------------------------------
+proxy --down $((16 * 1024 * 1024))
+run_json --retry-wait=0.1 "$purl/src.bin" "$work/down1.bin"
+expect_ok "download, one cut" 1 "$work/down1.bin"
+
+proxy --down $((10 * 1024 * 1024)) --cuts 3
+run_json --retry-wait=0.1 "$purl/src.bin" "$work/down3.bin"
+expect_ok "download, three cuts" 3 "$work/down3.bin"
+[[ -z "$(leftovers "$work")" ]] && pass "download: no leftovers" ||
+    fail "download: leftovers: $(leftovers "$work")"
+
+# ---- upload ---------------------------------------------------------------
+proxy --up $((16 * 1024 * 1024))
+run_json --retry-wait=0.1 "$work/src.bin" "$purl/up1.bin"
+expect_ok "upload, one cut" 1 "$share/up1.bin"
+
+proxy --up $((10 * 1024 * 1024)) --cuts 3
+run_json --retry-wait=0.1 "$work/src.bin" "$purl/up3.bin"
+expect_ok "upload, three cuts" 3 "$share/up3.bin"
+[[ -z "$(leftovers "$share")" ]] && pass "upload: no leftovers" ||
+    fail "upload: leftovers: $(leftovers "$share")"
+
+# ---- server-side copy (copychunk) -----------------------------------------
+proxy --command IOCTL --at 3
+run_json --retry-wait=0.1 --method=copychunk "$purl/src.bin" "$purl/cc1.bin"
+expect_ok "copychunk, one cut" 1 "$share/cc1.bin"
+[[ "$(json_get "$work/last.json" method)" == copychunk ]] && pass "copychunk: method copychunk" ||
+    fail "copychunk: method $(json_get "$work/last.json" method)"
+
+proxy --command IOCTL --at 3 --cuts 3
+run_json --retry-wait=0.1 --method=copychunk "$purl/src.bin" "$purl/cc3.bin"
+expect_ok "copychunk, three cuts" 3 "$share/cc3.bin"
+
+# ---- --retries=0: the old behaviour ---------------------------------------
+proxy --down $((16 * 1024 * 1024))
+run_json --retries=0 "$purl/src.bin" "$work/noretry.bin"
+if ((rc == 3)) && [[ "$(cuts)" == 1 && ! -e "$work/noretry.bin" ]]; then
+    pass "--retries=0: exit 3 after the cut, nothing under the final name"
+else
+    fail "--retries=0: exit $rc, $(cuts) cut(s): $(tr '\n' '|' <"$work/last.err")"
+fi
+
+# ---- a server that comes back with a lower dialect --------------------------
+tb2=$work/tb2
+stop_tb2() { bash "$testbed/samba.sh" stop "$tb2" >/dev/null 2>&1 || true; }
+on_exit stop_tb2
+SAMBA_MAX_PROTOCOL=SMB2_10 bash "$testbed/samba.sh" start "$tb2" >"$work/tb2.out" 2>&1 || {
+    cat "$work/tb2.out" >&2
+    fail "second smbd (SMB 2.1) did not start"
+    finish
+    exit 1
+}
+tb2_port=$(sed -n 's/^export SMBW_TEST_PORT=//p' "$tb2/env" | tr -d "'\"")
+proxy --down $((16 * 1024 * 1024)) --then "127.0.0.1:$tb2_port"
+run_json --retry-wait=0.1 "$purl/src.bin" "$work/lower.bin"
+err=$(json_get "$work/last.json" error)
+if ((rc != 0)) && [[ "$err" == *"refused"*"SMB2_10"* || "$err" == *"refused"*"2.1"* ]] &&
+    [[ ! -e "$work/lower.bin" ]]; then
+    pass "lower dialect after the cut: refused (exit $rc): $err"
+else
+    fail "lower dialect after the cut: exit $rc, error '$err': $(tr '\n' '|' <"$work/last.err")"
+fi
+
+finish
