@@ -10,7 +10,7 @@
 #    -Dtests=false) unless SKIP_BUILD=1;
 # 3. runs bench/sweep.sh (time against file size and against one-way delay,
 #    CSV) and bench/plot.sh (PNG plots), then every other script of bench/
-#    (serverside, throughput, depth, multiconn, memory, tree), each starting
+#    (serverside, throughput, depth, multiconn, lanes, memory, tree), each starting
 #    its own private Samba from tests/testbed/, each writing its markdown
 #    tables to OUT/NAME.md (stderr to OUT/NAME.err);
 # 4. writes OUT/README.md: machine, load average before and after, the
@@ -24,7 +24,7 @@
 #   SIZE_MIB      file size of the other scripts (default 1024)
 #   DELAYS_MS     one-way delays of the delay sweep (default "0 1 5 10")
 #   BENCHES       which to run (default "sweep serverside throughput depth
-#                 multiconn memory tree")
+#                 multiconn lanes memory tree")
 #   NOTE          a line printed under every plot title and on top of
 #                 OUT/README.md (e.g. "noisy preliminary run, load 3.2")
 #   QUICK=1       a short pass to check the tooling: ROUNDS=2,
@@ -54,7 +54,7 @@ fi
 export SIZE_MIB
 export DELAYS_MS=${DELAYS_MS:-0 1 5 10}
 export BUILD=${BUILD:-build-rel}
-BENCHES=${BENCHES:-sweep serverside throughput depth multiconn memory tree}
+BENCHES=${BENCHES:-sweep serverside throughput depth multiconn lanes memory tree}
 OUT=${OUT:-$root/bench/results/$(date -u +%F)-run}
 NOTE=${NOTE:-}
 mkdir -p "$OUT"
@@ -92,6 +92,11 @@ for b in $BENCHES; do
         TREE=${TREE:-/usr/include} bash bench/tree.sh >"$OUT/tree.md" 2>"$OUT/tree.err" ||
             { tail -n 20 "$OUT/tree.err" >&2; exit 1; }
         ;;
+    lanes)
+        log "lanes"
+        OUT=$OUT/lanes NOTE=$NOTE bash bench/lanes.sh >"$OUT/lanes.md" 2>"$OUT/lanes.err" ||
+            { tail -n 20 "$OUT/lanes.err" >&2; exit 1; }
+        ;;
     serverside | throughput | depth | multiconn | memory)
         log "$b ($SIZE_MIB MiB)"
         bash "bench/$b.sh" >"$OUT/$b.md" 2>"$OUT/$b.err" || { tail -n 20 "$OUT/$b.err" >&2; exit 1; }
@@ -128,6 +133,7 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
         for p in serverside-size download-size serverside-delay; do
             [[ -s "$OUT/sweep/$p.png" ]] && echo "![$p](sweep/$p.png)" && echo
         done
+        [[ -s "$OUT/lanes/lanes.png" ]] && echo "![lanes](lanes/lanes.png)" && echo
     fi
 } >"$OUT/README.md"
 log "done: $OUT/README.md"

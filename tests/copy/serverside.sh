@@ -8,6 +8,10 @@
 #    wire, and the copy stays sparse;
 #  - across shares of one session: still copychunk;
 #  - one copy split over two connections (--connections=2);
+#  - --connections=auto (the default): two connections for a copy of 2 GiB
+#    or more (the first 64 MiB over one, the next over two, the rest over the
+#    faster; a preallocated 2 GiB file), one below; --connections=1 one
+#    (NEGOTIATE requests counted in the -vvv trace);
 #  - --copychunk-ioctl=read (FSCTL_SRV_COPYCHUNK) and --depth/--chunk-size;
 #  - a forced --method=clone on a share without block refcounting fails with
 #    one message and leaves nothing behind.
@@ -81,6 +85,43 @@ else
     fail "--connections=2: requests '$reqs' (expected >= 17: the second resume key)"
 fi
 echo "     $(cat "$work/last.json")"
+
+# 2c. --connections=auto: how many connections smbcopy opened for a copy (one
+#     NEGOTIATE each in the -vvv trace); every copy checked.
+conns_used() { # what want src dst [options...]
+    local what=$1 want=$2 src=$3 dst=$4 n
+    shift 4
+    rm -f "$share/$dst"
+    if "$smbcopy" --no-progress -vvv "$@" "$url/$src" "$url/$dst" >/dev/null 2>"$work/conns.err" </dev/null; then
+        same_file "$what" "$share/$src" "$share/$dst"
+    else
+        fail "$what: exit $?: $(tail -n 3 "$work/conns.err")"
+    fi
+    n=$(grep -c -- '-> NEGOTIATE ' "$work/conns.err" || true)
+    if ((n == want)); then
+        pass "$what: $n connection(s)"
+    else
+        fail "$what: $n connection(s) (NEGOTIATE requests), wanted $want"
+    fi
+}
+big=big-2g.bin
+# Preallocated (unwritten extents read as zeros): copy_file_range on the
+# server copies it quickly, and it is not sparse, so all of it is copied.
+fallocate -l $((2 << 30)) "$share/$big"
+chown "$SMBW_TEST_USER" "$share/$big"
+conns_used "default, 2 GiB" 2 "$big" auto-default.bin
+# auto measured one connection against two on the first 2 x 64 MiB and said
+# which it kept for the rest.
+if grep -Eq "1 connection [0-9.]+ ms, 2 connections [0-9.]+ ms per 64 MiB: the rest over [12]$" \
+    "$work/conns.err"; then
+    pass "default, 2 GiB: $(grep -Eo '1 connection .*' "$work/conns.err")"
+else
+    fail "default, 2 GiB: no measurement of 1 against 2 connections in the -vvv output"
+fi
+conns_used "--connections=1, 2 GiB" 1 "$big" auto-one.bin --connections=1
+conns_used "default, 16 MiB" 1 "src-$((16 << 20)).bin" auto-small.bin
+conns_used "default, 256 MiB" 1 "src-$((256 << 20)).bin" auto-256m.bin
+rm -f "$share"/auto-*.bin "$share/$big"
 
 # 3. FSCTL_SRV_COPYCHUNK (destination opened with read access), a small
 #    pipeline and small chunks

@@ -42,7 +42,16 @@ START_TEST(test_opts_basic)
     ck_assert_int_eq(o.progress, -1);
     ck_assert_int_eq(o.depth, SC_DEFAULT_DEPTH);
     ck_assert_int_eq(o.method, SC_METHOD_AUTO);
-    ck_assert(!o.sync); /* durability only on request */
+    ck_assert(!o.sync);                                   /* durability only on request */
+    ck_assert_int_eq(o.connections, SC_CONNECTIONS_AUTO); /* lanes by size */
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--connections=3", "a", "b", NULL), 0);
+    ck_assert_int_eq(o.connections, 3);
+    ck_assert_int_eq(
+        parse(&o, err, sizeof(err), "--connections=1", "--connections=auto", "a", "b", NULL), 0);
+    ck_assert_int_eq(o.connections, SC_CONNECTIONS_AUTO);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--connections=0", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--connections=9", "a", "b", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, sizeof(err), "--connections=Auto", "a", "b", NULL), -1);
     /* A usage error never echoes a URL's password. */
     ck_assert_int_eq(parse(&o, err, sizeof(err), "a", "b", "smb://u:Pw9@h/s/c", NULL), -1);
     ck_assert_ptr_nonnull(strstr(err, "'smb://u@h/s/c'"));

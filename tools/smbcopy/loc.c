@@ -73,8 +73,9 @@ void sc_ctx_forget_passwords(sc_ctx *ctx)
     forget_password(&ctx->cli);
     forget_password(&ctx->file);
     /* A server's password was kept for DFS targets on other servers (asked
-     * while both ends were opened); --connections still needs it. */
-    for (int i = 0; ctx->o != NULL && ctx->o->connections <= 1 && i < ctx->nservers; i++)
+     * while both ends were opened); --connections (auto included: lanes are
+     * opened per file, by size) still needs it. */
+    for (int i = 0; ctx->o != NULL && ctx->o->connections == 1 && i < ctx->nservers; i++)
         forget_password(&ctx->servers[i].creds);
     if (ctx->env_password != NULL) /* SMB_PASSWORD's value, in place */
         tool_wipe(ctx->env_password, strlen(ctx->env_password));

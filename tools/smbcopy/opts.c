@@ -104,13 +104,18 @@ const sc_optdef sc_optdefs[] = {
      "FSCTL_SRV_COPYCHUNK_WRITE, which needs only write access to the destination; 'read' "
      "sends FSCTL_SRV_COPYCHUNK, for which the temporary destination file is also opened "
      "with read access, as that request requires."},
-    {SC_OPT_CONNECTIONS, 0, "connections", "N",
-     "spread a large server-side copy over N connections (1-8)",
+    {SC_OPT_CONNECTIONS, 0, "connections", "N|auto",
+     "spread a large server-side copy over N connections (1-8, auto)",
      "Spread each server-side copy of at least N x 64 MiB over N connections to the server "
-     "(1 to 8; default 1), each with its own session, opens and resume key. A server such as "
-     "Samba copies the requests of one connection one after the other on one core, so several "
-     "connections can finish sooner. The resume record still holds one offset below which "
-     "everything is written."},
+     "(1 to 8), each with its own session, opens and resume key. A server such as Samba copies "
+     "the requests of one connection one after the other on one core, so several connections "
+     "can finish sooner, when the server has idle cores. The default, auto, opens a second "
+     "connection for a copychunk copy of at least 2 GiB (what is left to copy, with --resume), "
+     "copies the first 64 MiB over one connection and the next 64 MiB over two, and copies the "
+     "rest over two only if that was at least 10% faster (with -v it says which); a smaller copy "
+     "uses one. The figures come from bench/lanes.sh (docs/performance.md). --connections=1 "
+     "never opens a second connection. "
+     "The resume record still holds one offset below which everything is written."},
     {SC_OPT_RECURSIVE, 'r', "recursive", NULL, "copy directories recursively",
      "Copy a directory and everything below it, at any depth. Regular files and directories are "
      "copied; other kinds of entries are skipped with a warning. A failure on one file or "
@@ -260,7 +265,7 @@ void sc_opts_init(sc_opts *o)
     memset(o, 0, sizeof(*o));
     o->method = SC_METHOD_AUTO;
     o->depth = SC_DEFAULT_DEPTH;
-    o->connections = 1;
+    o->connections = SC_CONNECTIONS_AUTO;
     o->retries = SC_DEFAULT_RETRIES;
     o->retry_wait_ms = SC_DEFAULT_RETRY_WAIT_MS;
     o->preserve = true;
@@ -358,6 +363,17 @@ static int parse_retry(sc_opts *o, int id, const char *val, const char *shown, c
     return tool_opt_seconds(val, shown, 3600.0, &o->retry_wait_ms, err, errlen);
 }
 
+/* --connections=N (1 to SC_MAX_CONNECTIONS) or auto. */
+static int parse_connections(sc_opts *o, const char *val, const char *shown, char *err,
+                             size_t errlen)
+{
+    if (strcmp(val, "auto") == 0) {
+        o->connections = SC_CONNECTIONS_AUTO;
+        return 0;
+    }
+    return parse_count(val, shown, SC_MAX_CONNECTIONS, &o->connections, err, errlen);
+}
+
 /* --chunk-size=N[K|M], from 4K to 1M. */
 static int parse_chunk_size(sc_opts *o, const char *val, const char *shown, char *err,
                             size_t errlen)
@@ -429,7 +445,7 @@ static int apply(sc_opts *o, const tool_optdef *d, const char *val, const char *
     case SC_OPT_CHUNK_SIZE:
         return parse_chunk_size(o, val, shown, err, errlen);
     case SC_OPT_CONNECTIONS:
-        return parse_count(val, shown, SC_MAX_CONNECTIONS, &o->connections, err, errlen);
+        return parse_connections(o, val, shown, err, errlen);
     case SC_OPT_COPYCHUNK_IOCTL:
         if (strcmp(val, "write") == 0)
             o->copychunk_read = false;

@@ -92,6 +92,16 @@ extern const size_t sc_noptdefs;
 #define SC_MAX_RETRIES 100
 #define SC_DEFAULT_RETRIES 3
 #define SC_DEFAULT_RETRY_WAIT_MS 1000
+/* --connections=auto (the default): a server-side copy of at least
+ * SC_AUTO_LANES_MIN bytes (still to copy) opens SC_AUTO_LANES connections,
+ * a smaller one uses one. Chosen with bench/lanes.sh (docs/performance.md
+ * section "Automatic lanes"). */
+#define SC_CONNECTIONS_AUTO 0
+#define SC_AUTO_LANES 2
+#define SC_AUTO_LANES_MIN ((uint64_t)2048 * 1024 * 1024)
+/* auto: the first SC_AUTO_PROBE bytes go over one connection, the next over
+ * SC_AUTO_LANES, the rest over the faster (sscopy.c, copy_auto). */
+#define SC_AUTO_PROBE ((uint64_t)64 * 1024 * 1024)
 #define SC_MIN_CHUNK_SIZE 4096u
 #define SC_MAX_CHUNK_SIZE (1024u * 1024u)
 #define SC_MAX_CIPHERS 4
@@ -116,7 +126,7 @@ typedef struct sc_opts {
     bool depth_set;      /* --depth given (else the library's default for server-side copy) */
     uint32_t chunk_size; /* --chunk-size; 0: default */
     bool copychunk_read; /* --copychunk-ioctl=read: FSCTL_SRV_COPYCHUNK */
-    int connections;     /* --connections: connections for one server-side copy */
+    int connections;     /* --connections: for one server-side copy; 0: auto */
     bool recursive, resume, preserve;
     bool force;     /* -f: replace read-only destinations too */
     bool update;    /* -u: skip files whose destination has the same size and time */

@@ -1,9 +1,11 @@
 /* Server-side copy room of smbcopy: one file copied by the server (clone,
  * copychunk, ODX, or the library's own streaming) when both ends are on
  * one connection, optionally over several connections (--connections). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "smbwire/copy.h"
 
@@ -16,7 +18,7 @@
 typedef struct ss_progress {
     sc_progress *prog;
     sc_state *state;
-    uint64_t start, size;
+    uint64_t start, end; /* the range being copied (a piece of the file, with auto lanes) */
 } ss_progress;
 
 static int ss_progress_cb(void *ud, uint64_t done, uint64_t contiguous, uint64_t total)
@@ -24,7 +26,9 @@ static int ss_progress_cb(void *ud, uint64_t done, uint64_t contiguous, uint64_t
     ss_progress *p = ud;
     (void)total;
     sc_progress_update(p->prog, p->start + done);
-    uint64_t upto = contiguous >= p->size - p->start ? p->size : p->start + contiguous;
+    /* contiguous is UINT64_MAX once the whole range is done: its end, which is
+     * not the file's end when the file is copied in pieces. */
+    uint64_t upto = contiguous >= p->end - p->start ? p->end : p->start + contiguous;
     sc_state_note(p->state, upto);
     return sc_interrupted ? 1 : 0;
 }
@@ -102,6 +106,68 @@ static int lane_open(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc
     return err;
 }
 
+/* ---- --connections=auto: measure, then keep the faster ---------------- */
+
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void add_stats(smbw_copy_stats *total, const smbw_copy_stats *s)
+{
+    total->method = s->method;
+    total->bytes += s->bytes;
+    total->requests += s->requests;
+    total->retries += s->retries;
+    total->wire_bytes += s->wire_bytes;
+}
+
+/* One piece [off, off + len) over lanes[0..n-1] (one lane: smbw_copy_range);
+ * the progress base moves to off; *secs gets the piece's time. */
+static int copy_piece(const smbw_copy_lane *lanes, int n, uint64_t off, uint64_t len,
+                      const smbw_copy_opts *co, ss_progress *sp, smbw_copy_stats *total,
+                      double *secs)
+{
+    smbw_copy_stats s;
+    memset(&s, 0, sizeof(s));
+    sp->start = off;
+    sp->end = off + len;
+    double t0 = mono_seconds();
+    int err = n == 1 ? smbw_copy_range(lanes[0].src, lanes[0].dst, off, off, len, co, &s)
+                     : smbw_copy_range_multi(lanes, n, off, off, len, co, &s);
+    *secs = mono_seconds() - t0;
+    add_stats(total, &s);
+    return err;
+}
+
+/* --connections=auto with lanes open: SC_AUTO_PROBE bytes over one lane, the
+ * next SC_AUTO_PROBE over all n, then the rest over whichever was at least
+ * 10% faster, so a server that gains nothing from lanes (busy cores, one
+ * disk) loses no more than the second probe's difference. */
+static int copy_auto(sc_ctx *ctx, const char *spath, const smbw_copy_lane *lanes, int n,
+                     uint64_t start, uint64_t size, const smbw_copy_opts *co, ss_progress *sp,
+                     smbw_copy_stats *stats)
+{
+    double t1 = 0, tn = 0, rest = 0;
+    uint64_t off = start;
+    int err = copy_piece(lanes, 1, off, SC_AUTO_PROBE, co, sp, stats, &t1);
+    off += SC_AUTO_PROBE;
+    if (err == 0)
+        err = copy_piece(lanes, n, off, SC_AUTO_PROBE, co, sp, stats, &tn);
+    off += SC_AUTO_PROBE;
+    int use = tn < 0.9 * t1 ? n : 1;
+    if (err == 0 && ctx->o->verbose > 0 && !ctx->o->quiet)
+        fprintf(stderr,
+                "smbcopy: %s: 1 connection %.1f ms, %d connections %.1f ms per %llu MiB: "
+                "the rest over %d\n",
+                spath, t1 * 1e3, n, tn * 1e3, (unsigned long long)(SC_AUTO_PROBE >> 20), use);
+    if (err == 0)
+        err = copy_piece(lanes, use, off, size - off, co, sp, stats, &rest);
+    return err;
+}
+
 /* See sscopy.h. */
 int sc_try_server_side(sc_ctx *ctx, const sc_loc *src, const char *spath, smbw_file *sf,
                        const sc_loc *dst, const char *tmp, smbw_file *df, uint64_t start,
@@ -132,13 +198,19 @@ int sc_try_server_side(sc_ctx *ctx, const sc_loc *src, const char *spath, smbw_f
     co.chunk_size = o->chunk_size;
     co.copychunk_read = o->copychunk_read;
     co.no_preserve = true; /* smbcopy sets times and attributes itself */
-    ss_progress sp = {.prog = &ctx->prog, .state = state, .start = start, .size = size};
+    ss_progress sp = {.prog = &ctx->prog, .state = state, .start = start, .end = size};
     co.progress = ss_progress_cb;
     co.progress_ud = &sp;
     smbw_copy_stats stats;
     memset(&stats, 0, sizeof(stats));
     int err = 0;
     int nconn = o->connections;
+    if (nconn == SC_CONNECTIONS_AUTO) {
+        /* Lanes only carry copychunk: a forced clone, ODX or stream copy
+         * gains nothing from them. */
+        bool chunks = co.method == SMBW_COPY_AUTO || co.method == SMBW_COPY_COPYCHUNK;
+        nconn = chunks && size - start >= SC_AUTO_LANES_MIN ? SC_AUTO_LANES : 1;
+    }
     while (nconn > 1 && size - start < (uint64_t)nconn * LANE_MIN)
         nconn--;
     if (nconn > 1) {
@@ -161,7 +233,9 @@ int sc_try_server_side(sc_ctx *ctx, const sc_loc *src, const char *spath, smbw_f
             }
             lanes[n] = extra[n].lane;
         }
-        if (err == 0)
+        if (err == 0 && n > 1 && o->connections == SC_CONNECTIONS_AUTO)
+            err = copy_auto(ctx, spath, lanes, n, start, size, &co, &sp, &stats);
+        else if (err == 0)
             err = smbw_copy_range_multi(lanes, n, start, start, size - start, &co, &stats);
         for (int i = 1; i < n; i++)
             lane_close(&extra[i]);
