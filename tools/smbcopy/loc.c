@@ -68,14 +68,15 @@ static void forget_password(tool_creds *c)
     }
 }
 
-void sc_ctx_forget_passwords(sc_ctx *ctx)
+void sc_ctx_forget_passwords(sc_ctx *ctx, bool lanes)
 {
     forget_password(&ctx->cli);
     forget_password(&ctx->file);
     /* A server's password was kept for DFS targets on other servers (asked
-     * while both ends were opened); --connections (auto included: lanes are
-     * opened per file, by size) still needs it. */
-    for (int i = 0; ctx->o != NULL && ctx->o->connections == 1 && i < ctx->nservers; i++)
+     * while both ends were opened); the further connections of a server-side
+     * copy (lanes) still need it, unless --connections=1. */
+    bool keep = lanes && ctx->o != NULL && ctx->o->connections != 1;
+    for (int i = 0; !keep && i < ctx->nservers; i++)
         forget_password(&ctx->servers[i].creds);
     if (ctx->env_password != NULL) /* SMB_PASSWORD's value, in place */
         tool_wipe(ctx->env_password, strlen(ctx->env_password));
@@ -456,8 +457,8 @@ static int dfs_server(sc_ctx *ctx, const sc_server *from, smbw_tree *t, sc_serve
     s->host = strdup(smbw_tree_server(t));
     s->creds.user = from->creds.user != NULL ? strdup(from->creds.user) : NULL;
     s->creds.domain = from->creds.domain != NULL ? strdup(from->creds.domain) : NULL;
-    /* --connections logs in more connections to this server later. */
-    if (ctx->o->connections > 1 && from->creds.password != NULL)
+    /* --connections (and auto) logs in more connections to this server later. */
+    if (ctx->o->connections != 1 && from->creds.password != NULL)
         s->creds.password = strdup(from->creds.password);
     if (s->host == NULL)
         return sc_fail_nomem(ctx);

@@ -9,8 +9,9 @@ void sc_ctx_init(sc_ctx *ctx, const sc_opts *o);
 void sc_ctx_free(sc_ctx *ctx);
 /* Once every login of the run is done: wipes the passwords of -U, -A,
  * SMB_PASSWORD (in the environment itself) and of the URLs in ctx->args (the
- * servers keep their own copy when --connections needs it). */
-void sc_ctx_forget_passwords(sc_ctx *ctx);
+ * servers keep their own copy when lanes is true, a copy inside one server,
+ * and --connections is not 1: its further connections log in later). */
+void sc_ctx_forget_passwords(sc_ctx *ctx, bool lanes);
 /* Dialect of the first connection, or NULL. */
 const char *sc_ctx_dialect(const sc_ctx *ctx);
 
