@@ -165,7 +165,19 @@ int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw
         return rc;
     core_msg m;
     api_msg_for_tree(&m, t, SMB2_CREATE);
-    rc = api_encode_create_ex(&m.body, sp, p, API_QFID(c));
+    /* MS-SMB2 3.2.4.3: on a DFS share (SMB2_SHARE_CAP_DFS) the name is the
+     * DFS path server\share\path and the header says so. */
+    char *dp = NULL;
+    if ((t->capabilities & SMB2_SHARE_CAP_DFS) && c->host) {
+        size_t n = strlen(c->host) + strlen(t->share) + strlen(sp) + 3;
+        if ((dp = malloc(n)) != NULL)
+            snprintf(dp, n, "%s\\%s%s%s", c->host, t->share, *sp ? "\\" : "", sp);
+        m.hdr_flags = SMB2_FLAGS_DFS_OPERATIONS;
+    }
+    rc = (t->capabilities & SMB2_SHARE_CAP_DFS) && c->host && !dp
+             ? SMBW_ENOMEM
+             : api_encode_create_ex(&m.body, dp ? dp : sp, p, API_QFID(c));
+    free(dp);
     if (rc) {
         buf_free(&m.body);
         core_set_error(c, rc, 0, "open %s: invalid path", path);

@@ -27,6 +27,7 @@ struct core_req {
     /* unsent state */
     smbw_buf body;
     uint32_t tree_id;
+    uint32_t hdr_flags; /* core_msg.hdr_flags */
     uint8_t *preauth;
     bool encrypt;
     /* smbw_conn_override_next (SMBW_HDR_* in ovr): header fields the caller
@@ -284,6 +285,7 @@ int core_submit(smbw_conn *c, core_msg *msgs, int n, bool related)
         if (msgs[i].session_id_override)
             r->sid = msgs[i].session_id_override;
         r->tree_id = msgs[i].tree_id;
+        r->hdr_flags = msgs[i].hdr_flags & SMB2_FLAGS_DFS_OPERATIONS;
         r->charge = charge_for(c, msgs[i].payload);
         r->body = msgs[i].body;
         buf_init(&msgs[i].body);
@@ -414,6 +416,7 @@ static int send_batch(smbw_conn *c, core_req *head)
         h.credits = (uint16_t)(r->charge + (r->batch_next ? 0 : want));
         if (idx > 0 && head->related)
             h.flags |= SMB2_FLAGS_RELATED_OPERATIONS;
+        h.flags |= r->hdr_flags;
         if (r->ovr & SMBW_HDR_CREDIT_CHARGE)
             h.credit_charge = r->ovr_charge;
         if (r->ovr & SMBW_HDR_CREDIT_REQUEST)

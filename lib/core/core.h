@@ -199,6 +199,7 @@ typedef struct core_msg {
     uint8_t *preauth_hash;
     uint64_t session_id_override; /* session setup before the session has an id */
     bool encrypt;                 /* encrypt even if the session does not (share demands it) */
+    uint32_t hdr_flags;           /* more SMB2 header Flags (SMB2_FLAGS_DFS_OPERATIONS) */
 } core_msg;
 
 /* Submits n messages; n > 1 makes a compound (related when `related`).

@@ -123,6 +123,14 @@ START_TEST(test_open_through_links)
         ck_assert_mem_eq(back, data, n);
         free(back);
     }
+    /* A file in the root itself, beside the links: opened with the DFS path
+     * form (server\share\path) and SMB2_FLAGS_DFS_OPERATIONS. */
+    IT_OK(x.conn, smbw_write_file(x.tree, "in-root.txt", data, sizeof data - 1));
+    size_t n = 0;
+    char *got = server_file("SMBW_TEST_DFS_PATH", "in-root.txt", &n);
+    ck_assert_uint_eq(n, sizeof data - 1);
+    ck_assert_mem_eq(got, data, n);
+    free(got);
     smbw_file *f = NULL;
     IT_ERR(x.conn, smbw_file_open(&f, x.tree, "loop/x", SMBW_O_RDONLY), SMBW_ELOOP);
     it_close(&x);

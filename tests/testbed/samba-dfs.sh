@@ -60,8 +60,12 @@ start() {
     SAMBA_ADDR=127.0.0.1 SAMBA_PORT=$DFS_PORT \
         SAMBA_EXTRA_CONF="[dfs]\n    path = $dfs1\n$root" \
         bash "$here/samba.sh" start "$dir/s1"
+    # The roots take files too (a file beside the links, opened with the DFS
+    # path form and SMB2_FLAGS_DFS_OPERATIONS).
+    chown "$SMBW_TB_USER:" "$dfs1" "$dfs2"
     {
         cat "$dir/s1/env"
+        printf 'export SMBW_TEST_DFS_PATH=%q\n' "$dfs1"
         echo "export SMBW_TEST_HOST2=127.0.0.2"
         echo "export SMBW_TEST_DFS_SHARE=dfs SMBW_TEST_DFS_SHARE2=dfs2"
         printf 'export SMBW_TEST_S2_SHARE_PATH=%q\n' "$dir/s2/share1"
