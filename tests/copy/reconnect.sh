@@ -5,6 +5,7 @@
 #  - mid-download (after N bytes from the server), once and three times;
 #  - mid-upload (after N bytes from the client), once and three times;
 #  - mid-copychunk (at the Kth IOCTL request), once and three times;
+#  - a tree (-r) uploaded and downloaded with three cuts in its files' data;
 #  each finishes with exit 0, identical bytes, no leftovers, and --json
 #  counting the reconnects (as many as the proxy's cuts);
 #  - --retries=0: the drop ends the run with exit 3 as before (the proxy did
@@ -112,6 +113,28 @@ expect_ok "copychunk, one cut" 1 "$share/cc1.bin"
 proxy --command IOCTL --at 3 --cuts 3
 run_json --retry-wait=0.1 --method=copychunk "$purl/src.bin" "$purl/cc3.bin"
 expect_ok "copychunk, three cuts" 3 "$share/cc3.bin"
+
+# ---- a tree (-r), cuts in the data of its files ---------------------------
+mkdir -p "$work/tree/sub"
+for i in 1 2 3; do make_random "$work/tree/f$i.bin" $((9 * 1024 * 1024)); done
+make_random "$work/tree/sub/g.bin" $((9 * 1024 * 1024))
+echo small >"$work/tree/sub/small.txt"
+proxy --up $((7 * 1024 * 1024)) --cuts 3
+run_json --retry-wait=0.1 -r "$work/tree" "$purl/tree"
+rec=$(json_get "$work/last.json" reconnects)
+if ((rc == 0)) && diff -r "$work/tree" "$share/tree" >/dev/null && [[ "$(cuts)" == 3 && "$rec" == 3 ]]; then
+    pass "tree upload, three cuts: exit 0, identical tree, 3 reconnects"
+else
+    fail "tree upload, three cuts: exit $rc, $(cuts) cut(s), reconnects=$rec: $(tr '\n' '|' <"$work/last.err")"
+fi
+proxy --down $((7 * 1024 * 1024)) --cuts 3
+run_json --retry-wait=0.1 -r "$purl/tree" "$work/tree-back"
+rec=$(json_get "$work/last.json" reconnects)
+if ((rc == 0)) && diff -r "$work/tree" "$work/tree-back" >/dev/null && [[ "$(cuts)" == 3 && "$rec" == 3 ]]; then
+    pass "tree download, three cuts: exit 0, identical tree, 3 reconnects"
+else
+    fail "tree download, three cuts: exit $rc, $(cuts) cut(s), reconnects=$rec: $(tr '\n' '|' <"$work/last.err")"
+fi
 
 # ---- --retries=0: the old behaviour ---------------------------------------
 proxy --down $((16 * 1024 * 1024))
