@@ -81,6 +81,72 @@ int wire_encode_ctx_qfid(smbw_buf *b, bool more)
     return b->failed ? SMBW_ENOMEM : 0;
 }
 
+int wire_encode_ctx_durable(smbw_buf *b, const smb2_durable_req *r, bool more)
+{
+    size_t at = b->len;
+    if (at % 8 != 0)
+        return SMBW_EINVAL;
+    /* Data lengths: DHnQ 16, DHnC 16, DH2Q 32, DH2C 36. */
+    uint32_t dlen = r->v2 ? (r->reconnect ? 36u : 32u) : 16u;
+    const char *name = r->v2 ? (r->reconnect ? "DH2C" : "DH2Q") : (r->reconnect ? "DHnC" : "DHnQ");
+    uint32_t total = CTX_HDR + 8 + dlen; /* name padded to 8 */
+    uint32_t padded = (total + 7u) & ~7u;
+    buf_u32(b, more ? padded : 0); /* Next */
+    buf_u16(b, CTX_HDR);           /* NameOffset */
+    buf_u16(b, 4);                 /* NameLength */
+    buf_u16(b, 0);                 /* Reserved */
+    buf_u16(b, CTX_HDR + 8);       /* DataOffset */
+    buf_u32(b, dlen);              /* DataLength */
+    buf_put(b, name, 4);
+    buf_u32(b, 0); /* padding of the name */
+    if (!r->v2 && !r->reconnect) {
+        static const uint8_t zero[16];
+        buf_put(b, zero, sizeof zero);
+    } else if (!r->v2) {
+        buf_put(b, r->file_id, 16);
+    } else if (!r->reconnect) {
+        buf_u32(b, r->timeout_ms);
+        buf_u32(b, r->flags);
+        buf_u64(b, 0); /* Reserved */
+        buf_put(b, r->create_guid, 16);
+    } else {
+        buf_put(b, r->file_id, 16);
+        buf_put(b, r->create_guid, 16);
+        buf_u32(b, r->flags);
+    }
+    if (more)
+        while ((b->len - at) % 8 != 0)
+            buf_u8(b, 0);
+    return b->failed ? SMBW_ENOMEM : 0;
+}
+
+static int durable_cb(void *ud, const uint8_t *name, size_t namelen, const uint8_t *data,
+                      size_t datalen)
+{
+    smb2_durable_rsp *o = ud;
+    bool v1 = namelen == 4 && memcmp(name, "DHnQ", 4) == 0;
+    bool v2 = namelen == 4 && memcmp(name, "DH2Q", 4) == 0;
+    if (!v1 && !v2)
+        return 0;
+    if (o->granted || datalen < 8)
+        return SMBW_EPROTO; /* twice, or too short */
+    smbw_cur c = cur_make(data, datalen);
+    o->granted = true;
+    o->v2 = v2;
+    if (v2 && (!cur_u32(&c, &o->timeout_ms) || !cur_u32(&c, &o->flags)))
+        return SMBW_EPROTO;
+    return 0;
+}
+
+int wire_decode_durable(const uint8_t *ctx, size_t len, smb2_durable_rsp *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = wire_walk_create_contexts(ctx, len, durable_cb, out);
+    if (rc)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
+
 typedef struct qfid_find {
     uint8_t *id;
     bool *found;

@@ -380,6 +380,35 @@ SMBW_WUR int wire_encode_ctx_qfid(smbw_buf *b, bool more);
  * shorter than WIRE_DISK_ID_LEN or longer than 64 bytes is SMBW_EPROTO (as is
  * a malformed chain). */
 #define WIRE_DISK_ID_LEN 16
+
+/* Durable handle create contexts (MS-SMB2 2.2.13.2.3 DHnQ, 2.2.13.2.4 DHnC,
+ * 2.2.13.2.11 DH2Q, 2.2.13.2.12 DH2C). A request asks for durability (v2:
+ * DH2Q with timeout, flags and create_guid; else DHnQ, 16 zero bytes) or,
+ * with reconnect, reclaims the open file_id (v2: DH2C with file_id,
+ * create_guid and flags; else DHnC with file_id). */
+#define SMB2_DHANDLE_FLAG_PERSISTENT 0x00000002u
+typedef struct smb2_durable_req {
+    bool v2;
+    bool reconnect;
+    uint32_t timeout_ms; /* DH2Q: 0 lets the server choose */
+    uint32_t flags;      /* DH2Q, DH2C */
+    uint8_t create_guid[16];
+    uint8_t file_id[16]; /* DHnC, DH2C */
+} smb2_durable_req;
+/* Appends the context at an 8-byte aligned offset of b (SMBW_EINVAL
+ * otherwise); with more, its Next says another follows right after it. */
+SMBW_WUR int wire_encode_ctx_durable(smbw_buf *b, const smb2_durable_req *r, bool more);
+/* The server's answer in a CREATE response's context chain (2.2.14.2.3
+ * DHnQ: 8 reserved bytes; 2.2.14.2.12 DH2Q: Timeout, Flags): granted false
+ * when neither is there. Data shorter than 8 bytes, or both kinds in one
+ * answer, is SMBW_EPROTO (as is a malformed chain). */
+typedef struct smb2_durable_rsp {
+    bool granted;
+    bool v2;
+    uint32_t timeout_ms; /* v2 */
+    uint32_t flags;      /* v2 */
+} smb2_durable_rsp;
+SMBW_WUR int wire_decode_durable(const uint8_t *ctx, size_t len, smb2_durable_rsp *out);
 SMBW_WUR int wire_decode_qfid(const uint8_t *ctx, size_t len, uint8_t id[WIRE_DISK_ID_LEN],
                               bool *found);
 

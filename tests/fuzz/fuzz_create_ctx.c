@@ -36,6 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (wire_decode_qfid(p, n, id, &found) != 0)
             found = false;
         (void)found;
+        smb2_durable_rsp d;
+        if (wire_decode_durable(p, n, &d) != 0)
+            fz_check(!d.granted, "a refused durable answer left granted set");
         return 0;
     }
     size_t len;

@@ -853,6 +853,107 @@ START_TEST(test_qfid)
 }
 END_TEST
 
+/* Durable contexts: the four request forms byte by byte (name, offsets,
+ * data), chained with Next, and the answers (DHnQ, DH2Q) with their lengths
+ * checked. */
+START_TEST(test_durable_ctx)
+{
+    smbw_buf b;
+    buf_init(&b);
+    smb2_durable_req r;
+    memset(&r, 0, sizeof r);
+    for (int i = 0; i < 16; i++) {
+        r.create_guid[i] = (uint8_t)(0xA0 + i);
+        r.file_id[i] = (uint8_t)(0x10 + i);
+    }
+    r.timeout_ms = 60000;
+    r.flags = 0;
+    static const struct {
+        bool v2, reconnect;
+        const char *name;
+        uint32_t dlen;
+    } forms[] = {{false, false, "DHnQ", 16},
+                 {false, true, "DHnC", 16},
+                 {true, false, "DH2Q", 32},
+                 {true, true, "DH2C", 36}};
+    for (size_t k = 0; k < 4; k++) {
+        buf_reset(&b);
+        r.v2 = forms[k].v2;
+        r.reconnect = forms[k].reconnect;
+        ck_assert_int_eq(wire_encode_ctx_durable(&b, &r, false), 0);
+        ck_assert_uint_eq(get_u32(b.p), 0);
+        ck_assert(memcmp(b.p + 16, forms[k].name, 4) == 0);
+        ck_assert_uint_eq(get_u32(b.p + 12), forms[k].dlen);
+        ck_assert_uint_eq(b.len, 24 + forms[k].dlen);
+        const uint8_t *d = b.p + 24;
+        if (!r.v2 && !r.reconnect)
+            for (int i = 0; i < 16; i++)
+                ck_assert_uint_eq(d[i], 0);
+        if (!r.v2 && r.reconnect)
+            ck_assert(memcmp(d, r.file_id, 16) == 0);
+        if (r.v2 && !r.reconnect) {
+            ck_assert_uint_eq(get_u32(d), 60000);
+            ck_assert(memcmp(d + 16, r.create_guid, 16) == 0);
+        }
+        if (r.v2 && r.reconnect) {
+            ck_assert(memcmp(d, r.file_id, 16) == 0);
+            ck_assert(memcmp(d + 16, r.create_guid, 16) == 0);
+        }
+        /* Chained before another context, the walk sees both. */
+        buf_reset(&b);
+        ck_assert_int_eq(wire_encode_ctx_durable(&b, &r, true), 0);
+        ck_assert_uint_eq(get_u32(b.p), b.len);
+        ck_assert_uint_eq(b.len % 8, 0);
+        ck_assert_int_eq(wire_encode_ctx_qfid(&b, false), 0);
+        ctx_seen s;
+        memset(&s, 0, sizeof s);
+        ck_assert_int_eq(wire_walk_create_contexts(b.p, b.len, collect, &s), 0);
+        ck_assert_int_eq(s.n, 2);
+        ck_assert_str_eq(s.names[0], forms[k].name);
+        ck_assert_uint_eq(s.dlen[0], forms[k].dlen);
+    }
+    buf_reset(&b);
+    buf_u8(&b, 1);
+    ck_assert_int_eq(wire_encode_ctx_durable(&b, &r, false), SMBW_EINVAL);
+
+    /* Answers. */
+    uint8_t data[16] = {0x30, 0x75, 0, 0, 2, 0, 0, 0};
+    smb2_durable_rsp o;
+    buf_reset(&b);
+    add_ctx(&b, "DH2Q", data, 8, true);
+    ck_assert_int_eq(wire_decode_durable(b.p, b.len, &o), 0);
+    ck_assert(o.granted && o.v2);
+    ck_assert_uint_eq(o.timeout_ms, 30000);
+    ck_assert_uint_eq(o.flags, SMB2_DHANDLE_FLAG_PERSISTENT);
+    buf_reset(&b);
+    add_ctx(&b, "MxAc", data, 8, false);
+    add_ctx(&b, "DHnQ", data, 8, true);
+    ck_assert_int_eq(wire_decode_durable(b.p, b.len, &o), 0);
+    ck_assert(o.granted && !o.v2);
+    buf_reset(&b);
+    add_ctx(&b, "MxAc", data, 8, true);
+    ck_assert_int_eq(wire_decode_durable(b.p, b.len, &o), 0);
+    ck_assert(!o.granted);
+    ck_assert_int_eq(wire_decode_durable(NULL, 0, &o), 0);
+    ck_assert(!o.granted);
+    buf_reset(&b);
+    add_ctx(&b, "DH2Q", data, 4, true); /* too short */
+    ck_assert_int_eq(wire_decode_durable(b.p, b.len, &o), SMBW_EPROTO);
+    ck_assert(!o.granted);
+    buf_reset(&b);
+    add_ctx(&b, "DHnQ", data, 4, true); /* too short */
+    ck_assert_int_eq(wire_decode_durable(b.p, b.len, &o), SMBW_EPROTO);
+    buf_reset(&b);
+    add_ctx(&b, "DHnQ", NULL, 0, true); /* no data */
+    ck_assert_int_eq(wire_decode_durable(b.p, b.len, &o), SMBW_EPROTO);
+    buf_reset(&b);
+    add_ctx(&b, "DHnQ", data, 8, false);
+    add_ctx(&b, "DH2Q", data, 8, true); /* both */
+    ck_assert_int_eq(wire_decode_durable(b.p, b.len, &o), SMBW_EPROTO);
+    buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_create_contexts)
 {
     smbw_buf b;
@@ -2029,6 +2130,7 @@ int main(void)
     tcase_add_test(tc, test_tree_connect);
     tcase_add_test(tc, test_create_contexts);
     tcase_add_test(tc, test_qfid);
+    tcase_add_test(tc, test_durable_ctx);
     tcase_add_test(tc, test_create_contexts_last_data_offset_ignored);
     tcase_add_test(tc, test_create_req);
     tcase_add_test(tc, test_create_rsp);
