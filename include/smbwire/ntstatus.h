@@ -70,6 +70,7 @@
     X(STATUS_CANCELLED, 0xC0000120u)                                                               \
     X(STATUS_CANNOT_DELETE, 0xC0000121u)                                                           \
     X(STATUS_FILE_CLOSED, 0xC0000128u)                                                             \
+    X(STATUS_FS_DRIVER_REQUIRED, 0xC000019Cu)                                                      \
     X(STATUS_USER_SESSION_DELETED, 0xC0000203u)                                                    \
     X(STATUS_NOT_FOUND, 0xC0000225u)                                                               \
     X(STATUS_PATH_NOT_COVERED, 0xC0000257u)                                                        \
@@ -143,6 +144,7 @@
 #define SMBW_STATUS_CANCELLED 0xC0000120u
 #define SMBW_STATUS_CANNOT_DELETE 0xC0000121u
 #define SMBW_STATUS_FILE_CLOSED 0xC0000128u
+#define SMBW_STATUS_FS_DRIVER_REQUIRED 0xC000019Cu
 #define SMBW_STATUS_USER_SESSION_DELETED 0xC0000203u
 #define SMBW_STATUS_NOT_FOUND 0xC0000225u
 #define SMBW_STATUS_PATH_NOT_COVERED 0xC0000257u

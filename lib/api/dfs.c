@@ -179,6 +179,38 @@ static int ipc_tree(struct dfs_state *d, smbw_session *s, smbw_tree **out)
     return 0;
 }
 
+/* The referral for unc from IPC$ tree ipc of connection c: on SMB 3.x
+ * FSCTL_DFS_GET_REFERRALS_EX (MS-DFSC 2.2.3) until the server refuses it as
+ * unknown (Samba 4.17 and 4.22: STATUS_FS_DRIVER_REQUIRED), then (and below
+ * 3.0) FSCTL_DFS_GET_REFERRALS (2.2.2). *req_bytes
+ * gets the UTF-16 size of the path asked about. */
+static int ask(smbw_tree *ipc, smbw_conn *c, const char *unc, void **outb, size_t *outlen,
+               size_t *req_bytes)
+{
+    bool ex = c->dialect >= SMBW_SMB3_00 && !c->dfs_no_ex;
+    for (;;) {
+        smbw_buf req;
+        buf_init(&req);
+        int rc = ex ? wire_encode_dfs_referral_req_ex(&req, DFS_REFERRAL_MAX_LEVEL, unc, NULL)
+                    : wire_encode_dfs_referral_req(&req, DFS_REFERRAL_MAX_LEVEL, unc);
+        if (rc == 0)
+            rc = smbw_tree_ioctl(ipc, ex ? FSCTL_DFS_GET_REFERRALS_EX : FSCTL_DFS_GET_REFERRALS,
+                                 req.p, req.len, DFS_MAX_OUT, outb, outlen);
+        /* _EX: level, flags, data length, name length; plain: level, NUL. */
+        *req_bytes = req.len >= 10 ? req.len - (ex ? 10 : 4) : 0;
+        buf_free(&req);
+        uint32_t st = c->last_status;
+        if (rc && ex &&
+            (st == SMBW_STATUS_FS_DRIVER_REQUIRED || st == SMBW_STATUS_INVALID_DEVICE_REQUEST ||
+             st == SMBW_STATUS_NOT_SUPPORTED || st == SMBW_STATUS_INVALID_PARAMETER)) {
+            c->dfs_no_ex = true;
+            ex = false;
+            continue;
+        }
+        return rc;
+    }
+}
+
 /* Asks s's server for the referral of unc and caches it. */
 static int fetch(struct dfs_state *d, smbw_session *s, const char *unc, dfs_ent **out, bool *cached)
 {
@@ -186,17 +218,9 @@ static int fetch(struct dfs_state *d, smbw_session *s, const char *unc, dfs_ent 
     int rc = ipc_tree(d, s, &ipc);
     if (rc)
         return rc;
-    smbw_buf req;
-    buf_init(&req);
-    rc = wire_encode_dfs_referral_req(&req, DFS_REFERRAL_MAX_LEVEL, unc);
     void *outb = NULL;
-    size_t outlen = 0;
-    if (rc == 0)
-        rc = smbw_tree_ioctl(ipc, FSCTL_DFS_GET_REFERRALS, req.p, req.len, DFS_MAX_OUT, &outb,
-                             &outlen);
-    size_t req_bytes = req.len >= 4 ? req.len - 4 : 0; /* less level and terminator */
-    buf_free(&req);
-    if (rc)
+    size_t outlen = 0, req_bytes = 0;
+    if ((rc = ask(ipc, s->conn, unc, &outb, &outlen, &req_bytes)) != 0)
         return rc;
     dfs_referral_rsp r;
     rc = wire_decode_dfs_referral_rsp(outb, outlen, req_bytes, &r);
@@ -487,10 +511,18 @@ static int step(smbw_session *root, smbw_tree *t, const char *sp, smbw_tree **ne
         owned = rc == 0 && !cached;
     }
     if (rc) {
-        /* No referral: the path is not under a link (STATUS_NOT_FOUND and
-         * the like), so t holds it. */
+        /* No referral because the path is not under a link (STATUS_NOT_FOUND;
+         * Samba: STATUS_OBJECT_PATH_NOT_FOUND) or the server does no DFS:
+         * t holds it. Any other
+         * refusal is the caller's error. */
+        uint32_t st = t->sess && t->sess->conn ? t->sess->conn->last_status : 0;
         free(unc);
-        return rc == SMBW_ESTATUS || rc == SMBW_ENOENT ? 0 : rc;
+        bool none =
+            rc == SMBW_ENOENT ||
+            (rc == SMBW_ESTATUS &&
+             (st == SMBW_STATUS_NOT_FOUND || st == SMBW_STATUS_OBJECT_PATH_NOT_FOUND ||
+              st == SMBW_STATUS_OBJECT_NAME_NOT_FOUND || st == SMBW_STATUS_FS_DRIVER_REQUIRED));
+        return none ? 0 : rc;
     }
     const char *rest = unc + strlen(e->prefix);
     if (*rest == '\\')

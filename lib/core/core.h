@@ -163,6 +163,7 @@ struct smbw_conn {
     int dead_err;
     int dispatching;       /* > 0 while response callbacks run (re-entrancy guard) */
     struct dfs_state *dfs; /* referral cache and DFS targets (lib/api/dfs.c) */
+    bool dfs_no_ex;        /* the server refused FSCTL_DFS_GET_REFERRALS_EX */
 
     struct smbw_session *sessions;
 
