@@ -5,6 +5,9 @@
  *    (reached on the referring connection's port), another share on server
  *    1, a link whose first target is down (failover), a link to a link on
  *    server 2 (interlink); a path under no link stays on the root;
+ *  - a second resolution under a link comes from the referral cache (no
+ *    request), a target server's connection and tree are reused, a link on
+ *    server 1 uses the referring session;
  *  - a referral loop ends with SMBW_ELOOP, and so does a link whose
  *    target names the link itself (at once, "names itself");
  *  - smbw_file_open through a link (STATUS_PATH_NOT_COVERED followed by
@@ -69,8 +72,26 @@ START_TEST(test_resolve)
     expect(&x, "failover/f", h2, "share1", "f");
     expect(&x, "inter/a/b", h1, "share2", "a\\b");
     expect(&x, "plain/f", h1, "dfs", "plain\\f");
-    /* Again, from the cache. */
+    /* Again: from the cache (no request on the root's connection) and on
+     * the same connection to server 2 (reused). */
+    smbw_conn_stats before, after;
+    smbw_tree *t1 = NULL, *t2 = NULL;
+    char *p1 = NULL, *p2 = NULL;
+    IT_OK(x.conn, smbw_dfs_resolve(&t1, &p1, x.tree, "remote/a"));
+    smbw_conn_get_stats(x.conn, &before);
     expect(&x, "remote/other", h2, "share1", "other");
+    IT_OK(x.conn, smbw_dfs_resolve(&t2, &p2, x.tree, "failover/b"));
+    smbw_conn_get_stats(x.conn, &after);
+    ck_assert_uint_eq(after.requests, before.requests); /* both referrals cached */
+    ck_assert_ptr_eq(t1, t2);                           /* one tree on server 2 */
+    ck_assert_ptr_ne(smbw_tree_conn(t1), x.conn);
+    ck_assert_ptr_eq(smbw_tree_session(t1), smbw_tree_session(t2));
+    free(p1);
+    free(p2);
+    /* A link on server 1 uses the referring session. */
+    IT_OK(x.conn, smbw_dfs_resolve(&t1, &p1, x.tree, "local/c"));
+    ck_assert_ptr_eq(smbw_tree_session(t1), x.sess);
+    free(p1);
     smbw_tree *t = NULL;
     char *p = NULL;
     IT_ERR(x.conn, smbw_dfs_resolve(&t, &p, x.tree, "loop/f"), SMBW_ELOOP);
