@@ -80,6 +80,8 @@ ODX_MODES = {
 ODX_CHANGE_AT = 700000
 ODX_CHANGE = b"changed by another writer"
 
+FSCTL_DFS_GET_REFERRALS = 0x00060194
+STATUS_PATH_NOT_COVERED = 0xC0000257
 FSCTL_SRV_REQUEST_RESUME_KEY = 0x00140078
 FSCTL_SRV_COPYCHUNK = 0x001440F2
 FSCTL_SRV_COPYCHUNK_WRITE = 0x001480F2
@@ -334,6 +336,12 @@ SCENARIOS = {
     "copychunk-too-many-chunks": (IOCTL, "copychunk ChunksWritten larger than sent"),
     "copychunk-limits-zero": (IOCTL, "copychunk limits reply (0, 0, 0)"),
     "copychunk-pending-forever": (IOCTL, "copychunk: interim STATUS_PENDING, then silence"),
+    "dfs-referral-outside": (CREATE, "DFS share: CREATE -> STATUS_PATH_NOT_COVERED, referral "
+                             "NetworkAddressOffset past its buffer"),
+    "dfs-referral-empty": (CREATE, "DFS share: CREATE -> STATUS_PATH_NOT_COVERED, referral "
+                           "with no entry"),
+    "dfs-referral-self": (CREATE, "DFS share: CREATE -> STATUS_PATH_NOT_COVERED, referral "
+                          "whose only target is the path asked about"),
     "compound-next-misaligned": (CREATE, "compound response NextCommand not 8-byte aligned"),
     "compound-next-past-end": (CREATE, "compound response NextCommand past the frame"),
     "compound-next-tiny": (CREATE, "compound response NextCommand 8 (inside the header)"),
@@ -442,7 +450,8 @@ class Server:
         return self.reply(req, body, status=st, sid=SESSION_ID)
 
     def do_tree_connect(self, req):
-        body = struct.pack("<HBBIII", 16, 1, 0, 0, 0, 0x001F01FF)
+        caps = 0x8 if self.scenario.startswith("dfs-") else 0  # SMB2_SHARE_CAP_DFS
+        body = struct.pack("<HBBIII", 16, 1, 0, 0, caps, 0x001F01FF)
         return self.reply(req, body, tid=TREE_ID)
 
     def do_create(self, req, ctx=b""):
@@ -696,6 +705,28 @@ class Server:
         out = struct.pack("<IIQ", 16, 0, n)
         return self.reply(req, self.ioctl_body(req, out))
 
+    def dfs_referral(self, inp):
+        """RESP_GET_DFS_REFERRAL (MS-DFSC 2.2.4) for REQ_GET_DFS_REFERRAL inp,
+        broken as the scenario says: one v3 entry, strings after it."""
+        path16 = inp[2:]
+        end = len(path16)
+        for i in range(0, len(path16) - 1, 2):
+            if path16[i:i + 2] == b"\0\0":
+                end = i
+                break
+        path16 = path16[:end]
+        if self.scenario == "dfs-referral-empty":
+            return struct.pack("<HHI", len(path16), 0, 2)
+        node = path16 if self.scenario == "dfs-referral-self" else "\\srv2\\share".encode(
+            "utf-16-le")
+        strings = path16 + b"\0\0"
+        o_node = 34 + len(strings)
+        strings += node + b"\0\0"
+        if self.scenario == "dfs-referral-outside":
+            o_node = 0xFFF0
+        entry = struct.pack("<HHHHIHHH", 3, 34, 0, 0, 300, 34, 34, o_node) + b"\0" * 16
+        return struct.pack("<HHI", len(path16), 1, 2) + entry + strings
+
     def do_ioctl(self, req, fault=None):
         ctl = req.u32(4)
         in_off, in_count = req.u32(24), req.u32(28)
@@ -706,6 +737,8 @@ class Server:
         if self.odx and ctl in (FSCTL_SRV_REQUEST_RESUME_KEY, FSCTL_SRV_COPYCHUNK,
                                 FSCTL_SRV_COPYCHUNK_WRITE):
             return self.error(req, STATUS_INVALID_DEVICE_REQUEST)
+        if ctl == FSCTL_DFS_GET_REFERRALS and self.scenario.startswith("dfs-"):
+            return self.reply(req, self.ioctl_body(req, self.dfs_referral(inp)))
         if ctl == FSCTL_SRV_REQUEST_RESUME_KEY:
             if o is None:
                 return self.error(req, STATUS_INVALID_HANDLE)
@@ -784,6 +817,8 @@ class Server:
         if s == "read-frame-partial-stall":
             f = frame(normal(req))
             return [f[:len(f) // 2], "stall"]
+        if s.startswith("dfs-referral-"):
+            return [frame(self.error(req, STATUS_PATH_NOT_COVERED))]
         if s == "write-count-zero":
             return [frame(self.do_write(req, count_extra=-req.u32(4)))]
         if s == "ss-not-guest":

@@ -138,6 +138,11 @@ static const scenario scenarios[] = {
     {"read-frame-partial-stall", S_READ, SMBW_ETIMEDOUT, DEAD, T_SIL},
     {"write-count-more", S_WRITE, SMBW_EPROTO, DEAD, T_DEF},
     {"write-count-zero", S_WRITE, SMBW_ENOSPC, ALIVE, T_DEF},
+    /* DFS: the open is answered STATUS_PATH_NOT_COVERED on a DFS share and
+     * the referral is broken */
+    {"dfs-referral-outside", S_OPEN, SMBW_EPROTO, ALIVE, T_DEF},
+    {"dfs-referral-empty", S_OPEN, SMBW_EPROTO, ALIVE, T_DEF},
+    {"dfs-referral-self", S_OPEN, SMBW_ELOOP, ALIVE, T_DEF},
     /* compounds (stat = CREATE + CLOSE in one frame) */
     {"compound-next-misaligned", S_STAT, SMBW_EPROTO, DEAD, T_DEF},
     {"compound-next-past-end", S_STAT, SMBW_EPROTO, DEAD, T_DEF},
