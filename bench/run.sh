@@ -10,7 +10,8 @@
 #    -Dtests=false) unless SKIP_BUILD=1;
 # 3. runs bench/sweep.sh (time against file size and against one-way delay,
 #    CSV) and bench/plot.sh (PNG plots), then every other script of bench/
-#    (serverside, throughput, depth, multiconn, lanes, memory, tree), each starting
+#    (serverside, throughput, depth, multiconn, lanes, memory, instructions,
+#    tree), each starting
 #    its own private Samba from tests/testbed/, each writing its markdown
 #    tables to OUT/NAME.md (stderr to OUT/NAME.err);
 # 4. writes OUT/README.md: machine, load average before and after, the
@@ -24,7 +25,8 @@
 #   SIZE_MIB      file size of the other scripts (default 1024)
 #   DELAYS_MS     one-way delays of the delay sweep (default "0 1 5 10")
 #   BENCHES       which to run (default "sweep serverside throughput depth
-#                 multiconn lanes memory tree")
+#                 multiconn lanes memory instructions tree"; instructions
+#                 runs under callgrind on INSTR_SIZE_MIB, default 32)
 #   NOTE          a line printed under every plot title and on top of
 #                 OUT/README.md (e.g. "noisy preliminary run, load 3.2")
 #   QUICK=1       a short pass to check the tooling: ROUNDS=2,
@@ -54,7 +56,7 @@ fi
 export SIZE_MIB
 export DELAYS_MS=${DELAYS_MS:-0 1 5 10}
 export BUILD=${BUILD:-build-rel}
-BENCHES=${BENCHES:-sweep serverside throughput depth multiconn lanes memory tree}
+BENCHES=${BENCHES:-sweep serverside throughput depth multiconn lanes memory instructions tree}
 OUT=${OUT:-$root/bench/results/$(date -u +%F)-run}
 NOTE=${NOTE:-}
 mkdir -p "$OUT"
@@ -96,6 +98,11 @@ for b in $BENCHES; do
         log "lanes"
         OUT=$OUT/lanes NOTE=$NOTE bash bench/lanes.sh >"$OUT/lanes.md" 2>"$OUT/lanes.err" ||
             { tail -n 20 "$OUT/lanes.err" >&2; exit 1; }
+        ;;
+    instructions)
+        log "instructions (callgrind, ${INSTR_SIZE_MIB:-32} MiB)"
+        SIZE_MIB=${INSTR_SIZE_MIB:-32} bash bench/instructions.sh >"$OUT/instructions.md" \
+            2>"$OUT/instructions.err" || { tail -n 20 "$OUT/instructions.err" >&2; exit 1; }
         ;;
     serverside | throughput | depth | multiconn | memory)
         log "$b ($SIZE_MIB MiB)"
