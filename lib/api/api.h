@@ -60,6 +60,17 @@ SMBW_WUR int api_encode_create(smbw_buf *b, const char *smbpath, const smbw_crea
  * (reconnects compare it). */
 SMBW_WUR int api_encode_create_ex(smbw_buf *b, const char *smbpath, const smbw_create_params *p,
                                   bool qfid);
+/* The same with a durable handle context dur (NULL: none) first, and a
+ * batch oplock when p asks for none. */
+SMBW_WUR int api_encode_create_dur(smbw_buf *b, const char *smbpath, const smbw_create_params *p,
+                                   bool qfid, const smb2_durable_req *dur);
+/* Whether a CREATE with p asks for a durable handle (the policy's durable
+ * flag; not for directories, nor when p brings its own oplock level or
+ * contexts); fills *dur (a new CreateGuid for v2). */
+bool api_durable_req(smbw_conn *c, const smbw_create_params *p, smb2_durable_req *dur);
+/* Records whether the server granted f's durable handle (its answer's
+ * contexts), with the CreateGuid of dur. */
+void api_file_durable(smbw_conn *c, smbw_file *f, const smb2_durable_req *dur);
 /* Whether the CREATEs of c ask for QFid (its reconnect policy is on). */
 #define API_QFID(c) ((c)->re_retries > 0)
 

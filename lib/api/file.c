@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../crypto/crypto.h"
 #include "../util/sized.h"
 #include "../util/unicode.h"
 
@@ -40,6 +41,32 @@ void api_file_unlink(smbw_file *f)
 int api_encode_create(smbw_buf *b, const char *smbpath, const smbw_create_params *p)
 {
     return api_encode_create_ex(b, smbpath, p, false);
+}
+
+int api_encode_create_dur(smbw_buf *b, const char *smbpath, const smbw_create_params *p, bool qfid,
+                          const smb2_durable_req *dur)
+{
+    if (!dur)
+        return api_encode_create_ex(b, smbpath, p, qfid);
+    /* The durable context first, then QFid and the caller's contexts. */
+    smbw_buf all;
+    buf_init(&all);
+    int rc = wire_encode_ctx_durable(&all, dur, qfid || p->create_contexts_len > 0);
+    if (!rc && qfid)
+        rc = wire_encode_ctx_qfid(&all, p->create_contexts_len > 0);
+    if (!rc && p->create_contexts_len)
+        buf_put(&all, p->create_contexts, p->create_contexts_len);
+    if (!rc && all.failed)
+        rc = SMBW_ENOMEM;
+    smbw_create_params q = *p;
+    q.create_contexts = all.p;
+    q.create_contexts_len = all.len;
+    if (!q.oplock_level)
+        q.oplock_level = SMB2_OPLOCK_LEVEL_BATCH; /* what durability needs */
+    if (!rc)
+        rc = api_encode_create_ex(b, smbpath, &q, false);
+    buf_free(&all);
+    return rc;
 }
 
 int api_encode_create_ex(smbw_buf *b, const char *smbpath, const smbw_create_params *p, bool qfid)
@@ -165,6 +192,8 @@ int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw
         return rc;
     core_msg m;
     api_msg_for_tree(&m, t, SMB2_CREATE);
+    smb2_durable_req dur;
+    bool want_dur = api_durable_req(c, p, &dur);
     /* MS-SMB2 3.2.4.3: on a DFS share (SMB2_SHARE_CAP_DFS) the name is the
      * DFS path server\share\path and the header says so. */
     char *dp = NULL;
@@ -176,7 +205,7 @@ int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw
     }
     rc = (t->capabilities & SMB2_SHARE_CAP_DFS) && c->host && !dp
              ? SMBW_ENOMEM
-             : api_encode_create_ex(&m.body, dp ? dp : sp, p, API_QFID(c));
+             : api_encode_create_dur(&m.body, dp ? dp : sp, p, API_QFID(c), want_dur ? &dur : NULL);
     free(dp);
     if (rc) {
         buf_free(&m.body);
@@ -190,9 +219,11 @@ int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw
         rc = create_answer(c, t, &rsp, "open", path, out);
     bool not_covered = rc && rsp.h.status == SMBW_STATUS_PATH_NOT_COVERED;
     api_rsp_free(&rsp);
-    if (!rc)
+    if (!rc) {
         api_file_remember(*out, sp, p); /* sp is the file's now */
-    else if (not_covered)
+        if (want_dur)
+            api_file_durable(c, *out, &dur);
+    } else if (not_covered)
         rc = create_via_dfs(out, c, t, sp, p, rc);
     else
         free(sp);
@@ -207,6 +238,30 @@ void api_file_remember(smbw_file *f, char *sp, const smbw_create_params *p)
     f->re_share = p->share_access;
     f->re_options = p->create_options;
     f->re_attrs = p->file_attributes;
+}
+
+bool api_durable_req(smbw_conn *c, const smbw_create_params *p, smb2_durable_req *dur)
+{
+    memset(dur, 0, sizeof *dur);
+    if (!c->re_durable || (p->create_options & FILE_DIRECTORY_FILE) ||
+        (p->oplock_level && p->oplock_level != SMB2_OPLOCK_LEVEL_BATCH) || p->create_contexts_len)
+        return false; /* the caller's own oplock or contexts: left alone */
+    dur->v2 = c->dialect >= SMBW_SMB3_00;
+    return !dur->v2 || crypto_random(dur->create_guid, sizeof dur->create_guid) == 0;
+}
+
+void api_file_durable(smbw_conn *c, smbw_file *f, const smb2_durable_req *dur)
+{
+    smb2_durable_rsp d;
+    if (wire_decode_durable(f->ctx, f->ctx_len, &d) != 0 || !d.granted) {
+        core_log(c, SMBW_LOG_DEBUG, "%s: no durable handle", f->re_path ? f->re_path : "open");
+        return;
+    }
+    f->durable = true;
+    f->durable_v2 = d.v2;
+    memcpy(f->create_guid, dur->create_guid, sizeof f->create_guid);
+    core_log(c, SMBW_LOG_DEBUG, "%s: durable handle (%s)", f->re_path ? f->re_path : "open",
+             d.v2 ? "v2" : "v1");
 }
 
 /* api_file_remember for a user path (not kept when it cannot be made). */

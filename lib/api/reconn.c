@@ -23,10 +23,11 @@ int smbw_conn_set_reconnect(smbw_conn *c, const smbw_reconnect_opts *opts)
         c->re_wait_ms = 0;
         c->re_password = NULL;
         c->re_notify = NULL;
+        c->re_durable = false;
         return 0;
     }
     smbw_reconnect_opts o;
-    int rc = sized_load(&o, sizeof o, opts, SIZED_END(smbw_reconnect_opts, notify_ud));
+    int rc = sized_load(&o, sizeof o, opts, SIZED_END(smbw_reconnect_opts, durable));
     if (rc)
         return rc;
     if (o.retries < 0 || o.retries > RECONN_MAX_RETRIES || o.wait_ms < 0)
@@ -37,6 +38,7 @@ int smbw_conn_set_reconnect(smbw_conn *c, const smbw_reconnect_opts *opts)
     c->re_password_ud = o.password_ud;
     c->re_notify = o.notify;
     c->re_notify_ud = o.notify_ud;
+    c->re_durable = o.durable && o.retries > 0;
     return 0;
 }
 
@@ -173,12 +175,62 @@ static int same_file(smbw_conn *c, const struct smbw_file *f, const smb2_create_
     return 2; /* open, but not ours: closed by the caller of reopen */
 }
 
-/* Opens f again by its path; 0 with f's new id, 1 when f cannot come back
- * (no path, gone, another file now), or the connection's fatal error. */
+/* A durable open reclaimed (DH2C/DHnC, MS-SMB2 3.2.4.4): 0 with f's new
+ * id, 1 when the server refused (the caller opens by path then), or the
+ * connection's fatal error. */
+static int reclaim(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
+{
+    smbw_create_params p;
+    memset(&p, 0, sizeof p);
+    p.desired_access = f->re_access;
+    p.share_access = f->re_share;
+    p.create_options = f->re_options;
+    p.file_attributes = f->re_attrs;
+    p.create_disposition = FILE_OPEN;
+    smb2_durable_req dur;
+    memset(&dur, 0, sizeof dur);
+    dur.v2 = f->durable_v2;
+    dur.reconnect = true;
+    memcpy(dur.file_id, f->id, 16);
+    memcpy(dur.create_guid, f->create_guid, 16);
+    core_msg m;
+    api_msg_for_tree(&m, t, SMB2_CREATE);
+    if (api_encode_create_dur(&m.body, f->re_path, &p, false, &dur) != 0) {
+        buf_free(&m.body);
+        return SMBW_ENOMEM;
+    }
+    api_rsp rsp;
+    int rc = api_call(c, &m, 1, false, &rsp);
+    smb2_create_rsp cr;
+    if (!rc && rsp.h.status != SMBW_STATUS_SUCCESS) {
+        core_log(c, SMBW_LOG_INFO, "reconnect: durable %s not reclaimed (status 0x%08x)",
+                 f->re_path, rsp.h.status);
+        rc = 1;
+    } else if (!rc && wire_decode_create(rsp.msg.p, rsp.msg.len, &cr) != 0) {
+        core_kill(c, SMBW_EPROTO, "malformed CREATE response");
+        rc = SMBW_EPROTO;
+    } else if (!rc) {
+        memcpy(f->id, cr.file_id, 16);
+        f->has_key = false;
+        core_log(c, SMBW_LOG_INFO, "reconnect: %s reclaimed durably", f->re_path);
+    }
+    api_rsp_free(&rsp);
+    return rc;
+}
+
+/* Opens f again: its durable handle reclaimed, else by its path; 0 with
+ * f's new id, 1 when f cannot come back (no path, gone, another file now),
+ * or the connection's fatal error. */
 static int reopen(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
 {
     if (!f->re_path)
         return 1;
+    if (f->durable) {
+        int rc = reclaim(c, t, f);
+        if (rc <= 0)
+            return rc;
+        f->durable = false; /* the open by path below is a plain one */
+    }
     smbw_create_params p;
     memset(&p, 0, sizeof p);
     p.desired_access = f->re_access;

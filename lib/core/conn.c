@@ -641,6 +641,57 @@ static bool compound_quirk_verifies(const struct smbw_session *s, const smb2_hdr
     return ok;
 }
 
+static int ack_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len)
+{
+    (void)ud;
+    (void)err;
+    (void)h;
+    (void)msg;
+    (void)len;
+    return 0; /* the server's answer to an acknowledgment changes nothing */
+}
+
+/* An oplock break notification (MS-SMB2 3.2.5.19.1): acknowledged at once
+ * with the level the server asks for, on the session and tree of the open,
+ * so that whoever opened the file meanwhile does not wait for the break
+ * timeout. One for an open this connection does not know is dropped; a lease
+ * break is ignored (this client asks for none); a malformed one kills the
+ * connection. */
+static int oplock_break(smbw_conn *c, const uint8_t *msg, size_t len)
+{
+    uint8_t level, id[16];
+    int rc = wire_decode_oplock_break(msg, len, &level, id);
+    if (rc < 0) {
+        core_kill(c, SMBW_EPROTO, "malformed oplock break notification");
+        return SMBW_EPROTO;
+    }
+    if (rc > 0)
+        return 0;
+    for (struct smbw_session *s = c->sessions; s; s = s->next)
+        for (struct smbw_tree *t = s->trees; t; t = t->next)
+            for (struct smbw_file *f = t->files; f; f = f->next) {
+                if (memcmp(f->id, id, 16) != 0)
+                    continue;
+                core_msg m;
+                memset(&m, 0, sizeof m);
+                m.command = SMB2_OPLOCK_BREAK;
+                m.sess = s;
+                m.tree_id = t->id;
+                m.encrypt = t->encrypt;
+                m.done = ack_done;
+                buf_init(&m.body);
+                if (wire_encode_oplock_ack(&m.body, level, id) != 0) {
+                    buf_free(&m.body);
+                    return 0;
+                }
+                core_log(c, SMBW_LOG_DEBUG, "oplock break to level %u acknowledged", level);
+                rc = core_submit(c, &m, 1, false);
+                return rc == SMBW_EDEAD ? SMBW_EDEAD : 0;
+            }
+    core_log(c, SMBW_LOG_DEBUG, "oplock break for an unknown open ignored");
+    return 0;
+}
+
 /* One message of a (possibly compounded) plaintext frame. */
 static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encrypted)
 {
@@ -653,11 +704,8 @@ static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encry
         core_kill(c, SMBW_EPROTO, "server sent a request, not a response");
         return SMBW_EPROTO;
     }
-    if (h.command == SMB2_OPLOCK_BREAK && h.message_id == UINT64_MAX) {
-        /* Unsolicited break notification: we ask for no oplocks or leases,
-         * so there is nothing to acknowledge; ignore it. */
-        return 0;
-    }
+    if (h.command == SMB2_OPLOCK_BREAK && h.message_id == UINT64_MAX)
+        return oplock_break(c, msg, len);
     core_req *r = find_pending(c, h.message_id);
     if (!r) {
         core_kill(c, SMBW_EPROTO, "response with unknown message id %llu",

@@ -88,6 +88,9 @@ struct smbw_file {
     /* The server's on-disk id of the file (QFid), when it gave one. */
     bool has_disk_id;
     uint8_t disk_id[WIRE_DISK_ID_LEN];
+    /* A durable open (DHnQ or DH2Q granted) and what reclaims it. */
+    bool durable, durable_v2;
+    uint8_t create_guid[16];
 };
 
 struct smbw_conn {
@@ -122,6 +125,7 @@ struct smbw_conn {
     void (*re_notify)(void *, int, int, const char *);
     void *re_notify_ud;
     uint64_t reconnects;
+    bool re_durable;                                         /* ask for durable handles */
     uint16_t re_was_dialect, re_was_sign_alg, re_was_cipher; /* before the first drop */
 
     /* socket (owned by lib/io) */

@@ -8,6 +8,36 @@
 #include "smbwire/errors.h"
 
 #define VNEG_RSP_SIZE 24
+#define OPLOCK_BREAK_SIZE 24 /* notification and acknowledgment */
+#define LEASE_BREAK_SIZE 44
+
+int wire_decode_oplock_break(const uint8_t *msg, size_t len, uint8_t *level, uint8_t file_id[16])
+{
+    smbw_cur c = cur_make(msg, len);
+    uint16_t ss;
+    uint8_t reserved;
+    uint32_t reserved2;
+    if (!cur_skip(&c, SMB2_HDR_SIZE) || !cur_u16(&c, &ss))
+        return SMBW_EPROTO;
+    if (ss == LEASE_BREAK_SIZE)
+        return len >= SMB2_HDR_SIZE + LEASE_BREAK_SIZE ? 1 : SMBW_EPROTO;
+    if (ss != OPLOCK_BREAK_SIZE || !cur_u8(&c, level) || !cur_u8(&c, &reserved) ||
+        !cur_u32(&c, &reserved2) || !cur_copy(&c, file_id, 16))
+        return SMBW_EPROTO;
+    if (*level != SMB2_OPLOCK_LEVEL_NONE && *level != SMB2_OPLOCK_LEVEL_II)
+        return SMBW_EPROTO; /* a break is to level II or none (2.2.23.1) */
+    return 0;
+}
+
+int wire_encode_oplock_ack(smbw_buf *b, uint8_t level, const uint8_t file_id[16])
+{
+    buf_u16(b, OPLOCK_BREAK_SIZE);
+    buf_u8(b, level);
+    buf_u8(b, 0);  /* Reserved */
+    buf_u32(b, 0); /* Reserved2 */
+    buf_put(b, file_id, 16);
+    return b->failed ? SMBW_ENOMEM : 0;
+}
 
 void wire_encode_transform_hdr(smbw_buf *b, const smb2_transform_hdr *h)
 {

@@ -100,6 +100,8 @@ enum smb2_command {
 
 /* CREATE */
 #define SMB2_OPLOCK_LEVEL_NONE 0x00
+#define SMB2_OPLOCK_LEVEL_II 0x01
+#define SMB2_OPLOCK_LEVEL_BATCH 0x09
 #define SMB2_IMPERSONATION_IMPERSONATION 0x00000002u
 #define FILE_READ_DATA 0x00000001u
 #define FILE_WRITE_DATA 0x00000002u
@@ -312,6 +314,15 @@ SMBW_WUR int wire_decode_session_setup(const uint8_t *msg, size_t len, smb2_sess
 /* LOGOFF, TREE_DISCONNECT, ECHO, CANCEL requests all have a 4-byte body
  * (StructureSize 4, Reserved). */
 SMBW_WUR int wire_encode_empty4(smbw_buf *b);
+
+/* OPLOCK_BREAK (2.2.23.1 notification, 2.2.24.1 acknowledgment): the
+ * notification in a whole message (64-byte header first) into *level and
+ * file_id: 0, 1 when it is a lease break notification (StructureSize 44, not
+ * decoded: this client asks for no leases), or SMBW_EPROTO. */
+SMBW_WUR int wire_decode_oplock_break(const uint8_t *msg, size_t len, uint8_t *level,
+                                      uint8_t file_id[16]);
+/* The acknowledgment of a break to level for file_id. */
+SMBW_WUR int wire_encode_oplock_ack(smbw_buf *b, uint8_t level, const uint8_t file_id[16]);
 
 /* ---- TREE_CONNECT (2.2.9 / 2.2.10) ---------------------------------------- */
 

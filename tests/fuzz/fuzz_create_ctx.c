@@ -36,6 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (wire_decode_qfid(p, n, id, &found) != 0)
             found = false;
         (void)found;
+        uint8_t lvl, fid[16];
+        if (wire_decode_oplock_break(p, n, &lvl, fid) == 0)
+            fz_check(lvl <= SMB2_OPLOCK_LEVEL_II, "a break to a level above II accepted");
         smb2_durable_rsp d;
         if (wire_decode_durable(p, n, &d) != 0)
             fz_check(!d.granted, "a refused durable answer left granted set");

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -192,6 +193,90 @@ START_TEST(test_reconnect_downgrade_refused)
 }
 END_TEST
 
+typedef struct logbuf {
+    int durable_granted, reclaimed, acks;
+} logbuf;
+
+static void log_cb(void *ud, enum smbw_log_level level, const char *msg)
+{
+    (void)level;
+    logbuf *l = ud;
+    if (getenv("IT_RECONN_DEBUG"))
+        fprintf(stderr, "log: %s\n", msg);
+    if (strstr(msg, "durable handle (v"))
+        l->durable_granted++;
+    if (strstr(msg, "reclaimed durably"))
+        l->reclaimed++;
+    if (strstr(msg, "oplock break to level"))
+        l->acks++;
+}
+
+/* Durable handles (smbw_reconnect_opts.durable) at dialect d: with
+ * SMBW_TEST_DURABLE set (a Samba configured for them) the open is durable,
+ * a second open of the file on the same connection makes the server break
+ * the batch oplock, which is acknowledged at once (the open completes within
+ * 5 s, not at the break timeout), and after a cut the handle is reclaimed
+ * (DH2C on 3.x, DHnC on 2.x) and the writes go on; without it the file is
+ * opened again by path (Samba 4.17's defaults grant durability too, but
+ * the reclaim is not counted there). */
+static void durable_at(uint16_t d)
+{
+    bool want = it_env_opt("SMBW_TEST_DURABLE") != NULL;
+    it_opts io;
+    memset(&io, 0, sizeof io);
+    io.max_dialect = d;
+    it_ctx a;
+    it_open_to(&a, it_env("SMBW_TEST_HOST"), it_env_port(), &io);
+    logbuf lg = {0};
+    IT_OK(a.conn, smbw_conn_set_log(a.conn, SMBW_LOG_DEBUG, log_cb, &lg));
+    pwcb p = {0};
+    smbw_reconnect_opts o = SMBW_RECONNECT_OPTS_INIT;
+    o.retries = 2;
+    o.password = give_password;
+    o.password_ud = &p;
+    o.durable = true;
+    IT_OK(a.conn, smbw_conn_set_reconnect(a.conn, &o));
+    smbw_file *f = NULL, *g = NULL;
+    IT_OK(a.conn, smbw_file_open(&f, a.tree, "durable.bin", SMBW_O_RDWR | SMBW_O_CREAT));
+    if (want)
+        ck_assert_int_eq(lg.durable_granted, 1);
+    IT_OK(a.conn, smbw_file_pwrite(f, "0123456789", 10, 0));
+    cut(a.conn);
+    IT_OK(a.conn, smbw_conn_reconnect(a.conn));
+    if (want)
+        ck_assert_int_eq(lg.reclaimed, 1);
+    IT_OK(a.conn, smbw_file_pwrite(f, "abcdef", 6, 10));
+    /* A second open breaks the batch oplock (which also ends durability):
+     * acknowledged at once, so the open completes well before Samba's 30 s
+     * break timeout. */
+    time_t t0 = time(NULL);
+    IT_OK(a.conn, smbw_file_open(&g, a.tree, "durable.bin", SMBW_O_RDONLY));
+    ck_assert_int_le(time(NULL) - t0, 5);
+    if (want)
+        ck_assert_int_ge(lg.acks, 1);
+    IT_OK(a.conn, smbw_file_free(g));
+    IT_OK(a.conn, smbw_file_free(f));
+    size_t len = 0;
+    char *srv = it_server_read("durable.bin", &len);
+    ck_assert_uint_eq(len, 16);
+    ck_assert(memcmp(srv, "0123456789abcdef", 16) == 0);
+    free(srv);
+    IT_OK(a.conn, smbw_unlink(a.tree, "durable.bin"));
+    it_close(&a);
+}
+
+START_TEST(test_reconnect_durable_v2)
+{
+    durable_at(SMBW_SMB3_11);
+}
+END_TEST
+
+START_TEST(test_reconnect_durable_v1)
+{
+    durable_at(SMBW_SMB2_10);
+}
+END_TEST
+
 START_TEST(test_reconnect_args)
 {
     smbw_reconnect_opts o = SMBW_RECONNECT_OPTS_INIT;
@@ -227,6 +312,8 @@ int main(void)
     tcase_add_test(tc, test_reconnect_changed_file);
     tcase_add_test(tc, test_reconnect_downgrade_refused);
     tcase_add_test(tc, test_reconnect_args);
+    tcase_add_test(tc, test_reconnect_durable_v2);
+    tcase_add_test(tc, test_reconnect_durable_v1);
     suite_add_tcase(s, tc);
     return it_run(s);
 }

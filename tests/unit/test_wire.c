@@ -954,6 +954,47 @@ START_TEST(test_durable_ctx)
 }
 END_TEST
 
+/* OPLOCK_BREAK: the notification decoded (levels II and none), a lease
+ * break told apart, malformed ones refused; the acknowledgment's bytes. */
+START_TEST(test_oplock_break)
+{
+    uint8_t msg[64 + 44];
+    memset(msg, 0, sizeof msg);
+    uint8_t id[16], fid[16];
+    for (int i = 0; i < 16; i++)
+        fid[i] = (uint8_t)(0x70 + i);
+    msg[64] = 24;
+    msg[66] = SMB2_OPLOCK_LEVEL_II;
+    memcpy(msg + 72, fid, 16);
+    uint8_t level = 0xEE;
+    ck_assert_int_eq(wire_decode_oplock_break(msg, 64 + 24, &level, id), 0);
+    ck_assert_uint_eq(level, SMB2_OPLOCK_LEVEL_II);
+    ck_assert(memcmp(id, fid, 16) == 0);
+    msg[66] = SMB2_OPLOCK_LEVEL_NONE;
+    ck_assert_int_eq(wire_decode_oplock_break(msg, 64 + 24, &level, id), 0);
+    ck_assert_uint_eq(level, SMB2_OPLOCK_LEVEL_NONE);
+    ck_assert_int_eq(wire_decode_oplock_break(msg, 64 + 23, &level, id), SMBW_EPROTO);
+    ck_assert_int_eq(wire_decode_oplock_break(msg, 63, &level, id), SMBW_EPROTO);
+    msg[66] = SMB2_OPLOCK_LEVEL_BATCH; /* a break is never up to batch */
+    ck_assert_int_eq(wire_decode_oplock_break(msg, 64 + 24, &level, id), SMBW_EPROTO);
+    msg[66] = 0;
+    msg[64] = 25;
+    ck_assert_int_eq(wire_decode_oplock_break(msg, 64 + 24, &level, id), SMBW_EPROTO);
+    msg[64] = 44; /* lease break notification */
+    ck_assert_int_eq(wire_decode_oplock_break(msg, sizeof msg, &level, id), 1);
+    ck_assert_int_eq(wire_decode_oplock_break(msg, sizeof msg - 1, &level, id), SMBW_EPROTO);
+
+    smbw_buf b;
+    buf_init(&b);
+    ck_assert_int_eq(wire_encode_oplock_ack(&b, SMB2_OPLOCK_LEVEL_II, fid), 0);
+    ck_assert_uint_eq(b.len, 24);
+    ck_assert_uint_eq(get_u16(b.p), 24);
+    ck_assert_uint_eq(b.p[2], SMB2_OPLOCK_LEVEL_II);
+    ck_assert(memcmp(b.p + 8, fid, 16) == 0);
+    buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_create_contexts)
 {
     smbw_buf b;
@@ -2131,6 +2172,7 @@ int main(void)
     tcase_add_test(tc, test_create_contexts);
     tcase_add_test(tc, test_qfid);
     tcase_add_test(tc, test_durable_ctx);
+    tcase_add_test(tc, test_oplock_break);
     tcase_add_test(tc, test_create_contexts_last_data_offset_ignored);
     tcase_add_test(tc, test_create_req);
     tcase_add_test(tc, test_create_rsp);
