@@ -21,7 +21,6 @@
 #include "state.h"
 #include "stream.h"
 
-#define PART_SUFFIX ".smbcopy.part"
 #define STATE_SUFFIX ".smbcopy.state"
 /* What is read with the open of a streamed source (open_src_read): most
  * files of a tree are smaller. */
@@ -67,13 +66,13 @@ typedef struct sc_xfer {
     const sc_finfo *dst_known; /* the destination as known already: not looked up */
 } sc_xfer;
 
-/* "dir/.STEM<suffix>" for "dir/NAME" (suffix: PART_SUFFIX, STATE_SUFFIX).
+/* "dir/.STEM<suffix>" for "dir/NAME" (suffix: SC_PART_SUFFIX, STATE_SUFFIX).
  * STEM is NAME when the longer of the two names fits in max bytes; for a
  * longer NAME it is the part of NAME that fits (cut at a UTF-8 character
  * boundary), '~' and 16 hex digits of a hash of the whole NAME, so that
  * any name the destination can hold can be copied, and the resume record
  * (which holds NAME) tells whose partial file it is. */
-static char *temp_name(const char *final, const char *suffix, size_t max)
+char *sc_temp_name(const char *final, const char *suffix, size_t max)
 {
     const char *slash = strrchr(final, '/');
     const char *base = slash != NULL ? slash + 1 : final;
@@ -213,8 +212,8 @@ static int xf_names(sc_xfer *x)
             x->dpath = x->dfinal;
     }
     size_t nmax = x->dops->name_max(dst, x->dpath);
-    x->tmp = temp_name(x->dpath, PART_SUFFIX, nmax);
-    x->spath_state = temp_name(x->dpath, STATE_SUFFIX, nmax);
+    x->tmp = sc_temp_name(x->dpath, SC_PART_SUFFIX, nmax);
+    x->spath_state = sc_temp_name(x->dpath, STATE_SUFFIX, nmax);
     x->dname = sc_base_name(x->dpath, dst->remote);
     /* What messages name for the file being written: a FIFO or device is
      * written in place, so its own name. */

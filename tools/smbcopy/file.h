@@ -14,4 +14,9 @@
 int sc_copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
                  const char *dpath, const sc_finfo *dst_known);
 
+/* The temporary name a copy is written under next to final. */
+#define SC_PART_SUFFIX ".smbcopy.part"
+/* "dir/.NAME<suffix>" for final "dir/NAME", shortened (with a hash of NAME)
+ * to fit max bytes; malloc'd, NULL when out of memory. */
+char *sc_temp_name(const char *final, const char *suffix, size_t max);
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "batch.h"
 #include "endpoint.h"
 #include "file.h"
 #include "walk.h"
@@ -104,8 +105,8 @@ static int dst_identity(const sc_loc *dst, const char *path, uint64_t id[2])
  * differ only in case, on a case-insensitive share or file system). Then the
  * entry is reported and not copied: nothing this run wrote is overwritten.
  * Returns true for a collision. */
-static bool name_collides(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
-                          const char *dpath)
+static bool name_collides(sc_ctx *ctx, sc_batch *batch, const sc_loc *src, const char *spath,
+                          const sc_loc *dst, const char *dpath)
 {
     const char *other = sc_nameset_other(&ctx->dst_names, dpath);
     if (other == NULL) {
@@ -113,6 +114,9 @@ static bool name_collides(sc_ctx *ctx, const sc_loc *src, const char *spath, con
             sc_warn(ctx, "out of memory: name collisions may go undetected");
         return false;
     }
+    /* The other file may still be in flight: finished first, so that the
+     * lookups below see it under its final name. */
+    sc_batch_drain(batch);
     /* A case-sensitive destination holds both names apart: then dpath does
      * not exist, or it is a different file from the one this run wrote. */
     uint64_t a[2], b[2];
@@ -317,6 +321,7 @@ static bool run_ends(int r, const sc_loc *src, const sc_loc *dst)
  * (on the heap), so any depth is copied. */
 typedef struct walk {
     sc_ctx *ctx;
+    sc_batch *batch; /* small files in flight (NULL: one by one) */
     const sc_loc *src, *dst;
     const char *root; /* the tree's source path (--exclude matches below it) */
     dir_frame *stack;
@@ -329,6 +334,10 @@ typedef struct walk {
 static bool dir_leave(walk *w, int *result)
 {
     dir_frame *f = &w->stack[w->sp - 1];
+    /* Its files finished before its times are set (a new name changes them). */
+    int br = sc_batch_drain(w->batch);
+    if (br != 0 && f->rc == 0)
+        f->rc = br;
     sc_free_entries(f->v, f->n);
     sc_free_entries(f->dv, f->dn);
     if (f->rc == 0 && w->ctx->o->preserve && !w->ctx->o->dry_run)
@@ -410,7 +419,7 @@ static void walk_entry(walk *w)
     int r = 0;
     if ((sc != NULL && left_out(w, e, sc)) ||
         (sc != NULL && dc != NULL && (e->is_dir || e->is_reg) &&
-         name_collides(ctx, src, sc, dst, dc))) {
+         name_collides(ctx, w->batch, src, sc, dst, dc))) {
         free(sc);
         free(dc);
         return;
@@ -435,9 +444,15 @@ static void walk_entry(walk *w)
         ctx->failed++;
     } else if (e->is_reg) {
         const sc_finfo absent = {.exists = false};
-        r = sc_copy_file(ctx, src, sc, dst, dc, known_copy(f, e->name, &absent));
-        if (r != 0)
-            ctx->failed++;
+        const sc_finfo *known = known_copy(f, e->name, &absent);
+        bool taken = false;
+        if (w->batch != NULL && known == &absent)
+            r = sc_batch_add(w->batch, sc, dc, &taken);
+        if (!taken && r == 0) {
+            r = sc_copy_file(ctx, src, sc, dst, dc, known);
+            if (r != 0)
+                ctx->failed++;
+        }
     } else {
         sc_warn(ctx, "skipping %s: not a regular file or directory", sc);
         ctx->skipped++;
@@ -471,6 +486,8 @@ int sc_copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc 
         return result;
     }
     w.sp = 1;
+    if (sc_batch_applies(ctx, src, dst))
+        w.batch = sc_batch_new(ctx, src, dst);
     while (w.sp > 0) {
         dir_frame *f = &w.stack[w.sp - 1];
         if (f->stop || f->i == f->n) {
@@ -486,6 +503,8 @@ int sc_copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc 
         }
         walk_entry(&w);
     }
+    int br = sc_batch_drain(w.batch);
+    sc_batch_free(w.batch);
     free(w.stack);
-    return result;
+    return result != 0 ? result : br;
 }

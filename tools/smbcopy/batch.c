@@ -1,0 +1,390 @@
+/* Many small files in flight on one connection (batch.h).
+ *
+ * A file of a local tree that one WRITE carries, whose copy on the share is
+ * known not to exist, goes in two round trips: CREATE of the temporary name
+ * with its WRITE (smbw_file_create_write_async), then the rename over the
+ * final name, times, attributes and CLOSE (smbw_file_commit_async). Up to
+ * SC_BATCH_FILES files are in flight at once, so a tree of small files
+ * costs the server's time rather than round trips. The rule of every copy
+ * stays: the final name appears only when the whole file is written.
+ *
+ * Callbacks only record what came back; the pump handles it, so that a
+ * synchronous call made meanwhile (a file copied the usual way) may run the
+ * callbacks of the batch without anything happening in them. Anything but
+ * success before the rename (the temporary name taken by an earlier run, a
+ * refused CREATE or WRITE) sends the file the usual way (sc_copy_file),
+ * which says what is wrong, or gets it right. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "endpoint.h"
+#include "file.h"
+#include "loc.h"
+#include "stream.h"
+
+#define SC_BATCH_FILES 64
+/* Data of files whose CREATE is not answered yet (the library holds a copy
+ * until it is sent). */
+#define SC_BATCH_BYTES (16u << 20)
+
+typedef enum it_state {
+    IT_FREE = 0,
+    IT_CREATING,   /* CREATE + WRITE in flight */
+    IT_COMMITTING, /* rename, times, CLOSE in flight */
+} it_state;
+
+typedef struct item {
+    sc_batch *b;
+    it_state st;
+    bool ready; /* its callback ran: the pump takes it on */
+    char *spath, *dpath, *tmp;
+    int fd;
+    struct stat sst;
+    smbw_file *f;
+    int err;
+    uint32_t status;
+    smbw_commit_step step;
+} item;
+
+struct sc_batch {
+    sc_ctx *ctx;
+    const sc_loc *src, *dst;
+    smbw_conn *conn;
+    size_t max_size; /* what one request carries */
+    item items[SC_BATCH_FILES];
+    int busy;        /* items in flight */
+    size_t creating; /* bytes of files in IT_CREATING */
+    uint64_t w0;     /* traffic counted up to here */
+    int rc;          /* a failure that ends the run */
+};
+
+bool sc_batch_applies(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst)
+{
+    const sc_opts *o = ctx->o;
+    return !src->remote && dst->remote && !o->dry_run && !o->sync &&
+           (o->method == SC_METHOD_AUTO || o->method == SC_METHOD_STREAM);
+}
+
+sc_batch *sc_batch_new(sc_ctx *ctx, const sc_loc *src, const sc_loc *dst)
+{
+    sc_batch *b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return NULL;
+    b->ctx = ctx;
+    b->src = src;
+    b->dst = dst;
+    b->conn = dst->srv->conn;
+    sc_end se = {.fd = -1}, de = {.fd = -1, .c = b->conn};
+    b->max_size = sc_stream_chunk(&se, &de, ctx->o->chunk_size);
+    b->w0 = sc_traffic(src, dst);
+    for (int i = 0; i < SC_BATCH_FILES; i++) {
+        b->items[i].b = b;
+        b->items[i].fd = -1;
+    }
+    return b;
+}
+
+static void cw_cb(void *ud, int err, uint32_t status, smbw_file *f)
+{
+    item *it = ud;
+    it->err = err;
+    it->status = status;
+    it->f = f;
+    it->ready = true;
+}
+
+static void commit_cb(void *ud, int err, uint32_t status, smbw_commit_step step)
+{
+    item *it = ud;
+    it->err = err;
+    it->status = status;
+    it->step = step;
+    it->ready = true;
+}
+
+/* The traffic since the last count goes to the run's counters. */
+static void count_traffic(sc_batch *b)
+{
+    uint64_t now = sc_traffic(b->src, b->dst);
+    b->ctx->wire_bytes += now - b->w0;
+    b->w0 = now;
+}
+
+static void item_done(sc_batch *b, item *it)
+{
+    if (it->fd >= 0)
+        close(it->fd);
+    if (it->st == IT_CREATING)
+        b->creating -= (size_t)it->sst.st_size;
+    free(it->spath);
+    free(it->dpath);
+    free(it->tmp);
+    memset(it, 0, sizeof(*it));
+    it->b = b;
+    it->fd = -1;
+    b->busy--;
+}
+
+/* Whether the connection is gone: then the run ends (reported once). */
+static bool conn_lost(sc_batch *b, int err, const char *op, const char *what)
+{
+    if (!smbw_conn_is_dead(b->conn))
+        return false;
+    if (b->rc == 0)
+        b->rc = sc_fail_smb(b->ctx, err != 0 ? err : SMBW_EDEAD, b->conn, 0, op, what);
+    return true;
+}
+
+/* The usual way for a file the batch could not finish before its rename
+ * (nothing of it is under the final name). */
+static void fall_back(sc_batch *b, item *it)
+{
+    count_traffic(b);
+    int rc = sc_copy_file(b->ctx, b->src, it->spath, b->dst, it->dpath, NULL);
+    b->w0 = sc_traffic(b->src, b->dst);
+    if (rc != 0) {
+        b->ctx->failed++;
+        if (rc == SC_EXIT_INTR || rc == SC_EXIT_AUTH || smbw_conn_is_dead(b->conn))
+            b->rc = b->rc != 0 ? b->rc : rc;
+    }
+}
+
+/* Removes a temporary file the batch made but will not rename. */
+static void discard_open(item *it)
+{
+    if (it->f == NULL)
+        return;
+    smbw_file_delete_on_close(it->f);
+    smbw_file_free(it->f);
+    it->f = NULL;
+}
+
+/* Whether the source still has the size and time it had when it was read. */
+static bool source_same(const item *it)
+{
+    struct stat now;
+    return fstat(it->fd, &now) == 0 && now.st_size == it->sst.st_size &&
+           now.st_mtim.tv_sec == it->sst.st_mtim.tv_sec &&
+           now.st_mtim.tv_nsec == it->sst.st_mtim.tv_nsec;
+}
+
+/* A file whose CREATE and WRITE were answered: renamed over the final name
+ * with its times (the same commit as finish_commit in file.c). */
+static void created(sc_batch *b, item *it)
+{
+    sc_ctx *ctx = b->ctx;
+    b->creating -= (size_t)it->sst.st_size;
+    it->st = IT_FREE; /* not counted in creating any more */
+    if (it->err != 0) {
+        discard_open(it);
+        char *d = sc_loc_display(b->dst, it->dpath);
+        bool lost = conn_lost(b, it->err, "copy to", sc_disp_or(d, it->dpath));
+        free(d);
+        if (!lost && !sc_interrupted)
+            fall_back(b, it);
+        item_done(b, it);
+        return;
+    }
+    if (sc_interrupted || b->rc != 0) { /* the run ends: never renamed */
+        discard_open(it);
+        item_done(b, it);
+        return;
+    }
+    if (!source_same(it)) {
+        discard_open(it);
+        char *s = sc_loc_display(b->src, it->spath);
+        sc_fail_changed(ctx, sc_disp_or(s, it->spath));
+        free(s);
+        ctx->failed++;
+        item_done(b, it);
+        return;
+    }
+    smbw_commit cm = SMBW_COMMIT_INIT;
+    cm.rename_to = it->dpath;
+    cm.replace = true;
+    cm.set_basic = true;
+    if (ctx->o->preserve) {
+        cm.access = sc_ft_from_ts(it->sst.st_atim);
+        cm.write = sc_ft_from_ts(it->sst.st_mtim);
+    }
+    cm.attributes = SMBW_FILE_ATTRIBUTE_ARCHIVE; /* a local source has none */
+    smbw_file *f = it->f;
+    it->f = NULL;
+    it->ready = false;
+    it->st = IT_COMMITTING;
+    int err = smbw_file_commit_async(f, &cm, commit_cb, it);
+    if (err != 0) { /* f is freed (closed) already */
+        it->err = err;
+        it->step = SMBW_COMMIT_REQUEST;
+        it->ready = true;
+    }
+}
+
+/* A file whose commit was answered. */
+static void committed(sc_batch *b, item *it)
+{
+    sc_ctx *ctx = b->ctx;
+    char *d = NULL;
+    switch (it->step) {
+    case SMBW_COMMIT_OK:
+        break;
+    case SMBW_COMMIT_BASIC:
+    case SMBW_COMMIT_CLOSE:
+        d = sc_loc_display(b->dst, it->dpath);
+        sc_warn(ctx, "%s %s: %s",
+                it->step == SMBW_COMMIT_BASIC ? "set times and attributes of" : "close",
+                sc_disp_or(d, it->dpath), smbw_strerror(it->err));
+        break;
+    case SMBW_COMMIT_RENAME:
+    case SMBW_COMMIT_REQUEST:
+    default:
+        d = sc_loc_display(b->dst, it->dpath);
+        if (!conn_lost(b, it->err, "rename to", sc_disp_or(d, it->dpath))) {
+            /* Closed under its temporary name: removed (kept with --resume,
+             * as after any failure). */
+            if (!ctx->o->resume)
+                smbw_unlink(b->dst->tree, it->tmp);
+            sc_fail_smb(ctx, it->err, b->conn, it->status, "rename to", sc_disp_or(d, it->dpath));
+        }
+        ctx->failed++;
+        free(d);
+        item_done(b, it);
+        return;
+    }
+    free(d);
+    ctx->files++;
+    ctx->bytes += (uint64_t)it->sst.st_size;
+    ctx->requests += 1; /* as a file written with its CREATE in file.c */
+    if (ctx->method_used == NULL)
+        ctx->method_used = "stream";
+    else if (strcmp(ctx->method_used, "stream") != 0)
+        ctx->method_used = "mixed";
+    item_done(b, it);
+}
+
+/* Takes on every item whose callback ran. */
+static void settle(sc_batch *b)
+{
+    for (int i = 0; i < SC_BATCH_FILES; i++) {
+        item *it = &b->items[i];
+        if (!it->ready || it->st == IT_FREE)
+            continue;
+        it->ready = false;
+        if (it->st == IT_CREATING)
+            created(b, it);
+        else
+            committed(b, it);
+    }
+}
+
+/* Runs the connection until room (busy below SC_BATCH_FILES and size more
+ * bytes fit), or until nothing is in flight (room NULL). */
+static void pump(sc_batch *b, const size_t *room)
+{
+    for (;;) {
+        settle(b);
+        if (b->busy == 0)
+            return;
+        if (room != NULL && b->busy < SC_BATCH_FILES &&
+            (b->creating == 0 || b->creating + *room <= SC_BATCH_BYTES))
+            return;
+        smbw_conn *c = b->conn;
+        int err = smbw_conn_wait(&c, 1, 1000, NULL);
+        if (err != 0 && !smbw_conn_is_dead(c))
+            continue; /* a wait refused (from a callback): try again */
+    }
+}
+
+/* Reads the regular file spath whole when one request carries it: *data
+ * (malloc'd), the open fd and its stat. Returns false when it is not for
+ * the batch (the usual way says why). */
+static bool read_source(sc_batch *b, item *it, void **data)
+{
+    it->fd = open(it->spath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (it->fd < 0 || fstat(it->fd, &it->sst) != 0 || !S_ISREG(it->sst.st_mode) ||
+        (uint64_t)it->sst.st_size > b->max_size)
+        return false;
+    size_t size = (size_t)it->sst.st_size;
+    uint8_t *buf = malloc(size > 0 ? size : 1);
+    if (buf == NULL)
+        return false;
+    size_t got = 0;
+    while (got < size) {
+        ssize_t r = pread(it->fd, buf + got, size - got, (off_t)got);
+        if (r < 0 && errno == EINTR && !sc_interrupted)
+            continue;
+        if (r <= 0) {
+            free(buf);
+            return false;
+        }
+        got += (size_t)r;
+    }
+    *data = buf;
+    return true;
+}
+
+int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, bool *taken)
+{
+    *taken = false;
+    settle(b);
+    if (b->rc != 0 || sc_interrupted)
+        return b->rc;
+    item *it = NULL;
+    size_t need = 0;
+    pump(b, &need);
+    for (int i = 0; i < SC_BATCH_FILES && it == NULL; i++)
+        if (b->items[i].st == IT_FREE && !b->items[i].ready && b->items[i].spath == NULL)
+            it = &b->items[i];
+    if (it == NULL || b->rc != 0)
+        return b->rc;
+    void *data = NULL;
+    it->spath = strdup(spath);
+    it->dpath = strdup(dpath);
+    const sc_epops *d = sc_ops(b->dst);
+    it->tmp = it->dpath != NULL
+                  ? sc_temp_name(it->dpath, SC_PART_SUFFIX, d->name_max(b->dst, dpath))
+                  : NULL;
+    b->busy++;
+    if (it->spath == NULL || it->tmp == NULL || !read_source(b, it, &data)) {
+        item_done(b, it);
+        return 0;
+    }
+    size_t size = (size_t)it->sst.st_size;
+    pump(b, &size);
+    smbw_create_params p;
+    smbw_create_params_from_flags(&p, (b->ctx->o->copychunk_read ? SMBW_O_RDWR : SMBW_O_WRONLY) |
+                                          SMBW_O_DELETE | SMBW_O_CREAT | SMBW_O_EXCL);
+    it->st = IT_CREATING;
+    b->creating += size;
+    int err = smbw_file_create_write_async(b->dst->tree, it->tmp, &p, data, size, cw_cb, it);
+    free(data);
+    if (err != 0) { /* nothing sent: the usual way says why */
+        item_done(b, it);
+        return b->rc;
+    }
+    *taken = true;
+    settle(b);
+    return b->rc;
+}
+
+int sc_batch_drain(sc_batch *b)
+{
+    if (b == NULL)
+        return 0;
+    pump(b, NULL);
+    count_traffic(b);
+    return b->rc;
+}
+
+void sc_batch_free(sc_batch *b)
+{
+    if (b == NULL)
+        return;
+    sc_batch_drain(b);
+    free(b);
+}
