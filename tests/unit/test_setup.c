@@ -423,7 +423,7 @@ out:
         sess->trees = NULL;
         free(t->share);
         free(t);
-        free(sess);
+        setup_sess_destroy(sess); /* frees the kept user, domain and target names too */
     }
     return rc;
 }
