@@ -751,9 +751,14 @@ int smbw_file_commit(smbw_file *f, const smbw_commit *cm, smbw_commit_step *fail
 /* ---- path operations ------------------------------------------------- */
 
 /* Path operations, each one round trip (CREATE, the operation and CLOSE
- * compounded). Errors: SMBW_EINVAL (a NULL argument, an invalid path), the
- * request errors, the server's errors (SMBW_ENOENT, SMBW_EEXIST, SMBW_EACCES,
- * SMBW_ENOTEMPTY for rmdir, SMBW_EISDIR for unlink ...). */
+ * compounded). On a DFS root they follow links (STATUS_PATH_NOT_COVERED:
+ * the call runs again on the target, as smbw_dfs_resolve finds it);
+ * smbw_rename resolves both names first, and both must lead to one share.
+ * Errors: SMBW_EINVAL (a NULL argument, an invalid path; for smbw_rename two
+ * names that DFS leads to different shares: nothing is renamed), the
+ * smbw_dfs_resolve errors (SMBW_ELOOP ...), the request errors, the server's
+ * errors (SMBW_ENOENT, SMBW_EEXIST, SMBW_EACCES, SMBW_ENOTEMPTY for rmdir,
+ * SMBW_EISDIR for unlink ...). */
 int smbw_stat_path(smbw_tree *t, const char *path, smbw_stat *st);
 int smbw_mkdir(smbw_tree *t, const char *path);
 int smbw_rmdir(smbw_tree *t, const char *path);

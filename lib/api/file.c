@@ -176,6 +176,23 @@ static int create_via_dfs(smbw_file **out, smbw_conn *c, smbw_tree *t, char *sp,
     return r;
 }
 
+/* The name a CREATE of SMB path sp on t sends: on a DFS share
+ * (SMB2_SHARE_CAP_DFS) the DFS path form server\\share\\path, with
+ * SMB2_FLAGS_DFS_OPERATIONS set on m (MS-SMB2 3.2.4.3; *dp malloc'd),
+ * else sp itself (*dp NULL). */
+static int dfs_name(smbw_conn *c, const smbw_tree *t, const char *sp, core_msg *m, char **dp)
+{
+    *dp = NULL;
+    if (!(t->capabilities & SMB2_SHARE_CAP_DFS) || !c->host)
+        return 0;
+    size_t n = strlen(c->host) + strlen(t->share) + strlen(sp) + 3;
+    if (!(*dp = malloc(n)))
+        return SMBW_ENOMEM;
+    snprintf(*dp, n, "%s\\%s%s%s", c->host, t->share, *sp ? "\\" : "", sp);
+    m->hdr_flags = SMB2_FLAGS_DFS_OPERATIONS;
+    return 0;
+}
+
 int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw_create_params *p)
 {
     if (!out)
@@ -194,18 +211,10 @@ int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw
     api_msg_for_tree(&m, t, SMB2_CREATE);
     smb2_durable_req dur;
     bool want_dur = api_durable_req(c, p, &dur);
-    /* MS-SMB2 3.2.4.3: on a DFS share (SMB2_SHARE_CAP_DFS) the name is the
-     * DFS path server\share\path and the header says so. */
     char *dp = NULL;
-    if ((t->capabilities & SMB2_SHARE_CAP_DFS) && c->host) {
-        size_t n = strlen(c->host) + strlen(t->share) + strlen(sp) + 3;
-        if ((dp = malloc(n)) != NULL)
-            snprintf(dp, n, "%s\\%s%s%s", c->host, t->share, *sp ? "\\" : "", sp);
-        m.hdr_flags = SMB2_FLAGS_DFS_OPERATIONS;
-    }
-    rc = (t->capabilities & SMB2_SHARE_CAP_DFS) && c->host && !dp
-             ? SMBW_ENOMEM
-             : api_encode_create_dur(&m.body, dp ? dp : sp, p, API_QFID(c), want_dur ? &dur : NULL);
+    rc = dfs_name(c, t, sp, &m, &dp);
+    if (!rc)
+        rc = api_encode_create_dur(&m.body, dp ? dp : sp, p, API_QFID(c), want_dur ? &dur : NULL);
     free(dp);
     if (rc) {
         buf_free(&m.body);
@@ -2163,63 +2172,119 @@ int smbw_file_write(smbw_file *f, const void *buf, size_t len)
 
 /* ---- path operations (compounded: CREATE + op + CLOSE in one round trip) -- */
 
-static int path_compound(smbw_tree *t, const char *path, const smbw_create_params *p,
-                         core_msg *mid_msg, const char *what, smbw_stat *st)
+/* Builds the middle request of a path operation for tree t into m (m is
+ * set up even on failure, so that its body can be freed). */
+typedef int (*path_mid_fn)(core_msg *m, smbw_tree *t, const void *arg);
+
+typedef struct path_op {
+    const smbw_create_params *p;
+    path_mid_fn mid; /* NULL: CREATE and CLOSE only */
+    const void *arg;
+    const char *what; /* "stat", "mkdir" ... */
+    const char *path; /* the caller's path, for messages */
+    smbw_stat *st;    /* stat: filled from the CLOSE answer */
+} path_op;
+
+/* The answers of a path compound of n requests. */
+static int compound_answer(smbw_conn *c, const path_op *op, api_rsp *rsp, int n)
 {
-    smbw_conn *c;
-    int rc = api_tree_conn(t, &c);
-    if (rc) {
-        if (mid_msg)
-            buf_free(&mid_msg->body);
-        return rc;
+    char desc[600];
+    snprintf(desc, sizeof desc, "%s %s", op->what, op->path);
+    if (rsp[0].h.status != SMBW_STATUS_SUCCESS)
+        return api_status_error(c, rsp[0].h.status, desc);
+    if (op->mid && rsp[1].h.status != SMBW_STATUS_SUCCESS)
+        return api_status_error(c, rsp[1].h.status, desc);
+    if (rsp[n - 1].h.status != SMBW_STATUS_SUCCESS)
+        return api_status_error(c, rsp[n - 1].h.status, desc);
+    if (op->st) {
+        smb2_close_rsp cr;
+        if (wire_decode_close(rsp[n - 1].msg.p, rsp[n - 1].msg.len, &cr) != 0) {
+            core_kill(c, SMBW_EPROTO, "malformed CLOSE response");
+            return SMBW_EPROTO;
+        }
+        stat_from_times(&cr.t, op->st);
     }
-    char *sp;
-    if ((rc = api_path(path, &sp)) != 0) {
-        if (mid_msg)
-            buf_free(&mid_msg->body);
-        return rc;
-    }
+    return 0;
+}
+
+/* CREATE of SMB path sp on t (in the DFS path form on a DFS share), op's
+ * middle request and CLOSE, in one round trip on c (t's connection).
+ * *not_covered: the CREATE was answered STATUS_PATH_NOT_COVERED. */
+static int compound_once(smbw_conn *c, smbw_tree *t, const char *sp, const path_op *op,
+                         bool *not_covered)
+{
+    *not_covered = false;
     core_msg m[3];
-    int n = 0;
-    api_msg_for_tree(&m[n], t, SMB2_CREATE);
-    rc = api_encode_create(&m[n].body, sp, p);
-    free(sp);
-    n++;
-    if (mid_msg)
-        m[n++] = *mid_msg;
+    char *dp = NULL;
+    api_msg_for_tree(&m[0], t, SMB2_CREATE);
+    int rc = dfs_name(c, t, sp, &m[0], &dp);
+    if (!rc)
+        rc = api_encode_create(&m[0].body, dp ? dp : sp, op->p);
+    free(dp);
+    int n = 1;
+    if (op->mid) {
+        int r = op->mid(&m[n++], t, op->arg);
+        if (!rc)
+            rc = r;
+    }
     api_msg_for_tree(&m[n], t, SMB2_CLOSE);
-    if (wire_encode_close(&m[n].body, st ? SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB : 0,
-                          (const uint8_t *)FILE_ID_RELATED) != 0)
+    if (wire_encode_close(&m[n].body, op->st ? SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB : 0,
+                          (const uint8_t *)FILE_ID_RELATED) != 0 &&
+        !rc)
         rc = SMBW_ENOMEM;
     n++;
     if (rc) {
         for (int i = 0; i < n; i++)
             buf_free(&m[i].body);
-        return core_set_error(c, rc, 0, "%s %s: cannot build request", what, path);
+        return core_set_error(c, rc, 0, "%s %s: cannot build request", op->what, op->path);
     }
     api_rsp rsp[3];
     rc = api_call(c, m, n, true, rsp);
-    char desc[600];
-    snprintf(desc, sizeof desc, "%s %s", what, path);
-    if (!rc) {
-        if (rsp[0].h.status != SMBW_STATUS_SUCCESS)
-            rc = api_status_error(c, rsp[0].h.status, desc);
-        else if (mid_msg && rsp[1].h.status != SMBW_STATUS_SUCCESS)
-            rc = api_status_error(c, rsp[1].h.status, desc);
-        else if (rsp[n - 1].h.status != SMBW_STATUS_SUCCESS)
-            rc = api_status_error(c, rsp[n - 1].h.status, desc);
-        else if (st) {
-            smb2_close_rsp cr;
-            if (wire_decode_close(rsp[n - 1].msg.p, rsp[n - 1].msg.len, &cr) != 0) {
-                core_kill(c, SMBW_EPROTO, "malformed CLOSE response");
-                rc = SMBW_EPROTO;
-            } else {
-                stat_from_times(&cr.t, st);
-            }
-        }
-    }
+    *not_covered = !rc && rsp[0].h.status == SMBW_STATUS_PATH_NOT_COVERED;
+    if (!rc)
+        rc = compound_answer(c, op, rsp, n);
     for (int i = 0; i < n; i++)
         api_rsp_free(&rsp[i]);
+    return rc;
+}
+
+/* compound_once on tree t2 (a DFS target of a tree of c): its errors are
+ * reported on c too. */
+static int compound_on(smbw_conn *c, smbw_tree *t2, const char *sp, const path_op *op)
+{
+    smbw_conn *tc = NULL;
+    bool nc;
+    int rc = api_tree_conn(t2, &tc);
+    if (!rc)
+        rc = compound_once(tc, t2, sp, op, &nc);
+    if (rc && tc && tc != c)
+        core_set_error(c, rc, tc->last_status, "%s", tc->errmsg);
+    return rc;
+}
+
+/* op on the caller's path on t; a CREATE answered STATUS_PATH_NOT_COVERED
+ * runs again where DFS says the path lives (MS-DFSC 3.1.4.1). */
+static int path_compound(smbw_tree *t, const path_op *op)
+{
+    smbw_conn *c;
+    int rc = api_tree_conn(t, &c);
+    if (rc)
+        return rc;
+    char *sp;
+    if ((rc = api_path(op->path, &sp)) != 0)
+        return rc;
+    bool not_covered;
+    rc = compound_once(c, t, sp, op, &not_covered);
+    if (not_covered) {
+        smbw_tree *nt = NULL;
+        char *np = NULL;
+        int r = api_dfs_resolve(c, t, sp, &nt, &np);
+        if (r == 0)
+            r = nt != t ? compound_on(c, nt, np, op) : rc; /* on t: the first answer stands */
+        free(np);
+        rc = r;
+    }
+    free(sp);
     return rc;
 }
 
@@ -2232,7 +2297,8 @@ int smbw_stat_path(smbw_tree *t, const char *path, smbw_stat *st)
     p.desired_access = FILE_READ_ATTRIBUTES | SYNCHRONIZE;
     p.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
     p.create_disposition = FILE_OPEN;
-    return path_compound(t, path, &p, NULL, "stat", st);
+    path_op op = {&p, NULL, NULL, "stat", path, st};
+    return path_compound(t, &op);
 }
 
 int smbw_mkdir(smbw_tree *t, const char *path)
@@ -2244,7 +2310,29 @@ int smbw_mkdir(smbw_tree *t, const char *path)
     p.file_attributes = SMBW_FILE_ATTRIBUTE_DIRECTORY;
     p.create_disposition = FILE_CREATE;
     p.create_options = FILE_DIRECTORY_FILE;
-    return path_compound(t, path, &p, NULL, "mkdir", NULL);
+    path_op op = {&p, NULL, NULL, "mkdir", path, NULL};
+    return path_compound(t, &op);
+}
+
+/* A related SET_INFO of file information class cls with data b (a
+ * smbw_buf: FileDispositionInformation, FileRenameInformation). */
+typedef struct info_arg {
+    uint8_t cls;
+    const smbw_buf *b;
+} info_arg;
+
+static int set_info_mid(core_msg *m, smbw_tree *t, const void *arg)
+{
+    const info_arg *a = arg;
+    api_msg_for_tree(m, t, SMB2_SET_INFO);
+    smb2_set_info_req s;
+    memset(&s, 0, sizeof s);
+    s.info_type = SMB2_0_INFO_FILE;
+    s.file_info_class = a->cls;
+    s.data = a->b->p;
+    s.data_len = (uint32_t)a->b->len;
+    memcpy(s.file_id, FILE_ID_RELATED, 16);
+    return wire_encode_set_info(&m->body, &s) != 0 ? SMBW_ENOMEM : 0;
 }
 
 static int delete_path(smbw_tree *t, const char *path, bool dir)
@@ -2257,19 +2345,11 @@ static int delete_path(smbw_tree *t, const char *path, bool dir)
     p.create_options = (dir ? FILE_DIRECTORY_FILE : FILE_NON_DIRECTORY_FILE);
     /* Set delete-on-close through SET_INFO (not the create option) so a
      * non-empty directory reports STATUS_DIRECTORY_NOT_EMPTY. */
-    core_msg si;
-    api_msg_for_tree(&si, t, SMB2_SET_INFO);
-    smb2_set_info_req s;
-    memset(&s, 0, sizeof s);
     uint8_t one = 1;
-    s.info_type = SMB2_0_INFO_FILE;
-    s.file_info_class = FileDispositionInformation;
-    s.data = &one;
-    s.data_len = 1;
-    memcpy(s.file_id, FILE_ID_RELATED, 16);
-    if (wire_encode_set_info(&si.body, &s) != 0)
-        si.body.failed = true;
-    return path_compound(t, path, &p, &si, dir ? "rmdir" : "unlink", NULL);
+    smbw_buf b = {.p = &one, .len = 1};
+    info_arg a = {FileDispositionInformation, &b};
+    path_op op = {&p, set_info_mid, &a, dir ? "rmdir" : "unlink", path, NULL};
+    return path_compound(t, &op);
 }
 
 int smbw_unlink(smbw_tree *t, const char *path)
@@ -2282,38 +2362,60 @@ int smbw_rmdir(smbw_tree *t, const char *path)
     return delete_path(t, path, true);
 }
 
+/* Where the SMB paths sf and sp on t lead through DFS (*ft, *ff and *tf
+ * malloc'd): one tree for both, or SMBW_EINVAL (a rename stays within one
+ * share). */
+static int rename_targets(smbw_conn *c, smbw_tree *t, const char *sf, const char *st,
+                          smbw_tree **ft, char **ff, char **tf)
+{
+    smbw_tree *tt = NULL;
+    int rc = api_dfs_resolve(c, t, sf, ft, ff);
+    if (!rc)
+        rc = api_dfs_resolve(c, t, st, &tt, tf);
+    if (!rc && tt != *ft)
+        rc = core_set_error(c, SMBW_EINVAL, 0,
+                            "rename %s -> %s: DFS leads them to different shares (\\\\%s\\%s and "
+                            "\\\\%s\\%s); a rename stays within one share",
+                            sf, st, smbw_tree_server(*ft), (*ft)->share, smbw_tree_server(tt),
+                            tt->share);
+    return rc;
+}
+
 int smbw_rename(smbw_tree *t, const char *from, const char *to, bool replace)
 {
+    smbw_conn *c;
+    int rc = api_tree_conn(t, &c);
+    if (rc)
+        return rc;
     smbw_create_params p;
     memset(&p, 0, sizeof p);
     p.desired_access = DELETE_ACCESS | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
     p.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
     p.create_disposition = FILE_OPEN;
-    char *sp;
-    int rc = api_path(to, &sp);
-    if (rc)
-        return rc;
+    char *sf = NULL, *st = NULL, *ff = NULL, *tf = NULL;
+    smbw_tree *ft = t;
     smbw_buf b;
     buf_init(&b);
-    rc = wire_encode_rename_info(&b, replace, sp);
-    free(sp);
-    if (rc) {
-        buf_free(&b);
-        return rc;
+    rc = api_path(from, &sf);
+    if (!rc)
+        rc = api_path(to, &st);
+    /* Both names through DFS first: the new name is sent relative to the
+     * share that holds the file (SMB2 rename names are never DFS paths). */
+    if (!rc)
+        rc = rename_targets(c, t, sf, st, &ft, &ff, &tf);
+    if (!rc)
+        rc = wire_encode_rename_info(&b, replace, tf);
+    if (!rc) {
+        info_arg a = {FileRenameInformation, &b};
+        path_op op = {&p, set_info_mid, &a, "rename", from, NULL};
+        rc = ft == t ? path_compound(t, &op) : compound_on(c, ft, ff, &op);
     }
-    core_msg si;
-    api_msg_for_tree(&si, t, SMB2_SET_INFO);
-    smb2_set_info_req s;
-    memset(&s, 0, sizeof s);
-    s.info_type = SMB2_0_INFO_FILE;
-    s.file_info_class = FileRenameInformation;
-    s.data = b.p;
-    s.data_len = (uint32_t)b.len;
-    memcpy(s.file_id, FILE_ID_RELATED, 16);
-    if (wire_encode_set_info(&si.body, &s) != 0)
-        si.body.failed = true;
     buf_free(&b);
-    return path_compound(t, from, &p, &si, "rename", NULL);
+    free(sf);
+    free(st);
+    free(ff);
+    free(tf);
+    return rc;
 }
 
 /* ---- whole files ----------------------------------------------------------- */

@@ -12,12 +12,16 @@
  *    target names the link itself (at once, "names itself");
  *  - smbw_file_open through a link (STATUS_PATH_NOT_COVERED followed by
  *    itself) writes and reads the file on the target, bytes identical;
+ *  - stat, mkdir, directory listing, rename, unlink and rmdir by path follow
+ *    each link (checked on the target's disk); a link lists its target; a
+ *    rename between links to different shares is refused (SMBW_EINVAL);
  *  - without a password callback a target on another server is refused with
  *    SMBW_EAUTH, one on the same server still works (same session). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 
@@ -158,6 +162,115 @@ START_TEST(test_open_through_links)
 }
 END_TEST
 
+/* Whether name exists on the server's disk under the directory in var. */
+static bool on_server(const char *var, const char *name)
+{
+    char *path = NULL;
+    ck_assert_int_gt(asprintf(&path, "%s/%s", it_env(var), name), 0);
+    struct stat sb;
+    bool there = stat(path, &sb) == 0;
+    free(path);
+    return there;
+}
+
+/* The names smbw_dir_open/next list in path, joined with '/'. */
+static char *listing(it_ctx *x, const char *path)
+{
+    smbw_dir *d = NULL;
+    IT_OK(x->conn, smbw_dir_open(&d, x->tree, path));
+    char *all = calloc(1, 1);
+    smbw_dirent e;
+    int rc;
+    while ((rc = smbw_dir_next(d, &e)) == 0) {
+        char *n = NULL;
+        ck_assert_int_gt(asprintf(&n, "%s/%s", all, e.name), 0);
+        free(all);
+        all = n;
+    }
+    ck_assert_int_eq(rc, SMBW_ENOMORE);
+    smbw_dir_free(d);
+    return all;
+}
+
+/* stat, mkdir, listing, rename, unlink and rmdir by path through each link,
+ * checked on the target server's disk. */
+START_TEST(test_path_ops)
+{
+    it_ctx x;
+    open_root(&x, true);
+    static const char data[] = "path operations through DFS\n";
+    static const struct {
+        const char *link, *var;
+    } cases[] = {
+        {"remote", "SMBW_TEST_S2_SHARE_PATH"},
+        {"local", "SMBW_TEST_SHARE2_PATH"},
+        {"failover", "SMBW_TEST_S2_SHARE_PATH"},
+        {"inter", "SMBW_TEST_SHARE2_PATH"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *l = cases[i].link, *var = cases[i].var;
+        char d[64], f[96], g[96], sd[64], sf[96], sg[96];
+        snprintf(d, sizeof d, "%s/pd-%s", l, l);
+        snprintf(f, sizeof f, "%s/f.txt", d);
+        snprintf(g, sizeof g, "%s/g.txt", d);
+        snprintf(sd, sizeof sd, "pd-%s", l);
+        snprintf(sf, sizeof sf, "%s/f.txt", sd);
+        snprintf(sg, sizeof sg, "%s/g.txt", sd);
+        IT_OK(x.conn, smbw_mkdir(x.tree, d));
+        ck_assert_msg(on_server(var, sd), "mkdir %s: not on the target", d);
+        smbw_stat st;
+        IT_OK(x.conn, smbw_stat_path(x.tree, d, &st));
+        ck_assert(st.is_dir);
+        IT_OK(x.conn, smbw_write_file(x.tree, f, data, sizeof data - 1));
+        IT_OK(x.conn, smbw_stat_path(x.tree, f, &st));
+        ck_assert(!st.is_dir);
+        ck_assert_uint_eq(st.size, sizeof data - 1);
+        char *names = listing(&x, d);
+        ck_assert_str_eq(names, "/f.txt");
+        free(names);
+        IT_OK(x.conn, smbw_rename(x.tree, f, g, false));
+        ck_assert_msg(on_server(var, sg) && !on_server(var, sf), "rename %s: not on the target", f);
+        IT_ERR(x.conn, smbw_rmdir(x.tree, d), SMBW_ENOTEMPTY);
+        IT_OK(x.conn, smbw_unlink(x.tree, g));
+        ck_assert_msg(!on_server(var, sg), "unlink %s: still on the target", g);
+        IT_ERR(x.conn, smbw_stat_path(x.tree, g, &st), SMBW_ENOENT);
+        IT_OK(x.conn, smbw_rmdir(x.tree, d));
+        ck_assert_msg(!on_server(var, sd), "rmdir %s: still on the target", d);
+    }
+    /* A link itself, listed: the target share's root. */
+    IT_OK(x.conn, smbw_write_file(x.tree, "remote/only-on-s2.txt", data, sizeof data - 1));
+    char *names = listing(&x, "remote");
+    ck_assert_msg(strstr(names, "/only-on-s2.txt") != NULL, "remote lists %s", names);
+    free(names);
+    smbw_stat st;
+    IT_OK(x.conn, smbw_stat_path(x.tree, "remote", &st));
+    ck_assert(st.is_dir);
+    /* A rename between two links that lead to different shares: refused,
+     * nothing moved. */
+    IT_ERR(x.conn, smbw_rename(x.tree, "remote/only-on-s2.txt", "local/moved.txt", false),
+           SMBW_EINVAL);
+    ck_assert_ptr_nonnull(strstr(smbw_conn_errmsg(x.conn), "different shares"));
+    ck_assert(on_server("SMBW_TEST_S2_SHARE_PATH", "only-on-s2.txt"));
+    /* Two links to one share: the rename is made there. */
+    IT_OK(x.conn, smbw_rename(x.tree, "remote/only-on-s2.txt", "failover/renamed.txt", false));
+    ck_assert(on_server("SMBW_TEST_S2_SHARE_PATH", "renamed.txt"));
+    IT_OK(x.conn, smbw_unlink(x.tree, "failover/renamed.txt"));
+    /* In the root beside the links (the DFS path form), and a loop. */
+    IT_OK(x.conn, smbw_mkdir(x.tree, "root-dir"));
+    ck_assert(on_server("SMBW_TEST_DFS_PATH", "root-dir"));
+    IT_OK(x.conn, smbw_rename(x.tree, "root-dir", "root-dir2", false));
+    ck_assert(on_server("SMBW_TEST_DFS_PATH", "root-dir2"));
+    IT_OK(x.conn, smbw_rmdir(x.tree, "root-dir2"));
+    ck_assert(!on_server("SMBW_TEST_DFS_PATH", "root-dir2"));
+    names = listing(&x, "");
+    ck_assert_msg(strstr(names, "/remote") != NULL, "the root lists %s", names);
+    free(names);
+    IT_ERR(x.conn, smbw_stat_path(x.tree, "loop/x", &st), SMBW_ELOOP);
+    IT_ERR(x.conn, smbw_mkdir(x.tree, "loop/x"), SMBW_ELOOP);
+    it_close(&x);
+}
+END_TEST
+
 START_TEST(test_no_password)
 {
     it_ctx x;
@@ -180,6 +293,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_resolve);
     tcase_add_test(tc, test_open_through_links);
+    tcase_add_test(tc, test_path_ops);
     tcase_add_test(tc, test_no_password);
     suite_add_tcase(s, tc);
     return it_run(s);
