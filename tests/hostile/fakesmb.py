@@ -356,9 +356,10 @@ ENDLESS_SECONDS = 5.0
 
 
 class Server:
-    def __init__(self, scenario, sock, odx=None):
+    def __init__(self, scenario, sock, odx=None, dfs_ttl=None):
         self.scenario = scenario
         self.odx = odx
+        self.dfs_ttl = dfs_ttl  # --dfs-ttl: the share "dfs" is a DFS root
         self.tokens = {}  # token id -> dict(node, off, len, zero, expires)
         # What the ODX tests check, served as the file odx-stats.txt: the most
         # ODX requests received and not yet answered (pipelining), tokens
@@ -451,6 +452,10 @@ class Server:
 
     def do_tree_connect(self, req):
         caps = 0x8 if self.scenario.startswith("dfs-") else 0  # SMB2_SHARE_CAP_DFS
+        if self.dfs_ttl is not None:
+            off, n = req.u16(4), req.u16(6)
+            share = req.msg[off:off + n].decode("utf-16-le").rsplit("\\", 1)[-1]
+            caps = 0x8 if share.lower() == "dfs" else 0
         body = struct.pack("<HBBIII", 16, 1, 0, 0, caps, 0x001F01FF)
         return self.reply(req, body, tid=TREE_ID)
 
@@ -717,6 +722,14 @@ class Server:
         path16 = path16[:end]
         if self.scenario == "dfs-referral-empty":
             return struct.pack("<HHI", len(path16), 0, 2)
+        if self.dfs_ttl is not None:
+            # \HOST\dfs\LINK\... -> \HOST\share with the TTL asked for.
+            parts = path16.decode("utf-16-le").split("\\")
+            path16 = "\\".join(parts[:4]).encode("utf-16-le")
+            node = ("\\%s\\share" % parts[1]).encode("utf-16-le")
+            strings = path16 + b"\0\0" + node + b"\0\0"
+            entry = struct.pack("<HHHHIHHH", 3, 34, 0, 0, self.dfs_ttl, 34, 34, 34 + len(path16) + 2)
+            return struct.pack("<HHI", len(path16), 1, 2) + entry + b"\0" * 16 + strings
         node = path16 if self.scenario == "dfs-referral-self" else "\\srv2\\share".encode(
             "utf-16-le")
         strings = path16 + b"\0\0"
@@ -737,7 +750,8 @@ class Server:
         if self.odx and ctl in (FSCTL_SRV_REQUEST_RESUME_KEY, FSCTL_SRV_COPYCHUNK,
                                 FSCTL_SRV_COPYCHUNK_WRITE):
             return self.error(req, STATUS_INVALID_DEVICE_REQUEST)
-        if ctl == FSCTL_DFS_GET_REFERRALS and self.scenario.startswith("dfs-"):
+        if ctl == FSCTL_DFS_GET_REFERRALS and (self.scenario.startswith("dfs-")
+                                               or self.dfs_ttl is not None):
             return self.reply(req, self.ioctl_body(req, self.dfs_referral(inp)))
         if ctl == FSCTL_SRV_REQUEST_RESUME_KEY:
             if o is None:
@@ -1155,6 +1169,9 @@ def main():
     ap.add_argument("--odx", choices=sorted(ODX_MODES),
                     help="serve offloaded data transfer (with scenario normal): "
                     + "; ".join("%s: %s" % kv for kv in sorted(ODX_MODES.items())))
+    ap.add_argument("--dfs-ttl", type=int,
+                    help="the share dfs is a DFS root: its links lead to share, "
+                    "referrals with this TimeToLive (with scenario normal)")
     args = ap.parse_args()
     if args.list:
         for name, (_, desc) in SCENARIOS.items():
@@ -1182,7 +1199,7 @@ def main():
         return 4
     ls.close()
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    srv = Server(args.scenario, conn, odx=args.odx)
+    srv = Server(args.scenario, conn, odx=args.odx, dfs_ttl=args.dfs_ttl)
     try:
         rc = srv.run(deadline)
     finally:

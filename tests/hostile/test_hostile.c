@@ -170,6 +170,7 @@ static const scenario scenarios[] = {
 
 static const char *fakesmb_path;
 static const char *odx_mode; /* fakesmb.py --odx MODE, or NULL */
+static const char *dfs_ttl;  /* fakesmb.py --dfs-ttl SECONDS, or NULL */
 static int selected[NSCEN];
 static int nselected;
 
@@ -198,6 +199,10 @@ static void fake_start(fake *f, const char *name)
     if (odx_mode) {
         argv[n++] = "--odx";
         argv[n++] = odx_mode;
+    }
+    if (dfs_ttl) {
+        argv[n++] = "--dfs-ttl";
+        argv[n++] = dfs_ttl;
     }
     argv[n++] = name;
     argv[n] = NULL;
@@ -714,6 +719,65 @@ static int run_odx_mode(const char *mode)
     return it_run_suite(s);
 }
 
+/* ---- the DFS referral cache (fakesmb.py --dfs-ttl N) -------------------- */
+
+/* Resolves path on the DFS root t: it must lead to \\127.0.0.1\share\want;
+ * returns the requests the connection sent for it. */
+static uint64_t dfs_resolve_count(odx_client *x, const char *path, const char *want)
+{
+    smbw_conn_stats before, after;
+    smbw_conn_get_stats(x->c, &before);
+    smbw_tree *t = NULL;
+    char *p = NULL;
+    int rc = smbw_dfs_resolve(&t, &p, x->t, path);
+    ck_assert_msg(rc == 0, "resolve %s: %s", path, smbw_conn_errmsg(x->c));
+    smbw_conn_get_stats(x->c, &after);
+    ck_assert_str_eq(smbw_tree_share(t), "share");
+    ck_assert_str_eq(p, want);
+    free(p);
+    return after.requests - before.requests;
+}
+
+/* Referrals with a TimeToLive of 1 s are used from the cache within that
+ * second and asked for again after it; a TimeToLive of 0 is never cached. */
+START_TEST(t_dfs_ttl)
+{
+    odx_client x;
+    fake_start(&x.f, "normal");
+    ck_assert_int_eq(smbw_conn_new(&x.c), 0);
+    ck_assert_int_eq(smbw_conn_connect(x.c, "127.0.0.1", x.f.port), 0);
+    smbw_creds cr = SMBW_CREDS_INIT;
+    cr.kind = SMBW_AUTH_GUEST;
+    ck_assert_int_eq(smbw_session_new(&x.s, x.c, &cr), 0);
+    ck_assert_int_eq(smbw_tree_connect(&x.t, x.s, "dfs"), 0);
+    /* The first: IPC$, the referral, the target share. */
+    ck_assert_uint_eq(dfs_resolve_count(&x, "link/a", "a"), 3);
+    uint64_t again = dfs_resolve_count(&x, "link/b", "b");
+    if (!strcmp(dfs_ttl, "0")) {
+        ck_assert_uint_eq(again, 1); /* not cached: the referral again */
+        ck_assert_uint_eq(dfs_resolve_count(&x, "link/c", "c"), 1);
+    } else {
+        ck_assert_uint_eq(again, 0); /* from the cache */
+        struct timespec ts = {1, 300 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        ck_assert_uint_eq(dfs_resolve_count(&x, "link/c", "c"), 1); /* expired */
+        ck_assert_uint_eq(dfs_resolve_count(&x, "link/d", "d"), 0);
+    }
+    odx_disconnect(&x);
+}
+END_TEST
+
+static int run_dfs_ttl(const char *ttl)
+{
+    dfs_ttl = ttl;
+    Suite *s = suite_create("hostile-dfs-ttl");
+    TCase *tc = tcase_create(ttl);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, t_dfs_ttl);
+    suite_add_tcase(s, tc);
+    return it_run_suite(s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -726,6 +790,8 @@ int main(int argc, char **argv)
         return check_list();
     if (argc == 4 && !strcmp(argv[2], "--odx"))
         return run_odx_mode(argv[3]);
+    if (argc == 4 && !strcmp(argv[2], "--dfs-ttl"))
+        return run_dfs_ttl(argv[3]);
     if (argc == 2) {
         for (size_t i = 0; i < NSCEN; i++)
             selected[nselected++] = (int)i;
