@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a command against a private MIT KDC plus a Kerberos-accepting Samba:
 #
-#   with-kdc.sh [VAR=VALUE ...] -- CMD [ARGS...]
+#   with-kdc.sh [samba-dfs] [VAR=VALUE ...] -- CMD [ARGS...]
 #
 # Starts tests/testbed/kdc.sh in a temporary directory (which also kinits the
 # test user into a private credential cache), then hands over to
@@ -9,7 +9,9 @@
 # SAMBA_EXTRA_GLOBAL, the KDC's variables (KRB5_CONFIG, KRB5CCNAME,
 # SMBW_KRB5_*) exported and the VAR=VALUE knobs passed on. Stops the KDC
 # afterwards, also on failure or a signal. A KDC or server that cannot start
-# is a failure (exit 1), never a skip.
+# is a failure (exit 1), never a skip. With samba-dfs the KDC, the two DFS
+# servers (with-server.sh samba-dfs) and CMD share one private network
+# namespace (unshare -n, lo up): the KDC listens on its 127.0.0.1 there.
 # shellcheck disable=SC2317 # cleanup/on_signal run from traps
 set -euo pipefail
 
@@ -17,9 +19,19 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 testbed=$(cd "$here/../testbed" && pwd)
 
 usage() {
-    echo "usage: $0 [VAR=VALUE ...] -- CMD [ARGS...]" >&2
+    echo "usage: $0 [samba-dfs] [VAR=VALUE ...] -- CMD [ARGS...]" >&2
     exit 2
 }
+
+kind=samba
+if [[ "${1:-}" == samba-dfs ]]; then
+    kind=samba-dfs
+    if [[ "${SMBW_IN_NETNS:-}" != 1 ]]; then
+        SMBW_IN_NETNS=1 exec unshare -n -- bash "$0" "$@"
+    fi
+    ip link set lo up
+    shift
+fi
 
 knobs=()
 while (($# > 0)) && [[ "$1" != "--" ]]; do
@@ -75,7 +87,7 @@ if [[ -n "${SAMBA_EXTRA_GLOBAL:-}" ]]; then
 fi
 
 set +e
-bash "$testbed/with-server.sh" samba "SAMBA_EXTRA_GLOBAL=$extra" "${knobs[@]}" -- "$@"
+bash "$testbed/with-server.sh" "$kind" "SAMBA_EXTRA_GLOBAL=$extra" "${knobs[@]}" -- "$@"
 status=$?
 set -e
 if ((status != 0)); then

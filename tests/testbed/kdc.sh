@@ -3,7 +3,8 @@
 #
 #   kdc.sh start DIR   creates DIR/{krb5.conf,kdc.conf,db,...}, the realm
 #                      SMBW.TEST with the user smbwtest@SMBW.TEST and the
-#                      services cifs/localhost and cifs/files.smbw.test, a
+#                      services cifs/localhost, cifs/files.smbw.test,
+#                      cifs/127.0.0.1 and cifs/127.0.0.2 (the DFS testbed), a
 #                      keytab for those services, starts krb5kdc on a free
 #                      port, kinits the user into DIR/ccache and writes
 #                      DIR/env (source it) and DIR/samba-global (the lines a
@@ -107,7 +108,10 @@ start() {
                 kadmin.local -r "$REALM" -q "addprinc -pw $KRB_PASS $KRB_USER@$REALM"
                 kadmin.local -r "$REALM" -q "addprinc -randkey +no_auth_data_required cifs/localhost@$REALM"
                 kadmin.local -r "$REALM" -q "addprinc -randkey +no_auth_data_required cifs/$FQDN@$REALM"
-                kadmin.local -r "$REALM" -q "ktadd -k $dir/smb.keytab cifs/localhost@$REALM cifs/$FQDN@$REALM"
+                # The DFS testbed's two servers by address (samba-dfs.sh).
+                kadmin.local -r "$REALM" -q "addprinc -randkey +no_auth_data_required cifs/127.0.0.1@$REALM"
+                kadmin.local -r "$REALM" -q "addprinc -randkey +no_auth_data_required cifs/127.0.0.2@$REALM"
+                kadmin.local -r "$REALM" -q "ktadd -k $dir/smb.keytab cifs/localhost@$REALM cifs/$FQDN@$REALM cifs/127.0.0.1@$REALM cifs/127.0.0.2@$REALM"
             } >"$dir/log/kadmin.out" 2>&1 || tb_die "kadmin.local failed: $(cat "$dir/log/kadmin.out")"
             [[ -s "$dir/smb.keytab" ]] || tb_die "no keytab written: $(cat "$dir/log/kadmin.out")"
             chmod 0600 "$dir/smb.keytab"
