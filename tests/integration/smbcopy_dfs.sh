@@ -4,7 +4,8 @@
 # through a link to a share on server 2, a link to another share on server 1,
 # a link whose first target is down and an interlink, bytes identical; a copy
 # between two DFS paths that lead to one server is server-side ("copychunk"
-# in --json); --json names where SRC and DST lead; a referral loop fails
+# in --json); --json names where SRC and DST lead; --connections=2 and auto
+# open their further connections to the target server; a referral loop fails
 # cleanly (exit code and message, nothing written).
 #
 #   smbcopy_dfs.sh PATH/TO/smbcopy
@@ -68,6 +69,51 @@ same_file "remote->failover (server 2)" "$work/src.bin" "$s2a/sscopy-2.bin"
 m=$(json_get "$work/last.json" method)
 [[ "$m" == copychunk ]] && pass "server 2 via two DFS paths: copychunk" ||
     fail "server 2 via two DFS paths: method '$m'"
+
+# --connections with DFS paths: the further connections (lanes) of a
+# server-side copy open to the server the paths lead to (server 2 here, whose
+# share1 alone holds the file: a lane opened on server 1 could not open it and
+# smbcopy would warn and go on over one connection). One more NEGOTIATE in
+# the -vvv trace than with --connections=1, no warning, bytes identical; the
+# default (auto) on 2 GiB measures one connection against two.
+lanes_used() { # what size dst [options...]: sets n (NEGOTIATEs in -vvv)
+    local what=$1 size=$2 dst=$3
+    shift 3
+    rm -f "$s2a/$dst"
+    if "$smbcopy" --no-progress -vvv "$@" "$dfs/remote/$size" "$dfs/failover/$dst" \
+        >/dev/null 2>"$work/lanes.err" </dev/null; then
+        same_file "$what" "$s2a/$size" "$s2a/$dst"
+    else
+        fail "$what: exit $?: $(tail -n 3 "$work/lanes.err")"
+    fi
+    if grep -q "connection [0-9] of [0-9]" "$work/lanes.err"; then
+        fail "$what: $(grep "connection [0-9] of [0-9]" "$work/lanes.err" | head -n 1)"
+    else
+        pass "$what: every connection opened"
+    fi
+    n=$(grep -c -- '-> NEGOTIATE ' "$work/lanes.err" || true)
+    rm -f "$s2a/$dst"
+}
+# Preallocated (unwritten extents read as zeros, not sparse): quick to copy.
+fallocate -l $((128 << 20)) "$s2a/lanes-128m"
+fallocate -l $((2 << 30)) "$s2a/lanes-2g"
+chown "$SMBW_TEST_USER" "$s2a/lanes-128m" "$s2a/lanes-2g"
+lanes_used "--connections=1, DFS, 128 MiB" lanes-128m lanes-one.bin --connections=1
+one=$n
+lanes_used "--connections=2, DFS, 128 MiB" lanes-128m lanes-two.bin --connections=2
+if ((n == one + 1)); then
+    pass "--connections=2 through DFS: one more connection ($one -> $n NEGOTIATEs)"
+else
+    fail "--connections=2 through DFS: $n NEGOTIATEs, wanted $((one + 1))"
+fi
+lanes_used "default (auto), DFS, 2 GiB" lanes-2g lanes-auto.bin
+if ((n == one + 1)) && grep -Eq "1 connection [0-9.]+ ms, 2 connections [0-9.]+ ms per 64 MiB" \
+    "$work/lanes.err"; then
+    pass "auto through DFS: $(grep -Eo '1 connection .*' "$work/lanes.err")"
+else
+    fail "auto through DFS: $n NEGOTIATEs (wanted $((one + 1))), no measurement of 1 against 2"
+fi
+rm -f "$s2a/lanes-128m" "$s2a/lanes-2g"
 
 # A referral loop: a clear error, nothing written anywhere.
 run_json "$work/src.bin" "$dfs/loop/never.bin"

@@ -174,7 +174,9 @@ smbw_creds sc_login_creds(const sc_ctx *ctx, const sc_server *srv)
         .user = srv->creds.user != NULL ? srv->creds.user : "",
         .domain = srv->creds.domain,
         .password = pw && srv->creds.password != NULL ? srv->creds.password : "",
-        .target_host = o->kerberos ? o->service_host : NULL,
+        /* A DFS target server (borrowed) is asked for by its own name, as
+         * the library does for its first connection there. */
+        .target_host = o->kerberos && !srv->borrowed ? o->service_host : NULL,
         .kerberos_fallback_ntlm = o->kerberos && o->kerberos_fallback,
     };
     return cr;

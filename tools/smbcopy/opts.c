@@ -35,7 +35,8 @@ const sc_optdef sc_optdefs[] = {
      "With -k: ask the KDC for a ticket to cifs/NAME instead of cifs/HOST, HOST being the host of "
      "the URL. Use it when a server is reached by an address or a name other than the one its "
      "service principal is registered under (e.g. smb://192.0.2.7/share with "
-     "--service-host=files.example.com). It applies to every server of the run. Only valid "
+     "--service-host=files.example.com). It applies to every server named in SRC or DST; a "
+     "server a DFS link leads to is asked for as cifs/TARGET, its own name. Only valid "
      "together with -k."},
     {SC_OPT_MINPROTO, 0, "min-protocol", "DIALECT", "lowest dialect to offer (default SMB2_02)",
      "Lowest SMB dialect to negotiate: SMB2_02, SMB2_10, SMB3_00, SMB3_02 or SMB3_11."},
