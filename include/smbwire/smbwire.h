@@ -415,6 +415,22 @@ typedef struct smbw_reconnect_opts {
      * program opening such a file waits for the break until this connection
      * is serviced (or the server's break timeout). Needs retries > 0. */
     bool durable;
+    /* Replay (SMB 3.x; needs retries > 0): when the transport drops while
+     * every request in flight on c is a READ or WRITE of smbw_file_pread*,
+     * smbw_file_pwrite* that may be sent again (any READ of a file opened by
+     * path; a WRITE only on a durable handle and inside the end of file known
+     * at open or set since), the function waiting on c (smbw_conn_wait,
+     * smbw_conn_drain, any blocking call) reconnects by itself as
+     * smbw_conn_reconnect does and sends them again, with
+     * SMB2_FLAGS_REPLAY_OPERATION on those that had gone out and the new
+     * ChannelSequence (one more per reconnect, MS-SMB2 3.2.4.1.x, 3.3.5.2.10);
+     * their callbacks then run with the answers as if nothing happened. A
+     * request is sent again at most retries times. Anything else in flight
+     * (a WRITE past the end of file, an IOCTL such as copychunk, a CREATE, a
+     * compound) makes every request fail as without replay: the caller goes
+     * on from what it knows was done. A reconnect that fails completes them
+     * with its error. */
+    bool replay;
 } smbw_reconnect_opts;
 #define SMBW_RECONNECT_OPTS_INIT SMBW_SIZED_INIT_(smbw_reconnect_opts)
 /* Sets the reconnect policy of c (copied; NULL turns it off). Errors:
@@ -431,7 +447,8 @@ int smbw_conn_set_reconnect(smbw_conn *c, const smbw_reconnect_opts *opts);
  * smbw_session, smbw_tree and smbw_file pointers stay valid. A file that
  * cannot be reopened, or is no longer the same file, is detached (its calls
  * fail with SMBW_EDEAD). Requests that were in flight when the transport died
- * have already failed; the caller sends again what it still needs. Up to
+ * have already failed (unless replay sent them again: see
+ * smbw_reconnect_opts.replay); the caller sends again what it still needs. Up to
  * retries tries (at least one) with the policy's waits, each bounded by the
  * connection's timeout; smbw_conn_set_interrupt stops the waits.
  * Never a silent downgrade: a server that now negotiates another dialect,
@@ -443,8 +460,12 @@ int smbw_conn_set_reconnect(smbw_conn *c, const smbw_reconnect_opts *opts);
  * SMBW_ECANCELED (interrupted), and the errors of smbw_conn_connect,
  * smbw_session_new and smbw_tree_connect of the last try. */
 int smbw_conn_reconnect(smbw_conn *c);
-/* How many times smbw_conn_reconnect brought c back. */
+/* How many times smbw_conn_reconnect brought c back (the reconnects of
+ * replay included). */
 uint64_t smbw_conn_reconnects(const smbw_conn *c);
+/* How many requests replay (smbw_reconnect_opts.replay) sent again on c;
+ * 0 for NULL. */
+uint64_t smbw_conn_replays(const smbw_conn *c);
 
 /* ---- trees ----------------------------------------------------------- */
 

@@ -81,6 +81,12 @@ void api_file_remember(smbw_file *f, char *sp, const smbw_create_params *p);
 /* Registers/unregisters children (detaching support). */
 void api_file_link(smbw_tree *t, smbw_file *f);
 void api_file_unlink(smbw_file *f);
+/* Replay (smbw_reconnect_opts.replay, SMB 3.x): whether a READ of f, or a
+ * WRITE of len bytes at off, may be resent after a reconnect. Reads are
+ * idempotent; a write only inside the end of file known at open (or set
+ * since) on a durable handle, so a resent one never extends the file. */
+bool api_replayable_read(const smbw_file *f);
+bool api_replayable_write(const smbw_file *f, uint64_t off, size_t len);
 
 /* DFS (dfs.c): where SMB path sp on t leads (*out borrowed: t itself, or a
  * tree the resolver keeps on root's state; *opath malloc'd); errors are set

@@ -805,10 +805,11 @@ int smbw_conn_drain(smbw_conn *c)
 {
     if (!c)
         return SMBW_EINVAL;
-    while (core_pending_count(c) > 0) {
-        if (c->dead)
-            return c->dead_err;
-        int rc = io_wait_any(&c, 1, -1, NULL);
+    while (core_pending_count(c) > 0 || c->parked) {
+        int rc = io_revive(c);
+        if (rc)
+            return rc;
+        rc = io_wait_any(&c, 1, -1, NULL);
         if (rc)
             return rc;
     }
@@ -822,7 +823,7 @@ int smbw_conn_wait(smbw_conn *const *conns, int n, int max_ms, int *which)
     if (!conns || n < 0 || n > IO_WAIT_MAX || max_ms < -1)
         return SMBW_EINVAL;
     for (int i = 0; i < n; i++)
-        if (conns[i] && conns[i]->dead) {
+        if (conns[i] && io_revive(conns[i]) != 0) {
             if (which)
                 *which = i;
             return conns[i]->dead_err;

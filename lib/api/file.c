@@ -579,6 +579,8 @@ static void stat_from_times(const smb2_file_times *t, smbw_stat *st);
 /* Frees f's memory (no request: its open is closed or gone). */
 static void file_release(smbw_file *f)
 {
+    if (f->tree && f->tree->sess && f->tree->sess->conn)
+        core_forget_file(f->tree->sess->conn, f);
     api_file_unlink(f);
     free(f->ctx);
     free(f->re_path);
@@ -988,6 +990,8 @@ int smbw_file_truncate(smbw_file *f, uint64_t size)
                  ? SMBW_ENOMEM
                  : smbw_file_set_info(f, SMB2_0_INFO_FILE, FileEndOfFileInformation, 0, b.p, b.len);
     buf_free(&b);
+    if (!rc)
+        f->times.end_of_file = size; /* what replay knows of the end of file */
     return rc;
 }
 
@@ -1505,6 +1509,7 @@ int smbw_file_pread_async(smbw_file *f, size_t len, uint64_t off, smbw_cb cb, vo
     m.payload = (uint32_t)len;
     m.done = async_read_done;
     m.ud = a;
+    m.replay_file = api_replayable_read(f) ? f : NULL;
     if (wire_encode_read(&m.body, &r) != 0) {
         buf_free(&m.body);
         free(a);
@@ -1540,6 +1545,7 @@ int smbw_file_pwrite_async(smbw_file *f, const void *buf, size_t len, uint64_t o
     m.payload = (uint32_t)len;
     m.done = async_write_done;
     m.ud = a;
+    m.replay_file = api_replayable_write(f, off, len) ? f : NULL;
     if (wire_encode_write(&m.body, &w) != 0) {
         buf_free(&m.body);
         free(a);

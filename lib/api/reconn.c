@@ -14,6 +14,8 @@
 #define RECONN_MAX_WAIT_MS 30000
 #define RECONN_MAX_RETRIES 100
 
+static int revive(smbw_conn *c);
+
 int smbw_conn_set_reconnect(smbw_conn *c, const smbw_reconnect_opts *opts)
 {
     if (!c)
@@ -24,10 +26,12 @@ int smbw_conn_set_reconnect(smbw_conn *c, const smbw_reconnect_opts *opts)
         c->re_password = NULL;
         c->re_notify = NULL;
         c->re_durable = false;
+        c->re_replay = false;
+        c->revive = NULL;
         return 0;
     }
     smbw_reconnect_opts o;
-    int rc = sized_load(&o, sizeof o, opts, SIZED_END(smbw_reconnect_opts, durable));
+    int rc = sized_load(&o, sizeof o, opts, SIZED_END(smbw_reconnect_opts, replay));
     if (rc)
         return rc;
     if (o.retries < 0 || o.retries > RECONN_MAX_RETRIES || o.wait_ms < 0)
@@ -39,12 +43,30 @@ int smbw_conn_set_reconnect(smbw_conn *c, const smbw_reconnect_opts *opts)
     c->re_notify = o.notify;
     c->re_notify_ud = o.notify_ud;
     c->re_durable = o.durable && o.retries > 0;
+    c->re_replay = o.replay && o.retries > 0;
+    c->revive = c->re_replay ? revive : NULL;
     return 0;
 }
 
 uint64_t smbw_conn_reconnects(const smbw_conn *c)
 {
     return c ? c->reconnects : 0;
+}
+
+uint64_t smbw_conn_replays(const smbw_conn *c)
+{
+    return c ? c->replays : 0;
+}
+
+bool api_replayable_read(const smbw_file *f)
+{
+    const smbw_conn *c = f->tree && f->tree->sess ? f->tree->sess->conn : NULL;
+    return c && c->re_replay && c->dialect >= SMBW_SMB3_00 && f->re_path;
+}
+
+bool api_replayable_write(const smbw_file *f, uint64_t off, size_t len)
+{
+    return api_replayable_read(f) && f->durable && off + len <= f->times.end_of_file;
 }
 
 /* What the connection had before: the new one must match it. */
@@ -390,6 +412,8 @@ int smbw_conn_reconnect(smbw_conn *c)
             c->re_notify(c->re_notify_ud, i, rc, rc ? c->errmsg : "reconnected");
         if (!rc) {
             c->reconnects++;
+            if (c->dialect >= SMBW_SMB3_00)
+                c->channel_seq++; /* requests from now on are told apart (3.3.5.2.10) */
             core_log(c, SMBW_LOG_INFO, "reconnected (%llu so far)",
                      (unsigned long long)c->reconnects);
             return 0;
@@ -402,5 +426,17 @@ int smbw_conn_reconnect(smbw_conn *c)
         if (final_error(rc))
             break;
     }
+    return rc;
+}
+
+/* io_revive: the transport dropped with only resendable requests in flight
+ * (parked by the core): reconnect, then send them again. */
+static int revive(smbw_conn *c)
+{
+    core_log(c, SMBW_LOG_INFO, "connection dropped with %zu request(s) to send again",
+             core_parked_count(c));
+    int rc = smbw_conn_reconnect(c);
+    if (!rc)
+        rc = core_replay_parked(c);
     return rc;
 }

@@ -43,7 +43,15 @@ struct core_req {
      * request without its callback, since core_submit reports the error. */
     bool quiet;
     core_req *submit_next; /* core_submit's own list of the batch */
+    /* Replay: the file of a READ/WRITE that may be resent (its body is then
+     * kept after sending), whether it went out, how often it was resent. */
+    struct smbw_file *replay_file;
+    bool sent;
+    int replays;
 };
+
+/* Where READ and WRITE requests carry their FileId (MS-SMB2 2.2.19, 2.2.21). */
+#define REPLAY_FID_OFF 16
 
 /* Desired credit balance; we ask for more until we have about this many. */
 #define CREDIT_TARGET 512
@@ -145,6 +153,132 @@ void core_fail_all(smbw_conn *c, int err)
     }
 }
 
+/* ---- replay ---------------------------------------------------------- */
+
+/* Whether r may wait for a reconnect to be sent again. */
+static bool parkable(const smbw_conn *c, const core_req *r)
+{
+    return r->replay_file && r->batch_n <= 1 && !r->batch_next && !r->ovr && !r->quiet &&
+           r->replays < c->re_retries;
+}
+
+/* A dropped transport (err) with every request in flight a READ or WRITE
+ * that may be resent: all of them parked for io_revive, none completed.
+ * Otherwise (anything else in flight, or nothing) false: they fail as
+ * before, and the caller goes on from what it knows was done. */
+static bool park_all(smbw_conn *c, int err)
+{
+    if (!c->revive || c->reviving || !c->re_replay || c->dialect < SMBW_SMB3_00 ||
+        (err != SMBW_EIO && err != SMBW_ECLOSED) || (!c->pending && !c->wait_head))
+        return false;
+    for (core_req *r = c->pending; r; r = r->next)
+        if (!parkable(c, r))
+            return false;
+    for (core_req *r = c->wait_head; r; r = r->next)
+        if (!parkable(c, r))
+            return false;
+    core_req **tail = &c->parked;
+    while (*tail)
+        tail = &(*tail)->next;
+    /* Oldest first: the pending list is newest first. */
+    core_req *rev = NULL;
+    for (core_req *r = c->pending, *n; r; r = n) {
+        n = r->next;
+        r->next = rev;
+        rev = r;
+    }
+    *tail = rev;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = c->wait_head;
+    for (core_req *r = c->parked; r; r = r->next)
+        r->prev = NULL;
+    c->pending = NULL;
+    c->npending = 0;
+    c->wait_head = c->wait_tail = NULL;
+    core_log(c, SMBW_LOG_INFO, "%zu request(s) in flight kept to be sent again",
+             core_parked_count(c));
+    return true;
+}
+
+size_t core_parked_count(const smbw_conn *c)
+{
+    size_t n = 0;
+    for (const core_req *r = c->parked; r; r = r->next)
+        n++;
+    return n;
+}
+
+void core_fail_parked(smbw_conn *c, int err)
+{
+    core_req *p = c->parked;
+    c->parked = NULL;
+    while (p) {
+        core_req *n = p->next;
+        complete(p, err);
+        p = n;
+    }
+}
+
+void core_forget_file(smbw_conn *c, const struct smbw_file *f)
+{
+    for (core_req *r = c->pending; r; r = r->next)
+        if (r->replay_file == f)
+            r->replay_file = NULL;
+    for (core_req *r = c->wait_head; r; r = r->next)
+        if (r->replay_file == f)
+            r->replay_file = NULL;
+    for (core_req *r = c->parked; r; r = r->next)
+        if (r->replay_file == f)
+            r->replay_file = NULL;
+}
+
+/* One parked request back in the queue with its file's ids of now; false
+ * when the file did not come back. */
+static bool replay_one(smbw_conn *c, core_req *r)
+{
+    const struct smbw_file *f = r->replay_file;
+    if (!f || !f->tree || !f->tree->sess || !f->tree->sess->valid)
+        return false;
+    r->sess = f->tree->sess;
+    r->sid = r->sess->id;
+    r->tree_id = f->tree->id;
+    memcpy(r->body.p + REPLAY_FID_OFF, f->id, 16);
+    if (r->sent)
+        r->hdr_flags |= SMB2_FLAGS_REPLAY_OPERATION; /* MS-SMB2 3.2.4.1.x: resent */
+    r->replays++;
+    r->async = false;
+    r->next = NULL;
+    r->batch_n = 1;
+    if (c->wait_tail)
+        c->wait_tail->next = r;
+    else
+        c->wait_head = r;
+    c->wait_tail = r;
+    c->replays++;
+    return true;
+}
+
+int core_replay_parked(smbw_conn *c)
+{
+    core_req *p = c->parked;
+    c->parked = NULL;
+    size_t sent = 0, lost = 0;
+    while (p) {
+        core_req *n = p->next;
+        if (c->dead || !replay_one(c, p)) {
+            complete(p, c->dead ? c->dead_err : SMBW_EDEAD);
+            lost++;
+        } else {
+            sent++;
+        }
+        p = n;
+    }
+    core_log(c, SMBW_LOG_INFO, "%zu request(s) sent again after the reconnect, %zu failed", sent,
+             lost);
+    return core_flush(c);
+}
+
 void core_kill(smbw_conn *c, int err, const char *fmt, ...)
 {
     if (c->dead)
@@ -157,11 +291,14 @@ void core_kill(smbw_conn *c, int err, const char *fmt, ...)
     vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
     va_end(ap);
     core_log(c, SMBW_LOG_ERROR, "connection dead (%s): %s", smbw_error_name(err), c->errmsg);
+    if (park_all(c, err))
+        return;
     core_fail_all(c, err);
 }
 
 void core_reset(smbw_conn *c)
 {
+    core_fail_parked(c, SMBW_ECANCELED);
     core_fail_all(c, SMBW_ECANCELED);
     buf_free(&c->out);
     buf_free(&c->in);
@@ -293,6 +430,9 @@ int core_submit(smbw_conn *c, core_msg *msgs, int n, bool related)
         r->ud = msgs[i].ud;
         r->preauth = msgs[i].preauth_hash;
         r->encrypt = msgs[i].encrypt;
+        if (n == 1 && (r->command == SMB2_READ || r->command == SMB2_WRITE) &&
+            r->body.len >= REPLAY_FID_OFF + 16)
+            r->replay_file = msgs[i].replay_file;
         r->deadline = deadline;
         if (!head)
             head = r;
@@ -417,6 +557,8 @@ static int send_batch(smbw_conn *c, core_req *head)
         if (idx > 0 && head->related)
             h.flags |= SMB2_FLAGS_RELATED_OPERATIONS;
         h.flags |= r->hdr_flags;
+        if (c->dialect >= SMBW_SMB3_00)
+            h.status = c->channel_seq; /* ChannelSequence, Reserved (2.2.1.2) */
         if (r->ovr & SMBW_HDR_CREDIT_CHARGE)
             h.credit_charge = r->ovr_charge;
         if (r->ovr & SMBW_HDR_CREDIT_REQUEST)
@@ -434,7 +576,9 @@ static int send_batch(smbw_conn *c, core_req *head)
             h.flags |= SMB2_FLAGS_SIGNED;
         wire_encode_hdr(dst, &h);
         buf_put(dst, r->body.p, r->body.len);
-        core_buf_give(c, &r->body);
+        if (!r->replay_file) /* else kept to be sent again after a reconnect */
+            core_buf_give(c, &r->body);
+        r->sent = true;
         if (r->batch_next) {
             /* 8-byte alignment of the next message, counted from this one */
             buf_zero(dst, (8 - (dst->len - start) % 8) % 8);
@@ -448,10 +592,11 @@ static int send_batch(smbw_conn *c, core_req *head)
             err = smb2_sign_msg(s->sign_alg, s->keys.signing, 16, dst->p + start, dst->len - start);
         if (!err && r->preauth)
             err = preauth_update(r->preauth, dst->p + start, dst->len - start);
-        core_log(c, SMBW_LOG_TRACE, "-> %s mid %llu charge %u len %zu%s%s%s",
+        core_log(c, SMBW_LOG_TRACE, "-> %s mid %llu charge %u len %zu%s%s%s%s",
                  core_command_name(r->command), (unsigned long long)r->mid, r->charge,
                  dst->len - start, sign ? " signed" : "", enc_sess ? " encrypted" : "",
-                 idx > 0 ? " compound" : "");
+                 idx > 0 ? " compound" : "",
+                 (h.flags & SMB2_FLAGS_REPLAY_OPERATION) ? " replay" : "");
     }
     size_t msgs_len = dst->len - msgs_start;
     if (!err && enc_sess) {
@@ -769,6 +914,7 @@ static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encry
     if (r->done)
         rc = r->done(r->ud, 0, &h, msg, len);
     c->dispatching--;
+    core_buf_give(c, &r->body); /* a body kept for replay */
     req_free(r);
     if (rc < 0) {
         if (!c->dead)
@@ -920,7 +1066,7 @@ int core_feed(smbw_conn *c, const uint8_t *p, size_t len)
 
 size_t core_pending_count(const smbw_conn *c)
 {
-    size_t n = c->npending;
+    size_t n = c->npending + core_parked_count(c);
     for (core_req *r = c->wait_head; r; r = r->next)
         n += (size_t)r->batch_n;
     return n;

@@ -126,6 +126,7 @@ struct smbw_conn {
     void *re_notify_ud;
     uint64_t reconnects;
     bool re_durable;                                         /* ask for durable handles */
+    bool re_replay;                                          /* resend requests in flight */
     uint16_t re_was_dialect, re_was_sign_alg, re_was_cipher; /* before the first drop */
 
     /* socket (owned by lib/io) */
@@ -165,7 +166,15 @@ struct smbw_conn {
     size_t max_frame;
     bool dead;
     int dead_err;
-    int dispatching;       /* > 0 while response callbacks run (re-entrancy guard) */
+    int dispatching; /* > 0 while response callbacks run (re-entrancy guard) */
+    /* Replay (smbw_reconnect_opts.replay): requests in flight when the
+     * transport dropped, kept for io_revive to resend after a reconnect;
+     * the reconnect itself (set by lib/api) and whether it runs now. */
+    core_req *parked;
+    int (*revive)(smbw_conn *c);
+    bool reviving;
+    uint16_t channel_seq;  /* ChannelSequence of 3.x requests: reconnects so far */
+    uint64_t replays;      /* requests resent after a reconnect */
     struct dfs_state *dfs; /* referral cache and DFS targets (lib/api/dfs.c) */
     bool dfs_no_ex;        /* the server refused FSCTL_DFS_GET_REFERRALS_EX */
 
@@ -205,6 +214,10 @@ typedef struct core_msg {
     uint64_t session_id_override; /* session setup before the session has an id */
     bool encrypt;                 /* encrypt even if the session does not (share demands it) */
     uint32_t hdr_flags;           /* more SMB2 header Flags (SMB2_FLAGS_DFS_OPERATIONS) */
+    /* A READ or WRITE of this file that may be resent after a reconnect
+     * (alone, not compounded): the FileId at body offset 16 then becomes
+     * the file's new id, the session and tree ids its tree's. */
+    struct smbw_file *replay_file;
 } core_msg;
 
 /* Submits n messages; n > 1 makes a compound (related when `related`).
@@ -257,5 +270,14 @@ void core_reset(smbw_conn *c);
  * are completed with SMBW_ECLOSED first. Settings, sessions and the
  * ClientGuid stay. The transport must be closed already. */
 void core_restart(smbw_conn *c);
+/* Replay: resends the parked requests (SMB2_FLAGS_REPLAY_OPERATION on those
+ * sent before) with their file's new ids; a request whose file did not come
+ * back completes with SMBW_EDEAD. Returns 0 or the connection's error. */
+SMBW_WUR int core_replay_parked(smbw_conn *c);
+/* Completes every parked request with err. */
+void core_fail_parked(smbw_conn *c, int err);
+size_t core_parked_count(const smbw_conn *c);
+/* f is going away: no request may be resent for it any more. */
+void core_forget_file(smbw_conn *c, const struct smbw_file *f);
 
 #endif

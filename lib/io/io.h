@@ -43,6 +43,10 @@ SMBW_WUR int io_wait_fd(int fd, short events, int max_ms);
 /* Services the connection, blocking in poll at most until the next deadline,
  * until at least one event was handled. */
 SMBW_WUR int io_wait_some(smbw_conn *c);
+/* A dead connection with requests parked for replay (core.h): reconnected
+ * through c->revive and the requests sent again (0), or they fail with the
+ * error returned. 0 for a live connection; the dead error otherwise. */
+SMBW_WUR int io_revive(smbw_conn *c);
 SMBW_WUR int io_service(smbw_conn *c, short revents);
 short io_events(const smbw_conn *c);
 

@@ -72,6 +72,22 @@ static int do_read(smbw_conn *c)
     return 0;
 }
 
+int io_revive(smbw_conn *c)
+{
+    if (!c->dead)
+        return 0;
+    if (!c->parked || !c->revive || c->reviving || c->dispatching)
+        return c->dead_err;
+    c->reviving = true;
+    int rc = c->revive(c);
+    c->reviving = false;
+    if (rc) {
+        core_fail_parked(c, rc);
+        return rc;
+    }
+    return c->dead ? c->dead_err : 0;
+}
+
 int io_service(smbw_conn *c, short revents)
 {
     if (c->dead)
@@ -133,6 +149,8 @@ int io_wait_any(smbw_conn *const *conns, int nconns, int max_ms, int *which)
         if (n == IO_WAIT_MAX)
             return SMBW_EINVAL;
         int rc = io_service(c, 0); /* flush output, check deadlines */
+        if (rc && c->parked && io_revive(c) == 0)
+            return 0; /* back, its requests sent again: the caller looks again */
         if (rc) {
             if (which)
                 *which = i;
@@ -185,6 +203,8 @@ int io_wait_any(smbw_conn *const *conns, int nconns, int max_ms, int *which)
     }
     for (int i = 0; i < n; i++) {
         int rc = io_service(cs[i], r > 0 ? pfd[i].revents : 0);
+        if (rc && cs[i]->parked && io_revive(cs[i]) == 0)
+            continue;
         if (rc) {
             if (which)
                 *which = idx[i];
@@ -196,17 +216,21 @@ int io_wait_any(smbw_conn *const *conns, int nconns, int max_ms, int *which)
 
 int io_wait_some(smbw_conn *c)
 {
-    if (c->dead)
-        return c->dead_err;
+    int rc = io_revive(c);
+    if (rc)
+        return rc;
     return io_wait_any(&c, 1, -1, NULL);
 }
 
 int io_wait(smbw_conn *c, const int *done)
 {
     while (!*done) {
-        if (c->dead)
-            return c->dead_err;
-        int rc = io_service(c, 0); /* flush output first */
+        int rc = io_revive(c); /* dead: back with its requests, or the error */
+        if (rc)
+            return rc;
+        rc = io_service(c, 0); /* flush output first */
+        if (rc && c->parked && io_revive(c) == 0)
+            continue;
         if (rc)
             return rc;
         if (*done)

@@ -2,8 +2,12 @@
 # A dropped connection in the middle of a copy (issue 12; run through
 # with-server.sh samba). smbcopy goes through tests/common/cut_proxy.py,
 # which resets the connection at a chosen point and accepts again:
-#  - mid-download (after N bytes from the server), once and three times;
-#  - mid-upload (after N bytes from the client), once and three times;
+#  - mid-download (after N bytes from the server), once and three times: the
+#    reads in flight are sent again by the library (replay), the copy never
+#    goes back to its mark;
+#  - mid-upload (after N bytes from the client), once and three times: the
+#    copy goes on from its contiguous mark (writes past the end of file are
+#    not replayed);
 #  - mid-copychunk (at the Kth IOCTL request), once and three times;
 #  - a tree (-r) uploaded and downloaded with three cuts in its files' data;
 #  each finishes with exit 0, identical bytes, no leftovers, and --json
@@ -59,6 +63,15 @@ proxy() {
     purl=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$(cat "$work/proxy.port")/$SMBW_TEST_SHARE
 }
 
+# run_json without -q: smbcopy's messages (reconnected, continuing at byte N)
+# land in last.err.
+run_json_loud() {
+    set +e
+    "$smbcopy" --json "$@" >"$work/last.json" 2>"$work/last.err" </dev/null
+    rc=$?
+    set -e
+}
+
 cuts() {
     if [[ -f "$plog" ]]; then grep -c '^cut ' "$plog"; else echo 0; fi
 }
@@ -87,8 +100,15 @@ run_json --retry-wait=0.1 "$purl/src.bin" "$work/down1.bin"
 expect_ok "download, one cut" 1 "$work/down1.bin"
 
 proxy --down $((10 * 1024 * 1024)) --cuts 3
-run_json --retry-wait=0.1 "$purl/src.bin" "$work/down3.bin"
+run_json_loud --retry-wait=0.1 "$purl/src.bin" "$work/down3.bin"
 expect_ok "download, three cuts" 3 "$work/down3.bin"
+# Only READs were in flight at each cut: the library sent them again (replay)
+# and the copy never went back to its contiguous mark.
+if grep -q "continuing" "$work/last.err"; then
+    fail "download: went back to its mark instead of replaying: $(tr '\n' '|' <"$work/last.err")"
+else
+    pass "download: the reads in flight were sent again (no restart from the mark)"
+fi
 [[ -z "$(leftovers "$work")" ]] && pass "download: no leftovers" ||
     fail "download: leftovers: $(leftovers "$work")"
 
@@ -98,8 +118,15 @@ run_json --retry-wait=0.1 "$work/src.bin" "$purl/up1.bin"
 expect_ok "upload, one cut" 1 "$share/up1.bin"
 
 proxy --up $((10 * 1024 * 1024)) --cuts 3
-run_json --retry-wait=0.1 "$work/src.bin" "$purl/up3.bin"
+run_json_loud --retry-wait=0.1 "$work/src.bin" "$purl/up3.bin"
 expect_ok "upload, three cuts" 3 "$share/up3.bin"
+# WRITEs past the end of file are not sent again: the copy goes on from its
+# contiguous mark.
+if [[ "$(grep -c "continuing" "$work/last.err")" == 3 ]]; then
+    pass "upload: went on from its mark after each cut (no replay of writes past the end)"
+else
+    fail "upload: $(grep -c "continuing" "$work/last.err") restart(s) from the mark: $(tr '\n' '|' <"$work/last.err")"
+fi
 [[ -z "$(leftovers "$share")" ]] && pass "upload: no leftovers" ||
     fail "upload: leftovers: $(leftovers "$share")"
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "lib/core/core.h"
+#include "lib/io/io.h"
 #include "lib/util/status.h"
 #include "tests/common/rawbytes.h"
 
@@ -825,6 +826,219 @@ START_TEST(test_timeout)
 }
 END_TEST
 
+/* ---- replay (smbw_reconnect_opts.replay) ------------------------------- */
+
+typedef struct replay_env {
+    struct smbw_session s;
+    struct smbw_tree t;
+    struct smbw_file f;
+    int revived;
+    int revive_rc;
+} replay_env;
+
+static replay_env *g_env;
+
+/* What lib/api's revive does, without a network: the "reconnect" gives the
+ * session, tree and file new ids, then the parked requests go again. */
+static int fake_revive(smbw_conn *c)
+{
+    g_env->revived++;
+    if (g_env->revive_rc)
+        return g_env->revive_rc;
+    c->dead = false;
+    c->dead_err = 0;
+    c->out.len = c->out_off = 0; /* a new transport: nothing of the old one's output */
+    c->credits = 10;
+    c->channel_seq++;
+    g_env->s.id = 0x2222;
+    g_env->t.id = 7;
+    memset(g_env->f.id, 0xbb, 16);
+    return core_replay_parked(c);
+}
+
+static void replay_setup(smbw_conn *c, replay_env *e)
+{
+    memset(e, 0, sizeof *e);
+    g_env = e;
+    e->s.conn = c;
+    e->s.id = 0x1111;
+    e->s.valid = true;
+    e->t.sess = &e->s;
+    e->t.id = 3;
+    e->f.tree = &e->t;
+    memset(e->f.id, 0xaa, 16);
+    c->re_replay = true;
+    c->re_retries = 2;
+    c->revive = fake_revive;
+}
+
+static void submit_read(smbw_conn *c, done_log *d, smbw_file *f)
+{
+    core_msg m;
+    memset(&m, 0, sizeof m);
+    m.command = SMB2_READ;
+    m.sess = f->tree->sess;
+    m.tree_id = f->tree->id;
+    m.payload = 4096;
+    m.replay_file = f;
+    buf_init(&m.body);
+    smb2_read_req r;
+    memset(&r, 0, sizeof r);
+    r.length = 4096;
+    memcpy(r.file_id, f->id, 16);
+    ck_assert_int_eq(wire_encode_read(&m.body, &r), 0);
+    m.done = on_done;
+    m.ud = d;
+    ck_assert_int_eq(core_submit(c, &m, 1, false), 0);
+}
+
+/* A drop with only resendable READs in flight parks them (no callback);
+ * io_revive brings them back with the new ids, the replay flag and the new
+ * ChannelSequence; a failed revive completes them with its error. */
+START_TEST(test_replay_parks_and_resends)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 1); /* the second READ waits for credits */
+    replay_env e;
+    replay_setup(c, &e);
+    done_log a = {0}, b = {0};
+    submit_read(c, &a, &e.f);
+    submit_read(c, &b, &e.f);
+    uint8_t fr[512];
+    take_frame(c, fr, sizeof fr);
+    ck_assert_uint_eq(get_u32(fr + 8), 0); /* ChannelSequence 0 before any reconnect */
+    core_kill(c, SMBW_EIO, "cut");
+    ck_assert(c->dead);
+    ck_assert_int_eq(a.calls + b.calls, 0);
+    ck_assert_uint_eq(core_parked_count(c), 2);
+    ck_assert_uint_eq(core_pending_count(c), 2);
+    ck_assert_int_eq(io_revive(c), 0);
+    ck_assert_int_eq(e.revived, 1);
+    ck_assert_uint_eq(core_parked_count(c), 0);
+    ck_assert_uint_eq(c->replays, 2);
+    for (int i = 0; i < 2; i++) {
+        take_frame(c, fr, sizeof fr);
+        ck_assert_uint_eq(get_u16(fr + 12), SMB2_READ);
+        /* the first went out: replay flag; the second never did: none */
+        ck_assert_uint_eq(get_u32(fr + 16) & SMB2_FLAGS_REPLAY_OPERATION,
+                          i == 0 ? SMB2_FLAGS_REPLAY_OPERATION : 0);
+        ck_assert_uint_eq(get_u16(fr + 8), 1);  /* ChannelSequence */
+        ck_assert_uint_eq(get_u32(fr + 36), 7); /* TreeId */
+        ck_assert_uint_eq(get_u64(fr + 40), 0x2222);
+        for (int k = 0; k < 16; k++)
+            ck_assert_uint_eq(fr[64 + 16 + k], 0xbb);
+    }
+    /* Answers complete them as usual. */
+    uint8_t body[17] = {17, 0, 0x50};
+    uint8_t m[128];
+    size_t ml = rsp(m, SMB2_READ, get_u64(fr + 24) - 1, 0, 1, 0, body, sizeof body);
+    feed_frame(c, m, ml, 0);
+    ml = rsp(m, SMB2_READ, get_u64(fr + 24), 0, 1, 0, body, sizeof body);
+    feed_frame(c, m, ml, 0);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.err, 0);
+    ck_assert_int_eq(b.calls, 1);
+    ck_assert_int_eq(b.err, 0);
+
+    /* A revive that fails: the parked requests get its error. */
+    memset(&a, 0, sizeof a);
+    submit_read(c, &a, &e.f);
+    core_kill(c, SMBW_ECLOSED, "cut");
+    ck_assert_int_eq(a.calls, 0);
+    e.revive_rc = SMBW_EAUTH;
+    ck_assert_int_eq(io_revive(c), SMBW_EAUTH);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.err, SMBW_EAUTH);
+    ck_assert_uint_eq(core_parked_count(c), 0);
+    smbw_conn_free(c);
+}
+END_TEST
+
+/* What is not parked: anything else in flight (an ECHO beside a READ), a
+ * protocol error, SMB 2.x, a request resent retries times already, and a
+ * READ of a file that went away is completed with SMBW_EDEAD at replay;
+ * freeing the connection completes parked requests with SMBW_ECANCELED. */
+START_TEST(test_replay_not_parked)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+    replay_env e;
+    replay_setup(c, &e);
+    done_log a = {0}, b = {0};
+    submit_read(c, &a, &e.f);
+    submit_echo(c, &b, 0, SMB2_ECHO);
+    core_kill(c, SMBW_EIO, "cut");
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.err, SMBW_EIO);
+    ck_assert_int_eq(b.calls, 1);
+    ck_assert_int_eq(io_revive(c), SMBW_EIO); /* nothing parked: stays dead */
+    ck_assert_int_eq(e.revived, 0);
+    smbw_conn_free(c);
+
+    c = mkconn(SMBW_SMB3_11, 10);
+    replay_setup(c, &e);
+    memset(&a, 0, sizeof a);
+    submit_read(c, &a, &e.f);
+    core_kill(c, SMBW_EPROTO, "bad answer");
+    ck_assert_int_eq(a.calls, 1);
+    smbw_conn_free(c);
+
+    c = mkconn(SMBW_SMB2_10, 10);
+    replay_setup(c, &e);
+    memset(&a, 0, sizeof a);
+    submit_read(c, &a, &e.f);
+    core_kill(c, SMBW_EIO, "cut");
+    ck_assert_int_eq(a.calls, 1);
+    smbw_conn_free(c);
+
+    /* Resent retries (2) times already: the third drop fails it. */
+    c = mkconn(SMBW_SMB3_11, 10);
+    replay_setup(c, &e);
+    memset(&a, 0, sizeof a);
+    submit_read(c, &a, &e.f);
+    for (int i = 0; i < 2; i++) {
+        core_kill(c, SMBW_EIO, "cut");
+        ck_assert_int_eq(a.calls, 0);
+        ck_assert_int_eq(io_revive(c), 0);
+    }
+    core_kill(c, SMBW_EIO, "cut");
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.err, SMBW_EIO);
+    smbw_conn_free(c);
+
+    /* The file is freed (core_forget_file) or detached while parked. */
+    c = mkconn(SMBW_SMB3_11, 10);
+    replay_setup(c, &e);
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    submit_read(c, &a, &e.f);
+    core_forget_file(c, &e.f);
+    core_kill(c, SMBW_EIO, "cut");
+    ck_assert_int_eq(a.calls, 1); /* no file to resend it for: not parked */
+    smbw_conn_free(c);
+    c = mkconn(SMBW_SMB3_11, 10);
+    replay_setup(c, &e);
+    memset(&a, 0, sizeof a);
+    submit_read(c, &a, &e.f);
+    submit_read(c, &b, &e.f);
+    core_kill(c, SMBW_EIO, "cut");
+    core_forget_file(c, &e.f);
+    ck_assert_int_eq(io_revive(c), 0);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.err, SMBW_EDEAD);
+    ck_assert_int_eq(b.err, SMBW_EDEAD);
+    smbw_conn_free(c);
+
+    c = mkconn(SMBW_SMB3_11, 10);
+    replay_setup(c, &e);
+    memset(&a, 0, sizeof a);
+    submit_read(c, &a, &e.f);
+    core_kill(c, SMBW_EIO, "cut");
+    ck_assert_int_eq(a.calls, 0);
+    smbw_conn_free(c);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.err, SMBW_ECANCELED);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("core");
@@ -850,6 +1064,8 @@ int main(void)
     tcase_add_test(tc, test_compound_signature_quirk);
     tcase_add_test(tc, test_reentrancy_guard);
     tcase_add_test(tc, test_timeout);
+    tcase_add_test(tc, test_replay_parks_and_resends);
+    tcase_add_test(tc, test_replay_not_parked);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -512,18 +512,7 @@ static int reconnect_end(sc_xfer *x, const sc_loc *loc)
 {
     if (!loc->remote || !smbw_conn_is_dead(loc->srv->conn))
         return 0;
-    int err = smbw_conn_reconnect(loc->srv->conn);
-    if (err == 0) {
-        x->ctx->reconnects++;
-        if (!x->o->quiet) {
-            char *d = sc_server_display(loc->srv->host, loc->srv->port);
-            sc_progress_end(&x->ctx->prog);
-            fprintf(stderr, "smbcopy: connection to %s dropped; reconnected\n",
-                    sc_disp_or(d, loc->srv->host));
-            free(d);
-        }
-    }
-    return err;
+    return smbw_conn_reconnect(loc->srv->conn); /* counted and told by reconnect_notify */
 }
 
 /* --retries: after a dropped connection (err), the connections brought back

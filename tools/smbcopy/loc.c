@@ -228,11 +228,20 @@ static int keep_password(sc_server *s)
     return 0;
 }
 
+/* Each reconnect try of a server's connection: smbcopy's own after a failed
+ * step (file.c) and the library's when it sends requests again (replay). */
 static void reconnect_notify(void *ud, int attempt, int err, const char *msg)
 {
     sc_ctx *ctx = ud;
-    if (ctx->o->quiet || err == 0)
+    if (err == 0)
+        ctx->reconnects++;
+    if (ctx->o->quiet)
         return;
+    if (err == 0) {
+        sc_progress_end(&ctx->prog);
+        fprintf(stderr, "smbcopy: connection dropped; reconnected\n");
+        return;
+    }
     sc_progress_end(&ctx->prog);
     fprintf(stderr, "smbcopy: reconnect try %d failed: %s\n", attempt,
             msg != NULL && msg[0] != '\0' ? msg : smbw_strerror(err));
@@ -254,6 +263,7 @@ static int set_reconnect(sc_ctx *ctx, sc_server *s)
     ro.password_ud = s;
     ro.notify = reconnect_notify;
     ro.notify_ud = ctx;
+    ro.replay = true; /* reads in flight are sent again (SMB 3.x) */
     return smbw_conn_set_reconnect(s->conn, &ro);
 }
 
