@@ -56,6 +56,17 @@ run_json "$dfs/remote/up-remote.bin" "$dfs/inter/from-remote.bin"
 ((rc == 0)) && pass "remote->inter exit 0" || fail "remote->inter exited $rc: $(cat "$work/last.err")"
 same_file "remote->inter" "$work/src.bin" "$s1b/from-remote.bin"
 
+# Every link as a copy's source and as its destination: failover (server 2)
+# -> local (server 1) and inter (server 1) -> remote (server 2), streamed.
+for pair in failover:local inter:remote; do
+    from=${pair%:*} to=${pair#*:}
+    run_json "$dfs/$from/up-$from.bin" "$dfs/$to/from-$from.bin"
+    if ((rc == 0)); then pass "$from->$to exit 0"; else fail "$from->$to exited $rc: $(cat "$work/last.err")"; fi
+    same_file "$from->$to" "$work/src.bin" "${dir[$to]}/from-$from.bin"
+    m=$(json_get "$work/last.json" method)
+    if [[ "$m" == stream ]]; then pass "$from->$to streams"; else fail "$from->$to method '$m'"; fi
+done
+
 # Two DFS paths that lead to one server: server-side copy.
 run_json "$dfs/local/up-local.bin" "$dfs/inter/sscopy-1.bin"
 ((rc == 0)) && pass "local->inter exit 0" || fail "local->inter exited $rc: $(cat "$work/last.err")"
