@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """cut_proxy.py: a loopback TCP proxy that drops connections on purpose.
 
-    cut_proxy.py --port-file FILE [--up N] [--down N]
+    cut_proxy.py --port-file FILE [--listen-port P] [--up N] [--down N]
                  [--command NAME|NUMBER --at K] [--cuts M] [--then HOST:PORT]
                  [--log FILE] [--timeout S] HOST PORT
 
@@ -23,7 +23,9 @@ happen in one run. With --then HOST:PORT, connections accepted after the
 first cut go to that server instead (a server that "came back" different).
 Each cut is logged to --log as "cut REASON" (one line). The listening port
 is written to FILE (atomically) once it accepts. It exits after --timeout
-seconds (default 120). Python 3 standard library only.
+seconds (default 120). --listen-port P listens on P (default: a free port),
+e.g. to come back on the port of an earlier run. Python 3 standard library
+only.
 """
 
 import argparse
@@ -92,6 +94,7 @@ def main():
     ap.add_argument("host")
     ap.add_argument("port", type=int)
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--listen-port", type=int, default=0)
     ap.add_argument("--up", type=int, default=0)
     ap.add_argument("--down", type=int, default=0)
     ap.add_argument("--command")
@@ -116,7 +119,7 @@ def main():
     deadline = time.monotonic() + a.timeout
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", 0))
+    ls.bind(("127.0.0.1", a.listen_port))
     ls.listen(8)
     tmp = a.port_file + ".tmp"
     with open(tmp, "w", encoding="ascii") as f:

@@ -17,6 +17,12 @@
 #  - a server that comes back with a lower dialect (the proxy sends the new
 #    connection to a second smbd capped at SMB 2.1): refused with a clean
 #    error naming it, exit non-zero, nothing left under the final name.
+#  - the server restarted (the proxy sends the new connection to another smbd
+#    serving the same directory, which knows none of our opens): download and
+#    upload reopen their files by name, check them, and finish identical;
+#  - retries exhausted (nothing answers after the cut): exit 3 after
+#    --retries tries, the partial file and resume record kept with --resume,
+#    and a later --resume completes the copy from the record.
 #
 #   reconnect.sh PATH/TO/smbcopy
 set -euo pipefail
@@ -42,14 +48,15 @@ stop_proxy() {
 }
 on_exit stop_proxy
 
-# proxy ARGS...: a new cut_proxy.py in front of the server; sets purl
-# (share1's URL through it) and plog (its log of cuts).
+# proxy ARGS...: a new cut_proxy.py in front of the server (on port
+# $proxy_port when set); sets purl (share1's URL through it) and plog (its
+# log of cuts).
 proxy() {
     stop_proxy
     rm -f "$work/proxy.port" "$work/proxy.log"
     plog=$work/proxy.log
     "$py" "$common_dir/cut_proxy.py" --port-file "$work/proxy.port" --log "$plog" \
-        --timeout 170 "$@" "$SMBW_TEST_HOST" "$SMBW_TEST_PORT" &
+        --listen-port "${proxy_port:-0}" --timeout 170 "$@" "$SMBW_TEST_HOST" "$SMBW_TEST_PORT" &
     proxy_pid=$!
     local i
     for ((i = 0; i < 200; i++)); do
@@ -192,5 +199,74 @@ if ((rc != 0)) && [[ "$err" == *"refused"*"SMB2_10"* || "$err" == *"refused"*"2.
 else
     fail "lower dialect after the cut: exit $rc, error '$err': $(tr '\n' '|' <"$work/last.err")"
 fi
+
+
+# ---- the server restarted mid-copy ------------------------------------------
+# After the cut the proxy sends the new connection to another smbd serving the
+# same directory (a restarted server: none of our opens, sessions or trees
+# exist there). The files are opened again by name, found to be the same
+# files (on-disk id), and the copy goes on: the download by sending its reads
+# again, the upload from its contiguous mark.
+tb3=$work/tb3
+stop_tb3() { bash "$testbed/samba.sh" stop "$tb3" >/dev/null 2>&1 || true; }
+on_exit stop_tb3
+SAMBA_SHARE1_PATH=$share bash "$testbed/samba.sh" start "$tb3" >"$work/tb3.out" 2>&1 || {
+    cat "$work/tb3.out" >&2
+    fail "second smbd (same share directory) did not start"
+    finish
+    exit 1
+}
+tb3_port=$(sed -n 's/^export SMBW_TEST_PORT=//p' "$tb3/env" | tr -d "'\"")
+proxy --down $((16 * 1024 * 1024)) --then "127.0.0.1:$tb3_port"
+run_json_loud --retry-wait=0.1 "$purl/src.bin" "$work/restart-down.bin"
+expect_ok "download, server restarted" 1 "$work/restart-down.bin"
+proxy --up $((16 * 1024 * 1024)) --then "127.0.0.1:$tb3_port"
+run_json_loud --retry-wait=0.1 "$work/src.bin" "$purl/restart-up.bin"
+expect_ok "upload, server restarted" 1 "$share/restart-up.bin"
+if grep -q "continuing" "$work/last.err"; then
+    pass "upload, server restarted: went on from its mark"
+else
+    fail "upload, server restarted: no 'continuing' line: $(tr '\n' '|' <"$work/last.err")"
+fi
+[[ -z "$(leftovers "$share")" ]] && pass "server restarted: no leftovers" ||
+    fail "server restarted: leftovers: $(leftovers "$share")"
+
+# ---- retries exhausted ------------------------------------------------------
+# After the cut nothing answers any more (the proxy sends new connections to a
+# closed port): --retries=2 tries, then a clear error, exit 3, and with
+# --resume the partial file and its record (on the local disk, brought up to
+# the contiguous mark) stay; a later --resume through the same URL keeps what
+# the record vouches for and completes the copy.
+proxy --down $((16 * 1024 * 1024)) --then "127.0.0.1:1"
+run_json_loud --retries=2 --retry-wait=0.1 --resume "$purl/src.bin" "$work/gone.bin"
+err=$(json_get "$work/last.json" error)
+tries=$(grep -c "reconnect try" "$work/last.err" || true)
+if ((rc == 3)) && [[ -n "$err" && "$tries" == 2 && ! -e "$work/gone.bin" ]] &&
+    grep -q "giving up after 2 reconnect tries" "$work/last.err"; then
+    pass "retries exhausted: exit 3 after 2 tries: $err"
+else
+    fail "retries exhausted: exit $rc, $tries tries, error '$err': $(tr '\n' '|' <"$work/last.err")"
+fi
+kept=$(record_done "$work/.gone.bin.smbcopy.state")
+if [[ -f "$work/.gone.bin.smbcopy.part" && -n "$kept" ]] && ((kept > 0)); then
+    pass "retries exhausted: the partial file and its resume record (done $kept) are kept"
+else
+    fail "retries exhausted: record done '$kept', kept: $(leftovers "$work" | tr '\n' ' ')"
+fi
+# The record names the source as it was given: come back through a proxy on
+# the same port, which now cuts nothing.
+proxy_port=$(cat "$work/proxy.port")
+proxy
+proxy_port=
+run_json --resume "$purl/src.bin" "$work/gone.bin"
+resumed=$(json_get "$work/last.json" resumed_bytes)
+if ((rc == 0)) && [[ -n "$resumed" ]] && ((resumed > 0)); then
+    pass "retries exhausted, then --resume: exit 0, $resumed bytes kept"
+else
+    fail "retries exhausted, then --resume: exit $rc, resumed_bytes '$resumed': $(tr '\n' '|' <"$work/last.err")"
+fi
+same_file "retries exhausted, then --resume" "$work/src.bin" "$work/gone.bin"
+[[ -z "$(leftovers "$work")" ]] && pass "--resume: no leftovers" ||
+    fail "--resume: leftovers: $(leftovers "$work")"
 
 finish

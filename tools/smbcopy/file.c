@@ -532,6 +532,13 @@ static bool retry_after(sc_xfer *x, int err)
         err = SMBW_EIO;
     if ((err != SMBW_EIO && err != SMBW_ECLOSED) || x->o->retries == 0 || sc_interrupted)
         return false;
+    if (x->ctx->reconnect_gave_up != 0) { /* the library tried --retries times already */
+        x->reconnect_err = x->ctx->reconnect_gave_up;
+        x->ctx->reconnect_gave_up = 0;
+        if (!x->o->quiet)
+            fprintf(stderr, "smbcopy: giving up after %d reconnect tries\n", x->o->retries);
+        return false;
+    }
     uint64_t mark = x->start;
     if (x->mark > mark)
         mark = x->mark;
@@ -548,6 +555,7 @@ static bool retry_after(sc_xfer *x, int err)
         rerr = reconnect_end(x, x->dst);
     if (rerr != 0) {
         x->reconnect_err = rerr;
+        x->ctx->reconnect_gave_up = 0;
         return false;
     }
     if (x->state.err == SMBW_EIO || x->state.err == SMBW_ECLOSED)

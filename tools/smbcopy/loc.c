@@ -235,6 +235,9 @@ static void reconnect_notify(void *ud, int attempt, int err, const char *msg)
     sc_ctx *ctx = ud;
     if (err == 0)
         ctx->reconnects++;
+    /* The last try failed (the library's own reconnect when it replays):
+     * smbcopy does not start another round. */
+    ctx->reconnect_gave_up = err != 0 && attempt >= ctx->o->retries ? err : 0;
     if (ctx->o->quiet)
         return;
     if (err == 0) {

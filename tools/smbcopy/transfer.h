@@ -49,6 +49,7 @@ typedef struct sc_ctx {
     uint64_t bytes, files, failed, skipped;
     uint64_t requests, wire_bytes, resumed; /* --json counters */
     uint64_t reconnects;                    /* --json: connections brought back */
+    int reconnect_gave_up; /* the error of a reconnect whose --retries tries all failed */
     const char *method_used;
     char *resolved[2]; /* --json: where SRC and DST lead through DFS (NULL: local) */
     sc_prot prot;      /* --json: the weakest protection of the sessions used */
