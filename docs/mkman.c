@@ -95,6 +95,15 @@ static const tool_man_item safety[] = {
      "are used instead (PREFIX: the start of NAME, HASH: 16 hex digits computed from NAME), so "
      "every name the destination can hold can be copied and resumed."},
     {TOOL_MAN_PARA, NULL,
+     "With -r, a small file of a local tree (one request of data) whose name is known to be "
+     "free on the share is written under NAME directly, marked for deletion in the same "
+     "compound as its CREATE and WRITE (FileDispositionInformation); only when the whole file "
+     "is acknowledged is the mark cleared, with the times and attributes, before the close. "
+     "If the run is interrupted, the connection drops or the server refuses a step before "
+     "that, the server removes the file at its close, so here too no destination that looks "
+     "complete is left behind (a reader may see the name while it is being written, marked "
+     "for deletion). With --sync such files take the temporary name and rename."},
+    {TOOL_MAN_PARA, NULL,
      "What a finished run guarantees depends on --sync. By default (as cp, rsync and "
      "smbclient) smbcopy does not wait for the destination to write the file to stable "
      "storage: after it exits, the final name holds the complete copy for every reader, but a "

@@ -743,6 +743,12 @@ typedef struct smbw_commit {
     bool set_basic;
     uint64_t creation, access, write, change;
     uint32_t attributes;
+    /* When keep, the delete mark of a file made provisional (see
+     * smbw_file_create_write_provisional_async) is cleared first
+     * (FileDispositionInformation, DeletePending FALSE), so the file stays
+     * after the close. When the server refuses that, the file is removed at
+     * the close (step SMBW_COMMIT_KEEP). */
+    bool keep;
 } smbw_commit;
 #define SMBW_COMMIT_INIT SMBW_SIZED_INIT_(smbw_commit)
 /* Which step of smbw_file_commit failed. */
@@ -754,12 +760,16 @@ typedef enum smbw_commit_step {
     SMBW_COMMIT_BASIC,   /* the basic information was refused (the rename,
                             if asked for, stands) */
     SMBW_COMMIT_CLOSE,   /* only the CLOSE failed (every other step stands) */
+    SMBW_COMMIT_KEEP,    /* the delete mark could not be cleared (cm.keep): the
+                            close removed the file */
 } smbw_commit_step;
 /* Finishes a written file in one round trip: the SET_INFO requests cm asks
- * for, then CLOSE, compounded without relation so the CLOSE runs whatever
- * the others answer (cm NULL: a plain close). f is freed in every case.
- * Returns 0, or the first failure in the order rename, basic information,
- * close, and, when failed is not NULL, says in *failed which step that was:
+ * for (in the order keep, rename, basic information), then CLOSE,
+ * compounded without relation so the CLOSE runs whatever the others answer
+ * (cm NULL: a plain close). f is freed in every case.
+ * Returns 0, or the first failure in the order keep, rename, basic
+ * information, close, and, when failed is not NULL, says in *failed which
+ * step that was (after a refused keep the file is gone, whatever followed):
  * after a failed rename the file is closed under its old name (with the
  * basic information applied there); after a failed basic information the
  * rename stands (the message says so, smbw_conn_errmsg). Errors:
@@ -962,6 +972,23 @@ typedef void (*smbw_stat_cb)(void *userdata, int err, uint32_t status, const smb
  * invalid path), SMBW_EDEAD, SMBW_ENOMEM. */
 int smbw_file_create_write_async(smbw_tree *t, const char *path, const smbw_create_params *p,
                                  const void *data, size_t len, smbw_file_cb cb, void *ud);
+/* smbw_file_create_write_async for a provisional file: a SET_INFO
+ * FileDispositionInformation (DeletePending TRUE) rides between the CREATE
+ * and the WRITE in the same related compound, so the server removes the
+ * file when its handle closes, also when the program or the connection dies
+ * first, unless smbw_file_commit[_async] with cm.keep clears the mark. The
+ * way to write a small file straight under its final name with what a
+ * temporary name and a rename guarantee (the name never stays behind
+ * incomplete) and less work for the server (no second name to look up).
+ * p must ask for DELETE access (SMBW_O_DELETE); FILE_CREATE (SMBW_O_EXCL)
+ * keeps an existing file out of it. cb as for smbw_file_create_write_async;
+ * when the mark is refused, its error with f the open file, which is not
+ * marked and may hold data (mark it with smbw_file_delete_on_close before
+ * freeing it). A file freed without keep (smbw_file_free, a commit without
+ * keep) is removed. Errors of the start: as smbw_file_create_write_async. */
+int smbw_file_create_write_provisional_async(smbw_tree *t, const char *path,
+                                             const smbw_create_params *p, const void *data,
+                                             size_t len, smbw_file_cb cb, void *ud);
 /* smbw_file_create_read without waiting: CREATE and one READ of up to len
  * bytes (at most smbw_conn_max_read; len 0: the CREATE alone) from offset 0,
  * compounded (related). cb gets the file positioned after the bytes read and

@@ -293,13 +293,31 @@ static void close_keeping_error(smbw_conn *c, smbw_file *f)
     c->last_status = status;
 }
 
-/* The requests of smbw_file_create_write (and its asynchronous form) into
- * m: the CREATE of path and, when len > 0, a related WRITE of data (len at
- * most max_write) at offset 0; *n says how many. Returns 0 or an error (m
- * then freed). */
+/* A related SET_INFO FileDispositionInformation (DeletePending as
+ * pending) into m, for the open that f_id names. Returns 0 or SMBW_ENOMEM. */
+static int disposition_msg(smbw_tree *t, const void *f_id, bool pending, core_msg *m)
+{
+    api_msg_for_tree(m, t, SMB2_SET_INFO);
+    smb2_set_info_req s;
+    memset(&s, 0, sizeof s);
+    uint8_t v = pending ? 1 : 0;
+    s.info_type = SMB2_0_INFO_FILE;
+    s.file_info_class = FileDispositionInformation;
+    s.data = &v;
+    s.data_len = 1;
+    memcpy(s.file_id, f_id, 16);
+    m->payload = 1;
+    return wire_encode_set_info(&m->body, &s) != 0 ? SMBW_ENOMEM : 0;
+}
+
+/* The requests of smbw_file_create_write (and its asynchronous forms) into
+ * m: the CREATE of path, when provisional a related SET_INFO that marks it
+ * for deletion, and, when len > 0, a related WRITE of data (len at most
+ * max_write) at offset 0; *n says how many. Returns 0 or an error (m then
+ * freed). */
 static int create_write_msgs(smbw_conn *c, smbw_tree *t, const char *path,
                              const smbw_create_params *p, const void *data, size_t len,
-                             core_msg m[2], int *n)
+                             bool provisional, core_msg m[3], int *n)
 {
     char *sp;
     int rc = api_path(path, &sp);
@@ -309,18 +327,24 @@ static int create_write_msgs(smbw_conn *c, smbw_tree *t, const char *path,
     rc = api_encode_create_ex(&m[0].body, sp, p, API_QFID(c));
     free(sp);
     *n = 1;
+    if (provisional) {
+        int r = disposition_msg(t, FILE_ID_RELATED, true, &m[1]);
+        rc = rc ? rc : r;
+        *n = 2;
+    }
     if (len) {
-        api_msg_for_tree(&m[1], t, SMB2_WRITE);
-        core_buf_take(c, &m[1].body, 64 + len);
+        core_msg *w_m = &m[*n];
+        api_msg_for_tree(w_m, t, SMB2_WRITE);
+        core_buf_take(c, &w_m->body, 64 + len);
         smb2_write_req w;
         memset(&w, 0, sizeof w);
         memcpy(w.file_id, FILE_ID_RELATED, 16);
         w.data = data;
         w.length = (uint32_t)len;
-        m[1].payload = (uint32_t)len;
-        if (!rc && wire_encode_write(&m[1].body, &w) != 0)
+        w_m->payload = (uint32_t)len;
+        if (!rc && wire_encode_write(&w_m->body, &w) != 0)
             rc = SMBW_ENOMEM;
-        *n = 2;
+        (*n)++;
     }
     if (rc) {
         for (int i = 0; i < *n; i++)
@@ -367,9 +391,9 @@ int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
     if (len == 0)
         return smbw_file_create(out, t, path, p);
     size_t first = len < c->max_write ? len : c->max_write;
-    core_msg m[2];
+    core_msg m[3];
     int n;
-    if ((rc = create_write_msgs(c, t, path, p, data, first, m, &n)) != 0)
+    if ((rc = create_write_msgs(c, t, path, p, data, first, false, m, &n)) != 0)
         return rc;
     api_rsp rsp[2];
     rc = api_call(c, m, 2, true, rsp);
@@ -660,9 +684,9 @@ int smbw_file_free_stat(smbw_file *f, smbw_stat *st, bool *got)
 }
 
 /* The requests of smbw_file_commit into m (*n of them): the SET_INFO
- * requests cm asks for, then the CLOSE. Returns 0 or the error (m then
+ * requests cm asks for (keep, rename, basic), then the CLOSE. Returns 0 or the error (m then
  * freed; *failed RENAME when the new name is not valid). */
-static int commit_build(smbw_conn *c, smbw_file *f, const smbw_commit *cm, core_msg m[3], int *n,
+static int commit_build(smbw_conn *c, smbw_file *f, const smbw_commit *cm, core_msg m[4], int *n,
                         smbw_commit_step *failed)
 {
     /* info[0]: the rename, info[1]: the basic information; sent in that
@@ -691,6 +715,8 @@ static int commit_build(smbw_conn *c, smbw_file *f, const smbw_commit *cm, core_
             rc = SMBW_ENOMEM;
     }
     *n = 0;
+    if (!rc && cm->keep) /* first: whatever follows, the file stays */
+        rc = disposition_msg(f->tree, f->id, false, &m[(*n)++]);
     for (int i = 0; i < 2 && !rc; i++) {
         if ((i == 0 && !cm->rename_to) || (i == 1 && !cm->set_basic))
             continue;
@@ -729,7 +755,7 @@ static int commit_build(smbw_conn *c, smbw_file *f, const smbw_commit *cm, core_
 }
 
 /* The answers to commit_build's requests: the first failure in the order
- * rename, basic information, close (*failed says which, *status its
+ * keep, rename, basic information, close (*failed says which, *status its
  * NTSTATUS; 0 when none failed). */
 static int commit_answers(smbw_conn *c, const smbw_commit *cm, const api_rsp *rsp,
                           smbw_commit_step *failed, uint32_t *status)
@@ -739,10 +765,18 @@ static int commit_answers(smbw_conn *c, const smbw_commit *cm, const api_rsp *rs
     int rc = 0, i = 0;
     char what[600];
     bool renamed = false;
+    if (cm->keep) {
+        uint32_t st = rsp[i++].h.status;
+        if (st != SMBW_STATUS_SUCCESS) {
+            rc = api_status_error(c, st, "keep the file (clear its delete mark)");
+            *failed = SMBW_COMMIT_KEEP;
+            *status = st;
+        }
+    }
     if (cm->rename_to) {
         uint32_t st = rsp[i++].h.status;
         renamed = st == SMBW_STATUS_SUCCESS;
-        if (!renamed) {
+        if (!renamed && !rc) {
             snprintf(what, sizeof what, "rename to %s", cm->rename_to);
             rc = api_status_error(c, st, what);
             *failed = SMBW_COMMIT_RENAME;
@@ -775,7 +809,7 @@ static int commit_load(const smbw_commit *cm, smbw_commit *cmv, const smbw_commi
     *out = NULL;
     if (!cm)
         return 0;
-    int rc = sized_load(cmv, sizeof *cmv, cm, SIZED_END(smbw_commit, attributes));
+    int rc = sized_load(cmv, sizeof *cmv, cm, SIZED_END(smbw_commit, keep));
     if (!rc)
         *out = cmv;
     return rc;
@@ -795,7 +829,7 @@ int smbw_file_commit(smbw_file *f, const smbw_commit *cm, smbw_commit_step *fail
         (void)smbw_file_free(f);
         return rc;
     }
-    if (!cm || (!cm->set_basic && !cm->rename_to)) {
+    if (!cm || (!cm->set_basic && !cm->rename_to && !cm->keep)) {
         int frc = smbw_file_free(f);
         *failed = frc ? SMBW_COMMIT_CLOSE : SMBW_COMMIT_OK;
         return frc;
@@ -805,7 +839,7 @@ int smbw_file_commit(smbw_file *f, const smbw_commit *cm, smbw_commit_step *fail
         (void)smbw_file_free(f); /* frees it; nothing can be sent */
         return rc;
     }
-    core_msg m[3];
+    core_msg m[4];
     int n = 0;
     if ((rc = commit_build(c, f, cm, m, &n, failed)) != 0) {
         close_keeping_error(c, f);
@@ -815,7 +849,7 @@ int smbw_file_commit(smbw_file *f, const smbw_commit *cm, smbw_commit_step *fail
      * processed whatever the SET_INFO requests answered (in a related chain
      * a server may fail every request after a failed one, MS-SMB2
      * 3.3.5.2.7.2, and the file would stay open). */
-    api_rsp rsp[3];
+    api_rsp rsp[4];
     rc = api_call(c, m, n, false, rsp);
     uint32_t status;
     if (!rc)
@@ -1648,10 +1682,11 @@ struct acall {
     } cb;
     void *ud;
     int n, left; /* members, members not complete yet */
-    acall_ref ref[3];
-    api_rsp rsp[3];
+    acall_ref ref[4];
+    api_rsp rsp[4];
     size_t len;     /* create+write: bytes of data; create+read: asked */
     size_t done;    /* create+write: bytes written */
+    bool mark;      /* create+write: a SET_INFO marks the file (provisional) */
     smbw_commit cm; /* commit: the options (rename_to points to name) */
     char *name;     /* the path (create) or new name (commit), in tail */
     uint8_t *data;  /* create+write: the caller's data, copied, in tail */
@@ -1800,12 +1835,20 @@ static void cw_finish(acall *a)
     int rc = a->rsp[0].err;
     if (!rc)
         rc = create_answer(a->c, a->t, &a->rsp[0], "create", a->name, &f);
-    size_t wrote = 0;
-    if (!rc && a->n > 1) {
+    int w = 1;
+    if (!rc && a->mark) {
+        w = 2;
         status = a->rsp[1].h.status;
         rc = a->rsp[1].err;
+        if (!rc && status != SMBW_STATUS_SUCCESS)
+            rc = api_status_error(a->c, status, "mark the new file for deletion until it is kept");
+    }
+    size_t wrote = 0;
+    if (!rc && a->n > w) {
+        status = a->rsp[w].h.status;
+        rc = a->rsp[w].err;
         if (!rc)
-            rc = write_answer(a->c, &a->rsp[1], a->name, a->len, &wrote);
+            rc = write_answer(a->c, &a->rsp[w], a->name, a->len, &wrote);
     }
     if (!rc && wrote < a->len) {
         a->f = f;
@@ -1816,8 +1859,9 @@ static void cw_finish(acall *a)
     cw_complete(a, rc, rc ? status : 0, f);
 }
 
-int smbw_file_create_write_async(smbw_tree *t, const char *path, const smbw_create_params *p,
-                                 const void *data, size_t len, smbw_file_cb cb, void *ud)
+static int create_write_start(smbw_tree *t, const char *path, const smbw_create_params *p,
+                              const void *data, size_t len, bool provisional, smbw_file_cb cb,
+                              void *ud)
 {
     smbw_conn *c;
     int rc = api_tree_conn(t, &c);
@@ -1834,13 +1878,27 @@ int smbw_file_create_write_async(smbw_tree *t, const char *path, const smbw_crea
     a->t = t;
     a->cb.file = cb;
     a->ud = ud;
-    core_msg m[2];
+    a->mark = provisional;
+    core_msg m[3];
     int n;
-    if ((rc = create_write_msgs(c, t, path, p, data, len, m, &n)) == 0)
+    if ((rc = create_write_msgs(c, t, path, p, data, len, provisional, m, &n)) == 0)
         rc = acall_submit(a, m, n, true, cw_finish);
     if (rc)
         free(a);
     return rc;
+}
+
+int smbw_file_create_write_async(smbw_tree *t, const char *path, const smbw_create_params *p,
+                                 const void *data, size_t len, smbw_file_cb cb, void *ud)
+{
+    return create_write_start(t, path, p, data, len, false, cb, ud);
+}
+
+int smbw_file_create_write_provisional_async(smbw_tree *t, const char *path,
+                                             const smbw_create_params *p, const void *data,
+                                             size_t len, smbw_file_cb cb, void *ud)
+{
+    return create_write_start(t, path, p, data, len, true, cb, ud);
 }
 
 static void cr_finish(acall *a)
@@ -1930,7 +1988,7 @@ int smbw_file_commit_async(smbw_file *f, const smbw_commit *cm, smbw_commit_cb c
     a->f = f;
     a->cb.commit = cb;
     a->ud = ud;
-    core_msg m[3];
+    core_msg m[4];
     int n = 0;
     smbw_commit_step step;
     rc = commit_build(c, f, &a->cm, m, &n, &step);

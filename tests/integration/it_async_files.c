@@ -10,12 +10,14 @@
  *    or READ refused after the CREATE (f the open file), a rename refused
  *    with replace false (SMBW_COMMIT_RENAME, the file closed), and the
  *    start errors (no callback; a commit's file is freed and closed);
+ *  - provisional files (test_provisional);
  *  - freeing the connection with all four kinds in flight: every callback
  *    runs once with SMBW_ECANCELED and nothing leaks (the ASan build's leak
  *    check). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -419,6 +421,86 @@ START_TEST(test_free_in_flight)
 }
 END_TEST
 
+/* Provisional files (smbw_file_create_write_provisional_async): the delete
+ * mark rides in the CREATE's related compound (CREATE, SET_INFO, WRITE); a
+ * file kept by its commit stays with its data and times; one freed without
+ * keep, one committed without keep, and one still open when its connection
+ * is freed are all gone; an existing name is refused (FILE_CREATE) and left
+ * as it was. */
+START_TEST(test_provisional)
+{
+    cx c;
+    cx_open(&c);
+    smbw_create_params p = new_file_params();
+    static const char *const names[4] = {"pv-keep.txt", "pv-free.txt", "pv-nokeep.txt",
+                                         "pv-lost.txt"};
+    result r[4];
+    memset(r, 0, sizeof r);
+    trace_reset(&c);
+    for (int i = 0; i < 4; i++)
+        IT_OK(c.x.conn, smbw_file_create_write_provisional_async(
+                            c.x.tree, names[i], &p, "provisional", 11, file_cb, &r[i]));
+    wait_all(&c, r, 4);
+    ck_assert_int_eq(c.t.sent, 12);
+    ck_assert_int_eq(c.t.compound, 8);
+    struct stat st;
+    for (int i = 0; i < 4; i++) {
+        ck_assert_msg(r[i].err == 0, "%s: %s", names[i], smbw_error_name(r[i].err));
+        ck_assert_ptr_nonnull(r[i].f);
+        ck_assert_int_eq(it_server_stat(names[i], &st), 0); /* there while open */
+    }
+
+    result k[2];
+    memset(k, 0, sizeof k);
+    smbw_commit keep = SMBW_COMMIT_INIT;
+    keep.keep = true;
+    keep.set_basic = true;
+    keep.write = it_filetime(1200000000);
+    IT_OK(c.x.conn, smbw_file_commit_async(r[0].f, &keep, commit_cb, &k[0]));
+    smbw_commit nokeep = SMBW_COMMIT_INIT;
+    nokeep.set_basic = true;
+    nokeep.write = it_filetime(1200000000);
+    IT_OK(c.x.conn, smbw_file_commit_async(r[2].f, &nokeep, commit_cb, &k[1]));
+    IT_OK(c.x.conn, smbw_file_free(r[1].f));
+    wait_all(&c, k, 2);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(k[i].err == 0 && k[i].step == SMBW_COMMIT_OK, "commit %d: %s step %d", i,
+                      smbw_error_name(k[i].err), (int)k[i].step);
+    size_t got = 0;
+    void *back = it_server_read("pv-keep.txt", &got);
+    ck_assert_uint_eq(got, 11);
+    ck_assert_int_eq(memcmp(back, "provisional", 11), 0);
+    free(back);
+    ck_assert_int_eq(it_server_stat("pv-keep.txt", &st), 0);
+    ck_assert_int_eq((long long)st.st_mtime, 1200000000LL);
+    ck_assert_int_eq(it_server_stat("pv-free.txt", &st), -1);
+    ck_assert_int_eq(it_server_stat("pv-nokeep.txt", &st), -1);
+
+    /* The connection goes with pv-lost.txt open: the server removes it when
+     * it closes the open (give it up to 10 s to notice). */
+    smbw_conn_free(c.x.conn);
+    smbw_file_free(r[3].f);
+    smbw_tree_free(c.x.tree);
+    smbw_session_free(c.x.sess);
+    int gone = 0;
+    for (int i = 0; i < 100 && !(gone = it_server_stat("pv-lost.txt", &st) == -1); i++)
+        nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 100000000}, NULL);
+    ck_assert_msg(gone, "pv-lost.txt stayed after its connection went");
+
+    cx_open(&c);
+    memset(r, 0, sizeof r);
+    IT_OK(c.x.conn, smbw_file_create_write_provisional_async(c.x.tree, "pv-keep.txt", &p, "X", 1,
+                                                             file_cb, &r[0]));
+    wait_all(&c, r, 1);
+    ck_assert_int_eq(r[0].err, SMBW_EEXIST);
+    ck_assert_ptr_null(r[0].f);
+    back = it_server_read("pv-keep.txt", &got);
+    ck_assert_uint_eq(got, 11);
+    free(back);
+    it_close(&c.x);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("async_files");
@@ -427,6 +509,7 @@ int main(void)
     tcase_add_test(tc, test_many_files);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_free_in_flight);
+    tcase_add_test(tc, test_provisional);
     suite_add_tcase(s, tc);
     return it_run(s);
 }
