@@ -562,12 +562,12 @@ int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw
  * first smbw_conn_max_write bytes (CREATE and WRITE compounded, related, as
  * MS-SMB2 3.2.4.1.4 allows); any rest follows as smbw_file_pwrite would send
  * it. The way to put a small file with few round trips (see smbw_file_commit).
- * On success *out is the open file, positioned after the data. Errors: those
- * of smbw_file_create (then *out is NULL and nothing was written); when the
- * CREATE succeeded but a WRITE failed (or wrote nothing), the WRITE's error
- * with *out still the open file, which the CREATE may have made and which
- * may hold part of data: free it (after smbw_file_delete_on_close if it must
- * not stay). SMBW_EINVAL for data NULL with len > 0. */
+ * A DFS link (STATUS_PATH_NOT_COVERED) is followed as smbw_file_create
+ * follows it: the compound runs again on the target. On success *out is the open file, positioned
+ * after the data. Errors: those of smbw_file_create (then *out is NULL and nothing was written);
+ * when the CREATE succeeded but a WRITE failed (or wrote nothing), the WRITE's error with *out
+ * still the open file, which the CREATE may have made and which may hold part of data: free it
+ * (after smbw_file_delete_on_close if it must not stay). SMBW_EINVAL for data NULL with len > 0. */
 int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
                            const smbw_create_params *p, const void *data, size_t len);
 /* Create action from the response (FILE_OPENED=1, FILE_CREATED=2, ...). */
@@ -575,7 +575,8 @@ int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
  * round trip (CREATE and READ compounded, related): at most
  * smbw_conn_max_read bytes; *nread says how many (fewer than asked only at
  * the end of the file; 0 for an empty file). The way to get a small file
- * with its metadata (smbw_file_open_stat) in one round trip. On success *out
+ * with its metadata (smbw_file_open_stat) in one round trip. A DFS link is
+ * followed as by smbw_file_create_write. On success *out
  * is the open file, positioned after the data. Errors: those of
  * smbw_file_create (then *out is NULL); when the CREATE succeeded but the
  * READ failed, the READ's error with *out still the open file (free it).
@@ -585,7 +586,8 @@ int smbw_file_create_read(smbw_file **out, smbw_tree *t, const char *path,
 /* smbw_file_create, then one IOCTL (FSCTL) on the new open, in one round
  * trip (CREATE and IOCTL compounded, related: the IOCTL names the open as
  * "the previous one", MS-SMB2 3.2.4.1.4); for programs that check how a
- * server handles such a compound (smbconform sends a copychunk in one). The
+ * server handles such a compound (smbconform sends a copychunk in one). A
+ * DFS link is followed as by smbw_file_create_write. The
  * IOCTL's output is returned as smbw_file_ioctl returns it (*ioctl_out
  * malloc'd, also with an error status that carries a body; either may be
  * NULL to discard). On success *out is the open file. Errors: those of

@@ -193,6 +193,37 @@ static int dfs_name(smbw_conn *c, const smbw_tree *t, const char *sp, core_msg *
     return 0;
 }
 
+/* A compound that began with the CREATE of path on t came back
+ * STATUS_PATH_NOT_COVERED: where DFS says path lives, *nt (another tree)
+ * and *np (malloc'd), for the caller to run it again there. Errors: the
+ * resolution's, or the first answer's when path lives on t after all. */
+static int dfs_elsewhere(smbw_conn *c, smbw_tree *t, const char *verb, const char *path,
+                         smbw_tree **nt, char **np)
+{
+    char *sp;
+    int rc = api_path(path, &sp);
+    if (rc)
+        return rc;
+    rc = api_dfs_resolve(c, t, sp, nt, np);
+    free(sp);
+    if (rc == 0 && *nt == t) {
+        free(*np);
+        char what[600];
+        snprintf(what, sizeof what, "%s %s", verb, path);
+        return api_status_error(c, SMBW_STATUS_PATH_NOT_COVERED, what);
+    }
+    return rc;
+}
+
+/* rc of a call run again on the DFS target nt: its error reported on c too. */
+static int dfs_report(smbw_conn *c, smbw_tree *nt, int rc)
+{
+    smbw_conn *tc = nt->sess ? nt->sess->conn : NULL;
+    if (rc && tc && tc != c)
+        core_set_error(c, rc, tc->last_status, "%s", tc->errmsg);
+    return rc;
+}
+
 int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw_create_params *p)
 {
     if (!out)
@@ -323,8 +354,12 @@ static int create_write_msgs(smbw_conn *c, smbw_tree *t, const char *path,
     int rc = api_path(path, &sp);
     if (rc)
         return rc;
+    char *dp = NULL;
     api_msg_for_tree(&m[0], t, SMB2_CREATE);
-    rc = api_encode_create_ex(&m[0].body, sp, p, API_QFID(c));
+    rc = dfs_name(c, t, sp, &m[0], &dp);
+    if (!rc)
+        rc = api_encode_create_ex(&m[0].body, dp ? dp : sp, p, API_QFID(c));
+    free(dp);
     free(sp);
     *n = 1;
     if (provisional) {
@@ -397,6 +432,17 @@ int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
         return rc;
     api_rsp rsp[2];
     rc = api_call(c, m, 2, true, rsp);
+    if (!rc && rsp[0].h.status == SMBW_STATUS_PATH_NOT_COVERED) {
+        for (int i = 0; i < 2; i++)
+            api_rsp_free(&rsp[i]);
+        smbw_tree *nt;
+        char *np;
+        if ((rc = dfs_elsewhere(c, t, "create", path, &nt, &np)) != 0)
+            return rc;
+        rc = dfs_report(c, nt, smbw_file_create_write(out, nt, np, p, data, len));
+        free(np);
+        return rc;
+    }
     smbw_file *f = NULL;
     if (!rc)
         rc = create_answer(c, t, &rsp[0], "create", path, &f);
@@ -430,8 +476,12 @@ static int create_read_msgs(smbw_conn *c, smbw_tree *t, const char *path,
     int rc = api_path(path, &sp);
     if (rc)
         return rc;
+    char *dp = NULL;
     api_msg_for_tree(&m[0], t, SMB2_CREATE);
-    rc = api_encode_create_ex(&m[0].body, sp, p, API_QFID(c));
+    rc = dfs_name(c, t, sp, &m[0], &dp);
+    if (!rc)
+        rc = api_encode_create_ex(&m[0].body, dp ? dp : sp, p, API_QFID(c));
+    free(dp);
     free(sp);
     *n = 1;
     if (len) {
@@ -500,6 +550,17 @@ int smbw_file_create_read(smbw_file **out, smbw_tree *t, const char *path,
         return rc;
     api_rsp rsp[2];
     rc = api_call(c, m, 2, true, rsp);
+    if (!rc && rsp[0].h.status == SMBW_STATUS_PATH_NOT_COVERED) {
+        for (int i = 0; i < 2; i++)
+            api_rsp_free(&rsp[i]);
+        smbw_tree *nt;
+        char *np;
+        if ((rc = dfs_elsewhere(c, t, "open", path, &nt, &np)) != 0)
+            return rc;
+        rc = dfs_report(c, nt, smbw_file_create_read(out, nt, np, p, buf, len, nread));
+        free(np);
+        return rc;
+    }
     smbw_file *f = NULL;
     if (!rc)
         rc = create_answer(c, t, &rsp[0], "open", path, &f);
@@ -1384,8 +1445,12 @@ int smbw_file_create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
     if ((rc = api_path(path, &sp)) != 0)
         return rc;
     core_msg m[2];
+    char *dp = NULL;
     api_msg_for_tree(&m[0], t, SMB2_CREATE);
-    rc = api_encode_create_ex(&m[0].body, sp, p, API_QFID(c));
+    rc = dfs_name(c, t, sp, &m[0], &dp);
+    if (!rc)
+        rc = api_encode_create_ex(&m[0].body, dp ? dp : sp, p, API_QFID(c));
+    free(dp);
     free(sp);
     api_msg_for_tree(&m[1], t, SMB2_IOCTL);
     smb2_ioctl_req r;
@@ -1406,6 +1471,19 @@ int smbw_file_create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
     }
     api_rsp rsp[2];
     rc = api_call(c, m, 2, true, rsp);
+    if (!rc && rsp[0].h.status == SMBW_STATUS_PATH_NOT_COVERED) {
+        for (int i = 0; i < 2; i++)
+            api_rsp_free(&rsp[i]);
+        smbw_tree *nt;
+        char *np;
+        if ((rc = dfs_elsewhere(c, t, "open", path, &nt, &np)) != 0)
+            return rc;
+        rc = dfs_report(c, nt,
+                        smbw_file_create_ioctl(out, nt, np, p, ctl_code, in, inlen, max_out,
+                                               ioctl_out, ioctl_outlen));
+        free(np);
+        return rc;
+    }
     smbw_file *f = NULL;
     if (!rc)
         rc = create_answer(c, t, &rsp[0], "open", path, &f);

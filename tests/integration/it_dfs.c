@@ -15,6 +15,8 @@
  *  - stat, mkdir, directory listing, rename, unlink and rmdir by path follow
  *    each link (checked on the target's disk); a link lists its target; a
  *    rename between links to different shares is refused (SMBW_EINVAL);
+ *  - smbw_file_create_write/_read, smbw_file_open_source and smbw_copy_file
+ *    follow links (copychunk within server 2, stream between servers);
  *  - without a password callback a target on another server is refused with
  *    SMBW_EAUTH, one on the same server still works (same session). */
 #include <stdio.h>
@@ -22,6 +24,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+
+#include <smbwire/copy.h>
 
 #include "harness.h"
 
@@ -271,6 +275,55 @@ START_TEST(test_path_ops)
 }
 END_TEST
 
+/* The one-round-trip opens (CREATE+WRITE, CREATE+READ, CREATE+IOCTL behind
+ * smbw_file_open_source) and smbw_copy_file follow links too; a copy between
+ * two links to one share is server-side, between two servers streamed. */
+START_TEST(test_compounds_and_copy)
+{
+    it_ctx x;
+    open_root(&x, true);
+    static const char data[] = "one round trip through DFS\n";
+    smbw_create_params p;
+    smbw_create_params_from_flags(&p, SMBW_O_WRONLY | SMBW_O_CREAT | SMBW_O_TRUNC);
+    smbw_file *f = NULL;
+    IT_OK(x.conn, smbw_file_create_write(&f, x.tree, "remote/cw.txt", &p, data, sizeof data - 1));
+    IT_OK(x.conn, smbw_file_free(f));
+    size_t n = 0;
+    char *got = server_file("SMBW_TEST_S2_SHARE_PATH", "cw.txt", &n);
+    ck_assert_uint_eq(n, sizeof data - 1);
+    ck_assert_mem_eq(got, data, n);
+    free(got);
+    IT_OK(x.conn, smbw_file_create_write(&f, x.tree, "inter/cw.txt", &p, data, sizeof data - 1));
+    IT_OK(x.conn, smbw_file_free(f));
+    ck_assert(on_server("SMBW_TEST_SHARE2_PATH", "cw.txt"));
+    char buf[64];
+    smbw_create_params_from_flags(&p, SMBW_O_RDONLY);
+    IT_OK(x.conn, smbw_file_create_read(&f, x.tree, "failover/cw.txt", &p, buf, sizeof buf, &n));
+    IT_OK(x.conn, smbw_file_free(f));
+    ck_assert_uint_eq(n, sizeof data - 1);
+    ck_assert_mem_eq(buf, data, n);
+    IT_OK(x.conn, smbw_file_open_source(&f, x.tree, "remote/cw.txt"));
+    IT_OK(x.conn, smbw_file_free(f));
+    smbw_copy_opts o = SMBW_COPY_OPTS_INIT;
+    smbw_copy_stats st;
+    IT_OK(x.conn, smbw_copy_file(x.tree, "remote/cw.txt", x.tree, "failover/cw-ss.txt", &o, &st));
+    ck_assert_str_eq(smbw_copy_method_name(st.method), "copychunk");
+    got = server_file("SMBW_TEST_S2_SHARE_PATH", "cw-ss.txt", &n);
+    ck_assert_uint_eq(n, sizeof data - 1);
+    ck_assert_mem_eq(got, data, n);
+    free(got);
+    IT_OK(x.conn, smbw_copy_file(x.tree, "remote/cw.txt", x.tree, "local/cw-st.txt", &o, &st));
+    ck_assert_str_eq(smbw_copy_method_name(st.method), "stream");
+    got = server_file("SMBW_TEST_SHARE2_PATH", "cw-st.txt", &n);
+    ck_assert_uint_eq(n, sizeof data - 1);
+    ck_assert_mem_eq(got, data, n);
+    free(got);
+    smbw_create_params_from_flags(&p, SMBW_O_WRONLY | SMBW_O_CREAT);
+    IT_ERR(x.conn, smbw_file_create_write(&f, x.tree, "loop/x", &p, data, 4), SMBW_ELOOP);
+    it_close(&x);
+}
+END_TEST
+
 START_TEST(test_no_password)
 {
     it_ctx x;
@@ -294,6 +347,7 @@ int main(void)
     tcase_add_test(tc, test_resolve);
     tcase_add_test(tc, test_open_through_links);
     tcase_add_test(tc, test_path_ops);
+    tcase_add_test(tc, test_compounds_and_copy);
     tcase_add_test(tc, test_no_password);
     suite_add_tcase(s, tc);
     return it_run(s);
