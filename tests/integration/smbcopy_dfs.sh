@@ -5,7 +5,8 @@
 # a link whose first target is down and an interlink, bytes identical; a copy
 # between two DFS paths that lead to one server is server-side ("copychunk"
 # in --json); --json names where SRC and DST lead; --connections=2 and auto
-# open their further connections to the target server; a referral loop fails
+# open their further connections to the target server; trees (-r) go up, down
+# and between the servers through links; a referral loop fails
 # cleanly (exit code and message, nothing written).
 #
 #   smbcopy_dfs.sh PATH/TO/smbcopy
@@ -125,6 +126,24 @@ else
     fail "auto through DFS: $n NEGOTIATEs (wanted $((one + 1))), no measurement of 1 against 2"
 fi
 rm -f "$s2a/lanes-128m" "$s2a/lanes-2g"
+
+# A tree (-r) through links: up through remote, down again, and from remote
+# (server 2) to local (server 1); every file identical (diff -r).
+mkdir -p "$work/tree/a/b"
+for i in 1 2 3; do make_random "$work/tree/a/f$i" $((i * 1000 + 7)); done
+make_random "$work/tree/a/b/g" $((300 * 1024))
+tree_same() { # what a b
+    if diff -r "$2" "$3" >/dev/null 2>&1; then pass "$1: trees identical"; else fail "$1: trees differ"; fi
+}
+run_json -r "$work/tree" "$dfs/remote/tree"
+if ((rc == 0)); then pass "-r up through remote: exit 0"; else fail "-r up through remote exited $rc: $(cat "$work/last.err")"; fi
+tree_same "-r up through remote" "$work/tree" "$s2a/tree"
+run_json -r "$dfs/remote/tree" "$work/tree-back"
+if ((rc == 0)); then pass "-r down through remote: exit 0"; else fail "-r down through remote exited $rc: $(cat "$work/last.err")"; fi
+tree_same "-r down through remote" "$work/tree" "$work/tree-back"
+run_json -r "$dfs/remote/tree" "$dfs/local/tree2"
+if ((rc == 0)); then pass "-r remote->local: exit 0"; else fail "-r remote->local exited $rc: $(cat "$work/last.err")"; fi
+tree_same "-r remote->local" "$work/tree" "$s1b/tree2"
 
 # A referral loop: a clear error, nothing written anywhere.
 run_json "$work/src.bin" "$dfs/loop/never.bin"
