@@ -268,6 +268,8 @@ static int open_src_read(sc_xfer *x)
 static int xf_open_src(sc_xfer *x)
 {
     sc_err e;
+    if (server_side(x)) /* no durable open its lanes would wait on */
+        (void)sc_server_durable(x->ctx, x->src->srv, false);
     if (prefetches(x)) {
         int rc = open_src_read(x);
         if (rc != 0)
@@ -468,6 +470,8 @@ static int xf_open_dst(sc_xfer *x)
 {
     sc_ctx *ctx = x->ctx;
     int rc;
+    if (x->dst->remote) /* durable for a streamed copy (sc_server_durable) */
+        (void)sc_server_durable(ctx, x->dst->srv, !server_side(x) && !x->dst_stream);
     if (x->dst_stream) {
         sc_err e;
         if (x->dops->open_stream(x->dst, x->dpath, &x->dh, &e) != 0)
@@ -595,6 +599,11 @@ static int stream_data(sc_xfer *x)
         .src_sparse = x->src->remote && ((x->sfi.attrs & SMBW_FILE_ATTRIBUTE_SPARSE_FILE) != 0 ||
                                          x->size - x->start >= 4u * SC_MAX_CHUNK),
     };
+    /* The temporary file at its final size first: on a durable open the
+     * library may then send writes in flight again after a drop (replay),
+     * which it never does for a write that extends the file. */
+    if (x->dst->remote && x->dst->srv->durable && de.f != NULL && x->size > 0)
+        (void)smbw_file_truncate(de.f, x->size);
     uint64_t w0 = sc_traffic(x->src, x->dst);
     int err =
         sc_stream_copy(&se, &de, x->start, x->size, x->o->depth, &ctx->prog, &hk, &copied, &xe);

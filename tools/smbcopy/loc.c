@@ -250,6 +250,8 @@ static void reconnect_notify(void *ud, int attempt, int err, const char *msg)
             msg != NULL && msg[0] != '\0' ? msg : smbw_strerror(err));
 }
 
+static void reconnect_opts(sc_ctx *ctx, sc_server *s, smbw_reconnect_opts *ro);
+
 /* The reconnect policy of a server's connection (after its login). */
 static int set_reconnect(sc_ctx *ctx, sc_server *s)
 {
@@ -260,6 +262,27 @@ static int set_reconnect(sc_ctx *ctx, sc_server *s)
         keep_password(s) != 0)
         return SMBW_ENOMEM;
     smbw_reconnect_opts ro = SMBW_RECONNECT_OPTS_INIT;
+    reconnect_opts(ctx, s, &ro);
+    return smbw_conn_set_reconnect(s->conn, &ro);
+}
+
+int sc_server_durable(sc_ctx *ctx, sc_server *s, bool on)
+{
+    if (ctx->o->retries == 0 || s->borrowed || s->conn == NULL || s->durable == on)
+        return 0;
+    smbw_reconnect_opts ro = SMBW_RECONNECT_OPTS_INIT;
+    reconnect_opts(ctx, s, &ro);
+    ro.durable = on;
+    int err = smbw_conn_set_reconnect(s->conn, &ro);
+    if (err == 0)
+        s->durable = on;
+    return err;
+}
+
+static void reconnect_opts(sc_ctx *ctx, sc_server *s, smbw_reconnect_opts *pro)
+{
+    const sc_opts *o = ctx->o;
+    smbw_reconnect_opts ro = *pro;
     ro.retries = o->retries;
     ro.wait_ms = o->retry_wait_ms;
     ro.password = reconnect_password;
@@ -267,7 +290,8 @@ static int set_reconnect(sc_ctx *ctx, sc_server *s)
     ro.notify = reconnect_notify;
     ro.notify_ud = ctx;
     ro.replay = true; /* reads in flight are sent again (SMB 3.x) */
-    return smbw_conn_set_reconnect(s->conn, &ro);
+    ro.durable = s->durable;
+    *pro = ro;
 }
 
 /* ---- servers and locations ------------------------------------------- */

@@ -191,6 +191,13 @@ int sc_state_open(sc_state *st, const sc_loc *loc, const char *path, const char 
                      smbw_status_name(smbw_last_status(st->c)));
             goto fail;
         }
+        /* Every record has the same length: at that size at once, each
+         * later write lies inside the end of file, which the library may
+         * send again after a drop (replay) on a durable open. */
+        char rec[STATE_MAX];
+        size_t n = make_record(st->head, done, rec, sizeof(rec));
+        if (n > 0)
+            (void)smbw_file_truncate(st->f, n);
     }
     if (put(st, done, true) != 0) {
         snprintf(why, whylen, "%s", st->remote ? smbw_strerror(st->err) : strerror(errno));

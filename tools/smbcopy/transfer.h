@@ -25,6 +25,8 @@ typedef struct sc_server {
      * the same length, never kept in plain sight. NULL: none kept. */
     unsigned char *pw_mask, *pw_pad;
     size_t pw_len;
+    /* The opens that follow ask for durable handles (sc_server_durable). */
+    bool durable;
 } sc_server;
 
 /* A place: a local path, or a path on a share. */
@@ -62,5 +64,12 @@ typedef struct sc_ctx {
 
 /* Copies SRC to DST as smbcopy(1) describes. Returns the exit code. */
 int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg);
+/* Durable handles (DH2Q on SMB 3.x, DHnQ on 2.x, with a batch oplock) for the
+ * opens that follow on s's connection, reclaimed after a reconnect: on for
+ * the destination of a streamed copy, off when both ends are on s (a
+ * server-side copy opens the files again on other connections, which would
+ * wait for the oplock break this connection is not serviced for). No-op
+ * with --retries=0 and for DFS targets. 0 or the library's error. */
+int sc_server_durable(sc_ctx *ctx, sc_server *s, bool on);
 
 #endif
