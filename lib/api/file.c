@@ -152,6 +152,9 @@ static int create_answer(smbw_conn *c, smbw_tree *t, const api_rsp *r, const cha
     return rc;
 }
 
+static int file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw_create_params *p,
+                       bool follow);
+
 /* STATUS_PATH_NOT_COVERED for sp (freed here) on t: the open again where
  * DFS says the path lives (MS-DFSC 3.1.4.1), or the first error (rc) when
  * it lives on t itself. Errors of the target are reported on c too. */
@@ -168,7 +171,7 @@ static int create_via_dfs(smbw_file **out, smbw_conn *c, smbw_tree *t, char *sp,
         free(np);
         return rc;
     }
-    r = smbw_file_create(out, nt, np, p);
+    r = file_create(out, nt, np, p, false); /* the target holds it: once only */
     smbw_conn *tc = nt->sess ? nt->sess->conn : NULL;
     if (r && tc && tc != c)
         core_set_error(c, r, tc->last_status, "%s", tc->errmsg);
@@ -226,6 +229,15 @@ static int dfs_report(smbw_conn *c, smbw_tree *nt, int rc)
 
 int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw_create_params *p)
 {
+    return file_create(out, t, path, p, true);
+}
+
+/* smbw_file_create; follow: a STATUS_PATH_NOT_COVERED is followed (a call
+ * made again on the tree a resolution named does not follow it again: a
+ * server that would send it on and on gets no endless recursion). */
+static int file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw_create_params *p,
+                       bool follow)
+{
     if (!out)
         return SMBW_EINVAL;
     *out = NULL;
@@ -263,7 +275,7 @@ int smbw_file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw
         api_file_remember(*out, sp, p); /* sp is the file's now */
         if (want_dur)
             api_file_durable(c, *out, &dur);
-    } else if (not_covered)
+    } else if (not_covered && follow)
         rc = create_via_dfs(out, c, t, sp, p, rc);
     else
         free(sp);
@@ -411,8 +423,18 @@ static int write_answer(smbw_conn *c, const api_rsp *r, const char *path, size_t
     return 0;
 }
 
+static int create_write(smbw_file **out, smbw_tree *t, const char *path,
+                        const smbw_create_params *p, const void *data, size_t len, bool follow);
+
 int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
                            const smbw_create_params *p, const void *data, size_t len)
+{
+    return create_write(out, t, path, p, data, len, true);
+}
+
+/* smbw_file_create_write; follow as for file_create. */
+static int create_write(smbw_file **out, smbw_tree *t, const char *path,
+                        const smbw_create_params *p, const void *data, size_t len, bool follow)
 {
     if (!out)
         return SMBW_EINVAL;
@@ -424,7 +446,7 @@ int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
     if (!p || (!data && len))
         return SMBW_EINVAL;
     if (len == 0)
-        return smbw_file_create(out, t, path, p);
+        return file_create(out, t, path, p, follow);
     size_t first = len < c->max_write ? len : c->max_write;
     core_msg m[3];
     int n;
@@ -432,14 +454,14 @@ int smbw_file_create_write(smbw_file **out, smbw_tree *t, const char *path,
         return rc;
     api_rsp rsp[2];
     rc = api_call(c, m, 2, true, rsp);
-    if (!rc && rsp[0].h.status == SMBW_STATUS_PATH_NOT_COVERED) {
+    if (!rc && follow && rsp[0].h.status == SMBW_STATUS_PATH_NOT_COVERED) {
         for (int i = 0; i < 2; i++)
             api_rsp_free(&rsp[i]);
         smbw_tree *nt;
         char *np;
         if ((rc = dfs_elsewhere(c, t, "create", path, &nt, &np)) != 0)
             return rc;
-        rc = dfs_report(c, nt, smbw_file_create_write(out, nt, np, p, data, len));
+        rc = dfs_report(c, nt, create_write(out, nt, np, p, data, len, false));
         free(np);
         return rc;
     }
@@ -528,8 +550,18 @@ static int read_answer(smbw_conn *c, const api_rsp *r, const char *path, size_t 
     return 0;
 }
 
+static int create_read(smbw_file **out, smbw_tree *t, const char *path, const smbw_create_params *p,
+                       void *buf, size_t len, size_t *nread, bool follow);
+
 int smbw_file_create_read(smbw_file **out, smbw_tree *t, const char *path,
                           const smbw_create_params *p, void *buf, size_t len, size_t *nread)
+{
+    return create_read(out, t, path, p, buf, len, nread, true);
+}
+
+/* smbw_file_create_read; follow as for file_create. */
+static int create_read(smbw_file **out, smbw_tree *t, const char *path, const smbw_create_params *p,
+                       void *buf, size_t len, size_t *nread, bool follow)
 {
     if (!out || !nread)
         return SMBW_EINVAL;
@@ -542,7 +574,7 @@ int smbw_file_create_read(smbw_file **out, smbw_tree *t, const char *path,
     if (!p || (!buf && len))
         return SMBW_EINVAL;
     if (len == 0)
-        return smbw_file_create(out, t, path, p);
+        return file_create(out, t, path, p, follow);
     size_t first = len < c->max_read ? len : c->max_read;
     core_msg m[2];
     int n;
@@ -550,14 +582,14 @@ int smbw_file_create_read(smbw_file **out, smbw_tree *t, const char *path,
         return rc;
     api_rsp rsp[2];
     rc = api_call(c, m, 2, true, rsp);
-    if (!rc && rsp[0].h.status == SMBW_STATUS_PATH_NOT_COVERED) {
+    if (!rc && follow && rsp[0].h.status == SMBW_STATUS_PATH_NOT_COVERED) {
         for (int i = 0; i < 2; i++)
             api_rsp_free(&rsp[i]);
         smbw_tree *nt;
         char *np;
         if ((rc = dfs_elsewhere(c, t, "open", path, &nt, &np)) != 0)
             return rc;
-        rc = dfs_report(c, nt, smbw_file_create_read(out, nt, np, p, buf, len, nread));
+        rc = dfs_report(c, nt, create_read(out, nt, np, p, buf, len, nread, false));
         free(np);
         return rc;
     }
@@ -1421,9 +1453,24 @@ int smbw_tree_ioctl(smbw_tree *t, uint32_t ctl_code, const void *in, size_t inle
     return rc;
 }
 
+static int create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
+                        const smbw_create_params *p, uint32_t ctl_code, const void *in,
+                        size_t inlen, uint32_t max_out, void **ioctl_out, size_t *ioctl_outlen,
+                        bool follow);
+
 int smbw_file_create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
                            const smbw_create_params *p, uint32_t ctl_code, const void *in,
                            size_t inlen, uint32_t max_out, void **ioctl_out, size_t *ioctl_outlen)
+{
+    return create_ioctl(out, t, path, p, ctl_code, in, inlen, max_out, ioctl_out, ioctl_outlen,
+                        true);
+}
+
+/* smbw_file_create_ioctl; follow as for file_create. */
+static int create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
+                        const smbw_create_params *p, uint32_t ctl_code, const void *in,
+                        size_t inlen, uint32_t max_out, void **ioctl_out, size_t *ioctl_outlen,
+                        bool follow)
 {
     if (ioctl_out)
         *ioctl_out = NULL;
@@ -1471,7 +1518,7 @@ int smbw_file_create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
     }
     api_rsp rsp[2];
     rc = api_call(c, m, 2, true, rsp);
-    if (!rc && rsp[0].h.status == SMBW_STATUS_PATH_NOT_COVERED) {
+    if (!rc && follow && rsp[0].h.status == SMBW_STATUS_PATH_NOT_COVERED) {
         for (int i = 0; i < 2; i++)
             api_rsp_free(&rsp[i]);
         smbw_tree *nt;
@@ -1479,8 +1526,8 @@ int smbw_file_create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
         if ((rc = dfs_elsewhere(c, t, "open", path, &nt, &np)) != 0)
             return rc;
         rc = dfs_report(c, nt,
-                        smbw_file_create_ioctl(out, nt, np, p, ctl_code, in, inlen, max_out,
-                                               ioctl_out, ioctl_outlen));
+                        create_ioctl(out, nt, np, p, ctl_code, in, inlen, max_out, ioctl_out,
+                                     ioctl_outlen, false));
         free(np);
         return rc;
     }

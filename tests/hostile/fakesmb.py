@@ -82,6 +82,7 @@ ODX_CHANGE = b"changed by another writer"
 
 FSCTL_DFS_GET_REFERRALS = 0x00060194
 STATUS_PATH_NOT_COVERED = 0xC0000257
+STATUS_NOT_FOUND = 0xC0000225
 FSCTL_SRV_REQUEST_RESUME_KEY = 0x00140078
 FSCTL_SRV_COPYCHUNK = 0x001440F2
 FSCTL_SRV_COPYCHUNK_WRITE = 0x001480F2
@@ -342,6 +343,8 @@ SCENARIOS = {
                            "with no entry"),
     "dfs-referral-self": (CREATE, "DFS share: CREATE -> STATUS_PATH_NOT_COVERED, referral "
                           "whose only target is the path asked about"),
+    "dfs-bounce": (CREATE, "DFS shares: every CREATE -> STATUS_PATH_NOT_COVERED, referrals "
+                   "(TTL 0) alternately a new share \\HOST\\bN and STATUS_NOT_FOUND"),
     "compound-next-misaligned": (CREATE, "compound response NextCommand not 8-byte aligned"),
     "compound-next-past-end": (CREATE, "compound response NextCommand past the frame"),
     "compound-next-tiny": (CREATE, "compound response NextCommand 8 (inside the header)"),
@@ -349,7 +352,7 @@ SCENARIOS = {
 
 
 # Faults that apply to every matching request, not only the first one.
-STICKY = ("dir-endless-dots", "copychunk-no-progress")
+STICKY = ("dir-endless-dots", "copychunk-no-progress", "dfs-bounce")
 # How long the endless scenarios keep it up before behaving (so a client
 # that does not bound its wait still ends, and fails on time instead).
 ENDLESS_SECONDS = 5.0
@@ -360,6 +363,7 @@ class Server:
         self.scenario = scenario
         self.odx = odx
         self.dfs_ttl = dfs_ttl  # --dfs-ttl: the share "dfs" is a DFS root
+        self.bounces = 0  # dfs-bounce: referrals asked for
         self.tokens = {}  # token id -> dict(node, off, len, zero, expires)
         # What the ODX tests check, served as the file odx-stats.txt: the most
         # ODX requests received and not yet answered (pipelining), tokens
@@ -722,13 +726,18 @@ class Server:
         path16 = path16[:end]
         if self.scenario == "dfs-referral-empty":
             return struct.pack("<HHI", len(path16), 0, 2)
-        if self.dfs_ttl is not None:
-            # \HOST\dfs\LINK\... -> \HOST\share with the TTL asked for.
+        if self.dfs_ttl is not None or self.scenario == "dfs-bounce":
+            # --dfs-ttl: \HOST\dfs\LINK\... -> \HOST\share with the TTL asked
+            # for; dfs-bounce: the whole path -> \HOST\bN, TTL 0.
             parts = path16.decode("utf-16-le").split("\\")
-            path16 = "\\".join(parts[:4]).encode("utf-16-le")
-            node = ("\\%s\\share" % parts[1]).encode("utf-16-le")
+            bounce = self.scenario == "dfs-bounce"
+            if not bounce:
+                path16 = "\\".join(parts[:4]).encode("utf-16-le")
+            node = ("\\%s\\%s" % (parts[1], "b%d" % self.bounces if bounce else "share")).encode(
+                "utf-16-le")
             strings = path16 + b"\0\0" + node + b"\0\0"
-            entry = struct.pack("<HHHHIHHH", 3, 34, 0, 0, self.dfs_ttl, 34, 34, 34 + len(path16) + 2)
+            ttl = 0 if bounce else self.dfs_ttl
+            entry = struct.pack("<HHHHIHHH", 3, 34, 0, 0, ttl, 34, 34, 34 + len(path16) + 2)
             return struct.pack("<HHI", len(path16), 1, 2) + entry + b"\0" * 16 + strings
         node = path16 if self.scenario == "dfs-referral-self" else "\\srv2\\share".encode(
             "utf-16-le")
@@ -750,6 +759,10 @@ class Server:
         if self.odx and ctl in (FSCTL_SRV_REQUEST_RESUME_KEY, FSCTL_SRV_COPYCHUNK,
                                 FSCTL_SRV_COPYCHUNK_WRITE):
             return self.error(req, STATUS_INVALID_DEVICE_REQUEST)
+        if ctl == FSCTL_DFS_GET_REFERRALS and self.scenario == "dfs-bounce":
+            self.bounces += 1
+            if self.bounces % 2 == 0:
+                return self.error(req, STATUS_NOT_FOUND)
         if ctl == FSCTL_DFS_GET_REFERRALS and (self.scenario.startswith("dfs-")
                                                or self.dfs_ttl is not None):
             return self.reply(req, self.ioctl_body(req, self.dfs_referral(inp)))
@@ -831,7 +844,7 @@ class Server:
         if s == "read-frame-partial-stall":
             f = frame(normal(req))
             return [f[:len(f) // 2], "stall"]
-        if s.startswith("dfs-referral-"):
+        if s.startswith("dfs-referral-") or s == "dfs-bounce":
             return [frame(self.error(req, STATUS_PATH_NOT_COVERED))]
         if s == "write-count-zero":
             return [frame(self.do_write(req, count_extra=-req.u32(4)))]

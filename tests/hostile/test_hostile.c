@@ -143,6 +143,7 @@ static const scenario scenarios[] = {
     {"dfs-referral-outside", S_OPEN, SMBW_EPROTO, ALIVE, T_DEF},
     {"dfs-referral-empty", S_OPEN, SMBW_EPROTO, ALIVE, T_DEF},
     {"dfs-referral-self", S_OPEN, SMBW_ELOOP, ALIVE, T_DEF},
+    {"dfs-bounce", S_OPEN, SMBW_ESTATUS, ALIVE, T_DEF},
     /* compounds (stat = CREATE + CLOSE in one frame) */
     {"compound-next-misaligned", S_STAT, SMBW_EPROTO, DEAD, T_DEF},
     {"compound-next-past-end", S_STAT, SMBW_EPROTO, DEAD, T_DEF},
