@@ -636,7 +636,10 @@ int smbw_file_open_stat(smbw_file *f, smbw_stat *st);
  * the connection stays usable), the QUERY_INFO errors. */
 int smbw_file_index(smbw_file *f, uint64_t *index);
 /* Reads up to len bytes at off; *nread < len only at end of file. Large reads
- * are split into pipelined READ requests.
+ * are split into pipelined READ requests; their data is received straight
+ * into buf where the protection allows (in the clear or signed: the
+ * signature is checked after the data arrived). After an error the content
+ * of buf is unspecified: it may hold bytes that failed their signature check.
  * Errors (for this and the other read, write, truncate, flush, set and rename calls on an open
  * file below): SMBW_EINVAL (a NULL argument), the request errors, the server's errors
  * (SMBW_EACCES without the access, SMBW_ENOSPC when full ...). */
@@ -922,6 +925,21 @@ int smbw_file_pread_async(smbw_file *f, size_t len, uint64_t off, smbw_cb cb, vo
  * Errors: as smbw_file_pread_async. */
 int smbw_file_pwrite_async(smbw_file *f, const void *buf, size_t len, uint64_t off, smbw_cb cb,
                            void *ud);
+/* One READ of at most smbw_conn_max_read bytes into buf (len bytes), which
+ * must stay valid until cb runs: on a connection in the clear or signed the
+ * data is received straight into it (no copy; the signature is checked once
+ * it is all there), otherwise it is copied there. cb gets data == buf and
+ * the bytes read (data NULL, len 0 at end of file). After an error (cb's err
+ * != 0, e.g. SMBW_ECRYPTO for a failed signature check) the content of buf
+ * is unspecified. Errors: as smbw_file_pread_async. */
+int smbw_file_pread_into_async(smbw_file *f, void *buf, size_t len, uint64_t off, smbw_cb cb,
+                               void *ud);
+/* smbw_file_pwrite_async without copying buf: on a connection in the clear
+ * or signed it is sent from buf itself (sendmsg with the header in front),
+ * otherwise it is encrypted from there. buf must stay valid and unchanged
+ * until cb runs. Errors: as smbw_file_pread_async. */
+int smbw_file_pwrite_nocopy_async(smbw_file *f, const void *buf, size_t len, uint64_t off,
+                                  smbw_cb cb, void *ud);
 /* smbw_file_lock without waiting: cb gets the outcome (data NULL, len 0), also
  * STATUS_CANCELLED after smbw_conn_cancel. Errors of the start (cb is not
  * called then): as smbw_file_pread_async. */

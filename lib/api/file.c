@@ -1551,6 +1551,7 @@ typedef struct async_ctx {
     void *ud;
     uint32_t max_out;
     smbw_conn *c;
+    uint8_t *dst; /* smbw_file_pread_into_async */
 } async_ctx;
 
 /* Completes an async request that the server answered with an error status. */
@@ -1576,6 +1577,36 @@ static int async_read_done(void *ud, int err, const smb2_hdr *h, const uint8_t *
             a->cb(a->ud, SMBW_EPROTO, 0, NULL, 0);
         } else {
             a->cb(a->ud, 0, 0, r.data, r.data_len);
+        }
+    } else if (h->status == SMBW_STATUS_END_OF_FILE) {
+        a->cb(a->ud, 0, 0, NULL, 0);
+    } else {
+        async_status_fail(a, h->status, "READ");
+    }
+    free(a);
+    return rc;
+}
+
+/* A READ into the caller's buffer: the data is there already when the core
+ * received it straight into it (h->placed), else it is copied from msg. */
+static int async_read_into_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg,
+                                size_t len)
+{
+    async_ctx *a = ud;
+    int rc = 0;
+    smb2_read_rsp r;
+    if (err) {
+        a->cb(a->ud, err, 0, NULL, 0);
+    } else if (h->status == SMBW_STATUS_SUCCESS) {
+        if (h->placed
+                ? wire_decode_read_placed(msg, len, h->placed, &r) != 0 || r.data_len > a->max_out
+                : wire_decode_read(msg, len, &r) != 0 || r.data_len > a->max_out) {
+            rc = SMBW_EPROTO;
+            a->cb(a->ud, SMBW_EPROTO, 0, NULL, 0);
+        } else {
+            if (!h->placed && r.data_len)
+                memcpy(a->dst, r.data, r.data_len);
+            a->cb(a->ud, 0, 0, a->dst, r.data_len);
         }
     } else if (h->status == SMBW_STATUS_END_OF_FILE) {
         a->cb(a->ud, 0, 0, NULL, 0);
@@ -1643,11 +1674,12 @@ static async_ctx *async_new(smbw_conn *c, smbw_cb cb, void *ud, uint32_t max_out
         a->ud = ud;
         a->max_out = max_out;
         a->c = c;
+        a->dst = NULL;
     }
     return a;
 }
 
-int smbw_file_pread_async(smbw_file *f, size_t len, uint64_t off, smbw_cb cb, void *ud)
+static int pread_start(smbw_file *f, void *buf, size_t len, uint64_t off, smbw_cb cb, void *ud)
 {
     smbw_conn *c;
     int rc = api_file_conn(f, &c);
@@ -1658,6 +1690,7 @@ int smbw_file_pread_async(smbw_file *f, size_t len, uint64_t off, smbw_cb cb, vo
     async_ctx *a = async_new(c, cb, ud, (uint32_t)len);
     if (!a)
         return SMBW_ENOMEM;
+    a->dst = buf;
     core_msg m;
     api_msg_for_tree(&m, f->tree, SMB2_READ);
     smb2_read_req r;
@@ -1666,10 +1699,68 @@ int smbw_file_pread_async(smbw_file *f, size_t len, uint64_t off, smbw_cb cb, vo
     r.offset = off;
     memcpy(r.file_id, f->id, 16);
     m.payload = (uint32_t)len;
-    m.done = async_read_done;
+    m.done = buf ? async_read_into_done : async_read_done;
     m.ud = a;
     m.replay_file = api_replayable_read(f) ? f : NULL;
+    m.rx_dst = buf;
+    m.rx_cap = buf ? (uint32_t)len : 0;
     if (wire_encode_read(&m.body, &r) != 0) {
+        buf_free(&m.body);
+        free(a);
+        return SMBW_ENOMEM;
+    }
+    rc = core_submit(c, &m, 1, false);
+    if (rc)
+        free(a);
+    return rc;
+}
+
+int smbw_file_pread_async(smbw_file *f, size_t len, uint64_t off, smbw_cb cb, void *ud)
+{
+    return pread_start(f, NULL, len, off, cb, ud);
+}
+
+int smbw_file_pread_into_async(smbw_file *f, void *buf, size_t len, uint64_t off, smbw_cb cb,
+                               void *ud)
+{
+    if (!buf)
+        return SMBW_EINVAL;
+    return pread_start(f, buf, len, off, cb, ud);
+}
+
+/* nocopy: the payload is sent from buf (core_msg.tx_data), which the caller
+ * keeps until cb runs; otherwise it is copied into the message at once. */
+static int pwrite_start(smbw_file *f, const void *buf, size_t len, uint64_t off, smbw_cb cb,
+                        void *ud, bool nocopy)
+{
+    smbw_conn *c;
+    int rc = api_file_conn(f, &c);
+    if (rc)
+        return rc;
+    if (!cb || (!buf && len) || len > c->max_write || off > INT64_MAX - len)
+        return core_set_error(c, SMBW_EINVAL, 0, "bad WRITE size or offset");
+    nocopy = nocopy && len > 0;
+    async_ctx *a = async_new(c, cb, ud, (uint32_t)len);
+    if (!a)
+        return SMBW_ENOMEM;
+    core_msg m;
+    api_msg_for_tree(&m, f->tree, SMB2_WRITE);
+    core_buf_take(c, &m.body, 64 + (nocopy ? 0 : len));
+    smb2_write_req w;
+    memset(&w, 0, sizeof w);
+    w.offset = off;
+    memcpy(w.file_id, f->id, 16);
+    w.data = buf;
+    w.length = (uint32_t)len;
+    m.payload = (uint32_t)len;
+    m.done = async_write_done;
+    m.ud = a;
+    m.replay_file = api_replayable_write(f, off, len) ? f : NULL;
+    if (nocopy) {
+        m.tx_data = buf;
+        m.tx_len = (uint32_t)len;
+    }
+    if ((nocopy ? wire_encode_write_hdr(&m.body, &w) : wire_encode_write(&m.body, &w)) != 0) {
         buf_free(&m.body);
         free(a);
         return SMBW_ENOMEM;
@@ -1683,37 +1774,13 @@ int smbw_file_pread_async(smbw_file *f, size_t len, uint64_t off, smbw_cb cb, vo
 int smbw_file_pwrite_async(smbw_file *f, const void *buf, size_t len, uint64_t off, smbw_cb cb,
                            void *ud)
 {
-    smbw_conn *c;
-    int rc = api_file_conn(f, &c);
-    if (rc)
-        return rc;
-    if (!cb || (!buf && len) || len > c->max_write || off > INT64_MAX - len)
-        return core_set_error(c, SMBW_EINVAL, 0, "bad WRITE size or offset");
-    async_ctx *a = async_new(c, cb, ud, (uint32_t)len);
-    if (!a)
-        return SMBW_ENOMEM;
-    core_msg m;
-    api_msg_for_tree(&m, f->tree, SMB2_WRITE);
-    core_buf_take(c, &m.body, 64 + len);
-    smb2_write_req w;
-    memset(&w, 0, sizeof w);
-    w.offset = off;
-    memcpy(w.file_id, f->id, 16);
-    w.data = buf;
-    w.length = (uint32_t)len;
-    m.payload = (uint32_t)len;
-    m.done = async_write_done;
-    m.ud = a;
-    m.replay_file = api_replayable_write(f, off, len) ? f : NULL;
-    if (wire_encode_write(&m.body, &w) != 0) {
-        buf_free(&m.body);
-        free(a);
-        return SMBW_ENOMEM;
-    }
-    rc = core_submit(c, &m, 1, false);
-    if (rc)
-        free(a);
-    return rc;
+    return pwrite_start(f, buf, len, off, cb, ud, false);
+}
+
+int smbw_file_pwrite_nocopy_async(smbw_file *f, const void *buf, size_t len, uint64_t off,
+                                  smbw_cb cb, void *ud)
+{
+    return pwrite_start(f, buf, len, off, cb, ud, true);
 }
 
 int smbw_file_ioctl_async(smbw_file *f, uint32_t ctl_code, const void *in, size_t inlen,
@@ -2215,7 +2282,7 @@ static void read_piece_cb(void *ud, int err, uint32_t status, const void *data, 
             x->err = SMBW_EPROTO;
         return;
     }
-    if (len)
+    if (len && data != x->rbuf + p->off)
         memcpy(x->rbuf + p->off, data, len);
     if (len < p->len && p->off + len < x->eof_at)
         x->eof_at = (size_t)(p->off + len);
@@ -2245,6 +2312,10 @@ static void write_piece_cb(void *ud, int err, uint32_t status, const void *data,
 
 static int xfer_run(smbw_file *f, smbw_conn *c, xfer *x, bool is_read)
 {
+    /* Requests that could not be waited for would keep using buf. */
+    if (c->dispatching)
+        return core_set_error(c, SMBW_EBUSY, 0,
+                              "a callback called a waiting function on its own connection");
     uint32_t chunk = is_read ? c->max_read : c->max_write;
     if (chunk > IO_CHUNK)
         chunk = IO_CHUNK;
@@ -2259,9 +2330,11 @@ static int xfer_run(smbw_file *f, smbw_conn *c, xfer *x, bool is_read)
             size_t n = x->len - x->next;
             p->off = x->next;
             p->len = (uint32_t)(n > chunk ? chunk : n);
-            int rc = is_read ? smbw_file_pread_async(f, p->len, x->base + p->off, read_piece_cb, p)
-                             : smbw_file_pwrite_async(f, x->wbuf + p->off, p->len, x->base + p->off,
-                                                      write_piece_cb, p);
+            /* The caller's buffer outlives every request of the call. */
+            int rc = is_read ? smbw_file_pread_into_async(f, x->rbuf + p->off, p->len,
+                                                          x->base + p->off, read_piece_cb, p)
+                             : smbw_file_pwrite_nocopy_async(f, x->wbuf + p->off, p->len,
+                                                             x->base + p->off, write_piece_cb, p);
             if (rc) {
                 x->free_idx[x->nfree++] = (int)(p - x->pieces);
                 x->err = rc;

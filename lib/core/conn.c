@@ -48,6 +48,13 @@ struct core_req {
     struct smbw_file *replay_file;
     bool sent;
     int replays;
+    /* core_msg.tx_data/tx_len: sent from there; tx_queued while a segment
+     * of the output still refers to it. */
+    const uint8_t *tx_data;
+    uint32_t tx_len;
+    bool tx_queued;
+    uint8_t *rx_dst; /* core_msg.rx_dst/rx_cap */
+    uint32_t rx_cap;
 };
 
 /* Where READ and WRITE requests carry their FileId (MS-SMB2 2.2.19, 2.2.21). */
@@ -69,6 +76,11 @@ void core_init(smbw_conn *c)
     buf_init(&c->out);
     buf_init(&c->in);
     c->out_off = 0;
+    c->nseg = c->seg_first = 0;
+    c->seg_off = 0;
+    c->rx_r = NULL;
+    c->rx_dst = NULL;
+    c->rx_need = c->rx_got = c->rx_want = 0;
     c->pending = NULL;
     c->npending = 0;
     c->wait_head = c->wait_tail = NULL;
@@ -128,8 +140,25 @@ static void complete(core_req *r, int err)
     req_free(r);
 }
 
+/* Forgets what waits to be sent and what is being received (the transport
+ * is ending): no segment may point into a caller's buffer once its request
+ * completed, and a parked request is sent anew in full after a reconnect. */
+static void rx_forget(smbw_conn *c)
+{
+    for (int i = 0; i < c->nseg; i++)
+        c->seg[i].r->tx_queued = false;
+    c->nseg = c->seg_first = 0;
+    c->seg_off = 0;
+    c->out.len = 0;
+    c->out_off = 0;
+    c->rx_r = NULL; /* a READ being received into its buffer completes or is parked */
+    c->rx_dst = NULL;
+    c->rx_need = c->rx_got = c->rx_want = 0;
+}
+
 void core_fail_all(smbw_conn *c, int err)
 {
+    rx_forget(c);
     /* Detach both lists first: callbacks may submit or inspect. */
     core_req *p = c->pending;
     core_req *w = c->wait_head;
@@ -291,6 +320,7 @@ void core_kill(smbw_conn *c, int err, const char *fmt, ...)
     vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
     va_end(ap);
     core_log(c, SMBW_LOG_ERROR, "connection dead (%s): %s", smbw_error_name(err), c->errmsg);
+    rx_forget(c); /* also for requests parked below: a new transport sends them anew */
     if (park_all(c, err))
         return;
     core_fail_all(c, err);
@@ -433,6 +463,10 @@ int core_submit(smbw_conn *c, core_msg *msgs, int n, bool related)
         if (n == 1 && (r->command == SMB2_READ || r->command == SMB2_WRITE) &&
             r->body.len >= REPLAY_FID_OFF + 16)
             r->replay_file = msgs[i].replay_file;
+        r->tx_data = msgs[i].tx_len ? msgs[i].tx_data : NULL;
+        r->tx_len = r->tx_data ? msgs[i].tx_len : 0;
+        r->rx_dst = msgs[i].rx_cap ? msgs[i].rx_dst : NULL;
+        r->rx_cap = r->rx_dst ? msgs[i].rx_cap : 0;
         r->deadline = deadline;
         if (!head)
             head = r;
@@ -480,6 +514,8 @@ static void pending_add(smbw_conn *c, core_req *r)
         c->pending->prev = r;
     c->pending = r;
     c->npending++;
+    if (r->rx_dst)
+        c->rx_want++;
 }
 
 static void pending_remove(smbw_conn *c, core_req *r)
@@ -492,6 +528,8 @@ static void pending_remove(smbw_conn *c, core_req *r)
         r->next->prev = r->prev;
     r->next = r->prev = NULL;
     c->npending--;
+    if (r->rx_dst && c->rx_want)
+        c->rx_want--;
 }
 
 static struct smbw_session *find_session(smbw_conn *c, uint64_t sid)
@@ -514,17 +552,81 @@ static bool req_encrypts(const core_req *r)
     return s && s->valid && (s->encrypt || r->encrypt) && s->keys.enc_len && !r->plain;
 }
 
+/* Whether r's payload (core_msg.tx_data) goes out from the caller's memory:
+ * a message in the clear that ends its frame and is not hashed, while the
+ * output has room for one more segment. Otherwise it is copied into the
+ * frame. */
+static bool tx_external(smbw_conn *c, const core_req *r, bool encrypted)
+{
+    if (!r->tx_len || encrypted || r->batch_next || r->preauth)
+        return false;
+    if (c->nseg == CORE_MAX_SEGS && c->seg_first > 0) {
+        /* Sent segments make room. */
+        int keep = c->nseg - c->seg_first;
+        memmove(c->seg, c->seg + c->seg_first, (size_t)keep * sizeof c->seg[0]);
+        c->nseg = keep;
+        c->seg_first = 0;
+    }
+    return c->nseg < CORE_MAX_SEGS;
+}
+
+/* Header, body and (copied or not) payload of one message of a batch into
+ * dst; *tail_len is set to the payload bytes that follow it from the
+ * caller's memory: a segment of c->out in the clear, or the second piece
+ * smb2_encrypt2 encrypts from there. */
+static int put_msg(smbw_conn *c, smbw_buf *dst, core_req *r, const smb2_hdr *h, bool sign,
+                   bool encrypted, size_t *tail_len)
+{
+    size_t start = dst->len;
+    bool ext = tx_external(c, r, encrypted);
+    bool etail = encrypted && r->tx_len && !r->batch_next && !r->preauth;
+    *tail_len = 0;
+    wire_encode_hdr(dst, h);
+    buf_put(dst, r->body.p, r->body.len);
+    if (!r->replay_file) /* else kept to be sent again after a reconnect */
+        core_buf_give(c, &r->body);
+    r->sent = true;
+    if (r->tx_len && !ext && !etail)
+        buf_put(dst, r->tx_data, r->tx_len);
+    if (r->batch_next) {
+        /* 8-byte alignment of the next message, counted from this one */
+        buf_zero(dst, (8 - (dst->len - start) % 8) % 8);
+        wire_patch_next_command(dst, start, (uint32_t)(dst->len - start));
+    }
+    if (dst->failed)
+        return SMBW_ENOMEM;
+    const uint8_t *tail = ext ? r->tx_data : NULL;
+    size_t tlen = ext ? r->tx_len : 0;
+    int err = 0;
+    if (sign)
+        err = smb2_sign_msg2(r->sess->sign_alg, r->sess->keys.signing, 16, dst->p + start,
+                             dst->len - start, tail, tlen);
+    if (!err && r->preauth)
+        err = preauth_update(r->preauth, dst->p + start, dst->len - start);
+    if (!err && ext) {
+        /* dst is c->out here (in the clear) */
+        c->seg[c->nseg++] = (core_seg){dst->len, tail, tlen, r};
+        r->tx_queued = true;
+        *tail_len = tlen;
+    }
+    if (!err && etail)
+        *tail_len = r->tx_len;
+    return err;
+}
+
 /* Builds the frame of one batch into c->out: in place when it is sent in
- * the clear (one copy of the body), through a plaintext buffer when it is
+ * the clear (one copy of the body; a WRITE payload that ends the frame is
+ * sent from the caller's memory), through a plaintext buffer when it is
  * encrypted. Message ids are taken here, so a failure kills the connection
  * (ids the server will never see would leave holes in its window). */
 static int send_batch(smbw_conn *c, core_req *head)
 {
     struct smbw_session *enc_sess = NULL;
-    size_t total_credits = 0, total_body = 0;
+    size_t total_credits = 0, total_body = 0, ext_len = 0, enc_tail_len = 0;
+    const uint8_t *enc_tail = NULL;
     for (core_req *r = head; r; r = r->batch_next) {
         total_credits += r->charge;
-        total_body += SMB2_HDR_SIZE + r->body.len + 8;
+        total_body += SMB2_HDR_SIZE + r->body.len + r->tx_len + 8;
         if (req_encrypts(r))
             enc_sess = r->sess;
     }
@@ -574,43 +676,33 @@ static int send_batch(smbw_conn *c, core_req *head)
         bool sign = s && s->signing && s->valid && !enc_sess && r->command != SMB2_SESSION_SETUP;
         if (sign)
             h.flags |= SMB2_FLAGS_SIGNED;
-        wire_encode_hdr(dst, &h);
-        buf_put(dst, r->body.p, r->body.len);
-        if (!r->replay_file) /* else kept to be sent again after a reconnect */
-            core_buf_give(c, &r->body);
-        r->sent = true;
-        if (r->batch_next) {
-            /* 8-byte alignment of the next message, counted from this one */
-            buf_zero(dst, (8 - (dst->len - start) % 8) % 8);
-            wire_patch_next_command(dst, start, (uint32_t)(dst->len - start));
+        size_t tail = 0;
+        err = put_msg(c, dst, r, &h, sign, enc_sess != NULL, &tail);
+        if (tail && enc_sess) {
+            enc_tail = r->tx_data;
+            enc_tail_len = tail;
+        } else {
+            ext_len += tail;
         }
-        if (dst->failed) {
-            err = SMBW_ENOMEM;
-            break;
-        }
-        if (sign)
-            err = smb2_sign_msg(s->sign_alg, s->keys.signing, 16, dst->p + start, dst->len - start);
-        if (!err && r->preauth)
-            err = preauth_update(r->preauth, dst->p + start, dst->len - start);
         core_log(c, SMBW_LOG_TRACE, "-> %s mid %llu charge %u len %zu%s%s%s%s",
                  core_command_name(r->command), (unsigned long long)r->mid, r->charge,
-                 dst->len - start, sign ? " signed" : "", enc_sess ? " encrypted" : "",
+                 dst->len - start + tail, sign ? " signed" : "", enc_sess ? " encrypted" : "",
                  idx > 0 ? " compound" : "",
                  (h.flags & SMB2_FLAGS_REPLAY_OPERATION) ? " replay" : "");
     }
-    size_t msgs_len = dst->len - msgs_start;
+    size_t msgs_len = dst->len - msgs_start + ext_len + enc_tail_len;
     if (!err && enc_sess) {
         wire_encode_transport_hdr(&c->out);
-        err = smb2_encrypt(c->cipher, enc_sess->keys.enc, enc_sess->keys.enc_len, enc_sess->id,
-                           plain.p, plain.len, &c->out);
+        err = smb2_encrypt2(c->cipher, enc_sess->keys.enc, enc_sess->keys.enc_len, enc_sess->id,
+                            plain.p, plain.len, enc_tail, enc_tail_len, &c->out);
         if (!err && c->out.failed)
             err = SMBW_ENOMEM;
     }
     if (enc_sess)
         core_buf_give(c, &plain);
     if (!err)
-        err = wire_patch_transport_hdr(&c->out, frame_start,
-                                       c->out.len - frame_start - SMB2_TRANSPORT_HDR_SIZE);
+        err = wire_patch_transport_hdr(
+            &c->out, frame_start, c->out.len - frame_start - SMB2_TRANSPORT_HDR_SIZE + ext_len);
     if (err) {
         c->out.failed = false;
         c->out.len = frame_start;
@@ -665,21 +757,83 @@ int core_flush(smbw_conn *c)
     return c->dead ? c->dead_err : 0;
 }
 
+/* The output is out[out_off..] with the unsent segments seg[seg_first..]
+ * between its bytes: seg[i] goes right before out[seg[i].at]. */
 const uint8_t *core_output(smbw_conn *c, size_t *len)
 {
+    if (c->seg_first < c->nseg) {
+        const core_seg *sg = &c->seg[c->seg_first];
+        if (c->out_off == sg->at) {
+            *len = sg->len - c->seg_off;
+            return sg->p + c->seg_off;
+        }
+        *len = sg->at - c->out_off;
+        return c->out.p + c->out_off;
+    }
     *len = c->out.len - c->out_off;
     return c->out.p + c->out_off;
 }
 
+int core_output_iov(smbw_conn *c, core_iov *iov, int max)
+{
+    int n = 0, k = c->seg_first;
+    size_t pos = c->out_off, skip = c->seg_off;
+    while (n < max) {
+        size_t end = k < c->nseg ? c->seg[k].at : c->out.len;
+        if (end > pos) {
+            iov[n++] = (core_iov){c->out.p + pos, end - pos};
+            pos = end;
+            continue;
+        }
+        if (k >= c->nseg)
+            break;
+        iov[n++] = (core_iov){c->seg[k].p + skip, c->seg[k].len - skip};
+        skip = 0;
+        k++;
+    }
+    return n;
+}
+
+bool core_output_pending(const smbw_conn *c)
+{
+    return c->out_off < c->out.len || c->seg_first < c->nseg;
+}
+
 void core_consumed(smbw_conn *c, size_t n)
 {
-    c->out_off += n;
-    if (c->out_off >= c->out.len) {
+    while (n > 0) {
+        if (c->seg_first < c->nseg && c->out_off == c->seg[c->seg_first].at) {
+            core_seg *sg = &c->seg[c->seg_first];
+            size_t k = sg->len - c->seg_off < n ? sg->len - c->seg_off : n;
+            c->seg_off += k;
+            n -= k;
+            if (c->seg_off == sg->len) {
+                sg->r->tx_queued = false; /* its bytes are all sent */
+                c->seg_first++;
+                c->seg_off = 0;
+            }
+            continue;
+        }
+        size_t end = c->seg_first < c->nseg ? c->seg[c->seg_first].at : c->out.len;
+        size_t k = end - c->out_off < n ? end - c->out_off : n;
+        if (k == 0)
+            break; /* more than was there: nothing more to count */
+        c->out_off += k;
+        n -= k;
+    }
+    if (c->out_off >= c->out.len && c->seg_first >= c->nseg) {
         c->out.len = 0;
         c->out_off = 0;
+        c->nseg = c->seg_first = 0;
     } else if (c->out_off > (1u << 20) && c->out_off > c->out.len / 2) {
         memmove(c->out.p, c->out.p + c->out_off, c->out.len - c->out_off);
         c->out.len -= c->out_off;
+        int keep = c->nseg - c->seg_first;
+        memmove(c->seg, c->seg + c->seg_first, (size_t)keep * sizeof c->seg[0]);
+        for (int i = 0; i < keep; i++)
+            c->seg[i].at -= c->out_off;
+        c->nseg = keep;
+        c->seg_first = 0;
         c->out_off = 0;
     }
 }
@@ -837,8 +991,11 @@ static int oplock_break(smbw_conn *c, const uint8_t *msg, size_t len)
     return 0;
 }
 
-/* One message of a (possibly compounded) plaintext frame. */
-static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encrypted)
+/* One message of a (possibly compounded) plaintext frame; tail/tail_len:
+ * the data of a READ response received into its request's buffer (the
+ * message is msg followed by it). */
+static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encrypted,
+                        const uint8_t *tail, size_t tail_len)
 {
     smb2_hdr h;
     if (wire_decode_hdr(msg, len, &h) != 0) {
@@ -860,6 +1017,14 @@ static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encry
     if (r->command != h.command) {
         core_kill(c, SMBW_EPROTO, "response command %u does not match request command %u",
                   h.command, r->command);
+        return SMBW_EPROTO;
+    }
+    if (r->tx_queued) {
+        /* Its payload is still being sent from the caller's memory, which the
+         * caller may reuse once it has the answer: no honest server answers
+         * a request it has not received. */
+        core_kill(c, SMBW_EPROTO, "response to message id %llu before the request was sent",
+                  (unsigned long long)h.message_id);
         return SMBW_EPROTO;
     }
     c->credits += h.credits;
@@ -884,8 +1049,9 @@ static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encry
             /* A fuzzing build (tests/fuzz only, never installed) computes the
              * MAC but ignores a mismatch: recorded streams were signed with
              * other session keys. Every other check stays on. */
-            if (smb2_sign_verify(s->sign_alg, s->keys.signing, 16, msg, len) != 0 &&
-                !compound_quirk_verifies(s, &h, msg, len) && !SMBW_FUZZING) {
+            if (smb2_sign_verify2(s->sign_alg, s->keys.signing, 16, msg, len, tail, tail_len) !=
+                    0 &&
+                (tail_len || !compound_quirk_verifies(s, &h, msg, len)) && !SMBW_FUZZING) {
                 core_kill(c, SMBW_ECRYPTO, "response signature check failed (command %u)",
                           h.command);
                 return SMBW_ECRYPTO;
@@ -894,7 +1060,7 @@ static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encry
     }
     core_log(c, SMBW_LOG_TRACE, "<- %s mid %llu status 0x%08x (%s) credits +%u len %zu",
              core_command_name(h.command), (unsigned long long)h.message_id, h.status,
-             smbw_status_name(h.status), h.credits, len);
+             smbw_status_name(h.status), h.credits, len + tail_len);
     if (interim) {
         /* The first interim answer restarts the clock once; later ones do
          * not, so a server that drips STATUS_PENDING still times out. */
@@ -909,6 +1075,7 @@ static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encry
         return SMBW_EPROTO;
     }
     pending_remove(c, r);
+    h.placed = (uint32_t)tail_len;
     int rc = 0;
     c->dispatching++;
     if (r->done)
@@ -938,7 +1105,7 @@ static int dispatch_plain(smbw_conn *c, const uint8_t *p, size_t len, bool encry
             core_kill(c, SMBW_EPROTO, "bad NextCommand offset in a compound response");
             return SMBW_EPROTO;
         }
-        int rc = dispatch_msg(c, p + off, mlen, encrypted);
+        int rc = dispatch_msg(c, p + off, mlen, encrypted, NULL, 0);
         if (rc)
             return rc;
         if (!next)
@@ -989,6 +1156,61 @@ static int dispatch_frame(smbw_conn *c, const uint8_t *p, size_t len)
     return SMBW_EPROTO;
 }
 
+/* Zero-copy receive. With READs in flight that have buffers of their own,
+ * each frame is received on its own (core_recv_space never asks past its
+ * end) and first only up to RX_PEEK bytes: the transport header, the SMB2
+ * header and a READ response's fixed part. When that is the answer to such
+ * a READ (wire_read_placement), the data already received is moved to the
+ * request's buffer and the rest of the frame is received straight into it;
+ * rx_finish then dispatches the message (signature checked over both
+ * pieces). */
+#define RX_PEEK (SMB2_TRANSPORT_HDR_SIZE + SMB2_HDR_SIZE + 16)
+
+static void rx_try_place(smbw_conn *c)
+{
+    uint32_t flen, off, dlen;
+    uint64_t mid;
+    if (!c->rx_want || c->rx_r || c->in.len < RX_PEEK ||
+        wire_decode_transport_hdr(c->in.p, c->in.len, &flen) != 0 || flen > c->max_frame ||
+        c->in.len - SMB2_TRANSPORT_HDR_SIZE >= flen)
+        return;
+    if (wire_read_placement(c->in.p + SMB2_TRANSPORT_HDR_SIZE, c->in.len - SMB2_TRANSPORT_HDR_SIZE,
+                            flen, &mid, &off, &dlen) != 0)
+        return;
+    core_req *r = find_pending(c, mid);
+    if (!r || r->command != SMB2_READ || !r->rx_dst || dlen > r->rx_cap || req_encrypts(r) ||
+        r->tx_queued)
+        return;
+    size_t hdr_end = SMB2_TRANSPORT_HDR_SIZE + (size_t)off;
+    size_t have = c->in.len - hdr_end; /* < dlen: the frame is not complete */
+    if (have)
+        memcpy(r->rx_dst, c->in.p + hdr_end, have);
+    c->in.len = hdr_end;
+    c->rx_r = r;
+    c->rx_dst = r->rx_dst;
+    c->rx_need = dlen;
+    c->rx_got = have;
+}
+
+static int process_input(smbw_conn *c);
+
+/* The data of the placed READ response is all there: dispatch it. */
+static int rx_finish(smbw_conn *c)
+{
+    const uint8_t *dst = c->rx_dst;
+    size_t dlen = c->rx_need;
+    c->rx_r = NULL;
+    c->rx_dst = NULL;
+    c->rx_need = c->rx_got = 0;
+    size_t plen = c->in.len - SMB2_TRANSPORT_HDR_SIZE;
+    c->stats.bytes_received += plen + dlen;
+    int rc = dispatch_msg(c, c->in.p + SMB2_TRANSPORT_HDR_SIZE, plen, false, dst, dlen);
+    c->in.len = 0;
+    if (rc)
+        return rc;
+    return process_input(c);
+}
+
 /* Processes every complete frame in c->in. */
 static int process_input(smbw_conn *c)
 {
@@ -1025,29 +1247,52 @@ static int process_input(smbw_conn *c)
         memmove(c->in.p, c->in.p + off, c->in.len - off);
         c->in.len -= off;
     }
+    rx_try_place(c);
     /* Responses bring credits: send what waited. */
     return core_flush(c);
 }
 
 int core_recv_space(smbw_conn *c, uint8_t **p, size_t *space)
 {
+    if (c->rx_r) {
+        *p = c->rx_dst + c->rx_got;
+        *space = c->rx_need - c->rx_got;
+        return 0;
+    }
     size_t want = 256 * 1024;
+    bool exact = c->rx_want > 0; /* one frame at a time, see rx_try_place */
     uint32_t flen;
-    if (wire_decode_transport_hdr(c->in.p, c->in.len, &flen) == 0 && flen <= c->max_frame &&
-        (size_t)flen + SMB2_TRANSPORT_HDR_SIZE > c->in.len &&
-        (size_t)flen + SMB2_TRANSPORT_HDR_SIZE - c->in.len > want)
-        want = (size_t)flen + SMB2_TRANSPORT_HDR_SIZE - c->in.len;
+    int hrc = wire_decode_transport_hdr(c->in.p, c->in.len, &flen);
+    if (hrc == 0 && flen <= c->max_frame && (size_t)flen + SMB2_TRANSPORT_HDR_SIZE > c->in.len) {
+        size_t rest = (size_t)flen + SMB2_TRANSPORT_HDR_SIZE - c->in.len;
+        if (rest > want || exact)
+            want = rest;
+        if (exact && c->in.len < RX_PEEK && rest > RX_PEEK - c->in.len)
+            want = RX_PEEK - c->in.len;
+    } else if (hrc == 1 && exact) {
+        want = RX_PEEK - c->in.len;
+    } else {
+        exact = false;
+    }
     if (!buf_reserve(&c->in, want)) {
         c->in.failed = false;
         return SMBW_ENOMEM;
     }
     *p = c->in.p + c->in.len;
-    *space = c->in.cap - c->in.len;
+    *space = exact ? want : c->in.cap - c->in.len;
     return 0;
 }
 
 int core_recv_commit(smbw_conn *c, size_t n)
 {
+    if (c->rx_r) {
+        if (n > c->rx_need - c->rx_got) {
+            core_kill(c, SMBW_EINVAL, "received more than the space given");
+            return SMBW_EINVAL;
+        }
+        c->rx_got += n;
+        return c->rx_got < c->rx_need ? 0 : rx_finish(c);
+    }
     c->in.len += n;
     return process_input(c);
 }
@@ -1056,12 +1301,27 @@ int core_feed(smbw_conn *c, const uint8_t *p, size_t len)
 {
     if (c->dead)
         return c->dead_err;
-    buf_put(&c->in, p, len);
-    if (c->in.failed) {
-        core_kill(c, SMBW_ENOMEM, "out of memory buffering input");
-        return SMBW_ENOMEM;
+    if (len == 0)
+        return process_input(c);
+    /* The same path as bytes from a socket (zero-copy receive included). */
+    while (len > 0) {
+        uint8_t *dst;
+        size_t space;
+        if (core_recv_space(c, &dst, &space) != 0) {
+            core_kill(c, SMBW_ENOMEM, "out of memory buffering input");
+            return SMBW_ENOMEM;
+        }
+        size_t k = space < len ? space : len;
+        memcpy(dst, p, k);
+        p += k;
+        len -= k;
+        int rc = core_recv_commit(c, k);
+        if (rc)
+            return rc;
+        if (c->dead)
+            return c->dead_err;
     }
-    return process_input(c);
+    return 0;
 }
 
 size_t core_pending_count(const smbw_conn *c)

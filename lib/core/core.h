@@ -93,6 +93,17 @@ struct smbw_file {
     uint8_t create_guid[16];
 };
 
+/* A piece of the output that is not in smbw_conn.out: a WRITE payload sent
+ * from the caller's buffer (core_msg.tx_data), between out[at - 1] and
+ * out[at]. */
+typedef struct core_seg {
+    size_t at;
+    const uint8_t *p;
+    size_t len;
+    core_req *r; /* the request it belongs to (r->tx_queued until it is sent) */
+} core_seg;
+#define CORE_MAX_SEGS 32
+
 struct smbw_conn {
     /* settings */
     uint16_t dialect_min, dialect_max;
@@ -157,8 +168,19 @@ struct smbw_conn {
     /* engine state */
     uint64_t next_mid;
     uint32_t credits;
-    smbw_buf out;      /* frames ready to send */
-    size_t out_off;    /* bytes of out already sent */
+    smbw_buf out;                /* frames ready to send */
+    size_t out_off;              /* bytes of out already sent */
+    core_seg seg[CORE_MAX_SEGS]; /* payloads sent from the caller's memory, in order */
+    int nseg;                    /* seg[0..nseg) */
+    int seg_first;               /* seg[0..seg_first) are sent */
+    size_t seg_off;              /* bytes of seg[seg_first] sent (then out_off == its at) */
+    /* Zero-copy receive: the data of the READ response being received goes
+     * straight to its request's buffer (core_msg.rx_dst); rx_r is NULL
+     * otherwise. The message up to DataOffset stays in `in`. */
+    core_req *rx_r;
+    uint8_t *rx_dst;
+    size_t rx_need, rx_got;
+    size_t rx_want;    /* requests in flight with a buffer of their own (rx_dst) */
     smbw_buf in;       /* received, not yet processed */
     core_req *pending; /* sent, waiting for a response (doubly linked) */
     size_t npending;
@@ -218,6 +240,19 @@ typedef struct core_msg {
      * (alone, not compounded): the FileId at body offset 16 then becomes
      * the file's new id, the session and tree ids its tree's. */
     struct smbw_file *replay_file;
+    /* Bytes that follow the body on the wire, sent from this memory (not
+     * copied when the message goes in the clear as the last of its frame):
+     * they must stay valid and unchanged until done runs. */
+    const uint8_t *tx_data;
+    uint32_t tx_len;
+    /* A READ's own buffer: when the response comes alone, in the clear (or
+     * signed), its data is received straight into rx_dst (at most rx_cap
+     * bytes) and done gets h->placed = its length with msg ending at
+     * DataOffset; otherwise done gets the whole message as usual. The buffer
+     * must stay valid until done runs; after an error its content is
+     * unspecified. */
+    uint8_t *rx_dst;
+    uint32_t rx_cap;
 } core_msg;
 
 /* Submits n messages; n > 1 makes a compound (related when `related`).
@@ -240,8 +275,17 @@ void core_forget_session(smbw_conn *c, struct smbw_session *s);
 int core_cancel_all(smbw_conn *c);
 /* Feed received bytes. Returns 0 or the fatal error that killed the connection. */
 SMBW_WUR int core_feed(smbw_conn *c, const uint8_t *p, size_t len);
-/* Bytes waiting to be sent. */
+/* Bytes waiting to be sent: the next contiguous piece of them (more may
+ * follow once it is consumed). */
 const uint8_t *core_output(smbw_conn *c, size_t *len);
+/* All of them as a scatter list (up to max pieces, in order): the count. */
+typedef struct core_iov {
+    const uint8_t *p;
+    size_t len;
+} core_iov;
+int core_output_iov(smbw_conn *c, core_iov *iov, int max);
+/* Whether anything waits to be sent. */
+bool core_output_pending(const smbw_conn *c);
 void core_consumed(smbw_conn *c, size_t n);
 /* Monotonic milliseconds. */
 uint64_t core_now_ms(void);

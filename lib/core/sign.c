@@ -19,20 +19,28 @@ enum {
 int smb2_sign_compute(int alg, const uint8_t *key, size_t keylen, const uint8_t *msg, size_t len,
                       uint8_t sig[16])
 {
+    return smb2_sign_compute2(alg, key, keylen, msg, len, NULL, 0, sig);
+}
+
+int smb2_sign_compute2(int alg, const uint8_t *key, size_t keylen, const uint8_t *msg, size_t len,
+                       const uint8_t *tail, size_t tail_len, uint8_t sig[16])
+{
     static const uint8_t zero_sig[16];
-    if (!key || !msg || !sig || len < HDR_LEN)
+    if (!key || !msg || !sig || len < HDR_LEN || (tail_len && !tail))
         return SMBW_EINVAL;
     /* The message with its Signature field as zeros, without copying it. */
-    crypto_iov iov[3] = {
+    crypto_iov iov[4] = {
         {msg, HDR_SIGNATURE},
         {zero_sig, sizeof zero_sig},
         {msg + HDR_LEN, len - HDR_LEN},
+        {tail, tail_len},
     };
+    int niov = tail_len ? 4 : 3;
     int rc;
     switch (alg) {
     case SMB2_SIGN_ALG_HMAC_SHA256: {
         uint8_t mac[32];
-        rc = crypto_hmac_sha256(key, keylen, iov, 3, mac);
+        rc = crypto_hmac_sha256(key, keylen, iov, niov, mac);
         if (rc == 0)
             memcpy(sig, mac, 16);
         crypto_cleanse(mac, sizeof mac);
@@ -41,7 +49,7 @@ int smb2_sign_compute(int alg, const uint8_t *key, size_t keylen, const uint8_t 
     case SMB2_SIGN_ALG_AES_CMAC:
         if (keylen != 16)
             return SMBW_EINVAL;
-        return crypto_aes_cmac(key, iov, 3, sig);
+        return crypto_aes_cmac(key, iov, niov, sig);
     case SMB2_SIGN_ALG_AES_GMAC: {
         /* Nonce: MessageId, then a 4-byte field whose bit 0 marks a
          * server-to-client message and bit 1 a CANCEL request. */
@@ -55,7 +63,7 @@ int smb2_sign_compute(int alg, const uint8_t *key, size_t keylen, const uint8_t 
             nonce[8] |= 1;
         if (h.command == SMB2_CANCEL)
             nonce[8] |= 2;
-        return crypto_aes_gmac(key, keylen, nonce, iov, 3, sig);
+        return crypto_aes_gmac(key, keylen, nonce, iov, niov, sig);
     }
     default:
         return SMBW_EINVAL;
@@ -64,8 +72,14 @@ int smb2_sign_compute(int alg, const uint8_t *key, size_t keylen, const uint8_t 
 
 int smb2_sign_msg(int alg, const uint8_t *key, size_t keylen, uint8_t *msg, size_t len)
 {
+    return smb2_sign_msg2(alg, key, keylen, msg, len, NULL, 0);
+}
+
+int smb2_sign_msg2(int alg, const uint8_t *key, size_t keylen, uint8_t *msg, size_t len,
+                   const uint8_t *tail, size_t tail_len)
+{
     uint8_t sig[16];
-    int rc = smb2_sign_compute(alg, key, keylen, msg, len, sig);
+    int rc = smb2_sign_compute2(alg, key, keylen, msg, len, tail, tail_len, sig);
     if (rc < 0)
         return rc;
     memcpy(msg + HDR_SIGNATURE, sig, 16);
@@ -74,8 +88,14 @@ int smb2_sign_msg(int alg, const uint8_t *key, size_t keylen, uint8_t *msg, size
 
 int smb2_sign_verify(int alg, const uint8_t *key, size_t keylen, const uint8_t *msg, size_t len)
 {
+    return smb2_sign_verify2(alg, key, keylen, msg, len, NULL, 0);
+}
+
+int smb2_sign_verify2(int alg, const uint8_t *key, size_t keylen, const uint8_t *msg, size_t len,
+                      const uint8_t *tail, size_t tail_len)
+{
     uint8_t sig[16];
-    int rc = smb2_sign_compute(alg, key, keylen, msg, len, sig);
+    int rc = smb2_sign_compute2(alg, key, keylen, msg, len, tail, tail_len, sig);
     if (rc < 0)
         return rc;
     return crypto_memeq(sig, msg + HDR_SIGNATURE, 16) ? 0 : SMBW_ECRYPTO;
@@ -177,14 +197,17 @@ static int cipher_check(uint16_t cipher, const uint8_t *key, size_t keylen, size
 }
 
 static int encrypt_common(uint16_t cipher, const uint8_t *key, size_t keylen, uint64_t session_id,
-                          const uint8_t *nonce_in, const uint8_t *msg, size_t len, smbw_buf *out)
+                          const uint8_t *nonce_in, const uint8_t *msg, size_t len,
+                          const uint8_t *tail, size_t tail_len, smbw_buf *out)
 {
     size_t noncelen = 0;
     int rc = cipher_check(cipher, key, keylen, &noncelen);
     if (rc < 0)
         return rc;
-    if (!out || !msg || len == 0 || len > UINT32_MAX || out->failed)
+    if (!out || !msg || len == 0 || (tail_len && !tail) || tail_len > UINT32_MAX - len ||
+        len > UINT32_MAX || out->failed)
         return SMBW_EINVAL;
+    bool gcm = cipher == CRYPTO_AES_128_GCM || cipher == CRYPTO_AES_256_GCM;
 
     smb2_transform_hdr th;
     memset(&th, 0, sizeof th);
@@ -192,24 +215,40 @@ static int encrypt_common(uint16_t cipher, const uint8_t *key, size_t keylen, ui
         memcpy(th.nonce, nonce_in, noncelen);
     else if ((rc = crypto_random(th.nonce, noncelen)) < 0)
         return rc;
-    th.original_size = (uint32_t)len;
+    th.original_size = (uint32_t)(len + tail_len);
     th.flags = SMB2_TRANSFORM_FLAG_ENCRYPTED;
     th.session_id = session_id;
 
     size_t base = out->len;
     wire_encode_transform_hdr(out, &th);
-    buf_put(out, msg, len);
-    if (out->failed)
+    if (gcm) {
+        /* Encrypted from where the pieces are: the ciphertext is the only
+         * copy. */
+        (void)buf_grow(out, len + tail_len);
+    } else {
+        /* CCM takes one piece: plaintext into place, encrypted there. */
+        buf_put(out, msg, len);
+        if (tail_len)
+            buf_put(out, tail, tail_len);
+    }
+    if (out->failed) {
+        out->failed = false;
+        out->len = base;
+        crypto_cleanse(&th, sizeof th);
         return SMBW_ENOMEM;
+    }
     uint8_t *p = out->p + base;
+    crypto_iov in[2] = {{msg, len}, {tail, tail_len}};
+    if (!gcm)
+        in[0] = (crypto_iov){p + SMB2_TRANSFORM_HDR_SIZE, len + tail_len};
     /* AAD: the header from Nonce to the end (ProtocolId and Signature are
      * left out); the tag becomes the Signature. */
-    rc = crypto_aead_encrypt(cipher, key, keylen, th.nonce, p + SMB2_TRANSFORM_AAD_OFFSET,
-                             SMB2_TRANSFORM_AAD_SIZE, p + SMB2_TRANSFORM_HDR_SIZE, len,
-                             p + SMB2_TRANSFORM_SIGNATURE_OFFSET);
+    rc = crypto_aead_encrypt_iov(cipher, key, keylen, th.nonce, p + SMB2_TRANSFORM_AAD_OFFSET,
+                                 SMB2_TRANSFORM_AAD_SIZE, in, gcm && tail_len ? 2 : 1,
+                                 p + SMB2_TRANSFORM_HDR_SIZE, p + SMB2_TRANSFORM_SIGNATURE_OFFSET);
     crypto_cleanse(&th, sizeof th);
     if (rc < 0) {
-        crypto_cleanse(p, SMB2_TRANSFORM_HDR_SIZE + len);
+        crypto_cleanse(p, SMB2_TRANSFORM_HDR_SIZE + len + tail_len);
         out->len = base;
         return rc;
     }
@@ -219,7 +258,14 @@ static int encrypt_common(uint16_t cipher, const uint8_t *key, size_t keylen, ui
 int smb2_encrypt(uint16_t cipher, const uint8_t *key, size_t keylen, uint64_t session_id,
                  const uint8_t *msg, size_t len, smbw_buf *out)
 {
-    return encrypt_common(cipher, key, keylen, session_id, NULL, msg, len, out);
+    return encrypt_common(cipher, key, keylen, session_id, NULL, msg, len, NULL, 0, out);
+}
+
+int smb2_encrypt2(uint16_t cipher, const uint8_t *key, size_t keylen, uint64_t session_id,
+                  const uint8_t *msg, size_t len, const uint8_t *tail, size_t tail_len,
+                  smbw_buf *out)
+{
+    return encrypt_common(cipher, key, keylen, session_id, NULL, msg, len, tail, tail_len, out);
 }
 
 int smb2_encrypt_nonce(uint16_t cipher, const uint8_t *key, size_t keylen, uint64_t session_id,
@@ -227,7 +273,7 @@ int smb2_encrypt_nonce(uint16_t cipher, const uint8_t *key, size_t keylen, uint6
 {
     if (!nonce)
         return SMBW_EINVAL;
-    return encrypt_common(cipher, key, keylen, session_id, nonce, msg, len, out);
+    return encrypt_common(cipher, key, keylen, session_id, nonce, msg, len, NULL, 0, out);
 }
 
 int smb2_decrypt(uint16_t cipher, const uint8_t *key, size_t keylen, const uint8_t *frame,
@@ -247,9 +293,9 @@ int smb2_decrypt(uint16_t cipher, const uint8_t *key, size_t keylen, const uint8
     uint8_t *p = buf_grow(out, th.payload_len);
     if (!p)
         return SMBW_ENOMEM;
-    memcpy(p, th.payload, th.payload_len);
-    rc = crypto_aead_decrypt(cipher, key, keylen, th.nonce, th.aad, th.aad_len, p, th.payload_len,
-                             th.signature);
+    /* Decrypted from the frame into out: no copy of the ciphertext. */
+    rc = crypto_aead_decrypt_to(cipher, key, keylen, th.nonce, th.aad, th.aad_len, th.payload, p,
+                                th.payload_len, th.signature);
     if (rc < 0) {
         /* Never hand out unauthenticated plaintext. */
         crypto_cleanse(p, th.payload_len);

@@ -20,12 +20,23 @@ enum { SMB2_SIGN_ALG_HMAC_SHA256 = 0, SMB2_SIGN_ALG_AES_CMAC = 1, SMB2_SIGN_ALG_
  * Key length: CMAC 16; GMAC 16 (or 32); HMAC any. */
 SMBW_WUR int smb2_sign_compute(int alg, const uint8_t *key, size_t keylen, const uint8_t *msg,
                                size_t len, uint8_t sig[16]);
+/* The same over a message in two pieces: msg/len (at least the 64-byte
+ * header) followed by tail/tail_len (tail may be NULL when tail_len is 0),
+ * e.g. a WRITE payload sent from the caller's buffer or READ data received
+ * into it. */
+SMBW_WUR int smb2_sign_compute2(int alg, const uint8_t *key, size_t keylen, const uint8_t *msg,
+                                size_t len, const uint8_t *tail, size_t tail_len, uint8_t sig[16]);
 /* Writes the signature into msg[48..64). Caller already set SMB2_FLAGS_SIGNED. */
 SMBW_WUR int smb2_sign_msg(int alg, const uint8_t *key, size_t keylen, uint8_t *msg, size_t len);
 /* Verifies msg's signature in constant time; SMBW_ECRYPTO on mismatch.
  * Does not modify msg. */
 SMBW_WUR int smb2_sign_verify(int alg, const uint8_t *key, size_t keylen, const uint8_t *msg,
                               size_t len);
+/* smb2_sign_msg and smb2_sign_verify over msg followed by tail. */
+SMBW_WUR int smb2_sign_msg2(int alg, const uint8_t *key, size_t keylen, uint8_t *msg, size_t len,
+                            const uint8_t *tail, size_t tail_len);
+SMBW_WUR int smb2_sign_verify2(int alg, const uint8_t *key, size_t keylen, const uint8_t *msg,
+                               size_t len, const uint8_t *tail, size_t tail_len);
 
 typedef struct smb2_keys {
     uint8_t signing[16];
@@ -54,6 +65,12 @@ SMBW_WUR int smb2_derive_keys(uint16_t dialect, const uint8_t *session_key, size
  * On failure out is left as it was. */
 SMBW_WUR int smb2_encrypt(uint16_t cipher, const uint8_t *key, size_t keylen, uint64_t session_id,
                           const uint8_t *msg, size_t len, smbw_buf *out);
+/* The same for a message in two pieces (msg then tail, e.g. a WRITE payload
+ * in the caller's memory): with GCM each piece is encrypted from where it
+ * is into out; CCM copies them into out first (its cipher takes one piece). */
+SMBW_WUR int smb2_encrypt2(uint16_t cipher, const uint8_t *key, size_t keylen, uint64_t session_id,
+                           const uint8_t *msg, size_t len, const uint8_t *tail, size_t tail_len,
+                           smbw_buf *out);
 /* Same with a caller-chosen nonce (11 or 12 significant bytes of nonce[16]
  * are used; the rest of the field is written as zero). For known-answer
  * tests and for callers with their own nonce scheme: a nonce MUST never be

@@ -27,8 +27,7 @@ SMBW_WUR int crypto_hmac_sha256(const void *key, size_t keylen, const crypto_iov
 SMBW_WUR int crypto_hmac_md5(const void *key, size_t keylen, const crypto_iov *iov, int n,
                              uint8_t out[16]);
 /* AES-128-CMAC (RFC 4493); key is 16 bytes. */
-SMBW_WUR int crypto_aes_cmac(const uint8_t key[16], const crypto_iov *iov, int n,
-                             uint8_t out[16]);
+SMBW_WUR int crypto_aes_cmac(const uint8_t key[16], const crypto_iov *iov, int n, uint8_t out[16]);
 /* AES-GMAC: AES-GCM with the whole message as AAD and no plaintext.
  * keylen 16 or 32, nonce 12 bytes, 16-byte tag out. */
 SMBW_WUR int crypto_aes_gmac(const uint8_t *key, size_t keylen, const uint8_t nonce[12],
@@ -48,13 +47,31 @@ void crypto_rc4_free(crypto_rc4 *c);
  * Encrypt in place: buf[len] -> ciphertext, tag out.
  * Decrypt in place: verifies tag; on mismatch returns SMBW_ECRYPTO and the
  * buffer content is unspecified (callers discard it). */
-enum { CRYPTO_AES_128_CCM = 1, CRYPTO_AES_128_GCM = 2, CRYPTO_AES_256_CCM = 3, CRYPTO_AES_256_GCM = 4 };
+enum {
+    CRYPTO_AES_128_CCM = 1,
+    CRYPTO_AES_128_GCM = 2,
+    CRYPTO_AES_256_CCM = 3,
+    CRYPTO_AES_256_GCM = 4
+};
 SMBW_WUR int crypto_aead_encrypt(int alg, const uint8_t *key, size_t keylen, const uint8_t *nonce,
                                  const void *aad, size_t aadlen, uint8_t *buf, size_t len,
                                  uint8_t tag[16]);
 SMBW_WUR int crypto_aead_decrypt(int alg, const uint8_t *key, size_t keylen, const uint8_t *nonce,
                                  const void *aad, size_t aadlen, uint8_t *buf, size_t len,
                                  const uint8_t tag[16]);
+/* Encrypts the pieces in[0..n) in order into out (their total length;
+ * out may be where one piece is, not overlapping the others). CCM takes
+ * exactly one piece (SMBW_EINVAL otherwise). */
+SMBW_WUR int crypto_aead_encrypt_iov(int alg, const uint8_t *key, size_t keylen,
+                                     const uint8_t *nonce, const void *aad, size_t aadlen,
+                                     const crypto_iov *in, int n, uint8_t *out, uint8_t tag[16]);
+/* Decrypts in[len] into out[len] (the same buffer or not overlapping);
+ * as crypto_aead_decrypt otherwise: on a tag mismatch SMBW_ECRYPTO and out
+ * unspecified. */
+SMBW_WUR int crypto_aead_decrypt_to(int alg, const uint8_t *key, size_t keylen,
+                                    const uint8_t *nonce, const void *aad, size_t aadlen,
+                                    const uint8_t *in, uint8_t *out, size_t len,
+                                    const uint8_t tag[16]);
 
 /* NIST SP800-108 KDF in counter mode with HMAC-SHA256, r=32, L = outlen*8,
  * as MS-SMB2 3.1.4.2 uses it: Ko = PRF(Ki, [i]2 || Label || 0x00 || Context || [L]2).

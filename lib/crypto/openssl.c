@@ -557,11 +557,29 @@ static int aead_setup(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *cipher, int ccm, in
 int crypto_aead_encrypt(int alg, const uint8_t *key, size_t keylen, const uint8_t *nonce,
                         const void *aad, size_t aadlen, uint8_t *buf, size_t len, uint8_t tag[16])
 {
+    crypto_iov in = {buf, len};
+    return crypto_aead_encrypt_iov(alg, key, keylen, nonce, aad, aadlen, &in, 1, buf, tag);
+}
+
+int crypto_aead_encrypt_iov(int alg, const uint8_t *key, size_t keylen, const uint8_t *nonce,
+                            const void *aad, size_t aadlen, const crypto_iov *in, int n,
+                            uint8_t *out, uint8_t tag[16])
+{
     const EVP_CIPHER *cipher = NULL;
     int ccm = 0;
-    int rc = aead_args(alg, key, keylen, nonce, aad, aadlen, buf, len, tag, &cipher, &ccm);
+    size_t len = 0;
+    if (n < 1 || !in)
+        return SMBW_EINVAL;
+    for (int i = 0; i < n; i++) {
+        if (in[i].len > SIZE_MAX - len || (in[i].len && !in[i].p))
+            return SMBW_EINVAL;
+        len += in[i].len;
+    }
+    int rc = aead_args(alg, key, keylen, nonce, aad, aadlen, out, len, tag, &cipher, &ccm);
     if (rc < 0)
         return rc;
+    if (ccm && n > 1) /* CCM takes its payload in one update call */
+        return SMBW_EINVAL;
     ERR_set_mark();
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     if (!ctx) {
@@ -576,8 +594,15 @@ int crypto_aead_encrypt(int alg, const uint8_t *key, size_t keylen, const uint8_
     if (aadlen && aad_update(ctx, aad, aadlen) < 0)
         goto out;
     if (len) {
-        if (EVP_EncryptUpdate(ctx, buf, &outl, buf, (int)len) != 1 || (size_t)outl != len)
-            goto out;
+        size_t done = 0;
+        for (int i = 0; i < n; i++) {
+            if (!in[i].len)
+                continue;
+            if (EVP_EncryptUpdate(ctx, out + done, &outl, in[i].p, (int)in[i].len) != 1 ||
+                (size_t)outl != in[i].len)
+                goto out;
+            done += in[i].len;
+        }
     } else if (ccm) {
         /* CCM computes its tag inside the payload update, so an empty payload
          * still needs one update call; both pointers must be non-NULL (a NULL
@@ -600,9 +625,18 @@ int crypto_aead_decrypt(int alg, const uint8_t *key, size_t keylen, const uint8_
                         const void *aad, size_t aadlen, uint8_t *buf, size_t len,
                         const uint8_t tag[16])
 {
+    return crypto_aead_decrypt_to(alg, key, keylen, nonce, aad, aadlen, buf, buf, len, tag);
+}
+
+int crypto_aead_decrypt_to(int alg, const uint8_t *key, size_t keylen, const uint8_t *nonce,
+                           const void *aad, size_t aadlen, const uint8_t *in, uint8_t *out,
+                           size_t len, const uint8_t tag[16])
+{
     const EVP_CIPHER *cipher = NULL;
     int ccm = 0;
-    int rc = aead_args(alg, key, keylen, nonce, aad, aadlen, buf, len, tag, &cipher, &ccm);
+    if (len && !in)
+        return SMBW_EINVAL;
+    int rc = aead_args(alg, key, keylen, nonce, aad, aadlen, out, len, tag, &cipher, &ccm);
     if (rc < 0)
         return rc;
     ERR_set_mark();
@@ -621,11 +655,10 @@ int crypto_aead_decrypt(int alg, const uint8_t *key, size_t keylen, const uint8_
     if (ccm) {
         /* CCM checks the tag inside this one update call (even for len 0). */
         static uint8_t none[1];
-        uint8_t *p = len ? buf : none;
-        if (EVP_DecryptUpdate(ctx, p, &outl, p, (int)len) != 1)
+        if (EVP_DecryptUpdate(ctx, len ? out : none, &outl, len ? in : none, (int)len) != 1)
             goto out;
     } else {
-        if (len && (EVP_DecryptUpdate(ctx, buf, &outl, buf, (int)len) != 1 || (size_t)outl != len))
+        if (len && (EVP_DecryptUpdate(ctx, out, &outl, in, (int)len) != 1 || (size_t)outl != len))
             goto out;
         if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, unconst(tag)) != 1 ||
             EVP_DecryptFinal_ex(ctx, dummy, &outl) != 1)

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 short io_events(const smbw_conn *c)
@@ -14,19 +16,31 @@ short io_events(const smbw_conn *c)
     if (c->connecting)
         return POLLOUT;
     short ev = POLLIN;
-    if (c->out.len > c->out_off)
+    if (core_output_pending(c))
         ev |= POLLOUT;
     return ev;
 }
 
+/* Sends the output with one sendmsg per round: headers from the core's
+ * buffer, WRITE payloads from the caller's memory. */
+#define IO_IOV 16
 static int do_write(smbw_conn *c)
 {
     for (;;) {
-        size_t len;
-        const uint8_t *p = core_output(c, &len);
-        if (!len)
+        core_iov v[IO_IOV];
+        struct iovec iov[IO_IOV];
+        int k = core_output_iov(c, v, IO_IOV);
+        if (k == 0)
             return 0;
-        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+        for (int i = 0; i < k; i++) {
+            iov[i].iov_base = (void *)(uintptr_t)v[i].p;
+            iov[i].iov_len = v[i].len;
+        }
+        struct msghdr mh;
+        memset(&mh, 0, sizeof mh);
+        mh.msg_iov = iov;
+        mh.msg_iovlen = (size_t)k;
+        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR)
                 continue;

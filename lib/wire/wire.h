@@ -189,6 +189,10 @@ typedef struct smb2_hdr {
     uint32_t tree_id;  /* when not async */
     uint64_t session_id;
     uint8_t signature[16];
+    /* Not a header field: set by the core on a READ response whose data went
+     * straight to the request's buffer (core_msg.rx_dst) instead of following
+     * the header in msg: that many bytes (see wire_decode_read_placed). */
+    uint32_t placed;
 } smb2_hdr;
 
 #define SMB2_TRANSPORT_HDR_SIZE 4
@@ -453,6 +457,24 @@ typedef struct smb2_read_rsp {
     uint32_t data_remaining;
 } smb2_read_rsp;
 SMBW_WUR int wire_decode_read(const uint8_t *msg, size_t len, smb2_read_rsp *r);
+/* A READ response whose data did not follow it in memory (the core put it
+ * in the request's buffer): msg/len is the message up to DataOffset, which
+ * must be len, and DataLength must be placed. r->data is NULL. */
+SMBW_WUR int wire_decode_read_placed(const uint8_t *msg, size_t len, uint32_t placed,
+                                     smb2_read_rsp *r);
+/* Whether the frame being received can have its READ data placed straight
+ * into a buffer (the core's zero-copy receive): have bytes of one frame of
+ * frame_len bytes are at frame (starting at the SMB2 header). 0 when it is a
+ * single (NextCommand 0) READ response with STATUS_SUCCESS (the final
+ * answer of an async READ too: Samba's come so), a
+ * DataOffset of at least 80 and DataLength > 0 bytes ending exactly at
+ * frame_len, and the bytes up to DataOffset are there: *mid, *data_off and
+ * *data_len are set. 1 when more bytes (at most 255) are needed to tell.
+ * -1 for anything else (it is then received and checked as usual). Nothing
+ * here is trusted: the message is validated and its signature checked in
+ * full when its data has arrived. */
+SMBW_WUR int wire_read_placement(const uint8_t *frame, size_t have, size_t frame_len, uint64_t *mid,
+                                 uint32_t *data_off, uint32_t *data_len);
 
 typedef struct smb2_write_req {
     uint64_t offset;
@@ -462,6 +484,9 @@ typedef struct smb2_write_req {
     uint32_t length;
 } smb2_write_req;
 SMBW_WUR int wire_encode_write(smbw_buf *b, const smb2_write_req *r);
+/* The same request without its data: Length says r->length bytes, which the
+ * caller sends right after the body (r->data is not read; length > 0). */
+SMBW_WUR int wire_encode_write_hdr(smbw_buf *b, const smb2_write_req *r);
 typedef struct smb2_write_rsp {
     uint32_t count;
     uint32_t remaining;

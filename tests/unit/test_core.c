@@ -1039,6 +1039,237 @@ START_TEST(test_replay_not_parked)
 }
 END_TEST
 
+/* ---- zero-copy READ and WRITE payloads ------------------------------------ */
+
+typedef struct read_log {
+    int calls;
+    int err;
+    uint32_t placed;
+    size_t len;
+} read_log;
+
+static int on_read(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len)
+{
+    read_log *d = ud;
+    d->calls++;
+    d->err = err;
+    d->placed = h ? h->placed : 0;
+    d->len = len;
+    return 0;
+}
+
+static void signing_session(struct smbw_session *s, smbw_conn *c)
+{
+    memset(s, 0, sizeof *s);
+    s->conn = c;
+    s->id = 0x1234;
+    s->valid = true;
+    s->signing = true;
+    s->sign_alg = SMB2_SIGN_ALG_AES_GMAC;
+    memset(s->keys.signing, 0x5a, 16);
+    c->sessions = s;
+}
+
+/* A READ (body encoded by lib/wire) with the data going to dst. */
+static void submit_read_into(smbw_conn *c, struct smbw_session *s, read_log *d, uint8_t *dst,
+                             uint32_t cap)
+{
+    core_msg m;
+    memset(&m, 0, sizeof m);
+    m.command = SMB2_READ;
+    m.sess = s;
+    m.payload = cap;
+    buf_init(&m.body);
+    smb2_read_req r;
+    memset(&r, 0, sizeof r);
+    r.length = cap;
+    ck_assert_int_eq(wire_encode_read(&m.body, &r), 0);
+    m.rx_dst = dst;
+    m.rx_cap = dst ? cap : 0;
+    m.done = on_read;
+    m.ud = d;
+    ck_assert_int_eq(core_submit(c, &m, 1, false), 0);
+}
+
+/* A signed READ response of n data bytes (pattern from seed) for mid; the
+ * final answer of an async request when async_id is not 0 (as Samba's). */
+static size_t read_rsp(uint8_t *m, uint64_t mid, uint32_t n, uint8_t seed, const uint8_t *key,
+                       uint64_t async_id)
+{
+    uint8_t body[16] = {17, 0, 80, 0};
+    put_u32(body + 4, n);
+    size_t ml =
+        rsp(m, SMB2_READ, mid, 0, 1, SMB2_FLAGS_SIGNED | (async_id ? SMB2_FLAGS_ASYNC_COMMAND : 0),
+            body, sizeof body);
+    put_u64(m + 32, async_id);
+    put_u64(m + 40, 0x1234);
+    for (uint32_t i = 0; i < n; i++)
+        m[ml + i] = (uint8_t)(seed + i * 7);
+    ml += n;
+    ck_assert_int_eq(smb2_sign_msg(SMB2_SIGN_ALG_AES_GMAC, key, 16, m, ml), 0);
+    return ml;
+}
+
+/* Feeds a frame in pieces of step bytes (what a socket might deliver). */
+static int feed_pieces(smbw_conn *c, const uint8_t *msg, size_t len, size_t step)
+{
+    uint8_t *f = malloc(len + 4);
+    f[0] = 0;
+    f[1] = (uint8_t)(len >> 16);
+    f[2] = (uint8_t)(len >> 8);
+    f[3] = (uint8_t)len;
+    memcpy(f + 4, msg, len);
+    int rc = 0;
+    for (size_t off = 0; off < len + 4 && rc == 0; off += step)
+        rc = core_feed(c, f + off, len + 4 - off < step ? len + 4 - off : step);
+    free(f);
+    return rc;
+}
+
+/* A signed READ response (async, as Samba sends them) lands in the
+ * request's buffer: the callback gets
+ * the header part only (80 bytes) and h->placed, the data is in dst, the
+ * signature is checked over both; a flipped data byte fails it (ECRYPTO)
+ * although the bytes went to dst; a READ without a buffer, or with a smaller
+ * one, gets the whole message as before. */
+START_TEST(test_read_placement)
+{
+    enum { N = 70000 };
+    uint8_t *m = malloc(64 + 16 + N), *dst = malloc(N), *want = malloc(N);
+    struct smbw_session s;
+    for (int run = 0; run < 4; run++) {
+        smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+        signing_session(&s, c);
+        read_log d = {0};
+        memset(dst, 0, N);
+        bool own = run != 2;
+        submit_read_into(c, &s, &d, own ? dst : NULL, run == 3 ? N - 1 : N);
+        uint8_t fr[256];
+        take_frame(c, fr, sizeof fr);
+        size_t ml = read_rsp(m, 0, N, (uint8_t)run, s.keys.signing, run == 0 ? 0x77 : 0);
+        memcpy(want, m + 80, N);
+        if (run == 1)
+            m[80 + N / 2] ^= 1;
+        int rc = feed_pieces(c, m, ml, run == 0 ? 1000 : 65536);
+        ck_assert_int_eq(rc, run == 1 ? SMBW_ECRYPTO : 0);
+        ck_assert_int_eq(d.calls, 1);
+        if (run == 1) {
+            ck_assert_int_eq(d.err, SMBW_ECRYPTO);
+        } else if (run == 0) {
+            ck_assert_int_eq(d.err, 0);
+            ck_assert_uint_eq(d.placed, N);
+            ck_assert_uint_eq(d.len, 80);
+            ck_assert_mem_eq(dst, want, N);
+        } else {
+            ck_assert_uint_eq(d.placed, 0);
+            ck_assert_uint_eq(d.len, 80 + N);
+        }
+        c->sessions = NULL;
+        smbw_conn_free(c);
+    }
+    free(m);
+    free(dst);
+    free(want);
+}
+END_TEST
+
+/* A WRITE payload goes out from the caller's memory (a second piece of the
+ * output, not a copy), signed over header and payload; the output can be
+ * consumed in any steps. An answer to a request still being sent is fatal:
+ * the caller could reuse its buffer while the rest is still to go. */
+START_TEST(test_write_segments)
+{
+    enum { N = 5000 };
+    uint8_t *pay = malloc(N);
+    for (int i = 0; i < N; i++)
+        pay[i] = (uint8_t)(i * 13);
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+    struct smbw_session s;
+    signing_session(&s, c);
+    done_log a = {0};
+    core_msg m;
+    memset(&m, 0, sizeof m);
+    m.command = SMB2_WRITE;
+    m.sess = &s;
+    m.payload = N;
+    buf_init(&m.body);
+    smb2_write_req w;
+    memset(&w, 0, sizeof w);
+    w.length = N;
+    ck_assert_int_eq(wire_encode_write_hdr(&m.body, &w), 0);
+    m.tx_data = pay;
+    m.tx_len = N;
+    m.done = on_done;
+    m.ud = &a;
+    ck_assert_int_eq(core_submit(c, &m, 1, false), 0);
+    core_iov v[4];
+    ck_assert_int_eq(core_output_iov(c, v, 4), 2);
+    ck_assert_uint_eq(v[0].len, 4 + 64 + 48);
+    ck_assert_ptr_eq(v[1].p, pay);
+    ck_assert_uint_eq(v[1].len, N);
+    /* the transport length counts the payload, the signature covers it */
+    size_t flen = ((size_t)v[0].p[1] << 16) | ((size_t)v[0].p[2] << 8) | v[0].p[3];
+    ck_assert_uint_eq(flen, 64 + 48 + N);
+    uint8_t *whole = malloc(flen);
+    memcpy(whole, v[0].p + 4, 64 + 48);
+    memcpy(whole + 64 + 48, pay, N);
+    ck_assert_int_eq(smb2_sign_verify(SMB2_SIGN_ALG_AES_GMAC, s.keys.signing, 16, whole, flen), 0);
+    whole[64 + 48 + 7] ^= 1;
+    ck_assert_int_eq(smb2_sign_verify(SMB2_SIGN_ALG_AES_GMAC, s.keys.signing, 16, whole, flen),
+                     SMBW_ECRYPTO);
+    /* consumed in steps across the boundary */
+    ck_assert(core_output_pending(c));
+    core_consumed(c, 100);
+    size_t len;
+    const uint8_t *p = core_output(c, &len);
+    ck_assert_uint_eq(len, 16);
+    core_consumed(c, 20);
+    p = core_output(c, &len);
+    ck_assert_ptr_eq(p, pay + 4);
+    ck_assert_uint_eq(len, N - 4);
+    /* an answer before the last byte went out is fatal */
+    uint8_t r[128];
+    uint8_t wbody[16] = {17, 0};
+    size_t rl = rsp(r, SMB2_WRITE, 0, 0, 1, SMB2_FLAGS_SIGNED, wbody, sizeof wbody);
+    put_u64(r + 40, 0x1234);
+    ck_assert_int_eq(smb2_sign_msg(SMB2_SIGN_ALG_AES_GMAC, s.keys.signing, 16, r, rl), 0);
+    uint8_t early[128];
+    memcpy(early, r, rl);
+    core_consumed(c, N - 5);
+    ck_assert(core_output_pending(c));
+    smbw_conn *c2 = c;
+    feed_frame(c2, early, rl, SMBW_EPROTO);
+    ck_assert_int_eq(a.err, SMBW_EPROTO);
+    ck_assert(!core_output_pending(c));
+    c->sessions = NULL;
+    smbw_conn_free(c);
+    /* once sent in full, the same answer completes it */
+    c = mkconn(SMBW_SMB3_11, 10);
+    signing_session(&s, c);
+    memset(&a, 0, sizeof a);
+    memset(&m, 0, sizeof m);
+    m.command = SMB2_WRITE;
+    m.sess = &s;
+    m.payload = N;
+    buf_init(&m.body);
+    ck_assert_int_eq(wire_encode_write_hdr(&m.body, &w), 0);
+    m.tx_data = pay;
+    m.tx_len = N;
+    m.done = on_done;
+    m.ud = &a;
+    ck_assert_int_eq(core_submit(c, &m, 1, false), 0);
+    core_consumed(c, 4 + 64 + 48 + N);
+    ck_assert(!core_output_pending(c));
+    feed_frame(c, r, rl, 0);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.err, 0);
+    c->sessions = NULL;
+    smbw_conn_free(c);
+    free(whole);
+    free(pay);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("core");
@@ -1064,6 +1295,8 @@ int main(void)
     tcase_add_test(tc, test_compound_signature_quirk);
     tcase_add_test(tc, test_reentrancy_guard);
     tcase_add_test(tc, test_timeout);
+    tcase_add_test(tc, test_read_placement);
+    tcase_add_test(tc, test_write_segments);
     tcase_add_test(tc, test_replay_parks_and_resends);
     tcase_add_test(tc, test_replay_not_parked);
     suite_add_tcase(s, tc);

@@ -1309,6 +1309,87 @@ START_TEST(test_read)
 }
 END_TEST
 
+/* The zero-copy READ path: which frames can have their data placed, and the
+ * decoder of a message whose data went elsewhere; a WRITE without its data. */
+START_TEST(test_read_placement_wire)
+{
+    smbw_buf b;
+    buf_init(&b);
+    rsp_hdr(&b, SMB2_READ, 0);
+    buf_u16(&b, 17);
+    buf_u8(&b, 80);
+    buf_u8(&b, 0);
+    buf_u32(&b, 1000);
+    buf_u32(&b, 0);
+    buf_u32(&b, 0);
+    uint64_t mid = 0;
+    uint32_t off = 0, dlen = 0;
+    ck_assert_int_eq(wire_read_placement(b.p, 80, 1080, &mid, &off, &dlen), 0);
+    ck_assert_uint_eq(mid, 7);
+    ck_assert_uint_eq(off, 80);
+    ck_assert_uint_eq(dlen, 1000);
+    ck_assert_int_eq(wire_read_placement(b.p, 79, 1080, &mid, &off, &dlen), 1);
+    ck_assert_int_eq(wire_read_placement(b.p, 80, 1081, &mid, &off, &dlen),
+                     -1); /* not at the end */
+    ck_assert_int_eq(wire_read_placement(b.p, 80, 1079, &mid, &off, &dlen), -1);
+    ck_assert_int_eq(wire_read_placement(b.p, 80, 70, &mid, &off, &dlen), -1);
+    ck_assert_int_eq(wire_read_placement(b.p, 90, 80, &mid, &off, &dlen), -1); /* have > frame */
+    smb2_read_rsp r;
+    ck_assert_int_eq(wire_decode_read_placed(b.p, 80, 1000, &r), 0);
+    ck_assert_uint_eq(r.data_len, 1000);
+    ck_assert_ptr_null(r.data);
+    ck_assert_int_eq(wire_decode_read_placed(b.p, 80, 999, &r), SMBW_EPROTO);
+    ck_assert_int_eq(wire_decode_read_placed(b.p, 80, 0, &r), SMBW_EPROTO);
+    ck_assert_int_eq(wire_decode_read_placed(b.p, 79, 1000, &r), SMBW_EPROTO);
+    /* DataOffset past what is there yet, into the header, or 0 data */
+    b.p[66] = 96;
+    ck_assert_int_eq(wire_read_placement(b.p, 80, 1096, &mid, &off, &dlen), 1);
+    ck_assert_int_eq(wire_decode_read_placed(b.p, 80, 1000, &r), SMBW_EPROTO);
+    b.p[66] = 64;
+    ck_assert_int_eq(wire_read_placement(b.p, 80, 1064, &mid, &off, &dlen), -1);
+    b.p[66] = 80;
+    put_u32(b.p + 68, 0);
+    ck_assert_int_eq(wire_read_placement(b.p, 80, 80, &mid, &off, &dlen), -1);
+    put_u32(b.p + 68, 1000);
+    /* not a plain successful single READ answer */
+    uint8_t *c = dup_bytes(b.p, 80);
+    put_u32(c + 8, SMBW_STATUS_END_OF_FILE);
+    ck_assert_int_eq(wire_read_placement(c, 80, 1080, &mid, &off, &dlen), -1);
+    put_u32(c + 8, 0);
+    put_u16(c + 12, SMB2_WRITE);
+    ck_assert_int_eq(wire_read_placement(c, 80, 1080, &mid, &off, &dlen), -1);
+    put_u16(c + 12, SMB2_READ);
+    put_u32(c + 20, 1088);
+    ck_assert_int_eq(wire_read_placement(c, 80, 1080, &mid, &off, &dlen), -1); /* compound */
+    put_u32(c + 20, 0);
+    put_u32(c + 16, 0);
+    ck_assert_int_eq(wire_read_placement(c, 80, 1080, &mid, &off, &dlen), -1); /* a request */
+    put_u32(c + 16, SMB2_FLAGS_SERVER_TO_REDIR);
+    put_u16(c + 64, 9);
+    ck_assert_int_eq(wire_read_placement(c, 80, 1080, &mid, &off, &dlen), -1);
+    ck_assert_int_eq(wire_decode_read_placed(c, 80, 1000, &r), SMBW_EPROTO);
+    free(c);
+
+    smb2_write_req q;
+    memset(&q, 0, sizeof q);
+    q.offset = 4096;
+    memcpy(q.file_id, FID, 16);
+    q.data = (const uint8_t *)"hello";
+    q.length = 5;
+    buf_reset(&b);
+    ck_assert_int_eq(wire_encode_write(&b, &q), 0);
+    smbw_buf h;
+    buf_init(&h);
+    ck_assert_int_eq(wire_encode_write_hdr(&h, &q), 0);
+    ck_assert_uint_eq(h.len, 48);
+    ck_assert_mem_eq(h.p, b.p, 48);
+    q.length = 0;
+    ck_assert_int_eq(wire_encode_write_hdr(&h, &q), SMBW_EINVAL);
+    buf_free(&h);
+    buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_write)
 {
     smbw_buf b;
@@ -2179,6 +2260,7 @@ int main(void)
     tcase_add_test(tc, test_close_flush);
     tcase_add_test(tc, test_read);
     tcase_add_test(tc, test_write);
+    tcase_add_test(tc, test_read_placement_wire);
     tcase_add_test(tc, test_ioctl);
     tcase_add_test(tc, test_query_dir);
     tcase_add_test(tc, test_query_set_info);

@@ -98,7 +98,7 @@ static void read_cb(void *ud, int err, uint32_t status, const void *data, size_t
         s->state = S_FREE;
         return;
     }
-    if (len > 0)
+    if (len > 0 && data != s->buf)
         memcpy(s->buf, data, len);
     got_data(s, len);
 }
@@ -401,7 +401,8 @@ static void start_reads(stream *st)
         s->state = S_READING;
         if (st->hooks != NULL)
             st->hooks->requests++;
-        int rc = smbw_file_pread_async(st->src->f, want, s->off, read_cb, s);
+        /* The slot's buffer is kept until the request completes. */
+        int rc = smbw_file_pread_into_async(st->src->f, s->buf, want, s->off, read_cb, s);
         if (rc != 0) {
             set_err(st, rc, smbw_last_status(st->src->c), 0, SC_SIDE_SRC, "read", NULL);
             s->state = S_FREE;
@@ -424,7 +425,7 @@ static void start_writes(stream *st)
         s->state = S_WRITING;
         if (st->hooks != NULL)
             st->hooks->requests++;
-        int rc = smbw_file_pwrite_async(st->dst->f, s->buf, s->got, s->off, write_cb, s);
+        int rc = smbw_file_pwrite_nocopy_async(st->dst->f, s->buf, s->got, s->off, write_cb, s);
         if (rc != 0) {
             set_err(st, rc, smbw_last_status(st->dst->c), 0, SC_SIDE_DST, "write", NULL);
             s->state = S_FREE;
