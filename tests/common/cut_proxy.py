@@ -16,6 +16,11 @@ both sides: SO_LINGER 0, then close) the connection in flight:
                counted over every connection of the run; that request is
                not forwarded. Requests of an encrypted session cannot be
                seen and are not counted.
+  --count-after-cut
+               count those requests only once another trigger (--up,
+               --down) has cut: e.g. --down N --command SESSION_SETUP --at 2
+               --cuts 2 --count-after-cut cuts a download, then the
+               reconnect in the middle of its authentication.
 
 After a cut it keeps accepting; the counters start again on the new
 connection (--at counts K more requests), so up to --cuts M cuts (default 1)
@@ -99,6 +104,7 @@ def main():
     ap.add_argument("--down", type=int, default=0)
     ap.add_argument("--command")
     ap.add_argument("--at", type=int, default=0)
+    ap.add_argument("--count-after-cut", action="store_true")
     ap.add_argument("--cuts", type=int, default=1)
     ap.add_argument("--then")
     ap.add_argument("--log")
@@ -175,7 +181,7 @@ def main():
                 continue
             armed = cuts < a.cuts
             if s is link.client:
-                if armed and cmd is not None:
+                if armed and cmd is not None and (cuts > 0 or not a.count_after_cut):
                     for c_, start in link.commands(data):
                         if c_ != cmd:
                             continue

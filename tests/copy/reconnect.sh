@@ -5,6 +5,8 @@
 #  - mid-download (after N bytes from the server), once and three times: the
 #    reads in flight are sent again by the library (replay), the copy never
 #    goes back to its mark;
+#  - a cut during the reconnect's authentication (its SESSION_SETUP): that
+#    try fails, the next one goes on;
 #  - mid-upload (after N bytes from the client), once and three times: the
 #    temporary file is a durable open set to its final size first, so the
 #    writes in flight are sent again too and the copy never goes back to its
@@ -123,6 +125,23 @@ else
 fi
 [[ -z "$(leftovers "$work")" ]] && pass "download: no leftovers" ||
     fail "download: leftovers: $(leftovers "$work")"
+
+# ---- a cut during the reconnect's authentication ---------------------------
+# The download is cut, then the reconnect's first try is cut at its second
+# SESSION_SETUP (NTLM's AUTHENTICATE): that try fails, the second one logs in
+# and the reads are sent again (no return to the mark: with a cut taken as
+# final, smbcopy's own round went on from its mark instead): exit 0,
+# identical, one reconnect, two cuts.
+proxy --down $((16 * 1024 * 1024)) --command SESSION_SETUP --at 2 --cuts 2 --count-after-cut
+run_json_loud --retry-wait=0.1 "$purl/src.bin" "$work/downauth.bin"
+rec=$(json_get "$work/last.json" reconnects)
+if ((rc == 0)) && cmp -s "$work/src.bin" "$work/downauth.bin" && [[ "$(cuts)" == 2 && "$rec" == 1 ]] &&
+    grep -q "cut at request 2 of command 1" "$plog" && grep -q "reconnect try 1 failed" "$work/last.err" &&
+    ! grep -q "continuing" "$work/last.err"; then
+    pass "cut during the reconnect's authentication: try 1 failed, try 2 went on with the reads sent again; exit 0, identical"
+else
+    fail "cut during authentication: exit $rc, $(cuts) cut(s), reconnects=$rec: $(tr '\n' '|' <"$work/last.err") $(tr '\n' '|' <"$plog")"
+fi
 
 # ---- upload ---------------------------------------------------------------
 proxy --up $((16 * 1024 * 1024))
