@@ -6,8 +6,10 @@
 #   smallfiles.sh PATH/TO/smbcopy
 #
 # - A file that one request carries costs two round trips when its directory
-#   was made by the run (CREATE+WRITE compounded; rename, times, attributes
-#   and CLOSE compounded: no resume record, no lookup of the destination),
+#   was made by the run (CREATE+delete mark+WRITE compounded; mark cleared,
+#   times, attributes and CLOSE compounded: no resume record, no lookup of
+#   the destination, no temporary name), and the files of a tree are in
+#   flight together (more requests outstanding at once than one file has),
 #   three when it replaces a file (one lookup more). Round trips are counted
 #   from smbcopy's -vvv trace (a request not sent as a later member of a
 #   compound starts one), as the difference between trees of 6 and 3 files,
@@ -15,7 +17,8 @@
 # - -u over unchanged copies asks nothing per file (each directory of
 #   copies is listed once) and copies a changed file.
 # - Downloads take 2 round trips per small file (CREATE+READ compounded,
-#   then the CLOSE that also answers whether the file changed); streamed
+#   then the CLOSE that also answers whether the file changed), the files of
+#   a tree in flight together; streamed
 #   smb -> smb copies 4, server-side copies 6 (the resume key rides with the
 #   source's CREATE).
 # - The copies are identical, keep the source's modification time, and are
@@ -53,13 +56,27 @@ round_trips() {
     grep -E '\[trace\] -> ' "$work/trace" | grep -vc ' compound$' || true
 }
 
-# 1. Into directories the run makes: 2 round trips per file.
+# in_flight: the most requests of the last trace outstanding at once (an
+# interim STATUS_PENDING is not an answer).
+in_flight() {
+    grep -E '\[trace\] (->|<-) ' "$work/trace" | grep -v STATUS_PENDING |
+        awk '/\] -> /{n++; if (n > m) m = n} /\] <- /{n--} END{print m + 0}'
+}
+
+# 1. Into directories the run makes: 2 round trips per file, the files in
+#    flight together (one file alone has at most 3 requests outstanding).
 a=$(round_trips -r "$work/t3" "$url/n3")
 b=$(round_trips -r "$work/t6" "$url/n6")
 if ((b - a == 6)); then
     pass "new directory: 2 round trips per small file ($a for 3 files, $b for 6)"
 else
     fail "new directory: $((b - a)) round trips for 3 more files ($a for 3, $b for 6), wanted 6"
+fi
+m=$(in_flight)
+if ((m >= 9)); then
+    pass "upload: the files in flight together ($m requests outstanding at most)"
+else
+    fail "upload: at most $m requests outstanding for 6 small files, wanted >= 9 (files one by one?)"
 fi
 # 2. Over existing files: one lookup more each. (As cp -r, a second run
 #    copies into the existing n3 as n3/t3, a new directory; a third one
@@ -103,6 +120,21 @@ if ((b - a == 12)) && diff -r "$work/t6" "$work/d6/t6" >/dev/null; then
     pass "download: 2 round trips per small file ($a for 6 files, $b for 12), identical"
 else
     fail "download: $((b - a)) round trips for 6 more files ($a for 6, $b for 12), wanted 12; or differs"
+fi
+m=$(in_flight)
+if ((m >= 6)); then
+    pass "download: the files in flight together ($m requests outstanding at most)"
+else
+    fail "download: at most $m requests outstanding for 12 small files, wanted >= 6 (files one by one?)"
+fi
+bad=""
+for f in "$work"/t6/*.txt; do
+    [[ "$(stat -c %Y "$f")" == "$(stat -c %Y "$work/d6/t6/$(basename "$f")")" ]] || bad+=" $(basename "$f")"
+done
+if [[ -z "$bad" ]] && [[ -z "$(find "$work/d6" -name '*.smbcopy.*')" ]]; then
+    pass "download: modification times kept, no temporary file left"
+else
+    fail "download: modification time differs for:$bad, or a temporary file was left"
 fi
 # 2c. Streamed through smbcopy on one server (--method=stream): read with the
 #     open, written with the create, source closed, committed: 4 per file.

@@ -40,8 +40,10 @@
 
 typedef enum it_state {
     IT_FREE = 0,
-    IT_CREATING,   /* CREATE + WRITE in flight */
-    IT_COMMITTING, /* rename, times, CLOSE in flight */
+    IT_CREATING,   /* up: CREATE + mark + WRITE in flight */
+    IT_COMMITTING, /* up: mark cleared, times, CLOSE in flight */
+    IT_READING,    /* down: CREATE + READ in flight */
+    IT_CLOSING,    /* down: CLOSE with the metadata in flight */
 } it_state;
 
 typedef struct item {
@@ -55,11 +57,18 @@ typedef struct item {
     int err;
     uint32_t status;
     smbw_commit_step step;
+    /* down: the data, the source as opened and as closed */
+    uint8_t *data;
+    size_t len;
+    smbw_stat ost, cst;
+    bool got;
+    size_t held; /* bytes counted in the batch's creating */
 } item;
 
 struct sc_batch {
     sc_ctx *ctx;
     const sc_loc *src, *dst;
+    bool down; /* share -> local (else local -> share) */
     smbw_conn *conn;
     size_t max_size; /* what one request carries */
     item items[SC_BATCH_FILES];
@@ -72,7 +81,7 @@ struct sc_batch {
 bool sc_batch_applies(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst)
 {
     const sc_opts *o = ctx->o;
-    return !src->remote && dst->remote && !o->dry_run && !o->sync &&
+    return src->remote != dst->remote && !o->dry_run && !o->sync &&
            (o->method == SC_METHOD_AUTO || o->method == SC_METHOD_STREAM);
 }
 
@@ -84,8 +93,13 @@ sc_batch *sc_batch_new(sc_ctx *ctx, const sc_loc *src, const sc_loc *dst)
     b->ctx = ctx;
     b->src = src;
     b->dst = dst;
-    b->conn = dst->srv->conn;
-    sc_end se = {.fd = -1}, de = {.fd = -1, .c = b->conn};
+    b->down = src->remote;
+    b->conn = b->down ? src->srv->conn : dst->srv->conn;
+    sc_end se = {.fd = -1}, de = {.fd = -1};
+    if (b->down)
+        se.c = b->conn;
+    else
+        de.c = b->conn;
     b->max_size = sc_stream_chunk(&se, &de, ctx->o->chunk_size);
     b->w0 = sc_traffic(src, dst);
     for (int i = 0; i < SC_BATCH_FILES; i++) {
@@ -125,8 +139,10 @@ static void item_done(sc_batch *b, item *it)
 {
     if (it->fd >= 0)
         close(it->fd);
-    if (it->st == IT_CREATING)
-        b->creating -= (size_t)it->sst.st_size;
+    if (it->f != NULL)
+        smbw_file_free(it->f);
+    free(it->data);
+    b->creating -= it->held;
     free(it->spath);
     free(it->dpath);
     memset(it, 0, sizeof(*it));
@@ -183,8 +199,9 @@ static bool source_same(const item *it)
 static void created(sc_batch *b, item *it)
 {
     sc_ctx *ctx = b->ctx;
-    b->creating -= (size_t)it->sst.st_size;
-    it->st = IT_FREE; /* not counted in creating any more */
+    b->creating -= it->held;
+    it->held = 0;
+    it->st = IT_FREE;
     if (it->err != 0) {
         discard_open(it);
         char *d = sc_loc_display(b->dst, it->dpath);
@@ -271,6 +288,160 @@ static void committed(sc_batch *b, item *it)
     item_done(b, it);
 }
 
+/* ---- share -> local ---------------------------------------------------- */
+
+static void read_cb(void *ud, int err, uint32_t status, smbw_file *f, const void *data, size_t len)
+{
+    item *it = ud;
+    it->err = err;
+    it->status = status;
+    it->f = f;
+    if (err == 0 && len > 0) {
+        it->data = malloc(len);
+        if (it->data == NULL)
+            it->err = SMBW_ENOMEM;
+        else
+            memcpy(it->data, data, len);
+    }
+    it->len = len;
+    it->ready = true;
+}
+
+static void stat_cb(void *ud, int err, uint32_t status, const smbw_stat *st, bool got)
+{
+    item *it = ud;
+    it->err = err;
+    it->status = status;
+    it->got = got;
+    if (got)
+        it->cst = *st;
+    it->ready = true;
+}
+
+/* A file whose CREATE and READ were answered: closed, asking for its
+ * metadata at the close (did it change while it was read?). Anything but a
+ * whole regular file read goes the usual way. */
+static void read_done(sc_batch *b, item *it)
+{
+    bool whole = it->err == 0 && it->f != NULL && smbw_file_open_stat(it->f, &it->ost) == 0 &&
+                 !it->ost.is_dir && it->ost.size == it->len;
+    if (!whole) {
+        if (it->f != NULL) {
+            smbw_file_free(it->f);
+            it->f = NULL;
+        }
+        char *sd = sc_loc_display(b->src, it->spath);
+        bool lost = conn_lost(b, it->err, "copy", sc_disp_or(sd, it->spath));
+        free(sd);
+        if (!lost && !sc_interrupted && b->rc == 0)
+            fall_back(b, it);
+        item_done(b, it);
+        return;
+    }
+    smbw_file *f = it->f;
+    it->f = NULL;
+    it->st = IT_CLOSING;
+    int err = smbw_file_free_stat_async(f, stat_cb, it);
+    if (err != 0) { /* f is freed: the change is not known */
+        it->err = err;
+        it->got = false;
+        it->ready = true;
+    }
+}
+
+/* The local copy: the temporary name, the data, times and mode, the rename
+ * (the order of xf_finish in file.c). Returns false when it was not made
+ * and the usual way should try (the temporary name is taken). */
+static bool write_local(sc_batch *b, item *it)
+{
+    sc_ctx *ctx = b->ctx;
+    const sc_epops *d = sc_ops(b->dst);
+    char *tmp = sc_temp_name(it->dpath, SC_PART_SUFFIX, d->name_max(b->dst, it->dpath));
+    char *dd = sc_loc_display(b->dst, it->dpath);
+    const char *disp = sc_disp_or(dd, it->dpath);
+    sc_fh h = SC_FH_NONE;
+    sc_err e;
+    bool made = false;
+    if (tmp == NULL) {
+        sc_fail_nomem(ctx);
+        ctx->failed++;
+        goto out;
+    }
+    if (d->open_tmp(b->dst, tmp, true, false, &h, &e) != 0) {
+        free(tmp);
+        free(dd);
+        return false;
+    }
+    made = true;
+    sc_meta m = {.access = it->ost.last_access_time,
+                 .write = it->ost.last_write_time,
+                 .mode = 0666 & ~ctx->umask};
+    if (ctx->o->preserve && (it->ost.attributes & SMBW_FILE_ATTRIBUTE_READONLY))
+        m.mode &= ~(mode_t)0222;
+    if (d->put(b->dst, &h, it->data, it->len, &e) != 0 ||
+        (d->set_mode != NULL && d->set_mode(b->dst, &h, &m, &e) != 0)) {
+        sc_fail(ctx, &e, disp);
+        ctx->failed++;
+        goto out;
+    }
+    sc_err w;
+    if (ctx->o->preserve && d->set_times(b->dst, &h, &m, &w) != 0)
+        sc_warn(ctx, "set times of %s: %s", disp, sc_err_str(&w));
+    if (d->close(b->dst, &h, &e) != 0 || d->rename(b->dst, &h, tmp, it->dpath, false, &e) != 0) {
+        sc_fail(ctx, &e, disp);
+        ctx->failed++;
+        goto out;
+    }
+    made = false;
+    ctx->files++;
+    ctx->bytes += it->len;
+    ctx->requests += 1;
+    if (ctx->method_used == NULL)
+        ctx->method_used = "stream";
+    else if (strcmp(ctx->method_used, "stream") != 0)
+        ctx->method_used = "mixed";
+out:
+    if (made)
+        d->discard(b->dst, &h, tmp);
+    d->close(b->dst, &h, &e);
+    free(tmp);
+    free(dd);
+    return true;
+}
+
+/* A file closed: written locally unless it changed while it was read. */
+static void close_done(sc_batch *b, item *it)
+{
+    char *sd = NULL;
+    if (it->err != 0) {
+        sd = sc_loc_display(b->src, it->spath);
+        bool lost = conn_lost(b, it->err, "close", sc_disp_or(sd, it->spath));
+        free(sd);
+        if (lost) {
+            b->ctx->failed++;
+            item_done(b, it);
+            return;
+        }
+        it->got = false; /* a failed close: the change is not known */
+    }
+    if (sc_interrupted || b->rc != 0) {
+        item_done(b, it);
+        return;
+    }
+    if (it->got &&
+        (it->cst.size != it->ost.size || it->cst.last_write_time != it->ost.last_write_time)) {
+        sd = sc_loc_display(b->src, it->spath);
+        sc_fail_changed(b->ctx, sc_disp_or(sd, it->spath));
+        free(sd);
+        b->ctx->failed++;
+        item_done(b, it);
+        return;
+    }
+    if (!write_local(b, it))
+        fall_back(b, it);
+    item_done(b, it);
+}
+
 /* Takes on every item whose callback ran. */
 static void settle(sc_batch *b)
 {
@@ -281,8 +452,12 @@ static void settle(sc_batch *b)
         it->ready = false;
         if (it->st == IT_CREATING)
             created(b, it);
-        else
+        else if (it->st == IT_COMMITTING)
             committed(b, it);
+        else if (it->st == IT_READING)
+            read_done(b, it);
+        else
+            close_done(b, it);
     }
 }
 
@@ -332,7 +507,30 @@ static bool read_source(sc_batch *b, item *it, void **data)
     return true;
 }
 
-int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, bool *taken)
+/* smb -> local: spath read with its CREATE (sfi: the listing's entry). */
+static int add_down(sc_batch *b, item *it, const sc_finfo *sfi, bool *taken)
+{
+    size_t size = (size_t)sfi->size;
+    pump(b, &size);
+    smbw_create_params p;
+    smbw_create_params_from_flags(&p, SMBW_O_RDONLY);
+    it->st = IT_READING;
+    it->held = size;
+    b->creating += size;
+    /* One byte more than listed: a file that grew is seen (not whole). */
+    size_t ask = size < b->max_size ? size + 1 : size;
+    int err = smbw_file_create_read_async(b->src->tree, it->spath, &p, ask, read_cb, it);
+    if (err != 0) { /* nothing sent: the usual way says why */
+        item_done(b, it);
+        return b->rc;
+    }
+    *taken = true;
+    settle(b);
+    return b->rc;
+}
+
+int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, const sc_finfo *sfi,
+                 bool *taken)
 {
     *taken = false;
     settle(b);
@@ -347,9 +545,13 @@ int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, bool *taken)
     if (it == NULL || b->rc != 0)
         return b->rc;
     void *data = NULL;
+    if (b->down && (sfi == NULL || !sfi->is_reg || sfi->size > b->max_size))
+        return 0;
     it->spath = strdup(spath);
     it->dpath = strdup(dpath);
     b->busy++;
+    if (b->down && it->spath != NULL && it->dpath != NULL)
+        return add_down(b, it, sfi, taken);
     if (it->spath == NULL || it->dpath == NULL || !read_source(b, it, &data)) {
         item_done(b, it);
         return 0;
@@ -360,6 +562,7 @@ int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, bool *taken)
     smbw_create_params_from_flags(&p, (b->ctx->o->copychunk_read ? SMBW_O_RDWR : SMBW_O_WRONLY) |
                                           SMBW_O_DELETE | SMBW_O_CREAT | SMBW_O_EXCL);
     it->st = IT_CREATING;
+    it->held = size;
     b->creating += size;
     int err = smbw_file_create_write_provisional_async(b->dst->tree, it->dpath, &p, data, size,
                                                        cw_cb, it);

@@ -1,26 +1,32 @@
-/* Many small files in flight on one connection (batch.c): the files of a
- * local tree copied onto a share (-r) whose copies are known not to exist,
- * each written with its CREATE and finished with its rename in one more
- * round trip, up to SC_BATCH_FILES of them at once. */
+/* Many small files in flight on one connection (batch.c): the small files
+ * of a tree copied (-r) from a local directory onto a share or from a share
+ * into a local directory, whose copies are known not to exist, up to
+ * SC_BATCH_FILES of them at once: onto a share each written with its CREATE
+ * and finished in one more round trip; from a share each read with its
+ * CREATE and closed in one more, then written locally. */
 #ifndef SMBCOPY_BATCH_H
 #define SMBCOPY_BATCH_H
+#include "endpoint.h"
 #include "transfer.h"
 
 typedef struct sc_batch sc_batch;
 
-/* A batch copying from src (local) to dst (a share); NULL when out of
- * memory (then files are copied one by one). */
+/* A batch copying from src to dst (one local, one a share); NULL when out
+ * of memory (then files are copied one by one). */
 sc_batch *sc_batch_new(sc_ctx *ctx, const sc_loc *src, const sc_loc *dst);
 /* Whether the batch copies a file of the run's options from src to dst
- * (local to a share, no --sync, --dry-run or server-side --method). */
+ * (local to a share or a share to local, no --sync, --dry-run or
+ * server-side --method). */
 bool sc_batch_applies(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst);
 /* Takes the file spath for dpath, a destination known not to exist, when it
- * is a regular file that one request carries: *taken true, and its outcome
+ * is a regular file that one request carries (from a share: as sfi, its
+ * entry in the listing, says; NULL: not known, not taken): *taken true, and its outcome
  * is reported and counted later (by a later call). *taken false: copy it
  * the usual way (sc_copy_file), which says what is wrong with it. Returns
  * 0, or the exit code of a failure of an earlier file that ends the run
  * (the connection is gone, interrupted). */
-int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, bool *taken);
+int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, const sc_finfo *sfi,
+                 bool *taken);
 /* Waits until every file taken is finished. Returns as sc_batch_add. */
 int sc_batch_drain(sc_batch *b);
 /* Drains and frees b (NULL: nothing). */

@@ -447,7 +447,7 @@ static void walk_entry(walk *w)
         const sc_finfo *known = known_copy(f, e->name, &absent);
         bool taken = false;
         if (w->batch != NULL && known == &absent)
-            r = sc_batch_add(w->batch, sc, dc, &taken);
+            r = sc_batch_add(w->batch, sc, dc, e->has_fi ? &e->fi : NULL, &taken);
         if (!taken && r == 0) {
             r = sc_copy_file(ctx, src, sc, dst, dc, known);
             if (r != 0)
