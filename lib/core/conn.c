@@ -145,7 +145,8 @@ static void complete(core_req *r, int err)
  * completed, and a parked request is sent anew in full after a reconnect. */
 static void rx_forget(smbw_conn *c)
 {
-    for (int i = 0; i < c->nseg; i++)
+    /* seg[0..seg_first) are sent: their requests may be answered and freed */
+    for (int i = c->seg_first; i < c->nseg; i++)
         c->seg[i].r->tx_queued = false;
     c->nseg = c->seg_first = 0;
     c->seg_off = 0;
