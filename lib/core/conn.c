@@ -55,6 +55,7 @@ struct core_req {
     bool tx_queued;
     uint8_t *rx_dst; /* core_msg.rx_dst/rx_cap */
     uint32_t rx_cap;
+    bool rx_counted; /* in c->rx_want: its answer may be placed (not encrypted) */
 };
 
 /* Where READ and WRITE requests carry their FileId (MS-SMB2 2.2.19, 2.2.21). */
@@ -507,6 +508,12 @@ int core_submit(smbw_conn *c, core_msg *msgs, int n, bool related)
     return rc;
 }
 
+static bool req_encrypts(const core_req *r)
+{
+    const struct smbw_session *s = r->sess;
+    return s && s->valid && (s->encrypt || r->encrypt) && s->keys.enc_len && !r->plain;
+}
+
 static void pending_add(smbw_conn *c, core_req *r)
 {
     r->prev = NULL;
@@ -515,7 +522,9 @@ static void pending_add(smbw_conn *c, core_req *r)
         c->pending->prev = r;
     c->pending = r;
     c->npending++;
-    if (r->rx_dst)
+    /* An encrypted answer is never placed: no need to receive frame by frame. */
+    r->rx_counted = r->rx_dst && !req_encrypts(r);
+    if (r->rx_counted)
         c->rx_want++;
 }
 
@@ -529,8 +538,9 @@ static void pending_remove(smbw_conn *c, core_req *r)
         r->next->prev = r->prev;
     r->next = r->prev = NULL;
     c->npending--;
-    if (r->rx_dst && c->rx_want)
+    if (r->rx_counted && c->rx_want)
         c->rx_want--;
+    r->rx_counted = false;
 }
 
 static struct smbw_session *find_session(smbw_conn *c, uint64_t sid)
@@ -545,12 +555,6 @@ static int preauth_update(uint8_t hash[64], const uint8_t *msg, size_t len)
 {
     crypto_iov iov[2] = {{hash, 64}, {msg, len}};
     return crypto_sha512(iov, 2, hash);
-}
-
-static bool req_encrypts(const core_req *r)
-{
-    const struct smbw_session *s = r->sess;
-    return s && s->valid && (s->encrypt || r->encrypt) && s->keys.enc_len && !r->plain;
 }
 
 /* Whether r's payload (core_msg.tx_data) goes out from the caller's memory:
