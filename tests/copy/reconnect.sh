@@ -195,6 +195,40 @@ else
     fail "tree download, three cuts: exit $rc, $(cuts) cut(s), reconnects=$rec: $(tr '\n' '|' <"$work/last.err")"
 fi
 
+# ---- a tree of many small files (many in flight, compounds) ---------------
+# Cuts in the compounds of the small-file batch: its CREATE+SET_INFO+WRITE
+# (CREATE), its commits (CLOSE), the CREATE+READ of a download, and the
+# directory listing. Before the batch reconnected, one cut ended the run
+# (exit 3, "copy to ...: network I/O error").
+mkdir -p "$work/many/d1" "$work/many/d2"
+for i in $(seq 1 150); do
+    head -c $((i * 37)) /dev/urandom >"$work/many/d1/f$i.txt"
+    echo "x$i" >"$work/many/d2/g$i.txt"
+done
+many_case() { # WHAT DIR(up|down) PROXY-ARGS...
+    local what=$1 dir=$2 rec from to
+    shift 2
+    proxy "$@" --cuts 3
+    if [[ $dir == up ]]; then
+        from=$work/many to=$share/many-$what
+        run_json --retry-wait=0.1 -r "$work/many" "$purl/many-$what"
+    else
+        from=$share/many-up-create to=$work/many-$what
+        run_json --retry-wait=0.1 -r "$purl/many-up-create" "$work/many-$what"
+    fi
+    rec=$(json_get "$work/last.json" reconnects)
+    if ((rc == 0)) && diff -r "$from" "$to" >/dev/null && [[ "$(cuts)" == 3 && "$rec" == 3 ]] &&
+        [[ -z "$(find "$to" -name '.*')" ]]; then
+        pass "many small files, $what: three cuts, exit 0, identical, 3 reconnects, no leftovers"
+    else
+        fail "many small files, $what: exit $rc, $(cuts) cut(s), reconnects=$rec: $(tr '\n' '|' <"$work/last.err")"
+    fi
+}
+many_case up-create up --command CREATE --at 30
+many_case up-commit up --command CLOSE --at 20
+many_case down-read down --command READ --at 30
+many_case down-list down --command QUERY_DIRECTORY --at 2
+
 # ---- --retries=0: the old behaviour ---------------------------------------
 proxy --down $((16 * 1024 * 1024))
 run_json --retries=0 "$purl/src.bin" "$work/noretry.bin"

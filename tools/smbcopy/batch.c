@@ -62,7 +62,10 @@ typedef struct item {
     size_t len;
     smbw_stat ost, cst;
     bool got;
-    size_t held; /* bytes counted in the batch's creating */
+    size_t held;  /* bytes counted in the batch's creating */
+    size_t want;  /* down: the size listed */
+    int tries;    /* sent again after a reconnect */
+    uint64_t gen; /* the connection's reconnects when it was sent */
 } item;
 
 struct sc_batch {
@@ -76,6 +79,7 @@ struct sc_batch {
     size_t creating; /* bytes of files in IT_CREATING */
     uint64_t w0;     /* traffic counted up to here */
     int rc;          /* a failure that ends the run */
+    int drops;       /* reconnects since a file was last finished */
 };
 
 bool sc_batch_applies(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst)
@@ -151,14 +155,63 @@ static void item_done(sc_batch *b, item *it)
     b->busy--;
 }
 
-/* Whether the connection is gone: then the run ends (reported once). */
+/* --retries: a dropped connection brought back (smbw_conn_reconnect), at
+ * most --retries times in a row without a file finished in between. Every
+ * file in flight at the drop failed with it; each then goes the usual way
+ * (nothing of it is under its final name: the server deletes a marked file
+ * when its open ends with the connection). Returns 0, or the error to end
+ * the run with (*rerr: the failed reconnect's own, else 0). */
+static bool reconnected(sc_batch *b, int *rerr)
+{
+    sc_ctx *ctx = b->ctx;
+    int why = smbw_conn_dead_error(b->conn);
+    *rerr = 0;
+    if ((why != SMBW_EIO && why != SMBW_ECLOSED) || ctx->o->retries == 0 || sc_interrupted)
+        return false;
+    if (ctx->reconnect_gave_up != 0 || b->drops >= ctx->o->retries) {
+        *rerr = ctx->reconnect_gave_up;
+        ctx->reconnect_gave_up = 0;
+        if (!ctx->o->quiet)
+            fprintf(stderr, "smbcopy: giving up after %d reconnect tries\n", ctx->o->retries);
+        return false;
+    }
+    b->drops++;
+    *rerr = smbw_conn_reconnect(b->conn); /* counted and told by reconnect_notify */
+    ctx->reconnect_gave_up = 0;
+    return *rerr == 0;
+}
+
+/* Whether the connection is gone for good: then the run ends (reported
+ * once). A dropped one comes back when --retries allows: false then, and
+ * the caller sends the file the usual way. */
 static bool conn_lost(sc_batch *b, int err, const char *op, const char *what)
 {
     if (!smbw_conn_is_dead(b->conn))
         return false;
+    int rerr = 0;
+    if (b->rc == 0 && reconnected(b, &rerr))
+        return false;
+    if (rerr != 0)
+        err = rerr;
     if (b->rc == 0)
         b->rc = sc_fail_smb(b->ctx, err != 0 ? err : SMBW_EDEAD, b->conn, 0, op, what);
     return true;
+}
+
+static bool resend(sc_batch *b, item *it);
+
+/* What follows a file's failed request (it->err): 1 when it was sent
+ * again the batch's way (its request died with a dropped connection that
+ * has come back), -1 when the run ends (the connection is gone for good),
+ * 0 otherwise (the caller sends it the usual way, which says what is
+ * wrong). */
+static int after_failure(sc_batch *b, item *it, const char *op, const char *what)
+{
+    if (conn_lost(b, it->err, op, what))
+        return -1;
+    if (it->err != SMBW_ESTATUS && smbw_conn_reconnects(b->conn) != it->gen && resend(b, it))
+        return 1;
+    return 0;
 }
 
 /* The usual way for a file the batch could not finish before its rename
@@ -205,9 +258,11 @@ static void created(sc_batch *b, item *it)
     if (it->err != 0) {
         discard_open(it);
         char *d = sc_loc_display(b->dst, it->dpath);
-        bool lost = conn_lost(b, it->err, "copy to", sc_disp_or(d, it->dpath));
+        int r = after_failure(b, it, "copy to", sc_disp_or(d, it->dpath));
         free(d);
-        if (!lost && !sc_interrupted)
+        if (r > 0)
+            return;
+        if (r == 0 && !sc_interrupted)
             fall_back(b, it);
         item_done(b, it);
         return;
@@ -269,15 +324,19 @@ static void committed(sc_batch *b, item *it)
          * server removes it when it notices); the usual way tries again
          * and says what is wrong. */
         d = sc_loc_display(b->dst, it->dpath);
-        if (conn_lost(b, it->err, "copy to", sc_disp_or(d, it->dpath)) || sc_interrupted)
+        int r = after_failure(b, it, "copy to", sc_disp_or(d, it->dpath));
+        free(d);
+        if (r > 0)
+            return;
+        if (r < 0 || sc_interrupted)
             ctx->failed++;
         else
             fall_back(b, it);
-        free(d);
         item_done(b, it);
         return;
     }
     free(d);
+    b->drops = 0;
     ctx->files++;
     ctx->bytes += (uint64_t)it->sst.st_size;
     ctx->requests += 1; /* as a file written with its CREATE in file.c */
@@ -331,9 +390,11 @@ static void read_done(sc_batch *b, item *it)
             it->f = NULL;
         }
         char *sd = sc_loc_display(b->src, it->spath);
-        bool lost = conn_lost(b, it->err, "copy", sc_disp_or(sd, it->spath));
+        int r = after_failure(b, it, "copy", sc_disp_or(sd, it->spath));
         free(sd);
-        if (!lost && !sc_interrupted && b->rc == 0)
+        if (r > 0)
+            return;
+        if (r == 0 && !sc_interrupted && b->rc == 0)
             fall_back(b, it);
         item_done(b, it);
         return;
@@ -393,6 +454,7 @@ static bool write_local(sc_batch *b, item *it)
         goto out;
     }
     made = false;
+    b->drops = 0;
     ctx->files++;
     ctx->bytes += it->len;
     ctx->requests += 1;
@@ -415,9 +477,11 @@ static void close_done(sc_batch *b, item *it)
     char *sd = NULL;
     if (it->err != 0) {
         sd = sc_loc_display(b->src, it->spath);
-        bool lost = conn_lost(b, it->err, "close", sc_disp_or(sd, it->spath));
+        int r = after_failure(b, it, "close", sc_disp_or(sd, it->spath));
         free(sd);
-        if (lost) {
+        if (r > 0)
+            return;
+        if (r < 0) {
             b->ctx->failed++;
             item_done(b, it);
             return;
@@ -479,15 +543,10 @@ static void pump(sc_batch *b, const size_t *room)
     }
 }
 
-/* Reads the regular file spath whole when one request carries it: *data
- * (malloc'd), the open fd and its stat. Returns false when it is not for
- * the batch (the usual way says why). */
-static bool read_source(sc_batch *b, item *it, void **data)
+/* Reads the open source whole (it->sst.st_size bytes) into *data
+ * (malloc'd). Returns false when that fails (the usual way says why). */
+static bool load_source(item *it, void **data)
 {
-    it->fd = open(it->spath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (it->fd < 0 || fstat(it->fd, &it->sst) != 0 || !S_ISREG(it->sst.st_mode) ||
-        (uint64_t)it->sst.st_size > b->max_size)
-        return false;
     size_t size = (size_t)it->sst.st_size;
     uint8_t *buf = malloc(size > 0 ? size : 1);
     if (buf == NULL)
@@ -507,26 +566,85 @@ static bool read_source(sc_batch *b, item *it, void **data)
     return true;
 }
 
-/* smb -> local: spath read with its CREATE (sfi: the listing's entry). */
-static int add_down(sc_batch *b, item *it, const sc_finfo *sfi, bool *taken)
+/* Opens the regular file spath and reads it whole when one request carries
+ * it: *data (malloc'd), the open fd and its stat. Returns false when it is
+ * not for the batch (the usual way says why). */
+static bool read_source(sc_batch *b, item *it, void **data)
 {
-    size_t size = (size_t)sfi->size;
-    pump(b, &size);
+    it->fd = open(it->spath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (it->fd < 0 || fstat(it->fd, &it->sst) != 0 || !S_ISREG(it->sst.st_mode) ||
+        (uint64_t)it->sst.st_size > b->max_size)
+        return false;
+    return load_source(it, data);
+}
+
+/* Sends CREATE+READ of the share's file it->spath (it->want bytes
+ * listed). 0, or the library's error (nothing sent). */
+static int send_down(sc_batch *b, item *it)
+{
     smbw_create_params p;
     smbw_create_params_from_flags(&p, SMBW_O_RDONLY);
     it->st = IT_READING;
+    it->ready = false;
+    it->held = it->want;
+    b->creating += it->want;
+    it->gen = smbw_conn_reconnects(b->conn);
+    /* One byte more than listed: a file that grew is seen (not whole). */
+    size_t ask = it->want < b->max_size ? it->want + 1 : it->want;
+    return smbw_file_create_read_async(b->src->tree, it->spath, &p, ask, read_cb, it);
+}
+
+/* Sends CREATE (marked) + WRITE of data, the whole local file, to
+ * it->dpath on the share. 0, or the library's error (nothing sent). */
+static int send_up(sc_batch *b, item *it, const void *data)
+{
+    size_t size = (size_t)it->sst.st_size;
+    smbw_create_params p;
+    smbw_create_params_from_flags(&p, (b->ctx->o->copychunk_read ? SMBW_O_RDWR : SMBW_O_WRONLY) |
+                                          SMBW_O_DELETE | SMBW_O_CREAT | SMBW_O_EXCL);
+    it->st = IT_CREATING;
+    it->ready = false;
     it->held = size;
     b->creating += size;
-    /* One byte more than listed: a file that grew is seen (not whole). */
-    size_t ask = size < b->max_size ? size + 1 : size;
-    int err = smbw_file_create_read_async(b->src->tree, it->spath, &p, ask, read_cb, it);
-    if (err != 0) { /* nothing sent: the usual way says why */
-        item_done(b, it);
-        return b->rc;
+    it->gen = smbw_conn_reconnects(b->conn);
+    return smbw_file_create_write_provisional_async(b->dst->tree, it->dpath, &p, data, size, cw_cb,
+                                                    it);
+}
+
+/* A file whose request died with a dropped connection that came back:
+ * sent again from the start, at most --retries times (nothing of it is
+ * under its final name, or, if its commit did get through, the CREATE
+ * finds the name taken and the usual way copies it again). */
+static bool resend(sc_batch *b, item *it)
+{
+    if (it->tries >= b->ctx->o->retries || sc_interrupted || b->rc != 0)
+        return false;
+    it->tries++;
+    discard_open(it);
+    b->creating -= it->held;
+    it->held = 0;
+    free(it->data);
+    it->data = NULL;
+    it->len = 0;
+    it->got = false;
+    it->err = 0;
+    int err;
+    if (b->down) {
+        err = send_down(b, it);
+    } else {
+        void *data = NULL;
+        if (!load_source(it, &data))
+            return false;
+        err = send_up(b, it, data);
+        free(data);
     }
-    *taken = true;
-    settle(b);
-    return b->rc;
+    if (err != 0) {
+        b->creating -= it->held;
+        it->held = 0;
+        it->st = IT_FREE;
+        return false;
+    }
+    return true;
 }
 
 int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, const sc_finfo *sfi,
@@ -550,23 +668,20 @@ int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, const sc_fin
     it->spath = strdup(spath);
     it->dpath = strdup(dpath);
     b->busy++;
-    if (b->down && it->spath != NULL && it->dpath != NULL)
-        return add_down(b, it, sfi, taken);
-    if (it->spath == NULL || it->dpath == NULL || !read_source(b, it, &data)) {
+    if (it->spath == NULL || it->dpath == NULL || (!b->down && !read_source(b, it, &data))) {
         item_done(b, it);
         return 0;
     }
-    size_t size = (size_t)it->sst.st_size;
+    size_t size = b->down ? (size_t)sfi->size : (size_t)it->sst.st_size;
     pump(b, &size);
-    smbw_create_params p;
-    smbw_create_params_from_flags(&p, (b->ctx->o->copychunk_read ? SMBW_O_RDWR : SMBW_O_WRONLY) |
-                                          SMBW_O_DELETE | SMBW_O_CREAT | SMBW_O_EXCL);
-    it->st = IT_CREATING;
-    it->held = size;
-    b->creating += size;
-    int err = smbw_file_create_write_provisional_async(b->dst->tree, it->dpath, &p, data, size,
-                                                       cw_cb, it);
-    free(data);
+    int err;
+    if (b->down) {
+        it->want = size;
+        err = send_down(b, it);
+    } else {
+        err = send_up(b, it, data);
+        free(data);
+    }
     if (err != 0) { /* nothing sent: the usual way says why */
         item_done(b, it);
         return b->rc;

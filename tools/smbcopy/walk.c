@@ -18,13 +18,34 @@ static int entry_cmp(const void *a, const void *b)
     return strcmp(((const sc_entry *)a)->name, ((const sc_entry *)b)->name);
 }
 
+/* --retries: whether a share's connection dropped and came back
+ * (smbw_conn_reconnect), at most --retries times for one listing. Listing
+ * changes nothing, so it is simply asked again. */
+static bool came_back(sc_ctx *ctx, const sc_loc *loc, int *tries)
+{
+    if (!loc->remote || ctx->o->retries == 0 || sc_interrupted || *tries >= ctx->o->retries)
+        return false;
+    smbw_conn *c = loc->srv->conn;
+    int why = smbw_conn_dead_error(c);
+    if (!smbw_conn_is_dead(c) || (why != SMBW_EIO && why != SMBW_ECLOSED))
+        return false;
+    (*tries)++;
+    int err = smbw_conn_reconnect(c); /* counted and told by reconnect_notify */
+    ctx->reconnect_gave_up = 0;
+    return err == 0;
+}
+
 /* Lists path into a sorted array. Returns 0 or the reported exit code. */
 static int list_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, sc_entry **out, size_t *nout)
 {
     sc_err e;
     *out = NULL;
     *nout = 0;
-    if (sc_ops(loc)->list(loc, path, out, nout, &e) != 0) {
+    int tries = 0;
+    int lrc;
+    while ((lrc = sc_ops(loc)->list(loc, path, out, nout, &e)) != 0 && came_back(ctx, loc, &tries))
+        ;
+    if (lrc != 0) {
         char *disp = sc_loc_display(loc, path);
         int rc = sc_fail(ctx, &e, sc_disp_or(disp, path));
         free(disp);
