@@ -60,17 +60,26 @@ SMBW_WUR int api_encode_create(smbw_buf *b, const char *smbpath, const smbw_crea
  * (reconnects compare it). */
 SMBW_WUR int api_encode_create_ex(smbw_buf *b, const char *smbpath, const smbw_create_params *p,
                                   bool qfid);
-/* The same with a durable handle context dur (NULL: none) first, and a
- * batch oplock when p asks for none. */
+/* The same with a durable handle context dur (NULL: none) first, then a
+ * lease context when lease is not NULL and asks for a state (the oplock
+ * level is then SMB2_OPLOCK_LEVEL_LEASE), else a batch oplock when p asks
+ * for none. */
 SMBW_WUR int api_encode_create_dur(smbw_buf *b, const char *smbpath, const smbw_create_params *p,
-                                   bool qfid, const smb2_durable_req *dur);
+                                   bool qfid, const smb2_durable_req *dur, const smb2_lease *lease);
 /* Whether a CREATE with p asks for a durable handle (the policy's durable
  * flag; not for directories, nor when p brings its own oplock level or
- * contexts); fills *dur (a new CreateGuid for v2). */
-bool api_durable_req(smbw_conn *c, const smbw_create_params *p, smb2_durable_req *dur);
+ * contexts); fills *dur (a new CreateGuid for v2) and *lease: on SMB 3.x
+ * with a server that announced SMB2_GLOBAL_CAP_LEASING and p asking for no
+ * oplock, a version 2 lease R|W|H under a new random key (what durability
+ * v2 needs instead of the batch oplock: MS-SMB2 3.3.5.9.10); else state 0,
+ * no lease. */
+bool api_durable_req(smbw_conn *c, const smbw_create_params *p, smb2_durable_req *dur,
+                     smb2_lease *lease);
 /* Records whether the server granted f's durable handle (its answer's
- * contexts), with the CreateGuid of dur. */
-void api_file_durable(smbw_conn *c, smbw_file *f, const smb2_durable_req *dur);
+ * contexts), with the CreateGuid of dur, and the lease it granted under the
+ * key of lease (NULL or state 0: none asked). */
+void api_file_durable(smbw_conn *c, smbw_file *f, const smb2_durable_req *dur,
+                      const smb2_lease *lease);
 /* Whether the CREATEs of c ask for QFid (its reconnect policy is on). */
 #define API_QFID(c) ((c)->re_retries > 0)
 

@@ -44,14 +44,17 @@ int api_encode_create(smbw_buf *b, const char *smbpath, const smbw_create_params
 }
 
 int api_encode_create_dur(smbw_buf *b, const char *smbpath, const smbw_create_params *p, bool qfid,
-                          const smb2_durable_req *dur)
+                          const smb2_durable_req *dur, const smb2_lease *lease)
 {
     if (!dur)
         return api_encode_create_ex(b, smbpath, p, qfid);
-    /* The durable context first, then QFid and the caller's contexts. */
+    bool want_lease = lease && lease->state;
+    /* The durable context first, then the lease, QFid and the caller's. */
     smbw_buf all;
     buf_init(&all);
-    int rc = wire_encode_ctx_durable(&all, dur, qfid || p->create_contexts_len > 0);
+    int rc = wire_encode_ctx_durable(&all, dur, want_lease || qfid || p->create_contexts_len > 0);
+    if (!rc && want_lease)
+        rc = wire_encode_ctx_lease(&all, lease, qfid || p->create_contexts_len > 0);
     if (!rc && qfid)
         rc = wire_encode_ctx_qfid(&all, p->create_contexts_len > 0);
     if (!rc && p->create_contexts_len)
@@ -61,7 +64,9 @@ int api_encode_create_dur(smbw_buf *b, const char *smbpath, const smbw_create_pa
     smbw_create_params q = *p;
     q.create_contexts = all.p;
     q.create_contexts_len = all.len;
-    if (!q.oplock_level)
+    if (want_lease)
+        q.oplock_level = SMB2_OPLOCK_LEVEL_LEASE; /* the lease instead of an oplock */
+    else if (!q.oplock_level)
         q.oplock_level = SMB2_OPLOCK_LEVEL_BATCH; /* what durability needs */
     if (!rc)
         rc = api_encode_create_ex(b, smbpath, &q, false);
@@ -253,11 +258,13 @@ static int file_create(smbw_file **out, smbw_tree *t, const char *path, const sm
     core_msg m;
     api_msg_for_tree(&m, t, SMB2_CREATE);
     smb2_durable_req dur;
-    bool want_dur = api_durable_req(c, p, &dur);
+    smb2_lease lease;
+    bool want_dur = api_durable_req(c, p, &dur, &lease);
     char *dp = NULL;
     rc = dfs_name(c, t, sp, &m, &dp);
     if (!rc)
-        rc = api_encode_create_dur(&m.body, dp ? dp : sp, p, API_QFID(c), want_dur ? &dur : NULL);
+        rc = api_encode_create_dur(&m.body, dp ? dp : sp, p, API_QFID(c), want_dur ? &dur : NULL,
+                                   &lease);
     free(dp);
     if (rc) {
         buf_free(&m.body);
@@ -274,7 +281,7 @@ static int file_create(smbw_file **out, smbw_tree *t, const char *path, const sm
     if (!rc) {
         api_file_remember(*out, sp, p); /* sp is the file's now */
         if (want_dur)
-            api_file_durable(c, *out, &dur);
+            api_file_durable(c, *out, &dur, &lease);
     } else if (not_covered && follow)
         rc = create_via_dfs(out, c, t, sp, p, rc);
     else
@@ -292,19 +299,53 @@ void api_file_remember(smbw_file *f, char *sp, const smbw_create_params *p)
     f->re_attrs = p->file_attributes;
 }
 
-bool api_durable_req(smbw_conn *c, const smbw_create_params *p, smb2_durable_req *dur)
+bool api_durable_req(smbw_conn *c, const smbw_create_params *p, smb2_durable_req *dur,
+                     smb2_lease *lease)
 {
     memset(dur, 0, sizeof *dur);
+    memset(lease, 0, sizeof *lease);
     if (!c->re_durable || (p->create_options & FILE_DIRECTORY_FILE) ||
         (p->oplock_level && p->oplock_level != SMB2_OPLOCK_LEVEL_BATCH) || p->create_contexts_len)
         return false; /* the caller's own oplock or contexts: left alone */
     dur->v2 = c->dialect >= SMBW_SMB3_00;
-    return !dur->v2 || crypto_random(dur->create_guid, sizeof dur->create_guid) == 0;
+    if (!dur->v2)
+        return true;
+    if (crypto_random(dur->create_guid, sizeof dur->create_guid) != 0)
+        return false;
+    if (!p->oplock_level && (c->server_caps & SMB2_GLOBAL_CAP_LEASING) &&
+        crypto_random(lease->key, sizeof lease->key) == 0)
+        lease->state = SMB2_LEASE_READ | SMB2_LEASE_WRITE | SMB2_LEASE_HANDLE;
+    return true;
 }
 
-void api_file_durable(smbw_conn *c, smbw_file *f, const smb2_durable_req *dur)
+/* The lease granted to f under the key asked for (its answer's contexts);
+ * none when the server gave none, another key, or a malformed context. */
+static void file_lease(smbw_conn *c, smbw_file *f, const smb2_lease *asked)
+{
+    smb2_lease l;
+    f->has_lease = false;
+    if (!asked || !asked->state)
+        return;
+    if (wire_decode_lease(f->ctx, f->ctx_len, &l) != 0 || !l.granted ||
+        memcmp(l.key, asked->key, 16) != 0) {
+        core_log(c, SMBW_LOG_DEBUG, "%s: no lease", f->re_path ? f->re_path : "open");
+        return;
+    }
+    f->has_lease = true;
+    memcpy(f->lease_key, l.key, 16);
+    f->lease_state = l.state;
+    f->lease_epoch = l.epoch;
+    core_log(c, SMBW_LOG_DEBUG, "%s: lease granted (state %s%s%s, v%d)",
+             f->re_path ? f->re_path : "open", (l.state & SMB2_LEASE_READ) ? "R" : "",
+             (l.state & SMB2_LEASE_WRITE) ? "W" : "", (l.state & SMB2_LEASE_HANDLE) ? "H" : "",
+             l.v2 ? 2 : 1);
+}
+
+void api_file_durable(smbw_conn *c, smbw_file *f, const smb2_durable_req *dur,
+                      const smb2_lease *lease)
 {
     smb2_durable_rsp d;
+    file_lease(c, f, lease);
     if (wire_decode_durable(f->ctx, f->ctx_len, &d) != 0 || !d.granted) {
         core_log(c, SMBW_LOG_DEBUG, "%s: no durable handle", f->re_path ? f->re_path : "open");
         return;

@@ -215,15 +215,24 @@ static int reclaim(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
     dur.reconnect = true;
     memcpy(dur.file_id, f->id, 16);
     memcpy(dur.create_guid, f->create_guid, 16);
+    /* The lease the open holds, under the same key (MS-SMB2 3.2.4.4). */
+    smb2_lease lease;
+    memset(&lease, 0, sizeof lease);
+    if (f->has_lease) {
+        memcpy(lease.key, f->lease_key, 16);
+        lease.state = f->lease_state ? f->lease_state : SMB2_LEASE_READ;
+        lease.epoch = f->lease_epoch;
+    }
     core_msg m;
     api_msg_for_tree(&m, t, SMB2_CREATE);
-    if (api_encode_create_dur(&m.body, f->re_path, &p, false, &dur) != 0) {
+    if (api_encode_create_dur(&m.body, f->re_path, &p, false, &dur, &lease) != 0) {
         buf_free(&m.body);
         return SMBW_ENOMEM;
     }
     api_rsp rsp;
     int rc = api_call(c, &m, 1, false, &rsp);
     smb2_create_rsp cr;
+    smb2_lease got;
     if (!rc && rsp.h.status != SMBW_STATUS_SUCCESS) {
         core_log(c, SMBW_LOG_INFO, "reconnect: durable %s not reclaimed (status 0x%08x)",
                  f->re_path, rsp.h.status);
@@ -231,10 +240,17 @@ static int reclaim(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
     } else if (!rc && wire_decode_create(rsp.msg.p, rsp.msg.len, &cr) != 0) {
         core_kill(c, SMBW_EPROTO, "malformed CREATE response");
         rc = SMBW_EPROTO;
+    } else if (!rc && wire_decode_lease(cr.contexts, cr.contexts_len, &got) != 0) {
+        core_kill(c, SMBW_EPROTO, "malformed lease in a CREATE response");
+        rc = SMBW_EPROTO;
     } else if (!rc) {
         memcpy(f->id, cr.file_id, 16);
         f->has_key = false;
-        core_log(c, SMBW_LOG_INFO, "reconnect: %s reclaimed durably", f->re_path);
+        f->has_lease = f->has_lease && got.granted && memcmp(got.key, f->lease_key, 16) == 0;
+        if (f->has_lease)
+            f->lease_state = got.state;
+        core_log(c, SMBW_LOG_INFO, "reconnect: %s reclaimed durably%s", f->re_path,
+                 f->has_lease ? " with its lease" : "");
     }
     api_rsp_free(&rsp);
     return rc;
@@ -252,6 +268,7 @@ static int reopen(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
         if (rc <= 0)
             return rc;
         f->durable = false; /* the open by path below is a plain one */
+        f->has_lease = false;
     }
     smbw_create_params p;
     memset(&p, 0, sizeof p);

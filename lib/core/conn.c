@@ -955,12 +955,80 @@ static int ack_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, si
     return 0; /* the server's answer to an acknowledgment changes nothing */
 }
 
+static int lease_ack_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len)
+{
+    smbw_conn *c = ud;
+    uint8_t key[16];
+    uint32_t state;
+    if (err || !h)
+        return 0;
+    if (h->status != SMBW_STATUS_SUCCESS)
+        core_log(c, SMBW_LOG_DEBUG, "lease break acknowledgment refused (status 0x%08x)",
+                 h->status);
+    else if (wire_decode_lease_ack(msg, len, key, &state) != 0)
+        core_log(c, SMBW_LOG_DEBUG, "malformed lease break acknowledgment answer ignored");
+    else
+        core_log(c, SMBW_LOG_DEBUG, "lease break acknowledgment answered (state 0x%x)", state);
+    return 0;
+}
+
+/* A lease break notification (MS-SMB2 3.2.5.19.2): the open holding the
+ * lease key keeps the new state; when the server asks for it, the state is
+ * acknowledged at once on that open's session and tree, so that whoever
+ * opened the file meanwhile does not wait for the break timeout. A break of
+ * an unknown key, or one that takes nothing away from the state held (a
+ * repeated break, say), is logged and ignored: a lease is acknowledged at
+ * most once per state it loses, whatever a server sends. */
+static int lease_break(smbw_conn *c, const uint8_t *msg, size_t len)
+{
+    smb2_lease_break lb;
+    if (wire_decode_lease_break(msg, len, &lb) != 0) {
+        core_kill(c, SMBW_EPROTO, "malformed lease break notification");
+        return SMBW_EPROTO;
+    }
+    for (struct smbw_session *s = c->sessions; s; s = s->next)
+        for (struct smbw_tree *t = s->trees; t; t = t->next)
+            for (struct smbw_file *f = t->files; f; f = f->next) {
+                if (!f->has_lease || memcmp(f->lease_key, lb.key, 16) != 0)
+                    continue;
+                if ((lb.new_state & ~f->lease_state) || lb.new_state == f->lease_state) {
+                    core_log(c, SMBW_LOG_DEBUG,
+                             "lease break from 0x%x to 0x%x ignored (state held 0x%x)",
+                             lb.current_state, lb.new_state, f->lease_state);
+                    return 0;
+                }
+                f->lease_state = lb.new_state;
+                f->lease_epoch = lb.new_epoch;
+                if (!(lb.flags & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED)) {
+                    core_log(c, SMBW_LOG_DEBUG, "lease broken to state 0x%x", lb.new_state);
+                    return 0;
+                }
+                core_msg m;
+                memset(&m, 0, sizeof m);
+                m.command = SMB2_OPLOCK_BREAK;
+                m.sess = s;
+                m.tree_id = t->id;
+                m.encrypt = t->encrypt;
+                m.done = lease_ack_done;
+                m.ud = c;
+                buf_init(&m.body);
+                if (wire_encode_lease_ack(&m.body, lb.key, lb.new_state) != 0) {
+                    buf_free(&m.body);
+                    return 0;
+                }
+                core_log(c, SMBW_LOG_DEBUG, "lease break to state 0x%x acknowledged", lb.new_state);
+                int rc = core_submit(c, &m, 1, false);
+                return rc == SMBW_EDEAD ? SMBW_EDEAD : 0;
+            }
+    core_log(c, SMBW_LOG_DEBUG, "lease break for an unknown lease key ignored");
+    return 0;
+}
+
 /* An oplock break notification (MS-SMB2 3.2.5.19.1): acknowledged at once
  * with the level the server asks for, on the session and tree of the open,
  * so that whoever opened the file meanwhile does not wait for the break
  * timeout. One for an open this connection does not know is dropped; a lease
- * break is ignored (this client asks for none); a malformed one kills the
- * connection. */
+ * break goes to lease_break; a malformed one kills the connection. */
 static int oplock_break(smbw_conn *c, const uint8_t *msg, size_t len)
 {
     uint8_t level, id[16];
@@ -970,7 +1038,7 @@ static int oplock_break(smbw_conn *c, const uint8_t *msg, size_t len)
         return SMBW_EPROTO;
     }
     if (rc > 0)
-        return 0;
+        return lease_break(c, msg, len);
     for (struct smbw_session *s = c->sessions; s; s = s->next)
         for (struct smbw_tree *t = s->trees; t; t = t->next)
             for (struct smbw_file *f = t->files; f; f = f->next) {

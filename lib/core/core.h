@@ -91,6 +91,12 @@ struct smbw_file {
     /* A durable open (DHnQ or DH2Q granted) and what reclaims it. */
     bool durable, durable_v2;
     uint8_t create_guid[16];
+    /* The lease the durable v2 open holds (RqLs granted): its key and the
+     * state left after the breaks acknowledged so far. */
+    bool has_lease;
+    uint8_t lease_key[16];
+    uint32_t lease_state;
+    uint16_t lease_epoch;
 };
 
 /* A piece of the output that is not in smbw_conn.out: a WRITE payload sent

@@ -147,6 +147,69 @@ int wire_decode_durable(const uint8_t *ctx, size_t len, smb2_durable_rsp *out)
     return rc;
 }
 
+#define LEASE_V1_LEN 32
+#define LEASE_V2_LEN 52
+#define LEASE_STATES (SMB2_LEASE_READ | SMB2_LEASE_HANDLE | SMB2_LEASE_WRITE)
+
+int wire_encode_ctx_lease(smbw_buf *b, const smb2_lease *l, bool more)
+{
+    static const uint8_t zero[16];
+    size_t at = b->len;
+    if (at % 8 != 0 || !l)
+        return SMBW_EINVAL;
+    uint32_t padded = (CTX_HDR + 8 + LEASE_V2_LEN + 7u) & ~7u;
+    buf_u32(b, more ? padded : 0); /* Next */
+    buf_u16(b, CTX_HDR);           /* NameOffset */
+    buf_u16(b, 4);                 /* NameLength */
+    buf_u16(b, 0);                 /* Reserved */
+    buf_u16(b, CTX_HDR + 8);       /* DataOffset */
+    buf_u32(b, LEASE_V2_LEN);      /* DataLength */
+    buf_put(b, "RqLs", 4);
+    buf_u32(b, 0); /* padding of the name */
+    buf_put(b, l->key, 16);
+    buf_u32(b, l->state);
+    buf_u32(b, 0);        /* Flags: no parent lease key */
+    buf_u64(b, 0);        /* LeaseDuration */
+    buf_put(b, zero, 16); /* ParentLeaseKey */
+    buf_u16(b, l->epoch); /* Epoch */
+    buf_u16(b, 0);        /* Reserved */
+    if (more)
+        while ((b->len - at) % 8 != 0)
+            buf_u8(b, 0);
+    return b->failed ? SMBW_ENOMEM : 0;
+}
+
+static int lease_cb(void *ud, const uint8_t *name, size_t namelen, const uint8_t *data,
+                    size_t datalen)
+{
+    smb2_lease *o = ud;
+    uint64_t duration;
+    if (namelen != 4 || memcmp(name, "RqLs", 4) != 0)
+        return 0;
+    if (o->granted || (datalen != LEASE_V1_LEN && datalen != LEASE_V2_LEN))
+        return SMBW_EPROTO; /* twice, or neither version's length */
+    smbw_cur c = cur_make(data, datalen);
+    if (!cur_copy(&c, o->key, 16) || !cur_u32(&c, &o->state) || !cur_u32(&c, &o->flags) ||
+        !cur_u64(&c, &duration))
+        return SMBW_EPROTO;
+    if (o->state & ~LEASE_STATES)
+        return SMBW_EPROTO;
+    o->v2 = datalen == LEASE_V2_LEN;
+    if (o->v2 && (!cur_skip(&c, 16) || !cur_u16(&c, &o->epoch)))
+        return SMBW_EPROTO; /* ParentLeaseKey, Epoch */
+    o->granted = true;
+    return 0;
+}
+
+int wire_decode_lease(const uint8_t *ctx, size_t len, smb2_lease *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = wire_walk_create_contexts(ctx, len, lease_cb, out);
+    if (rc)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
+
 typedef struct qfid_find {
     uint8_t *id;
     bool *found;

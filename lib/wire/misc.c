@@ -39,6 +39,55 @@ int wire_encode_oplock_ack(smbw_buf *b, uint8_t level, const uint8_t file_id[16]
     return b->failed ? SMBW_ENOMEM : 0;
 }
 
+#define LEASE_ACK_SIZE 36 /* acknowledgment and its answer */
+#define LEASE_STATES (SMB2_LEASE_READ | SMB2_LEASE_HANDLE | SMB2_LEASE_WRITE)
+
+int wire_decode_lease_break(const uint8_t *msg, size_t len, smb2_lease_break *out)
+{
+    smbw_cur c = cur_make(msg, len);
+    uint16_t ss;
+    uint32_t access_hint, share_hint;
+    smb2_lease_break o;
+    memset(&o, 0, sizeof o);
+    memset(out, 0, sizeof *out);
+    if (!msg || !cur_skip(&c, SMB2_HDR_SIZE) || !cur_u16(&c, &ss) || ss != LEASE_BREAK_SIZE ||
+        !cur_u16(&c, &o.new_epoch) || !cur_u32(&c, &o.flags) || !cur_copy(&c, o.key, 16) ||
+        !cur_u32(&c, &o.current_state) || !cur_u32(&c, &o.new_state) || !cur_u32(&c, &o.reason) ||
+        !cur_u32(&c, &access_hint) || !cur_u32(&c, &share_hint))
+        return SMBW_EPROTO;
+    if ((o.current_state & ~LEASE_STATES) || (o.new_state & ~o.current_state))
+        return SMBW_EPROTO;
+    *out = o;
+    return 0;
+}
+
+int wire_encode_lease_ack(smbw_buf *b, const uint8_t key[16], uint32_t state)
+{
+    size_t start = b->len;
+    if (!key)
+        return SMBW_EINVAL;
+    buf_u16(b, LEASE_ACK_SIZE);
+    buf_u16(b, 0); /* Reserved */
+    buf_u32(b, 0); /* Flags */
+    buf_put(b, key, 16);
+    buf_u32(b, state);
+    buf_u64(b, 0); /* LeaseDuration */
+    return wire_enc_end(b, start, 0);
+}
+
+int wire_decode_lease_ack(const uint8_t *msg, size_t len, uint8_t key[16], uint32_t *state)
+{
+    smbw_cur c = cur_make(msg, len);
+    uint16_t ss, reserved;
+    uint32_t flags;
+    uint64_t duration;
+    if (!msg || !cur_skip(&c, SMB2_HDR_SIZE) || !cur_u16(&c, &ss) || ss != LEASE_ACK_SIZE ||
+        !cur_u16(&c, &reserved) || !cur_u32(&c, &flags) || !cur_copy(&c, key, 16) ||
+        !cur_u32(&c, state) || !cur_u64(&c, &duration) || (*state & ~LEASE_STATES))
+        return SMBW_EPROTO;
+    return 0;
+}
+
 void wire_encode_transform_hdr(smbw_buf *b, const smb2_transform_hdr *h)
 {
     buf_u32(b, SMB2_TRANSFORM_ID);

@@ -102,6 +102,13 @@ enum smb2_command {
 #define SMB2_OPLOCK_LEVEL_NONE 0x00
 #define SMB2_OPLOCK_LEVEL_II 0x01
 #define SMB2_OPLOCK_LEVEL_BATCH 0x09
+#define SMB2_OPLOCK_LEVEL_LEASE 0xFF
+/* Lease states (MS-SMB2 2.2.13.2.8) and flags. */
+#define SMB2_LEASE_READ 0x01u
+#define SMB2_LEASE_HANDLE 0x02u
+#define SMB2_LEASE_WRITE 0x04u
+#define SMB2_LEASE_FLAG_BREAK_IN_PROGRESS 0x02u
+#define SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED 0x01u
 #define SMB2_IMPERSONATION_IMPERSONATION 0x00000002u
 #define FILE_READ_DATA 0x00000001u
 #define FILE_WRITE_DATA 0x00000002u
@@ -322,11 +329,30 @@ SMBW_WUR int wire_encode_empty4(smbw_buf *b);
 /* OPLOCK_BREAK (2.2.23.1 notification, 2.2.24.1 acknowledgment): the
  * notification in a whole message (64-byte header first) into *level and
  * file_id: 0, 1 when it is a lease break notification (StructureSize 44, not
- * decoded: this client asks for no leases), or SMBW_EPROTO. */
+ * decoded here: wire_decode_lease_break), or SMBW_EPROTO. */
 SMBW_WUR int wire_decode_oplock_break(const uint8_t *msg, size_t len, uint8_t *level,
                                       uint8_t file_id[16]);
 /* The acknowledgment of a break to level for file_id. */
 SMBW_WUR int wire_encode_oplock_ack(smbw_buf *b, uint8_t level, const uint8_t file_id[16]);
+
+/* Lease break notification (2.2.23.2, StructureSize 44) in a whole message:
+ * 0 or SMBW_EPROTO (short, another StructureSize, a state with bits other
+ * than R|H|W, or a new state that is not part of the current one: a break
+ * only takes away). */
+typedef struct smb2_lease_break {
+    uint16_t new_epoch;
+    uint32_t flags; /* SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED */
+    uint8_t key[16];
+    uint32_t current_state, new_state;
+    uint32_t reason;
+} smb2_lease_break;
+SMBW_WUR int wire_decode_lease_break(const uint8_t *msg, size_t len, smb2_lease_break *out);
+/* Lease break acknowledgment (2.2.24.2) of key with the state kept. */
+SMBW_WUR int wire_encode_lease_ack(smbw_buf *b, const uint8_t key[16], uint32_t state);
+/* Its answer (2.2.25.2, StructureSize 36) in a whole message: 0 with the
+ * key and state, or SMBW_EPROTO. */
+SMBW_WUR int wire_decode_lease_ack(const uint8_t *msg, size_t len, uint8_t key[16],
+                                   uint32_t *state);
 
 /* ---- TREE_CONNECT (2.2.9 / 2.2.10) ---------------------------------------- */
 
@@ -426,6 +452,26 @@ typedef struct smb2_durable_rsp {
 SMBW_WUR int wire_decode_durable(const uint8_t *ctx, size_t len, smb2_durable_rsp *out);
 SMBW_WUR int wire_decode_qfid(const uint8_t *ctx, size_t len, uint8_t id[WIRE_DISK_ID_LEN],
                               bool *found);
+
+/* Lease contexts (2.2.13.2.10 SMB2_CREATE_REQUEST_LEASE_V2 "RqLs", 52 bytes
+ * of data; the answer 2.2.14.2.11 has the same layout, or 2.2.14.2.10's 32
+ * bytes from a server that gives a version 1 lease). The request asks for
+ * state under key (ParentLeaseKey zero, epoch as given: 0 for a new lease). */
+typedef struct smb2_lease {
+    bool granted; /* answers: a lease context was there */
+    bool v2;      /* answers: its data was the 52-byte version 2 */
+    uint8_t key[16];
+    uint32_t state;
+    uint32_t flags;
+    uint16_t epoch;
+} smb2_lease;
+/* Appends the request context at an 8-byte aligned offset of b (SMBW_EINVAL
+ * otherwise); with more, its Next says another follows right after it. */
+SMBW_WUR int wire_encode_ctx_lease(smbw_buf *b, const smb2_lease *l, bool more);
+/* The lease in a CREATE response's context chain: granted false when there
+ * is none. Data of another length than 32 or 52, a state with bits other
+ * than R|H|W, or two lease contexts: SMBW_EPROTO (as is a malformed chain). */
+SMBW_WUR int wire_decode_lease(const uint8_t *ctx, size_t len, smb2_lease *out);
 
 SMBW_WUR int wire_encode_close(smbw_buf *b, uint16_t flags, const uint8_t file_id[16]);
 typedef struct smb2_close_rsp {

@@ -179,6 +179,18 @@ def main():
     chain = ctx(b"MxAc", b"\0" * 8, False) + ctx(b"QFid", b"\x11" * 32, True)
     out.add("create_ctx", b"\x00" + chain)
     out.add("create_ctx", b"\x00" + ctx(b"RqLs", b"\x22" * 32, True))
+    # Lease v2 answers (MS-SMB2 2.2.14.2.11), alone and after DH2Q as Samba
+    # sends them; a lease break notification (2.2.23.2) and the answer to a
+    # lease break acknowledgment (2.2.25.2), each after a 64-byte header.
+    lease2 = bytes(range(16)) + struct.pack("<IIQ16sHH", 7, 0, 0, b"\0" * 16, 1, 0)
+    out.add("create_ctx", b"\x00" + ctx(b"RqLs", lease2, True))
+    out.add("create_ctx", b"\x00" + ctx(b"DH2Q", struct.pack("<II", 60000, 0), False) +
+            ctx(b"RqLs", lease2, True))
+    hdr = b"\xfeSMB" + struct.pack("<HHIHHIIQIIQ16s", 64, 0, 0, 18, 0, 1, 0, 2**64 - 1, 0, 0, 0,
+                                   b"\0" * 16)
+    out.add("create_ctx", b"\x00" + hdr + struct.pack("<HHI16sIIIII", 44, 2, 1, bytes(range(16)),
+                                                       7, 3, 0, 0, 0))
+    out.add("create_ctx", b"\x00" + hdr + struct.pack("<HHI16sIQ", 36, 0, 0, bytes(range(16)), 3, 0))
     # VALIDATE_NEGOTIATE_INFO output: Capabilities, Guid, SecurityMode, Dialect.
     out.add("fsctl", b"\x03" + struct.pack("<I16sHH", 0x2f, b"\x42" * 16, 1, 0x0302))
     out.add("fsctl", b"\x02" + struct.pack("<QQQQ", 0, 4096, 65536, 8192))

@@ -1,5 +1,7 @@
 /* Create contexts: the first input byte picks the form; the rest is
  *   even: a raw SMB2_CREATE_CONTEXT chain for wire_walk_create_contexts
+ *         (and the QFid, durable and lease decoders), or a whole oplock or
+ *         lease break notification / lease break acknowledgment answer
  *   odd:  a CREATE response body (after a valid header) for
  *         wire_decode_create, whose context list is then walked again. */
 #include "fuzz.h"
@@ -42,6 +44,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         smb2_durable_rsp d;
         if (wire_decode_durable(p, n, &d) != 0)
             fz_check(!d.granted, "a refused durable answer left granted set");
+        smb2_lease l;
+        if (wire_decode_lease(p, n, &l) != 0)
+            fz_check(!l.granted, "a refused lease answer left granted set");
+        else if (l.granted)
+            fz_check(l.state <= 7, "a lease state beyond R|H|W accepted");
+        smb2_lease_break lb;
+        if (wire_decode_lease_break(p, n, &lb) == 0)
+            fz_check(!(lb.new_state & ~lb.current_state), "a lease break that adds state");
+        uint8_t key[16];
+        uint32_t st;
+        if (wire_decode_lease_ack(p, n, key, &st) == 0)
+            fz_check(st <= 7, "a lease ack answer state beyond R|H|W accepted");
         return 0;
     }
     size_t len;

@@ -194,7 +194,7 @@ START_TEST(test_reconnect_downgrade_refused)
 END_TEST
 
 typedef struct logbuf {
-    int durable_granted, reclaimed, acks;
+    int durable_granted, reclaimed, acks, leases, lease_reclaimed;
 } logbuf;
 
 static void log_cb(void *ud, enum smbw_log_level level, const char *msg)
@@ -207,14 +207,20 @@ static void log_cb(void *ud, enum smbw_log_level level, const char *msg)
         l->durable_granted++;
     if (strstr(msg, "reclaimed durably"))
         l->reclaimed++;
-    if (strstr(msg, "oplock break to level"))
+    if (strstr(msg, "reclaimed durably with its lease"))
+        l->lease_reclaimed++;
+    if (strstr(msg, "oplock break to level") || strstr(msg, "lease break to state"))
         l->acks++;
+    if (strstr(msg, "lease granted (state RWH, v2)"))
+        l->leases++;
 }
 
 /* Durable handles (smbw_reconnect_opts.durable) at dialect d: with
  * SMBW_TEST_DURABLE set (a Samba configured for them) the open is durable,
- * a second open of the file on the same connection makes the server break
- * the batch oplock, which is acknowledged at once (the open completes within
+ * with a lease R|W|H on 3.x (Samba 4.17 grants leases by default), a second
+ * open of the file on the same connection makes the server break the lease
+ * (3.x: to R|H, then the lease break answer) or the batch oplock (2.x),
+ * which is acknowledged at once (the open completes within
  * 5 s, not at the break timeout), and after a cut the handle is reclaimed
  * (DH2C on 3.x, DHnC on 2.x) and the writes go on; without it the file is
  * opened again by path (Samba 4.17's defaults grant durability too, but
@@ -240,11 +246,15 @@ static void durable_at(uint16_t d)
     IT_OK(a.conn, smbw_file_open(&f, a.tree, "durable.bin", SMBW_O_RDWR | SMBW_O_CREAT));
     if (want)
         ck_assert_int_eq(lg.durable_granted, 1);
+    /* On 3.x durability comes with a lease R|W|H (a batch oplock on 2.x). */
+    ck_assert_int_eq(lg.leases, d >= SMBW_SMB3_00 ? 1 : 0);
     IT_OK(a.conn, smbw_file_pwrite(f, "0123456789", 10, 0));
     cut(a.conn);
     IT_OK(a.conn, smbw_conn_reconnect(a.conn));
     if (want)
         ck_assert_int_eq(lg.reclaimed, 1);
+    if (want) /* DH2C with the same lease key (MS-SMB2 3.2.4.4) */
+        ck_assert_int_eq(lg.lease_reclaimed, d >= SMBW_SMB3_00 ? 1 : 0);
     IT_OK(a.conn, smbw_file_pwrite(f, "abcdef", 6, 10));
     /* A second open breaks the batch oplock (which also ends durability):
      * acknowledged at once, so the open completes well before Samba's 30 s

@@ -995,6 +995,163 @@ START_TEST(test_oplock_break)
 }
 END_TEST
 
+/* Lease contexts: the RqLs v2 request byte by byte (52 bytes of data, key,
+ * state, zero parent key, epoch) and chained; the answers (v2 52 bytes, v1
+ * 32 bytes) decoded, and every bad length, bad state or second context
+ * refused. */
+START_TEST(test_lease_ctx)
+{
+    smbw_buf b;
+    buf_init(&b);
+    smb2_lease l;
+    memset(&l, 0, sizeof l);
+    for (int i = 0; i < 16; i++)
+        l.key[i] = (uint8_t)(0xC0 + i);
+    l.state = SMB2_LEASE_READ | SMB2_LEASE_WRITE | SMB2_LEASE_HANDLE;
+    l.epoch = 3;
+    ck_assert_int_eq(wire_encode_ctx_lease(&b, &l, false), 0);
+    ck_assert_uint_eq(b.len, 24 + 52);
+    ck_assert_uint_eq(get_u32(b.p), 0);       /* Next */
+    ck_assert_uint_eq(get_u16(b.p + 4), 16);  /* NameOffset */
+    ck_assert_uint_eq(get_u16(b.p + 6), 4);   /* NameLength */
+    ck_assert_uint_eq(get_u16(b.p + 10), 24); /* DataOffset */
+    ck_assert_uint_eq(get_u32(b.p + 12), 52); /* DataLength */
+    ck_assert(memcmp(b.p + 16, "RqLs", 4) == 0);
+    const uint8_t *d = b.p + 24;
+    ck_assert(memcmp(d, l.key, 16) == 0);
+    ck_assert_uint_eq(get_u32(d + 16), 7); /* LeaseState */
+    ck_assert_uint_eq(get_u32(d + 20), 0); /* Flags */
+    for (int i = 24; i < 48; i++)          /* LeaseDuration, ParentLeaseKey */
+        ck_assert_uint_eq(d[i], 0);
+    ck_assert_uint_eq(get_u16(d + 48), 3); /* Epoch */
+    /* Chained: Next is the padded length, the walk sees both. */
+    buf_reset(&b);
+    ck_assert_int_eq(wire_encode_ctx_lease(&b, &l, true), 0);
+    ck_assert_uint_eq(b.len, 80);
+    ck_assert_uint_eq(get_u32(b.p), 80);
+    ck_assert_int_eq(wire_encode_ctx_qfid(&b, false), 0);
+    ctx_seen s;
+    memset(&s, 0, sizeof s);
+    ck_assert_int_eq(wire_walk_create_contexts(b.p, b.len, collect, &s), 0);
+    ck_assert_int_eq(s.n, 2);
+    ck_assert_str_eq(s.names[0], "RqLs");
+    ck_assert_uint_eq(s.dlen[0], 52);
+    /* The server's answer is the same layout: decoded back. */
+    smb2_lease o;
+    buf_reset(&b);
+    ck_assert_int_eq(wire_encode_ctx_lease(&b, &l, false), 0);
+    ck_assert_int_eq(wire_decode_lease(b.p, b.len, &o), 0);
+    ck_assert(o.granted && o.v2);
+    ck_assert(memcmp(o.key, l.key, 16) == 0);
+    ck_assert_uint_eq(o.state, 7);
+    ck_assert_uint_eq(o.epoch, 3);
+    buf_reset(&b);
+    ck_assert_int_eq(wire_encode_ctx_lease(&b, &l, true), 0);
+    ck_assert_int_eq(wire_encode_ctx_lease(&b, &l, false), 0); /* twice */
+    ck_assert_int_eq(wire_decode_lease(b.p, b.len, &o), SMBW_EPROTO);
+    ck_assert(!o.granted);
+    buf_reset(&b);
+    buf_u8(&b, 1);
+    ck_assert_int_eq(wire_encode_ctx_lease(&b, &l, false), SMBW_EINVAL);
+
+    uint8_t data[56];
+    memset(data, 0, sizeof data);
+    memcpy(data, l.key, 16);
+    data[16] = SMB2_LEASE_READ | SMB2_LEASE_HANDLE;
+    buf_reset(&b);
+    add_ctx(&b, "MxAc", data, 8, false);
+    add_ctx(&b, "RqLs", data, 32, true); /* version 1 */
+    ck_assert_int_eq(wire_decode_lease(b.p, b.len, &o), 0);
+    ck_assert(o.granted && !o.v2);
+    ck_assert_uint_eq(o.state, SMB2_LEASE_READ | SMB2_LEASE_HANDLE);
+    buf_reset(&b);
+    add_ctx(&b, "MxAc", data, 8, true);
+    ck_assert_int_eq(wire_decode_lease(b.p, b.len, &o), 0);
+    ck_assert(!o.granted);
+    ck_assert_int_eq(wire_decode_lease(NULL, 0, &o), 0);
+    static const uint32_t bad[] = {0, 16, 31, 33, 51, 53, 56};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        buf_reset(&b);
+        add_ctx(&b, "RqLs", bad[k] ? data : NULL, bad[k], true);
+        ck_assert_int_eq(wire_decode_lease(b.p, b.len, &o), SMBW_EPROTO);
+        ck_assert(!o.granted);
+    }
+    data[16] = 0x08; /* no such state */
+    buf_reset(&b);
+    add_ctx(&b, "RqLs", data, 52, true);
+    ck_assert_int_eq(wire_decode_lease(b.p, b.len, &o), SMBW_EPROTO);
+    buf_free(&b);
+}
+END_TEST
+
+/* Lease break notification (2.2.23.2) from scripted bytes: decoded field by
+ * field; short, other sizes, unknown state bits and a "break" that adds
+ * state refused. The acknowledgment's bytes (2.2.24.2) and its answer. */
+START_TEST(test_lease_break)
+{
+    uint8_t msg[64 + 44];
+    memset(msg, 0, sizeof msg);
+    uint8_t key[16];
+    for (int i = 0; i < 16; i++)
+        key[i] = (uint8_t)(0x50 + i);
+    msg[64] = 44;
+    msg[66] = 5; /* NewEpoch */
+    msg[68] = 1; /* Flags: ACK_REQUIRED */
+    memcpy(msg + 72, key, 16);
+    msg[88] = 7; /* CurrentLeaseState RWH */
+    msg[92] = 3; /* NewLeaseState RH */
+    msg[96] = 0; /* BreakReason */
+    smb2_lease_break lb;
+    uint8_t level, id[16];
+    ck_assert_int_eq(wire_decode_oplock_break(msg, sizeof msg, &level, id), 1);
+    ck_assert_int_eq(wire_decode_lease_break(msg, sizeof msg, &lb), 0);
+    ck_assert_uint_eq(lb.new_epoch, 5);
+    ck_assert_uint_eq(lb.flags, SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED);
+    ck_assert(memcmp(lb.key, key, 16) == 0);
+    ck_assert_uint_eq(lb.current_state, 7);
+    ck_assert_uint_eq(lb.new_state, 3);
+    ck_assert_int_eq(wire_decode_lease_break(msg, sizeof msg - 1, &lb), SMBW_EPROTO);
+    ck_assert_int_eq(wire_decode_lease_break(msg, 63, &lb), SMBW_EPROTO);
+    ck_assert_int_eq(wire_decode_lease_break(NULL, 0, &lb), SMBW_EPROTO);
+    msg[92] = 8; /* a state that is not one */
+    ck_assert_int_eq(wire_decode_lease_break(msg, sizeof msg, &lb), SMBW_EPROTO);
+    msg[88] = 3;
+    msg[92] = 5; /* W was not held: a break never adds */
+    ck_assert_int_eq(wire_decode_lease_break(msg, sizeof msg, &lb), SMBW_EPROTO);
+    msg[88] = 0x17;
+    msg[92] = 0;
+    ck_assert_int_eq(wire_decode_lease_break(msg, sizeof msg, &lb), SMBW_EPROTO);
+    msg[88] = 7;
+    msg[64] = 24; /* an oplock break is not a lease break */
+    ck_assert_int_eq(wire_decode_lease_break(msg, sizeof msg, &lb), SMBW_EPROTO);
+
+    smbw_buf b;
+    buf_init(&b);
+    ck_assert_int_eq(wire_encode_lease_ack(&b, key, SMB2_LEASE_READ), 0);
+    ck_assert_uint_eq(b.len, 36);
+    ck_assert_uint_eq(get_u16(b.p), 36);
+    ck_assert_uint_eq(get_u32(b.p + 4), 0);
+    ck_assert(memcmp(b.p + 8, key, 16) == 0);
+    ck_assert_uint_eq(get_u32(b.p + 24), SMB2_LEASE_READ);
+    /* Its answer has the same layout after the header. */
+    uint8_t rsp[64 + 36];
+    memset(rsp, 0, 64);
+    memcpy(rsp + 64, b.p, 36);
+    uint8_t k2[16];
+    uint32_t st = 99;
+    ck_assert_int_eq(wire_decode_lease_ack(rsp, sizeof rsp, k2, &st), 0);
+    ck_assert_uint_eq(st, SMB2_LEASE_READ);
+    ck_assert(memcmp(k2, key, 16) == 0);
+    ck_assert_int_eq(wire_decode_lease_ack(rsp, sizeof rsp - 1, k2, &st), SMBW_EPROTO);
+    rsp[64] = 44;
+    ck_assert_int_eq(wire_decode_lease_ack(rsp, sizeof rsp, k2, &st), SMBW_EPROTO);
+    rsp[64] = 36;
+    rsp[88] = 0x10;
+    ck_assert_int_eq(wire_decode_lease_ack(rsp, sizeof rsp, k2, &st), SMBW_EPROTO);
+    buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_create_contexts)
 {
     smbw_buf b;
@@ -2254,6 +2411,8 @@ int main(void)
     tcase_add_test(tc, test_qfid);
     tcase_add_test(tc, test_durable_ctx);
     tcase_add_test(tc, test_oplock_break);
+    tcase_add_test(tc, test_lease_ctx);
+    tcase_add_test(tc, test_lease_break);
     tcase_add_test(tc, test_create_contexts_last_data_offset_ignored);
     tcase_add_test(tc, test_create_req);
     tcase_add_test(tc, test_create_rsp);
