@@ -120,8 +120,15 @@ static int file_from_create(smbw_tree *t, const uint8_t *msg, size_t len, smbw_f
     f->create_action = cr.create_action;
     f->times = cr.t;
     f->is_dir = (cr.t.file_attributes & SMBW_FILE_ATTRIBUTE_DIRECTORY) != 0;
+    /* Every context this client reads is checked here, whoever asked for
+     * it: a malformed QFid, durable or lease answer is a malformed CREATE
+     * response (api_file_durable reads the last two again). */
+    smb2_durable_rsp dur;
+    smb2_lease lease;
     if (cr.contexts_len &&
-        wire_decode_qfid(cr.contexts, cr.contexts_len, f->disk_id, &f->has_disk_id) != 0) {
+        (wire_decode_qfid(cr.contexts, cr.contexts_len, f->disk_id, &f->has_disk_id) != 0 ||
+         wire_decode_durable(cr.contexts, cr.contexts_len, &dur) != 0 ||
+         wire_decode_lease(cr.contexts, cr.contexts_len, &lease) != 0)) {
         free(f);
         return SMBW_EPROTO;
     }

@@ -25,7 +25,7 @@
 #    upload reopen their files by name (no durable handle to reclaim there),
 #    check them, and finish identical;
 #  - a second client (smbclient) opening the temporary file of an upload:
-#    the oplock break is acknowledged at once, the open answered in well
+#    the lease break is acknowledged at once, the open answered in well
 #    under Samba's break timeout (milliseconds measured);
 #  - retries exhausted (nothing answers after the cut): exit 3 after
 #    --retries tries, the partial file and resume record kept with --resume,
@@ -287,8 +287,8 @@ expect_ok "upload, server restarted" 1 "$share/restart-up.bin"
     fail "server restarted: leftovers: $(leftovers "$share")"
 
 # ---- a second client opens the file during a copy --------------------------
-# The temporary file of an upload is a durable open with a batch oplock:
-# smbclient opening it makes the server break the oplock, which smbcopy
+# The temporary file of an upload is a durable open with a lease R|W|H
+# (3.x): smbclient opening it makes the server break the lease, which smbcopy
 # acknowledges at once while it streams (-vv says so), so the second client's
 # open is answered (here with a sharing violation: smbcopy's open shares no
 # writing) long before Samba's 35 s break timeout. Its time is measured
@@ -323,11 +323,19 @@ fi
 # open left waiting for the break until the copy closed the file would find
 # no such file: it was renamed by then; seen so with the acknowledgement
 # disabled).
-if grep -q "oplock break to level .* acknowledged" "$work/second.err" &&
+if grep -q "lease break to state .* acknowledged" "$work/second.err" &&
     grep -q SHARING_VIOLATION "$work/open.out" && ((busy_ms < 10000)); then
-    pass "second client: oplock break acknowledged, its open answered in $busy_ms ms (idle file: $idle_ms ms; $(tr '\n' ' ' <"$work/open.out"))"
+    pass "second client: lease break acknowledged, its open answered in $busy_ms ms (idle file: $idle_ms ms; $(tr '\n' ' ' <"$work/open.out"))"
 else
-    fail "second client: open took $busy_ms ms (idle $idle_ms ms): $(tr '\n' ' ' <"$work/open.out"), breaks acknowledged: $(grep -c "oplock break" "$work/second.err")"
+    fail "second client: open took $busy_ms ms (idle $idle_ms ms): $(tr '\n' ' ' <"$work/open.out"), breaks acknowledged: $(grep -c "break to .* acknowledged" "$work/second.err")"
+fi
+# The temporary file held a lease (R|W|H, version 2), not a batch oplock,
+# and the server answered the acknowledgment.
+if grep -q "smbcopy.part: lease granted (state RWH, v2)" "$work/second.err" &&
+    grep -q "lease break acknowledgment answered" "$work/second.err"; then
+    pass "second client: the temporary file's lease granted (RWH), its break acknowledgment answered"
+else
+    fail "second client: no lease on the temporary file: $(grep -E "lease|durable" "$work/second.err" | tr '\n' '|')"
 fi
 rm -f "$work/big0.bin" "$share/big0.bin"
 

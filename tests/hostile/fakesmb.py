@@ -34,6 +34,7 @@ import time
 NEGOTIATE, SESSION_SETUP, LOGOFF, TREE_CONNECT, TREE_DISCONNECT = 0, 1, 2, 3, 4
 CREATE, CLOSE, FLUSH, READ, WRITE, LOCK, IOCTL, CANCEL, ECHO = 5, 6, 7, 8, 9, 10, 11, 12, 13
 QUERY_DIRECTORY, CHANGE_NOTIFY, QUERY_INFO, SET_INFO = 14, 15, 16, 17
+OPLOCK_BREAK = 18
 
 FLAGS_SERVER_TO_REDIR = 0x1
 FLAGS_ASYNC = 0x2
@@ -348,6 +349,15 @@ SCENARIOS = {
     "compound-next-misaligned": (CREATE, "compound response NextCommand not 8-byte aligned"),
     "compound-next-past-end": (CREATE, "compound response NextCommand past the frame"),
     "compound-next-tiny": (CREATE, "compound response NextCommand 8 (inside the header)"),
+    # SMB 3.0 with SMB2_GLOBAL_CAP_LEASING: the client asks for durable v2
+    # handles with leases (test_hostile turns its reconnect policy on).
+    "lease-ctx-bad-length": (CREATE, "SMB 3.0: lease answer (RqLs) with DataLength 40"),
+    "durable-ctx-bad-length": (CREATE, "SMB 3.0: durable v2 answer (DH2Q) with DataLength 4"),
+    "lease-break-unknown-key": (READ, "SMB 3.0: a lease break (ack required) for a key never "
+                                "granted before the READ answer; any acknowledgment fails"),
+    "lease-break-storm": (READ, "SMB 3.0: 400 lease breaks before the READ answer: R|W|H to "
+                          "R|H (ack required) 200 times, 200 for unknown keys; exactly one "
+                          "acknowledgment expected"),
 }
 
 
@@ -393,6 +403,13 @@ class Server:
         self.session_legs = 0
         self.timer = None  # repeated output: dict(data, interval, next, end, final)
         self.first_fault = None
+        # lease-*/durable-*: SMB 3.0 with leasing; the last lease key
+        # granted, the lease break acknowledgments received, what the client
+        # did wrong (exit status 5).
+        self.leasing = scenario.startswith(("lease-", "durable-"))
+        self.lease_key = None
+        self.lease_acks = 0
+        self.violation = None
 
     # -- output -------------------------------------------------------------
 
@@ -432,9 +449,10 @@ class Server:
     # -- command handlers (normal behaviour) ---------------------------------
 
     def do_negotiate(self, req, secbuf=b""):
+        dialect, caps = (0x0300, 0x2) if self.leasing else (0x0202, 0)  # 0x2: LEASING
         body = struct.pack(
             "<HHHH16sIIIIQQHHI",
-            65, 1, 0x0202, 0, b"fakesmb-guid-016", 0,
+            65, 1, dialect, 0, b"fakesmb-guid-016", caps,
             65536, 65536, 65536, FILETIME, FILETIME,
             HDR + 64, len(secbuf), 0,
         ) + (secbuf or b"\x00")
@@ -463,7 +481,78 @@ class Server:
         body = struct.pack("<HBBIII", 16, 1, 0, 0, caps, 0x001F01FF)
         return self.reply(req, body, tid=TREE_ID)
 
+    def req_contexts(self, req):
+        """The request's create contexts: {name: data}."""
+        off, n = req.u32(48), req.u32(52)
+        chain, out = req.msg[off:off + n], {}
+        while len(chain) >= 16:
+            nxt, noff, nlen, _, doff, dlen = struct.unpack_from("<IHHHHI", chain, 0)
+            out[bytes(chain[noff:noff + nlen])] = bytes(chain[doff:doff + dlen])
+            if not nxt:
+                break
+            chain = chain[nxt:]
+        return out
+
+    def lease_answer(self, req):
+        """DH2Q and RqLs answers for what the request asked (lease granted
+        as asked, epoch 1), broken as the scenario says."""
+        asked = self.req_contexts(req)
+        items = []
+        if b"DH2Q" in asked:
+            dh2q = struct.pack("<II", 60000, 0)
+            if self.scenario == "durable-ctx-bad-length":
+                dh2q = dh2q[:4]
+            items.append((b"DH2Q", dh2q))
+        if b"RqLs" in asked and len(asked[b"RqLs"]) >= 20:
+            key, state = asked[b"RqLs"][:16], struct.unpack_from("<I", asked[b"RqLs"], 16)[0]
+            self.lease_key = key
+            rqls = key + struct.pack("<IIQ16sHH", state, 0, 0, b"\0" * 16, 1, 0)
+            if self.scenario == "lease-ctx-bad-length":
+                rqls += b"\0" * (40 - len(rqls)) if len(rqls) < 40 else b""
+                rqls = rqls[:40]
+            items.append((b"RqLs", rqls))
+        out = b""
+        for i, (name, data) in enumerate(items):
+            c = bytearray(24 + len(data))
+            struct.pack_into("<IHHHHI4s", c, 0, 0, 16, 4, 0, 24, len(data), name)
+            c[24:] = data
+            if i + 1 < len(items):
+                c += b"\0" * ((-len(c)) % 8)
+                struct.pack_into("<I", c, 0, len(c))
+            out += bytes(c)
+        return out
+
+    def lease_break(self, key, cur, new, ack=True):
+        hdr = smb2_hdr(OPLOCK_BREAK, 0xFFFFFFFFFFFFFFFF, credits=0)
+        return frame(hdr + struct.pack("<HHI16sIIIII", 44, 2, 1 if ack else 0, key, cur, new,
+                                       0, 0, 0))
+
+    def do_lease_ack(self, req):
+        """LEASE_BREAK_ACK: counted, checked, answered (2.2.25.2)."""
+        if req.ss != 64 or len(req.body) < 36 or req.u16(0) != 36:
+            return self.error(req, STATUS_NOT_SUPPORTED)
+        self.lease_acks += 1
+        key, state = req.body[8:24], req.u32(24)
+        if key != self.lease_key:
+            self.violation = "lease break acknowledged for a key never granted"
+        elif state != 0x3:
+            self.violation = "lease break acknowledged with state 0x%x, not 0x3" % state
+        return self.reply(req, req.body[:36])
+
+    def outcome(self):
+        """Exit status once the client went away."""
+        if self.scenario == "lease-break-storm" and self.lease_acks != 1 and not self.violation:
+            self.violation = "%d lease break acknowledgments, not 1" % self.lease_acks
+        if self.scenario == "lease-break-unknown-key" and self.lease_acks:
+            self.violation = "an unknown lease key acknowledged"
+        if self.violation:
+            print("fakesmb: client violation: " + self.violation, file=sys.stderr)
+            return 5
+        return 0 if self.fired else 3
+
     def do_create(self, req, ctx=b""):
+        if self.leasing and not ctx:
+            ctx = self.lease_answer(req)
         disp = req.u32(36)
         name_off, name_len = req.u16(44), req.u16(46)
         raw = req.msg[name_off:name_off + name_len] if name_len else b""
@@ -487,7 +576,9 @@ class Server:
         self.opens[raw_fid] = {"name": name, "node": node, "listed": False, "doc": False}
         self.last_fid = raw_fid
         attrs = ATTR_DIRECTORY if node.is_dir else ATTR_NORMAL
-        body = struct.pack("<HBBI", 89, 0, 0, action) + times(len(node.data), attrs)
+        lease = self.leasing and b"RqLs" in ctx
+        body = struct.pack("<HBBI", 89, 0xFF if lease else 0, 0, action) + times(len(node.data),
+                                                                               attrs)
         body += struct.pack("<I", 0) + raw_fid
         if ctx:
             body += struct.pack("<II", HDR + 88 + 0, len(ctx))
@@ -820,6 +911,8 @@ class Server:
             return self.do_query_directory(req)
         if cmd == IOCTL:
             return self.do_ioctl(req)
+        if cmd == OPLOCK_BREAK:
+            return self.do_lease_ack(req)
         if cmd in (LOGOFF, TREE_DISCONNECT, ECHO, FLUSH):
             return self.reply(req, struct.pack("<HH", 4, 0))
         return self.error(req, STATUS_NOT_SUPPORTED)
@@ -830,6 +923,18 @@ class Server:
     def fault(self, req):
         s = self.scenario
         normal = self.handle_normal
+        if s in ("lease-ctx-bad-length", "durable-ctx-bad-length"):
+            return [frame(normal(req))]  # do_create breaks the context
+        if s == "lease-break-unknown-key":
+            return [self.lease_break(b"\x99" * 16, 0x7, 0x3), frame(normal(req))]
+        if s == "lease-break-storm":
+            if self.lease_key is None:
+                raise RuntimeError("lease-break-storm: no lease was asked for")
+            acts = []
+            for i in range(200):
+                acts.append(self.lease_break(self.lease_key, 0x7, 0x3))
+                acts.append(self.lease_break(struct.pack("<QQ", i, 0x5107), 0x7, 0x1))
+            return acts + [frame(normal(req))]
         if s == "read-pending-then-ok":
             interim = self.reply(req, error_body(), status=STATUS_PENDING, credits=0,
                                  async_id=self.async_id)
@@ -1107,14 +1212,14 @@ class Server:
                     try:
                         self.send(self.timer["final"])
                     except ConnectionError:
-                        return 0 if self.fired else 3
+                        return self.outcome()
                     self.timer = None
                     continue
                 if now >= self.timer["next"]:
                     try:
                         self.send(self.timer["data"])
                     except ConnectionError:
-                        return 0 if self.fired else 3
+                        return self.outcome()
                     self.timer["next"] = now + self.timer["interval"]
                 wait = max(0.0, min(wait, self.timer["next"] - now))
             r, _, _ = select.select([self.sock], [], [], wait)
@@ -1125,7 +1230,7 @@ class Server:
             except ConnectionError:
                 chunk = b""
             if not chunk:
-                return 0 if self.fired else 3
+                return self.outcome()
             while self.odx and has_odx(buf + chunk) and select.select([self.sock], [], [], 0.02)[0]:
                 # Gather what a pipelining client sent with it (a slight delay
                 # that lets the pipelining count above see the requests).
@@ -1139,7 +1244,7 @@ class Server:
             try:
                 self.process(buf, chunk)
             except ConnectionError:
-                return 0 if self.fired else 3
+                return self.outcome()
             if self.closed:
                 return 0
 

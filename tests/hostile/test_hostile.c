@@ -165,6 +165,11 @@ static const scenario scenarios[] = {
     {"copychunk-too-many-chunks", S_COPY, SMBW_EPROTO, ALIVE, T_DEF},
     {"copychunk-limits-zero", S_COPY, SMBW_EPROTO, ALIVE, T_DEF},
     {"copychunk-pending-forever", S_COPY, SMBW_ETIMEDOUT, DEAD, T_SIL},
+    /* SMB 3.0 with leasing, durable handles asked for (lease-*, durable-*) */
+    {"lease-ctx-bad-length", S_OPEN, SMBW_EPROTO, DEAD, T_DEF},
+    {"durable-ctx-bad-length", S_OPEN, SMBW_EPROTO, DEAD, T_DEF},
+    {"lease-break-unknown-key", S_DONE, 0, ALIVE, T_DEF},
+    {"lease-break-storm", S_DONE, 0, ALIVE, T_DEF},
 };
 
 #define NSCEN (sizeof scenarios / sizeof scenarios[0])
@@ -230,7 +235,14 @@ typedef struct client {
     char detail[256]; /* why a step "succeeded" wrongly */
 } client;
 
-static int run_step(client *c, enum step s, const fake *f, int timeout_ms)
+/* The lease-* and durable-* scenarios: the client asks for durable handles
+ * (and so, at SMB 3.x with leasing, for leases). */
+static bool wants_durable(const char *name)
+{
+    return !strncmp(name, "lease-", 6) || !strncmp(name, "durable-", 8);
+}
+
+static int run_step(client *c, enum step s, const fake *f, int timeout_ms, const char *name)
 {
     int rc = 0;
     switch (s) {
@@ -238,6 +250,12 @@ static int run_step(client *c, enum step s, const fake *f, int timeout_ms)
         rc = smbw_conn_new(&c->conn);
         if (!rc)
             rc = smbw_conn_set_timeout(c->conn, timeout_ms);
+        if (!rc && wants_durable(name)) {
+            smbw_reconnect_opts ro = SMBW_RECONNECT_OPTS_INIT;
+            ro.retries = 1;
+            ro.durable = true;
+            rc = smbw_conn_set_reconnect(c->conn, &ro);
+        }
         if (!rc)
             rc = smbw_conn_connect(c->conn, "127.0.0.1", f->port);
         break;
@@ -379,7 +397,7 @@ START_TEST(t_scenario)
     for (s = S_CONNECT; s < S_DONE; s++) {
         snprintf(before, sizeof before, "%s", c.conn ? smbw_conn_errmsg(c.conn) : "");
         double t0 = it_now();
-        rc = run_step(&c, s, &f, sc->timeout_ms);
+        rc = run_step(&c, s, &f, sc->timeout_ms, sc->name);
         elapsed = it_now() - t0;
         if (elapsed > slowest) {
             slowest = elapsed;
@@ -430,7 +448,7 @@ START_TEST(t_scenario)
                   smbw_error_name(echo));
     ck_assert_msg(fstatus == 0,
                   "%s: fakesmb.py exit status %d (3: fault never delivered, 4: its timeout, "
-                  "1: server error, -1: killed)",
+                  "5: the client broke a rule, 1: server error, -1: killed)",
                   sc->name, fstatus);
 }
 END_TEST
