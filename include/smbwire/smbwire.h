@@ -407,11 +407,13 @@ typedef struct smbw_reconnect_opts {
     void *password_ud;
     smbw_reconnect_fn notify;
     void *notify_ud;
-    /* Ask for durable handles (MS-SMB2 3.2.4.3.5: DH2Q on SMB 3.x, DHnQ on
-     * 2.x, with a batch oplock) for the opens of smbw_file_create and
-     * smbw_file_open, and reclaim them (DH2C/DHnC) on reconnect before
-     * falling back to opening by path. The library acknowledges the oplock
-     * breaks its own connection receives; another connection of the same
+    /* Ask for durable handles (MS-SMB2 3.2.4.3.5: DH2Q on SMB 3.x with a
+     * lease R|W|H when the server announces leasing, else with a batch
+     * oplock; DHnQ on 2.x, with a batch oplock) for the opens of
+     * smbw_file_create and smbw_file_open, and reclaim them (DH2C with the
+     * same lease key, DHnC) on reconnect before falling back to opening by
+     * path. The library acknowledges the lease and oplock breaks its own
+     * connection receives; another connection of the same
      * program opening such a file waits for the break until this connection
      * is serviced (or the server's break timeout). Needs retries > 0. */
     bool durable;
