@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -64,7 +65,10 @@ typedef struct item {
     bool got;
     size_t held;  /* bytes counted in the batch's creating */
     size_t want;  /* down: the size listed */
+    bool sent;    /* taken by the batch: its requests went out */
+    bool ended;   /* copied, failed, or handed to the usual way */
     int tries;    /* sent again after a reconnect */
+    int lingers;  /* sent again while the lost connection's open lingered */
     uint64_t gen; /* the connection's reconnects when it was sent */
 } item;
 
@@ -80,6 +84,7 @@ struct sc_batch {
     uint64_t w0;     /* traffic counted up to here */
     int rc;          /* a failure that ends the run */
     int drops;       /* reconnects since a file was last finished */
+    bool dropped;    /* a file in flight dropped for a signal */
 };
 
 bool sc_batch_applies(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst)
@@ -141,6 +146,10 @@ static void count_traffic(sc_batch *b)
 
 static void item_done(sc_batch *b, item *it)
 {
+    /* A file the batch took and dropped for a signal: the run did not
+     * copy everything (sc_batch_drain reports it). */
+    if (it->sent && !it->ended && sc_interrupted)
+        b->dropped = true;
     if (it->fd >= 0)
         close(it->fd);
     if (it->f != NULL)
@@ -153,6 +162,12 @@ static void item_done(sc_batch *b, item *it)
     it->b = b;
     it->fd = -1;
     b->busy--;
+}
+
+static void item_failed(sc_batch *b, item *it)
+{
+    b->ctx->failed++;
+    it->ended = true;
 }
 
 /* --retries: a dropped connection brought back (smbw_conn_reconnect), at
@@ -198,7 +213,7 @@ static bool conn_lost(sc_batch *b, int err, const char *op, const char *what)
     return true;
 }
 
-static bool resend(sc_batch *b, item *it);
+static bool resend(sc_batch *b, item *it, bool again);
 
 /* What follows a file's failed request (it->err): 1 when it was sent
  * again the batch's way (its request died with a dropped connection that
@@ -209,7 +224,7 @@ static int after_failure(sc_batch *b, item *it, const char *op, const char *what
 {
     if (conn_lost(b, it->err, op, what))
         return -1;
-    if (it->err != SMBW_ESTATUS && smbw_conn_reconnects(b->conn) != it->gen && resend(b, it))
+    if (it->err != SMBW_ESTATUS && smbw_conn_reconnects(b->conn) != it->gen && resend(b, it, false))
         return 1;
     return 0;
 }
@@ -218,6 +233,7 @@ static int after_failure(sc_batch *b, item *it, const char *op, const char *what
  * (nothing of it is under the final name). */
 static void fall_back(sc_batch *b, item *it)
 {
+    it->ended = true;
     count_traffic(b);
     int rc = sc_copy_file(b->ctx, b->src, it->spath, b->dst, it->dpath, NULL);
     b->w0 = sc_traffic(b->src, b->dst);
@@ -248,6 +264,51 @@ static bool source_same(const item *it)
            now.st_mtim.tv_nsec == it->sst.st_mtim.tv_nsec;
 }
 
+/* A file of the local tree is on the share. */
+static void count_copied(sc_batch *b, item *it)
+{
+    it->ended = true;
+    sc_ctx *ctx = b->ctx;
+    b->drops = 0;
+    ctx->files++;
+    ctx->bytes += (uint64_t)it->sst.st_size;
+    ctx->requests += 1; /* as a file written with its CREATE in file.c */
+    if (ctx->method_used == NULL)
+        ctx->method_used = "stream";
+    else if (strcmp(ctx->method_used, "stream") != 0)
+        ctx->method_used = "mixed";
+}
+
+/* A file sent again after a reconnect may find its name held by what the
+ * lost connection left behind. Still being removed (STATUS_DELETE_PENDING,
+ * or a sharing violation while the old open lingers on the server): sent
+ * again a little later, up to about two seconds. Taken by this very copy,
+ * its commit having got through before the drop (a regular file of the same
+ * size and, with -p, the source's write time to the microsecond): done.
+ * Returns 1 (sent again), 2 (done) or 0 (neither: it failed). */
+static int after_resend(sc_batch *b, item *it)
+{
+    if (it->tries == 0 || it->err != SMBW_ESTATUS)
+        return 0;
+    if (it->status == SMBW_STATUS_DELETE_PENDING || it->status == SMBW_STATUS_SHARING_VIOLATION) {
+        if (it->lingers >= 40)
+            return 0;
+        it->lingers++;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        return resend(b, it, true) ? 1 : 0;
+    }
+    if (it->status != SMBW_STATUS_OBJECT_NAME_COLLISION || !b->ctx->o->preserve)
+        return 0;
+    smbw_stat st;
+    if (smbw_stat_path(b->dst->tree, it->dpath, &st) != 0 || st.is_dir ||
+        st.size != (uint64_t)it->sst.st_size)
+        return 0;
+    uint64_t want = sc_ft_from_ts(it->sst.st_mtim);
+    uint64_t dt = st.last_write_time > want ? st.last_write_time - want : want - st.last_write_time;
+    return dt <= 10 ? 2 : 0;
+}
+
 /* A file whose CREATE and WRITE were answered: kept, with its times. */
 static void created(sc_batch *b, item *it)
 {
@@ -257,6 +318,14 @@ static void created(sc_batch *b, item *it)
     it->st = IT_FREE;
     if (it->err != 0) {
         discard_open(it);
+        int a = after_resend(b, it);
+        if (a == 1)
+            return;
+        if (a == 2) {
+            count_copied(b, it);
+            item_done(b, it);
+            return;
+        }
         char *d = sc_loc_display(b->dst, it->dpath);
         int r = after_failure(b, it, "copy to", sc_disp_or(d, it->dpath));
         free(d);
@@ -277,7 +346,7 @@ static void created(sc_batch *b, item *it)
         char *s = sc_loc_display(b->src, it->spath);
         sc_fail_changed(ctx, sc_disp_or(s, it->spath));
         free(s);
-        ctx->failed++;
+        item_failed(b, it);
         item_done(b, it);
         return;
     }
@@ -329,21 +398,14 @@ static void committed(sc_batch *b, item *it)
         if (r > 0)
             return;
         if (r < 0 || sc_interrupted)
-            ctx->failed++;
+            item_failed(b, it);
         else
             fall_back(b, it);
         item_done(b, it);
         return;
     }
     free(d);
-    b->drops = 0;
-    ctx->files++;
-    ctx->bytes += (uint64_t)it->sst.st_size;
-    ctx->requests += 1; /* as a file written with its CREATE in file.c */
-    if (ctx->method_used == NULL)
-        ctx->method_used = "stream";
-    else if (strcmp(ctx->method_used, "stream") != 0)
-        ctx->method_used = "mixed";
+    count_copied(b, it);
     item_done(b, it);
 }
 
@@ -425,7 +487,7 @@ static bool write_local(sc_batch *b, item *it)
     bool made = false;
     if (tmp == NULL) {
         sc_fail_nomem(ctx);
-        ctx->failed++;
+        item_failed(b, it);
         goto out;
     }
     if (d->open_tmp(b->dst, tmp, true, false, &h, &e) != 0) {
@@ -442,7 +504,7 @@ static bool write_local(sc_batch *b, item *it)
     if (d->put(b->dst, &h, it->data, it->len, &e) != 0 ||
         (d->set_mode != NULL && d->set_mode(b->dst, &h, &m, &e) != 0)) {
         sc_fail(ctx, &e, disp);
-        ctx->failed++;
+        item_failed(b, it);
         goto out;
     }
     sc_err w;
@@ -450,11 +512,12 @@ static bool write_local(sc_batch *b, item *it)
         sc_warn(ctx, "set times of %s: %s", disp, sc_err_str(&w));
     if (d->close(b->dst, &h, &e) != 0 || d->rename(b->dst, &h, tmp, it->dpath, false, &e) != 0) {
         sc_fail(ctx, &e, disp);
-        ctx->failed++;
+        item_failed(b, it);
         goto out;
     }
     made = false;
     b->drops = 0;
+    it->ended = true;
     ctx->files++;
     ctx->bytes += it->len;
     ctx->requests += 1;
@@ -482,7 +545,7 @@ static void close_done(sc_batch *b, item *it)
         if (r > 0)
             return;
         if (r < 0) {
-            b->ctx->failed++;
+            item_failed(b, it);
             item_done(b, it);
             return;
         }
@@ -497,7 +560,7 @@ static void close_done(sc_batch *b, item *it)
         sd = sc_loc_display(b->src, it->spath);
         sc_fail_changed(b->ctx, sc_disp_or(sd, it->spath));
         free(sd);
-        b->ctx->failed++;
+        item_failed(b, it);
         item_done(b, it);
         return;
     }
@@ -589,6 +652,7 @@ static int send_down(sc_batch *b, item *it)
     it->held = it->want;
     b->creating += it->want;
     it->gen = smbw_conn_reconnects(b->conn);
+    it->sent = true;
     /* One byte more than listed: a file that grew is seen (not whole). */
     size_t ask = it->want < b->max_size ? it->want + 1 : it->want;
     return smbw_file_create_read_async(b->src->tree, it->spath, &p, ask, read_cb, it);
@@ -607,6 +671,7 @@ static int send_up(sc_batch *b, item *it, const void *data)
     it->held = size;
     b->creating += size;
     it->gen = smbw_conn_reconnects(b->conn);
+    it->sent = true;
     return smbw_file_create_write_provisional_async(b->dst->tree, it->dpath, &p, data, size, cw_cb,
                                                     it);
 }
@@ -615,11 +680,12 @@ static int send_up(sc_batch *b, item *it, const void *data)
  * sent again from the start, at most --retries times (nothing of it is
  * under its final name, or, if its commit did get through, the CREATE
  * finds the name taken and the usual way copies it again). */
-static bool resend(sc_batch *b, item *it)
+static bool resend(sc_batch *b, item *it, bool again)
 {
-    if (it->tries >= b->ctx->o->retries || sc_interrupted || b->rc != 0)
+    if ((!again && it->tries >= b->ctx->o->retries) || sc_interrupted || b->rc != 0)
         return false;
-    it->tries++;
+    if (!again)
+        it->tries++;
     discard_open(it);
     b->creating -= it->held;
     it->held = 0;
@@ -697,6 +763,10 @@ int sc_batch_drain(sc_batch *b)
         return 0;
     pump(b, NULL);
     count_traffic(b);
+    if (b->dropped && b->rc == 0) {
+        b->rc = SC_EXIT_INTR;
+        sc_report(b->ctx, SC_EXIT_INTR, "interrupted");
+    }
     return b->rc;
 }
 
