@@ -122,6 +122,31 @@ typedef struct smbw_copy_lane {
     smbw_file *dst;
 } smbw_copy_lane;
 
+/* smbw_copied_cb: bytes is what the server copied (0 with an error;
+ * fewer than asked when it copied part: continue from there or fall back).
+ * err is 0 or a negative SMBW_E* code; status the NTSTATUS of a refusal
+ * (STATUS_INVALID_PARAMETER: more than the server's limits for one chunk,
+ * 1 MiB on Samba; STATUS_NOT_SUPPORTED, STATUS_INVALID_DEVICE_REQUEST: no
+ * server-side copy here), 0 otherwise. */
+typedef void (*smbw_copied_cb)(void *ud, int err, uint32_t status, uint64_t bytes);
+/* One server-side copy request without waiting: FSCTL_SRV_COPYCHUNK_WRITE
+ * (FSCTL_SRV_COPYCHUNK when copychunk_read: dst needs read access then) on
+ * dst with one chunk of len bytes from src at src_off to dst at dst_off,
+ * with src's resume key (src opened by smbw_file_open_source or
+ * smbw_file_open_source_async). For many small files in flight on one
+ * connection (a tree copied on one server: the whole file in one request);
+ * smbw_copy_range copies ranges of any size and adapts to the server's
+ * limits. cb runs exactly once (from smbw_conn_service or any wait on the
+ * connection; SMBW_ECANCELED when the connection is freed first), unless
+ * the start fails. Both files must stay open until cb ran. Errors of the
+ * start (cb is not called): SMBW_EINVAL (a NULL argument, len 0, the files
+ * on two connections), SMBW_ENOTSUP (src has no resume key), SMBW_EDEAD,
+ * SMBW_EBUSY, SMBW_ENOMEM; in cb also SMBW_EPROTO (an answer without a body
+ * or claiming more than asked; the connection stays usable), SMBW_ESTATUS
+ * and SMBW_ENOTSUP for refusals, the request errors. */
+int smbw_copy_chunk_async(smbw_file *src, smbw_file *dst, uint64_t src_off, uint64_t dst_off,
+                          uint32_t len, bool copychunk_read, smbw_copied_cb cb, void *ud);
+
 /* Like smbw_copy_range, with the copychunk work spread over 1..16 lanes.
  * A server that serves each connection in its own process (Samba) then
  * copies on several cores at once. Each lane gets its own resume key on its

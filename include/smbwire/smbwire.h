@@ -1007,7 +1007,10 @@ int smbw_file_create_write_async(smbw_tree *t, const char *path, const smbw_crea
  * when the mark is refused, its error with f the open file, which is not
  * marked and may hold data (mark it with smbw_file_delete_on_close before
  * freeing it). A file freed without keep (smbw_file_free, a commit without
- * keep) is removed. Errors of the start: as smbw_file_create_write_async. */
+ * keep) is removed. len 0 (data may be NULL): the CREATE and the mark alone,
+ * a provisional open to be filled otherwise (a server-side copy:
+ * smbw_copy_chunk_async). Errors of the start: as
+ * smbw_file_create_write_async. */
 int smbw_file_create_write_provisional_async(smbw_tree *t, const char *path,
                                              const smbw_create_params *p, const void *data,
                                              size_t len, smbw_file_cb cb, void *ud);
@@ -1035,6 +1038,19 @@ int smbw_file_commit_async(smbw_file *f, const smbw_commit *cm, smbw_commit_cb c
  * smbw_file_commit_async). cb gets the CLOSE's outcome, st and got.
  * Errors of the start: SMBW_EINVAL (f or cb NULL), SMBW_EDEAD, SMBW_ENOMEM. */
 int smbw_file_free_stat_async(smbw_file *f, smbw_stat_cb cb, void *ud);
+/* smbw_file_open_source without waiting: the CREATE (for reading) and
+ * FSCTL_SRV_REQUEST_RESUME_KEY in one related compound (the IOCTL names the
+ * open as FileId 0xFFFFFFFFFFFFFFFF). cb gets f, the open source, with the
+ * key the server gave (a copy from it, smbw_copy_range or
+ * smbw_copy_chunk_async, uses it); a server that refuses the key still gives
+ * the open, without a key (smbw_copy_chunk_async then refuses to start, with
+ * SMBW_ENOTSUP). cb gets the CREATE's error with f NULL; an error of the
+ * connection (SMBW_EPROTO for a malformed answer to the key, which kills
+ * it) with f the open file when the CREATE's answer had come. A DFS link is
+ * not followed (STATUS_PATH_NOT_COVERED is the CREATE's error). Errors of
+ * the start: SMBW_EINVAL (a NULL argument, an invalid path), SMBW_EDEAD,
+ * SMBW_ENOMEM. */
+int smbw_file_open_source_async(smbw_tree *t, const char *path, smbw_file_cb cb, void *ud);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

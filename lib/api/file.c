@@ -1501,6 +1501,44 @@ int smbw_tree_ioctl(smbw_tree *t, uint32_t ctl_code, const void *in, size_t inle
     return rc;
 }
 
+/* The requests of smbw_file_create_ioctl into m: the CREATE of path and a
+ * related IOCTL (FileId 0xFFFFFFFFFFFFFFFF: the open just made). Returns 0
+ * or an error (m then freed). */
+static int create_ioctl_msgs(smbw_conn *c, smbw_tree *t, const char *path,
+                             const smbw_create_params *p, uint32_t ctl_code, const void *in,
+                             size_t inlen, uint32_t max_out, core_msg m[2])
+{
+    char *sp;
+    int rc = api_path(path, &sp);
+    if (rc)
+        return rc;
+    char *dp = NULL;
+    api_msg_for_tree(&m[0], t, SMB2_CREATE);
+    rc = dfs_name(c, t, sp, &m[0], &dp);
+    if (!rc)
+        rc = api_encode_create_ex(&m[0].body, dp ? dp : sp, p, API_QFID(c));
+    free(dp);
+    free(sp);
+    api_msg_for_tree(&m[1], t, SMB2_IOCTL);
+    smb2_ioctl_req r;
+    memset(&r, 0, sizeof r);
+    r.ctl_code = ctl_code;
+    memcpy(r.file_id, FILE_ID_RELATED, 16);
+    r.input = in;
+    r.input_len = (uint32_t)inlen;
+    r.max_output_response = max_out;
+    r.flags = SMB2_0_IOCTL_IS_FSCTL;
+    m[1].payload = (uint32_t)(inlen > max_out ? inlen : max_out);
+    if (!rc && wire_encode_ioctl(&m[1].body, &r) != 0)
+        rc = SMBW_ENOMEM;
+    if (rc) {
+        buf_free(&m[0].body);
+        buf_free(&m[1].body);
+        return core_set_error(c, rc, 0, "open %s: cannot build request", path);
+    }
+    return 0;
+}
+
 static int create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
                         const smbw_create_params *p, uint32_t ctl_code, const void *in,
                         size_t inlen, uint32_t max_out, void **ioctl_out, size_t *ioctl_outlen,
@@ -1536,34 +1574,9 @@ static int create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
     if (inlen > c->max_transact || max_out > c->max_transact)
         return core_set_error(c, SMBW_EINVAL, 0, "IOCTL buffers exceed MaxTransactSize (%u)",
                               c->max_transact);
-    char *sp;
-    if ((rc = api_path(path, &sp)) != 0)
-        return rc;
     core_msg m[2];
-    char *dp = NULL;
-    api_msg_for_tree(&m[0], t, SMB2_CREATE);
-    rc = dfs_name(c, t, sp, &m[0], &dp);
-    if (!rc)
-        rc = api_encode_create_ex(&m[0].body, dp ? dp : sp, p, API_QFID(c));
-    free(dp);
-    free(sp);
-    api_msg_for_tree(&m[1], t, SMB2_IOCTL);
-    smb2_ioctl_req r;
-    memset(&r, 0, sizeof r);
-    r.ctl_code = ctl_code;
-    memcpy(r.file_id, FILE_ID_RELATED, 16);
-    r.input = in;
-    r.input_len = (uint32_t)inlen;
-    r.max_output_response = max_out;
-    r.flags = SMB2_0_IOCTL_IS_FSCTL;
-    m[1].payload = (uint32_t)(inlen > max_out ? inlen : max_out);
-    if (!rc && wire_encode_ioctl(&m[1].body, &r) != 0)
-        rc = SMBW_ENOMEM;
-    if (rc) {
-        buf_free(&m[0].body);
-        buf_free(&m[1].body);
-        return core_set_error(c, rc, 0, "open %s: cannot build request", path);
-    }
+    if ((rc = create_ioctl_msgs(c, t, path, p, ctl_code, in, inlen, max_out, m)) != 0)
+        return rc;
     api_rsp rsp[2];
     rc = api_call(c, m, 2, true, rsp);
     if (!rc && follow && rsp[0].h.status == SMBW_STATUS_PATH_NOT_COVERED) {
@@ -2182,6 +2195,62 @@ int smbw_file_create_read_async(smbw_tree *t, const char *path, const smbw_creat
     int n;
     if ((rc = create_read_msgs(c, t, path, p, a->len, m, &n)) == 0)
         rc = acall_submit(a, m, n, true, cr_finish);
+    if (rc)
+        free(a);
+    return rc;
+}
+
+/* The open of smbw_file_open_source_async answered: the key, when the
+ * server gave one, goes with the file. */
+static void os_finish(acall *a)
+{
+    smbw_file *f = NULL;
+    uint32_t status = a->rsp[0].h.status;
+    int rc = a->rsp[0].err;
+    if (!rc)
+        rc = create_answer(a->c, a->t, &a->rsp[0], "open", a->name, &f);
+    if (!rc && a->rsp[1].err) {
+        rc = a->rsp[1].err;
+        status = 0;
+    } else if (!rc) {
+        void *key = NULL;
+        size_t n = 0;
+        int r = ioctl_answer(a->c, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, &a->rsp[1], 4096, &key, &n);
+        srv_resume_key k;
+        if (r == 0 && wire_decode_resume_key(key, n, &k) == 0) {
+            memcpy(f->key, k.key, sizeof f->key);
+            f->has_key = true;
+        } else if (r == SMBW_EPROTO || r == SMBW_ENOMEM) {
+            rc = r; /* a malformed answer killed the connection */
+        }
+        /* A key refused: the open stands without one (as the synchronous
+         * call). */
+        free(key);
+    }
+    a->cb.file(a->ud, rc, rc ? status : 0, f);
+    acall_free(a);
+}
+
+int smbw_file_open_source_async(smbw_tree *t, const char *path, smbw_file_cb cb, void *ud)
+{
+    smbw_conn *c;
+    int rc = api_tree_conn(t, &c);
+    if (rc)
+        return rc;
+    if (!cb || !path)
+        return SMBW_EINVAL;
+    acall *a = acall_new(c, path, NULL, 0);
+    if (!a)
+        return SMBW_ENOMEM;
+    a->t = t;
+    a->cb.file = cb;
+    a->ud = ud;
+    smbw_create_params p;
+    smbw_create_params_from_flags(&p, SMBW_O_RDONLY);
+    core_msg m[2];
+    if ((rc = create_ioctl_msgs(c, t, path, &p, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 4096,
+                                m)) == 0)
+        rc = acall_submit(a, m, 2, true, os_finish);
     if (rc)
         free(a);
     return rc;

@@ -1383,3 +1383,71 @@ int smbw_copy_file(smbw_tree *src_tree, const char *src_path, smbw_tree *dst_tre
         rc = r1 ? r1 : r2;
     return rc;
 }
+
+/* ---- one copychunk without waiting (smbw_copy_chunk_async) ---------------- */
+
+typedef struct chunk_call {
+    smbw_copied_cb cb;
+    void *ud;
+    smbw_conn *c;
+    uint32_t len;
+} chunk_call;
+
+static void chunk_done(void *ud, int err, uint32_t status, const void *data, size_t len)
+{
+    chunk_call *k = ud;
+    uint64_t wrote = 0;
+    if (!err) {
+        srv_copychunk_rsp r;
+        if (len == 0 || wire_decode_copychunk_rsp(data, len, &r) != 0) {
+            err = core_set_error(k->c, SMBW_EPROTO, 0, "copychunk response without a body");
+        } else if (r.total_bytes_written > k->len || r.chunks_written > 1) {
+            err = core_set_error(k->c, SMBW_EPROTO, 0,
+                                 "copychunk response claims %u bytes in %u chunks, but %u bytes "
+                                 "in 1 chunk were asked",
+                                 r.total_bytes_written, r.chunks_written, k->len);
+        } else {
+            wrote = r.total_bytes_written;
+        }
+    }
+    k->cb(k->ud, err, err ? status : 0, wrote);
+    free(k);
+}
+
+int smbw_copy_chunk_async(smbw_file *src, smbw_file *dst, uint64_t src_off, uint64_t dst_off,
+                          uint32_t len, bool copychunk_read, smbw_copied_cb cb, void *ud)
+{
+    smbw_conn *sc, *dc;
+    if (!src || !dst || !cb || len == 0)
+        return SMBW_EINVAL;
+    int rc = api_file_conn(src, &sc);
+    if (!rc)
+        rc = api_file_conn(dst, &dc);
+    if (rc)
+        return rc;
+    if (sc != dc)
+        return core_set_error(dc, SMBW_EINVAL, 0, "copychunk: the files are on two connections");
+    if (!src->has_key)
+        return core_set_error(dc, SMBW_ENOTSUP, 0,
+                              "copychunk: the source has no resume key (open it with "
+                              "smbw_file_open_source)");
+    chunk_call *k = malloc(sizeof *k);
+    if (!k)
+        return SMBW_ENOMEM;
+    k->cb = cb;
+    k->ud = ud;
+    k->c = dc;
+    k->len = len;
+    srv_copychunk ch = {.source_offset = src_off, .target_offset = dst_off, .length = len};
+    smbw_buf b;
+    buf_init(&b);
+    rc = wire_encode_copychunk(&b, src->key, &ch, 1);
+    if (!rc)
+        rc = smbw_file_ioctl_async(
+            dst, copychunk_read ? SMBW_FSCTL_SRV_COPYCHUNK : SMBW_FSCTL_SRV_COPYCHUNK_WRITE, b.p,
+            b.len, 12, chunk_done, k);
+    buf_free(&b);
+    if (rc)
+        free(k);
+    return rc;
+}

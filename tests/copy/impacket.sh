@@ -2,7 +2,9 @@
 # Against impacket's server (SMB 2.0.2, no server-side copy; run through
 # with-server.sh impacket): --method=auto falls back to streaming and the copy
 # is identical; a forced --method=copychunk or clone fails with one
-# "smbcopy:" line and a non-zero exit and leaves no destination behind.
+# "smbcopy:" line and a non-zero exit and leaves no destination behind. A
+# tree of small files smb -> smb (which smbcopy would copy many at a time
+# server-side) falls back to streaming file by file: all copied, identical.
 #
 #   impacket.sh PATH/TO/smbcopy
 set -euo pipefail
@@ -61,5 +63,26 @@ for m in copychunk clone; do
         fail "--method=$m: --json $(cat "$work/last.json")"
     fi
 done
+
+# A tree of small files smb -> smb: the server gives no resume key, so the
+# small-files batch sends each file the one-file way (streamed).
+mkdir -p "$share/tree/sub"
+for ((i = 1; i <= 12; i++)); do
+    make_random "$share/tree/f$i" $((i * 301))
+done
+make_random "$share/tree/sub/g" 5000
+run_json -r "$url/tree" "$url/tree2"
+if ((rc == 0)) && diff -r "$share/tree" "$share/tree2" >/dev/null &&
+    [[ "$(json_get "$work/last.json" files)" == 13 &&
+        "$(json_get "$work/last.json" method)" == stream ]]; then
+    pass "tree smb -> smb: exit 0, 13 files streamed, identical"
+else
+    fail "tree smb -> smb: exit $rc, $(cat "$work/last.json") $(cat "$work/last.err")"
+fi
+if [[ -z "$(leftovers "$share")" ]]; then
+    pass "tree smb -> smb: no leftovers"
+else
+    fail "tree smb -> smb: leftovers $(leftovers "$share")"
+fi
 
 finish

@@ -11,6 +11,12 @@
  *    with replace false (SMBW_COMMIT_RENAME, the file closed), and the
  *    start errors (no callback; a commit's file is freed and closed);
  *  - provisional files (test_provisional);
+ *  - small files copied by the server (test_server_side): 8 sources opened
+ *    with their resume keys (smbw_file_open_source_async: CREATE and IOCTL
+ *    in one related compound) and 8 provisional destinations (CREATE and
+ *    mark, no WRITE) all in flight at once, then one copychunk each
+ *    (smbw_copy_chunk_async) all in flight, kept; the refusals: a missing
+ *    source, a chunk over the server's limit, the start errors;
  *  - freeing the connection with all four kinds in flight: every callback
  *    runs once with SMBW_ECANCELED and nothing leaks (the ASan build's leak
  *    check). */
@@ -20,6 +26,8 @@
 #include <time.h>
 
 #include "harness.h"
+
+#include <smbwire/copy.h>
 
 #include <smbwire/fscc.h>
 
@@ -501,6 +509,147 @@ START_TEST(test_provisional)
 }
 END_TEST
 
+/* smbw_copied_cb's outcome. */
+typedef struct copied {
+    int calls;
+    int err;
+    uint32_t status;
+    uint64_t bytes;
+} copied;
+
+static void copied_cb(void *ud, int err, uint32_t status, uint64_t bytes)
+{
+    copied *k = ud;
+    k->calls++;
+    k->err = err;
+    k->status = status;
+    k->bytes = bytes;
+}
+
+static void wait_copied(cx *c, copied *k, int n)
+{
+    for (;;) {
+        int done = 0;
+        for (int i = 0; i < n; i++)
+            done += k[i].calls;
+        if (done == n)
+            return;
+        IT_OK(c->x.conn, smbw_conn_wait(&c->x.conn, 1, 10000, NULL));
+    }
+}
+
+#define NSS 8
+
+/* Small files copied by the server, many in flight (issue 9: smb -> smb
+ * trees). */
+START_TEST(test_server_side)
+{
+    cx c;
+    cx_open(&c);
+    smbw_create_params p = new_file_params();
+    char name[NSS][32], text[NSS][256];
+    size_t len[NSS];
+    result r[2 * NSS];
+    memset(r, 0, sizeof r);
+    for (int i = 0; i < NSS; i++) {
+        file_text(i, text[i], sizeof text[i], &len[i]);
+        snprintf(name[i], sizeof name[i], "ss-src%d.txt", i);
+        IT_OK(c.x.conn,
+              smbw_file_create_write_async(c.x.tree, name[i], &p, text[i], len[i], file_cb, &r[i]));
+    }
+    wait_all(&c, r, NSS);
+    for (int i = 0; i < NSS; i++) {
+        ck_assert_int_eq(r[i].err, 0);
+        IT_OK(c.x.conn, smbw_file_free(r[i].f));
+    }
+
+    /* Every open in flight at once: 2 requests per compound, 2 compounds
+     * per file. */
+    memset(r, 0, sizeof r);
+    trace_reset(&c);
+    for (int i = 0; i < NSS; i++) {
+        char dn[32];
+        snprintf(dn, sizeof dn, "ss-dst%d.txt", i);
+        IT_OK(c.x.conn, smbw_file_open_source_async(c.x.tree, name[i], file_cb, &r[i]));
+        IT_OK(c.x.conn, smbw_file_create_write_provisional_async(c.x.tree, dn, &p, NULL, 0, file_cb,
+                                                                 &r[NSS + i]));
+    }
+    wait_all(&c, r, 2 * NSS);
+    ck_assert_int_eq(c.t.sent, 4 * NSS);
+    ck_assert_int_eq(c.t.compound, 2 * NSS);
+    ck_assert_int_eq(c.t.sent_before_answer, 4 * NSS);
+    for (int i = 0; i < 2 * NSS; i++) {
+        ck_assert_msg(r[i].err == 0, "open %d: %s", i, smbw_error_name(r[i].err));
+        ck_assert_ptr_nonnull(r[i].f);
+    }
+    copied k[NSS];
+    memset(k, 0, sizeof k);
+    trace_reset(&c);
+    for (int i = 0; i < NSS; i++)
+        IT_OK(c.x.conn, smbw_copy_chunk_async(r[i].f, r[NSS + i].f, 0, 0, (uint32_t)len[i], false,
+                                              copied_cb, &k[i]));
+    wait_copied(&c, k, NSS);
+    ck_assert_int_eq(c.t.sent_before_answer, NSS);
+    result cm[NSS];
+    memset(cm, 0, sizeof cm);
+    smbw_commit keep = SMBW_COMMIT_INIT;
+    keep.keep = true;
+    for (int i = 0; i < NSS; i++) {
+        ck_assert_msg(k[i].err == 0, "copy %d: %s", i, smbw_error_name(k[i].err));
+        ck_assert_uint_eq(k[i].bytes, len[i]);
+        IT_OK(c.x.conn, smbw_file_commit_async(r[NSS + i].f, &keep, commit_cb, &cm[i]));
+    }
+    wait_all(&c, cm, NSS);
+    for (int i = 0; i < NSS; i++) {
+        ck_assert_int_eq(cm[i].err, 0);
+        char dn[32];
+        snprintf(dn, sizeof dn, "ss-dst%d.txt", i);
+        size_t got = 0;
+        void *back = it_server_read(dn, &got);
+        ck_assert_uint_eq(got, len[i]);
+        ck_assert_int_eq(memcmp(back, text[i], got), 0);
+        free(back);
+    }
+
+    /* Start errors: nothing sent, no callback. */
+    copied none = {0};
+    ck_assert_int_eq(smbw_copy_chunk_async(NULL, r[0].f, 0, 0, 1, false, copied_cb, &none),
+                     SMBW_EINVAL);
+    ck_assert_int_eq(smbw_copy_chunk_async(r[0].f, r[1].f, 0, 0, 0, false, copied_cb, &none),
+                     SMBW_EINVAL);
+    ck_assert_int_eq(smbw_file_open_source_async(c.x.tree, NULL, file_cb, &r[0]), SMBW_EINVAL);
+    /* A source opened without its key: SMBW_ENOTSUP. */
+    smbw_file *plain;
+    IT_OK(c.x.conn, smbw_file_open(&plain, c.x.tree, name[1], SMBW_O_RDONLY));
+    ck_assert_int_eq(smbw_copy_chunk_async(plain, r[1].f, 0, 0, 1, false, copied_cb, &none),
+                     SMBW_ENOTSUP);
+    IT_OK(c.x.conn, smbw_file_free(plain));
+    /* A chunk over Samba's limit (1 MiB per chunk): refused with its
+     * status; the destination was opened for reading too: the FSCTL that
+     * needs it (copychunk_read). */
+    smbw_file *dst;
+    IT_OK(c.x.conn, smbw_file_open(&dst, c.x.tree, "ss-big.txt", SMBW_O_RDWR | SMBW_O_CREAT));
+    memset(k, 0, sizeof k);
+    IT_OK(c.x.conn, smbw_copy_chunk_async(r[0].f, dst, 0, 0, 4u << 20, true, copied_cb, &k[0]));
+    wait_copied(&c, k, 1);
+    ck_assert_int_ne(k[0].err, 0);
+    ck_assert_uint_eq(k[0].status, SMBW_STATUS_INVALID_PARAMETER);
+    ck_assert_uint_eq(k[0].bytes, 0);
+    IT_OK(c.x.conn, smbw_file_free(dst));
+    ck_assert_int_eq(none.calls, 0);
+    for (int i = 0; i < NSS; i++)
+        IT_OK(c.x.conn, smbw_file_free(r[i].f));
+
+    /* A missing source: the CREATE's error, f NULL. */
+    memset(r, 0, sizeof r);
+    IT_OK(c.x.conn, smbw_file_open_source_async(c.x.tree, "ss-missing.txt", file_cb, &r[0]));
+    wait_all(&c, r, 1);
+    ck_assert_int_eq(r[0].err, SMBW_ENOENT);
+    ck_assert_ptr_null(r[0].f);
+    it_close(&c.x);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("async_files");
@@ -510,6 +659,7 @@ int main(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_free_in_flight);
     tcase_add_test(tc, test_provisional);
+    tcase_add_test(tc, test_server_side);
     suite_add_tcase(s, tc);
     return it_run(s);
 }

@@ -19,7 +19,20 @@
  * callbacks of the batch without anything happening in them. Anything but
  * success before the rename (the temporary name taken by an earlier run, a
  * refused CREATE or WRITE) sends the file the usual way (sc_copy_file),
- * which says what is wrong, or gets it right. */
+ * which says what is wrong, or gets it right.
+ *
+ * Between two shares on one connection (smb -> smb on one server) a file
+ * that one copychunk chunk carries (SC_SS_MAX) is copied by the server in
+ * four overlapped steps, the file data never crossing the wire: the
+ * source's CREATE with FSCTL_SRV_REQUEST_RESUME_KEY (one related compound,
+ * smbw_file_open_source_async) sent together with the provisional
+ * destination's CREATE (CREATE and delete mark, no WRITE); then one
+ * FSCTL_SRV_COPYCHUNK_WRITE with one chunk (smbw_copy_chunk_async; none for
+ * an empty file); then the source's CLOSE, asking for its metadata (did it
+ * change while it was copied?); then the commit (mark cleared, times and
+ * attributes, CLOSE). A refused copychunk (a server without server-side
+ * copy: the rest of the run too), a file larger than listed, anything
+ * unexpected sends the file the usual way. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -27,6 +40,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "smbwire/copy.h"
 
 #include "batch.h"
 #include "endpoint.h"
@@ -38,6 +53,10 @@
 /* Data of files whose CREATE is not answered yet (the library holds a copy
  * until it is sent). */
 #define SC_BATCH_BYTES (16u << 20)
+/* Server-side: the largest file copied with one copychunk chunk (Samba's
+ * and Windows' limit per chunk is 1 MiB); larger ones go the one-file way
+ * (pipelined chunks). */
+#define SC_SS_MAX (1u << 20)
 
 typedef enum it_state {
     IT_FREE = 0,
@@ -45,6 +64,10 @@ typedef enum it_state {
     IT_COMMITTING, /* up: mark cleared, times, CLOSE in flight */
     IT_READING,    /* down: CREATE + READ in flight */
     IT_CLOSING,    /* down: CLOSE with the metadata in flight */
+    IT_SS_OPENING, /* server-side: source CREATE + resume key, and the
+                      provisional destination CREATE, in flight */
+    IT_SS_COPYING, /* server-side: the copychunk in flight */
+    IT_SS_CLOSING, /* server-side: the source's CLOSE with its metadata */
 } it_state;
 
 typedef struct item {
@@ -70,12 +93,23 @@ typedef struct item {
     int tries;    /* sent again after a reconnect */
     int lingers;  /* sent again while the lost connection's open lingered */
     uint64_t gen; /* the connection's reconnects when it was sent */
+    /* server-side: the open source, its outcome, callbacks still to come */
+    smbw_file *sf;
+    int serr;
+    int pending;
+    uint64_t copied;
+    /* what a kept file counts: its size, the requests that carried its
+     * data, and how it was copied */
+    uint64_t size;
+    const char *method;
 } item;
 
 struct sc_batch {
     sc_ctx *ctx;
     const sc_loc *src, *dst;
-    bool down; /* share -> local (else local -> share) */
+    bool down;   /* share -> local (else local -> share) */
+    bool ss;     /* share -> share on one connection: copied by the server */
+    bool ss_off; /* the server refused a server-side copy: the rest one by one */
     smbw_conn *conn;
     size_t max_size; /* what one request carries */
     item items[SC_BATCH_FILES];
@@ -90,7 +124,12 @@ struct sc_batch {
 bool sc_batch_applies(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst)
 {
     const sc_opts *o = ctx->o;
-    return src->remote != dst->remote && !o->dry_run && !o->sync &&
+    if (o->dry_run || o->sync)
+        return false;
+    if (src->remote && dst->remote) /* server-side, on one connection */
+        return src->srv == dst->srv &&
+               (o->method == SC_METHOD_AUTO || o->method == SC_METHOD_COPYCHUNK);
+    return src->remote != dst->remote &&
            (o->method == SC_METHOD_AUTO || o->method == SC_METHOD_STREAM);
 }
 
@@ -102,14 +141,18 @@ sc_batch *sc_batch_new(sc_ctx *ctx, const sc_loc *src, const sc_loc *dst)
     b->ctx = ctx;
     b->src = src;
     b->dst = dst;
-    b->down = src->remote;
-    b->conn = b->down ? src->srv->conn : dst->srv->conn;
+    b->ss = src->remote && dst->remote;
+    b->down = src->remote && !b->ss;
+    b->conn = src->remote ? src->srv->conn : dst->srv->conn;
     sc_end se = {.fd = -1}, de = {.fd = -1};
     if (b->down)
         se.c = b->conn;
     else
         de.c = b->conn;
     b->max_size = sc_stream_chunk(&se, &de, ctx->o->chunk_size);
+    if (b->ss) /* one chunk per file, within what every server takes */
+        b->max_size = ctx->o->chunk_size != 0 && ctx->o->chunk_size < SC_SS_MAX ? ctx->o->chunk_size
+                                                                                : SC_SS_MAX;
     b->w0 = sc_traffic(src, dst);
     for (int i = 0; i < SC_BATCH_FILES; i++) {
         b->items[i].b = b;
@@ -136,6 +179,15 @@ static void commit_cb(void *ud, int err, uint32_t status, smbw_commit_step step)
     it->ready = true;
 }
 
+/* The method a file was copied with, into the run's (--json method). */
+static void note_method(sc_ctx *ctx, const char *m)
+{
+    if (ctx->method_used == NULL)
+        ctx->method_used = m;
+    else if (strcmp(ctx->method_used, m) != 0)
+        ctx->method_used = "mixed";
+}
+
 /* The traffic since the last count goes to the run's counters. */
 static void count_traffic(sc_batch *b)
 {
@@ -154,6 +206,8 @@ static void item_done(sc_batch *b, item *it)
         close(it->fd);
     if (it->f != NULL)
         smbw_file_free(it->f);
+    if (it->sf != NULL)
+        smbw_file_free(it->sf);
     free(it->data);
     b->creating -= it->held;
     free(it->spath);
@@ -271,12 +325,15 @@ static void count_copied(sc_batch *b, item *it)
     sc_ctx *ctx = b->ctx;
     b->drops = 0;
     ctx->files++;
-    ctx->bytes += (uint64_t)it->sst.st_size;
-    ctx->requests += 1; /* as a file written with its CREATE in file.c */
-    if (ctx->method_used == NULL)
-        ctx->method_used = "stream";
-    else if (strcmp(ctx->method_used, "stream") != 0)
-        ctx->method_used = "mixed";
+    if (it->method == NULL) { /* up: as a file written with its CREATE in file.c */
+        ctx->bytes += (uint64_t)it->sst.st_size;
+        ctx->requests += 1;
+        note_method(ctx, "stream");
+        return;
+    }
+    ctx->bytes += it->size; /* server-side: one FSCTL (none when empty) */
+    ctx->requests += it->size > 0 ? 1 : 0;
+    note_method(ctx, it->method);
 }
 
 /* A file sent again after a reconnect may find its name held by what the
@@ -358,6 +415,7 @@ static void created(sc_batch *b, item *it)
         cm.write = sc_ft_from_ts(it->sst.st_mtim);
     }
     cm.attributes = SMBW_FILE_ATTRIBUTE_ARCHIVE; /* a local source has none */
+    it->size = (uint64_t)it->sst.st_size;
     smbw_file *f = it->f;
     it->f = NULL;
     it->ready = false;
@@ -521,10 +579,7 @@ static bool write_local(sc_batch *b, item *it)
     ctx->files++;
     ctx->bytes += it->len;
     ctx->requests += 1;
-    if (ctx->method_used == NULL)
-        ctx->method_used = "stream";
-    else if (strcmp(ctx->method_used, "stream") != 0)
-        ctx->method_used = "mixed";
+    note_method(ctx, "stream");
 out:
     if (made)
         d->discard(b->dst, &h, tmp);
@@ -569,6 +624,210 @@ static void close_done(sc_batch *b, item *it)
     item_done(b, it);
 }
 
+/* ---- share -> share on one server ------------------------------------ */
+
+static void settle(sc_batch *b);
+
+/* The source's open answered (with its resume key, when the server gave
+ * one). */
+static void ss_src_cb(void *ud, int err, uint32_t status, smbw_file *f)
+{
+    item *it = ud;
+    it->serr = err;
+    if (it->err == 0)
+        it->status = status;
+    it->sf = f;
+    it->ready = --it->pending == 0;
+}
+
+/* The provisional destination's CREATE answered. */
+static void ss_dst_cb(void *ud, int err, uint32_t status, smbw_file *f)
+{
+    item *it = ud;
+    it->err = err;
+    it->status = status;
+    it->f = f;
+    it->ready = --it->pending == 0;
+}
+
+static void copied_cb(void *ud, int err, uint32_t status, uint64_t bytes)
+{
+    item *it = ud;
+    it->err = err;
+    it->status = status;
+    it->copied = bytes;
+    it->ready = true;
+}
+
+/* Whether a refusal says the server copies nothing server-side here. */
+static bool ss_unsupported(int err, uint32_t status)
+{
+    return err == SMBW_ENOTSUP || status == SMBW_STATUS_NOT_SUPPORTED ||
+           status == SMBW_STATUS_INVALID_DEVICE_REQUEST || status == SMBW_STATUS_NOT_IMPLEMENTED;
+}
+
+/* A server-side file not finished by the batch: both opens closed (the
+ * destination, provisional, removed), then the usual way, which says what
+ * is wrong or gets it right; nothing more after a lost connection (the
+ * file counted as failed, the run ends) or an interruption. A connection
+ * that came back (--retries): the usual way. */
+static void ss_abandon(sc_batch *b, item *it, int err, const char *op)
+{
+    discard_open(it);
+    if (it->sf != NULL) {
+        smbw_file_free(it->sf);
+        it->sf = NULL;
+    }
+    char *sd = sc_loc_display(b->src, it->spath);
+    bool lost = conn_lost(b, err, op, sc_disp_or(sd, it->spath));
+    free(sd);
+    if (lost)
+        item_failed(b, it);
+    else if (!sc_interrupted && b->rc == 0)
+        fall_back(b, it);
+    item_done(b, it);
+}
+
+/* The source's CLOSE: the destination kept with the source's times and
+ * attributes unless the source changed while it was copied. */
+static void ss_closed(sc_batch *b, item *it)
+{
+    sc_ctx *ctx = b->ctx;
+    if (it->err != 0) {
+        char *sd = sc_loc_display(b->src, it->spath);
+        bool lost = conn_lost(b, it->err, "close", sc_disp_or(sd, it->spath));
+        free(sd);
+        if (lost) {
+            discard_open(it);
+            item_failed(b, it);
+            item_done(b, it);
+            return;
+        }
+        it->got = false; /* a failed close: the change is not known */
+    }
+    if (sc_interrupted || b->rc != 0) {
+        discard_open(it);
+        item_done(b, it);
+        return;
+    }
+    if (it->got &&
+        (it->cst.size != it->ost.size || it->cst.last_write_time != it->ost.last_write_time)) {
+        discard_open(it);
+        char *sd = sc_loc_display(b->src, it->spath);
+        sc_fail_changed(ctx, sc_disp_or(sd, it->spath));
+        free(sd);
+        item_failed(b, it);
+        item_done(b, it);
+        return;
+    }
+    smbw_commit cm = SMBW_COMMIT_INIT;
+    cm.keep = true;
+    cm.set_basic = true;
+    if (ctx->o->preserve) {
+        cm.creation = it->ost.creation_time;
+        cm.access = it->ost.last_access_time;
+        cm.write = it->ost.last_write_time;
+        cm.attributes = it->ost.attributes & SC_FILE_ATTRIBUTE_COPY_MASK;
+    }
+    if (cm.attributes == 0)
+        cm.attributes = SMBW_FILE_ATTRIBUTE_ARCHIVE;
+    it->size = it->ost.size;
+    it->method = "copychunk";
+    smbw_file *f = it->f;
+    it->f = NULL;
+    it->ready = false;
+    it->st = IT_COMMITTING;
+    int err = smbw_file_commit_async(f, &cm, commit_cb, it);
+    if (err != 0) { /* f is freed (closed) already */
+        it->err = err;
+        it->step = SMBW_COMMIT_REQUEST;
+        it->ready = true;
+    }
+}
+
+/* The source closed, asking for its metadata at the close. */
+static void ss_close_source(sc_batch *b, item *it)
+{
+    (void)b;
+    smbw_file *sf = it->sf;
+    it->sf = NULL;
+    it->err = 0;
+    it->ready = false;
+    it->st = IT_SS_CLOSING;
+    int err = smbw_file_free_stat_async(sf, stat_cb, it);
+    if (err != 0) { /* sf is freed: the change is not known */
+        it->err = err;
+        it->got = false;
+        it->ready = true;
+    }
+}
+
+/* The copychunk answered: the whole file copied, or the usual way. */
+static void ss_copied(sc_batch *b, item *it)
+{
+    if (it->err != 0 || it->copied != it->ost.size) {
+        if (ss_unsupported(it->err, it->status))
+            b->ss_off = true;
+        ss_abandon(b, it, it->err, "copy");
+        return;
+    }
+    ss_close_source(b, it);
+}
+
+/* Both opens answered: the copychunk (an empty file needs none). Anything
+ * but a regular file that one chunk carries goes the usual way. */
+static void ss_opened(sc_batch *b, item *it)
+{
+    if (it->serr != 0 || it->err != 0 || it->sf == NULL || it->f == NULL) {
+        ss_abandon(b, it, it->serr != 0 ? it->serr : it->err, "copy");
+        return;
+    }
+    if (sc_interrupted || b->rc != 0 || b->ss_off || smbw_file_open_stat(it->sf, &it->ost) != 0 ||
+        it->ost.is_dir || it->ost.size > b->max_size) {
+        ss_abandon(b, it, 0, "copy");
+        return;
+    }
+    if (it->ost.size == 0) {
+        ss_close_source(b, it);
+        return;
+    }
+    it->ready = false;
+    it->st = IT_SS_COPYING;
+    int err = smbw_copy_chunk_async(it->sf, it->f, 0, 0, (uint32_t)it->ost.size,
+                                    b->ctx->o->copychunk_read, copied_cb, it);
+    if (err != 0) {
+        if (ss_unsupported(err, 0))
+            b->ss_off = true;
+        ss_abandon(b, it, err, "copy");
+    }
+}
+
+/* smb -> smb: the source's open with its resume key and the provisional
+ * destination, sent together (sfi: the listing's entry). */
+static int add_ss(sc_batch *b, item *it, bool *taken)
+{
+    it->st = IT_SS_OPENING;
+    it->pending = 2;
+    it->sent = true;
+    int err = smbw_file_open_source_async(b->src->tree, it->spath, ss_src_cb, it);
+    if (err != 0) { /* nothing sent: the usual way says why */
+        item_done(b, it);
+        return b->rc;
+    }
+    *taken = true;
+    smbw_create_params p;
+    smbw_create_params_from_flags(&p, (b->ctx->o->copychunk_read ? SMBW_O_RDWR : SMBW_O_WRONLY) |
+                                          SMBW_O_DELETE | SMBW_O_CREAT | SMBW_O_EXCL);
+    err = smbw_file_create_write_provisional_async(b->dst->tree, it->dpath, &p, NULL, 0, ss_dst_cb,
+                                                   it);
+    if (err != 0) { /* the source's answer finishes it (the usual way) */
+        it->err = err;
+        it->ready = --it->pending == 0;
+    }
+    settle(b);
+    return b->rc;
+}
+
 /* Takes on every item whose callback ran. */
 static void settle(sc_batch *b)
 {
@@ -583,8 +842,14 @@ static void settle(sc_batch *b)
             committed(b, it);
         else if (it->st == IT_READING)
             read_done(b, it);
-        else
+        else if (it->st == IT_CLOSING)
             close_done(b, it);
+        else if (it->st == IT_SS_OPENING)
+            ss_opened(b, it);
+        else if (it->st == IT_SS_COPYING)
+            ss_copied(b, it);
+        else
+            ss_closed(b, it);
     }
 }
 
@@ -682,7 +947,8 @@ static int send_up(sc_batch *b, item *it, const void *data)
  * finds the name taken and the usual way copies it again). */
 static bool resend(sc_batch *b, item *it, bool again)
 {
-    if ((!again && it->tries >= b->ctx->o->retries) || sc_interrupted || b->rc != 0)
+    /* server-side: the usual way (its opens died with the connection) */
+    if (b->ss || (!again && it->tries >= b->ctx->o->retries) || sc_interrupted || b->rc != 0)
         return false;
     if (!again)
         it->tries++;
@@ -729,11 +995,19 @@ int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, const sc_fin
     if (it == NULL || b->rc != 0)
         return b->rc;
     void *data = NULL;
-    if (b->down && (sfi == NULL || !sfi->is_reg || sfi->size > b->max_size))
+    if ((b->down || b->ss) && (sfi == NULL || !sfi->is_reg || sfi->size > b->max_size))
+        return 0;
+    if (b->ss && b->ss_off)
         return 0;
     it->spath = strdup(spath);
     it->dpath = strdup(dpath);
     b->busy++;
+    if (b->ss && (it->spath == NULL || it->dpath == NULL)) {
+        item_done(b, it);
+        return 0;
+    }
+    if (b->ss)
+        return add_ss(b, it, taken);
     if (it->spath == NULL || it->dpath == NULL || (!b->down && !read_source(b, it, &data))) {
         item_done(b, it);
         return 0;

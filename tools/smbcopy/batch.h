@@ -1,9 +1,12 @@
 /* Many small files in flight on one connection (batch.c): the small files
- * of a tree copied (-r) from a local directory onto a share or from a share
- * into a local directory, whose copies are known not to exist, up to
- * SC_BATCH_FILES of them at once: onto a share each written with its CREATE
- * and finished in one more round trip; from a share each read with its
- * CREATE and closed in one more, then written locally. */
+ * of a tree copied (-r) from a local directory onto a share, from a share
+ * into a local directory, or between shares on one connection (copied by
+ * the server), whose copies are known not to exist, up to SC_BATCH_FILES of
+ * them at once: onto a share each written with its CREATE and finished in
+ * one more round trip; from a share each read with its CREATE and closed in
+ * one more, then written locally; share to share opened (source with its
+ * resume key, destination provisional) together, copied with one
+ * copychunk, the source closed, the destination kept. */
 #ifndef SMBCOPY_BATCH_H
 #define SMBCOPY_BATCH_H
 #include "endpoint.h"
@@ -11,12 +14,14 @@
 
 typedef struct sc_batch sc_batch;
 
-/* A batch copying from src to dst (one local, one a share); NULL when out
+/* A batch copying from src to dst (one local, one a share, or two shares on
+ * one connection); NULL when out
  * of memory (then files are copied one by one). */
 sc_batch *sc_batch_new(sc_ctx *ctx, const sc_loc *src, const sc_loc *dst);
 /* Whether the batch copies a file of the run's options from src to dst
- * (local to a share or a share to local, no --sync, --dry-run or
- * server-side --method). */
+ * (local to a share or a share to local, --method auto or stream; share to
+ * share on one connection, --method auto or copychunk; no --sync or
+ * --dry-run). */
 bool sc_batch_applies(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst);
 /* Takes the file spath for dpath, a destination known not to exist, when it
  * is a regular file that one request carries (from a share: as sfi, its
