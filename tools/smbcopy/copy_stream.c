@@ -461,6 +461,30 @@ static void wind_down(stream *st)
     }
 }
 
+/* After the source failed (say, a dropped connection that did not come
+ * back): what was read whole already goes to a local destination, in order
+ * from the mark, so that the mark (and a --resume record) keeps it. */
+static void salvage(stream *st)
+{
+    if (st->dst->f != NULL || st->e->side != SC_SIDE_SRC || sc_interrupted)
+        return;
+    uint64_t m = st->marked;
+    for (;;) {
+        slot *s = NULL;
+        for (int i = 0; i < st->n && s == NULL; i++)
+            if (st->slots[i].state == S_READY && st->slots[i].off == m && st->slots[i].got > 0)
+                s = &st->slots[i];
+        if (s == NULL)
+            break;
+        uint64_t end = s->off + s->got;
+        local_write(st, s); /* got back to 0 once written */
+        if (s->got != 0)
+            break;
+        m = end;
+    }
+    mark(st, m);
+}
+
 /* The pipeline: hand out ranges, start reads and writes, wait for
  * completions, until every range is written or an error (or an interrupt)
  * ends it. */
@@ -484,10 +508,13 @@ static void run(stream *st, sc_progress *prog, uint64_t start)
             mark(st, st->end);
             return;
         }
-        if (any_async(st))
+        if (any_async(st)) {
+            mark(st, low_water(st)); /* exact while there is no error */
             service(st);
+        }
     }
     wind_down(st);
+    salvage(st);
 }
 
 int sc_stream_copy(const sc_end *src, const sc_end *dst, uint64_t start, uint64_t end, int depth,
