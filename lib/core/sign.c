@@ -304,3 +304,57 @@ int smb2_decrypt(uint16_t cipher, const uint8_t *key, size_t keylen, const uint8
     }
     return 0;
 }
+
+int smb2_decrypt_begin(smb2_dec *d, uint16_t cipher, const uint8_t *key, size_t keylen,
+                       const uint8_t *frame, size_t len)
+{
+    size_t noncelen = 0;
+    if (!d)
+        return SMBW_EINVAL;
+    memset(d, 0, sizeof *d);
+    int rc = cipher_check(cipher, key, keylen, &noncelen);
+    if (rc < 0)
+        return rc;
+    if (noncelen != 12)
+        return SMBW_ENOTSUP;
+    if (!frame)
+        return SMBW_EINVAL;
+    smb2_transform_hdr th;
+    if (wire_decode_transform_hdr(frame, len, &th) != 0)
+        return SMBW_EPROTO;
+    rc = crypto_aead_dec_new(&d->aead, cipher, key, keylen, th.nonce, th.aad, th.aad_len);
+    if (rc < 0)
+        return rc == SMBW_ENOMEM || rc == SMBW_ENOTSUP ? rc : SMBW_EINVAL;
+    d->payload = th.payload;
+    memcpy(d->tag, th.signature, 16);
+    d->len = th.payload_len;
+    return 0;
+}
+
+int smb2_decrypt_next(smb2_dec *d, uint8_t *out, size_t n)
+{
+    if (!d || !d->aead || n > d->len - d->done)
+        return SMBW_EINVAL;
+    int rc = crypto_aead_dec_update(d->aead, d->payload + d->done, out, n);
+    if (rc < 0)
+        return rc;
+    d->done += n;
+    return 0;
+}
+
+int smb2_decrypt_end(smb2_dec *d)
+{
+    if (!d || !d->aead)
+        return SMBW_EINVAL;
+    int rc = d->done == d->len ? crypto_aead_dec_final(d->aead, d->tag) : SMBW_EINVAL;
+    smb2_decrypt_abort(d);
+    return rc < 0 && rc != SMBW_EINVAL ? SMBW_ECRYPTO : rc;
+}
+
+void smb2_decrypt_abort(smb2_dec *d)
+{
+    if (!d)
+        return;
+    crypto_aead_dec_free(d->aead);
+    memset(d, 0, sizeof *d);
+}

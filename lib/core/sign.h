@@ -85,4 +85,25 @@ SMBW_WUR int smb2_encrypt_nonce(uint16_t cipher, const uint8_t *key, size_t keyl
  * malformed, SMBW_ECRYPTO when authentication fails (out then unchanged). */
 SMBW_WUR int smb2_decrypt(uint16_t cipher, const uint8_t *key, size_t keylen, const uint8_t *frame,
                           size_t len, smbw_buf *out);
+/* The same in steps, GCM only (SMBW_ENOTSUP for CCM: its cipher takes the
+ * whole payload at once), so that parts of the plaintext can go to different
+ * places (a READ answer's data to the caller's buffer): begin checks the
+ * frame as smb2_decrypt does (SMBW_EINVAL, SMBW_EPROTO, SMBW_ENOTSUP,
+ * SMBW_ENOMEM) and sets d->len to the payload length; next decrypts the next
+ * n bytes of the payload into out (in order, n at most what is left:
+ * SMBW_EINVAL otherwise); end checks that the whole payload was decrypted
+ * and the tag (SMBW_ECRYPTO) and frees d, as abort does (which checks
+ * nothing). What next wrote is unauthenticated until end returned 0: it may
+ * only choose where the next bytes go, and must be discarded otherwise. */
+typedef struct smb2_dec {
+    struct crypto_aead_dec *aead;
+    const uint8_t *payload;
+    uint8_t tag[16];
+    size_t len, done;
+} smb2_dec;
+SMBW_WUR int smb2_decrypt_begin(smb2_dec *d, uint16_t cipher, const uint8_t *key, size_t keylen,
+                                const uint8_t *frame, size_t len);
+SMBW_WUR int smb2_decrypt_next(smb2_dec *d, uint8_t *out, size_t n);
+SMBW_WUR int smb2_decrypt_end(smb2_dec *d);
+void smb2_decrypt_abort(smb2_dec *d);
 #endif

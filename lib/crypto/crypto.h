@@ -73,6 +73,24 @@ SMBW_WUR int crypto_aead_decrypt_to(int alg, const uint8_t *key, size_t keylen,
                                     const uint8_t *in, uint8_t *out, size_t len,
                                     const uint8_t tag[16]);
 
+/* AEAD decryption in steps, GCM only (CRYPTO_AES_128_GCM, CRYPTO_AES_256_GCM;
+ * SMBW_ENOTSUP for CCM, whose cipher takes its payload in one call): the
+ * ciphertext is passed in order through any number of update calls, each
+ * into an output of its own (in and out the same or not overlapping), and
+ * the tag is checked by crypto_aead_dec_final (SMBW_ECRYPTO on a mismatch).
+ * Nothing that update wrote is authenticated before final returned 0: a
+ * caller may look at it only to choose where the next bytes go, and must
+ * discard all of it when final fails. new: SMBW_EINVAL (bad arguments),
+ * SMBW_ENOTSUP, SMBW_ENOMEM, SMBW_ECRYPTO (library failure); update:
+ * SMBW_EINVAL, SMBW_ECRYPTO. free accepts NULL and erases the state. */
+typedef struct crypto_aead_dec crypto_aead_dec;
+SMBW_WUR int crypto_aead_dec_new(crypto_aead_dec **out, int alg, const uint8_t *key, size_t keylen,
+                                 const uint8_t *nonce, const void *aad, size_t aadlen);
+SMBW_WUR int crypto_aead_dec_update(crypto_aead_dec *d, const uint8_t *in, uint8_t *out,
+                                    size_t len);
+SMBW_WUR int crypto_aead_dec_final(crypto_aead_dec *d, const uint8_t tag[16]);
+void crypto_aead_dec_free(crypto_aead_dec *d);
+
 /* NIST SP800-108 KDF in counter mode with HMAC-SHA256, r=32, L = outlen*8,
  * as MS-SMB2 3.1.4.2 uses it: Ko = PRF(Ki, [i]2 || Label || 0x00 || Context || [L]2).
  * label and context are passed exactly as given (callers include the trailing

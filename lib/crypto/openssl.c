@@ -671,6 +671,89 @@ out:
     return rc;
 }
 
+struct crypto_aead_dec {
+    EVP_CIPHER_CTX *ctx;
+};
+
+int crypto_aead_dec_new(crypto_aead_dec **out, int alg, const uint8_t *key, size_t keylen,
+                        const uint8_t *nonce, const void *aad, size_t aadlen)
+{
+    const EVP_CIPHER *cipher = NULL;
+    int ccm = 0;
+    if (!out)
+        return SMBW_EINVAL;
+    *out = NULL;
+    /* (the tag comes at final: nonce stands in for it in the check) */
+    int rc = aead_args(alg, key, keylen, nonce, aad, aadlen, NULL, 0, nonce, &cipher, &ccm);
+    if (rc < 0)
+        return rc;
+    if (ccm)
+        return SMBW_ENOTSUP;
+    crypto_aead_dec *d = calloc(1, sizeof *d);
+    if (!d)
+        return SMBW_ENOMEM;
+    ERR_set_mark();
+    d->ctx = EVP_CIPHER_CTX_new();
+    if (!d->ctx) {
+        ERR_pop_to_mark();
+        free(d);
+        return SMBW_ENOMEM;
+    }
+    rc = 0;
+    if (aead_setup(d->ctx, cipher, 0, 0, key, nonce, NULL, 0) < 0 ||
+        (aadlen && aad_update(d->ctx, aad, aadlen) < 0))
+        rc = SMBW_ECRYPTO;
+    ERR_pop_to_mark();
+    if (rc < 0) {
+        crypto_aead_dec_free(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
+
+int crypto_aead_dec_update(crypto_aead_dec *d, const uint8_t *in, uint8_t *out, size_t len)
+{
+    if (!d || (len && (!in || !out)))
+        return SMBW_EINVAL;
+    int rc = 0;
+    ERR_set_mark();
+    while (len && rc == 0) {
+        int chunk = len > (size_t)(INT_MAX / 2) ? INT_MAX / 2 : (int)len;
+        int outl = 0;
+        if (EVP_DecryptUpdate(d->ctx, out, &outl, in, chunk) != 1 || outl != chunk)
+            rc = SMBW_ECRYPTO;
+        in += chunk;
+        out += chunk;
+        len -= (size_t)chunk;
+    }
+    ERR_pop_to_mark();
+    return rc;
+}
+
+int crypto_aead_dec_final(crypto_aead_dec *d, const uint8_t tag[16])
+{
+    if (!d || !tag)
+        return SMBW_EINVAL;
+    uint8_t dummy[16];
+    int outl = 0;
+    ERR_set_mark();
+    int rc = EVP_CIPHER_CTX_ctrl(d->ctx, EVP_CTRL_AEAD_SET_TAG, 16, unconst(tag)) == 1 &&
+                     EVP_DecryptFinal_ex(d->ctx, dummy, &outl) == 1
+                 ? 0
+                 : SMBW_ECRYPTO;
+    ERR_pop_to_mark();
+    return rc;
+}
+
+void crypto_aead_dec_free(crypto_aead_dec *d)
+{
+    if (!d)
+        return;
+    EVP_CIPHER_CTX_free(d->ctx); /* erases the key schedule */
+    free(d);
+}
+
 /* ------------------------------------------------------------------------ */
 /* SP800-108 counter-mode KDF, PRF = HMAC-SHA256, r = 32 */
 

@@ -1173,6 +1173,132 @@ START_TEST(test_read_placement)
 }
 END_TEST
 
+/* Receive space: without a frame under way at most 256 KiB; the rest of a
+ * large frame (64 KiB or more to come) and nothing past it, so the next
+ * frame starts at the front of the input buffer (no partial frame moved
+ * there); a small rest leaves room for the frames after it. */
+START_TEST(test_recv_space)
+{
+    smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+    uint8_t *p;
+    size_t space;
+    ck_assert_int_eq(core_recv_space(c, &p, &space), 0);
+    ck_assert_uint_eq(space, 256 * 1024);
+    uint8_t hdr[4] = {0, 0x10, 0, 0}; /* a frame of 1 MiB */
+    memcpy(p, hdr, 4);
+    memset(p + 4, 0, 1000);
+    ck_assert_int_eq(core_recv_commit(c, 1004), 0);
+    ck_assert_int_eq(core_recv_space(c, &p, &space), 0);
+    ck_assert_uint_eq(space, (1u << 20) - 1000);
+    smbw_conn_free(c);
+    c = mkconn(SMBW_SMB3_11, 10);
+    ck_assert_int_eq(core_recv_space(c, &p, &space), 0);
+    uint8_t small[4] = {0, 0, 0x40, 0}; /* 16 KiB */
+    memcpy(p, small, 4);
+    ck_assert_int_eq(core_recv_commit(c, 4), 0);
+    ck_assert_int_eq(core_recv_space(c, &p, &space), 0);
+    ck_assert_uint_eq(space, 256 * 1024);
+    smbw_conn_free(c);
+}
+END_TEST
+
+/* An encrypting session with cipher (keys of its length). */
+static void encrypting_session(struct smbw_session *s, smbw_conn *c, uint16_t cipher)
+{
+    signing_session(s, c);
+    c->cipher = cipher;
+    s->encrypt = true;
+    s->keys.enc_len =
+        cipher == SMB2_ENCRYPTION_AES256_CCM || cipher == SMB2_ENCRYPTION_AES256_GCM ? 32 : 16;
+    memset(s->keys.enc, 0x22, 32);
+    memset(s->keys.dec, 0x33, 32);
+}
+
+/* An encrypted READ answer of n data bytes at DataOffset doff (padding up
+ * to it) for mid: the TRANSFORM frame in out; the data in want. */
+static void enc_read_rsp(smbw_buf *out, const struct smbw_session *s, uint16_t cipher, uint64_t mid,
+                         uint32_t n, uint8_t doff, uint8_t *want)
+{
+    uint8_t *m = calloc(1, (size_t)doff + n);
+    uint8_t body[16] = {17, 0, doff, 0};
+    put_u32(body + 4, n);
+    rsp(m, SMB2_READ, mid, 0, 1, 0, body, sizeof body);
+    put_u64(m + 40, s->id);
+    for (uint32_t i = 0; i < n; i++)
+        want[i] = m[doff + i] = (uint8_t)(mid + i * 11);
+    buf_init(out);
+    ck_assert_int_eq(smb2_encrypt(cipher, s->keys.dec, s->keys.enc_len, s->id, m, doff + n, out),
+                     0);
+    free(m);
+}
+
+/* Encrypted READ answers with AES-GCM: the data is decrypted straight into
+ * the request's buffer (the callback gets the message up to DataOffset and
+ * h->placed), also with padding before DataOffset and for AES-256-GCM; the
+ * whole message goes to the callback for a READ without a buffer, with a
+ * smaller one, and with CCM (one-call cipher: decrypted, then copied by the
+ * caller). A flipped ciphertext byte fails the tag: SMBW_ECRYPTO for the
+ * request, the connection dead, and the bytes placed before the check are
+ * erased. */
+START_TEST(test_read_placement_encrypted)
+{
+    enum { N = 70000 };
+    static const struct {
+        uint16_t cipher;
+        bool own, small, flip, placed;
+        uint8_t doff;
+    } runs[] = {
+        {SMB2_ENCRYPTION_AES128_GCM, true, false, false, true, 80},
+        {SMB2_ENCRYPTION_AES128_GCM, true, false, false, true, 200},
+        {SMB2_ENCRYPTION_AES256_GCM, true, false, false, true, 80},
+        {SMB2_ENCRYPTION_AES128_GCM, false, false, false, false, 80},
+        {SMB2_ENCRYPTION_AES128_GCM, true, true, false, false, 80},
+        {SMB2_ENCRYPTION_AES128_GCM, true, false, true, true, 80},
+        {SMB2_ENCRYPTION_AES256_GCM, true, false, true, true, 120},
+        {SMB2_ENCRYPTION_AES128_CCM, true, false, false, false, 80},
+        {SMB2_ENCRYPTION_AES256_CCM, true, false, true, false, 80},
+    };
+    uint8_t *dst = malloc(N), *want = malloc(N);
+    struct smbw_session s;
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        smbw_conn *c = mkconn(SMBW_SMB3_11, 10);
+        encrypting_session(&s, c, runs[i].cipher);
+        read_log d = {0};
+        memset(dst, 0, N);
+        submit_read_into(c, &s, &d, runs[i].own ? dst : NULL, runs[i].small ? N - 1 : N);
+        uint8_t fr[256];
+        take_frame(c, fr, sizeof fr);
+        ck_assert_uint_eq(get_u32(fr), SMB2_TRANSFORM_ID);
+        smbw_buf out;
+        enc_read_rsp(&out, &s, runs[i].cipher, 0, N, runs[i].doff, want);
+        if (runs[i].flip)
+            out.p[out.len - 100] ^= 1;
+        int rc = feed_pieces(c, out.p, out.len, 65536);
+        buf_free(&out);
+        ck_assert_int_eq(d.calls, 1);
+        if (runs[i].flip) {
+            ck_assert_int_eq(rc, SMBW_ECRYPTO);
+            ck_assert_int_eq(d.err, SMBW_ECRYPTO);
+            ck_assert(c->dead);
+            for (int k = 0; k < N; k++) /* nothing unauthenticated left */
+                ck_assert_uint_eq(dst[k], 0);
+        } else {
+            ck_assert_int_eq(rc, 0);
+            ck_assert_int_eq(d.err, 0);
+            ck_assert_uint_eq(d.placed, runs[i].placed ? N : 0);
+            ck_assert_uint_eq(d.len, (size_t)runs[i].doff + (runs[i].placed ? 0u : (size_t)N));
+            if (runs[i].placed)
+                ck_assert_mem_eq(dst, want, N);
+            ck_assert(!c->dead);
+        }
+        c->sessions = NULL;
+        smbw_conn_free(c);
+    }
+    free(dst);
+    free(want);
+}
+END_TEST
+
 /* A WRITE payload goes out from the caller's memory (a second piece of the
  * output, not a copy), signed over header and payload; the output can be
  * consumed in any steps. An answer to a request still being sent is fatal:
@@ -1327,6 +1453,8 @@ int main(void)
     tcase_add_test(tc, test_reentrancy_guard);
     tcase_add_test(tc, test_timeout);
     tcase_add_test(tc, test_read_placement);
+    tcase_add_test(tc, test_read_placement_encrypted);
+    tcase_add_test(tc, test_recv_space);
     tcase_add_test(tc, test_write_segments);
     tcase_add_test(tc, test_replay_parks_and_resends);
     tcase_add_test(tc, test_replay_not_parked);

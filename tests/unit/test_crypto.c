@@ -245,6 +245,66 @@ START_TEST(test_aes_gcm_kat)
 }
 END_TEST
 
+/* GCM decryption in steps (crypto_aead_dec_*): test cases 4 and 16 in
+ * pieces of odd lengths, each into an output of its own, give the
+ * plaintext; a wrong tag fails at final; CCM and bad arguments refused. */
+START_TEST(test_aes_gcm_steps)
+{
+    uint8_t key[32], iv[12], ct[60], aad[20], tag[16], pt[60], want[60];
+    it_unhex(gcm_iv, iv, 12);
+    it_unhex(gcm_a, aad, 20);
+    it_unhex(gcm_p, want, 60);
+    static const size_t cuts[][3] = {{7, 33, 20}, {0, 60, 0}, {16, 0, 44}, {59, 1, 0}};
+    for (int k = 0; k < 2; k++) {
+        int alg = k ? CRYPTO_AES_256_GCM : CRYPTO_AES_128_GCM;
+        size_t klen = k ? 32 : 16;
+        it_unhex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308", key, 32);
+        memcpy(ct, want, 60);
+        ck_assert_int_eq(crypto_aead_encrypt(alg, key, klen, iv, aad, 20, ct, 60, tag), 0);
+        for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+            uint8_t part[3][60];
+            crypto_aead_dec *d = NULL;
+            ck_assert_int_eq(crypto_aead_dec_new(&d, alg, key, klen, iv, aad, 20), 0);
+            size_t at = 0;
+            for (int i = 0; i < 3; i++) {
+                ck_assert_int_eq(crypto_aead_dec_update(d, ct + at, part[i], cuts[c][i]), 0);
+                memcpy(pt + at, part[i], cuts[c][i]);
+                at += cuts[c][i];
+            }
+            ck_assert_int_eq(crypto_aead_dec_final(d, tag), 0);
+            crypto_aead_dec_free(d);
+            ck_assert_mem_eq(pt, want, 60);
+        }
+        /* in place, then a wrong tag */
+        crypto_aead_dec *d = NULL;
+        ck_assert_int_eq(crypto_aead_dec_new(&d, alg, key, klen, iv, aad, 20), 0);
+        ck_assert_int_eq(crypto_aead_dec_update(d, ct, ct, 60), 0);
+        tag[3] ^= 1;
+        ck_assert_int_eq(crypto_aead_dec_final(d, tag), SMBW_ECRYPTO);
+        crypto_aead_dec_free(d);
+    }
+    crypto_aead_dec *d = NULL;
+    ck_assert_int_eq(crypto_aead_dec_new(&d, CRYPTO_AES_128_CCM, key, 16, iv, NULL, 0),
+                     SMBW_ENOTSUP);
+    ck_assert_int_eq(crypto_aead_dec_new(&d, CRYPTO_AES_256_CCM, key, 32, iv, NULL, 0),
+                     SMBW_ENOTSUP);
+    ck_assert_ptr_null(d);
+    ck_assert_int_eq(crypto_aead_dec_new(&d, CRYPTO_AES_128_GCM, key, 32, iv, NULL, 0),
+                     SMBW_EINVAL);
+    ck_assert_int_eq(crypto_aead_dec_new(NULL, CRYPTO_AES_128_GCM, key, 16, iv, NULL, 0),
+                     SMBW_EINVAL);
+    ck_assert_int_eq(crypto_aead_dec_new(&d, CRYPTO_AES_128_GCM, key, 16, NULL, NULL, 0),
+                     SMBW_EINVAL);
+    ck_assert_int_eq(crypto_aead_dec_new(&d, CRYPTO_AES_128_GCM, key, 16, iv, NULL, 0), 0);
+    ck_assert_int_eq(crypto_aead_dec_update(d, NULL, pt, 5), SMBW_EINVAL);
+    ck_assert_int_eq(crypto_aead_dec_update(NULL, ct, pt, 5), SMBW_EINVAL);
+    ck_assert_int_eq(crypto_aead_dec_final(d, NULL), SMBW_EINVAL);
+    ck_assert_int_eq(crypto_aead_dec_final(NULL, tag), SMBW_EINVAL);
+    crypto_aead_dec_free(d);
+    crypto_aead_dec_free(NULL);
+}
+END_TEST
+
 START_TEST(test_aes_gcm_reject)
 {
     uint8_t key[16], iv[12], buf[60], aad[20], tag[16];
@@ -571,6 +631,7 @@ static Suite *crypto_suite(void)
     tcase_add_test(tc, test_hmac_sha256);
     tcase_add_test(tc, test_aes_cmac);
     tcase_add_test(tc, test_aes_gcm_kat);
+    tcase_add_test(tc, test_aes_gcm_steps);
     tcase_add_test(tc, test_aes_gcm_reject);
     tcase_add_test(tc, test_aes_ccm_kat);
     tcase_add_test(tc, test_aes_ccm_reject);

@@ -581,6 +581,61 @@ START_TEST(test_encrypt_two_pieces)
 }
 END_TEST
 
+/* smb2_decrypt_begin/next/end (GCM): a frame decrypted in steps into two
+ * outputs gives the message; a flipped byte fails at the end
+ * (SMBW_ECRYPTO); too many bytes, ending early, CCM, a malformed frame
+ * and bad arguments refused. */
+START_TEST(test_decrypt_steps)
+{
+    uint8_t key[32], msg[200], pay[5000], a[300], b[5000];
+    for (int i = 0; i < 32; i++)
+        key[i] = (uint8_t)(0x13 * i + 1);
+    size_t n = make_msg(msg, 100, 9, 0, 7);
+    for (size_t i = 0; i < sizeof pay; i++)
+        pay[i] = (uint8_t)(i * 5);
+    for (uint16_t cipher = 2; cipher <= 4; cipher += 2) {
+        size_t kl = cipher == 4 ? 32 : 16;
+        smbw_buf f;
+        buf_init(&f);
+        ck_assert_int_eq(smb2_encrypt2(cipher, key, kl, 0x99, msg, n, pay, sizeof pay, &f), 0);
+        smb2_dec d;
+        ck_assert_int_eq(smb2_decrypt_begin(&d, cipher, key, kl, f.p, f.len), 0);
+        ck_assert_uint_eq(d.len, n + sizeof pay);
+        ck_assert_int_eq(smb2_decrypt_next(&d, a, 30), 0);
+        ck_assert_int_eq(smb2_decrypt_next(&d, a + 30, n - 30), 0);
+        ck_assert_int_eq(smb2_decrypt_next(&d, b, sizeof pay + 1), SMBW_EINVAL);
+        ck_assert_int_eq(smb2_decrypt_next(&d, b, sizeof pay), 0);
+        ck_assert_int_eq(smb2_decrypt_end(&d), 0);
+        ck_assert_mem_eq(a, msg, n);
+        ck_assert_mem_eq(b, pay, sizeof pay);
+        /* ended before the last byte */
+        ck_assert_int_eq(smb2_decrypt_begin(&d, cipher, key, kl, f.p, f.len), 0);
+        ck_assert_int_eq(smb2_decrypt_next(&d, a, n), 0);
+        ck_assert_int_eq(smb2_decrypt_end(&d), SMBW_EINVAL);
+        ck_assert_int_eq(smb2_decrypt_end(&d), SMBW_EINVAL); /* freed by end */
+        ck_assert_int_eq(smb2_decrypt_next(&d, a, 1), SMBW_EINVAL);
+        /* a flipped byte */
+        f.p[52 + n + 4000] ^= 1;
+        ck_assert_int_eq(smb2_decrypt_begin(&d, cipher, key, kl, f.p, f.len), 0);
+        ck_assert_int_eq(smb2_decrypt_next(&d, a, d.len > 300 ? 300 : d.len), 0);
+        ck_assert_int_eq(smb2_decrypt_next(&d, b, d.len - 300), 0);
+        ck_assert_int_eq(smb2_decrypt_end(&d), SMBW_ECRYPTO);
+        /* aborted halfway */
+        ck_assert_int_eq(smb2_decrypt_begin(&d, cipher, key, kl, f.p, f.len), 0);
+        ck_assert_int_eq(smb2_decrypt_next(&d, a, 10), 0);
+        smb2_decrypt_abort(&d);
+        ck_assert_int_eq(smb2_decrypt_begin(&d, cipher, key, kl, f.p, 51), SMBW_EPROTO);
+        ck_assert_int_eq(smb2_decrypt_begin(&d, cipher, key, kl, NULL, f.len), SMBW_EINVAL);
+        ck_assert_int_eq(smb2_decrypt_begin(&d, cipher, key, 24, f.p, f.len), SMBW_EINVAL);
+        ck_assert_int_eq(smb2_decrypt_begin(&d, cipher - 1, key, kl, f.p, f.len), SMBW_ENOTSUP);
+        buf_free(&f);
+    }
+    ck_assert_int_eq(smb2_decrypt_begin(NULL, 2, key, 16, msg, 100), SMBW_EINVAL);
+    ck_assert_int_eq(smb2_decrypt_end(NULL), SMBW_EINVAL);
+    smb2_decrypt_abort(NULL);
+}
+END_TEST
+
 START_TEST(test_encrypt_roundtrip_all)
 {
     uint8_t key[32], msg[3000];
@@ -665,6 +720,7 @@ static Suite *sign_suite(void)
     tcase_add_test(en, test_decrypt_rejects);
     tcase_add_test(en, test_encrypt_roundtrip_all);
     tcase_add_test(en, test_encrypt_two_pieces);
+    tcase_add_test(en, test_decrypt_steps);
     suite_add_tcase(s, en);
     return s;
 }
