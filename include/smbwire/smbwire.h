@@ -930,10 +930,11 @@ int smbw_file_pwrite_async(smbw_file *f, const void *buf, size_t len, uint64_t o
 /* One READ of at most smbw_conn_max_read bytes into buf (len bytes), which
  * must stay valid until cb runs: on a connection in the clear or signed the
  * data is received straight into it (no copy; the signature is checked once
- * it is all there), otherwise it is copied there. cb gets data == buf and
- * the bytes read (data NULL, len 0 at end of file). After an error (cb's err
- * != 0, e.g. SMBW_ECRYPTO for a failed signature check) the content of buf
- * is unspecified. Errors: as smbw_file_pread_async. */
+ * it is all there); encrypted with AES-GCM it is decrypted straight into it
+ * (the tag is checked before cb runs); otherwise it is copied there. cb gets
+ * data == buf and the bytes read (data NULL, len 0 at end of file). After an
+ * error (cb's err != 0, e.g. SMBW_ECRYPTO for a failed signature or tag
+ * check) the content of buf is unspecified. Errors: as smbw_file_pread_async. */
 int smbw_file_pread_into_async(smbw_file *f, void *buf, size_t len, uint64_t off, smbw_cb cb,
                                void *ud);
 /* smbw_file_pwrite_async without copying buf: on a connection in the clear

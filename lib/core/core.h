@@ -253,8 +253,10 @@ typedef struct core_msg {
     uint32_t tx_len;
     /* A READ's own buffer: when the response comes alone, in the clear (or
      * signed), its data is received straight into rx_dst (at most rx_cap
-     * bytes) and done gets h->placed = its length with msg ending at
-     * DataOffset; otherwise done gets the whole message as usual. The buffer
+     * bytes), or decrypted straight into it when it comes alone in an
+     * AES-GCM TRANSFORM frame, and done gets h->placed = its length with
+     * msg ending at DataOffset; otherwise done gets the whole message as
+     * usual. The buffer
      * must stay valid until done runs; after an error its content is
      * unspecified. */
     uint8_t *rx_dst;
