@@ -972,6 +972,31 @@ static int lease_ack_done(void *ud, int err, const smb2_hdr *h, const uint8_t *m
     return 0;
 }
 
+/* The open a break notification names: by its FileId, or by its lease
+ * key. NULL when this connection has no such open. */
+static struct smbw_file *break_target(smbw_conn *c, const uint8_t key[16], bool lease)
+{
+    for (struct smbw_session *s = c->sessions; s; s = s->next)
+        for (struct smbw_tree *t = s->trees; t; t = t->next)
+            for (struct smbw_file *f = t->files; f; f = f->next)
+                if (lease ? f->has_lease && memcmp(f->lease_key, key, 16) == 0
+                          : memcmp(f->id, key, 16) == 0)
+                    return f;
+    return NULL;
+}
+
+/* Sends m, a break acknowledgment whose body is encoded, on the session
+ * and tree of the open f. Only a dead connection is an error. */
+static int send_break_ack(smbw_conn *c, const struct smbw_file *f, core_msg *m)
+{
+    m->command = SMB2_OPLOCK_BREAK;
+    m->sess = f->tree->sess;
+    m->tree_id = f->tree->id;
+    m->encrypt = f->tree->encrypt;
+    int rc = core_submit(c, m, 1, false);
+    return rc == SMBW_EDEAD ? SMBW_EDEAD : 0;
+}
+
 /* A lease break notification (MS-SMB2 3.2.5.19.2): the open holding the
  * lease key keeps the new state; when the server asks for it, the state is
  * acknowledged at once on that open's session and tree, so that whoever
@@ -986,42 +1011,33 @@ static int lease_break(smbw_conn *c, const uint8_t *msg, size_t len)
         core_kill(c, SMBW_EPROTO, "malformed lease break notification");
         return SMBW_EPROTO;
     }
-    for (struct smbw_session *s = c->sessions; s; s = s->next)
-        for (struct smbw_tree *t = s->trees; t; t = t->next)
-            for (struct smbw_file *f = t->files; f; f = f->next) {
-                if (!f->has_lease || memcmp(f->lease_key, lb.key, 16) != 0)
-                    continue;
-                if ((lb.new_state & ~f->lease_state) || lb.new_state == f->lease_state) {
-                    core_log(c, SMBW_LOG_DEBUG,
-                             "lease break from 0x%x to 0x%x ignored (state held 0x%x)",
-                             lb.current_state, lb.new_state, f->lease_state);
-                    return 0;
-                }
-                f->lease_state = lb.new_state;
-                f->lease_epoch = lb.new_epoch;
-                if (!(lb.flags & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED)) {
-                    core_log(c, SMBW_LOG_DEBUG, "lease broken to state 0x%x", lb.new_state);
-                    return 0;
-                }
-                core_msg m;
-                memset(&m, 0, sizeof m);
-                m.command = SMB2_OPLOCK_BREAK;
-                m.sess = s;
-                m.tree_id = t->id;
-                m.encrypt = t->encrypt;
-                m.done = lease_ack_done;
-                m.ud = c;
-                buf_init(&m.body);
-                if (wire_encode_lease_ack(&m.body, lb.key, lb.new_state) != 0) {
-                    buf_free(&m.body);
-                    return 0;
-                }
-                core_log(c, SMBW_LOG_DEBUG, "lease break to state 0x%x acknowledged", lb.new_state);
-                int rc = core_submit(c, &m, 1, false);
-                return rc == SMBW_EDEAD ? SMBW_EDEAD : 0;
-            }
-    core_log(c, SMBW_LOG_DEBUG, "lease break for an unknown lease key ignored");
-    return 0;
+    struct smbw_file *f = break_target(c, lb.key, true);
+    if (!f) {
+        core_log(c, SMBW_LOG_DEBUG, "lease break for an unknown lease key ignored");
+        return 0;
+    }
+    if ((lb.new_state & ~f->lease_state) || lb.new_state == f->lease_state) {
+        core_log(c, SMBW_LOG_DEBUG, "lease break from 0x%x to 0x%x ignored (state held 0x%x)",
+                 lb.current_state, lb.new_state, f->lease_state);
+        return 0;
+    }
+    f->lease_state = lb.new_state;
+    f->lease_epoch = lb.new_epoch;
+    if (!(lb.flags & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED)) {
+        core_log(c, SMBW_LOG_DEBUG, "lease broken to state 0x%x", lb.new_state);
+        return 0;
+    }
+    core_msg m;
+    memset(&m, 0, sizeof m);
+    m.done = lease_ack_done;
+    m.ud = c;
+    buf_init(&m.body);
+    if (wire_encode_lease_ack(&m.body, lb.key, lb.new_state) != 0) {
+        buf_free(&m.body);
+        return 0;
+    }
+    core_log(c, SMBW_LOG_DEBUG, "lease break to state 0x%x acknowledged", lb.new_state);
+    return send_break_ack(c, f, &m);
 }
 
 /* An oplock break notification (MS-SMB2 3.2.5.19.1): acknowledged at once
@@ -1039,29 +1055,21 @@ static int oplock_break(smbw_conn *c, const uint8_t *msg, size_t len)
     }
     if (rc > 0)
         return lease_break(c, msg, len);
-    for (struct smbw_session *s = c->sessions; s; s = s->next)
-        for (struct smbw_tree *t = s->trees; t; t = t->next)
-            for (struct smbw_file *f = t->files; f; f = f->next) {
-                if (memcmp(f->id, id, 16) != 0)
-                    continue;
-                core_msg m;
-                memset(&m, 0, sizeof m);
-                m.command = SMB2_OPLOCK_BREAK;
-                m.sess = s;
-                m.tree_id = t->id;
-                m.encrypt = t->encrypt;
-                m.done = ack_done;
-                buf_init(&m.body);
-                if (wire_encode_oplock_ack(&m.body, level, id) != 0) {
-                    buf_free(&m.body);
-                    return 0;
-                }
-                core_log(c, SMBW_LOG_DEBUG, "oplock break to level %u acknowledged", level);
-                rc = core_submit(c, &m, 1, false);
-                return rc == SMBW_EDEAD ? SMBW_EDEAD : 0;
-            }
-    core_log(c, SMBW_LOG_DEBUG, "oplock break for an unknown open ignored");
-    return 0;
+    struct smbw_file *f = break_target(c, id, false);
+    if (!f) {
+        core_log(c, SMBW_LOG_DEBUG, "oplock break for an unknown open ignored");
+        return 0;
+    }
+    core_msg m;
+    memset(&m, 0, sizeof m);
+    m.done = ack_done;
+    buf_init(&m.body);
+    if (wire_encode_oplock_ack(&m.body, level, id) != 0) {
+        buf_free(&m.body);
+        return 0;
+    }
+    core_log(c, SMBW_LOG_DEBUG, "oplock break to level %u acknowledged", level);
+    return send_break_ack(c, f, &m);
 }
 
 /* One message of a (possibly compounded) plaintext frame; tail/tail_len:

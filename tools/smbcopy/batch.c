@@ -497,6 +497,19 @@ static void stat_cb(void *ud, int err, uint32_t status, const smbw_stat *st, boo
     it->ready = true;
 }
 
+/* Closes f (the item's source on the share), asking for its metadata at
+ * the close (stat_cb); the item is then in state st. */
+static void close_with_stat(item *it, smbw_file *f, it_state st)
+{
+    it->st = st;
+    int err = smbw_file_free_stat_async(f, stat_cb, it);
+    if (err != 0) { /* f is freed: the change is not known */
+        it->err = err;
+        it->got = false;
+        it->ready = true;
+    }
+}
+
 /* A file whose CREATE and READ were answered: closed, asking for its
  * metadata at the close (did it change while it was read?). Anything but a
  * whole regular file read goes the usual way. */
@@ -521,13 +534,7 @@ static void read_done(sc_batch *b, item *it)
     }
     smbw_file *f = it->f;
     it->f = NULL;
-    it->st = IT_CLOSING;
-    int err = smbw_file_free_stat_async(f, stat_cb, it);
-    if (err != 0) { /* f is freed: the change is not known */
-        it->err = err;
-        it->got = false;
-        it->ready = true;
-    }
+    close_with_stat(it, f, IT_CLOSING);
 }
 
 /* The local copy: the temporary name, the data, times and mode, the rename
@@ -746,20 +753,13 @@ static void ss_closed(sc_batch *b, item *it)
 }
 
 /* The source closed, asking for its metadata at the close. */
-static void ss_close_source(sc_batch *b, item *it)
+static void ss_close_source(item *it)
 {
-    (void)b;
     smbw_file *sf = it->sf;
     it->sf = NULL;
     it->err = 0;
     it->ready = false;
-    it->st = IT_SS_CLOSING;
-    int err = smbw_file_free_stat_async(sf, stat_cb, it);
-    if (err != 0) { /* sf is freed: the change is not known */
-        it->err = err;
-        it->got = false;
-        it->ready = true;
-    }
+    close_with_stat(it, sf, IT_SS_CLOSING);
 }
 
 /* The copychunk answered: the whole file copied, or the usual way. */
@@ -771,7 +771,7 @@ static void ss_copied(sc_batch *b, item *it)
         ss_abandon(b, it, it->err, "copy");
         return;
     }
-    ss_close_source(b, it);
+    ss_close_source(it);
 }
 
 /* Both opens answered: the copychunk (an empty file needs none). Anything
@@ -788,7 +788,7 @@ static void ss_opened(sc_batch *b, item *it)
         return;
     }
     if (it->ost.size == 0) {
-        ss_close_source(b, it);
+        ss_close_source(it);
         return;
     }
     it->ready = false;
