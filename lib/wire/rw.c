@@ -34,21 +34,33 @@ int wire_encode_read(smbw_buf *b, const smb2_read_req *r)
     return wire_enc_end(b, start, 0);
 }
 
-int wire_decode_read(const uint8_t *msg, size_t len, smb2_read_rsp *r)
+/* The fixed part of a READ response (MS-SMB2 2.2.20) after the header:
+ * its DataOffset in *off, DataLength and DataRemaining in *o. */
+static int read_rsp_fixed(const uint8_t *msg, size_t len, uint8_t *off, smb2_read_rsp *o)
 {
-    smbw_cur c = cur_make(msg, len), base = cur_make(msg, len), data;
+    smbw_cur c = cur_make(msg, len);
     uint16_t ss;
-    uint8_t off, reserved;
+    uint8_t reserved;
     uint32_t reserved2;
-    smb2_read_rsp o;
 
-    memset(&o, 0, sizeof o);
+    memset(o, 0, sizeof *o);
     if (!msg || len < SMB2_HDR_SIZE + READ_RSP_FIXED)
         return SMBW_EPROTO;
     if (!cur_skip(&c, SMB2_HDR_SIZE) || !cur_u16(&c, &ss) || ss != READ_RSP_FIXED + 1)
         return SMBW_EPROTO;
-    if (!cur_u8(&c, &off) || !cur_u8(&c, &reserved) || !cur_u32(&c, &o.data_len) ||
-        !cur_u32(&c, &o.data_remaining) || !cur_u32(&c, &reserved2))
+    if (!cur_u8(&c, off) || !cur_u8(&c, &reserved) || !cur_u32(&c, &o->data_len) ||
+        !cur_u32(&c, &o->data_remaining) || !cur_u32(&c, &reserved2))
+        return SMBW_EPROTO;
+    return 0;
+}
+
+int wire_decode_read(const uint8_t *msg, size_t len, smb2_read_rsp *r)
+{
+    smbw_cur base = cur_make(msg, len), data;
+    uint8_t off;
+    smb2_read_rsp o;
+
+    if (read_rsp_fixed(msg, len, &off, &o) != 0)
         return SMBW_EPROTO;
     /* DataOffset is only meaningful when there is data (servers send 0 or
      * 0x50 with an empty read). */
@@ -63,19 +75,10 @@ int wire_decode_read(const uint8_t *msg, size_t len, smb2_read_rsp *r)
 
 int wire_decode_read_placed(const uint8_t *msg, size_t len, uint32_t placed, smb2_read_rsp *r)
 {
-    smbw_cur c = cur_make(msg, len);
-    uint16_t ss;
-    uint8_t off, reserved;
-    uint32_t reserved2;
+    uint8_t off;
     smb2_read_rsp o;
 
-    memset(&o, 0, sizeof o);
-    if (!msg || len < SMB2_HDR_SIZE + READ_RSP_FIXED || placed == 0)
-        return SMBW_EPROTO;
-    if (!cur_skip(&c, SMB2_HDR_SIZE) || !cur_u16(&c, &ss) || ss != READ_RSP_FIXED + 1)
-        return SMBW_EPROTO;
-    if (!cur_u8(&c, &off) || !cur_u8(&c, &reserved) || !cur_u32(&c, &o.data_len) ||
-        !cur_u32(&c, &o.data_remaining) || !cur_u32(&c, &reserved2))
+    if (placed == 0 || read_rsp_fixed(msg, len, &off, &o) != 0)
         return SMBW_EPROTO;
     if (off != len || o.data_len != placed)
         return SMBW_EPROTO;
