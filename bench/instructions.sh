@@ -11,7 +11,10 @@
 #   encrypted  smbcopy --encrypt --cipher=AES-128-GCM; smbclient
 #              --client-protection=encrypt (Samba's default cipher order
 #              puts AES-128-GCM first)
-# Usage: [BUILD=build-rel] [SIZE_MIB=32] [CONFIGS="signed encrypted"] bench/instructions.sh
+#   encrypted256  smbcopy --encrypt --cipher=AES-256-GCM; smbclient
+#              --client-protection=encrypt with client smb3 encryption
+#              algorithms = AES-256-GCM (the only one it offers)
+# Usage: [BUILD=build-rel] [SIZE_MIB=32] [CONFIGS="signed encrypted encrypted256"] bench/instructions.sh
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
@@ -47,20 +50,24 @@ echo "| setting | transfer | smbcopy Ir | smbcopy Ir/byte | smbclient Ir | smbcl
 echo "|---|---|---|---|---|---|---|"
 for cfg in $CONFIGS; do
     case $cfg in
-    signed) sc=() prot=sign ;;
-    encrypted) sc=(--encrypt --cipher=AES-128-GCM) prot=encrypt ;;
+    signed) sc=() prot=sign clo=() ;;
+    encrypted) sc=(--encrypt --cipher=AES-128-GCM) prot=encrypt clo=() ;;
+    encrypted256)
+        sc=(--encrypt --cipher=AES-256-GCM) prot=encrypt
+        clo=(--option="client smb3 encryption algorithms=AES-256-GCM")
+        ;;
     *) bench_die "unknown config $cfg" ;;
     esac
     for dir in download upload; do
         rm -f "$bench_work/dl.sc" "$bench_work/dl.cl" "$share/up.sc" "$share/up.cl"
         if [[ $dir == download ]]; then
             a=$(ir "sc-$cfg-$dir" "$SMBCOPY" -q "${sc[@]}" "$SHARE_URL/big" "$bench_work/dl.sc")
-            b=$(ir "cl-$cfg-$dir" "${cl[@]}" --client-protection="$prot" -c "get big $bench_work/dl.cl")
+            b=$(ir "cl-$cfg-$dir" "${cl[@]}" "${clo[@]}" --client-protection="$prot" -c "get big $bench_work/dl.cl")
             cmp -s "$share/big" "$bench_work/dl.sc" || bench_die "smbcopy download differs"
             cmp -s "$share/big" "$bench_work/dl.cl" || bench_die "smbclient download differs"
         else
             a=$(ir "sc-$cfg-$dir" "$SMBCOPY" -q "${sc[@]}" "$bench_work/up.src" "$SHARE_URL/up.sc")
-            b=$(ir "cl-$cfg-$dir" "${cl[@]}" --client-protection="$prot" -c "put $bench_work/up.src up.cl")
+            b=$(ir "cl-$cfg-$dir" "${cl[@]}" "${clo[@]}" --client-protection="$prot" -c "put $bench_work/up.src up.cl")
             cmp -s "$bench_work/up.src" "$share/up.sc" || bench_die "smbcopy upload differs"
             cmp -s "$bench_work/up.src" "$share/up.cl" || bench_die "smbclient upload differs"
         fi
