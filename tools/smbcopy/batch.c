@@ -224,30 +224,17 @@ static void item_failed(sc_batch *b, item *it)
     it->ended = true;
 }
 
-/* --retries: a dropped connection brought back (smbw_conn_reconnect), at
+/* --retries: a dropped connection brought back (sc_reconnect_dropped), at
  * most --retries times in a row without a file finished in between. Every
  * file in flight at the drop failed with it; each then goes the usual way
  * (nothing of it is under its final name: the server deletes a marked file
- * when its open ends with the connection). Returns 0, or the error to end
- * the run with (*rerr: the failed reconnect's own, else 0). */
+ * when its open ends with the connection). Returns whether it is back
+ * (*rerr: the failed reconnect's own error, else 0). */
 static bool reconnected(sc_batch *b, int *rerr)
 {
-    sc_ctx *ctx = b->ctx;
-    int why = smbw_conn_dead_error(b->conn);
     *rerr = 0;
-    if ((why != SMBW_EIO && why != SMBW_ECLOSED) || ctx->o->retries == 0 || sc_interrupted)
-        return false;
-    if (ctx->reconnect_gave_up != 0 || b->drops >= ctx->o->retries) {
-        *rerr = ctx->reconnect_gave_up;
-        ctx->reconnect_gave_up = 0;
-        if (!ctx->o->quiet)
-            fprintf(stderr, "smbcopy: giving up after %d reconnect tries\n", ctx->o->retries);
-        return false;
-    }
-    b->drops++;
-    *rerr = smbw_conn_reconnect(b->conn); /* counted and told by reconnect_notify */
-    ctx->reconnect_gave_up = 0;
-    return *rerr == 0;
+    return sc_conn_dropped(b->conn) &&
+           sc_reconnect_dropped(b->ctx, b->conn, NULL, &b->drops, true, rerr);
 }
 
 /* Whether the connection is gone for good: then the run ends (reported

@@ -55,11 +55,11 @@ typedef struct sc_xfer {
     sc_finfo sfi, dfi;
     uint64_t size, start, rec_done;
     /* --retries: the contiguous mark of the stream (every byte below it is
-     * written), the mark at the last drop, drops in a row without progress,
-     * and the error of a reconnect that failed (reported instead). */
+     * written), the mark at the last drop, drops since the last one with
+     * progress (that one included), and the error of a reconnect that
+     * failed (reported instead). */
     uint64_t mark, drop_mark;
     int stalls;
-    bool dropped;
     int reconnect_err;
     const char *method;
     bool done;                 /* nothing more to do for this file (skipped, dry run) */
@@ -511,55 +511,36 @@ static int reported_err(const sc_xfer *x, int err)
     return x->reconnect_err != 0 ? x->reconnect_err : err;
 }
 
-/* Brings back the dead connection of one end; 0 or the reconnect's error. */
-static int reconnect_end(sc_xfer *x, const sc_loc *loc)
+/* The connection of one end, or NULL for a local one. */
+static smbw_conn *conn_of(const sc_loc *loc)
 {
-    if (!loc->remote || !smbw_conn_is_dead(loc->srv->conn))
-        return 0;
-    return smbw_conn_reconnect(loc->srv->conn); /* counted and told by reconnect_notify */
+    return loc->remote ? loc->srv->conn : NULL;
 }
 
 /* --retries: after a dropped connection (err), the connections brought back
- * (smbw_conn_reconnect: same protection, same open files) and x->start set
- * to the contiguous mark, from which the copy continues. Returns whether to
- * go on; when a reconnect failed, x->reconnect_err says why. */
-static bool dropped(const sc_loc *loc)
-{
-    int why = loc->remote ? smbw_conn_dead_error(loc->srv->conn) : 0;
-    return why == SMBW_EIO || why == SMBW_ECLOSED;
-}
-
+ * (sc_reconnect_dropped) and x->start set to the contiguous mark, from
+ * which the copy continues. A run of drops without progress in between ends
+ * after --retries of them. Returns whether to go on; when a reconnect
+ * failed, x->reconnect_err says why. */
 static bool retry_after(sc_xfer *x, int err)
 {
     /* A request sent after the drop fails with SMBW_EDEAD: the drop it is. */
-    if (err == SMBW_EDEAD && (dropped(x->src) || dropped(x->dst)))
+    if (err == SMBW_EDEAD && (sc_conn_dropped(conn_of(x->src)) || sc_conn_dropped(conn_of(x->dst))))
         err = SMBW_EIO;
-    if ((err != SMBW_EIO && err != SMBW_ECLOSED) || x->o->retries == 0 || sc_interrupted)
+    if (err != SMBW_EIO && err != SMBW_ECLOSED)
         return false;
-    if (x->ctx->reconnect_gave_up != 0) { /* the library tried --retries times already */
-        x->reconnect_err = x->ctx->reconnect_gave_up;
-        x->ctx->reconnect_gave_up = 0;
-        if (!x->o->quiet)
-            fprintf(stderr, "smbcopy: giving up after %d reconnect tries\n", x->o->retries);
-        return false;
-    }
     uint64_t mark = x->start;
     if (x->mark > mark)
         mark = x->mark;
     if (x->state.active && x->state.pending > mark)
         mark = x->state.pending;
     if (mark > x->drop_mark)
-        x->stalls = 0;
-    else if (x->dropped && ++x->stalls >= x->o->retries)
-        return false; /* dropped again and again without progress */
+        x->stalls = 0; /* progress since the last drop */
     x->drop_mark = mark;
-    x->dropped = true;
-    int rerr = reconnect_end(x, x->src);
-    if (rerr == 0 && !(x->dst->remote && x->src->remote && x->dst->srv == x->src->srv))
-        rerr = reconnect_end(x, x->dst);
-    if (rerr != 0) {
-        x->reconnect_err = rerr;
-        x->ctx->reconnect_gave_up = 0;
+    int rerr;
+    if (!sc_reconnect_dropped(x->ctx, conn_of(x->src), conn_of(x->dst), &x->stalls, false, &rerr)) {
+        if (rerr != 0)
+            x->reconnect_err = rerr;
         return false;
     }
     if (x->state.err == SMBW_EIO || x->state.err == SMBW_ECLOSED)

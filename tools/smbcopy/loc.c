@@ -250,6 +250,37 @@ static void reconnect_notify(void *ud, int attempt, int err, const char *msg)
             msg != NULL && msg[0] != '\0' ? msg : smbw_strerror(err));
 }
 
+bool sc_conn_dropped(const smbw_conn *c)
+{
+    int why = smbw_conn_dead_error(c); /* 0 while it lives */
+    return why == SMBW_EIO || why == SMBW_ECLOSED;
+}
+
+bool sc_reconnect_dropped(sc_ctx *ctx, smbw_conn *a, smbw_conn *b, int *drops, bool say_limit,
+                          int *rerr)
+{
+    const sc_opts *o = ctx->o;
+    *rerr = 0;
+    if (o->retries == 0 || sc_interrupted)
+        return false;
+    bool limit = drops != NULL && *drops >= o->retries;
+    if (ctx->reconnect_gave_up != 0 || limit) {
+        *rerr = ctx->reconnect_gave_up;
+        ctx->reconnect_gave_up = 0;
+        if (!o->quiet && (*rerr != 0 || say_limit))
+            fprintf(stderr, "smbcopy: giving up after %d reconnect tries\n", o->retries);
+        return false;
+    }
+    if (drops != NULL)
+        (*drops)++;
+    smbw_conn *ends[2] = {a, b != a ? b : NULL};
+    for (int i = 0; i < 2 && *rerr == 0; i++)
+        if (ends[i] != NULL && smbw_conn_is_dead(ends[i]))
+            *rerr = smbw_conn_reconnect(ends[i]); /* counted and told by reconnect_notify */
+    ctx->reconnect_gave_up = 0;
+    return *rerr == 0;
+}
+
 static void reconnect_opts(sc_ctx *ctx, sc_server *s, smbw_reconnect_opts *ro);
 
 /* The reconnect policy of a server's connection (after its login). */

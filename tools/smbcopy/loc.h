@@ -28,6 +28,22 @@ smbw_creds sc_login_creds(const sc_ctx *ctx, const sc_server *srv);
 /* Folds the protection of a session and one of its shares into ctx->prot. */
 void sc_note_protection(sc_ctx *ctx, const smbw_conn *c, const smbw_session *s, const smbw_tree *t);
 
+/* Whether c died of a dropped connection (SMBW_EIO or SMBW_ECLOSED), the
+ * kind --retries brings back; false while it lives. */
+bool sc_conn_dropped(const smbw_conn *c);
+/* --retries, after a dropped connection (the caller's judgment): brings
+ * back those of a and b (either may be NULL or both the same) that are dead
+ * (smbw_conn_reconnect: same protection, same open files; each try counted
+ * and told by reconnect_notify). Nothing is tried when --retries is 0, the
+ * run is interrupted, the library's own reconnect (replay) already tried
+ * --retries times (then "giving up" is said and *rerr is its error), or
+ * *drops (the caller's count of drops; NULL: none kept) has reached
+ * --retries ("giving up" said when say_limit); else *drops is counted up.
+ * Returns whether the connections are back; *rerr: a failed reconnect's
+ * error, else 0. */
+bool sc_reconnect_dropped(sc_ctx *ctx, smbw_conn *a, smbw_conn *b, int *drops, bool say_limit,
+                          int *rerr);
+
 /* SMB bytes sent and received so far on the connections of a and b. */
 uint64_t sc_traffic(const sc_loc *a, const sc_loc *b);
 /* Whether a and b can name one file: both local, or both on one server

@@ -9,6 +9,7 @@
 #include "batch.h"
 #include "endpoint.h"
 #include "file.h"
+#include "loc.h"
 #include "walk.h"
 
 /* ---- directories ----------------------------------------------------- */
@@ -19,20 +20,13 @@ static int entry_cmp(const void *a, const void *b)
 }
 
 /* --retries: whether a share's connection dropped and came back
- * (smbw_conn_reconnect), at most --retries times for one listing. Listing
+ * (sc_reconnect_dropped), at most --retries times for one listing. Listing
  * changes nothing, so it is simply asked again. */
 static bool came_back(sc_ctx *ctx, const sc_loc *loc, int *tries)
 {
-    if (!loc->remote || ctx->o->retries == 0 || sc_interrupted || *tries >= ctx->o->retries)
-        return false;
-    smbw_conn *c = loc->srv->conn;
-    int why = smbw_conn_dead_error(c);
-    if (!smbw_conn_is_dead(c) || (why != SMBW_EIO && why != SMBW_ECLOSED))
-        return false;
-    (*tries)++;
-    int err = smbw_conn_reconnect(c); /* counted and told by reconnect_notify */
-    ctx->reconnect_gave_up = 0;
-    return err == 0;
+    int rerr;
+    return loc->remote && sc_conn_dropped(loc->srv->conn) &&
+           sc_reconnect_dropped(ctx, loc->srv->conn, NULL, tries, false, &rerr);
 }
 
 /* Lists path into a sorted array. Returns 0 or the reported exit code. */
