@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "endpoint.h"
+#include "loc.h"
 
 #define FILETIME_UNIX_EPOCH_ 116444736000000000ull
 
@@ -117,10 +118,21 @@ char *sc_base_name(const char *path, bool remote)
 int sc_loc_stat(sc_ctx *ctx, const sc_loc *loc, const char *path, sc_finfo *fi)
 {
     sc_err e;
-    if (sc_ops(loc)->stat(loc, path, fi, &e) == 0)
-        return 0;
-    char *d = sc_loc_display(loc, path);
-    int rc = sc_fail(ctx, &e, sc_disp_or(d, path));
-    free(d);
-    return rc;
+    int tries = 0, rerr = 0;
+    /* A lookup changes nothing: after a dropped connection that came back
+     * it is simply asked again (--retries). */
+    while (sc_ops(loc)->stat(loc, path, fi, &e) != 0) {
+        if (e.local || !loc->remote || !sc_conn_dropped(loc->srv->conn) ||
+            !sc_reconnect_dropped(ctx, loc->srv->conn, NULL, &tries, false, &rerr)) {
+            if (rerr != 0) {
+                e.err = rerr;
+                e.status = 0;
+            }
+            char *d = sc_loc_display(loc, path);
+            int rc = sc_fail(ctx, &e, sc_disp_or(d, path));
+            free(d);
+            return rc;
+        }
+    }
+    return 0;
 }

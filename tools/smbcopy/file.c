@@ -95,6 +95,58 @@ char *sc_temp_name(const char *final, const char *suffix, size_t max)
                        suffix);
 }
 
+/* The connection of one end, or NULL for a local one. */
+static smbw_conn *conn_of(const sc_loc *loc)
+{
+    return loc->remote ? loc->srv->conn : NULL;
+}
+
+/* --retries: after a dropped connection (err), the connections brought back
+ * (sc_reconnect_dropped). A run of drops without progress of the data in
+ * between ends after --retries of them. Returns whether they are back; when
+ * a reconnect failed, x->reconnect_err says why. */
+static bool back_after_drop(sc_xfer *x, int err)
+{
+    /* A request sent after the drop fails with SMBW_EDEAD: the drop it is. */
+    if (err == SMBW_EDEAD && (sc_conn_dropped(conn_of(x->src)) || sc_conn_dropped(conn_of(x->dst))))
+        err = SMBW_EIO;
+    if (err != SMBW_EIO && err != SMBW_ECLOSED)
+        return false;
+    uint64_t mark = x->start;
+    if (x->mark > mark)
+        mark = x->mark;
+    if (x->state.active && x->state.pending > mark)
+        mark = x->state.pending;
+    if (mark > x->drop_mark)
+        x->stalls = 0; /* progress since the last drop */
+    x->drop_mark = mark;
+    int rerr;
+    if (!sc_reconnect_dropped(x->ctx, conn_of(x->src), conn_of(x->dst), &x->stalls, false, &rerr)) {
+        if (rerr != 0)
+            x->reconnect_err = rerr;
+        return false;
+    }
+    return true;
+}
+
+/* A step outside the data whose request (e) died with a dropped connection
+ * that came back: it is done again. */
+static bool redo(sc_xfer *x, const sc_err *e)
+{
+    return !e->local && back_after_drop(x, e->err);
+}
+
+/* The report of a failed step: a failed reconnect's error instead of the
+ * step's own. */
+static int fail_step(sc_xfer *x, sc_err *e, const char *what)
+{
+    if (x->reconnect_err != 0) {
+        e->err = x->reconnect_err;
+        e->status = 0;
+    }
+    return sc_fail(x->ctx, e, what);
+}
+
 /* Whether the existing destination (x->dfi) is the source file itself (cp's
  * "are the same file"): device and inode locally; on one server the file
  * id (FileInternalInformation), asked only when the creation time and size
@@ -130,7 +182,14 @@ static bool close_source_changed(sc_xfer *x)
     if (x->sops->close_stat != NULL) {
         sc_finfo now;
         bool known = false;
-        x->sops->close_stat(x->src, &x->sh, &now, &known, &e);
+        /* Its CLOSE lost with a dropped connection that came back: the
+         * source is looked up by name instead. */
+        if (x->sops->close_stat(x->src, &x->sh, &now, &known, &e) != 0 && redo(x, &e)) {
+            int err;
+            while ((err = x->sops->stat(x->src, x->spath, &now, &e)) != 0 && redo(x, &e))
+                ;
+            known = err == 0;
+        }
         return known && (now.size != x->sfi.size || now.write != x->sfi.write);
     }
     bool changed = source_changed(x);
@@ -241,19 +300,18 @@ static bool prefetches(const sc_xfer *x)
 }
 
 /* The source opened with its first SC_PREFETCH bytes read; kept (x->put)
- * when that is the whole file, which is then written in one step. */
-static int open_src_read(sc_xfer *x)
+ * when that is the whole file, which is then written in one step. Returns
+ * 0, -1 (*e says why) or the exit code of a failure it reported. */
+static int open_src_read(sc_xfer *x, sc_err *e)
 {
-    sc_err e;
     void *buf = malloc(SC_PREFETCH);
     if (buf == NULL)
         return sc_fail_nomem(x->ctx);
     size_t got = 0;
     uint64_t w0 = sc_traffic(x->src, x->dst);
-    if (x->sops->open_src_read(x->src, x->spath, &x->sh, &x->sfi, buf, SC_PREFETCH, &got, &e) !=
-        0) {
+    if (x->sops->open_src_read(x->src, x->spath, &x->sh, &x->sfi, buf, SC_PREFETCH, &got, e) != 0) {
         free(buf);
-        return sc_fail(x->ctx, &e, x->sdisp);
+        return -1;
     }
     x->put_wire = sc_traffic(x->src, x->dst) - w0;
     x->put_requests = 1;
@@ -264,22 +322,39 @@ static int open_src_read(sc_xfer *x)
     return 0;
 }
 
-/* Source: opened and looked at once; only a regular file is copied. */
+/* The source opened once (as xf_open_src); 0, -1 (*e says why) or the
+ * exit code of a failure it reported. A failed open leaves nothing open
+ * (a prefetch whose READ failed: its open is closed). */
+static int open_src_once(sc_xfer *x, sc_err *e)
+{
+    int rc;
+    if (prefetches(x))
+        rc = open_src_read(x, e);
+    else if (server_side(x) && !x->dst_stream && x->sops->open_src_copy != NULL)
+        rc = x->sops->open_src_copy(x->src, x->spath, &x->sh, &x->sfi, e) != 0 ? -1 : 0;
+    else
+        rc = x->sops->open_src(x->src, x->spath, &x->sh, &x->sfi, e) != 0 ? -1 : 0;
+    if (rc != 0 && sc_fh_open(&x->sh)) {
+        sc_err ce;
+        x->sops->close(x->src, &x->sh, &ce);
+    }
+    return rc;
+}
+
+/* Source: opened and looked at once (again after a dropped connection that
+ * came back: opening changes nothing); only a regular file is copied. */
 static int xf_open_src(sc_xfer *x)
 {
     sc_err e;
     if (server_side(x)) /* no durable open its lanes would wait on */
         (void)sc_server_durable(x->ctx, x->src->srv, false);
-    if (prefetches(x)) {
-        int rc = open_src_read(x);
-        if (rc != 0)
-            return rc;
-    } else if (server_side(x) && !x->dst_stream && x->sops->open_src_copy != NULL) {
-        if (x->sops->open_src_copy(x->src, x->spath, &x->sh, &x->sfi, &e) != 0)
-            return sc_fail(x->ctx, &e, x->sdisp);
-    } else if (x->sops->open_src(x->src, x->spath, &x->sh, &x->sfi, &e) != 0) {
-        return sc_fail(x->ctx, &e, x->sdisp);
-    }
+    int rc;
+    while ((rc = open_src_once(x, &e)) == -1 && redo(x, &e))
+        ;
+    if (rc == -1)
+        return fail_step(x, &e, x->sdisp);
+    if (rc != 0)
+        return rc;
     if (!x->sfi.is_reg) {
         sc_report(x->ctx, SC_EXIT_LOCAL,
                   "copy %s: not a regular file (%s); smbcopy copies regular files", x->sdisp,
@@ -290,6 +365,22 @@ static int xf_open_src(sc_xfer *x)
     return 0;
 }
 
+/* path on the destination looked up (again after a dropped connection that
+ * came back). Returns 0 or the reported exit code. */
+static int stat_dst(sc_xfer *x, const char *path, sc_finfo *fi)
+{
+    sc_err e;
+    int err;
+    while ((err = x->dops->stat(x->dst, path, fi, &e)) != 0 && redo(x, &e))
+        ;
+    if (err == 0)
+        return 0;
+    char *d = sc_loc_display(x->dst, path);
+    int rc = fail_step(x, &e, sc_disp_or(d, path));
+    free(d);
+    return rc;
+}
+
 /* The destination as it is now: one stat for every check below. */
 static int xf_check_dst(sc_xfer *x)
 {
@@ -297,7 +388,7 @@ static int xf_check_dst(sc_xfer *x)
     int rc;
     if (x->dst_known != NULL) /* made by this run, or listed */
         x->dfi = *x->dst_known;
-    else if ((rc = sc_loc_stat(ctx, x->dst, x->dpath, &x->dfi)) != 0)
+    else if ((rc = stat_dst(x, x->dpath, &x->dfi)) != 0)
         return rc;
     /* Never copy a file onto itself (a copy there would only replace it). */
     if (is_same_file(x)) {
@@ -317,8 +408,11 @@ static int xf_check_dst(sc_xfer *x)
             return SC_EXIT_LOCAL;
         }
         sc_err e;
-        if (x->dops->clear_readonly(x->dst, x->dpath, x->dfi.attrs, &e) != 0)
-            return sc_fail(ctx, &e, x->ddisp);
+        while ((rc = x->dops->clear_readonly(x->dst, x->dpath, x->dfi.attrs, &e)) != 0 &&
+               redo(x, &e))
+            ;
+        if (rc != 0)
+            return fail_step(x, &e, x->ddisp);
     }
     return 0;
 }
@@ -413,7 +507,8 @@ static int open_tmp(sc_xfer *x)
     }
     for (int attempt = 0;; attempt++) {
         if (x->resumable) {
-            err = d->open_tmp(x->dst, x->tmp, false, rd, &x->dh, &e);
+            while ((err = d->open_tmp(x->dst, x->tmp, false, rd, &x->dh, &e)) != 0 && redo(x, &e))
+                ;
             if (err != SMBW_ENOENT)
                 break;
             x->resumable = false; /* no partial file: start over */
@@ -427,15 +522,34 @@ static int open_tmp(sc_xfer *x)
         } else {
             err = d->open_tmp(x->dst, x->tmp, true, rd, &x->dh, &e);
         }
+        /* Lost with a dropped connection that came back: the create may
+         * have got through before the drop, so its file is removed as a
+         * stale one is, and made again. */
+        if (err != 0 && !e.local && sc_conn_dropped(conn_of(x->dst))) {
+            sc_err ce;
+            d->close(x->dst, &x->dh, &ce); /* made, its data lost */
+            if (redo(x, &e)) {
+                attempt = -1;
+                err = SMBW_EEXIST;
+            }
+        }
         if (err != SMBW_EEXIST || attempt > 0)
             break;
         sc_err ue;
-        int uerr = d->unlink(x->dst, x->tmp, &ue);
+        int uerr;
+        while ((uerr = d->unlink(x->dst, x->tmp, &ue)) != 0 && redo(x, &ue))
+            ;
         if (uerr != 0 && uerr != SMBW_ENOENT) {
-            if (ue.local) /* locally the removal's errno is what is said */
+            /* locally the removal's errno is what is said; after a drop
+             * its error is all there is */
+            if (ue.local || attempt < 0)
                 e = ue;
             break;
         }
+    }
+    if (err != 0 && x->reconnect_err != 0) {
+        e.err = x->reconnect_err;
+        e.status = 0;
     }
     if (err != 0 && sc_fh_open(&x->dh)) { /* made, but its data not written */
         x->tmp_exists = true;
@@ -446,22 +560,45 @@ static int open_tmp(sc_xfer *x)
     x->tmp_exists = true;
     uint64_t have = 0;
     bool ours = true;
-    if (d->check_tmp(x->dst, &x->dh, x->resumable ? &have : NULL, &ours, &e) != 0) {
+    /* The open stands again after a dropped connection that came back (the
+     * library opens it again): each of these is simply done again. */
+    while ((err = d->check_tmp(x->dst, &x->dh, x->resumable ? &have : NULL, &ours, &e)) != 0 &&
+           ours && redo(x, &e))
+        ;
+    if (err != 0) {
         if (!ours)
             x->tmp_exists = false; /* not ours to remove */
-        return sc_fail(x->ctx, &e, x->tdisp);
+        return fail_step(x, &e, x->tdisp);
     }
     if (x->resumable) {
         x->start = x->rec_done < have ? x->rec_done : have;
-        if (have != x->start && d->truncate(x->dst, &x->dh, x->start, &e) != 0)
-            return sc_fail(x->ctx, &e, x->tdisp);
+        while (have != x->start && (err = d->truncate(x->dst, &x->dh, x->start, &e)) != 0 &&
+               redo(x, &e))
+            ;
+        if (have != x->start && err != 0)
+            return fail_step(x, &e, x->tdisp);
     }
     if (x->put != NULL && !x->put_done && d->put != NULL) { /* read with the source's open */
-        if (d->put(x->dst, &x->dh, x->put, x->size, &e) != 0)
-            return sc_fail(x->ctx, &e, x->tdisp);
+        while ((err = d->put(x->dst, &x->dh, x->put, x->size, &e)) != 0 && redo(x, &e))
+            ;
+        if (err != 0)
+            return fail_step(x, &e, x->tdisp);
         x->put_done = true;
     }
     return 0;
+}
+
+/* The resume record made (again after a dropped connection that came back:
+ * it is written whole). Returns 0 or -1 (why says why). */
+static int open_record(sc_xfer *x, char *why, size_t whylen)
+{
+    sc_err e = {.err = SMBW_EIO};
+    int rc;
+    while ((rc = sc_state_open(&x->state, x->dst, x->spath_state, x->ident, x->dname, x->size,
+                               x->sfi.write, x->start, why, whylen)) != 0 &&
+           x->dst->remote && sc_conn_dropped(conn_of(x->dst)) && redo(x, &e))
+        ;
+    return rc;
 }
 
 /* Temporary destination (or the FIFO or device itself), and the resume
@@ -480,8 +617,7 @@ static int xf_open_dst(sc_xfer *x)
         if ((rc = read_small(x)) != 0 || (rc = open_tmp(x)) != 0)
             return rc;
         char why[256];
-        if (!x->small && sc_state_open(&x->state, x->dst, x->spath_state, x->ident, x->dname,
-                                       x->size, x->sfi.write, x->start, why, sizeof(why)) != 0) {
+        if (!x->small && open_record(x, why, sizeof(why)) != 0) {
             char *sd = sc_loc_display(x->dst, x->spath_state);
             sc_warn(ctx, "cannot keep the resume record %s: %s", sc_disp_or(sd, x->spath_state),
                     why);
@@ -511,38 +647,14 @@ static int reported_err(const sc_xfer *x, int err)
     return x->reconnect_err != 0 ? x->reconnect_err : err;
 }
 
-/* The connection of one end, or NULL for a local one. */
-static smbw_conn *conn_of(const sc_loc *loc)
-{
-    return loc->remote ? loc->srv->conn : NULL;
-}
-
-/* --retries: after a dropped connection (err), the connections brought back
- * (sc_reconnect_dropped) and x->start set to the contiguous mark, from
- * which the copy continues. A run of drops without progress in between ends
- * after --retries of them. Returns whether to go on; when a reconnect
- * failed, x->reconnect_err says why. */
+/* After a dropped connection (err) in the data, the connections brought
+ * back and x->start set to the contiguous mark, from which the copy
+ * continues. Returns whether to go on. */
 static bool retry_after(sc_xfer *x, int err)
 {
-    /* A request sent after the drop fails with SMBW_EDEAD: the drop it is. */
-    if (err == SMBW_EDEAD && (sc_conn_dropped(conn_of(x->src)) || sc_conn_dropped(conn_of(x->dst))))
-        err = SMBW_EIO;
-    if (err != SMBW_EIO && err != SMBW_ECLOSED)
+    if (!back_after_drop(x, err))
         return false;
-    uint64_t mark = x->start;
-    if (x->mark > mark)
-        mark = x->mark;
-    if (x->state.active && x->state.pending > mark)
-        mark = x->state.pending;
-    if (mark > x->drop_mark)
-        x->stalls = 0; /* progress since the last drop */
-    x->drop_mark = mark;
-    int rerr;
-    if (!sc_reconnect_dropped(x->ctx, conn_of(x->src), conn_of(x->dst), &x->stalls, false, &rerr)) {
-        if (rerr != 0)
-            x->reconnect_err = rerr;
-        return false;
-    }
+    uint64_t mark = x->drop_mark;
     if (x->state.err == SMBW_EIO || x->state.err == SMBW_ECLOSED)
         x->state.err = 0; /* its update died with the connection */
     x->start = mark;
@@ -702,10 +814,42 @@ static sc_meta meta_for(const sc_xfer *x)
     return m;
 }
 
+/* The commit's request lost with a dropped connection that came back: what
+ * the server did, told by the names. The temporary file still there: the
+ * rename was not done (-1: reopened, to commit again). It gone and the final
+ * name with this copy's size (and with -p its write time, set with the
+ * rename): done (0). Anything else: the exit code of a failure reported. */
+static int after_lost_commit(sc_xfer *x, const sc_meta *m)
+{
+    const sc_epops *d = x->dops;
+    sc_finfo tf, ff;
+    int rc;
+    if ((rc = stat_dst(x, x->tmp, &tf)) != 0 || (rc = stat_dst(x, x->dpath, &ff)) != 0)
+        return rc;
+    if (tf.exists) {
+        sc_err e;
+        int err;
+        while ((err = d->open_tmp(x->dst, x->tmp, false, x->o->copychunk_read, &x->dh, &e)) != 0 &&
+               redo(x, &e))
+            ;
+        return err == 0 ? -1 : fail_step(x, &e, x->tdisp);
+    }
+    x->tmp_exists = false;
+    if (ff.exists && ff.is_reg && ff.size == x->size && (!x->o->preserve || ff.write == m->write))
+        return 0;
+    sc_report(x->ctx, SC_EXIT_NET,
+              "rename to %s: the connection dropped and %s is gone, but %s is not this copy",
+              x->ddisp, x->tdisp, x->ddisp);
+    return SC_EXIT_NET;
+}
+
 /* Finish where the destination does it in one step (commit: rename, then
  * times and attributes, then close): the attributes go after the rename,
  * so what a server derived from the temporary dot name (Samba: hidden) is
- * replaced, and the read-only one no longer stands in the rename's way. */
+ * replaced, and the read-only one no longer stands in the rename's way.
+ * Lost with a dropped connection that came back: see after_lost_commit; a
+ * lost answer to the times or the close (the rename answered) is only
+ * followed by the reconnect, the times looked at again. */
 static int finish_commit(sc_xfer *x, const sc_meta *m)
 {
     sc_ctx *ctx = x->ctx;
@@ -714,15 +858,28 @@ static int finish_commit(sc_xfer *x, const sc_meta *m)
     if (attrs == 0)
         attrs = SMBW_FILE_ATTRIBUTE_ARCHIVE;
     sc_err e, w;
-    if (d->commit(x->dst, &x->dh, x->dpath, m, x->o->preserve, attrs, &e, &w) != 0) {
-        /* Closed under its temporary name: removed by name (kept with
-         * --resume, as after any failure). */
-        sc_err ue;
-        if (!x->o->resume && d->unlink(x->dst, x->tmp, &ue) == 0)
-            x->tmp_exists = false;
-        return sc_fail(ctx, &e, x->ddisp);
+    int rc = -1;
+    while (rc == -1) {
+        if (d->commit(x->dst, &x->dh, x->dpath, m, x->o->preserve, attrs, &e, &w) == 0)
+            break;
+        if (!redo(x, &e)) {
+            /* Closed under its temporary name: removed by name (kept with
+             * --resume, as after any failure). */
+            sc_err ue;
+            if (!x->o->resume && !sc_conn_dropped(conn_of(x->dst)) &&
+                d->unlink(x->dst, x->tmp, &ue) == 0)
+                x->tmp_exists = false;
+            return fail_step(x, &e, x->ddisp);
+        }
+        if ((rc = after_lost_commit(x, m)) > 0)
+            return rc;
     }
     x->tmp_exists = false;
+    if (w.err != 0 && redo(x, &w)) { /* renamed; the rest's answer lost */
+        sc_finfo ff;
+        if (stat_dst(x, x->dpath, &ff) == 0 && (!x->o->preserve || ff.write == m->write))
+            w.err = 0;
+    }
     if (w.err != 0)
         sc_warn(ctx, "%s %s: %s", w.op, x->ddisp, sc_err_str(&w));
     return 0;
@@ -790,7 +947,13 @@ static void xf_end(sc_xfer *x, int rc)
      * date) with --resume, else removed with the temporary file. */
     if (rc != 0 && o->resume)
         sc_state_sync(&x->state);
+    bool had_record = x->state.active;
     sc_state_close(&x->state, x->dst, x->spath_state, rc == 0 || !o->resume);
+    /* Its removal lost with a dropped connection that came back: by name. */
+    sc_err re = {.err = SMBW_EIO};
+    if (rc == 0 && had_record && x->dst->remote && sc_conn_dropped(conn_of(x->dst)) && redo(x, &re))
+        while (d->unlink(x->dst, x->spath_state, &re) != 0 && redo(x, &re))
+            ;
     x->sops->close(x->src, &x->sh, &e);
     if (d->close_before_rename)
         d->close(x->dst, &x->dh, &e);

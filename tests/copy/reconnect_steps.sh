@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# A dropped connection outside the data step of a file copied the one-file
+# way (issue 12; run through with-server.sh samba): tests/common/cut_proxy.py
+# cuts at the Kth CREATE, SET_INFO or CLOSE request (not forwarded) of a
+# download, an upload and a server-side copy (--method=copychunk) of a file
+# large enough for a resume record, for every K the copy reaches: the source's
+# open, the destination's stat, the temporary file's create, the resume
+# record's create, size and removal, the source's close, the commit (rename,
+# times, close). Each cut run finishes with exit 0, identical bytes, one
+# reconnect in --json and nothing left under a temporary name.
+#
+#   reconnect_steps.sh PATH/TO/smbcopy
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/common/common.sh
+source "$here/../common/common.sh"
+need_smbcopy "${1:-}"
+copy_init reconnect-steps
+
+size=$((3 * 1024 * 1024 + 4321))
+make_random "$work/src.bin" "$size"
+cp "$work/src.bin" "$share/src.bin"
+chown "$SMBW_TEST_USER:" "$share/src.bin" 2>/dev/null || true
+
+proxy_pid=
+stop_proxy() {
+    if [[ -n "$proxy_pid" ]]; then
+        kill "$proxy_pid" 2>/dev/null || true
+        wait "$proxy_pid" 2>/dev/null || true
+    fi
+    proxy_pid=
+}
+on_exit stop_proxy
+
+# proxy ARGS...: a new cut_proxy.py in front of the server; sets purl
+# (share1's URL through it) and plog (its log of cuts).
+proxy() {
+    stop_proxy
+    rm -f "$work/proxy.port" "$work/proxy.log"
+    plog=$work/proxy.log
+    "$py" "$common_dir/cut_proxy.py" --port-file "$work/proxy.port" --log "$plog" \
+        --timeout 60 "$@" "$SMBW_TEST_HOST" "$SMBW_TEST_PORT" &
+    proxy_pid=$!
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [[ -s "$work/proxy.port" ]] && break
+        sleep 0.05
+    done
+    [[ -s "$work/proxy.port" ]] || {
+        echo "FAIL: cut_proxy.py did not start" >&2
+        exit 1
+    }
+    purl=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$(cat "$work/proxy.port")/$SMBW_TEST_SHARE
+}
+
+cuts() {
+    if [[ -f "$plog" ]]; then grep -c '^cut ' "$plog"; else echo 0; fi
+}
+
+# one KIND CMD K: one copy of KIND (down, up, cc) through a proxy that cuts
+# at the Kth request CMD. Returns 1 when the copy never sent a Kth one.
+one() {
+    local kind=$1 cmd=$2 k=$3 src dst out
+    rm -f "$work/out.bin" "$share/out.bin"
+    proxy --command "$cmd" --at "$k"
+    case $kind in
+    down) src=$purl/src.bin dst=$work/out.bin out=$work/out.bin ;;
+    up) src=$work/src.bin dst=$purl/out.bin out=$share/out.bin ;;
+    cc) src=$purl/src.bin dst=$purl/out.bin out=$share/out.bin ;;
+    esac
+    local extra=()
+    [[ $kind == cc ]] && extra=(--method=copychunk)
+    set +e
+    "$smbcopy" --json -vv --retry-wait=0.1 "${extra[@]}" "$src" "$dst" \
+        >"$work/last.json" 2>"$work/last.err" </dev/null
+    rc=$?
+    set -e
+    stop_proxy
+    local what="$kind, cut at $cmd $k" n rec left
+    n=$(cuts)
+    if ((n == 0)); then
+        ((rc == 0)) || fail "$what: no cut, exit $rc: $(grep smbcopy: "$work/last.err" | tr '\n' '|')"
+        return 1
+    fi
+    rec=$(json_get "$work/last.json" reconnects)
+    left=$(leftovers "$share"; leftovers "$work")
+    if ((rc == 0)) && cmp -s "$work/src.bin" "$out" && [[ "$rec" == 1 && -z "$left" ]]; then
+        pass "$what: exit 0, identical, 1 reconnect in --json, no leftovers"
+    else
+        fail "$what: exit $rc, reconnects=$rec, leftovers '$left', $(cmp "$work/src.bin" "$out" 2>&1 | head -1): $(grep smbcopy: "$work/last.err" | tr '\n' '|')"
+    fi
+    return 0
+}
+
+for kind in down up cc; do
+    for cmd in CREATE SET_INFO CLOSE; do
+        k=1
+        while one "$kind" "$cmd" "$k"; do
+            k=$((k + 1))
+            ((k <= 20)) || break
+        done
+        ((k > 1)) || [[ $kind == down && $cmd == SET_INFO ]] ||
+            fail "$kind: no $cmd request to cut"
+    done
+done
+finish
