@@ -2,7 +2,8 @@
 """cut_proxy.py: a loopback TCP proxy that drops connections on purpose.
 
     cut_proxy.py --port-file FILE [--listen-port P] [--up N] [--down N]
-                 [--command NAME|NUMBER --at K] [--cuts M] [--then HOST:PORT]
+                 [--command NAME|NUMBER --at K [--after-forward]]
+                 [--hold-server S] [--cuts M] [--then HOST:PORT]
                  [--log FILE] [--timeout S] HOST PORT
 
 Forwards bytes both ways between each client and HOST:PORT and cuts (RST on
@@ -16,6 +17,16 @@ both sides: SO_LINGER 0, then close) the connection in flight:
                counted over every connection of the run; that request is
                not forwarded. Requests of an encrypted session cannot be
                seen and are not counted.
+  --after-forward
+               with --command: the Kth request is forwarded, and the cut
+               comes when the server's final answer to it (same MessageId,
+               not STATUS_PENDING) arrives, which the client never gets: the
+               server carried the request out, the client cannot know.
+  --hold-server S
+               after each cut the server's side of the connection is closed
+               (RST) only S seconds later: the server keeps the lost
+               connection's opens (and their share modes, delete marks)
+               that long, while the client already comes back.
   --count-after-cut
                count those requests only once another trigger (--up,
                --down) has cut: e.g. --down N --command SESSION_SETUP --at 2
@@ -58,14 +69,28 @@ class Link:
         self.up = 0  # bytes client -> server
         self.down = 0  # bytes server -> client
         self.frame = b""  # client bytes not yet split into frames
+        self.down_frame = b""  # server bytes not yet split into frames
+        self.watch = None  # --after-forward: MessageId whose answer cuts
+        self.watch_k = 0  # ... of the Kth request
 
     def commands(self, data):
         """SMB2 commands of the complete frames in data (client side);
-        returns [(command, start offset in data of its frame)] (the start is
-        negative when the frame began in earlier data, forwarded already)."""
+        returns [(command, start offset in data of its frame, MessageId,
+        Status)] (the start is negative when the frame began in earlier
+        data, forwarded already)."""
+        out, self.frame = self.split(self.frame, data)
+        return out
+
+    def answers(self, data):
+        """As commands, for the server's side."""
+        out, self.down_frame = self.split(self.down_frame, data)
+        return out
+
+    @staticmethod
+    def split(pending, data):
         out = []
-        buf = self.frame + data
-        base = len(self.frame)
+        buf = pending + data
+        base = len(pending)
         pos = 0
         while len(buf) - pos >= 4:
             n = struct.unpack(">I", buf[pos:pos + 4])[0] & 0xFFFFFF
@@ -75,14 +100,15 @@ class Link:
             off = 0
             while len(msg) - off >= 64 and msg[off:off + 4] == b"\xfeSMB":
                 out.append((struct.unpack("<H", msg[off + 12:off + 14])[0],
-                            pos - base))
+                            pos - base,
+                            struct.unpack("<Q", msg[off + 24:off + 32])[0],
+                            struct.unpack("<I", msg[off + 8:off + 12])[0]))
                 nxt = struct.unpack("<I", msg[off + 20:off + 24])[0]
                 if nxt == 0 or nxt < 64:
                     break
                 off += nxt
             pos += 4 + n
-        self.frame = buf[pos:]
-        return out
+        return out, buf[pos:]
 
 
 def rst(sock):
@@ -105,6 +131,8 @@ def main():
     ap.add_argument("--command")
     ap.add_argument("--at", type=int, default=0)
     ap.add_argument("--count-after-cut", action="store_true")
+    ap.add_argument("--after-forward", action="store_true")
+    ap.add_argument("--hold-server", type=float, default=0.0)
     ap.add_argument("--cuts", type=int, default=1)
     ap.add_argument("--then")
     ap.add_argument("--log")
@@ -117,6 +145,8 @@ def main():
             cmd = int(a.command, 0)
         if a.at <= 0:
             ap.error("--command needs --at K (K >= 1)")
+    if a.after_forward and cmd is None:
+        ap.error("--after-forward needs --command")
     target = (a.host, a.port)
     then = None
     if a.then:
@@ -132,6 +162,7 @@ def main():
         f.write("%d\n" % ls.getsockname()[1])
     os.rename(tmp, a.port_file)
     links = {}  # socket -> Link
+    held = []  # (time to close, server socket) after a cut (--hold-server)
     cuts = 0
     seen = 0  # requests of cmd since the last cut
 
@@ -147,7 +178,10 @@ def main():
         log(reason)
         for s in (link.client, link.server):
             links.pop(s, None)
-            rst(s)
+            if s is link.server and a.hold_server > 0:
+                held.append((time.monotonic() + a.hold_server, s))
+            else:
+                rst(s)
 
     def close(link):
         for s in (link.client, link.server):
@@ -155,7 +189,11 @@ def main():
             s.close()
 
     while time.monotonic() < deadline:
-        r, _, _ = select.select([ls] + list(links), [], [], 0.2)
+        now = time.monotonic()
+        for item in [h for h in held if h[0] <= now]:
+            held.remove(item)
+            rst(item[1])
+        r, _, _ = select.select([ls] + list(links), [], [], 0.05 if held else 0.2)
         for s in r:
             if s is ls:
                 c, _ = ls.accept()
@@ -182,10 +220,15 @@ def main():
             armed = cuts < a.cuts
             if s is link.client:
                 if armed and cmd is not None and (cuts > 0 or not a.count_after_cut):
-                    for c_, start in link.commands(data):
+                    for c_, start, mid, _ in link.commands(data):
                         if c_ != cmd:
                             continue
                         seen += 1
+                        if seen >= a.at and a.after_forward:
+                            if link.watch is None:
+                                link.watch = mid
+                                link.watch_k = seen
+                            continue
                         if seen >= a.at:
                             try:
                                 link.server.sendall(data[:max(0, start)])
@@ -206,6 +249,21 @@ def main():
                     continue
                 dst = link.server
             else:
+                if link.watch is not None or (a.after_forward and armed):
+                    cut_at = None
+                    for _, start, mid, status in link.answers(data):
+                        if link.watch is not None and mid == link.watch and \
+                                status != 0x103:  # not STATUS_PENDING
+                            cut_at = start
+                            break
+                    if cut_at is not None:
+                        try:
+                            link.client.sendall(data[:max(0, cut_at)])
+                        except OSError:
+                            pass
+                        drop(link, "after forwarding request %d of command %d"
+                             % (link.watch_k, cmd))
+                        continue
                 link.down += len(data)
                 if armed and a.down and link.down >= a.down:
                     keep = len(data) - (link.down - a.down)
@@ -222,6 +280,8 @@ def main():
                 close(link)
     for link in set(links.values()):
         close(link)
+    for _, sock in held:
+        rst(sock)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,15 @@
 # record's create, size and removal, the source's close, the commit (rename,
 # times, close). Each cut run finishes with exit 0, identical bytes, one
 # reconnect in --json and nothing left under a temporary name.
+# Then two branches of the small-file batch (smbcopy -r up), reached
+# deterministically (before only by timing) with --after-forward (the request
+# carried out by the server, its answer cut):
+#  - a commit (CLOSE) that got through before the drop: the file is counted
+#    as copied ("its commit got through before the drop" with -v);
+#  - a CREATE+WRITE that got through, its open held by the lost connection
+#    (--hold-server: the server sees the drop only later): the resent CREATE
+#    finds the name still held (STATUS_DELETE_PENDING or a sharing
+#    violation) and is sent again until the name is free.
 #
 #   reconnect_steps.sh PATH/TO/smbcopy
 set -euo pipefail
@@ -103,4 +112,39 @@ for kind in down up cc; do
             fail "$kind: no $cmd request to cut"
     done
 done
+# ---- the small-file batch ---------------------------------------------------
+mkdir -p "$work/many"
+for i in $(seq 1 40); do
+    head -c $((i * 53)) /dev/urandom >"$work/many/f$i.txt"
+done
+# batch_case WHAT PATTERN PROXY-ARGS...: an upload of the tree through the
+# proxy; exit 0, identical, one cut and one reconnect, no leftovers, and the
+# -v message PATTERN said.
+batch_case() {
+    local what=$1 pat=$2 rec to=$share/many-$1
+    shift 2
+    proxy "$@"
+    set +e
+    "$smbcopy" --json -v --retry-wait=0.1 -r "$work/many" "$purl/many-$what" \
+        >"$work/last.json" 2>"$work/last.err" </dev/null
+    rc=$?
+    set -e
+    stop_proxy
+    rec=$(json_get "$work/last.json" reconnects)
+    if ((rc == 0)) && diff -r "$work/many" "$to" >/dev/null && [[ "$(cuts)" == 1 && "$rec" == 1 ]] &&
+        [[ -z "$(find "$to" -name '.*')" ]]; then
+        pass "batch, $what: exit 0, identical, 1 reconnect, no leftovers"
+    else
+        fail "batch, $what: exit $rc, $(cuts) cut(s), reconnects=$rec: $(grep smbcopy: "$work/last.err" | grep -v '\[' | tr '\n' '|')"
+    fi
+    if grep -Eq "$pat" "$work/last.err"; then
+        pass "batch, $what: $(grep -E "$pat" "$work/last.err" | head -1)"
+    else
+        fail "batch, $what: no \"$pat\" in the -v log; proxy: $(tr '\n' '|' <"$plog")"
+    fi
+}
+batch_case commit-through 'its commit got through before the drop: copied' \
+    --command CLOSE --at 5 --after-forward
+batch_case create-held 'the name is still held after the drop \((STATUS_DELETE_PENDING|STATUS_SHARING_VIOLATION)\)' \
+    --command CREATE --at 5 --after-forward --hold-server 1.2
 finish

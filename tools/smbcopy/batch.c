@@ -325,32 +325,52 @@ static void count_copied(sc_batch *b, item *it)
 
 /* A file sent again after a reconnect may find its name held by what the
  * lost connection left behind. Still being removed (STATUS_DELETE_PENDING,
- * or a sharing violation while the old open lingers on the server): sent
- * again a little later, up to about two seconds. Taken by this very copy,
- * its commit having got through before the drop (a regular file of the same
- * size and, with -p, the source's write time to the microsecond): done.
- * Returns 1 (sent again), 2 (done) or 0 (neither: it failed). */
+ * or a sharing violation while the old open lingers on the server; Samba
+ * answers the CREATE with a name collision and the lookup with
+ * STATUS_DELETE_PENDING): sent again a little later, up to about two
+ * seconds. Taken by this very copy, its commit having got through before
+ * the drop (a regular file of the same size and, with -p, the source's
+ * write time to the microsecond): done. Returns 1 (sent again), 2 (done)
+ * or 0 (neither: it failed). */
 static int after_resend(sc_batch *b, item *it)
 {
-    if (it->tries == 0 || it->err != SMBW_ESTATUS)
+    /* The library says a refusal in its own terms (SMBW_EEXIST, ...):
+     * the server's status tells. */
+    if (it->tries == 0 || it->status == 0)
         return 0;
-    if (it->status == SMBW_STATUS_DELETE_PENDING || it->status == SMBW_STATUS_SHARING_VIOLATION) {
+    const sc_opts *o = b->ctx->o;
+    uint32_t held = it->status;
+    bool gone = false;
+    if (held == SMBW_STATUS_OBJECT_NAME_COLLISION) {
+        smbw_stat st;
+        int err = smbw_stat_path(b->dst->tree, it->dpath, &st);
+        if (err == 0) {
+            uint64_t want = sc_ft_from_ts(it->sst.st_mtim);
+            uint64_t dt =
+                st.last_write_time > want ? st.last_write_time - want : want - st.last_write_time;
+            if (!o->preserve || st.is_dir || st.size != (uint64_t)it->sst.st_size || dt > 10)
+                return 0;
+            if (o->verbose > 0 && !o->quiet)
+                fprintf(stderr, "smbcopy: %s: its commit got through before the drop: copied\n",
+                        it->dpath);
+            return 2;
+        }
+        /* gone meanwhile: the name is free now */
+        held = err == SMBW_ENOENT ? 0 : smbw_last_status(b->conn);
+        gone = err == SMBW_ENOENT;
+    }
+    if (gone || held == SMBW_STATUS_DELETE_PENDING || held == SMBW_STATUS_SHARING_VIOLATION) {
         if (it->lingers >= 40)
             return 0;
+        if (it->lingers == 0 && !gone && o->verbose > 0 && !o->quiet)
+            fprintf(stderr, "smbcopy: %s: the name is still held after the drop (%s): sent again\n",
+                    it->dpath, smbw_status_name(held));
         it->lingers++;
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
         return resend(b, it, true) ? 1 : 0;
     }
-    if (it->status != SMBW_STATUS_OBJECT_NAME_COLLISION || !b->ctx->o->preserve)
-        return 0;
-    smbw_stat st;
-    if (smbw_stat_path(b->dst->tree, it->dpath, &st) != 0 || st.is_dir ||
-        st.size != (uint64_t)it->sst.st_size)
-        return 0;
-    uint64_t want = sc_ft_from_ts(it->sst.st_mtim);
-    uint64_t dt = st.last_write_time > want ? st.last_write_time - want : want - st.last_write_time;
-    return dt <= 10 ? 2 : 0;
+    return 0;
 }
 
 /* A file whose CREATE and WRITE were answered: kept, with its times. */
