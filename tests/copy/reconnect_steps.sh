@@ -6,8 +6,11 @@
 # large enough for a resume record, for every K the copy reaches: the source's
 # open, the destination's stat, the temporary file's create, the resume
 # record's create, size and removal, the source's close, the commit (rename,
-# times, close). Each cut run finishes with exit 0, identical bytes, one
-# reconnect in --json and nothing left under a temporary name.
+# times, close); then again with --after-forward (each of those requests
+# carried out by the server, the cut before its answer: a create that got
+# through, a rename that got through, told by the names). Each cut run
+# finishes with exit 0, identical bytes, one reconnect in --json and nothing
+# left under a temporary name.
 # Then two branches of the small-file batch (smbcopy -r up), reached
 # deterministically (before only by timing) with --after-forward (the request
 # carried out by the server, its answer cut):
@@ -66,12 +69,14 @@ cuts() {
     if [[ -f "$plog" ]]; then grep -c '^cut ' "$plog"; else echo 0; fi
 }
 
-# one KIND CMD K: one copy of KIND (down, up, cc) through a proxy that cuts
-# at the Kth request CMD. Returns 1 when the copy never sent a Kth one.
+# one KIND CMD K [--after-forward]: one copy of KIND (down, up, cc) through a
+# proxy that cuts at the Kth request CMD (or, --after-forward, once the
+# server carried it out, before its answer). Returns 1 when the copy never
+# sent a Kth one.
 one() {
     local kind=$1 cmd=$2 k=$3 src dst out
     rm -f "$work/out.bin" "$share/out.bin"
-    proxy --command "$cmd" --at "$k"
+    proxy --command "$cmd" --at "$k" "${@:4}"
     case $kind in
     down) src=$purl/src.bin dst=$work/out.bin out=$work/out.bin ;;
     up) src=$work/src.bin dst=$purl/out.bin out=$share/out.bin ;;
@@ -85,7 +90,7 @@ one() {
     rc=$?
     set -e
     stop_proxy
-    local what="$kind, cut at $cmd $k" n rec left
+    local what="$kind, cut at $cmd $k${4:+ ($4)}" n rec left
     n=$(cuts)
     if ((n == 0)); then
         ((rc == 0)) || fail "$what: no cut, exit $rc: $(grep smbcopy: "$work/last.err" | tr '\n' '|')"
@@ -93,6 +98,9 @@ one() {
     fi
     rec=$(json_get "$work/last.json" reconnects)
     left=$(leftovers "$share"; leftovers "$work")
+    if grep -q 'its rename got through before the drop' "$work/last.err"; then
+        renamed_through="$renamed_through $kind"
+    fi
     if ((rc == 0)) && cmp -s "$work/src.bin" "$out" && [[ "$rec" == 1 && -z "$left" ]]; then
         pass "$what: exit 0, identical, 1 reconnect in --json, no leftovers"
     else
@@ -101,17 +109,30 @@ one() {
     return 0
 }
 
-for kind in down up cc; do
-    for cmd in CREATE SET_INFO CLOSE; do
-        k=1
-        while one "$kind" "$cmd" "$k"; do
-            k=$((k + 1))
-            ((k <= 20)) || break
+renamed_through=
+for after in "" --after-forward; do
+    for kind in down up cc; do
+        for cmd in CREATE SET_INFO CLOSE; do
+            k=1
+            while one "$kind" "$cmd" "$k" $after; do
+                k=$((k + 1))
+                ((k <= 20)) || break
+            done
+            ((k > 1)) || [[ $kind == down && $cmd == SET_INFO ]] ||
+                fail "$kind: no $cmd request to cut"
         done
-        ((k > 1)) || [[ $kind == down && $cmd == SET_INFO ]] ||
-            fail "$kind: no $cmd request to cut"
     done
 done
+# A commit carried out whose answer was lost: the names told that the rename
+# got through (-vv says so), for the upload and the server-side copy.
+for kind in up cc; do
+    if [[ " $renamed_through " == *" $kind "* ]]; then
+        pass "$kind: a commit carried out before the cut was found done by the names"
+    else
+        fail "$kind: no run found its rename carried out before the cut"
+    fi
+done
+
 # ---- the small-file batch ---------------------------------------------------
 mkdir -p "$work/many"
 for i in $(seq 1 40); do

@@ -835,8 +835,11 @@ static int after_lost_commit(sc_xfer *x, const sc_meta *m)
         return err == 0 ? -1 : fail_step(x, &e, x->tdisp);
     }
     x->tmp_exists = false;
-    if (ff.exists && ff.is_reg && ff.size == x->size && (!x->o->preserve || ff.write == m->write))
+    if (ff.exists && ff.is_reg && ff.size == x->size && (!x->o->preserve || ff.write == m->write)) {
+        if (x->o->verbose > 0 && !x->o->quiet)
+            fprintf(stderr, "smbcopy: %s: its rename got through before the drop\n", x->ddisp);
         return 0;
+    }
     sc_report(x->ctx, SC_EXIT_NET,
               "rename to %s: the connection dropped and %s is gone, but %s is not this copy",
               x->ddisp, x->tdisp, x->ddisp);
