@@ -112,6 +112,31 @@ run_json() {
     set -e
 }
 
+# run_json_v ARGS...: run_json with -v instead of -q (the messages and the
+# library's log land in $work/last.err).
+run_json_v() {
+    set +e
+    "$smbcopy" --json -v --no-progress "$@" >"$work/last.json" 2>"$work/last.err" </dev/null
+    rc=$?
+    set -e
+}
+
+# lanes_used N: whether the last run_json_v spread the small files of its
+# tree over N connections: smbcopy's "small files over N connections: A,
+# B... files" with every count above 0, and N sessions established in the
+# library's log. Sets lanes (the line, or what was found instead).
+lanes_used() {
+    local n=$1 line counts sessions
+    line=$(grep "^smbcopy: small files over $n connections: " "$work/last.err" | tail -1 || true)
+    sessions=$(grep -c "\] session 0x[0-9a-f]* established" "$work/last.err" || true)
+    lanes="${line:-no 'small files over $n connections' line}; $sessions session(s) established"
+    [[ -n "$line" ]] || return 1
+    counts=${line#*connections: }
+    counts=${counts% files}
+    [[ "$(tr ',' '\n' <<<"$counts" | awk '$1 > 0' | wc -l)" == "$n" ]] || return 1
+    ((sessions >= n))
+}
+
 # Random file of SIZE bytes at PATH.
 make_random() {
     head -c "$2" /dev/urandom >"$1"

@@ -13,6 +13,8 @@
 #    mark;
 #  - mid-copychunk (at the Kth IOCTL request), once and three times;
 #  - a tree (-r) uploaded and downloaded with three cuts in its files' data;
+#  - a tree of many small files with cuts in its compounds, also with
+#    --connections=2 (each connection reconnects on its own);
 #  each finishes with exit 0, identical bytes, no leftovers, and --json
 #  counting the reconnects (as many as the proxy's cuts);
 #  - --retries=0: the drop ends the run with exit 3 as before (the proxy did
@@ -205,29 +207,47 @@ for i in $(seq 1 150); do
     head -c $((i * 37)) /dev/urandom >"$work/many/d1/f$i.txt"
     echo "x$i" >"$work/many/d2/g$i.txt"
 done
+# With many_conns=2 the files go over two connections (--connections=2),
+# each cut drops one of them, which comes back on its own; -v must show
+# both connections used.
+many_conns=1
 many_case() { # WHAT DIR(up|down) PROXY-ARGS...
     local what=$1 dir=$2 rec from to
     shift 2
     proxy "$@" --cuts 3
+    local run=(run_json --retry-wait=0.1 -r)
+    ((many_conns == 1)) || run=(run_json_v --retry-wait=0.1 -r --connections="$many_conns")
     if [[ $dir == up ]]; then
         from=$work/many to=$share/many-$what
-        run_json --retry-wait=0.1 -r "$work/many" "$purl/many-$what"
+        "${run[@]}" "$work/many" "$purl/many-$what"
     else
         from=$share/many-up-create to=$work/many-$what
-        run_json --retry-wait=0.1 -r "$purl/many-up-create" "$work/many-$what"
+        "${run[@]}" "$purl/many-up-create" "$work/many-$what"
     fi
     rec=$(json_get "$work/last.json" reconnects)
     if ((rc == 0)) && diff -r "$from" "$to" >/dev/null && [[ "$(cuts)" == 3 && "$rec" == 3 ]] &&
         [[ -z "$(find "$to" -name '.*')" ]]; then
         pass "many small files, $what: three cuts, exit 0, identical, 3 reconnects, no leftovers"
     else
-        fail "many small files, $what: exit $rc, $(cuts) cut(s), reconnects=$rec: $(tr '\n' '|' <"$work/last.err")"
+        fail "many small files, $what: exit $rc, $(cuts) cut(s), reconnects=$rec: $(grep -v '\[' "$work/last.err" | tr '\n' '|')"
+    fi
+    if ((many_conns > 1)); then
+        if lanes_used "$many_conns"; then
+            pass "many small files, $what: $many_conns connections used: $lanes"
+        else
+            fail "many small files, $what: not $many_conns connections: $lanes"
+        fi
     fi
 }
 many_case up-create up --command CREATE --at 30
 many_case up-commit up --command CLOSE --at 20
 many_case down-read down --command READ --at 30
 many_case down-list down --command QUERY_DIRECTORY --at 2
+many_conns=2
+many_case up-create-2c up --command CREATE --at 30
+many_case up-commit-2c up --command CLOSE --at 20
+many_case down-read-2c down --command READ --at 30
+many_conns=1
 
 # ---- --retries=0: the old behaviour ---------------------------------------
 proxy --down $((16 * 1024 * 1024))

@@ -165,6 +165,24 @@ else
     fail "server-side: at most $m requests outstanding for 12 small files, wanted >= 12 (files one by one?)"
 fi
 
+# 2e. --connections=2: the small files of an upload, a download and a
+#     server-side tree spread over two connections (-v says how many went
+#     over each), the copies identical.
+for dir in up down ss; do
+    case $dir in
+    up) run_json_v -r --connections=2 "$work/t6" "$url/m6" && got=$share/m6 ;;
+    down) run_json_v -r --connections=2 "$url/m6" "$work/m6" && got=$work/m6 ;;
+    ss) run_json_v -r --connections=2 "$url/m6" "$url/k6" && got=$share/k6 ;;
+    esac
+    if ((rc == 0)) && lanes_used 2 && diff -r "$work/t6" "$got" >/dev/null &&
+        [[ -z "$(leftovers "$got")" ]]; then
+        pass "--connections=2, $dir: identical, $lanes"
+    else
+        fail "--connections=2, $dir: exit $rc, $lanes, or differs: $(grep -v '\[' "$work/last.err")"
+    fi
+done
+rm -rf "${share:?}/m6" "${share:?}/k6"
+
 # 3. What the copies are.
 ok=1
 for d in n6 n6/t6; do

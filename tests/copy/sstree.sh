@@ -23,6 +23,7 @@
 #   1% of its data on the wire.
 # - Several files in flight at once (-vvv trace: requests outstanding at
 #   once; one file alone has at most 4: its two opens).
+# - With --connections=2 the same, the files over two connections.
 # - A server that refuses copychunk: every file still copied (streamed by
 #   the one-file way after the first refusal).
 set -euo pipefail
@@ -119,6 +120,30 @@ if ((m >= 16)); then
     pass "tree: the files in flight together ($m requests outstanding at most)"
 else
     fail "tree: at most $m requests outstanding, wanted >= 16 (files one by one?)"
+fi
+
+# 1b. The same tree with --connections=2: the small files over two
+#     connections (-v says how many went over each), the same outcome.
+run_json_v -r --connections=2 "$base/$SMBW_TEST_SHARE2/src" "$url/d2"
+if ((rc == 7)) && [[ "$(json_get "$work/last.json" failed)" == 2 &&
+    "$(json_get "$work/last.json" files)" == $((nfiles - 2)) &&
+    "$(json_get "$work/last.json" collisions)" == *xt_connmark.h* ]] &&
+    grep -q "xt_connmark.h: not copied: its name collides with .*xt_CONNMARK.h" "$work/last.err"; then
+    pass "--connections=2: exit 7, the collision reported, files $((nfiles - 2)), failed 2"
+else
+    fail "--connections=2: exit $rc, $(cat "$work/last.json"): $(grep -v '\[' "$work/last.err")"
+fi
+if lanes_used 2; then
+    pass "--connections=2: two connections used: $lanes"
+else
+    fail "--connections=2: not two connections: $lanes"
+fi
+out=$(diff -r "$ci/d1" "$ci/d2" 2>&1 || true)
+if [[ -z "$out" && -z "$(leftovers "$ci")" ]] &&
+    cmp -s "$src/inc/netfilter/xt_CONNMARK.h" "$ci/d2/inc/netfilter/xt_CONNMARK.h"; then
+    pass "--connections=2: the same copy as over one connection, no leftovers"
+else
+    fail "--connections=2: differs from the copy over one: $out $(leftovers "$ci")"
 fi
 
 # 2. The trailing-dot name: what the listing gave ends as the one-file way

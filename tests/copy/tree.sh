@@ -2,7 +2,8 @@
 # Recursive copies (-r) of a tree of 1,000 small files in nested directories
 # (run through with-server.sh samba): local->smb, smb->smb (server-side,
 # across shares) and smb->local, each compared with diff -r on the server's
-# file system paths, with no temporary or record files left.
+# file system paths, with no temporary or record files left; then the same
+# with --connections=2 (the small files over two connections, as -v says).
 #
 #   tree.sh PATH/TO/smbcopy
 set -euo pipefail
@@ -82,5 +83,36 @@ if diff -r "$work/tree" "$work/back" >/dev/null; then
 else
     fail "round trip: differs from the original"
 fi
+
+# The same three copies with --connections=2: the small files spread over
+# two connections (each its own session), -v says how many went over each.
+copy_tree2() { # WHAT SRC DST SRC_DIR DST_DIR
+    local what="$1, --connections=2"
+    run_json_v -r --connections=2 "$2" "$3"
+    if ((rc == 0)) && [[ "$(json_get "$work/last.json" files)" == 1000 ]]; then
+        pass "$what: exit 0, 1000 files"
+    else
+        fail "$what: exit $rc, files '$(json_get "$work/last.json" files)': $(grep -v '\[' "$work/last.err" | head -c 2000)"
+    fi
+    if lanes_used 2; then
+        pass "$what: two connections used: $lanes"
+    else
+        fail "$what: not two connections: $lanes"
+    fi
+    if diff -r "$4" "$5" >"$work/diff.out" 2>&1 && [[ -z "$(leftovers "$5")" ]]; then
+        pass "$what: diff -r finds no difference, no leftovers"
+    else
+        fail "$what: trees differ or leftovers: $(head -n 5 "$work/diff.out") $(leftovers "$5" | head -n 3)"
+    fi
+}
+copy_tree2 "local->smb" "$work/tree" "$base/$SMBW_TEST_SHARE/tree2" "$work/tree" "$share/tree2"
+copy_tree2 "smb->smb" "$base/$SMBW_TEST_SHARE/tree2" "$base/$SMBW_TEST_SHARE2/tree2" \
+    "$share/tree2" "$share2/tree2"
+if [[ "$(json_get "$work/last.json" method)" == copychunk ]]; then
+    pass "smb->smb, --connections=2: server-side (copychunk)"
+else
+    fail "smb->smb, --connections=2: method $(json_get "$work/last.json" method)"
+fi
+copy_tree2 "smb->local" "$base/$SMBW_TEST_SHARE2/tree2" "$work/back2" "$share2/tree2" "$work/back2"
 
 finish

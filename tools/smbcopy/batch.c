@@ -70,8 +70,22 @@ typedef enum it_state {
     IT_SS_CLOSING, /* server-side: the source's CLOSE with its metadata */
 } it_state;
 
+/* One connection of the batch (--connections): the first is the run's own;
+ * the others are logged in by the batch (sc_server_lane), each with its own
+ * session, trees, reconnect and drop count. */
+typedef struct lane {
+    smbw_conn *conn;
+    const sc_loc *src, *dst; /* the batch's ends as seen over this connection */
+    sc_loc lsrc, ldst;       /* a further lane's own ends on its server */
+    sc_server srv;           /* a further lane's connection, session, trees */
+    int busy;                /* its files in flight */
+    int drops;               /* reconnects since one of its files finished */
+    uint64_t files;          /* files it finished (-v) */
+} lane;
+
 typedef struct item {
     sc_batch *b;
+    lane *ln; /* the connection it is copied over */
     it_state st;
     bool ready; /* its callback ran: the pump takes it on */
     char *spath, *dpath;
@@ -107,19 +121,22 @@ typedef struct item {
 struct sc_batch {
     sc_ctx *ctx;
     const sc_loc *src, *dst;
-    bool down;   /* share -> local (else local -> share) */
-    bool ss;     /* share -> share on one connection: copied by the server */
-    bool ss_off; /* the server refused a server-side copy: the rest one by one */
-    smbw_conn *conn;
+    bool down;       /* share -> local (else local -> share) */
+    bool ss;         /* share -> share on one connection: copied by the server */
+    bool ss_off;     /* the server refused a server-side copy: the rest one by one */
     size_t max_size; /* what one request carries */
-    item items[SC_BATCH_FILES];
+    lane lanes[SC_MAX_CONNECTIONS];
+    int nlanes; /* lanes open */
+    int want;   /* lanes to open at most (--connections) */
+    item items[SC_BATCH_FILES * SC_MAX_CONNECTIONS];
     int busy;        /* items in flight */
     size_t creating; /* bytes of files in IT_CREATING */
     uint64_t w0;     /* traffic counted up to here */
     int rc;          /* a failure that ends the run */
-    int drops;       /* reconnects since a file was last finished */
     bool dropped;    /* a file in flight dropped for a signal */
 };
+
+#define SC_BATCH_ITEMS (SC_BATCH_FILES * SC_MAX_CONNECTIONS)
 
 bool sc_batch_applies(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst)
 {
@@ -133,6 +150,17 @@ bool sc_batch_applies(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst)
            (o->method == SC_METHOD_AUTO || o->method == SC_METHOD_STREAM);
 }
 
+/* The connections a batch spreads its files over: --connections, or for
+ * auto SC_AUTO_TREE_UP, SC_AUTO_TREE_DOWN or SC_AUTO_TREE_SS
+ * (docs/performance.md section 6). */
+static int tree_connections(const sc_ctx *ctx, bool down, bool ss)
+{
+    int n = ctx->o->connections;
+    if (n == SC_CONNECTIONS_AUTO)
+        n = ss ? SC_AUTO_TREE_SS : down ? SC_AUTO_TREE_DOWN : SC_AUTO_TREE_UP;
+    return n < 1 ? 1 : n > SC_MAX_CONNECTIONS ? SC_MAX_CONNECTIONS : n;
+}
+
 sc_batch *sc_batch_new(sc_ctx *ctx, const sc_loc *src, const sc_loc *dst)
 {
     sc_batch *b = calloc(1, sizeof(*b));
@@ -143,18 +171,23 @@ sc_batch *sc_batch_new(sc_ctx *ctx, const sc_loc *src, const sc_loc *dst)
     b->dst = dst;
     b->ss = src->remote && dst->remote;
     b->down = src->remote && !b->ss;
-    b->conn = src->remote ? src->srv->conn : dst->srv->conn;
+    lane *l0 = &b->lanes[0];
+    l0->conn = src->remote ? src->srv->conn : dst->srv->conn;
+    l0->src = src;
+    l0->dst = dst;
+    b->nlanes = 1;
+    b->want = tree_connections(ctx, b->down, b->ss);
     sc_end se = {.fd = -1}, de = {.fd = -1};
     if (b->down)
-        se.c = b->conn;
+        se.c = l0->conn;
     else
-        de.c = b->conn;
+        de.c = l0->conn;
     b->max_size = sc_stream_chunk(&se, &de, ctx->o->chunk_size);
     if (b->ss) /* one chunk per file, within what every server takes */
         b->max_size = ctx->o->chunk_size != 0 && ctx->o->chunk_size < SC_SS_MAX ? ctx->o->chunk_size
                                                                                 : SC_SS_MAX;
     b->w0 = sc_traffic(src, dst);
-    for (int i = 0; i < SC_BATCH_FILES; i++) {
+    for (int i = 0; i < SC_BATCH_ITEMS; i++) {
         b->items[i].b = b;
         b->items[i].fd = -1;
     }
@@ -189,9 +222,20 @@ static void note_method(sc_ctx *ctx, const char *m)
 }
 
 /* The traffic since the last count goes to the run's counters. */
+static uint64_t traffic(const sc_batch *b)
+{
+    uint64_t sum = sc_traffic(b->src, b->dst);
+    smbw_conn_stats cs;
+    for (int i = 1; i < b->nlanes; i++) {
+        smbw_conn_get_stats(b->lanes[i].conn, &cs);
+        sum += cs.bytes_sent + cs.bytes_received;
+    }
+    return sum;
+}
+
 static void count_traffic(sc_batch *b)
 {
-    uint64_t now = sc_traffic(b->src, b->dst);
+    uint64_t now = traffic(b);
     b->ctx->wire_bytes += now - b->w0;
     b->w0 = now;
 }
@@ -212,6 +256,7 @@ static void item_done(sc_batch *b, item *it)
     b->creating -= it->held;
     free(it->spath);
     free(it->dpath);
+    it->ln->busy--;
     memset(it, 0, sizeof(*it));
     it->b = b;
     it->fd = -1;
@@ -230,27 +275,29 @@ static void item_failed(sc_batch *b, item *it)
  * (nothing of it is under its final name: the server deletes a marked file
  * when its open ends with the connection). Returns whether it is back
  * (*rerr: the failed reconnect's own error, else 0). */
-static bool reconnected(sc_batch *b, int *rerr)
+static bool reconnected(sc_batch *b, lane *l, int *rerr)
 {
     *rerr = 0;
-    return sc_conn_dropped(b->conn) &&
-           sc_reconnect_dropped(b->ctx, b->conn, NULL, &b->drops, true, rerr);
+    return sc_conn_dropped(l->conn) &&
+           sc_reconnect_dropped(b->ctx, l->conn, NULL, &l->drops, true, rerr);
 }
 
-/* Whether the connection is gone for good: then the run ends (reported
- * once). A dropped one comes back when --retries allows: false then, and
- * the caller sends the file the usual way. */
-static bool conn_lost(sc_batch *b, int err, const char *op, const char *what)
+/* Whether the connection of it is gone for good: then the run ends
+ * (reported once). A dropped one comes back when --retries allows (each
+ * connection of the batch on its own): false then, and the caller sends
+ * the file the usual way. */
+static bool conn_lost(sc_batch *b, item *it, int err, const char *op, const char *what)
 {
-    if (!smbw_conn_is_dead(b->conn))
+    lane *l = it->ln;
+    if (!smbw_conn_is_dead(l->conn))
         return false;
     int rerr = 0;
-    if (b->rc == 0 && reconnected(b, &rerr))
+    if (b->rc == 0 && reconnected(b, l, &rerr))
         return false;
     if (rerr != 0)
         err = rerr;
     if (b->rc == 0)
-        b->rc = sc_fail_smb(b->ctx, err != 0 ? err : SMBW_EDEAD, b->conn, 0, op, what);
+        b->rc = sc_fail_smb(b->ctx, err != 0 ? err : SMBW_EDEAD, l->conn, 0, op, what);
     return true;
 }
 
@@ -263,9 +310,10 @@ static bool resend(sc_batch *b, item *it, bool again);
  * wrong). */
 static int after_failure(sc_batch *b, item *it, const char *op, const char *what)
 {
-    if (conn_lost(b, it->err, op, what))
+    if (conn_lost(b, it, it->err, op, what))
         return -1;
-    if (it->err != SMBW_ESTATUS && smbw_conn_reconnects(b->conn) != it->gen && resend(b, it, false))
+    if (it->err != SMBW_ESTATUS && smbw_conn_reconnects(it->ln->conn) != it->gen &&
+        resend(b, it, false))
         return 1;
     return 0;
 }
@@ -276,11 +324,11 @@ static void fall_back(sc_batch *b, item *it)
 {
     it->ended = true;
     count_traffic(b);
-    int rc = sc_copy_file(b->ctx, b->src, it->spath, b->dst, it->dpath, NULL);
-    b->w0 = sc_traffic(b->src, b->dst);
+    int rc = sc_copy_file(b->ctx, it->ln->src, it->spath, it->ln->dst, it->dpath, NULL);
+    b->w0 = traffic(b);
     if (rc != 0) {
         b->ctx->failed++;
-        if (rc == SC_EXIT_INTR || rc == SC_EXIT_AUTH || smbw_conn_is_dead(b->conn))
+        if (rc == SC_EXIT_INTR || rc == SC_EXIT_AUTH || smbw_conn_is_dead(it->ln->conn))
             b->rc = b->rc != 0 ? b->rc : rc;
     }
 }
@@ -310,7 +358,8 @@ static void count_copied(sc_batch *b, item *it)
 {
     it->ended = true;
     sc_ctx *ctx = b->ctx;
-    b->drops = 0;
+    it->ln->drops = 0;
+    it->ln->files++;
     ctx->files++;
     if (it->method == NULL) { /* up: as a file written with its CREATE in file.c */
         ctx->bytes += (uint64_t)it->sst.st_size;
@@ -343,7 +392,7 @@ static int after_resend(sc_batch *b, item *it)
     bool gone = false;
     if (held == SMBW_STATUS_OBJECT_NAME_COLLISION) {
         smbw_stat st;
-        int err = smbw_stat_path(b->dst->tree, it->dpath, &st);
+        int err = smbw_stat_path(it->ln->dst->tree, it->dpath, &st);
         if (err == 0) {
             uint64_t want = sc_ft_from_ts(it->sst.st_mtim);
             uint64_t dt =
@@ -356,7 +405,7 @@ static int after_resend(sc_batch *b, item *it)
             return 2;
         }
         /* gone meanwhile: the name is free now */
-        held = err == SMBW_ENOENT ? 0 : smbw_last_status(b->conn);
+        held = err == SMBW_ENOENT ? 0 : smbw_last_status(it->ln->conn);
         gone = err == SMBW_ENOENT;
     }
     if (gone || held == SMBW_STATUS_DELETE_PENDING || held == SMBW_STATUS_SHARING_VIOLATION) {
@@ -390,7 +439,7 @@ static void created(sc_batch *b, item *it)
             item_done(b, it);
             return;
         }
-        char *d = sc_loc_display(b->dst, it->dpath);
+        char *d = sc_loc_display(it->ln->dst, it->dpath);
         int r = after_failure(b, it, "copy to", sc_disp_or(d, it->dpath));
         free(d);
         if (r > 0)
@@ -407,7 +456,7 @@ static void created(sc_batch *b, item *it)
     }
     if (!source_same(it)) {
         discard_open(it);
-        char *s = sc_loc_display(b->src, it->spath);
+        char *s = sc_loc_display(it->ln->src, it->spath);
         sc_fail_changed(ctx, sc_disp_or(s, it->spath));
         free(s);
         item_failed(b, it);
@@ -445,7 +494,7 @@ static void committed(sc_batch *b, item *it)
         break;
     case SMBW_COMMIT_BASIC:
     case SMBW_COMMIT_CLOSE:
-        d = sc_loc_display(b->dst, it->dpath);
+        d = sc_loc_display(it->ln->dst, it->dpath);
         sc_warn(ctx, "%s %s: %s",
                 it->step == SMBW_COMMIT_BASIC ? "set times and attributes of" : "close",
                 sc_disp_or(d, it->dpath), smbw_strerror(it->err));
@@ -457,7 +506,7 @@ static void committed(sc_batch *b, item *it)
         /* Not kept: the close removed it (or, the connection lost, the
          * server removes it when it notices); the usual way tries again
          * and says what is wrong. */
-        d = sc_loc_display(b->dst, it->dpath);
+        d = sc_loc_display(it->ln->dst, it->dpath);
         int r = after_failure(b, it, "copy to", sc_disp_or(d, it->dpath));
         free(d);
         if (r > 0)
@@ -529,7 +578,7 @@ static void read_done(sc_batch *b, item *it)
             smbw_file_free(it->f);
             it->f = NULL;
         }
-        char *sd = sc_loc_display(b->src, it->spath);
+        char *sd = sc_loc_display(it->ln->src, it->spath);
         int r = after_failure(b, it, "copy", sc_disp_or(sd, it->spath));
         free(sd);
         if (r > 0)
@@ -550,9 +599,9 @@ static void read_done(sc_batch *b, item *it)
 static bool write_local(sc_batch *b, item *it)
 {
     sc_ctx *ctx = b->ctx;
-    const sc_epops *d = sc_ops(b->dst);
-    char *tmp = sc_temp_name(it->dpath, SC_PART_SUFFIX, d->name_max(b->dst, it->dpath));
-    char *dd = sc_loc_display(b->dst, it->dpath);
+    const sc_epops *d = sc_ops(it->ln->dst);
+    char *tmp = sc_temp_name(it->dpath, SC_PART_SUFFIX, d->name_max(it->ln->dst, it->dpath));
+    char *dd = sc_loc_display(it->ln->dst, it->dpath);
     const char *disp = sc_disp_or(dd, it->dpath);
     sc_fh h = SC_FH_NONE;
     sc_err e;
@@ -562,7 +611,7 @@ static bool write_local(sc_batch *b, item *it)
         item_failed(b, it);
         goto out;
     }
-    if (d->open_tmp(b->dst, tmp, true, false, &h, &e) != 0) {
+    if (d->open_tmp(it->ln->dst, tmp, true, false, &h, &e) != 0) {
         free(tmp);
         free(dd);
         return false;
@@ -573,22 +622,24 @@ static bool write_local(sc_batch *b, item *it)
                  .mode = 0666 & ~ctx->umask};
     if (ctx->o->preserve && (it->ost.attributes & SMBW_FILE_ATTRIBUTE_READONLY))
         m.mode &= ~(mode_t)0222;
-    if (d->put(b->dst, &h, it->data, it->len, &e) != 0 ||
-        (d->set_mode != NULL && d->set_mode(b->dst, &h, &m, &e) != 0)) {
+    if (d->put(it->ln->dst, &h, it->data, it->len, &e) != 0 ||
+        (d->set_mode != NULL && d->set_mode(it->ln->dst, &h, &m, &e) != 0)) {
         sc_fail(ctx, &e, disp);
         item_failed(b, it);
         goto out;
     }
     sc_err w;
-    if (ctx->o->preserve && d->set_times(b->dst, &h, &m, &w) != 0)
+    if (ctx->o->preserve && d->set_times(it->ln->dst, &h, &m, &w) != 0)
         sc_warn(ctx, "set times of %s: %s", disp, sc_err_str(&w));
-    if (d->close(b->dst, &h, &e) != 0 || d->rename(b->dst, &h, tmp, it->dpath, false, &e) != 0) {
+    if (d->close(it->ln->dst, &h, &e) != 0 ||
+        d->rename(it->ln->dst, &h, tmp, it->dpath, false, &e) != 0) {
         sc_fail(ctx, &e, disp);
         item_failed(b, it);
         goto out;
     }
     made = false;
-    b->drops = 0;
+    it->ln->drops = 0;
+    it->ln->files++;
     it->ended = true;
     ctx->files++;
     ctx->bytes += it->len;
@@ -596,8 +647,8 @@ static bool write_local(sc_batch *b, item *it)
     note_method(ctx, "stream");
 out:
     if (made)
-        d->discard(b->dst, &h, tmp);
-    d->close(b->dst, &h, &e);
+        d->discard(it->ln->dst, &h, tmp);
+    d->close(it->ln->dst, &h, &e);
     free(tmp);
     free(dd);
     return true;
@@ -608,7 +659,7 @@ static void close_done(sc_batch *b, item *it)
 {
     char *sd = NULL;
     if (it->err != 0) {
-        sd = sc_loc_display(b->src, it->spath);
+        sd = sc_loc_display(it->ln->src, it->spath);
         int r = after_failure(b, it, "close", sc_disp_or(sd, it->spath));
         free(sd);
         if (r > 0)
@@ -626,7 +677,7 @@ static void close_done(sc_batch *b, item *it)
     }
     if (it->got &&
         (it->cst.size != it->ost.size || it->cst.last_write_time != it->ost.last_write_time)) {
-        sd = sc_loc_display(b->src, it->spath);
+        sd = sc_loc_display(it->ln->src, it->spath);
         sc_fail_changed(b->ctx, sc_disp_or(sd, it->spath));
         free(sd);
         item_failed(b, it);
@@ -692,8 +743,8 @@ static void ss_abandon(sc_batch *b, item *it, int err, const char *op)
         smbw_file_free(it->sf);
         it->sf = NULL;
     }
-    char *sd = sc_loc_display(b->src, it->spath);
-    bool lost = conn_lost(b, err, op, sc_disp_or(sd, it->spath));
+    char *sd = sc_loc_display(it->ln->src, it->spath);
+    bool lost = conn_lost(b, it, err, op, sc_disp_or(sd, it->spath));
     free(sd);
     if (lost)
         item_failed(b, it);
@@ -708,8 +759,8 @@ static void ss_closed(sc_batch *b, item *it)
 {
     sc_ctx *ctx = b->ctx;
     if (it->err != 0) {
-        char *sd = sc_loc_display(b->src, it->spath);
-        bool lost = conn_lost(b, it->err, "close", sc_disp_or(sd, it->spath));
+        char *sd = sc_loc_display(it->ln->src, it->spath);
+        bool lost = conn_lost(b, it, it->err, "close", sc_disp_or(sd, it->spath));
         free(sd);
         if (lost) {
             discard_open(it);
@@ -727,7 +778,7 @@ static void ss_closed(sc_batch *b, item *it)
     if (it->got &&
         (it->cst.size != it->ost.size || it->cst.last_write_time != it->ost.last_write_time)) {
         discard_open(it);
-        char *sd = sc_loc_display(b->src, it->spath);
+        char *sd = sc_loc_display(it->ln->src, it->spath);
         sc_fail_changed(ctx, sc_disp_or(sd, it->spath));
         free(sd);
         item_failed(b, it);
@@ -816,7 +867,7 @@ static int add_ss(sc_batch *b, item *it, bool *taken)
     it->st = IT_SS_OPENING;
     it->pending = 2;
     it->sent = true;
-    int err = smbw_file_open_source_async(b->src->tree, it->spath, ss_src_cb, it);
+    int err = smbw_file_open_source_async(it->ln->src->tree, it->spath, ss_src_cb, it);
     if (err != 0) { /* nothing sent: the usual way says why */
         item_done(b, it);
         return b->rc;
@@ -825,8 +876,8 @@ static int add_ss(sc_batch *b, item *it, bool *taken)
     smbw_create_params p;
     smbw_create_params_from_flags(&p, (b->ctx->o->copychunk_read ? SMBW_O_RDWR : SMBW_O_WRONLY) |
                                           SMBW_O_DELETE | SMBW_O_CREAT | SMBW_O_EXCL);
-    err = smbw_file_create_write_provisional_async(b->dst->tree, it->dpath, &p, NULL, 0, ss_dst_cb,
-                                                   it);
+    err = smbw_file_create_write_provisional_async(it->ln->dst->tree, it->dpath, &p, NULL, 0,
+                                                   ss_dst_cb, it);
     if (err != 0) { /* the source's answer finishes it (the usual way) */
         it->err = err;
         it->ready = --it->pending == 0;
@@ -838,7 +889,7 @@ static int add_ss(sc_batch *b, item *it, bool *taken)
 /* Takes on every item whose callback ran. */
 static void settle(sc_batch *b)
 {
-    for (int i = 0; i < SC_BATCH_FILES; i++) {
+    for (int i = 0; i < SC_BATCH_ITEMS; i++) {
         item *it = &b->items[i];
         if (!it->ready || it->st == IT_FREE)
             continue;
@@ -860,22 +911,90 @@ static void settle(sc_batch *b)
     }
 }
 
-/* Runs the connection until room (busy below SC_BATCH_FILES and size more
- * bytes fit), or until nothing is in flight (room NULL). */
-static void pump(sc_batch *b, const size_t *room)
+/* The open lane with the fewest files in flight. */
+static lane *least_busy(sc_batch *b)
+{
+    lane *best = &b->lanes[0];
+    for (int i = 1; i < b->nlanes; i++)
+        if (b->lanes[i].busy < best->busy)
+            best = &b->lanes[i];
+    return best;
+}
+
+/* Runs the connections until room (slot: a lane with fewer than
+ * SC_BATCH_FILES files in flight, or one more lane to open; and size more
+ * bytes fit), or until nothing is in flight (size NULL). */
+static void pump(sc_batch *b, bool slot, const size_t *size)
 {
     for (;;) {
         settle(b);
         if (b->busy == 0)
             return;
-        if (room != NULL && b->busy < SC_BATCH_FILES &&
-            (b->creating == 0 || b->creating + *room <= SC_BATCH_BYTES))
+        if (size != NULL &&
+            (!slot || b->nlanes < b->want || least_busy(b)->busy < SC_BATCH_FILES) &&
+            (b->creating == 0 || b->creating + *size <= SC_BATCH_BYTES))
             return;
-        smbw_conn *c = b->conn;
-        int err = smbw_conn_wait(&c, 1, 1000, NULL);
-        if (err != 0 && !smbw_conn_is_dead(c))
+        smbw_conn *c[SC_MAX_CONNECTIONS];
+        for (int i = 0; i < b->nlanes; i++)
+            c[i] = b->lanes[i].conn;
+        int which = -1;
+        int err = smbw_conn_wait(c, b->nlanes, 1000, &which);
+        if (err != 0 && which >= 0 && !smbw_conn_is_dead(c[which]))
             continue; /* a wait refused (from a callback): try again */
     }
+}
+
+/* The end loc of a further lane l, on its own connection, as the batch's
+ * end e (a share): *out. Returns 0 or an SMBW error (why says it). */
+static int lane_end(sc_ctx *ctx, lane *l, const sc_loc *e, sc_loc *out, char *why, size_t n)
+{
+    memset(out, 0, sizeof(*out));
+    out->remote = true;
+    out->path = e->path; /* not the lane's: never freed through it */
+    out->srv = &l->srv;
+    out->share = e->share;
+    return sc_server_lane_tree(ctx, &l->srv, e->share, &out->tree, why, n);
+}
+
+/* Opens one more lane: a further connection to the server of the batch,
+ * logged in as the run's, with its own trees. false when that fails (then
+ * said once, and the batch goes on over the lanes it has). */
+static bool open_lane(sc_batch *b)
+{
+    sc_ctx *ctx = b->ctx;
+    lane *l = &b->lanes[b->nlanes];
+    const sc_loc *r = b->src->remote ? b->src : b->dst;
+    char why[512] = "";
+    memset(l, 0, sizeof(*l));
+    int err = sc_server_lane(ctx, r->srv, &l->srv, why, sizeof(why));
+    if (err == 0 && b->src->remote)
+        err = lane_end(ctx, l, b->src, &l->lsrc, why, sizeof(why));
+    if (err == 0 && b->dst->remote)
+        err = lane_end(ctx, l, b->dst, &l->ldst, why, sizeof(why));
+    if (err != 0) {
+        if (!sc_interrupted)
+            sc_warn(ctx, "small files: connection %d of %d: %s; copying over %d", b->nlanes + 1,
+                    b->want, why, b->nlanes);
+        sc_server_free(&l->srv);
+        memset(l, 0, sizeof(*l));
+        b->want = b->nlanes;
+        return false;
+    }
+    l->conn = l->srv.conn;
+    l->src = b->src->remote ? &l->lsrc : b->src;
+    l->dst = b->dst->remote ? &l->ldst : b->dst;
+    b->nlanes++;
+    return true;
+}
+
+/* The lane for the next file: the least busy one, or a new one when none
+ * is idle and --connections allows one more. */
+static lane *pick_lane(sc_batch *b)
+{
+    lane *l = least_busy(b);
+    if (l->busy > 0 && b->nlanes < b->want && !sc_interrupted && open_lane(b))
+        return &b->lanes[b->nlanes - 1];
+    return l->busy < SC_BATCH_FILES ? l : NULL;
 }
 
 /* Reads the open source whole (it->sst.st_size bytes) into *data
@@ -923,11 +1042,11 @@ static int send_down(sc_batch *b, item *it)
     it->ready = false;
     it->held = it->want;
     b->creating += it->want;
-    it->gen = smbw_conn_reconnects(b->conn);
+    it->gen = smbw_conn_reconnects(it->ln->conn);
     it->sent = true;
     /* One byte more than listed: a file that grew is seen (not whole). */
     size_t ask = it->want < b->max_size ? it->want + 1 : it->want;
-    return smbw_file_create_read_async(b->src->tree, it->spath, &p, ask, read_cb, it);
+    return smbw_file_create_read_async(it->ln->src->tree, it->spath, &p, ask, read_cb, it);
 }
 
 /* Sends CREATE (marked) + WRITE of data, the whole local file, to
@@ -942,10 +1061,10 @@ static int send_up(sc_batch *b, item *it, const void *data)
     it->ready = false;
     it->held = size;
     b->creating += size;
-    it->gen = smbw_conn_reconnects(b->conn);
+    it->gen = smbw_conn_reconnects(it->ln->conn);
     it->sent = true;
-    return smbw_file_create_write_provisional_async(b->dst->tree, it->dpath, &p, data, size, cw_cb,
-                                                    it);
+    return smbw_file_create_write_provisional_async(it->ln->dst->tree, it->dpath, &p, data, size,
+                                                    cw_cb, it);
 }
 
 /* A file whose request died with a dropped connection that came back:
@@ -995,19 +1114,22 @@ int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, const sc_fin
         return b->rc;
     item *it = NULL;
     size_t need = 0;
-    pump(b, &need);
-    for (int i = 0; i < SC_BATCH_FILES && it == NULL; i++)
-        if (b->items[i].st == IT_FREE && !b->items[i].ready && b->items[i].spath == NULL)
-            it = &b->items[i];
-    if (it == NULL || b->rc != 0)
-        return b->rc;
-    void *data = NULL;
     if ((b->down || b->ss) && (sfi == NULL || !sfi->is_reg || sfi->size > b->max_size))
         return 0;
     if (b->ss && b->ss_off)
         return 0;
+    pump(b, true, &need);
+    for (int i = 0; i < SC_BATCH_ITEMS && it == NULL; i++)
+        if (b->items[i].st == IT_FREE && !b->items[i].ready && b->items[i].spath == NULL)
+            it = &b->items[i];
+    lane *l = it != NULL && b->rc == 0 ? pick_lane(b) : NULL;
+    if (l == NULL || b->rc != 0)
+        return b->rc;
+    void *data = NULL;
     it->spath = strdup(spath);
     it->dpath = strdup(dpath);
+    it->ln = l;
+    l->busy++;
     b->busy++;
     if (b->ss && (it->spath == NULL || it->dpath == NULL)) {
         item_done(b, it);
@@ -1020,7 +1142,7 @@ int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, const sc_fin
         return 0;
     }
     size_t size = b->down ? (size_t)sfi->size : (size_t)it->sst.st_size;
-    pump(b, &size);
+    pump(b, false, &size);
     int err;
     if (b->down) {
         it->want = size;
@@ -1042,7 +1164,7 @@ int sc_batch_drain(sc_batch *b)
 {
     if (b == NULL)
         return 0;
-    pump(b, NULL);
+    pump(b, false, NULL);
     count_traffic(b);
     if (b->dropped && b->rc == 0) {
         b->rc = SC_EXIT_INTR;
@@ -1056,5 +1178,18 @@ void sc_batch_free(sc_batch *b)
     if (b == NULL)
         return;
     sc_batch_drain(b);
+    const sc_opts *o = b->ctx->o;
+    if (b->nlanes > 1 && o->verbose > 0 && !o->quiet) {
+        /* -v: how the files went (tests count on it) */
+        char line[256];
+        size_t n = 0;
+        for (int i = 0; i < b->nlanes && n < sizeof(line); i++)
+            n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%llu", i > 0 ? ", " : "",
+                                  (unsigned long long)b->lanes[i].files);
+        sc_progress_end(&b->ctx->prog);
+        fprintf(stderr, "smbcopy: small files over %d connections: %s files\n", b->nlanes, line);
+    }
+    for (int i = 1; i < b->nlanes; i++)
+        sc_server_free(&b->lanes[i].srv);
     free(b);
 }

@@ -22,29 +22,32 @@ void sc_ctx_init(sc_ctx *ctx, const sc_opts *o)
     ctx->umask = m;
 }
 
+void sc_server_free(sc_server *s)
+{
+    for (int t = 0; t < s->ntrees; t++) {
+        if (!s->borrowed)
+            smbw_tree_free(s->trees[t]);
+        free(s->share_names[t]);
+    }
+    if (!s->borrowed) {
+        smbw_session_free(s->sess);
+        smbw_conn_free(s->conn);
+    }
+    free(s->host);
+    if (s->pw_mask != NULL) {
+        tool_wipe(s->pw_mask, s->pw_len);
+        tool_wipe(s->pw_pad, s->pw_len);
+    }
+    free(s->pw_mask);
+    free(s->pw_pad);
+    tool_creds_clear(&s->creds);
+    memset(s, 0, sizeof(*s));
+}
+
 void sc_ctx_free(sc_ctx *ctx)
 {
-    for (int i = 0; i < ctx->nservers; i++) {
-        sc_server *s = &ctx->servers[i];
-        for (int t = 0; t < s->ntrees; t++) {
-            if (!s->borrowed)
-                smbw_tree_free(s->trees[t]);
-            free(s->share_names[t]);
-        }
-        if (!s->borrowed) {
-            smbw_session_free(s->sess);
-            smbw_conn_free(s->conn);
-        }
-        free(s->host);
-        if (s->pw_mask != NULL) {
-            tool_wipe(s->pw_mask, s->pw_len);
-            tool_wipe(s->pw_pad, s->pw_len);
-        }
-        free(s->pw_mask);
-        free(s->pw_pad);
-        s->pw_mask = s->pw_pad = NULL;
-        tool_creds_clear(&s->creds);
-    }
+    for (int i = 0; i < ctx->nservers; i++)
+        sc_server_free(&ctx->servers[i]);
     ctx->nservers = 0;
     free(ctx->resolved[0]);
     free(ctx->resolved[1]);
@@ -323,6 +326,79 @@ static void reconnect_opts(sc_ctx *ctx, sc_server *s, smbw_reconnect_opts *pro)
     ro.replay = true; /* reads in flight are sent again (SMB 3.x) */
     ro.durable = s->durable;
     *pro = ro;
+}
+
+/* ---- further connections (--connections, trees) --------------------- */
+
+static char *dup_or_null(const char *v, bool *nomem)
+{
+    char *d = v != NULL ? strdup(v) : NULL;
+    if (v != NULL && d == NULL)
+        *nomem = true;
+    return d;
+}
+
+int sc_server_lane(sc_ctx *ctx, const sc_server *from, sc_server *to, char *why, size_t whylen)
+{
+    memset(to, 0, sizeof(*to));
+    bool nomem = false;
+    to->port = from->port;
+    to->host = dup_or_null(from->host, &nomem);
+    to->creds.user = dup_or_null(from->creds.user, &nomem);
+    to->creds.domain = dup_or_null(from->creds.domain, &nomem);
+    to->creds.password = dup_or_null(from->creds.password, &nomem);
+    const char *op = "connect";
+    int err = nomem ? SMBW_ENOMEM : smbw_conn_new(&to->conn);
+    if (err == 0)
+        err = sc_conn_setup(ctx, to->conn);
+    if (err == 0)
+        err = smbw_conn_connect(to->conn, to->host, to->port);
+    if (err == 0) {
+        op = "log in";
+        /* As from logs in (a DFS target by its own name with Kerberos). */
+        smbw_creds cr = sc_login_creds(ctx, from);
+        err = smbw_session_new(&to->sess, to->conn, &cr);
+    }
+    if (err == 0) {
+        op = "set up reconnecting";
+        err = set_reconnect(ctx, to);
+    }
+    if (err != 0) {
+        const char *m = to->conn != NULL ? smbw_conn_errmsg(to->conn) : "";
+        snprintf(why, whylen, "%s: %s%s%s%s", op, smbw_strerror(err), m[0] != '\0' ? " (" : "", m,
+                 m[0] != '\0' ? ")" : "");
+        sc_server_free(to);
+    }
+    return err;
+}
+
+int sc_server_lane_tree(sc_ctx *ctx, sc_server *s, const char *share, smbw_tree **out, char *why,
+                        size_t whylen)
+{
+    for (int i = 0; i < s->ntrees; i++)
+        if (strcasecmp(s->share_names[i], share) == 0) {
+            *out = s->trees[i];
+            return 0;
+        }
+    int err = s->ntrees < SC_MAX_TREES ? 0 : SMBW_ENOMEM;
+    if (err == 0)
+        err = smbw_tree_connect(&s->trees[s->ntrees], s->sess, share);
+    if (err == 0) {
+        s->share_names[s->ntrees] = strdup(share);
+        if (s->share_names[s->ntrees] == NULL) {
+            smbw_tree_free(s->trees[s->ntrees]);
+            err = SMBW_ENOMEM;
+        }
+    }
+    if (err != 0) {
+        const char *m = smbw_conn_errmsg(s->conn);
+        snprintf(why, whylen, "connect to share %s: %s%s%s%s", share, smbw_strerror(err),
+                 m[0] != '\0' ? " (" : "", m, m[0] != '\0' ? ")" : "");
+        return err;
+    }
+    sc_note_protection(ctx, s->conn, s->sess, s->trees[s->ntrees]);
+    *out = s->trees[s->ntrees++];
+    return 0;
 }
 
 /* ---- servers and locations ------------------------------------------- */

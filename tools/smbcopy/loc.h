@@ -9,8 +9,9 @@ void sc_ctx_init(sc_ctx *ctx, const sc_opts *o);
 void sc_ctx_free(sc_ctx *ctx);
 /* Once every login of the run is done: wipes the passwords of -U, -A,
  * SMB_PASSWORD (in the environment itself) and of the URLs in ctx->args (the
- * servers keep their own copy when lanes is true, a copy inside one server,
- * and --connections is not 1: its further connections log in later). */
+ * servers keep their own copy when lanes is true, a copy inside one server
+ * or a tree to or from a share, and --connections is not 1: its further
+ * connections log in later). */
 void sc_ctx_forget_passwords(sc_ctx *ctx, bool lanes);
 /* Dialect of the first connection, or NULL. */
 const char *sc_ctx_dialect(const sc_ctx *ctx);
@@ -20,6 +21,18 @@ const char *sc_ctx_dialect(const sc_ctx *ctx);
 int sc_loc_open(sc_ctx *ctx, const char *arg, sc_loc *loc);
 void sc_loc_free(sc_loc *loc);
 
+/* Closes and frees what s holds (its trees, session and connection unless
+ * borrowed, its kept passwords); s is zeroed. */
+void sc_server_free(sc_server *s);
+/* A further connection to from's server (--connections: the small files of
+ * a tree): *to gets its own connection and session, logged in as from is,
+ * with the run's reconnect policy (--retries), no trees yet. Returns 0, or
+ * an SMBW error with a message in why (*to freed). */
+int sc_server_lane(sc_ctx *ctx, const sc_server *from, sc_server *to, char *why, size_t whylen);
+/* The tree of share on s (connected once; its protection noted). Returns 0
+ * or an SMBW error with a message in why. */
+int sc_server_lane_tree(sc_ctx *ctx, sc_server *s, const char *share, smbw_tree **out, char *why,
+                        size_t whylen);
 /* Prepares a new connection as the options ask (dialects, timeout, signing,
  * encryption, ciphers, logging). Returns 0 or an SMBW error. */
 int sc_conn_setup(sc_ctx *ctx, smbw_conn *c);

@@ -111,7 +111,7 @@ const sc_optdef sc_optdefs[] = {
      "sends FSCTL_SRV_COPYCHUNK, for which the temporary destination file is also opened "
      "with read access, as that request requires."},
     {SC_OPT_CONNECTIONS, 0, "connections", "N|auto",
-     "spread a large server-side copy over N connections (1-8, auto)",
+     "spread a large server-side copy, and a tree's small files, over N connections (1-8, auto)",
      "Spread each server-side copy of at least N x 64 MiB over N connections to the server "
      "(1 to 8), each with its own session, opens and resume key. A server such as Samba copies "
      "the requests of one connection one after the other on one core, so several connections "
@@ -121,7 +121,14 @@ const sc_optdef sc_optdefs[] = {
      "rest over two only if that was at least 10% faster (with -v it says which); a smaller copy "
      "uses one. The figures come from bench/lanes.sh (docs/performance.md). --connections=1 "
      "never opens a second connection. "
-     "The resume record still holds one offset below which everything is written."},
+     "The resume record still holds one offset below which everything is written. "
+     "With -r, the small files of a tree (those that one request carries, copied up to 64 at "
+     "a time on each connection) are dealt out over N connections to the share's server, each "
+     "logged in as the first, with its own session and reconnecting on its own (--retries); "
+     "a further connection is opened when every open one has files in flight. Listings, "
+     "directories and larger files stay on the first connection. For trees, auto uses one "
+     "connection (measured with bench/tree.sh: docs/performance.md). -v says how many files "
+     "went over each connection."},
     {SC_OPT_RECURSIVE, 'r', "recursive", NULL, "copy directories recursively",
      "Copy a directory and everything below it, at any depth. Regular files and directories are "
      "copied; other kinds of entries are skipped with a warning. A failure on one file or "

@@ -102,6 +102,12 @@ extern const size_t sc_noptdefs;
 /* auto: the first SC_AUTO_PROBE bytes go over one connection, the next over
  * SC_AUTO_LANES, the rest over the faster (sscopy.c, copy_auto). */
 #define SC_AUTO_PROBE ((uint64_t)64 * 1024 * 1024)
+/* --connections=auto for the small files of a tree (-r, batch.c): the
+ * connections an upload, a download and a server-side tree spread them
+ * over. Chosen with bench/tree.sh (docs/performance.md section 6). */
+#define SC_AUTO_TREE_UP 1
+#define SC_AUTO_TREE_DOWN 1
+#define SC_AUTO_TREE_SS 1
 #define SC_MIN_CHUNK_SIZE 4096u
 #define SC_MAX_CHUNK_SIZE (1024u * 1024u)
 #define SC_MAX_CIPHERS 4
@@ -126,7 +132,7 @@ typedef struct sc_opts {
     bool depth_set;      /* --depth given (else the library's default for server-side copy) */
     uint32_t chunk_size; /* --chunk-size; 0: default */
     bool copychunk_read; /* --copychunk-ioctl=read: FSCTL_SRV_COPYCHUNK */
-    int connections;     /* --connections: for one server-side copy; 0: auto */
+    int connections;     /* --connections: server-side copies and trees; 0: auto */
     bool recursive, resume, preserve;
     bool force;     /* -f: replace read-only destinations too */
     bool update;    /* -u: skip files whose destination has the same size and time */

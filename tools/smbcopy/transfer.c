@@ -157,9 +157,12 @@ int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg)
     }
     rc = sc_loc_open(ctx, dst_arg, &dst);
     if (rc == 0) {
-        /* Both ends are logged in; only a copy inside one server may open
-         * more connections (--connections, auto by default). */
-        sc_ctx_forget_passwords(ctx, src.remote && dst.remote && src.srv == dst.srv);
+        /* Both ends are logged in; only a copy inside one server, or a
+         * tree (-r) to or from a share, may open more connections
+         * (--connections, auto by default). */
+        bool lanes = (src.remote && dst.remote && src.srv == dst.srv) ||
+                     (ctx->o->recursive && src.remote != dst.remote);
+        sc_ctx_forget_passwords(ctx, lanes);
         if (src.remote)
             ctx->resolved[0] = sc_remote_display(src.srv, src.share, src.path);
         if (dst.remote)
