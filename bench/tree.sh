@@ -15,7 +15,12 @@
 # Round 1 checks the copies: diff -r of every destination against the source,
 # where the only differences allowed are the names smbcopy reported as
 # collisions (smbclient's copies are not checked: it overwrites those).
-# Usage: [BUILD=build-rel] [ROUNDS=5] [TREE=/usr/include] [DELAY_MS=0] bench/tree.sh
+# With CONNECTIONS="1 2 3 4" smbcopy's upload, download and smb -> smb run
+# also with --connections=N for each N (in every round, alternating with the
+# rest), in rows of their own; this is how --connections=auto for trees was
+# chosen (docs/performance.md section 6).
+# Usage: [BUILD=build-rel] [ROUNDS=5] [TREE=/usr/include] [DELAY_MS=0]
+#        [CONNECTIONS="1 2"] [EMPTY=10000] bench/tree.sh
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
@@ -24,6 +29,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TREE=${TREE:-/usr/include}
 DELAY_MS=${DELAY_MS:-0}
 EMPTY=${EMPTY:-10000}
+CONNECTIONS=${CONNECTIONS:-}
 [[ -d "$TREE" ]] || bench_die "TREE=$TREE is not a directory"
 TREE=$(cd "$TREE" && pwd)
 base=$(basename "$TREE")
@@ -92,6 +98,30 @@ check() {
 rm_share() { rm -rf "${@/#/$share/}"; }
 
 t_up=() t_upc=() t_down=() t_downc=() t_ss=() t_upd=()
+declare -A t_cup=() t_cdown=() t_css=()
+# conn_round R: the upload, download and smb -> smb with each --connections
+# of CONNECTIONS (round 1 checks the copies).
+conn_round() {
+    local r=$1 n t
+    for n in $CONNECTIONS; do
+        rm_share "t.c$n" "t.ssc$n"
+        rm -rf "$bench_work/d.c$n"
+        sync
+        timed t "$SMBCOPY" --json -q -r --connections="$n" "$TREE" "$url/t.c$n"
+        t_cup[$n]+="$t "
+        ((r > 1)) || check "$TREE" "$share/t.c$n" "$bench_work/last.out"
+        sync
+        timed t "$SMBCOPY" --json -q -r --connections="$n" "$url/t" "$bench_work/d.c$n"
+        t_cdown[$n]+="$t "
+        ((r > 1)) || check "$share/t" "$bench_work/d.c$n" "$bench_work/last.out"
+        sync
+        timed t "$SMBCOPY" --json -q -r --connections="$n" "$url/t" "$url/t.ssc$n"
+        t_css[$n]+="$t "
+        ((r > 1)) || check "$share/t" "$share/t.ssc$n" "$bench_work/last.out"
+        rm_share "t.c$n" "t.ssc$n"
+        rm -rf "$bench_work/d.c$n"
+    done
+}
 for ((r = 1; r <= ROUNDS; r++)); do
     rm_share t.sc t.smbc
     # t.sc exists, so (as with cp -r) the tree lands in t.sc/$base, and the
@@ -125,6 +155,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
     timed t "$SMBCOPY" --json -q -r "$url/t" "$url/t.ss"
     t_ss+=("$t")
     ((r > 1)) || cp "$bench_work/last.out" "$bench_work/ss.json"
+
+    conn_round "$r"
 
     if ((r == 1)); then
         check "$TREE" "$share/t.sc/$base" "$bench_work/up.json"
@@ -166,6 +198,14 @@ row "smb -> local: smbcopy -r" "${t_down[@]}"
 row "smb -> local: smbclient mget" "${t_downc[@]}"
 row "smb -> smb (server-side): smbcopy -r" "${t_ss[@]}"
 row "$EMPTY empty files local -> smb: smbcopy -r" "${t_empty[@]}"
+for n in $CONNECTIONS; do
+    # shellcheck disable=SC2086 # the runs, one word each
+    row "local -> smb: smbcopy -r --connections=$n" ${t_cup[$n]}
+    # shellcheck disable=SC2086
+    row "smb -> local: smbcopy -r --connections=$n" ${t_cdown[$n]}
+    # shellcheck disable=SC2086
+    row "smb -> smb: smbcopy -r --connections=$n" ${t_css[$n]}
+done
 echo
 awk -v up="$(med "${t_up[@]}")" -v upc="$(med "${t_upc[@]}")" \
     -v dn="$(med "${t_down[@]}")" -v dnc="$(med "${t_downc[@]}")" \

@@ -150,15 +150,18 @@ bool sc_batch_applies(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst)
            (o->method == SC_METHOD_AUTO || o->method == SC_METHOD_STREAM);
 }
 
-/* The connections a batch spreads its files over: --connections, or for
- * auto SC_AUTO_TREE_UP, SC_AUTO_TREE_DOWN or SC_AUTO_TREE_SS
- * (docs/performance.md section 6). */
 static int tree_connections(const sc_ctx *ctx, bool down, bool ss)
 {
     int n = ctx->o->connections;
     if (n == SC_CONNECTIONS_AUTO)
         n = ss ? SC_AUTO_TREE_SS : down ? SC_AUTO_TREE_DOWN : SC_AUTO_TREE_UP;
     return n < 1 ? 1 : n > SC_MAX_CONNECTIONS ? SC_MAX_CONNECTIONS : n;
+}
+
+int sc_batch_connections(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst)
+{
+    bool ss = src->remote && dst->remote;
+    return tree_connections(ctx, src->remote && !ss, ss);
 }
 
 sc_batch *sc_batch_new(sc_ctx *ctx, const sc_loc *src, const sc_loc *dst)
@@ -934,11 +937,18 @@ static void pump(sc_batch *b, bool slot, const size_t *size)
             (!slot || b->nlanes < b->want || least_busy(b)->busy < SC_BATCH_FILES) &&
             (b->creating == 0 || b->creating + *size <= SC_BATCH_BYTES))
             return;
+        /* A dead connection has completed all its requests: only the
+         * live ones are waited on (all of them when none lives). */
         smbw_conn *c[SC_MAX_CONNECTIONS];
+        int n = 0;
         for (int i = 0; i < b->nlanes; i++)
+            if (!smbw_conn_is_dead(b->lanes[i].conn))
+                c[n++] = b->lanes[i].conn;
+        for (int i = 0; n == 0 && i < b->nlanes; i++)
             c[i] = b->lanes[i].conn;
+        n = n > 0 ? n : b->nlanes;
         int which = -1;
-        int err = smbw_conn_wait(c, b->nlanes, 1000, &which);
+        int err = smbw_conn_wait(c, n, 1000, &which);
         if (err != 0 && which >= 0 && !smbw_conn_is_dead(c[which]))
             continue; /* a wait refused (from a callback): try again */
     }

@@ -23,6 +23,11 @@ sc_batch *sc_batch_new(sc_ctx *ctx, const sc_loc *src, const sc_loc *dst);
  * share on one connection, --method auto or copychunk; no --sync or
  * --dry-run). */
 bool sc_batch_applies(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst);
+/* The connections a batch from src to dst spreads its files over:
+ * --connections, or for auto SC_AUTO_TREE_UP, SC_AUTO_TREE_DOWN or
+ * SC_AUTO_TREE_SS (docs/performance.md section 6); further ones are opened
+ * as files need them. */
+int sc_batch_connections(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst);
 /* Takes the file spath for dpath, a destination known not to exist, when it
  * is a regular file that one request carries (from a share: as sfi, its
  * entry in the listing, says; NULL: not known, not taken): *taken true, and its outcome

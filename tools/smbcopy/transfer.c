@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "batch.h"
 #include "endpoint.h"
 #include "file.h"
 #include "loc.h"
@@ -161,7 +162,8 @@ int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg)
          * tree (-r) to or from a share, may open more connections
          * (--connections, auto by default). */
         bool lanes = (src.remote && dst.remote && src.srv == dst.srv) ||
-                     (ctx->o->recursive && src.remote != dst.remote);
+                     (ctx->o->recursive && src.remote != dst.remote &&
+                      sc_batch_connections(ctx, &src, &dst) > 1);
         sc_ctx_forget_passwords(ctx, lanes);
         if (src.remote)
             ctx->resolved[0] = sc_remote_display(src.srv, src.share, src.path);
