@@ -118,6 +118,7 @@ static int file_from_create(smbw_tree *t, const uint8_t *msg, size_t len, smbw_f
         return SMBW_ENOMEM;
     memcpy(f->id, cr.file_id, 16);
     f->create_action = cr.create_action;
+    f->oplock_level = cr.oplock_level;
     f->times = cr.t;
     f->is_dir = (cr.t.file_attributes & SMBW_FILE_ATTRIBUTE_DIRECTORY) != 0;
     /* Every context this client reads is checked here, whoever asked for

@@ -245,6 +245,7 @@ static int reclaim(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
         rc = SMBW_EPROTO;
     } else if (!rc) {
         memcpy(f->id, cr.file_id, 16);
+        f->oplock_level = cr.oplock_level;
         f->has_key = false;
         f->has_lease = f->has_lease && got.granted && memcmp(got.key, f->lease_key, 16) == 0;
         if (f->has_lease)
@@ -295,6 +296,7 @@ static int reopen(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
         rc = SMBW_EPROTO;
     } else if (!rc) {
         memcpy(f->id, cr.file_id, 16);
+        f->oplock_level = cr.oplock_level;
         f->has_key = false; /* a resume key names the old open */
         rc = same_file(c, f, &cr);
     }

@@ -1043,8 +1043,12 @@ static int lease_break(smbw_conn *c, const uint8_t *msg, size_t len)
 /* An oplock break notification (MS-SMB2 3.2.5.19.1): acknowledged at once
  * with the level the server asks for, on the session and tree of the open,
  * so that whoever opened the file meanwhile does not wait for the break
- * timeout. One for an open this connection does not know is dropped; a lease
- * break goes to lease_break; a malformed one kills the connection. */
+ * timeout. One for an open this connection does not know, or one that does
+ * not lower the oplock the open holds (a repeated break, a break of an open
+ * holding a lease or no oplock), is logged and dropped: an open is
+ * acknowledged at most once per level it loses. A break from level II to
+ * none is not acknowledged (2.2.24.1). A lease break goes to lease_break; a
+ * malformed one kills the connection. */
 static int oplock_break(smbw_conn *c, const uint8_t *msg, size_t len)
 {
     uint8_t level, id[16];
@@ -1058,6 +1062,17 @@ static int oplock_break(smbw_conn *c, const uint8_t *msg, size_t len)
     struct smbw_file *f = break_target(c, id, false);
     if (!f) {
         core_log(c, SMBW_LOG_DEBUG, "oplock break for an unknown open ignored");
+        return 0;
+    }
+    uint8_t held = f->oplock_level;
+    if (held == SMB2_OPLOCK_LEVEL_LEASE || level >= held) {
+        core_log(c, SMBW_LOG_DEBUG, "oplock break to level %u ignored (level held %u)", level,
+                 held);
+        return 0;
+    }
+    f->oplock_level = level;
+    if (held == SMB2_OPLOCK_LEVEL_II) {
+        core_log(c, SMBW_LOG_DEBUG, "oplock broken from level II to none");
         return 0;
     }
     core_msg m;

@@ -97,6 +97,9 @@ struct smbw_file {
     uint8_t lease_key[16];
     uint32_t lease_state;
     uint16_t lease_epoch;
+    /* The oplock level the open holds (granted, then lowered by the breaks
+     * acknowledged so far; SMB2_OPLOCK_LEVEL_LEASE: a lease instead). */
+    uint8_t oplock_level;
 };
 
 /* A piece of the output that is not in smbw_conn.out: a WRITE payload sent

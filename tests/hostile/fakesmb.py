@@ -358,6 +358,22 @@ SCENARIOS = {
     "lease-break-storm": (READ, "SMB 3.0: 400 lease breaks before the READ answer: R|W|H to "
                           "R|H (ack required) 200 times, 200 for unknown keys; exactly one "
                           "acknowledgment expected"),
+    # SMB 2.0.2, the client asking for durable handles (and so for a batch
+    # oplock, and for QFid: its reconnect policy is on).
+    "qfid-ctx-bad-length": (CREATE, "QFid answer with DataLength 8 (32 expected, the id is 16)"),
+    "qfid-ctx-bad-offset": (CREATE, "QFid answer with its DataOffset past the context"),
+    "oplock-break-bad-size": (READ, "an oplock break notification with StructureSize 25 "
+                              "before the READ answer"),
+    "oplock-break-unknown-fid": (READ, "an oplock break (to level II) for a FileId never "
+                                 "given, before the READ answer; any acknowledgment fails"),
+    "oplock-break-not-held": (READ, "the source granted level II only; breaks to level II "
+                              "and (twice) to none before the READ answer; any "
+                              "acknowledgment fails"),
+    "oplock-break-storm": (READ, "600 oplock breaks before the READ answer: batch to II 200 "
+                           "times, 200 for unknown FileIds, 200 to none; exactly one "
+                           "acknowledgment (level II) expected"),
+    "oplock-break-in-flight": (READ, "a break of the source's batch oplock to none; the READ "
+                               "is answered only after its acknowledgment (level none)"),
 }
 
 
@@ -410,6 +426,13 @@ class Server:
         self.lease_key = None
         self.lease_acks = 0
         self.violation = None
+        # qfid-*/oplock-*: SMB 2.0.2, QFid answered when asked; the oplock
+        # level granted per open, the oplock break acknowledgments received
+        # (FileId, level), a READ answer held until an acknowledgment.
+        self.qfid = scenario.startswith(("qfid-", "oplock-"))
+        self.oplocks = {}
+        self.oplock_acks = []
+        self.held = None
 
     # -- output -------------------------------------------------------------
 
@@ -527,8 +550,42 @@ class Server:
         return frame(hdr + struct.pack("<HHI16sIIIII", 44, 2, 1 if ack else 0, key, cur, new,
                                        0, 0, 0))
 
+    def qfid_answer(self, req, raw_fid, first):
+        """The QFid answer (2.2.14.2.9) when the request asked for it (on-disk
+        id from the FileId), broken on the first CREATE as the scenario says."""
+        if b"QFid" not in self.req_contexts(req):
+            return b""
+        data = raw_fid[:8] + b"fakesmbv" + b"\0" * 16
+        doff = 24
+        if first and self.scenario == "qfid-ctx-bad-length":
+            data = data[:8]
+        if first and self.scenario == "qfid-ctx-bad-offset":
+            doff = 0xFFF0
+        c = struct.pack("<IHHHHI4s", 0, 16, 4, 0, doff, len(data), b"QFid")
+        return c + b"\0" * 4 + data
+
+    def oplock_break(self, raw_fid, level):
+        hdr = smb2_hdr(OPLOCK_BREAK, 0xFFFFFFFFFFFFFFFF, credits=0)
+        ss = 25 if self.scenario == "oplock-break-bad-size" else 24
+        return frame(hdr + struct.pack("<HBBI16s", ss, level, 0, 0, raw_fid))
+
+    def do_oplock_ack(self, req):
+        """OPLOCK_BREAK acknowledgment (2.2.24.1): recorded, checked, answered."""
+        fid, level = req.body[8:24], req.body[2]
+        self.oplock_acks.append((fid, level))
+        want = 0 if self.scenario == "oplock-break-in-flight" else 1
+        if fid not in self.oplocks:
+            self.violation = "oplock break acknowledged for an unknown FileId"
+        elif level != want:
+            self.violation = "oplock break acknowledged with level %d, not %d" % (level, want)
+        else:
+            self.oplocks[fid] = level
+        return self.reply(req, req.body[:24])
+
     def do_lease_ack(self, req):
         """LEASE_BREAK_ACK: counted, checked, answered (2.2.25.2)."""
+        if req.ss == 64 and len(req.body) >= 24 and req.u16(0) == 24:
+            return self.do_oplock_ack(req)
         if req.ss != 64 or len(req.body) < 36 or req.u16(0) != 36:
             return self.error(req, STATUS_NOT_SUPPORTED)
         self.lease_acks += 1
@@ -545,6 +602,11 @@ class Server:
             self.violation = "%d lease break acknowledgments, not 1" % self.lease_acks
         if self.scenario == "lease-break-unknown-key" and self.lease_acks:
             self.violation = "an unknown lease key acknowledged"
+        n, want = len(self.oplock_acks), {"oplock-break-storm": 1, "oplock-break-in-flight": 1}
+        if self.scenario.startswith("oplock-") and n != want.get(self.scenario, 0) \
+                and not self.violation:
+            self.violation = "%d oplock break acknowledgments, not %d" % (
+                n, want.get(self.scenario, 0))
         if self.violation:
             print("fakesmb: client violation: " + self.violation, file=sys.stderr)
             return 5
@@ -577,7 +639,14 @@ class Server:
         self.last_fid = raw_fid
         attrs = ATTR_DIRECTORY if node.is_dir else ATTR_NORMAL
         lease = self.leasing and b"RqLs" in ctx
-        body = struct.pack("<HBBI", 89, 0xFF if lease else 0, 0, action) + times(len(node.data),
+        level = 0xFF if lease else 0
+        if self.qfid and not ctx:
+            ctx = self.qfid_answer(req, raw_fid, not self.fired)
+            level = req.body[3] if req.body[3] in (1, 8, 9) else 0  # as asked
+            if self.scenario == "oplock-break-not-held" and level:
+                level = 1
+            self.oplocks[raw_fid] = level
+        body = struct.pack("<HBBI", 89, level, 0, action) + times(len(node.data),
                                                                                attrs)
         body += struct.pack("<I", 0) + raw_fid
         if ctx:
@@ -935,6 +1004,29 @@ class Server:
                 acts.append(self.lease_break(self.lease_key, 0x7, 0x3))
                 acts.append(self.lease_break(struct.pack("<QQ", i, 0x5107), 0x7, 0x1))
             return acts + [frame(normal(req))]
+        if s.startswith("qfid-"):
+            return [frame(normal(req))]  # do_create breaks the context
+        if s.startswith("oplock-"):
+            fid = req.body[16:32]
+            if self.oplocks.get(fid) != (1 if s == "oplock-break-not-held" else 9):
+                raise RuntimeError("%s: the READ's open holds oplock %r" % (s, self.oplocks.get(fid)))
+            if s == "oplock-break-in-flight":
+                self.held = frame(normal(req))
+                return [self.oplock_break(fid, 0)]
+            if s == "oplock-break-storm":
+                acts = []
+                for i in range(200):
+                    acts.append(self.oplock_break(fid, 1))
+                    acts.append(self.oplock_break(struct.pack("<QQ", 0x7000 + i, 0x5107), 1))
+                acts += [self.oplock_break(fid, 0) for _ in range(200)]
+                return acts + [frame(normal(req))]
+            if s == "oplock-break-not-held":
+                acts = [self.oplock_break(fid, 1), self.oplock_break(fid, 0),
+                        self.oplock_break(fid, 0)]
+                return acts + [frame(normal(req))]
+            if s == "oplock-break-unknown-fid":
+                return [self.oplock_break(b"\x77" * 16, 1), frame(normal(req))]
+            return [self.oplock_break(fid, 1), frame(normal(req))]  # bad-size
         if s == "read-pending-then-ok":
             interim = self.reply(req, error_body(), status=STATUS_PENDING, credits=0,
                                  async_id=self.async_id)
@@ -1191,6 +1283,9 @@ class Server:
         if len(reqs) > 1:
             return self.handle_compound(reqs)
         req = reqs[0]
+        if req.cmd == OPLOCK_BREAK and self.held:
+            held, self.held = self.held, None  # the READ answer after the ack's
+            return [frame(self.handle_normal(req)), held]
         sticky = self.scenario in STICKY
         if (not self.fired or sticky) and self.trigger is not None and req.cmd == self.trigger:
             acts = self.fault(req)

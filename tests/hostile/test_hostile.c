@@ -170,6 +170,15 @@ static const scenario scenarios[] = {
     {"durable-ctx-bad-length", S_OPEN, SMBW_EPROTO, DEAD, T_DEF},
     {"lease-break-unknown-key", S_DONE, 0, ALIVE, T_DEF},
     {"lease-break-storm", S_DONE, 0, ALIVE, T_DEF},
+    /* SMB 2.0.2, durable handles asked for: a batch oplock and QFid (qfid-*,
+     * oplock-*); what the client acknowledged is checked by fakesmb.py */
+    {"qfid-ctx-bad-length", S_OPEN, SMBW_EPROTO, DEAD, T_DEF},
+    {"qfid-ctx-bad-offset", S_OPEN, SMBW_EPROTO, DEAD, T_DEF},
+    {"oplock-break-bad-size", S_READ, SMBW_EPROTO, DEAD, T_DEF},
+    {"oplock-break-unknown-fid", S_DONE, 0, ALIVE, T_DEF},
+    {"oplock-break-not-held", S_DONE, 0, ALIVE, T_DEF},
+    {"oplock-break-storm", S_DONE, 0, ALIVE, T_DEF},
+    {"oplock-break-in-flight", S_DONE, 0, ALIVE, T_DEF},
 };
 
 #define NSCEN (sizeof scenarios / sizeof scenarios[0])
@@ -235,11 +244,13 @@ typedef struct client {
     char detail[256]; /* why a step "succeeded" wrongly */
 } client;
 
-/* The lease-* and durable-* scenarios: the client asks for durable handles
- * (and so, at SMB 3.x with leasing, for leases). */
+/* The lease-*, durable-*, qfid-* and oplock-* scenarios: the client asks
+ * for durable handles (and so, at SMB 3.x with leasing, for leases, at 2.x
+ * for a batch oplock; with its reconnect policy on, for QFid). */
 static bool wants_durable(const char *name)
 {
-    return !strncmp(name, "lease-", 6) || !strncmp(name, "durable-", 8);
+    return !strncmp(name, "lease-", 6) || !strncmp(name, "durable-", 8) ||
+           !strncmp(name, "qfid-", 5) || !strncmp(name, "oplock-", 7);
 }
 
 static int run_step(client *c, enum step s, const fake *f, int timeout_ms, const char *name)
