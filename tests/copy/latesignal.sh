@@ -5,7 +5,8 @@
 #  - A single file: the copy is complete, so exit 0, "ok": true, files 1,
 #    and a note that the interrupt came after the copy was complete.
 #  - A tree: the first file is complete and counts as copied (files 1), the
-#    run stops there with exit 130 and nothing else is written.
+#    run stops there with exit 130 and nothing else is written; the same
+#    with the files over two connections (--connections=2).
 #
 #   latesignal.sh PATH/TO/smbcopy
 set -euo pipefail
@@ -57,6 +58,21 @@ if ((rc == 130)) && [[ "$(json_get "$work/last.json" files)" == 1 ]] &&
     pass "tree, signal at the first rename: exit 130, the completed file counted"
 else
     fail "tree: exit $rc, $n files: $(cat "$work/last.json") $(cat "$work/last.err")"
+fi
+
+# The same over two connections (--connections=2: the files dealt out over
+# both; -v shows the second session): the signal stops every connection.
+mkdir "$work/dl2"
+late 1 -r -v --no-progress --connections=2 "$url/t" "$work/dl2/"
+n=$(find "$work/dl2" -type f | wc -l)
+sessions=$(grep -c "\] session 0x[0-9a-f]* established" "$work/last.err" || true)
+if ((rc == 130)) && [[ "$(json_get "$work/last.json" files)" == 1 ]] &&
+    [[ "$(json_get "$work/last.json" ok)" == false ]] && ((n == 1 && sessions == 2)) &&
+    grep -q "^smbcopy: small files over 2 connections: " "$work/last.err" &&
+    [[ -z "$(leftovers "$work")" ]]; then
+    pass "tree over two connections, signal at the first rename: exit 130, the completed file counted"
+else
+    fail "tree over two connections: exit $rc, $n files, $sessions sessions: $(cat "$work/last.json") $(grep -v '\[' "$work/last.err")"
 fi
 
 finish
