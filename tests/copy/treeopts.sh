@@ -129,6 +129,30 @@ if diff -r "$t" "$share/tree" >"$work/diff.out" 2>&1; then
 else
     fail "-u: $(head -n 5 "$work/diff.out")"
 fi
+# Directory times: the copy's equal the source's, also where -u copied a
+# new file into a directory (keep/) after its listing was taken.
+dir_times() { # dir_times ROOT: each directory's relative path and mtime (to 100 ns)
+    (cd "$1" && find . -type d -printf '%p %T@\n' | sed -E 's/(\.[0-9]{7})[0-9]*$/\1/' | sort)
+}
+if [[ "$(dir_times "$t")" == "$(dir_times "$share/tree")" ]]; then
+    pass "-u: directory times equal the source's"
+else
+    fail "-u: directory times differ: $(diff <(dir_times "$t") <(dir_times "$share/tree") | head -n 4)"
+fi
+# An unchanged tree: from each directory's listing, no directory made or
+# looked up again, no times set again (one listing per directory; the root,
+# which no listing of this run shows, is looked up, listed and its times
+# set: 4 CREATEs and a SET_INFO, and the command line's lookup).
+"$smbcopy" -r -u -vvv "$t" "$url/" 2>"$work/u.trace" >/dev/null || fail "-u unchanged: exit $?"
+ndirs=$(find "$t" -type d | wc -l)
+if (($(grep -c -- '-> SET_INFO' "$work/u.trace") <= 1)) &&
+    (($(grep -c '<- CREATE.*STATUS_OBJECT_NAME_COLLISION' "$work/u.trace") <= 1)) &&
+    (($(grep -c -- '-> CREATE' "$work/u.trace") <= ndirs + 4)) &&
+    [[ "$(dir_times "$t")" == "$(dir_times "$share/tree")" ]]; then
+    pass "-u over an unchanged tree: no directory made or its times set again"
+else
+    fail "-u unchanged: $(grep -c -- '-> CREATE' "$work/u.trace") CREATEs for $ndirs directories, $(grep -c -- '-> SET_INFO' "$work/u.trace") SET_INFOs, $(grep -c '<- CREATE.*STATUS_OBJECT_NAME_COLLISION' "$work/u.trace") collisions"
+fi
 run_json -r -u -n "$t" "$url/"
 if ((rc == 0)) && [[ "$(json_num files)" == 0 ]]; then
     pass "-u --dry-run over an unchanged tree: nothing to copy"

@@ -160,9 +160,12 @@ static bool name_collides(sc_ctx *ctx, sc_batch *batch, const sc_loc *src, const
     return true;
 }
 
-/* Copies a directory's times to its copy (after its contents). */
+/* Copies a directory's times to its copy (after its contents). listed:
+ * the copy's metadata as its parent's listing gave it, when nothing was
+ * written in it since (NULL otherwise): times that already match are not
+ * set again (-u over an unchanged tree). */
 static void copy_dir_times(const sc_loc *src, const char *spath, const sc_loc *dst,
-                           const char *dpath)
+                           const char *dpath, const sc_finfo *listed)
 {
     sc_finfo sfi;
     sc_err e;
@@ -173,6 +176,9 @@ static void copy_dir_times(const sc_loc *src, const char *spath, const sc_loc *d
         return;
     sc_meta m = {
         .creation = src->remote ? sfi.creation : 0, .access = sfi.access, .write = sfi.write};
+    if (listed != NULL && listed->write == m.write &&
+        (m.creation == 0 || listed->creation == m.creation))
+        return;
     sc_ops(dst)->set_dir_times(dst, dpath, &m);
 }
 
@@ -182,6 +188,12 @@ typedef struct dir_frame {
     sc_entry *v;
     size_t n, i;
     bool made; /* the copy's directory was made by this run (was not there) */
+    /* The copy's directory as its parent's listing gave it (have_listed),
+     * and the run's count of changes (sc_changes) on entry: when that count
+     * has not moved at the end, nothing was written in it. */
+    bool have_listed;
+    sc_finfo listed;
+    uint64_t changes;
     /* -u, --resume on a share: the copy's directory as listed on entry (its
      * files' size and times without a lookup each), sorted; dlisted: the
      * listing is there. */
@@ -245,14 +257,30 @@ static const sc_finfo *known_copy(const dir_frame *f, const char *name, const sc
     return absent;
 }
 
+/* What this run has done that may change a directory on the destination:
+ * files copied or failed (a failed copy may have made and removed a
+ * temporary name), directories made. */
+static uint64_t sc_changes(const sc_ctx *ctx, uint64_t made_dirs)
+{
+    return ctx->files + ctx->failed + made_dirs;
+}
+
 /* Makes the copy of directory spath and lists it into f (taking the paths);
- * e is its entry in the parent's listing (NULL for the root).
+ * e is its entry in the source's listing (NULL for the root); known the
+ * copy as the destination's listing of the parent gave it (NULL: not
+ * known): a directory there is not made or looked up again.
  * Returns 0 or the reported exit code (the paths are freed then). */
 static int dir_enter(sc_ctx *ctx, const sc_loc *src, char *spath, const sc_loc *dst, char *dpath,
-                     const sc_entry *e, dir_frame *f)
+                     const sc_entry *e, const sc_finfo *known, dir_frame *f)
 {
     memset(f, 0, sizeof(*f));
-    int rc = ctx->o->dry_run ? 0 : make_dir(ctx, dst, dpath, &f->made);
+    int rc = 0;
+    if (known != NULL && known->exists && known->is_dir) {
+        f->have_listed = true;
+        f->listed = *known;
+    } else if (!ctx->o->dry_run) {
+        rc = make_dir(ctx, dst, dpath, &f->made);
+    }
     if (rc == 0 && e != NULL) {
         f->dev = e->dev; /* from the listing */
         f->ino = e->ino;
@@ -341,6 +369,7 @@ typedef struct walk {
     const char *root; /* the tree's source path (--exclude matches below it) */
     dir_frame *stack;
     size_t sp, cap;
+    uint64_t made_dirs; /* directories this run made (sc_changes) */
 } walk;
 
 /* Done with the directory on top: its times, then back to the parent
@@ -355,8 +384,10 @@ static bool dir_leave(walk *w, int *result)
         f->rc = br;
     sc_free_entries(f->v, f->n);
     sc_free_entries(f->dv, f->dn);
-    if (f->rc == 0 && w->ctx->o->preserve && !w->ctx->o->dry_run)
-        copy_dir_times(w->src, f->spath, w->dst, f->dpath);
+    if (f->rc == 0 && w->ctx->o->preserve && !w->ctx->o->dry_run) {
+        bool untouched = f->have_listed && sc_changes(w->ctx, w->made_dirs) == f->changes;
+        copy_dir_times(w->src, f->spath, w->dst, f->dpath, untouched ? &f->listed : NULL);
+    }
     int r = f->rc;
     free(f->spath);
     free(f->dpath);
@@ -450,9 +481,15 @@ static void walk_entry(walk *w)
             return;
         }
         f = &w->stack[w->sp - 1]; /* the stack may have moved */
-        r = dir_enter(ctx, src, sc, dst, dc, e, &w->stack[w->sp]);
+        const sc_finfo absent = {.exists = false};
+        const sc_finfo *known = known_copy(f, e->name, &absent);
+        dir_frame *nf = &w->stack[w->sp];
+        r = dir_enter(ctx, src, sc, dst, dc, e, known, nf);
         sc = dc = NULL; /* taken (or freed) by dir_enter */
         if (r == 0) {
+            if (nf->made)
+                w->made_dirs++;
+            nf->changes = sc_changes(ctx, w->made_dirs);
             w->sp++;
             return;
         }
@@ -495,7 +532,7 @@ int sc_copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc 
         free(w.stack);
         return sc_fail_nomem(ctx);
     }
-    int result = dir_enter(ctx, src, s0, dst, d0, NULL, &w.stack[0]);
+    int result = dir_enter(ctx, src, s0, dst, d0, NULL, NULL, &w.stack[0]);
     if (result != 0) {
         free(w.stack);
         return result;
