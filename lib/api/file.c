@@ -320,9 +320,14 @@ bool api_durable_req(smbw_conn *c, const smbw_create_params *p, smb2_durable_req
         return true;
     if (crypto_random(dur->create_guid, sizeof dur->create_guid) != 0)
         return false;
+    /* An open that cannot write asks for R|H only: other readers (another
+     * connection of the same client included) then break nothing, as
+     * breaks go only to a Write state or, on a sharing conflict, to H. */
+    bool writes = p->desired_access & (FILE_WRITE_DATA | FILE_APPEND_DATA | GENERIC_WRITE |
+                                       GENERIC_ALL | MAXIMUM_ALLOWED);
     if (!p->oplock_level && (c->server_caps & SMB2_GLOBAL_CAP_LEASING) &&
         crypto_random(lease->key, sizeof lease->key) == 0)
-        lease->state = SMB2_LEASE_READ | SMB2_LEASE_WRITE | SMB2_LEASE_HANDLE;
+        lease->state = SMB2_LEASE_READ | SMB2_LEASE_HANDLE | (writes ? SMB2_LEASE_WRITE : 0);
     return true;
 }
 
@@ -541,7 +546,8 @@ static int create_write(smbw_file **out, smbw_tree *t, const char *path,
  * (at most max_read) from offset 0; *n says how many. Returns 0 or an
  * error (m then freed). */
 static int create_read_msgs(smbw_conn *c, smbw_tree *t, const char *path,
-                            const smbw_create_params *p, size_t len, core_msg m[2], int *n)
+                            const smbw_create_params *p, size_t len, core_msg m[2], int *n,
+                            const smb2_durable_req *dur, const smb2_lease *lease)
 {
     char *sp;
     int rc = api_path(path, &sp);
@@ -551,7 +557,7 @@ static int create_read_msgs(smbw_conn *c, smbw_tree *t, const char *path,
     api_msg_for_tree(&m[0], t, SMB2_CREATE);
     rc = dfs_name(c, t, sp, &m[0], &dp);
     if (!rc)
-        rc = api_encode_create_ex(&m[0].body, dp ? dp : sp, p, API_QFID(c));
+        rc = api_encode_create_dur(&m[0].body, dp ? dp : sp, p, API_QFID(c), dur, lease);
     free(dp);
     free(sp);
     *n = 1;
@@ -627,7 +633,10 @@ static int create_read(smbw_file **out, smbw_tree *t, const char *path, const sm
     size_t first = len < c->max_read ? len : c->max_read;
     core_msg m[2];
     int n;
-    if ((rc = create_read_msgs(c, t, path, p, first, m, &n)) != 0)
+    smb2_durable_req dur;
+    smb2_lease lease;
+    bool want_dur = api_durable_req(c, p, &dur, &lease);
+    if ((rc = create_read_msgs(c, t, path, p, first, m, &n, want_dur ? &dur : NULL, &lease)) != 0)
         return rc;
     api_rsp rsp[2];
     rc = api_call(c, m, 2, true, rsp);
@@ -647,6 +656,8 @@ static int create_read(smbw_file **out, smbw_tree *t, const char *path, const sm
         rc = create_answer(c, t, &rsp[0], "open", path, &f);
     if (!rc)
         remember_path(f, path, p);
+    if (!rc && want_dur)
+        api_file_durable(c, f, &dur, &lease);
     const uint8_t *data = NULL;
     if (!rc)
         rc = read_answer(c, &rsp[1], path, first, &data, nread);
@@ -1507,7 +1518,8 @@ int smbw_tree_ioctl(smbw_tree *t, uint32_t ctl_code, const void *in, size_t inle
  * or an error (m then freed). */
 static int create_ioctl_msgs(smbw_conn *c, smbw_tree *t, const char *path,
                              const smbw_create_params *p, uint32_t ctl_code, const void *in,
-                             size_t inlen, uint32_t max_out, core_msg m[2])
+                             size_t inlen, uint32_t max_out, core_msg m[2],
+                             const smb2_durable_req *dur, const smb2_lease *lease)
 {
     char *sp;
     int rc = api_path(path, &sp);
@@ -1517,7 +1529,7 @@ static int create_ioctl_msgs(smbw_conn *c, smbw_tree *t, const char *path,
     api_msg_for_tree(&m[0], t, SMB2_CREATE);
     rc = dfs_name(c, t, sp, &m[0], &dp);
     if (!rc)
-        rc = api_encode_create_ex(&m[0].body, dp ? dp : sp, p, API_QFID(c));
+        rc = api_encode_create_dur(&m[0].body, dp ? dp : sp, p, API_QFID(c), dur, lease);
     free(dp);
     free(sp);
     api_msg_for_tree(&m[1], t, SMB2_IOCTL);
@@ -1576,7 +1588,11 @@ static int create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
         return core_set_error(c, SMBW_EINVAL, 0, "IOCTL buffers exceed MaxTransactSize (%u)",
                               c->max_transact);
     core_msg m[2];
-    if ((rc = create_ioctl_msgs(c, t, path, p, ctl_code, in, inlen, max_out, m)) != 0)
+    smb2_durable_req dur;
+    smb2_lease lease;
+    bool want_dur = api_durable_req(c, p, &dur, &lease);
+    if ((rc = create_ioctl_msgs(c, t, path, p, ctl_code, in, inlen, max_out, m,
+                                want_dur ? &dur : NULL, &lease)) != 0)
         return rc;
     api_rsp rsp[2];
     rc = api_call(c, m, 2, true, rsp);
@@ -1598,6 +1614,8 @@ static int create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
         rc = create_answer(c, t, &rsp[0], "open", path, &f);
     if (!rc)
         remember_path(f, path, p);
+    if (!rc && want_dur)
+        api_file_durable(c, f, &dur, &lease);
     if (!rc)
         rc = ioctl_answer(c, ctl_code, &rsp[1], max_out, ioctl_out, ioctl_outlen);
     for (int i = 0; i < 2; i++)
@@ -2194,7 +2212,7 @@ int smbw_file_create_read_async(smbw_tree *t, const char *path, const smbw_creat
     a->len = len < c->max_read ? len : c->max_read;
     core_msg m[2];
     int n;
-    if ((rc = create_read_msgs(c, t, path, p, a->len, m, &n)) == 0)
+    if ((rc = create_read_msgs(c, t, path, p, a->len, m, &n, NULL, NULL)) == 0)
         rc = acall_submit(a, m, n, true, cr_finish);
     if (rc)
         free(a);
@@ -2249,8 +2267,8 @@ int smbw_file_open_source_async(smbw_tree *t, const char *path, smbw_file_cb cb,
     smbw_create_params p;
     smbw_create_params_from_flags(&p, SMBW_O_RDONLY);
     core_msg m[2];
-    if ((rc = create_ioctl_msgs(c, t, path, &p, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 4096,
-                                m)) == 0)
+    if ((rc = create_ioctl_msgs(c, t, path, &p, SMBW_FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 4096, m,
+                                NULL, NULL)) == 0) /* not durable: many files in flight */
         rc = acall_submit(a, m, 2, true, os_finish);
     if (rc)
         free(a);

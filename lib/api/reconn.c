@@ -299,6 +299,9 @@ static int reopen(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
         f->oplock_level = cr.oplock_level;
         f->has_key = false; /* a resume key names the old open */
         rc = same_file(c, f, &cr);
+        if (rc == 0)
+            core_log(c, SMBW_LOG_INFO, "reconnect: %s opened again by its path (the same file)",
+                     f->re_path);
     }
     api_rsp_free(&rsp);
     return rc;

@@ -112,8 +112,17 @@ expect_ok() {
 
 # ---- download -------------------------------------------------------------
 proxy --down $((16 * 1024 * 1024))
-run_json --retry-wait=0.1 "$purl/src.bin" "$work/down1.bin"
+run_json_loud -vv --retry-wait=0.1 "$purl/src.bin" "$work/down1.bin"
 expect_ok "download, one cut" 1 "$work/down1.bin"
+# The source is a durable open (a lease R|H: read only) and is reclaimed
+# (DH2C), not opened again by name.
+if grep -q "src.bin: lease granted (state RH, v2)" "$work/last.err" &&
+    grep -q "reconnect: src.bin reclaimed durably with its lease" "$work/last.err" &&
+    ! grep -q "cannot be opened again\|not reclaimed" "$work/last.err"; then
+    pass "download: the source held a lease R|H and was reclaimed durably"
+else
+    fail "download: source not reclaimed durably: $(grep -i 'lease\|reclaim\|reconnect' "$work/last.err" | tr '\n' '|')"
+fi
 
 proxy --down $((10 * 1024 * 1024)) --cuts 3
 run_json_loud --retry-wait=0.1 "$purl/src.bin" "$work/down3.bin"
@@ -166,8 +175,18 @@ fi
 
 # ---- server-side copy (copychunk) -----------------------------------------
 proxy --command IOCTL --at 3
-run_json --retry-wait=0.1 --method=copychunk "$purl/src.bin" "$purl/cc1.bin"
+run_json_loud -vv --retry-wait=0.1 --method=copychunk "$purl/src.bin" "$purl/cc1.bin"
 expect_ok "copychunk, one cut" 1 "$share/cc1.bin"
+# Source and temporary destination are durable opens (no lanes for 48 MiB):
+# both reclaimed (DH2C), the copychunk continued from the contiguous mark.
+if grep -q "reconnect: src.bin reclaimed durably with its lease" "$work/last.err" &&
+    grep -q "reconnect: .cc1.bin.smbcopy.part reclaimed durably with its lease" "$work/last.err" &&
+    grep -q "continuing" "$work/last.err" &&
+    ! grep -q "cannot be opened again\|not reclaimed" "$work/last.err"; then
+    pass "copychunk: source and destination reclaimed durably, continued from the mark"
+else
+    fail "copychunk: not reclaimed durably: $(grep -i 'lease\|reclaim\|reconnect\|continuing' "$work/last.err" | tr '\n' '|')"
+fi
 [[ "$(json_get "$work/last.json" method)" == copychunk ]] && pass "copychunk: method copychunk" ||
     fail "copychunk: method $(json_get "$work/last.json" method)"
 

@@ -107,7 +107,16 @@ same_file "another source" "$share/other.bin" "$share/k4.bin"
 held "$share/.k5.bin.smbcopy.state" "$url/src.bin" "$url/k5.bin"
 stop_bg KILL
 hold_release
-touch -d '2001-02-03 04:05:06' "$share/src.bin" # same size, other time
+# Same size, other time, set by another client through the server: the
+# killed run's source was a durable open, which Samba keeps (for its
+# timeout) with the file's share-mode entry, and while that entry lives
+# Samba answers opens with the write time it holds, not one set on its disk
+# behind its back (touch), so such a change would be seen only at the
+# close (exit 2, "source changed during copy"; nothing copied wrong).
+chown "$SMBW_TEST_USER:" "$share/src.bin" 2>/dev/null || true
+smbclient "//127.0.0.1/$SMBW_TEST_SHARE" -p "$SMBW_TEST_PORT" -U "$SMBW_TEST_USER%$SMBW_TEST_PASS" \
+    -c 'utimes src.bin -1 -1 "2001:02:03-04:05:06" -1' >"$work/utimes.out" 2>&1 ||
+    fail "smbclient utimes: $(cat "$work/utimes.out")"
 run_json --resume "$psrc" "$pdst"
 if ((rc == 0)) && [[ "$(json_get "$work/last.json" resumed_bytes)" == 0 ]]; then
     pass "changed source: --resume started over"

@@ -341,13 +341,33 @@ static int open_src_once(sc_xfer *x, sc_err *e)
     return rc;
 }
 
+/* Whether a server-side copy spreads over further connections (lanes),
+ * which open the same files: judged on the whole file (a resumed one
+ * copies less, over as many lanes or fewer). */
+static bool has_lanes(const sc_xfer *x, uint64_t size)
+{
+    return server_side(x) && !x->dst_stream && sc_ss_lanes(x->o, size) > 1;
+}
+
+/* Whether the source is opened durable (reclaimed after a drop, not opened
+ * again by name). Read-only, it holds a lease R|H on SMB 3.x, which the
+ * lanes' opens of the same file do not break. On 2.x durability needs a
+ * batch oplock, which any other open breaks, and a lane's open would wait
+ * for the break of a connection not serviced meanwhile; the size (and so
+ * the lanes) is not known before the open: a server-side copy's source is
+ * a plain open there. */
+static bool src_durable(const sc_xfer *x)
+{
+    return !server_side(x) || smbw_conn_dialect(x->src->srv->conn) >= SMBW_SMB3_00;
+}
+
 /* Source: opened and looked at once (again after a dropped connection that
  * came back: opening changes nothing); only a regular file is copied. */
 static int xf_open_src(sc_xfer *x)
 {
     sc_err e;
-    if (server_side(x)) /* no durable open its lanes would wait on */
-        (void)sc_server_durable(x->ctx, x->src->srv, false);
+    if (x->src->remote)
+        (void)sc_server_durable(x->ctx, x->src->srv, src_durable(x));
     int rc;
     while ((rc = open_src_once(x, &e)) == -1 && redo(x, &e))
         ;
@@ -607,8 +627,13 @@ static int xf_open_dst(sc_xfer *x)
 {
     sc_ctx *ctx = x->ctx;
     int rc;
-    if (x->dst->remote) /* durable for a streamed copy (sc_server_durable) */
-        (void)sc_server_durable(ctx, x->dst->srv, !server_side(x) && !x->dst_stream);
+    /* Durable (sc_server_durable) for a streamed copy, and for a
+     * server-side one without lanes: those open the destination for
+     * writing too, and the lease's Write state (a batch oplock on 2.x)
+     * would be broken at each lane's open, which would wait for the
+     * acknowledgment of a connection not serviced meanwhile. */
+    if (x->dst->remote)
+        (void)sc_server_durable(ctx, x->dst->srv, !x->dst_stream && !has_lanes(x, x->size));
     if (x->dst_stream) {
         sc_err e;
         if (x->dops->open_stream(x->dst, x->dpath, &x->dh, &e) != 0)

@@ -57,6 +57,21 @@ static void lane_close(lane_conn *l)
     memset(l, 0, sizeof(*l));
 }
 
+int sc_ss_lanes(const sc_opts *o, uint64_t len)
+{
+    int nconn = o->connections;
+    if (nconn == SC_CONNECTIONS_AUTO) {
+        /* Lanes only carry copychunk: a forced clone, ODX or stream copy
+         * gains nothing from them. */
+        bool chunks = o->method != SC_METHOD_CLONE && o->method != SC_METHOD_STREAM &&
+                      o->method != SC_METHOD_ODX;
+        nconn = chunks && len >= SC_AUTO_LANES_MIN ? SC_AUTO_LANES : 1;
+    }
+    while (nconn > 1 && len < (uint64_t)nconn * LANE_MIN)
+        nconn--;
+    return nconn;
+}
+
 /* One further connection to src's server with its own session, trees and
  * opens of the source and of the temporary destination. Returns 0, or an
  * SMBW error with a message in why. */
@@ -204,15 +219,7 @@ int sc_try_server_side(sc_ctx *ctx, const sc_loc *src, const char *spath, smbw_f
     smbw_copy_stats stats;
     memset(&stats, 0, sizeof(stats));
     int err = 0;
-    int nconn = o->connections;
-    if (nconn == SC_CONNECTIONS_AUTO) {
-        /* Lanes only carry copychunk: a forced clone, ODX or stream copy
-         * gains nothing from them. */
-        bool chunks = co.method == SMBW_COPY_AUTO || co.method == SMBW_COPY_COPYCHUNK;
-        nconn = chunks && size - start >= SC_AUTO_LANES_MIN ? SC_AUTO_LANES : 1;
-    }
-    while (nconn > 1 && size - start < (uint64_t)nconn * LANE_MIN)
-        nconn--;
+    int nconn = sc_ss_lanes(o, size - start);
     if (nconn > 1) {
         /* The library spreads the copychunk work over the lanes (each its own
          * connection, session, opens and resume key) from this thread. */

@@ -13,4 +13,8 @@ int sc_try_server_side(sc_ctx *ctx, const sc_loc *src, const char *spath, smbw_f
                        const sc_loc *dst, const char *tmp, smbw_file *df, uint64_t start,
                        uint64_t size, sc_state *state, const char **method);
 
+/* How many connections (lanes) a server-side copy of len bytes spreads
+ * over (--connections; 1: none but the one the files are open on). */
+int sc_ss_lanes(const sc_opts *o, uint64_t len);
+
 #endif
