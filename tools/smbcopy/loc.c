@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "loc.h"
 #include "report.h"
@@ -423,6 +424,60 @@ static int dfs_password(void *ud, const char *user, const char *domain, char *bu
     return 0;
 }
 
+/* One try at s's connection and login (NEGOTIATE, SESSION_SETUP): 0, or
+ * the library's error with *verb naming the step that failed (NULL: the
+ * login). */
+static int connect_once(sc_ctx *ctx, sc_server *s, const char **verb)
+{
+    *verb = "create connection for";
+    int err = smbw_conn_new(&s->conn);
+    if (err != 0)
+        return err;
+    *verb = "set up the connection to";
+    if ((err = sc_conn_setup(ctx, s->conn)) != 0)
+        return err;
+    smbw_reconnect_opts ro = SMBW_RECONNECT_OPTS_INIT;
+    ro.password = dfs_password; /* retries 0: only the callback */
+    ro.password_ud = s;
+    if ((err = smbw_conn_set_reconnect(s->conn, &ro)) != 0)
+        return err;
+    *verb = "connect to";
+    if ((err = smbw_conn_connect(s->conn, s->host, s->port)) != 0)
+        return err;
+    *verb = NULL;
+    smbw_creds cr = sc_login_creds(ctx, s);
+    return smbw_session_new(&s->sess, s->conn, &cr);
+}
+
+/* --retries for the first connection to s: when its setup died of a
+ * dropped connection (SMBW_EIO, SMBW_ECLOSED; never a refusal such as a
+ * wrong password), it is said, the connection freed and, after the wait a
+ * later drop's reconnect makes (--retry-wait, doubled each time), made
+ * again from the start, at most --retries times. Whether to try again. */
+static bool connect_again(sc_ctx *ctx, sc_server *s, const char *disp, int *tries, int *wait_ms)
+{
+    const sc_opts *o = ctx->o;
+    if (s->conn == NULL || !sc_conn_dropped(s->conn) || *tries >= o->retries || sc_interrupted)
+        return false;
+    (*tries)++;
+    if (!o->quiet) {
+        sc_progress_end(&ctx->prog);
+        fprintf(stderr,
+                "smbcopy: connection dropped while connecting to %s (%s); try %d of %d in %.1f s\n",
+                disp, smbw_conn_errmsg(s->conn), *tries, o->retries, *wait_ms / 1000.0);
+    }
+    smbw_session_free(s->sess);
+    s->sess = NULL;
+    smbw_conn_free(s->conn);
+    s->conn = NULL;
+    for (int left = *wait_ms; left > 0 && !sc_interrupted; left -= 50) {
+        struct timespec ts = {0, (long)(left < 50 ? left : 50) * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    *wait_ms = *wait_ms > 30000 ? 60000 : *wait_ms * 2;
+    return !sc_interrupted;
+}
+
 static int server_login(sc_ctx *ctx, sc_server *s)
 {
     bool empty_pw = false;
@@ -454,29 +509,15 @@ static int server_login(sc_ctx *ctx, sc_server *s)
             }
         }
     }
-    int err = smbw_conn_new(&s->conn);
-    if (err != 0) {
-        rc = sc_fail_smb(ctx, err, NULL, 0, "create connection for", disp);
+    const char *verb = NULL;
+    int err, tries = 0, wait_ms = o->retry_wait_ms;
+    while ((err = connect_once(ctx, s, &verb)) != 0 &&
+           connect_again(ctx, s, disp, &tries, &wait_ms))
+        ;
+    if (err != 0 && verb != NULL) {
+        rc = sc_fail_smb(ctx, err, s->conn, 0, verb, disp);
         goto out;
     }
-    if ((err = sc_conn_setup(ctx, s->conn)) != 0) {
-        rc = sc_fail_smb(ctx, err, s->conn, 0, "set up the connection to", disp);
-        goto out;
-    }
-    smbw_reconnect_opts ro = SMBW_RECONNECT_OPTS_INIT;
-    ro.password = dfs_password; /* retries 0: only the callback */
-    ro.password_ud = s;
-    if ((err = smbw_conn_set_reconnect(s->conn, &ro)) != 0) {
-        rc = sc_fail_smb(ctx, err, s->conn, 0, "set up the connection to", disp);
-        goto out;
-    }
-    err = smbw_conn_connect(s->conn, s->host, s->port);
-    if (err != 0) {
-        rc = sc_fail_smb(ctx, err, s->conn, 0, "connect to", disp);
-        goto out;
-    }
-    smbw_creds cr = sc_login_creds(ctx, s);
-    err = smbw_session_new(&s->sess, s->conn, &cr);
     if (err != 0) {
         char *what = o->kerberos
                          ? sc_asprintf("%s with Kerberos (service cifs/%s%s)", disp,
@@ -558,7 +599,13 @@ static int get_tree(sc_ctx *ctx, sc_server *s, const char *share, smbw_tree **ou
         }
     if (s->ntrees >= SC_MAX_TREES)
         return sc_fail_nomem(ctx);
-    int err = smbw_tree_connect(&s->trees[s->ntrees], s->sess, share);
+    /* A drop while connecting the share: the connection brought back
+     * (--retries, as after a later drop) and the share asked for again. */
+    int err, drops = 0, rerr = 0;
+    while ((err = smbw_tree_connect(&s->trees[s->ntrees], s->sess, share)) != 0 &&
+           sc_conn_dropped(s->conn) &&
+           sc_reconnect_dropped(ctx, s->conn, NULL, &drops, true, &rerr))
+        ;
     if (err != 0) {
         char *d = sc_remote_display(s, share, "");
         int rc;

@@ -74,7 +74,10 @@ const sc_optdef sc_optdefs[] = {
      "with a lower dialect or weaker protection is refused, never used. Each drop gets N tries "
      "again as long as the copy moved on since the previous one. 0 turns reconnecting off: a "
      "drop then ends the run (exit 3) as it always did, and --resume can continue later. "
-     "--json counts the reconnects."},
+     "--json counts the reconnects. A drop while first connecting to a server (its "
+     "NEGOTIATE, login or share connect) is tried again the same way, up to N times, after "
+     "the wait of --retry-wait (doubled each time); a refused login (a wrong password) is "
+     "never tried again."},
     {SC_OPT_RETRY_WAIT, 0, "retry-wait", "SECONDS",
      "wait before the second reconnect try (default 1, doubled each try)",
      "The first reconnect try after a drop starts at once; the wait before the second one is "
