@@ -22,7 +22,7 @@
 #  - a server that comes back with a lower dialect (the proxy sends the new
 #    connection to a second smbd capped at SMB 2.1): refused with a clean
 #    error naming it, exit non-zero, nothing left under the final name.
-#  - the server restarted (the proxy sends the new connection to another smbd
+#  - the server restarted, simulated (the proxy sends the new connection to another smbd
 #    serving the same directory, which knows none of our opens): download and
 #    upload reopen their files by name (no durable handle to reclaim there),
 #    check them, and finish identical;
