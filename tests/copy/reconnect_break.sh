@@ -8,7 +8,11 @@
 #    said on stderr;
 #  - with --retries=0: a clear error, exit 3, nothing written;
 #  - a wrong password is never tried again (STATUS_LOGON_FAILURE is not a
-#    drop): one SESSION_SETUP round, exit 4.
+#    drop): exit 4 at once;
+#  - a cut at the acknowledgment of a lease break (a second client,
+#    smbclient, opening an upload's temporary file): smbcopy reconnects, its
+#    file comes back (reclaimed, or opened again by its path), exit 0,
+#    identical, and the second client is answered promptly.
 #
 #   reconnect_break.sh PATH/TO/smbcopy
 set -euo pipefail
@@ -126,6 +130,63 @@ if ((rc == 4 && ms < 3000)) && ! grep -q "dropped" "$work/last.err" && [[ ! -e "
     pass "wrong password: exit 4 in $ms ms, not tried again ($(head -c 160 "$work/last.err"))"
 else
     fail "wrong password: exit $rc in $ms ms: $(tr '\n' '|' <"$work/last.err")"
+fi
+
+# ---- a cut while a lease break is pending ------------------------------------
+# An upload's temporary file is a durable open with a lease R|W|H (3.x);
+# smbclient opening it makes Samba break the lease; the proxy cuts the
+# connection at smbcopy's LEASE_BREAK acknowledgment (SMB2 command
+# OPLOCK_BREAK), which never reaches the server. smbcopy reconnects and
+# reclaims its handle (or reopens it by name) and finishes identical; the
+# second client is answered promptly (its time measured beside an open of
+# an idle file).
+open_ms() { # NAME: milliseconds smbclient takes to log in and open NAME
+    local t0 t1
+    t0=$(date +%s%N)
+    smbclient "//127.0.0.1/$SMBW_TEST_SHARE" -p "$SMBW_TEST_PORT" \
+        -U "$SMBW_TEST_USER%$SMBW_TEST_PASS" -c "open \"$1\"" >"$work/open.out" 2>&1 || true
+    t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000000))
+}
+make_random "$work/big.bin" $((256 << 20))
+idle_ms=$(open_ms src.bin)
+proxy --command OPLOCK_BREAK --at 1
+"$smbcopy" -vv --json --retry-wait=0.1 "$work/big.bin" "$purl/big.bin" >"$work/last.json" \
+    2>"$work/break.err" </dev/null &
+cp_pid=$!
+for ((i = 0; i < 500; i++)); do
+    [[ -s "$share/.big.bin.smbcopy.part" ]] && break
+    sleep 0.02
+done
+busy_ms=$(open_ms .big.bin.smbcopy.part)
+set +e
+wait "$cp_pid"
+rc=$?
+set -e
+rec=$(json_get "$work/last.json" reconnects)
+echo "lease break pending: smbclient $busy_ms ms (idle file: $idle_ms ms); $(head -1 "$work/open.out")"
+if ((rc == 0)) && cmp -s "$work/big.bin" "$share/big.bin" && [[ "$(cuts)" == 1 && "$rec" == 1 ]]; then
+    pass "lease break pending at the cut: exit 0, identical, one reconnect"
+else
+    fail "lease break pending at the cut: exit $rc, $(cuts) cut(s), reconnects=$rec: $(tr '\n' '|' <"$work/break.err" | tail -c 1500)"
+fi
+# The cut came at the acknowledgment (smbcopy sent it), and the temporary
+# file came back: its durable handle reclaimed with its lease, or (what
+# Samba 4.17 does: it closes a disconnected durable open whose lease another
+# open breaks) the reclaim refused and the file opened again by its path,
+# checked to be the same file.
+if grep -q "lease break to state 0x5 acknowledged" "$work/break.err" &&
+    grep -qE "\.big\.bin\.smbcopy\.part (reclaimed durably with its lease|opened again by its path \(the same file\))" \
+        "$work/break.err"; then
+    pass "lease break pending: acknowledged, cut, then $(grep -oE '\.part (reclaimed durably[^(]*|opened again by its path)' "$work/break.err" | head -1)"
+else
+    fail "lease break pending: no acknowledgment or the file did not come back: $(grep -iE 'lease|reclaim|again' "$work/break.err" | tr '\n' '|')"
+fi
+# Samba's break timeout is 35 s: the second client must not wait for it.
+if ((busy_ms < idle_ms + 10000)); then
+    pass "lease break pending: the second client answered in $busy_ms ms (idle file $idle_ms ms)"
+else
+    fail "lease break pending: the second client waited $busy_ms ms (idle file $idle_ms ms)"
 fi
 
 finish
