@@ -355,9 +355,9 @@ SCENARIOS = {
     "durable-ctx-bad-length": (CREATE, "SMB 3.0: durable v2 answer (DH2Q) with DataLength 4"),
     "lease-break-unknown-key": (READ, "SMB 3.0: a lease break (ack required) for a key never "
                                 "granted before the READ answer; any acknowledgment fails"),
-    "lease-break-storm": (READ, "SMB 3.0: 400 lease breaks before the READ answer: R|W|H to "
-                          "R|H (ack required) 200 times, 200 for unknown keys; exactly one "
-                          "acknowledgment expected"),
+    "lease-break-storm": (READ, "SMB 3.0: 400 lease breaks before the READ answer: from the "
+                          "state granted to it without H (ack required) 200 times, 200 for "
+                          "unknown keys; exactly one acknowledgment, of that state, expected"),
     # SMB 2.0.2, the client asking for durable handles (and so for a batch
     # oplock, and for QFid: its reconnect policy is on).
     "qfid-ctx-bad-length": (CREATE, "QFid answer with DataLength 8 (32 expected, the id is 16)"),
@@ -424,6 +424,7 @@ class Server:
         # did wrong (exit status 5).
         self.leasing = scenario.startswith(("lease-", "durable-"))
         self.lease_key = None
+        self.lease_granted = 0
         self.lease_acks = 0
         self.violation = None
         # qfid-*/oplock-*: SMB 2.0.2, QFid answered when asked; the oplock
@@ -528,7 +529,7 @@ class Server:
             items.append((b"DH2Q", dh2q))
         if b"RqLs" in asked and len(asked[b"RqLs"]) >= 20:
             key, state = asked[b"RqLs"][:16], struct.unpack_from("<I", asked[b"RqLs"], 16)[0]
-            self.lease_key = key
+            self.lease_key, self.lease_granted = key, state
             rqls = key + struct.pack("<IIQ16sHH", state, 0, 0, b"\0" * 16, 1, 0)
             if self.scenario == "lease-ctx-bad-length":
                 rqls += b"\0" * (40 - len(rqls)) if len(rqls) < 40 else b""
@@ -592,8 +593,9 @@ class Server:
         key, state = req.body[8:24], req.u32(24)
         if key != self.lease_key:
             self.violation = "lease break acknowledged for a key never granted"
-        elif state != 0x3:
-            self.violation = "lease break acknowledged with state 0x%x, not 0x3" % state
+        elif state != self.lease_granted & ~0x2:
+            self.violation = "lease break acknowledged with state 0x%x, not 0x%x" % (
+                state, self.lease_granted & ~0x2)
         return self.reply(req, req.body[:36])
 
     def outcome(self):
@@ -997,11 +999,12 @@ class Server:
         if s == "lease-break-unknown-key":
             return [self.lease_break(b"\x99" * 16, 0x7, 0x3), frame(normal(req))]
         if s == "lease-break-storm":
-            if self.lease_key is None:
-                raise RuntimeError("lease-break-storm: no lease was asked for")
+            if self.lease_key is None or not self.lease_granted & 0x2:
+                raise RuntimeError("lease-break-storm: no lease with H was asked for")
+            cur = self.lease_granted
             acts = []
             for i in range(200):
-                acts.append(self.lease_break(self.lease_key, 0x7, 0x3))
+                acts.append(self.lease_break(self.lease_key, cur, cur & ~0x2))
                 acts.append(self.lease_break(struct.pack("<QQ", i, 0x5107), 0x7, 0x1))
             return acts + [frame(normal(req))]
         if s.startswith("qfid-"):
