@@ -12,10 +12,12 @@
  *    answer differs from the first one): SMBW_EPOLICY at the first try,
  *    whatever the retries;
  *  - the policy's argument checks. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -148,6 +150,11 @@ START_TEST(test_reconnect_changed_file)
     IT_OK(a.conn, smbw_file_free(w));
     IT_OK(a.conn, smbw_file_open(&r, a.tree, "reconn-a.bin", SMBW_O_RDONLY));
     IT_OK(a.conn, smbw_file_open(&w, a.tree, "reconn-b.bin", SMBW_O_RDWR | SMBW_O_CREAT));
+    /* A file open for writing: after the reconnect only its on-disk id
+     * (QFid) tells it from another file of the same name, size and times. */
+    smbw_file *x = NULL;
+    IT_OK(a.conn, smbw_file_open(&x, a.tree, "reconn-c.bin", SMBW_O_RDWR | SMBW_O_CREAT));
+    IT_OK(a.conn, smbw_file_pwrite(x, "before", 6, 0));
     cut(a.conn);
     /* While the connection is down, the file changes on the server. */
     char *path = it_server_path("reconn-a.bin");
@@ -156,16 +163,47 @@ START_TEST(test_reconnect_changed_file)
     ck_assert_int_eq(fputs(" world", fp) >= 0, 1);
     ck_assert_int_eq(fclose(fp), 0);
     free(path);
+    /* ... and reconn-c.bin is replaced by another file (a new inode,
+     * renamed over it, same size and times). */
+    char *cpath = it_server_path("reconn-c.bin");
+    size_t cl = strlen(cpath);
+    char *tpath = malloc(cl + 5);
+    ck_assert_ptr_nonnull(tpath);
+    memcpy(tpath, cpath, cl);
+    memcpy(tpath + cl, ".new", 5);
+    struct stat st;
+    ck_assert_int_eq(stat(cpath, &st), 0);
+    fp = fopen(tpath, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(fputs("AFTER!", fp) >= 0, 1);
+    ck_assert_int_eq(fclose(fp), 0);
+    struct timespec ts[2] = {st.st_atim, st.st_mtim};
+    ck_assert_int_eq(utimensat(AT_FDCWD, tpath, ts, 0), 0);
+    ck_assert_int_eq(chown(tpath, st.st_uid, st.st_gid), 0);
+    ck_assert_int_eq(chmod(tpath, st.st_mode & 07777), 0);
+    ck_assert_int_eq(rename(tpath, cpath), 0);
     IT_OK(a.conn, smbw_conn_reconnect(a.conn));
     char buf[16];
     size_t got = 0;
     IT_ERR(a.conn, smbw_file_pread(r, buf, sizeof buf, 0, &got), SMBW_EDEAD);
     IT_OK(a.conn, smbw_file_pwrite(w, "still here", 10, 0));
+    /* The other file is never written through the old open. */
+    IT_ERR(a.conn, smbw_file_pwrite(x, "WRONG!", 6, 0), SMBW_EDEAD);
+    fp = fopen(cpath, "rb");
+    ck_assert_ptr_nonnull(fp);
+    memset(buf, 0, sizeof buf);
+    ck_assert_int_eq((int)fread(buf, 1, sizeof buf, fp), 6);
+    ck_assert_int_eq(fclose(fp), 0);
+    ck_assert_str_eq(buf, "AFTER!");
+    free(tpath);
+    free(cpath);
+    (void)smbw_file_free(x);
     (void)smbw_file_free(r);
     IT_OK(a.conn, smbw_file_free(w));
     ck_assert_int_eq((int)it_server_size("reconn-b.bin"), 10);
     IT_OK(a.conn, smbw_unlink(a.tree, "reconn-a.bin"));
     IT_OK(a.conn, smbw_unlink(a.tree, "reconn-b.bin"));
+    IT_OK(a.conn, smbw_unlink(a.tree, "reconn-c.bin"));
     it_close(&a);
 }
 END_TEST
