@@ -174,6 +174,28 @@ static int wait_conns(smbw_conn *a, smbw_conn *b)
     return wait_conn_set(cs, 2);
 }
 
+/* Whether a connection has requests that can still be answered: alive with
+ * requests in flight, or dead with them parked for a reconnect. A dead one
+ * without that has completed its requests already. */
+static bool conn_waitable(smbw_conn *c)
+{
+    return c != NULL && core_pending_count(c) > 0 && (!c->dead || c->parked != NULL);
+}
+
+/* After a failure: waits on whichever of a and b can still answer, so that
+ * no request refers to a caller's frame once it is gone. 1 when neither
+ * can (the caller stops), else what the wait returned. */
+static int wait_conns_left(smbw_conn *a, smbw_conn *b)
+{
+    smbw_conn *cs[2];
+    int n = 0;
+    if (conn_waitable(a))
+        cs[n++] = a;
+    if (b != a && conn_waitable(b))
+        cs[n++] = b;
+    return n ? wait_conn_set(cs, n) : 1;
+}
+
 /* ---- copychunk ------------------------------------------------------------ */
 
 typedef struct cc_slot {
@@ -470,14 +492,28 @@ static int lane_init(engine *e, cc_engine *ce, smbw_file *src, smbw_file *dst)
 }
 
 /* The copychunk pipeline over one or more lanes sharing one work queue. */
+/* Requests in flight over every lane. */
+static int lanes_inflight(const cc_engine *lanes, int n)
+{
+    int inflight = 0;
+    for (int l = 0; l < n; l++)
+        inflight += lanes[l].inflight;
+    return inflight;
+}
+
+/* Whether a lane has requests that can still be answered: its connection
+ * is alive, or dead with the requests parked for a reconnect. */
+static bool lane_answerable(const cc_engine *ce)
+{
+    return ce->inflight > 0 && conn_waitable(ce->c);
+}
+
 static int run_copychunk(engine *e, smbw_file *const *srcs, smbw_file *const *dsts, int nlanes)
 {
     cc_engine lanes[MAX_LANES];
-    smbw_conn *conns[MAX_LANES];
     int n = 0, rc = 0;
     for (; n < nlanes; n++) {
         rc = lane_init(e, &lanes[n], srcs[n], dsts[n]);
-        conns[n] = lanes[n].c;
         if (rc || e->fallback) {
             n++;
             break;
@@ -508,28 +544,44 @@ static int run_copychunk(engine *e, smbw_file *const *srcs, smbw_file *const *ds
                 }
             }
         }
-        for (int l = 0; l < n; l++)
-            inflight += lanes[l].inflight;
+        inflight = lanes_inflight(lanes, n);
         if (inflight == 0)
             break;
         /* Wait for a completion, also after an error: requests still in
-         * flight must finish before the slots (and this frame) go away. */
+         * flight must finish before the slots (and this frame) go away. A
+         * lane whose connection died without a way back has had its
+         * requests completed; the others are still waited for. */
         int before = inflight;
         while (inflight == before) {
-            rc = wait_conn_set(conns, n);
+            smbw_conn *live[MAX_LANES];
+            int nl = 0;
+            for (int l = 0; l < n; l++)
+                if (lane_answerable(&lanes[l]))
+                    live[nl++] = lanes[l].c;
+            if (nl == 0)
+                break;
+            rc = wait_conn_set(live, nl);
+            inflight = lanes_inflight(lanes, n);
             if (rc) {
                 cc_fail(e, rc);
                 break;
             }
-            inflight = 0;
-            for (int l = 0; l < n; l++)
-                inflight += lanes[l].inflight;
         }
-        bool dead = false;
+        bool answerable = false;
         for (int l = 0; l < n; l++)
-            dead |= lanes[l].c->dead;
-        if (e->err && dead)
+            answerable |= lane_answerable(&lanes[l]);
+        if (inflight > 0 && !answerable) {
+            /* Nothing in flight can still be answered: complete what is
+             * left (none, unless a connection lost track) so that no
+             * request refers to this frame once it is gone. */
+            for (int l = 0; l < n; l++)
+                if (lanes[l].inflight > 0) {
+                    cc_fail(e, SMBW_EIO);
+                    core_fail_parked(lanes[l].c, SMBW_ECANCELED);
+                    core_fail_all(lanes[l].c, SMBW_ECANCELED);
+                }
             break;
+        }
         if (!e->err) {
             seg extra[MAX_DEPTH * MAX_LANES];
             size_t nx = 0;
@@ -893,11 +945,11 @@ static int run_odx(engine *e, uint64_t dst_end)
         }
         if (oe.busy == 0)
             break;
-        rc = wait_conns(e->sc, e->dc);
+        rc = e->err ? wait_conns_left(e->sc, e->dc) : wait_conns(e->sc, e->dc);
+        if (rc > 0)
+            break; /* none of the pieces in flight can be answered any more */
         if (rc)
             cc_fail(e, rc);
-        if (e->err && (e->sc->dead || e->dc->dead))
-            break;
         if (!e->err) {
             seg extra[ODX_DEPTH];
             for (int i = 0; i < ODX_DEPTH; i++)
@@ -1035,15 +1087,19 @@ static int run_stream(engine *e)
         int before = se.busy;
         while (se.busy == before) {
             /* A slot moving from reading to writing does not change busy: wait
-             * on both connections until a write finishes. */
-            rc = wait_conns(e->sc, e->dc);
+             * on both connections until a write finishes. After a failure,
+             * only on those that can still answer (the slots stay until
+             * every request on them is done). */
+            rc = e->err ? wait_conns_left(e->sc, e->dc) : wait_conns(e->sc, e->dc);
+            if (rc == 1)
+                break;
             if (rc) {
                 cc_fail(e, rc);
                 break;
             }
         }
-        if (e->err && (e->sc->dead || e->dc->dead))
-            break;
+        if (e->err && se.busy > 0 && !conn_waitable(e->sc) && !conn_waitable(e->dc))
+            break; /* none of them can be answered any more */
         if (!e->err) {
             seg extra[STREAM_DEPTH];
             size_t nx = 0;

@@ -11,14 +11,15 @@
 #    temporary file is a durable open set to its final size first, so the
 #    writes in flight are sent again too and the copy never goes back to its
 #    mark;
-#  - mid-copychunk (at the Kth IOCTL request), once and three times;
+#  - mid-copychunk (at the Kth IOCTL request), once and three times, also
+#    over two connections (--connections=2: either one cut);
 #  - a tree (-r) uploaded and downloaded with three cuts in its files' data;
 #  - a tree of many small files with cuts in its compounds, also with
 #    --connections=2 (each connection reconnects on its own);
 #  each finishes with exit 0, identical bytes, no leftovers, and --json
 #  counting the reconnects (as many as the proxy's cuts);
 #  - --retries=0: the drop ends the run with exit 3 as before (the proxy did
-#    cut: its log says so);
+#    cut: its log says so), also for a streamed copy between two connections;
 #  - a server that comes back with a lower dialect (the proxy sends the new
 #    connection to a second smbd capped at SMB 2.1): refused with a clean
 #    error naming it, exit non-zero, nothing left under the final name.
@@ -194,6 +195,35 @@ proxy --command IOCTL --at 3 --cuts 3
 run_json --retry-wait=0.1 --method=copychunk "$purl/src.bin" "$purl/cc3.bin"
 expect_ok "copychunk, three cuts" 3 "$share/cc3.bin"
 
+# ---- server-side copy over two connections (--connections=2) ---------------
+# Each connection carries its own copychunks; the proxy cuts at the Kth IOCTL
+# counted over both, so the connection cut is sometimes smbcopy's first one
+# (the library brings it back) and sometimes the further one (not brought
+# back: the copy goes on from its contiguous mark over new connections).
+# Before, a cut of the further connection while the first one still had
+# copychunks in flight ended smbcopy with a crash (SIGSEGV: their answers
+# arrived in a copy engine already gone). 288 MiB: two lanes (64 MiB each at
+# least) also for what is left after three cuts.
+for i in 1 2 3 4 5 6; do cat "$work/src.bin"; done >"$share/lanes-src.bin"
+chown "$SMBW_TEST_USER:" "$share/lanes-src.bin" 2>/dev/null || true
+lanes_case() { # WHAT CUTS AT
+    local what=$1 n=$2 at=$3 rec
+    proxy --command IOCTL --at "$at" --cuts "$n"
+    run_json_loud -v --retry-wait=0.1 --method=copychunk --connections=2 --chunk-size=256K \
+        --depth=2 "$purl/lanes-src.bin" "$purl/$what.bin"
+    rec=$(json_get "$work/last.json" reconnects)
+    if ((rc == 0)) && cmp -s "$share/lanes-src.bin" "$share/$what.bin" &&
+        [[ "$(cuts)" == "$n" && "$rec" == "$n" ]] &&
+        [[ "$(json_get "$work/last.json" method)" == copychunk ]]; then
+        pass "copychunk over 2 connections, $n cut(s): exit 0, identical, $rec reconnect(s)"
+    else
+        fail "copychunk over 2 connections, $n cut(s): exit $rc, $(cuts) cut(s), reconnects=$rec: $(grep -v '\[' "$work/last.err" | tr '\n' '|')"
+    fi
+    rm -f "$share/$what.bin"
+}
+lanes_case lanes1 1 12
+lanes_case lanes3 3 8
+
 # ---- a tree (-r), cuts in the data of its files ---------------------------
 mkdir -p "$work/tree/sub"
 for i in 1 2 3; do make_random "$work/tree/f$i.bin" $((9 * 1024 * 1024)); done
@@ -275,6 +305,20 @@ if ((rc == 3)) && [[ "$(cuts)" == 1 && ! -e "$work/noretry.bin" ]]; then
     pass "--retries=0: exit 3 after the cut, nothing under the final name"
 else
     fail "--retries=0: exit $rc, $(cuts) cut(s): $(tr '\n' '|' <"$work/last.err")"
+fi
+
+# A streamed copy between two connections (the source through the proxy, the
+# destination straight to the server) whose source drops with --retries=0:
+# exit 3, nothing under the final name, no crash. Before, the copy engine
+# returned while the destination's writes were still in flight, and their
+# answers later arrived in freed memory (seen under ASan).
+durl=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE
+proxy --down $((16 * 1024 * 1024))
+run_json --retries=0 --method=stream "$purl/src.bin" "$durl/noretry-stream.bin"
+if ((rc == 3)) && [[ "$(cuts)" == 1 && ! -e "$share/noretry-stream.bin" ]]; then
+    pass "--retries=0, stream between two connections: exit 3 after the cut, nothing under the final name"
+else
+    fail "--retries=0, stream between two connections: exit $rc, $(cuts) cut(s): $(tr '\n' '|' <"$work/last.err" | cut -c1-600)"
 fi
 
 # ---- a server that comes back with a lower dialect --------------------------

@@ -166,15 +166,27 @@ static bool any_async(const stream *st)
     return false;
 }
 
-/* Waits for and dispatches completions on the (one or two) connections. */
-static void service(stream *st)
+/* Whether a connection can still answer something: alive, or dead with
+ * requests parked for its reconnect. A dead one with nothing pending (its
+ * requests completed with the error) has nothing to wait for, and waiting
+ * on it would return its error at once, again and again. */
+static bool answers(smbw_conn *c)
+{
+    return !smbw_conn_is_dead(c) || smbw_conn_pending(c) > 0;
+}
+
+/* Waits for and dispatches completions on the (one or two) connections.
+ * False when none of them can answer any more. */
+static bool service(stream *st)
 {
     smbw_conn *cs[2];
     int nc = 0;
-    if (st->src->f != NULL)
+    if (st->src->f != NULL && answers(st->src->c))
         cs[nc++] = st->src->c;
-    if (st->dst->f != NULL && (nc == 0 || st->dst->c != cs[0]))
+    if (st->dst->f != NULL && (nc == 0 || st->dst->c != cs[0]) && answers(st->dst->c))
         cs[nc++] = st->dst->c;
+    if (nc == 0)
+        return false;
     /* Wake up now and then to notice an interrupt even if nothing arrives. */
     int which = -1;
     int err = smbw_conn_wait(cs, nc, 500, &which);
@@ -185,6 +197,7 @@ static void service(stream *st)
     } else if (err != 0) {
         set_err(st, err, 0, 0, SC_SIDE_NONE, "transfer", NULL);
     }
+    return true;
 }
 
 /* Gives up on the requests that can still be in flight when service()
@@ -453,7 +466,8 @@ static void mark(stream *st, uint64_t upto)
 static void wind_down(stream *st)
 {
     while (any_async(st)) {
-        service(st);
+        if (!service(st))
+            return; /* nothing in flight can be answered: none is left */
         if (st->e->err == SMBW_ELOCAL && st->e->side == SC_SIDE_NONE) {
             drain_all(st);
             return;
@@ -510,7 +524,8 @@ static void run(stream *st, sc_progress *prog, uint64_t start)
         }
         if (any_async(st)) {
             mark(st, low_water(st)); /* exact while there is no error */
-            service(st);
+            if (!service(st))        /* not expected: each request answers or fails */
+                set_err(st, SMBW_EIO, 0, 0, SC_SIDE_NONE, "transfer", "no connection can answer");
         }
     }
     wind_down(st);

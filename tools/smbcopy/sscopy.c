@@ -244,8 +244,22 @@ int sc_try_server_side(sc_ctx *ctx, const sc_loc *src, const char *spath, smbw_f
             err = copy_auto(ctx, spath, lanes, n, start, size, &co, &sp, &stats);
         else if (err == 0)
             err = smbw_copy_range_multi(lanes, n, start, start, size - start, &co, &stats);
-        for (int i = 1; i < n; i++)
+        for (int i = 1; i < n; i++) {
+            /* A further connection that dropped is not brought back: the
+             * copy goes on from its contiguous mark with new ones (the
+             * file's retry after a drop), which counts as its reconnect. */
+            if (err != 0 && o->retries > 0 && sc_conn_dropped(extra[i].c)) {
+                ctx->reconnects++;
+                if (!o->quiet) {
+                    sc_progress_end(&ctx->prog);
+                    fprintf(stderr,
+                            "smbcopy: connection %d of %d dropped; the copy goes on with a new "
+                            "one\n",
+                            i + 1, n);
+                }
+            }
             lane_close(&extra[i]);
+        }
     } else if (size > start)
         err = smbw_copy_range(sf, df, start, start, size - start, &co, &stats);
     else
