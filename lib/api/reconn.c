@@ -124,6 +124,7 @@ static int reauth(smbw_conn *c, struct smbw_session *s)
         s->auth_mech = ns->auth_mech;
         s->sign_alg = ns->sign_alg;
         s->keys = ns->keys;
+        core_sess_gmac_reset(s); /* made again from the new signing key */
         memcpy(s->preauth, ns->preauth, sizeof s->preauth);
     }
     setup_sess_unlink(ns);

@@ -310,6 +310,21 @@ int core_replay_parked(smbw_conn *c)
     return core_flush(c);
 }
 
+struct crypto_gmac *core_sess_gmac(struct smbw_session *s)
+{
+    if (s->sign_alg != SMB2_SIGN_ALG_AES_GMAC)
+        return NULL;
+    if (!s->gmac && crypto_gmac_new(&s->gmac, s->keys.signing, sizeof s->keys.signing) != 0)
+        s->gmac = NULL;
+    return s->gmac;
+}
+
+void core_sess_gmac_reset(struct smbw_session *s)
+{
+    crypto_gmac_free(s->gmac);
+    s->gmac = NULL;
+}
+
 void core_kill(smbw_conn *c, int err, const char *fmt, ...)
 {
     if (c->dead)
@@ -604,8 +619,8 @@ static int put_msg(smbw_conn *c, smbw_buf *dst, core_req *r, const smb2_hdr *h, 
     size_t tlen = ext ? r->tx_len : 0;
     int err = 0;
     if (sign)
-        err = smb2_sign_msg2(r->sess->sign_alg, r->sess->keys.signing, 16, dst->p + start,
-                             dst->len - start, tail, tlen);
+        err = smb2_sign_msg3(r->sess->sign_alg, r->sess->keys.signing, 16, core_sess_gmac(r->sess),
+                             dst->p + start, dst->len - start, tail, tlen);
     if (!err && r->preauth)
         err = preauth_update(r->preauth, dst->p + start, dst->len - start);
     if (!err && ext) {
@@ -1145,8 +1160,8 @@ static int dispatch_msg(smbw_conn *c, const uint8_t *msg, size_t len, bool encry
             /* A fuzzing build (tests/fuzz only, never installed) computes the
              * MAC but ignores a mismatch: recorded streams were signed with
              * other session keys. Every other check stays on. */
-            if (smb2_sign_verify2(s->sign_alg, s->keys.signing, 16, msg, len, tail, tail_len) !=
-                    0 &&
+            if (smb2_sign_verify3(s->sign_alg, s->keys.signing, 16, core_sess_gmac(s), msg, len,
+                                  tail, tail_len) != 0 &&
                 (tail_len || !compound_quirk_verifies(s, &h, msg, len)) && !SMBW_FUZZING) {
                 core_kill(c, SMBW_ECRYPTO, "response signature check failed (command %u)",
                           h.command);

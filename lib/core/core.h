@@ -43,7 +43,8 @@ struct smbw_session {
     const char *auth_mech; /* static name of the mechanism that authenticated */
     uint16_t sign_alg;     /* SMB2_SIGN_ALG_* */
     smb2_keys keys;
-    uint8_t preauth[64]; /* session pre-auth hash (3.1.1) */
+    struct crypto_gmac *gmac; /* keys.signing's AES-GMAC, made at first use (core_sess_gmac) */
+    uint8_t preauth[64];      /* session pre-auth hash (3.1.1) */
     /* What a reconnect needs to authenticate again (never the password). */
     int re_kind; /* enum smbw_auth_kind */
     char *re_user, *re_domain, *re_target;
@@ -310,6 +311,11 @@ SMBW_WUR int core_check_timeouts(smbw_conn *c);
 /* Marks the connection dead with err and completes every request with it. */
 void core_kill(smbw_conn *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Completes every request with err without killing (used by free). */
+/* The session's AES-GMAC keyed with its signing key, made at its first use;
+ * NULL when it signs otherwise or it could not be made (each message then
+ * keys its own). core_sess_gmac_reset drops it (new keys, the session's end). */
+struct crypto_gmac *core_sess_gmac(struct smbw_session *s);
+void core_sess_gmac_reset(struct smbw_session *s);
 void core_fail_all(smbw_conn *c, int err);
 /* Sets the connection's error message / status (returns err for chaining). */
 int core_set_error(smbw_conn *c, int err, uint32_t status, const char *fmt, ...)

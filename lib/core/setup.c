@@ -242,6 +242,7 @@ void setup_sess_destroy(struct smbw_session *s)
     free(s->re_user);
     free(s->re_domain);
     free(s->re_target);
+    core_sess_gmac_reset(s);
     crypto_cleanse(s, sizeof *s);
     free(s);
 }
@@ -370,6 +371,7 @@ static int session_activate(setup_sess *st, const smb2_hdr *h, const uint8_t *ms
             return core_set_error(c, SMBW_EAUTH, 0, "no session key after authentication");
         rc = smb2_derive_keys(c->dialect, key, keylen, s->preauth, c->cipher, &s->keys);
         crypto_cleanse(key, sizeof key);
+        core_sess_gmac_reset(s); /* made again from the new signing key */
         if (rc)
             return core_set_error(c, rc, 0, "key derivation failed");
         s->sign_alg = c->sign_alg;

@@ -25,6 +25,13 @@ int smb2_sign_compute(int alg, const uint8_t *key, size_t keylen, const uint8_t 
 int smb2_sign_compute2(int alg, const uint8_t *key, size_t keylen, const uint8_t *msg, size_t len,
                        const uint8_t *tail, size_t tail_len, uint8_t sig[16])
 {
+    return smb2_sign_compute3(alg, key, keylen, NULL, msg, len, tail, tail_len, sig);
+}
+
+int smb2_sign_compute3(int alg, const uint8_t *key, size_t keylen, struct crypto_gmac *gm,
+                       const uint8_t *msg, size_t len, const uint8_t *tail, size_t tail_len,
+                       uint8_t sig[16])
+{
     static const uint8_t zero_sig[16];
     if (!key || !msg || !sig || len < HDR_LEN || (tail_len && !tail))
         return SMBW_EINVAL;
@@ -63,6 +70,8 @@ int smb2_sign_compute2(int alg, const uint8_t *key, size_t keylen, const uint8_t
             nonce[8] |= 1;
         if (h.command == SMB2_CANCEL)
             nonce[8] |= 2;
+        if (gm)
+            return crypto_gmac_tag(gm, nonce, iov, niov, sig);
         return crypto_aes_gmac(key, keylen, nonce, iov, niov, sig);
     }
     default:
@@ -78,8 +87,14 @@ int smb2_sign_msg(int alg, const uint8_t *key, size_t keylen, uint8_t *msg, size
 int smb2_sign_msg2(int alg, const uint8_t *key, size_t keylen, uint8_t *msg, size_t len,
                    const uint8_t *tail, size_t tail_len)
 {
+    return smb2_sign_msg3(alg, key, keylen, NULL, msg, len, tail, tail_len);
+}
+
+int smb2_sign_msg3(int alg, const uint8_t *key, size_t keylen, struct crypto_gmac *gm, uint8_t *msg,
+                   size_t len, const uint8_t *tail, size_t tail_len)
+{
     uint8_t sig[16];
-    int rc = smb2_sign_compute2(alg, key, keylen, msg, len, tail, tail_len, sig);
+    int rc = smb2_sign_compute3(alg, key, keylen, gm, msg, len, tail, tail_len, sig);
     if (rc < 0)
         return rc;
     memcpy(msg + HDR_SIGNATURE, sig, 16);
@@ -94,8 +109,14 @@ int smb2_sign_verify(int alg, const uint8_t *key, size_t keylen, const uint8_t *
 int smb2_sign_verify2(int alg, const uint8_t *key, size_t keylen, const uint8_t *msg, size_t len,
                       const uint8_t *tail, size_t tail_len)
 {
+    return smb2_sign_verify3(alg, key, keylen, NULL, msg, len, tail, tail_len);
+}
+
+int smb2_sign_verify3(int alg, const uint8_t *key, size_t keylen, struct crypto_gmac *gm,
+                      const uint8_t *msg, size_t len, const uint8_t *tail, size_t tail_len)
+{
     uint8_t sig[16];
-    int rc = smb2_sign_compute2(alg, key, keylen, msg, len, tail, tail_len, sig);
+    int rc = smb2_sign_compute3(alg, key, keylen, gm, msg, len, tail, tail_len, sig);
     if (rc < 0)
         return rc;
     return crypto_memeq(sig, msg + HDR_SIGNATURE, 16) ? 0 : SMBW_ECRYPTO;

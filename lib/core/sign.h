@@ -26,6 +26,13 @@ SMBW_WUR int smb2_sign_compute(int alg, const uint8_t *key, size_t keylen, const
  * into it. */
 SMBW_WUR int smb2_sign_compute2(int alg, const uint8_t *key, size_t keylen, const uint8_t *msg,
                                 size_t len, const uint8_t *tail, size_t tail_len, uint8_t sig[16]);
+/* smb2_sign_compute2 with gm, when not NULL and alg is AES-GMAC, an AES-GMAC
+ * already keyed with key (crypto_gmac_new): its key schedule is reused
+ * instead of made again for this one message. */
+struct crypto_gmac;
+SMBW_WUR int smb2_sign_compute3(int alg, const uint8_t *key, size_t keylen, struct crypto_gmac *gm,
+                                const uint8_t *msg, size_t len, const uint8_t *tail,
+                                size_t tail_len, uint8_t sig[16]);
 /* Writes the signature into msg[48..64). Caller already set SMB2_FLAGS_SIGNED. */
 SMBW_WUR int smb2_sign_msg(int alg, const uint8_t *key, size_t keylen, uint8_t *msg, size_t len);
 /* Verifies msg's signature in constant time; SMBW_ECRYPTO on mismatch.
@@ -37,6 +44,12 @@ SMBW_WUR int smb2_sign_msg2(int alg, const uint8_t *key, size_t keylen, uint8_t 
                             const uint8_t *tail, size_t tail_len);
 SMBW_WUR int smb2_sign_verify2(int alg, const uint8_t *key, size_t keylen, const uint8_t *msg,
                                size_t len, const uint8_t *tail, size_t tail_len);
+/* The same two with a keyed AES-GMAC to reuse (smb2_sign_compute3). */
+SMBW_WUR int smb2_sign_msg3(int alg, const uint8_t *key, size_t keylen, struct crypto_gmac *gm,
+                            uint8_t *msg, size_t len, const uint8_t *tail, size_t tail_len);
+SMBW_WUR int smb2_sign_verify3(int alg, const uint8_t *key, size_t keylen, struct crypto_gmac *gm,
+                               const uint8_t *msg, size_t len, const uint8_t *tail,
+                               size_t tail_len);
 
 typedef struct smb2_keys {
     uint8_t signing[16];

@@ -33,6 +33,16 @@ SMBW_WUR int crypto_aes_cmac(const uint8_t key[16], const crypto_iov *iov, int n
 SMBW_WUR int crypto_aes_gmac(const uint8_t *key, size_t keylen, const uint8_t nonce[12],
                              const crypto_iov *iov, int n, uint8_t out[16]);
 
+/* AES-GMAC with a key set once: the key schedule is made at crypto_gmac_new
+ * and each tag only sets its nonce (a session's signatures, one per
+ * message). Tags are those of crypto_aes_gmac. Not for use by two threads
+ * at once. crypto_gmac_free erases the key schedule (NULL is fine). */
+typedef struct crypto_gmac crypto_gmac;
+SMBW_WUR int crypto_gmac_new(crypto_gmac **out, const uint8_t *key, size_t keylen);
+SMBW_WUR int crypto_gmac_tag(crypto_gmac *g, const uint8_t nonce[12], const crypto_iov *iov, int n,
+                             uint8_t out[16]);
+void crypto_gmac_free(crypto_gmac *g);
+
 /* RC4 stream (NTLM key exchange and NTLMSSP sealing of the SPNEGO MIC). */
 typedef struct crypto_rc4 crypto_rc4;
 SMBW_WUR int crypto_rc4_new(crypto_rc4 **out, const uint8_t *key, size_t keylen);

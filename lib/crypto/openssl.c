@@ -380,6 +380,75 @@ out:
     return rc;
 }
 
+struct crypto_gmac {
+    EVP_CIPHER_CTX *ctx; /* keyed once; each tag sets the nonce */
+};
+
+int crypto_gmac_new(crypto_gmac **out, const uint8_t *key, size_t keylen)
+{
+    if (!out)
+        return SMBW_EINVAL;
+    *out = NULL;
+    if (!key || (keylen != 16 && keylen != 32))
+        return SMBW_EINVAL;
+    int rc = crypto_ready();
+    if (rc < 0)
+        return rc;
+    crypto_gmac *gm = calloc(1, sizeof *gm);
+    if (!gm)
+        return SMBW_ENOMEM;
+    ERR_set_mark();
+    gm->ctx = EVP_CIPHER_CTX_new();
+    if (!gm->ctx) {
+        rc = SMBW_ENOMEM;
+    } else if (EVP_EncryptInit_ex2(gm->ctx, keylen == 16 ? g.aes128gcm : g.aes256gcm, key, NULL,
+                                   NULL) != 1) {
+        rc = SMBW_ECRYPTO;
+    }
+    ERR_pop_to_mark();
+    if (rc) {
+        crypto_gmac_free(gm);
+        return rc;
+    }
+    *out = gm;
+    return 0;
+}
+
+int crypto_gmac_tag(crypto_gmac *gm, const uint8_t nonce[12], const crypto_iov *iov, int n,
+                    uint8_t out[16])
+{
+    int rc = check_iov(iov, n);
+    if (rc < 0)
+        return rc;
+    if (!gm || !nonce || !out)
+        return SMBW_EINVAL;
+    ERR_set_mark();
+    rc = SMBW_ECRYPTO;
+    /* A new nonce on the keyed context starts a new message. */
+    if (EVP_EncryptInit_ex2(gm->ctx, NULL, NULL, nonce, NULL) != 1)
+        goto out;
+    for (int i = 0; i < n; i++)
+        if (aad_update(gm->ctx, iov[i].p, iov[i].len) < 0)
+            goto out;
+    uint8_t dummy[16];
+    int outl = 0;
+    if (EVP_EncryptFinal_ex(gm->ctx, dummy, &outl) != 1 ||
+        EVP_CIPHER_CTX_ctrl(gm->ctx, EVP_CTRL_AEAD_GET_TAG, 16, out) != 1)
+        goto out;
+    rc = 0;
+out:
+    ERR_pop_to_mark();
+    return rc;
+}
+
+void crypto_gmac_free(crypto_gmac *gm)
+{
+    if (!gm)
+        return;
+    EVP_CIPHER_CTX_free(gm->ctx); /* erases the key schedule */
+    free(gm);
+}
+
 /* ------------------------------------------------------------------------ */
 /* RC4 */
 

@@ -505,6 +505,53 @@ START_TEST(test_aes_gmac)
 }
 END_TEST
 
+/* A GMAC keyed once gives, message after message, the tags of one keyed
+ * per message: the nonce of each starts it anew (nothing of the previous
+ * message's AAD or tag carries over, also after a failed call). */
+START_TEST(test_gmac_keyed_once)
+{
+    uint8_t key[32], nonce[12], msg[300], want[16], got[16];
+    for (int i = 0; i < 32; i++)
+        key[i] = (uint8_t)(7 * i + 3);
+    for (int i = 0; i < 300; i++)
+        msg[i] = (uint8_t)(i * 31 + 1);
+    for (size_t kl = 16; kl <= 32; kl += 16) {
+        crypto_gmac *gm = NULL;
+        ck_assert_int_eq(crypto_gmac_new(&gm, key, kl), 0);
+        ck_assert_ptr_nonnull(gm);
+        for (int m = 0; m < 6; m++) {
+            memset(nonce, 0, 12);
+            nonce[0] = (uint8_t)m;
+            nonce[8] = (uint8_t)(m & 1);
+            crypto_iov v[2] = {{msg, (size_t)(17 * m)}, {msg + 17 * m, (size_t)(40 + m)}};
+            ck_assert_int_eq(crypto_aes_gmac(key, kl, nonce, v, 2, want), 0);
+            ck_assert_int_eq(crypto_gmac_tag(gm, nonce, v, 2, got), 0);
+            ck_assert_mem_eq(got, want, 16);
+            /* a bad call in between changes nothing */
+            ck_assert_int_eq(crypto_gmac_tag(gm, nonce, NULL, 1, got), SMBW_EINVAL);
+        }
+        /* the NIST vector above, through the keyed context, for AES-128 */
+        crypto_gmac_free(gm);
+        gm = NULL;
+    }
+    uint8_t k[16], a[16], n[12];
+    it_unhex("77be63708971c4e240d1cb79e8d77feb", k, 16);
+    it_unhex("e0e00f19fed7ba0136a797f3", n, 12);
+    it_unhex("7a43ec1d9c0a5a78a0b16533a6213cab", a, 16);
+    crypto_gmac *gm = NULL;
+    ck_assert_int_eq(crypto_gmac_new(&gm, k, 16), 0);
+    crypto_iov v = {a, 16};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(crypto_gmac_tag(gm, n, &v, 1, got), 0);
+        it_assert_hex_len(got, "209fcc8d3675ed938e9c7166709dd946", 16);
+    }
+    crypto_gmac_free(gm);
+    crypto_gmac_free(NULL);
+    ck_assert_int_eq(crypto_gmac_new(&gm, k, 24), SMBW_EINVAL);
+    ck_assert_ptr_null(gm);
+}
+END_TEST
+
 static const struct {
     const char *key, *plain, *cipher;
 } rc4_kat[] = {
@@ -637,6 +684,7 @@ static Suite *crypto_suite(void)
     tcase_add_test(tc, test_aes_ccm_reject);
     tcase_add_test(tc, test_aead_roundtrip_all);
     tcase_add_test(tc, test_aes_gmac);
+    tcase_add_test(tc, test_gmac_keyed_once);
     tcase_add_loop_test(tc, test_rc4_default, 0, (int)(sizeof rc4_kat / sizeof rc4_kat[0]));
     tcase_add_loop_test(tc, test_rc4_internal, 0, (int)(sizeof rc4_kat / sizeof rc4_kat[0]));
     tcase_add_test(tc, test_rc4_paths_agree);

@@ -286,6 +286,8 @@ START_TEST(test_sign_gmac_nonce)
         {8, 0x10000000, 0}, /* other flag bits do not matter */
     };
     uint8_t sigs[5][16];
+    crypto_gmac *gm = NULL;
+    ck_assert_int_eq(crypto_gmac_new(&gm, key, 16), 0);
     for (int c = 0; c < 5; c++) {
         size_t n = make_msg(msg, 90, cases[c].cmd, cases[c].flags, 0x0807060504030201ull);
         memcpy(z, msg, n);
@@ -298,11 +300,22 @@ START_TEST(test_sign_gmac_nonce)
         ck_assert_int_eq(smb2_sign_compute(SMB2_SIGN_ALG_AES_GMAC, key, 16, msg, n, sig), 0);
         ck_assert_mem_eq(sig, want, 16);
         memcpy(sigs[c], sig, 16);
+        /* the same with a GMAC keyed once for every message (a session's) */
+        ck_assert_int_eq(
+            smb2_sign_compute3(SMB2_SIGN_ALG_AES_GMAC, key, 16, gm, msg, 64, msg + 64, n - 64, sig),
+            0);
+        ck_assert_mem_eq(sig, want, 16);
         ck_assert_int_eq(smb2_sign_msg(SMB2_SIGN_ALG_AES_GMAC, key, 16, msg, n), 0);
         ck_assert_int_eq(smb2_sign_verify(SMB2_SIGN_ALG_AES_GMAC, key, 16, msg, n), 0);
         msg[70] ^= 1;
         ck_assert_int_eq(smb2_sign_verify(SMB2_SIGN_ALG_AES_GMAC, key, 16, msg, n), SMBW_ECRYPTO);
+        ck_assert_int_eq(smb2_sign_verify3(SMB2_SIGN_ALG_AES_GMAC, key, 16, gm, msg, n, NULL, 0),
+                         SMBW_ECRYPTO);
+        msg[70] ^= 1;
+        ck_assert_int_eq(smb2_sign_verify3(SMB2_SIGN_ALG_AES_GMAC, key, 16, gm, msg, n, NULL, 0),
+                         0);
     }
+    crypto_gmac_free(gm);
     /* Direction and CANCEL change the nonce, so the signature. */
     ck_assert(memcmp(sigs[0], sigs[1], 16) != 0);
     ck_assert(memcmp(sigs[0], sigs[2], 16) != 0);
