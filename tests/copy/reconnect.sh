@@ -21,8 +21,10 @@
 #  - --retries=0: the drop ends the run with exit 3 as before (the proxy did
 #    cut: its log says so), also for a streamed copy between two connections;
 #  - a server that comes back with a lower dialect (the proxy sends the new
-#    connection to a second smbd capped at SMB 2.1): refused with a clean
-#    error naming it, exit non-zero, nothing left under the final name.
+#    connection to a second smbd capped at SMB 2.1), an older signing
+#    algorithm (AES-128-CMAC after AES-128-GMAC) or without the encryption
+#    the first one required: refused with a clean error naming it, exit
+#    non-zero, nothing left under the final name.
 #  - the server restarted, simulated (the proxy sends the new connection to another smbd
 #    serving the same directory, which knows none of our opens): download and
 #    upload reopen their files by name (no durable handle to reclaim there),
@@ -342,6 +344,52 @@ else
     fail "lower dialect after the cut: exit $rc, error '$err': $(tr '\n' '|' <"$work/last.err")"
 fi
 
+
+# ---- a server that comes back with weaker protection -----------------------
+# Two smbd serve the same directory; the proxy sends the first connection to
+# one and, after the cut, the new one to the other, which offers less: an
+# older signing algorithm (server smb3 signing algorithms = AES-128-CMAC
+# where the first signed with AES-128-GMAC), or no encryption where the
+# first required it. (A Samba that does not sign cannot be had: smbcopy asks
+# for signing and Samba signs whenever asked; the library's check of an
+# unsigned new session is the same one that refuses the unencrypted one.) smbcopy is
+# run without --sign or --encrypt: what the first session had is what it
+# holds the reconnect to. Expected: refused with a clean error that names
+# the reconnect, exit non-zero, nothing under the final name, no
+# "reconnected".
+weaker_case() { # WHAT first|then ENV...: ENV makes the smbd that the proxy sends to first or then
+    local what=$1 which=$2 tb=$work/tb-$1 port err
+    shift 2
+    env "$@" SAMBA_SHARE1_PATH="$share" bash "$testbed/samba.sh" start "$tb" >"$work/$what.out" 2>&1 || {
+        cat "$work/$what.out" >&2
+        fail "smbd for '$what' did not start"
+        return
+    }
+    port=$(sed -n 's/^export SMBW_TEST_PORT=//p' "$tb/env" | tr -d "'\"")
+    if [[ $which == first ]]; then
+        SMBW_TEST_PORT=$port proxy --down $((16 * 1024 * 1024)) --then "127.0.0.1:$SMBW_TEST_PORT"
+    else
+        proxy --down $((16 * 1024 * 1024)) --then "127.0.0.1:$port"
+    fi
+    run_json_loud --retry-wait=0.1 "$purl/src.bin" "$work/weaker-$what.bin"
+    err=$(json_get "$work/last.json" error)
+    if ((rc != 0)) && [[ "$(cuts)" == 1 && "$err" == *"reconnect"* && ! -e "$work/weaker-$what.bin" ]] &&
+        ! grep -q "reconnected" "$work/last.err"; then
+        pass "server back with $what: refused (exit $rc): $err"
+    else
+        fail "server back with $what: exit $rc, $(cuts) cut(s), error '$err': $(grep -v '\[' "$work/last.err" | tr '\n' '|')"
+    fi
+    bash "$testbed/samba.sh" stop "$tb" >/dev/null 2>&1 || true
+}
+stop_weaker() {
+    local d
+    for d in "$work"/tb-*; do
+        [[ -d "$d" ]] && bash "$testbed/samba.sh" stop "$d" >/dev/null 2>&1 || true
+    done
+}
+on_exit stop_weaker
+weaker_case cmac-signing then SAMBA_EXTRA_GLOBAL="server smb3 signing algorithms = AES-128-CMAC"
+weaker_case no-encryption first SAMBA_ENCRYPT=required
 
 # ---- the server restarted mid-copy ------------------------------------------
 # After the cut the proxy sends the new connection to another smbd serving the
