@@ -1165,6 +1165,7 @@ START_TEST(test_read_placement)
             ck_assert_uint_eq(d.len, 80 + N);
         }
         c->sessions = NULL;
+        core_sess_gmac_reset(&s); /* the session's keyed GMAC, made at its first signature */
         smbw_conn_free(c);
     }
     free(m);
@@ -1292,6 +1293,7 @@ START_TEST(test_read_placement_encrypted)
             ck_assert(!c->dead);
         }
         c->sessions = NULL;
+        core_sess_gmac_reset(&s); /* the session's keyed GMAC, made at its first signature */
         smbw_conn_free(c);
     }
     free(dst);
@@ -1368,6 +1370,7 @@ START_TEST(test_write_segments)
     ck_assert_int_eq(a.err, SMBW_EPROTO);
     ck_assert(!core_output_pending(c));
     c->sessions = NULL;
+    core_sess_gmac_reset(&s); /* the session's keyed GMAC, made at its first signature */
     smbw_conn_free(c);
     /* once sent in full, the same answer completes it */
     c = mkconn(SMBW_SMB3_11, 10);
@@ -1390,6 +1393,7 @@ START_TEST(test_write_segments)
     ck_assert_int_eq(a.calls, 1);
     ck_assert_int_eq(a.err, 0);
     c->sessions = NULL;
+    core_sess_gmac_reset(&s); /* the session's keyed GMAC, made at its first signature */
     smbw_conn_free(c);
     /* the first of two is sent in full and answered (and freed) while the
      * second is still being sent; then the transport dies: what is forgotten
@@ -1421,6 +1425,7 @@ START_TEST(test_write_segments)
     ck_assert_int_eq(b.err, SMBW_EIO);
     ck_assert(!core_output_pending(c));
     c->sessions = NULL;
+    core_sess_gmac_reset(&s); /* the session's keyed GMAC, made at its first signature */
     smbw_conn_free(c);
     free(whole);
     free(pay);
