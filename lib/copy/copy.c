@@ -491,7 +491,6 @@ static int lane_init(engine *e, cc_engine *ce, smbw_file *src, smbw_file *dst)
     return 0;
 }
 
-/* The copychunk pipeline over one or more lanes sharing one work queue. */
 /* Requests in flight over every lane. */
 static int lanes_inflight(const cc_engine *lanes, int n)
 {
@@ -508,6 +507,7 @@ static bool lane_answerable(const cc_engine *ce)
     return ce->inflight > 0 && conn_waitable(ce->c);
 }
 
+/* The copychunk pipeline over one or more lanes sharing one work queue. */
 static int run_copychunk(engine *e, smbw_file *const *srcs, smbw_file *const *dsts, int nlanes)
 {
     cc_engine lanes[MAX_LANES];
@@ -1091,8 +1091,8 @@ static int run_stream(engine *e)
              * only on those that can still answer (the slots stay until
              * every request on them is done). */
             rc = e->err ? wait_conns_left(e->sc, e->dc) : wait_conns(e->sc, e->dc);
-            if (rc == 1)
-                break;
+            if (rc > 0)
+                break; /* neither can answer any more */
             if (rc) {
                 cc_fail(e, rc);
                 break;

@@ -310,12 +310,12 @@ bool core_interrupted(const smbw_conn *c);
 SMBW_WUR int core_check_timeouts(smbw_conn *c);
 /* Marks the connection dead with err and completes every request with it. */
 void core_kill(smbw_conn *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Completes every request with err without killing (used by free). */
 /* The session's AES-GMAC keyed with its signing key, made at its first use;
  * NULL when it signs otherwise or it could not be made (each message then
  * keys its own). core_sess_gmac_reset drops it (new keys, the session's end). */
 struct crypto_gmac *core_sess_gmac(struct smbw_session *s);
 void core_sess_gmac_reset(struct smbw_session *s);
+/* Completes every request with err without killing (used by free). */
 void core_fail_all(smbw_conn *c, int err);
 /* Sets the connection's error message / status (returns err for chaining). */
 int core_set_error(smbw_conn *c, int err, uint32_t status, const char *fmt, ...)

@@ -345,41 +345,6 @@ static int aad_update(EVP_CIPHER_CTX *ctx, const void *p, size_t len)
     return 0;
 }
 
-int crypto_aes_gmac(const uint8_t *key, size_t keylen, const uint8_t nonce[12],
-                    const crypto_iov *iov, int n, uint8_t out[16])
-{
-    int rc = check_iov(iov, n);
-    if (rc < 0)
-        return rc;
-    if (!key || !nonce || !out || (keylen != 16 && keylen != 32))
-        return SMBW_EINVAL;
-    if ((rc = crypto_ready()) < 0)
-        return rc;
-    ERR_set_mark();
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    if (!ctx) {
-        ERR_pop_to_mark();
-        return SMBW_ENOMEM;
-    }
-    rc = SMBW_ECRYPTO;
-    /* GCM's default IV length is the 12 bytes we have. */
-    if (EVP_EncryptInit_ex2(ctx, keylen == 16 ? g.aes128gcm : g.aes256gcm, key, nonce, NULL) != 1)
-        goto out;
-    for (int i = 0; i < n; i++)
-        if (aad_update(ctx, iov[i].p, iov[i].len) < 0)
-            goto out;
-    uint8_t dummy[16];
-    int outl = 0;
-    if (EVP_EncryptFinal_ex(ctx, dummy, &outl) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, out) != 1)
-        goto out;
-    rc = 0;
-out:
-    EVP_CIPHER_CTX_free(ctx);
-    ERR_pop_to_mark();
-    return rc;
-}
-
 struct crypto_gmac {
     EVP_CIPHER_CTX *ctx; /* keyed once; each tag sets the nonce */
 };
@@ -447,6 +412,22 @@ void crypto_gmac_free(crypto_gmac *gm)
         return;
     EVP_CIPHER_CTX_free(gm->ctx); /* erases the key schedule */
     free(gm);
+}
+
+int crypto_aes_gmac(const uint8_t *key, size_t keylen, const uint8_t nonce[12],
+                    const crypto_iov *iov, int n, uint8_t out[16])
+{
+    int rc = check_iov(iov, n);
+    if (rc < 0)
+        return rc;
+    if (!nonce || !out)
+        return SMBW_EINVAL;
+    /* One message: a context keyed for it alone. */
+    crypto_gmac *gm = NULL;
+    if ((rc = crypto_gmac_new(&gm, key, keylen)) == 0)
+        rc = crypto_gmac_tag(gm, nonce, iov, n, out);
+    crypto_gmac_free(gm);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
