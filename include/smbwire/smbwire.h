@@ -408,7 +408,8 @@ typedef struct smbw_reconnect_opts {
     smbw_reconnect_fn notify;
     void *notify_ud;
     /* Ask for durable handles (MS-SMB2 3.2.4.3.5: DH2Q on SMB 3.x with a
-     * lease R|W|H when the server announces leasing, else with a batch
+     * lease when the server announces leasing (R|W|H; R|H for an open
+     * without write access, or with durable_shared), else with a batch
      * oplock; DHnQ on 2.x, with a batch oplock) for the opens of
      * smbw_file_create and smbw_file_open, and reclaim them (DH2C with the
      * same lease key, DHnC) on reconnect before falling back to opening by
@@ -433,6 +434,16 @@ typedef struct smbw_reconnect_opts {
      * on from what it knows was done. A reconnect that fails completes them
      * with its error. */
     bool replay;
+    /* With durable on SMB 3.x and a server that announces leasing: the
+     * durable opens that may write ask for a lease R|H as read-only ones do,
+     * without the Write state (the library caches nothing, so it gains
+     * nothing from it). Another connection's open of the same file, for
+     * writing too, then breaks nothing and never waits for this connection
+     * to be serviced: for a file written over several connections at once,
+     * as the lanes of smbw_copy_range_multi do (each lane's connection with
+     * this policy). Off: R|W|H, so that the server tells of any other open
+     * (its Write state broken) before another client writes. */
+    bool durable_shared;
 } smbw_reconnect_opts;
 #define SMBW_RECONNECT_OPTS_INIT SMBW_SIZED_INIT_(smbw_reconnect_opts)
 /* Sets the reconnect policy of c (copied; NULL turns it off). Errors:
@@ -608,6 +619,11 @@ int smbw_file_create_ioctl(smbw_file **out, smbw_tree *t, const char *path,
  * and falls back as usual). Errors: those of smbw_file_open. */
 int smbw_file_open_source(smbw_file **out, smbw_tree *t, const char *path);
 uint32_t smbw_file_create_action(const smbw_file *f);
+/* Whether f is still attached to a tree: false once a reconnect could not
+ * bring it back (neither its durable handle nor an open by path of the same
+ * file; its calls then fail with SMBW_EDEAD) or its tree was freed, and for
+ * NULL. */
+bool smbw_file_attached(const smbw_file *f);
 /* Raw create contexts of the CREATE response (borrowed; may be empty). */
 const void *smbw_file_create_contexts(const smbw_file *f, size_t *len);
 /* The 16-byte SMB2 FileId (persistent then volatile). */

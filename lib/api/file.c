@@ -322,9 +322,11 @@ bool api_durable_req(smbw_conn *c, const smbw_create_params *p, smb2_durable_req
         return false;
     /* An open that cannot write asks for R|H only: other readers (another
      * connection of the same client included) then break nothing, as
-     * breaks go only to a Write state or, on a sharing conflict, to H. */
-    bool writes = p->desired_access & (FILE_WRITE_DATA | FILE_APPEND_DATA | GENERIC_WRITE |
-                                       GENERIC_ALL | MAXIMUM_ALLOWED);
+     * breaks go only to a Write state or, on a sharing conflict, to H. So
+     * does one that writes under durable_shared, for other writers. */
+    bool writes = !c->re_durable_shared &&
+                  (p->desired_access & (FILE_WRITE_DATA | FILE_APPEND_DATA | GENERIC_WRITE |
+                                        GENERIC_ALL | MAXIMUM_ALLOWED));
     if (!p->oplock_level && (c->server_caps & SMB2_GLOBAL_CAP_LEASING) &&
         crypto_random(lease->key, sizeof lease->key) == 0)
         lease->state = SMB2_LEASE_READ | SMB2_LEASE_HANDLE | (writes ? SMB2_LEASE_WRITE : 0);
@@ -734,6 +736,11 @@ int smbw_file_open(smbw_file **out, smbw_tree *t, const char *path, int flags)
 uint32_t smbw_file_create_action(const smbw_file *f)
 {
     return f ? f->create_action : 0;
+}
+
+bool smbw_file_attached(const smbw_file *f)
+{
+    return f && f->tree;
 }
 
 const void *smbw_file_create_contexts(const smbw_file *f, size_t *len)

@@ -146,8 +146,9 @@ struct smbw_conn {
     void (*re_notify)(void *, int, int, const char *);
     void *re_notify_ud;
     uint64_t reconnects;
-    bool re_durable;                                         /* ask for durable handles */
-    bool re_replay;                                          /* resend requests in flight */
+    bool re_durable;        /* ask for durable handles */
+    bool re_replay;         /* resend requests in flight */
+    bool re_durable_shared; /* durable opens that write ask for R|H, not R|W|H */
     uint16_t re_was_dialect, re_was_sign_alg, re_was_cipher; /* before the first drop */
 
     /* socket (owned by lib/io) */

@@ -200,26 +200,40 @@ expect_ok "copychunk, three cuts" 3 "$share/cc3.bin"
 # ---- server-side copy over two connections (--connections=2) ---------------
 # Each connection carries its own copychunks; the proxy cuts at the Kth IOCTL
 # counted over both, so the connection cut is sometimes smbcopy's first one
-# (the library brings it back) and sometimes the further one (not brought
-# back: the copy goes on from its contiguous mark over new connections).
-# Before, a cut of the further connection while the first one still had
-# copychunks in flight ended smbcopy with a crash (SIGSEGV: their answers
-# arrived in a copy engine already gone). 288 MiB: two lanes (64 MiB each at
-# least) also for what is left after three cuts.
+# and sometimes the further one. Either is brought back (never replaced:
+# "copying over fewer" would say so) with its opens of the source and of the
+# temporary file, which are durable on both connections (a lease R|H, which
+# the other connection's opens, for writing too, do not break): reclaimed
+# durably where the server keeps such an open, else opened again by path
+# and found the same file. Samba keeps a durable open only while no other
+# open of the file exists (4.17: never with two; 4.22: the source's read
+# opens, not the temporary file's), so both outcomes are seen here. The copy
+# goes on from its contiguous mark over the same two connections. Before, a
+# cut of the further connection while the first one still had copychunks in
+# flight ended smbcopy with a crash (SIGSEGV: their answers arrived in a copy
+# engine already gone); later the further connection was replaced by a new
+# one. 288 MiB: two lanes (64 MiB each at least) also after three cuts.
 for i in 1 2 3 4 5 6; do cat "$work/src.bin"; done >"$share/lanes-src.bin"
 chown "$SMBW_TEST_USER:" "$share/lanes-src.bin" 2>/dev/null || true
+back='(reclaimed durably with its lease|opened again by its path \(the same file\))'
 lanes_case() { # WHAT CUTS AT
-    local what=$1 n=$2 at=$3 rec
+    local what=$1 n=$2 at=$3 rec src_back tmp_back how
     proxy --command IOCTL --at "$at" --cuts "$n"
     run_json_loud -v --retry-wait=0.1 --method=copychunk --connections=2 --chunk-size=256K \
         --depth=2 "$purl/lanes-src.bin" "$purl/$what.bin"
     rec=$(json_get "$work/last.json" reconnects)
+    src_back=$(grep -cE "reconnect: lanes-src\.bin $back" "$work/last.err" || true)
+    tmp_back=$(grep -cE "reconnect: \.$what\.bin\.smbcopy\.part $back" "$work/last.err" || true)
+    how=$(grep -oE "reconnect: (lanes-src|\.$what\.bin\.smbcopy\.part)[^ ]* (reclaimed durably|opened again by its path)" \
+        "$work/last.err" | sed 's/reconnect: //' | sort | uniq -c | tr -s ' ' | tr '\n' ';')
     if ((rc == 0)) && cmp -s "$share/lanes-src.bin" "$share/$what.bin" &&
         [[ "$(cuts)" == "$n" && "$rec" == "$n" ]] &&
+        [[ "$src_back" == "$n" && "$tmp_back" == "$n" ]] &&
+        ! grep -q "copying over fewer" "$work/last.err" &&
         [[ "$(json_get "$work/last.json" method)" == copychunk ]]; then
-        pass "copychunk over 2 connections, $n cut(s): exit 0, identical, $rec reconnect(s)"
+        pass "copychunk over 2 connections, $n cut(s): exit 0, identical, $rec reconnect(s), the cut connection's files back:$how"
     else
-        fail "copychunk over 2 connections, $n cut(s): exit $rc, $(cuts) cut(s), reconnects=$rec: $(grep -v '\[' "$work/last.err" | tr '\n' '|')"
+        fail "copychunk over 2 connections, $n cut(s): exit $rc, $(cuts) cut(s), reconnects=$rec, back: src $src_back tmp $tmp_back: $(grep -v '\[debug' "$work/last.err" | tr '\n' '|')"
     fi
     rm -f "$share/$what.bin"
 }

@@ -186,6 +186,10 @@ START_TEST(test_reconnect_changed_file)
     char buf[16];
     size_t got = 0;
     IT_ERR(a.conn, smbw_file_pread(r, buf, sizeof buf, 0, &got), SMBW_EDEAD);
+    ck_assert(!smbw_file_attached(r));
+    ck_assert(!smbw_file_attached(x));
+    ck_assert(smbw_file_attached(w));
+    ck_assert(!smbw_file_attached(NULL));
     IT_OK(a.conn, smbw_file_pwrite(w, "still here", 10, 0));
     /* The other file is never written through the old open. */
     IT_ERR(a.conn, smbw_file_pwrite(x, "WRONG!", 6, 0), SMBW_EDEAD);
@@ -232,7 +236,7 @@ START_TEST(test_reconnect_downgrade_refused)
 END_TEST
 
 typedef struct logbuf {
-    int durable_granted, reclaimed, acks, leases, lease_reclaimed;
+    int durable_granted, reclaimed, acks, leases, lease_reclaimed, rh_leases, by_path;
 } logbuf;
 
 static void log_cb(void *ud, enum smbw_log_level level, const char *msg)
@@ -251,6 +255,10 @@ static void log_cb(void *ud, enum smbw_log_level level, const char *msg)
         l->acks++;
     if (strstr(msg, "lease granted (state RWH, v2)"))
         l->leases++;
+    if (strstr(msg, "lease granted (state RH, v2)"))
+        l->rh_leases++;
+    if (strstr(msg, "opened again by its path"))
+        l->by_path++;
 }
 
 /* Durable handles (smbw_reconnect_opts.durable) at dialect d: with
@@ -322,6 +330,65 @@ END_TEST
 START_TEST(test_reconnect_durable_v1)
 {
     durable_at(SMBW_SMB2_10);
+}
+END_TEST
+
+/* durable_shared: one file opened for writing on two connections, each
+ * durable with a lease R|H. The second connection's open is answered at
+ * once although the first connection is not serviced meanwhile (with R|W|H
+ * the server would break the first lease's Write state and wait for its
+ * acknowledgment: Samba's 30 s break timeout). After a cut of the first
+ * connection its open comes back (reclaimed, or by path where the server
+ * kept no durable open: Samba keeps none while another open exists) and
+ * both write on. */
+START_TEST(test_reconnect_durable_shared)
+{
+    it_ctx a, b;
+    it_open(&a);
+    it_open(&b);
+    if (smbw_conn_dialect(a.conn) < SMBW_SMB3_00) {
+        it_close(&b);
+        it_close(&a);
+        return;
+    }
+    logbuf la = {0}, lb = {0};
+    IT_OK(a.conn, smbw_conn_set_log(a.conn, SMBW_LOG_DEBUG, log_cb, &la));
+    IT_OK(b.conn, smbw_conn_set_log(b.conn, SMBW_LOG_DEBUG, log_cb, &lb));
+    pwcb p = {0};
+    smbw_reconnect_opts o = SMBW_RECONNECT_OPTS_INIT;
+    o.retries = 2;
+    o.password = give_password;
+    o.password_ud = &p;
+    o.durable = true;
+    o.durable_shared = true;
+    IT_OK(a.conn, smbw_conn_set_reconnect(a.conn, &o));
+    IT_OK(b.conn, smbw_conn_set_reconnect(b.conn, &o));
+    smbw_file *f = NULL, *g = NULL;
+    IT_OK(a.conn, smbw_file_open(&f, a.tree, "shared.bin", SMBW_O_RDWR | SMBW_O_CREAT));
+    ck_assert_int_eq(la.rh_leases, 1);
+    ck_assert_int_eq(la.leases, 0);
+    time_t t0 = time(NULL);
+    IT_OK(b.conn, smbw_file_open(&g, b.tree, "shared.bin", SMBW_O_WRONLY));
+    ck_assert_int_le(time(NULL) - t0, 5);
+    ck_assert_int_eq(lb.rh_leases, 1);
+    IT_OK(a.conn, smbw_file_pwrite(f, "0123456789", 10, 0));
+    IT_OK(b.conn, smbw_file_pwrite(g, "abcdef", 6, 10));
+    cut(a.conn);
+    IT_OK(a.conn, smbw_conn_reconnect(a.conn));
+    ck_assert(smbw_file_attached(f));
+    ck_assert_int_eq(la.reclaimed + la.by_path, 1);
+    IT_OK(a.conn, smbw_file_pwrite(f, "ABCDEF", 6, 16));
+    IT_OK(b.conn, smbw_file_pwrite(g, "!", 1, 22));
+    IT_OK(b.conn, smbw_file_free(g));
+    IT_OK(a.conn, smbw_file_free(f));
+    size_t len = 0;
+    char *srv = it_server_read("shared.bin", &len);
+    ck_assert_uint_eq(len, 23);
+    ck_assert(memcmp(srv, "0123456789abcdefABCDEF!", 23) == 0);
+    free(srv);
+    IT_OK(a.conn, smbw_unlink(a.tree, "shared.bin"));
+    it_close(&b);
+    it_close(&a);
 }
 END_TEST
 
@@ -558,6 +625,7 @@ int main(void)
     tcase_add_test(tc, test_reconnect_args);
     tcase_add_test(tc, test_reconnect_durable_v2);
     tcase_add_test(tc, test_reconnect_durable_v1);
+    tcase_add_test(tc, test_reconnect_durable_shared);
     tcase_add_test(tc, test_replay_reads_311);
     tcase_add_test(tc, test_replay_reads_21);
     tcase_add_test(tc, test_replay_writes_durable);

@@ -351,14 +351,14 @@ static bool has_lanes(const sc_xfer *x, uint64_t size)
 
 /* Whether the source is opened durable (reclaimed after a drop, not opened
  * again by name). Read-only, it holds a lease R|H on SMB 3.x, which the
- * lanes' opens of the same file do not break. On 2.x durability needs a
- * batch oplock, which any other open breaks, and a lane's open would wait
- * for the break of a connection not serviced meanwhile; the size (and so
- * the lanes) is not known before the open: a server-side copy's source is
- * a plain open there. */
+ * lanes' opens of the same file do not break. Without leases (2.x, or a
+ * server without leasing) durability needs a batch oplock, which any other
+ * open breaks, and a lane's open would wait for the break of a connection
+ * not serviced meanwhile; the size (and so the lanes) is not known before
+ * the open: a server-side copy's source is a plain open there. */
 static bool src_durable(const sc_xfer *x)
 {
-    return !server_side(x) || smbw_conn_dialect(x->src->srv->conn) >= SMBW_SMB3_00;
+    return !server_side(x) || sc_server_leases(x->src->srv);
 }
 
 /* Source: opened and looked at once (again after a dropped connection that
@@ -367,7 +367,7 @@ static int xf_open_src(sc_xfer *x)
 {
     sc_err e;
     if (x->src->remote)
-        (void)sc_server_durable(x->ctx, x->src->srv, src_durable(x));
+        (void)sc_server_durable(x->ctx, x->src->srv, src_durable(x), false);
     int rc;
     while ((rc = open_src_once(x, &e)) == -1 && redo(x, &e))
         ;
@@ -627,13 +627,15 @@ static int xf_open_dst(sc_xfer *x)
 {
     sc_ctx *ctx = x->ctx;
     int rc;
-    /* Durable (sc_server_durable) for a streamed copy, and for a
-     * server-side one without lanes: those open the destination for
-     * writing too, and the lease's Write state (a batch oplock on 2.x)
-     * would be broken at each lane's open, which would wait for the
-     * acknowledgment of a connection not serviced meanwhile. */
+    /* Durable (sc_server_durable) for a streamed copy and a server-side
+     * one. With lanes, which open the temporary file for writing too, only
+     * with a lease R|H (shared: the lanes' opens break nothing); with a batch
+     * oplock (2.x) each lane's open would break it and wait for the
+     * acknowledgment of a connection not serviced meanwhile: not durable. */
+    bool lanes = has_lanes(x, x->size);
     if (x->dst->remote)
-        (void)sc_server_durable(ctx, x->dst->srv, !x->dst_stream && !has_lanes(x, x->size));
+        (void)sc_server_durable(ctx, x->dst->srv,
+                                !x->dst_stream && (!lanes || sc_server_leases(x->dst->srv)), lanes);
     if (x->dst_stream) {
         sc_err e;
         if (x->dops->open_stream(x->dst, x->dpath, &x->dh, &e) != 0)
@@ -767,6 +769,7 @@ static int server_side_failed(sc_xfer *x, int err)
         return sc_fail_interrupted(ctx, x->sdisp);
     if (retry_after(x, err))
         return SC_RETRY;
+    sc_ss_lanes_end(ctx);
     err = reported_err(x, err);
     if (source_changed(x))
         return sc_fail_changed(ctx, x->sdisp);

@@ -10,6 +10,7 @@
 #include "loc.h"
 #include "report.h"
 #include "secrets.h"
+#include "sscopy.h"
 
 /* ---- context and messages -------------------------------------------- */
 
@@ -47,6 +48,7 @@ void sc_server_free(sc_server *s)
 
 void sc_ctx_free(sc_ctx *ctx)
 {
+    sc_ss_lanes_end(ctx);
     for (int i = 0; i < ctx->nservers; i++)
         sc_server_free(&ctx->servers[i]);
     ctx->nservers = 0;
@@ -301,17 +303,28 @@ static int set_reconnect(sc_ctx *ctx, sc_server *s)
     return smbw_conn_set_reconnect(s->conn, &ro);
 }
 
-int sc_server_durable(sc_ctx *ctx, sc_server *s, bool on)
+int sc_server_durable(sc_ctx *ctx, sc_server *s, bool on, bool shared)
 {
-    if (ctx->o->retries == 0 || s->borrowed || s->conn == NULL || s->durable == on)
+    shared = on && shared;
+    if (ctx->o->retries == 0 || s->borrowed || s->conn == NULL ||
+        (s->durable == on && s->durable_shared == shared))
         return 0;
     smbw_reconnect_opts ro = SMBW_RECONNECT_OPTS_INIT;
     reconnect_opts(ctx, s, &ro);
     ro.durable = on;
+    ro.durable_shared = shared;
     int err = smbw_conn_set_reconnect(s->conn, &ro);
-    if (err == 0)
+    if (err == 0) {
         s->durable = on;
+        s->durable_shared = shared;
+    }
     return err;
+}
+
+bool sc_server_leases(const sc_server *s)
+{
+    return s->conn != NULL && smbw_conn_dialect(s->conn) >= SMBW_SMB3_00 &&
+           (smbw_conn_server_capabilities(s->conn) & SC_CAP_LEASING) != 0;
 }
 
 static void reconnect_opts(sc_ctx *ctx, sc_server *s, smbw_reconnect_opts *pro)
@@ -326,6 +339,7 @@ static void reconnect_opts(sc_ctx *ctx, sc_server *s, smbw_reconnect_opts *pro)
     ro.notify_ud = ctx;
     ro.replay = true; /* reads in flight are sent again (SMB 3.x) */
     ro.durable = s->durable;
+    ro.durable_shared = s->durable_shared;
     *pro = ro;
 }
 

@@ -38,11 +38,19 @@ static int ss_progress_cb(void *ud, uint64_t done, uint64_t contiguous, uint64_t
 #define LANE_MIN ((uint64_t)64 * 1024 * 1024) /* at least this much per connection */
 
 typedef struct lane_conn {
-    smbw_conn *c;
-    smbw_session *sess;
-    smbw_tree *st, *dt;
-    smbw_copy_lane lane;
+    sc_server srv;       /* its own connection, session and trees (sc_server_lane) */
+    smbw_copy_lane lane; /* its opens of the source and of the temporary file */
 } lane_conn;
+
+/* The further connections of the file being copied, kept from one try of
+ * its copy to the next after a dropped connection: a dropped one is brought
+ * back (its durable opens reclaimed) rather than replaced, so that no open
+ * of the temporary file is left behind on the server. */
+struct sc_lanes {
+    char *spath, *tmp;
+    lane_conn l[SC_MAX_CONNECTIONS]; /* l[1..]: l[0] is the files' own connection */
+    bool gone[SC_MAX_CONNECTIONS];   /* dropped and not brought back: not replaced */
+};
 
 static void lane_close(lane_conn *l)
 {
@@ -50,11 +58,42 @@ static void lane_close(lane_conn *l)
         smbw_file_free(l->lane.dst);
     if (l->lane.src != NULL)
         smbw_file_free(l->lane.src);
-    smbw_tree_free(l->dt);
-    smbw_tree_free(l->st);
-    smbw_session_free(l->sess);
-    smbw_conn_free(l->c);
+    sc_server_free(&l->srv);
     memset(l, 0, sizeof(*l));
+}
+
+void sc_ss_lanes_end(sc_ctx *ctx)
+{
+    sc_lanes *ls = ctx->lanes;
+    if (ls == NULL)
+        return;
+    for (int i = 1; i < SC_MAX_CONNECTIONS; i++)
+        lane_close(&ls->l[i]);
+    free(ls->spath);
+    free(ls->tmp);
+    free(ls);
+    ctx->lanes = NULL;
+}
+
+/* The lanes kept for spath -> tmp (none kept yet: new, empty ones; others
+ * kept: closed first). NULL when out of memory. */
+static sc_lanes *lanes_for(sc_ctx *ctx, const char *spath, const char *tmp)
+{
+    sc_lanes *ls = ctx->lanes;
+    if (ls != NULL && strcmp(ls->spath, spath) == 0 && strcmp(ls->tmp, tmp) == 0)
+        return ls;
+    sc_ss_lanes_end(ctx);
+    ls = calloc(1, sizeof(*ls));
+    if (ls == NULL)
+        return NULL;
+    ls->spath = strdup(spath);
+    ls->tmp = strdup(tmp);
+    ctx->lanes = ls;
+    if (ls->spath == NULL || ls->tmp == NULL) {
+        sc_ss_lanes_end(ctx);
+        return NULL;
+    }
+    return ls;
 }
 
 int sc_ss_lanes(const sc_opts *o, uint64_t len)
@@ -73,52 +112,69 @@ int sc_ss_lanes(const sc_opts *o, uint64_t len)
 }
 
 /* One further connection to src's server with its own session, trees and
- * opens of the source and of the temporary destination. Returns 0, or an
- * SMBW error with a message in why. */
+ * opens of the source and of the temporary destination: durable where the
+ * files' own connection's are (with a lease R|H, sc_server_durable).
+ * Returns 0, or an SMBW error with a message in why. */
 static int lane_open(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
                      const char *tmp, lane_conn *l, char *why, size_t whylen)
 {
     const sc_opts *o = ctx->o;
-    const sc_server *srv = src->srv;
-    const char *op = "connect";
     memset(l, 0, sizeof(*l));
-    int err = smbw_conn_new(&l->c);
+    int err = sc_server_lane(ctx, src->srv, &l->srv, why, whylen);
+    if (err != 0)
+        return err;
+    smbw_tree *st = NULL, *dt = NULL;
+    err = sc_server_lane_tree(ctx, &l->srv, src->share, &st, why, whylen);
     if (err == 0)
-        err = sc_conn_setup(ctx, l->c);
-    if (err == 0)
-        err = smbw_conn_connect(l->c, srv->host, srv->port);
-    if (err == 0) {
-        op = "log in";
-        smbw_creds cr = sc_login_creds(ctx, srv);
-        err = smbw_session_new(&l->sess, l->c, &cr);
-    }
-    if (err == 0) {
-        op = "connect to share";
-        err = smbw_tree_connect(&l->st, l->sess, src->share);
-        if (err == 0 && strcasecmp(src->share, dst->share) != 0)
-            err = smbw_tree_connect(&l->dt, l->sess, dst->share);
-    }
-    if (err == 0) {
-        sc_note_protection(ctx, l->c, l->sess, l->st);
-        if (l->dt != NULL)
-            sc_note_protection(ctx, l->c, l->sess, l->dt);
-    }
+        err = sc_server_lane_tree(ctx, &l->srv, dst->share, &dt, why, whylen);
+    if (err == 0 && sc_server_leases(&l->srv) && dst->srv->durable)
+        err = sc_server_durable(ctx, &l->srv, true, true);
+    const char *op = NULL;
     if (err == 0) {
         op = "open source";
-        err = smbw_file_open(&l->lane.src, l->st, spath, SMBW_O_RDONLY);
+        err = smbw_file_open(&l->lane.src, st, spath, SMBW_O_RDONLY);
     }
     if (err == 0) {
         op = "open destination";
-        err = smbw_file_open(&l->lane.dst, l->dt != NULL ? l->dt : l->st, tmp,
-                             o->copychunk_read ? SMBW_O_RDWR : SMBW_O_WRONLY);
+        err =
+            smbw_file_open(&l->lane.dst, dt, tmp, o->copychunk_read ? SMBW_O_RDWR : SMBW_O_WRONLY);
     }
-    if (err != 0) {
-        const char *m = l->c != NULL ? smbw_conn_errmsg(l->c) : "";
+    if (err != 0 && op != NULL) {
+        const char *m = smbw_conn_errmsg(l->srv.conn);
         snprintf(why, whylen, "%s: %s%s%s%s", op, smbw_strerror(err), m[0] != '\0' ? " (" : "", m,
                  m[0] != '\0' ? ")" : "");
-        lane_close(l);
     }
+    if (err != 0)
+        lane_close(l);
     return err;
+}
+
+/* Lane i of the copy ready: kept and alive; kept, dropped and brought back
+ * with both its files (reclaimed, or reopened by path and found the same);
+ * or opened now. One that cannot be brought back is not replaced (a new
+ * connection could be weaker than the lost one's). Returns 0, or an SMBW
+ * error with a message in why (the copy goes on without the lane). */
+static int lane_ready(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
+                      const char *tmp, lane_conn *l, char *why, size_t whylen)
+{
+    why[0] = '\0';
+    if (l->srv.conn == NULL)
+        return lane_open(ctx, src, spath, dst, tmp, l, why, whylen);
+    if (!smbw_conn_is_dead(l->srv.conn))
+        return 0;
+    int err = SMBW_EDEAD;
+    if (ctx->o->retries > 0 && !sc_interrupted && sc_conn_dropped(l->srv.conn)) {
+        err = smbw_conn_reconnect(l->srv.conn); /* counted and told by its notify */
+        ctx->reconnect_gave_up = 0;             /* the copy goes on without it */
+    }
+    if (err == 0 && smbw_file_attached(l->lane.src) && smbw_file_attached(l->lane.dst))
+        return 0;
+    if (err == 0)
+        snprintf(why, whylen, "its open files did not come back after the reconnect");
+    else
+        snprintf(why, whylen, "%s: %s", smbw_strerror(err), smbw_conn_errmsg(l->srv.conn));
+    lane_close(l);
+    return err != 0 ? err : SMBW_EDEAD;
 }
 
 /* ---- --connections=auto: measure, then keep the faster ---------------- */
@@ -223,43 +279,47 @@ int sc_try_server_side(sc_ctx *ctx, const sc_loc *src, const char *spath, smbw_f
     if (nconn > 1) {
         /* The library spreads the copychunk work over the lanes (each its own
          * connection, session, opens and resume key) from this thread. */
-        lane_conn extra[SC_MAX_CONNECTIONS];
+        sc_lanes *ls = lanes_for(ctx, spath, tmp);
         smbw_copy_lane lanes[SC_MAX_CONNECTIONS];
-        int n = 1;
         lanes[0].src = sf;
         lanes[0].dst = df;
-        for (; n < nconn; n++) {
+        int n = 1;
+        bool opens_fail = false; /* a new lane could not be had: no more are tried */
+        for (int i = 1; ls != NULL && i < SC_MAX_CONNECTIONS; i++) {
+            lane_conn *l = &ls->l[i];
+            if (i >= nconn || ls->gone[i] || (opens_fail && l->srv.conn == NULL)) {
+                lane_close(l); /* fewer needed for what is left, or lost */
+                continue;
+            }
+            bool fresh = l->srv.conn == NULL;
             char why[512];
-            err = lane_open(ctx, src, spath, dst, tmp, &extra[n], why, sizeof(why));
-            if (err != 0) {
+            if (lane_ready(ctx, src, spath, dst, tmp, l, why, sizeof(why)) != 0) {
                 /* Go on with the connections there are. */
-                sc_warn(ctx, "copy %s: connection %d of %d: %s; copying over %d", spath, n + 1,
-                        nconn, why, n);
-                err = 0;
-                break;
+                sc_warn(ctx, "copy %s: connection %d of %d: %s; copying over fewer", spath, i + 1,
+                        nconn, why);
+                opens_fail |= fresh;
+                ls->gone[i] = !fresh;
+                continue;
             }
-            lanes[n] = extra[n].lane;
+            lanes[n++] = l->lane;
         }
-        if (err == 0 && n > 1 && o->connections == SC_CONNECTIONS_AUTO)
+        if (n > 1 && o->connections == SC_CONNECTIONS_AUTO)
             err = copy_auto(ctx, spath, lanes, n, start, size, &co, &sp, &stats);
-        else if (err == 0)
+        else if (n > 1)
             err = smbw_copy_range_multi(lanes, n, start, start, size - start, &co, &stats);
-        for (int i = 1; i < n; i++) {
-            /* A further connection that dropped is not brought back: the
-             * copy goes on from its contiguous mark with new ones (the
-             * file's retry after a drop), which counts as its reconnect. */
-            if (err != 0 && o->retries > 0 && sc_conn_dropped(extra[i].c)) {
-                ctx->reconnects++;
-                if (!o->quiet) {
-                    sc_progress_end(&ctx->prog);
-                    fprintf(stderr,
-                            "smbcopy: connection %d of %d dropped; the copy goes on with a new "
-                            "one\n",
-                            i + 1, n);
-                }
-            }
-            lane_close(&extra[i]);
-        }
+        else
+            err = smbw_copy_range(sf, df, start, start, size - start, &co, &stats);
+        /* A dropped connection (this one or a lane) is brought back and the
+         * copy goes on from its contiguous mark (the file's retry): the
+         * lanes are kept for it. Otherwise they are done. */
+        bool lane_dropped = false;
+        for (int i = 1; ls != NULL && i < SC_MAX_CONNECTIONS; i++)
+            lane_dropped |= ls->l[i].srv.conn != NULL && sc_conn_dropped(ls->l[i].srv.conn);
+        /* A copychunk sent on a lane found dead: its drop. */
+        if (err == SMBW_EDEAD && lane_dropped)
+            err = SMBW_EIO;
+        if (err == 0 || o->retries == 0 || !(lane_dropped || sc_conn_dropped(src->srv->conn)))
+            sc_ss_lanes_end(ctx);
     } else if (size > start)
         err = smbw_copy_range(sf, df, start, start, size - start, &co, &stats);
     else

@@ -17,4 +17,9 @@ int sc_try_server_side(sc_ctx *ctx, const sc_loc *src, const char *spath, smbw_f
  * over (--connections; 1: none but the one the files are open on). */
 int sc_ss_lanes(const sc_opts *o, uint64_t len);
 
+/* Closes the further connections sc_try_server_side kept for the next try
+ * of a copy whose connection dropped (nothing when none are kept). Called
+ * when the file's copy ends, whatever its outcome. */
+void sc_ss_lanes_end(sc_ctx *ctx);
+
 #endif

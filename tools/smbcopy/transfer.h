@@ -25,8 +25,9 @@ typedef struct sc_server {
      * the same length, never kept in plain sight. NULL: none kept. */
     unsigned char *pw_mask, *pw_pad;
     size_t pw_len;
-    /* The opens that follow ask for durable handles (sc_server_durable). */
-    bool durable;
+    /* The opens that follow ask for durable handles, with a lease R|H also
+     * when they write (shared) (sc_server_durable). */
+    bool durable, durable_shared;
 } sc_server;
 
 /* A place: a local path, or a path on a share. */
@@ -37,6 +38,8 @@ typedef struct sc_loc {
     smbw_tree *tree;
     const char *share;
 } sc_loc;
+
+typedef struct sc_lanes sc_lanes; /* sscopy.c */
 
 typedef struct sc_ctx {
     const sc_opts *o;
@@ -60,16 +63,23 @@ typedef struct sc_ctx {
     sc_nameset dst_names; /* -r: destination paths this run wrote or kept */
     char **collisions;    /* -r: sources not copied because of a name collision */
     size_t ncollisions;
+    sc_lanes *lanes; /* a server-side copy's further connections, kept across its retries */
 } sc_ctx;
 
 /* Copies SRC to DST as smbcopy(1) describes. Returns the exit code. */
 int sc_run(sc_ctx *ctx, const char *src_arg, const char *dst_arg);
-/* Durable handles (DH2Q on SMB 3.x, DHnQ on 2.x, with a batch oplock) for the
- * opens that follow on s's connection, reclaimed after a reconnect: on for
- * the destination of a streamed copy, off when both ends are on s (a
- * server-side copy opens the files again on other connections, which would
- * wait for the oplock break this connection is not serviced for). No-op
- * with --retries=0 and for DFS targets. 0 or the library's error. */
-int sc_server_durable(sc_ctx *ctx, sc_server *s, bool on);
-
+/* Durable handles (DH2Q on SMB 3.x, with a lease where the server has
+ * leasing, else a batch oplock; DHnQ on 2.x, with a batch oplock) for the
+ * opens that follow on s's connection, reclaimed after a reconnect; with
+ * shared, the opens that write ask for a lease R|H too (no Write state), so
+ * that the same file opened for writing on other connections (the lanes of
+ * a server-side copy) breaks nothing (smbw_reconnect_opts.durable_shared).
+ * No-op with --retries=0 and for DFS targets. 0 or the library's error. */
+int sc_server_durable(sc_ctx *ctx, sc_server *s, bool on, bool shared);
+/* Whether durability on s comes with a lease (SMB 3.x, a server with
+ * leasing), which opens of the same file on other connections need not
+ * break: a batch oplock (2.x) is broken by any other open. */
+bool sc_server_leases(const sc_server *s);
+/* SMB2_GLOBAL_CAP_LEASING of the NEGOTIATE answer (MS-SMB2 2.2.4). */
+#define SC_CAP_LEASING 0x00000002u
 #endif
