@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A 1 GiB download, upload and server-side copy (copychunk) through
+# A 1 GiB download, upload and server-side copy (copychunk, also over two
+# connections) through
 # tests/common/cut_proxy.py, without a cut and with three cuts (after each
 # 300 MiB of the stream, or at every 20th IOCTL: with SIZE_MIB under about
 # 320 the copychunk run sends fewer and is not cut), ROUNDS rounds, each copy
@@ -56,4 +57,12 @@ for ((r = 1; r <= rounds; r++)); do
     run "copychunk nocut" "$share/cc.bin" --method=copychunk "$purl/big.bin" "$purl/cc.bin"
     proxy --command IOCTL --at 20 --cuts 3
     run "copychunk 3cuts" "$share/cc.bin" --method=copychunk "$purl/big.bin" "$purl/cc.bin"
+    # Over two connections (--connections=2): the IOCTLs are counted over
+    # both, so a cut hits one or the other; the cut one is brought back.
+    proxy
+    run "lanes nocut" "$share/cc.bin" --method=copychunk --connections=2 "$purl/big.bin" \
+        "$purl/cc.bin"
+    proxy --command IOCTL --at 20 --cuts 3
+    run "lanes 3cuts" "$share/cc.bin" --method=copychunk --connections=2 "$purl/big.bin" \
+        "$purl/cc.bin"
 done
