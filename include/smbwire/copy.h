@@ -158,6 +158,44 @@ int smbw_copy_range_multi(const smbw_copy_lane *lanes, int nlanes, uint64_t src_
                           uint64_t dst_off, uint64_t len, const smbw_copy_opts *opts,
                           smbw_copy_stats *stats);
 
+/* Lanes opened for the program: for a copy from src to dst (files opened by
+ * path on one connection, which stay the caller's), nlanes - 1 further
+ * connections to the same server and port, each with the settings of src's
+ * connection (dialects, timeout, interrupt check, signing and encryption
+ * policies, ciphers, signing algorithms, log, reconnect policy), its own
+ * ClientGuid, a session logged in with creds (the program's credentials
+ * again: the library keeps no password; for Kerberos its ticket cache is
+ * used again), the trees of src's and dst's shares, and src's and dst's
+ * paths opened again: src for reading, dst for writing (and reading with
+ * copychunk_read, for FSCTL_SRV_COPYCHUNK). Then
+ *
+ *     smbw_copy_range_multi(smbw_copy_lanes_get(l), smbw_copy_lanes_count(l), ...)
+ *
+ * spreads a copy over them, and smbw_copy_lanes_free(l) closes the further
+ * connections (never src, dst or their connection). Everything or nothing:
+ * when a lane cannot be opened, those opened are closed again, *out stays
+ * NULL and the error is returned, its message on src's connection
+ * (smbw_conn_errmsg: "lane N of M: ..."). nlanes 1 gives src and dst alone.
+ * Lanes gain where the server serves each connection with its own worker
+ * (Samba: a process per connection) and has idle cores (docs/performance.md).
+ * Thread rules: as for src's connection; the lanes belong to the thread that
+ * drives it. Errors: SMBW_EINVAL (a NULL argument, nlanes outside 1..16,
+ * files on two connections or not opened by path), SMBW_EDEAD (a file
+ * detached), SMBW_ENOMEM, and those of smbw_conn_connect, smbw_session_new,
+ * smbw_tree_connect and smbw_file_open for a lane. */
+typedef struct smbw_copy_lanes smbw_copy_lanes;
+int smbw_copy_lanes_open(smbw_copy_lanes **out, smbw_file *src, smbw_file *dst, int nlanes,
+                         const smbw_creds *creds, bool copychunk_read);
+/* The number of lanes (the nlanes of smbw_copy_lanes_open; 0 for NULL).
+ * Never fails. */
+int smbw_copy_lanes_count(const smbw_copy_lanes *l);
+/* The lanes, count of them, the first {src, dst} (borrowed, valid until
+ * smbw_copy_lanes_free; NULL for NULL). */
+const smbw_copy_lane *smbw_copy_lanes_get(const smbw_copy_lanes *l);
+/* Closes and frees the further lanes (their files, trees, sessions and
+ * connections). NULL is fine. */
+void smbw_copy_lanes_free(smbw_copy_lanes *l);
+
 /* Copies a whole file: opens src_path on src_tree for reading, creates or
  * overwrites dst_path on dst_tree, copies (sparse-aware), sets the size, and
  * unless opts->no_preserve copies times and attributes. On failure the

@@ -98,6 +98,97 @@ START_TEST(test_multilane_rejects_mixed_connections)
 }
 END_TEST
 
+/* smbw_copy_lanes_open: the library opens the further lanes itself (new
+ * connections with the first one's settings, logged in with the same
+ * credentials, the same paths opened again); the copy over them is
+ * identical and each lane carried part of it; a wrong password opens
+ * nothing and says which lane; bad arguments are refused. */
+static void count_negotiated(void *ud, enum smbw_log_level level, const char *msg)
+{
+    (void)level;
+    if (strncmp(msg, "negotiated ", 11) == 0)
+        (*(int *)ud)++;
+}
+
+START_TEST(test_lanes_opened_by_library)
+{
+    size_t size = (40u << 20) + 12345;
+    uint8_t *data = malloc(size);
+    ck_assert_ptr_nonnull(data);
+    it_random(data, size);
+    char *p = it_server_path("lo-src.bin");
+    FILE *f = fopen(p, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, size, f), size);
+    fclose(f);
+    free(p);
+    it_ctx a;
+    it_open(&a);
+    int negotiated = 0;
+    IT_OK(a.conn, smbw_conn_set_log(a.conn, SMBW_LOG_INFO, count_negotiated, &negotiated));
+    smbw_file *src = NULL, *dst = NULL;
+    IT_OK(a.conn, smbw_file_open(&src, a.tree, "lo-src.bin", SMBW_O_RDONLY));
+    IT_OK(a.conn, smbw_file_open(&dst, a.tree, "lo-dst.bin", SMBW_O_WRONLY | SMBW_O_CREAT));
+    smbw_creds cr = SMBW_CREDS_INIT;
+    cr.user = it_env("SMBW_TEST_USER");
+    cr.password = it_env("SMBW_TEST_PASS");
+    smbw_copy_lanes *ls = NULL;
+    /* arguments */
+    ck_assert_int_eq(smbw_copy_lanes_open(&ls, src, dst, 0, &cr, false), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_copy_lanes_open(&ls, src, dst, 17, &cr, false), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_copy_lanes_open(&ls, src, NULL, 2, &cr, false), SMBW_EINVAL);
+    ck_assert_int_eq(smbw_copy_lanes_open(NULL, src, dst, 2, &cr, false), SMBW_EINVAL);
+    ck_assert_ptr_null(ls);
+    ck_assert_int_eq(smbw_copy_lanes_count(NULL), 0);
+    ck_assert_ptr_null(smbw_copy_lanes_get(NULL));
+    smbw_copy_lanes_free(NULL);
+    /* a wrong password: nothing opened, the lane named */
+    smbw_creds bad = cr;
+    bad.password = "not-the-password";
+    ck_assert_int_eq(smbw_copy_lanes_open(&ls, src, dst, 3, &bad, false), SMBW_EAUTH);
+    ck_assert_ptr_null(ls);
+    ck_assert_msg(strstr(smbw_conn_errmsg(a.conn), "lane 2 of 3") != NULL, "message: %s",
+                  smbw_conn_errmsg(a.conn));
+    /* three lanes */
+    negotiated = 0;
+    IT_OK(a.conn, smbw_copy_lanes_open(&ls, src, dst, 3, &cr, false));
+    ck_assert_int_eq(smbw_copy_lanes_count(ls), 3);
+    /* two new connections, with the first one's log among its settings */
+    ck_assert_int_eq(negotiated, 2);
+    const smbw_copy_lane *l = smbw_copy_lanes_get(ls);
+    ck_assert_ptr_eq(l[0].src, src);
+    ck_assert_ptr_eq(l[0].dst, dst);
+    for (int i = 1; i < 3; i++) {
+        ck_assert_ptr_nonnull(l[i].src);
+        ck_assert_ptr_nonnull(l[i].dst);
+        ck_assert_ptr_ne(l[i].src, src);
+    }
+    smbw_copy_opts o = SMBW_COPY_OPTS_INIT;
+    o.method = SMBW_COPY_COPYCHUNK;
+    o.chunk_size = 256 * 1024; /* many requests, so that every lane gets some */
+    smbw_copy_stats st;
+    IT_OK(a.conn, smbw_copy_range_multi(l, 3, 0, 0, size, &o, &st));
+    ck_assert_uint_eq(st.bytes, size);
+    ck_assert_uint_lt(st.wire_bytes * 100, size);
+    /* one resume key per lane: every lane's own connection did its part */
+    ck_assert_uint_ge(st.requests, 3u + 3u);
+    smbw_copy_lanes_free(ls);
+    /* the caller's files and connection go on */
+    IT_OK(a.conn, smbw_file_truncate(dst, size));
+    IT_OK(a.conn, smbw_file_free(src));
+    IT_OK(a.conn, smbw_file_free(dst));
+    size_t got = 0;
+    void *back = it_server_read("lo-dst.bin", &got);
+    ck_assert_uint_eq(got, size);
+    ck_assert(memcmp(back, data, size) == 0);
+    free(back);
+    free(data);
+    IT_OK(a.conn, smbw_unlink(a.tree, "lo-src.bin"));
+    IT_OK(a.conn, smbw_unlink(a.tree, "lo-dst.bin"));
+    it_close(&a);
+}
+END_TEST
+
 int main(void)
 {
     if (!it_env_complete())
@@ -107,6 +198,7 @@ int main(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, test_multilane_copy);
     tcase_add_test(tc, test_multilane_rejects_mixed_connections);
+    tcase_add_test(tc, test_lanes_opened_by_library);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
