@@ -281,15 +281,9 @@ static int reopen(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
     p.create_options = f->re_options;
     p.file_attributes = f->re_attrs;
     p.create_disposition = FILE_OPEN;
-    /* Durable again (a new CreateGuid and lease key) when the policy asks
-     * for it, so that a later drop can reclaim it. */
-    smb2_durable_req dur;
-    smb2_lease lease;
-    bool want_dur = api_durable_req(c, &p, &dur, &lease);
     core_msg m;
     api_msg_for_tree(&m, t, SMB2_CREATE);
-    if ((want_dur ? api_encode_create_dur(&m.body, f->re_path, &p, f->has_disk_id, &dur, &lease)
-                  : api_encode_create_ex(&m.body, f->re_path, &p, f->has_disk_id)) != 0) {
+    if (api_encode_create_ex(&m.body, f->re_path, &p, f->has_disk_id) != 0) {
         buf_free(&m.body);
         return SMBW_ENOMEM;
     }
@@ -311,18 +305,6 @@ static int reopen(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
         if (rc == 0)
             core_log(c, SMBW_LOG_INFO, "reconnect: %s opened again by its path (the same file)",
                      f->re_path);
-        if (rc == 0 && want_dur && cr.contexts_len > 0) {
-            /* The answer's contexts become the file's (what
-             * smbw_file_create_contexts gives), read for the grant. */
-            void *ctx = malloc(cr.contexts_len);
-            if (ctx) {
-                memcpy(ctx, cr.contexts, cr.contexts_len);
-                free(f->ctx);
-                f->ctx = ctx;
-                f->ctx_len = cr.contexts_len;
-                api_file_durable(c, f, &dur, &lease);
-            }
-        }
     }
     api_rsp_free(&rsp);
     return rc;
