@@ -441,12 +441,8 @@ typedef struct smbw_reconnect_opts {
      * writing too, then breaks nothing and never waits for this connection
      * to be serviced: for a file written over several connections at once,
      * as the lanes of smbw_copy_range_multi do (each lane's connection with
-     * this policy). And when a reconnect's reclaim is refused while the
-     * server still holds the old open (Samba does when writes landed after
-     * the drop), the open by path has no Write state to break, whose holder
-     * is gone (with R|W|H it waits for the server's break timeout: 30 s on
-     * Samba). Off: R|W|H, so that the server tells of any other open (its
-     * Write state broken) before another client writes. */
+     * this policy). Off: R|W|H, so that the server tells of any other open
+     * (its Write state broken) before another client writes. */
     bool durable_shared;
 } smbw_reconnect_opts;
 #define SMBW_RECONNECT_OPTS_INIT SMBW_SIZED_INIT_(smbw_reconnect_opts)

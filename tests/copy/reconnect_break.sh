@@ -133,9 +133,8 @@ else
 fi
 
 # ---- a cut while a lease break is pending ------------------------------------
-# An upload's temporary file is a durable open with a lease R|H (3.x);
-# smbclient opening it (a sharing conflict) makes Samba break the lease's
-# Handle state (to R, 0x1); the proxy cuts the
+# An upload's temporary file is a durable open with a lease R|W|H (3.x);
+# smbclient opening it makes Samba break the lease; the proxy cuts the
 # connection at smbcopy's LEASE_BREAK acknowledgment (SMB2 command
 # OPLOCK_BREAK), which never reaches the server. smbcopy reconnects and
 # reclaims its handle (or reopens it by name) and finishes identical; the
@@ -176,7 +175,7 @@ fi
 # Samba 4.17 does: it closes a disconnected durable open whose lease another
 # open breaks) the reclaim refused and the file opened again by its path,
 # checked to be the same file.
-if grep -q "lease break to state 0x1 acknowledged" "$work/break.err" &&
+if grep -q "lease break to state 0x5 acknowledged" "$work/break.err" &&
     grep -qE "\.big\.bin\.smbcopy\.part (reclaimed durably with its lease|opened again by its path \(the same file\))" \
         "$work/break.err"; then
     pass "lease break pending: acknowledged, cut, then $(grep -oE '\.part (reclaimed durably[^(]*|opened again by its path)' "$work/break.err" | head -1)"

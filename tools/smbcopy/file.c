@@ -628,20 +628,14 @@ static int xf_open_dst(sc_xfer *x)
     sc_ctx *ctx = x->ctx;
     int rc;
     /* Durable (sc_server_durable) for a streamed copy and a server-side
-     * one, with a lease R|H (shared: no Write state, which smbcopy never
-     * uses). Lanes open the temporary file for writing too and break
-     * nothing then. And after a drop whose reclaim the server refuses (Samba
-     * checks the file's times against what it kept at the drop, and writes
-     * that were still landing change them), the open by path finds the old
-     * open still there: with a Write state to break, whose holder is gone,
-     * it waited for the server's break timeout (30 s, in about a third of
-     * the 1 GiB uploads cut three times); without, it is answered at once.
-     * With lanes and a batch oplock (2.x) each lane's open would break it
-     * and wait: not durable there. */
+     * one. With lanes, which open the temporary file for writing too, only
+     * with a lease R|H (shared: the lanes' opens break nothing); with a batch
+     * oplock (2.x) each lane's open would break it and wait for the
+     * acknowledgment of a connection not serviced meanwhile: not durable. */
     bool lanes = has_lanes(x, x->size);
     if (x->dst->remote)
         (void)sc_server_durable(ctx, x->dst->srv,
-                                !x->dst_stream && (!lanes || sc_server_leases(x->dst->srv)), true);
+                                !x->dst_stream && (!lanes || sc_server_leases(x->dst->srv)), lanes);
     if (x->dst_stream) {
         sc_err e;
         if (x->dops->open_stream(x->dst, x->dpath, &x->dh, &e) != 0)
