@@ -116,17 +116,18 @@ setup_case session2 SESSION_SETUP 2
 setup_case tree TREE_CONNECT 1
 
 # ---- a wrong password is not a drop: never tried again ----------------------
-# (the proxy cuts nothing here: ECHO is never sent) exit 4 at once, no retry
-# said, well under the 3 s --retry-wait a retry would wait first.
+# (the proxy cuts nothing here: ECHO is never sent) exit 4, no retry said,
+# well under the 30 s --retry-wait a retry would wait first. (Samba 4.22
+# may take seconds to answer a failed login: seen 5 s under load in CI.)
 proxy --command ECHO --at 1
 t0=$(date +%s%N)
 set +e
-SMB_PASSWORD=not-the-password "$smbcopy" --retry-wait=3 "$purl/src.bin" "$work/wrongpw.bin" \
+SMB_PASSWORD=not-the-password "$smbcopy" --retry-wait=30 "$purl/src.bin" "$work/wrongpw.bin" \
     >/dev/null 2>"$work/last.err" </dev/null
 rc=$?
 set -e
 ms=$((($(date +%s%N) - t0) / 1000000))
-if ((rc == 4 && ms < 3000)) && ! grep -q "dropped" "$work/last.err" && [[ ! -e "$work/wrongpw.bin" ]]; then
+if ((rc == 4 && ms < 20000)) && ! grep -q "dropped" "$work/last.err" && [[ ! -e "$work/wrongpw.bin" ]]; then
     pass "wrong password: exit 4 in $ms ms, not tried again ($(head -c 160 "$work/last.err"))"
 else
     fail "wrong password: exit $rc in $ms ms: $(tr '\n' '|' <"$work/last.err")"
