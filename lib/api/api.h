@@ -53,6 +53,10 @@ void api_msg_for_tree(core_msg *m, smbw_tree *t, uint16_t command);
 /* UTF-8 path -> SMB path ('/' -> '\\', no leading separator, no empty
  * components). *out malloc'd. */
 SMBW_WUR int api_path(const char *in, char **out);
+/* A new connection (*out) with from's settings: dialects, timeout, signing
+ * and encryption policies, ciphers, reconnect tries, wait and password
+ * callback (a DFS target's connection; copy lanes add the rest). */
+SMBW_WUR int api_conn_like(smbw_conn **out, const smbw_conn *from);
 
 /* CREATE request body for path with the given parameters. */
 SMBW_WUR int api_encode_create(smbw_buf *b, const char *smbpath, const smbw_create_params *p);

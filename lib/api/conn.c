@@ -126,6 +126,27 @@ int api_path(const char *in, char **out)
 
 /* ---- connection ----------------------------------------------------------- */
 
+/* See api.h. */
+int api_conn_like(smbw_conn **out, const smbw_conn *from)
+{
+    int rc = smbw_conn_new(out);
+    if (rc)
+        return rc;
+    smbw_conn *c = *out;
+    c->dialect_min = from->dialect_min;
+    c->dialect_max = from->dialect_max;
+    c->timeout_ms = from->timeout_ms;
+    c->sign_policy = from->sign_policy;
+    c->encrypt_policy = from->encrypt_policy;
+    memcpy(c->ciphers, from->ciphers, sizeof c->ciphers);
+    c->ncipher = from->ncipher;
+    c->re_retries = from->re_retries;
+    c->re_wait_ms = from->re_wait_ms;
+    c->re_password = from->re_password;
+    c->re_password_ud = from->re_password_ud;
+    return 0;
+}
+
 static const uint16_t all_dialects[] = {SMBW_SMB2_02, SMBW_SMB2_10, SMBW_SMB3_00, SMBW_SMB3_02,
                                         SMBW_SMB3_11};
 

@@ -277,28 +277,6 @@ static int split_unc(const char *unc, char **server, char **share, const char **
     return 0;
 }
 
-/* A new connection with from's settings: dialects, timeout, signing and
- * encryption policies, ciphers, reconnect policy (and password callback). */
-static int conn_like(smbw_conn **out, const smbw_conn *from)
-{
-    int rc = smbw_conn_new(out);
-    if (rc)
-        return rc;
-    smbw_conn *c = *out;
-    c->dialect_min = from->dialect_min;
-    c->dialect_max = from->dialect_max;
-    c->timeout_ms = from->timeout_ms;
-    c->sign_policy = from->sign_policy;
-    c->encrypt_policy = from->encrypt_policy;
-    memcpy(c->ciphers, from->ciphers, sizeof c->ciphers);
-    c->ncipher = from->ncipher;
-    c->re_retries = from->re_retries;
-    c->re_wait_ms = from->re_wait_ms;
-    c->re_password = from->re_password;
-    c->re_password_ud = from->re_password_ud;
-    return 0;
-}
-
 /* A session on c for from's user (Kerberos: the service principal names
  * host); an NTLM password comes from the referring connection's password
  * callback (smbw_conn_set_reconnect). It must sign and encrypt at least as
@@ -367,7 +345,7 @@ static int session_for(struct dfs_state *d, smbw_session *root, smbw_session *fr
         free(p);
         return SMBW_ENOMEM;
     }
-    int rc = conn_like(&p->conn, fc);
+    int rc = api_conn_like(&p->conn, fc);
     if (rc == 0)
         rc = smbw_conn_connect(p->conn, host, fc->port);
     if (rc == 0)

@@ -42,25 +42,18 @@ static void own_free(smbw_copy_lane *l, lane_own *o)
     memset(o, 0, sizeof *o);
 }
 
-/* A new connection with the settings of like: dialects, timeout, interrupt
- * check, signing, encryption, ciphers, signing algorithms, log and the
- * reconnect policy. */
+/* A new connection with the settings of like: those of a DFS target's
+ * (api_conn_like), and the interrupt check, signing algorithms, log and the
+ * whole reconnect policy. */
 static int conn_like(smbw_conn **out, const smbw_conn *like)
 {
     smbw_conn *c = NULL;
-    int rc = smbw_conn_new(&c);
+    int rc = api_conn_like(&c, like);
     if (rc)
         return rc;
-    c->dialect_min = like->dialect_min;
-    c->dialect_max = like->dialect_max;
-    c->timeout_ms = like->timeout_ms;
     c->intr_check = like->intr_check;
     c->intr_ud = like->intr_ud;
     c->intr_grace_ms = like->intr_grace_ms;
-    c->sign_policy = like->sign_policy;
-    c->encrypt_policy = like->encrypt_policy;
-    memcpy(c->ciphers, like->ciphers, sizeof c->ciphers);
-    c->ncipher = like->ncipher;
     memcpy(c->sign_algs, like->sign_algs, sizeof c->sign_algs);
     c->nsign_alg = like->nsign_alg;
     c->log_level = like->log_level;
