@@ -27,6 +27,12 @@ both sides: SO_LINGER 0, then close) the connection in flight:
                (RST) only S seconds later: the server keeps the lost
                connection's opens (and their share modes, delete marks)
                that long, while the client already comes back.
+  --hold-from-create
+               with --hold-server S: the S seconds count from the first
+               CREATE request sent on a connection accepted after the cut
+               (at most 60 s after the cut), not from the cut: the old
+               opens are still there when the client's reconnect, however
+               slow its login, asks for a name again.
   --count-after-cut
                count those requests only once another trigger (--up,
                --down) has cut: e.g. --down N --command SESSION_SETUP --at 2
@@ -72,6 +78,7 @@ class Link:
         self.down_frame = b""  # server bytes not yet split into frames
         self.watch = None  # --after-forward: MessageId whose answer cuts
         self.watch_k = 0  # ... of the Kth request
+        self.late = False  # accepted after a cut
 
     def commands(self, data):
         """SMB2 commands of the complete frames in data (client side);
@@ -133,6 +140,7 @@ def main():
     ap.add_argument("--count-after-cut", action="store_true")
     ap.add_argument("--after-forward", action="store_true")
     ap.add_argument("--hold-server", type=float, default=0.0)
+    ap.add_argument("--hold-from-create", action="store_true")
     ap.add_argument("--cuts", type=int, default=1)
     ap.add_argument("--then")
     ap.add_argument("--log")
@@ -162,7 +170,9 @@ def main():
         f.write("%d\n" % ls.getsockname()[1])
     os.rename(tmp, a.port_file)
     links = {}  # socket -> Link
-    held = []  # (time to close, server socket) after a cut (--hold-server)
+    # [time to close (None: from the next CREATE), latest time, server
+    # socket] after a cut (--hold-server)
+    held = []
     cuts = 0
     seen = 0  # requests of cmd since the last cut
 
@@ -179,7 +189,9 @@ def main():
         for s in (link.client, link.server):
             links.pop(s, None)
             if s is link.server and a.hold_server > 0:
-                held.append((time.monotonic() + a.hold_server, s))
+                now = time.monotonic()
+                held.append([None if a.hold_from_create else now + a.hold_server,
+                             now + 60.0, s])
             else:
                 rst(s)
 
@@ -190,9 +202,9 @@ def main():
 
     while time.monotonic() < deadline:
         now = time.monotonic()
-        for item in [h for h in held if h[0] <= now]:
+        for item in [h for h in held if min(h[0] or h[1], h[1]) <= now]:
             held.remove(item)
-            rst(item[1])
+            rst(item[2])
         r, _, _ = select.select([ls] + list(links), [], [], 0.05 if held else 0.2)
         for s in r:
             if s is ls:
@@ -204,6 +216,7 @@ def main():
                     c.close()
                     continue
                 link = Link(c, sv)
+                link.late = cuts > 0
                 links[c] = link
                 links[sv] = link
                 continue
@@ -219,8 +232,13 @@ def main():
                 continue
             armed = cuts < a.cuts
             if s is link.client:
+                cmds = link.commands(data) if cmd is not None or a.hold_from_create else []
+                if link.late and any(c_ == COMMANDS["CREATE"] for c_, _, _, _ in cmds):
+                    for h in held:
+                        if h[0] is None:
+                            h[0] = time.monotonic() + a.hold_server
                 if armed and cmd is not None and (cuts > 0 or not a.count_after_cut):
-                    for c_, start, mid, _ in link.commands(data):
+                    for c_, start, mid, _ in cmds:
                         if c_ != cmd:
                             continue
                         seen += 1
@@ -280,7 +298,7 @@ def main():
                 close(link)
     for link in set(links.values()):
         close(link)
-    for _, sock in held:
+    for _, _, sock in held:
         rst(sock)
 
 

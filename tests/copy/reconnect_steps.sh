@@ -17,7 +17,8 @@
 #  - a commit (CLOSE) that got through before the drop: the file is counted
 #    as copied ("its commit got through before the drop" with -v);
 #  - a CREATE+WRITE that got through, its open held by the lost connection
-#    (--hold-server: the server sees the drop only later): the resent CREATE
+#    (--hold-server --hold-from-create: the server sees the drop only once the
+#    reconnected client asks for a name again, however slow its login): the resent CREATE
 #    finds the name still held (STATUS_DELETE_PENDING or a sharing
 #    violation) and is sent again until the name is free.
 #
@@ -167,5 +168,5 @@ batch_case() {
 batch_case commit-through 'its commit got through before the drop: copied' \
     --command CLOSE --at 5 --after-forward
 batch_case create-held 'the name is still held after the drop \((STATUS_DELETE_PENDING|STATUS_SHARING_VIOLATION)\)' \
-    --command CREATE --at 5 --after-forward --hold-server 1.2
+    --command CREATE --at 5 --after-forward --hold-server 1.2 --hold-from-create
 finish
