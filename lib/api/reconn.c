@@ -202,8 +202,8 @@ static int same_file(smbw_conn *c, const struct smbw_file *f, const smb2_create_
 
 /* A durable open reclaimed (DH2C/DHnC, MS-SMB2 3.2.4.4): 0 with f's new
  * id, 1 when the server refused (the caller opens by path then), or the
- * connection's fatal error. */
-static int reclaim(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
+ * connection's fatal error. again: reclaimed before in this reconnect. */
+static int reclaim(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f, bool again)
 {
     smbw_create_params p;
     memset(&p, 0, sizeof p);
@@ -253,27 +253,22 @@ static int reclaim(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
         f->has_lease = f->has_lease && got.granted && memcmp(got.key, f->lease_key, 16) == 0;
         if (f->has_lease)
             f->lease_state = got.state;
-        core_log(c, SMBW_LOG_INFO, "reconnect: %s reclaimed durably%s", f->re_path,
-                 f->has_lease ? " with its lease" : "");
+        core_log(c, SMBW_LOG_INFO, "reconnect: %s reclaimed durably%s%s", f->re_path,
+                 again ? " once more" : "", f->has_lease ? " with its lease" : "");
     }
     api_rsp_free(&rsp);
     return rc;
 }
 
-/* Opens f again: its durable handle reclaimed, else by its path; 0 with
- * f's new id, 1 when f cannot come back (no path, gone, another file now),
- * or the connection's fatal error. */
+/* Opens f again by its path unless reclaim_all brought it back: 0 with f's
+ * new id, 1 when f cannot come back (no path, gone, another file now), or
+ * the connection's fatal error. */
 static int reopen(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
 {
     if (!f->re_path)
         return 1;
-    if (f->durable) {
-        int rc = reclaim(c, t, f);
-        if (rc <= 0)
-            return rc;
-        f->durable = false; /* the open by path below is a plain one */
-        f->has_lease = false;
-    }
+    if (f->re_back)
+        return 0;
     smbw_create_params p;
     memset(&p, 0, sizeof p);
     p.desired_access = f->re_access;
@@ -360,8 +355,8 @@ static int check_same(smbw_conn *c, const reconn_was *was)
     return 0;
 }
 
-/* One try: transport, NEGOTIATE, sessions, trees, files. */
-static int reconnect_once(smbw_conn *c, const reconn_was *was)
+/* Transport, NEGOTIATE, sessions and trees again. */
+static int connect_all(smbw_conn *c, const reconn_was *was)
 {
     io_close(c);
     core_restart(c);
@@ -378,6 +373,74 @@ static int reconnect_once(smbw_conn *c, const reconn_was *was)
     for (struct smbw_session *s = c->sessions; s && !rc; s = s->next)
         for (struct smbw_tree *t = s->trees; t && !rc; t = t->next)
             rc = retree(c, s, t);
+    return rc;
+}
+
+static int backoff(smbw_conn *c, int ms);
+
+/* Reclaims t's durable opens; one the server refuses becomes a plain open,
+ * opened by its path later (reopen_all), and sets *refused. One reclaimed
+ * earlier in this reconnect (over the connection given up since) is asked
+ * again for up to RECLAIM_AGAIN_MS when refused: the server may not have
+ * marked it disconnected yet. */
+#define RECLAIM_AGAIN_MS 1000
+#define RECLAIM_AGAIN_STEP_MS 20
+static int reclaim_all(smbw_conn *c, struct smbw_tree *t, bool *refused)
+{
+    for (struct smbw_file *f = t->files; f; f = f->next) {
+        if (!f->re_path || !f->durable)
+            continue;
+        bool before = f->re_back;
+        f->re_back = false;
+        int rc = reclaim(c, t, f, before);
+        for (int k = 0; rc == 1 && before && k < RECLAIM_AGAIN_MS / RECLAIM_AGAIN_STEP_MS; k++) {
+            if ((rc = backoff(c, RECLAIM_AGAIN_STEP_MS)) != 0)
+                return rc;
+            rc = reclaim(c, t, f, before);
+        }
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            f->durable = false; /* opened by path: a plain open */
+            f->has_lease = false;
+            *refused = true;
+        } else {
+            f->re_back = true;
+        }
+    }
+    return c->dead ? c->dead_err : 0;
+}
+
+/* One try: transport, NEGOTIATE, sessions, trees, then the files: durable
+ * opens reclaimed, the others opened by path. When the server refused a
+ * reclaim, the connection is made once more before any open by path: a
+ * server may keep a record of the refused open tied to the connection
+ * that asked (Samba 4.17 takes the open over for that connection's process
+ * before it checks the file, and leaves it there when the check fails, e.g.
+ * when writes landed after the drop); an open by path would then wait for
+ * a lease break that process never answers (Samba's 30 s break timeout).
+ * With that connection gone the record is stale and the open proceeds. */
+static int reconnect_once(smbw_conn *c, const reconn_was *was)
+{
+    for (struct smbw_session *s = c->sessions; s; s = s->next)
+        for (struct smbw_tree *t = s->trees; t; t = t->next)
+            for (struct smbw_file *f = t->files; f; f = f->next)
+                f->re_back = false;
+    int rc = connect_all(c, was);
+    bool refused = false;
+    for (struct smbw_session *s = c->sessions; s && !rc; s = s->next)
+        for (struct smbw_tree *t = s->trees; t && !rc; t = t->next)
+            rc = reclaim_all(c, t, &refused);
+    if (!rc && refused) {
+        core_log(c, SMBW_LOG_INFO,
+                 "reconnect: a durable open was refused: connecting once more before opening "
+                 "files by their paths");
+        rc = connect_all(c, was);
+        bool again = false;
+        for (struct smbw_session *s = c->sessions; s && !rc; s = s->next)
+            for (struct smbw_tree *t = s->trees; t && !rc; t = t->next)
+                rc = reclaim_all(c, t, &again);
+    }
     for (struct smbw_session *s = c->sessions; s && !rc; s = s->next)
         for (struct smbw_tree *t = s->trees; t && !rc; t = t->next)
             rc = reopen_all(c, t);

@@ -101,6 +101,8 @@ struct smbw_file {
     /* The oplock level the open holds (granted, then lowered by the breaks
      * acknowledged so far; SMB2_OPLOCK_LEVEL_LEASE: a lease instead). */
     uint8_t oplock_level;
+    /* Reclaimed durably in the current reconnect (lib/api/reconn.c). */
+    bool re_back;
 };
 
 /* A piece of the output that is not in smbw_conn.out: a WRITE payload sent

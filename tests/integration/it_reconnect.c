@@ -236,7 +236,7 @@ START_TEST(test_reconnect_downgrade_refused)
 END_TEST
 
 typedef struct logbuf {
-    int durable_granted, reclaimed, acks, leases, lease_reclaimed, rh_leases, by_path;
+    int durable_granted, reclaimed, acks, leases, lease_reclaimed, rh_leases, by_path, once_more;
 } logbuf;
 
 static void log_cb(void *ud, enum smbw_log_level level, const char *msg)
@@ -259,6 +259,8 @@ static void log_cb(void *ud, enum smbw_log_level level, const char *msg)
         l->rh_leases++;
     if (strstr(msg, "opened again by its path"))
         l->by_path++;
+    if (strstr(msg, "connecting once more"))
+        l->once_more++;
 }
 
 /* Durable handles (smbw_reconnect_opts.durable) at dialect d: with
@@ -388,6 +390,64 @@ START_TEST(test_reconnect_durable_shared)
     free(srv);
     IT_OK(a.conn, smbw_unlink(a.tree, "shared.bin"));
     it_close(&b);
+    it_close(&a);
+}
+END_TEST
+
+/* A reclaim the server refuses after taking the open over: the file's
+ * times changed on the server while the durable open was disconnected (as
+ * when writes in flight land after the drop), so Samba refuses the DH2C,
+ * but only after it made the open's record its new connection's; an open by
+ * path on that connection then waits for a break of the lease R|W|H that
+ * nobody answers (Samba's 30 s break timeout). The library connects once
+ * more first: the file is opened by path at once, the same file, and
+ * written on. */
+START_TEST(test_reconnect_refused_reclaim)
+{
+    it_ctx a;
+    it_open(&a);
+    if (smbw_conn_dialect(a.conn) < SMBW_SMB3_00) {
+        it_close(&a);
+        return;
+    }
+    logbuf lg = {0};
+    IT_OK(a.conn, smbw_conn_set_log(a.conn, SMBW_LOG_DEBUG, log_cb, &lg));
+    pwcb p = {0};
+    smbw_reconnect_opts o = SMBW_RECONNECT_OPTS_INIT;
+    o.retries = 2;
+    o.password = give_password;
+    o.password_ud = &p;
+    o.durable = true;
+    IT_OK(a.conn, smbw_conn_set_reconnect(a.conn, &o));
+    smbw_file *f = NULL;
+    IT_OK(a.conn, smbw_file_open(&f, a.tree, "refused.bin", SMBW_O_RDWR | SMBW_O_CREAT));
+    ck_assert_int_eq(lg.durable_granted, 1);
+    ck_assert_int_eq(lg.leases, 1);
+    IT_OK(a.conn, smbw_file_pwrite(f, "0123456789", 10, 0));
+    cut(a.conn);
+    /* The server marks the open disconnected (its state saved), then the
+     * file's times move. */
+    struct timespec nap = {0, 300 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    char *path = it_server_path("refused.bin");
+    struct timespec ts[2] = {{1000000000, 0}, {1000000000, 0}};
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+    free(path);
+    time_t t0 = time(NULL);
+    IT_OK(a.conn, smbw_conn_reconnect(a.conn));
+    ck_assert_int_le(time(NULL) - t0, 10);
+    ck_assert(smbw_file_attached(f));
+    ck_assert_int_eq(lg.reclaimed, 0);
+    ck_assert_int_eq(lg.once_more, 1);
+    ck_assert_int_eq(lg.by_path, 1);
+    IT_OK(a.conn, smbw_file_pwrite(f, "abc", 3, 10));
+    IT_OK(a.conn, smbw_file_free(f));
+    size_t len = 0;
+    char *srv = it_server_read("refused.bin", &len);
+    ck_assert_uint_eq(len, 13);
+    ck_assert(memcmp(srv, "0123456789abc", 13) == 0);
+    free(srv);
+    IT_OK(a.conn, smbw_unlink(a.tree, "refused.bin"));
     it_close(&a);
 }
 END_TEST
@@ -626,6 +686,7 @@ int main(void)
     tcase_add_test(tc, test_reconnect_durable_v2);
     tcase_add_test(tc, test_reconnect_durable_v1);
     tcase_add_test(tc, test_reconnect_durable_shared);
+    tcase_add_test(tc, test_reconnect_refused_reclaim);
     tcase_add_test(tc, test_replay_reads_311);
     tcase_add_test(tc, test_replay_reads_21);
     tcase_add_test(tc, test_replay_writes_durable);
