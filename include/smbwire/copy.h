@@ -147,7 +147,11 @@ typedef void (*smbw_copied_cb)(void *ud, int err, uint32_t status, uint64_t byte
 int smbw_copy_chunk_async(smbw_file *src, smbw_file *dst, uint64_t src_off, uint64_t dst_off,
                           uint32_t len, bool copychunk_read, smbw_copied_cb cb, void *ud);
 
-/* Like smbw_copy_range, with the copychunk work spread over 1..16 lanes.
+/* The most lanes smbw_copy_range_multi and smbw_copy_lanes_open take. */
+#define SMBW_COPY_MAX_LANES 16
+
+/* Like smbw_copy_range, with the copychunk work spread over 1..16 lanes
+ * (SMBW_COPY_MAX_LANES).
  * A server that serves each connection in its own process (Samba) then
  * copies on several cores at once. Each lane gets its own resume key on its
  * own connection. Clone and stream (when needed) use the first lane. All

@@ -159,8 +159,6 @@ static int report(engine *e, uint64_t lowest)
     return 0;
 }
 
-#define MAX_LANES 16
-
 /* Waits on a set of connections (duplicates allowed) until something
  * happened on one of them or the earliest deadline passed. */
 static int wait_conn_set(smbw_conn *const *conns, int nconns)
@@ -510,7 +508,7 @@ static bool lane_answerable(const cc_engine *ce)
 /* The copychunk pipeline over one or more lanes sharing one work queue. */
 static int run_copychunk(engine *e, smbw_file *const *srcs, smbw_file *const *dsts, int nlanes)
 {
-    cc_engine lanes[MAX_LANES];
+    cc_engine lanes[SMBW_COPY_MAX_LANES];
     int n = 0, rc = 0;
     for (; n < nlanes; n++) {
         rc = lane_init(e, &lanes[n], srcs[n], dsts[n]);
@@ -553,7 +551,7 @@ static int run_copychunk(engine *e, smbw_file *const *srcs, smbw_file *const *ds
          * requests completed; the others are still waited for. */
         int before = inflight;
         while (inflight == before) {
-            smbw_conn *live[MAX_LANES];
+            smbw_conn *live[SMBW_COPY_MAX_LANES];
             int nl = 0;
             for (int l = 0; l < n; l++)
                 if (lane_answerable(&lanes[l]))
@@ -583,7 +581,7 @@ static int run_copychunk(engine *e, smbw_file *const *srcs, smbw_file *const *ds
             break;
         }
         if (!e->err) {
-            seg extra[MAX_DEPTH * MAX_LANES];
+            seg extra[MAX_DEPTH * SMBW_COPY_MAX_LANES];
             size_t nx = 0;
             for (int l = 0; l < n; l++)
                 for (int i = 0; i < lanes[l].depth; i++)
@@ -1177,9 +1175,9 @@ int smbw_copy_range_multi(const smbw_copy_lane *lanes, int nlanes, uint64_t src_
                           uint64_t dst_off, uint64_t len, const smbw_copy_opts *opts,
                           smbw_copy_stats *stats)
 {
-    if (!lanes || nlanes < 1 || nlanes > MAX_LANES)
+    if (!lanes || nlanes < 1 || nlanes > SMBW_COPY_MAX_LANES)
         return SMBW_EINVAL;
-    smbw_file *srcs[MAX_LANES], *dsts[MAX_LANES];
+    smbw_file *srcs[SMBW_COPY_MAX_LANES], *dsts[SMBW_COPY_MAX_LANES];
     for (int i = 0; i < nlanes; i++) {
         smbw_conn *a, *b;
         int rc = api_file_conn(lanes[i].src, &a);

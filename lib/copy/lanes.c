@@ -8,8 +8,6 @@
 
 #include "../api/api.h"
 
-#define LANES_MAX 16 /* as smbw_copy_range_multi */
-
 /* A further connection of its own: connection, session, the trees of the
  * source's and the destination's shares (one when they are the same). */
 typedef struct lane_own {
@@ -20,8 +18,8 @@ typedef struct lane_own {
 
 struct smbw_copy_lanes {
     int n;
-    smbw_copy_lane lane[LANES_MAX];
-    lane_own own[LANES_MAX]; /* own[0] is the caller's: empty */
+    smbw_copy_lane lane[SMBW_COPY_MAX_LANES];
+    lane_own own[SMBW_COPY_MAX_LANES]; /* own[0] is the caller's: empty */
 };
 
 static void own_free(smbw_copy_lane *l, lane_own *o)
@@ -113,7 +111,7 @@ int smbw_copy_lanes_open(smbw_copy_lanes **out, smbw_file *src, smbw_file *dst, 
     if (!out)
         return SMBW_EINVAL;
     *out = NULL;
-    if (!src || !dst || !creds || nlanes < 1 || nlanes > LANES_MAX)
+    if (!src || !dst || !creds || nlanes < 1 || nlanes > SMBW_COPY_MAX_LANES)
         return SMBW_EINVAL;
     if (!src->tree || !dst->tree || !src->tree->sess || !dst->tree->sess)
         return SMBW_EDEAD;
