@@ -142,6 +142,11 @@ in_samba() {
         shift 2
         mount --rbind /proc "$r/proc"
         mount --rbind /dev "$r/dev"
+        # The host names the host knows: smbd looks up its own name at every
+        # login (NTLM target info); unknown in the root, it went to DNS and
+        # waited 5 s for an answer where no name server answers (CI).
+        [[ -e "$r/etc/hosts" ]] || : >"$r/etc/hosts"
+        mount --bind /etc/hosts "$r/etc/hosts"
         declare -A seen=()
         for ((i = 0; i < n; i++)); do
             p=$1
