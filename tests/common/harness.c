@@ -165,6 +165,16 @@ void *it_server_read(const char *rel, size_t *len)
     return buf;
 }
 
+void it_server_write(const char *rel, const void *data, size_t len)
+{
+    char *p = it_server_path(rel);
+    FILE *f = fopen(p, "wb");
+    ck_assert_msg(f != NULL, "cannot create %s on the server side: %s", p, strerror(errno));
+    ck_assert_msg(fwrite(data, 1, len, f) == len && fclose(f) == 0, "cannot write %s: %s", p,
+                  strerror(errno));
+    free(p);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

@@ -92,6 +92,9 @@ int it_server_stat(const char *rel, struct stat *st);
 /* Reads the whole server-side file rel (malloc'd, *len set), fails the test
  * when it cannot be read. */
 void *it_server_read(const char *rel, size_t *len);
+/* Writes len bytes of data as the server-side file rel (created or
+ * truncated); fails the test when it cannot. */
+void it_server_write(const char *rel, const void *data, size_t len);
 /* Names in a server-side directory, sorted and joined with '\n' (malloc'd). */
 char *it_server_listing(const char *rel);
 /* Size of a server-side file, or -1 when it does not exist. */

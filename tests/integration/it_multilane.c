@@ -59,12 +59,7 @@ START_TEST(test_multilane_copy)
     size_t size = (80u << 20) + 4097;
     uint8_t *data = malloc(size);
     it_random(data, size);
-    char *p = it_server_path("lanes-src.bin");
-    FILE *f = fopen(p, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(data, 1, size, f), size);
-    fclose(f);
-    free(p);
+    it_server_write("lanes-src.bin", data, size);
     for (int n = 1; n <= LANES; n++) {
         char name[32];
         snprintf(name, sizeof name, "lanes-dst-%d.bin", n);
@@ -116,12 +111,7 @@ START_TEST(test_lanes_opened_by_library)
     uint8_t *data = malloc(size);
     ck_assert_ptr_nonnull(data);
     it_random(data, size);
-    char *p = it_server_path("lo-src.bin");
-    FILE *f = fopen(p, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(data, 1, size, f), size);
-    fclose(f);
-    free(p);
+    it_server_write("lo-src.bin", data, size);
     it_ctx a;
     it_open(&a);
     int negotiated = 0;
