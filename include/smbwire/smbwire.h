@@ -454,9 +454,14 @@ int smbw_conn_set_reconnect(smbw_conn *c, const smbw_reconnect_opts *opts);
  * closed first): a new TCP connection to the same host and port, NEGOTIATE
  * with the same ClientGuid, then every session authenticated again (NTLM asks
  * the password callback; Kerberos uses the credential cache again), every
- * tree connected again and every open file reopened by its path and checked
- * to be the same file (creation time; for an open without write access also
- * size and last write time). The objects keep their addresses: the caller's
+ * tree connected again and every open file back: a durable one reclaimed
+ * (smbw_reconnect_opts.durable), the others, and a durable one whose reclaim
+ * the server refused, reopened by path (durable again where it was) and
+ * checked to be the same file (on-disk id, else creation time; for an open
+ * without write access also size and last write time). When the server
+ * refused a reclaim, the connection is made once more before any open by
+ * path (a server may tie the refused open's record to the connection that
+ * asked: docs/robustness.md). The objects keep their addresses: the caller's
  * smbw_session, smbw_tree and smbw_file pointers stay valid. A file that
  * cannot be reopened, or is no longer the same file, is detached (its calls
  * fail with SMBW_EDEAD). Requests that were in flight when the transport died

@@ -12,6 +12,8 @@
 #include "../util/sized.h"
 
 #define RECONN_MAX_WAIT_MS 30000
+
+enum { API_RE_TODO, API_RE_BACK, API_RE_REFUSED }; /* smbw_file.re_state */
 #define RECONN_MAX_RETRIES 100
 
 static int revive(smbw_conn *c);
@@ -260,14 +262,41 @@ static int reclaim(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f, bool 
     return rc;
 }
 
+/* The answer to a reopen that asked for durability again (dur, lease):
+ * f's create contexts replaced by the new open's, its durability and lease
+ * taken from them. 0, SMBW_ENOMEM or SMBW_EPROTO (malformed contexts). */
+static int durable_again(smbw_conn *c, struct smbw_file *f, const smb2_create_rsp *cr,
+                         const smb2_durable_req *dur, const smb2_lease *lease)
+{
+    smb2_durable_rsp d;
+    smb2_lease l;
+    if (wire_decode_durable(cr->contexts, cr->contexts_len, &d) != 0 ||
+        wire_decode_lease(cr->contexts, cr->contexts_len, &l) != 0) {
+        core_kill(c, SMBW_EPROTO, "malformed durable or lease context in a CREATE response");
+        return SMBW_EPROTO;
+    }
+    uint8_t *ctx = NULL;
+    if (cr->contexts_len && !(ctx = malloc(cr->contexts_len)))
+        return SMBW_ENOMEM;
+    if (ctx)
+        memcpy(ctx, cr->contexts, cr->contexts_len);
+    free(f->ctx);
+    f->ctx = ctx;
+    f->ctx_len = cr->contexts_len;
+    api_file_durable(c, f, dur, lease);
+    return 0;
+}
+
 /* Opens f again by its path unless reclaim_all brought it back: 0 with f's
  * new id, 1 when f cannot come back (no path, gone, another file now), or
- * the connection's fatal error. */
+ * the connection's fatal error. A file whose reclaim was refused asks for
+ * durability again (as its first open did), so that a later drop finds it
+ * durable. */
 static int reopen(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
 {
     if (!f->re_path)
         return 1;
-    if (f->re_back)
+    if (f->re_state == API_RE_BACK)
         return 0;
     smbw_create_params p;
     memset(&p, 0, sizeof p);
@@ -276,9 +305,13 @@ static int reopen(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
     p.create_options = f->re_options;
     p.file_attributes = f->re_attrs;
     p.create_disposition = FILE_OPEN;
+    smb2_durable_req dur;
+    smb2_lease lease;
+    bool want = f->re_state == API_RE_REFUSED && api_durable_req(c, &p, &dur, &lease);
     core_msg m;
     api_msg_for_tree(&m, t, SMB2_CREATE);
-    if (api_encode_create_ex(&m.body, f->re_path, &p, f->has_disk_id) != 0) {
+    if (api_encode_create_dur(&m.body, f->re_path, &p, f->has_disk_id, want ? &dur : NULL,
+                              &lease) != 0) {
         buf_free(&m.body);
         return SMBW_ENOMEM;
     }
@@ -300,6 +333,8 @@ static int reopen(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
         if (rc == 0)
             core_log(c, SMBW_LOG_INFO, "reconnect: %s opened again by its path (the same file)",
                      f->re_path);
+        if (rc == 0 && want)
+            rc = durable_again(c, f, &cr, &dur, &lease);
     }
     api_rsp_free(&rsp);
     return rc;
@@ -378,8 +413,8 @@ static int connect_all(smbw_conn *c, const reconn_was *was)
 
 static int backoff(smbw_conn *c, int ms);
 
-/* Reclaims t's durable opens; one the server refuses becomes a plain open,
- * opened by its path later (reopen_all), and sets *refused. One reclaimed
+/* Reclaims t's durable opens; one the server refuses is opened by its path
+ * later (reopen_all), and sets *refused. One reclaimed
  * earlier in this reconnect (over the connection given up since) is asked
  * again for up to RECLAIM_AGAIN_MS when refused: the server may not have
  * marked it disconnected yet. */
@@ -390,8 +425,8 @@ static int reclaim_all(smbw_conn *c, struct smbw_tree *t, bool *refused)
     for (struct smbw_file *f = t->files; f; f = f->next) {
         if (!f->re_path || !f->durable)
             continue;
-        bool before = f->re_back;
-        f->re_back = false;
+        bool before = f->re_state == API_RE_BACK;
+        f->re_state = API_RE_TODO;
         int rc = reclaim(c, t, f, before);
         for (int k = 0; rc == 1 && before && k < RECLAIM_AGAIN_MS / RECLAIM_AGAIN_STEP_MS; k++) {
             if ((rc = backoff(c, RECLAIM_AGAIN_STEP_MS)) != 0)
@@ -401,11 +436,12 @@ static int reclaim_all(smbw_conn *c, struct smbw_tree *t, bool *refused)
         if (rc < 0)
             return rc;
         if (rc == 1) {
-            f->durable = false; /* opened by path: a plain open */
+            f->durable = false; /* opened by path (reopen) */
             f->has_lease = false;
+            f->re_state = API_RE_REFUSED;
             *refused = true;
         } else {
-            f->re_back = true;
+            f->re_state = API_RE_BACK;
         }
     }
     return c->dead ? c->dead_err : 0;
@@ -425,7 +461,7 @@ static int reconnect_once(smbw_conn *c, const reconn_was *was)
     for (struct smbw_session *s = c->sessions; s; s = s->next)
         for (struct smbw_tree *t = s->trees; t; t = t->next)
             for (struct smbw_file *f = t->files; f; f = f->next)
-                f->re_back = false;
+                f->re_state = API_RE_TODO;
     int rc = connect_all(c, was);
     bool refused = false;
     for (struct smbw_session *s = c->sessions; s && !rc; s = s->next)

@@ -101,8 +101,10 @@ struct smbw_file {
     /* The oplock level the open holds (granted, then lowered by the breaks
      * acknowledged so far; SMB2_OPLOCK_LEVEL_LEASE: a lease instead). */
     uint8_t oplock_level;
-    /* Reclaimed durably in the current reconnect (lib/api/reconn.c). */
-    bool re_back;
+    /* Where the current reconnect is with it (lib/api/reconn.c):
+     * API_RE_TODO, API_RE_BACK (reclaimed durably) or API_RE_REFUSED (its
+     * reclaim refused: opened by path, durable again if the server agrees). */
+    uint8_t re_state;
 };
 
 /* A piece of the output that is not in smbw_conn.out: a WRITE payload sent

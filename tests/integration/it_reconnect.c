@@ -66,6 +66,18 @@ static void set_policy(smbw_conn *c, pwcb *p, bool with_password, int retries)
     IT_OK(c, smbw_conn_set_reconnect(c, &o));
 }
 
+/* Durable handles on (shared: durable_shared too), two tries, p's password. */
+static void set_durable(smbw_conn *c, pwcb *p, bool shared)
+{
+    smbw_reconnect_opts o = SMBW_RECONNECT_OPTS_INIT;
+    o.retries = 2;
+    o.password = give_password;
+    o.password_ud = p;
+    o.durable = true;
+    o.durable_shared = shared;
+    IT_OK(c, smbw_conn_set_reconnect(c, &o));
+}
+
 START_TEST(test_reconnect_write_read)
 {
     it_ctx a;
@@ -284,12 +296,7 @@ static void durable_at(uint16_t d)
     logbuf lg = {0};
     IT_OK(a.conn, smbw_conn_set_log(a.conn, SMBW_LOG_DEBUG, log_cb, &lg));
     pwcb p = {0};
-    smbw_reconnect_opts o = SMBW_RECONNECT_OPTS_INIT;
-    o.retries = 2;
-    o.password = give_password;
-    o.password_ud = &p;
-    o.durable = true;
-    IT_OK(a.conn, smbw_conn_set_reconnect(a.conn, &o));
+    set_durable(a.conn, &p, false);
     smbw_file *f = NULL, *g = NULL;
     IT_OK(a.conn, smbw_file_open(&f, a.tree, "durable.bin", SMBW_O_RDWR | SMBW_O_CREAT));
     if (want)
@@ -357,14 +364,8 @@ START_TEST(test_reconnect_durable_shared)
     IT_OK(a.conn, smbw_conn_set_log(a.conn, SMBW_LOG_DEBUG, log_cb, &la));
     IT_OK(b.conn, smbw_conn_set_log(b.conn, SMBW_LOG_DEBUG, log_cb, &lb));
     pwcb p = {0};
-    smbw_reconnect_opts o = SMBW_RECONNECT_OPTS_INIT;
-    o.retries = 2;
-    o.password = give_password;
-    o.password_ud = &p;
-    o.durable = true;
-    o.durable_shared = true;
-    IT_OK(a.conn, smbw_conn_set_reconnect(a.conn, &o));
-    IT_OK(b.conn, smbw_conn_set_reconnect(b.conn, &o));
+    set_durable(a.conn, &p, true);
+    set_durable(b.conn, &p, true);
     smbw_file *f = NULL, *g = NULL;
     IT_OK(a.conn, smbw_file_open(&f, a.tree, "shared.bin", SMBW_O_RDWR | SMBW_O_CREAT));
     ck_assert_int_eq(la.rh_leases, 1);
@@ -400,8 +401,8 @@ END_TEST
  * but only after it made the open's record its new connection's; an open by
  * path on that connection then waits for a break of the lease R|W|H that
  * nobody answers (Samba's 30 s break timeout). The library connects once
- * more first: the file is opened by path at once, the same file, and
- * written on. */
+ * more first: the file is opened by path at once, the same file, durable
+ * again, and written on. */
 START_TEST(test_reconnect_refused_reclaim)
 {
     it_ctx a;
@@ -413,12 +414,7 @@ START_TEST(test_reconnect_refused_reclaim)
     logbuf lg = {0};
     IT_OK(a.conn, smbw_conn_set_log(a.conn, SMBW_LOG_DEBUG, log_cb, &lg));
     pwcb p = {0};
-    smbw_reconnect_opts o = SMBW_RECONNECT_OPTS_INIT;
-    o.retries = 2;
-    o.password = give_password;
-    o.password_ud = &p;
-    o.durable = true;
-    IT_OK(a.conn, smbw_conn_set_reconnect(a.conn, &o));
+    set_durable(a.conn, &p, false);
     smbw_file *f = NULL;
     IT_OK(a.conn, smbw_file_open(&f, a.tree, "refused.bin", SMBW_O_RDWR | SMBW_O_CREAT));
     ck_assert_int_eq(lg.durable_granted, 1);
@@ -440,12 +436,21 @@ START_TEST(test_reconnect_refused_reclaim)
     ck_assert_int_eq(lg.reclaimed, 0);
     ck_assert_int_eq(lg.once_more, 1);
     ck_assert_int_eq(lg.by_path, 1);
+    /* Opened by path, it asked for durability again: a second drop finds it
+     * durable, reclaimed this time. */
+    ck_assert_int_eq(lg.durable_granted, 2);
+    ck_assert_int_eq(lg.leases, 2);
     IT_OK(a.conn, smbw_file_pwrite(f, "abc", 3, 10));
+    cut(a.conn);
+    IT_OK(a.conn, smbw_conn_reconnect(a.conn));
+    ck_assert_int_eq(lg.lease_reclaimed, 1);
+    ck_assert_int_eq(lg.once_more, 1);
+    IT_OK(a.conn, smbw_file_pwrite(f, "de", 2, 13));
     IT_OK(a.conn, smbw_file_free(f));
     size_t len = 0;
     char *srv = it_server_read("refused.bin", &len);
-    ck_assert_uint_eq(len, 13);
-    ck_assert(memcmp(srv, "0123456789abc", 13) == 0);
+    ck_assert_uint_eq(len, 15);
+    ck_assert(memcmp(srv, "0123456789abcde", 15) == 0);
     free(srv);
     IT_OK(a.conn, smbw_unlink(a.tree, "refused.bin"));
     it_close(&a);
