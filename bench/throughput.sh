@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Download and upload throughput of smbcopy against smbclient get/put, same
-# run, page-cached, median of ROUNDS. Three client settings against one
+# run, page-cached, median of ROUNDS (the order of the contenders rotates
+# from round to round). Three client settings against one
 # private Samba 4.17:
 #   signed     SMB 3.1.1, signed (smbcopy's default; smbclient --client-protection=sign,
 #              and smbclient's own default, which does not sign)
@@ -29,6 +30,51 @@ dl=$bench_work/dl.out
 smbclient_run() {
     smbclient "//$SMBW_TEST_HOST/$SMBW_TEST_SHARE" -p "$SMBW_TEST_PORT" \
         -U "$SMBW_TEST_USER%$SMBW_TEST_PASS" "$@"
+}
+
+# One timed transfer per contender, each from the same state: the download
+# and the upload removed and synced (untimed). The order rotates from round
+# to round (a fixed order gave one slot copies up to 3x slower, whichever
+# tool had it). The first download and upload are checked.
+reset_all() {
+    bench_reset "$dl" "$share/up.dst"
+}
+run_scdl() {
+    reset_all
+    bench_time t "$SMBCOPY" --json -q "${sc_opts[@]}" "$SHARE_URL/big" "$dl"
+    t_scdl+=("$t")
+    dialect=$(sed -n 's/.*"dialect":"\([^"]*\)".*/\1/p' "$bench_work/last.out")
+    if ((${#t_scdl[@]} == 1)); then
+        cmp "$share/big" "$dl" || bench_die "smbcopy download differs"
+    fi
+}
+run_clg() {
+    reset_all
+    bench_time t smbclient_run "${cl_opts[@]}" -c "get big $dl"
+    t_clg+=("$t")
+}
+run_cldg() {
+    reset_all
+    bench_time t smbclient_run -c "get big $dl"
+    t_cldg+=("$t")
+}
+run_scup() {
+    reset_all
+    bench_time t "$SMBCOPY" --json -q "${sc_opts[@]}" "$bench_work/up.src" "$SHARE_URL/up.dst"
+    t_scup+=("$t")
+    if ((${#t_scup[@]} == 1)); then
+        cmp "$bench_work/up.src" "$share/up.dst" || bench_die "smbcopy upload differs"
+    fi
+}
+run_clp() {
+    reset_all
+    bench_time t smbclient_run "${cl_opts[@]}" -c "put $bench_work/up.src up.dst"
+    t_clp+=("$t")
+}
+run_cldp() {
+    reset_all
+    bench_time t smbclient_run -c "put $bench_work/up.src up.dst"
+    t_cldp+=("$t")
 }
 
 echo
@@ -60,38 +106,17 @@ for cfg in $CONFIGS; do
     esac
     t_scdl=() t_clg=() t_cldg=() t_scup=() t_clp=() t_cldp=()
     dialect='?'
+    contenders=(run_scdl run_clg run_scup run_clp)
+    if ((cl_default)); then
+        contenders+=(run_cldg run_cldp)
+    fi
+    n=${#contenders[@]}
     for ((r = 1; r <= ROUNDS; r++)); do
-        bench_reset "$dl"
-        bench_time t "$SMBCOPY" --json -q "${sc_opts[@]}" "$SHARE_URL/big" "$dl"
-        t_scdl+=("$t")
-        dialect=$(sed -n 's/.*"dialect":"\([^"]*\)".*/\1/p' "$bench_work/last.out")
-        if ((r == 1)); then
-            cmp "$share/big" "$dl" || bench_die "smbcopy download differs"
-        fi
-        bench_reset "$dl"
-        bench_time t smbclient_run "${cl_opts[@]}" -c "get big $dl"
-        t_clg+=("$t")
-        if ((cl_default)); then
-            bench_reset "$dl"
-            bench_time t smbclient_run -c "get big $dl"
-            t_cldg+=("$t")
-        fi
-        bench_reset "$dl" "$share/up.dst"
-        bench_time t "$SMBCOPY" --json -q "${sc_opts[@]}" "$bench_work/up.src" "$SHARE_URL/up.dst"
-        t_scup+=("$t")
-        if ((r == 1)); then
-            cmp "$bench_work/up.src" "$share/up.dst" || bench_die "smbcopy upload differs"
-        fi
-        bench_reset "$share/up.dst"
-        bench_time t smbclient_run "${cl_opts[@]}" -c "put $bench_work/up.src up.dst"
-        t_clp+=("$t")
-        if ((cl_default)); then
-            bench_reset "$share/up.dst"
-            bench_time t smbclient_run -c "put $bench_work/up.src up.dst"
-            t_cldp+=("$t")
-        fi
+        for ((i = 0; i < n; i++)); do
+            "${contenders[$(((r - 1 + i) % n))]}"
+        done
     done
-    bench_reset "$dl" "$share/up.dst"
+    reset_all
     echo
     echo "## $cfg (smbcopy dialect $dialect; smbcopy ${sc_opts[*]:-(defaults)}; smbclient ${cl_opts[*]})"
     echo
