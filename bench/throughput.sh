@@ -39,43 +39,32 @@ smbclient_run() {
 reset_all() {
     bench_reset "$dl" "$share/up.dst"
 }
+# run_timed TIMES SRC DST CMD...: CMD timed from the common state, its time
+# appended to the array TIMES; the first time, DST must equal SRC (unless
+# SRC is empty).
+run_timed() {
+    local -n _times=$1
+    local src=$2 dst=$3
+    shift 3
+    reset_all
+    bench_time t "$@"
+    _times+=("$t")
+    if [[ -n "$src" ]] && ((${#_times[@]} == 1)); then
+        cmp "$src" "$dst" || bench_die "$dst differs from $src after: $*"
+    fi
+}
 run_scdl() {
-    reset_all
-    bench_time t "$SMBCOPY" --json -q "${sc_opts[@]}" "$SHARE_URL/big" "$dl"
-    t_scdl+=("$t")
+    run_timed t_scdl "$share/big" "$dl" "$SMBCOPY" --json -q "${sc_opts[@]}" "$SHARE_URL/big" "$dl"
     dialect=$(sed -n 's/.*"dialect":"\([^"]*\)".*/\1/p' "$bench_work/last.out")
-    if ((${#t_scdl[@]} == 1)); then
-        cmp "$share/big" "$dl" || bench_die "smbcopy download differs"
-    fi
 }
-run_clg() {
-    reset_all
-    bench_time t smbclient_run "${cl_opts[@]}" -c "get big $dl"
-    t_clg+=("$t")
-}
-run_cldg() {
-    reset_all
-    bench_time t smbclient_run -c "get big $dl"
-    t_cldg+=("$t")
-}
+run_clg() { run_timed t_clg "" "" smbclient_run "${cl_opts[@]}" -c "get big $dl"; }
+run_cldg() { run_timed t_cldg "" "" smbclient_run -c "get big $dl"; }
 run_scup() {
-    reset_all
-    bench_time t "$SMBCOPY" --json -q "${sc_opts[@]}" "$bench_work/up.src" "$SHARE_URL/up.dst"
-    t_scup+=("$t")
-    if ((${#t_scup[@]} == 1)); then
-        cmp "$bench_work/up.src" "$share/up.dst" || bench_die "smbcopy upload differs"
-    fi
+    run_timed t_scup "$bench_work/up.src" "$share/up.dst" \
+        "$SMBCOPY" --json -q "${sc_opts[@]}" "$bench_work/up.src" "$SHARE_URL/up.dst"
 }
-run_clp() {
-    reset_all
-    bench_time t smbclient_run "${cl_opts[@]}" -c "put $bench_work/up.src up.dst"
-    t_clp+=("$t")
-}
-run_cldp() {
-    reset_all
-    bench_time t smbclient_run -c "put $bench_work/up.src up.dst"
-    t_cldp+=("$t")
-}
+run_clp() { run_timed t_clp "" "" smbclient_run "${cl_opts[@]}" -c "put $bench_work/up.src up.dst"; }
+run_cldp() { run_timed t_cldp "" "" smbclient_run -c "put $bench_work/up.src up.dst"; }
 
 echo
 echo "Samba $(smbd --version | cut -d' ' -f2), smbclient $(smbclient --version | cut -d' ' -f2), file $SIZE_MIB MiB random"

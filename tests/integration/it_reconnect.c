@@ -66,6 +66,16 @@ static void set_policy(smbw_conn *c, pwcb *p, bool with_password, int retries)
     IT_OK(c, smbw_conn_set_reconnect(c, &o));
 }
 
+/* The server-side file name holds exactly the text want. */
+static void expect_server_file(const char *name, const char *want)
+{
+    size_t len = 0;
+    char *srv = it_server_read(name, &len);
+    ck_assert_uint_eq(len, strlen(want));
+    ck_assert(memcmp(srv, want, len) == 0);
+    free(srv);
+}
+
 /* Durable handles on (shared: durable_shared too), two tries, p's password. */
 static void set_durable(smbw_conn *c, pwcb *p, bool shared)
 {
@@ -321,11 +331,7 @@ static void durable_at(uint16_t d)
         ck_assert_int_ge(lg.acks, 1);
     IT_OK(a.conn, smbw_file_free(g));
     IT_OK(a.conn, smbw_file_free(f));
-    size_t len = 0;
-    char *srv = it_server_read("durable.bin", &len);
-    ck_assert_uint_eq(len, 16);
-    ck_assert(memcmp(srv, "0123456789abcdef", 16) == 0);
-    free(srv);
+    expect_server_file("durable.bin", "0123456789abcdef");
     IT_OK(a.conn, smbw_unlink(a.tree, "durable.bin"));
     it_close(&a);
 }
@@ -384,11 +390,7 @@ START_TEST(test_reconnect_durable_shared)
     IT_OK(b.conn, smbw_file_pwrite(g, "!", 1, 22));
     IT_OK(b.conn, smbw_file_free(g));
     IT_OK(a.conn, smbw_file_free(f));
-    size_t len = 0;
-    char *srv = it_server_read("shared.bin", &len);
-    ck_assert_uint_eq(len, 23);
-    ck_assert(memcmp(srv, "0123456789abcdefABCDEF!", 23) == 0);
-    free(srv);
+    expect_server_file("shared.bin", "0123456789abcdefABCDEF!");
     IT_OK(a.conn, smbw_unlink(a.tree, "shared.bin"));
     it_close(&b);
     it_close(&a);
@@ -447,11 +449,7 @@ START_TEST(test_reconnect_refused_reclaim)
     ck_assert_int_eq(lg.once_more, 1);
     IT_OK(a.conn, smbw_file_pwrite(f, "de", 2, 13));
     IT_OK(a.conn, smbw_file_free(f));
-    size_t len = 0;
-    char *srv = it_server_read("refused.bin", &len);
-    ck_assert_uint_eq(len, 15);
-    ck_assert(memcmp(srv, "0123456789abcde", 15) == 0);
-    free(srv);
+    expect_server_file("refused.bin", "0123456789abcde");
     IT_OK(a.conn, smbw_unlink(a.tree, "refused.bin"));
     it_close(&a);
 }
