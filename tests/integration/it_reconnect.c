@@ -76,16 +76,26 @@ static void expect_server_file(const char *name, const char *want)
     free(srv);
 }
 
-/* Durable handles on (shared: durable_shared too), two tries, p's password. */
-static void set_durable(smbw_conn *c, pwcb *p, bool shared)
+/* A reconnect policy with p's password: retries tries wait_ms apart, and
+ * durable handles (shared: durable_shared), replay as asked. */
+static void set_reconn(smbw_conn *c, pwcb *p, int retries, int wait_ms, bool durable, bool shared,
+                       bool replay)
 {
     smbw_reconnect_opts o = SMBW_RECONNECT_OPTS_INIT;
-    o.retries = 2;
+    o.retries = retries;
+    o.wait_ms = wait_ms;
     o.password = give_password;
     o.password_ud = p;
-    o.durable = true;
+    o.durable = durable;
     o.durable_shared = shared;
+    o.replay = replay;
     IT_OK(c, smbw_conn_set_reconnect(c, &o));
+}
+
+/* Durable handles on (shared: durable_shared too), two tries. */
+static void set_durable(smbw_conn *c, pwcb *p, bool shared)
+{
+    set_reconn(c, p, 2, 0, true, shared, false);
 }
 
 START_TEST(test_reconnect_write_read)
@@ -504,14 +514,7 @@ static void trace_cb(void *ud, enum smbw_log_level level, const char *msg)
 
 static void set_replay(smbw_conn *c, pwcb *p, bool durable)
 {
-    smbw_reconnect_opts o = SMBW_RECONNECT_OPTS_INIT;
-    o.retries = 3;
-    o.wait_ms = 50;
-    o.password = give_password;
-    o.password_ud = p;
-    o.durable = durable;
-    o.replay = true;
-    IT_OK(c, smbw_conn_set_reconnect(c, &o));
+    set_reconn(c, p, 3, 50, durable, false, true);
 }
 
 #define RP_N 8
