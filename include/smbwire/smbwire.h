@@ -456,7 +456,8 @@ int smbw_conn_set_reconnect(smbw_conn *c, const smbw_reconnect_opts *opts);
  * the password callback; Kerberos uses the credential cache again), every
  * tree connected again and every open file back: a durable one reclaimed
  * (smbw_reconnect_opts.durable), the others, and a durable one whose reclaim
- * the server refused, reopened by path (durable again where it was) and
+ * the server refused, reopened by path (durable again where it was, unless
+ * durable_shared) and
  * checked to be the same file (on-disk id, else creation time; for an open
  * without write access also size and last write time). When the server
  * refused a reclaim, the connection is made once more before any open by

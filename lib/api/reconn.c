@@ -291,7 +291,7 @@ static int durable_again(smbw_conn *c, struct smbw_file *f, const smb2_create_rs
  * new id, 1 when f cannot come back (no path, gone, another file now), or
  * the connection's fatal error. A file whose reclaim was refused asks for
  * durability again (as its first open did), so that a later drop finds it
- * durable. */
+ * durable, except under durable_shared. */
 static int reopen(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
 {
     if (!f->re_path)
@@ -307,7 +307,12 @@ static int reopen(smbw_conn *c, struct smbw_tree *t, struct smbw_file *f)
     p.create_disposition = FILE_OPEN;
     smb2_durable_req dur;
     smb2_lease lease;
-    bool want = f->re_state == API_RE_REFUSED && api_durable_req(c, &p, &dur, &lease);
+    /* Not under durable_shared: there other connections of the program
+     * hold the file (the lanes), and Samba, which refuses the reclaim then,
+     * answered such an open with a lease break to one of them, unanswered
+     * while this reconnect runs (its 35 s break timeout; seen under ASan). */
+    bool want = f->re_state == API_RE_REFUSED && !c->re_durable_shared &&
+                api_durable_req(c, &p, &dur, &lease);
     core_msg m;
     api_msg_for_tree(&m, t, SMB2_CREATE);
     if (api_encode_create_dur(&m.body, f->re_path, &p, f->has_disk_id, want ? &dur : NULL,
