@@ -10,8 +10,8 @@
 #    -Dtests=false) unless SKIP_BUILD=1;
 # 3. runs bench/sweep.sh (time against file size and against one-way delay,
 #    CSV) and bench/plot.sh (PNG plots), then every other script of bench/
-#    (serverside, throughput, depth, multiconn, lanes, memory, instructions,
-#    tree), each starting
+#    (serverside, throughput, depth, multiconn, multistream, lanes, memory,
+#    instructions, tree), each starting
 #    its own private Samba from tests/testbed/, each writing its markdown
 #    tables to OUT/NAME.md (stderr to OUT/NAME.err);
 # 4. writes OUT/README.md: machine, load average before and after, the
@@ -25,7 +25,7 @@
 #   SIZE_MIB      file size of the other scripts (default 1024)
 #   DELAYS_MS     one-way delays of the delay sweep (default "0 1 5 10")
 #   BENCHES       which to run (default "sweep serverside throughput depth
-#                 multiconn lanes memory instructions tree"; instructions
+#                 multiconn multistream lanes memory instructions tree"; instructions
 #                 runs under callgrind on INSTR_SIZE_MIB, default 32)
 #   NOTE          a line printed under every plot title and on top of
 #                 OUT/README.md (e.g. "noisy preliminary run, load 3.2")
@@ -56,7 +56,7 @@ fi
 export SIZE_MIB
 export DELAYS_MS=${DELAYS_MS:-0 1 5 10}
 export BUILD=${BUILD:-build-rel}
-BENCHES=${BENCHES:-sweep serverside throughput depth multiconn lanes memory instructions tree}
+BENCHES=${BENCHES:-sweep serverside throughput depth multiconn multistream lanes memory instructions tree}
 OUT=${OUT:-$root/bench/results/$(date -u +%F)-run}
 NOTE=${NOTE:-}
 mkdir -p "$OUT"
@@ -104,7 +104,7 @@ for b in $BENCHES; do
         SIZE_MIB=${INSTR_SIZE_MIB:-32} bash bench/instructions.sh >"$OUT/instructions.md" \
             2>"$OUT/instructions.err" || { tail -n 20 "$OUT/instructions.err" >&2; exit 1; }
         ;;
-    serverside | throughput | depth | multiconn | memory)
+    serverside | throughput | depth | multiconn | multistream | memory)
         log "$b ($SIZE_MIB MiB)"
         bash "bench/$b.sh" >"$OUT/$b.md" 2>"$OUT/$b.err" || { tail -n 20 "$OUT/$b.err" >&2; exit 1; }
         ;;
