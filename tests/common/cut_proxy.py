@@ -3,7 +3,7 @@
 
     cut_proxy.py --port-file FILE [--listen-port P] [--up N] [--down N]
                  [--command NAME|NUMBER --at K [--after-forward]]
-                 [--hold-server S] [--cuts M] [--then HOST:PORT]
+                 [--conn N] [--hold-server S] [--cuts M] [--then HOST:PORT]
                  [--log FILE] [--timeout S] HOST PORT
 
 Forwards bytes both ways between each client and HOST:PORT and cuts (RST on
@@ -33,6 +33,9 @@ both sides: SO_LINGER 0, then close) the connection in flight:
                (at most 60 s after the cut), not from the cut: the old
                opens are still there when the client's reconnect, however
                slow its login, asks for a name again.
+  --conn N     with --command: count only the requests of the Nth
+               connection accepted (1 for the first), e.g. to cut one lane
+               of a copy over several connections.
   --count-after-cut
                count those requests only once another trigger (--up,
                --down) has cut: e.g. --down N --command SESSION_SETUP --at 2
@@ -79,6 +82,7 @@ class Link:
         self.watch = None  # --after-forward: MessageId whose answer cuts
         self.watch_k = 0  # ... of the Kth request
         self.late = False  # accepted after a cut
+        self.index = 0  # 1 for the first connection accepted
 
     def commands(self, data):
         """SMB2 commands of the complete frames in data (client side);
@@ -138,6 +142,7 @@ def main():
     ap.add_argument("--command")
     ap.add_argument("--at", type=int, default=0)
     ap.add_argument("--count-after-cut", action="store_true")
+    ap.add_argument("--conn", type=int, default=0)
     ap.add_argument("--after-forward", action="store_true")
     ap.add_argument("--hold-server", type=float, default=0.0)
     ap.add_argument("--hold-from-create", action="store_true")
@@ -175,6 +180,7 @@ def main():
     held = []
     cuts = 0
     seen = 0  # requests of cmd since the last cut
+    accepted = 0
 
     def log(reason):
         if a.log:
@@ -217,6 +223,8 @@ def main():
                     continue
                 link = Link(c, sv)
                 link.late = cuts > 0
+                accepted += 1
+                link.index = accepted
                 links[c] = link
                 links[sv] = link
                 continue
@@ -237,7 +245,8 @@ def main():
                     for h in held:
                         if h[0] is None:
                             h[0] = time.monotonic() + a.hold_server
-                if armed and cmd is not None and (cuts > 0 or not a.count_after_cut):
+                if armed and cmd is not None and (cuts > 0 or not a.count_after_cut) and \
+                        a.conn in (0, link.index):
                     for c_, start, mid, _ in cmds:
                         if c_ != cmd:
                             continue

@@ -239,6 +239,22 @@ lanes_case() { # WHAT CUTS AT
 }
 lanes_case lanes1 1 12
 lanes_case lanes3 3 8
+# A lane that cannot come back: the second connection is cut at its 4th
+# IOCTL and every connection after the cut goes to a closed port. smbcopy
+# does not replace it (a new connection could be weaker): it warns and
+# copies the rest over the first connection from the contiguous mark: exit
+# 0, identical, server-side.
+proxy --conn 2 --command IOCTL --at 4 --then "127.0.0.1:1"
+run_json_loud -v --retry-wait=0.1 --method=copychunk --connections=2 --chunk-size=256K \
+    --depth=2 "$purl/lanes-src.bin" "$purl/fewer.bin"
+if ((rc == 0)) && cmp -s "$share/lanes-src.bin" "$share/fewer.bin" && [[ "$(cuts)" == 1 ]] &&
+    grep -q "connection 2 of 2: .*copying over fewer" "$work/last.err" &&
+    [[ "$(json_get "$work/last.json" method)" == copychunk ]]; then
+    pass "a lane that cannot come back: $(grep -o 'connection 2 of 2: .*copying over fewer' "$work/last.err" | head -1); exit 0, identical"
+else
+    fail "a lane that cannot come back: exit $rc, $(cuts) cut(s): $(grep -v '\[debug' "$work/last.err" | tr '\n' '|')"
+fi
+rm -f "$share/fewer.bin"
 
 # ---- a tree (-r), cuts in the data of its files ---------------------------
 mkdir -p "$work/tree/sub"
