@@ -28,6 +28,8 @@
 #include <smbwire/copy.h>
 #include <smbwire/smbwire.h>
 
+#include "benchutil.h"
+
 #define MAX_CONNS 8
 #define MAX_LIST 16
 
@@ -51,30 +53,6 @@ typedef struct job {
     int err;
     const char *what;
 } job;
-
-static const char *host, *port_s, *user, *share, *pass;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, int err, smbw_conn *c)
-{
-    fprintf(stderr, "ccbench: %s: %s", what, smbw_error_name(err));
-    if (c != NULL)
-        fprintf(stderr, " (%s; %s)", smbw_status_name(smbw_last_status(c)), smbw_conn_errmsg(c));
-    fputc('\n', stderr);
-    exit(1);
-}
-
-static const char *env_or(const char *name, const char *dflt)
-{
-    const char *v = getenv(name);
-    return v != NULL && v[0] != '\0' ? v : dflt;
-}
 
 static void bconn_open(bconn *b)
 {
@@ -156,29 +134,16 @@ static void *run_range(void *arg)
 
 int main(int argc, char **argv)
 {
-    host = env_or("SMBW_TEST_HOST", "127.0.0.1");
-    port_s = env_or("SMBW_TEST_PORT", "445");
-    user = env_or("SMBW_TEST_USER", "guest");
-    share = env_or("SMBW_TEST_SHARE", "share1");
-    pass = env_or("SMB_PASSWORD", env_or("SMBW_TEST_PASS", ""));
+    bench_prog = "ccbench";
+    bench_server_defaults();
     int depths[MAX_LIST] = {4}, ndepths = 1;
     shape shapes[MAX_LIST] = {{0, 0}};
     int nshapes = 1, nconns = 1, rounds = 5;
     int use_range = 0, do_sync = 0, opt;
     while ((opt = getopt(argc, argv, "H:P:U:S:d:c:j:Rr:s")) != -1) {
+        if (bench_server_opt(opt, optarg))
+            continue;
         switch (opt) {
-        case 'H':
-            host = optarg;
-            break;
-        case 'P':
-            port_s = optarg;
-            break;
-        case 'U':
-            user = optarg;
-            break;
-        case 'S':
-            share = optarg;
-            break;
         case 'd':
             ndepths = parse_list(optarg, depths, MAX_LIST);
             break;

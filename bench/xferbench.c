@@ -31,6 +31,8 @@
 
 #include <smbwire/smbwire.h>
 
+#include "benchutil.h"
+
 #define MAX_CONNS 8
 #define MAX_DEPTH 64
 
@@ -52,33 +54,10 @@ typedef struct lane {
     int inflight;
 } lane;
 
-static const char *host, *port_s, *user, *share, *pass;
 static int depth = 16, encrypt_on;
 static size_t reqsize = 1 << 20;
 static int local_fd = -1, failed;
 static int put_mode;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, int err, smbw_conn *c)
-{
-    fprintf(stderr, "xferbench: %s: %s", what, smbw_error_name(err));
-    if (c != NULL)
-        fprintf(stderr, " (%s; %s)", smbw_status_name(smbw_last_status(c)), smbw_conn_errmsg(c));
-    fputc('\n', stderr);
-    exit(1);
-}
-
-static const char *env_or(const char *name, const char *dflt)
-{
-    const char *v = getenv(name);
-    return v != NULL && v[0] != '\0' ? v : dflt;
-}
 
 static void lane_open(lane *l, const char *remote, int flags)
 {
@@ -251,27 +230,14 @@ static double one(int nconns, const char *remote, const char *local, double *set
 
 int main(int argc, char **argv)
 {
-    host = env_or("SMBW_TEST_HOST", "127.0.0.1");
-    port_s = env_or("SMBW_TEST_PORT", "445");
-    user = env_or("SMBW_TEST_USER", "");
-    share = env_or("SMBW_TEST_SHARE", "");
-    pass = env_or("SMB_PASSWORD", "");
+    bench_prog = "xferbench";
+    bench_server_defaults();
     const char *list = "1,2";
     int rounds = 5, opt;
     while ((opt = getopt(argc, argv, "H:P:U:S:j:d:b:er:")) != -1) {
+        if (bench_server_opt(opt, optarg))
+            continue;
         switch (opt) {
-        case 'H':
-            host = optarg;
-            break;
-        case 'P':
-            port_s = optarg;
-            break;
-        case 'U':
-            user = optarg;
-            break;
-        case 'S':
-            share = optarg;
-            break;
         case 'j':
             list = optarg;
             break;
