@@ -461,8 +461,8 @@ int smbw_conn_set_reconnect(smbw_conn *c, const smbw_reconnect_opts *opts);
  * checked to be the same file (on-disk id, else creation time; for an open
  * without write access also size and last write time). When the server
  * refused a reclaim, the connection is made once more before any open by
- * path (a server may tie the refused open's record to the connection that
- * asked: docs/robustness.md). The objects keep their addresses: the caller's
+ * path, unless durable_shared (a server may tie the refused open's record to
+ * the connection that asked: docs/robustness.md). The objects keep their addresses: the caller's
  * smbw_session, smbw_tree and smbw_file pointers stay valid. A file that
  * cannot be reopened, or is no longer the same file, is detached (its calls
  * fail with SMBW_EDEAD). Requests that were in flight when the transport died

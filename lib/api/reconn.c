@@ -472,7 +472,12 @@ static int reconnect_once(smbw_conn *c, const reconn_was *was)
     for (struct smbw_session *s = c->sessions; s && !rc; s = s->next)
         for (struct smbw_tree *t = s->trees; t && !rc; t = t->next)
             rc = reclaim_all(c, t, &refused);
-    if (!rc && refused) {
+    /* Not under durable_shared: there the program's other connections
+     * hold the file, Samba refuses the reclaim before it takes the record
+     * over (no stale record), and connecting once more was seen (CI, ASan
+     * stage, twice) to leave an open by path waiting for a lease break to
+     * another connection of the program that could not answer meanwhile. */
+    if (!rc && refused && !c->re_durable_shared) {
         core_log(c, SMBW_LOG_INFO,
                  "reconnect: a durable open was refused: connecting once more before opening "
                  "files by their paths");
