@@ -12,9 +12,9 @@
 #include "../util/sized.h"
 
 #define RECONN_MAX_WAIT_MS 30000
+#define RECONN_MAX_RETRIES 100
 
 enum { API_RE_TODO, API_RE_BACK, API_RE_REFUSED }; /* smbw_file.re_state */
-#define RECONN_MAX_RETRIES 100
 
 static int revive(smbw_conn *c);
 

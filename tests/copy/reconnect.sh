@@ -496,6 +496,12 @@ said '[Oo]pen file' || true
 t1=$(date +%s%N)
 busy_ms=$(((t1 - t0) / 1000000))
 exec 9>&-
+# smbclient ends at the end of its input; never waited for without bound.
+for ((i = 0; i < 3000; i++)); do
+    kill -0 "$sc_pid" 2>/dev/null || break
+    sleep 0.02
+done
+kill "$sc_pid" 2>/dev/null || true
 wait "$sc_pid" || true
 grep -v '^Current directory is\|^Try "help"' "$work/second.out" >"$work/open.out" || true
 set +e
