@@ -853,6 +853,36 @@ int smbw_dir_open(smbw_dir **out, smbw_tree *t, const char *path);
 int smbw_dir_next(smbw_dir *d, smbw_dirent *ent);
 void smbw_dir_free(smbw_dir *d);
 
+/* A whole directory in one go: the CREATE of the directory and two
+ * QUERY_DIRECTORY requests (64 KiB output buffers, one credit each) in one
+ * related compound, more QUERY_DIRECTORY requests (1 MiB, at most the
+ * server's MaxTransactSize) only while the server has more, then its CLOSE
+ * sent without waiting for the answer. A directory whose entries fit in 64
+ * KiB (some 500) costs one round trip.
+ *
+ * smbw_list_cb: err 0 and the n entries ("." and ".." left out, in the
+ * server's order), or the error (n 0, ents NULL) with status the NTSTATUS
+ * of the refused request. ents is the callback's own: one block (names
+ * included), freed with free(); NULL when n is 0.
+ *
+ * smbw_dir_list_async starts it and returns at once: 0 (cb will run exactly
+ * once, from smbw_conn_service or any wait on the connection, also with
+ * SMBW_ECANCELED when the connection is freed first, or with the error
+ * that killed it) or an error (cb will not run). A DFS link is not followed
+ * (STATUS_PATH_NOT_COVERED is the error). Errors (cb's or the start's):
+ * SMBW_EINVAL (a NULL argument, an invalid path), SMBW_EDEAD, SMBW_ENOMEM
+ * (also more than 16,777,216 entries), SMBW_EPROTO (a malformed or endless
+ * answer: the connection is killed), the CREATE's and QUERY_DIRECTORY's
+ * errors (SMBW_ENOENT, SMBW_ENOTDIR, ...). The tree must not be freed
+ * before cb ran. */
+typedef void (*smbw_list_cb)(void *userdata, int err, uint32_t status, smbw_dirent *ents, size_t n);
+int smbw_dir_list_async(smbw_tree *t, const char *path, smbw_list_cb cb, void *ud);
+/* The same, waiting: *out (n entries, one block freed with free(); NULL
+ * when *n is 0). A DFS link is followed (as smbw_dir_open). Errors: those
+ * of smbw_dir_list_async (SMBW_EINVAL also for out or n NULL), SMBW_EBUSY
+ * from a callback on t's connection. */
+int smbw_dir_list(smbw_tree *t, const char *path, smbw_dirent **out, size_t *n);
+
 /* ---- event-loop API ---------------------------------------------------
  * For programs with their own poll/epoll loop. After smbw_conn_connect (and
  * session/tree setup, which are synchronous), requests may be started

@@ -91,6 +91,20 @@ void api_file_durable(smbw_conn *c, smbw_file *f, const smb2_durable_req *dur,
  * reconnect can open it again. */
 void api_file_remember(smbw_file *f, char *sp, const smbw_create_params *p);
 
+/* The CREATE of path (UTF-8) on t with p into m (the DFS path form on a
+ * DFS share; no durable or lease context; QFid as API_QFID). Returns 0 or
+ * an error set on c (m then freed). */
+SMBW_WUR int api_create_msg(smbw_conn *c, smbw_tree *t, const char *path,
+                            const smbw_create_params *p, core_msg *m);
+/* The answer r to such a CREATE: *f the new open, linked to t; or the
+ * server's error (set on c, the message naming verb and path), SMBW_EPROTO
+ * (a malformed answer: the connection is killed), SMBW_ENOMEM. */
+SMBW_WUR int api_create_answer(smbw_conn *c, smbw_tree *t, const api_rsp *r, const char *verb,
+                               const char *path, smbw_file **f);
+/* Frees f; its CLOSE is sent when the connection can take it, the answer
+ * not awaited. */
+void api_close_nowait(smbw_file *f);
+
 /* Registers/unregisters children (detaching support). */
 void api_file_link(smbw_tree *t, smbw_file *f);
 void api_file_unlink(smbw_file *f);

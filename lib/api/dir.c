@@ -1,6 +1,7 @@
 /* Public API: directory listing through QUERY_DIRECTORY. */
 #include "api.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,52 @@ struct smbw_dir {
     bool real_in_batch; /* the current answer had an entry other than . and .. */
     char *name;         /* current entry's UTF-8 name */
 };
+
+/* The UTF-8 name of entry e into *name (malloc'd): 0, 1 for "." and ".."
+ * (skipped; *name NULL), or SMBW_EPROTO for a name that is not valid UTF-16,
+ * empty, or holds a separator (set on c when not NULL), SMBW_ENOMEM. */
+static int entry_name(smbw_conn *c, const smb2_dirent *e, char **name)
+{
+    *name = NULL;
+    if (utf16le_to_utf8(e->name_utf16, e->name_len, name) != 0) {
+        if (c)
+            core_set_error(c, SMBW_EPROTO, 0, "directory entry name is not valid UTF-16");
+        return SMBW_EPROTO;
+    }
+    if (!strcmp(*name, ".") || !strcmp(*name, "..")) {
+        free(*name);
+        *name = NULL;
+        return 1;
+    }
+    const char *nm = *name;
+    if (nm[0] == '\0' || strchr(nm, '/') || strchr(nm, '\\')) {
+        free(*name);
+        *name = NULL;
+        if (c)
+            core_set_error(c, SMBW_EPROTO, 0, "directory entry with an invalid name");
+        return SMBW_EPROTO;
+    }
+    return 0;
+}
+
+static void stat_from_entry(const smb2_dirent *e, smbw_stat *st)
+{
+    memset(st, 0, sizeof *st);
+    st->size = e->t.end_of_file;
+    st->alloc_size = e->t.allocation_size;
+    st->creation_time = e->t.creation_time;
+    st->last_access_time = e->t.last_access_time;
+    st->last_write_time = e->t.last_write_time;
+    st->change_time = e->t.change_time;
+    st->attributes = e->t.file_attributes;
+    st->is_dir = (e->t.file_attributes & SMBW_FILE_ATTRIBUTE_DIRECTORY) != 0;
+}
+
+/* The output buffer of one QUERY_DIRECTORY on c: up to 1 MiB. */
+static uint32_t query_dir_len(const smbw_conn *c)
+{
+    return c->max_transact < (1u << 20) ? c->max_transact : (1u << 20);
+}
 
 int smbw_dir_open(smbw_dir **out, smbw_tree *t, const char *path)
 {
@@ -43,7 +90,7 @@ static int fetch(smbw_dir *d)
     int rc = api_file_conn(d->f, &c);
     if (rc)
         return rc;
-    uint32_t outlen = c->max_transact < (1u << 20) ? c->max_transact : (1u << 20);
+    uint32_t outlen = query_dir_len(c);
     core_msg m;
     api_msg_for_tree(&m, d->f->tree, SMB2_QUERY_DIRECTORY);
     smb2_query_dir_req q;
@@ -124,31 +171,18 @@ int smbw_dir_next(smbw_dir *d, smbw_dirent *ent)
         }
         free(d->name);
         d->name = NULL;
-        if (utf16le_to_utf8(e.name_utf16, e.name_len, &d->name) != 0) {
-            smbw_conn *c;
-            if (api_file_conn(d->f, &c) == 0)
-                core_set_error(c, SMBW_EPROTO, 0, "directory entry name is not valid UTF-16");
-            return SMBW_EPROTO;
-        }
-        if (!strcmp(d->name, ".") || !strcmp(d->name, ".."))
+        smbw_conn *c = NULL;
+        if (api_file_conn(d->f, &c) != 0)
+            c = NULL;
+        rc = entry_name(c, &e, &d->name);
+        if (rc == 1)
             continue;
+        if (rc)
+            return rc;
         d->real_in_batch = true;
-        if (!d->name[0] || strchr(d->name, '/') || strchr(d->name, '\\')) {
-            smbw_conn *c;
-            if (api_file_conn(d->f, &c) == 0)
-                core_set_error(c, SMBW_EPROTO, 0, "directory entry with an invalid name");
-            return SMBW_EPROTO;
-        }
         memset(ent, 0, sizeof *ent);
         ent->name = d->name;
-        ent->st.size = e.t.end_of_file;
-        ent->st.alloc_size = e.t.allocation_size;
-        ent->st.creation_time = e.t.creation_time;
-        ent->st.last_access_time = e.t.last_access_time;
-        ent->st.last_write_time = e.t.last_write_time;
-        ent->st.change_time = e.t.change_time;
-        ent->st.attributes = e.t.file_attributes;
-        ent->st.is_dir = (e.t.file_attributes & SMBW_FILE_ATTRIBUTE_DIRECTORY) != 0;
+        stat_from_entry(&e, &ent->st);
         return 0;
     }
 }
@@ -161,4 +195,393 @@ void smbw_dir_free(smbw_dir *d)
     buf_free(&d->data);
     free(d->name);
     free(d);
+}
+
+/* ---- a whole listing at once: smbw_dir_list_async, smbw_dir_list ------ */
+
+/* More entries than this in one directory: SMBW_ENOMEM (a server that
+ * would send names without end cannot exhaust the program's memory). */
+#define LIST_MAX_ENTRIES (1u << 24)
+/* The output buffer of the compound's QUERY_DIRECTORY requests. */
+#define LIST_FIRST_LEN (64u * 1024)
+
+typedef struct lister lister;
+
+typedef struct lister_ref {
+    lister *l;
+    int i;
+} lister_ref;
+
+struct lister {
+    smbw_conn *c;
+    smbw_tree *t;
+    smbw_file *f;
+    smbw_list_cb cb;
+    void *ud;
+    uint32_t outlen;
+    int n, left; /* requests of the current step, not answered yet */
+    lister_ref ref[3];
+    api_rsp rsp[3];
+    int fetches;    /* QUERY_DIRECTORY answers with entries */
+    smbw_buf names; /* the names, each NUL-terminated */
+    smbw_stat *st;  /* the entries' metadata */
+    size_t *off;    /* where each entry's name starts in names */
+    size_t count, cap;
+    char path[];
+};
+
+static void lister_free(lister *l)
+{
+    for (int i = 0; i < l->n; i++)
+        api_rsp_free(&l->rsp[i]);
+    buf_free(&l->names);
+    free(l->st);
+    free(l->off);
+    free(l);
+}
+
+/* Ends the listing: the directory's handle closed without waiting, cb run
+ * with the entries (err 0) or the error. */
+static void lister_end(lister *l, int err, uint32_t status)
+{
+    if (l->f) {
+        api_close_nowait(l->f);
+        l->f = NULL;
+    }
+    smbw_dirent *v = NULL;
+    size_t n = 0;
+    if (!err && l->count) {
+        size_t head = l->count * sizeof *v;
+        v = malloc(head + l->names.len);
+        if (!v) {
+            err = SMBW_ENOMEM;
+        } else {
+            char *names = (char *)&v[l->count]; /* after the array */
+            memcpy(names, l->names.p, l->names.len);
+            for (size_t i = 0; i < l->count; i++) {
+                v[i].name = names + l->off[i];
+                v[i].st = l->st[i];
+            }
+            n = l->count;
+        }
+    }
+    l->cb(l->ud, err, err ? status : 0, v, n);
+    lister_free(l);
+}
+
+/* Takes the entries of one QUERY_DIRECTORY answer r. Returns 0, 1 when the
+ * answer ends the listing (STATUS_NO_MORE_FILES, or no data), or an error
+ * (a malformed answer has killed the connection). */
+static int lister_take(lister *l, const api_rsp *r)
+{
+    smbw_conn *c = l->c;
+    if (r->err)
+        return r->err;
+    if (r->h.status == SMBW_STATUS_NO_MORE_FILES)
+        return 1;
+    if (r->h.status != SMBW_STATUS_SUCCESS) {
+        char what[600];
+        snprintf(what, sizeof what, "list directory %s", l->path);
+        return api_status_error(c, r->h.status, what);
+    }
+    smb2_query_dir_rsp qr;
+    if (wire_decode_query_dir(r->msg.p, r->msg.len, &qr) != 0 || qr.data_len > l->outlen) {
+        core_kill(c, SMBW_EPROTO, "malformed QUERY_DIRECTORY response");
+        return SMBW_EPROTO;
+    }
+    if (qr.data_len == 0)
+        return 1;
+    l->fetches++;
+    bool real = false;
+    size_t pos = 0;
+    for (;;) {
+        smb2_dirent e;
+        int rc = wire_next_dirent(qr.data, qr.data_len, &pos, &e);
+        if (rc == 1)
+            break;
+        if (rc) {
+            core_kill(c, SMBW_EPROTO, "malformed directory entry");
+            return SMBW_EPROTO;
+        }
+        char *name;
+        rc = entry_name(c, &e, &name);
+        if (rc == 1)
+            continue;
+        if (rc)
+            return rc;
+        real = true;
+        if (l->count == LIST_MAX_ENTRIES) {
+            free(name);
+            return core_set_error(c, SMBW_ENOMEM, 0, "list directory %s: more than %u entries",
+                                  l->path, LIST_MAX_ENTRIES);
+        }
+        if (l->count == l->cap) {
+            size_t ncap = l->cap ? l->cap * 2 : 64;
+            smbw_stat *st = realloc(l->st, ncap * sizeof *st);
+            if (st)
+                l->st = st;
+            size_t *off = st ? realloc(l->off, ncap * sizeof *off) : NULL;
+            if (!off) {
+                free(name);
+                return SMBW_ENOMEM;
+            }
+            l->off = off;
+            l->cap = ncap;
+        }
+        l->off[l->count] = l->names.len;
+        buf_put(&l->names, name, strlen(name) + 1);
+        free(name);
+        if (l->names.failed)
+            return SMBW_ENOMEM;
+        stat_from_entry(&e, &l->st[l->count]);
+        l->count++;
+    }
+    if (l->fetches > 1 && !real) {
+        /* Only . and .. again: a server that would never end. */
+        core_kill(c, SMBW_EPROTO, "QUERY_DIRECTORY keeps answering with no new entries");
+        return SMBW_EPROTO;
+    }
+    return 0;
+}
+
+static void lister_step(lister *l);
+
+static int lister_member_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len)
+{
+    lister_ref *r = ud;
+    lister *l = r->l;
+    smbw_conn *c = l->c;
+    (void)api_rsp_done(&l->rsp[r->i], err, h, msg, len);
+    if (--l->left > 0)
+        return 0;
+    lister_step(l);
+    /* A malformed answer killed the connection in the decoders: stop
+     * dispatching what followed it. */
+    return c->dead && !err ? c->dead_err : 0;
+}
+
+/* One QUERY_DIRECTORY into m: of the open f, or of the open the CREATE
+ * before it in the compound made (f NULL); restart: from the start. */
+static int query_msg(lister *l, core_msg *m, bool restart)
+{
+    api_msg_for_tree(m, l->t, SMB2_QUERY_DIRECTORY);
+    smb2_query_dir_req q;
+    memset(&q, 0, sizeof q);
+    q.info_class = FileIdBothDirectoryInformation;
+    q.flags = restart ? SMB2_RESTART_SCANS : 0;
+    memcpy(q.file_id, l->f ? l->f->id : (const uint8_t *)FILE_ID_RELATED, 16);
+    q.pattern = "*";
+    q.output_buffer_length = l->outlen;
+    m->payload = l->outlen;
+    if (wire_encode_query_dir(&m->body, &q) != 0) {
+        buf_free(&m->body);
+        return SMBW_ENOMEM;
+    }
+    return 0;
+}
+
+static int lister_submit(lister *l, core_msg *m, int n, bool related)
+{
+    for (int i = 0; i < l->n; i++)
+        api_rsp_free(&l->rsp[i]);
+    l->n = l->left = n;
+    for (int i = 0; i < n; i++) {
+        api_rsp_init(&l->rsp[i]);
+        l->ref[i].l = l;
+        l->ref[i].i = i;
+        m[i].done = lister_member_done;
+        m[i].ud = &l->ref[i];
+    }
+    return core_submit(l->c, m, n, related);
+}
+
+/* Every request of the step answered: the open (first step), the entries;
+ * then the end, or one more QUERY_DIRECTORY. */
+static void lister_step(lister *l)
+{
+    int first = 0;
+    if (!l->f) {
+        /* CREATE, QUERY_DIRECTORY, QUERY_DIRECTORY */
+        if (l->rsp[0].err) {
+            lister_end(l, l->rsp[0].err, 0);
+            return;
+        }
+        int rc = api_create_answer(l->c, l->t, &l->rsp[0], "open directory", l->path, &l->f);
+        if (rc) {
+            lister_end(l, rc, l->rsp[0].h.status);
+            return;
+        }
+        first = 1;
+    }
+    for (int i = first; i < l->n; i++) {
+        int rc = lister_take(l, &l->rsp[i]);
+        if (rc == 1) {
+            lister_end(l, 0, 0);
+            return;
+        }
+        if (rc) {
+            lister_end(l, rc, l->rsp[i].h.status);
+            return;
+        }
+    }
+    /* Not at the end yet: one more, with the largest buffer. */
+    l->outlen = query_dir_len(l->c);
+    core_msg m;
+    int rc = query_msg(l, &m, false);
+    if (!rc)
+        rc = lister_submit(l, &m, 1, false);
+    if (rc)
+        lister_end(l, rc, 0);
+}
+
+int smbw_dir_list_async(smbw_tree *t, const char *path, smbw_list_cb cb, void *ud)
+{
+    smbw_conn *c;
+    int rc = api_tree_conn(t, &c);
+    if (rc)
+        return rc;
+    if (!path || !cb)
+        return SMBW_EINVAL;
+    size_t plen = strlen(path) + 1;
+    lister *l = calloc(1, sizeof *l + plen);
+    if (!l)
+        return SMBW_ENOMEM;
+    memcpy(l->path, path, plen);
+    l->c = c;
+    l->t = t;
+    l->cb = cb;
+    l->ud = ud;
+    /* The compound's two answers at 64 KiB each (one credit each: many
+     * listings can be in flight); a directory that does not fit (some 500
+     * entries) gets more, larger ones after. */
+    l->outlen = query_dir_len(c) < LIST_FIRST_LEN ? query_dir_len(c) : LIST_FIRST_LEN;
+    buf_init(&l->names);
+    smbw_create_params p;
+    smbw_create_params_from_flags(&p, SMBW_O_RDONLY | SMBW_O_DIRECTORY);
+    core_msg m[3];
+    rc = api_create_msg(c, t, path, &p, &m[0]);
+    if (rc) {
+        free(l);
+        return rc;
+    }
+    if ((rc = query_msg(l, &m[1], true)) != 0) {
+        buf_free(&m[0].body);
+    } else if ((rc = query_msg(l, &m[2], false)) != 0) {
+        buf_free(&m[0].body);
+        buf_free(&m[1].body);
+    }
+    if (!rc)
+        rc = lister_submit(l, m, 3, true);
+    if (rc) {
+        buf_free(&l->names);
+        free(l);
+    }
+    return rc;
+}
+
+/* smbw_dir_list: the callback's result, kept for the waiting call. */
+typedef struct list_wait {
+    int done;
+    int err;
+    uint32_t status;
+    smbw_dirent *v;
+    size_t n;
+} list_wait;
+
+static void list_wait_cb(void *ud, int err, uint32_t status, smbw_dirent *v, size_t n)
+{
+    list_wait *w = ud;
+    w->err = err;
+    w->status = status;
+    w->v = v;
+    w->n = n;
+    w->done = 1;
+}
+
+/* The listing the step-by-step way (smbw_dir_open follows a DFS link). */
+static int list_by_steps(smbw_tree *t, const char *path, smbw_dirent **out, size_t *n)
+{
+    smbw_dir *d;
+    int rc = smbw_dir_open(&d, t, path);
+    if (rc)
+        return rc;
+    smbw_buf names;
+    buf_init(&names);
+    smbw_stat *st = NULL;
+    size_t cnt = 0, cap = 0;
+    smbw_dirent e;
+    while ((rc = smbw_dir_next(d, &e)) == 0) {
+        if (cnt == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            smbw_stat *nst = realloc(st, ncap * sizeof *nst);
+            if (!nst) {
+                rc = SMBW_ENOMEM;
+                break;
+            }
+            st = nst;
+            cap = ncap;
+        }
+        st[cnt++] = e.st;
+        buf_put(&names, e.name, strlen(e.name) + 1);
+        if (names.failed) {
+            rc = SMBW_ENOMEM;
+            break;
+        }
+    }
+    smbw_dir_free(d);
+    if (rc == SMBW_ENOMORE && cnt) {
+        smbw_dirent *v = malloc(cnt * sizeof *v + names.len);
+        if (!v) {
+            rc = SMBW_ENOMEM;
+        } else {
+            char *p = (char *)&v[cnt]; /* after the array */
+            memcpy(p, names.p, names.len);
+            for (size_t i = 0; i < cnt; i++) {
+                v[i].name = p;
+                v[i].st = st[i];
+                p += strlen(p) + 1;
+            }
+            *out = v;
+            *n = cnt;
+            rc = 0;
+        }
+    } else if (rc == SMBW_ENOMORE) {
+        rc = 0;
+    }
+    free(st);
+    buf_free(&names);
+    return rc;
+}
+
+int smbw_dir_list(smbw_tree *t, const char *path, smbw_dirent **out, size_t *n)
+{
+    if (!out || !n)
+        return SMBW_EINVAL;
+    *out = NULL;
+    *n = 0;
+    smbw_conn *c;
+    int rc = api_tree_conn(t, &c);
+    if (rc)
+        return rc;
+    if (c->dispatching)
+        return core_set_error(c, SMBW_EBUSY, 0,
+                              "a callback called a waiting function on its own connection");
+    list_wait w = {0, 0, 0, NULL, 0};
+    rc = smbw_dir_list_async(t, path, list_wait_cb, &w);
+    if (rc)
+        return rc;
+    rc = io_wait(c, &w.done);
+    if (!w.done) /* the connection is dead: killing it ends the listing too */
+        core_kill(c, rc ? rc : SMBW_EINVAL, "listing abandoned: %s", smbw_strerror(rc));
+    if (!w.done)
+        return rc ? rc : SMBW_EIO;
+    if (w.err == 0) {
+        *out = w.v;
+        *n = w.n;
+        return 0;
+    }
+    /* A DFS link: the step-by-step way follows it. */
+    if (w.status == SMBW_STATUS_PATH_NOT_COVERED && !c->dead)
+        return list_by_steps(t, path, out, n);
+    return w.err;
 }

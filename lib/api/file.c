@@ -165,6 +165,12 @@ static int create_answer(smbw_conn *c, smbw_tree *t, const api_rsp *r, const cha
     return rc;
 }
 
+int api_create_answer(smbw_conn *c, smbw_tree *t, const api_rsp *r, const char *verb,
+                      const char *path, smbw_file **f)
+{
+    return create_answer(c, t, r, verb, path, f);
+}
+
 static int file_create(smbw_file **out, smbw_tree *t, const char *path, const smbw_create_params *p,
                        bool follow);
 
@@ -206,6 +212,27 @@ static int dfs_name(smbw_conn *c, const smbw_tree *t, const char *sp, core_msg *
         return SMBW_ENOMEM;
     snprintf(*dp, n, "%s\\%s%s%s", c->host, t->share, *sp ? "\\" : "", sp);
     m->hdr_flags = SMB2_FLAGS_DFS_OPERATIONS;
+    return 0;
+}
+
+int api_create_msg(smbw_conn *c, smbw_tree *t, const char *path, const smbw_create_params *p,
+                   core_msg *m)
+{
+    char *sp;
+    int rc = api_path(path, &sp);
+    if (rc)
+        return core_set_error(c, rc, 0, "open %s: invalid path", path);
+    char *dp = NULL;
+    api_msg_for_tree(m, t, SMB2_CREATE);
+    rc = dfs_name(c, t, sp, m, &dp);
+    if (!rc)
+        rc = api_encode_create_ex(&m->body, dp ? dp : sp, p, API_QFID(c));
+    free(dp);
+    free(sp);
+    if (rc) {
+        buf_free(&m->body);
+        return core_set_error(c, rc, 0, "open %s: cannot build request", path);
+    }
     return 0;
 }
 
@@ -2048,6 +2075,13 @@ static int acall_err(const acall *a)
 
 /* Frees f after a start error of an asynchronous call that owns it: its
  * CLOSE is sent when the connection can take it, its answer not awaited. */
+static void close_nowait(smbw_file *f);
+
+void api_close_nowait(smbw_file *f)
+{
+    close_nowait(f);
+}
+
 static void close_nowait(smbw_file *f)
 {
     smbw_conn *c;

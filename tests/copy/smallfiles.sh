@@ -165,6 +165,63 @@ else
     fail "server-side: at most $m requests outstanding for 12 small files, wanted >= 12 (files one by one?)"
 fi
 
+# 2f. Listings: each directory of a share listed with its CREATE and
+#     QUERY_DIRECTORY requests in one compound (CLOSE sent after, not
+#     waited for): 2 requests per directory; the directories below listed
+#     ahead of the walk, several in flight at once; for -u (the copies'
+#     listings) and for downloads (the source's).
+mkdirs() { # DIR N: N directories of one small file each
+    local i
+    for ((i = 1; i <= $2; i++)); do
+        mkdir -p "$1/d$i"
+        echo "file $i" >"$1/d$i/f.txt"
+    done
+}
+mkdirs "$work/w4" 4
+mkdirs "$work/w8" 8
+# u4 is a copy of w4, u4/w4 another (the second run copies into u4).
+for n in 4 8; do
+    for i in 1 2; do
+        run_json -r "$work/w$n" "$url/u$n" || fail "uploading w$n: exit $rc"
+    done
+done
+lone_queries() { grep -E '\[trace\] -> QUERY_DIRECTORY' "$work/trace" | grep -vc ' compound$' || true; }
+listings_in_flight() { # the most compounds (CREATE) of the trace outstanding at once
+    grep -E '\[trace\] (->|<-) CREATE' "$work/trace" | grep -v STATUS_PENDING |
+        awk '/\] -> /{n++; if (n > m) m = n} /\] <- /{n--} END{print m + 0}'
+}
+for dir in update download; do
+    case $dir in
+    update)
+        a=$(round_trips -u -r "$work/w4" "$url/u4")
+        b=$(round_trips -u -r "$work/w8" "$url/u8")
+        ;;
+    download)
+        a=$(round_trips -r "$url/u4/w4" "$work/l4")
+        b=$(round_trips -r "$url/u8/w8" "$work/l8")
+        ;;
+    esac
+    q=$(lone_queries)
+    m=$(listings_in_flight)
+    want=8 # 4 more directories, 2 requests each (the directory's times
+    # come from its parent's listing: no request of their own)
+    [[ $dir == download ]] && want=16 # and 2 per file
+    if ((b - a == want && q == 0 && m >= 3)); then
+        pass "$dir: a directory listed in one compound, listings ahead ($((b - a)) requests for 4 more directories, at most $m in flight)"
+    else
+        fail "$dir: $((b - a)) requests for 4 more directories (wanted $want), $q QUERY_DIRECTORY outside a compound, at most $m listings in flight (wanted >= 3)"
+    fi
+done
+bad=""
+for i in 1 2 3 4 5 6 7 8; do
+    [[ "$(stat -c %Y "$share/u8/w8/d$i")" == "$(stat -c %Y "$work/l8/d$i")" ]] || bad+=" d$i"
+done
+if diff -r "$work/w8" "$work/l8" >/dev/null && [[ -z "$bad" ]]; then
+    pass "download of the directory tree identical, the directories' modification times kept"
+else
+    fail "download of the directory tree differs, or modification times differ for:$bad"
+fi
+
 # 2e. --connections=2: the small files of an upload, a download and a
 #     server-side tree spread over two connections (-v says how many went
 #     over each), the copies identical.

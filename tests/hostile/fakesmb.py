@@ -1251,6 +1251,16 @@ class Server:
     def handle_compound(self, reqs):
         msgs = []
         for r in reqs:
+            # A broken listing in a compound (smbw_dir_list's CREATE and
+            # QUERY_DIRECTORY requests) is broken as it is alone.
+            sticky = self.scenario in STICKY
+            if (self.scenario.startswith("dir-") and (not self.fired or sticky) and
+                    r.cmd == self.trigger):
+                acts = self.fault(r)
+                if acts is not None and len(acts) == 1 and isinstance(acts[0], bytes):
+                    self.fired = True
+                    msgs.append(bytearray(acts[0][4:]))
+                    continue
             msgs.append(bytearray(self.handle_normal(r)))
         fault = None
         if self.scenario.startswith("compound-next-") and not self.fired:

@@ -184,6 +184,10 @@ static const scenario scenarios[] = {
 #define NSCEN (sizeof scenarios / sizeof scenarios[0])
 
 static const char *fakesmb_path;
+
+/* --whole-list: S_DIR lists with smbw_dir_list instead of smbw_dir_next. */
+static bool whole_list;
+
 static const char *odx_mode; /* fakesmb.py --odx MODE, or NULL */
 static const char *dfs_ttl;  /* fakesmb.py --dfs-ttl SECONDS, or NULL */
 static int selected[NSCEN];
@@ -313,6 +317,22 @@ static int run_step(client *c, enum step s, const fake *f, int timeout_ms, const
         break;
     }
     case S_DIR: {
+        if (whole_list) {
+            /* smbw_dir_list: CREATE + two QUERY_DIRECTORY compounded. */
+            smbw_dirent *v = NULL;
+            size_t nv = 0;
+            rc = smbw_dir_list(c->tree, "", &v, &nv);
+            int found = 0;
+            for (size_t i = 0; i < nv; i++)
+                if (!strcmp(v[i].name, "src.bin") && v[i].st.size == SRC_SIZE)
+                    found = 1;
+            free(v);
+            if (!rc && !found) {
+                snprintf(c->detail, sizeof c->detail, "src.bin missing from the listing");
+                rc = 1;
+            }
+            break;
+        }
         smbw_dir *d = NULL;
         rc = smbw_dir_open(&d, c->tree, "");
         int found = 0, n = 0;
@@ -816,6 +836,13 @@ int main(int argc, char **argv)
     }
     fakesmb_path = argv[1];
     signal(SIGPIPE, SIG_IGN);
+    if (argc >= 3 && !strcmp(argv[2], "--whole-list")) {
+        /* the dir-* scenarios through smbw_dir_list */
+        whole_list = true;
+        argv[2] = argv[1];
+        argv++;
+        argc--;
+    }
     if (argc == 3 && !strcmp(argv[2], "--check-list"))
         return check_list();
     if (argc == 4 && !strcmp(argv[2], "--odx"))

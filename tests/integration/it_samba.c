@@ -694,7 +694,119 @@ START_TEST(test_dir_5000)
     d = NULL;
     ck_assert_int_lt(smbw_dir_open(&d, ctx.tree, "no-such-dir"), 0);
     ck_assert_ptr_null(d);
+
+    /* The whole listing at once (one compound, then larger answers: 5000
+     * entries are more than the first 64 KiB) gives the same entries. */
+    smbw_dirent *v = NULL;
+    size_t n = 0;
+    IT_OK(ctx.conn, smbw_dir_list(ctx.tree, "many", &v, &n));
+    ck_assert_uint_eq(n, DIR_ENTRIES);
+    memset(seen, 0, sizeof seen);
+    for (size_t i = 0; i < n; i++) {
+        int idx = -1;
+        ck_assert_msg(sscanf(v[i].name, "entry-%5d-", &idx) == 1 && idx >= 0 && idx < DIR_ENTRIES,
+                      "unexpected name %s", v[i].name);
+        snprintf(name, sizeof name, "entry-%05d-%.*s.dat", idx, idx % 37,
+                 "ppppppppppppppppppppppppppppppppppppppppp");
+        ck_assert_str_eq(v[i].name, name);
+        ck_assert_msg(!seen[idx], "%s listed twice", v[i].name);
+        seen[idx] = true;
+        ck_assert(!v[i].st.is_dir);
+    }
+    free(v);
     it_close(&ctx);
+}
+END_TEST
+
+/* smbw_dir_list_async: results of several listings in flight at once. */
+typedef struct list_res {
+    int calls, err;
+    uint32_t status;
+    smbw_dirent *v;
+    size_t n;
+} list_res;
+
+static void list_res_cb(void *ud, int err, uint32_t status, smbw_dirent *ents, size_t n)
+{
+    list_res *r = ud;
+    r->calls++;
+    r->err = err;
+    r->status = status;
+    r->v = ents;
+    r->n = n;
+}
+
+/* Whether name is among v's n entries, as a directory (want_dir) or a file
+ * of size bytes. */
+static bool listed_as(const smbw_dirent *v, size_t n, const char *name, bool want_dir,
+                      uint64_t size)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i].name, name))
+            return v[i].st.is_dir == want_dir && (want_dir || v[i].st.size == size);
+    return false;
+}
+
+START_TEST(test_dir_list_async)
+{
+    it_ctx ctx;
+    it_open(&ctx);
+    smbw_conn *c = ctx.conn;
+    smbw_tree *t = ctx.tree;
+    IT_OK(c, smbw_mkdir(t, "la"));
+    IT_OK(c, smbw_mkdir(t, "la/empty"));
+    IT_OK(c, smbw_mkdir(t, "la/sub"));
+    IT_OK(c, smbw_write_file(t, "la/a.txt", "abc", 3));
+    IT_OK(c, smbw_write_file(t, "la/sub/b.bin", "0123456789", 10));
+    const char *paths[] = {"la", "la/empty", "la/sub", "la/nope", "la/a.txt", "la/sub/"};
+    enum { N = sizeof paths / sizeof paths[0] };
+    list_res r[N];
+    memset(r, 0, sizeof r);
+    for (int i = 0; i < N; i++)
+        IT_OK(c, smbw_dir_list_async(t, paths[i], list_res_cb, &r[i]));
+    ck_assert_uint_ge(smbw_conn_pending(c), N);
+    IT_OK(c, smbw_conn_drain(c));
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(r[i].calls, 1);
+    /* la: a.txt, empty, sub; no "." or "..". */
+    ck_assert_int_eq(r[0].err, 0);
+    ck_assert_uint_eq(r[0].n, 3);
+    ck_assert(listed_as(r[0].v, r[0].n, "a.txt", false, 3));
+    ck_assert(listed_as(r[0].v, r[0].n, "empty", true, 0));
+    ck_assert(listed_as(r[0].v, r[0].n, "sub", true, 0));
+    ck_assert_int_eq(r[1].err, 0);
+    ck_assert_uint_eq(r[1].n, 0);
+    ck_assert_ptr_null(r[1].v);
+    ck_assert_int_eq(r[2].err, 0);
+    ck_assert_uint_eq(r[2].n, 1);
+    ck_assert(listed_as(r[2].v, r[2].n, "b.bin", false, 10));
+    ck_assert_int_eq(r[3].err, SMBW_ENOENT);
+    ck_assert_uint_eq(r[3].status, SMBW_STATUS_OBJECT_NAME_NOT_FOUND);
+    ck_assert_ptr_null(r[3].v);
+    ck_assert_int_eq(r[4].err, SMBW_ENOTDIR);
+    ck_assert_int_eq(r[5].err, 0);
+    ck_assert_uint_eq(r[5].n, 1);
+    for (int i = 0; i < N; i++)
+        free(r[i].v);
+    /* Every directory handle was closed: the directories can go. */
+    IT_OK(c, smbw_unlink(t, "la/sub/b.bin"));
+    IT_OK(c, smbw_rmdir(t, "la/sub"));
+    IT_OK(c, smbw_rmdir(t, "la/empty"));
+    IT_OK(c, smbw_unlink(t, "la/a.txt"));
+    IT_OK(c, smbw_rmdir(t, "la"));
+    /* Freed with listings in flight: each callback runs once, canceled. */
+    memset(r, 0, sizeof r);
+    IT_OK(c, smbw_dir_list_async(t, "", list_res_cb, &r[0]));
+    IT_OK(c, smbw_dir_list_async(t, "no-such", list_res_cb, &r[1]));
+    ck_assert_uint_eq(smbw_conn_pending(c), 6);
+    smbw_conn_free(c);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(r[i].calls, 1);
+        ck_assert_int_eq(r[i].err, SMBW_ECANCELED);
+        ck_assert_ptr_null(r[i].v);
+    }
+    smbw_tree_free(t);
+    smbw_session_free(ctx.sess);
 }
 END_TEST
 
@@ -718,6 +830,7 @@ static Suite *samba_suite(void)
         {"log_no_secrets", test_log_has_no_secrets, 60},
         {"ipv6", test_ipv6, 60},
         {"dir_5000", test_dir_5000, 150},
+        {"dir_list_async", test_dir_list_async, 60},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);

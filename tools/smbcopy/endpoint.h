@@ -186,6 +186,9 @@ uint64_t sc_ft_from_ts(struct timespec ts);
 struct timespec sc_ts_from_ft(uint64_t ft);
 /* Appends a copy of kind named name to *v. */
 bool sc_push_entry(sc_entry **v, size_t *n, size_t *cap, const char *name, const sc_entry *kind);
+/* The entries of a share's listing (the library's) as smbcopy's: *out (the
+ * caller's, *nout entries). Returns 0 or an error (e set). */
+int sc_entries_from_smb(const smbw_dirent *ents, size_t n, sc_entry **out, size_t *nout, sc_err *e);
 void sc_free_entries(sc_entry *v, size_t n);
 
 /* dir/name; remote: '\\' ends dir too. */

@@ -284,48 +284,39 @@ static int s_unlink(const sc_loc *loc, const char *path, sc_err *e)
     return err == 0 ? 0 : s_err(e, err, loc, "remove");
 }
 
-static int s_list(const sc_loc *loc, const char *path, sc_entry **out, size_t *nout, sc_err *e)
+/* The entries of a listing (the library's) as smbcopy's. Returns 0 or an
+ * error (e set). */
+int sc_entries_from_smb(const smbw_dirent *ents, size_t n, sc_entry **out, size_t *nout, sc_err *e)
 {
     sc_entry *v = NULL;
-    size_t n = 0, cap = 0;
-    smbw_dir *d = NULL;
-    int err = smbw_dir_open(&d, loc->tree, path);
-    if (err != 0)
-        return s_err(e, err, loc, "open directory");
-    for (;;) {
-        smbw_dirent ent;
-        err = smbw_dir_next(d, &ent);
-        if (err == SMBW_ENOMORE) {
-            err = 0;
-            break;
-        }
-        if (err != 0) {
-            s_err(e, err, loc, "read directory");
-            break;
-        }
-        if (sc_interrupted) {
-            err = s_err(e, SMBW_ECANCELED, NULL, NULL);
-            break;
-        }
+    size_t cnt = 0, cap = 0;
+    for (size_t i = 0; i < n; i++) {
         sc_entry k;
         memset(&k, 0, sizeof(k));
-        k.is_dir = ent.st.is_dir;
-        k.is_reg = !ent.st.is_dir;
-        finfo_from_smb(&k.fi, &ent.st);
+        k.is_dir = ents[i].st.is_dir;
+        k.is_reg = !ents[i].st.is_dir;
+        finfo_from_smb(&k.fi, &ents[i].st);
         k.has_fi = true;
-        if (!sc_push_entry(&v, &n, &cap, ent.name, &k)) {
-            err = s_err(e, SMBW_ENOMEM, NULL, NULL);
-            break;
+        if (!sc_push_entry(&v, &cnt, &cap, ents[i].name, &k)) {
+            sc_free_entries(v, cnt);
+            return s_err(e, SMBW_ENOMEM, NULL, NULL);
         }
     }
-    smbw_dir_free(d);
-    if (err != 0) {
-        sc_free_entries(v, n);
-        return err;
-    }
     *out = v;
-    *nout = n;
+    *nout = cnt;
     return 0;
+}
+
+static int s_list(const sc_loc *loc, const char *path, sc_entry **out, size_t *nout, sc_err *e)
+{
+    smbw_dirent *ents = NULL;
+    size_t n = 0;
+    int err = smbw_dir_list(loc->tree, path, &ents, &n);
+    if (err != 0)
+        return s_err(e, err, loc, "open directory");
+    err = sc_entries_from_smb(ents, n, out, nout, e);
+    free(ents);
+    return err;
 }
 
 static int s_mkdir(const sc_loc *loc, const char *path, sc_err *e)

@@ -10,6 +10,7 @@
 #include "endpoint.h"
 #include "file.h"
 #include "loc.h"
+#include "prefetch.h"
 #include "walk.h"
 
 /* ---- directories ----------------------------------------------------- */
@@ -29,14 +30,21 @@ static bool came_back(sc_ctx *ctx, const sc_loc *loc, int *tries)
            sc_reconnect_dropped(ctx, loc->srv->conn, NULL, tries, false, &rerr);
 }
 
-/* Lists path into a sorted array. Returns 0 or the reported exit code. */
-static int list_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, sc_entry **out, size_t *nout)
+/* Lists path into a sorted array (the listing pf made ahead, when it has
+ * one). Returns 0 or the reported exit code. */
+static int list_dir(sc_ctx *ctx, sc_prefetch *pf, const sc_loc *loc, const char *path,
+                    sc_entry **out, size_t *nout)
 {
     sc_err e;
     *out = NULL;
     *nout = 0;
     int tries = 0;
     int lrc;
+    if (sc_prefetch_take(pf, loc, path, out, nout)) {
+        if (*nout > 1)
+            qsort(*out, *nout, sizeof(sc_entry), entry_cmp);
+        return 0;
+    }
     while ((lrc = sc_ops(loc)->list(loc, path, out, nout, &e)) != 0 && came_back(ctx, loc, &tries))
         ;
     if (lrc != 0) {
@@ -164,15 +172,19 @@ static bool name_collides(sc_ctx *ctx, sc_batch *batch, const sc_loc *src, const
  * the copy's metadata as its parent's listing gave it, when nothing was
  * written in it since (NULL otherwise): times that already match are not
  * set again (-u over an unchanged tree). */
-static void copy_dir_times(const sc_loc *src, const char *spath, const sc_loc *dst,
-                           const char *dpath, const sc_finfo *listed)
+static void copy_dir_times(const sc_loc *src, const char *spath, const sc_finfo *sgiven,
+                           const sc_loc *dst, const char *dpath, const sc_finfo *listed)
 {
     sc_finfo sfi;
     sc_err e;
     /* The root of a share has no times to give. */
     if (src->remote && spath[0] == '\0')
         return;
-    if (sc_ops(src)->stat(src, spath, &sfi, &e) != 0 || !sfi.exists)
+    /* A share's directory as its parent's listing gave it (reading it
+     * changes none of its times): no request of its own. */
+    if (sgiven != NULL)
+        sfi = *sgiven;
+    else if (sc_ops(src)->stat(src, spath, &sfi, &e) != 0 || !sfi.exists)
         return;
     sc_meta m = {
         .creation = src->remote ? sfi.creation : 0, .access = sfi.access, .write = sfi.write};
@@ -200,6 +212,10 @@ typedef struct dir_frame {
     sc_entry *dv;
     size_t dn;
     bool dlisted;
+    /* The source directory as its parent's listing on a share gave it
+     * (have_src: there is one; its times go to the copy). */
+    bool have_src;
+    sc_finfo src_fi;
     dev_t dev; /* a local source directory's identity (loop detection) */
     ino_t ino;
     int rc;    /* first failure below this directory (its times are then left) */
@@ -209,13 +225,20 @@ typedef struct dir_frame {
 /* With -u (or --resume, which skips files already there too), an existing
  * copy directory on a share is listed once, so that each file's skip check
  * needs no lookup of its own. A listing that fails only means lookups. */
-static void list_copies(sc_ctx *ctx, const sc_loc *dst, const char *dpath, dir_frame *f)
+static bool lists_copies(const sc_ctx *ctx, const sc_loc *dst)
 {
     const sc_opts *o = ctx->o;
-    if (f->made || !dst->remote || !(o->update || (o->resume && o->preserve)))
+    return dst->remote && (o->update || (o->resume && o->preserve));
+}
+
+static void list_copies(sc_ctx *ctx, sc_prefetch *pf, const sc_loc *dst, const char *dpath,
+                        dir_frame *f)
+{
+    if (f->made || !lists_copies(ctx, dst))
         return;
     sc_err e;
-    if (sc_ops(dst)->list(dst, dpath, &f->dv, &f->dn, &e) != 0)
+    if (!sc_prefetch_take(pf, dst, dpath, &f->dv, &f->dn) &&
+        sc_ops(dst)->list(dst, dpath, &f->dv, &f->dn, &e) != 0)
         return;
     if (f->dn > 1)
         qsort(f->dv, f->dn, sizeof(sc_entry), entry_cmp);
@@ -270,8 +293,9 @@ static uint64_t sc_changes(const sc_ctx *ctx, uint64_t made_dirs)
  * copy as the destination's listing of the parent gave it (NULL: not
  * known): a directory there is not made or looked up again.
  * Returns 0 or the reported exit code (the paths are freed then). */
-static int dir_enter(sc_ctx *ctx, const sc_loc *src, char *spath, const sc_loc *dst, char *dpath,
-                     const sc_entry *e, const sc_finfo *known, dir_frame *f)
+static int dir_enter(sc_ctx *ctx, sc_prefetch *pf, const sc_loc *src, char *spath,
+                     const sc_loc *dst, char *dpath, const sc_entry *e, const sc_finfo *known,
+                     dir_frame *f)
 {
     memset(f, 0, sizeof(*f));
     int rc = 0;
@@ -280,6 +304,11 @@ static int dir_enter(sc_ctx *ctx, const sc_loc *src, char *spath, const sc_loc *
         f->listed = *known;
     } else if (!ctx->o->dry_run) {
         rc = make_dir(ctx, dst, dpath, &f->made);
+    }
+    if (rc == 0 && e != NULL && src->remote && e->has_fi) {
+        f->have_src = true;
+        f->src_fi = e->fi;
+        f->src_fi.exists = true;
     }
     if (rc == 0 && e != NULL) {
         f->dev = e->dev; /* from the listing */
@@ -294,13 +323,13 @@ static int dir_enter(sc_ctx *ctx, const sc_loc *src, char *spath, const sc_loc *
         }
     }
     if (rc == 0)
-        rc = list_dir(ctx, src, spath, &f->v, &f->n);
+        rc = list_dir(ctx, pf, src, spath, &f->v, &f->n);
     if (rc != 0) {
         free(spath);
         free(dpath);
         return rc;
     }
-    list_copies(ctx, dst, dpath, f);
+    list_copies(ctx, pf, dst, dpath, f);
     f->spath = spath;
     f->dpath = dpath;
     return 0;
@@ -366,6 +395,7 @@ typedef struct walk {
     sc_ctx *ctx;
     sc_batch *batch; /* small files in flight (NULL: one by one) */
     const sc_loc *src, *dst;
+    sc_prefetch *pf;  /* listings ahead (NULL: none) */
     const char *root; /* the tree's source path (--exclude matches below it) */
     dir_frame *stack;
     size_t sp, cap;
@@ -386,7 +416,8 @@ static bool dir_leave(walk *w, int *result)
     sc_free_entries(f->dv, f->dn);
     if (f->rc == 0 && w->ctx->o->preserve && !w->ctx->o->dry_run) {
         bool untouched = f->have_listed && sc_changes(w->ctx, w->made_dirs) == f->changes;
-        copy_dir_times(w->src, f->spath, w->dst, f->dpath, untouched ? &f->listed : NULL);
+        copy_dir_times(w->src, f->spath, f->have_src ? &f->src_fi : NULL, w->dst, f->dpath,
+                       untouched ? &f->listed : NULL);
     }
     int r = f->rc;
     free(f->spath);
@@ -440,6 +471,40 @@ static bool stack_room(walk *w)
     return true;
 }
 
+/* Asks for the listings the walk will need in the directories below f
+ * (entered next, depth first): of the source's, when it is a share, and of
+ * the copies' where they exist and -u or --resume lists them. */
+static void list_ahead(walk *w, const dir_frame *f)
+{
+    if (w->pf == NULL)
+        return;
+    const sc_loc *src = w->src, *dst = w->dst;
+    bool copies = !f->made && f->dlisted && lists_copies(w->ctx, dst);
+    if (!src->remote && !copies)
+        return;
+    char why[128];
+    /* The first entered is asked last (sent first). */
+    for (size_t i = f->n; i-- > 0;) {
+        const sc_entry *e = &f->v[i];
+        if (!e->is_dir || (e->is_link && (w->ctx->o->no_follow || e->link_err != 0)) ||
+            !sc_name_ok(e->name, dst->remote && !src->remote, why, sizeof(why)))
+            continue;
+        char *sc = sc_path_join(f->spath, e->name, src->remote);
+        char *dc = sc_path_join(f->dpath, e->name, dst->remote);
+        if (sc != NULL && dc != NULL && !excluded(w->ctx->o, rel_path(w->root, sc), e->name)) {
+            const sc_finfo absent = {.exists = false};
+            const sc_finfo *known = copies ? known_copy(f, e->name, &absent) : NULL;
+            if (known != NULL && known->exists && known->is_dir)
+                sc_prefetch_want(w->pf, dst, dc);
+            if (src->remote)
+                sc_prefetch_want(w->pf, src, sc);
+        }
+        free(sc);
+        free(dc);
+    }
+    sc_prefetch_pump(w->pf);
+}
+
 /* The next entry of the directory on top: entered (a directory), copied (a
  * file), or skipped; a failure is reported and counted. */
 static void walk_entry(walk *w)
@@ -484,13 +549,14 @@ static void walk_entry(walk *w)
         const sc_finfo absent = {.exists = false};
         const sc_finfo *known = known_copy(f, e->name, &absent);
         dir_frame *nf = &w->stack[w->sp];
-        r = dir_enter(ctx, src, sc, dst, dc, e, known, nf);
+        r = dir_enter(ctx, w->pf, src, sc, dst, dc, e, known, nf);
         sc = dc = NULL; /* taken (or freed) by dir_enter */
         if (r == 0) {
             if (nf->made)
                 w->made_dirs++;
             nf->changes = sc_changes(ctx, w->made_dirs);
             w->sp++;
+            list_ahead(w, nf);
             return;
         }
         ctx->failed++;
@@ -532,12 +598,15 @@ int sc_copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc 
         free(w.stack);
         return sc_fail_nomem(ctx);
     }
-    int result = dir_enter(ctx, src, s0, dst, d0, NULL, NULL, &w.stack[0]);
+    w.pf = sc_prefetch_new();
+    int result = dir_enter(ctx, w.pf, src, s0, dst, d0, NULL, NULL, &w.stack[0]);
     if (result != 0) {
+        sc_prefetch_free(w.pf);
         free(w.stack);
         return result;
     }
     w.sp = 1;
+    list_ahead(&w, &w.stack[0]);
     if (sc_batch_applies(ctx, src, dst))
         w.batch = sc_batch_new(ctx, src, dst);
     while (w.sp > 0) {
@@ -557,6 +626,7 @@ int sc_copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc 
     }
     int br = sc_batch_drain(w.batch);
     sc_batch_free(w.batch);
+    sc_prefetch_free(w.pf);
     free(w.stack);
     return result != 0 ? result : br;
 }
