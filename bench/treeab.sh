@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Two builds of smbcopy against each other on a tree (before/after a change):
+# download (smb -> local), -u over an unchanged copy on the share, and the
+# server-side copy (smb -> smb, one share), alternating A and B inside every
+# round (the order swapped from round to round), medians of ROUNDS. Every
+# copy starts from the same synced state; round 1 checks the copies with
+# diff -r. BENCH_TMP=/dev/shm keeps the share and the download in memory
+# (the disk's writeback otherwise dominates and drifts from round to round).
+# TREE defaults to /usr/include (names that collide on a case-insensitive
+# share: smbcopy reports them and exits 7, which counts as done here).
+# Usage: BUILD=after BUILD_A=before [ROUNDS=5] [TREE=/usr/include]
+#        [WHAT="down update ss"] bench/treeab.sh
+set -euo pipefail
+
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+TREE=${TREE:-/usr/include}
+WHAT=${WHAT:-down update ss}
+[[ -d "$TREE" ]] || bench_die "TREE=$TREE is not a directory"
+[[ -n "${BUILD_A:-}" ]] || bench_die "BUILD_A (the build to compare with) is not set"
+case $BUILD_A in
+/*) ;;
+*) BUILD_A=$bench_root/$BUILD_A ;;
+esac
+SMBCOPY_A=$BUILD_A/tools/smbcopy/smbcopy
+[[ -x "$SMBCOPY_A" ]] || bench_die "no $SMBCOPY_A"
+
+bench_init
+echo "# A: $BUILD_A, B: $BUILD; tree $TREE"
+bench_samba_start
+share=$SMBW_TEST_SHARE_PATH
+find "$TREE" -type f -exec cat -- {} + >/dev/null 2>&1 || true # warm the cache
+
+# run7 VAR CMD...: bench_time, where exit 7 (names that collide on the
+# destination, reported) counts as done.
+run7() {
+    local -n _r=$1
+    shift
+    local t0 rc=0
+    t0=$EPOCHREALTIME
+    "$@" >"$bench_work/last.out" 2>"$bench_work/last.err" || rc=$?
+    ((rc == 0 || rc == 7)) || {
+        tail -n 3 "$bench_work/last.err" >&2
+        bench_die "failed ($rc): $*"
+    }
+    _r=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+}
+# The share's copies: t (the source of down and ss), u/<tree> (for -u).
+run7 _ "$SMBCOPY" -q -r "$TREE" "$SHARE_URL/t"
+run7 _ "$SMBCOPY" -q -r "$TREE" "$SHARE_URL/u"
+run7 _ "$SMBCOPY" -q -r -u "$TREE" "$SHARE_URL/u"
+chown -R "$SMBW_TEST_USER:" "$share"
+sync
+
+declare -A times
+t=0
+for ((r = 1; r <= ROUNDS; r++)); do
+    for who in $( ((r % 2)) && echo "a b" || echo "b a"); do
+        bin=$SMBCOPY
+        [[ $who == a ]] && bin=$SMBCOPY_A
+        for w in $WHAT; do
+            case $w in
+            down)
+                rm -rf "$bench_work/dl"
+                sync
+                run7 t "$bin" -q -r "$SHARE_URL/t" "$bench_work/dl"
+                if ((r == 1)) && ! diff -r "$share/t" "$bench_work/dl" >/dev/null; then
+                    bench_die "$who: download differs"
+                fi
+                ;;
+            update)
+                sync
+                run7 t "$bin" -q -r -u --json "$TREE" "$SHARE_URL/u"
+                # nothing changed: nothing copied
+                grep -q '"files":0,' "$bench_work/last.out" ||
+                    bench_die "$who: -u copied files: $(head -c 300 "$bench_work/last.out")"
+                ;;
+            ss)
+                rm -rf "$share/ss"
+                sync
+                run7 t "$bin" -q -r "$SHARE_URL/t" "$SHARE_URL/ss"
+                if ((r == 1)) && ! diff -r "$share/t" "$share/ss" >/dev/null; then
+                    bench_die "$who: server-side copy differs"
+                fi
+                ;;
+            *) bench_die "unknown WHAT $w" ;;
+            esac
+            times[$w.$who]+="$t "
+        done
+    done
+done
+rm -rf "$bench_work/dl" "$share/ss"
+echo
+echo "| what | A median s | A range | B median s | B range | B / A |"
+echo "|---|---|---|---|---|---|"
+for w in $WHAT; do
+    read -ra ta <<<"${times[$w.a]}"
+    read -ra tb <<<"${times[$w.b]}"
+    read -r ma la ha < <(bench_stats "${ta[@]}")
+    read -r mb lb hb < <(bench_stats "${tb[@]}")
+    awk -v w="$w" -v ma="$ma" -v la="$la" -v ha="$ha" -v mb="$mb" -v lb="$lb" -v hb="$hb" 'BEGIN {
+        printf "| %s | %.3f | %.3f-%.3f | %.3f | %.3f-%.3f | %.2f |\n", w, ma, la, ha, mb, lb, hb, mb / ma }'
+done
+echo
+for w in $WHAT; do
+    echo "# $w runs, A: ${times[$w.a]}"
+    echo "# $w runs, B: ${times[$w.b]}"
+done
+bench_load_end
