@@ -854,11 +854,11 @@ int smbw_dir_next(smbw_dir *d, smbw_dirent *ent);
 void smbw_dir_free(smbw_dir *d);
 
 /* A whole directory in one go: the CREATE of the directory and two
- * QUERY_DIRECTORY requests (64 KiB output buffers, one credit each) in one
- * related compound, more QUERY_DIRECTORY requests (1 MiB, at most the
- * server's MaxTransactSize) only while the server has more, then its CLOSE
- * sent without waiting for the answer. A directory whose entries fit in 64
- * KiB (some 500) costs one round trip.
+ * QUERY_DIRECTORY requests (FileDirectoryInformation; output buffers of 60
+ * and 4 KiB, one credit each) in one related compound, more QUERY_DIRECTORY
+ * requests (1 MiB, at most the server's MaxTransactSize) only while the
+ * server has more, then its CLOSE sent without waiting for the answer. A
+ * directory whose entries fit in 60 KiB (some 600) costs one round trip.
  *
  * smbw_list_cb: err 0 and the n entries ("." and ".." left out, in the
  * server's order), or the error (n 0, ents NULL) with status the NTSTATUS

@@ -591,6 +591,10 @@ typedef struct smb2_dirent {
  * Checks NextEntryOffset (8-byte aligned, forward, in range) and
  * FileNameLength. Returns 0 with *e filled, 1 at the end, or SMBW_EPROTO. */
 SMBW_WUR int wire_next_dirent(const uint8_t *buf, size_t len, size_t *pos, smb2_dirent *e);
+/* The same for a buffer of info_class entries: FileIdBothDirectoryInformation
+ * or FileDirectoryInformation (another class: SMBW_EINVAL). */
+SMBW_WUR int wire_next_dirent_of(uint8_t info_class, const uint8_t *buf, size_t len, size_t *pos,
+                                 smb2_dirent *e);
 
 /* ---- QUERY_INFO / SET_INFO (2.2.37 - 2.2.40) -------------------------------- */
 

@@ -1,18 +1,19 @@
-/* QUERY_DIRECTORY output: the input is a FileIdBothDirectoryInformation
- * buffer walked with wire_next_dirent as smbw_dir_next does (names converted
- * to UTF-8). The walk must end (progress is checked here) and every name must
- * lie inside the buffer. */
+/* QUERY_DIRECTORY output: the input is walked as FileIdBothDirectoryInformation
+ * and as FileDirectoryInformation entries (smbw_dir_next and smbw_dir_list
+ * ask for the latter), names converted to UTF-8. The walk must end (progress is checked here) and
+ * every name must lie inside the buffer. */
 #include "fuzz.h"
 
 #include "lib/util/unicode.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Walks data as entries of info_class. */
+static void walk(uint8_t info_class, const uint8_t *data, size_t size)
 {
     size_t pos = 0, last = 0;
     smb2_dirent e;
     for (size_t i = 0;; i++) {
         fz_check(i <= size / 8 + 1, "wire_next_dirent does not advance");
-        int rc = wire_next_dirent(data, size, &pos, &e);
+        int rc = wire_next_dirent_of(info_class, data, size, &pos, &e);
         if (rc != 0)
             break;
         fz_inside(e.name_utf16, e.name_len, data, size, "dirent name");
@@ -24,5 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (pos == SIZE_MAX)
             break;
     }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    walk(FileIdBothDirectoryInformation, data, size);
+    walk(FileDirectoryInformation, data, size);
     return 0;
 }

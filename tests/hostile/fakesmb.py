@@ -50,6 +50,7 @@ STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016
 STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
 STATUS_OBJECT_NAME_COLLISION = 0xC0000035
 STATUS_NOT_SUPPORTED = 0xC00000BB
+STATUS_INVALID_INFO_CLASS = 0xC0000003
 STATUS_INVALID_HANDLE = 0xC0000008
 STATUS_INVALID_TOKEN = 0xC0000465
 STATUS_OFFLOAD_READ_FLT_NOT_SUPPORTED = 0xC000A2A1
@@ -93,6 +94,8 @@ ATTR_NORMAL = 0x80
 
 HDR = 64
 RELATED_FID = b"\xff" * 16
+FILE_DIRECTORY_INFORMATION = 0x01
+FILE_ID_BOTH_DIRECTORY_INFORMATION = 0x25
 SESSION_ID = 0x0000100000000021
 TREE_ID = 7
 FILETIME = 133000000000000000  # some day in 2022
@@ -733,7 +736,9 @@ class Server:
             o["doc"] = data[0] != 0
         return self.reply(req, struct.pack("<H", 2))
 
-    def dir_entries(self, o):
+    def dir_entries(self, o, info_class=FILE_ID_BOTH_DIRECTORY_INFORMATION):
+        """The entries of directory o in info_class layout: FileDirectoryInformation
+        (64 bytes before the name) or FileIdBothDirectoryInformation (104)."""
         prefix = o["name"] + "/" if o["name"] else ""
         names = [".", ".."]
         for n in sorted(self.fs):
@@ -747,8 +752,11 @@ class Server:
             e = struct.pack("<II", 0, i) + struct.pack(
                 "<QQQQQQ", FILETIME, FILETIME, FILETIME, FILETIME, len(node.data),
                 (len(node.data) + 4095) // 4096 * 4096)
-            e += struct.pack("<IIIBB", attrs, len(raw), 0, 0, 0) + b"\x00" * 24
-            e += struct.pack("<HQ", 0, i + 1) + raw
+            if info_class == FILE_DIRECTORY_INFORMATION:
+                e += struct.pack("<II", attrs, len(raw)) + raw
+            else:
+                e += struct.pack("<IIIBB", attrs, len(raw), 0, 0, 0) + b"\x00" * 24
+                e += struct.pack("<HQ", 0, i + 1) + raw
             out.append(bytearray(e))
         return out
 
@@ -767,12 +775,14 @@ class Server:
         o = self.fid_of(req.body[8:24])
         if o is None:
             return self.error(req, STATUS_INVALID_HANDLE)
+        if req.body[2] not in (FILE_DIRECTORY_INFORMATION, FILE_ID_BOTH_DIRECTORY_INFORMATION):
+            return self.error(req, STATUS_INVALID_INFO_CLASS)
         if flags & 0x01:
             o["listed"] = False
         if o["listed"]:
             return self.error(req, STATUS_NO_MORE_FILES)
         o["listed"] = True
-        blob = self.pack_dir(self.dir_entries(o))
+        blob = self.pack_dir(self.dir_entries(o, req.body[2]))
         out_len = len(blob)
         if mutate:
             blob, out_len = mutate(blob)
@@ -1058,7 +1068,7 @@ class Server:
             if time.monotonic() - self.first_fault > ENDLESS_SECONDS:
                 return [frame(self.error(req, STATUS_NO_MORE_FILES))]
             o = self.fid_of(req.body[8:24])
-            blob = self.pack_dir(self.dir_entries(o)[:2])
+            blob = self.pack_dir(self.dir_entries(o, req.body[2])[:2])
             body = struct.pack("<HHI", 9, HDR + 8, len(blob)) + bytes(blob)
             return [frame(self.reply(req, body))]
         if s == "copychunk-no-progress":

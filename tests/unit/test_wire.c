@@ -1704,6 +1704,99 @@ static void add_dirent(smbw_buf *b, const char *name, uint64_t eof, bool last)
     }
 }
 
+/* A FileDirectoryInformation entry: the fixed part ends at FileNameLength. */
+static void add_dir_entry(smbw_buf *b, const char *name, uint64_t eof, uint32_t attrs, bool last)
+{
+    buf_align(b, 8);
+    size_t at = b->len;
+    size_t n = strlen(name);
+    buf_u32(b, 0);  /* NextEntryOffset */
+    buf_u32(b, 0);  /* FileIndex */
+    buf_u64(b, 11); /* CreationTime */
+    buf_u64(b, 12); /* LastAccessTime */
+    buf_u64(b, 13); /* LastWriteTime */
+    buf_u64(b, 14); /* ChangeTime */
+    buf_u64(b, eof);
+    buf_u64(b, 8192);
+    buf_u32(b, attrs);
+    buf_u32(b, (uint32_t)(2 * n));
+    for (size_t i = 0; i < n; i++)
+        buf_u16(b, (uint8_t)name[i]);
+    if (!last) {
+        buf_align(b, 8);
+        buf_set_u32(b, at, (uint32_t)(b->len - at));
+    }
+}
+
+static int iterate_of(uint8_t cls, const uint8_t *p, size_t n, int *count)
+{
+    uint8_t *c = dup_bytes(p, n);
+    size_t pos = 0;
+    smb2_dirent e;
+    int rc;
+    *count = 0;
+    while ((rc = wire_next_dirent_of(cls, c, n, &pos, &e)) == 0)
+        (*count)++;
+    free(c);
+    return rc;
+}
+
+/* FileDirectoryInformation entries (smbw_dir_next and smbw_dir_list ask for
+ * them): the same fields, 64 bytes before the name, checked alike. */
+START_TEST(test_dirent_class1)
+{
+    smbw_buf d;
+    buf_init(&d);
+    add_dir_entry(&d, "abc", 7, SMBW_FILE_ATTRIBUTE_ARCHIVE, false);
+    add_dir_entry(&d, "sub", 0, SMBW_FILE_ATTRIBUTE_DIRECTORY, true);
+    const uint8_t C = FileDirectoryInformation;
+    size_t pos = 0;
+    smb2_dirent e;
+    ck_assert_int_eq(wire_next_dirent_of(C, d.p, d.len, &pos, &e), 0);
+    ck_assert_uint_eq(pos, 72); /* 64 + 6 aligned */
+    ck_assert_uint_eq(e.t.creation_time, 11);
+    ck_assert_uint_eq(e.t.last_access_time, 12);
+    ck_assert_uint_eq(e.t.last_write_time, 13);
+    ck_assert_uint_eq(e.t.change_time, 14);
+    ck_assert_uint_eq(e.t.end_of_file, 7);
+    ck_assert_uint_eq(e.t.allocation_size, 8192);
+    ck_assert_uint_eq(e.t.file_attributes, SMBW_FILE_ATTRIBUTE_ARCHIVE);
+    ck_assert_uint_eq(e.name_len, 6);
+    ck_assert_ptr_eq(e.name_utf16, d.p + 64);
+    ck_assert_int_eq(wire_next_dirent_of(C, d.p, d.len, &pos, &e), 0);
+    ck_assert_uint_eq(pos, SIZE_MAX);
+    ck_assert_uint_eq(e.t.file_attributes, SMBW_FILE_ATTRIBUTE_DIRECTORY);
+    ck_assert_ptr_eq(e.name_utf16, d.p + 72 + 64);
+    ck_assert_int_eq(wire_next_dirent_of(C, d.p, d.len, &pos, &e), 1);
+    /* Another class is refused; the same bytes read as FileIdBoth fail. */
+    pos = 0;
+    ck_assert_int_eq(wire_next_dirent_of(FileNamesInformation, d.p, d.len, &pos, &e), SMBW_EINVAL);
+    int count;
+    ck_assert_int_eq(iterate_of(C, d.p, d.len, &count), 1);
+    ck_assert_int_eq(count, 2);
+    ck_assert_int_eq(iterate_of(FileIdBothDirectoryInformation, d.p, d.len, &count), SMBW_EPROTO);
+    for (size_t l = 1; l < d.len; l++)
+        ck_assert_msg(iterate_of(C, d.p, l, &count) == SMBW_EPROTO, "prefix %zu accepted", l);
+    uint8_t *c = dup_bytes(d.p, d.len);
+#define BADD(stmt)                                                                                 \
+    do {                                                                                           \
+        memcpy(c, d.p, d.len);                                                                     \
+        stmt;                                                                                      \
+        ck_assert_int_eq(iterate_of(C, c, d.len, &count), SMBW_EPROTO);                            \
+    } while (0)
+    BADD(put_u32(c, 68));              /* NextEntryOffset not aligned */
+    BADD(put_u32(c, 56));              /* inside the fixed part */
+    BADD(put_u32(c, (uint32_t)d.len)); /* at the end */
+    BADD(put_u32(c, 0xFFFFFFF8u));
+    BADD(put_u32(c + 60, 10));     /* name past the entry */
+    BADD(put_u32(c + 60, 5));      /* odd name length */
+    BADD(put_u32(c + 72 + 60, 8)); /* last entry's name past the buffer */
+#undef BADD
+    free(c);
+    buf_free(&d);
+}
+END_TEST
+
 static int iterate(const uint8_t *p, size_t n, int *count)
 {
     uint8_t *c = dup_bytes(p, n);
@@ -2422,6 +2515,7 @@ int main(void)
     tcase_add_test(tc, test_read_placement_wire);
     tcase_add_test(tc, test_ioctl);
     tcase_add_test(tc, test_query_dir);
+    tcase_add_test(tc, test_dirent_class1);
     tcase_add_test(tc, test_query_set_info);
     tcase_add_test(tc, test_alignment);
     suite_add_tcase(s, tc);
