@@ -264,7 +264,8 @@ static void lister_end(lister *l, int err, uint32_t status)
     size_t n = 0;
     if (!err && l->count) {
         size_t head = l->count * sizeof *v;
-        v = malloc(head + l->names.len);
+        /* count <= LIST_MAX_ENTRIES; still, a 32-bit size_t must not wrap */
+        v = l->names.len <= SIZE_MAX - head ? malloc(head + l->names.len) : NULL;
         if (!v) {
             err = SMBW_ENOMEM;
         } else {
@@ -522,6 +523,14 @@ static int list_by_steps(smbw_tree *t, const char *path, smbw_dirent **out, size
     size_t cnt = 0, cap = 0;
     smbw_dirent e;
     while ((rc = smbw_dir_next(d, &e)) == 0) {
+        if (cnt == LIST_MAX_ENTRIES) { /* the same bound as the compound way */
+            smbw_conn *c;
+            rc = api_tree_conn(t, &c)
+                     ? SMBW_ENOMEM
+                     : core_set_error(c, SMBW_ENOMEM, 0, "list directory %s: more than %u entries",
+                                      path, LIST_MAX_ENTRIES);
+            break;
+        }
         if (cnt == cap) {
             size_t ncap = cap ? cap * 2 : 64;
             smbw_stat *nst = realloc(st, ncap * sizeof *nst);
@@ -541,7 +550,9 @@ static int list_by_steps(smbw_tree *t, const char *path, smbw_dirent **out, size
     }
     smbw_dir_free(d);
     if (rc == SMBW_ENOMORE && cnt) {
-        smbw_dirent *v = malloc(cnt * sizeof *v + names.len);
+        smbw_dirent *v = NULL;
+        if (cnt <= (SIZE_MAX - names.len) / sizeof *v) /* no wrap */
+            v = malloc(cnt * sizeof *v + names.len);
         if (!v) {
             rc = SMBW_ENOMEM;
         } else {
