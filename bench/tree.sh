@@ -19,8 +19,11 @@
 # also with --connections=N for each N (in every round, alternating with the
 # rest), in rows of their own; this is how --connections=auto for trees was
 # chosen (docs/performance.md section 6).
+# WHAT picks the measurements (default all: "up down ss empty"; up includes
+# smbclient's mput and the -u run, down smbclient's mget), e.g. WHAT=up with
+# DELAY_MS=5, where smbclient's mget of /usr/include takes minutes a round.
 # Usage: [BUILD=build-rel] [ROUNDS=5] [TREE=/usr/include] [DELAY_MS=0]
-#        [CONNECTIONS="1 2"] [EMPTY=10000] bench/tree.sh
+#        [CONNECTIONS="1 2"] [EMPTY=10000] [WHAT="up down ss empty"] bench/tree.sh
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
@@ -30,6 +33,8 @@ TREE=${TREE:-/usr/include}
 DELAY_MS=${DELAY_MS:-0}
 EMPTY=${EMPTY:-10000}
 CONNECTIONS=${CONNECTIONS:-}
+WHAT=${WHAT:-up down ss empty}
+want() { [[ " $WHAT " == *" $1 "* ]]; }
 [[ -d "$TREE" ]] || bench_die "TREE=$TREE is not a directory"
 TREE=$(cd "$TREE" && pwd)
 base=$(basename "$TREE")
@@ -123,66 +128,77 @@ conn_round() {
     done
 }
 for ((r = 1; r <= ROUNDS; r++)); do
-    rm_share t.sc t.smbc
-    # t.sc exists, so (as with cp -r) the tree lands in t.sc/$base, and the
-    # -u run below, the same command, finds it there.
-    mkdir "$share/t.sc"
-    chown "$SMBW_TEST_USER:" "$share/t.sc"
-    sync
-    timed t "$SMBCOPY" --json -q -r "$TREE" "$url/t.sc"
-    t_up+=("$t")
-    ((r > 1)) || { cp "$bench_work/last.out" "$bench_work/up.json"; chown -R "$SMBW_TEST_USER:" "$share"; }
-    sync
-    timed t "${smbc[@]}" -c "prompt off; recurse on; lcd $TREE; mkdir t.smbc; cd t.smbc; mput *"
-    t_upc+=("$t")
+    if want up; then
+        rm_share t.sc t.smbc
+        # t.sc exists, so (as with cp -r) the tree lands in t.sc/$base, and the
+        # -u run below, the same command, finds it there.
+        mkdir "$share/t.sc"
+        chown "$SMBW_TEST_USER:" "$share/t.sc"
+        sync
+        timed t "$SMBCOPY" --json -q -r "$TREE" "$url/t.sc"
+        t_up+=("$t")
+        ((r > 1)) || { cp "$bench_work/last.out" "$bench_work/up.json"; chown -R "$SMBW_TEST_USER:" "$share"; }
+        sync
+        timed t "${smbc[@]}" -c "prompt off; recurse on; lcd $TREE; mkdir t.smbc; cd t.smbc; mput *"
+        t_upc+=("$t")
 
-    sync
-    timed t "$SMBCOPY" --json -q -r -u "$TREE" "$url/t.sc"
-    t_upd+=("$t")
+        sync
+        timed t "$SMBCOPY" --json -q -r -u "$TREE" "$url/t.sc"
+        t_upd+=("$t")
+    fi
 
-    rm -rf "$bench_work/d.sc" "$bench_work/d.smbc"
-    mkdir -p "$bench_work/d.smbc"
-    sync
-    timed t "$SMBCOPY" --json -q -r "$url/t" "$bench_work/d.sc"
-    t_down+=("$t")
-    ((r > 1)) || cp "$bench_work/last.out" "$bench_work/down.json"
-    sync
-    timed t "${smbc[@]}" -c "prompt off; recurse on; lcd $bench_work/d.smbc; cd t; mget *"
-    t_downc+=("$t")
+    if want down; then
+        rm -rf "$bench_work/d.sc" "$bench_work/d.smbc"
+        mkdir -p "$bench_work/d.smbc"
+        sync
+        timed t "$SMBCOPY" --json -q -r "$url/t" "$bench_work/d.sc"
+        t_down+=("$t")
+        ((r > 1)) || cp "$bench_work/last.out" "$bench_work/down.json"
+        sync
+        timed t "${smbc[@]}" -c "prompt off; recurse on; lcd $bench_work/d.smbc; cd t; mget *"
+        t_downc+=("$t")
+    fi
 
-    rm_share t.ss
-    sync
-    timed t "$SMBCOPY" --json -q -r "$url/t" "$url/t.ss"
-    t_ss+=("$t")
-    ((r > 1)) || cp "$bench_work/last.out" "$bench_work/ss.json"
+    if want ss; then
+        rm_share t.ss
+        sync
+        timed t "$SMBCOPY" --json -q -r "$url/t" "$url/t.ss"
+        t_ss+=("$t")
+        ((r > 1)) || cp "$bench_work/last.out" "$bench_work/ss.json"
+    fi
 
     conn_round "$r"
 
     if ((r == 1)); then
-        check "$TREE" "$share/t.sc/$base" "$bench_work/up.json"
-        check "$share/t" "$bench_work/d.sc" "$bench_work/down.json"
-        check "$share/t" "$share/t.ss" "$bench_work/ss.json"
-        grep -q '"method":"copychunk"\|"method":"clone"' "$bench_work/ss.json" ||
-            bench_die "smb->smb was not server-side: $(cat "$bench_work/ss.json")"
+        want up && check "$TREE" "$share/t.sc/$base" "$bench_work/up.json"
+        want down && check "$share/t" "$bench_work/d.sc" "$bench_work/down.json"
+        if want ss; then
+            check "$share/t" "$share/t.ss" "$bench_work/ss.json"
+            grep -q '"method":"copychunk"\|"method":"clone"' "$bench_work/ss.json" ||
+                bench_die "smb->smb was not server-side: $(cat "$bench_work/ss.json")"
+        fi
     fi
 done
 
 # EMPTY empty files in one directory, local -> smb.
-mkdir -p "$bench_work/empty"
-(cd "$bench_work/empty" && seq -f 'e%05.0f' "$EMPTY" | xargs touch)
 t_empty=()
-for ((r = 1; r <= ROUNDS; r++)); do
-    rm_share empty
-    sync
-    timed t "$SMBCOPY" -q -r "$bench_work/empty" "$url/empty"
-    t_empty+=("$t")
-done
-[[ $(find "$share/empty" -type f | wc -l) == "$EMPTY" ]] || bench_die "empty files missing"
+if want empty; then
+    mkdir -p "$bench_work/empty"
+    (cd "$bench_work/empty" && seq -f 'e%05.0f' "$EMPTY" | xargs touch)
+    for ((r = 1; r <= ROUNDS; r++)); do
+        rm_share empty
+        sync
+        timed t "$SMBCOPY" -q -r "$bench_work/empty" "$url/empty"
+        t_empty+=("$t")
+    done
+    [[ $(find "$share/empty" -type f | wc -l) == "$EMPTY" ]] || bench_die "empty files missing"
+fi
 
 med() { bench_stats "$@" | cut -d' ' -f1; }
-row() { # label times...
+row() { # label times... (no times: no row)
     local label=$1
     shift
+    (($# > 0)) || return 0
     read -r m lo hi < <(bench_stats "$@")
     echo "| $label | $m | $lo-$hi | $* |"
 }
@@ -207,12 +223,16 @@ for n in $CONNECTIONS; do
     row "smb -> smb: smbcopy -r --connections=$n" ${t_css[$n]}
 done
 echo
-awk -v up="$(med "${t_up[@]}")" -v upc="$(med "${t_upc[@]}")" \
-    -v dn="$(med "${t_down[@]}")" -v dnc="$(med "${t_downc[@]}")" \
-    -v ss="$(med "${t_ss[@]}")" -v upd="$(med "${t_upd[@]}")" \
-    -v em="$(med "${t_empty[@]}")" -v n="$EMPTY" 'BEGIN {
-    printf "ratios (issue 9 targets): up/mput %.2f (<= 0.33), down/mget %.2f (<= 0.5), ",
-        up / upc, dn / dnc
-    printf "smb->smb/up %.2f (<= 0.5), -u/up %.2f (<= 0.1), empty files %.0f/s (>= 1000)\n",
-        ss / up, upd / up, n / em }'
+medv() { (($# > 0)) && med "$@" || echo 0; }
+awk -v up="$(medv "${t_up[@]}")" -v upc="$(medv "${t_upc[@]}")" \
+    -v dn="$(medv "${t_down[@]}")" -v dnc="$(medv "${t_downc[@]}")" \
+    -v ss="$(medv "${t_ss[@]}")" -v upd="$(medv "${t_upd[@]}")" \
+    -v em="$(medv "${t_empty[@]}")" -v n="$EMPTY" 'BEGIN {
+    printf "ratios (issue 9 targets):"
+    if (upc > 0) printf " up/mput %.2f (<= 0.33 at 0 ms, <= 0.2 at 5 ms),", up / upc
+    if (dnc > 0) printf " down/mget %.2f (<= 0.5),", dn / dnc
+    if (ss > 0 && up > 0) printf " smb->smb/up %.2f (<= 0.5),", ss / up
+    if (upd > 0 && up > 0) printf " -u/up %.2f (<= 0.1),", upd / up
+    if (em > 0) printf " empty files %.0f/s (>= 1000)", n / em
+    printf "\n" }'
 bench_load_end

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Two builds of smbcopy against each other on a tree (before/after a change):
-# download (smb -> local), -u over an unchanged copy on the share, and the
+# upload (local -> smb, into a new directory), download (smb -> local), -u over an unchanged copy on the share, and the
 # server-side copy (smb -> smb, one share), alternating A and B inside every
 # round (the order swapped from round to round), medians of ROUNDS. Every
 # copy starts from the same synced state; round 1 checks the copies with
@@ -9,14 +9,14 @@
 # TREE defaults to /usr/include (names that collide on a case-insensitive
 # share: smbcopy reports them and exits 7, which counts as done here).
 # Usage: BUILD=after BUILD_A=before [ROUNDS=5] [TREE=/usr/include]
-#        [WHAT="down update ss"] bench/treeab.sh
+#        [WHAT="up down update ss"] bench/treeab.sh
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TREE=${TREE:-/usr/include}
-WHAT=${WHAT:-down update ss}
+WHAT=${WHAT:-up down update ss}
 [[ -d "$TREE" ]] || bench_die "TREE=$TREE is not a directory"
 [[ -n "${BUILD_A:-}" ]] || bench_die "BUILD_A (the build to compare with) is not set"
 case $BUILD_A in
@@ -61,6 +61,16 @@ for ((r = 1; r <= ROUNDS; r++)); do
         [[ $who == a ]] && bin=$SMBCOPY_A
         for w in $WHAT; do
             case $w in
+            up)
+                rm -rf "$share/up"
+                sync
+                run7 t "$bin" -q -r "$TREE" "$SHARE_URL/up"
+                if ((r == 1)) && ! diff -r "$TREE" "$share/up" >/dev/null 2>&1; then
+                    # only the names reported as colliding may differ
+                    grep -q 'collides with' "$bench_work/last.err" ||
+                        bench_die "$who: upload differs"
+                fi
+                ;;
             down)
                 rm -rf "$bench_work/dl"
                 sync
@@ -90,7 +100,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         done
     done
 done
-rm -rf "$bench_work/dl" "$share/ss"
+rm -rf "$bench_work/dl" "$share/ss" "$share/up"
 echo
 echo "| what | A median s | A range | B median s | B range | B / A |"
 echo "|---|---|---|---|---|---|"

@@ -824,6 +824,12 @@ int smbw_mkdir(smbw_tree *t, const char *path);
 int smbw_rmdir(smbw_tree *t, const char *path);
 int smbw_unlink(smbw_tree *t, const char *path);
 int smbw_rename(smbw_tree *t, const char *from, const char *to, bool replace);
+/* Sets the times (FILETIME; 0 leaves one unchanged) and attributes (0
+ * unchanged) of path, a file or a directory, as smbw_file_set_basic does on
+ * an open file, in one round trip (the open asks for FILE_WRITE_ATTRIBUTES
+ * only). Errors: as the other path operations. */
+int smbw_set_basic(smbw_tree *t, const char *path, uint64_t creation, uint64_t access,
+                   uint64_t write, uint64_t change, uint32_t attributes);
 
 /* Reads a whole file into a new buffer (*data malloc'd, caller frees; a
  * NUL byte is appended after *len bytes for convenience). Files larger than

@@ -2801,6 +2801,27 @@ int smbw_rmdir(smbw_tree *t, const char *path)
     return delete_path(t, path, true);
 }
 
+int smbw_set_basic(smbw_tree *t, const char *path, uint64_t creation, uint64_t access,
+                   uint64_t write, uint64_t change, uint32_t attributes)
+{
+    smbw_create_params p;
+    memset(&p, 0, sizeof p);
+    p.desired_access = FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+    p.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+    p.create_disposition = FILE_OPEN;
+    smbw_buf b;
+    buf_init(&b);
+    wire_encode_basic_info(&b, creation, access, write, change, attributes);
+    int rc = SMBW_ENOMEM;
+    if (!b.failed) {
+        info_arg a = {FileBasicInformation, &b};
+        path_op op = {&p, set_info_mid, &a, "set times of", path, NULL};
+        rc = path_compound(t, &op);
+    }
+    buf_free(&b);
+    return rc;
+}
+
 /* Where the SMB paths sf and sp on t lead through DFS (*ft, *ff and *tf
  * malloc'd): one tree for both, or SMBW_EINVAL (a rename stays within one
  * share). */

@@ -222,6 +222,50 @@ else
     fail "download of the directory tree differs, or modification times differ for:$bad"
 fi
 
+# 2g. A directory's times wait for its files without holding up the walk:
+#     uploading into a new destination costs each directory of one small
+#     file 4 requests (the directory's CREATE, the file's 2, the directory's
+#     times in one compound), and every directory's modification time is the
+#     source's, however the files of several directories were in flight.
+rm -rf "${share:?}/g4" "${share:?}/g8"
+a=$(round_trips -r "$work/w4" "$url/g4")
+b=$(round_trips -r "$work/w8" "$url/g8")
+if ((b - a == 16)); then
+    pass "upload: 4 requests per directory of one small file ($a for 4 directories, $b for 8)"
+else
+    fail "upload: $((b - a)) requests for 4 more directories of one small file, wanted 16"
+fi
+mkdir -p "$work/wg/a/b" "$work/wg/c"
+for d in wg wg/a wg/a/b wg/c; do
+    for ((i = 1; i <= 40; i++)); do echo "$d $i" >"$work/$d/f$i.txt"; done
+done
+touch -d '2001-02-03 04:05:06' "$work/wg/a/b"
+touch -d '2002-03-04 05:06:07' "$work/wg/a"
+touch -d '2003-04-05 06:07:08' "$work/wg/c"
+touch -d '2004-05-06 07:08:09' "$work/wg"
+rm -rf "${share:?}/gg"
+run_json -r "$work/wg" "$url/gg" || fail "uploading wg: exit $rc"
+bad=""
+for d in "" /a /a/b /c; do
+    [[ "$(stat -c %Y "$work/wg$d")" == "$(stat -c %Y "$share/gg$d")" ]] || bad+=" wg$d"
+done
+if diff -r "$work/wg" "$share/gg" >/dev/null && [[ -z "$bad" ]]; then
+    pass "upload of 4 directories of 40 files: identical, every directory's modification time kept"
+else
+    fail "upload of wg differs, or directory modification times differ for:$bad"
+fi
+rm -rf "$work/lg"
+run_json -r "$url/gg" "$work/lg" || fail "downloading gg: exit $rc"
+bad=""
+for d in "" /a /a/b /c; do
+    [[ "$(stat -c %Y "$work/wg$d")" == "$(stat -c %Y "$work/lg$d")" ]] || bad+=" lg$d"
+done
+if diff -r "$work/wg" "$work/lg" >/dev/null && [[ -z "$bad" ]]; then
+    pass "download of 4 directories of 40 files: identical, every directory's modification time kept"
+else
+    fail "download of gg differs, or directory modification times differ for:$bad"
+fi
+
 # 2e. --connections=2: the small files of an upload, a download and a
 #     server-side tree spread over two connections (-v says how many went
 #     over each), the copies identical.

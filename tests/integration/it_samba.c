@@ -282,6 +282,17 @@ static void ops_times(it_ctx *ctx)
     ck_assert(it_server_stat("ops/a.txt", &sst) == 0);
     ck_assert_int_eq(sst.st_mtime, mtime);
     ck_assert_int_eq(sst.st_atime, atime);
+    /* by path in one round trip, on a file and on a directory; a missing
+     * path is an error */
+    const int64_t m2 = 1100000000, m3 = 1200000000;
+    IT_OK(c, smbw_set_basic(t, "ops/a.txt", 0, 0, it_filetime(m2), 0, 0));
+    ck_assert(it_server_stat("ops/a.txt", &sst) == 0);
+    ck_assert_int_eq(sst.st_mtime, m2);
+    ck_assert_int_eq(sst.st_atime, atime); /* 0: unchanged */
+    IT_OK(c, smbw_set_basic(t, "ops", 0, it_filetime(m3), it_filetime(m3), 0, 0));
+    ck_assert(it_server_stat("ops", &sst) == 0);
+    ck_assert_int_eq(sst.st_mtime, m3);
+    IT_ERR(c, smbw_set_basic(t, "ops/none.txt", 0, 0, it_filetime(m2), 0, 0), SMBW_ENOENT);
 }
 
 /* test_file_ops: ops/a.txt renamed to ops/b.txt, over ops/other.txt, then by

@@ -116,6 +116,7 @@ typedef struct item {
      * data, and how it was copied */
     uint64_t size;
     const char *method;
+    uint64_t seq; /* the batch's count of files taken before it */
 } item;
 
 struct sc_batch {
@@ -134,6 +135,7 @@ struct sc_batch {
     uint64_t w0;     /* traffic counted up to here */
     int rc;          /* a failure that ends the run */
     bool dropped;    /* a file in flight dropped for a signal */
+    uint64_t seq;    /* files taken so far (the next file's number) */
 };
 
 #define SC_BATCH_ITEMS (SC_BATCH_FILES * SC_MAX_CONNECTIONS)
@@ -1138,6 +1140,7 @@ int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, const sc_fin
     void *data = NULL;
     it->spath = strdup(spath);
     it->dpath = strdup(dpath);
+    it->seq = b->seq++;
     it->ln = l;
     l->busy++;
     b->busy++;
@@ -1166,6 +1169,32 @@ int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, const sc_fin
         return b->rc;
     }
     *taken = true;
+    settle(b);
+    return b->rc;
+}
+
+uint64_t sc_batch_mark(const sc_batch *b)
+{
+    return b == NULL ? 0 : b->seq;
+}
+
+bool sc_batch_done_to(sc_batch *b, uint64_t mark)
+{
+    if (b == NULL)
+        return true;
+    settle(b);
+    for (int i = 0; i < SC_BATCH_ITEMS; i++) {
+        const item *it = &b->items[i];
+        if ((it->st != IT_FREE || it->ready || it->spath != NULL) && it->seq < mark)
+            return false;
+    }
+    return true;
+}
+
+int sc_batch_poll(sc_batch *b)
+{
+    if (b == NULL)
+        return 0;
     settle(b);
     return b->rc;
 }

@@ -37,6 +37,14 @@ int sc_batch_connections(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst
  * (the connection is gone, interrupted). */
 int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, const sc_finfo *sfi,
                  bool *taken);
+/* A mark of the files taken so far (NULL: 0), and whether every file taken
+ * before mark is finished (NULL: true); neither waits. A directory's times
+ * are set once the files written into it are finished (walk.c). */
+uint64_t sc_batch_mark(const sc_batch *b);
+bool sc_batch_done_to(sc_batch *b, uint64_t mark);
+/* Takes the answers that have come, without waiting. Returns as
+ * sc_batch_add. */
+int sc_batch_poll(sc_batch *b);
 /* Waits until every file taken is finished. Returns as sc_batch_add. */
 int sc_batch_drain(sc_batch *b);
 /* Drains and frees b (NULL: nothing). */

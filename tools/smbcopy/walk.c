@@ -389,6 +389,20 @@ static bool run_ends(int r, const sc_loc *src, const sc_loc *dst)
            !sc_ops(dst)->alive(dst);
 }
 
+/* A directory whose times wait for its files still in flight in the batch
+ * (every file taken before mark): they are set once those are finished, and
+ * meanwhile the walk goes on, so small files of many directories are in
+ * flight together. */
+typedef struct dir_later {
+    char *spath, *dpath;
+    bool have_src;
+    sc_finfo src_fi;
+    bool have_listed;
+    sc_finfo listed;
+    uint64_t changes; /* sc_changes on entry */
+    uint64_t mark;    /* sc_batch_mark when it was left */
+} dir_later;
+
 /* A walk of one tree: an explicit stack of the directories being copied
  * (on the heap), so any depth is copied. */
 typedef struct walk {
@@ -400,7 +414,70 @@ typedef struct walk {
     dir_frame *stack;
     size_t sp, cap;
     uint64_t made_dirs; /* directories this run made (sc_changes) */
+    dir_later *later;   /* directories left, times not set yet, in the order left */
+    size_t nlater, later_head, later_cap;
 } walk;
+
+/* Sets the times of the directory d left earlier. When nothing was written
+ * into the copy since it was entered (the run's count of changes has not
+ * moved, and it was listed), they are left as they are if they match. */
+static void later_apply(walk *w, dir_later *d)
+{
+    bool untouched = d->have_listed && sc_changes(w->ctx, w->made_dirs) == d->changes;
+    copy_dir_times(w->src, d->spath, d->have_src ? &d->src_fi : NULL, w->dst, d->dpath,
+                   untouched ? &d->listed : NULL);
+    free(d->spath);
+    free(d->dpath);
+    d->spath = d->dpath = NULL;
+}
+
+/* Sets the times of the directories left whose files are finished, in the
+ * order they were left (all: every one, the batch being drained). */
+static void later_run(walk *w, bool all)
+{
+    while (w->later_head < w->nlater &&
+           (all || sc_batch_done_to(w->batch, w->later[w->later_head].mark)))
+        later_apply(w, &w->later[w->later_head++]);
+    if (w->later_head == w->nlater)
+        w->later_head = w->nlater = 0;
+}
+
+/* Drops the directories whose times were not set yet (the run stops). */
+static void later_drop(walk *w)
+{
+    for (size_t i = w->later_head; i < w->nlater; i++) {
+        free(w->later[i].spath);
+        free(w->later[i].dpath);
+    }
+    free(w->later);
+    w->later = NULL;
+    w->nlater = w->later_head = w->later_cap = 0;
+}
+
+/* Queues the times of the directory f, left with files of it maybe still in
+ * flight; false when out of memory (then nothing is queued). */
+static bool later_add(walk *w, dir_frame *f)
+{
+    if (w->nlater == w->later_cap) {
+        size_t ncap = w->later_cap ? w->later_cap * 2 : 16;
+        dir_later *nv = realloc(w->later, ncap * sizeof(*nv));
+        if (nv == NULL)
+            return false;
+        w->later = nv;
+        w->later_cap = ncap;
+    }
+    dir_later *d = &w->later[w->nlater++];
+    *d = (dir_later){.spath = f->spath,
+                     .dpath = f->dpath,
+                     .have_src = f->have_src,
+                     .src_fi = f->src_fi,
+                     .have_listed = f->have_listed,
+                     .listed = f->listed,
+                     .changes = f->changes,
+                     .mark = sc_batch_mark(w->batch)};
+    f->spath = f->dpath = NULL; /* taken */
+    return true;
+}
 
 /* Done with the directory on top: its times, then back to the parent
  * (which learns of a failure below it). Returns true when that was the
@@ -408,16 +485,23 @@ typedef struct walk {
 static bool dir_leave(walk *w, int *result)
 {
     dir_frame *f = &w->stack[w->sp - 1];
-    /* Its files finished before its times are set (a new name changes them). */
-    int br = sc_batch_drain(w->batch);
+    /* A failure of a file in flight that ends the run */
+    int br = sc_batch_poll(w->batch);
     if (br != 0 && f->rc == 0)
         f->rc = br;
     sc_free_entries(f->v, f->n);
     sc_free_entries(f->dv, f->dn);
     if (f->rc == 0 && w->ctx->o->preserve && !w->ctx->o->dry_run) {
-        bool untouched = f->have_listed && sc_changes(w->ctx, w->made_dirs) == f->changes;
-        copy_dir_times(w->src, f->spath, f->have_src ? &f->src_fi : NULL, w->dst, f->dpath,
-                       untouched ? &f->listed : NULL);
+        /* Its times once its files are finished (a new name changes them),
+         * without waiting for them here; out of memory: waited for. */
+        if (!later_add(w, f)) {
+            sc_batch_drain(w->batch);
+            later_run(w, true);
+            bool untouched = f->have_listed && sc_changes(w->ctx, w->made_dirs) == f->changes;
+            copy_dir_times(w->src, f->spath, f->have_src ? &f->src_fi : NULL, w->dst, f->dpath,
+                           untouched ? &f->listed : NULL);
+        }
+        later_run(w, false);
     }
     int r = f->rc;
     free(f->spath);
@@ -625,6 +709,11 @@ int sc_copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc 
         walk_entry(&w);
     }
     int br = sc_batch_drain(w.batch);
+    /* The directories left with files in flight: their times now, unless
+     * the run was stopped (interrupted, connection lost). */
+    if (br == 0 && !sc_interrupted)
+        later_run(&w, true);
+    later_drop(&w);
     sc_batch_free(w.batch);
     sc_prefetch_free(w.pf);
     free(w.stack);
