@@ -830,6 +830,20 @@ int smbw_rename(smbw_tree *t, const char *from, const char *to, bool replace);
  * only). Errors: as the other path operations. */
 int smbw_set_basic(smbw_tree *t, const char *path, uint64_t creation, uint64_t access,
                    uint64_t write, uint64_t change, uint32_t attributes);
+/* The outcome of a request sent without waiting: err 0, or the error and the
+ * server's status (0 when the server did not answer with one). */
+typedef void (*smbw_done_cb)(void *userdata, int err, uint32_t status);
+/* smbw_set_basic without waiting: the request goes out (or waits for
+ * credits) and cb runs once from the connection's event loop (any wait on
+ * it; smbw_conn_drain waits for all) with the outcome; not run when this
+ * returns an error. A DFS link is not followed: on a DFS root a path under
+ * a link fails with status STATUS_PATH_NOT_COVERED (0xC0000257), then call
+ * smbw_set_basic (not from the callback). Errors: SMBW_EINVAL (a NULL
+ * argument, an invalid path), SMBW_ENOMEM, SMBW_EDEAD (the connection is
+ * gone); in cb also the server's errors as for smbw_set_basic. */
+int smbw_set_basic_async(smbw_tree *t, const char *path, uint64_t creation, uint64_t access,
+                         uint64_t write, uint64_t change, uint32_t attributes, smbw_done_cb cb,
+                         void *ud);
 
 /* Reads a whole file into a new buffer (*data malloc'd, caller frees; a
  * NUL byte is appended after *len bytes for convenience). Files larger than

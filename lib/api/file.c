@@ -2649,11 +2649,9 @@ static int compound_answer(smbw_conn *c, const path_op *op, api_rsp *rsp, int n)
 /* CREATE of SMB path sp on t (in the DFS path form on a DFS share), op's
  * middle request and CLOSE, in one round trip on c (t's connection).
  * *not_covered: the CREATE was answered STATUS_PATH_NOT_COVERED. */
-static int compound_once(smbw_conn *c, smbw_tree *t, const char *sp, const path_op *op,
-                         bool *not_covered)
+static int compound_build(smbw_conn *c, smbw_tree *t, const char *sp, const path_op *op,
+                          core_msg m[3], int *nm)
 {
-    *not_covered = false;
-    core_msg m[3];
     char *dp = NULL;
     api_msg_for_tree(&m[0], t, SMB2_CREATE);
     int rc = dfs_name(c, t, sp, &m[0], &dp);
@@ -2677,6 +2675,19 @@ static int compound_once(smbw_conn *c, smbw_tree *t, const char *sp, const path_
             buf_free(&m[i].body);
         return core_set_error(c, rc, 0, "%s %s: cannot build request", op->what, op->path);
     }
+    *nm = n;
+    return 0;
+}
+
+static int compound_once(smbw_conn *c, smbw_tree *t, const char *sp, const path_op *op,
+                         bool *not_covered)
+{
+    *not_covered = false;
+    core_msg m[3];
+    int n;
+    int rc = compound_build(c, t, sp, op, m, &n);
+    if (rc)
+        return rc;
     api_rsp rsp[3];
     rc = api_call(c, m, n, true, rsp);
     *not_covered = !rc && rsp[0].h.status == SMBW_STATUS_PATH_NOT_COVERED;
@@ -2819,6 +2830,105 @@ int smbw_set_basic(smbw_tree *t, const char *path, uint64_t creation, uint64_t a
         rc = path_compound(t, &op);
     }
     buf_free(&b);
+    return rc;
+}
+
+/* smbw_set_basic_async: the three answers, then the caller's callback. */
+typedef struct basic_call basic_call;
+typedef struct basic_ref {
+    basic_call *b;
+    int i;
+} basic_ref;
+struct basic_call {
+    smbw_conn *c;
+    smbw_done_cb cb;
+    void *ud;
+    int left;
+    api_rsp rsp[3];
+    basic_ref ref[3];
+    char path[]; /* the caller's, for messages */
+};
+
+static int basic_member_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len)
+{
+    basic_ref *r = ud;
+    basic_call *b = r->b;
+    smbw_conn *c = b->c;
+    (void)api_rsp_done(&b->rsp[r->i], err, h, msg, len);
+    if (--b->left > 0)
+        return 0;
+    int rc = 0;
+    uint32_t status = 0;
+    for (int i = 0; i < 3 && !rc; i++)
+        rc = b->rsp[i].err;
+    if (!rc) {
+        for (int i = 0; i < 3 && !status; i++)
+            status = b->rsp[i].h.status;
+        /* mid set: the SET_INFO's answer is checked too */
+        path_op op = {NULL, set_info_mid, NULL, "set times of", b->path, NULL};
+        rc = compound_answer(c, &op, b->rsp, 3);
+    }
+    b->cb(b->ud, rc, rc ? status : 0);
+    for (int i = 0; i < 3; i++)
+        api_rsp_free(&b->rsp[i]);
+    free(b);
+    /* A malformed answer killed the connection: stop dispatching. */
+    return c->dead && !err ? c->dead_err : 0;
+}
+
+int smbw_set_basic_async(smbw_tree *t, const char *path, uint64_t creation, uint64_t access,
+                         uint64_t write, uint64_t change, uint32_t attributes, smbw_done_cb cb,
+                         void *ud)
+{
+    smbw_conn *c;
+    int rc = api_tree_conn(t, &c);
+    if (rc)
+        return rc;
+    if (!cb || !path)
+        return SMBW_EINVAL;
+    char *sp;
+    if ((rc = api_path(path, &sp)) != 0)
+        return rc;
+    size_t plen = strlen(path) + 1;
+    basic_call *b = calloc(1, sizeof *b + plen);
+    smbw_buf d;
+    buf_init(&d);
+    wire_encode_basic_info(&d, creation, access, write, change, attributes);
+    if (!b || d.failed) {
+        free(b);
+        free(sp);
+        buf_free(&d);
+        return SMBW_ENOMEM;
+    }
+    memcpy(b->path, path, plen);
+    b->c = c;
+    b->cb = cb;
+    b->ud = ud;
+    smbw_create_params p;
+    memset(&p, 0, sizeof p);
+    p.desired_access = FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+    p.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+    p.create_disposition = FILE_OPEN;
+    info_arg a = {FileBasicInformation, &d};
+    path_op op = {&p, set_info_mid, &a, "set times of", path, NULL};
+    core_msg m[3];
+    int n = 0;
+    rc = compound_build(c, t, sp, &op, m, &n);
+    free(sp);
+    buf_free(&d);
+    if (!rc) {
+        b->left = n;
+        for (int i = 0; i < n; i++) {
+            api_rsp_init(&b->rsp[i]);
+            b->ref[i].b = b;
+            b->ref[i].i = i;
+            m[i].done = basic_member_done;
+            m[i].ud = &b->ref[i];
+        }
+        rc = core_submit(c, m, n, true);
+    }
+    if (rc)
+        free(b);
     return rc;
 }
 

@@ -264,6 +264,21 @@ static void ops_open_flags(it_ctx *ctx)
 }
 
 /* test_file_ops: times set on ops/a.txt. */
+/* ops_times: what a smbw_set_basic_async callback saw. */
+typedef struct basic_seen {
+    int calls;
+    int err;
+    uint32_t status;
+} basic_seen;
+
+static void basic_cb(void *ud, int err, uint32_t status)
+{
+    basic_seen *b = ud;
+    b->calls++;
+    b->err = err;
+    b->status = status;
+}
+
 static void ops_times(it_ctx *ctx)
 {
     smbw_conn *c = ctx->conn;
@@ -293,6 +308,22 @@ static void ops_times(it_ctx *ctx)
     ck_assert(it_server_stat("ops", &sst) == 0);
     ck_assert_int_eq(sst.st_mtime, m3);
     IT_ERR(c, smbw_set_basic(t, "ops/none.txt", 0, 0, it_filetime(m2), 0, 0), SMBW_ENOENT);
+    /* without waiting: both sent, each callback once with its outcome */
+    basic_seen ok = {0, -1, 0}, missing = {0, -1, 0};
+    const int64_t m4 = 1300000000;
+    IT_OK(c, smbw_set_basic_async(t, "ops/a.txt", 0, 0, it_filetime(m4), 0, 0, basic_cb, &ok));
+    IT_OK(c,
+          smbw_set_basic_async(t, "ops/nothere", 0, 0, it_filetime(m4), 0, 0, basic_cb, &missing));
+    ck_assert_int_eq(ok.calls + missing.calls, 0); /* not before a wait */
+    IT_OK(c, smbw_conn_drain(c));
+    ck_assert_int_eq(ok.calls, 1);
+    ck_assert_int_eq(ok.err, 0);
+    ck_assert_int_eq(missing.calls, 1);
+    ck_assert_int_eq(missing.err, SMBW_ENOENT);
+    ck_assert_uint_eq(missing.status, 0xC0000034u); /* STATUS_OBJECT_NAME_NOT_FOUND */
+    ck_assert(it_server_stat("ops/a.txt", &sst) == 0);
+    ck_assert_int_eq(sst.st_mtime, m4);
+    ck_assert_int_eq(smbw_set_basic_async(t, "ops/a.txt", 0, 0, 1, 0, 0, NULL, NULL), SMBW_EINVAL);
 }
 
 /* test_file_ops: ops/a.txt renamed to ops/b.txt, over ops/other.txt, then by

@@ -144,8 +144,10 @@ typedef struct sc_epops {
     /* Lists path (unsorted, without "." and ".."). */
     int (*list)(const sc_loc *loc, const char *path, sc_entry **v, size_t *n, sc_err *e);
     int (*mkdir)(const sc_loc *loc, const char *path, sc_err *e);
-    /* Best effort: the times of directory path. */
+    /* Best effort: the times of directory path, maybe not yet done when it
+     * returns (settle waits for that). */
     void (*set_dir_times)(const sc_loc *loc, const char *path, const sc_meta *m);
+    void (*settle)(const sc_loc *loc);
     /* Identity of path (follow: through a symbolic link) or of an open
      * file: device and inode locally, {0, file index} on a share. Returns 0,
      * 1 when path does not exist, -1 when it cannot be told. */

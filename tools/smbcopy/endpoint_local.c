@@ -330,6 +330,11 @@ static int l_mkdir(const sc_loc *loc, const char *path, sc_err *e)
     return mkdir(path, 0777) == 0 ? 0 : sc_err_os(e, "create directory");
 }
 
+static void l_settle(const sc_loc *loc)
+{
+    (void)loc; /* nothing is left in flight locally */
+}
+
 static void l_set_dir_times(const sc_loc *loc, const char *path, const sc_meta *m)
 {
     (void)loc;
@@ -399,6 +404,7 @@ const sc_epops sc_ep_local = {
     .list = l_list,
     .mkdir = l_mkdir,
     .set_dir_times = l_set_dir_times,
+    .settle = l_settle,
     .path_identity = l_path_identity,
     .fh_identity = l_fh_identity,
     .name_max = l_name_max,

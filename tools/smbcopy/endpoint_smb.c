@@ -7,6 +7,10 @@
 
 #define ACCESS_READ_ATTRS_ 0x00000080u  /* FILE_READ_ATTRIBUTES */
 #define ACCESS_WRITE_ATTRS_ 0x00000100u /* FILE_WRITE_ATTRIBUTES */
+/* MS-SMB2 2.2.10: a share in a DFS namespace */
+#define SHAREFLAG_DFS_ 0x00000001u
+#define SHAREFLAG_DFS_ROOT_ 0x00000002u
+#define SHARE_CAP_DFS_ 0x00000008u
 
 static int s_err(sc_err *e, int err, const sc_loc *loc, const char *op)
 {
@@ -327,10 +331,31 @@ static int s_mkdir(const sc_loc *loc, const char *path, sc_err *e)
     return err == 0 ? 0 : s_err(e, err, loc, "create directory");
 }
 
+/* Best effort: the outcome of a directory's times is not looked at. */
+static void dir_times_done(void *ud, int err, uint32_t status)
+{
+    (void)ud;
+    (void)err;
+    (void)status;
+}
+
 static void s_set_dir_times(const sc_loc *loc, const char *path, const sc_meta *m)
 {
-    if (path[0] != '\0') /* one round trip; a failure leaves the times as they are */
+    if (path[0] == '\0')
+        return;
+    /* Not waited for (s_settle waits), unless the share is in a DFS
+     * namespace: only the waiting form follows a link. A failure leaves the
+     * times as they are. */
+    bool dfs = (smbw_tree_capabilities(loc->tree) & SHARE_CAP_DFS_) ||
+               (smbw_tree_share_flags(loc->tree) & (SHAREFLAG_DFS_ | SHAREFLAG_DFS_ROOT_));
+    if (dfs || smbw_set_basic_async(loc->tree, path, m->creation, m->access, m->write, 0, 0,
+                                    dir_times_done, NULL) != 0)
         (void)smbw_set_basic(loc->tree, path, m->creation, m->access, m->write, 0, 0);
+}
+
+static void s_settle(const sc_loc *loc)
+{
+    (void)smbw_conn_drain(smbw_tree_conn(loc->tree));
 }
 
 /* FileInternalInformation's IndexNumber (0: the server does not tell). */
@@ -406,6 +431,7 @@ const sc_epops sc_ep_smb = {
     .list = s_list,
     .mkdir = s_mkdir,
     .set_dir_times = s_set_dir_times,
+    .settle = s_settle,
     .path_identity = s_path_identity,
     .fh_identity = s_fh_identity,
     .name_max = s_name_max,

@@ -714,6 +714,7 @@ int sc_copy_dir(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc 
     if (br == 0 && !sc_interrupted)
         later_run(&w, true);
     later_drop(&w);
+    sc_ops(dst)->settle(dst); /* the directories' times sent without waiting */
     sc_batch_free(w.batch);
     sc_prefetch_free(w.pf);
     free(w.stack);
