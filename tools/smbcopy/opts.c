@@ -197,7 +197,9 @@ const sc_optdef sc_optdefs[] = {
      "old data), with a warning."},
     {SC_OPT_NOPRESERVE, 0, "no-preserve", NULL, "do not copy times and attributes",
      "Do not copy modification and access times (and, between SMB shares, creation time and "
-     "attributes); by default they are copied."},
+     "attributes); by default they are copied. With -r a directory's times are copied too, "
+     "once the files copied into it are finished (a new name changes them); a run that is "
+     "interrupted or loses its connection leaves them as they are (-u sets them)."},
     {SC_OPT_SYNC, 0, "sync", NULL, "make each copy durable before renaming it",
      "Make the temporary file durable before it is renamed over the final name: fsync for a "
      "local destination (and of its directory after the rename), SMB2 FLUSH for a share, which "
