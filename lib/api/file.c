@@ -1985,6 +1985,7 @@ struct acall {
         smbw_file_read_cb read;
         smbw_commit_cb commit;
         smbw_stat_cb stat;
+        smbw_done_cb done;
     } cb;
     void *ud;
     int n, left; /* members, members not complete yet */
@@ -2834,46 +2835,19 @@ int smbw_set_basic(smbw_tree *t, const char *path, uint64_t creation, uint64_t a
 }
 
 /* smbw_set_basic_async: the three answers, then the caller's callback. */
-typedef struct basic_call basic_call;
-typedef struct basic_ref {
-    basic_call *b;
-    int i;
-} basic_ref;
-struct basic_call {
-    smbw_conn *c;
-    smbw_done_cb cb;
-    void *ud;
-    int left;
-    api_rsp rsp[3];
-    basic_ref ref[3];
-    char path[]; /* the caller's, for messages */
-};
-
-static int basic_member_done(void *ud, int err, const smb2_hdr *h, const uint8_t *msg, size_t len)
+static void basic_finish(acall *a)
 {
-    basic_ref *r = ud;
-    basic_call *b = r->b;
-    smbw_conn *c = b->c;
-    (void)api_rsp_done(&b->rsp[r->i], err, h, msg, len);
-    if (--b->left > 0)
-        return 0;
-    int rc = 0;
+    int rc = acall_err(a);
     uint32_t status = 0;
-    for (int i = 0; i < 3 && !rc; i++)
-        rc = b->rsp[i].err;
     if (!rc) {
-        for (int i = 0; i < 3 && !status; i++)
-            status = b->rsp[i].h.status;
+        for (int i = 0; i < a->n && !status; i++)
+            status = a->rsp[i].h.status;
         /* mid set: the SET_INFO's answer is checked too */
-        path_op op = {NULL, set_info_mid, NULL, "set times of", b->path, NULL};
-        rc = compound_answer(c, &op, b->rsp, 3);
+        path_op op = {NULL, set_info_mid, NULL, "set times of", a->name, NULL};
+        rc = compound_answer(a->c, &op, a->rsp, a->n);
     }
-    b->cb(b->ud, rc, rc ? status : 0);
-    for (int i = 0; i < 3; i++)
-        api_rsp_free(&b->rsp[i]);
-    free(b);
-    /* A malformed answer killed the connection: stop dispatching. */
-    return c->dead && !err ? c->dead_err : 0;
+    a->cb.done(a->ud, rc, rc ? status : 0);
+    acall_free(a);
 }
 
 int smbw_set_basic_async(smbw_tree *t, const char *path, uint64_t creation, uint64_t access,
@@ -2889,46 +2863,34 @@ int smbw_set_basic_async(smbw_tree *t, const char *path, uint64_t creation, uint
     char *sp;
     if ((rc = api_path(path, &sp)) != 0)
         return rc;
-    size_t plen = strlen(path) + 1;
-    basic_call *b = calloc(1, sizeof *b + plen);
+    acall *a = acall_new(c, path, NULL, 0);
     smbw_buf d;
     buf_init(&d);
     wire_encode_basic_info(&d, creation, access, write, change, attributes);
-    if (!b || d.failed) {
-        free(b);
+    if (!a || d.failed) {
+        free(a);
         free(sp);
         buf_free(&d);
         return SMBW_ENOMEM;
     }
-    memcpy(b->path, path, plen);
-    b->c = c;
-    b->cb = cb;
-    b->ud = ud;
+    a->cb.done = cb;
+    a->ud = ud;
     smbw_create_params p;
     memset(&p, 0, sizeof p);
     p.desired_access = FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
     p.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
     p.create_disposition = FILE_OPEN;
-    info_arg a = {FileBasicInformation, &d};
-    path_op op = {&p, set_info_mid, &a, "set times of", path, NULL};
+    info_arg arg = {FileBasicInformation, &d};
+    path_op op = {&p, set_info_mid, &arg, "set times of", path, NULL};
     core_msg m[3];
     int n = 0;
     rc = compound_build(c, t, sp, &op, m, &n);
     free(sp);
     buf_free(&d);
-    if (!rc) {
-        b->left = n;
-        for (int i = 0; i < n; i++) {
-            api_rsp_init(&b->rsp[i]);
-            b->ref[i].b = b;
-            b->ref[i].i = i;
-            m[i].done = basic_member_done;
-            m[i].ud = &b->ref[i];
-        }
-        rc = core_submit(c, m, n, true);
-    }
+    if (!rc)
+        rc = acall_submit(a, m, n, true, basic_finish);
     if (rc)
-        free(b);
+        free(a);
     return rc;
 }
 

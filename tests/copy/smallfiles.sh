@@ -243,28 +243,23 @@ touch -d '2001-02-03 04:05:06' "$work/wg/a/b"
 touch -d '2002-03-04 05:06:07' "$work/wg/a"
 touch -d '2003-04-05 06:07:08' "$work/wg/c"
 touch -d '2004-05-06 07:08:09' "$work/wg"
-rm -rf "${share:?}/gg"
+# same_tree WHAT COPY: COPY identical to wg, every directory's time kept.
+same_tree() {
+    local d bad=""
+    for d in "" /a /a/b /c; do
+        [[ "$(stat -c %Y "$work/wg$d")" == "$(stat -c %Y "$2$d")" ]] || bad+=" $d"
+    done
+    if diff -r "$work/wg" "$2" >/dev/null && [[ -z "$bad" ]]; then
+        pass "$1 of 4 directories of 40 files: identical, every directory's modification time kept"
+    else
+        fail "$1 of wg differs, or directory modification times differ for:$bad"
+    fi
+}
+rm -rf "${share:?}/gg" "$work/lg"
 run_json -r "$work/wg" "$url/gg" || fail "uploading wg: exit $rc"
-bad=""
-for d in "" /a /a/b /c; do
-    [[ "$(stat -c %Y "$work/wg$d")" == "$(stat -c %Y "$share/gg$d")" ]] || bad+=" wg$d"
-done
-if diff -r "$work/wg" "$share/gg" >/dev/null && [[ -z "$bad" ]]; then
-    pass "upload of 4 directories of 40 files: identical, every directory's modification time kept"
-else
-    fail "upload of wg differs, or directory modification times differ for:$bad"
-fi
-rm -rf "$work/lg"
+same_tree upload "$share/gg"
 run_json -r "$url/gg" "$work/lg" || fail "downloading gg: exit $rc"
-bad=""
-for d in "" /a /a/b /c; do
-    [[ "$(stat -c %Y "$work/wg$d")" == "$(stat -c %Y "$work/lg$d")" ]] || bad+=" lg$d"
-done
-if diff -r "$work/wg" "$work/lg" >/dev/null && [[ -z "$bad" ]]; then
-    pass "download of 4 directories of 40 files: identical, every directory's modification time kept"
-else
-    fail "download of gg differs, or directory modification times differ for:$bad"
-fi
+same_tree download "$work/lg"
 
 # 2e. --connections=2: the small files of an upload, a download and a
 #     server-side tree spread over two connections (-v says how many went
