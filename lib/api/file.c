@@ -2813,17 +2813,25 @@ int smbw_rmdir(smbw_tree *t, const char *path)
     return delete_path(t, path, true);
 }
 
+/* smbw_set_basic[_async]: the open (attributes only) and the
+ * FileBasicInformation into *b (b->failed when out of memory). */
+static void basic_op(smbw_create_params *p, smbw_buf *b, uint64_t creation, uint64_t access,
+                     uint64_t write, uint64_t change, uint32_t attributes)
+{
+    memset(p, 0, sizeof *p);
+    p->desired_access = FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+    p->share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+    p->create_disposition = FILE_OPEN;
+    buf_init(b);
+    wire_encode_basic_info(b, creation, access, write, change, attributes);
+}
+
 int smbw_set_basic(smbw_tree *t, const char *path, uint64_t creation, uint64_t access,
                    uint64_t write, uint64_t change, uint32_t attributes)
 {
     smbw_create_params p;
-    memset(&p, 0, sizeof p);
-    p.desired_access = FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
-    p.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
-    p.create_disposition = FILE_OPEN;
     smbw_buf b;
-    buf_init(&b);
-    wire_encode_basic_info(&b, creation, access, write, change, attributes);
+    basic_op(&p, &b, creation, access, write, change, attributes);
     int rc = SMBW_ENOMEM;
     if (!b.failed) {
         info_arg a = {FileBasicInformation, &b};
@@ -2864,9 +2872,9 @@ int smbw_set_basic_async(smbw_tree *t, const char *path, uint64_t creation, uint
     if ((rc = api_path(path, &sp)) != 0)
         return rc;
     acall *a = acall_new(c, path, NULL, 0);
+    smbw_create_params p;
     smbw_buf d;
-    buf_init(&d);
-    wire_encode_basic_info(&d, creation, access, write, change, attributes);
+    basic_op(&p, &d, creation, access, write, change, attributes);
     if (!a || d.failed) {
         free(a);
         free(sp);
@@ -2875,11 +2883,6 @@ int smbw_set_basic_async(smbw_tree *t, const char *path, uint64_t creation, uint
     }
     a->cb.done = cb;
     a->ud = ud;
-    smbw_create_params p;
-    memset(&p, 0, sizeof p);
-    p.desired_access = FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
-    p.share_access = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
-    p.create_disposition = FILE_OPEN;
     info_arg arg = {FileBasicInformation, &d};
     path_op op = {&p, set_info_mid, &arg, "set times of", path, NULL};
     core_msg m[3];

@@ -454,29 +454,33 @@ static void later_drop(walk *w)
     w->nlater = w->later_head = w->later_cap = 0;
 }
 
-/* Queues the times of the directory f, left with files of it maybe still in
- * flight; false when out of memory (then nothing is queued). */
-static bool later_add(walk *w, dir_frame *f)
+/* The times of the directory f, left with files of it maybe still in
+ * flight: queued, or (out of memory) set once every file is finished. Its
+ * paths are taken from f either way. */
+static void later_add(walk *w, dir_frame *f)
 {
+    dir_later d = {.spath = f->spath,
+                   .dpath = f->dpath,
+                   .have_src = f->have_src,
+                   .src_fi = f->src_fi,
+                   .have_listed = f->have_listed,
+                   .listed = f->listed,
+                   .changes = f->changes,
+                   .mark = sc_batch_mark(w->batch)};
+    f->spath = f->dpath = NULL; /* taken */
     if (w->nlater == w->later_cap) {
         size_t ncap = w->later_cap ? w->later_cap * 2 : 16;
         dir_later *nv = realloc(w->later, ncap * sizeof(*nv));
-        if (nv == NULL)
-            return false;
+        if (nv == NULL) {
+            sc_batch_drain(w->batch);
+            later_run(w, true);
+            later_apply(w, &d);
+            return;
+        }
         w->later = nv;
         w->later_cap = ncap;
     }
-    dir_later *d = &w->later[w->nlater++];
-    *d = (dir_later){.spath = f->spath,
-                     .dpath = f->dpath,
-                     .have_src = f->have_src,
-                     .src_fi = f->src_fi,
-                     .have_listed = f->have_listed,
-                     .listed = f->listed,
-                     .changes = f->changes,
-                     .mark = sc_batch_mark(w->batch)};
-    f->spath = f->dpath = NULL; /* taken */
-    return true;
+    w->later[w->nlater++] = d;
 }
 
 /* Done with the directory on top: its times, then back to the parent
@@ -493,14 +497,8 @@ static bool dir_leave(walk *w, int *result)
     sc_free_entries(f->dv, f->dn);
     if (f->rc == 0 && w->ctx->o->preserve && !w->ctx->o->dry_run) {
         /* Its times once its files are finished (a new name changes them),
-         * without waiting for them here; out of memory: waited for. */
-        if (!later_add(w, f)) {
-            sc_batch_drain(w->batch);
-            later_run(w, true);
-            bool untouched = f->have_listed && sc_changes(w->ctx, w->made_dirs) == f->changes;
-            copy_dir_times(w->src, f->spath, f->have_src ? &f->src_fi : NULL, w->dst, f->dpath,
-                           untouched ? &f->listed : NULL);
-        }
+         * without waiting for them here. */
+        later_add(w, f);
         later_run(w, false);
     }
     int r = f->rc;
