@@ -453,7 +453,10 @@ int smbw_conn_set_reconnect(smbw_conn *c, const smbw_reconnect_opts *opts);
 /* After the transport of c died (or at any time: the old transport is
  * closed first): a new TCP connection to the same host and port, NEGOTIATE
  * with the same ClientGuid, then every session authenticated again (NTLM asks
- * the password callback; Kerberos uses the credential cache again), every
+ * the password callback; Kerberos uses the credential cache again; the
+ * SESSION_SETUP names the old session as PreviousSessionId, so a server
+ * that has not yet seen the drop ends the old session and disconnects its
+ * durable opens before it answers), every
  * tree connected again and every open file back: a durable one reclaimed
  * (smbw_reconnect_opts.durable), the others, and a durable one whose reclaim
  * the server refused, reopened by path (durable again where it was, unless

@@ -561,7 +561,7 @@ int smbw_session_new(smbw_session **out, smbw_conn *c, const smbw_creds *creds)
         return core_set_error(c, SMBW_EBUSY, 0,
                               "a callback called a waiting function on its own connection");
     api_setup_wait w = {0, 0};
-    rc = setup_session_start(c, &cr, out, api_setup_done, &w);
+    rc = setup_session_start(c, &cr, 0, out, api_setup_done, &w);
     return rc ? rc : api_setup_wait_for(c, &w);
 }
 
@@ -798,7 +798,7 @@ int smbw_session_new_async(smbw_session **out, smbw_conn *c, const smbw_creds *c
     api_setup_cb *a = api_setup_cb_new(c, cb, ud);
     if (!a)
         return SMBW_ENOMEM;
-    rc = setup_session_start(c, &cr, out, api_setup_cb_done, a);
+    rc = setup_session_start(c, &cr, 0, out, api_setup_cb_done, a);
     if (rc)
         free(a);
     return rc;

@@ -79,7 +79,11 @@ typedef struct reconn_was {
 } reconn_was;
 
 /* Authenticates s again: a new session object whose state then replaces
- * s's own (same address for the caller). */
+ * s's own (same address for the caller). The request names s's old id as
+ * PreviousSessionId (MS-SMB2 2.2.5, 3.3.5.5.3), so the server ends the old
+ * session before it answers: its durable opens are then disconnected and
+ * the reclaims that follow are not refused because the server has not yet
+ * seen the old connection drop (Samba waits for the old session to go). */
 static int reauth(smbw_conn *c, struct smbw_session *s)
 {
     char pw[512];
@@ -108,7 +112,7 @@ static int reauth(smbw_conn *c, struct smbw_session *s)
     }
     struct smbw_session *ns = NULL;
     api_setup_wait w = {0, 0};
-    int rc = setup_session_start(c, &cr, &ns, api_setup_done, &w);
+    int rc = setup_session_start(c, &cr, s->id, &ns, api_setup_done, &w);
     if (!rc)
         rc = api_setup_wait_for(c, &w);
     crypto_cleanse(pw, sizeof pw);

@@ -340,6 +340,7 @@ int setup_sess_build(setup_sess *st, core_msg *m)
     sr.security_mode = (uint8_t)c->client_security_mode; /* the flags fit one byte (2.2.5) */
     sr.token = st->tok.p;
     sr.token_len = st->tok.len;
+    sr.previous_session_id = st->previous;
     if (wire_encode_session_setup(&m->body, &sr) != 0) {
         buf_free(&m->body);
         return core_set_error(c, SMBW_EINVAL, 0, "security token too large");
@@ -792,8 +793,8 @@ int setup_negotiate_start(smbw_conn *c, setup_done_fn done, void *ud)
     return rc;
 }
 
-int setup_session_start(smbw_conn *c, const smbw_creds *creds, struct smbw_session **out,
-                        setup_done_fn done, void *ud)
+int setup_session_start(smbw_conn *c, const smbw_creds *creds, uint64_t previous,
+                        struct smbw_session **out, setup_done_fn done, void *ud)
 {
     setup_op *op = op_new(c, OP_SESSION, done, ud);
     if (!op)
@@ -804,6 +805,7 @@ int setup_session_start(smbw_conn *c, const smbw_creds *creds, struct smbw_sessi
         op_free(op);
         return rc;
     }
+    op->sess.previous = previous;
     core_msg m;
     rc = setup_sess_build(&op->sess, &m);
     if (!rc)

@@ -42,12 +42,13 @@ typedef struct setup_sess {
     smbw_conn *c;
     struct smbw_session *s;
     struct smbw_auth *a;
-    int kind;      /* enum smbw_auth_kind */
-    smbw_buf in;   /* server token for the next leg */
-    smbw_buf tok;  /* client token of the leg in flight (secret) */
-    int legs;      /* SESSION_SETUP requests built */
-    int last_step; /* auth_step result of the leg in flight */
-    bool have_in;  /* in holds a token (else c->neg_token is used) */
+    int kind;          /* enum smbw_auth_kind */
+    smbw_buf in;       /* server token for the next leg */
+    smbw_buf tok;      /* client token of the leg in flight (secret) */
+    int legs;          /* SESSION_SETUP requests built */
+    int last_step;     /* auth_step result of the leg in flight */
+    bool have_in;      /* in holds a token (else c->neg_token is used) */
+    uint64_t previous; /* PreviousSessionId: the session a reconnect replaces, or 0 */
 } setup_sess;
 
 /* Return of setup_sess_apply: another leg is needed. */
@@ -107,9 +108,13 @@ typedef void (*setup_done_fn)(void *ud, int err);
  * connected: the request waits in the core's output). */
 SMBW_WUR int setup_negotiate_start(smbw_conn *c, setup_done_fn done, void *ud);
 /* All SESSION_SETUP legs; on success *out is the established session (out
- * must stay valid until done runs). creds are used by this call only. */
-SMBW_WUR int setup_session_start(smbw_conn *c, const smbw_creds *creds, struct smbw_session **out,
-                                 setup_done_fn done, void *ud);
+ * must stay valid until done runs). creds are used by this call only.
+ * previous: the id of the session this one replaces after a dropped
+ * connection (PreviousSessionId, MS-SMB2 2.2.5: the server tears that
+ * session down before it answers, so its durable opens become
+ * disconnected and can be reclaimed), else 0. */
+SMBW_WUR int setup_session_start(smbw_conn *c, const smbw_creds *creds, uint64_t previous,
+                                 struct smbw_session **out, setup_done_fn done, void *ud);
 /* TREE_CONNECT (and VALIDATE_NEGOTIATE_INFO when needed); on success *out is
  * the tree, linked into s. */
 SMBW_WUR int setup_tree_start(struct smbw_session *s, const char *share, struct smbw_tree **out,

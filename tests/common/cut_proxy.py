@@ -4,6 +4,7 @@
     cut_proxy.py --port-file FILE [--listen-port P] [--up N] [--down N]
                  [--command NAME|NUMBER --at K [--after-forward]]
                  [--conn N] [--hold-server S] [--cuts M] [--then HOST:PORT]
+                 [--no-previous-session]
                  [--log FILE] [--timeout S] HOST PORT
 
 Forwards bytes both ways between each client and HOST:PORT and cuts (RST on
@@ -33,6 +34,14 @@ both sides: SO_LINGER 0, then close) the connection in flight:
                (at most 60 s after the cut), not from the cut: the old
                opens are still there when the client's reconnect, however
                slow its login, asks for a name again.
+  --no-previous-session
+               zero the PreviousSessionId of every SESSION_SETUP request
+               (MS-SMB2 2.2.5), as from a client that does not name the
+               session a reconnect replaces: the server then keeps the old
+               session (and, with --hold-server, its opens) until it sees its
+               connection drop. Client bytes are forwarded by whole frames
+               in this mode. Breaks the pre-authentication hash of SMB 3.1.1
+               sessions: use it with a client limited to 3.0.2 or below.
   --conn N     with --command: count only the requests of the Nth
                connection accepted (1 for the first), e.g. to cut one lane
                of a copy over several connections.
@@ -83,6 +92,7 @@ class Link:
         self.watch_k = 0  # ... of the Kth request
         self.late = False  # accepted after a cut
         self.index = 0  # 1 for the first connection accepted
+        self.hold = b""  # --no-previous-session: client bytes of a partial frame
 
     def commands(self, data):
         """SMB2 commands of the complete frames in data (client side);
@@ -122,6 +132,24 @@ class Link:
         return out, buf[pos:]
 
 
+def zero_previous_session(data):
+    """The complete frames of data with PreviousSessionId zeroed in their
+    SESSION_SETUP requests, and the bytes of an incomplete last frame."""
+    out = bytearray()
+    pos = 0
+    while len(data) - pos >= 4:
+        n = struct.unpack(">I", data[pos:pos + 4])[0] & 0xFFFFFF
+        if len(data) - pos < 4 + n:
+            break
+        frame = bytearray(data[pos:pos + 4 + n])
+        if n >= 64 + 24 and frame[4:8] == b"\xfeSMB" and \
+                struct.unpack("<H", frame[16:18])[0] == COMMANDS["SESSION_SETUP"]:
+            frame[4 + 64 + 16:4 + 64 + 24] = bytes(8)
+        out += frame
+        pos += 4 + n
+    return bytes(out), data[pos:]
+
+
 def rst(sock):
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
@@ -146,6 +174,7 @@ def main():
     ap.add_argument("--after-forward", action="store_true")
     ap.add_argument("--hold-server", type=float, default=0.0)
     ap.add_argument("--hold-from-create", action="store_true")
+    ap.add_argument("--no-previous-session", action="store_true")
     ap.add_argument("--cuts", type=int, default=1)
     ap.add_argument("--then")
     ap.add_argument("--log")
@@ -239,6 +268,10 @@ def main():
                 close(link)
                 continue
             armed = cuts < a.cuts
+            if s is link.client and a.no_previous_session:
+                data, link.hold = zero_previous_session(link.hold + data)
+                if not data:
+                    continue
             if s is link.client:
                 cmds = link.commands(data) if cmd is not None or a.hold_from_create else []
                 if link.late and any(c_ == COMMANDS["CREATE"] for c_, _, _, _ in cmds):

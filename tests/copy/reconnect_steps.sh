@@ -140,14 +140,16 @@ for i in $(seq 1 40); do
     head -c $((i * 53)) /dev/urandom >"$work/many/f$i.txt"
 done
 # batch_case WHAT PATTERN PROXY-ARGS...: an upload of the tree through the
-# proxy; exit 0, identical, one cut and one reconnect, no leftovers, and the
-# -v message PATTERN said.
+# proxy (smbcopy given the options in the array batch_opts too); exit 0,
+# identical, one cut and one reconnect, no leftovers, and the -v message
+# PATTERN said.
+batch_opts=()
 batch_case() {
     local what=$1 pat=$2 rec to=$share/many-$1
     shift 2
     proxy "$@"
     set +e
-    "$smbcopy" --json -v --retry-wait=0.1 -r "$work/many" "$purl/many-$what" \
+    "$smbcopy" --json -v --retry-wait=0.1 "${batch_opts[@]}" -r "$work/many" "$purl/many-$what" \
         >"$work/last.json" 2>"$work/last.err" </dev/null
     rc=$?
     set -e
@@ -167,6 +169,22 @@ batch_case() {
 }
 batch_case commit-through 'its commit got through before the drop: copied' \
     --command CLOSE --at 5 --after-forward
+# The name a cut CREATE made is still held when the reconnect asks for it:
+# the server keeps the old connection (--hold-server) and is not told that
+# the new session replaces the old one (PreviousSessionId zeroed by the
+# proxy, which needs a dialect below 3.1.1: the pre-authentication hash).
+batch_opts=(--max-protocol=SMB3_02)
 batch_case create-held 'the name is still held after the drop \((STATUS_DELETE_PENDING|STATUS_SHARING_VIOLATION)\)' \
+    --command CREATE --at 5 --after-forward --hold-server 1.2 --hold-from-create --no-previous-session
+# The same cut with PreviousSessionId as the client sent it: the server ends
+# the old session before it answers the reconnect's login, so the name is
+# free at once (nothing held, nothing waited for).
+batch_opts=()
+batch_case create-freed 'reconnected' \
     --command CREATE --at 5 --after-forward --hold-server 1.2 --hold-from-create
+if grep -q 'still held after the drop' "$work/last.err"; then
+    fail "batch, create-freed: the name was held although the login named the old session: $(grep 'still held' "$work/last.err" | head -1)"
+else
+    pass "batch, create-freed: the name was free after the reconnect (the old session ended by the server)"
+fi
 finish

@@ -358,6 +358,46 @@ START_TEST(test_reconnect_durable_v1)
 }
 END_TEST
 
+/* A drop the server has not seen: the server's end of the old connection
+ * stays open (a duplicate of the socket is kept, so closing the library's
+ * descriptor sends nothing), as when the network path fails. The
+ * reconnect's login names the old session (PreviousSessionId), so the server
+ * ends it before it answers: the durable open is disconnected and reclaimed
+ * at the first ask, without connecting once more and without waiting for
+ * the server's break timeout (without PreviousSessionId Samba refuses the
+ * reclaim, the old open being live, and an open by path waits for a lease
+ * break the old connection never answers). */
+START_TEST(test_reconnect_durable_unnoticed)
+{
+    if (!it_env_opt("SMBW_TEST_DURABLE"))
+        return;
+    it_ctx a;
+    it_open(&a);
+    logbuf lg = {0};
+    IT_OK(a.conn, smbw_conn_set_log(a.conn, SMBW_LOG_DEBUG, log_cb, &lg));
+    pwcb p = {0};
+    set_durable(a.conn, &p, false);
+    smbw_file *f = NULL;
+    IT_OK(a.conn, smbw_file_open(&f, a.tree, "unnoticed.bin", SMBW_O_RDWR | SMBW_O_CREAT));
+    ck_assert_int_eq(lg.durable_granted, 1);
+    IT_OK(a.conn, smbw_file_pwrite(f, "0123456789", 10, 0));
+    int keep = dup(smbw_conn_fd(a.conn));
+    ck_assert_int_ge(keep, 0);
+    time_t t0 = time(NULL);
+    IT_OK(a.conn, smbw_conn_reconnect(a.conn));
+    ck_assert_int_le(time(NULL) - t0, 5);
+    ck_assert_int_eq(lg.reclaimed, 1);
+    ck_assert_int_eq(lg.once_more, 0);
+    ck_assert_int_eq(lg.by_path, 0);
+    IT_OK(a.conn, smbw_file_pwrite(f, "abcdef", 6, 10));
+    IT_OK(a.conn, smbw_file_free(f));
+    expect_server_file("unnoticed.bin", "0123456789abcdef");
+    IT_OK(a.conn, smbw_unlink(a.tree, "unnoticed.bin"));
+    ck_assert_int_eq(close(keep), 0);
+    it_close(&a);
+}
+END_TEST
+
 /* durable_shared: one file opened for writing on two connections, each
  * durable with a lease R|H. The second connection's open is answered at
  * once although the first connection is not serviced meanwhile (with R|W|H
@@ -690,6 +730,7 @@ int main(void)
     tcase_add_test(tc, test_reconnect_downgrade_refused);
     tcase_add_test(tc, test_reconnect_args);
     tcase_add_test(tc, test_reconnect_durable_v2);
+    tcase_add_test(tc, test_reconnect_durable_unnoticed);
     tcase_add_test(tc, test_reconnect_durable_v1);
     tcase_add_test(tc, test_reconnect_durable_shared);
     tcase_add_test(tc, test_reconnect_refused_reclaim);
