@@ -5,7 +5,9 @@
 # each round too, as a yardstick of the machine's state. Medians of ROUNDS.
 #   signed     SMB 3.1.1 signed (smbcopy's default; smbclient --client-protection=sign)
 #   encrypted  smbcopy --encrypt --cipher=AES-128-GCM; smbclient --client-protection=encrypt
-# Usage: BUILD=after BUILD_A=before [ROUNDS=7] [SIZE_MIB=1024] [CONFIGS="signed encrypted"] bench/ab.sh
+# DELAY_MS=N (e.g. 5): all traffic through bench/delay_proxy.c, N ms one way.
+# SMBCOPY_OPTS_A / SMBCOPY_OPTS_B: extra options for build A / B only.
+# Usage: BUILD=after BUILD_A=before [ROUNDS=7] [SIZE_MIB=1024] [DELAY_MS=0] [CONFIGS="signed encrypted"] bench/ab.sh
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
@@ -23,6 +25,14 @@ SMBCOPY_A=$BUILD_A/tools/smbcopy/smbcopy
 bench_init
 echo "# A: $BUILD_A, B: $BUILD"
 bench_samba_start
+port=$SMBW_TEST_PORT
+if [[ ${DELAY_MS:-0} != 0 ]]; then
+    bench_delay_proxy "$DELAY_MS"
+    port=$bench_proxy_port
+    echo "# one-way delay: $DELAY_MS ms (bench/delay_proxy.c)"
+fi
+read -ra opts_a <<<"${SMBCOPY_OPTS_A:-}"
+read -ra opts_b <<<"${SMBCOPY_OPTS_B:-}"
 share=$SMBW_TEST_SHARE_PATH
 bench_make_file "$share/big"
 cp "$share/big" "$bench_work/up.src"
@@ -40,22 +50,26 @@ for cfg in $CONFIGS; do
         # the order of A and B alternates from round to round
         for who in $( ((r % 2)) && echo "a b" || echo "b a"); do
             bin=$SMBCOPY
-            [[ $who == a ]] && bin=$SMBCOPY_A
+            ex=("${opts_b[@]}")
+            if [[ $who == a ]]; then
+                bin=$SMBCOPY_A
+                ex=("${opts_a[@]}")
+            fi
             bench_reset "$dl"
-            bench_time t "$bin" -q "${sc[@]}" "$SHARE_URL/big" "$dl"
+            bench_time t "$bin" -q "${sc[@]}" "${ex[@]}" "$SHARE_URL/big" "$dl"
             cmp -s "$share/big" "$dl" || bench_die "$who: download differs"
             [[ $who == a ]] && t_ad+=("$t") || t_bd+=("$t")
             bench_reset "$share/up.dst"
-            bench_time t "$bin" -q "${sc[@]}" "$bench_work/up.src" "$SHARE_URL/up.dst"
+            bench_time t "$bin" -q "${sc[@]}" "${ex[@]}" "$bench_work/up.src" "$SHARE_URL/up.dst"
             cmp -s "$bench_work/up.src" "$share/up.dst" || bench_die "$who: upload differs"
             [[ $who == a ]] && t_au+=("$t") || t_bu+=("$t")
         done
         bench_reset "$dl"
-        bench_time t smbclient "//$SMBW_TEST_HOST/$SMBW_TEST_SHARE" -p "$SMBW_TEST_PORT" \
+        bench_time t smbclient "//$SMBW_TEST_HOST/$SMBW_TEST_SHARE" -p "$port" \
             -U "$SMBW_TEST_USER%$SMBW_TEST_PASS" "${cl[@]}" -c "get big $dl"
         t_cd+=("$t")
         bench_reset "$share/up.dst"
-        bench_time t smbclient "//$SMBW_TEST_HOST/$SMBW_TEST_SHARE" -p "$SMBW_TEST_PORT" \
+        bench_time t smbclient "//$SMBW_TEST_HOST/$SMBW_TEST_SHARE" -p "$port" \
             -U "$SMBW_TEST_USER%$SMBW_TEST_PASS" "${cl[@]}" -c "put $bench_work/up.src up.dst"
         t_cu+=("$t")
     done

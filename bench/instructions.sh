@@ -14,7 +14,8 @@
 #   encrypted256  smbcopy --encrypt --cipher=AES-256-GCM; smbclient
 #              --client-protection=encrypt with client smb3 encryption
 #              algorithms = AES-256-GCM (the only one it offers)
-# Usage: [BUILD=build-rel] [SIZE_MIB=32] [CONFIGS="signed encrypted encrypted256"] bench/instructions.sh
+# SMBCOPY_OPTS adds options to every smbcopy command (e.g. "--depth=4").
+# Usage: [BUILD=build-rel] [SIZE_MIB=32] [CONFIGS="signed encrypted encrypted256"] [SMBCOPY_OPTS=...] bench/instructions.sh
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
@@ -22,6 +23,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SIZE_MIB=${SIZE_MIB:-32}
 CONFIGS=${CONFIGS:-signed encrypted}
+read -ra sc_extra <<<"${SMBCOPY_OPTS:-}"
 command -v valgrind >/dev/null || bench_die "valgrind is missing (tests/testbed/install-deps.sh installs it)"
 
 bench_init
@@ -61,12 +63,12 @@ for cfg in $CONFIGS; do
     for dir in download upload; do
         rm -f "$bench_work/dl.sc" "$bench_work/dl.cl" "$share/up.sc" "$share/up.cl"
         if [[ $dir == download ]]; then
-            a=$(ir "sc-$cfg-$dir" "$SMBCOPY" -q "${sc[@]}" "$SHARE_URL/big" "$bench_work/dl.sc")
+            a=$(ir "sc-$cfg-$dir" "$SMBCOPY" -q "${sc[@]}" "${sc_extra[@]}" "$SHARE_URL/big" "$bench_work/dl.sc")
             b=$(ir "cl-$cfg-$dir" "${cl[@]}" "${clo[@]}" --client-protection="$prot" -c "get big $bench_work/dl.cl")
             cmp -s "$share/big" "$bench_work/dl.sc" || bench_die "smbcopy download differs"
             cmp -s "$share/big" "$bench_work/dl.cl" || bench_die "smbclient download differs"
         else
-            a=$(ir "sc-$cfg-$dir" "$SMBCOPY" -q "${sc[@]}" "$bench_work/up.src" "$SHARE_URL/up.sc")
+            a=$(ir "sc-$cfg-$dir" "$SMBCOPY" -q "${sc[@]}" "${sc_extra[@]}" "$bench_work/up.src" "$SHARE_URL/up.sc")
             b=$(ir "cl-$cfg-$dir" "${cl[@]}" "${clo[@]}" --client-protection="$prot" -c "put $bench_work/up.src up.cl")
             cmp -s "$bench_work/up.src" "$share/up.sc" || bench_die "smbcopy upload differs"
             cmp -s "$bench_work/up.src" "$share/up.cl" || bench_die "smbclient upload differs"

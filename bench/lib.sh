@@ -71,6 +71,26 @@ bench_samba_start() {
     export SHARE_URL=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE
 }
 
+# bench_delay_proxy MS: bench/delay_proxy.c (built here) in front of the
+# Samba of bench_samba_start, adding MS ms one way in each direction at full
+# bandwidth; sets bench_proxy_port and points SHARE_URL at it.
+bench_delay_proxy() {
+    local pf=$bench_work/delay_proxy.port i
+    gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$bench_work/delay_proxy" \
+        "$bench_root/bench/delay_proxy.c" || bench_die "could not build bench/delay_proxy.c"
+    rm -f "$pf"
+    "$bench_work/delay_proxy" --delay-ms "$1" --upstream "127.0.0.1:$SMBW_TEST_PORT" \
+        --port-file "$pf" >/dev/null &
+    bench_pids+=("$!")
+    for ((i = 0; i < 100; i++)); do
+        [[ -s "$pf" ]] && break
+        sleep 0.05
+    done
+    [[ -s "$pf" ]] || bench_die "delay proxy did not start"
+    bench_proxy_port=$(cat "$pf")
+    export SHARE_URL=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$bench_proxy_port/$SMBW_TEST_SHARE
+}
+
 # bench_make_file PATH: SIZE_MIB of random data, owned by the test user, in
 # the page cache.
 bench_make_file() {

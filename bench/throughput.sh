@@ -11,16 +11,24 @@
 # (smbcopy --sync would: fsync locally, SMB2 FLUSH remotely). DURABLE=1 times
 # every command followed by `sync`.
 #   nosync     as signed, with an explicit --no-sync (the default since issue 10)
-# Usage: [BUILD=build] [DURABLE=0] [ROUNDS=5] [SIZE_MIB=1024] [CONFIGS="signed encrypted smb2_10 nosync"] bench/throughput.sh
+# DELAY_MS=N (e.g. 5) sends both tools' traffic through bench/delay_proxy.c,
+# N ms one way in each direction (full bandwidth, unlike latency_proxy.py).
+# Usage: [BUILD=build] [DURABLE=0] [ROUNDS=5] [SIZE_MIB=1024] [DELAY_MS=0] [CONFIGS="signed encrypted smb2_10 nosync"] bench/throughput.sh
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CONFIGS=${CONFIGS:-signed encrypted smb2_10}
+DELAY_MS=${DELAY_MS:-0}
 
 bench_init
 bench_samba_start
+port=$SMBW_TEST_PORT
+if [[ $DELAY_MS != 0 ]]; then
+    bench_delay_proxy "$DELAY_MS"
+    port=$bench_proxy_port
+fi
 share=$SMBW_TEST_SHARE_PATH
 bench_make_file "$share/big"
 cp "$share/big" "$bench_work/up.src"
@@ -28,7 +36,7 @@ cat "$bench_work/up.src" >/dev/null
 dl=$bench_work/dl.out
 
 smbclient_run() {
-    smbclient "//$SMBW_TEST_HOST/$SMBW_TEST_SHARE" -p "$SMBW_TEST_PORT" \
+    smbclient "//$SMBW_TEST_HOST/$SMBW_TEST_SHARE" -p "$port" \
         -U "$SMBW_TEST_USER%$SMBW_TEST_PASS" "$@"
 }
 
@@ -67,7 +75,7 @@ run_clp() { run_timed t_clp "" "" smbclient_run "${cl_opts[@]}" -c "put $bench_w
 run_cldp() { run_timed t_cldp "" "" smbclient_run -c "put $bench_work/up.src up.dst"; }
 
 echo
-echo "Samba $(smbd --version | cut -d' ' -f2), smbclient $(smbclient --version | cut -d' ' -f2), file $SIZE_MIB MiB random"
+echo "Samba $(smbd --version | cut -d' ' -f2), smbclient $(smbclient --version | cut -d' ' -f2), file $SIZE_MIB MiB random, one-way delay $DELAY_MS ms"
 
 for cfg in $CONFIGS; do
     sc_opts=()
