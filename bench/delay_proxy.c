@@ -100,18 +100,29 @@ static void link_free(link_t *l)
     l->dead = true;
 }
 
+/* What a read or write that returned n (with errno) means: 1 try again
+ * now (EINTR), 0 try again when poll says so (EAGAIN), -1 drop the link,
+ * 2 n bytes moved (or end of file). */
+static int io_outcome(ssize_t n)
+{
+    if (n >= 0)
+        return 2;
+    if (errno == EINTR)
+        return 1;
+    return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+}
+
 /* Reads what from has (up to the queue limit) into timed chunks. 0, or -1
  * when the link is to be dropped. */
 static int pump_in(dir *d)
 {
     while (!d->eof && d->queued < QUEUE_MAX) {
         ssize_t n = read(d->from, rbuf, sizeof rbuf);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return 0;
-        if (n < 0 && errno == EINTR)
+        int o = io_outcome(n);
+        if (o == 1)
             continue;
-        if (n < 0)
-            return -1;
+        if (o <= 0)
+            return o;
         if (n == 0) {
             d->eof = true;
             return 0;
@@ -140,12 +151,11 @@ static int pump_out(dir *d, uint64_t now)
     while (d->head && d->head->due_ns <= now) {
         chunk *k = d->head;
         ssize_t n = write(d->to, k->data + k->off, k->len - k->off);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return 0;
-        if (n < 0 && errno == EINTR)
+        int o = io_outcome(n);
+        if (o == 1)
             continue;
-        if (n < 0)
-            return -1;
+        if (o <= 0)
+            return o;
         k->off += (size_t)n;
         d->queued -= (size_t)n;
         if (k->off == k->len) {

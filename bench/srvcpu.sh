@@ -42,24 +42,17 @@ children_cpu() {
 
 # one TOOL DIR: one timed transfer; prints "wall client-cpu smbd-cpu".
 one() {
-    local tool=$1 dir=$2 c0 c1 t
+    local tool=$1 dir=$2 c0 c1 t src=$SHARE_URL/big dst=$dl clc="get big $dl"
     local -a cmd
-    if [[ $dir == down ]]; then
-        bench_reset "$dl"
-        if [[ $tool == smbcopy ]]; then
-            cmd=("$SMBCOPY" -q "${sc[@]}" "${sc_extra[@]}" "$SHARE_URL/big" "$dl")
-        else
-            cmd=(smbclient "//$SMBW_TEST_HOST/$SMBW_TEST_SHARE" -p "$SMBW_TEST_PORT"
-                -U "$SMBW_TEST_USER%$SMBW_TEST_PASS" "${cl[@]}" -c "get big $dl")
-        fi
+    if [[ $dir == up ]]; then
+        src=$bench_work/up.src dst=$SHARE_URL/up.dst clc="put $bench_work/up.src up.dst"
+    fi
+    bench_reset "$dl" "$share/up.dst"
+    if [[ $tool == smbcopy ]]; then
+        cmd=("$SMBCOPY" -q "${sc[@]}" "${sc_extra[@]}" "$src" "$dst")
     else
-        bench_reset "$share/up.dst"
-        if [[ $tool == smbcopy ]]; then
-            cmd=("$SMBCOPY" -q "${sc[@]}" "${sc_extra[@]}" "$bench_work/up.src" "$SHARE_URL/up.dst")
-        else
-            cmd=(smbclient "//$SMBW_TEST_HOST/$SMBW_TEST_SHARE" -p "$SMBW_TEST_PORT"
-                -U "$SMBW_TEST_USER%$SMBW_TEST_PASS" "${cl[@]}" -c "put $bench_work/up.src up.dst")
-        fi
+        cmd=(smbclient "//$SMBW_TEST_HOST/$SMBW_TEST_SHARE" -p "$SMBW_TEST_PORT"
+            -U "$SMBW_TEST_USER%$SMBW_TEST_PASS" "${cl[@]}" -c "$clc")
     fi
     c0=$(children_cpu)
     bench_time t /usr/bin/time -o "$bench_work/time.out" -f '%U %S' "${cmd[@]}"

@@ -106,6 +106,36 @@ START_TEST(test_negotiate_build)
 }
 END_TEST
 
+/* A SESSION_SETUP request carries the PreviousSessionId it was given (a
+ * reconnect names the session it replaces, MS-SMB2 2.2.5: body offset 16),
+ * and 0 otherwise. */
+START_TEST(test_session_previous_id)
+{
+    for (int k = 0; k < 2; k++) {
+        smbw_conn *c = newconn();
+        smbw_creds cr = SMBW_CREDS_INIT;
+        cr.kind = SMBW_AUTH_NTLM;
+        cr.user = "smbwtest";
+        cr.password = "smbw-Pass1";
+        setup_sess st;
+        ck_assert_int_eq(setup_sess_begin(&st, c, &cr), 0);
+        uint64_t prev = k ? 0x0123456789abcdefULL : 0;
+        st.previous = prev;
+        core_msg m;
+        ck_assert_int_eq(setup_sess_build(&st, &m), 0);
+        ck_assert_uint_eq(m.command, SMB2_SESSION_SETUP);
+        ck_assert_uint_ge(m.body.len, 24);
+        ck_assert_uint_eq(get_u16(m.body.p), 25);
+        ck_assert_uint_eq(get_u64(m.body.p + 16), prev);
+        buf_free(&m.body);
+        struct smbw_session *out = NULL;
+        ck_assert_int_eq(setup_sess_end(&st, SMBW_ECANCELED, &out), SMBW_ECANCELED);
+        ck_assert_ptr_null(out);
+        smbw_conn_free(c);
+    }
+}
+END_TEST
+
 START_TEST(test_negotiate_apply_311)
 {
     smbw_conn *c = newconn();
@@ -459,6 +489,7 @@ int main(void)
     TCase *tc = tcase_create("setup");
     tcase_add_test(tc, test_negotiate_build);
     tcase_add_test(tc, test_negotiate_apply_311);
+    tcase_add_test(tc, test_session_previous_id);
     tcase_add_test(tc, test_negotiate_apply_older);
     tcase_add_test(tc, test_negotiate_apply_refusals);
     tcase_add_test(tc, test_signing_algs);
