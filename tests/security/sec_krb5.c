@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sectest.h"
@@ -58,6 +60,62 @@ static void krb_round_trip(const char *target_host, uint16_t dialect, enum smbw_
     smbw_session_free(s);
     smbw_conn_free(c);
 }
+
+/* A Kerberos session comes back after a drop with no password callback:
+ * the reconnect authenticates again from the credential cache, naming the
+ * old session (PreviousSessionId). Twice: after a cut the server sees, and
+ * after one it does not (the old TCP connection kept open through a
+ * duplicate of the socket). The file is opened with durability asked for,
+ * so its open holds a lease R|W|H: after the unseen cut, only because the
+ * new login names the old session does the server end it (and the old
+ * open's lease) at once; otherwise opening the file again would wait for a
+ * lease break the old connection never answers (Samba's 35 s). The file
+ * comes back each time, the session still signs, and every write lands. */
+START_TEST(test_reconnect)
+{
+    it_opts o;
+    memset(&o, 0, sizeof o);
+    o.sign = SMBW_SIGN_REQUIRED;
+    smbw_conn *c = NULL;
+    IT_OK(c, it_connect_to(&c, it_env("SMBW_TEST_HOST"), it_env_port(), &o));
+    smbw_session *s = NULL;
+    IT_OK(c, krb_login(c, it_env("SMBW_KRB5_SERVICE_HOST"), &s));
+    smbw_tree *t = NULL;
+    IT_OK(c, smbw_tree_connect(&t, s, it_env("SMBW_TEST_SHARE")));
+    smbw_reconnect_opts ro = SMBW_RECONNECT_OPTS_INIT;
+    ro.retries = 2;
+    ro.wait_ms = 50;
+    ro.durable = true; /* a lease R|W|H on the open: see below */
+    IT_OK(c, smbw_conn_set_reconnect(c, &ro));
+    smbw_file *f = NULL;
+    IT_OK(c,
+          smbw_file_open(&f, t, "krb5-reconnect.bin", SMBW_O_RDWR | SMBW_O_CREAT | SMBW_O_TRUNC));
+    IT_OK(c, smbw_file_pwrite(f, "0123456789", 10, 0));
+    ck_assert_int_eq(shutdown(smbw_conn_fd(c), SHUT_RDWR), 0);
+    IT_OK(c, smbw_conn_reconnect(c));
+    ck_assert(smbw_file_attached(f));
+    ck_assert(smbw_session_signed(s));
+    IT_OK(c, smbw_file_pwrite(f, "abcdef", 6, 10));
+    int keep = dup(smbw_conn_fd(c));
+    ck_assert_int_ge(keep, 0);
+    time_t t0 = time(NULL);
+    IT_OK(c, smbw_conn_reconnect(c));
+    ck_assert_int_le(time(NULL) - t0, 5);
+    ck_assert(smbw_file_attached(f));
+    IT_OK(c, smbw_file_pwrite(f, "XYZ", 3, 16));
+    char back[32] = {0};
+    size_t got = 0;
+    IT_OK(c, smbw_file_pread(f, back, sizeof back, 0, &got));
+    ck_assert_uint_eq(got, 19);
+    ck_assert_mem_eq(back, "0123456789abcdefXYZ", 19);
+    IT_OK(c, smbw_file_free(f));
+    ck_assert_int_eq(close(keep), 0);
+    IT_OK(c, smbw_unlink(t, "krb5-reconnect.bin"));
+    smbw_tree_free(t);
+    smbw_session_free(s);
+    smbw_conn_free(c);
+}
+END_TEST
 
 START_TEST(test_fqdn_every_dialect)
 {
@@ -231,6 +289,7 @@ int main(void)
     tcase_add_test(tc, test_unknown_spn);
     tcase_add_test(tc, test_ntlm_still_available);
     tcase_add_test(tc, test_fallback_only_when_asked);
+    tcase_add_test(tc, test_reconnect);
     suite_add_tcase(s, tc);
     return it_run(s);
 }
