@@ -106,6 +106,16 @@ START_TEST(test_negotiate_build)
 }
 END_TEST
 
+/* Starts an NTLM session setup of the test user on c. */
+static void begin_ntlm(setup_sess *st, smbw_conn *c)
+{
+    smbw_creds cr = SMBW_CREDS_INIT;
+    cr.kind = SMBW_AUTH_NTLM;
+    cr.user = "smbwtest";
+    cr.password = "smbw-Pass1";
+    ck_assert_int_eq(setup_sess_begin(st, c, &cr), 0);
+}
+
 /* A SESSION_SETUP request carries the PreviousSessionId it was given (a
  * reconnect names the session it replaces, MS-SMB2 2.2.5: body offset 16),
  * and 0 otherwise. */
@@ -113,12 +123,8 @@ START_TEST(test_session_previous_id)
 {
     for (int k = 0; k < 2; k++) {
         smbw_conn *c = newconn();
-        smbw_creds cr = SMBW_CREDS_INIT;
-        cr.kind = SMBW_AUTH_NTLM;
-        cr.user = "smbwtest";
-        cr.password = "smbw-Pass1";
         setup_sess st;
-        ck_assert_int_eq(setup_sess_begin(&st, c, &cr), 0);
+        begin_ntlm(&st, c);
         uint64_t prev = k ? 0x0123456789abcdefULL : 0;
         st.previous = prev;
         core_msg m;
@@ -403,12 +409,8 @@ static int replay_setup(const char *name, uint16_t dialect, long flip_final)
     ck_assert_int_eq(setup_negotiate_apply(c, &a.h, a.msg.p, a.msg.len), 0);
     ck_assert_uint_eq(c->dialect, dialect);
 
-    smbw_creds cr = SMBW_CREDS_INIT;
-    cr.kind = SMBW_AUTH_NTLM;
-    cr.user = "smbwtest";
-    cr.password = "smbw-Pass1";
     setup_sess st;
-    ck_assert_int_eq(setup_sess_begin(&st, c, &cr), 0);
+    begin_ntlm(&st, c);
     ck_assert_ptr_eq(c->sessions, st.s);
     int rc;
     int legs = 0;
