@@ -423,13 +423,17 @@ static int connect_all(smbw_conn *c, const reconn_was *was)
 static int backoff(smbw_conn *c, int ms);
 
 /* Reclaims t's durable opens; one the server refuses is opened by its path
- * later (reopen_all), and sets *refused. One reclaimed
- * earlier in this reconnect (over the connection given up since) is asked
- * again for up to RECLAIM_AGAIN_MS when refused: the server may not have
- * marked it disconnected yet. */
+ * later (reopen_all), and sets *refused. A refused reclaim is asked again
+ * every RECLAIM_AGAIN_STEP_MS while *budget_ms (shared by every file of
+ * this reconnect) lasts: the server may not have marked the old open
+ * disconnected yet. Samba ends the session a reconnect names
+ * (PreviousSessionId) by deleting its record first and closing its files
+ * after, and answers the new login as soon as the record is gone, so a
+ * first reclaim can still find the old open live; one reclaimed earlier in
+ * this reconnect, over a connection given up since, likewise. */
 #define RECLAIM_AGAIN_MS 1000
 #define RECLAIM_AGAIN_STEP_MS 20
-static int reclaim_all(smbw_conn *c, struct smbw_tree *t, bool *refused)
+static int reclaim_all(smbw_conn *c, struct smbw_tree *t, bool *refused, int *budget_ms)
 {
     for (struct smbw_file *f = t->files; f; f = f->next) {
         if (!f->re_path || !f->durable)
@@ -437,7 +441,8 @@ static int reclaim_all(smbw_conn *c, struct smbw_tree *t, bool *refused)
         bool before = f->re_state == API_RE_BACK;
         f->re_state = API_RE_TODO;
         int rc = reclaim(c, t, f, before);
-        for (int k = 0; rc == 1 && before && k < RECLAIM_AGAIN_MS / RECLAIM_AGAIN_STEP_MS; k++) {
+        while (rc == 1 && *budget_ms >= RECLAIM_AGAIN_STEP_MS) {
+            *budget_ms -= RECLAIM_AGAIN_STEP_MS;
             if ((rc = backoff(c, RECLAIM_AGAIN_STEP_MS)) != 0)
                 return rc;
             rc = reclaim(c, t, f, before);
@@ -473,9 +478,10 @@ static int reconnect_once(smbw_conn *c, const reconn_was *was)
                 f->re_state = API_RE_TODO;
     int rc = connect_all(c, was);
     bool refused = false;
+    int budget = RECLAIM_AGAIN_MS;
     for (struct smbw_session *s = c->sessions; s && !rc; s = s->next)
         for (struct smbw_tree *t = s->trees; t && !rc; t = t->next)
-            rc = reclaim_all(c, t, &refused);
+            rc = reclaim_all(c, t, &refused, &budget);
     /* Not under durable_shared: there the program's other connections
      * hold the file, Samba refuses the reclaim before it takes the record
      * over (no stale record), and connecting once more was seen (CI, ASan
@@ -487,9 +493,10 @@ static int reconnect_once(smbw_conn *c, const reconn_was *was)
                  "files by their paths");
         rc = connect_all(c, was);
         bool again = false;
+        budget = RECLAIM_AGAIN_MS;
         for (struct smbw_session *s = c->sessions; s && !rc; s = s->next)
             for (struct smbw_tree *t = s->trees; t && !rc; t = t->next)
-                rc = reclaim_all(c, t, &again);
+                rc = reclaim_all(c, t, &again, &budget);
     }
     for (struct smbw_session *s = c->sessions; s && !rc; s = s->next)
         for (struct smbw_tree *t = s->trees; t && !rc; t = t->next)
