@@ -462,7 +462,9 @@ int smbw_conn_set_reconnect(smbw_conn *c, const smbw_reconnect_opts *opts);
  * the server refused, reopened by path (durable again where it was, unless
  * durable_shared) and
  * checked to be the same file (on-disk id, else creation time; for an open
- * without write access also size and last write time). When the server
+ * without write access also size and last write time). A refused reclaim
+ * is asked again every 20 ms for up to 1 s per connection (the server may
+ * not have disconnected the old open yet). When the server still
  * refused a reclaim, the connection is made once more before any open by
  * path, unless durable_shared (a server may tie the refused open's record to
  * the connection that asked: docs/robustness.md). The objects keep their addresses: the caller's
