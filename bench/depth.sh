@@ -22,18 +22,13 @@ bench_cc_smbwire ccbench
 
 # start_proxy DELAY_MS: starts the proxy in front of Samba, sets proxy_port.
 start_proxy() {
-    local pf=$bench_work/proxy.port i
+    local pf=$bench_work/proxy.port
     rm -f "$pf"
     python3 "$bench_root/bench/latency_proxy.py" --delay-ms "$1" \
         --upstream "127.0.0.1:$SMBW_TEST_PORT" --port-file "$pf" >/dev/null &
     proxy_pid=$!
     bench_pids+=("$proxy_pid")
-    for ((i = 0; i < 100; i++)); do
-        [[ -s "$pf" ]] && break
-        sleep 0.05
-    done
-    [[ -s "$pf" ]] || bench_die "latency proxy did not start"
-    proxy_port=$(cat "$pf")
+    proxy_port=$(bench_wait_port "$pf" "latency proxy")
 }
 
 stop_proxy() {

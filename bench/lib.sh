@@ -71,23 +71,30 @@ bench_samba_start() {
     export SHARE_URL=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$SMBW_TEST_PORT/$SMBW_TEST_SHARE
 }
 
+# bench_wait_port FILE WHAT: waits (at most 5 s) until a proxy has written
+# its port to FILE and prints it; gives up with "WHAT did not start".
+bench_wait_port() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ -s "$1" ]] && break
+        sleep 0.05
+    done
+    [[ -s "$1" ]] || bench_die "$2 did not start"
+    cat "$1"
+}
+
 # bench_delay_proxy MS: bench/delay_proxy.c (built here) in front of the
 # Samba of bench_samba_start, adding MS ms one way in each direction at full
 # bandwidth; sets bench_proxy_port and points SHARE_URL at it.
 bench_delay_proxy() {
-    local pf=$bench_work/delay_proxy.port i
+    local pf=$bench_work/delay_proxy.port
     gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$bench_work/delay_proxy" \
         "$bench_root/bench/delay_proxy.c" || bench_die "could not build bench/delay_proxy.c"
     rm -f "$pf"
     "$bench_work/delay_proxy" --delay-ms "$1" --upstream "127.0.0.1:$SMBW_TEST_PORT" \
         --port-file "$pf" >/dev/null &
     bench_pids+=("$!")
-    for ((i = 0; i < 100; i++)); do
-        [[ -s "$pf" ]] && break
-        sleep 0.05
-    done
-    [[ -s "$pf" ]] || bench_die "delay proxy did not start"
-    bench_proxy_port=$(cat "$pf")
+    bench_proxy_port=$(bench_wait_port "$pf" "delay proxy")
     export SHARE_URL=smb://$SMBW_TEST_USER@$SMBW_TEST_HOST:$bench_proxy_port/$SMBW_TEST_SHARE
 }
 

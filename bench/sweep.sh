@@ -75,18 +75,13 @@ gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$bench_work/splice" "$bench_root/benc
 proxy_pid=
 # start_proxy DELAY_MS: the latency proxy in front of Samba; sets port.
 start_proxy() {
-    local pf=$bench_work/proxy.port i
+    local pf=$bench_work/proxy.port
     rm -f "$pf"
     python3 "$bench_root/bench/latency_proxy.py" --delay-ms "$1" \
         --upstream "127.0.0.1:$SMBW_TEST_PORT" --port-file "$pf" >/dev/null &
     proxy_pid=$!
     bench_pids+=("$proxy_pid")
-    for ((i = 0; i < 100; i++)); do
-        [[ -s "$pf" ]] && break
-        sleep 0.05
-    done
-    [[ -s "$pf" ]] || bench_die "latency proxy did not start"
-    port=$(cat "$pf")
+    port=$(bench_wait_port "$pf" "latency proxy")
 }
 stop_proxy() {
     if [[ -n "$proxy_pid" ]]; then
