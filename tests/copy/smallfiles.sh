@@ -212,15 +212,23 @@ for dir in update download; do
         fail "$dir: $((b - a)) requests for 4 more directories (wanted $want), $q QUERY_DIRECTORY outside a compound, at most $m listings in flight (wanted >= 3)"
     fi
 done
-bad=""
-for i in 1 2 3 4 5 6 7 8; do
-    [[ "$(stat -c %Y "$share/u8/w8/d$i")" == "$(stat -c %Y "$work/l8/d$i")" ]] || bad+=" d$i"
-done
-if diff -r "$work/w8" "$work/l8" >/dev/null && [[ -z "$bad" ]]; then
-    pass "download of the directory tree identical, the directories' modification times kept"
-else
-    fail "download of the directory tree differs, or modification times differ for:$bad"
-fi
+# same_copy WHAT ORIG TIMES COPY DIR...: COPY identical to ORIG (diff -r),
+# and each DIR below COPY ("" for COPY itself) has the modification time of
+# the same DIR below TIMES.
+same_copy() {
+    local what=$1 orig=$2 times=$3 copy=$4 d bad=""
+    shift 4
+    for d in "$@"; do
+        [[ "$(stat -c %Y "$times$d")" == "$(stat -c %Y "$copy$d")" ]] || bad+=" ${d:-/}"
+    done
+    if diff -r "$orig" "$copy" >/dev/null && [[ -z "$bad" ]]; then
+        pass "$what: identical, every directory's modification time kept"
+    else
+        fail "$what: differs, or directory modification times differ for:$bad"
+    fi
+}
+same_copy "download of the directory tree" "$work/w8" "$share/u8/w8" "$work/l8" \
+    /d1 /d2 /d3 /d4 /d5 /d6 /d7 /d8
 
 # 2g. A directory's times wait for its files without holding up the walk:
 #     uploading into a new destination costs each directory of one small
@@ -243,23 +251,11 @@ touch -d '2001-02-03 04:05:06' "$work/wg/a/b"
 touch -d '2002-03-04 05:06:07' "$work/wg/a"
 touch -d '2003-04-05 06:07:08' "$work/wg/c"
 touch -d '2004-05-06 07:08:09' "$work/wg"
-# same_tree WHAT COPY: COPY identical to wg, every directory's time kept.
-same_tree() {
-    local d bad=""
-    for d in "" /a /a/b /c; do
-        [[ "$(stat -c %Y "$work/wg$d")" == "$(stat -c %Y "$2$d")" ]] || bad+=" $d"
-    done
-    if diff -r "$work/wg" "$2" >/dev/null && [[ -z "$bad" ]]; then
-        pass "$1 of 4 directories of 40 files: identical, every directory's modification time kept"
-    else
-        fail "$1 of wg differs, or directory modification times differ for:$bad"
-    fi
-}
 rm -rf "${share:?}/gg" "$work/lg"
 run_json -r "$work/wg" "$url/gg" || fail "uploading wg: exit $rc"
-same_tree upload "$share/gg"
+same_copy "upload of 4 directories of 40 files" "$work/wg" "$work/wg" "$share/gg" "" /a /a/b /c
 run_json -r "$url/gg" "$work/lg" || fail "downloading gg: exit $rc"
-same_tree download "$work/lg"
+same_copy "download of 4 directories of 40 files" "$work/wg" "$work/wg" "$work/lg" "" /a /a/b /c
 
 # 2e. --connections=2: the small files of an upload, a download and a
 #     server-side tree spread over two connections (-v says how many went
