@@ -11,6 +11,8 @@
 # through, a rename that got through, told by the names). Each cut run
 # finishes with exit 0, identical bytes, one reconnect in --json and nothing
 # left under a temporary name.
+# Then a refused reclaim asked again until the server lets the old open go
+# (the old connection held 0.4 s, PreviousSessionId zeroed).
 # Then two branches of the small-file batch (smbcopy -r up), reached
 # deterministically (before only by timing) with --after-forward (the request
 # carried out by the server, its answer cut):
@@ -133,6 +135,38 @@ for kind in up cc; do
         fail "$kind: no run found its rename carried out before the cut"
     fi
 done
+
+# ---- a refused reclaim asked again ------------------------------------------
+# A download cut at its second READ; the server keeps the lost connection
+# (and so the source's durable open, live, not disconnected) for 0.4 s from
+# the reconnect's first CREATE, and is not told that the new session replaces
+# the old one (PreviousSessionId zeroed, so a dialect below 3.1.1). The first
+# reclaim is refused (the old open is live), and it is asked again every
+# 20 ms within 1 s: once the server sees the drop the durable open is
+# disconnected and the reclaim gets it back. A client that gave up at the
+# first refusal (or after one more connection) would open the file again by
+# its path instead.
+rm -f "$work/out.bin"
+proxy --command READ --at 2 --hold-server 0.4 --hold-from-create --no-previous-session
+set +e
+"$smbcopy" --json -vv --retry-wait=0.1 --max-protocol=SMB3_02 "$purl/src.bin" "$work/out.bin" \
+    >"$work/last.json" 2>"$work/last.err" </dev/null
+rc=$?
+set -e
+stop_proxy
+rec=$(json_get "$work/last.json" reconnects)
+if ((rc == 0)) && cmp -s "$work/src.bin" "$work/out.bin" && [[ "$(cuts)" == 1 && "$rec" == 1 ]]; then
+    pass "reclaim asked again: exit 0, identical, 1 cut, 1 reconnect"
+else
+    fail "reclaim asked again: exit $rc, $(cuts) cut(s), reconnects=$rec: $(grep smbcopy: "$work/last.err" | tr '\n' '|')"
+fi
+if grep -q 'reconnect: durable src.bin not reclaimed' "$work/last.err" &&
+    grep -q 'reconnect: src.bin reclaimed durably' "$work/last.err" &&
+    ! grep -q 'opened again by its path' "$work/last.err"; then
+    pass "reclaim asked again: refused while the old open was live, then reclaimed durably"
+else
+    fail "reclaim asked again: not refused then reclaimed: $(grep -i 'reclaim\|by its path\|reconnect:' "$work/last.err" | tr '\n' '|')"
+fi
 
 # ---- the small-file batch ---------------------------------------------------
 mkdir -p "$work/many"
