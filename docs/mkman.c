@@ -32,7 +32,13 @@ static const tool_man_item description[] = {
      "recognised by device and inode locally (other spellings, hard links) and, on one server "
      "(also reached by two names, such as localhost and 127.0.0.1: equal ServerGuid), by the "
      "file id the server gives (FileInternalInformation), so a name in another case on a "
-     "case-insensitive share is caught too."},
+     "case-insensitive share is caught too. Likewise a directory is never copied into itself "
+     "(-r with DST the directory SRC, inside it, or the directory holding it, so that the "
+     "copy would be SRC/SRC): smbcopy says 'cannot copy a directory, SRC, into itself, DST' "
+     "(or 'SRC and DST are the same directory'), writes nothing and exits with 1, as cp does; "
+     "the directories above DST are compared with SRC by the same identity (on a share also "
+     "by creation time), so another spelling (case, a symbolic link on the server, '..') "
+     "is caught too."},
 };
 
 static const tool_man_item urls[] = {

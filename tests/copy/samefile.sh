@@ -5,6 +5,12 @@
 # another spelling, a hard link. Each is refused as cp does: "... are the
 # same file", exit 1, the file untouched (same inode, same content) and
 # nothing left over. Two different files still copy.
+# A directory copied into itself (-r), as cp refuses it: DST inside SRC, DST
+# an existing directory holding SRC (the copy would be SRC/SRC), DST inside
+# SRC through another spelling (case, a symbolic link on the server, "..",
+# the share root as SRC); "cannot copy a directory, SRC, into itself, DST"
+# (or "... are the same directory"), exit 1, nothing written. A directory
+# copied next to itself or to another share still copies.
 #
 #   samefile.sh PATH/TO/smbcopy
 set -euo pipefail
@@ -58,6 +64,61 @@ if ((rc == 0)) && cmp -s "$work/same.bin" "$work/copy.bin"; then
     pass "different local files copy"
 else
     fail "different local files: exit $rc: $(cat "$work/last.err")"
+fi
+
+# ---- a directory into itself ------------------------------------------------
+for root in "$share" "$work"; do
+    mkdir -p "$root/d/x"
+    echo a >"$root/d/a"
+    echo b >"$root/d/x/b"
+done
+ln -s d "$share/ln"
+chown -R "$u:" "$share/d" 2>/dev/null || true
+snap() { (cd "$1" && find . ! -name 'last.*' | LC_ALL=C sort); }
+before_r=$(snap "$share")
+before_l=$(snap "$work")
+# into_itself WHAT PATTERN SRC DST
+into_itself() {
+    local what=$1 pat=$2
+    run_json -r "$3" "$4"
+    if ((rc == 1)) && grep -q "$pat" "$work/last.err" &&
+        [[ "$(snap "$share")" == "$before_r" && "$(snap "$work")" == "$before_l" ]]; then
+        pass "$what: refused: $(cat "$work/last.err")"
+    else
+        fail "$what: exit $rc: $(cat "$work/last.err"); new: $(diff <(echo "$before_r"; echo "$before_l") <(snap "$share"; snap "$work") | grep '^>' | head -5 | tr '\n' ' ')"
+    fi
+}
+b="smb://$u@127.0.0.1:$p/$s"
+inside='cannot copy a directory, .*, into itself, '
+into_itself "share: DST inside SRC" "$inside" "$b/d" "$b/d/sub"
+into_itself "share: DST the directory holding SRC" "$inside.*/d/d\$" "$b/d" "$b/d"
+into_itself "share: DST inside SRC in another case" "$inside" "$b/d" "$b/D/X/sub"
+into_itself "share: DST inside SRC through a link" "$inside" "$b/d" "$b/ln/sub"
+into_itself "share: SRC a link, DST inside its target" "$inside" "$b/ln" "$b/d/x/sub"
+into_itself "share: SRC the share root" "$inside" "$b" "$b/d/sub"
+into_itself "share: DST SRC itself" "are the same directory" "$b/d" "$b/"
+into_itself "share: localhost for 127.0.0.1" "$inside" "$b/d" "smb://$u@localhost:$p/$s/d/sub"
+into_itself "local: DST inside SRC" "$inside" "$work/d" "$work/d/sub"
+into_itself "local: DST the directory holding SRC" "$inside" "$work/d" "$work/d"
+into_itself "local: DST inside SRC through .." "$inside" "$work/d" "$work/d/x/../sub"
+into_itself "local: DST SRC itself" "are the same directory" "$work/d/x" "$work/d"
+run_json -r "$b/d" "$b/e"
+if ((rc == 0)) && diff -r "$share/d" "$share/e" >/dev/null; then
+    pass "a directory next to itself on the share copies"
+else
+    fail "a directory next to itself: exit $rc: $(cat "$work/last.err")"
+fi
+run_json -r "$b/d" "smb://$u@127.0.0.1:$p/$SMBW_TEST_SHARE2/d"
+if ((rc == 0)) && diff -r "$share/d" "$SMBW_TEST_SHARE2_PATH/d" >/dev/null; then
+    pass "a directory to another share of the server copies"
+else
+    fail "a directory to another share: exit $rc: $(cat "$work/last.err")"
+fi
+run_json -r "$work/d" "$work/e"
+if ((rc == 0)) && diff -r "$work/d" "$work/e" >/dev/null; then
+    pass "a local directory next to itself copies"
+else
+    fail "a local directory next to itself: exit $rc: $(cat "$work/last.err")"
 fi
 
 finish

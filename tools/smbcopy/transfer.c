@@ -105,6 +105,100 @@ static int target_path(sc_ctx *ctx, const sc_loc *src, const sc_loc *dst, bool d
     return rc;
 }
 
+/* Cuts path (on a share when remote) to its parent in place; false when it
+ * has none left to cut (a share root "", or a local "." or "/"). */
+static bool cut_to_parent(char *path, bool remote)
+{
+    size_t n = strlen(path);
+    if (n == 0 || (!remote && (strcmp(path, ".") == 0 || strcmp(path, "/") == 0)))
+        return false;
+    while (n > 0 && (path[n - 1] == '/' || (remote && path[n - 1] == '\\')))
+        n--;
+    while (n > 0 && path[n - 1] != '/' && (!remote || path[n - 1] != '\\'))
+        n--;
+    bool absolute = n > 0 && path[0] == '/';
+    while (n > 0 && (path[n - 1] == '/' || (remote && path[n - 1] == '\\')))
+        n--;
+    if (remote)
+        path[n] = '\0';
+    else if (n > 0)
+        path[n] = '\0';
+    else
+        strcpy(path, absolute ? "/" : ".");
+    return true;
+}
+
+/* Whether directory p on dst is the source directory: the same identity
+ * sid and, on a share (where a file index alone may repeat across the
+ * server's file systems), the same creation time. */
+static bool is_source_dir(const sc_loc *dst, const char *p, const uint64_t sid[2],
+                          uint64_t screation)
+{
+    uint64_t id[2];
+    if (sc_ops(dst)->path_identity(dst, p, true, id) != 0 || id[0] != sid[0] || id[1] != sid[1])
+        return false;
+    if (!dst->remote)
+        return true;
+    sc_finfo fi;
+    sc_err e;
+    return sc_ops(dst)->stat(dst, p, &fi, &e) == 0 && fi.exists && fi.is_dir &&
+           fi.creation == screation;
+}
+
+/* cp's "cannot copy a directory into itself": 1 when target on dst is the
+ * source directory src or lies inside it (told by identity, so also through
+ * another spelling: case on a case-insensitive share, a link, "..");
+ * otherwise 0 (also when it cannot be told). Only for two ends in one place
+ * (one server, or both local). The parents of a local target are walked
+ * through "..", those on a share by cutting the path. */
+static int inside_source(const sc_loc *src, const sc_finfo *sfi, const sc_loc *dst,
+                         const char *target, bool *itself)
+{
+    uint64_t sid[2];
+    if (sc_ops(src)->path_identity(src, src->path, true, sid) != 0)
+        return 0;
+    size_t cap = strlen(target) + 4096;
+    char *p = malloc(cap);
+    if (p == NULL)
+        return 0;
+    snprintf(p, cap, "%s", target[0] != '\0' || dst->remote ? target : ".");
+    /* The deepest part of target that exists. */
+    uint64_t id[2];
+    int r;
+    *itself = true;
+    while ((r = sc_ops(dst)->path_identity(dst, p, true, id)) == 1) {
+        *itself = false;
+        if (!cut_to_parent(p, dst->remote))
+            break;
+    }
+    int inside = 0;
+    for (int depth = 0; r == 0 && depth < 1024 && !inside; depth++) {
+        if (is_source_dir(dst, p, sid, sfi->creation)) {
+            inside = 1;
+            break;
+        }
+        *itself = false;
+        if (dst->remote) {
+            if (!cut_to_parent(p, true))
+                break;
+            r = 0;
+        } else {
+            /* p/.. until the root (whose ".." is itself). */
+            uint64_t up[2];
+            size_t n = strlen(p);
+            if (n + 4 >= cap)
+                break;
+            strcpy(p + n, n > 0 && p[n - 1] == '/' ? ".." : "/..");
+            r = sc_ops(dst)->path_identity(dst, p, true, up);
+            if (r == 0 && up[0] == id[0] && up[1] == id[1])
+                break;
+            memcpy(id, up, sizeof(id));
+        }
+    }
+    free(p);
+    return inside;
+}
+
 /* Copies what src names to what dst names once both are open. */
 static int copy_locs(sc_ctx *ctx, const char *src_arg, const char *dst_arg, const sc_loc *src,
                      const sc_loc *dst)
@@ -128,11 +222,24 @@ static int copy_locs(sc_ctx *ctx, const char *src_arg, const char *dst_arg, cons
         return SC_EXIT_USAGE;
     }
     char *target = NULL;
+    bool itself = false;
     if ((rc = target_path(ctx, src, dst, dst_dir, &target)) != 0)
         return rc;
     if (dst->remote && target[0] == '\0') {
         rc = SC_EXIT_USAGE;
         sc_report(ctx, rc, "DST names a share root; name a file or a directory in it");
+    } else if (sfi.is_dir && sc_same_place(src, dst) &&
+               inside_source(src, &sfi, dst, target, &itself)) {
+        char *sd = sc_loc_display(src, src->path), *td = sc_loc_display(dst, target);
+        rc = SC_EXIT_USAGE;
+        if (itself)
+            sc_report(ctx, rc, "%s and %s are the same directory", sc_disp_or(sd, src->path),
+                      sc_disp_or(td, target));
+        else
+            sc_report(ctx, rc, "cannot copy a directory, %s, into itself, %s",
+                      sc_disp_or(sd, src->path), sc_disp_or(td, target));
+        free(sd);
+        free(td);
     } else if (sfi.is_dir) {
         rc = sc_copy_dir(ctx, src, src->path, dst, target);
         if (rc != SC_EXIT_INTR && ctx->failed > 0)
