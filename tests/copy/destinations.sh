@@ -6,7 +6,10 @@
 # as streams and stay what they are, a socket is refused. smbcopy runs as
 # the unprivileged user "nobody" (when the test runs as root) in a private
 # directory; the device node is made there by the test and /dev is never
-# touched.
+# touched. A directory where a file would go, locally or on the share, is
+# never replaced ("is a directory: not replacing it"), for one file (exit 2
+# locally, 5 on the share) and inside a tree (a failed file, exit 7), the
+# directory and what it holds kept, no temporary name left.
 #
 #   destinations.sh PATH/TO/smbcopy
 set -euo pipefail
@@ -228,6 +231,44 @@ for arg in src dst; do
         pass "'-' as $arg: $(cat "$work/dash.err")"
     else
         fail "'-' as $arg: exit $rc: $(cat "$work/dash.err")"
+    fi
+done
+
+# 11. A directory where a file would go: refused before anything is written.
+mkdir -p "$dl/dirs/f.bin" "$share/dirs/f.bin"
+printf 'keep\n' | tee "$dl/dirs/f.bin/keep" >"$share/dirs/f.bin/keep"
+cp "$share/f.bin" "$dl/f.bin"
+chown -R "$SMBW_TEST_USER:" "$share/dirs" 2>/dev/null || true
+# kept WHERE: the directory WHERE/dirs/f.bin and its file are still there,
+# and WHERE/dirs holds nothing else.
+kept() {
+    [[ -d "$1/dirs/f.bin" && "$(cat "$1/dirs/f.bin/keep")" == keep &&
+        "$(cd "$1/dirs" && find . | LC_ALL=C sort | tr '\n' ' ')" == ". ./f.bin ./f.bin/keep " ]]
+}
+mkdir -p "$dl/srcdirs/dirs" "$share/srcdirs/dirs"
+cp "$share/f.bin" "$dl/srcdirs/dirs/f.bin"
+cp "$share/f.bin" "$share/srcdirs/dirs/f.bin"
+for end in local share; do
+    if [[ $end == local ]]; then
+        root=$dl to=$dl want=2 src=$url/f.bin tree=$url/srcdirs/dirs
+    else
+        root=$share to=$url/ want=5 src=$dl/f.bin tree=$dl/srcdirs/dirs
+    fi
+    run isdir "$src" "${to%/}/dirs"
+    if ((rc == want)) && grep -q "dirs/f.bin is a directory: not replacing it" "$work/isdir.err" &&
+        kept "$root"; then
+        pass "a $end directory where a file would go: refused (exit $rc): $(cat "$work/isdir.err")"
+    else
+        fail "a $end directory where a file would go: exit $rc (want $want): $(cat "$work/isdir.err"); $(ls -la "$root/dirs" | tr '\n' ' ')"
+    fi
+    # In a tree (SRC's dirs merged into the existing dirs): the file fails
+    # (exit 7), the directory is kept.
+    run isdir-tree -r "$tree" "$to"
+    if ((rc == 7)) && grep -q "dirs/f.bin is a directory: not replacing it" "$work/isdir-tree.err" &&
+        kept "$root"; then
+        pass "a $end directory where a tree's file would go: the file failed (exit 7), kept"
+    else
+        fail "a $end directory in a tree: exit $rc: $(cat "$work/isdir-tree.err"); $(ls -la "$root/dirs" | tr '\n' ' ')"
     fi
 done
 

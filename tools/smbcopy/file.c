@@ -415,6 +415,12 @@ static int xf_check_dst(sc_xfer *x)
         sc_report(ctx, SC_EXIT_USAGE, "%s and %s are the same file", x->sdisp, x->ddisp);
         return SC_EXIT_USAGE;
     }
+    /* A directory on a share is never replaced by a file (a local one was
+     * refused by check_dst), and said so before any data is sent. */
+    if (x->dst->remote && x->dfi.exists && x->dfi.is_dir) {
+        sc_report(ctx, SC_EXIT_STATUS, "%s is a directory: not replacing it", x->ddisp);
+        return SC_EXIT_STATUS;
+    }
     /* A read-only file on a share is replaced only with -f (its attribute is
      * cleared first: a server may refuse to rename over it). A local
      * read-only file was refused by check_dst. */
