@@ -150,8 +150,14 @@ static const tool_man_item safety[] = {
     {TOOL_MAN_PARA, NULL,
      "A local name is never written to a share under another name. A local file whose name "
      "holds a character an SMB share cannot store in a name ('\\', which the server would take "
-     "for a separator, ':', '*', '?', '\"', '<', '>', '|' or a control character) is not "
-     "copied: copied alone (into a directory DST) it is an error with exit 1 (give DST in full "
+     "for a separator, ':', '*', '?', '\"', '<', '>', '|' or a control character), whose name "
+     "is not valid UTF-8 (names travel as UTF-16), ends with a dot or a space (a Windows "
+     "server drops them, so the data would land under another name), or is a device name "
+     "Windows reserves (CON, PRN, AUX, NUL, COM0-COM9, LPT0-LPT9 and COM or LPT with a "
+     "superscript 1, 2 or 3; in any case, also with an extension such as nul.txt; a directory "
+     "likewise) is not copied, to any share (Samba could hold some of these names, a Windows "
+     "server cannot; the rule does not depend on the server): copied alone (into a directory DST) "
+     "it is an error with exit 1 (give DST in full "
      "to choose another name); in a tree it is reported on a line of its own, counted as "
      "failed, and the rest is copied (exit 7). In a URL, '\\' stays a separator."},
     {TOOL_MAN_PARA, NULL,

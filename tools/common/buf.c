@@ -70,9 +70,9 @@ void tool_buf_printf(tool_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s)
+size_t tool_utf8_len(const char *str)
 {
+    const unsigned char *s = (const unsigned char *)str;
     unsigned char c = s[0];
     size_t n;
     uint32_t cp;
@@ -140,7 +140,7 @@ void tool_json_str(tool_buf *b, const char *s)
             p++;
             continue;
         }
-        size_t n = utf8_seq(p);
+        size_t n = tool_utf8_len((const char *)p);
         if (n == 0) {
             tool_buf_puts(b, "\\ufffd");
             p++;

@@ -21,4 +21,9 @@ void tool_buf_printf(tool_buf *b, const char *fmt, ...) __attribute__((format(pr
  * become U+FFFD. NULL gives null. */
 void tool_json_str(tool_buf *b, const char *s);
 
+/* Length of the valid UTF-8 sequence at s (1..4; 1 for an ASCII byte and
+ * for the terminating NUL), or 0 when the bytes there are not valid UTF-8
+ * (overlong, a surrogate, above U+10FFFF, cut short). */
+size_t tool_utf8_len(const char *s);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "report.h"
 #include "secrets.h"
 
@@ -179,9 +180,14 @@ char *sc_printable(const char *name)
 {
     char *r = strdup(name);
     if (r != NULL)
-        for (char *p = r; *p != '\0'; p++)
-            if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                *p = '?';
+        for (char *p = r; *p != '\0';) {
+            size_t n = tool_utf8_len(p);
+            if (n == 0 || (unsigned char)*p < 0x20 || *p == 0x7f) {
+                *p++ = '?';
+                continue;
+            }
+            p += n;
+        }
     return r;
 }
 

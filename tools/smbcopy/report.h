@@ -28,7 +28,8 @@ char *sc_redact_arg(const char *arg);
 char *sc_loc_display(const sc_loc *loc, const char *path);
 /* d, or fallback when d is NULL (a display name that could not be made). */
 const char *sc_disp_or(const char *d, const char *fallback);
-/* name for a message: control characters shown as '?'. */
+/* name for a message: control characters and bytes that are not valid
+ * UTF-8 shown as '?'. */
 char *sc_printable(const char *name);
 
 /* A failed step (an operation of endpoint.h): what it was and why it failed. */

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "batch.h"
+#include "buf.h"
 #include "endpoint.h"
 #include "file.h"
 #include "loc.h"
@@ -82,16 +83,80 @@ static int make_dir(sc_ctx *ctx, const sc_loc *loc, const char *path, bool *made
     return rc;
 }
 
+/* The device name Windows reserves that name is (CON, PRN, AUX, NUL, COM0-9,
+ * LPT0-9, COM and LPT with a superscript 1, 2 or 3), also with an extension
+ * ("nul.txt") and in any case, or NULL. */
+static const char *reserved_device(const char *name)
+{
+    static const char *const names[] = {"CON", "PRN", "AUX", "NUL"};
+    size_t base = strcspn(name, ".");
+    while (base > 0 && name[base - 1] == ' ')
+        base--;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (base == 3 && strncasecmp(name, names[i], 3) == 0)
+            return names[i];
+    if (strncasecmp(name, "COM", 3) != 0 && strncasecmp(name, "LPT", 3) != 0)
+        return NULL;
+    bool com = strncasecmp(name, "COM", 3) == 0;
+    if (base == 4 && name[3] >= '0' && name[3] <= '9') {
+        static const char *const com_n[] = {"COM0", "COM1", "COM2", "COM3", "COM4",
+                                            "COM5", "COM6", "COM7", "COM8", "COM9"};
+        static const char *const lpt_n[] = {"LPT0", "LPT1", "LPT2", "LPT3", "LPT4",
+                                            "LPT5", "LPT6", "LPT7", "LPT8", "LPT9"};
+        return com ? com_n[name[3] - '0'] : lpt_n[name[3] - '0'];
+    }
+    /* superscript one, two, three: U+00B9, U+00B2, U+00B3 */
+    static const char *const com_s[] = {"COM\u00b9", "COM\u00b2", "COM\u00b3"};
+    static const char *const lpt_s[] = {"LPT\u00b9", "LPT\u00b2", "LPT\u00b3"};
+    static const unsigned char sup[] = {0xB9, 0xB2, 0xB3};
+    for (int i = 0; i < 3 && base == 5 && (unsigned char)name[3] == 0xC2; i++)
+        if ((unsigned char)name[4] == sup[i])
+            return com ? com_s[i] : lpt_s[i];
+    return NULL;
+}
+
 /* Why name cannot be the name of a copy on the destination side, or NULL
  * when it can. A name on a share cannot hold '\\' (the server takes it for a
  * separator: the data would go to another file), ':' (a stream name), the
- * wildcards * ? " < > | or control characters; no name may hold '/' or be
- * "." or "..". why gets the reason (for a message). */
+ * wildcards * ? " < > | or control characters, bytes that are not UTF-8
+ * (names travel as UTF-16), a trailing dot or space (a Windows server drops
+ * them: the data would land under another name) or be a device name that
+ * Windows reserves (reserved_device); no name may hold '/' or be "." or
+ * "..". why gets the reason (for a message). */
 bool sc_name_ok(const char *name, bool to_remote, char *why, size_t whylen)
 {
     if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
         snprintf(why, whylen, "not a usable file name");
         return false;
+    }
+    if (to_remote) {
+        size_t n = strlen(name);
+        for (size_t i = 0; i < n;) {
+            size_t l = tool_utf8_len(name + i);
+            if (l == 0) {
+                snprintf(why, whylen,
+                         "the name is not valid UTF-8 (byte 0x%02x), which an SMB share cannot "
+                         "store in a name",
+                         (unsigned char)name[i]);
+                return false;
+            }
+            i += l;
+        }
+        if (name[n - 1] == '.' || name[n - 1] == ' ') {
+            snprintf(why, whylen,
+                     "the name ends with a %s, which a Windows share drops (the data would land "
+                     "under another name)",
+                     name[n - 1] == '.' ? "dot" : "space");
+            return false;
+        }
+        const char *dev = reserved_device(name);
+        if (dev != NULL) {
+            snprintf(why, whylen,
+                     "%s is a device name that Windows reserves, which a share cannot store as "
+                     "a file name",
+                     dev);
+            return false;
+        }
     }
     for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
         if (*p == '/') {
