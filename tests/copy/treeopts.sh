@@ -2,7 +2,10 @@
 # Tree copies as rsync and robocopy users expect them (issue 9): symbolic
 # links in a local source followed (a loop and a dangling link are failed
 # entries, exit 7), --no-follow, -u/--update, --dry-run, --exclude, and a
-# tree copy killed in the middle then finished with -u.
+# tree copy killed in the middle then finished with -u. The temporary files
+# and resume records of an unfinished smbcopy (.NAME.smbcopy.part,
+# .NAME.smbcopy.state) in a source tree are skipped with a warning, up and
+# down; names that only look like them are copied.
 # Run through with-server.sh samba.
 #
 #   treeopts.sh PATH/TO/smbcopy
@@ -229,5 +232,39 @@ else
     fail "kill: -u exit $rc files $(json_num files) skipped $(json_num skipped)"
 fi
 dir_mtimes_ok "-u with every file skipped set both directories' times again"
+
+# ---- an unfinished copy's files in the source tree ---------------------------
+u=$work/unfinished
+mkdir -p "$u/sub"
+echo data >"$u/a.txt"
+echo partial >"$u/.a.txt.smbcopy.part"
+echo record >"$u/sub/.b.bin.smbcopy.state"
+echo partial >"$u/sub/.b.bin.smbcopy.part"
+for n in x.smbcopy.part .smbcopy.part .smbcopy.state .c.smbcopy.part.txt; do
+    echo "look-alike $n" >"$u/sub/$n"
+done
+run_json_v -r "$u" "$url/"
+nwarn=$(grep -c "an unfinished copy of smbcopy's" "$work/last.err" || true)
+if ((rc == 0)) && [[ "$(json_num skipped)" == 3 && "$(json_num files)" == 5 && "$nwarn" == 3 ]] &&
+    [[ ! -e "$share/unfinished/.a.txt.smbcopy.part" && ! -e "$share/unfinished/sub/.b.bin.smbcopy.state" ]] &&
+    cmp -s "$u/a.txt" "$share/unfinished/a.txt" && cmp -s "$u/sub/.smbcopy.part" "$share/unfinished/sub/.smbcopy.part" &&
+    cmp -s "$u/sub/.c.smbcopy.part.txt" "$share/unfinished/sub/.c.smbcopy.part.txt"; then
+    pass "unfinished: up: the 3 files of unfinished copies skipped with a warning, the 5 others copied"
+else
+    fail "unfinished: up: exit $rc files $(json_num files) skipped $(json_num skipped), $nwarn warnings: $(cat "$work/last.err")"
+fi
+# Down: the share's tree holding such files (as a run still going on, or
+# killed, leaves them).
+cp "$u/.a.txt.smbcopy.part" "$u/sub/.b.bin.smbcopy.state" "$u/sub/.b.bin.smbcopy.part" "$share/unfinished/" 2>/dev/null || true
+chown -R --reference="$share" "$share/unfinished"
+mkdir -p "$work/unfinished-back"
+run_json -r "$url/unfinished" "$work/unfinished-back/"
+got=$(cd "$work/unfinished-back/unfinished" && find . -regex '.*/\.[^/]+\.smbcopy\.\(part\|state\)' | wc -l)
+if ((rc == 0)) && [[ "$(json_num skipped)" == 3 && "$got" == 0 ]] &&
+    cmp -s "$u/sub/x.smbcopy.part" "$work/unfinished-back/unfinished/sub/x.smbcopy.part"; then
+    pass "unfinished: down: skipped likewise"
+else
+    fail "unfinished: down: exit $rc skipped $(json_num skipped), $got copied: $(cat "$work/last.err")"
+fi
 
 finish

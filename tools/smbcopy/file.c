@@ -21,7 +21,6 @@
 #include "state.h"
 #include "stream.h"
 
-#define STATE_SUFFIX ".smbcopy.state"
 /* What is read with the open of a streamed source (open_src_read): most
  * files of a tree are smaller. */
 #define SC_PREFETCH (64u * 1024u)
@@ -66,7 +65,7 @@ typedef struct sc_xfer {
     const sc_finfo *dst_known; /* the destination as known already: not looked up */
 } sc_xfer;
 
-/* "dir/.STEM<suffix>" for "dir/NAME" (suffix: SC_PART_SUFFIX, STATE_SUFFIX).
+/* "dir/.STEM<suffix>" for "dir/NAME" (suffix: SC_PART_SUFFIX, SC_STATE_SUFFIX).
  * STEM is NAME when the longer of the two names fits in max bytes; for a
  * longer NAME it is the part of NAME that fits (cut at a UTF-8 character
  * boundary), '~' and 16 hex digits of a hash of the whole NAME, so that
@@ -78,7 +77,7 @@ char *sc_temp_name(const char *final, const char *suffix, size_t max)
     const char *base = slash != NULL ? slash + 1 : final;
     int dlen = (int)(base - final);
     size_t blen = strlen(base);
-    const size_t longest = sizeof(STATE_SUFFIX) - 1;
+    const size_t longest = sizeof(SC_STATE_SUFFIX) - 1;
     if (1 + blen + longest <= max)
         return sc_asprintf("%.*s.%s%s", dlen, final, base, suffix);
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
@@ -272,7 +271,7 @@ static int xf_names(sc_xfer *x)
     }
     size_t nmax = x->dops->name_max(dst, x->dpath);
     x->tmp = sc_temp_name(x->dpath, SC_PART_SUFFIX, nmax);
-    x->spath_state = sc_temp_name(x->dpath, STATE_SUFFIX, nmax);
+    x->spath_state = sc_temp_name(x->dpath, SC_STATE_SUFFIX, nmax);
     x->dname = sc_base_name(x->dpath, dst->remote);
     /* What messages name for the file being written: a FIFO or device is
      * written in place, so its own name. */

@@ -16,6 +16,8 @@ int sc_copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc
 
 /* The temporary name a copy is written under next to final. */
 #define SC_PART_SUFFIX ".smbcopy.part"
+/* The resume record (--resume) kept next to it. */
+#define SC_STATE_SUFFIX ".smbcopy.state"
 /* "dir/.NAME<suffix>" for final "dir/NAME", shortened (with a hash of NAME)
  * to fit max bytes; malloc'd, NULL when out of memory. */
 char *sc_temp_name(const char *final, const char *suffix, size_t max);

@@ -137,7 +137,10 @@ const sc_optdef sc_optdefs[] = {
      "went over each connection."},
     {SC_OPT_RECURSIVE, 'r', "recursive", NULL, "copy directories recursively",
      "Copy a directory and everything below it, at any depth. Regular files and directories are "
-     "copied; other kinds of entries are skipped with a warning. A failure on one file or "
+     "copied; other kinds of entries are skipped with a warning, and so are the files of an "
+     "unfinished smbcopy run (its temporary files .NAME.smbcopy.part and resume records "
+     ".NAME.smbcopy.state, left by an interrupted run or written by one still going on: "
+     "never a finished file), counted as skipped. A failure on one file or "
      "directory is reported and the copy goes on; the exit status is then 7. Names that the "
      "destination cannot hold apart "
      "(two source names that differ only in case, e.g. xt_CONNMARK.h and xt_connmark.h, "

@@ -586,10 +586,31 @@ static bool dir_leave(walk *w, int *result)
 
 /* Entries left out on purpose: --exclude, symbolic links not followed,
  * links back up the tree. Returns true when e (at source path sc) is one. */
+/* Whether name is one smbcopy writes while a copy is unfinished: the
+ * temporary file .NAME.smbcopy.part or the resume record .NAME.smbcopy.state
+ * (of an interrupted run, or of a run still going on). */
+static bool unfinished_copy(const char *name)
+{
+    size_t n = strlen(name), p = strlen(SC_PART_SUFFIX), s = strlen(SC_STATE_SUFFIX);
+    return name[0] == '.' && ((n > p + 1 && strcmp(name + n - p, SC_PART_SUFFIX) == 0) ||
+                              (n > s + 1 && strcmp(name + n - s, SC_STATE_SUFFIX) == 0));
+}
+
 static bool left_out(walk *w, const sc_entry *e, const char *sc)
 {
     sc_ctx *ctx = w->ctx;
     if (excluded(ctx->o, rel_path(w->root, sc), e->name)) {
+        ctx->skipped++;
+        return true;
+    }
+    if (!e->is_dir && unfinished_copy(e->name)) {
+        char *d = sc_loc_display(w->src, sc), *p = d != NULL ? sc_printable(d) : NULL;
+        sc_warn(ctx,
+                "skipping %s: an unfinished copy of smbcopy's (its temporary file or resume "
+                "record), not a file of the tree",
+                p != NULL ? p : sc);
+        free(p);
+        free(d);
         ctx->skipped++;
         return true;
     }
