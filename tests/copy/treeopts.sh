@@ -162,6 +162,42 @@ if ((rc == 0)) && [[ "$(json_num files)" == 0 ]]; then
 else
     fail "-u -n: exit $rc files $(json_num files)"
 fi
+# Down and server-side: a file whose copy matches is skipped from the
+# share's listing (its size and times), never opened: one listing per
+# directory (its CREATE; server-side also the copy's), plus at most 10 more:
+# the command line's two paths, the check that DST is not inside SRC (SRC
+# and each directory above DST), the root's times. Opening each of the 17
+# files would add 17.
+mkdir -p "$work/down" "$share/ss"
+chown --reference="$share" "$share/ss"
+run_json -r "$url/tree" "$work/down/"
+[[ $rc == 0 ]] || fail "-u down: first copy exit $rc"
+run_json -r "$url/tree" "$url/ss/"
+[[ $rc == 0 ]] || fail "-u server-side: first copy exit $rc"
+nfiles=$(find "$t" -type f | wc -l)
+for what in down server-side; do
+    # a listing per directory of the source, and one of the copy on a share
+    if [[ $what == down ]]; then to=$work/down/ per=1; else to=$url/ss/ per=2; fi
+    "$smbcopy" -r -u --json -vvv "$url/tree" "$to" 2>"$work/u.trace" >"$work/last.json" ||
+        fail "-u $what: exit $?"
+    ncreate=$(grep -c -- '-> CREATE' "$work/u.trace" || true)
+    if [[ "$(json_num files)" == 0 && "$(json_num skipped)" == "$nfiles" ]] &&
+        ((ncreate <= per * ndirs + 10)); then
+        pass "-u $what over an unchanged tree: $nfiles skipped, no file opened ($ncreate CREATEs for $ndirs directories)"
+    else
+        fail "-u $what: files $(json_num files) skipped $(json_num skipped) (want $nfiles), $ncreate CREATEs for $ndirs directories"
+    fi
+done
+# A changed source file is still copied by a -u download.
+head -c 777 /dev/urandom >"$share/tree/a/f2.c"
+run_json -r -u "$url/tree" "$work/down/"
+if ((rc == 0)) && [[ "$(json_num files)" == 1 ]] && cmp -s "$share/tree/a/f2.c" "$work/down/tree/a/f2.c"; then
+    pass "-u down: the changed file copied"
+else
+    fail "-u down after a change: exit $rc files $(json_num files)"
+fi
+cp "$share/tree/a/f2.c" "$t/a/f2.c"
+touch -r "$share/tree/a/f2.c" "$t/a/f2.c"
 
 # ---- killed in the middle, finished with -u --------------------------------
 k=$work/kill

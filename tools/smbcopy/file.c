@@ -442,22 +442,27 @@ static int xf_check_dst(sc_xfer *x)
     return 0;
 }
 
+/* See file.h. */
+bool sc_up_to_date(const sc_opts *o, const sc_finfo *s, uint64_t size, const sc_finfo *d)
+{
+    if (!((o->resume && o->preserve) || o->update))
+        return false;
+    uint64_t dt = d->write > s->write ? d->write - s->write : s->write - d->write;
+    /* Within 2 s: FAT and some servers keep times that coarsely. */
+    bool same_time = o->preserve ? dt <= 20000000u : d->write + 20000000u >= s->write;
+    return d->exists && d->is_reg && d->size == size && same_time;
+}
+
 /* -u, --resume, --dry-run, --method: whether and how the file is copied. */
 static int xf_plan(sc_xfer *x)
 {
     const sc_opts *o = x->o;
     sc_ctx *ctx = x->ctx;
     /* -u, --resume: a destination that already matches is left alone. */
-    if ((o->resume && o->preserve) || o->update) {
-        const sc_finfo *s = &x->sfi, *d = &x->dfi;
-        uint64_t dt = d->write > s->write ? d->write - s->write : s->write - d->write;
-        /* Within 2 s: FAT and some servers keep times that coarsely. */
-        bool same_time = o->preserve ? dt <= 20000000u : d->write + 20000000u >= s->write;
-        if (d->exists && d->is_reg && d->size == x->size && same_time) {
-            ctx->skipped++;
-            x->done = true;
-            return 0;
-        }
+    if (sc_up_to_date(o, &x->sfi, x->size, &x->dfi)) {
+        ctx->skipped++;
+        x->done = true;
+        return 0;
     }
     if (o->dry_run) {
         FILE *out = o->json ? stderr : stdout;

@@ -14,6 +14,12 @@
 int sc_copy_file(sc_ctx *ctx, const sc_loc *src, const char *spath, const sc_loc *dst,
                  const char *dpath, const sc_finfo *dst_known);
 
+/* -u, --resume (with times kept): whether the destination d already matches
+ * the source s of size bytes (a regular file of that size, its modification
+ * time within 2 s of the source's, or with --no-preserve not older), so the
+ * file is skipped. False without those options. */
+bool sc_up_to_date(const sc_opts *o, const sc_finfo *s, uint64_t size, const sc_finfo *d);
+
 /* The temporary name a copy is written under next to final. */
 #define SC_PART_SUFFIX ".smbcopy.part"
 /* The resume record (--resume) kept next to it. */

@@ -128,14 +128,13 @@ static bool cut_to_parent(char *path, bool remote)
     return true;
 }
 
-/* Whether directory p on dst is the source directory: the same identity
- * sid and, on a share (where a file index alone may repeat across the
- * server's file systems), the same creation time. */
-static bool is_source_dir(const sc_loc *dst, const char *p, const uint64_t sid[2],
-                          uint64_t screation)
+/* Whether directory p on dst, of identity id, is the source directory of
+ * identity sid: on a share (where a file index alone may repeat across the
+ * server's file systems) its creation time must be the source's too. */
+static bool is_source_dir(const sc_loc *dst, const char *p, const uint64_t id[2],
+                          const uint64_t sid[2], uint64_t screation)
 {
-    uint64_t id[2];
-    if (sc_ops(dst)->path_identity(dst, p, true, id) != 0 || id[0] != sid[0] || id[1] != sid[1])
+    if (id[0] != sid[0] || id[1] != sid[1])
         return false;
     if (!dst->remote)
         return true;
@@ -150,10 +149,12 @@ static bool is_source_dir(const sc_loc *dst, const char *p, const uint64_t sid[2
  * another spelling: case on a case-insensitive share, a link, "..");
  * otherwise 0 (also when it cannot be told). Only for two ends in one place
  * (one server, or both local). The parents of a local target are walked
- * through "..", those on a share by cutting the path. */
+ * through "..", those on a share by cutting the path: one lookup per
+ * level. */
 static int inside_source(const sc_loc *src, const sc_finfo *sfi, const sc_loc *dst,
                          const char *target, bool *itself)
 {
+    const sc_epops *d = sc_ops(dst);
     uint64_t sid[2];
     if (sc_ops(src)->path_identity(src, src->path, true, sid) != 0)
         return 0;
@@ -166,14 +167,14 @@ static int inside_source(const sc_loc *src, const sc_finfo *sfi, const sc_loc *d
     uint64_t id[2];
     int r;
     *itself = true;
-    while ((r = sc_ops(dst)->path_identity(dst, p, true, id)) == 1) {
+    while ((r = d->path_identity(dst, p, true, id)) == 1) {
         *itself = false;
         if (!cut_to_parent(p, dst->remote))
             break;
     }
     int inside = 0;
-    for (int depth = 0; r == 0 && depth < 1024 && !inside; depth++) {
-        if (is_source_dir(dst, p, sid, sfi->creation)) {
+    for (int depth = 0; r == 0 && depth < 1024; depth++) {
+        if (is_source_dir(dst, p, id, sid, sfi->creation)) {
             inside = 1;
             break;
         }
@@ -181,7 +182,7 @@ static int inside_source(const sc_loc *src, const sc_finfo *sfi, const sc_loc *d
         if (dst->remote) {
             if (!cut_to_parent(p, true))
                 break;
-            r = 0;
+            r = d->path_identity(dst, p, true, id);
         } else {
             /* p/.. until the root (whose ".." is itself). */
             uint64_t up[2];
@@ -189,7 +190,7 @@ static int inside_source(const sc_loc *src, const sc_finfo *sfi, const sc_loc *d
             if (n + 4 >= cap)
                 break;
             strcpy(p + n, n > 0 && p[n - 1] == '/' ? ".." : "/..");
-            r = sc_ops(dst)->path_identity(dst, p, true, up);
+            r = d->path_identity(dst, p, true, up);
             if (r == 0 && up[0] == id[0] && up[1] == id[1])
                 break;
             memcpy(id, up, sizeof(id));

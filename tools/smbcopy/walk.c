@@ -675,6 +675,27 @@ static void list_ahead(walk *w, const dir_frame *f)
 
 /* The next entry of the directory on top: entered (a directory), copied (a
  * file), or skipped; a failure is reported and counted. */
+/* -u, --resume: whether the copy dc of the file e is up to date, told from
+ * the source's listing (a share's: size and times) and the destination as
+ * known (listed, or absent) or looked up, without opening the source (a
+ * round trip per file on a share). False when the listing does not tell:
+ * sc_copy_file then looks. */
+static bool up_to_date(walk *w, const sc_entry *e, const char *dc, const sc_finfo *known)
+{
+    const sc_opts *o = w->ctx->o;
+    if (!e->has_fi || (known != NULL && !known->exists))
+        return false;
+    if (!((o->resume && o->preserve) || o->update))
+        return false;
+    sc_finfo d;
+    sc_err err;
+    if (known != NULL)
+        d = *known;
+    else if (sc_ops(w->dst)->stat(w->dst, dc, &d, &err) != 0)
+        return false;
+    return sc_up_to_date(o, &e->fi, e->fi.size, &d);
+}
+
 static void walk_entry(walk *w)
 {
     sc_ctx *ctx = w->ctx;
@@ -732,7 +753,10 @@ static void walk_entry(walk *w)
         const sc_finfo absent = {.exists = false};
         const sc_finfo *known = known_copy(f, e->name, &absent);
         bool taken = false;
-        if (w->batch != NULL && known == &absent)
+        if (up_to_date(w, e, dc, known)) {
+            ctx->skipped++;
+            taken = true;
+        } else if (w->batch != NULL && known == &absent)
             r = sc_batch_add(w->batch, sc, dc, e->has_fi ? &e->fi : NULL, &taken);
         if (!taken && r == 0) {
             r = sc_copy_file(ctx, src, sc, dst, dc, known);
