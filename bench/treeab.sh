@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Two builds of smbcopy against each other on a tree (before/after a change):
 # upload (local -> smb, into a new directory), download (smb -> local), -u over an unchanged copy on the share, and the
-# server-side copy (smb -> smb, one share), alternating A and B inside every
+# server-side copy (smb -> smb, one share); with WHAT also downu (-u of a download
+# over an unchanged local copy) and ssu (-u of a server-side copy over an unchanged
+# copy on the share); alternating A and B inside every
 # round (the order swapped from round to round), medians of ROUNDS. Every
 # copy starts from the same synced state; round 1 checks the copies with
 # diff -r. BENCH_TMP=/dev/shm keeps the share and the download in memory
@@ -50,6 +52,14 @@ run7() {
 run7 _ "$SMBCOPY" -q -r "$TREE" "$SHARE_URL/t"
 run7 _ "$SMBCOPY" -q -r "$TREE" "$SHARE_URL/u"
 run7 _ "$SMBCOPY" -q -r -u "$TREE" "$SHARE_URL/u"
+if [[ " $WHAT " == *" downu "* ]]; then
+    mkdir -p "$bench_work/du"
+    run7 _ "$SMBCOPY" -q -r "$SHARE_URL/t" "$bench_work/du/"
+fi
+if [[ " $WHAT " == *" ssu "* ]]; then
+    mkdir -p "$share/su"
+    run7 _ "$SMBCOPY" -q -r "$SHARE_URL/t" "$SHARE_URL/su/"
+fi
 chown -R "$SMBW_TEST_USER:" "$share"
 sync
 
@@ -86,6 +96,14 @@ for ((r = 1; r <= ROUNDS; r++)); do
                 grep -q '"files":0,' "$bench_work/last.out" ||
                     bench_die "$who: -u copied files: $(head -c 300 "$bench_work/last.out")"
                 ;;
+            downu | ssu)
+                sync
+                to=$bench_work/du/
+                [[ $w == ssu ]] && to=$SHARE_URL/su/
+                run7 t "$bin" -q -r -u --json "$SHARE_URL/t" "$to"
+                grep -q '"files":0,' "$bench_work/last.out" ||
+                    bench_die "$who: $w copied files: $(head -c 300 "$bench_work/last.out")"
+                ;;
             ss)
                 rm -rf "$share/ss"
                 sync
@@ -100,7 +118,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         done
     done
 done
-rm -rf "$bench_work/dl" "$share/ss" "$share/up"
+rm -rf "$bench_work/dl" "$bench_work/du" "$share/ss" "$share/up" "$share/su"
 echo
 echo "| what | A median s | A range | B median s | B range | B / A |"
 echo "|---|---|---|---|---|---|"

@@ -584,8 +584,6 @@ static bool dir_leave(walk *w, int *result)
     return false;
 }
 
-/* Entries left out on purpose: --exclude, symbolic links not followed,
- * links back up the tree. Returns true when e (at source path sc) is one. */
 /* Whether name is one smbcopy writes while a copy is unfinished: the
  * temporary file .NAME.smbcopy.part or the resume record .NAME.smbcopy.state
  * (of an interrupted run, or of a run still going on). */
@@ -596,6 +594,9 @@ static bool unfinished_copy(const char *name)
                               (n > s + 1 && strcmp(name + n - s, SC_STATE_SUFFIX) == 0));
 }
 
+/* Entries left out on purpose: --exclude, an unfinished copy's files,
+ * symbolic links not followed, links back up the tree. Returns true when e (at source path sc) is
+ * one. */
 static bool left_out(walk *w, const sc_entry *e, const char *sc)
 {
     sc_ctx *ctx = w->ctx;
@@ -673,8 +674,6 @@ static void list_ahead(walk *w, const dir_frame *f)
     sc_prefetch_pump(w->pf);
 }
 
-/* The next entry of the directory on top: entered (a directory), copied (a
- * file), or skipped; a failure is reported and counted. */
 /* -u, --resume: whether the copy dc of the file e is up to date, told from
  * the source's listing (a share's: size and times) and the destination as
  * known (listed, or absent) or looked up, without opening the source (a
@@ -696,6 +695,8 @@ static bool up_to_date(walk *w, const sc_entry *e, const char *dc, const sc_finf
     return sc_up_to_date(o, &e->fi, e->fi.size, &d);
 }
 
+/* The next entry of the directory on top: entered (a directory), copied (a
+ * file), or skipped; a failure is reported and counted. */
 static void walk_entry(walk *w)
 {
     sc_ctx *ctx = w->ctx;
