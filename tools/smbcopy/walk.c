@@ -595,8 +595,8 @@ static bool unfinished_copy(const char *name)
 }
 
 /* Entries left out on purpose: --exclude, an unfinished copy's files,
- * symbolic links not followed, links back up the tree. Returns true when e (at source path sc) is
- * one. */
+ * symbolic links not followed, links back up the tree. Returns true when e
+ * (at source path sc) is one. */
 static bool left_out(walk *w, const sc_entry *e, const char *sc)
 {
     sc_ctx *ctx = w->ctx;
