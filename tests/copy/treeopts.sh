@@ -2,7 +2,8 @@
 # Tree copies as rsync and robocopy users expect them (issue 9): symbolic
 # links in a local source followed (a loop and a dangling link are failed
 # entries, exit 7), --no-follow, -u/--update, --dry-run, --exclude, and a
-# tree copy killed in the middle then finished with -u. The temporary files
+# tree copy killed in the middle then finished with -u; -u and --dry-run from
+# a share decide from its listing, opening no file. The temporary files
 # and resume records of an unfinished smbcopy (.NAME.smbcopy.part,
 # .NAME.smbcopy.state) in a source tree are skipped with a warning, up and
 # down; names that only look like them are copied.
@@ -188,6 +189,18 @@ for what in down server-side; do
         fail "-u $what: files $(json_num files) skipped $(json_num skipped) (want $nfiles), $ncreate CREATEs for $ndirs directories"
     fi
 done
+# --dry-run of a download into an empty directory: every file listed from
+# the share's listing, none opened, nothing written.
+mkdir -p "$work/dry-down"
+"$smbcopy" -r -n --json -vvv "$url/tree" "$work/dry-down/" 2>"$work/u.trace" >"$work/last.json" ||
+    fail "--dry-run down: exit $?"
+ncreate=$(grep -c -- '-> CREATE' "$work/u.trace" || true)
+if [[ "$(json_num files)" == "$nfiles" && "$(grep -c ' -> smb\| -> /' "$work/u.trace")" == "$nfiles" ]] &&
+    [[ -z "$(ls -A "$work/dry-down")" ]] && ((ncreate <= ndirs + 10)); then
+    pass "--dry-run down: $nfiles files listed, none opened ($ncreate CREATEs for $ndirs directories), nothing written"
+else
+    fail "--dry-run down: files $(json_num files) (want $nfiles), $ncreate CREATEs, written: $(ls -A "$work/dry-down" | tr '\n' ' ')"
+fi
 # A changed source file is still copied by a -u download.
 head -c 777 /dev/urandom >"$share/tree/a/f2.c"
 run_json -r -u "$url/tree" "$work/down/"

@@ -695,6 +695,39 @@ static bool up_to_date(walk *w, const sc_entry *e, const char *dc, const sc_finf
     return sc_up_to_date(o, &e->fi, e->fi.size, &d);
 }
 
+/* --dry-run: a file of a share's listing whose copy does not exist is
+ * listed as one the run would copy without opening it (a round trip per
+ * file). False (sc_copy_file then looks) for a copy that exists (the run
+ * could refuse it, skip it, find it the same file), or when the listing does
+ * not tell. */
+static bool dry_run_listed(walk *w, const sc_entry *e, const char *sc, const char *dc,
+                           const sc_finfo *known)
+{
+    sc_ctx *ctx = w->ctx;
+    if (!ctx->o->dry_run || !e->has_fi)
+        return false;
+    sc_finfo d;
+    sc_err err;
+    if (known != NULL)
+        d = *known;
+    else if (sc_ops(w->dst)->stat(w->dst, dc, &d, &err) != 0)
+        return false;
+    if (d.exists)
+        return false;
+    char *sd = sc_loc_display(w->src, sc), *dd = sc_loc_display(w->dst, dc);
+    if (sd == NULL || dd == NULL) {
+        free(sd);
+        free(dd);
+        return false;
+    }
+    fprintf(ctx->o->json ? stderr : stdout, "%s -> %s\n", sd, dd);
+    free(sd);
+    free(dd);
+    ctx->files++;
+    ctx->bytes += e->fi.size;
+    return true;
+}
+
 /* The next entry of the directory on top: entered (a directory), copied (a
  * file), or skipped; a failure is reported and counted. */
 static void walk_entry(walk *w)
@@ -756,6 +789,8 @@ static void walk_entry(walk *w)
         bool taken = false;
         if (up_to_date(w, e, dc, known)) {
             ctx->skipped++;
+            taken = true;
+        } else if (dry_run_listed(w, e, sc, dc, known)) {
             taken = true;
         } else if (w->batch != NULL && known == &absent)
             r = sc_batch_add(w->batch, sc, dc, e->has_fi ? &e->fi : NULL, &taken);
