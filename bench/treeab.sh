@@ -58,6 +58,7 @@ if [[ " $WHAT " == *" downu "* ]]; then
 fi
 if [[ " $WHAT " == *" ssu "* ]]; then
     mkdir -p "$share/su"
+    chown "$SMBW_TEST_USER:" "$share/su"
     run7 _ "$SMBCOPY" -q -r "$SHARE_URL/t" "$SHARE_URL/su/"
 fi
 chown -R "$SMBW_TEST_USER:" "$share"
