@@ -211,6 +211,24 @@ else
 fi
 cp "$share/tree/a/f2.c" "$t/a/f2.c"
 touch -r "$share/tree/a/f2.c" "$t/a/f2.c"
+# A download again over the whole copy (no -u): the existing plain files are
+# replaced as new ones are, many in flight (the small-file batch: several
+# files opened, each a CREATE with its READ, with no CLOSE between), the
+# changed one too.
+head -c 999 /dev/urandom >"$share/tree/a/f4.c"
+"$smbcopy" -r -vvv "$url/tree" "$work/down/" 2>"$work/u.trace" >/dev/null || fail "down again: exit $?"
+# the longest run of file opens (a CREATE with its READ) with no CLOSE between
+inflight=$(awk '/-> CREATE/ { c = 1; next }
+    /-> READ/ && c { run++; if (run > max) max = run } /-> CLOSE/ { run = 0 } { c = 0 }
+    END { print max + 0 }' "$work/u.trace")
+if diff -r "$share/tree" "$work/down/tree" >/dev/null && ((${inflight:-0} >= 2)) &&
+    [[ -z "$(leftovers "$work/down")" ]]; then
+    pass "down again over the copy: identical, $inflight files in flight at once, no leftovers"
+else
+    fail "down again: $(diff -r "$share/tree" "$work/down/tree" 2>&1 | head -3), ${inflight:-0} in flight"
+fi
+cp "$share/tree/a/f4.c" "$t/a/f4.c"
+touch -r "$share/tree/a/f4.c" "$t/a/f4.c"
 
 # ---- killed in the middle, finished with -u --------------------------------
 k=$work/kill

@@ -342,6 +342,14 @@ static void l_set_dir_times(const sc_loc *loc, const char *path, const sc_meta *
     utimensat(AT_FDCWD, path, ts, 0);
 }
 
+static bool l_replaceable(const sc_loc *loc, const char *path)
+{
+    (void)loc;
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+           (st.st_mode & S_IWUSR) != 0;
+}
+
 static int l_path_identity(const sc_loc *loc, const char *path, bool follow, uint64_t id[2])
 {
     (void)loc;
@@ -390,6 +398,7 @@ const sc_epops sc_ep_local = {
     .open_tmp = l_open_tmp,
     .put = l_put,
     .check_tmp = l_check_tmp,
+    .replaceable = l_replaceable,
     .fstat = l_fstat,
     .truncate = l_truncate,
     .set_times = l_set_times,

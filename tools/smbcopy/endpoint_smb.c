@@ -414,6 +414,7 @@ const sc_epops sc_ep_smb = {
     .open_tmp = s_open_tmp,
     .create_put = s_create_put,
     .check_tmp = s_check_tmp,
+    .replaceable = NULL,
     .fstat = s_fstat,
     .truncate = s_truncate,
     .set_times = s_set_times,

@@ -792,8 +792,13 @@ static void walk_entry(walk *w)
             taken = true;
         } else if (dry_run_listed(w, e, sc, dc, known)) {
             taken = true;
-        } else if (w->batch != NULL && known == &absent)
+        } else if (w->batch != NULL &&
+                   (known == &absent || (known == NULL && sc_ops(dst)->replaceable != NULL &&
+                                         sc_ops(dst)->replaceable(dst, dc)))) {
+            /* a copy that is not there, or (locally) a plain file that the
+             * batch's rename replaces as the usual way's would */
             r = sc_batch_add(w->batch, sc, dc, e->has_fi ? &e->fi : NULL, &taken);
+        }
         if (!taken && r == 0) {
             r = sc_copy_file(ctx, src, sc, dst, dc, known);
             if (r != 0)
