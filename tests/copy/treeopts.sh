@@ -227,6 +227,18 @@ if diff -r "$share/tree" "$work/down/tree" >/dev/null && ((${inflight:-0} >= 2))
 else
     fail "down again: $(diff -r "$share/tree" "$work/down/tree" 2>&1 | head -3), ${inflight:-0} in flight"
 fi
+# The same into the existing directories with their files gone (as a first
+# run that made the directories and stopped leaves them).
+find "$work/down/tree" -type f -delete
+"$smbcopy" -r -vvv "$url/tree" "$work/down/" 2>"$work/u.trace" >/dev/null || fail "down into the directories: exit $?"
+inflight=$(awk '/-> CREATE/ { c = 1; next }
+    /-> READ/ && c { run++; if (run > max) max = run } /-> CLOSE/ { run = 0 } { c = 0 }
+    END { print max + 0 }' "$work/u.trace")
+if diff -r "$share/tree" "$work/down/tree" >/dev/null && ((inflight >= 2)); then
+    pass "down into the existing directories: identical, $inflight files in flight at once"
+else
+    fail "down into the directories: $(diff -r "$share/tree" "$work/down/tree" 2>&1 | head -3), $inflight in flight"
+fi
 cp "$share/tree/a/f4.c" "$t/a/f4.c"
 touch -r "$share/tree/a/f4.c" "$t/a/f4.c"
 

@@ -105,9 +105,10 @@ typedef struct sc_epops {
      * (*ours false when it is not: it is then not ours to remove) and, when
      * size is not NULL, reads its size. */
     int (*check_tmp)(const sc_loc *loc, sc_fh *h, uint64_t *size, bool *ours, sc_err *e);
-    /* Whether path is a plain regular file that a copy may simply replace
-     * by renaming over it (not a symbolic link, one name, writable), as
-     * check_dst would let it; NULL: the endpoint cannot tell cheaply. */
+    /* Whether a copy may simply be renamed to path: nothing is there, or a
+     * plain regular file (not a symbolic link, one name, writable) that
+     * check_dst would let be replaced; NULL: the endpoint cannot tell
+     * cheaply. */
     bool (*replaceable)(const sc_loc *loc, const char *path);
     /* Metadata of an open file. */
     int (*fstat)(const sc_loc *loc, sc_fh *h, sc_finfo *fi, sc_err *e);

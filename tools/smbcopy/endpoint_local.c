@@ -346,8 +346,9 @@ static bool l_replaceable(const sc_loc *loc, const char *path)
 {
     (void)loc;
     struct stat st;
-    return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-           (st.st_mode & S_IWUSR) != 0;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT;
+    return S_ISREG(st.st_mode) && st.st_nlink == 1 && (st.st_mode & S_IWUSR) != 0;
 }
 
 static int l_path_identity(const sc_loc *loc, const char *path, bool follow, uint64_t id[2])

@@ -795,7 +795,8 @@ static void walk_entry(walk *w)
         } else if (w->batch != NULL &&
                    (known == &absent || (known == NULL && sc_ops(dst)->replaceable != NULL &&
                                          sc_ops(dst)->replaceable(dst, dc)))) {
-            /* a copy that is not there, or (locally) a plain file that the
+            /* a copy that is not there, or (locally, in a directory this
+             * run did not make) nothing or a plain file there, which the
              * batch's rename replaces as the usual way's would */
             r = sc_batch_add(w->batch, sc, dc, e->has_fi ? &e->fi : NULL, &taken);
         }
