@@ -287,13 +287,15 @@ typedef struct dir_frame {
     bool stop; /* the whole run stops (interrupted, connection lost, login) */
 } dir_frame;
 
-/* With -u (or --resume, which skips files already there too), an existing
- * copy directory on a share is listed once, so that each file's skip check
- * needs no lookup of its own. A listing that fails only means lookups. */
+/* An existing copy directory on a share is listed once, so that no file
+ * needs a lookup of its own: -u and --resume skip from the listing, a name
+ * not there goes to the batch of small files, an existing one the usual way
+ * with what the listing says of it. A listing that fails only means
+ * lookups. */
 static bool lists_copies(const sc_ctx *ctx, const sc_loc *dst)
 {
-    const sc_opts *o = ctx->o;
-    return dst->remote && (o->update || (o->resume && o->preserve));
+    (void)ctx;
+    return dst->remote;
 }
 
 static void list_copies(sc_ctx *ctx, sc_prefetch *pf, const sc_loc *dst, const char *dpath,
@@ -642,7 +644,7 @@ static bool stack_room(walk *w)
 
 /* Asks for the listings the walk will need in the directories below f
  * (entered next, depth first): of the source's, when it is a share, and of
- * the copies' where they exist and -u or --resume lists them. */
+ * the copies' where they exist on a share. */
 static void list_ahead(walk *w, const dir_frame *f)
 {
     if (w->pf == NULL)
