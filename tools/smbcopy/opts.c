@@ -173,8 +173,9 @@ const sc_optdef sc_optdefs[] = {
      "and robocopy do by default; with --no-preserve, when it has the source's size and is "
      "not older than the source. Skipped files count in the skipped member of --json. Run "
      "again with -u after an interrupted tree copy to finish it. On a share each directory "
-     "of copies is listed once for this, so an unchanged tree costs a request per directory, "
-     "not per file."},
+     "of copies is listed once for this, and a source on a share is judged from its "
+     "directory's listing without being opened, so an unchanged tree costs a request per "
+     "directory, not per file, in every direction."},
     {SC_OPT_DRY_RUN, 'n', "dry-run", NULL, "show what would be copied; write nothing",
      "Walk the source and print, one line each on standard output, the files that would be "
      "copied ('SRC -> DST'; with --json the lines go to standard error); create, write and "
