@@ -676,6 +676,18 @@ static void list_ahead(walk *w, const dir_frame *f)
     sc_prefetch_pump(w->pf);
 }
 
+/* The copy dc as known (listed, or absent) or else looked up, into *d;
+ * false when the lookup failed. */
+static bool copy_as_known(walk *w, const char *dc, const sc_finfo *known, sc_finfo *d)
+{
+    sc_err err;
+    if (known != NULL) {
+        *d = *known;
+        return true;
+    }
+    return sc_ops(w->dst)->stat(w->dst, dc, d, &err) == 0;
+}
+
 /* -u, --resume: whether the copy dc of the file e is up to date, told from
  * the source's listing (a share's: size and times) and the destination as
  * known (listed, or absent) or looked up, without opening the source (a
@@ -684,15 +696,10 @@ static void list_ahead(walk *w, const dir_frame *f)
 static bool up_to_date(walk *w, const sc_entry *e, const char *dc, const sc_finfo *known)
 {
     const sc_opts *o = w->ctx->o;
+    sc_finfo d;
     if (!e->has_fi || (known != NULL && !known->exists))
         return false;
-    if (!((o->resume && o->preserve) || o->update))
-        return false;
-    sc_finfo d;
-    sc_err err;
-    if (known != NULL)
-        d = *known;
-    else if (sc_ops(w->dst)->stat(w->dst, dc, &d, &err) != 0)
+    if (!((o->resume && o->preserve) || o->update) || !copy_as_known(w, dc, known, &d))
         return false;
     return sc_up_to_date(o, &e->fi, e->fi.size, &d);
 }
@@ -706,15 +713,8 @@ static bool dry_run_listed(walk *w, const sc_entry *e, const char *sc, const cha
                            const sc_finfo *known)
 {
     sc_ctx *ctx = w->ctx;
-    if (!ctx->o->dry_run || !e->has_fi)
-        return false;
     sc_finfo d;
-    sc_err err;
-    if (known != NULL)
-        d = *known;
-    else if (sc_ops(w->dst)->stat(w->dst, dc, &d, &err) != 0)
-        return false;
-    if (d.exists)
+    if (!ctx->o->dry_run || !e->has_fi || !copy_as_known(w, dc, known, &d) || d.exists)
         return false;
     char *sd = sc_loc_display(w->src, sc), *dd = sc_loc_display(w->dst, dc);
     if (sd == NULL || dd == NULL) {
