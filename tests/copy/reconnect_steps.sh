@@ -13,6 +13,7 @@
 # left under a temporary name.
 # Then a refused reclaim asked again until the server lets the old open go
 # (the old connection held 0.4 s, PreviousSessionId zeroed).
+# Then the batch replacing an existing copy, cut at a commit and a CREATE.
 # Then two branches of the small-file batch (smbcopy -r up), reached
 # deterministically (before only by timing) with --after-forward (the request
 # carried out by the server, its answer cut):
@@ -221,4 +222,32 @@ if grep -q 'still held after the drop' "$work/last.err"; then
 else
     pass "batch, create-freed: the name was free after the reconnect (the old session ended by the server)"
 fi
+# The batch replacing files of an existing copy (each written under its
+# temporary name and renamed over the old one in its commit), cut at a
+# commit that got through, at a CREATE that got through and at one that did
+# not: exit 0, identical, one reconnect, nothing left under a temporary name.
+mkdir -p "$share/rp"
+chown "$SMBW_TEST_USER:" "$share/rp"
+"$smbcopy" -r -q "$work/many" "$url/rp/" </dev/null || fail "replace: first copy exit $?"
+for spec in "CLOSE 5 --after-forward" "CREATE 5 --after-forward" "CREATE 6"; do
+    read -r cmd k after <<<"$spec"
+    for i in $(seq 1 40); do
+        head -c $((i * 53 + 7)) /dev/urandom >"$work/many/f$i.txt"
+    done
+    proxy --command "$cmd" --at "$k" ${after:+"$after"}
+    set +e
+    "$smbcopy" --json -v --retry-wait=0.1 -r "$work/many" "$purl/rp/" \
+        >"$work/last.json" 2>"$work/last.err" </dev/null
+    rc=$?
+    set -e
+    stop_proxy
+    rec=$(json_get "$work/last.json" reconnects)
+    if ((rc == 0)) && diff -r "$work/many" "$share/rp/many" >/dev/null &&
+        [[ "$(cuts)" == 1 && "$rec" == 1 && -z "$(find "$share/rp" -name '.*')" ]]; then
+        pass "replace, cut at $spec: exit 0, identical, 1 reconnect, no leftovers"
+    else
+        fail "replace, cut at $spec: exit $rc, $(cuts) cut(s), reconnects=$rec: $(grep smbcopy: "$work/last.err" | grep -v '\[' | tr '\n' '|')"
+    fi
+done
+
 finish

@@ -5,9 +5,12 @@
  * marked for deletion, with its WRITE
  * (smbw_file_create_write_provisional_async), then, once the whole file is
  * acknowledged, the mark cleared, times, attributes and CLOSE
- * (smbw_file_commit_async with keep). Up to SC_BATCH_FILES files are in
- * flight at once, so a tree of small files costs the server's time rather
- * than round trips. The rule of every copy stays: a name is never left
+ * (smbw_file_commit_async with keep). A file that replaces a plain one
+ * the listing of its directory shows goes the same way under its temporary
+ * name, and its commit renames it over the old file (a refused rename: the
+ * temporary file removed, the usual way tries). Up to SC_BATCH_FILES files
+ * are in flight at once, so a tree of small files costs the server's time
+ * rather than round trips. The rule of every copy stays: a name is never left
  * behind incomplete. Where the one-file path writes a temporary name and
  * renames it, the mark does the same here (an interrupted run, a dropped
  * connection or a refused WRITE leaves the file deleted at its close), and
@@ -89,6 +92,7 @@ typedef struct item {
     it_state st;
     bool ready; /* its callback ran: the pump takes it on */
     char *spath, *dpath;
+    char *tmp; /* up, replacing a file: the name written, renamed over dpath */
     int fd;
     struct stat sst;
     smbw_file *f;
@@ -261,6 +265,7 @@ static void item_done(sc_batch *b, item *it)
     b->creating -= it->held;
     free(it->spath);
     free(it->dpath);
+    free(it->tmp);
     it->ln->busy--;
     memset(it, 0, sizeof(*it));
     it->b = b;
@@ -389,8 +394,9 @@ static void count_copied(sc_batch *b, item *it)
 static int after_resend(sc_batch *b, item *it)
 {
     /* The library says a refusal in its own terms (SMBW_EEXIST, ...):
-     * the server's status tells. */
-    if (it->tries == 0 || it->status == 0)
+     * the server's status tells. A file replacing another: its own name
+     * tells nothing (it was there before); the usual way sorts it out. */
+    if (it->tries == 0 || it->status == 0 || it->tmp != NULL)
         return 0;
     const sc_opts *o = b->ctx->o;
     uint32_t held = it->status;
@@ -476,6 +482,10 @@ static void created(sc_batch *b, item *it)
         cm.write = sc_ft_from_ts(it->sst.st_mtim);
     }
     cm.attributes = SMBW_FILE_ATTRIBUTE_ARCHIVE; /* a local source has none */
+    if (it->tmp != NULL) {                       /* mark cleared, then renamed over the old file */
+        cm.rename_to = it->dpath;
+        cm.replace = true;
+    }
     it->size = (uint64_t)it->sst.st_size;
     smbw_file *f = it->f;
     it->f = NULL;
@@ -504,8 +514,13 @@ static void committed(sc_batch *b, item *it)
                 it->step == SMBW_COMMIT_BASIC ? "set times and attributes of" : "close",
                 sc_disp_or(d, it->dpath), smbw_strerror(it->err));
         break;
-    case SMBW_COMMIT_KEEP:
     case SMBW_COMMIT_RENAME:
+        /* The mark was cleared before the rename was refused: the
+         * temporary file stays unless removed now. */
+        if (it->tmp != NULL)
+            (void)smbw_unlink(it->ln->dst->tree, it->tmp);
+        /* fall through */
+    case SMBW_COMMIT_KEEP:
     case SMBW_COMMIT_REQUEST:
     default:
         /* Not kept: the close removed it (or, the connection lost, the
@@ -1075,8 +1090,8 @@ static int send_up(sc_batch *b, item *it, const void *data)
     b->creating += size;
     it->gen = smbw_conn_reconnects(it->ln->conn);
     it->sent = true;
-    return smbw_file_create_write_provisional_async(it->ln->dst->tree, it->dpath, &p, data, size,
-                                                    cw_cb, it);
+    return smbw_file_create_write_provisional_async(
+        it->ln->dst->tree, it->tmp != NULL ? it->tmp : it->dpath, &p, data, size, cw_cb, it);
 }
 
 /* A file whose request died with a dropped connection that came back:
@@ -1118,12 +1133,14 @@ static bool resend(sc_batch *b, item *it, bool again)
 }
 
 int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, const sc_finfo *sfi,
-                 bool *taken)
+                 bool replace, bool *taken)
 {
     *taken = false;
     settle(b);
     if (b->rc != 0 || sc_interrupted)
         return b->rc;
+    if (replace && (b->down || b->ss))
+        return 0;
     item *it = NULL;
     size_t need = 0;
     if ((b->down || b->ss) && (sfi == NULL || !sfi->is_reg || sfi->size > b->max_size))
@@ -1150,6 +1167,12 @@ int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, const sc_fin
     }
     if (b->ss)
         return add_ss(b, it, taken);
+    if (replace && it->dpath != NULL &&
+        (it->tmp = sc_temp_name(it->dpath, SC_PART_SUFFIX,
+                                sc_ops(l->dst)->name_max(l->dst, it->dpath))) == NULL) {
+        item_done(b, it);
+        return 0;
+    }
     if (it->spath == NULL || it->dpath == NULL || (!b->down && !read_source(b, it, &data))) {
         item_done(b, it);
         return 0;

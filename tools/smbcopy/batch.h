@@ -28,15 +28,18 @@ bool sc_batch_applies(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst);
  * SC_AUTO_TREE_SS (docs/performance.md section 6); further ones are opened
  * as files need them. */
 int sc_batch_connections(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst);
-/* Takes the file spath for dpath, a destination known not to exist, when it
- * is a regular file that one request carries (from a share: as sfi, its
- * entry in the listing, says; NULL: not known, not taken): *taken true, and its outcome
- * is reported and counted later (by a later call). *taken false: copy it
- * the usual way (sc_copy_file), which says what is wrong with it. Returns
- * 0, or the exit code of a failure of an earlier file that ends the run
- * (the connection is gone, interrupted). */
+/* Takes the file spath for dpath, a destination known not to exist (or,
+ * with replace, of a local tree to a share: a plain writable file there,
+ * which the copy replaces: written under the temporary name and renamed
+ * over it), when it is a regular file that one request carries (from a
+ * share: as sfi, its entry in the listing, says; NULL: not known, not
+ * taken): *taken true, and its outcome is reported and counted later (by a
+ * later call). *taken false: copy it the usual way (sc_copy_file), which
+ * says what is wrong with it. Returns 0, or the exit code of a failure of
+ * an earlier file that ends the run (the connection is gone,
+ * interrupted). */
 int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, const sc_finfo *sfi,
-                 bool *taken);
+                 bool replace, bool *taken);
 /* A mark of the files taken so far (NULL: 0), and whether every file taken
  * before mark is finished (NULL: true); neither waits. A directory's times
  * are set once the files written into it are finished (walk.c). */

@@ -794,13 +794,23 @@ static void walk_entry(walk *w)
             taken = true;
         } else if (dry_run_listed(w, e, sc, dc, known)) {
             taken = true;
-        } else if (w->batch != NULL &&
-                   (known == &absent || (known == NULL && sc_ops(dst)->replaceable != NULL &&
-                                         sc_ops(dst)->replaceable(dst, dc)))) {
-            /* a copy that is not there, or (locally, in a directory this
-             * run did not make) nothing or a plain file there, which the
-             * batch's rename replaces as the usual way's would */
-            r = sc_batch_add(w->batch, sc, dc, e->has_fi ? &e->fi : NULL, &taken);
+        } else if (w->batch != NULL) {
+            /* Taken by the batch of small files: a copy that is not there;
+             * locally, in a directory this run did not make, nothing or a
+             * plain file there (the batch's rename replaces it as the usual
+             * way's would); on a share, a plain file the listing shows
+             * (not read-only: the usual way clears that only with -f),
+             * replaced by a rename of the batch's temporary file; not with
+             * -u or --resume, whose checks of a local source are the usual
+             * way's. */
+            const sc_opts *o = ctx->o;
+            bool replace = known != NULL && known != &absent && known->exists && known->is_reg &&
+                           !(known->attrs & SMBW_FILE_ATTRIBUTE_READONLY) && dst->remote &&
+                           !src->remote && !o->update && !o->resume;
+            if (known == &absent || replace ||
+                (known == NULL && sc_ops(dst)->replaceable != NULL &&
+                 sc_ops(dst)->replaceable(dst, dc)))
+                r = sc_batch_add(w->batch, sc, dc, e->has_fi ? &e->fi : NULL, replace, &taken);
         }
         if (!taken && r == 0) {
             r = sc_copy_file(ctx, src, sc, dst, dc, known);
