@@ -2,8 +2,9 @@
 # Two builds of smbcopy against each other on a tree (before/after a change):
 # upload (local -> smb, into a new directory), download (smb -> local), -u over an unchanged copy on the share, and the
 # server-side copy (smb -> smb, one share); with WHAT also downu (-u of a download
-# over an unchanged local copy) and ssu (-u of a server-side copy over an unchanged
-# copy on the share); alternating A and B inside every
+# over an unchanged local copy), ssu (-u of a server-side copy over an unchanged
+# copy on the share), upagain and downagain (the copy again, without -u, over an
+# existing copy: every file replaced); alternating A and B inside every
 # round (the order swapped from round to round), medians of ROUNDS. Every
 # copy starts from the same synced state; round 1 checks the copies with
 # diff -r. BENCH_TMP=/dev/shm keeps the share and the download in memory
@@ -61,6 +62,15 @@ if [[ " $WHAT " == *" ssu "* ]]; then
     chown "$SMBW_TEST_USER:" "$share/su"
     run7 _ "$SMBCOPY" -q -r "$SHARE_URL/t" "$SHARE_URL/su/"
 fi
+if [[ " $WHAT " == *" upagain "* ]]; then
+    mkdir -p "$share/ua"
+    chown "$SMBW_TEST_USER:" "$share/ua"
+    run7 _ "$SMBCOPY" -q -r "$TREE" "$SHARE_URL/ua/"
+fi
+if [[ " $WHAT " == *" downagain "* ]]; then
+    mkdir -p "$bench_work/da"
+    run7 _ "$SMBCOPY" -q -r "$SHARE_URL/t" "$bench_work/da/"
+fi
 chown -R "$SMBW_TEST_USER:" "$share"
 sync
 
@@ -105,6 +115,17 @@ for ((r = 1; r <= ROUNDS; r++)); do
                 grep -q '"files":0,' "$bench_work/last.out" ||
                     bench_die "$who: $w copied files: $(head -c 300 "$bench_work/last.out")"
                 ;;
+            upagain)
+                sync
+                run7 t "$bin" -q -r "$TREE" "$SHARE_URL/ua/"
+                ;;
+            downagain)
+                sync
+                run7 t "$bin" -q -r "$SHARE_URL/t" "$bench_work/da/"
+                if ((r == 1)) && ! diff -r "$share/t" "$bench_work/da/t" >/dev/null; then
+                    bench_die "$who: download again differs"
+                fi
+                ;;
             ss)
                 rm -rf "$share/ss"
                 sync
@@ -119,7 +140,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         done
     done
 done
-rm -rf "$bench_work/dl" "$bench_work/du" "$share/ss" "$share/up" "$share/su"
+rm -rf "$bench_work/dl" "$bench_work/du" "$bench_work/da" "$share/ss" "$share/up" "$share/su" "$share/ua"
 echo
 echo "| what | A median s | A range | B median s | B range | B / A |"
 echo "|---|---|---|---|---|---|"
