@@ -229,14 +229,26 @@ fi
 mkdir -p "$share/rp"
 chown "$SMBW_TEST_USER:" "$share/rp"
 "$smbcopy" -r -q "$work/many" "$url/rp/" </dev/null || fail "replace: first copy exit $?"
-for spec in "CLOSE 5 --after-forward" "CREATE 5 --after-forward" "CREATE 6"; do
-    read -r cmd k after <<<"$spec"
+# Server-side likewise (the share's copy of the tree, changed, copied by
+# the server over rp/many), cut at a commit that got through and at a
+# copychunk.
+mkdir -p "$share/src"
+for spec in "up CLOSE 5 --after-forward" "up CREATE 5 --after-forward" "up CREATE 6" \
+    "ss CLOSE 9 --after-forward" "ss IOCTL 5"; do
+    read -r kind cmd k after <<<"$spec"
     for i in $(seq 1 40); do
         head -c $((i * 53 + 7)) /dev/urandom >"$work/many/f$i.txt"
     done
+    from=$work/many
+    if [[ $kind == ss ]]; then
+        rm -rf "$share/src/many"
+        cp -a "$work/many" "$share/src/"
+        chown -R "$SMBW_TEST_USER:" "$share/src"
+    fi
     proxy --command "$cmd" --at "$k" ${after:+"$after"}
+    [[ $kind == ss ]] && from=$purl/src/many
     set +e
-    "$smbcopy" --json -v --retry-wait=0.1 -r "$work/many" "$purl/rp/" \
+    "$smbcopy" --json -v --retry-wait=0.1 -r "$from" "$purl/rp/" \
         >"$work/last.json" 2>"$work/last.err" </dev/null
     rc=$?
     set -e

@@ -182,6 +182,20 @@ if ((m >= 12)); then
 else
     fail "server-side: at most $m requests outstanding for 12 small files, wanted >= 12 (files one by one?)"
 fi
+# Again over the copies (c3 and c6 exist: into c3/n3 and c6/n6), then once
+# more: every file replaced the same way under its temporary name, renamed
+# over the old one in its commit: still 5 requests per file, together.
+round_trips -r "$url/n3" "$url/c3" >/dev/null
+round_trips -r "$url/n6" "$url/c6" >/dev/null
+a=$(round_trips -r "$url/n3" "$url/c3")
+b=$(round_trips -r "$url/n6" "$url/c6")
+m=$(in_flight)
+if ((b - a == 30 && m >= 12)) && diff -r "$share/n6" "$share/c6/n6" >/dev/null &&
+    [[ -z "$(leftovers "$share/c6")" ]]; then
+    pass "server-side over the copies: 5 requests per small file ($a for 6, $b for 12), together ($m outstanding), identical, no leftovers"
+else
+    fail "server-side over the copies: $((b - a)) requests for 6 more files (wanted 30), $m outstanding at most; $(diff -r "$share/n6" "$share/c6/n6" 2>&1 | head -2) $(leftovers "$share/c6")"
+fi
 
 # 2f. Listings: each directory of a share listed with its CREATE and
 #     QUERY_DIRECTORY requests in one compound (CLOSE sent after, not

@@ -8,14 +8,12 @@
  * (smbw_file_commit_async with keep). A file that replaces a plain one
  * the listing of its directory shows goes the same way under its temporary
  * name, and its commit renames it over the old file (a refused rename: the
- * temporary file removed, the usual way tries). Up to SC_BATCH_FILES files
- * are in flight at once, so a tree of small files costs the server's time
- * rather than round trips. The rule of every copy stays: a name is never left
- * behind incomplete. Where the one-file path writes a temporary name and
- * renames it, the mark does the same here (an interrupted run, a dropped
- * connection or a refused WRITE leaves the file deleted at its close), and
- * the server looks up one name per file instead of two (measured: smbd's
- * CPU time for /usr/include about halved).
+ * temporary file removed, the usual way tries); so too between two shares. Up to SC_BATCH_FILES
+ * files are in flight at once, so a tree of small files costs the server's time rather than round
+ * trips. The rule of every copy stays: a name is never left behind incomplete. Where the one-file
+ * path writes a temporary name and renames it, the mark does the same here (an interrupted run, a
+ * dropped connection or a refused WRITE leaves the file deleted at its close), and the server looks
+ * up one name per file instead of two (measured: smbd's CPU time for /usr/include about halved).
  *
  * Callbacks only record what came back; the pump handles it, so that a
  * synchronous call made meanwhile (a file copied the usual way) may run the
@@ -816,6 +814,10 @@ static void ss_closed(sc_batch *b, item *it)
     }
     if (cm.attributes == 0)
         cm.attributes = SMBW_FILE_ATTRIBUTE_ARCHIVE;
+    if (it->tmp != NULL) { /* mark cleared, then renamed over the old file */
+        cm.rename_to = it->dpath;
+        cm.replace = true;
+    }
     it->size = it->ost.size;
     it->method = "copychunk";
     smbw_file *f = it->f;
@@ -896,8 +898,8 @@ static int add_ss(sc_batch *b, item *it, bool *taken)
     smbw_create_params p;
     smbw_create_params_from_flags(&p, (b->ctx->o->copychunk_read ? SMBW_O_RDWR : SMBW_O_WRONLY) |
                                           SMBW_O_DELETE | SMBW_O_CREAT | SMBW_O_EXCL);
-    err = smbw_file_create_write_provisional_async(it->ln->dst->tree, it->dpath, &p, NULL, 0,
-                                                   ss_dst_cb, it);
+    err = smbw_file_create_write_provisional_async(
+        it->ln->dst->tree, it->tmp != NULL ? it->tmp : it->dpath, &p, NULL, 0, ss_dst_cb, it);
     if (err != 0) { /* the source's answer finishes it (the usual way) */
         it->err = err;
         it->ready = --it->pending == 0;
@@ -1139,7 +1141,7 @@ int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, const sc_fin
     settle(b);
     if (b->rc != 0 || sc_interrupted)
         return b->rc;
-    if (replace && (b->down || b->ss))
+    if (replace && b->down)
         return 0;
     item *it = NULL;
     size_t need = 0;
@@ -1161,18 +1163,18 @@ int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, const sc_fin
     it->ln = l;
     l->busy++;
     b->busy++;
-    if (b->ss && (it->spath == NULL || it->dpath == NULL)) {
-        item_done(b, it);
-        return 0;
-    }
-    if (b->ss)
-        return add_ss(b, it, taken);
     if (replace && it->dpath != NULL &&
         (it->tmp = sc_temp_name(it->dpath, SC_PART_SUFFIX,
                                 sc_ops(l->dst)->name_max(l->dst, it->dpath))) == NULL) {
         item_done(b, it);
         return 0;
     }
+    if (b->ss && (it->spath == NULL || it->dpath == NULL)) {
+        item_done(b, it);
+        return 0;
+    }
+    if (b->ss)
+        return add_ss(b, it, taken);
     if (it->spath == NULL || it->dpath == NULL || (!b->down && !read_source(b, it, &data))) {
         item_done(b, it);
         return 0;

@@ -29,7 +29,7 @@ bool sc_batch_applies(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst);
  * as files need them. */
 int sc_batch_connections(const sc_ctx *ctx, const sc_loc *src, const sc_loc *dst);
 /* Takes the file spath for dpath, a destination known not to exist (or,
- * with replace, of a local tree to a share: a plain writable file there,
+ * with replace, on a share: a plain writable file there,
  * which the copy replaces: written under the temporary name and renamed
  * over it), when it is a regular file that one request carries (from a
  * share: as sfi, its entry in the listing, says; NULL: not known, not

@@ -806,7 +806,7 @@ static void walk_entry(walk *w)
             const sc_opts *o = ctx->o;
             bool replace = known != NULL && known != &absent && known->exists && known->is_reg &&
                            !(known->attrs & SMBW_FILE_ATTRIBUTE_READONLY) && dst->remote &&
-                           !src->remote && !o->update && !o->resume;
+                           !o->update && !o->resume;
             if (known == &absent || replace ||
                 (known == NULL && sc_ops(dst)->replaceable != NULL &&
                  sc_ops(dst)->replaceable(dst, dc)))
