@@ -11,7 +11,7 @@
 # (the disk's writeback otherwise dominates and drifts from round to round).
 # TREE defaults to /usr/include (names that collide on a case-insensitive
 # share: smbcopy reports them and exits 7, which counts as done here).
-# Usage: BUILD=after BUILD_A=before [ROUNDS=5] [TREE=/usr/include]
+# Usage: BUILD=after BUILD_A=before [ROUNDS=5] [TREE=/usr/include] [DELAY_MS=0]
 #        [WHAT="up down update ss"] bench/treeab.sh
 set -euo pipefail
 
@@ -74,6 +74,12 @@ fi
 chown -R "$SMBW_TEST_USER:" "$share"
 sync
 
+# DELAY_MS=N: the timed copies go through bench/delay_proxy.c (N ms one way);
+# the copies made above to start from went direct.
+if ((${DELAY_MS:-0} > 0)); then
+    bench_delay_proxy "$DELAY_MS"
+    echo "# timed copies through a ${DELAY_MS} ms one-way delay"
+fi
 declare -A times
 t=0
 for ((r = 1; r <= ROUNDS; r++)); do
