@@ -8,12 +8,14 @@
  * (smbw_file_commit_async with keep). A file that replaces a plain one
  * the listing of its directory shows goes the same way under its temporary
  * name, and its commit renames it over the old file (a refused rename: the
- * temporary file removed, the usual way tries); so too between two shares. Up to SC_BATCH_FILES
- * files are in flight at once, so a tree of small files costs the server's time rather than round
- * trips. The rule of every copy stays: a name is never left behind incomplete. Where the one-file
- * path writes a temporary name and renames it, the mark does the same here (an interrupted run, a
- * dropped connection or a refused WRITE leaves the file deleted at its close), and the server looks
- * up one name per file instead of two (measured: smbd's CPU time for /usr/include about halved).
+ * temporary file removed, the usual way tries); so too between two shares.
+ * Up to SC_BATCH_FILES files are in flight at once, so a tree of small
+ * files costs the server's time rather than round trips. The rule of every
+ * copy stays: a name is never left behind incomplete. Where the one-file
+ * path writes a temporary name and renames it, the mark does the same here
+ * (an interrupted run, a dropped connection or a refused WRITE leaves the
+ * file deleted at its close), and the server looks up one name per file
+ * instead of two (measured: smbd's CPU time for /usr/include about halved).
  *
  * Callbacks only record what came back; the pump handles it, so that a
  * synchronous call made meanwhile (a file copied the usual way) may run the
@@ -341,6 +343,23 @@ static void fall_back(sc_batch *b, item *it)
     }
 }
 
+/* The name the batch creates for it: its final name, or (replacing a file)
+ * its temporary name. */
+static const char *written_name(const item *it)
+{
+    return it->tmp != NULL ? it->tmp : it->dpath;
+}
+
+/* A file replacing another: its commit (after the mark is cleared) renames
+ * it over the old one. */
+static void replace_at_commit(const item *it, smbw_commit *cm)
+{
+    if (it->tmp != NULL) {
+        cm->rename_to = it->dpath;
+        cm->replace = true;
+    }
+}
+
 /* Removes a file the batch made but will not keep (marked already; the
  * mark again, in case the server refused it). */
 static void discard_open(item *it)
@@ -480,10 +499,7 @@ static void created(sc_batch *b, item *it)
         cm.write = sc_ft_from_ts(it->sst.st_mtim);
     }
     cm.attributes = SMBW_FILE_ATTRIBUTE_ARCHIVE; /* a local source has none */
-    if (it->tmp != NULL) {                       /* mark cleared, then renamed over the old file */
-        cm.rename_to = it->dpath;
-        cm.replace = true;
-    }
+    replace_at_commit(it, &cm);
     it->size = (uint64_t)it->sst.st_size;
     smbw_file *f = it->f;
     it->f = NULL;
@@ -814,10 +830,7 @@ static void ss_closed(sc_batch *b, item *it)
     }
     if (cm.attributes == 0)
         cm.attributes = SMBW_FILE_ATTRIBUTE_ARCHIVE;
-    if (it->tmp != NULL) { /* mark cleared, then renamed over the old file */
-        cm.rename_to = it->dpath;
-        cm.replace = true;
-    }
+    replace_at_commit(it, &cm);
     it->size = it->ost.size;
     it->method = "copychunk";
     smbw_file *f = it->f;
@@ -898,8 +911,8 @@ static int add_ss(sc_batch *b, item *it, bool *taken)
     smbw_create_params p;
     smbw_create_params_from_flags(&p, (b->ctx->o->copychunk_read ? SMBW_O_RDWR : SMBW_O_WRONLY) |
                                           SMBW_O_DELETE | SMBW_O_CREAT | SMBW_O_EXCL);
-    err = smbw_file_create_write_provisional_async(
-        it->ln->dst->tree, it->tmp != NULL ? it->tmp : it->dpath, &p, NULL, 0, ss_dst_cb, it);
+    err = smbw_file_create_write_provisional_async(it->ln->dst->tree, written_name(it), &p, NULL, 0,
+                                                   ss_dst_cb, it);
     if (err != 0) { /* the source's answer finishes it (the usual way) */
         it->err = err;
         it->ready = --it->pending == 0;
@@ -1092,8 +1105,8 @@ static int send_up(sc_batch *b, item *it, const void *data)
     b->creating += size;
     it->gen = smbw_conn_reconnects(it->ln->conn);
     it->sent = true;
-    return smbw_file_create_write_provisional_async(
-        it->ln->dst->tree, it->tmp != NULL ? it->tmp : it->dpath, &p, data, size, cw_cb, it);
+    return smbw_file_create_write_provisional_async(it->ln->dst->tree, written_name(it), &p, data,
+                                                    size, cw_cb, it);
 }
 
 /* A file whose request died with a dropped connection that came back:

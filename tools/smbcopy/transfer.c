@@ -119,9 +119,7 @@ static bool cut_to_parent(char *path, bool remote)
     bool absolute = n > 0 && path[0] == '/';
     while (n > 0 && (path[n - 1] == '/' || (remote && path[n - 1] == '\\')))
         n--;
-    if (remote)
-        path[n] = '\0';
-    else if (n > 0)
+    if (remote || n > 0)
         path[n] = '\0';
     else
         strcpy(path, absolute ? "/" : ".");
@@ -144,24 +142,24 @@ static bool is_source_dir(const sc_loc *dst, const char *p, const uint64_t id[2]
            fi.creation == screation;
 }
 
-/* cp's "cannot copy a directory into itself": 1 when target on dst is the
+/* cp's "cannot copy a directory into itself": whether target on dst is the
  * source directory src or lies inside it (told by identity, so also through
- * another spelling: case on a case-insensitive share, a link, "..");
- * otherwise 0 (also when it cannot be told). Only for two ends in one place
+ * another spelling: case on a case-insensitive share, a link, ".."); false
+ * also when it cannot be told. Only for two ends in one place
  * (one server, or both local). The parents of a local target are walked
  * through "..", those on a share by cutting the path: one lookup per
  * level. */
-static int inside_source(const sc_loc *src, const sc_finfo *sfi, const sc_loc *dst,
-                         const char *target, bool *itself)
+static bool inside_source(const sc_loc *src, const sc_finfo *sfi, const sc_loc *dst,
+                          const char *target, bool *itself)
 {
     const sc_epops *d = sc_ops(dst);
     uint64_t sid[2];
     if (sc_ops(src)->path_identity(src, src->path, true, sid) != 0)
-        return 0;
+        return false;
     size_t cap = strlen(target) + 4096;
     char *p = malloc(cap);
     if (p == NULL)
-        return 0;
+        return false;
     snprintf(p, cap, "%s", target[0] != '\0' || dst->remote ? target : ".");
     /* The deepest part of target that exists. */
     uint64_t id[2];
@@ -172,10 +170,10 @@ static int inside_source(const sc_loc *src, const sc_finfo *sfi, const sc_loc *d
         if (!cut_to_parent(p, dst->remote))
             break;
     }
-    int inside = 0;
+    bool inside = false;
     for (int depth = 0; r == 0 && depth < 1024; depth++) {
         if (is_source_dir(dst, p, id, sid, sfi->creation)) {
-            inside = 1;
+            inside = true;
             break;
         }
         *itself = false;

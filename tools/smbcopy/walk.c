@@ -292,16 +292,10 @@ typedef struct dir_frame {
  * not there goes to the batch of small files, an existing one the usual way
  * with what the listing says of it. A listing that fails only means
  * lookups. */
-static bool lists_copies(const sc_ctx *ctx, const sc_loc *dst)
-{
-    (void)ctx;
-    return dst->remote;
-}
-
 static void list_copies(sc_ctx *ctx, sc_prefetch *pf, const sc_loc *dst, const char *dpath,
                         dir_frame *f)
 {
-    if (f->made || !lists_copies(ctx, dst))
+    if (f->made || !dst->remote)
         return;
     sc_err e;
     if (!sc_prefetch_take(pf, dst, dpath, &f->dv, &f->dn) &&
@@ -650,7 +644,7 @@ static void list_ahead(walk *w, const dir_frame *f)
     if (w->pf == NULL)
         return;
     const sc_loc *src = w->src, *dst = w->dst;
-    bool copies = !f->made && f->dlisted && lists_copies(w->ctx, dst);
+    bool copies = !f->made && f->dlisted && dst->remote;
     if (!src->remote && !copies)
         return;
     char why[128];
@@ -804,7 +798,7 @@ static void walk_entry(walk *w)
              * -u or --resume, whose checks of a local source are the usual
              * way's. */
             const sc_opts *o = ctx->o;
-            bool replace = known != NULL && known != &absent && known->exists && known->is_reg &&
+            bool replace = known != NULL && known->exists && known->is_reg &&
                            !(known->attrs & SMBW_FILE_ATTRIBUTE_READONLY) && dst->remote &&
                            !o->update && !o->resume;
             if (known == &absent || replace ||
