@@ -104,6 +104,17 @@ static const tool_man_item safety[] = {
      "are used instead (PREFIX: the start of NAME, HASH: 16 hex digits computed from NAME), so "
      "every name the destination can hold can be copied and resumed."},
     {TOOL_MAN_PARA, NULL,
+     "Two runs copying to the same destination at once never take each other's temporary "
+     "file: a run holds its .NAME.smbcopy.part while it writes it (locally with an exclusive "
+     "flock(2), on a share with an open that does not let others delete it), and another run "
+     "that finds it, with or without --resume, stops with 'copy to NAME: its temporary file "
+     ".NAME.smbcopy.part is in use (another smbcopy copying to the same file?); left alone, "
+     "not copied' (exit 2 locally, 5 on a share) and touches nothing; the first run finishes "
+     "as usual. A temporary file that nobody holds any more (its run was killed) is removed "
+     "as stale, or continued with --resume. Before it renames the file locally, smbcopy "
+     "checks that the name still leads to the file it wrote, and leaves alone one that "
+     "another program put in its place."},
+    {TOOL_MAN_PARA, NULL,
      "With -r, a small file of a local tree (one request of data) whose name is known to be "
      "free on the share is written under NAME directly, marked for deletion in the same "
      "compound as its CREATE and WRITE (FileDispositionInformation); only when the whole file "

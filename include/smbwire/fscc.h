@@ -1,6 +1,7 @@
 /* smbwire — file system control codes and file attributes (MS-FSCC), for
  * smbw_file_ioctl(), smbw_stat.attributes, smbw_file_set_basic() and
- * smbw_create_params.file_attributes. Values only; included by smbwire.h.
+ * smbw_create_params (file_attributes, share_access). Values only; included
+ * by smbwire.h.
  */
 #ifndef SMBWIRE_FSCC_H
 #define SMBWIRE_FSCC_H
@@ -32,5 +33,12 @@
 #define SMBW_FILE_ATTRIBUTE_OFFLINE 0x00001000u
 #define SMBW_FILE_ATTRIBUTE_NOT_CONTENT_INDEXED 0x00002000u
 #define SMBW_FILE_ATTRIBUTE_ENCRYPTED 0x00004000u
+
+/* ShareAccess of a CREATE (MS-SMB2 2.2.13), for
+ * smbw_create_params.share_access: what other opens of the file may do
+ * while this one stands (smbw_create_params_from_flags shares all three). */
+#define SMBW_FILE_SHARE_READ 0x00000001u
+#define SMBW_FILE_SHARE_WRITE 0x00000002u
+#define SMBW_FILE_SHARE_DELETE 0x00000004u
 
 #endif

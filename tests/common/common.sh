@@ -159,6 +159,7 @@ record_done() {
 common_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bg=
 proxy_pid=
+hold_args=()
 # shellcheck disable=SC2317 # run by on_exit
 stop_bg_children() {
     if [[ -n "$bg" ]]; then
@@ -205,7 +206,8 @@ stop_bg() {
 # hold_start RECORD: freeze_proxy.py --hold between smbcopy and the server;
 # it freezes (holds every byte, closes nothing) once smbcopy's resume record
 # RECORD (a path, or a glob such as "$dir/.*.smbcopy.state") says some data is
-# done. Sets purl: share1's URL through the proxy.
+# done. Sets purl: share1's URL through the proxy. hold_args: more options
+# of freeze_proxy.py (--pass-breaks).
 # A copy started on $purl is then stopped at a known point: it has recorded
 # progress and cannot finish, however fast it runs. The proxy holds once;
 # after hold_release it forwards as usual, so a --resume run can use the same
@@ -214,7 +216,7 @@ hold_start() {
     [[ " ${exit_hooks[*]} " == *" stop_bg_children "* ]] || on_exit stop_bg_children
     hold_stop
     rm -f "$work/freeze" "$work/proxy.port"
-    "$py" "$common_dir/freeze_proxy.py" --hold --freeze-on-record "$1" \
+    "$py" "$common_dir/freeze_proxy.py" --hold "${hold_args[@]}" --freeze-on-record "$1" \
         --port-file "$work/proxy.port" --freeze-file "$work/freeze" --timeout 170 \
         "$SMBW_TEST_HOST" "$SMBW_TEST_PORT" &
     proxy_pid=$!

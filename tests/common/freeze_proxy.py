@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """freeze_proxy.py: a loopback TCP proxy that can make a server go silent.
 
-    freeze_proxy.py --port-file FILE --freeze-file FLAG [--hold]
+    freeze_proxy.py --port-file FILE --freeze-file FLAG [--hold [--pass-breaks]]
                     [--freeze-on-record STATE] [--timeout S] HOST PORT
 
 Forwards bytes both ways between each client and HOST:PORT. Once the file
@@ -11,6 +11,14 @@ anything. By default it reads (and drops) what the client sends meanwhile;
 with --hold it reads nothing while frozen (the bytes wait in the sockets and
 in the proxy) and forwards everything, in order, once FLAG is removed: a
 pause, not a loss.
+
+--pass-breaks (with --hold): the client stays able to answer the server's
+oplock and lease breaks while the rest is held. What the client sends is
+forwarded as ever; of what the server sends, whole NetBIOS frames are
+forwarded (or held), and a break notification (an SMB2 OPLOCK_BREAK with
+MessageId 0xFFFFFFFFFFFFFFFF) goes through even while frozen. A copy held
+this way does not keep another client's conflicting open waiting for the
+break's time-out.
 
 --freeze-on-record STATE freezes at a known point of a copy: before it
 forwards anything from the server, the proxy looks at smbcopy's resume
@@ -48,6 +56,29 @@ def record_done(pattern):
     return best
 
 
+def frames(buf):
+    """The whole NetBIOS session frames at the start of buf, and the rest."""
+    out = []
+    while len(buf) >= 4:
+        n = 4 + int.from_bytes(buf[1:4], "big")
+        if len(buf) < n:
+            break
+        out.append(buf[:n])
+        buf = buf[n:]
+    return out, buf
+
+
+def is_break(frame):
+    """Whether frame is an SMB2 oplock or lease break notification."""
+    h = frame[4:]
+    return (
+        len(h) >= 64
+        and h[:4] == b"\xfeSMB"
+        and int.from_bytes(h[12:14], "little") == 0x12
+        and h[24:32] == b"\xff" * 8
+    )
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("host")
@@ -55,6 +86,7 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--freeze-file", required=True)
     ap.add_argument("--hold", action="store_true")
+    ap.add_argument("--pass-breaks", action="store_true")
     ap.add_argument("--freeze-on-record")
     ap.add_argument("--timeout", type=float, default=120.0)
     a = ap.parse_args()
@@ -71,6 +103,8 @@ def main():
     servers = set()  # the server ends
     held = {}  # socket -> bytes read from it and not forwarded yet (--hold)
     record_spent = False  # --freeze-on-record froze once already
+    partial = {}  # --pass-breaks: server socket -> the start of a frame
+    passing = a.hold and a.pass_breaks
     while time.monotonic() < deadline:
         frozen = os.path.exists(a.freeze_file)
         if a.hold and not frozen:
@@ -81,7 +115,7 @@ def main():
                         peer[s].sendall(data)
                     except OSError:
                         pass
-        readable = list(peer) if not (a.hold and frozen) else []
+        readable = list(peer) if not (a.hold and frozen) or passing else []
         r, _, _ = select.select([ls] + readable, [], [], 0.05)
         for s in r:
             if s is ls:
@@ -104,6 +138,8 @@ def main():
                 servers.discard(o)
                 held.pop(s, None)
                 held.pop(o, None)
+                partial.pop(s, None)
+                partial.pop(o, None)
                 s.close()
                 o.close()
                 continue
@@ -118,7 +154,21 @@ def main():
                     f.write("frozen on the record\n")
                 frozen = True
                 record_spent = True
-            if frozen:
+            if passing and s in servers:
+                whole, partial[s] = frames(partial.get(s, b"") + data)
+                out = b""
+                for fr in whole:
+                    if frozen and not is_break(fr):
+                        held[s] = held.get(s, b"") + fr
+                    else:
+                        out += fr
+                if out:
+                    try:
+                        peer[s].sendall(out)
+                    except OSError:
+                        pass
+                continue
+            if frozen and not passing:
                 if a.hold:
                     held[s] = held.get(s, b"") + data
                 continue

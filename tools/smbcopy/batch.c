@@ -909,8 +909,7 @@ static int add_ss(sc_batch *b, item *it, bool *taken)
     }
     *taken = true;
     smbw_create_params p;
-    smbw_create_params_from_flags(&p, (b->ctx->o->copychunk_read ? SMBW_O_RDWR : SMBW_O_WRONLY) |
-                                          SMBW_O_DELETE | SMBW_O_CREAT | SMBW_O_EXCL);
+    sc_tmp_params(&p, true, b->ctx->o->copychunk_read);
     err = smbw_file_create_write_provisional_async(it->ln->dst->tree, written_name(it), &p, NULL, 0,
                                                    ss_dst_cb, it);
     if (err != 0) { /* the source's answer finishes it (the usual way) */
@@ -1097,8 +1096,7 @@ static int send_up(sc_batch *b, item *it, const void *data)
 {
     size_t size = (size_t)it->sst.st_size;
     smbw_create_params p;
-    smbw_create_params_from_flags(&p, (b->ctx->o->copychunk_read ? SMBW_O_RDWR : SMBW_O_WRONLY) |
-                                          SMBW_O_DELETE | SMBW_O_CREAT | SMBW_O_EXCL);
+    sc_tmp_params(&p, true, b->ctx->o->copychunk_read);
     it->st = IT_CREATING;
     it->ready = false;
     it->held = size;

@@ -31,12 +31,18 @@ typedef struct sc_finfo {
     mode_t mode;                              /* local: st_mode */
 } sc_finfo;
 
-/* An open file: a descriptor locally, an smbw_file on a share. */
+/* An open file: a descriptor locally, an smbw_file on a share. A local
+ * temporary file is also held by lock, a second descriptor of the same open
+ * with an exclusive flock(2): another smbcopy then sees it in use and leaves
+ * it alone (on a share the open itself does that: it does not share DELETE).
+ * lock outlives close (which may have to come before the rename); rename,
+ * discard, or a close of a handle already closed let go of it. */
 typedef struct sc_fh {
     int fd;
+    int lock;
     smbw_file *f;
 } sc_fh;
-#define SC_FH_NONE ((sc_fh){.fd = -1, .f = NULL})
+#define SC_FH_NONE ((sc_fh){.fd = -1, .lock = -1, .f = NULL})
 
 static inline bool sc_fh_open(const sc_fh *h)
 {
@@ -89,7 +95,9 @@ typedef struct sc_epops {
                          size_t len, size_t *got, sc_err *e);
     /* The temporary file: with create, creates it exclusively (it must not
      * exist yet); without, opens an existing one for writing (--resume).
-     * read_too: open it for reading as well (FSCTL_SRV_COPYCHUNK). */
+     * read_too: open it for reading as well (FSCTL_SRV_COPYCHUNK). Held so
+     * that another smbcopy's unlink fails with an error sc_err_in_use
+     * tells (see sc_fh); one in use by another is refused the same way. */
     int (*open_tmp)(const sc_loc *loc, const char *path, bool create, bool read_too, sc_fh *h,
                     sc_err *e);
     /* Where the endpoint has it (else NULL): open_tmp with create, and the
@@ -145,6 +153,8 @@ typedef struct sc_epops {
      * when it is gone; not_removed says otherwise why in a message. */
     bool (*discard)(const sc_loc *loc, sc_fh *h, const char *tmp);
     const char *not_removed;
+    /* Removes path; a temporary file another smbcopy holds is left alone
+     * (an error sc_err_in_use tells). */
     int (*unlink)(const sc_loc *loc, const char *path, sc_err *e);
     /* Lists path (unsorted, without "." and ".."). */
     int (*list)(const sc_loc *loc, const char *path, sc_entry **v, size_t *n, sc_err *e);
@@ -195,6 +205,9 @@ struct timespec sc_ts_from_ft(uint64_t ft);
 bool sc_push_entry(sc_entry **v, size_t *n, size_t *cap, const char *name, const sc_entry *kind);
 /* The entries of a share's listing (the library's) as smbcopy's: *out (the
  * caller's, *nout entries). Returns 0 or an error (e set). */
+/* The CREATE of a temporary file on a share (see open_tmp), for the batch
+ * too. */
+void sc_tmp_params(smbw_create_params *p, bool create, bool read_too);
 int sc_entries_from_smb(const smbw_dirent *ents, size_t n, sc_entry **out, size_t *nout, sc_err *e);
 void sc_free_entries(sc_entry *v, size_t n);
 

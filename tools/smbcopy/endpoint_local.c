@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "endpoint.h"
@@ -137,6 +138,58 @@ static int l_open_src(const sc_loc *loc, const char *path, sc_fh *h, sc_finfo *f
     return 0;
 }
 
+/* Whether the open fd is still the file path names (nothing put another
+ * file, or none, in its place). */
+static bool same_file(int fd, const char *path)
+{
+    struct stat a, b;
+    return fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+/* Takes the temporary file's lock (see sc_fh): a second descriptor of h->fd's
+ * open with an exclusive flock. Returns 0, or -1 with errno EBUSY when
+ * another holds it or put another file in its place meanwhile. A file system
+ * without flock: unlocked, as before. */
+static int take_lock(sc_fh *h, const char *path)
+{
+    int l = fcntl(h->fd, F_DUPFD_CLOEXEC, 3);
+    if (l < 0)
+        return -1;
+    if (flock(l, LOCK_EX | LOCK_NB) != 0) {
+        int en = errno;
+        close(l);
+        if (en != EWOULDBLOCK)
+            return 0;
+        errno = EBUSY;
+        return -1;
+    }
+    /* Another's unlink between the open and the lock: ours is gone. */
+    if (!same_file(l, path)) {
+        close(l);
+        errno = EBUSY;
+        return -1;
+    }
+    h->lock = l;
+    return 0;
+}
+
+static void drop_lock(sc_fh *h)
+{
+    if (h->lock >= 0) {
+        close(h->lock);
+        h->lock = -1;
+    }
+}
+
+static int in_use(sc_err *e, const char *op)
+{
+    errno = EBUSY;
+    sc_err_os(e, op);
+    e->in_use = true;
+    return e->err;
+}
+
 static int l_open_tmp(const sc_loc *loc, const char *path, bool create, bool read_too, sc_fh *h,
                       sc_err *e)
 {
@@ -146,7 +199,16 @@ static int l_open_tmp(const sc_loc *loc, const char *path, bool create, bool rea
         h->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
     else
         h->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-    return h->fd >= 0 ? 0 : sc_err_os(e, "open");
+    if (h->fd < 0)
+        return sc_err_os(e, "open");
+    if (take_lock(h, path) != 0) {
+        int en = errno;
+        close(h->fd);
+        h->fd = -1;
+        errno = en;
+        return en == EBUSY ? in_use(e, "open") : sc_err_os(e, "open");
+    }
+    return 0;
 }
 
 static int l_check_tmp(const sc_loc *loc, sc_fh *h, uint64_t *size, bool *ours, sc_err *e)
@@ -223,8 +285,10 @@ static int l_put(const sc_loc *loc, sc_fh *h, const void *data, size_t len, sc_e
 static int l_close(const sc_loc *loc, sc_fh *h, sc_err *e)
 {
     (void)loc;
-    if (h->fd < 0)
+    if (h->fd < 0) { /* closed already: the lock let go of too */
+        drop_lock(h);
         return 0;
+    }
     int cr = close(h->fd);
     h->fd = -1;
     return cr == 0 ? 0 : sc_err_os(e, "close");
@@ -234,8 +298,15 @@ static int l_rename(const sc_loc *loc, sc_fh *h, const char *tmp, const char *fi
                     sc_err *e)
 {
     (void)loc;
-    (void)h;
-    if (rename(tmp, final) != 0)
+    /* Held all along, the temporary file is still ours: checked even so,
+     * as nothing but the lock keeps another program from it. */
+    if (h->lock >= 0 && !same_file(h->lock, tmp))
+        return in_use(e, "rename to"); /* the lock kept: discard sees it */
+    int rr = rename(tmp, final);
+    int en = errno;
+    drop_lock(h);
+    errno = en;
+    if (rr != 0)
         return sc_err_os(e, "rename to");
     /* --sync: make the rename durable too (best effort). */
     const char *slash = strrchr(final, '/');
@@ -260,12 +331,37 @@ static bool l_discard(const sc_loc *loc, sc_fh *h, const char *tmp)
         close(h->fd);
         h->fd = -1;
     }
-    return unlink(tmp) == 0 || errno == ENOENT;
+    /* Another's file in its place (see l_rename) is not ours to remove. */
+    bool gone = h->lock >= 0 && !same_file(h->lock, tmp);
+    if (!gone)
+        gone = unlink(tmp) == 0 || errno == ENOENT;
+    drop_lock(h);
+    return gone;
 }
 
+/* A regular file is removed only when no other smbcopy holds it (see
+ * sc_fh): its lock is taken for the removal. */
 static int l_unlink(const sc_loc *loc, const char *path, sc_err *e)
 {
     (void)loc;
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        sc_fh h = SC_FH_NONE;
+        h.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        if (h.fd >= 0) {
+            int lr = take_lock(&h, path);
+            int en = errno;
+            if (lr == 0 && unlink(path) != 0)
+                en = errno, lr = -1;
+            close(h.fd);
+            drop_lock(&h);
+            if (lr != 0) {
+                errno = en;
+                return en == EBUSY ? in_use(e, "remove") : sc_err_os(e, "remove");
+            }
+            return 0;
+        }
+    }
     return unlink(path) == 0 ? 0 : sc_err_os(e, "remove");
 }
 

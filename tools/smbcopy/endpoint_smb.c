@@ -43,9 +43,9 @@ static int open_attrs(smbw_tree *t, const char *path, uint32_t access, smbw_file
     smbw_create_params p;
     memset(&p, 0, sizeof(p));
     p.desired_access = access;
-    p.share_access = 0x00000007u; /* read, write, delete */
-    p.create_disposition = 1u;    /* FILE_OPEN */
-    p.impersonation_level = 2u;   /* Impersonation */
+    p.share_access = SMBW_FILE_SHARE_READ | SMBW_FILE_SHARE_WRITE | SMBW_FILE_SHARE_DELETE;
+    p.create_disposition = 1u;  /* FILE_OPEN */
+    p.impersonation_level = 2u; /* Impersonation */
     return smbw_file_create(f, t, path, &p);
 }
 
@@ -127,15 +127,35 @@ static int s_open_src_read(const sc_loc *loc, const char *path, sc_fh *h, sc_fin
     return 0;
 }
 
-static int s_open_tmp(const sc_loc *loc, const char *path, bool create, bool read_too, sc_fh *h,
-                      sc_err *e)
+/* A refusal because another open stands in the way: a temporary file
+ * another smbcopy holds (see sc_fh). */
+static int s_err_shared(sc_err *e, int err, const sc_loc *loc, const char *op)
 {
-    /* FSCTL_SRV_COPYCHUNK needs the destination open for reading too. */
+    s_err(e, err, loc, op);
+    e->in_use =
+        err == SMBW_EACCES && smbw_last_status(loc->srv->conn) == SMBW_STATUS_SHARING_VIOLATION;
+    return err;
+}
+
+/* The temporary file's open: DELETE access, which the open does not share
+ * with others (see sc_fh); FSCTL_SRV_COPYCHUNK needs it open for reading
+ * too. */
+void sc_tmp_params(smbw_create_params *p, bool create, bool read_too)
+{
     int acc = (read_too ? SMBW_O_RDWR : SMBW_O_WRONLY) | SMBW_O_DELETE;
     if (create)
         acc |= SMBW_O_CREAT | SMBW_O_EXCL;
-    int err = smbw_file_open(&h->f, loc->tree, path, acc);
-    return err == 0 ? 0 : s_err(e, err, loc, "open");
+    smbw_create_params_from_flags(p, acc);
+    p->share_access &= ~(uint32_t)SMBW_FILE_SHARE_DELETE;
+}
+
+static int s_open_tmp(const sc_loc *loc, const char *path, bool create, bool read_too, sc_fh *h,
+                      sc_err *e)
+{
+    smbw_create_params p;
+    sc_tmp_params(&p, create, read_too);
+    int err = smbw_file_create(&h->f, loc->tree, path, &p);
+    return err == 0 ? 0 : s_err_shared(e, err, loc, "open");
 }
 
 static int s_create_put(const sc_loc *loc, const char *path, bool read_too, const void *data,
@@ -143,8 +163,7 @@ static int s_create_put(const sc_loc *loc, const char *path, bool read_too, cons
 {
     /* The open s_open_tmp makes with create, and the data with it. */
     smbw_create_params p;
-    smbw_create_params_from_flags(&p, (read_too ? SMBW_O_RDWR : SMBW_O_WRONLY) | SMBW_O_DELETE |
-                                          SMBW_O_CREAT | SMBW_O_EXCL);
+    sc_tmp_params(&p, true, read_too);
     int err = smbw_file_create_write(&h->f, loc->tree, path, &p, data, len);
     if (err == 0)
         return 0;
@@ -285,7 +304,7 @@ static bool s_discard(const sc_loc *loc, sc_fh *h, const char *tmp)
 static int s_unlink(const sc_loc *loc, const char *path, sc_err *e)
 {
     int err = smbw_unlink(loc->tree, path);
-    return err == 0 ? 0 : s_err(e, err, loc, "remove");
+    return err == 0 ? 0 : s_err_shared(e, err, loc, "remove");
 }
 
 /* The entries of a listing (the library's) as smbcopy's. Returns 0 or an

@@ -570,9 +570,10 @@ static int open_tmp(sc_xfer *x)
         while ((uerr = d->unlink(x->dst, x->tmp, &ue)) != 0 && redo(x, &ue))
             ;
         if (uerr != 0 && uerr != SMBW_ENOENT) {
-            /* locally the removal's errno is what is said; after a drop
-             * its error is all there is */
-            if (ue.local || attempt < 0)
+            /* locally the removal's errno is what is said, and another
+             * smbcopy's hold on the file; after a drop its error is all
+             * there is */
+            if (ue.local || ue.in_use || attempt < 0)
                 e = ue;
             break;
         }
@@ -581,6 +582,8 @@ static int open_tmp(sc_xfer *x)
         e.err = x->reconnect_err;
         e.status = 0;
     }
+    if (err != 0 && e.in_use && !sc_fh_open(&x->dh))
+        return sc_fail_in_use(x->ctx, &e, x->ddisp, x->tdisp);
     if (err != 0 && sc_fh_open(&x->dh)) { /* made, but its data not written */
         x->tmp_exists = true;
         return sc_fail(x->ctx, &e, x->tdisp);
@@ -957,7 +960,7 @@ static int xf_finish(sc_xfer *x)
     if (d->close_before_rename && d->close(x->dst, &x->dh, &e) != 0)
         return sc_fail(ctx, &e, x->tdisp);
     if (d->rename(x->dst, &x->dh, x->tmp, x->dpath, o->sync, &e) != 0)
-        return sc_fail(ctx, &e, x->ddisp);
+        return e.in_use ? sc_fail_in_use(ctx, &e, x->ddisp, x->tdisp) : sc_fail(ctx, &e, x->ddisp);
     x->tmp_exists = false;
     /* Attributes set under the final name: the read-only one (which would
      * have stopped the rename), and after a sparse copy all of them — a

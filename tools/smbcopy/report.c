@@ -175,6 +175,16 @@ int sc_fail_changed(sc_ctx *ctx, const char *sdisp)
     return SC_EXIT_LOCAL;
 }
 
+int sc_fail_in_use(sc_ctx *ctx, const sc_err *e, const char *ddisp, const char *tdisp)
+{
+    int code = e->local ? SC_EXIT_LOCAL : sc_exit_for(e->err);
+    sc_report(ctx, code,
+              "copy to %s: its temporary file %s is in use (another smbcopy copying to the same "
+              "file?); left alone, not copied",
+              ddisp, tdisp);
+    return code;
+}
+
 /* name for a message: control characters shown as '?'. */
 char *sc_printable(const char *name)
 {

@@ -40,6 +40,7 @@ typedef struct sc_err {
     uint32_t status; /* NTSTATUS; 0: the connection's last one when reported */
     smbw_conn *c;    /* the connection (for its status and message), or NULL */
     const char *op;  /* "open", "rename to", ...; NULL: see sc_fail */
+    bool in_use;     /* a temporary file another smbcopy holds (see sc_fh) */
 } sc_err;
 
 /* Reports e on what ("OP WHAT: WHY", as sc_fail_local or sc_fail_smb) and
@@ -60,6 +61,9 @@ int sc_fail_nomem(sc_ctx *ctx);
 int sc_fail_interrupted(sc_ctx *ctx, const char *sdisp);
 /* The source changed while it was copied. */
 int sc_fail_changed(sc_ctx *ctx, const char *sdisp);
+/* The temporary file tdisp of a copy to ddisp is another smbcopy's (e says
+ * where: the exit code of a local or of a server's refusal). */
+int sc_fail_in_use(sc_ctx *ctx, const sc_err *e, const char *ddisp, const char *tdisp);
 /* Reports a name the destination cannot hold (see name_ok in walk.c). */
 int sc_fail_name(sc_ctx *ctx, const sc_loc *src, const char *spath, int code, const char *why);
 
