@@ -866,6 +866,12 @@ int smbw_write_file(smbw_tree *t, const char *path, const void *data, size_t len
 typedef struct smbw_dirent {
     const char *name; /* UTF-8, borrowed until the next smbw_dir_next/free */
     smbw_stat st;
+    /* The server's name is not valid UTF-16 (an unpaired surrogate, which
+     * NTFS allows, or U+0000): name shows it with U+FFFD in place of each
+     * such unit, for messages only. No path made from it names this entry
+     * (it may name another file, or none): leave such an entry alone. The
+     * rest of the listing is unaffected. */
+    bool name_invalid;
 } smbw_dirent;
 
 /* Opens a directory for listing. Errors: as smbw_file_open (SMBW_ENOTDIR

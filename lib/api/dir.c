@@ -27,15 +27,19 @@ struct smbw_dir {
 };
 
 /* The UTF-8 name of entry e into *name (malloc'd): 0, 1 for "." and ".."
- * (skipped; *name NULL), or SMBW_EPROTO for a name that is not valid UTF-16,
- * empty, or holds a separator (set on c when not NULL), SMBW_ENOMEM. */
-static int entry_name(smbw_conn *c, const smb2_dirent *e, char **name)
+ * (skipped; *name NULL), or SMBW_EPROTO for a name that is empty or holds a
+ * separator (set on c when not NULL), SMBW_ENOMEM. A name that is not valid
+ * UTF-16 (an unpaired surrogate, which NTFS allows) is no reason to fail the
+ * listing: *invalid is set and *name shows it with U+FFFD (the caller marks
+ * the entry name_invalid). */
+static int entry_name(smbw_conn *c, const smb2_dirent *e, char **name, bool *invalid)
 {
     *name = NULL;
-    if (utf16le_to_utf8(e->name_utf16, e->name_len, name) != 0) {
-        if (c)
+    int rc = utf16le_to_utf8_lossy(e->name_utf16, e->name_len, name, invalid);
+    if (rc != 0) {
+        if (c && rc == SMBW_EPROTO)
             core_set_error(c, SMBW_EPROTO, 0, "directory entry name is not valid UTF-16");
-        return SMBW_EPROTO;
+        return rc;
     }
     if (!strcmp(*name, ".") || !strcmp(*name, "..")) {
         free(*name);
@@ -181,7 +185,8 @@ int smbw_dir_next(smbw_dir *d, smbw_dirent *ent)
         smbw_conn *c = NULL;
         if (api_file_conn(d->f, &c) != 0)
             c = NULL;
-        rc = entry_name(c, &e, &d->name);
+        bool invalid;
+        rc = entry_name(c, &e, &d->name, &invalid);
         if (rc == 1)
             continue;
         if (rc)
@@ -189,6 +194,7 @@ int smbw_dir_next(smbw_dir *d, smbw_dirent *ent)
         d->real_in_batch = true;
         memset(ent, 0, sizeof *ent);
         ent->name = d->name;
+        ent->name_invalid = invalid;
         stat_from_entry(&e, &ent->st);
         return 0;
     }
@@ -237,6 +243,7 @@ struct lister {
     int fetches;    /* QUERY_DIRECTORY answers with entries */
     smbw_buf names; /* the names, each NUL-terminated */
     smbw_stat *st;  /* the entries' metadata */
+    bool *invalid;  /* the entries' name_invalid */
     size_t *off;    /* where each entry's name starts in names */
     size_t count, cap;
     char path[];
@@ -248,6 +255,7 @@ static void lister_free(lister *l)
         api_rsp_free(&l->rsp[i]);
     buf_free(&l->names);
     free(l->st);
+    free(l->invalid);
     free(l->off);
     free(l);
 }
@@ -274,6 +282,7 @@ static void lister_end(lister *l, int err, uint32_t status)
             for (size_t i = 0; i < l->count; i++) {
                 v[i].name = names + l->off[i];
                 v[i].st = l->st[i];
+                v[i].name_invalid = l->invalid[i];
             }
             n = l->count;
         }
@@ -317,7 +326,8 @@ static int lister_take(lister *l, const api_rsp *r, uint32_t outlen)
             return SMBW_EPROTO;
         }
         char *name;
-        rc = entry_name(c, &e, &name);
+        bool invalid;
+        rc = entry_name(c, &e, &name, &invalid);
         if (rc == 1)
             continue;
         if (rc)
@@ -333,7 +343,10 @@ static int lister_take(lister *l, const api_rsp *r, uint32_t outlen)
             smbw_stat *st = realloc(l->st, ncap * sizeof *st);
             if (st)
                 l->st = st;
-            size_t *off = st ? realloc(l->off, ncap * sizeof *off) : NULL;
+            bool *inv = st ? realloc(l->invalid, ncap * sizeof *inv) : NULL;
+            if (inv)
+                l->invalid = inv;
+            size_t *off = inv ? realloc(l->off, ncap * sizeof *off) : NULL;
             if (!off) {
                 free(name);
                 return SMBW_ENOMEM;
@@ -347,6 +360,7 @@ static int lister_take(lister *l, const api_rsp *r, uint32_t outlen)
         if (l->names.failed)
             return SMBW_ENOMEM;
         stat_from_entry(&e, &l->st[l->count]);
+        l->invalid[l->count] = invalid;
         l->count++;
     }
     if (l->fetches > 1 && !real) {
@@ -519,7 +533,7 @@ static int list_by_steps(smbw_tree *t, const char *path, smbw_dirent **out, size
         return rc;
     smbw_buf names;
     buf_init(&names);
-    smbw_stat *st = NULL;
+    smbw_dirent *st = NULL; /* names set at the end */
     size_t cnt = 0, cap = 0;
     smbw_dirent e;
     while ((rc = smbw_dir_next(d, &e)) == 0) {
@@ -533,7 +547,7 @@ static int list_by_steps(smbw_tree *t, const char *path, smbw_dirent **out, size
         }
         if (cnt == cap) {
             size_t ncap = cap ? cap * 2 : 64;
-            smbw_stat *nst = realloc(st, ncap * sizeof *nst);
+            smbw_dirent *nst = realloc(st, ncap * sizeof *nst);
             if (!nst) {
                 rc = SMBW_ENOMEM;
                 break;
@@ -541,7 +555,7 @@ static int list_by_steps(smbw_tree *t, const char *path, smbw_dirent **out, size
             st = nst;
             cap = ncap;
         }
-        st[cnt++] = e.st;
+        st[cnt++] = e;
         buf_put(&names, e.name, strlen(e.name) + 1);
         if (names.failed) {
             rc = SMBW_ENOMEM;
@@ -559,8 +573,8 @@ static int list_by_steps(smbw_tree *t, const char *path, smbw_dirent **out, size
             char *p = (char *)&v[cnt]; /* after the array */
             memcpy(p, names.p, names.len);
             for (size_t i = 0; i < cnt; i++) {
+                v[i] = st[i];
                 v[i].name = p;
-                v[i].st = st[i];
                 p += strlen(p) + 1;
             }
             *out = v;

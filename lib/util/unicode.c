@@ -155,9 +155,13 @@ int utf8_to_utf16le_upper(const char *s, size_t len, smbw_buf *out)
     return convert(s, len, out, true);
 }
 
-int utf16le_to_utf8(const uint8_t *p, size_t len, char **out)
+/* utf16le_to_utf8; lossy NULL: strict; else each unit that is not valid (an
+ * unpaired surrogate, U+0000) becomes U+FFFD and *lossy is set. */
+static int from_utf16le(const uint8_t *p, size_t len, char **out, bool *lossy)
 {
     *out = NULL;
+    if (lossy)
+        *lossy = false;
     if (len % 2)
         return SMBW_EPROTO;
     if (!p && len)
@@ -174,14 +178,26 @@ int utf16le_to_utf8(const uint8_t *p, size_t len, char **out)
     uint16_t u, lo;
     while (cur_u16(&in, &u)) {
         uint32_t c = u;
+        bool ok = true;
         if (c >= 0xD800 && c <= 0xDBFF) {
-            if (!cur_u16(&in, &lo))
-                goto bad;
-            if (lo < 0xDC00 || lo > 0xDFFF)
-                goto bad;
-            c = 0x10000 + ((c - 0xD800) << 10) + (uint32_t)(lo - 0xDC00);
+            /* a pair; a lone high surrogate: the next unit is read again */
+            smbw_cur at = in;
+            if (cur_u16(&in, &lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
+                c = 0x10000 + ((c - 0xD800) << 10) + (uint32_t)(lo - 0xDC00);
+            } else {
+                in = at;
+                ok = false;
+            }
         } else if ((c >= 0xDC00 && c <= 0xDFFF) || c == 0) {
-            goto bad;
+            ok = false;
+        }
+        if (!ok) {
+            if (!lossy) {
+                free(s);
+                return SMBW_EPROTO;
+            }
+            *lossy = true;
+            c = 0xFFFD;
         }
         if (c < 0x80) {
             s[o++] = (char)c;
@@ -202,7 +218,14 @@ int utf16le_to_utf8(const uint8_t *p, size_t len, char **out)
     s[o] = '\0';
     *out = s;
     return 0;
-bad:
-    free(s);
-    return SMBW_EPROTO;
+}
+
+int utf16le_to_utf8(const uint8_t *p, size_t len, char **out)
+{
+    return from_utf16le(p, len, out, NULL);
+}
+
+int utf16le_to_utf8_lossy(const uint8_t *p, size_t len, char **out, bool *lossy)
+{
+    return from_utf16le(p, len, out, lossy);
 }

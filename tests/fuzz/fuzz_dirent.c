@@ -22,6 +22,16 @@ static void walk(uint8_t info_class, const uint8_t *data, size_t size)
         char *name = NULL;
         if (utf16le_to_utf8(e.name_utf16, e.name_len, &name) == 0)
             free(name);
+        /* the lossy form listings use: fails only on an odd length, and
+         * then gives a string of at most 3 bytes per unit */
+        bool lossy;
+        name = NULL;
+        int lr = utf16le_to_utf8_lossy(e.name_utf16, e.name_len, &name, &lossy);
+        fz_check(lr == 0 || e.name_len % 2 != 0, "lossy conversion failed on an even length");
+        if (lr == 0) {
+            fz_check(strlen(name) <= e.name_len / 2 * 3, "lossy conversion longer than 3 per unit");
+            free(name);
+        }
         if (pos == SIZE_MAX)
             break;
     }

@@ -331,6 +331,8 @@ SCENARIOS = {
     "dir-name-overrun": (QUERY_DIRECTORY, "FileNameLength past the entry"),
     "dir-output-outside": (QUERY_DIRECTORY, "OutputBufferLength past the packet"),
     "dir-endless-dots": (QUERY_DIRECTORY, "every QUERY_DIRECTORY returns '.' and '..' (for 5 s)"),
+    "dir-name-unpaired-surrogate": (QUERY_DIRECTORY, "a listed name 'bad<U+D800>.txt' (not "
+                                    "valid UTF-16; NTFS allows it): listed, marked"),
     "ioctl-output-outside": (IOCTL, "resume key IOCTL OutputCount past the packet"),
     "ioctl-output-overflow": (IOCTL, "IOCTL OutputOffset 0xFFFFFFF0 (wraps)"),
     "ioctl-output-more-than-max": (IOCTL, "IOCTL output larger than MaxOutputResponse"),
@@ -410,6 +412,8 @@ class Server:
             "small.txt": Node(b"hello from fakesmb\n"),
             "sub": Node(is_dir=True),
         }
+        if scenario == "dir-name-unpaired-surrogate":
+            self.fs["bad\ud800.txt"] = Node(b"unnamable\n")
         if odx:
             self.fs["big.bin"] = Node(bytes(range(256)) * (32 << 10) + b"tail!")  # 8 MiB + 5
             self.fs["zero.bin"] = Node(bytes(2 << 20))
@@ -747,7 +751,7 @@ class Server:
         out = []
         for i, n in enumerate(names):
             node = self.fs.get(prefix + n) if n not in (".", "..") else Node(is_dir=True)
-            raw = n.encode("utf-16le")
+            raw = n.encode("utf-16le", "surrogatepass")
             attrs = ATTR_DIRECTORY if node.is_dir else ATTR_NORMAL
             e = struct.pack("<II", 0, i) + struct.pack(
                 "<QQQQQQ", FILETIME, FILETIME, FILETIME, FILETIME, len(node.data),

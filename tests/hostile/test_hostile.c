@@ -154,6 +154,7 @@ static const scenario scenarios[] = {
     {"dir-name-overrun", S_DIR, SMBW_EPROTO, DEAD, T_DEF},
     {"dir-output-outside", S_DIR, SMBW_EPROTO, DEAD, T_DEF},
     {"dir-endless-dots", S_DIR, SMBW_EPROTO, DEAD, T_DEF},
+    {"dir-name-unpaired-surrogate", S_DONE, 0, ALIVE, T_DEF},
     /* IOCTL: resume key and copychunk */
     {"ioctl-output-outside", S_COPY, SMBW_EPROTO, DEAD, T_DEF},
     {"ioctl-output-overflow", S_COPY, SMBW_EPROTO, DEAD, T_DEF},
@@ -257,6 +258,22 @@ static bool wants_durable(const char *name)
            !strncmp(name, "qfid-", 5) || !strncmp(name, "oplock-", 7);
 }
 
+/* An entry marked name_invalid, as dir-name-unpaired-surrogate lists it:
+ * 1, shown with U+FFFD, its size as listed; -1000 for a mark on another
+ * entry (the count then never matches). */
+static int dirent_marked(const smbw_dirent *e)
+{
+    if (!e->name_invalid)
+        return 0;
+    return strcmp(e->name, "bad\xef\xbf\xbd.txt") == 0 && e->st.size == 10 ? 1 : -1000;
+}
+
+/* Entries a listing must mark name_invalid in scenario name. */
+static int want_marked(const char *name)
+{
+    return strcmp(name, "dir-name-unpaired-surrogate") == 0 ? 1 : 0;
+}
+
 static int run_step(client *c, enum step s, const fake *f, int timeout_ms, const char *name)
 {
     int rc = 0;
@@ -322,20 +339,26 @@ static int run_step(client *c, enum step s, const fake *f, int timeout_ms, const
             smbw_dirent *v = NULL;
             size_t nv = 0;
             rc = smbw_dir_list(c->tree, "", &v, &nv);
-            int found = 0;
-            for (size_t i = 0; i < nv; i++)
-                if (!strcmp(v[i].name, "src.bin") && v[i].st.size == SRC_SIZE)
+            int found = 0, marked = 0;
+            for (size_t i = 0; i < nv; i++) {
+                if (!strcmp(v[i].name, "src.bin") && v[i].st.size == SRC_SIZE && !v[i].name_invalid)
                     found = 1;
+                marked += dirent_marked(&v[i]);
+            }
             free(v);
             if (!rc && !found) {
                 snprintf(c->detail, sizeof c->detail, "src.bin missing from the listing");
+                rc = 1;
+            }
+            if (!rc && marked != want_marked(name)) {
+                snprintf(c->detail, sizeof c->detail, "%d entries marked name_invalid", marked);
                 rc = 1;
             }
             break;
         }
         smbw_dir *d = NULL;
         rc = smbw_dir_open(&d, c->tree, "");
-        int found = 0, n = 0;
+        int found = 0, n = 0, marked = 0;
         while (!rc) {
             smbw_dirent e;
             int r = smbw_dir_next(d, &e);
@@ -346,8 +369,9 @@ static int run_step(client *c, enum step s, const fake *f, int timeout_ms, const
                 break;
             }
             n++;
-            if (!strcmp(e.name, "src.bin") && e.st.size == SRC_SIZE)
+            if (!strcmp(e.name, "src.bin") && e.st.size == SRC_SIZE && !e.name_invalid)
                 found = 1;
+            marked += dirent_marked(&e);
             if (n > 1000) {
                 snprintf(c->detail, sizeof c->detail, "directory listing does not end");
                 rc = 1;
@@ -356,6 +380,10 @@ static int run_step(client *c, enum step s, const fake *f, int timeout_ms, const
         smbw_dir_free(d);
         if (!rc && !found) {
             snprintf(c->detail, sizeof c->detail, "src.bin missing from the listing");
+            rc = 1;
+        }
+        if (!rc && marked != want_marked(name)) {
+            snprintf(c->detail, sizeof c->detail, "%d entries marked name_invalid", marked);
             rc = 1;
         }
         break;

@@ -142,6 +142,50 @@ START_TEST(invalid_utf16)
 }
 END_TEST
 
+/* The lossy form (directory entries): each invalid unit becomes U+FFFD,
+ * said by *lossy; a valid name is as the strict form gives it. */
+START_TEST(lossy_utf16)
+{
+    static const struct {
+        const char *in;
+        size_t len;
+        const char *out;
+        bool lossy;
+    } cases[] = {
+        {"a\0\x3d\xd8", 4, "a\xef\xbf\xbd", true}, /* lone high at the end */
+        {"\x3d\xd8"
+         "a\0",
+         4,
+         "\xef\xbf\xbd"
+         "a",
+         true}, /* high, then 'a' kept */
+        {"\x3d\xd8\x3d\xd8\x00\xde", 6, "\xef\xbf\xbd\xf0\x9f\x98\x80", true}, /* high, pair */
+        {"\x00\xde", 2, "\xef\xbf\xbd", true},                                 /* lone low */
+        {"\x00\xde\x3d\xd8", 4, "\xef\xbf\xbd\xef\xbf\xbd", true},             /* reversed pair */
+        {"a\0\0\0b\0", 6,
+         "a\xef\xbf\xbd"
+         "b",
+         true},                                                 /* embedded NUL */
+        {"a\0\x3d\xd8\x00\xde", 6, "a\xf0\x9f\x98\x80", false}, /* valid */
+        {"", 0, "", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *s = NULL;
+        bool lossy = !cases[i].lossy;
+        ck_assert_int_eq(
+            utf16le_to_utf8_lossy((const uint8_t *)cases[i].in, cases[i].len, &s, &lossy), 0);
+        ck_assert_msg(s != NULL && strcmp(s, cases[i].out) == 0, "case %zu: %s", i, s);
+        ck_assert_msg(lossy == cases[i].lossy, "case %zu: lossy %d", i, lossy);
+        free(s);
+    }
+    char *s = (char *)1;
+    bool lossy;
+    /* odd length: malformed, not lossy */
+    ck_assert_int_eq(utf16le_to_utf8_lossy((const uint8_t *)"a\0b", 3, &s, &lossy), SMBW_EPROTO);
+    ck_assert_ptr_null(s);
+}
+END_TEST
+
 START_TEST(round_trip)
 {
     const char *samples[] = {"plain", "caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac",
@@ -206,6 +250,7 @@ int main(void)
     tcase_add_test(tc, non_bmp);
     tcase_add_test(tc, invalid_utf8);
     tcase_add_test(tc, invalid_utf16);
+    tcase_add_test(tc, lossy_utf16);
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, upper);
     tcase_add_test(tc, appends);

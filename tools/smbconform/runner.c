@@ -86,6 +86,8 @@ int cf_remove_tree(smbw_tree *t, const char *path, int depth)
     size_t n = 0, cap = 0;
     smbw_dirent ent;
     while ((rc = smbw_dir_next(d, &ent)) == 0) {
+        if (ent.name_invalid) /* no path names it: left, the rmdir then fails */
+            continue;
         if (n == cap) {
             cap = cap != 0 ? cap * 2 : 16;
             char **nn = realloc(names, cap * sizeof(*nn));

@@ -66,6 +66,9 @@ typedef struct sc_entry {
     ino_t ino;
     bool has_fi; /* fi holds the entry's metadata from the listing (a share's) */
     sc_finfo fi;
+    /* A share's name that is not valid UTF-16: name shows it with U+FFFD
+     * and leads to no file (smbw_dirent's name_invalid). */
+    bool name_invalid;
 } sc_entry;
 
 typedef struct sc_epops {

@@ -320,6 +320,7 @@ int sc_entries_from_smb(const smbw_dirent *ents, size_t n, sc_entry **out, size_
         k.is_reg = !ents[i].st.is_dir;
         finfo_from_smb(&k.fi, &ents[i].st);
         k.has_fi = true;
+        k.name_invalid = ents[i].name_invalid;
         if (!sc_push_entry(&v, &cnt, &cap, ents[i].name, &k)) {
             sc_free_entries(v, cnt);
             return s_err(e, SMBW_ENOMEM, NULL, NULL);

@@ -147,7 +147,10 @@ const sc_optdef sc_optdefs[] = {
      "copied to a case-insensitive share or file system) are never written over one another: "
      "the first is copied, each later one is reported as 'not copied: its name collides with "
      "...', counted as failed and listed in --json collisions (a colliding directory is not "
-     "copied at all). A case-sensitive destination gets both."},
+     "copied at all). A case-sensitive destination gets both. A file on a share whose name is "
+     "not valid UTF-16 (an unpaired surrogate, which NTFS allows) cannot be named in any "
+     "request: it is reported ('its name on the server is not valid UTF-16'), shown with "
+     "U+FFFD, and counted as failed; the rest of its directory is copied."},
     {SC_OPT_RESUME, 0, "resume", NULL, "continue a partial copy; keep partials on failure",
      "Continue a copy that an earlier run left in the temporary file .NAME.smbcopy.part, "
      "instead of starting over, and keep that file when this run fails or is interrupted so a "

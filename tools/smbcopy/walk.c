@@ -331,8 +331,8 @@ static const sc_finfo *known_copy(const dir_frame *f, const char *name, const sc
     if (!f->dlisted)
         return NULL;
     const sc_entry *hit = bsearch(name, f->dv, f->dn, sizeof(sc_entry), name_cmp);
-    if (hit != NULL)
-        return hit->has_fi ? &hit->fi : NULL;
+    if (hit != NULL) /* an entry whose shown name is not its own: a lookup tells */
+        return hit->has_fi && !hit->name_invalid ? &hit->fi : NULL;
     if (!ascii(name))
         return NULL;
     for (size_t i = 0; i < f->dn; i++)
@@ -651,7 +651,8 @@ static void list_ahead(walk *w, const dir_frame *f)
     /* The first entered is asked last (sent first). */
     for (size_t i = f->n; i-- > 0;) {
         const sc_entry *e = &f->v[i];
-        if (!e->is_dir || (e->is_link && (w->ctx->o->no_follow || e->link_err != 0)) ||
+        if (!e->is_dir || e->name_invalid ||
+            (e->is_link && (w->ctx->o->no_follow || e->link_err != 0)) ||
             !sc_name_ok(e->name, dst->remote && !src->remote, why, sizeof(why)))
             continue;
         char *sc = sc_path_join(f->spath, e->name, src->remote);
@@ -733,7 +734,11 @@ static void walk_entry(walk *w)
     dir_frame *f = &w->stack[w->sp - 1];
     sc_entry *e = &f->v[f->i++];
     char why[128];
-    if (!sc_name_ok(e->name, dst->remote && !src->remote, why, sizeof(why))) {
+    if (e->name_invalid)
+        snprintf(why, sizeof(why),
+                 "its name on the server is not valid UTF-16 (shown with U+FFFD), so no request "
+                 "can name it");
+    if (e->name_invalid || !sc_name_ok(e->name, dst->remote && !src->remote, why, sizeof(why))) {
         /* Never written under another name: reported, counted as failed. */
         char *sc = sc_path_join(f->spath, e->name, src->remote);
         if (sc == NULL)
