@@ -25,6 +25,11 @@
 # - The copies are identical, keep the source's modification time, and are
 #   not left hidden (Samba marks a new dot file hidden; the final
 #   attributes replace that).
+# - A rename the server refuses in the commit of a file replacing another
+#   (a sticky directory, the old file another user's): the batch removes its
+#   temporary file, the usual way tries and is refused too; that file is
+#   reported once (exit 7) and left as it was, the others replaced, nothing
+#   left behind; upload and server-side.
 # - A file larger than one request still gets its resume record (--resume
 #   works for it: tests/copy/resume.sh).
 # - On a full share the WRITE of a small file fails after its CREATE made
@@ -196,6 +201,44 @@ if ((b - a == 30 && m >= 12)) && diff -r "$share/n6" "$share/c6/n6" >/dev/null &
 else
     fail "server-side over the copies: $((b - a)) requests for 6 more files (wanted 30), $m outstanding at most; $(diff -r "$share/n6" "$share/c6/n6" 2>&1 | head -2) $(leftovers "$share/c6")"
 fi
+
+# 2e. A rename refused in the commit of a file replacing another: in a
+#     sticky directory a file of root's cannot be renamed over by the test
+#     user (Samba answers STATUS_ACCESS_DENIED; an open of the old file that
+#     does not share DELETE does not stop Samba's rename). The batch's commit
+#     is refused, its temporary file removed, the usual way refused as well.
+mkdir -p "$work/rf/r"
+for i in 1 2 3 4 5; do echo "old $i" >"$work/rf/r/f$i"; done
+mkdir "$share/rf-up" "$share/rf-ss" "$share/rf-new" # each gets r
+chown "$SMBW_TEST_USER:" "$share/rf-up" "$share/rf-ss" "$share/rf-new"
+run_json -r "$work/rf/r" "$url/rf-up" || fail "uploading rf: exit $rc"
+run_json -r "$work/rf/r" "$url/rf-ss" || fail "uploading rf again: exit $rc"
+for i in 1 2 3 4 5; do echo "new $i" >"$work/rf/r/f$i"; done
+run_json -r "$work/rf/r" "$url/rf-new" || fail "uploading the new rf: exit $rc"
+for d in rf-up/r rf-ss/r; do
+    chown root: "$share/$d" "$share/$d/f3"
+    chmod 1777 "$share/$d"
+    chmod 666 "$share/$d/f3"
+done
+for how in upload server-side; do
+    case $how in
+    upload) src=$work/rf/r dst=rf-up ;;
+    server-side) src=$url/rf-new/r dst=rf-ss ;;
+    esac
+    set +e
+    "$smbcopy" -vvv --no-progress -r "$src" "$url/$dst" </dev/null 2>"$work/trace" >/dev/null
+    rc=$?
+    set -e
+    said=$(grep -c "^smbcopy: rename to .*/$dst/r/f3: access denied (STATUS_ACCESS_DENIED)$" "$work/trace" || true)
+    refused=$(grep -c '\[trace\] <- SET_INFO .*STATUS_ACCESS_DENIED' "$work/trace" || true)
+    same=$(for i in 1 2 4 5; do cat "$share/$dst/r/f$i"; done)
+    if ((rc == 7 && said == 1 && refused == 2)) && [[ "$(cat "$share/$dst/r/f3")" == "old 3" &&
+        "$same" == "$(printf 'new %s\n' 1 2 4 5)" && -z "$(leftovers "$share/$dst")" ]]; then
+        pass "$how, a refused rename over a file: the batch's commit and the usual way refused (2 refusals), reported once, exit 7, that file as it was, the others replaced, no leftovers"
+    else
+        fail "$how, a refused rename over a file: exit $rc, said $said, $refused refusals (wanted 2), f3 '$(cat "$share/$dst/r/f3")', others '$same', leftovers '$(leftovers "$share/$dst")'"
+    fi
+done
 
 # 2f. Listings: each directory of a share listed with its CREATE and
 #     QUERY_DIRECTORY requests in one compound (CLOSE sent after, not
