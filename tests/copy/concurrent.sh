@@ -76,10 +76,17 @@ both() {
     hold_release
     wait_bg
     hold_stop
-    if ((bg_rc == 0)); then
-        pass "$what: the first run finishes (exit 0)"
+    ended "$what: the first run" "$bg_rc" "$work/bg.err" "$ddir" "$dname"
+}
+
+# ended WHAT RC ERRFILE DDIR DNAME: a run that had to succeed: exit 0, the
+# copy identical, no leftovers.
+ended() {
+    local what=$1 code=$2 err=$3 ddir=$4 dname=$5
+    if ((code == 0)); then
+        pass "$what: exit 0"
     else
-        fail "$what: the first run: exit $bg_rc: $(cat "$work/bg.err")"
+        fail "$what: exit $code: $(cat "$err")"
     fi
     same_file "$what" "$work/src.bin" "$ddir/$dname"
     if [[ -z "$(leftovers "$ddir")" ]]; then
@@ -103,17 +110,7 @@ stale() {
         fail "$what: no temporary file after SIGKILL: $(ls -a "$ddir")"
     fi
     run_json "$src" "$dst"
-    if ((rc == 0)); then
-        pass "$what: a later run removes it as a stale one (exit 0)"
-    else
-        fail "$what: a later run: exit $rc: $(cat "$work/last.err")"
-    fi
-    same_file "$what, after the stale one" "$work/src.bin" "$ddir/$dname"
-    if [[ -z "$(leftovers "$ddir")" ]]; then
-        pass "$what: no leftovers after the stale one"
-    else
-        fail "$what: leftovers: $(leftovers "$ddir")"
-    fi
+    ended "$what: a later run, removing it as a stale one" "$rc" "$work/last.err" "$ddir" "$dname"
 }
 
 both upload "$work/src.bin" "$url/up.bin" "$share" up.bin 5
