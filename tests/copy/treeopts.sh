@@ -189,6 +189,24 @@ for what in down server-side; do
         fail "-u $what: files $(json_num files) skipped $(json_num skipped) (want $nfiles), $ncreate CREATEs for $ndirs directories"
     fi
 done
+# -u server-side, files whose names the copy's listing cannot settle
+# (non-ASCII, not listed: the share may fold them to another listed name):
+# each is looked up once by the walk, and that lookup is what the copy goes
+# on with: 3 CREATEs per file (the lookup, the source's, the copy's), as the
+# difference between 6 and 3 such files (4 before: looked up twice).
+for n in 3 6; do
+    mkdir -p "$share/nu$n" "$share/cu$n/nu$n"
+    for ((i = 1; i <= n; i++)); do echo "$i" >"$share/nu$n/$(printf '\xc3\xbc')$i"; done
+    chown -R --reference="$share" "$share/nu$n" "$share/cu$n"
+    "$smbcopy" -r -u -vvv --no-progress "$url/nu$n" "$url/cu$n" 2>"$work/u.trace" >/dev/null ||
+        fail "-u non-ASCII names, $n files: exit $?"
+    nc[n]=$(grep -c -- '-> CREATE' "$work/u.trace" || true)
+done
+if ((nc[6] - nc[3] == 9)) && diff -r "$share/nu6" "$share/cu6/nu6" >/dev/null; then
+    pass "-u server-side, non-ASCII names not listed: looked up once, 3 CREATEs per file (${nc[3]} for 3, ${nc[6]} for 6), identical"
+else
+    fail "-u server-side, non-ASCII names not listed: $((nc[6] - nc[3])) CREATEs for 3 more files (want 9), $(diff -r "$share/nu6" "$share/cu6/nu6" 2>&1 | head -2)"
+fi
 # --dry-run of a download into an empty directory: every file listed from
 # the share's listing, none opened, nothing written.
 mkdir -p "$work/dry-down"

@@ -672,29 +672,39 @@ static void list_ahead(walk *w, const dir_frame *f)
 }
 
 /* The copy dc as known (listed, or absent) or else looked up, into *d;
- * false when the lookup failed. */
-static bool copy_as_known(walk *w, const char *dc, const sc_finfo *known, sc_finfo *d)
+ * false when the lookup failed. A copy on a share looked up is kept in
+ * *store and *known then points there, so that the rest of the way
+ * (sc_copy_file) does not ask again. */
+static bool copy_as_known(walk *w, const char *dc, const sc_finfo **known, sc_finfo *store,
+                          sc_finfo *d)
 {
     sc_err err;
-    if (known != NULL) {
-        *d = *known;
+    if (*known != NULL) {
+        *d = **known;
         return true;
     }
-    return sc_ops(w->dst)->stat(w->dst, dc, d, &err) == 0;
+    if (sc_ops(w->dst)->stat(w->dst, dc, d, &err) != 0)
+        return false;
+    if (w->dst->remote) {
+        *store = *d;
+        *known = store;
+    }
+    return true;
 }
 
 /* -u, --resume: whether the copy dc of the file e is up to date, told from
  * the source's listing (a share's: size and times) and the destination as
- * known (listed, or absent) or looked up, without opening the source (a
- * round trip per file on a share). False when the listing does not tell:
- * sc_copy_file then looks. */
-static bool up_to_date(walk *w, const sc_entry *e, const char *dc, const sc_finfo *known)
+ * known (listed, or absent) or looked up (see copy_as_known), without
+ * opening the source (a round trip per file on a share). False when the
+ * listing does not tell: sc_copy_file then looks. */
+static bool up_to_date(walk *w, const sc_entry *e, const char *dc, const sc_finfo **known,
+                       sc_finfo *store)
 {
     const sc_opts *o = w->ctx->o;
     sc_finfo d;
-    if (!e->has_fi || (known != NULL && !known->exists))
+    if (!e->has_fi || (*known != NULL && !(*known)->exists))
         return false;
-    if (!((o->resume && o->preserve) || o->update) || !copy_as_known(w, dc, known, &d))
+    if (!((o->resume && o->preserve) || o->update) || !copy_as_known(w, dc, known, store, &d))
         return false;
     return sc_up_to_date(o, &e->fi, e->fi.size, &d);
 }
@@ -705,11 +715,11 @@ static bool up_to_date(walk *w, const sc_entry *e, const char *dc, const sc_finf
  * could refuse it, skip it, find it the same file), or when the listing does
  * not tell. */
 static bool dry_run_listed(walk *w, const sc_entry *e, const char *sc, const char *dc,
-                           const sc_finfo *known)
+                           const sc_finfo **known, sc_finfo *store)
 {
     sc_ctx *ctx = w->ctx;
     sc_finfo d;
-    if (!ctx->o->dry_run || !e->has_fi || !copy_as_known(w, dc, known, &d) || d.exists)
+    if (!ctx->o->dry_run || !e->has_fi || !copy_as_known(w, dc, known, store, &d) || d.exists)
         return false;
     char *sd = sc_loc_display(w->src, sc), *dd = sc_loc_display(w->dst, dc);
     if (sd == NULL || dd == NULL) {
@@ -787,11 +797,12 @@ static void walk_entry(walk *w)
     } else if (e->is_reg) {
         const sc_finfo absent = {.exists = false};
         const sc_finfo *known = known_copy(f, e->name, &absent);
+        sc_finfo looked;
         bool taken = false;
-        if (up_to_date(w, e, dc, known)) {
+        if (up_to_date(w, e, dc, &known, &looked)) {
             ctx->skipped++;
             taken = true;
-        } else if (dry_run_listed(w, e, sc, dc, known)) {
+        } else if (dry_run_listed(w, e, sc, dc, &known, &looked)) {
             taken = true;
         } else if (w->batch != NULL) {
             /* Taken by the batch of small files: a copy that is not there;
