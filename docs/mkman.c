@@ -104,6 +104,16 @@ static const tool_man_item safety[] = {
      "are used instead (PREFIX: the start of NAME, HASH: 16 hex digits computed from NAME), so "
      "every name the destination can hold can be copied and resumed."},
     {TOOL_MAN_PARA, NULL,
+     "A share that refuses names starting with a dot (a Samba share whose 'veto files' match "
+     "them) answers the first temporary name with STATUS_OBJECT_NAME_NOT_FOUND though its "
+     "directory is there: smbcopy says once 'the share refuses names that start with a dot' "
+     "and names the temporary files and records of the rest of the run NAME.smbcopy.part and "
+     "NAME.smbcopy.state, without the dot (--resume finds the record under either name; a "
+     "tree copied from such a share after an interrupted run takes these as ordinary files, "
+     "as it would a file of the user's with such a name). A file whose own name "
+     "the share refuses is reported as 'the share refuses the name', not as a missing "
+     "directory."},
+    {TOOL_MAN_PARA, NULL,
      "Two runs copying to the same destination at once never take each other's temporary "
      "file: a run holds its .NAME.smbcopy.part while it writes it (locally with an exclusive "
      "flock(2), on a share with an open that does not let others delete it), and another run "

@@ -634,7 +634,8 @@ static bool write_local(sc_batch *b, item *it)
 {
     sc_ctx *ctx = b->ctx;
     const sc_epops *d = sc_ops(it->ln->dst);
-    char *tmp = sc_temp_name(it->dpath, SC_PART_SUFFIX, d->name_max(it->ln->dst, it->dpath));
+    char *tmp = sc_temp_name(it->dpath, SC_PART_SUFFIX, d->name_max(it->ln->dst, it->dpath),
+                             b->ctx->visible_temps);
     char *dd = sc_loc_display(it->ln->dst, it->dpath);
     const char *disp = sc_disp_or(dd, it->dpath);
     sc_fh h = SC_FH_NONE;
@@ -1175,8 +1176,9 @@ int sc_batch_add(sc_batch *b, const char *spath, const char *dpath, const sc_fin
     l->busy++;
     b->busy++;
     if (replace && it->dpath != NULL &&
-        (it->tmp = sc_temp_name(it->dpath, SC_PART_SUFFIX,
-                                sc_ops(l->dst)->name_max(l->dst, it->dpath))) == NULL) {
+        (it->tmp =
+             sc_temp_name(it->dpath, SC_PART_SUFFIX, sc_ops(l->dst)->name_max(l->dst, it->dpath),
+                          b->ctx->visible_temps)) == NULL) {
         item_done(b, it);
         return 0;
     }

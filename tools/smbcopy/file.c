@@ -71,15 +71,16 @@ typedef struct sc_xfer {
  * boundary), '~' and 16 hex digits of a hash of the whole NAME, so that
  * any name the destination can hold can be copied, and the resume record
  * (which holds NAME) tells whose partial file it is. */
-char *sc_temp_name(const char *final, const char *suffix, size_t max)
+char *sc_temp_name(const char *final, const char *suffix, size_t max, bool visible)
 {
     const char *slash = strrchr(final, '/');
     const char *base = slash != NULL ? slash + 1 : final;
     int dlen = (int)(base - final);
     size_t blen = strlen(base);
     const size_t longest = sizeof(SC_STATE_SUFFIX) - 1;
+    const char *dot = visible ? "" : ".";
     if (1 + blen + longest <= max)
-        return sc_asprintf("%.*s.%s%s", dlen, final, base, suffix);
+        return sc_asprintf("%.*s%s%s%s", dlen, final, dot, base, suffix);
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
     for (const unsigned char *p = (const unsigned char *)base; *p != '\0'; p++) {
         h ^= *p;
@@ -90,8 +91,8 @@ char *sc_temp_name(const char *final, const char *suffix, size_t max)
         keep = blen;
     while (keep > 0 && ((unsigned char)base[keep] & 0xc0) == 0x80)
         keep--;
-    return sc_asprintf("%.*s.%.*s~%016llx%s", dlen, final, (int)keep, base, (unsigned long long)h,
-                       suffix);
+    return sc_asprintf("%.*s%s%.*s~%016llx%s", dlen, final, dot, (int)keep, base,
+                       (unsigned long long)h, suffix);
 }
 
 /* The connection of one end, or NULL for a local one. */
@@ -196,6 +197,18 @@ static bool close_source_changed(sc_xfer *x)
     return changed;
 }
 
+/* Whether the directory of the destination is there (a share's, looked up). */
+static bool dir_there(sc_xfer *x)
+{
+    const char *slash = strrchr(x->dpath, '/');
+    char *dir = slash != NULL ? strndup(x->dpath, (size_t)(slash - x->dpath)) : strdup("");
+    sc_finfo fi;
+    sc_err e;
+    bool there = dir != NULL && x->dops->stat(x->dst, dir, &fi, &e) == 0 && fi.exists && fi.is_dir;
+    free(dir);
+    return there;
+}
+
 /* The temporary file next to dpath could not be created: said in terms of
  * the user's destination (the temporary name is smbcopy's business). */
 static int fail_create(sc_xfer *x, const sc_err *e)
@@ -216,6 +229,12 @@ static int fail_create(sc_xfer *x, const sc_err *e)
         } else {
             rc = sc_fail_local(ctx, e->os_errno, "copy to", x->ddisp);
         }
+    } else if (status == SMBW_STATUS_OBJECT_NAME_NOT_FOUND && dir_there(x)) {
+        rc = SC_EXIT_STATUS;
+        sc_report(ctx, rc,
+                  "copy to %s: the share refuses the name %s though its directory is there (%s; "
+                  "a name the share's \"veto files\" match?)",
+                  x->ddisp, x->tdisp, smbw_status_name(status));
     } else if (status == SMBW_STATUS_OBJECT_PATH_NOT_FOUND ||
                status == SMBW_STATUS_OBJECT_NAME_NOT_FOUND) {
         rc = SC_EXIT_STATUS;
@@ -246,6 +265,24 @@ static bool one_request(const sc_xfer *x)
 
 /* ---- the steps ------------------------------------------------------- */
 
+/* The temporary file's and resume record's names next to x->dpath (again
+ * after the share refused dot names: ctx->visible_temps), and what messages
+ * call the file being written (a FIFO or device is written in place: its own
+ * name). False when out of memory. */
+static bool temp_names(sc_xfer *x)
+{
+    size_t nmax = x->dops->name_max(x->dst, x->dpath);
+    free(x->tmp);
+    free(x->spath_state);
+    free(x->tdisp);
+    x->tmp = sc_temp_name(x->dpath, SC_PART_SUFFIX, nmax, x->ctx->visible_temps);
+    x->spath_state = sc_temp_name(x->dpath, SC_STATE_SUFFIX, nmax, x->ctx->visible_temps);
+    x->tdisp = x->dst_stream    ? strdup(x->ddisp)
+               : x->tmp != NULL ? sc_loc_display(x->dst, x->tmp)
+                                : NULL;
+    return x->tmp != NULL && x->spath_state != NULL && x->tdisp != NULL;
+}
+
 /* Names: what messages show, the temporary file and the resume record; a
  * local destination is looked at first (check_dst: never replace a
  * symbolic link, FIFO or device, see endpoint_local.c). */
@@ -269,16 +306,8 @@ static int xf_names(sc_xfer *x)
         if (x->dfinal != NULL)
             x->dpath = x->dfinal;
     }
-    size_t nmax = x->dops->name_max(dst, x->dpath);
-    x->tmp = sc_temp_name(x->dpath, SC_PART_SUFFIX, nmax);
-    x->spath_state = sc_temp_name(x->dpath, SC_STATE_SUFFIX, nmax);
     x->dname = sc_base_name(x->dpath, dst->remote);
-    /* What messages name for the file being written: a FIFO or device is
-     * written in place, so its own name. */
-    x->tdisp = x->dst_stream    ? strdup(x->ddisp)
-               : x->tmp != NULL ? sc_loc_display(dst, x->tmp)
-                                : NULL;
-    if (x->tmp == NULL || x->spath_state == NULL || x->tdisp == NULL || x->dname == NULL)
+    if (x->dname == NULL || !temp_names(x))
         return sc_fail_nomem(x->ctx);
     return 0;
 }
@@ -522,6 +551,34 @@ static int read_small(sc_xfer *x)
     return 0;
 }
 
+/* Whether the temporary name was refused as not found though its directory
+ * is there: a share that refuses names starting with a dot (Samba answers
+ * STATUS_OBJECT_NAME_NOT_FOUND for a name its "veto files" match). Asked
+ * once a run. */
+static bool dots_refused(sc_xfer *x)
+{
+    return x->dst->remote && !x->ctx->visible_temps && dir_there(x);
+}
+
+/* From now on the temporary file and resume record go without the leading
+ * dot (for every file of the run), said once; with --resume a record under
+ * the new name (an earlier run's on such a share) is read. Returns 0 or the
+ * exit code of a failure it reported. */
+static int visible_temps(sc_xfer *x)
+{
+    x->ctx->visible_temps = true;
+    if (!temp_names(x))
+        return sc_fail_nomem(x->ctx);
+    sc_warn(x->ctx,
+            "the share refuses names that start with a dot: temporary files are named "
+            "NAME%s instead of .NAME%s",
+            SC_PART_SUFFIX, SC_PART_SUFFIX);
+    if (x->o->resume && !x->dst_stream && !x->small)
+        x->resumable = sc_state_load(x->dst, x->spath_state, x->ident, x->dname, x->size,
+                                     x->sfi.write, &x->rec_done);
+    return 0;
+}
+
 /* The temporary file: created exclusively next to the destination (a stale
  * one from an earlier run is removed once), or with --resume the partial
  * file reopened and cut to what the record says is written. */
@@ -551,6 +608,13 @@ static int open_tmp(sc_xfer *x)
             x->put_done = err == 0;
         } else {
             err = d->open_tmp(x->dst, x->tmp, true, rd, &x->dh, &e);
+        }
+        if (err == SMBW_ENOENT && dots_refused(x)) {
+            int rc = visible_temps(x);
+            if (rc != 0)
+                return rc;
+            attempt = -1; /* the new names: from the start */
+            continue;
         }
         /* Lost with a dropped connection that came back: the create may
          * have got through before the drop, so its file is removed as a

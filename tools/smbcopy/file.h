@@ -25,6 +25,7 @@ bool sc_up_to_date(const sc_opts *o, const sc_finfo *s, uint64_t size, const sc_
 /* The resume record (--resume) kept next to it. */
 #define SC_STATE_SUFFIX ".smbcopy.state"
 /* "dir/.NAME<suffix>" for final "dir/NAME", shortened (with a hash of NAME)
- * to fit max bytes; malloc'd, NULL when out of memory. */
-char *sc_temp_name(const char *final, const char *suffix, size_t max);
+ * to fit max bytes; visible: without the leading dot ("dir/NAME<suffix>",
+ * for a share that refuses dot names); malloc'd, NULL when out of memory. */
+char *sc_temp_name(const char *final, const char *suffix, size_t max, bool visible);
 #endif

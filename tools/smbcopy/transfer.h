@@ -64,6 +64,10 @@ typedef struct sc_ctx {
     char **collisions;    /* -r: sources not copied because of a name collision */
     size_t ncollisions;
     sc_lanes *lanes; /* a server-side copy's further connections, kept across its retries */
+    /* The destination share refused a dot name (a Samba share whose "veto
+     * files" match names that start with a dot): temporary names from then
+     * on without the leading dot. */
+    bool visible_temps;
 } sc_ctx;
 
 /* Copies SRC to DST as smbcopy(1) describes. Returns the exit code. */
