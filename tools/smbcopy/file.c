@@ -63,6 +63,7 @@ typedef struct sc_xfer {
     const char *method;
     bool done;                 /* nothing more to do for this file (skipped, dry run) */
     const sc_finfo *dst_known; /* the destination as known already: not looked up */
+    bool undotted;             /* this copy found that the share refuses dot names */
 } sc_xfer;
 
 /* "dir/.STEM<suffix>" for "dir/NAME" (suffix: SC_PART_SUFFIX, SC_STATE_SUFFIX).
@@ -561,18 +562,15 @@ static bool dots_refused(sc_xfer *x)
 }
 
 /* From now on the temporary file and resume record go without the leading
- * dot (for every file of the run), said once; with --resume a record under
+ * dot (for every file of the run; said once it worked); with --resume a record under
  * the new name (an earlier run's on such a share) is read. Returns 0 or the
  * exit code of a failure it reported. */
 static int visible_temps(sc_xfer *x)
 {
     x->ctx->visible_temps = true;
+    x->undotted = true;
     if (!temp_names(x))
         return sc_fail_nomem(x->ctx);
-    sc_warn(x->ctx,
-            "the share refuses names that start with a dot: temporary files are named "
-            "NAME%s instead of .NAME%s",
-            SC_PART_SUFFIX, SC_PART_SUFFIX);
     if (x->o->resume && !x->dst_stream && !x->small)
         x->resumable = sc_state_load(x->dst, x->spath_state, x->ident, x->dname, x->size,
                                      x->sfi.write, &x->rec_done);
@@ -642,6 +640,11 @@ static int open_tmp(sc_xfer *x)
             break;
         }
     }
+    if (err == 0 && x->undotted) /* the undotted name went through */
+        sc_warn(x->ctx,
+                "the share refuses names that start with a dot: temporary files are named "
+                "NAME%s instead of .NAME%s",
+                SC_PART_SUFFIX, SC_PART_SUFFIX);
     if (err != 0 && x->reconnect_err != 0) {
         e.err = x->reconnect_err;
         e.status = 0;
