@@ -176,7 +176,10 @@ smbw_creds sc_login_creds(const sc_ctx *ctx, const sc_server *srv)
     bool pw = !o->kerberos || o->kerberos_fallback;
     smbw_creds cr = {
         .size = sizeof(smbw_creds),
-        .kind = o->kerberos ? SMBW_AUTH_KERBEROS : SMBW_AUTH_NTLM,
+        .kind = o->kerberos    ? SMBW_AUTH_KERBEROS
+                : o->guest     ? SMBW_AUTH_GUEST
+                : o->anonymous ? SMBW_AUTH_ANONYMOUS
+                               : SMBW_AUTH_NTLM,
         .user = srv->creds.user != NULL ? srv->creds.user : "",
         .domain = srv->creds.domain,
         .password = pw && srv->creds.password != NULL ? srv->creds.password : "",
@@ -500,7 +503,8 @@ static int server_login(sc_ctx *ctx, sc_server *s)
     if (disp == NULL)
         return sc_fail_nomem(ctx);
     int rc = 0;
-    if (!o->kerberos && s->creds.password == NULL) {
+    bool keyless = o->guest || o->anonymous; /* no credentials, no password to ask for */
+    if (!o->kerberos && !keyless && s->creds.password == NULL) {
         char *prompt =
             sc_asprintf("Password for %s%s%s@%s: ", s->creds.domain != NULL ? s->creds.domain : "",
                         s->creds.domain != NULL ? "\\" : "", s->creds.user, disp + 6);
@@ -554,6 +558,9 @@ static int server_login(sc_ctx *ctx, sc_server *s)
     }
     if ((err = set_reconnect(ctx, s)) != 0)
         rc = sc_fail_smb(ctx, err, s->conn, 0, "set up reconnecting to", disp);
+    if (rc == 0 && keyless)
+        sc_warn(ctx, "%s session with %s: nothing is signed or encrypted",
+                o->guest ? "guest" : "anonymous", disp + 6);
 out:
     /* The password is kept after a login for DFS targets on other servers
      * until both ends are open (sc_ctx_forget_passwords), or for
@@ -570,9 +577,17 @@ out:
 static int get_server(sc_ctx *ctx, const smbw_url *u, sc_server **out)
 {
     tool_creds cr;
-    if (tool_resolve_creds(&ctx->cli, u, &ctx->file, ctx->env_password, ctx->env_user, &cr) != 0)
+    if (ctx->o->guest || ctx->o->anonymous) { /* no credentials at all */
+        if (u->user != NULL || u->password != NULL) {
+            sc_report(ctx, SC_EXIT_USAGE, "%s: the URL for %s names a user; leave it out",
+                      ctx->o->guest ? "--guest" : "--anonymous", u->host);
+            return SC_EXIT_USAGE;
+        }
+        memset(&cr, 0, sizeof(cr));
+    } else if (tool_resolve_creds(&ctx->cli, u, &ctx->file, ctx->env_password, ctx->env_user,
+                                  &cr) != 0) {
         return sc_fail_nomem(ctx);
-    if (cr.user == NULL && !ctx->o->kerberos) {
+    } else if (cr.user == NULL && !ctx->o->kerberos) {
         tool_creds_clear(&cr);
         sc_report(ctx, SC_EXIT_USAGE, "no user name for %s: use -U, the URL or -A", u->host);
         return SC_EXIT_USAGE;

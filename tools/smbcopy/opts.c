@@ -38,6 +38,17 @@ const sc_optdef sc_optdefs[] = {
      "--service-host=files.example.com). It applies to every server named in SRC or DST; a "
      "server a DFS link leads to is asked for as cifs/TARGET, its own name. Only valid "
      "together with -k."},
+    {SC_OPT_GUEST, 0, "guest", NULL, "log in as guest (no user, no password)",
+     "Log in as guest, as a share open to everyone (Samba's 'guest ok', a NAS's public share) "
+     "allows: no user name and no password are sent or asked for. A guest session has no "
+     "key: nothing is signed or encrypted, so nothing protects the data or the requests "
+     "against tampering on the way; smbcopy says so once. Without this option a server that "
+     "logs a user in as guest is refused. Not together with -U, -A, -k, --anonymous, --sign "
+     "or --encrypt."},
+    {SC_OPT_ANONYMOUS, 0, "anonymous", NULL, "log in anonymously (null session)",
+     "Log in anonymously (a null session: an empty user name and password), for the shares "
+     "a server opens to anonymous users. Like --guest, nothing is signed or encrypted. Not "
+     "together with -U, -A, -k, --guest, --sign or --encrypt."},
     {SC_OPT_MINPROTO, 0, "min-protocol", "DIALECT", "lowest dialect to offer (default SMB2_02)",
      "Lowest SMB dialect to negotiate: SMB2_02, SMB2_10, SMB3_00, SMB3_02 or SMB3_11."},
     {SC_OPT_MAXPROTO, 0, "max-protocol", "DIALECT", "highest dialect to offer (default SMB3_11)",
@@ -423,10 +434,11 @@ static int parse_chunk_size(sc_opts *o, const char *val, const char *shown, char
     return 0;
 }
 
-static int apply(sc_opts *o, const tool_optdef *d, const char *val, const char *shown, char *err,
-                 size_t errlen)
+/* The options that say how to log in. */
+static int apply_login(sc_opts *o, int id, const char *val, const char *shown, char *err,
+                       size_t errlen)
 {
-    switch (d->id) {
+    switch (id) {
     case SC_OPT_USER:
         if (val[0] == '\0' || val[0] == '%')
             return tool_opt_fail(err, errlen, "option %s: empty user name", shown);
@@ -443,11 +455,33 @@ static int apply(sc_opts *o, const tool_optdef *d, const char *val, const char *
     case SC_OPT_KRB_FALLBACK:
         o->kerberos_fallback = true;
         break;
+    case SC_OPT_GUEST:
+        o->guest = true;
+        break;
+    case SC_OPT_ANONYMOUS:
+        o->anonymous = true;
+        break;
     case SC_OPT_SERVICE_HOST:
         if (val[0] == '\0' || strpbrk(val, "/@ \t\\") != NULL)
             return tool_opt_fail(err, errlen, "option %s: '%s' is not a host name", shown, val);
         o->service_host = val;
         break;
+    }
+    return 0;
+}
+
+static int apply(sc_opts *o, const tool_optdef *d, const char *val, const char *shown, char *err,
+                 size_t errlen)
+{
+    switch (d->id) {
+    case SC_OPT_USER:
+    case SC_OPT_AUTHFILE:
+    case SC_OPT_KERBEROS:
+    case SC_OPT_KRB_FALLBACK:
+    case SC_OPT_GUEST:
+    case SC_OPT_ANONYMOUS:
+    case SC_OPT_SERVICE_HOST:
+        return apply_login(o, d->id, val, shown, err, errlen);
     case SC_OPT_CIPHER:
         return parse_ciphers(o, val, shown, err, errlen);
     case SC_OPT_MINPROTO:
@@ -588,6 +622,21 @@ int sc_opts_parse(sc_opts *o, int argc, char **argv, char *err, size_t errlen)
         return tool_opt_fail(err, errlen, "--kerberos-fallback needs -k/--kerberos");
     if (o->service_host != NULL && !o->kerberos)
         return tool_opt_fail(err, errlen, "--service-host needs -k/--kerberos");
+    if (o->guest || o->anonymous) {
+        const char *which = o->guest ? "--guest" : "--anonymous";
+        const char *other = o->guest && o->anonymous ? "--anonymous"
+                            : o->user_arg != NULL    ? "-U"
+                            : o->authfile != NULL    ? "-A"
+                            : o->kerberos            ? "-k"
+                            : o->sign                ? "--sign"
+                            : o->encrypt             ? "--encrypt"
+                                                     : NULL;
+        if (other != NULL)
+            return tool_opt_fail(err, errlen, "%s and %s do not go together%s", which, other,
+                                 strcmp(other, "--sign") == 0 || strcmp(other, "--encrypt") == 0
+                                     ? " (such a session has no key to sign or encrypt with)"
+                                     : "");
+    }
     if ((o->nexcludes > 0 || o->no_follow) && !o->recursive)
         return tool_opt_fail(err, errlen, "%s needs -r/--recursive",
                              o->nexcludes > 0 ? "--exclude" : "--no-follow");

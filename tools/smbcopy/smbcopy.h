@@ -47,6 +47,8 @@ enum sc_optid {
     SC_OPT_KERBEROS,
     SC_OPT_KRB_FALLBACK,
     SC_OPT_SERVICE_HOST,
+    SC_OPT_GUEST,
+    SC_OPT_ANONYMOUS,
     SC_OPT_MINPROTO,
     SC_OPT_MAXPROTO,
     SC_OPT_SIGN,
@@ -119,6 +121,7 @@ typedef struct sc_opts {
     const char *authfile;
     bool kerberos;
     bool kerberos_fallback;        /* --kerberos-fallback: NTLM when Kerberos cannot be used */
+    bool guest, anonymous;         /* --guest, --anonymous: log in without credentials */
     const char *service_host;      /* --service-host: host part of cifs/HOST; NULL: the URL's */
     uint16_t min_proto, max_proto; /* 0: library default */
     bool sign, encrypt;
