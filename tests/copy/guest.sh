@@ -10,7 +10,9 @@
 #    refused (exit 4, "logged the user in as guest");
 #  - --guest or --anonymous with -U, -A, -k, --sign, --encrypt, each other,
 #    or a user in the URL: usage errors (exit 1);
-#  - against fakesmb.py (guest sessions only), dir-name-unpaired-surrogate: a
+#  - against fakesmb.py (guest sessions only): a server-side copy (copychunk,
+#    the whole file); a login that never ends said as a guest login;
+#    dir-name-unpaired-surrogate: a
 #    tree whose listing holds a name that is not valid UTF-16: that file
 #    reported ("not valid UTF-16"), counted failed (exit 7), the rest of the
 #    tree copied identical, nothing written under the U+FFFD name.
@@ -85,20 +87,58 @@ else
     fail "--guest with a user in the URL: exit $rc: $(head -2 "$work/last.err")"
 fi
 
-# fakesmb.py: a listing with a name that is not valid UTF-16.
+# fakesmb.py (guest sessions only): start_fake SCENARIO sets fport.
 fake_pid=
-stop_fake() { [[ -z "$fake_pid" ]] || kill "$fake_pid" 2>/dev/null || true; }
+stop_fake() {
+    [[ -z "$fake_pid" ]] || kill "$fake_pid" 2>/dev/null || true
+    fake_pid=
+}
 on_exit stop_fake
-"$py" "$fakesmb" --port-file "$work/fake.port" --timeout 60 dir-name-unpaired-surrogate \
-    >"$work/fake.log" 2>&1 &
-fake_pid=$!
-for ((i = 0; i < 100; i++)); do
-    [[ -s "$work/fake.port" ]] && break
-    sleep 0.05
-done
-mkdir "$work/fk" # the share's root is copied into it, as fk/share
-run_json_v -r --guest "smb://127.0.0.1:$(cat "$work/fake.port")/share/" "$work/fk/"
+start_fake() {
+    stop_fake
+    rm -f "$work/fake.port"
+    "$py" "$fakesmb" --port-file "$work/fake.port" --timeout 60 "$1" >"$work/fake.log" 2>&1 &
+    fake_pid=$!
+    for ((i = 0; i < 100; i++)); do
+        [[ -s "$work/fake.port" ]] && break
+        sleep 0.05
+    done
+    fport=$(cat "$work/fake.port")
+}
 "$py" -c 'import sys; sys.stdout.buffer.write(bytes(((i * 7 + 3 + (i >> 8)) & 0xFF) for i in range(65536)))' >"$work/src.expected"
+
+# A server-side copy on the fake server (its resume key asked for in the
+# compound of the source's CREATE; the fake serves one connection, so the
+# copy is judged by what smbcopy and the fake say, the fake checking the
+# client's requests).
+start_fake normal
+run_json_v --guest "smb://127.0.0.1:$fport/share/src.bin" "smb://127.0.0.1:$fport/share/dst.bin"
+m=$(json_get "$work/last.json" method)
+b=$(json_get "$work/last.json" bytes)
+set +e
+wait "$fake_pid"
+frc=$?
+set -e
+fake_pid=
+if ((rc == 0 && frc == 0)) && [[ "$m" == copychunk && "$b" == 65536 ]]; then
+    pass "fakesmb: server-side copy: exit 0, copychunk, 65536 bytes, no rule broken by the client"
+else
+    fail "fakesmb: server-side copy: exit $rc, method '$m', bytes '$b', fake exit $frc: $(grep -v '\] ' "$work/last.err" | head -3)"
+fi
+
+# A login that never ends is said as a guest login.
+start_fake ss-pending-forever
+run_json_v --guest --timeout 1 "smb://127.0.0.1:$fport/share/src.bin" "$work/never.bin"
+if ((rc == 3)) && grep -q "^smbcopy: log in to smb://127.0.0.1:$fport as guest: timed out" "$work/last.err"; then
+    pass "fakesmb: a login that never ends: 'log in to ... as guest: timed out' (exit 3)"
+else
+    fail "fakesmb: login never ends: exit $rc: $(grep -v '\] ' "$work/last.err" | head -3)"
+fi
+
+# A listing with a name that is not valid UTF-16.
+start_fake dir-name-unpaired-surrogate
+mkdir "$work/fk" # the share's root is copied into it, as fk/share
+run_json_v -r --guest "smb://127.0.0.1:$fport/share/" "$work/fk/"
 printf 'hello from fakesmb\n' >"$work/small.expected"
 if ((rc == 7)) && [[ "$(json_get "$work/last.json" failed)" == 1 ]] &&
     grep -q "^smbcopy: copy smb://.*/share/bad.*\.txt: its name on the server is not valid UTF-16 (shown with U+FFFD), so no request can name it; not copied$" "$work/last.err" &&

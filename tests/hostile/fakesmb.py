@@ -630,6 +630,9 @@ class Server:
         name = raw.decode("utf-16le").replace("\\", "/").strip("/")
         node = self.fs.get(name)
         action = 1  # FILE_OPENED
+        # A request related to a failed CREATE must not reach the open
+        # before it (a related CLOSE would close that one).
+        self.last_fid = None
         if node is None:
             if disp in (1, 4):  # FILE_OPEN, FILE_OVERWRITE
                 return self.error(req, STATUS_OBJECT_NAME_NOT_FOUND)
@@ -945,7 +948,10 @@ class Server:
         if ctl == FSCTL_SRV_REQUEST_RESUME_KEY:
             if o is None:
                 return self.error(req, STATUS_INVALID_HANDLE)
-            key = b"RK" + req.body[8:24] + b"\x00" * 6
+            raw = req.body[8:24]
+            if raw == RELATED_FID:  # the CREATE before it in the compound
+                raw = self.last_fid
+            key = b"RK" + raw + b"\x00" * 6
             out = key + struct.pack("<I", 0) + b"\x00" * 4
             return self.reply(req, self.ioctl_body(req, out))
         if ctl in (FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE):

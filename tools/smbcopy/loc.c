@@ -537,13 +537,14 @@ static int server_login(sc_ctx *ctx, sc_server *s)
         goto out;
     }
     if (err != 0) {
-        char *what = o->kerberos
-                         ? sc_asprintf("%s with Kerberos (service cifs/%s%s)", disp,
-                                       o->service_host != NULL ? o->service_host : s->host,
-                                       o->kerberos_fallback ? ", NTLM fallback allowed" : "")
-                         : sc_asprintf("%s as %s%s%s", disp, s->creds.domain ? s->creds.domain : "",
-                                       s->creds.domain ? "\\" : "",
-                                       s->creds.user ? s->creds.user : "(unknown user)");
+        char *what =
+            o->kerberos ? sc_asprintf("%s with Kerberos (service cifs/%s%s)", disp,
+                                      o->service_host != NULL ? o->service_host : s->host,
+                                      o->kerberos_fallback ? ", NTLM fallback allowed" : "")
+            : keyless   ? sc_asprintf("%s %s", disp, o->guest ? "as guest" : "anonymously")
+                        : sc_asprintf("%s as %s%s%s", disp, s->creds.domain ? s->creds.domain : "",
+                                    s->creds.domain ? "\\" : "",
+                                    s->creds.user ? s->creds.user : "(unknown user)");
         if (empty_pw && sc_exit_for(err) == SC_EXIT_AUTH) {
             rc = SC_EXIT_AUTH;
             sc_report(ctx, rc,
