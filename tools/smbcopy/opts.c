@@ -42,13 +42,13 @@ const sc_optdef sc_optdefs[] = {
      "Log in as guest, as a share open to everyone (Samba's 'guest ok', a NAS's public share) "
      "allows: no user name and no password are sent or asked for. A guest session has no "
      "key: nothing is signed or encrypted, so nothing protects the data or the requests "
-     "against tampering on the way; smbcopy says so once. Without this option a server that "
-     "logs a user in as guest is refused. Not together with -U, -A, -k, --anonymous, --sign "
-     "or --encrypt."},
+     "against tampering on the way; smbcopy says so once for each server. Without this option "
+     "a server that logs a user in as guest is refused. Not together with -U, -A, -k, "
+     "--anonymous, --sign, --encrypt or a user in the URL."},
     {SC_OPT_ANONYMOUS, 0, "anonymous", NULL, "log in anonymously (null session)",
      "Log in anonymously (a null session: an empty user name and password), for the shares "
      "a server opens to anonymous users. Like --guest, nothing is signed or encrypted. Not "
-     "together with -U, -A, -k, --guest, --sign or --encrypt."},
+     "together with -U, -A, -k, --guest, --sign, --encrypt or a user in the URL."},
     {SC_OPT_MINPROTO, 0, "min-protocol", "DIALECT", "lowest dialect to offer (default SMB2_02)",
      "Lowest SMB dialect to negotiate: SMB2_02, SMB2_10, SMB3_00, SMB3_02 or SMB3_11."},
     {SC_OPT_MAXPROTO, 0, "max-protocol", "DIALECT", "highest dialect to offer (default SMB3_11)",
