@@ -107,8 +107,10 @@ typedef struct smbw_copy_stats {
 /* Copies len bytes from src at src_off to dst at dst_off. The destination is
  * not truncated; it is extended when the range ends past its end. stats may
  * be NULL. Errors: SMBW_EINVAL (a NULL file, opts not started from
- * SMBW_COPY_OPTS_INIT), SMBW_ENOTSUP (forced method impossible, or opts fields
- * unknown to this library set), SMBW_ECANCELED (the progress callback),
+ * SMBW_COPY_OPTS_INIT), SMBW_ENOTSUP (forced method impossible, opts fields
+ * unknown to this library set, or a server whose copychunk answers keep
+ * saying 0 bytes written: nothing was gained, the caller may stream the range
+ * instead), SMBW_ECANCELED (the progress callback),
  * SMBW_EPROTO (a server answer that claims more than was asked, or unusable
  * limits), the request errors and the server's errors (smbwire.h). */
 int smbw_copy_range(smbw_file *src, smbw_file *dst, uint64_t src_off, uint64_t dst_off,

@@ -292,8 +292,13 @@ static void cc_done(void *ud, int err, uint32_t status, const void *data, size_t
         if (r.total_bytes_written < s->bytes) {
             e->st->retries++;
             if (r.total_bytes_written == 0 && ++ce->stalls > MAX_STALLS) {
-                core_set_error(ce->c, SMBW_EIO, 0, "server-side copy makes no progress");
-                cc_fail(e, SMBW_EIO);
+                /* Accepted and never done: server-side copy this server
+                 * does not give (a caller may stream instead). */
+                core_set_error(ce->c, SMBW_ENOTSUP, 0,
+                               "server-side copy makes no progress (%d answers of 0 bytes "
+                               "written)",
+                               ce->stalls);
+                cc_fail(e, SMBW_ENOTSUP);
                 return;
             }
             int rc = requeue(e, s, r.total_bytes_written);

@@ -11,7 +11,8 @@
 #  - --guest or --anonymous with -U, -A, -k, --sign, --encrypt, each other,
 #    or a user in the URL: usage errors (exit 1);
 #  - against fakesmb.py (guest sessions only): a server-side copy (copychunk,
-#    the whole file); a login that never ends said as a guest login;
+#    the whole file); copychunk answers that never make progress: streamed
+#    instead (--method=auto), said (forced copychunk); a login that never ends said as a guest login;
 #    dir-name-unpaired-surrogate: a
 #    tree whose listing holds a name that is not valid UTF-16: that file
 #    reported ("not valid UTF-16"), counted failed (exit 7), the rest of the
@@ -124,6 +125,25 @@ if ((rc == 0 && frc == 0)) && [[ "$m" == copychunk && "$b" == 65536 ]]; then
     pass "fakesmb: server-side copy: exit 0, copychunk, 65536 bytes, no rule broken by the client"
 else
     fail "fakesmb: server-side copy: exit $rc, method '$m', bytes '$b', fake exit $frc: $(grep -v '\] ' "$work/last.err" | head -3)"
+fi
+
+# A server whose copychunk answers keep saying 0 bytes written: --method=auto
+# streams the file instead (before: "network I/O error", exit 3); a forced
+# --method=copychunk says so (exit 5).
+start_fake copychunk-no-progress
+run_json_v --guest "smb://127.0.0.1:$fport/share/src.bin" "smb://127.0.0.1:$fport/share/dst.bin"
+if ((rc == 0)) && [[ "$(json_get "$work/last.json" method)" == stream &&
+    "$(json_get "$work/last.json" bytes)" == 65536 ]]; then
+    pass "fakesmb: copychunk that makes no progress: streamed instead (exit 0)"
+else
+    fail "fakesmb: copychunk without progress: exit $rc, method $(json_get "$work/last.json" method): $(grep -v '\] ' "$work/last.err" | head -3)"
+fi
+start_fake copychunk-no-progress
+run_json_v --guest --method=copychunk "smb://127.0.0.1:$fport/share/src.bin" "smb://127.0.0.1:$fport/share/dst.bin"
+if ((rc == 5)) && grep -q "copychunk is not available: server-side copy makes no progress" "$work/last.err"; then
+    pass "fakesmb: copychunk that makes no progress, forced: said so (exit 5)"
+else
+    fail "fakesmb: copychunk without progress, forced: exit $rc: $(grep -v '\] ' "$work/last.err" | head -3)"
 fi
 
 # A login that never ends is said as a guest login.

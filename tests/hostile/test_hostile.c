@@ -161,7 +161,7 @@ static const scenario scenarios[] = {
     {"ioctl-output-more-than-max", S_COPY, SMBW_EPROTO, DEAD, T_DEF},
     {"resume-key-short", S_COPY, SMBW_EPROTO, ALIVE, T_DEF},
     {"resume-key-context-overflow", S_COPY, SMBW_EPROTO, ALIVE, T_DEF},
-    {"copychunk-no-progress", S_COPY, SMBW_EIO, ALIVE, T_DEF},
+    {"copychunk-no-progress", S_COPY, SMBW_ENOTSUP, ALIVE, T_DEF},
     {"copychunk-claims-more", S_COPY, SMBW_EPROTO, ALIVE, T_DEF},
     {"copychunk-too-many-chunks", S_COPY, SMBW_EPROTO, ALIVE, T_DEF},
     {"copychunk-limits-zero", S_COPY, SMBW_EPROTO, ALIVE, T_DEF},
