@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # smbcopy itself against every scenario of the hostile fake server
 # (fakesmb.py, which serves guest sessions: --guest): for each, a download of
-# src.bin to a local directory and a server-side copy of it on the fake
+# src.bin to a local directory, an upload of a local file of 300,000 bytes
+# (more than one request) and a server-side copy of src.bin on the fake
 # server, each with --timeout 1:
 #  - the run ends (no crash: an exit status of smbcopy's own, 0-7), within
 #    10 s;
@@ -30,11 +31,12 @@ stop_fake() {
 on_exit stop_fake
 "$py" -c 'import sys; sys.stdout.buffer.write(bytes(((i * 7 + 3 + (i >> 8)) & 0xFF) for i in range(65536)))' >"$work/src.expected"
 
+head -c 300000 /dev/urandom >"$work/up.bin"
 mapfile -t scenarios < <("$py" "$fakesmb" --list | awk '{print $1}')
 ((${#scenarios[@]} > 50)) || fail "fakesmb.py --list gave ${#scenarios[@]} scenarios"
 bad=0 runs=0
 for sc in "${scenarios[@]}"; do
-    for how in download server-side; do
+    for how in download upload server-side; do
         stop_fake
         rm -rf "$work/d" "$work/fake.port"
         mkdir "$work/d"
@@ -45,11 +47,12 @@ for sc in "${scenarios[@]}"; do
             sleep 0.05
         done
         u="smb://127.0.0.1:$(cat "$work/fake.port")/share"
-        dst=$work/d/out.bin
+        src=$u/src.bin dst=$work/d/out.bin
         [[ $how == server-side ]] && dst=$u/dst.bin
+        [[ $how == upload ]] && src=$work/up.bin dst=$u/up.bin
         start=$(date +%s%N)
         set +e
-        timeout 30 "$smbcopy" -q --guest --timeout 1 "$u/src.bin" "$dst" </dev/null >/dev/null 2>"$work/err"
+        timeout 30 "$smbcopy" -q --guest --timeout 1 "$src" "$dst" </dev/null >/dev/null 2>"$work/err"
         rc=$?
         set -e
         ms=$((($(date +%s%N) - start) / 1000000))
