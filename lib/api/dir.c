@@ -240,11 +240,10 @@ struct lister {
     int n, left;        /* requests of the current step, not answered yet */
     lister_ref ref[3];
     api_rsp rsp[3];
-    int fetches;    /* QUERY_DIRECTORY answers with entries */
-    smbw_buf names; /* the names, each NUL-terminated */
-    smbw_stat *st;  /* the entries' metadata */
-    bool *invalid;  /* the entries' name_invalid */
-    size_t *off;    /* where each entry's name starts in names */
+    int fetches;       /* QUERY_DIRECTORY answers with entries */
+    smbw_buf names;    /* the names, each NUL-terminated */
+    smbw_dirent *ents; /* the entries but their names (set at the end) */
+    size_t *off;       /* where each entry's name starts in names */
     size_t count, cap;
     char path[];
 };
@@ -254,8 +253,7 @@ static void lister_free(lister *l)
     for (int i = 0; i < l->n; i++)
         api_rsp_free(&l->rsp[i]);
     buf_free(&l->names);
-    free(l->st);
-    free(l->invalid);
+    free(l->ents);
     free(l->off);
     free(l);
 }
@@ -280,9 +278,8 @@ static void lister_end(lister *l, int err, uint32_t status)
             char *names = (char *)&v[l->count]; /* after the array */
             memcpy(names, l->names.p, l->names.len);
             for (size_t i = 0; i < l->count; i++) {
+                v[i] = l->ents[i];
                 v[i].name = names + l->off[i];
-                v[i].st = l->st[i];
-                v[i].name_invalid = l->invalid[i];
             }
             n = l->count;
         }
@@ -340,13 +337,10 @@ static int lister_take(lister *l, const api_rsp *r, uint32_t outlen)
         }
         if (l->count == l->cap) {
             size_t ncap = l->cap ? l->cap * 2 : 64;
-            smbw_stat *st = realloc(l->st, ncap * sizeof *st);
-            if (st)
-                l->st = st;
-            bool *inv = st ? realloc(l->invalid, ncap * sizeof *inv) : NULL;
-            if (inv)
-                l->invalid = inv;
-            size_t *off = inv ? realloc(l->off, ncap * sizeof *off) : NULL;
+            smbw_dirent *ents = realloc(l->ents, ncap * sizeof *ents);
+            if (ents)
+                l->ents = ents;
+            size_t *off = ents ? realloc(l->off, ncap * sizeof *off) : NULL;
             if (!off) {
                 free(name);
                 return SMBW_ENOMEM;
@@ -359,8 +353,8 @@ static int lister_take(lister *l, const api_rsp *r, uint32_t outlen)
         free(name);
         if (l->names.failed)
             return SMBW_ENOMEM;
-        stat_from_entry(&e, &l->st[l->count]);
-        l->invalid[l->count] = invalid;
+        stat_from_entry(&e, &l->ents[l->count].st);
+        l->ents[l->count].name_invalid = invalid;
         l->count++;
     }
     if (l->fetches > 1 && !real) {

@@ -155,9 +155,8 @@ int utf8_to_utf16le_upper(const char *s, size_t len, smbw_buf *out)
     return convert(s, len, out, true);
 }
 
-/* utf16le_to_utf8; lossy NULL: strict; else each unit that is not valid (an
- * unpaired surrogate, U+0000) becomes U+FFFD and *lossy is set. */
-static int from_utf16le(const uint8_t *p, size_t len, char **out, bool *lossy)
+/* lossy NULL: strict (utf16le_to_utf8). */
+int utf16le_to_utf8_lossy(const uint8_t *p, size_t len, char **out, bool *lossy)
 {
     *out = NULL;
     if (lossy)
@@ -222,10 +221,5 @@ static int from_utf16le(const uint8_t *p, size_t len, char **out, bool *lossy)
 
 int utf16le_to_utf8(const uint8_t *p, size_t len, char **out)
 {
-    return from_utf16le(p, len, out, NULL);
-}
-
-int utf16le_to_utf8_lossy(const uint8_t *p, size_t len, char **out, bool *lossy)
-{
-    return from_utf16le(p, len, out, lossy);
+    return utf16le_to_utf8_lossy(p, len, out, NULL);
 }

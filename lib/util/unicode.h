@@ -18,7 +18,8 @@ SMBW_WUR int utf8_to_utf16le_upper(const char *s, size_t len, smbw_buf *out);
  * string (*out malloc'd). Unpaired surrogates are rejected (SMBW_EPROTO). */
 SMBW_WUR int utf16le_to_utf8(const uint8_t *p, size_t len, char **out);
 /* Same, but each unit that is not valid (an unpaired surrogate, U+0000)
- * becomes U+FFFD, and *lossy says whether any did. Odd len: SMBW_EPROTO. */
+ * becomes U+FFFD, and *lossy says whether any did (lossy NULL: as
+ * utf16le_to_utf8). Odd len: SMBW_EPROTO. */
 SMBW_WUR int utf16le_to_utf8_lossy(const uint8_t *p, size_t len, char **out, bool *lossy);
 
 #endif

@@ -63,7 +63,6 @@ typedef struct sc_xfer {
     const char *method;
     bool done;                 /* nothing more to do for this file (skipped, dry run) */
     const sc_finfo *dst_known; /* the destination as known already: not looked up */
-    bool undotted;             /* this copy found that the share refuses dot names */
 } sc_xfer;
 
 /* "dir/.STEM<suffix>" for "dir/NAME" (suffix: SC_PART_SUFFIX, SC_STATE_SUFFIX).
@@ -562,13 +561,13 @@ static bool dots_refused(sc_xfer *x)
 }
 
 /* From now on the temporary file and resume record go without the leading
- * dot (for every file of the run; said once it worked); with --resume a record under
- * the new name (an earlier run's on such a share) is read. Returns 0 or the
+ * dot (for every file of the run; open_tmp says so once it worked); with
+ * --resume a record under the new name (an earlier run's on such a share) is
+ * read. Returns 0 or the
  * exit code of a failure it reported. */
 static int visible_temps(sc_xfer *x)
 {
     x->ctx->visible_temps = true;
-    x->undotted = true;
     if (!temp_names(x))
         return sc_fail_nomem(x->ctx);
     if (x->o->resume && !x->dst_stream && !x->small)
@@ -584,6 +583,7 @@ static int open_tmp(sc_xfer *x)
 {
     const sc_epops *d = x->dops;
     bool rd = x->o->copychunk_read;
+    bool visible_before = x->ctx->visible_temps; /* this copy may find dot names refused */
     sc_err e;
     int err;
     if (x->resumable && x->put != NULL) { /* continued instead */
@@ -640,7 +640,7 @@ static int open_tmp(sc_xfer *x)
             break;
         }
     }
-    if (err == 0 && x->undotted) /* the undotted name went through */
+    if (err == 0 && x->ctx->visible_temps && !visible_before) /* the undotted name went through */
         sc_warn(x->ctx,
                 "the share refuses names that start with a dot: temporary files are named "
                 "NAME%s instead of .NAME%s",

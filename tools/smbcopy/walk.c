@@ -623,6 +623,19 @@ static bool left_out(walk *w, const sc_entry *e, const char *sc)
     return e->is_dir && !w->src->remote && leads_back(ctx, sc, e, w->stack, w->sp);
 }
 
+/* sc_name_ok for an entry of a listing, whose name may also be one no
+ * request can name (a share's name that is not valid UTF-16). */
+static bool entry_name_ok(const sc_entry *e, bool to_remote, char *why, size_t whylen)
+{
+    if (e->name_invalid) {
+        snprintf(why, whylen,
+                 "its name on the server is not valid UTF-16 (shown with U+FFFD), so no request "
+                 "can name it");
+        return false;
+    }
+    return sc_name_ok(e->name, to_remote, why, whylen);
+}
+
 /* Room on the stack for one more directory. */
 static bool stack_room(walk *w)
 {
@@ -651,9 +664,8 @@ static void list_ahead(walk *w, const dir_frame *f)
     /* The first entered is asked last (sent first). */
     for (size_t i = f->n; i-- > 0;) {
         const sc_entry *e = &f->v[i];
-        if (!e->is_dir || e->name_invalid ||
-            (e->is_link && (w->ctx->o->no_follow || e->link_err != 0)) ||
-            !sc_name_ok(e->name, dst->remote && !src->remote, why, sizeof(why)))
+        if (!e->is_dir || (e->is_link && (w->ctx->o->no_follow || e->link_err != 0)) ||
+            !entry_name_ok(e, dst->remote && !src->remote, why, sizeof(why)))
             continue;
         char *sc = sc_path_join(f->spath, e->name, src->remote);
         char *dc = sc_path_join(f->dpath, e->name, dst->remote);
@@ -744,11 +756,7 @@ static void walk_entry(walk *w)
     dir_frame *f = &w->stack[w->sp - 1];
     sc_entry *e = &f->v[f->i++];
     char why[128];
-    if (e->name_invalid)
-        snprintf(why, sizeof(why),
-                 "its name on the server is not valid UTF-16 (shown with U+FFFD), so no request "
-                 "can name it");
-    if (e->name_invalid || !sc_name_ok(e->name, dst->remote && !src->remote, why, sizeof(why))) {
+    if (!entry_name_ok(e, dst->remote && !src->remote, why, sizeof(why))) {
         /* Never written under another name: reported, counted as failed. */
         char *sc = sc_path_join(f->spath, e->name, src->remote);
         if (sc == NULL)
